@@ -1,0 +1,3 @@
+from ikedecode.cli import main
+
+main()
