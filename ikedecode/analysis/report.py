@@ -1,0 +1,55 @@
+"""The whole analysis of one run: capture accounting, IKE SAs, findings. Renderers read this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.capture.datagram import CaptureStats
+from ikedecode.ike.records import IkeMessage, IkeSa
+
+
+@dataclass(slots=True)
+class Report:
+    capture_name: str
+    stats: CaptureStats
+    ike_sas: list[IkeSa]
+    findings: list[Finding] = field(default_factory=list)
+    unattached: list[IkeMessage] = field(default_factory=list)  # IKE datagrams with no readable header
+
+    def all_findings(self) -> list[Finding]:
+        """Capture-level findings first, then each SA's, in SA order."""
+        out = list(self.findings)
+        for sa in self.ike_sas:
+            out.extend(sa.findings)
+        return out
+
+
+def capture_findings(stats: CaptureStats) -> list[Finding]:
+    """What the capture layer saw that a reader must know: truncation and malformed frames."""
+    out: list[Finding] = []
+    if stats.truncated:
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "capture-truncated",
+                f"the capture file is cut off: {stats.truncated}",
+                evidence={"packets_read": stats.packets},
+                hint="the report covers the packets before the cut",
+            )
+        )
+    if stats.malformed:
+        reasons = dict(stats.malformed_reasons.most_common(10))
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "malformed-packets",
+                f"{stats.malformed} packet(s) could not be decoded",
+                evidence={
+                    "reasons": reasons,
+                    "frames": [{"frame": f, "reason": r} for f, r in stats.malformed_frames[:20]],
+                },
+                hint="see the reasons; a short snaplen truncates IKE messages",
+            )
+        )
+    return out

@@ -1,0 +1,802 @@
+"""The IKE engine: datagrams in, IKE SAs with decoded, decrypted and verified messages out.
+
+Sans-IO: ``IkeEngine.receive`` takes one ``Datagram`` (bytes, addresses, a timestamp) and returns
+the ``IkeMessage`` record it made; ``finish`` returns every IKE SA. No file, terminal or network
+I/O happens here.
+
+How a message is handled (RFC 2408/2409):
+1. the ISAKMP header names the IKE SA (cookie pair) and the exchange;
+2. a byte-identical copy of an earlier message is a retransmission: flagged, and given the
+   earlier copy's decoding (it was encrypted with the same IV, so the IV chain must not advance);
+3. the label (MM1..MM6, AM1..AM3, QM1..QM3, INFO, TRANSACTION) follows from the exchange shape
+   and how many distinct messages the sender has sent in that exchange;
+4. clear-text payloads feed the key schedule (SA, KE, NONCE); encrypted ones are decrypted with
+   the first key candidate that yields a sane payload chain (``protection.try_decrypt``);
+5. the message's hash (HASH_I/HASH_R, HASH(1..3), informational HASH(1)) is verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.capture.datagram import Datagram
+from ikedecode.ike import authhash, ciphers, keyderiv, phase2
+from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.errors import MalformedMessage
+from ikedecode.ike.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
+from ikedecode.ike.fragments import FragmentCollector
+from ikedecode.ike.header import IsakmpHeader, parse_header
+from ikedecode.ike.payloads import (
+    FragmentPayload,
+    HashPayload,
+    IdPayload,
+    KePayload,
+    NoncePayload,
+    SaPayload,
+    VendorIdPayload,
+    parse_payloads,
+)
+from ikedecode.ike.phase1 import AuthFamily, ClearMaterial, KeyCandidate, Phase1Policy, build_candidates
+from ikedecode.ike.protection import ISAKMP_HEADER_LENGTH, Decryption, ciphertext_of, try_decrypt
+from ikedecode.ike.records import DerivedKeys, IkeMessage, IkeSa, Phase2Exchange, Protection
+from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
+from ikedecode.keys.keyring import KeyRing
+
+DEFAULT_MAX_SAS = 100_000
+FRAGMENT_PAYLOAD = 132
+
+
+@dataclass(slots=True)
+class _SaState:
+    """The engine's private working state for one IKE SA (never rendered)."""
+
+    sa: IkeSa
+    policy: Phase1Policy | None = None
+    sai_b: bytes | None = None
+    g_xi: bytes | None = None
+    g_xr: bytes | None = None
+    ni_b: bytes | None = None
+    nr_b: bytes | None = None
+    idii_b: bytes | None = None
+    idir_b: bytes | None = None
+    candidates: list[KeyCandidate] | None = None
+    candidate_notes: list[str] = field(default_factory=list)
+    selected: KeyCandidate | None = None
+    proven_psk: str | None = None  # origin of the PSK whose HASH_R verified (aggressive mode)
+    phase1_iv: bytes | None = None  # current phase-1 CBC chain state
+    exchange_ivs: dict[int, bytes] = field(default_factory=dict)  # message ID -> next IV in that exchange
+    seen: dict[bytes, IkeMessage] = field(default_factory=dict)  # digest of message -> first copy
+    sent_count: dict[tuple[int, Role], int] = field(
+        default_factory=dict
+    )  # (message ID, role) -> distinct msgs
+    qm_initiator: dict[int, str] = field(default_factory=dict)  # message ID -> address that opened it
+    qm_nonces: dict[int, dict[str, bytes]] = field(default_factory=dict)
+    key_failure_reported: bool = False
+    phase1_labels_seen: set[str] = field(default_factory=set)
+
+
+class IkeEngine:
+    def __init__(self, keyring: KeyRing | None = None, *, max_sas: int = DEFAULT_MAX_SAS) -> None:
+        self.keyring = keyring or KeyRing()
+        self.max_sas = max_sas
+        self._states: dict[tuple[bytes, bytes | None], _SaState] = {}
+        self._by_initiator_cookie: dict[bytes, list[_SaState]] = {}
+        self._order: list[_SaState] = []
+        self.findings: list[Finding] = []  # findings not tied to one IKE SA
+        self.unattached: list[IkeMessage] = []  # messages whose header could not even name an SA
+        self._fragments = FragmentCollector()
+
+    # -- public API -------------------------------------------------------------------------
+
+    def receive(self, datagram: Datagram) -> IkeMessage | None:
+        """Process one IKE datagram; returns the message record (None for NAT-T keepalives)."""
+        if datagram.nat_keepalive:
+            return None
+        data = datagram.payload
+        try:
+            header = parse_header(data)
+        except MalformedMessage as exc:
+            return self._malformed(datagram, str(exc))
+        if header.major_version == 2:
+            return self._receive_ikev2(datagram, header)
+        if header.next_payload == FRAGMENT_PAYLOAD and not header.encrypted:
+            return self._receive_fragment(datagram, header)
+        return self._receive_message(datagram, header, data)
+
+    def finish(self) -> list[IkeSa]:
+        """Every IKE SA seen, in order of first appearance, with final states and findings."""
+        for state in self._order:
+            self._conclude(state)
+        for problem in self._fragments.incomplete():
+            self.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "ike-fragments-incomplete",
+                    problem,
+                    evidence={},
+                    hint="a fragment of a large IKE message (certificates) was lost on the way",
+                )
+            )
+        return [s.sa for s in self._order]
+
+    # -- SA bookkeeping ----------------------------------------------------------------------
+
+    def _sa_for(self, datagram: Datagram, header: IsakmpHeader) -> _SaState:
+        icky, rcky = header.initiator_cookie, header.responder_cookie
+        zero = rcky == bytes(8)
+        candidates = self._by_initiator_cookie.get(icky, [])
+        for state in reversed(candidates):
+            known = state.sa.responder_cookie
+            if zero or known is None or known == rcky:
+                if not zero and known is None:
+                    state.sa.responder_cookie = rcky
+                return state
+        if len(self._order) >= self.max_sas:
+            dropped = self._order.pop(0)
+            self._forget(dropped)
+            self.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "state-cap",
+                    f"more than {self.max_sas} IKE SAs: the oldest was dropped",
+                    evidence={"cookies": dropped.sa.cookies},
+                    hint="raise --max-ike-sas",
+                )
+            )
+        # With a zero responder cookie the sender is the initiator (RFC 2408 3.1); otherwise the
+        # capture missed the SA's first message and the first sender seen is taken as initiator.
+        inferred = not zero
+        initiator, responder = (datagram.src, datagram.dst)
+        sa = IkeSa(
+            version=1,
+            initiator_cookie=icky,
+            responder_cookie=None if zero else rcky,
+            initiator=initiator,
+            responder=responder,
+            initiator_inferred=inferred,
+            first_time=datagram.time,
+            last_time=datagram.time,
+        )
+        state = _SaState(sa=sa)
+        self._order.append(state)
+        self._by_initiator_cookie.setdefault(icky, []).append(state)
+        return state
+
+    def _forget(self, state: _SaState) -> None:
+        lst = self._by_initiator_cookie.get(state.sa.initiator_cookie, [])
+        if state in lst:
+            lst.remove(state)
+
+    @staticmethod
+    def _role(sa: IkeSa, datagram: Datagram) -> Role:
+        if datagram.src == sa.initiator and datagram.src != sa.responder:
+            return Role.INITIATOR
+        if datagram.src == sa.responder and datagram.src != sa.initiator:
+            return Role.RESPONDER
+        if datagram.dst == sa.responder:
+            return Role.INITIATOR
+        return Role.RESPONDER if datagram.dst == sa.initiator else Role.INITIATOR
+
+    # -- message handling --------------------------------------------------------------------
+
+    def _new_message(self, datagram: Datagram, header: IsakmpHeader, exchange: str, label: str) -> IkeMessage:
+        return IkeMessage(
+            frame=datagram.frame,
+            time=datagram.time,
+            sender=datagram.src,
+            receiver=datagram.dst,
+            sport=datagram.sport,
+            dport=datagram.dport,
+            length=len(datagram.payload),
+            exchange_type=header.exchange_type,
+            exchange=exchange,
+            message_id=header.message_id,
+            label=label,
+            flags=header.flags,
+            encrypted=header.encrypted,
+            frames=datagram.frames or (datagram.frame,),
+            udp_encapsulated=datagram.udp_encapsulated,
+        )
+
+    def _malformed(self, datagram: Datagram, reason: str) -> IkeMessage:
+        msg = IkeMessage(
+            frame=datagram.frame,
+            time=datagram.time,
+            sender=datagram.src,
+            receiver=datagram.dst,
+            sport=datagram.sport,
+            dport=datagram.dport,
+            length=len(datagram.payload),
+            exchange_type=0,
+            exchange="unknown",
+            message_id=0,
+            label="?",
+            flags=0,
+            encrypted=False,
+            protection=Protection.MALFORMED,
+            problems=[reason],
+            frames=datagram.frames or (datagram.frame,),
+        )
+        self.unattached.append(msg)
+        self.findings.append(
+            Finding(
+                Severity.WARNING,
+                "malformed-message",
+                f"IKE message from {datagram.src} failed its sanity check: {reason}",
+                evidence={"frame": datagram.frame, "src": datagram.src, "dst": datagram.dst},
+                hint="a broken or non-IKE packet on an IKE port",
+            )
+        )
+        return msg
+
+    def _receive_message(self, datagram: Datagram, header: IsakmpHeader, data: bytes) -> IkeMessage:
+        state = self._sa_for(datagram, header)
+        sa = state.sa
+        sa.last_time = max(sa.last_time, datagram.time)
+        exchange = exchange_name(header.exchange_type)
+
+        digest = hashlib.sha256(data).digest()
+        original = state.seen.get(digest)
+        if original is not None:
+            msg = self._new_message(datagram, header, original.exchange, original.label)
+            msg.retransmission_of = original.frame
+            msg.protection, msg.hash_verified, msg.hash_name = (
+                original.protection,
+                original.hash_verified,
+                original.hash_name,
+            )
+            msg.payloads, msg.problems, msg.note = original.payloads, original.problems, original.note
+            sa.messages.append(msg)
+            if header.message_id and header.message_id in sa.phase2:
+                sa.phase2[header.message_id].frames.append(datagram.frame)
+            return msg
+
+        role = self._role(sa, datagram)
+        step = self._step(state, header, datagram, role)
+        label = step.label if step else "?"
+        msg = self._new_message(datagram, header, exchange, label)
+        state.seen[digest] = msg
+        sa.messages.append(msg)
+
+        decryption: Decryption | None = None
+        if header.encrypted:
+            decryption = self._decrypt(state, header, data, msg)
+            if decryption is not None:
+                msg.payloads = decryption.chain.payloads
+                msg.problems = list(decryption.chain.problems)
+        else:
+            chain = parse_payloads(
+                header.next_payload,
+                data[ISAKMP_HEADER_LENGTH : header.length]
+                if header.length >= ISAKMP_HEADER_LENGTH
+                else data[ISAKMP_HEADER_LENGTH:],
+                ISAKMP_HEADER_LENGTH,
+            )
+            msg.payloads, msg.problems = chain.payloads, list(chain.problems)
+            if chain.problems:
+                sa.findings.append(
+                    Finding(
+                        Severity.WARNING,
+                        "malformed-message",
+                        f"{label} from {datagram.src} has a malformed payload chain: {chain.problems[0]}",
+                        evidence={"frame": datagram.frame, "label": label},
+                        hint="",
+                    )
+                )
+
+        if header.exchange_type in PHASE1_TYPES:
+            self._phase1_message(state, msg, role, decryption)
+        elif header.message_id != 0 or header.exchange_type in (5, 6, 32):
+            self._phase2_message(state, msg, decryption)
+        self._collect_vendor_ids(sa, role, msg)
+        return msg
+
+    def _step(self, state: _SaState, header: IsakmpHeader, datagram: Datagram, role: Role) -> Step | None:
+        shape = SHAPES_BY_TYPE.get(header.exchange_type)
+        if shape is None:
+            return None
+        if shape.phase == 1:
+            key = (0, role)
+            if state.sa.exchange is None:
+                state.sa.exchange = shape.name
+            ordinal = state.sent_count.get(key, 0)
+            state.sent_count[key] = ordinal + 1
+            return shape.step_for(role, ordinal)
+        if shape.name == "quick":
+            opener = state.qm_initiator.setdefault(header.message_id, datagram.src)
+            qm_role = Role.INITIATOR if datagram.src == opener else Role.RESPONDER
+            key = (header.message_id, qm_role)
+            ordinal = state.sent_count.get(key, 0)
+            state.sent_count[key] = ordinal + 1
+            return shape.step_for(qm_role, ordinal)
+        return shape.steps[0]
+
+    # -- decryption --------------------------------------------------------------------------
+
+    def _ensure_candidates(self, state: _SaState) -> None:
+        if state.candidates is not None or state.policy is None:
+            return
+        sa = state.sa
+        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b) or sa.responder_cookie is None:
+            return
+        clear = ClearMaterial(
+            sa.initiator_cookie,
+            sa.responder_cookie,
+            state.g_xi,
+            state.g_xr,  # type: ignore[arg-type]
+            state.ni_b,
+            state.nr_b,
+            sa.initiator,
+            sa.responder,
+        )  # type: ignore[arg-type]
+        try:
+            key_length = ciphers.cipher_key_length(
+                state.policy.encryption_algorithm, state.policy.key_length_bits
+            )
+            block = ciphers.block_size(state.policy.encryption_algorithm)
+            state.phase1_iv = keyderiv.phase1_iv(state.policy.hash_algorithm, state.g_xi, state.g_xr, block)  # type: ignore[arg-type]
+            state.candidates, state.candidate_notes = build_candidates(
+                self.keyring, state.policy, clear, key_length, psk_origin_filter=state.proven_psk
+            )
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            state.candidates = []
+            state.candidate_notes = [str(exc)]
+
+    def _iv_for(self, state: _SaState, header: IsakmpHeader) -> list[bytes]:
+        """IVs to try for this message (RFC 2409 Appendix B), most likely first."""
+        if state.phase1_iv is None or state.policy is None:
+            return []
+        if header.message_id == 0:
+            return [state.phase1_iv]
+        block = len(state.phase1_iv)
+        fresh = keyderiv.exchange_iv(state.policy.hash_algorithm, state.phase1_iv, header.message_id, block)
+        chained = state.exchange_ivs.get(header.message_id)
+        return [chained, fresh] if chained is not None and chained != fresh else [fresh]
+
+    def _decrypt(
+        self, state: _SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
+    ) -> Decryption | None:
+        sa = state.sa
+        self._ensure_candidates(state)
+        if self.keyring.empty:
+            msg.protection, msg.note = Protection.NO_KEYS, "encrypted: no keys given"
+            return None
+        if state.policy is None or state.candidates is None:
+            msg.protection = Protection.UNDECRYPTABLE
+            msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
+            return None
+        if not state.candidates:
+            msg.protection = Protection.NO_KEYS
+            notes = "; ".join(state.candidate_notes)
+            msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
+            if state.policy.auth_family is AuthFamily.PRESHARED and not self.keyring.psks_for(
+                sa.initiator, sa.responder
+            ):
+                msg.note += ": needs a preshared key"
+            elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
+                msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
+            return None
+        ciphertext = ciphertext_of(data, header.length)
+        ivs = self._iv_for(state, header)
+        order = [state.selected] if state.selected is not None else state.candidates
+        last_reason = ""
+        for candidate in order:
+            for iv in ivs:
+                result = try_decrypt(
+                    state.policy.encryption_algorithm,
+                    candidate.encryption_key,
+                    iv,
+                    ciphertext,
+                    header.next_payload,
+                )
+                if isinstance(result, Decryption):
+                    if state.selected is None:
+                        state.selected = candidate
+                        self._adopt_keys(state, candidate)
+                    self._advance_iv(state, header, result.last_block)
+                    msg.protection = Protection.DECRYPTED
+                    return result
+                last_reason = result
+        msg.protection = Protection.UNDECRYPTABLE
+        if state.selected is not None:
+            msg.note = f"does not decrypt with the keys that decrypted earlier messages: {last_reason}"
+        else:
+            msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
+            self._report_key_failure(state, msg)
+        return None
+
+    def _advance_iv(self, state: _SaState, header: IsakmpHeader, last_block: bytes) -> None:
+        if header.message_id == 0:
+            state.phase1_iv = last_block
+        else:
+            state.exchange_ivs[header.message_id] = last_block
+
+    def _adopt_keys(self, state: _SaState, c: KeyCandidate) -> None:
+        state.sa.keys = DerivedKeys(
+            skeyid=c.skeyid,
+            skeyid_d=c.skeyid_d,
+            skeyid_a=c.skeyid_a,
+            skeyid_e=c.skeyid_e,
+            encryption_key=c.encryption_key,
+            dh_secret=c.dh_secret,
+            psk_origin=c.psk_origin,
+            dh_origin=c.dh_origin,
+            key_origin=c.key_origin,
+        )
+
+    def _report_key_failure(self, state: _SaState, msg: IkeMessage) -> None:
+        if state.key_failure_reported:
+            return
+        state.key_failure_reported = True
+        sa = state.sa
+        assert state.policy is not None and state.candidates is not None
+        psk_mode = state.policy.auth_family is AuthFamily.PRESHARED
+        dh_confirmed = any(c.dh_confirmed for c in state.candidates)
+        evidence = {
+            "cookies": sa.cookies,
+            "frame": msg.frame,
+            "label": msg.label,
+            "candidates": [c.describe() for c in state.candidates],
+        }
+        if psk_mode and dh_confirmed:
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "psk-mismatch",
+                    f"{msg.label} does not decrypt although the DH secret matches the KE payloads: "
+                    "the preshared key is wrong",
+                    evidence=evidence,
+                    hint="check the pre-shared key configured for this peer",
+                )
+            )
+        elif psk_mode and state.proven_psk:
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "wrong-keys",
+                    f"{msg.label} does not decrypt: the PSK verified HASH_R, so the DH secret is wrong",
+                    evidence=evidence,
+                    hint="give the g^xy of this SA (--dh-secret) or a private value (--dh-private)",
+                )
+            )
+        else:
+            what = (
+                "the preshared key or the DH secret is wrong"
+                if psk_mode
+                else "the DH secret or keys are wrong"
+            )
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "wrong-keys",
+                    f"{msg.label} cannot be decrypted with the keys given: {what}",
+                    evidence=evidence,
+                    hint="check --dh-secret/--dh-private belong to this SA (cookie "
+                    f"{sa.initiator_cookie.hex()}) and the PSK is the one configured",
+                )
+            )
+
+    # -- phase 1 -----------------------------------------------------------------------------
+
+    def _phase1_message(
+        self, state: _SaState, msg: IkeMessage, role: Role, decryption: Decryption | None
+    ) -> None:
+        sa = state.sa
+        state.phase1_labels_seen.add(msg.label)
+        if msg.label in STATE_AFTER:
+            sa.state = STATE_AFTER[msg.label]
+        for p in msg.payloads:
+            if isinstance(p, SaPayload):
+                if role is Role.INITIATOR and state.sai_b is None:
+                    state.sai_b = p.body
+                    sa.offered = [{**t.to_dict(), "description": t.describe()} for t in p.transforms]
+                elif role is Role.RESPONDER:
+                    chosen = p.transforms
+                    if chosen:
+                        attributes = {a.type: a.value for a in chosen[0].attributes}
+                        state.policy = Phase1Policy.from_attributes(attributes)
+                        sa.chosen = {**chosen[0].to_dict(), "description": chosen[0].describe()}
+                        if state.policy is not None:
+                            sa.auth_method = name(AUTHENTICATION_METHODS, state.policy.auth_method)
+            elif isinstance(p, KePayload):
+                if role is Role.INITIATOR:
+                    state.g_xi = p.data
+                else:
+                    state.g_xr = p.data
+            elif isinstance(p, NoncePayload):
+                if role is Role.INITIATOR:
+                    state.ni_b = p.data
+                else:
+                    state.nr_b = p.data
+            elif isinstance(p, IdPayload):
+                sa.identities[role.value] = p.text
+                if role is Role.INITIATOR:
+                    state.idii_b = p.body
+                else:
+                    state.idir_b = p.body
+        if msg.label in ("MM6", "AM3"):
+            sa.established = True
+        if msg.label == "AM2":
+            self._verify_aggressive_hash_r(state, msg)
+        elif msg.label in ("MM5", "MM6", "AM3") and msg.protection in (
+            Protection.DECRYPTED,
+            Protection.CLEAR,
+        ):
+            self._verify_phase1_hash(state, msg, role)
+        self._ensure_candidates(state)
+
+    def _verify_phase1_hash(self, state: _SaState, msg: IkeMessage, role: Role) -> None:
+        """HASH_I / HASH_R (RFC 2409 section 5)."""
+        sa = state.sa
+        hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
+        hash_name = "HASH_I" if role is Role.INITIATOR else "HASH_R"
+        msg.hash_name = hash_name
+        if not hashes:
+            msg.note = msg.note or f"carries no {hash_name} (signature or other authentication)"
+            return
+        if state.policy is None:
+            return
+        skeyid = state.selected.skeyid if state.selected else None
+        if (
+            skeyid is None
+            and state.policy.auth_family is AuthFamily.PRESHARED
+            and msg.protection is Protection.CLEAR
+        ):
+            skeyid = self._proven_skeyid(state)
+        if skeyid is None or None in (state.g_xi, state.g_xr, state.sai_b, sa.responder_cookie):
+            msg.note = msg.note or f"{hash_name} not checked: SKEYID unknown (give the PSK or DH secret)"
+            return
+        id_b = state.idii_b if role is Role.INITIATOR else state.idir_b
+        if id_b is None:
+            return
+        args = (
+            state.policy.hash_algorithm,
+            skeyid,
+            state.g_xi,
+            state.g_xr,
+            sa.initiator_cookie,
+            sa.responder_cookie,
+            state.sai_b,
+            id_b,
+        )
+        expected = authhash.hash_i(*args) if role is Role.INITIATOR else authhash.hash_r(*args)
+        ok = expected == hashes[0].data
+        self._record_phase1_hash(state, msg, hash_name, ok)
+
+    def _record_phase1_hash(self, state: _SaState, msg: IkeMessage, hash_name: str, ok: bool) -> None:
+        sa = state.sa
+        msg.hash_verified = ok
+        if msg.protection is Protection.DECRYPTED:
+            msg.protection = Protection.VERIFIED if ok else Protection.HASH_MISMATCH
+        if not ok:
+            sa.authenticated = False
+            origin = (state.selected.psk_origin if state.selected else None) or "the given PSK"
+            msg.note = f"{hash_name} does not verify with this PSK ({origin})"
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "psk-mismatch",
+                    f"{hash_name} in {msg.label} does not verify with {origin}",
+                    evidence={"cookies": sa.cookies, "frame": msg.frame, "label": msg.label},
+                    hint="the PSK given is not the one this peer used; check the pre-shared key on both ends",
+                )
+            )
+
+    def _proven_skeyid(self, state: _SaState) -> bytes | None:
+        if state.proven_psk is None or state.policy is None:
+            return None
+        for k in self.keyring.psks:
+            if k.origin == state.proven_psk:
+                return keyderiv.skeyid_preshared(
+                    state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b
+                )  # type: ignore[arg-type]
+        return None
+
+    def _verify_aggressive_hash_r(self, state: _SaState, msg: IkeMessage) -> None:
+        """Aggressive mode: HASH_R is in clear text; with a PSK, SKEYID needs no DH secret."""
+        sa = state.sa
+        msg.hash_name = "HASH_R"
+        hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
+        if not hashes or state.policy is None or state.policy.auth_family is not AuthFamily.PRESHARED:
+            return
+        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b, state.sai_b, state.idir_b):
+            msg.note = "HASH_R not checked: AM1 or part of AM2 missing"
+            return
+        psks = self.keyring.psks_for(sa.initiator, sa.responder)
+        if not psks:
+            msg.note = "HASH_R not checked: no preshared key given"
+            return
+        for k in psks:
+            skeyid = keyderiv.skeyid_preshared(state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b)  # type: ignore[arg-type]
+            expected = authhash.hash_r(
+                state.policy.hash_algorithm,
+                skeyid,
+                state.g_xi,
+                state.g_xr,  # type: ignore[arg-type]
+                sa.initiator_cookie,
+                sa.responder_cookie,
+                state.sai_b,
+                state.idir_b,
+            )  # type: ignore[arg-type]
+            if expected == hashes[0].data:
+                state.proven_psk = k.origin
+                msg.hash_verified = True
+                msg.note = f"HASH_R verifies with {k.origin}"
+                return
+        msg.hash_verified = False
+        sa.authenticated = False
+        msg.note = f"HASH_R does not verify with the {len(psks)} preshared key(s) given"
+        sa.findings.append(
+            Finding(
+                Severity.ERROR,
+                "psk-mismatch",
+                f"HASH_R in AM2 does not verify with the {len(psks)} PSK(s) given",
+                evidence={"cookies": sa.cookies, "frame": msg.frame, "psks": [k.origin for k in psks]},
+                hint="the responder used another pre-shared key",
+            )
+        )
+
+    # -- phase 2 and informational -----------------------------------------------------------
+
+    def _phase2_message(self, state: _SaState, msg: IkeMessage, decryption: Decryption | None) -> None:
+        sa = state.sa
+        ex = sa.phase2.get(msg.message_id)
+        if ex is None:
+            ex = sa.phase2[msg.message_id] = Phase2Exchange(msg.message_id, msg.exchange, msg.exchange_type)
+        ex.frames.append(msg.frame)
+        ex.labels.append(msg.label)
+        if msg.encrypted:
+            ok = msg.protection is not Protection.NO_KEYS and msg.protection is not Protection.UNDECRYPTABLE
+            ex.decrypted = ok if ex.decrypted in (None, True) else False
+        if msg.protection in (Protection.DECRYPTED, Protection.CLEAR):
+            self._verify_phase2_hash(state, msg)
+        if msg.hash_verified is not None:
+            ex.hashes_verified = msg.hash_verified if ex.hashes_verified in (None, True) else False
+        if msg.exchange_type == 32:
+            phase2.summarize_quick_mode_message(ex.summary, msg.label, msg.payloads)
+            if msg.label == "QM3":
+                ex.complete = True
+        elif msg.exchange_type == 5:
+            phase2.summarize_informational(ex.summary, msg.payloads)
+            ex.complete = True
+        elif msg.exchange_type == 6:
+            phase2.summarize_transaction(ex.summary, msg.payloads)
+
+    def _verify_phase2_hash(self, state: _SaState, msg: IkeMessage) -> None:
+        """HASH(1), HASH(2), HASH(3) of quick mode (RFC 2409 5.5); HASH(1) of informational
+        exchanges (RFC 2409 5.7) and of transaction exchanges (draft-dukes-ike-mode-cfg 3.2)."""
+        if not msg.payloads or not isinstance(msg.payloads[0], HashPayload):
+            return
+        hash_payload = msg.payloads[0]
+        keys = state.sa.keys
+        if keys is None or keys.skeyid_a is None or state.policy is None:
+            msg.note = msg.note or "hash not checked: SKEYID_a unknown (keys given directly without SKEYIDs)"
+            return
+        hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
+        plaintext_rest = _bytes_after(msg.payloads, hash_payload)
+        nonces = state.qm_nonces.setdefault(mid, {})
+        for p in msg.payloads:
+            if isinstance(p, NoncePayload) and msg.label in ("QM1", "QM2"):
+                nonces[msg.label] = p.data
+        if msg.label == "QM1":
+            hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
+        elif msg.label == "QM2":
+            if "QM1" not in nonces:
+                return
+            hash_name, expected = (
+                "HASH(2)",
+                authhash.qm_hash2(hash_id, skeyid_a, mid, nonces["QM1"], plaintext_rest),
+            )
+        elif msg.label == "QM3":
+            if "QM1" not in nonces or "QM2" not in nonces:
+                return
+            hash_name, expected = (
+                "HASH(3)",
+                authhash.qm_hash3(hash_id, skeyid_a, mid, nonces["QM1"], nonces["QM2"]),
+            )
+        else:
+            hash_name, expected = (
+                "HASH(1)",
+                authhash.informational_hash(hash_id, skeyid_a, mid, plaintext_rest),
+            )
+        msg.hash_name = hash_name
+        msg.hash_verified = expected == hash_payload.data
+        if msg.protection is Protection.DECRYPTED:
+            msg.protection = Protection.VERIFIED if msg.hash_verified else Protection.HASH_MISMATCH
+        if not msg.hash_verified:
+            msg.note = f"{hash_name} does not verify with SKEYID_a"
+            state.sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "hash-mismatch",
+                    f"{hash_name} of {msg.label} (message ID 0x{mid:08x}) does not verify",
+                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
+                    hint="the message was altered, or the phase-1 keys are not this SA's",
+                )
+            )
+
+    # -- IKE fragmentation, IKEv2 recognition, conclusion ------------------------------------
+
+    def _receive_fragment(self, datagram: Datagram, header: IsakmpHeader) -> IkeMessage:
+        chain = parse_payloads(
+            header.next_payload, datagram.payload[ISAKMP_HEADER_LENGTH:], ISAKMP_HEADER_LENGTH
+        )
+        state = self._sa_for(datagram, header)
+        msg = self._new_message(datagram, header, "fragment", "FRAG")
+        msg.payloads, msg.problems = chain.payloads, list(chain.problems)
+        state.sa.messages.append(msg)
+        state.sa.last_time = max(state.sa.last_time, datagram.time)
+        for p in chain.payloads:
+            if isinstance(p, FragmentPayload):
+                whole = self._fragments.add(header.initiator_cookie, header.responder_cookie, p)
+                msg.note = f"IKE fragment {p.number} of message {p.fragment_id}"
+                if whole is not None:
+                    from dataclasses import replace
+
+                    inner = replace(datagram, payload=whole)
+                    try:
+                        inner_header = parse_header(whole)
+                    except MalformedMessage as exc:
+                        msg.problems.append(f"reassembled IKE message is malformed: {exc}")
+                        return msg
+                    self._receive_message(inner, inner_header, whole)
+        return msg
+
+    def _receive_ikev2(self, datagram: Datagram, header: IsakmpHeader) -> IkeMessage:
+        state = self._sa_for(datagram, header)
+        sa = state.sa
+        sa.version = 2
+        sa.last_time = max(sa.last_time, datagram.time)
+        msg = self._new_message(
+            datagram, header, "ikev2:" + name(EXCHANGE_TYPES, header.exchange_type), "IKEv2"
+        )
+        msg.note = "IKEv2 is recognised but not decoded yet"
+        if not header.encrypted:
+            chain = parse_payloads(
+                header.next_payload,
+                datagram.payload[ISAKMP_HEADER_LENGTH : header.length],
+                ISAKMP_HEADER_LENGTH,
+            )
+            msg.payloads, msg.problems = chain.payloads, list(chain.problems)
+        else:
+            msg.protection = Protection.NO_KEYS
+        sa.messages.append(msg)
+        return msg
+
+    @staticmethod
+    def _collect_vendor_ids(sa: IkeSa, role: Role, msg: IkeMessage) -> None:
+        for p in msg.payloads:
+            if isinstance(p, VendorIdPayload):
+                names = sa.vendor_ids.setdefault(role.value, [])
+                if p.vendor_name not in names:
+                    names.append(p.vendor_name)
+
+    def _conclude(self, state: _SaState) -> None:
+        sa = state.sa
+        if sa.version != 1:
+            return
+        p1 = [m for m in sa.messages if m.exchange in ("main", "aggressive")]
+        verified = [m.hash_verified for m in p1 if m.hash_verified is not None and not m.retransmission]
+        if verified and all(verified) and sa.established:
+            sa.authenticated = True
+        elif any(v is False for v in verified):
+            sa.authenticated = False
+        if any(m.label in ("MM6", "AM3") for m in p1) or any(
+            ex.exchange == "quick" for ex in sa.phase2.values()
+        ):
+            sa.established = True
+            sa.state = "QM_IDLE"
+
+
+def _bytes_after(payloads: list[Any], hash_payload: Any) -> bytes:
+    """The raw payloads after the HASH payload, up to the end of the last payload (no padding)."""
+    return b"".join(p.raw for p in payloads if p.offset >= hash_payload.end)
+
+
+def exchange_name(exchange_type: int) -> str:
+    """Short names for the IKEv1 exchanges ikedecode follows, registry names for the rest."""
+    shape = SHAPES_BY_TYPE.get(exchange_type)
+    return shape.name if shape else name(EXCHANGE_TYPES, exchange_type)

@@ -1,0 +1,243 @@
+"""Phase-1 key candidates: from what the user knows to SKEYID..SKEYID_e and the cipher key.
+
+RFC 2409 section 5: SKEYID depends on the authentication method (preshared key, signatures,
+public-key encryption); SKEYID_d/a/e on SKEYID, g^xy and the cookies; the cipher key on SKEYID_e
+(Appendix B). Which candidate is right is decided by the engine (the one whose decryption gives a
+sane payload chain, and whose hashes verify).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from ikedecode.ike import dh, keyderiv
+from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.keys.keyring import KeyRing
+
+
+class IkeAttribute(IntEnum):
+    """Phase-1 SA attribute classes (RFC 2409 Appendix A)."""
+
+    ENCRYPTION_ALGORITHM = 1
+    HASH_ALGORITHM = 2
+    AUTHENTICATION_METHOD = 3
+    GROUP_DESCRIPTION = 4
+    GROUP_TYPE = 5
+    LIFE_TYPE = 11
+    LIFE_DURATION = 12
+    PRF = 13
+    KEY_LENGTH = 14
+
+
+class AuthFamily(IntEnum):
+    PRESHARED = 1
+    SIGNATURE = 2
+    PUBLIC_KEY = 3
+
+
+# Authentication method -> how SKEYID is made (RFC 2409 section 5; XAUTH and hybrid methods from
+# draft-ietf-ipsec-isakmp-xauth / draft-ietf-ipsec-isakmp-hybrid-auth derive SKEYID like their base method).
+AUTH_FAMILY: dict[int, AuthFamily] = {
+    1: AuthFamily.PRESHARED,
+    2: AuthFamily.SIGNATURE,
+    3: AuthFamily.SIGNATURE,
+    4: AuthFamily.PUBLIC_KEY,
+    5: AuthFamily.PUBLIC_KEY,
+    64221: AuthFamily.SIGNATURE,  # HybridInitRSA
+    64222: AuthFamily.SIGNATURE,  # HybridRespRSA
+    64223: AuthFamily.SIGNATURE,  # HybridInitDSS
+    64224: AuthFamily.SIGNATURE,  # HybridRespDSS
+    65001: AuthFamily.PRESHARED,  # XAUTHInitPreShared
+    65002: AuthFamily.PRESHARED,  # XAUTHRespPreShared
+    65003: AuthFamily.SIGNATURE,  # XAUTHInitDSS
+    65004: AuthFamily.SIGNATURE,
+    65005: AuthFamily.SIGNATURE,  # XAUTHInitRSA
+    65006: AuthFamily.SIGNATURE,
+    65007: AuthFamily.PUBLIC_KEY,  # XAUTHInitRSAEncryption
+    65008: AuthFamily.PUBLIC_KEY,
+    65009: AuthFamily.PUBLIC_KEY,  # XAUTHInitRSARevisedEncryption
+    65010: AuthFamily.PUBLIC_KEY,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Phase1Policy:
+    """The transform the responder accepted, as the numbers the key schedule needs."""
+
+    encryption_algorithm: int
+    hash_algorithm: int
+    auth_method: int
+    group: int | None
+    key_length_bits: int | None
+
+    @property
+    def auth_family(self) -> AuthFamily | None:
+        return AUTH_FAMILY.get(self.auth_method)
+
+    @classmethod
+    def from_attributes(cls, attributes: dict[int, int | bytes]) -> Phase1Policy | None:
+        def num(attr: IkeAttribute) -> int | None:
+            v = attributes.get(attr)
+            if isinstance(v, bytes):
+                return int.from_bytes(v, "big") if v else None
+            return v
+
+        enc, hsh, auth = (
+            num(IkeAttribute.ENCRYPTION_ALGORITHM),
+            num(IkeAttribute.HASH_ALGORITHM),
+            num(IkeAttribute.AUTHENTICATION_METHOD),
+        )
+        if enc is None or hsh is None or auth is None:
+            return None
+        return cls(enc, hsh, auth, num(IkeAttribute.GROUP_DESCRIPTION), num(IkeAttribute.KEY_LENGTH))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCandidate:
+    """One way the phase-1 keys could be, with the origin of each input."""
+
+    encryption_key: bytes
+    skeyid: bytes | None = None
+    skeyid_d: bytes | None = None
+    skeyid_a: bytes | None = None
+    skeyid_e: bytes | None = None
+    dh_secret: bytes | None = None
+    psk_origin: str | None = None
+    dh_origin: str | None = None
+    key_origin: str | None = None
+    dh_confirmed: bool = False  # g^xy computed from a private value whose public value is in the capture
+
+    def describe(self) -> str:
+        parts = [p for p in (self.psk_origin, self.dh_origin, self.key_origin) if p]
+        return " + ".join(parts) if parts else "given keys"
+
+
+@dataclass(frozen=True, slots=True)
+class ClearMaterial:
+    """What phase 1 carries in clear text and the key schedule needs."""
+
+    initiator_cookie: bytes
+    responder_cookie: bytes
+    g_xi: bytes
+    g_xr: bytes
+    ni_b: bytes
+    nr_b: bytes
+    initiator: str
+    responder: str
+
+
+def dh_secret_candidates(
+    keyring: KeyRing, policy: Phase1Policy, clear: ClearMaterial
+) -> tuple[list[tuple[bytes, str, bool]], list[str]]:
+    """Candidate g^xy values for an IKE SA: (value, origin, confirmed), plus notes on rejects."""
+    out: list[tuple[bytes, str, bool]] = []
+    notes: list[str] = []
+    for s in keyring.dh_secrets_for(clear.initiator_cookie):
+        if s.message_id is None:
+            out.append((s.value, s.origin, False))
+    for p in keyring.dh_privates:
+        if policy.group is None:
+            notes.append(f"{p.origin}: the accepted transform names no DH group")
+            continue
+        try:
+            public = dh.public_value(policy.group, p.value)
+            if public == clear.g_xi:
+                out.append(
+                    (dh.shared_secret(policy.group, p.value, clear.g_xr), f"{p.origin} (initiator)", True)
+                )
+            elif public == clear.g_xr:
+                out.append(
+                    (dh.shared_secret(policy.group, p.value, clear.g_xi), f"{p.origin} (responder)", True)
+                )
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            notes.append(f"{p.origin}: {exc}")
+    for k in keyring.phase1_keys_for(clear.initiator_cookie, clear.responder_cookie):
+        if k.dh_secret is not None:
+            out.append((k.dh_secret, k.origin, False))
+    return out, notes
+
+
+def skeyid_candidates(
+    keyring: KeyRing, policy: Phase1Policy, clear: ClearMaterial, g_xy: bytes | None
+) -> list[tuple[bytes, str | None]]:
+    """SKEYID values by authentication method (RFC 2409 section 5)."""
+    family = policy.auth_family
+    if family is AuthFamily.PRESHARED:
+        return [
+            (keyderiv.skeyid_preshared(policy.hash_algorithm, k.secret, clear.ni_b, clear.nr_b), k.origin)
+            for k in keyring.psks_for(clear.initiator, clear.responder)
+        ]
+    if family is AuthFamily.SIGNATURE and g_xy is not None:
+        return [(keyderiv.skeyid_signature(policy.hash_algorithm, clear.ni_b, clear.nr_b, g_xy), None)]
+    if family is AuthFamily.PUBLIC_KEY:
+        return [
+            (
+                keyderiv.skeyid_public_key(
+                    policy.hash_algorithm,
+                    clear.ni_b,
+                    clear.nr_b,
+                    clear.initiator_cookie,
+                    clear.responder_cookie,
+                ),
+                None,
+            )
+        ]
+    return []
+
+
+def build_candidates(
+    keyring: KeyRing,
+    policy: Phase1Policy,
+    clear: ClearMaterial,
+    key_length: int,
+    psk_origin_filter: str | None = None,
+) -> tuple[list[KeyCandidate], list[str]]:
+    """Every combination of the user's keys that could be this SA's phase-1 keys.
+
+    ``psk_origin_filter`` narrows preshared keys to the one already proven (aggressive mode's
+    HASH_R verifies before any encrypted message).
+    """
+    candidates: list[KeyCandidate] = []
+    dh_values, notes = dh_secret_candidates(keyring, policy, clear)
+    for g_xy, dh_origin, confirmed in dh_values:
+        for skeyid, psk_origin in skeyid_candidates(keyring, policy, clear, g_xy):
+            if psk_origin_filter is not None and psk_origin != psk_origin_filter:
+                continue
+            keys = keyderiv.derive_phase1_keys(
+                policy.hash_algorithm,
+                skeyid,
+                g_xy,
+                clear.initiator_cookie,
+                clear.responder_cookie,
+                key_length,
+            )
+            candidates.append(
+                KeyCandidate(
+                    encryption_key=keys.encryption_key,
+                    skeyid=keys.skeyid,
+                    skeyid_d=keys.skeyid_d,
+                    skeyid_a=keys.skeyid_a,
+                    skeyid_e=keys.skeyid_e,
+                    dh_secret=g_xy,
+                    psk_origin=psk_origin,
+                    dh_origin=dh_origin,
+                    dh_confirmed=confirmed,
+                )
+            )
+    for k in keyring.phase1_keys_for(clear.initiator_cookie, clear.responder_cookie):
+        if k.skeyid_e is not None:
+            enc = keyderiv.expand_encryption_key(policy.hash_algorithm, k.skeyid_e, key_length)
+            candidates.append(
+                KeyCandidate(
+                    encryption_key=enc,
+                    skeyid=k.skeyid,
+                    skeyid_d=k.skeyid_d,
+                    skeyid_a=k.skeyid_a,
+                    skeyid_e=k.skeyid_e,
+                    key_origin=k.origin,
+                )
+            )
+        elif k.encryption_key is not None:
+            candidates.append(KeyCandidate(encryption_key=k.encryption_key, key_origin=k.origin))
+    return candidates, notes

@@ -1,0 +1,49 @@
+"""Summaries of phase-2 style exchanges: what a quick mode negotiated, what an informational said."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ikedecode.ike.payloads import (
+    ConfigAttributePayload,
+    DeletePayload,
+    IdPayload,
+    KePayload,
+    NotifyPayload,
+    SaPayload,
+)
+
+
+def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: list[Any]) -> None:
+    """Fold the decoded payloads of QM1/QM2/QM3 into the exchange's summary."""
+    side = "initiator" if label in ("QM1", "QM3") else "responder"
+    ids = [p for p in payloads if isinstance(p, IdPayload)]
+    for p in payloads:
+        if isinstance(p, SaPayload):
+            key = "proposals" if label == "QM1" else "accepted"
+            summary[key] = [prop.to_dict() for prop in p.proposals]
+            spis = summary.setdefault("spis", {})
+            for prop in p.proposals:
+                if prop.spi:
+                    spis.setdefault(side, []).append(prop.spi.hex())
+        elif isinstance(p, KePayload):
+            summary.setdefault("pfs", {})[side] = len(p.data)
+        elif isinstance(p, NotifyPayload):
+            summary.setdefault("notifies", []).append(p.to_dict())
+    if len(ids) >= 2 and label in ("QM1", "QM2"):
+        # RFC 2409 section 5.5: IDci then IDcr, the client (proxy) identities
+        summary.setdefault("proxy_ids", {})[side] = {"local": ids[0].text, "remote": ids[1].text}
+
+
+def summarize_informational(summary: dict[str, Any], payloads: list[Any]) -> None:
+    for p in payloads:
+        if isinstance(p, NotifyPayload):
+            summary.setdefault("notifies", []).append(p.to_dict())
+        elif isinstance(p, DeletePayload):
+            summary.setdefault("deletes", []).append(p.to_dict())
+
+
+def summarize_transaction(summary: dict[str, Any], payloads: list[Any]) -> None:
+    for p in payloads:
+        if isinstance(p, ConfigAttributePayload):
+            summary.setdefault("attributes", []).append(p.to_dict())

@@ -1,0 +1,65 @@
+"""Decrypting a protected IKEv1 message and judging whether the result makes sense.
+
+A CBC decryption with the wrong key or IV does not fail by itself: it yields noise. The test of a
+key is whether the plaintext is a well-formed payload chain, starting with the payload type the
+header announces and ending, padding aside, at the end of the message (RFC 2408 section 3.1;
+padding rules RFC 2409 Appendix B).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ikedecode.ike import ciphers
+from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.payloads import PayloadChain, UnknownPayload, parse_payloads
+
+ISAKMP_HEADER_LENGTH = 28
+# Padding may be up to 255 bytes by some implementations; more is not plausible.
+MAX_PADDING = 255
+
+
+@dataclass(slots=True)
+class Decryption:
+    plaintext: bytes
+    chain: PayloadChain
+    last_block: bytes  # last ciphertext block: the next IV in this chain (RFC 2409 Appendix B)
+    padding: int  # bytes after the last payload
+
+
+def ciphertext_of(message: bytes, length: int) -> bytes:
+    """The encrypted part of an ISAKMP message: everything after the header, up to its length."""
+    end = min(len(message), length) if length >= ISAKMP_HEADER_LENGTH else len(message)
+    return message[ISAKMP_HEADER_LENGTH:end]
+
+
+def try_decrypt(
+    cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int
+) -> Decryption | str:
+    """Decrypt and check the plaintext; a string says why it is not plausible."""
+    try:
+        block = ciphers.block_size(cipher_id)
+    except UnsupportedAlgorithm as exc:
+        return str(exc)
+    if not ciphertext:
+        return "no encrypted data after the header"
+    if len(ciphertext) % block:
+        return f"encrypted part is {len(ciphertext)} bytes, not a multiple of the {block}-byte cipher block"
+    try:
+        plaintext = ciphers.cbc_decrypt(cipher_id, key, iv, ciphertext)
+    except (UnsupportedAlgorithm, ValueError) as exc:
+        return str(exc)
+    if first_payload == 0:
+        return "header announces no payload"
+    # After decryption, bytes past the last payload are padding (RFC 2409 Appendix B).
+    chain = parse_payloads(first_payload, plaintext, ISAKMP_HEADER_LENGTH, padded=True)
+    if chain.problems:
+        return "decrypted data is not a payload chain: " + chain.problems[0]
+    if not chain.payloads:
+        return "decrypted data holds no payload"
+    if any(isinstance(p, UnknownPayload) for p in chain.payloads):
+        return "decrypted data holds an unknown payload type"
+    padding = len(chain.trailing)
+    if padding > MAX_PADDING + block:
+        return f"implausible padding of {padding} bytes"
+    return Decryption(plaintext, chain, ciphertext[-block:], padding)

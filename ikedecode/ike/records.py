@@ -1,0 +1,142 @@
+"""Records the IKE engine produces: what a renderer needs, and nothing about files or terminals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ikedecode.analysis.findings import Finding
+
+
+class Protection(StrEnum):
+    """What became of a protected (encrypted) message."""
+
+    CLEAR = "clear"  # not encrypted
+    VERIFIED = "verified"  # decrypted and its hash verified
+    DECRYPTED = "decrypted"  # decrypted; no hash to check, or hash not checkable yet
+    HASH_MISMATCH = "hash-mismatch"  # decrypted but the hash does not verify
+    UNDECRYPTABLE = "undecryptable"  # decryption gives a garbage payload chain or padding
+    NO_KEYS = "no-keys"  # no key material to try
+    MALFORMED = "malformed"  # not even the ISAKMP header could be read
+
+
+@dataclass(slots=True)
+class IkeMessage:
+    frame: int
+    time: float
+    sender: str
+    receiver: str
+    sport: int
+    dport: int
+    length: int
+    exchange_type: int
+    exchange: str  # "main", "aggressive", "quick", "informational", "transaction", "ikev2:<name>", ...
+    message_id: int
+    label: str  # MM1..MM6, AM1..AM3, QM1..QM3, INFO, TRANSACTION, ?
+    flags: int
+    encrypted: bool
+    retransmission_of: int | None = None  # frame of the first copy
+    protection: Protection = Protection.CLEAR
+    hash_verified: bool | None = None  # None: no hash to check / could not check
+    hash_name: str | None = None  # "HASH_I", "HASH_R", "HASH(1)", ...
+    payloads: list[Any] = field(default_factory=list)  # ike.payloads.Payload objects
+    problems: list[str] = field(default_factory=list)  # malformed chain, bad padding, ...
+    frames: tuple[int, ...] = ()
+    udp_encapsulated: bool = False
+    note: str = ""  # one line on what happened (e.g. why it could not be decrypted)
+
+    @property
+    def retransmission(self) -> bool:
+        return self.retransmission_of is not None
+
+    @property
+    def decrypted(self) -> bool | None:
+        if not self.encrypted:
+            return None
+        return self.protection in (Protection.VERIFIED, Protection.DECRYPTED, Protection.HASH_MISMATCH)
+
+
+@dataclass(slots=True)
+class Phase2Exchange:
+    """A quick mode, informational or transaction exchange, grouped by message ID."""
+
+    message_id: int
+    exchange: str
+    exchange_type: int
+    frames: list[int] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    complete: bool = False
+    decrypted: bool | None = None
+    hashes_verified: bool | None = None
+    summary: dict[str, Any] = field(default_factory=dict)  # proposals, SPIs, proxy IDs, notifies, deletes...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": f"0x{self.message_id:08x}",
+            "exchange": self.exchange,
+            "frames": self.frames,
+            "labels": self.labels,
+            "complete": self.complete,
+            "decrypted": self.decrypted,
+            "hashes_verified": self.hashes_verified,
+            **self.summary,
+        }
+
+
+@dataclass(slots=True)
+class DerivedKeys:
+    """Phase-1 key material that verified, and where its inputs came from."""
+
+    skeyid: bytes | None
+    skeyid_d: bytes | None
+    skeyid_a: bytes | None
+    skeyid_e: bytes | None
+    encryption_key: bytes
+    dh_secret: bytes | None
+    psk_origin: str | None
+    dh_origin: str | None
+    key_origin: str | None = None  # when keys were given directly
+
+    def to_dict(self) -> dict[str, str | None]:
+        def hx(v: bytes | None) -> str | None:
+            return v.hex() if v is not None else None
+
+        return {
+            "skeyid": hx(self.skeyid),
+            "skeyid_d": hx(self.skeyid_d),
+            "skeyid_a": hx(self.skeyid_a),
+            "skeyid_e": hx(self.skeyid_e),
+            "encryption_key": hx(self.encryption_key),
+            "dh_secret": hx(self.dh_secret),
+        }
+
+
+@dataclass(slots=True)
+class IkeSa:
+    version: int
+    initiator_cookie: bytes
+    responder_cookie: bytes | None
+    initiator: str
+    responder: str
+    initiator_inferred: bool = False  # True when the capture missed the first message
+    exchange: str | None = None  # "main" / "aggressive"
+    offered: list[dict[str, Any]] = field(default_factory=list)  # phase-1 transforms offered
+    chosen: dict[str, Any] | None = None  # the transform the responder accepted (decoded attributes)
+    auth_method: str | None = None
+    state: str = "MM_NO_STATE"
+    established: bool = False
+    authenticated: bool | None = None
+    identities: dict[str, str] = field(default_factory=dict)  # role -> ID text
+    keys: DerivedKeys | None = None
+    messages: list[IkeMessage] = field(default_factory=list)
+    phase2: dict[int, Phase2Exchange] = field(default_factory=dict)
+    vendor_ids: dict[str, list[str]] = field(default_factory=dict)  # role -> names
+    findings: list[Finding] = field(default_factory=list)
+    first_time: float = 0.0
+    last_time: float = 0.0
+
+    @property
+    def cookies(self) -> str:
+        rc = self.responder_cookie.hex() if self.responder_cookie else "0" * 16
+        return f"{self.initiator_cookie.hex()}/{rc}"

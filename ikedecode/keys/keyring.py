@@ -1,0 +1,111 @@
+"""The key material a user supplied, as candidates to try.
+
+Every candidate remembers where it came from (``origin``: "--psk #2", "keys/lab.toml [[psk]] 1")
+so the report can say which key verified. Nothing here prints a secret; renderers decide whether
+keys may be shown (``--show-keys``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class PresharedKey:
+    secret: bytes
+    origin: str
+    scope: str | None = None  # peer address or identity; None: try against every SA
+
+    def applies_to(self, *peers: str) -> bool:
+        if self.scope is None:
+            return True
+        return any(_same_peer(self.scope, p) for p in peers if p)
+
+
+@dataclass(frozen=True, slots=True)
+class DhSecret:
+    """A Diffie-Hellman shared secret g^xy, of phase 1 or of a PFS quick mode."""
+
+    value: bytes
+    origin: str
+    initiator_cookie: bytes | None = None  # scope; None: try against every SA
+    message_id: int | None = None  # scope to a quick mode (PFS)
+
+
+@dataclass(frozen=True, slots=True)
+class DhPrivate:
+    """One side's private DH exponent/scalar; g^xy follows from the other side's KE payload."""
+
+    value: bytes
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Phase1KeyMaterial:
+    """IKE SA keys given directly (a Wireshark ikev1 table line, a daemon log)."""
+
+    initiator_cookie: bytes
+    origin: str
+    responder_cookie: bytes | None = None
+    encryption_key: bytes | None = None
+    skeyid: bytes | None = None
+    skeyid_d: bytes | None = None
+    skeyid_a: bytes | None = None
+    skeyid_e: bytes | None = None
+    dh_secret: bytes | None = None
+
+
+@dataclass(slots=True)
+class KeyRing:
+    psks: list[PresharedKey] = field(default_factory=list)
+    dh_secrets: list[DhSecret] = field(default_factory=list)
+    dh_privates: list[DhPrivate] = field(default_factory=list)
+    phase1_keys: list[Phase1KeyMaterial] = field(default_factory=list)
+
+    def merge(self, other: KeyRing) -> None:
+        self.psks.extend(other.psks)
+        self.dh_secrets.extend(other.dh_secrets)
+        self.dh_privates.extend(other.dh_privates)
+        self.phase1_keys.extend(other.phase1_keys)
+
+    def psks_for(self, *peers: str) -> list[PresharedKey]:
+        return [k for k in self.psks if k.applies_to(*peers)]
+
+    def dh_secrets_for(self, initiator_cookie: bytes, message_id: int | None = None) -> list[DhSecret]:
+        return [
+            s
+            for s in self.dh_secrets
+            if (s.initiator_cookie is None or s.initiator_cookie == initiator_cookie)
+            and (s.message_id is None or s.message_id == message_id)
+        ]
+
+    def phase1_keys_for(self, initiator_cookie: bytes, responder_cookie: bytes) -> list[Phase1KeyMaterial]:
+        return [
+            k
+            for k in self.phase1_keys
+            if k.initiator_cookie == initiator_cookie
+            and (k.responder_cookie is None or k.responder_cookie == responder_cookie)
+        ]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.psks or self.dh_secrets or self.dh_privates or self.phase1_keys)
+
+    @property
+    def secrets(self) -> list[bytes]:
+        """Every secret value held, so tests and renderers can check none leaks into output."""
+        out: list[bytes] = [k.secret for k in self.psks]
+        out += [s.value for s in self.dh_secrets] + [p.value for p in self.dh_privates]
+        for k in self.phase1_keys:
+            out += [
+                v for v in (k.encryption_key, k.skeyid, k.skeyid_d, k.skeyid_a, k.skeyid_e, k.dh_secret) if v
+            ]
+        return out
+
+
+def _same_peer(scope: str, peer: str) -> bool:
+    try:
+        return ipaddress.ip_address(scope) == ipaddress.ip_address(peer)
+    except ValueError:
+        return scope == peer

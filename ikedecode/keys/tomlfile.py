@@ -1,0 +1,93 @@
+"""The project's key file (``--keys FILE``): TOML, documented in docs/keys.md.
+
+Tables: ``[[psk]]`` (secret, optional peer), ``[[ike_sa]]`` (cookies, dh_secret and/or
+skeyid/skeyid_d/skeyid_a/skeyid_e/encryption_key), ``[[quick_mode]]`` (cookie, message ID, PFS
+dh_secret), ``[[dh_private]]`` (value), ``[[ipsec_sa]]`` (manual or logged ESP/AH keys).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ikedecode.keys.errors import KeyFileError
+from ikedecode.keys.hexvalues import parse_hex, parse_int
+from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, PresharedKey
+
+KNOWN_TABLES = {"psk", "ike_sa", "quick_mode", "dh_private", "ipsec_sa"}
+IKE_SA_KEYS = ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "encryption_key")
+
+
+@dataclass(slots=True)
+class KeyFile:
+    keyring: KeyRing
+    ipsec_sas: list[dict[str, Any]] = field(default_factory=list)  # raw entries; esp/ turns them into SAs
+    source: str = ""
+
+
+def parse_key_file(text: str, source: str) -> KeyFile:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KeyFileError(f"{source}: not valid TOML: {exc}") from None
+    unknown = set(doc) - KNOWN_TABLES
+    if unknown:
+        raise KeyFileError(
+            f"{source}: unknown table(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(KNOWN_TABLES))}"
+        )
+    ring = KeyRing()
+    for i, entry in enumerate(_tables(doc, "psk", source), 1):
+        where = f"{source} [[psk]] #{i}"
+        secret = entry.get("secret")
+        if secret is None and "secret_hex" in entry:
+            secret_bytes = parse_hex(entry["secret_hex"], f"{where} secret_hex")
+        elif isinstance(secret, str):
+            secret_bytes = secret.encode()
+        else:
+            raise KeyFileError(f"{where}: needs 'secret' (text) or 'secret_hex'")
+        ring.psks.append(PresharedKey(secret_bytes, where, entry.get("peer")))
+    for i, entry in enumerate(_tables(doc, "ike_sa", source), 1):
+        where = f"{source} [[ike_sa]] #{i}"
+        icky = parse_hex(_need(entry, "initiator_cookie", where), f"{where} initiator_cookie", length=8)
+        rcky = (
+            parse_hex(entry["responder_cookie"], f"{where} responder_cookie", length=8)
+            if "responder_cookie" in entry
+            else None
+        )
+        values = {k: parse_hex(entry[k], f"{where} {k}") for k in (*IKE_SA_KEYS, "dh_secret") if k in entry}
+        if "dh_secret" in values:
+            ring.dh_secrets.append(DhSecret(values["dh_secret"], f"{where} dh_secret", icky))
+        if any(k in values for k in IKE_SA_KEYS):
+            ring.phase1_keys.append(
+                Phase1KeyMaterial(icky, where, rcky, **{k: values.get(k) for k in IKE_SA_KEYS})
+            )
+    for i, entry in enumerate(_tables(doc, "quick_mode", source), 1):
+        where = f"{source} [[quick_mode]] #{i}"
+        icky = parse_hex(_need(entry, "initiator_cookie", where), f"{where} initiator_cookie", length=8)
+        mid = parse_int(_need(entry, "message_id", where), f"{where} message_id")
+        if "dh_secret" in entry:
+            ring.dh_secrets.append(
+                DhSecret(parse_hex(entry["dh_secret"], f"{where} dh_secret"), f"{where} dh_secret", icky, mid)
+            )
+    for i, entry in enumerate(_tables(doc, "dh_private", source), 1):
+        where = f"{source} [[dh_private]] #{i}"
+        ring.dh_privates.append(DhPrivate(parse_hex(_need(entry, "value", where), f"{where} value"), where))
+    ipsec = []
+    for i, entry in enumerate(_tables(doc, "ipsec_sa", source), 1):
+        ipsec.append({**entry, "origin": f"{source} [[ipsec_sa]] #{i}"})
+    return KeyFile(ring, ipsec, source)
+
+
+def _tables(doc: dict[str, Any], name: str, source: str) -> list[dict[str, Any]]:
+    value = doc.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise KeyFileError(f"{source}: '{name}' must be an array of tables ([[{name}]])")
+    return value
+
+
+def _need(entry: dict[str, Any], key: str, where: str) -> Any:
+    if key not in entry:
+        raise KeyFileError(f"{where}: missing '{key}'")
+    return entry[key]

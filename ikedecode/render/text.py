@@ -1,0 +1,184 @@
+"""The default report: readable tables of what the capture holds and what ikedecode made of it."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from tabulate import tabulate
+
+from ikedecode.analysis.report import Report
+from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.render.redact import REDACTED, redact_payload_dict
+
+PROTECTION_TEXT = {
+    Protection.CLEAR: "",
+    Protection.VERIFIED: "decrypted, hash verified",
+    Protection.DECRYPTED: "decrypted",
+    Protection.HASH_MISMATCH: "decrypted, HASH DOES NOT VERIFY",
+    Protection.UNDECRYPTABLE: "CANNOT DECRYPT",
+    Protection.NO_KEYS: "encrypted (no keys)",
+    Protection.MALFORMED: "MALFORMED",
+}
+
+
+def render_text(report: Report, *, show_keys: bool = False, verbose: bool = True) -> str:
+    out: list[str] = []
+    s = report.stats
+    out.append(
+        f"Capture {report.capture_name}: {s.packets} packets — IKE {s.ike}, ESP {s.esp}, AH {s.ah}, "
+        f"other {s.other}, malformed {s.malformed}"
+    )
+    if s.nat_keepalives:
+        out.append(f"  ({s.nat_keepalives} NAT-T keepalives counted as IKE)")
+    if s.truncated:
+        out.append(f"  file truncated: {s.truncated}")
+    out.append("")
+    if report.ike_sas:
+        out.append("IKE SAs")
+        out.append(
+            tabulate(
+                [_sa_row(i, sa) for i, sa in enumerate(report.ike_sas, 1)],
+                headers=[
+                    "#",
+                    "initiator",
+                    "responder",
+                    "cookies (I/R)",
+                    "mode",
+                    "proposal",
+                    "auth",
+                    "state",
+                    "established",
+                    "authenticated",
+                ],
+            )
+        )
+        out.append("")
+    else:
+        out.append("No IKE negotiation in this capture.")
+        out.append("")
+    if verbose:
+        for i, sa in enumerate(report.ike_sas, 1):
+            out.extend(_sa_detail(i, sa, show_keys))
+    findings = report.all_findings()
+    if findings:
+        out.append("Findings")
+        out.append(
+            tabulate(
+                [[f.severity.value, f.code, f.message] for f in findings],
+                headers=["severity", "code", "message"],
+                maxcolwidths=[None, None, 90],
+            )
+        )
+    else:
+        out.append("Findings: none")
+    return "\n".join(out) + "\n"
+
+
+def _yes_no(v: bool | None) -> str:
+    return "?" if v is None else ("yes" if v else "no")
+
+
+def describe_transform(t: dict[str, Any] | None) -> str:
+    return t.get("description", "-") if t else "-"
+
+
+def _sa_row(i: int, sa: IkeSa) -> list[Any]:
+    return [
+        i,
+        sa.initiator,
+        sa.responder,
+        sa.cookies,
+        sa.exchange or ("IKEv2" if sa.version == 2 else "?"),
+        describe_transform(sa.chosen),
+        sa.auth_method or "-",
+        sa.state,
+        _yes_no(sa.established),
+        _yes_no(sa.authenticated),
+    ]
+
+
+def _time(t: float) -> str:
+    return _dt.datetime.fromtimestamp(t, _dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def _sa_detail(i: int, sa: IkeSa, show_keys: bool) -> list[str]:
+    out = [f"IKE SA #{i}: {sa.initiator} -> {sa.responder}, cookies {sa.cookies}"]
+    if sa.identities:
+        out.append("  identities: " + ", ".join(f"{k} {v}" for k, v in sa.identities.items()))
+    if sa.vendor_ids:
+        out.append("  vendor IDs: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in sa.vendor_ids.items()))
+    if sa.keys is not None:
+        src = [x for x in (sa.keys.psk_origin, sa.keys.dh_origin, sa.keys.key_origin) if x]
+        out.append("  keys: derived from " + " + ".join(src))
+        if show_keys:
+            for name, value in sa.keys.to_dict().items():
+                if value:
+                    out.append(f"    {name:15} {value}")
+    rows = []
+    for m in sa.messages:
+        rows.append(
+            [
+                m.frame,
+                _time(m.time),
+                _arrow(sa, m),
+                m.label,
+                m.exchange,
+                f"0x{m.message_id:08x}",
+                _status(m),
+                _payload_summary(m, show_keys),
+            ]
+        )
+    out.append(
+        tabulate(
+            rows,
+            headers=["frame", "time (UTC)", "dir", "msg", "exchange", "M-ID", "status", "payloads"],
+            maxcolwidths=[None] * 7 + [70],
+        )
+    )
+    for ex in sa.phase2.values():
+        bits = [f"  {ex.exchange} 0x{ex.message_id:08x}: {' '.join(ex.labels)}"]
+        if ex.summary.get("proxy_ids"):
+            bits.append("proxy IDs " + str(ex.summary["proxy_ids"].get("initiator", "")))
+        if ex.summary.get("deletes"):
+            bits.append(f"{len(ex.summary['deletes'])} delete(s)")
+        out.append(", ".join(bits))
+    out.append("")
+    return out
+
+
+def _arrow(sa: IkeSa, m: IkeMessage) -> str:
+    return "I->R" if m.sender == sa.initiator else "R->I"
+
+
+def _status(m: IkeMessage) -> str:
+    bits = []
+    if m.retransmission:
+        bits.append(f"retransmission of {m.retransmission_of}")
+    text = PROTECTION_TEXT.get(m.protection, "")
+    if text:
+        bits.append(text)
+    if m.hash_verified is not None and m.protection is Protection.CLEAR:
+        bits.append(f"{m.hash_name or 'hash'} {'verified' if m.hash_verified else 'DOES NOT VERIFY'}")
+    if m.problems:
+        bits.append("problem: " + m.problems[0])
+    return "; ".join(bits)
+
+
+def _payload_summary(m: IkeMessage, show_keys: bool) -> str:
+    if not m.payloads:
+        return m.note or "-"
+    parts = []
+    for p in m.payloads:
+        text = p.summary()
+        if not show_keys and getattr(p, "attributes", None) and _has_secret(p):
+            text = f"{p.name}: {REDACTED}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _has_secret(p: Any) -> bool:
+    try:
+        return redact_payload_dict(p.to_dict()) != p.to_dict()
+    except Exception:  # noqa: BLE001 - a renderer must not die on one payload
+        return True
