@@ -32,3 +32,29 @@ def captures_dir() -> Path:
 @pytest.fixture
 def keys_dir() -> Path:
     return KEYS_DIR
+
+
+def load_lab_keys(name: str) -> dict:
+    """The key file the lab script wrote for captures/<name>.pcap, as plain TOML data."""
+    import tomllib
+
+    return tomllib.loads((KEYS_DIR / f"{name}.toml").read_text())
+
+
+def analyze_path(path: Path, keyring=None):  # noqa: ANN001, ANN201 - test helper
+    """Run the whole pipeline (capture reader -> engines -> Report) on a file."""
+    from ikedecode.capture import open_capture
+    from ikedecode.keys.keyring import KeyRing
+    from ikedecode.pipeline import analyze
+
+    return analyze(open_capture(path), keyring if keyring is not None else KeyRing())
+
+
+@pytest.fixture
+def lab_keys():  # noqa: ANN201
+    return load_lab_keys
+
+
+@pytest.fixture
+def run_pipeline():  # noqa: ANN201
+    return analyze_path
