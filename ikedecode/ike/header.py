@@ -1,0 +1,130 @@
+"""The 28-byte ISAKMP header (RFC 2408 section 3.1; same layout in IKEv2, RFC 4306 3.1).
+
+    initiator cookie (8) | responder cookie (8) | next payload (1) | major.minor version (1)
+    | exchange type (1) | flags (1) | message ID (4) | length (4)
+
+``parse_header`` reads it and raises ``MalformedMessage`` when the datagram cannot be an ISAKMP
+message: fewer than 28 bytes, a length field below 28, or a length field pointing past the end of
+the datagram (the message is truncated; the exception then carries the header it could read).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dpkt
+
+from ikedecode.ike.errors import MalformedMessage
+from ikedecode.ike.registries import EXCHANGE_TYPES, payload_type_name
+
+HEADER_LENGTH = 28
+
+# RFC 2408 3.1 flag bits (IKEv1)
+FLAG_ENCRYPTION = 0x01
+FLAG_COMMIT = 0x02
+FLAG_AUTHENTICATION_ONLY = 0x04
+# RFC 4306 3.1 flag bits (IKEv2)
+FLAG_IKEV2_INITIATOR = 0x08
+FLAG_IKEV2_VERSION = 0x10
+FLAG_IKEV2_RESPONSE = 0x20
+
+IKEV1_FLAG_NAMES = ((FLAG_ENCRYPTION, "E"), (FLAG_COMMIT, "C"), (FLAG_AUTHENTICATION_ONLY, "A"))
+IKEV2_FLAG_NAMES = ((FLAG_IKEV2_INITIATOR, "I"), (FLAG_IKEV2_VERSION, "V"), (FLAG_IKEV2_RESPONSE, "R"))
+
+
+class IsakmpHeader(dpkt.Packet):
+    """ISAKMP header in dpkt's idiom. ``data`` holds the message body (bytes 28..length);
+    ``trailing`` holds bytes the datagram carries after ``length`` (normally empty)."""
+
+    __hdr__ = (
+        ("initiator_cookie", "8s", b"\x00" * 8),
+        ("responder_cookie", "8s", b"\x00" * 8),
+        ("next_payload", "B", 0),
+        ("version", "B", 0x10),
+        ("exchange_type", "B", 0),
+        ("flags", "B", 0),
+        ("message_id", "I", 0),
+        ("length", "I", HEADER_LENGTH),
+    )
+    __bit_fields__ = {"version": (("major_version", 4), ("minor_version", 4))}
+
+    trailing: bytes = b""
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.flags & FLAG_ENCRYPTION)
+
+    @property
+    def commit(self) -> bool:
+        return bool(self.flags & FLAG_COMMIT)
+
+    @property
+    def authentication_only(self) -> bool:
+        return bool(self.flags & FLAG_AUTHENTICATION_ONLY)
+
+    @property
+    def is_ikev1(self) -> bool:
+        return self.major_version == 1
+
+    @property
+    def is_ikev2(self) -> bool:
+        """Major version 2 (RFC 4306 3.1); such messages are recognised, not decoded."""
+        return self.major_version == 2
+
+    @property
+    def is_response(self) -> bool | None:
+        """IKEv2 R flag; ``None`` for IKEv1, which has no such flag."""
+        return bool(self.flags & FLAG_IKEV2_RESPONSE) if self.is_ikev2 else None
+
+    @property
+    def exchange_name(self) -> str:
+        return EXCHANGE_TYPES.name(self.exchange_type)
+
+    @property
+    def flag_names(self) -> list[str]:
+        table = IKEV2_FLAG_NAMES if self.is_ikev2 else IKEV1_FLAG_NAMES
+        return [label for bit, label in table if self.flags & bit]
+
+    @property
+    def body(self) -> bytes:
+        return self.data
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "initiator_cookie": self.initiator_cookie.hex(),
+            "responder_cookie": self.responder_cookie.hex(),
+            "next_payload": self.next_payload,
+            "next_payload_name": payload_type_name(self.next_payload),
+            "version": f"{self.major_version}.{self.minor_version}",
+            "exchange_type": self.exchange_type,
+            "exchange": self.exchange_name,
+            "flags": self.flags,
+            "flag_names": self.flag_names,
+            "message_id": f"{self.message_id:08x}",
+            "length": self.length,
+        }
+
+    def summary(self) -> str:
+        flags = "".join(self.flag_names) or "-"
+        return (
+            f"ISAKMP {self.major_version}.{self.minor_version} {self.exchange_name}"
+            f" CKY-I={self.initiator_cookie.hex()} CKY-R={self.responder_cookie.hex()}"
+            f" msgid={self.message_id:08x} flags={flags} len={self.length}"
+        )
+
+
+def parse_header(data: bytes) -> IsakmpHeader:
+    """Read the ISAKMP header of a message; raise ``MalformedMessage`` if it cannot be one."""
+    data = bytes(data)
+    if len(data) < HEADER_LENGTH:
+        raise MalformedMessage(f"{len(data)} bytes, too short for the {HEADER_LENGTH}-byte ISAKMP header")
+    header = IsakmpHeader(data[:HEADER_LENGTH])
+    if header.length < HEADER_LENGTH:
+        raise MalformedMessage(f"length field {header.length} is smaller than the ISAKMP header", header)
+    header.data = data[HEADER_LENGTH : header.length]
+    header.trailing = data[header.length :]
+    if header.length > len(data):
+        raise MalformedMessage(
+            f"truncated: length field says {header.length} bytes, datagram has {len(data)}", header
+        )
+    return header

@@ -1,0 +1,220 @@
+"""Walking a payload chain and decoding each payload body (RFC 2408 3.1-3.2)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from ikedecode.ike.attributes import MODECFG_CONTEXT, parse_attributes
+from ikedecode.ike.payloads.base import (
+    GENERIC_HEADER_LENGTH,
+    BodyError,
+    Payload,
+    PayloadChain,
+    UnknownPayload,
+    need,
+)
+from ikedecode.ike.payloads.identification import identification_text
+from ikedecode.ike.payloads.records import (
+    CertPayload,
+    CertRequestPayload,
+    ConfigAttributePayload,
+    DeletePayload,
+    FragmentPayload,
+    HashPayload,
+    IdPayload,
+    KePayload,
+    NatDPayload,
+    NatOaPayload,
+    NoncePayload,
+    NotifyPayload,
+    SignaturePayload,
+    VendorIdPayload,
+)
+from ikedecode.ike.payloads.sa import decode_sa
+from ikedecode.ike.registries import payload_type_name
+from ikedecode.ike.vendor_ids import lookup_vendor_id
+
+GENERIC_HEADER = struct.Struct("!BBH")  # RFC 2408 3.2
+MAX_PAYLOADS = 256  # loop guard for one chain
+
+Decoder = Callable[[dict[str, Any], bytes, list[str]], Payload]
+
+
+def _decode_data(cls: type[Payload]) -> Decoder:
+    """Decoder for payloads whose whole body is one opaque value (KE, HASH, SIG, NONCE, NAT-D)."""
+
+    def decode(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+        return cls(**common, data=body)  # type: ignore[call-arg]
+
+    return decode
+
+
+def _decode_id(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    # RFC 2407 4.6.2: ID type (1) | protocol ID (1) | port (2) | identification data
+    need(body, 4, "ID payload")
+    id_type, protocol_id, port = struct.unpack_from("!BBH", body)
+    data = body[4:]
+    text, problem = identification_text(id_type, data)
+    if problem:
+        problems.append(f"ID payload at offset {common['offset']}: {problem}")
+    return IdPayload(**common, id_type=id_type, protocol_id=protocol_id, port=port, data=data, text=text)
+
+
+def _decode_cert(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    need(body, 1, "CERT payload")
+    return CertPayload(**common, encoding=body[0], data=body[1:])
+
+
+def _decode_cert_request(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    need(body, 1, "CR payload")
+    return CertRequestPayload(**common, encoding=body[0], authority=body[1:])
+
+
+def _decode_notify(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    # RFC 2408 3.14: DOI (4) | protocol (1) | SPI size (1) | notify type (2) | SPI | data
+    need(body, 8, "NOTIFY payload")
+    doi, protocol_id, spi_size, notify_type = struct.unpack_from("!IBBH", body)
+    need(body, 8 + spi_size, f"NOTIFY payload with a {spi_size}-byte SPI")
+    return NotifyPayload(
+        **common,
+        doi=doi,
+        protocol_id=protocol_id,
+        spi=body[8:8 + spi_size],
+        notify_type=notify_type,
+        data=body[8 + spi_size:],
+    )
+
+
+def _decode_delete(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    # RFC 2408 3.15: DOI (4) | protocol (1) | SPI size (1) | number of SPIs (2) | SPIs
+    need(body, 8, "DELETE payload")
+    doi, protocol_id, spi_size, count = struct.unpack_from("!IBBH", body)
+    room = len(body) - 8
+    fits = room // spi_size if spi_size else 0
+    spis = [body[8 + i * spi_size:8 + (i + 1) * spi_size] for i in range(min(count, fits))]
+    where = f"DELETE payload at offset {common['offset']}"
+    if count > len(spis):
+        problems.append(f"{where}: announces {count} SPIs of {spi_size} bytes, only {len(spis)} fit")
+    elif room > count * spi_size:
+        problems.append(f"{where}: {room - count * spi_size} bytes left over after the SPIs")
+    return DeletePayload(**common, doi=doi, protocol_id=protocol_id, spi_size=spi_size, spis=spis)
+
+
+def _decode_vendor_id(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    return VendorIdPayload(**common, data=body, vendor=lookup_vendor_id(body))
+
+
+def _decode_config(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    # mode-cfg 3.2: type (1) | reserved (1) | identifier (2) | attributes
+    need(body, 4, "Attributes payload")
+    cfg_type, _, identifier = struct.unpack_from("!BBH", body)
+    attributes, attribute_problems = parse_attributes(body[4:], MODECFG_CONTEXT, common["offset"] + 8)
+    problems.extend(attribute_problems)
+    return ConfigAttributePayload(**common, cfg_type=cfg_type, identifier=identifier, attributes=attributes)
+
+
+def _decode_nat_oa(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    # RFC 3947 5.2: ID type (1) | reserved (3) | IPv4 or IPv6 address
+    need(body, 4, "NAT-OA payload")
+    id_type = body[0]
+    address, problem = identification_text(id_type, body[4:])
+    if problem:
+        problems.append(f"NAT-OA payload at offset {common['offset']}: {problem}")
+    return NatOaPayload(**common, id_type=id_type, address=address)
+
+
+def _decode_fragment(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    need(body, 4, "fragment payload")
+    fragment_id, number, flags = struct.unpack_from("!HBB", body)
+    return FragmentPayload(**common, fragment_id=fragment_id, number=number, flags=flags, data=body[4:])
+
+
+DECODERS: dict[int, Decoder] = {
+    1: decode_sa,
+    4: _decode_data(KePayload),
+    5: _decode_id,
+    6: _decode_cert,
+    7: _decode_cert_request,
+    8: _decode_data(HashPayload),
+    9: _decode_data(SignaturePayload),
+    10: _decode_data(NoncePayload),
+    11: _decode_notify,
+    12: _decode_delete,
+    13: _decode_vendor_id,
+    14: _decode_config,
+    20: _decode_data(NatDPayload),
+    21: _decode_nat_oa,
+    130: _decode_data(NatDPayload),
+    131: _decode_nat_oa,
+    132: _decode_fragment,
+}
+
+
+def parse_payloads(
+    first_type: int, data: bytes, base_offset: int = 28, *, padded: bool = False
+) -> PayloadChain:
+    """Decode the payload chain in ``data``, which starts with a payload of ``first_type``.
+
+    ``base_offset`` is the offset of ``data`` in the message (28 after the ISAKMP header), so
+    payload offsets are absolute. Bytes after the payload whose next-payload field is 0 are kept
+    in ``PayloadChain.trailing`` and reported as a problem (the word "trailing" in it) unless
+    ``padded`` says they are the padding of a decrypted message (RFC 2409 Appendix B).
+    """
+    data = bytes(data)
+    chain = PayloadChain()
+    next_type = first_type
+    position = 0
+    while next_type != 0:
+        at = base_offset + position
+        if len(chain.payloads) >= MAX_PAYLOADS:
+            chain.problems.append(f"more than {MAX_PAYLOADS} payloads; stopped at offset {at}")
+            return chain
+        remaining = len(data) - position
+        if remaining < GENERIC_HEADER_LENGTH:
+            what = "no bytes left" if remaining == 0 else f"only {remaining} bytes left"
+            chain.problems.append(
+                f"chain ends early: {payload_type_name(next_type)} payload expected at offset {at}, {what}"
+            )
+            return chain
+        following, reserved, length = GENERIC_HEADER.unpack_from(data, position)
+        if length < GENERIC_HEADER_LENGTH:
+            chain.problems.append(
+                f"{payload_type_name(next_type)} payload at offset {at}: length {length} is below 4"
+            )
+            return chain
+        if length > remaining:
+            chain.problems.append(
+                f"{payload_type_name(next_type)} payload at offset {at}: length {length} runs past the end"
+                f" ({remaining} bytes left)"
+            )
+            return chain
+        raw = data[position:position + length]
+        chain.payloads.append(_decode_payload(next_type, at, raw, following, reserved, chain.problems))
+        position += length
+        next_type = following
+    chain.trailing = data[position:]
+    if chain.trailing and not padded:
+        chain.problems.append(f"{len(chain.trailing)} trailing bytes after the last payload")
+    return chain
+
+
+def _decode_payload(
+    payload_type: int, offset: int, raw: bytes, next_payload: int, reserved: int, problems: list[str]
+) -> Payload:
+    common: dict[str, Any] = {
+        "type": payload_type,
+        "offset": offset,
+        "raw": raw,
+        "next_payload": next_payload,
+        "reserved": reserved,
+    }
+    decoder = DECODERS.get(payload_type)
+    if decoder is None:
+        return UnknownPayload(**common)
+    try:
+        return decoder(common, raw[GENERIC_HEADER_LENGTH:], problems)
+    except BodyError as error:
+        problems.append(f"{payload_type_name(payload_type)} payload at offset {offset}: {error}")
+        return Payload(**common, error=str(error))

@@ -1,0 +1,243 @@
+"""Security Association payloads: proposals, transforms and their attributes (RFC 2408 3.4-3.6,
+RFC 2407 4.6.1)."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from ikedecode.ike.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
+from ikedecode.ike.payloads.base import Payload, hex_text, need, plural
+from ikedecode.ike.registries import DOI, PROTO_ISAKMP, PROTOCOL_IDS, TRANSFORM_IDS_BY_PROTOCOL
+from ikedecode.ike.registry.ike_attributes import (
+    AUTHENTICATION_METHOD,
+    ENCRYPTION_ALGORITHM,
+    GROUP_DESCRIPTION,
+    HASH_ALGORITHM,
+    KEY_LENGTH,
+)
+from ikedecode.ike.registry.ipsec_attributes import (
+    AUTHENTICATION_ALGORITHM,
+    ENCAPSULATION_MODE,
+    IPSEC_GROUP_DESCRIPTION,
+    IPSEC_KEY_LENGTH,
+)
+
+GENERIC_HEADER = struct.Struct("!BBH")
+SUBSTRUCTURE_MIN = 8  # proposal and transform headers are 8 bytes before SPI / attributes
+MAX_PROPOSALS = 256
+MAX_TRANSFORMS = 256
+IPSEC_DOI = 1
+SIT_SECRECY_OR_INTEGRITY = 0x06  # RFC 2407 4.2: these add labelled-domain fields to the SA payload
+NEXT_PROPOSAL = 2
+NEXT_TRANSFORM = 3
+
+
+@dataclass(slots=True)
+class Transform:
+    """RFC 2408 3.6. ``protocol_id`` is that of the enclosing proposal and decides how the
+    transform ID and the attributes are named."""
+
+    number: int
+    transform_id: int
+    attributes: list[Attribute]
+    protocol_id: int = PROTO_ISAKMP
+    offset: int = 0
+
+    @property
+    def transform_name(self) -> str:
+        table = TRANSFORM_IDS_BY_PROTOCOL.get(self.protocol_id)
+        return table.name(self.transform_id) if table is not None else f"UNKNOWN ({self.transform_id})"
+
+    def attribute(self, attribute_type: int) -> Attribute | None:
+        """The first attribute of that type, or ``None``."""
+        for attribute in self.attributes:
+            if attribute.type == attribute_type:
+                return attribute
+        return None
+
+    def get(self, attribute_type: int, default: int | bytes | None = None) -> int | bytes | None:
+        """Value of the first attribute of that type, or ``default``."""
+        attribute = self.attribute(attribute_type)
+        return attribute.value if attribute is not None else default
+
+    def describe(self) -> str:
+        """One line such as ``AES-CBC-256, SHA2-256, XAUTHInitPreShared, group 2, 28800 seconds``."""
+        if self.protocol_id == PROTO_ISAKMP:
+            parts = [
+                _with_key_length(self.attribute(ENCRYPTION_ALGORITHM), self.get(KEY_LENGTH)),
+                _text_of(self.attribute(HASH_ALGORITHM)),
+                _text_of(self.attribute(AUTHENTICATION_METHOD)),
+                _group_text(self.get(GROUP_DESCRIPTION)),
+            ]
+        else:
+            transform = self.transform_name
+            key_length = self.get(IPSEC_KEY_LENGTH)
+            parts = [
+                f"{transform}-{key_length}" if isinstance(key_length, int) else transform,
+                _text_of(self.attribute(AUTHENTICATION_ALGORITHM)),
+                _text_of(self.attribute(ENCAPSULATION_MODE)),
+                _group_text(self.get(IPSEC_GROUP_DESCRIPTION)),
+            ]
+        parts.extend(lifetime_text(self.attributes))
+        return ", ".join(part for part in parts if part)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "transform_id": self.transform_id,
+            "transform_name": self.transform_name,
+            "attributes": [attribute.to_dict() for attribute in self.attributes],
+        }
+
+
+def _text_of(attribute: Attribute | None) -> str:
+    return attribute.text if attribute is not None else ""
+
+
+def _with_key_length(attribute: Attribute | None, key_length: int | bytes | None) -> str:
+    if attribute is None:
+        return ""
+    return f"{attribute.text}-{key_length}" if isinstance(key_length, int) else attribute.text
+
+
+def _group_text(group: int | bytes | None) -> str:
+    return f"group {group}" if isinstance(group, int) else ""
+
+
+@dataclass(slots=True)
+class Proposal:
+    """RFC 2408 3.5."""
+
+    number: int
+    protocol_id: int
+    spi: bytes
+    transforms: list[Transform]
+    offset: int = 0
+
+    @property
+    def protocol_name(self) -> str:
+        return PROTOCOL_IDS.short_name(self.protocol_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "protocol_id": self.protocol_id,
+            "protocol": self.protocol_name,
+            "spi": hex_text(self.spi),
+            "transforms": [transform.to_dict() for transform in self.transforms],
+        }
+
+
+@dataclass(slots=True, kw_only=True)
+class SaPayload(Payload):
+    """RFC 2408 3.4, RFC 2407 4.6.1."""
+
+    doi: int
+    situation: int
+    proposals: list[Proposal] = field(default_factory=list)
+
+    @property
+    def transforms(self) -> list[Transform]:
+        return [transform for proposal in self.proposals for transform in proposal.transforms]
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "doi": self.doi,
+            "doi_name": DOI.name(self.doi),
+            "situation": self.situation,
+            "proposals": [proposal.to_dict() for proposal in self.proposals],
+        }
+
+    def detail(self) -> str:
+        transforms = self.transforms
+        text = f"{plural(len(self.proposals), 'proposal')}, {plural(len(transforms), 'transform')}"
+        if len(transforms) == 1:
+            text += f" [{transforms[0].describe()}]"
+        return text
+
+
+def decode_sa(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+    # RFC 2408 3.4: DOI (4) | situation (4 for the IPsec DOI) | proposals
+    need(body, 8, "SA payload")
+    doi, situation = struct.unpack_from("!II", body)
+    payload = SaPayload(**common, doi=doi, situation=situation)
+    where = f"SA payload at offset {payload.offset}"
+    if doi not in (0, IPSEC_DOI):
+        problems.append(f"{where}: DOI {DOI.name(doi)}, proposals not decoded")
+        return payload
+    if doi == IPSEC_DOI and situation & SIT_SECRECY_OR_INTEGRITY:
+        problems.append(f"{where}: labelled-domain situation {situation:#x}, proposals not decoded")
+        return payload
+    payload.proposals = _decode_proposals(body, 8, payload.body_offset, where, problems)
+    return payload
+
+
+def _walk_substructures(
+    data: bytes, start: int, base_offset: int, expected_next: int, limit: int, what: str, problems: list[str]
+) -> list[tuple[int, bytes]]:
+    """Walk proposal or transform substructures (RFC 2408 3.5 / 3.6), which share the generic
+    header; returns (absolute offset, raw bytes) of each, reporting problems."""
+    found: list[tuple[int, bytes]] = []
+    position = start
+    while position < len(data):
+        at = base_offset + position
+        if len(found) >= limit:
+            problems.append(f"{what} at offset {at}: more than {limit}, stopped")
+            break
+        if len(data) - position < SUBSTRUCTURE_MIN:
+            left = len(data) - position
+            problems.append(f"{what} at offset {at}: {left} bytes left over, too short for a {what}")
+            break
+        next_type, _, length = GENERIC_HEADER.unpack_from(data, position)
+        if length < SUBSTRUCTURE_MIN:
+            problems.append(f"{what} at offset {at}: length {length} is below {SUBSTRUCTURE_MIN}")
+            break
+        if position + length > len(data):
+            problems.append(f"{what} at offset {at}: length {length} runs past the enclosing payload")
+            break
+        found.append((at, data[position:position + length]))
+        position += length
+        is_last = position >= len(data)
+        if next_type != (0 if is_last else expected_next):
+            problems.append(f"{what} at offset {at}: next payload {next_type} does not fit its position")
+    return found
+
+
+def _decode_proposals(
+    body: bytes, start: int, base_offset: int, where: str, problems: list[str]
+) -> list[Proposal]:
+    proposals: list[Proposal] = []
+    walked = _walk_substructures(body, start, base_offset, NEXT_PROPOSAL, MAX_PROPOSALS, "proposal", problems)
+    for at, raw in walked:
+        number, protocol_id, spi_size, transform_count = struct.unpack_from("!BBBB", raw, 4)
+        if 8 + spi_size > len(raw):
+            problems.append(f"proposal at offset {at}: SPI size {spi_size} runs past the proposal")
+            proposals.append(Proposal(number, protocol_id, raw[8:], [], at))
+            continue
+        spi = raw[8:8 + spi_size]
+        transforms = _decode_transforms(raw, 8 + spi_size, at, protocol_id, problems)
+        if len(transforms) != transform_count:
+            problems.append(
+                f"proposal at offset {at}: announces {transform_count} transforms, holds {len(transforms)}"
+            )
+        proposals.append(Proposal(number, protocol_id, spi, transforms, at))
+    if not proposals:
+        problems.append(f"{where}: no proposal")
+    return proposals
+
+
+def _decode_transforms(
+    raw_proposal: bytes, start: int, base_offset: int, protocol_id: int, problems: list[str]
+) -> list[Transform]:
+    context = context_for_protocol(protocol_id)
+    transforms: list[Transform] = []
+    for at, raw in _walk_substructures(
+        raw_proposal, start, base_offset, NEXT_TRANSFORM, MAX_TRANSFORMS, "transform", problems
+    ):
+        number, transform_id = struct.unpack_from("!BB", raw, 4)
+        attributes, attribute_problems = parse_attributes(raw[8:], context, at + 8)
+        problems.extend(attribute_problems)
+        transforms.append(Transform(number, transform_id, attributes, protocol_id, at))
+    return transforms

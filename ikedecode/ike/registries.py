@@ -1,0 +1,163 @@
+"""Public facade for the IKEv1 / ISAKMP registries (numbers -> names).
+
+Every table is a ``Registry`` (a ``dict[int, str]`` with short names and named ranges, see
+``ikedecode.ike.registry.core``). Use ``name(TABLE, value)`` for display text: it never fails and
+gives ``"UNKNOWN (123)"`` or a range label such as ``"private use (9101)"`` for unlisted values;
+``short_name(TABLE, value)`` gives compact names such as ``3des`` / ``modp1024`` where defined.
+
+The data lives in ``ikedecode.ike.registry.{isakmp, ike_attributes, ipsec_attributes, modecfg}``.
+"""
+
+from __future__ import annotations
+
+from ikedecode.ike.registry.core import Registry, name, short_name
+from ikedecode.ike.registry.ike_attributes import (
+    AUTHENTICATION_METHOD,
+    AUTHENTICATION_METHODS,
+    BASE_AUTHENTICATION_METHOD,
+    ENCRYPTION_ALGORITHM,
+    ENCRYPTION_ALGORITHMS,
+    FIELD_SIZE,
+    GROUP_DESCRIPTION,
+    GROUP_DESCRIPTIONS,
+    GROUP_ORDER,
+    GROUP_TYPE,
+    GROUP_TYPES,
+    HASH_ALGORITHM,
+    HASH_ALGORITHMS,
+    IKE_ATTRIBUTE_TYPES,
+    IKE_ATTRIBUTE_VALUES,
+    IKE_INTEGER_ATTRIBUTES,
+    KEY_LENGTH,
+    LIFE_DURATION,
+    LIFE_TYPE,
+    LIFE_TYPES,
+    PRF,
+)
+from ikedecode.ike.registry.ipsec_attributes import (
+    AUTHENTICATION_ALGORITHM,
+    AUTHENTICATION_ALGORITHMS,
+    ENCAPSULATION_MODE,
+    ENCAPSULATION_MODES,
+    EXTENDED_SEQUENCE_NUMBER,
+    IPSEC_ATTRIBUTE_TYPES,
+    IPSEC_ATTRIBUTE_VALUES,
+    IPSEC_GROUP_DESCRIPTION,
+    IPSEC_INTEGER_ATTRIBUTES,
+    IPSEC_KEY_LENGTH,
+    SA_LIFE_DURATION,
+    SA_LIFE_TYPE,
+    UDP_ENCAPSULATION_MODES,
+)
+from ikedecode.ike.registry.isakmp import (
+    AH_TRANSFORM_IDS,
+    CERT_ENCODINGS,
+    DOI,
+    ESP_TRANSFORM_IDS,
+    EXCHANGE_TYPES,
+    ID_TYPES,
+    IKEV2_EXCHANGE_TYPES,
+    IKEV2_PAYLOAD_TYPES,
+    IP_PROTOCOLS,
+    IPCOMP_TRANSFORM_IDS,
+    ISAKMP_TRANSFORM_IDS,
+    NOTIFY_ERROR_MAX,
+    NOTIFY_TYPES,
+    PAYLOAD_TYPES,
+    PROTO_IPCOMP,
+    PROTO_IPSEC_AH,
+    PROTO_IPSEC_ESP,
+    PROTO_ISAKMP,
+    PROTOCOL_IDS,
+    SITUATION_BITS,
+    TRANSFORM_IDS_BY_PROTOCOL,
+)
+from ikedecode.ike.registry.modecfg import (
+    CFG_ATTRIBUTE_TYPES,
+    CFG_ATTRIBUTE_VALUES,
+    CFG_TYPES,
+    XAUTH_STATUS,
+    XAUTH_STATUS_VALUES,
+    XAUTH_TYPE,
+    XAUTH_TYPES,
+    XAUTH_USER_NAME,
+    XAUTH_USER_PASSWORD,
+)
+
+__all__ = [
+    "AH_TRANSFORM_IDS",
+    "AUTHENTICATION_ALGORITHM",
+    "AUTHENTICATION_ALGORITHMS",
+    "AUTHENTICATION_METHOD",
+    "AUTHENTICATION_METHODS",
+    "BASE_AUTHENTICATION_METHOD",
+    "CERT_ENCODINGS",
+    "CFG_ATTRIBUTE_TYPES",
+    "CFG_ATTRIBUTE_VALUES",
+    "CFG_TYPES",
+    "DOI",
+    "ENCAPSULATION_MODE",
+    "ENCAPSULATION_MODES",
+    "ENCRYPTION_ALGORITHM",
+    "ENCRYPTION_ALGORITHMS",
+    "ESP_TRANSFORM_IDS",
+    "EXCHANGE_TYPES",
+    "EXTENDED_SEQUENCE_NUMBER",
+    "FIELD_SIZE",
+    "GROUP_DESCRIPTION",
+    "GROUP_DESCRIPTIONS",
+    "GROUP_ORDER",
+    "GROUP_TYPE",
+    "GROUP_TYPES",
+    "HASH_ALGORITHM",
+    "HASH_ALGORITHMS",
+    "ID_TYPES",
+    "IKEV2_EXCHANGE_TYPES",
+    "IKEV2_PAYLOAD_TYPES",
+    "IKE_ATTRIBUTE_TYPES",
+    "IKE_ATTRIBUTE_VALUES",
+    "IKE_INTEGER_ATTRIBUTES",
+    "IPCOMP_TRANSFORM_IDS",
+    "IPSEC_ATTRIBUTE_TYPES",
+    "IPSEC_ATTRIBUTE_VALUES",
+    "IPSEC_GROUP_DESCRIPTION",
+    "IPSEC_INTEGER_ATTRIBUTES",
+    "IPSEC_KEY_LENGTH",
+    "IP_PROTOCOLS",
+    "ISAKMP_TRANSFORM_IDS",
+    "KEY_LENGTH",
+    "LIFE_DURATION",
+    "LIFE_TYPE",
+    "LIFE_TYPES",
+    "NOTIFY_ERROR_MAX",
+    "NOTIFY_TYPES",
+    "PAYLOAD_TYPES",
+    "PRF",
+    "PROTOCOL_IDS",
+    "PROTO_IPCOMP",
+    "PROTO_IPSEC_AH",
+    "PROTO_IPSEC_ESP",
+    "PROTO_ISAKMP",
+    "Registry",
+    "SA_LIFE_DURATION",
+    "SA_LIFE_TYPE",
+    "SITUATION_BITS",
+    "TRANSFORM_IDS_BY_PROTOCOL",
+    "UDP_ENCAPSULATION_MODES",
+    "XAUTH_STATUS",
+    "XAUTH_STATUS_VALUES",
+    "XAUTH_TYPE",
+    "XAUTH_TYPES",
+    "XAUTH_USER_NAME",
+    "XAUTH_USER_PASSWORD",
+    "name",
+    "payload_type_name",
+    "short_name",
+]
+
+
+def payload_type_name(payload_type: int) -> str:
+    """Name of an ISAKMP (IKEv1) or IKEv2 payload type number."""
+    if payload_type in IKEV2_PAYLOAD_TYPES:
+        return IKEV2_PAYLOAD_TYPES[payload_type]
+    return PAYLOAD_TYPES.name(payload_type)
