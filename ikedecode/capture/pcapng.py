@@ -1,0 +1,287 @@
+"""pcapng files: several sections, byte orders, interfaces, link types and timestamp resolutions.
+
+Blocks (draft-ietf-opsawg-pcapng): every block is ``type, total length, body, total length``.
+Read here: Section Header (SHB), Interface Description (IDB, with ``if_tsresol`` and ``if_tsoffset``),
+Enhanced Packet (EPB), Simple Packet (SPB) and the obsolete Packet Block (PB). Every other block
+type is skipped by its length. A new SHB starts a new section with its own byte order and its
+own interface list.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+
+from .errors import CaptureError
+from .records import MAX_RECORD_BYTES, SHORT_PACKET_BLOCK, UNDEFINED_INTERFACE, Record, RecordIterator
+from .source import ByteSource
+
+SHB_TYPE = 0x0A0D0D0A
+IDB_TYPE = 0x00000001
+PB_TYPE = 0x00000002  # obsolete Packet Block
+SPB_TYPE = 0x00000003
+EPB_TYPE = 0x00000006
+
+BLOCK_NAMES = {
+    SHB_TYPE: "section header",
+    IDB_TYPE: "interface description",
+    PB_TYPE: "packet",
+    SPB_TYPE: "simple packet",
+    EPB_TYPE: "enhanced packet",
+}
+
+BYTE_ORDER_MAGICS = {b"\x1a\x2b\x3c\x4d": ">", b"\x4d\x3c\x2b\x1a": "<"}
+SHB_MIN_LEN = 28  # type, length, byte-order magic, version, section length, trailing length
+BLOCK_HEADER_LEN = 8
+
+OPT_ENDOFOPT = 0
+OPT_IF_TSRESOL = 9
+OPT_IF_TSOFFSET = 14
+DEFAULT_TSRESOL = 6  # microseconds when the IDB has no if_tsresol option
+
+# EPB and PB share their layout after the interface field: ts_high, ts_low, caplen, original length.
+PACKET_FIELDS_LEN = 16
+NS_PER_SECOND = 1_000_000_000
+EPB_DATA_OFFSET = BLOCK_HEADER_LEN + 4 + PACKET_FIELDS_LEN
+EPB_MIN_LEN = EPB_DATA_OFFSET + 4  # no packet data, trailing length
+
+_STOP = object()  # _next_block: the file ended or is corrupt from here on
+
+
+@dataclass(slots=True, frozen=True)
+class Interface:
+    linktype: int
+    snaplen: int
+    ts_mul: int  # time_ns = (timestamp * ts_mul) // ts_div + offset_ns
+    ts_div: int
+    offset_ns: int
+
+
+def timestamp_scale(tsresol: int) -> tuple[int, int]:
+    """(multiplier, divisor) turning an ``if_tsresol`` timestamp into nanoseconds, exactly.
+
+    The most significant bit selects a power of two, otherwise a power of ten (pcapng 4.2).
+    """
+    exponent = tsresol & 0x7F
+    units_per_second = (2 if tsresol & 0x80 else 10) ** exponent
+    common = math.gcd(NS_PER_SECOND, units_per_second)
+    return NS_PER_SECOND // common, units_per_second // common
+
+
+class PcapngReader:
+    """Streams the packets of a pcapng file; ``truncated`` is set when the file ends mid-block."""
+
+    format_name = "pcapng"
+
+    def __init__(self, source: ByteSource, name: str) -> None:
+        self._source = source
+        self.records_read = 0
+        self.sections = 0
+        self.truncated: str | None = None
+        self.interfaces: list[Interface] = []
+        self._last_time_ns = 0
+        if not source.ensure(12):
+            raise CaptureError(f"{name}: truncated pcapng section header ({source.available()} bytes)")
+        order = BYTE_ORDER_MAGICS.get(bytes(source.buf[source.pos + 8 : source.pos + 12]))
+        if order is None:
+            raise CaptureError(f"{name}: pcapng section header with an unknown byte-order magic")
+        block_len = struct.unpack_from(order + "I", source.buf, source.pos + 4)[0]
+        if block_len < SHB_MIN_LEN or block_len % 4 or block_len > MAX_RECORD_BYTES:
+            raise CaptureError(f"{name}: pcapng section header with a bad length ({block_len})")
+        if not source.ensure(block_len):
+            raise CaptureError(
+                f"{name}: truncated pcapng section header ({source.available()} of {block_len} bytes)"
+            )
+        problem = self._start_section(order, block_len)
+        if problem:
+            raise CaptureError(f"{name}: {problem}")
+        source.pos += block_len
+
+    def _start_section(self, order: str, block_len: int) -> str | None:
+        buf, pos = self._source.buf, self._source.pos
+        major, minor = struct.unpack_from(order + "HH", buf, pos + 12)
+        if major != 1:
+            return f"unsupported pcapng version {major}.{minor}"
+        if struct.unpack_from(order + "I", buf, pos + block_len - 4)[0] != block_len:
+            return "corrupt pcapng section header (trailing length differs)"
+        self._order = order
+        self._block_header = struct.Struct(order + "II").unpack_from
+        # EPB after the block header: interface id, timestamp high and low, captured and original length
+        self._epb_fields = struct.Struct(order + "IIIII").unpack_from
+        self._u32 = struct.Struct(order + "I").unpack_from
+        self.interfaces = []
+        self.sections += 1
+        return None
+
+    def _add_interface(self, buf: bytes, pos: int, block_len: int) -> None:
+        order = self._order
+        linktype, _reserved, snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)
+        tsresol, offset_seconds = DEFAULT_TSRESOL, 0
+        option = pos + 16
+        options_end = pos + block_len - 4
+        while option + 4 <= options_end:
+            code, length = struct.unpack_from(order + "HH", buf, option)
+            value = option + 4
+            if code == OPT_ENDOFOPT or value + length > options_end:
+                break
+            if code == OPT_IF_TSRESOL and length >= 1:
+                tsresol = buf[value]
+            elif code == OPT_IF_TSOFFSET and length >= 8:
+                offset_seconds = struct.unpack_from(order + "q", buf, value)[0]
+            option = value + ((length + 3) & ~3)
+        ts_mul, ts_div = timestamp_scale(tsresol)
+        self.interfaces.append(Interface(linktype, snaplen, ts_mul, ts_div, offset_seconds * NS_PER_SECOND))
+
+    def __iter__(self) -> RecordIterator:
+        source = self._source
+        while True:
+            # Fast path: Enhanced Packet Blocks that are complete in the buffer, on defined interfaces.
+            # Anything else (other blocks, a block crossing the buffer end, oddities) takes the general
+            # path below, one block at a time.
+            buf, pos = source.buf, source.pos
+            end = len(buf)
+            block_header, epb_fields, u32 = self._block_header, self._epb_fields, self._u32
+            interfaces = self.interfaces
+            while pos + BLOCK_HEADER_LEN <= end:
+                block_type, block_len = block_header(buf, pos)
+                if (
+                    block_type != EPB_TYPE
+                    or block_len < EPB_MIN_LEN
+                    or block_len & 3
+                    or pos + block_len > end
+                    or u32(buf, pos + block_len - 4)[0] != block_len
+                ):
+                    break
+                interface_id, ts_high, ts_low, caplen, orig_len = epb_fields(buf, pos + BLOCK_HEADER_LEN)
+                if interface_id >= len(interfaces) or EPB_MIN_LEN + caplen > block_len:
+                    break
+                interface = interfaces[interface_id]
+                time_ns = (
+                    (ts_high << 32 | ts_low) * interface.ts_mul
+                ) // interface.ts_div + interface.offset_ns
+                self._last_time_ns = time_ns
+                self.records_read += 1
+                data = buf[pos + EPB_DATA_OFFSET : pos + EPB_DATA_OFFSET + caplen]
+                pos += block_len
+                yield interface.linktype, time_ns, data, orig_len
+            source.pos = pos
+            outcome = self._next_block()
+            if outcome is _STOP:
+                return
+            if outcome is not None:
+                self.records_read += 1
+                yield outcome  # type: ignore[misc]
+
+    def _next_block(self) -> Record | None | object:
+        """Process the block at the current position: a packet record, None, or ``_STOP`` at the end."""
+        source = self._source
+        if not source.ensure(BLOCK_HEADER_LEN):
+            self._at_end(None, 0)
+            return _STOP
+        buf, pos = source.buf, source.pos
+        block_type, block_len = self._block_header(buf, pos)
+        order = self._order
+        if block_type == SHB_TYPE:
+            if not source.ensure(12):
+                self._at_end(block_type, 12)
+                return _STOP
+            buf = source.buf
+            order = BYTE_ORDER_MAGICS.get(bytes(buf[pos + 8 : pos + 12]))
+            if order is None:
+                self._corrupt("pcapng section header with an unknown byte-order magic")
+                return _STOP
+            block_len = struct.unpack_from(order + "I", buf, pos + 4)[0]
+        if block_len < 12 or block_len % 4 or block_len > MAX_RECORD_BYTES:
+            self._corrupt(f"pcapng block of type 0x{block_type:08x} with a bad length ({block_len})")
+            return _STOP
+        if block_type not in BLOCK_NAMES:
+            if source.skip(block_len) < block_len:
+                self._at_end(block_type, block_len, already_skipped=True)
+                return _STOP
+            return None
+        if not source.ensure(block_len):
+            self._at_end(block_type, block_len)
+            return _STOP
+        buf, pos = source.buf, source.pos
+        record = None
+        if block_type == SHB_TYPE:
+            problem = (
+                f"pcapng section header with a bad length ({block_len})" if block_len < SHB_MIN_LEN else None
+            )
+            problem = problem or self._start_section(order, block_len)
+            if problem:
+                self._corrupt(problem)
+                return _STOP
+        elif self._u32(buf, pos + block_len - 4)[0] != block_len:
+            self._corrupt(f"corrupt pcapng {BLOCK_NAMES[block_type]} block (trailing length differs)")
+            return _STOP
+        elif block_type == IDB_TYPE:
+            if block_len >= 20:
+                self._add_interface(buf, pos, block_len)
+        else:
+            record = self._packet(block_type, buf, pos, block_len)
+        source.pos = pos + block_len
+        return record
+
+    def _packet(self, block_type: int, buf: bytes, pos: int, block_len: int) -> Record | None:
+        order = self._order
+        if block_type == SPB_TYPE:
+            if block_len < 16:
+                return None
+            orig_len = struct.unpack_from(order + "I", buf, pos + 8)[0]
+            if not self.interfaces:
+                return UNDEFINED_INTERFACE, self._last_time_ns, b"", orig_len
+            interface = self.interfaces[0]
+            caplen = min(orig_len, block_len - 16)
+            if interface.snaplen:
+                caplen = min(caplen, interface.snaplen)
+            # An SPB has no timestamp; it inherits the previous packet's time (pcapng 4.4).
+            return interface.linktype, self._last_time_ns, buf[pos + 12 : pos + 12 + caplen], orig_len
+        if block_len < EPB_MIN_LEN:
+            return None
+        if block_type == EPB_TYPE:
+            interface_id = struct.unpack_from(order + "I", buf, pos + 8)[0]
+        else:  # obsolete Packet Block: 16-bit interface id, 16-bit drops count
+            interface_id = struct.unpack_from(order + "H", buf, pos + 8)[0]
+        ts_high, ts_low, caplen, orig_len = struct.unpack_from(order + "IIII", buf, pos + 12)
+        if interface_id >= len(self.interfaces):
+            return UNDEFINED_INTERFACE, self._last_time_ns, b"", orig_len
+        interface = self.interfaces[interface_id]
+        time_ns = ((ts_high << 32 | ts_low) * interface.ts_mul) // interface.ts_div + interface.offset_ns
+        self._last_time_ns = time_ns
+        data_start = pos + EPB_DATA_OFFSET
+        if data_start + caplen > pos + block_len - 4:
+            return SHORT_PACKET_BLOCK, time_ns, b"", orig_len
+        return interface.linktype, time_ns, buf[data_start : data_start + caplen], orig_len
+
+    def _at_end(self, block_type: int | None, block_len: int, already_skipped: bool = False) -> None:
+        source = self._source
+        have = 0 if already_skipped else source.available()
+        if block_type is None and have == 0:
+            if source.error:
+                self.truncated = f"{source.error} at byte offset {source.offset()}"
+            return
+        where = f"byte offset {source.offset()}"
+        if block_type in (EPB_TYPE, PB_TYPE, SPB_TYPE):
+            what = f"record {self.records_read + 1} at {where}"
+        elif block_type is None:
+            what = f"a block header at {where}"
+        else:
+            what = f"a pcapng {BLOCK_NAMES.get(block_type, 'unknown')} block at {where}"
+        if already_skipped:
+            message = f"file ends inside {what}: block header says {block_len} bytes"
+        elif block_type is None:
+            message = f"file ends inside {what}: {have} of {BLOCK_HEADER_LEN} block header bytes present"
+        else:
+            message = f"file ends inside {what}: block header says {block_len} bytes, {have} present"
+        if source.error:
+            message += f" ({source.error})"
+        self.truncated = message
+
+    def _corrupt(self, problem: str) -> None:
+        source = self._source
+        message = f"{problem} at byte offset {source.offset()} (after record {self.records_read})"
+        if source.error:
+            message += f" ({source.error})"
+        self.truncated = message
