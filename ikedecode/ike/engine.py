@@ -47,6 +47,7 @@ from ikedecode.keys.keyring import KeyRing
 
 DEFAULT_MAX_SAS = 100_000
 FRAGMENT_PAYLOAD = 132
+IKEV2_ENCRYPTED_PAYLOAD = 46
 
 
 @dataclass(slots=True)
@@ -435,11 +436,14 @@ class IkeEngine:
         assert state.policy is not None and state.candidates is not None
         psk_mode = state.policy.auth_family is AuthFamily.PRESHARED
         dh_confirmed = any(c.dh_confirmed for c in state.candidates)
+        if state.candidate_notes:
+            msg.note += " (" + "; ".join(state.candidate_notes) + ")"
         evidence = {
             "cookies": sa.cookies,
             "frame": msg.frame,
             "label": msg.label,
             "candidates": [c.describe() for c in state.candidates],
+            "notes": list(state.candidate_notes),
         }
         if psk_mode and dh_confirmed:
             sa.findings.append(
@@ -748,21 +752,33 @@ class IkeEngine:
     def _receive_ikev2(self, datagram: Datagram, header: IsakmpHeader) -> IkeMessage:
         state = self._sa_for(datagram, header)
         sa = state.sa
-        sa.version = 2
+        if sa.version != 2:
+            sa.version, sa.state = 2, ""
+            sa.findings.append(
+                Finding(
+                    Severity.INFO,
+                    "ikev2-not-decoded",
+                    f"IKEv2 SA with initiator SPI {sa.initiator_cookie.hex()}: messages are recognised and "
+                    "counted, not decoded yet",
+                    evidence={"cookies": sa.cookies, "frame": datagram.frame},
+                )
+            )
         sa.last_time = max(sa.last_time, datagram.time)
         msg = self._new_message(
             datagram, header, "ikev2:" + name(EXCHANGE_TYPES, header.exchange_type), "IKEv2"
         )
-        msg.note = "IKEv2 is recognised but not decoded yet"
-        if not header.encrypted:
-            chain = parse_payloads(
-                header.next_payload,
-                datagram.payload[ISAKMP_HEADER_LENGTH : header.length],
-                ISAKMP_HEADER_LENGTH,
-            )
-            msg.payloads, msg.problems = chain.payloads, list(chain.problems)
+        chain = parse_payloads(
+            header.next_payload, datagram.payload[ISAKMP_HEADER_LENGTH : header.length], ISAKMP_HEADER_LENGTH
+        )
+        encrypted_at = next(
+            (i for i, p in enumerate(chain.payloads) if p.type == IKEV2_ENCRYPTED_PAYLOAD), None
+        )
+        if encrypted_at is not None:
+            # RFC 7296 3.14: what follows the SK payload's header is ciphertext; stop there.
+            msg.payloads, msg.problems = chain.payloads[: encrypted_at + 1], []
+            msg.encrypted, msg.protection = True, Protection.NO_KEYS
         else:
-            msg.protection = Protection.NO_KEYS
+            msg.payloads, msg.problems = chain.payloads, list(chain.problems)
         sa.messages.append(msg)
         return msg
 

@@ -13,21 +13,15 @@ from enum import IntEnum
 
 from ikedecode.ike import dh, keyderiv
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.registries import (
+    AUTHENTICATION_METHOD,
+    BASE_AUTHENTICATION_METHOD,
+    ENCRYPTION_ALGORITHM,
+    GROUP_DESCRIPTION,
+    HASH_ALGORITHM,
+    KEY_LENGTH,
+)
 from ikedecode.keys.keyring import KeyRing
-
-
-class IkeAttribute(IntEnum):
-    """Phase-1 SA attribute classes (RFC 2409 Appendix A)."""
-
-    ENCRYPTION_ALGORITHM = 1
-    HASH_ALGORITHM = 2
-    AUTHENTICATION_METHOD = 3
-    GROUP_DESCRIPTION = 4
-    GROUP_TYPE = 5
-    LIFE_TYPE = 11
-    LIFE_DURATION = 12
-    PRF = 13
-    KEY_LENGTH = 14
 
 
 class AuthFamily(IntEnum):
@@ -36,29 +30,20 @@ class AuthFamily(IntEnum):
     PUBLIC_KEY = 3
 
 
-# Authentication method -> how SKEYID is made (RFC 2409 section 5; XAUTH and hybrid methods from
-# draft-ietf-ipsec-isakmp-xauth / draft-ietf-ipsec-isakmp-hybrid-auth derive SKEYID like their base method).
-AUTH_FAMILY: dict[int, AuthFamily] = {
+# How SKEYID is made, by RFC 2409 base method (section 5): 1 pre-shared key; 2 DSS, 3 RSA
+# signatures; 4 RSA encryption, 5 revised RSA encryption. XAUTH and hybrid methods derive
+# SKEYID like their base method (registry BASE_AUTHENTICATION_METHOD).
+_FAMILY_OF_BASE_METHOD = {
     1: AuthFamily.PRESHARED,
     2: AuthFamily.SIGNATURE,
     3: AuthFamily.SIGNATURE,
     4: AuthFamily.PUBLIC_KEY,
     5: AuthFamily.PUBLIC_KEY,
-    64221: AuthFamily.SIGNATURE,  # HybridInitRSA
-    64222: AuthFamily.SIGNATURE,  # HybridRespRSA
-    64223: AuthFamily.SIGNATURE,  # HybridInitDSS
-    64224: AuthFamily.SIGNATURE,  # HybridRespDSS
-    65001: AuthFamily.PRESHARED,  # XAUTHInitPreShared
-    65002: AuthFamily.PRESHARED,  # XAUTHRespPreShared
-    65003: AuthFamily.SIGNATURE,  # XAUTHInitDSS
-    65004: AuthFamily.SIGNATURE,
-    65005: AuthFamily.SIGNATURE,  # XAUTHInitRSA
-    65006: AuthFamily.SIGNATURE,
-    65007: AuthFamily.PUBLIC_KEY,  # XAUTHInitRSAEncryption
-    65008: AuthFamily.PUBLIC_KEY,
-    65009: AuthFamily.PUBLIC_KEY,  # XAUTHInitRSARevisedEncryption
-    65010: AuthFamily.PUBLIC_KEY,
 }
+
+
+def auth_family(auth_method: int) -> AuthFamily | None:
+    return _FAMILY_OF_BASE_METHOD.get(BASE_AUTHENTICATION_METHOD.get(auth_method, auth_method))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,24 +58,24 @@ class Phase1Policy:
 
     @property
     def auth_family(self) -> AuthFamily | None:
-        return AUTH_FAMILY.get(self.auth_method)
+        return auth_family(self.auth_method)
 
     @classmethod
     def from_attributes(cls, attributes: dict[int, int | bytes]) -> Phase1Policy | None:
-        def num(attr: IkeAttribute) -> int | None:
+        def num(attr: int) -> int | None:
             v = attributes.get(attr)
             if isinstance(v, bytes):
                 return int.from_bytes(v, "big") if v else None
             return v
 
         enc, hsh, auth = (
-            num(IkeAttribute.ENCRYPTION_ALGORITHM),
-            num(IkeAttribute.HASH_ALGORITHM),
-            num(IkeAttribute.AUTHENTICATION_METHOD),
+            num(ENCRYPTION_ALGORITHM),
+            num(HASH_ALGORITHM),
+            num(AUTHENTICATION_METHOD),
         )
         if enc is None or hsh is None or auth is None:
             return None
-        return cls(enc, hsh, auth, num(IkeAttribute.GROUP_DESCRIPTION), num(IkeAttribute.KEY_LENGTH))
+        return cls(enc, hsh, auth, num(GROUP_DESCRIPTION), num(KEY_LENGTH))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +118,15 @@ def dh_secret_candidates(
     """Candidate g^xy values for an IKE SA: (value, origin, confirmed), plus notes on rejects."""
     out: list[tuple[bytes, str, bool]] = []
     notes: list[str] = []
+    expected_length = dh.GROUPS[policy.group].secret_length if policy.group in dh.GROUPS else None
     for s in keyring.dh_secrets_for(clear.initiator_cookie):
         if s.message_id is None:
             out.append((s.value, s.origin, False))
+            if expected_length is not None and len(s.value) != expected_length:
+                notes.append(
+                    f"{s.origin} has {len(s.value)} bytes; DH group {policy.group} "
+                    f"gives {expected_length}-byte secrets"
+                )
     for p in keyring.dh_privates:
         if policy.group is None:
             notes.append(f"{p.origin}: the accepted transform names no DH group")
