@@ -68,6 +68,11 @@ class _SaState:
     selected: KeyCandidate | None = None
     proven_psk: str | None = None  # origin of the PSK whose HASH_R verified (aggressive mode)
     phase1_iv: bytes | None = None  # current phase-1 CBC chain state
+    initial_iv: bytes | None = None  # hash(g^xi | g^xr), RFC 2409 Appendix B
+    message_keys: dict[int, KeyCandidate] = field(
+        default_factory=dict
+    )  # frame -> candidate that decrypted it
+    other_key_reported: bool = False
     exchange_ivs: dict[int, bytes] = field(default_factory=dict)  # message ID -> next IV in that exchange
     seen: dict[bytes, IkeMessage] = field(default_factory=dict)  # digest of message -> first copy
     sent_count: dict[tuple[int, Role], int] = field(
@@ -338,7 +343,9 @@ class IkeEngine:
                 state.policy.encryption_algorithm, state.policy.key_length_bits
             )
             block = ciphers.block_size(state.policy.encryption_algorithm)
-            state.phase1_iv = keyderiv.phase1_iv(state.policy.hash_algorithm, state.g_xi, state.g_xr, block)  # type: ignore[arg-type]
+            state.phase1_iv = state.initial_iv = keyderiv.phase1_iv(
+                state.policy.hash_algorithm, state.g_xi, state.g_xr, block
+            )  # type: ignore[arg-type]
             state.candidates, state.candidate_notes = build_candidates(
                 self.keyring, state.policy, clear, key_length, psk_origin_filter=state.proven_psk
             )
@@ -347,15 +354,21 @@ class IkeEngine:
             state.candidate_notes = [str(exc)]
 
     def _iv_for(self, state: _SaState, header: IsakmpHeader) -> list[bytes]:
-        """IVs to try for this message (RFC 2409 Appendix B), most likely first."""
-        if state.phase1_iv is None or state.policy is None:
+        """IVs to try for this message (RFC 2409 Appendix B), most likely first.
+
+        Phase 1 chains on its own messages. A new exchange starts from hash(last phase-1 block |
+        M-ID) and then chains on its own messages. A peer that could not decrypt MM5 (a PSK
+        mismatch) starts its informational exchanges from the initial IV instead (strongSwan).
+        """
+        if state.phase1_iv is None or state.initial_iv is None or state.policy is None:
             return []
         if header.message_id == 0:
             return [state.phase1_iv]
-        block = len(state.phase1_iv)
-        fresh = keyderiv.exchange_iv(state.policy.hash_algorithm, state.phase1_iv, header.message_id, block)
-        chained = state.exchange_ivs.get(header.message_id)
-        return [chained, fresh] if chained is not None and chained != fresh else [fresh]
+        block, hash_id, mid = len(state.phase1_iv), state.policy.hash_algorithm, header.message_id
+        ivs = [state.exchange_ivs.get(mid), keyderiv.exchange_iv(hash_id, state.phase1_iv, mid, block)]
+        if state.initial_iv != state.phase1_iv:
+            ivs.append(keyderiv.exchange_iv(hash_id, state.initial_iv, mid, block))
+        return list(dict.fromkeys(iv for iv in ivs if iv is not None))
 
     def _decrypt(
         self, state: _SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
@@ -382,7 +395,35 @@ class IkeEngine:
             return None
         ciphertext = ciphertext_of(data, header.length)
         ivs = self._iv_for(state, header)
-        order = [state.selected] if state.selected is not None else state.candidates
+        found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
+        self._advance_iv(state, header, ciphertext)
+        if found is not None:
+            candidate, result = found
+            if state.selected is None:
+                state.selected = candidate
+                self._adopt_keys(state, candidate)
+            elif candidate is not state.selected:
+                self._report_other_key(state, msg, candidate)
+            state.message_keys[msg.frame] = candidate
+            msg.protection = Protection.DECRYPTED
+            return result
+        msg.protection = Protection.UNDECRYPTABLE
+        if state.selected is not None:
+            msg.note = f"does not decrypt with the keys that decrypted earlier messages: {last_reason}"
+        else:
+            msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
+            self._report_key_failure(state, msg)
+        return None
+
+    def _first_decryption(
+        self, state: _SaState, header: IsakmpHeader, ciphertext: bytes, ivs: list[bytes]
+    ) -> tuple[tuple[KeyCandidate, Decryption] | None, str]:
+        """The first key candidate (the adopted one first) and IV that give a sane plaintext."""
+        assert state.policy is not None and state.candidates is not None
+        order = list(state.candidates)
+        if state.selected is not None:
+            order.remove(state.selected)
+            order.insert(0, state.selected)
         last_reason = ""
         for candidate in order:
             for iv in ivs:
@@ -394,22 +435,36 @@ class IkeEngine:
                     header.next_payload,
                 )
                 if isinstance(result, Decryption):
-                    if state.selected is None:
-                        state.selected = candidate
-                        self._adopt_keys(state, candidate)
-                    self._advance_iv(state, header, result.last_block)
-                    msg.protection = Protection.DECRYPTED
-                    return result
+                    return (candidate, result), ""
                 last_reason = result
-        msg.protection = Protection.UNDECRYPTABLE
-        if state.selected is not None:
-            msg.note = f"does not decrypt with the keys that decrypted earlier messages: {last_reason}"
-        else:
-            msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
-            self._report_key_failure(state, msg)
-        return None
+        return None, last_reason
 
-    def _advance_iv(self, state: _SaState, header: IsakmpHeader, last_block: bytes) -> None:
+    def _report_other_key(self, state: _SaState, msg: IkeMessage, candidate: KeyCandidate) -> None:
+        """A message that decrypts only with another candidate: the two peers hold different keys."""
+        adopted = state.selected
+        assert adopted is not None
+        msg.note = (
+            f"decrypts only with {candidate.describe()}, not with the keys of the first encrypted message"
+        )
+        if candidate.psk_origin != adopted.psk_origin and not state.other_key_reported:
+            state.other_key_reported = True
+            state.sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "psk-mismatch",
+                    f"the peers use different preshared keys: {msg.label} from {msg.sender} decrypts with "
+                    f"{candidate.psk_origin}, earlier messages with {adopted.psk_origin}",
+                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
+                    hint="configure the same pre-shared key on both peers",
+                )
+            )
+
+    def _advance_iv(self, state: _SaState, header: IsakmpHeader, ciphertext: bytes) -> None:
+        """CBC chaining (RFC 2409 Appendix B): the next IV is this message's last ciphertext block,
+        whether or not we could decrypt it."""
+        if state.phase1_iv is None or not ciphertext or len(ciphertext) % len(state.phase1_iv):
+            return
+        last_block = ciphertext[-len(state.phase1_iv) :]
         if header.message_id == 0:
             state.phase1_iv = last_block
         else:
@@ -543,7 +598,8 @@ class IkeEngine:
             return
         if state.policy is None:
             return
-        skeyid = state.selected.skeyid if state.selected else None
+        keys = state.message_keys.get(msg.frame, state.selected)
+        skeyid = keys.skeyid if keys else None
         if (
             skeyid is None
             and state.policy.auth_family is AuthFamily.PRESHARED
@@ -675,7 +731,7 @@ class IkeEngine:
         if not msg.payloads or not isinstance(msg.payloads[0], HashPayload):
             return
         hash_payload = msg.payloads[0]
-        keys = state.sa.keys
+        keys = state.message_keys.get(msg.frame, state.selected)
         if keys is None or keys.skeyid_a is None or state.policy is None:
             msg.note = msg.note or "hash not checked: SKEYID_a unknown (keys given directly without SKEYIDs)"
             return
