@@ -337,6 +337,7 @@ class IkeEngine:
             state.nr_b,
             sa.initiator,
             sa.responder,
+            tuple(sa.identities.values()),
         )  # type: ignore[arg-type]
         try:
             key_length = ciphers.cipher_key_length(
@@ -387,7 +388,7 @@ class IkeEngine:
             notes = "; ".join(state.candidate_notes)
             msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
             if state.policy.auth_family is AuthFamily.PRESHARED and not self.keyring.psks_for(
-                sa.initiator, sa.responder
+                (sa.initiator, sa.responder), tuple(sa.identities.values())
             ):
                 msg.note += ": needs a preshared key"
             elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
@@ -665,7 +666,7 @@ class IkeEngine:
         if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b, state.sai_b, state.idir_b):
             msg.note = "HASH_R not checked: AM1 or part of AM2 missing"
             return
-        psks = self.keyring.psks_for(sa.initiator, sa.responder)
+        psks = self.keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
         if not psks:
             msg.note = "HASH_R not checked: no preshared key given"
             return

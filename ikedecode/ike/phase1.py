@@ -110,6 +110,7 @@ class ClearMaterial:
     nr_b: bytes
     initiator: str
     responder: str
+    identities: tuple[str, ...] = ()  # ID payload texts known so far (aggressive mode: in clear)
 
 
 def dh_secret_candidates(
@@ -157,7 +158,7 @@ def skeyid_candidates(
     if family is AuthFamily.PRESHARED:
         return [
             (keyderiv.skeyid_preshared(policy.hash_algorithm, k.secret, clear.ni_b, clear.nr_b), k.origin)
-            for k in keyring.psks_for(clear.initiator, clear.responder)
+            for k in keyring.psks_for((clear.initiator, clear.responder), clear.identities)
         ]
     if family is AuthFamily.SIGNATURE and g_xy is not None:
         return [(keyderiv.skeyid_signature(policy.hash_algorithm, clear.ni_b, clear.nr_b, g_xy), None)]

@@ -17,10 +17,18 @@ class PresharedKey:
     origin: str
     scope: str | None = None  # peer address or identity; None: try against every SA
 
-    def applies_to(self, *peers: str) -> bool:
+    def applies_to(self, addresses: tuple[str, ...], identities: tuple[str, ...] = ()) -> bool:
+        """Whether this key may be tried for an SA between ``addresses``.
+
+        A scope that is an IP address must be one of the peers' addresses; any other scope is an
+        identity (FQDN, user@FQDN, DN), which can only be checked once the ID payloads are
+        known (aggressive mode, or after decryption): until then the key is tried.
+        """
         if self.scope is None:
             return True
-        return any(_same_peer(self.scope, p) for p in peers if p)
+        if _is_address(self.scope):
+            return any(_same_address(self.scope, a) for a in addresses)
+        return not identities or self.scope in identities
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +77,8 @@ class KeyRing:
         self.dh_privates.extend(other.dh_privates)
         self.phase1_keys.extend(other.phase1_keys)
 
-    def psks_for(self, *peers: str) -> list[PresharedKey]:
-        return [k for k in self.psks if k.applies_to(*peers)]
+    def psks_for(self, addresses: tuple[str, ...], identities: tuple[str, ...] = ()) -> list[PresharedKey]:
+        return [k for k in self.psks if k.applies_to(addresses, identities)]
 
     def dh_secrets_for(self, initiator_cookie: bytes, message_id: int | None = None) -> list[DhSecret]:
         return [
@@ -104,8 +112,16 @@ class KeyRing:
         return out
 
 
-def _same_peer(scope: str, peer: str) -> bool:
+def _is_address(text: str) -> bool:
     try:
-        return ipaddress.ip_address(scope) == ipaddress.ip_address(peer)
+        ipaddress.ip_address(text)
     except ValueError:
-        return scope == peer
+        return False
+    return True
+
+
+def _same_address(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return False
