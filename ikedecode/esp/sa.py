@@ -1,0 +1,191 @@
+"""An IPsec SA (ESP or AH) with its keys, where it came from, and what was seen on it."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ikedecode.esp.algorithms import (
+    EncryptionAlgorithm,
+    IntegrityAlgorithm,
+    UnknownAlgorithm,
+    resolve_encryption,
+    resolve_integrity,
+)
+from ikedecode.esp.sequence import SequenceTracker
+
+Protocol = Literal["esp", "ah"]
+MAX_TRACKED_SPIS = 1024
+OTHER_SPIS = -1  # ``SaCounters.sequences`` key shared by SPIs beyond MAX_TRACKED_SPIS
+Mode = Literal["tunnel", "transport"]
+
+
+class InvalidSa(ValueError):
+    """An SA whose keys do not fit its algorithms, or whose fields are out of range."""
+
+
+@dataclass(slots=True)
+class SaCounters:
+    """Per-SA packet accounting. ``packets`` counts every packet matched to the SA."""
+
+    packets: int = 0
+    decrypted: int = 0  # plaintext produced and no ICV to check (null integrity)
+    verified: int = 0  # ICV checked and correct
+    icv_failed: int = 0
+    bad_padding: int = 0  # padding bytes not 1, 2, 3, ... (RFC 4303 section 2.4); still emitted
+    malformed: int = 0  # too short, ciphertext not block-aligned, pad length beyond the payload
+    unsupported: int = 0  # algorithm the crypto backend does not offer
+    bytes: int = 0  # ESP/AH payload bytes (from the SPI on) of all packets
+    first_seen: float | None = None
+    last_seen: float | None = None
+    tunnel: int = 0  # authentic packets whose next header is IPv4/IPv6 (or the SA says tunnel)
+    transport: int = 0
+    # one tracker per SPI: a wildcard-SPI SA from a key file may serve several
+    sequences: dict[int, SequenceTracker] = field(default_factory=dict)
+
+    def tracker(self, spi: int) -> SequenceTracker:
+        found = self.sequences.get(spi)
+        if found is None:
+            if len(self.sequences) >= MAX_TRACKED_SPIS:
+                spi = OTHER_SPIS  # a wildcard SA hit by very many SPIs: share one tracker
+                found = self.sequences.get(spi)
+            if found is None:
+                found = self.sequences[spi] = SequenceTracker()
+        return found
+
+    @property
+    def replays(self) -> int:
+        return sum(t.replays for t in self.sequences.values())
+
+    @property
+    def gaps(self) -> int:
+        return sum(t.gaps for t in self.sequences.values())
+
+    @property
+    def seq_min(self) -> int | None:
+        return min((t.lowest for t in self.sequences.values() if t.lowest is not None), default=None)
+
+    @property
+    def seq_max(self) -> int | None:
+        return max((t.highest for t in self.sequences.values() if t.highest is not None), default=None)
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        return {
+            "packets": self.packets,
+            "decrypted": self.decrypted,
+            "verified": self.verified,
+            "icv_failed": self.icv_failed,
+            "bad_padding": self.bad_padding,
+            "malformed": self.malformed,
+            "unsupported": self.unsupported,
+            "replays": self.replays,
+            "gaps": self.gaps,
+            "bytes": self.bytes,
+            "tunnel": self.tunnel,
+            "transport": self.transport,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "seq_min": self.seq_min,
+            "seq_max": self.seq_max,
+        }
+
+
+def _normalise_address(address: str | None) -> str | None:
+    if address is None or address in ("", "*"):
+        return None
+    try:
+        return str(ipaddress.ip_address(address.strip()))
+    except ValueError:
+        raise InvalidSa(f"{address!r} is not an IP address") from None
+
+
+@dataclass(slots=True, eq=False)
+class IpsecSa:
+    """One direction of an IPsec SA.
+
+    ``src``/``dst``/``spi`` None mean "any" (wildcards of key files). Algorithm names may be any
+    spelling ``algorithms.resolve_*`` knows; they are stored canonical. ``encryption_key``
+    includes the salt/nonce of CTR/GCM/CCM/GMAC/ChaCha20 (RFC 3686/4106/4309/4543/7634).
+    """
+
+    protocol: Protocol
+    spi: int | None
+    src: str | None = None
+    dst: str | None = None
+    encryption: str = "null"
+    encryption_key: bytes = field(default=b"", repr=False)  # keys stay out of logs and tracebacks
+    integrity: str = "null"
+    integrity_key: bytes = field(default=b"", repr=False)
+    mode: Mode | None = None  # None: inferred per packet from the next header
+    esn: bool = False
+    origin: str = ""
+    initial_seq_hi: int = 0  # ESN high bits at the start of the capture (0 unless 2^32 packets went before)
+    counters: SaCounters = field(default_factory=SaCounters, repr=False)
+    encryption_algorithm: EncryptionAlgorithm = field(init=False, repr=False)
+    integrity_algorithm: IntegrityAlgorithm = field(init=False, repr=False)
+    # per-SA cipher/MAC state, built by the processor on first use
+    crypto: object | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("esp", "ah"):
+            raise InvalidSa(f"protocol must be 'esp' or 'ah', not {self.protocol!r}")
+        if self.spi is not None and not 0 <= self.spi <= 0xFFFFFFFF:
+            raise InvalidSa(f"SPI {self.spi} does not fit 32 bits")
+        if self.mode not in (None, "tunnel", "transport"):
+            raise InvalidSa(f"mode must be 'tunnel', 'transport' or None, not {self.mode!r}")
+        self.src = _normalise_address(self.src)
+        self.dst = _normalise_address(self.dst)
+        self.encryption_key = bytes(self.encryption_key)
+        self.integrity_key = bytes(self.integrity_key)
+        enc, implied_key_size = resolve_encryption(self.encryption)
+        integ = resolve_integrity(self.integrity)
+        if self.protocol == "ah" and enc.mode != "null":
+            raise InvalidSa(f"AH does not encrypt; encryption must be null, not {enc.name}")
+        self.encryption, self.integrity = enc.name, integ.name
+        self.encryption_algorithm, self.integrity_algorithm = enc, integ
+        self._check_keys(implied_key_size)
+
+    def _check_keys(self, implied_key_size: int | None) -> None:
+        enc, integ = self.encryption_algorithm, self.integrity_algorithm
+        if enc.combined and integ.checks:
+            raise InvalidSa(f"{enc.name} authenticates by itself; integrity must be null, not {integ.name}")
+        if enc.mode == "null":
+            self.encryption_key = b""
+        else:
+            cipher_key = len(self.encryption_key) - enc.salt_size
+            allowed = (implied_key_size,) if implied_key_size else enc.key_sizes
+            if cipher_key not in allowed:
+                sizes = "/".join(str(size + enc.salt_size) for size in allowed)
+                raise InvalidSa(
+                    f"{enc.name} needs a {sizes}-byte key"
+                    + (f" (cipher key + {enc.salt_size}-byte salt)" if enc.salt_size else "")
+                    + f", got {len(self.encryption_key)} bytes"
+                )
+        if not integ.checks:
+            self.integrity_key = b""
+        elif integ.kind in ("xcbc", "cmac") and len(self.integrity_key) != integ.key_size:
+            raise InvalidSa(f"{integ.name} needs a {integ.key_size}-byte key, got {len(self.integrity_key)}")
+        elif not self.integrity_key:
+            raise InvalidSa(f"{integ.name} needs a key")
+
+    @property
+    def observed_mode(self) -> Mode | None:
+        """The configured mode, else the one the packets showed (RFC 4303 section 2.6 next header)."""
+        if self.mode is not None:
+            return self.mode
+        if self.counters.tunnel or self.counters.transport:
+            return "tunnel" if self.counters.tunnel >= self.counters.transport else "transport"
+        return None
+
+    @property
+    def supported(self) -> bool:
+        return self.encryption_algorithm.supported and self.integrity_algorithm.supported
+
+    @property
+    def label(self) -> str:
+        spi = "*" if self.spi is None else f"0x{self.spi:08x}"
+        return f"{self.protocol.upper()} SPI {spi} {self.src or '*'} -> {self.dst or '*'}"
+
+
+__all__ = ["InvalidSa", "IpsecSa", "Mode", "Protocol", "SaCounters", "UnknownAlgorithm"]

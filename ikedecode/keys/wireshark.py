@@ -1,0 +1,125 @@
+"""Wireshark ``esp_sa`` UAT files (Preferences > Protocols > ESP > ESP SAs).
+
+One SA per line: ``"IPv4","src","dst","SPI","<encryption>","<key>","<authentication>","<key>"``
+(Wireshark 4.0, epan/dissectors/packet-ipsec.c). Addresses and SPI may be ``*``; the SPI is
+``0x`` hex or decimal; keys are ``0x`` hex (an odd digit count gets a leading zero, as
+Wireshark does) or the literal ASCII string. Quoted UAT strings may contain ``\\xHH`` escapes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ikedecode.esp.algorithms import UnknownAlgorithm
+from ikedecode.esp.sa import InvalidSa, IpsecSa
+from ikedecode.keys.errors import KeyFileError
+
+ESP_SA_FIELDS = (
+    "protocol",
+    "source",
+    "destination",
+    "SPI",
+    "encryption",
+    "encryption key",
+    "authentication",
+    "authentication key",
+)
+ADDRESS_FAMILIES = frozenset({"ipv4", "ipv6", "any"})  # first field, case-insensitive; not used for matching
+
+# A UAT field: a double-quoted string with backslash escapes, or bare text up to the next comma.
+_FIELD = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^,"]*?))\s*(,|$)')
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|.)")
+
+
+def _unescape(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code[1:], 16)) if code[0] == "x" and len(code) == 3 else code
+
+    return _ESCAPE.sub(replace, text)
+
+
+def split_uat_line(line: str) -> list[str] | None:
+    """The fields of one UAT line, or None when it is not well-formed."""
+    fields: list[str] = []
+    pos = 0
+    while True:
+        match = _FIELD.match(line, pos)
+        if match is None:
+            return None
+        quoted, bare, separator = match.groups()
+        fields.append(_unescape(quoted) if quoted is not None else bare)
+        pos = match.end()
+        if separator != ",":
+            return fields if pos >= len(line) else None
+
+
+def parse_key(text: str) -> bytes:
+    """A Wireshark key: ``0x`` hex digits (odd count: implicit leading 0) or ASCII text."""
+    if len(text) >= 2 and text[:2] in ("0x", "0X"):
+        digits = text[2:]
+        if len(digits) % 2:
+            digits = "0" + digits
+        try:
+            return bytes.fromhex(digits)
+        except ValueError:
+            raise ValueError(f"key {text!r} has a character that is not a hex digit") from None
+    return text.encode("utf-8")
+
+
+def _parse_spi(text: str) -> int | None:
+    if text in ("*", ""):
+        return None
+    try:
+        spi = int(text, 16) if text[:2].lower() == "0x" else int(text, 10)
+    except ValueError:
+        raise ValueError(f"SPI {text!r} is neither 0x-hex, decimal nor '*'") from None
+    if not 0 <= spi <= 0xFFFFFFFF:
+        raise ValueError(f"SPI {text!r} does not fit 32 bits")
+    return spi
+
+
+def _parse_address(text: str) -> str | None:
+    # "*" is a wildcard; Wireshark also accepts per-component wildcards such as "10.0.*.*",
+    # which are treated as a full wildcard here (the ICV still decides which SA fits).
+    if text == "" or "*" in text:
+        return None
+    return text
+
+
+def read_esp_sa_table(text: str, source_name: str) -> list[IpsecSa]:
+    """The SAs of a Wireshark ``esp_sa`` file; any unusable line raises ``KeyFileError``."""
+    sas: list[IpsecSa] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = split_uat_line(line)
+        if fields is None:
+            raise KeyFileError("not a list of comma-separated (quoted) fields", source_name, number)
+        if len(fields) < len(ESP_SA_FIELDS):
+            raise KeyFileError(
+                f"{len(fields)} fields, an esp_sa line has {len(ESP_SA_FIELDS)}: " + ", ".join(ESP_SA_FIELDS),
+                source_name,
+                number,
+            )
+        family, src, dst, spi, encryption, encryption_key, integrity, integrity_key = fields[:8]
+        if family.lower() not in ADDRESS_FAMILIES:
+            raise KeyFileError(f"protocol {family!r} is not IPv4, IPv6 or Any", source_name, number)
+        try:
+            sas.append(
+                IpsecSa(
+                    protocol="esp",
+                    spi=_parse_spi(spi),
+                    src=_parse_address(src),
+                    dst=_parse_address(dst),
+                    encryption=encryption,
+                    encryption_key=parse_key(encryption_key),
+                    integrity=integrity,
+                    integrity_key=parse_key(integrity_key),
+                    origin=f"key file {source_name} line {number}",
+                )
+            )
+        except (UnknownAlgorithm, InvalidSa, ValueError) as exc:
+            raise KeyFileError(str(exc), source_name, number) from None
+    return sas
