@@ -13,7 +13,7 @@ from ikedecode.capture import CaptureError, open_capture
 from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk_file
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing, PresharedKey
-from ikedecode.keys.tomlfile import parse_key_file
+from ikedecode.keys.loader import load_key_text
 from ikedecode.pipeline import Options, analyze
 from ikedecode.render.json_report import render_json
 from ikedecode.render.text import render_text
@@ -53,7 +53,7 @@ def _collect_psks(psk: tuple[str, ...], psk_file: tuple[str, ...]) -> list[Presh
 def _build_keyring(psk, psk_file, dh_secret, dh_private, keys) -> KeyRing:  # noqa: ANN001
     ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private))
     for path in keys:
-        ring.merge(parse_key_file(_read_text(path, "key file"), path).keyring)
+        ring.merge(load_key_text(_read_text(path, "key file"), path))
     return ring
 
 
@@ -82,6 +82,11 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys) -> KeyRing:  # no
 @click.option("--keys", "keys", multiple=True, metavar="FILE", help="Key file (TOML, see docs/keys.md).")
 @click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@click.option(
+    "--write-decrypted",
+    metavar="OUT.pcap",
+    help="Write every decrypted ESP/AH packet (inner IP packet) to a pcap file.",
+)
 @click.option("--show-keys", is_flag=True, help="Include derived keys in the output (they are secrets).")
 @click.option(
     "--ike-port", multiple=True, type=click.IntRange(1, 65535), help="Also look for IKE on this UDP port."
@@ -104,6 +109,7 @@ def main(
     keys,
     fmt,
     output,
+    write_decrypted,
     show_keys,
     ike_port,  # noqa: ANN001
     max_ike_sas,
@@ -113,7 +119,17 @@ def main(
     try:
         keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys)
         reader = open_capture(capture, ike_ports=(500, 4500, *ike_port))
-        report = analyze(reader, keyring, Options(max_ike_sas=max_ike_sas))
+        options = Options(max_ike_sas=max_ike_sas)
+        if write_decrypted:
+            try:
+                options.decrypted_output = open(write_decrypted, "wb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise UserError(f"{write_decrypted}: cannot write: {exc.strerror or exc}") from None
+        try:
+            report = analyze(reader, keyring, options)
+        finally:
+            if options.decrypted_output is not None:
+                options.decrypted_output.close()
         text = RENDERERS[fmt](report, show_keys=show_keys)
         if output:
             try:

@@ -1,37 +1,71 @@
 """Glue: a capture reader in front, the protocol engines in the middle, a Report out.
 
 This is the only place the layers meet; ``cli.py`` wires options to it and hands the Report
-to a renderer.
+to a renderer. IKE datagrams go to the IKE engine; every IPsec SA a quick mode keys goes into
+the SA database before the next datagram, so the ESP that follows it decrypts in one pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
+from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Kind
+from ikedecode.esp.from_ike import ipsec_sa_from_child
+from ikedecode.esp.processor import EspProcessor
+from ikedecode.esp.sadb import SaDatabase
 from ikedecode.ike.engine import IkeEngine
 from ikedecode.keys.keyring import KeyRing
+from ikedecode.render.pcap_writer import DecryptedPcapWriter
 
 
 @dataclass(slots=True)
 class Options:
-    ike_ports: Iterable[int] = (500, 4500)
     max_ike_sas: int = 100_000
     progress: Callable[[int], None] | None = None  # called with frames read so far
+    decrypted_output: BinaryIO | None = None  # --write-decrypted
     extra: dict[str, object] = field(default_factory=dict)
 
 
 def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = None) -> Report:
     options = options or Options()
     engine = IkeEngine(keyring, max_sas=options.max_ike_sas)
+    sadb = SaDatabase(keyring.ipsec_sas)
+    processor = EspProcessor(sadb)
+    writer = DecryptedPcapWriter(options.decrypted_output) if options.decrypted_output is not None else None
+    findings: list[Finding] = []
+    written = 0
+    esp_kinds = (Kind.ESP, Kind.AH)
     for n, datagram in enumerate(reader, 1):
-        if datagram.kind is Kind.IKE:
+        kind = datagram.kind
+        if kind in esp_kinds:
+            layers = processor.process_nested(datagram)
+            if writer is not None and layers and writer.write_layers(layers):
+                written += 1
+        elif kind is Kind.IKE:
             engine.receive(datagram)
-        if options.progress is not None and n % 1000 == 0:
+            for child in engine.take_child_sas():
+                try:
+                    sadb.add(ipsec_sa_from_child(child))
+                except ValueError as exc:
+                    findings.append(
+                        Finding(
+                            Severity.WARNING,
+                            "ipsec-sa-unkeyed",
+                            f"{child.origin}: SPI 0x{child.spi.hex()} cannot be keyed: {exc}",
+                            evidence={"spi": child.spi.hex(), "message_id": f"0x{child.message_id:08x}"},
+                        )
+                    )
+        if options.progress is not None and n % 4096 == 0:
             options.progress(reader.frames_read())
     ike_sas = engine.finish()
-    findings = capture_findings(reader.stats) + engine.findings
-    return Report(reader.name, reader.stats, ike_sas, findings, engine.unattached)
+    findings = capture_findings(reader.stats) + engine.findings + findings
+    report = Report(reader.name, reader.stats, ike_sas, findings, engine.unattached)
+    report.ipsec_sas = [sa for sa in sadb if sa.counters.packets or sa.ike_cookies]
+    report.unknown_spis = sadb.no_keys
+    report.decrypted_written = written if writer is not None else None
+    return report

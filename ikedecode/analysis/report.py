@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.capture.datagram import CaptureStats
+from ikedecode.esp.sa import IpsecSa
+from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa
 
 
@@ -16,6 +18,9 @@ class Report:
     ike_sas: list[IkeSa]
     findings: list[Finding] = field(default_factory=list)
     unattached: list[IkeMessage] = field(default_factory=list)  # IKE datagrams with no readable header
+    ipsec_sas: list[IpsecSa] = field(default_factory=list)  # keyed ESP/AH SAs with their counters
+    unknown_spis: list[UnknownSpi] = field(default_factory=list)  # ESP/AH flows without keys
+    decrypted_written: int | None = None  # packets written by --write-decrypted
 
     def all_findings(self) -> list[Finding]:
         """Capture-level findings first, then each SA's, in SA order."""

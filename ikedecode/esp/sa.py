@@ -121,6 +121,8 @@ class IpsecSa:
     esn: bool = False
     origin: str = ""
     initial_seq_hi: int = 0  # ESN high bits at the start of the capture (0 unless 2^32 packets went before)
+    ike_cookies: str | None = None  # the IKE SA whose quick mode made this SA ("icookie/rcookie")
+    message_id: int | None = None  # that quick mode's message ID
     counters: SaCounters = field(default_factory=SaCounters, repr=False)
     encryption_algorithm: EncryptionAlgorithm = field(init=False, repr=False)
     integrity_algorithm: IntegrityAlgorithm = field(init=False, repr=False)

@@ -73,9 +73,16 @@ class SaDatabase:
             self.add(sa)
 
     def add(self, sa: IpsecSa) -> IpsecSa:
-        """Add ``sa``; an identical SA already present is kept and returned instead."""
+        """Add ``sa``; an identical SA already present is kept and returned instead.
+
+        When a quick mode in the capture re-derives keys a key file already gave, the kept SA
+        learns which IKE SA and quick mode made it.
+        """
         for existing in self._by_spi.get(sa.spi, ()) if sa.spi is not None else self._any_spi:
             if _same_sa(existing, sa):
+                if existing.ike_cookies is None and sa.ike_cookies is not None:
+                    existing.ike_cookies, existing.message_id = sa.ike_cookies, sa.message_id
+                    existing.origin = f"{sa.origin} (also {existing.origin})"
                 return existing
         self._sas.append(sa)
         if sa.spi is None:

@@ -24,6 +24,7 @@ from typing import Any
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.capture.datagram import Datagram
 from ikedecode.ike import authhash, ciphers, keyderiv, phase2
+from ikedecode.ike.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_keys
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
@@ -79,7 +80,7 @@ class _SaState:
         default_factory=dict
     )  # (message ID, role) -> distinct msgs
     qm_initiator: dict[int, str] = field(default_factory=dict)  # message ID -> address that opened it
-    qm_nonces: dict[int, dict[str, bytes]] = field(default_factory=dict)
+    quick_modes: dict[int, QuickModeMaterial] = field(default_factory=dict)  # message ID -> QM1/QM2 material
     key_failure_reported: bool = False
     phase1_labels_seen: set[str] = field(default_factory=set)
 
@@ -94,6 +95,8 @@ class IkeEngine:
         self.findings: list[Finding] = []  # findings not tied to one IKE SA
         self.unattached: list[IkeMessage] = []  # messages whose header could not even name an SA
         self._fragments = FragmentCollector()
+        self.child_sas: list[ChildSaKeys] = []
+        self._pending_children: list[ChildSaKeys] = []
 
     # -- public API -------------------------------------------------------------------------
 
@@ -712,6 +715,8 @@ class IkeEngine:
         if msg.encrypted:
             ok = msg.protection is not Protection.NO_KEYS and msg.protection is not Protection.UNDECRYPTABLE
             ex.decrypted = ok if ex.decrypted in (None, True) else False
+        if msg.exchange_type == 32 and msg.payloads:
+            self._quick_mode(state, msg).absorb(msg.label, msg.payloads)
         if msg.protection in (Protection.DECRYPTED, Protection.CLEAR):
             self._verify_phase2_hash(state, msg)
         if msg.hash_verified is not None:
@@ -720,11 +725,41 @@ class IkeEngine:
             phase2.summarize_quick_mode_message(ex.summary, msg.label, msg.payloads)
             if msg.label == "QM3":
                 ex.complete = True
+            if msg.label == "QM2" and msg.protection is Protection.VERIFIED:
+                self._key_child_sas(state, msg, ex)
         elif msg.exchange_type == 5:
             phase2.summarize_informational(ex.summary, msg.payloads)
             ex.complete = True
         elif msg.exchange_type == 6:
             phase2.summarize_transaction(ex.summary, msg.payloads)
+
+    def _quick_mode(self, state: _SaState, msg: IkeMessage) -> QuickModeMaterial:
+        qm = state.quick_modes.get(msg.message_id)
+        if qm is None:
+            opener = state.qm_initiator.get(msg.message_id, msg.sender)
+            other = msg.receiver if opener == msg.sender else msg.sender
+            qm = state.quick_modes[msg.message_id] = QuickModeMaterial(msg.message_id, opener, other)
+        return qm
+
+    def _key_child_sas(self, state: _SaState, msg: IkeMessage, ex: Phase2Exchange) -> None:
+        """KEYMAT for both directions of each accepted proposal (RFC 2409 5.5)."""
+        keys = state.message_keys.get(msg.frame, state.selected)
+        qm = state.quick_modes.get(msg.message_id)
+        if keys is None or keys.skeyid_d is None or state.policy is None or qm is None:
+            return
+        sa = state.sa
+        children = child_sa_keys(
+            qm, state.policy.hash_algorithm, keys.skeyid_d, self.keyring, sa.initiator_cookie, sa.cookies
+        )
+        if qm.ke_i and qm.ke_r and not children:
+            ex.summary["pfs_note"] = "PFS: no g(qm)^xy candidate (give --dh-secret or --dh-private)"
+        self._pending_children.extend(children)
+        self.child_sas.extend(children)
+
+    def take_child_sas(self) -> list[ChildSaKeys]:
+        """IPsec SA key material made since the last call (for the ESP layer)."""
+        out, self._pending_children = self._pending_children, []
+        return out
 
     def _verify_phase2_hash(self, state: _SaState, msg: IkeMessage) -> None:
         """HASH(1), HASH(2), HASH(3) of quick mode (RFC 2409 5.5); HASH(1) of informational
@@ -738,25 +773,22 @@ class IkeEngine:
             return
         hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
         plaintext_rest = _bytes_after(msg.payloads, hash_payload)
-        nonces = state.qm_nonces.setdefault(mid, {})
-        for p in msg.payloads:
-            if isinstance(p, NoncePayload) and msg.label in ("QM1", "QM2"):
-                nonces[msg.label] = p.data
+        qm = state.quick_modes.get(mid)
         if msg.label == "QM1":
             hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
         elif msg.label == "QM2":
-            if "QM1" not in nonces:
+            if qm is None or qm.ni_b is None:
                 return
             hash_name, expected = (
                 "HASH(2)",
-                authhash.qm_hash2(hash_id, skeyid_a, mid, nonces["QM1"], plaintext_rest),
+                authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, plaintext_rest),
             )
         elif msg.label == "QM3":
-            if "QM1" not in nonces or "QM2" not in nonces:
+            if qm is None or qm.ni_b is None or qm.nr_b is None:
                 return
             hash_name, expected = (
                 "HASH(3)",
-                authhash.qm_hash3(hash_id, skeyid_a, mid, nonces["QM1"], nonces["QM2"]),
+                authhash.qm_hash3(hash_id, skeyid_a, mid, qm.ni_b, qm.nr_b),
             )
         else:
             hash_name, expected = (

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from ikedecode.esp.sa import IpsecSa
+
 
 @dataclass(frozen=True, slots=True)
 class PresharedKey:
@@ -70,12 +72,14 @@ class KeyRing:
     dh_secrets: list[DhSecret] = field(default_factory=list)
     dh_privates: list[DhPrivate] = field(default_factory=list)
     phase1_keys: list[Phase1KeyMaterial] = field(default_factory=list)
+    ipsec_sas: list[IpsecSa] = field(default_factory=list)  # ESP/AH keys given directly
 
     def merge(self, other: KeyRing) -> None:
         self.psks.extend(other.psks)
         self.dh_secrets.extend(other.dh_secrets)
         self.dh_privates.extend(other.dh_privates)
         self.phase1_keys.extend(other.phase1_keys)
+        self.ipsec_sas.extend(other.ipsec_sas)
 
     def psks_for(self, addresses: tuple[str, ...], identities: tuple[str, ...] = ()) -> list[PresharedKey]:
         return [k for k in self.psks if k.applies_to(addresses, identities)]
@@ -98,7 +102,7 @@ class KeyRing:
 
     @property
     def empty(self) -> bool:
-        return not (self.psks or self.dh_secrets or self.dh_privates or self.phase1_keys)
+        return not (self.psks or self.dh_secrets or self.dh_privates or self.phase1_keys or self.ipsec_sas)
 
     @property
     def secrets(self) -> list[bytes]:
@@ -109,6 +113,8 @@ class KeyRing:
             out += [
                 v for v in (k.encryption_key, k.skeyid, k.skeyid_d, k.skeyid_a, k.skeyid_e, k.dh_secret) if v
             ]
+        for sa in self.ipsec_sas:
+            out += [v for v in (sa.encryption_key, sa.integrity_key) if v]
         return out
 
 

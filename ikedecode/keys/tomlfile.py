@@ -8,9 +8,10 @@ dh_secret), ``[[dh_private]]`` (value), ``[[ipsec_sa]]`` (manual or logged ESP/A
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.hexvalues import parse_hex, parse_int
 from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, PresharedKey
@@ -19,10 +20,23 @@ KNOWN_TABLES = {"psk", "ike_sa", "quick_mode", "dh_private", "ipsec_sa"}
 IKE_SA_KEYS = ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "encryption_key")
 
 
+IPSEC_SA_FIELDS = {
+    "protocol",
+    "spi",
+    "src",
+    "dst",
+    "mode",
+    "encryption",
+    "encryption_key",
+    "integrity",
+    "integrity_key",
+    "esn",
+}
+
+
 @dataclass(slots=True)
 class KeyFile:
     keyring: KeyRing
-    ipsec_sas: list[dict[str, Any]] = field(default_factory=list)  # raw entries; esp/ turns them into SAs
     source: str = ""
 
 
@@ -74,10 +88,38 @@ def parse_key_file(text: str, source: str) -> KeyFile:
     for i, entry in enumerate(_tables(doc, "dh_private", source), 1):
         where = f"{source} [[dh_private]] #{i}"
         ring.dh_privates.append(DhPrivate(parse_hex(_need(entry, "value", where), f"{where} value"), where))
-    ipsec = []
     for i, entry in enumerate(_tables(doc, "ipsec_sa", source), 1):
-        ipsec.append({**entry, "origin": f"{source} [[ipsec_sa]] #{i}"})
-    return KeyFile(ring, ipsec, source)
+        ring.ipsec_sas.append(_ipsec_sa(entry, f"{source} [[ipsec_sa]] #{i}"))
+    return KeyFile(ring, source)
+
+
+def _ipsec_sa(entry: dict[str, Any], where: str) -> IpsecSa:
+    """An ESP/AH SA given directly (daemon log, manual keying: Cisco ``set session-key``)."""
+    unknown = set(entry) - IPSEC_SA_FIELDS
+    if unknown:
+        raise KeyFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    protocol = str(entry.get("protocol", "esp")).lower()
+    spi = entry.get("spi")
+    try:
+        return IpsecSa(
+            protocol,  # type: ignore[arg-type]
+            None if spi in (None, "*") else parse_int(spi, f"{where} spi"),
+            entry.get("src"),
+            entry.get("dst"),
+            encryption=str(entry.get("encryption", "null")),
+            encryption_key=parse_hex(entry["encryption_key"], f"{where} encryption_key")
+            if entry.get("encryption_key")
+            else b"",
+            integrity=str(entry.get("integrity", "null")),
+            integrity_key=parse_hex(entry["integrity_key"], f"{where} integrity_key")
+            if entry.get("integrity_key")
+            else b"",
+            mode=entry.get("mode"),
+            esn=bool(entry.get("esn", False)),
+            origin=where,
+        )
+    except ValueError as exc:  # InvalidSa, UnknownAlgorithm
+        raise KeyFileError(f"{where}: {exc}") from None
 
 
 def _tables(doc: dict[str, Any], name: str, source: str) -> list[dict[str, Any]]:

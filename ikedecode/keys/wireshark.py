@@ -13,6 +13,8 @@ import re
 from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.sa import InvalidSa, IpsecSa
 from ikedecode.keys.errors import KeyFileError
+from ikedecode.keys.hexvalues import parse_hex
+from ikedecode.keys.keyring import Phase1KeyMaterial
 
 ESP_SA_FIELDS = (
     "protocol",
@@ -123,3 +125,24 @@ def read_esp_sa_table(text: str, source_name: str) -> list[IpsecSa]:
         except (UnknownAlgorithm, InvalidSa, ValueError) as exc:
             raise KeyFileError(str(exc), source_name, number) from None
     return sas
+
+
+def read_ikev1_decryption_table(text: str, source_name: str) -> list[Phase1KeyMaterial]:
+    """Wireshark's ``ikev1_decryption_table`` UAT: ``<initiator cookie>,<encryption key>`` per line.
+
+    The key is the final phase-1 cipher key (after RFC 2409 Appendix B expansion), so it
+    decrypts but cannot verify hashes (no SKEYID_a).
+    """
+    out: list[Phase1KeyMaterial] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = split_uat_line(stripped)
+        if fields is None or len(fields) != 2:
+            raise KeyFileError("expected '<initiator cookie>,<encryption key>'", source_name, number)
+        cookie, key = (parse_hex(f, f"{source_name}:{number}") for f in fields)
+        if len(cookie) != 8:
+            raise KeyFileError(f"initiator cookie must be 8 bytes, got {len(cookie)}", source_name, number)
+        out.append(Phase1KeyMaterial(cookie, f"{source_name}:{number}", encryption_key=key))
+    return out

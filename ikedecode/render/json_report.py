@@ -7,6 +7,8 @@ from typing import Any
 
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
+from ikedecode.esp.sa import IpsecSa
+from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.render.redact import redact_payload_dict
 
@@ -29,6 +31,9 @@ def report_to_dict(report: Report, *, show_keys: bool = False) -> dict[str, Any]
             "last_time": stats.last_time,
         },
         "ike_sas": [ike_sa_to_dict(sa, show_keys=show_keys) for sa in report.ike_sas],
+        "ipsec_sas": [ipsec_sa_to_dict(sa, show_keys=show_keys) for sa in report.ipsec_sas]
+        + [unknown_spi_to_dict(u) for u in report.unknown_spis],
+        "decrypted_packets_written": report.decrypted_written,
         "unattached_messages": [message_to_dict(m, show_keys=show_keys) for m in report.unattached],
         "findings": [f.to_dict() for f in report.all_findings()],
     }
@@ -62,6 +67,55 @@ def ike_sa_to_dict(sa: IkeSa, *, show_keys: bool = False) -> dict[str, Any]:
     if not show_keys:
         out["phase2"] = [redact_payload_dict(p) for p in out["phase2"]]
     return out
+
+
+def ipsec_sa_to_dict(sa: IpsecSa, *, show_keys: bool = False) -> dict[str, Any]:
+    c = sa.counters
+    out: dict[str, Any] = {
+        "protocol": sa.protocol,
+        "spi": f"0x{sa.spi:08x}" if sa.spi is not None else "*",
+        "src": sa.src,
+        "dst": sa.dst,
+        "mode": sa.observed_mode,
+        "encryption": sa.encryption,
+        "integrity": sa.integrity,
+        "keys_known": True,
+        "supported": sa.supported,
+        **c.as_dict(),
+        "unknown_spi": 0,
+        "ike_sa": sa.ike_cookies,
+        "quick_mode": f"0x{sa.message_id:08x}" if sa.message_id is not None else None,
+        "origin": sa.origin,
+    }
+    if show_keys:
+        out["keys"] = {"encryption_key": sa.encryption_key.hex(), "integrity_key": sa.integrity_key.hex()}
+    return out
+
+
+def unknown_spi_to_dict(u: UnknownSpi) -> dict[str, Any]:
+    """ESP/AH packets whose SPI has no keys: reported with their counts, never dropped."""
+    return {
+        "protocol": u.protocol,
+        "spi": f"0x{u.spi:08x}",
+        "src": u.src,
+        "dst": u.dst,
+        "mode": None,
+        "encryption": None,
+        "integrity": None,
+        "keys_known": False,
+        "packets": u.packets,
+        "decrypted": 0,
+        "verified": 0,
+        "icv_failed": 0,
+        "unknown_spi": u.packets,
+        "replays": 0,
+        "bytes": u.bytes,
+        "first_seen": u.first_seen,
+        "last_seen": u.last_seen,
+        "first_frame": u.first_frame,
+        "ike_sa": None,
+        "quick_mode": None,
+    }
 
 
 def _key_source(sa: IkeSa) -> dict[str, str | None] | None:

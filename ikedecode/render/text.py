@@ -57,6 +57,33 @@ def render_text(report: Report, *, show_keys: bool = False, verbose: bool = True
     else:
         out.append("No IKE negotiation in this capture.")
         out.append("")
+    if report.ipsec_sas or report.unknown_spis:
+        out.append("IPsec SAs")
+        out.append(
+            tabulate(
+                _ipsec_rows(report),
+                headers=[
+                    "proto",
+                    "SPI",
+                    "src",
+                    "dst",
+                    "mode",
+                    "transform",
+                    "packets",
+                    "verified",
+                    "decrypted",
+                    "ICV fail",
+                    "replays",
+                    "gaps",
+                    "bytes",
+                    "from",
+                ],
+            )
+        )
+        out.append("")
+    if report.decrypted_written is not None:
+        out.append(f"Decrypted packets written: {report.decrypted_written}")
+        out.append("")
     if verbose:
         for i, sa in enumerate(report.ike_sas, 1):
             out.extend(_sa_detail(i, sa, show_keys))
@@ -73,6 +100,52 @@ def render_text(report: Report, *, show_keys: bool = False, verbose: bool = True
     else:
         out.append("Findings: none")
     return "\n".join(out) + "\n"
+
+
+def _ipsec_rows(report: Report) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for sa in report.ipsec_sas:
+        c = sa.counters
+        transform = sa.encryption if sa.integrity == "null" else f"{sa.encryption}/{sa.integrity}"
+        source = f"QM 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
+        rows.append(
+            [
+                sa.protocol.upper(),
+                "*" if sa.spi is None else f"0x{sa.spi:08x}",
+                sa.src or "*",
+                sa.dst or "*",
+                sa.observed_mode or "-",
+                transform,
+                c.packets,
+                c.verified,
+                c.decrypted,
+                c.icv_failed,
+                c.replays,
+                c.gaps,
+                c.bytes,
+                source,
+            ]
+        )
+    for u in report.unknown_spis:
+        rows.append(
+            [
+                u.protocol.upper(),
+                f"0x{u.spi:08x}",
+                u.src,
+                u.dst,
+                "-",
+                "NO KEYS",
+                u.packets,
+                0,
+                0,
+                0,
+                "-",
+                "-",
+                u.bytes,
+                f"first frame {u.first_frame}",
+            ]
+        )
+    return rows
 
 
 def _yes_no(v: bool | None) -> str:

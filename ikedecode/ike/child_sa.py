@@ -1,0 +1,162 @@
+"""From a completed quick mode to the key material of its IPsec SAs (RFC 2409 section 5.5).
+
+For every proposal the responder accepted (one per protocol: an SA bundle carries AH and ESP),
+two SAs are keyed, one per direction. The SPI in each KEYMAT seed is the one chosen by the SA's
+receiver: the responder's SPI (from QM2) keys initiator->responder traffic, the initiator's SPI
+(from QM1) keys responder->initiator traffic. KEYMAT is computed longer than any transform
+needs; the ESP layer takes its prefix (KEYMAT = K1 | K2 | ... is prefix-stable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ikedecode.ike import dh, keyderiv
+from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike.payloads import KePayload, NoncePayload, SaPayload
+from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION
+from ikedecode.keys.keyring import KeyRing
+
+# Longest KEYMAT any IKEv1 transform pair needs: AES-256 + salt (36) with HMAC-SHA2-512 (64) = 100.
+KEYMAT_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSaKeys:
+    """Key material for one direction of one IPsec SA, as negotiated by a quick mode."""
+
+    protocol_id: int  # 2 AH, 3 ESP (RFC 2407 4.4.1)
+    spi: bytes
+    src: str  # sender of the traffic this SA protects
+    dst: str
+    transform_id: int
+    attributes: dict[int, int | bytes]  # IPsec DOI attributes of the accepted transform
+    keymat: bytes
+    ike_cookies: str
+    message_id: int
+    dh_origin: str | None = None  # PFS: where g(qm)^xy came from
+
+    @property
+    def origin(self) -> str:
+        pfs = f", PFS secret from {self.dh_origin}" if self.dh_origin else ""
+        return f"quick mode 0x{self.message_id:08x} of IKE SA {self.ike_cookies}{pfs}"
+
+
+@dataclass(slots=True)
+class QuickModeMaterial:
+    """What QM1 and QM2 carried that the key schedule needs."""
+
+    message_id: int
+    initiator: str  # the quick mode's initiator (either phase-1 peer may start one)
+    responder: str
+    offer: SaPayload | None = None
+    accepted: SaPayload | None = None
+    ni_b: bytes | None = None
+    nr_b: bytes | None = None
+    ke_i: bytes | None = None
+    ke_r: bytes | None = None
+
+    def absorb(self, label: str, payloads: list[Any]) -> None:
+        for p in payloads:
+            if isinstance(p, SaPayload):
+                if label == "QM1":
+                    self.offer = p
+                elif label == "QM2":
+                    self.accepted = p
+            elif isinstance(p, NoncePayload):
+                if label == "QM1":
+                    self.ni_b = p.data
+                elif label == "QM2":
+                    self.nr_b = p.data
+            elif isinstance(p, KePayload):
+                if label == "QM1":
+                    self.ke_i = p.data
+                elif label == "QM2":
+                    self.ke_r = p.data
+
+    @property
+    def complete(self) -> bool:
+        return None not in (self.offer, self.accepted, self.ni_b, self.nr_b)
+
+
+def pfs_secrets(
+    keyring: KeyRing, qm: QuickModeMaterial, initiator_cookie: bytes, group: int | None
+) -> list[tuple[bytes, str]]:
+    """Candidate g(qm)^xy values for a quick mode with KE payloads (PFS)."""
+    out: list[tuple[bytes, str]] = [
+        (s.value, s.origin)
+        for s in keyring.dh_secrets_for(initiator_cookie, qm.message_id)
+        if s.message_id == qm.message_id or s.message_id is None
+    ]
+    if group is not None and qm.ke_i and qm.ke_r:
+        for p in keyring.dh_privates:
+            try:
+                public = dh.public_value(group, p.value)
+                if public == qm.ke_i:
+                    out.append(
+                        (dh.shared_secret(group, p.value, qm.ke_r), f"{p.origin} (quick-mode initiator)")
+                    )
+                elif public == qm.ke_r:
+                    out.append(
+                        (dh.shared_secret(group, p.value, qm.ke_i), f"{p.origin} (quick-mode responder)")
+                    )
+            except IkeCryptoError:
+                continue
+    return out
+
+
+def child_sa_keys(
+    qm: QuickModeMaterial,
+    hash_id: int,
+    skeyid_d: bytes,
+    keyring: KeyRing,
+    initiator_cookie: bytes,
+    ike_cookies: str,
+) -> list[ChildSaKeys]:
+    """Both directions of every accepted proposal; with PFS one set per g(qm)^xy candidate."""
+    if not qm.complete:
+        return []
+    assert qm.accepted is not None and qm.offer is not None and qm.ni_b is not None and qm.nr_b is not None
+    out: list[ChildSaKeys] = []
+    for accepted in qm.accepted.proposals:
+        if not accepted.transforms:
+            continue
+        offered = next((p for p in qm.offer.proposals if p.protocol_id == accepted.protocol_id), None)
+        if offered is None:
+            continue
+        transform = accepted.transforms[0]
+        attributes = {a.type: a.value for a in transform.attributes}
+        if qm.ke_i and qm.ke_r:
+            group = attributes.get(IPSEC_GROUP_DESCRIPTION)
+            secrets: list[tuple[bytes | None, str | None]] = list(
+                pfs_secrets(keyring, qm, initiator_cookie, group if isinstance(group, int) else None)
+            )
+        else:
+            secrets = [(None, None)]
+        directions = (
+            (accepted.spi, qm.initiator, qm.responder),  # responder's SPI: initiator -> responder
+            (offered.spi, qm.responder, qm.initiator),  # initiator's SPI: responder -> initiator
+        )
+        for g_qm_xy, dh_origin in secrets:
+            for spi, src, dst in directions:
+                if len(spi) != 4:
+                    continue
+                keymat = keyderiv.quick_mode_keymat(
+                    hash_id, skeyid_d, accepted.protocol_id, spi, qm.ni_b, qm.nr_b, KEYMAT_LENGTH, g_qm_xy
+                )
+                out.append(
+                    ChildSaKeys(
+                        accepted.protocol_id,
+                        spi,
+                        src,
+                        dst,
+                        transform.transform_id,
+                        attributes,
+                        keymat,
+                        ike_cookies,
+                        qm.message_id,
+                        dh_origin,
+                    )
+                )
+    return out
