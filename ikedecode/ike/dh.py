@@ -18,6 +18,7 @@ All arithmetic runs in OpenSSL through ``cryptography``. Errors are ``Unsupporte
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +27,7 @@ from functools import cache
 from cryptography.exceptions import UnsupportedAlgorithm as _BackendUnsupported
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ikedecode.ike.crypto_errors import InvalidPrivateValue, InvalidPublicValue, UnsupportedAlgorithm
 
@@ -441,6 +443,13 @@ def _modp_power(group: DhGroup, base: int, exponent: int) -> bytes:
     """
     if group.prime.bit_length() <= _PYTHON_POW_MAX_BITS and group.subgroup_order is None:
         return pow(base, exponent, group.prime).to_bytes(group.secret_length, "big")
+    # IKEv1 peers negotiate these groups; cryptography's FFDH deprecation notice is not the user's concern.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _modp_power_openssl(group, base, exponent)
+
+
+def _modp_power_openssl(group: DhGroup, base: int, exponent: int) -> bytes:
     parameters = _modp_parameters(group.id)
     try:
         peer = dh.DHPublicNumbers(base, parameters).public_key()

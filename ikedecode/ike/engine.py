@@ -191,7 +191,9 @@ class IkeEngine:
 
     # -- message handling --------------------------------------------------------------------
 
-    def _new_message(self, datagram: Datagram, header: IsakmpHeader, exchange: str, label: str) -> IkeMessage:
+    @staticmethod
+    def _message(datagram: Datagram, **fields: Any) -> IkeMessage:
+        """An IkeMessage with the datagram's addressing filled in."""
         return IkeMessage(
             frame=datagram.frame,
             time=datagram.time,
@@ -200,25 +202,25 @@ class IkeEngine:
             sport=datagram.sport,
             dport=datagram.dport,
             length=len(datagram.payload),
+            frames=datagram.frames or (datagram.frame,),
+            udp_encapsulated=datagram.udp_encapsulated,
+            **fields,
+        )
+
+    def _new_message(self, datagram: Datagram, header: IsakmpHeader, exchange: str, label: str) -> IkeMessage:
+        return self._message(
+            datagram,
             exchange_type=header.exchange_type,
             exchange=exchange,
             message_id=header.message_id,
             label=label,
             flags=header.flags,
             encrypted=header.encrypted,
-            frames=datagram.frames or (datagram.frame,),
-            udp_encapsulated=datagram.udp_encapsulated,
         )
 
     def _malformed(self, datagram: Datagram, reason: str) -> IkeMessage:
-        msg = IkeMessage(
-            frame=datagram.frame,
-            time=datagram.time,
-            sender=datagram.src,
-            receiver=datagram.dst,
-            sport=datagram.sport,
-            dport=datagram.dport,
-            length=len(datagram.payload),
+        msg = self._message(
+            datagram,
             exchange_type=0,
             exchange="unknown",
             message_id=0,
@@ -227,7 +229,6 @@ class IkeEngine:
             encrypted=False,
             protection=Protection.MALFORMED,
             problems=[reason],
-            frames=datagram.frames or (datagram.frame,),
         )
         self.unattached.append(msg)
         self.findings.append(

@@ -8,16 +8,14 @@ syntax, '#' comments), environment variable ``IKEDECODE_PSK``; ``--dh-secret HEX
 
 from __future__ import annotations
 
-import ipaddress
-
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.hexvalues import parse_hex
-from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, PresharedKey
+from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, PresharedKey, is_address
 
 
 def parse_psk(text: str, origin: str) -> PresharedKey:
     scope, sep, secret = text.partition("=")
-    if sep and _is_address(scope):
+    if sep and is_address(scope):
         if not secret:
             raise KeyFileError(f"{origin}: empty preshared key after '{scope}='")
         return PresharedKey(secret.encode(), origin, scope)
@@ -56,11 +54,3 @@ def keyring_from_options(psks: list[PresharedKey], dh_secrets: list[str], dh_pri
     ring.dh_secrets.extend(parse_dh_secret(v, f"--dh-secret #{i}") for i, v in enumerate(dh_secrets, 1))
     ring.dh_privates.extend(parse_dh_private(v, f"--dh-private #{i}") for i, v in enumerate(dh_privates, 1))
     return ring
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True

@@ -28,7 +28,7 @@ class PresharedKey:
         """
         if self.scope is None:
             return True
-        if _is_address(self.scope):
+        if is_address(self.scope):
             return any(_same_address(self.scope, a) for a in addresses)
         return not identities or self.scope in identities
 
@@ -118,7 +118,7 @@ class KeyRing:
         return out
 
 
-def _is_address(text: str) -> bool:
+def is_address(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:
