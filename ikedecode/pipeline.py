@@ -17,6 +17,7 @@ from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Kind
 from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.processor import EspProcessor
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.ike.engine import IkeEngine
 from ikedecode.keys.keyring import KeyRing
@@ -65,7 +66,24 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
     ike_sas = engine.finish()
     findings = capture_findings(reader.stats) + engine.findings + findings
     report = Report(reader.name, reader.stats, ike_sas, findings, engine.unattached)
-    report.ipsec_sas = [sa for sa in sadb if sa.counters.packets or sa.ike_cookies]
+    report.ipsec_sas = _reportable_sas(sadb)
     report.unknown_spis = sadb.no_keys
     report.decrypted_written = written if writer is not None else None
     return report
+
+
+def _reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
+    """SAs worth a line in the report: those packets used, and every negotiated one.
+
+    A PFS quick mode keyed with several g(qm)^xy candidates gives several SAs per SPI; once the
+    ICV has picked one, the others are dropped from the report.
+    """
+    groups: dict[tuple[str, int | None, str | None, str | None], list[IpsecSa]] = {}
+    for sa in sadb:
+        if sa.counters.packets or sa.ike_cookies:
+            groups.setdefault((sa.protocol, sa.spi, sa.src, sa.dst), []).append(sa)
+    out: list[IpsecSa] = []
+    for candidates in groups.values():
+        used = [sa for sa in candidates if sa.counters.packets]
+        out.extend(used or candidates[:1])
+    return out

@@ -138,3 +138,13 @@ def test_sa_without_keys_is_reported_with_its_spi_and_count(captures_dir, keys_d
     assert [(u.spi, u.packets, u.src, u.dst) for u in report.unknown_spis] == [
         (dropped.spi, 8, dropped.src, dropped.dst)
     ]
+
+
+def test_pfs_candidate_chosen_by_the_icv_is_the_quick_modes_own_secret(captures_dir, lab_keys, run_pipeline):
+    # Both the phase-1 g^xy and the quick mode's g(qm)^xy are tried as PFS secrets; only one keys SAs
+    # whose ICVs verify, and only those are reported.
+    report = run_pipeline(
+        captures_dir / "qm-pfs-modp2048.pcap", negotiation_keys_only(lab_keys("qm-pfs-modp2048"))
+    )
+    assert len(report.ipsec_sas) == 2
+    assert all("PFS secret from --dh-secret qm#1" in sa.origin for sa in report.ipsec_sas)
