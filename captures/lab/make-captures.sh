@@ -131,6 +131,8 @@ render() {   # render TEMPLATE OUT SIDE: replace @VAR@ with the scenario's value
         -e "s|@CHILD_LIFE_TIME@|$CHILD_LIFE_TIME|g" -e "s|@DPD_DELAY@|$DPD_DELAY|g" \
         -e "s|@DPD_TIMEOUT@|$DPD_TIMEOUT|g" -e "s|@DPD_ACTION@|$DPD_ACTION|g" \
         -e "s|@RETRANSMIT_TRIES@|$RETRANSMIT_TRIES|g" -e "s|@LOG_ENC@|$LOG_ENC|g" -e "s|@LOG_NET@|$LOG_NET|g" -e "s|@AGGRESSIVE_PSK@|$AGGRESSIVE|g" \
+        -e "s|@EXTRA_PLUGINS@|${EXTRA_PLUGINS:+ $EXTRA_PLUGINS}|g" -e "s|@XAUTH_USER@|$XAUTH_USER|g" \
+        -e "s|@XAUTH_PASSWORD@|$XAUTH_PASSWORD|g" -e "s|@VIP_POOL@|$VIP_POOL|g" -e "s|@VIP_DNS@|$VIP_DNS|g" \
         "$template" > "$out"
 }
 
@@ -144,7 +146,7 @@ side_value() {   # side_value VAR SIDE [DEFAULT]: $VAR_WEST / $VAR_EAST if set, 
 start_charon() {   # start_charon SIDE: charon in the side's namespace, private /run (pid file)
     local side=$1 i
     render "$LAB_DIR/templates/strongswan.conf.in" "$WORK/$side.strongswan.conf" "$side"
-    render "$LAB_DIR/templates/swanctl.conf.in" "$WORK/$side.swanctl.conf" "$side"
+    render "$LAB_DIR/templates/${SWANCTL_TEMPLATE//@SIDE@/$side}" "$WORK/$side.swanctl.conf" "$side"
     # ip netns exec gives the command its own mount namespace; a tmpfs on /run there keeps
     # each charon's pid file (/run/charon.pid) private.
     ip netns exec "$(ns "$side")" env STRONGSWAN_CONF="$WORK/$side.strongswan.conf" \
@@ -203,6 +205,9 @@ defaults() {
     unset EAST_TS_OVERRIDE_EAST EAST_SEES_WEST CHILD_REKEY_TIME_WEST CHILD_REKEY_TIME_EAST
     START_EAST=yes; START_WEST=yes
     CAPTURE_VIEW=west   # whose log gives the ESP SAs' addresses (the side of the link we capture on)
+    # XAuth / mode-config scenarios only: swanctl template per side (@SIDE@ = west|east), extra plugins
+    SWANCTL_TEMPLATE=swanctl.conf.in; EXTRA_PLUGINS=""
+    XAUTH_USER=""; XAUTH_PASSWORD=""; VIP_POOL=""; VIP_DNS=""; VIP=""
 }
 standard_run() { initiate; sleep 0.5; ping_through 5; ping_back 3; sleep 0.5; terminate_all; }
 
@@ -307,6 +312,20 @@ scenario_nat-t() {
     EAST_SEES_WEST=%any; ENCAP=no; CAPTURE_SIDE=nat; CAPTURE_IF=nat1; CAPTURE_VIEW=east
     run() { standard_run; }
 }
+scenario_xauth-modecfg() {
+    DESCRIPTION="E: IKEv1 main mode PSK (AES-128/SHA1/modp2048) + XAuth (user labuser, xauth-generic on east) + mode-config pull (west asks for a virtual IP, east assigns 10.3.0.1 from pool 10.3.0.0/28 and a DNS server): three transaction exchanges (XAuth REQUEST/REPLY, XAuth SET/ACK, mode-config REQUEST/REPLY, each with its own message ID), then quick mode 10.3.0.1/32 === 10.2.0.0/24, pings from the virtual IP and back, deletes"
+    SWANCTL_TEMPLATE=swanctl.xauth-modecfg.@SIDE@.conf.in; EXTRA_PLUGINS=xauth-generic
+    XAUTH_USER=labuser; XAUTH_PASSWORD="ikedecode-lab-xauth-password-$NAME"
+    VIP_POOL=10.3.0.0/28; VIP_DNS=10.2.0.53; VIP=10.3.0.1
+    WEST_TS=dynamic   # the initiator's selector is its virtual IP
+    run() {
+        initiate; sleep 0.5
+        nsx west ping -n -c 5 -i 0.2 -W 1 -I "$VIP" 10.2.0.1 >> "$WORK/ping.out" 2>&1 || true
+        nsx east ping -n -c 3 -i 0.2 -W 1 -I 10.2.0.1 "$VIP" >> "$WORK/ping.out" 2>&1 || true
+        nsx west ip -brief addr >> "$WORK/ping.out" 2>&1 || true   # where libipsec put the virtual IP
+        sleep 0.5; terminate_all
+    }
+}
 scenario_ikescan-aggressive-pskcrack() {
     DESCRIPTION="D: ike-scan --aggressive --pskcrack probe (ID west@lab.example) of a strongSwan aggressive-mode PSK responder (3DES/SHA1/modp1024); ike-scan sends random KE values, which an OpenSSL 3 responder rejects about half the time with INVALID_KEY_INFORMATION, so the probe is retried (up to 8 times) until a handshake comes back (see runs/NAME/ike-scan.out for the tries); the psk-crack line is then cracked with a two-word dictionary"
     AGGRESSIVE=yes; WEST_ID=west@lab.example; EAST_ID=east.lab.example; IKE_PROPOSALS=3des-sha1-modp1024
@@ -330,7 +349,7 @@ SCENARIOS=(
     qm-pfs-modp2048 mm-delete esp-aes128gcm16 qm-transport-refused esp-rekey-delete
     case-3des-sha1-modp768 esp-rekey-simultaneous
     fail-psk-mismatch fail-ike-proposal fail-esp-proposal fail-ts-mismatch fail-pfs-mismatch fail-unreachable
-    dpd-timeout nat-t ikescan-aggressive-pskcrack
+    dpd-timeout nat-t ikescan-aggressive-pskcrack xauth-modecfg
 )
 
 # ---------------------------------------------------------------- one scenario

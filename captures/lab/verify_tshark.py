@@ -45,7 +45,13 @@ FIELDS = [
     "icmp.type",
     "_ws.expert.message",
 ]
-EXCHANGE_NAMES = {"2": "Main Mode", "4": "Aggressive", "5": "Informational", "32": "Quick Mode"}
+EXCHANGE_NAMES = {
+    "2": "Main Mode",
+    "4": "Aggressive",
+    "5": "Informational",
+    "6": "Transaction",
+    "32": "Quick Mode",
+}
 PAYLOAD_NAMES = {
     "1": "SA",
     "4": "KE",
