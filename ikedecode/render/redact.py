@@ -20,7 +20,7 @@ def redact_payload_dict(d: dict[str, Any]) -> dict[str, Any]:
             out[k] = redact_payload_dict(v)
         else:
             out[k] = v
-    if out.get("type") in SECRET_ATTRIBUTE_TYPES and "value" in out:
+    if out.get("type") in SECRET_ATTRIBUTE_TYPES and out.get("value") not in (None, "", b""):
         out["value"] = REDACTED
         for extra in ("text", "value_text", "hex"):
             if extra in out:

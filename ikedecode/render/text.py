@@ -8,8 +8,9 @@ from typing import Any
 from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
+from ikedecode.ike.payloads import ConfigAttributePayload
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
-from ikedecode.render.redact import REDACTED, redact_payload_dict
+from ikedecode.render.redact import REDACTED, SECRET_ATTRIBUTE_TYPES
 
 PROTECTION_TEXT = {
     Protection.CLEAR: "",
@@ -241,17 +242,19 @@ def _status(m: IkeMessage) -> str:
 def _payload_summary(m: IkeMessage, show_keys: bool) -> str:
     if not m.payloads:
         return m.note or "-"
-    parts = []
-    for p in m.payloads:
-        text = p.summary()
-        if not show_keys and getattr(p, "attributes", None) and _has_secret(p):
-            text = f"{p.name}: {REDACTED}"
-        parts.append(text)
-    return "; ".join(parts)
+    return "; ".join(
+        _attributes_summary(p, show_keys) if isinstance(p, ConfigAttributePayload) else p.summary()
+        for p in m.payloads
+    )
 
 
-def _has_secret(p: Any) -> bool:
-    try:
-        return redact_payload_dict(p.to_dict()) != p.to_dict()
-    except Exception:  # noqa: BLE001 - a renderer must not die on one payload
-        return True
+def _attributes_summary(p: ConfigAttributePayload, show_keys: bool) -> str:
+    """Mode-config/XAUTH attributes with their values: what a user needs to see (the assigned
+    address, the XAUTH user and status); secret values masked unless ``show_keys``."""
+    items = []
+    for a in p.attributes:
+        value = a.text
+        if value and a.type in SECRET_ATTRIBUTE_TYPES and not show_keys:
+            value = REDACTED
+        items.append(f"{a.name}={value}" if value else a.name)
+    return f"{p.short}: {p.cfg_type_name} id {p.identifier}" + (f": {', '.join(items)}" if items else "")
