@@ -66,6 +66,34 @@ class Phase1KeyMaterial:
     dh_secret: bytes | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Ikev2KeyMaterial:
+    """The keys of one IKEv2 SA (RFC 7296 section 2.14), from a daemon log or Wireshark's table.
+
+    ``encryption``/``integrity`` are the project's algorithm names (``aes-cbc``, ``aes-gcm-16``,
+    ``hmac-sha2-256-128``, ...) or None when the source does not say; SK_e* include any salt.
+    Kept for IKEv2 decryption and for ``--export-wireshark``; IKEv1 decoding does not use them.
+    """
+
+    initiator_spi: bytes
+    responder_spi: bytes
+    origin: str
+    encryption: str | None = None
+    integrity: str | None = None
+    sk_ei: bytes = b""
+    sk_er: bytes = b""
+    sk_ai: bytes = b""
+    sk_ar: bytes = b""
+    sk_d: bytes | None = None
+    sk_pi: bytes | None = None
+    sk_pr: bytes | None = None
+
+    @property
+    def values(self) -> list[bytes]:
+        keys = (self.sk_ei, self.sk_er, self.sk_ai, self.sk_ar, self.sk_d, self.sk_pi, self.sk_pr)
+        return [v for v in keys if v]
+
+
 @dataclass(slots=True)
 class KeyRing:
     psks: list[PresharedKey] = field(default_factory=list)
@@ -73,6 +101,7 @@ class KeyRing:
     dh_privates: list[DhPrivate] = field(default_factory=list)
     phase1_keys: list[Phase1KeyMaterial] = field(default_factory=list)
     ipsec_sas: list[IpsecSa] = field(default_factory=list)  # ESP/AH keys given directly
+    ikev2_keys: list[Ikev2KeyMaterial] = field(default_factory=list)  # IKEv2 SA keys (logs, Wireshark)
 
     def merge(self, other: KeyRing) -> None:
         self.psks.extend(other.psks)
@@ -80,6 +109,7 @@ class KeyRing:
         self.dh_privates.extend(other.dh_privates)
         self.phase1_keys.extend(other.phase1_keys)
         self.ipsec_sas.extend(other.ipsec_sas)
+        self.ikev2_keys.extend(other.ikev2_keys)
 
     def psks_for(self, addresses: tuple[str, ...], identities: tuple[str, ...] = ()) -> list[PresharedKey]:
         return [k for k in self.psks if k.applies_to(addresses, identities)]
@@ -102,7 +132,14 @@ class KeyRing:
 
     @property
     def empty(self) -> bool:
-        return not (self.psks or self.dh_secrets or self.dh_privates or self.phase1_keys or self.ipsec_sas)
+        return not (
+            self.psks
+            or self.dh_secrets
+            or self.dh_privates
+            or self.phase1_keys
+            or self.ipsec_sas
+            or self.ikev2_keys
+        )
 
     @property
     def secrets(self) -> list[bytes]:
@@ -115,6 +152,8 @@ class KeyRing:
             ]
         for sa in self.ipsec_sas:
             out += [v for v in (sa.encryption_key, sa.integrity_key) if v]
+        for k2 in self.ikev2_keys:
+            out += k2.values
         return out
 
 

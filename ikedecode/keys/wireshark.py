@@ -14,7 +14,8 @@ from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.sa import InvalidSa, IpsecSa
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.hexvalues import parse_hex
-from ikedecode.keys.keyring import Phase1KeyMaterial
+from ikedecode.keys.keyring import Ikev2KeyMaterial, Phase1KeyMaterial
+from ikedecode.keys.wireshark_names import IKEV2_ENCRYPTION_NAMES, IKEV2_INTEGRITY_NAMES, IKEV2_SALT
 
 ESP_SA_FIELDS = (
     "protocol",
@@ -145,4 +146,75 @@ def read_ikev1_decryption_table(text: str, source_name: str) -> list[Phase1KeyMa
         if len(cookie) != 8:
             raise KeyFileError(f"initiator cookie must be 8 bytes, got {len(cookie)}", source_name, number)
         out.append(Phase1KeyMaterial(cookie, f"{source_name}:{number}", encryption_key=key))
+    return out
+
+
+IKEV2_TABLE_FIELDS = (
+    "initiator SPI",
+    "responder SPI",
+    "SK_ei",
+    "SK_er",
+    "encryption algorithm",
+    "SK_ai",
+    "SK_ar",
+    "integrity algorithm",
+)
+
+
+def read_ikev2_decryption_table(text: str, source_name: str) -> list[Ikev2KeyMaterial]:
+    """Wireshark's ``ikev2_decryption_table`` UAT: ``SPIi,SPIr,SK_ei,SK_er,"encr",SK_ai,SK_ar,"integ"``.
+
+    Keys are bare hex (SK_e* include the CTR/GCM/CCM salt, RFC 5930/5282); their lengths must fit
+    the named algorithms, as Wireshark checks.
+    """
+    out: list[Ikev2KeyMaterial] = []
+    encryption_names = {k.lower(): v for k, v in IKEV2_ENCRYPTION_NAMES.items()}
+    integrity_names = {k.lower(): v for k, v in IKEV2_INTEGRITY_NAMES.items()}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = split_uat_line(stripped)
+        if fields is None or len(fields) != len(IKEV2_TABLE_FIELDS):
+            expected = f"expected {len(IKEV2_TABLE_FIELDS)} fields: " + ", ".join(IKEV2_TABLE_FIELDS)
+            raise KeyFileError(expected, source_name, number)
+        spi_i, spi_r, sk_ei, sk_er, encryption, sk_ai, sk_ar, integrity = fields
+        where = f"{source_name}:{number}"
+        hex_fields = {"initiator SPI": spi_i, "responder SPI": spi_r, "SK_ei": sk_ei, "SK_er": sk_er}
+        hex_fields |= {"SK_ai": sk_ai, "SK_ar": sk_ar}
+        values = {
+            name: parse_hex(value, f"{where} {name}") if value.strip() else b""
+            for name, value in hex_fields.items()
+        }
+        for name in ("initiator SPI", "responder SPI"):
+            if len(values[name]) != 8:
+                raise KeyFileError(f"{name} must be 8 bytes, got {len(values[name])}", source_name, number)
+        if encryption.lower() not in encryption_names:
+            raise KeyFileError(f"unknown IKEv2 encryption algorithm {encryption!r}", source_name, number)
+        if integrity.lower() not in integrity_names:
+            raise KeyFileError(f"unknown IKEv2 integrity algorithm {integrity!r}", source_name, number)
+        enc_name, key_bytes = encryption_names[encryption.lower()]
+        integ_name, integ_bytes = integrity_names[integrity.lower()]
+        expected = key_bytes + IKEV2_SALT.get(enc_name, 0)
+        for name in ("SK_ei", "SK_er"):
+            if len(values[name]) != expected:
+                message = f"{name} has {len(values[name])} bytes, {encryption} needs {expected}"
+                raise KeyFileError(message, source_name, number)
+        for name in ("SK_ai", "SK_ar"):
+            if integ_bytes is not None and len(values[name]) != integ_bytes:
+                message = f"{name} has {len(values[name])} bytes, {integrity} needs {integ_bytes}"
+                raise KeyFileError(message, source_name, number)
+        out.append(
+            Ikev2KeyMaterial(
+                values["initiator SPI"],
+                values["responder SPI"],
+                where,
+                encryption=enc_name,
+                integrity=integ_name,
+                sk_ei=values["SK_ei"],
+                sk_er=values["SK_er"],
+                sk_ai=values["SK_ai"],
+                sk_ar=values["SK_ar"],
+            )
+        )
     return out

@@ -1,0 +1,599 @@
+"""strongSwan charon debug logs as a key source (``--keylog FILE``, or ``--keys`` by content).
+
+At ``ike 4`` / ``chd 4`` charon prints every secret it derives as a labelled hex dump::
+
+    14[IKE] <lab|1> SKEYID => 20 bytes @ 0x559d162a99d0
+    14[IKE] <lab|1>    0: 72 DD E1 52 9C B7 83 E3 7D EA 7D AB 35 BD 25 04  r..R....}.}.5.%.
+
+IKEv1 (keymat_v1.c): ``shared Diffie Hellman secret`` (g^xy), ``SKEYID``, ``SKEYID_d/a/e``,
+``encryption key Ka``; per quick mode ``DH secret`` (PFS g(qm)^xy), ``initiator|responder SA
+seed`` (the KEYMAT input ``[g(qm)^xy |] protocol | SPI | Ni_b | Nr_b``, RFC 2409 section 5.5) and
+``encryption|integrity initiator|responder key``. IKEv2 (keymat_v2.c): ``SKEYSEED``, ``Sk_d``,
+``Sk_ai/ar/ei/er/pi/pr secret`` (RFC 7296 section 2.14), kept for IKEv2 work.
+
+Which IKE SA a dump belongs to: ``mgr 2`` lines (``checkout IKEv1 SA by message with SPIs
+<icookie>_i <rcookie>_r``, ``IKE_SA lab[1] successfully checked out``, ``checkin IKEv1 SA lab[1]
+with SPIs ...``) tie the unique ID in the ``<lab|1>`` prefix (filelog ``ike_name = yes``) or the
+worker thread to the cookies; without them the ``natd_chunk`` dump (cookies | address | port,
+RFC 3947 section 3.2) of the same job does. Which quick-mode key protects which direction: the
+SPI inside a KEYMAT seed is the one the SA's receiver chose, so the "initiator" keys belong to
+the SA whose SPI is in the initiator seed (docs/keys.md).
+
+Accepted line shapes: charon's file log (with or without time stamps, ``ike_name``), syslog
+(``charon: 14[IKE] ...``) and ``journalctl`` text of charon-systemd, whose messages carry no
+thread prefix and whose hex dumps continue on indented lines. Pure text in, KeyRing out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ikedecode.esp.algorithms import UnknownAlgorithm
+from ikedecode.esp.sa import InvalidSa, IpsecSa
+from ikedecode.keys.errors import KeyFileError
+from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial
+
+# --- strongSwan names (libstrongswan crypto/crypters/crypter.c, signers/signer.c) -> project names
+STRONGSWAN_ENCRYPTION = {
+    "NULL": "null",
+    "DES_CBC": "des-cbc",
+    "3DES_CBC": "3des-cbc",
+    "CAST_CBC": "cast-cbc",
+    "BLOWFISH_CBC": "blowfish-cbc",
+    "AES_CBC": "aes-cbc",
+    "AES_CTR": "aes-ctr",
+    "AES_CCM_8": "aes-ccm-8",
+    "AES_CCM_12": "aes-ccm-12",
+    "AES_CCM_16": "aes-ccm-16",
+    "AES_GCM_8": "aes-gcm-8",
+    "AES_GCM_12": "aes-gcm-12",
+    "AES_GCM_16": "aes-gcm-16",
+    "NULL_AES_GMAC": "aes-gmac",
+    "CAMELLIA_CBC": "camellia-cbc",
+    "CHACHA20_POLY1305": "chacha20-poly1305",
+    "TWOFISH_CBC": "twofish-cbc",
+    "SERPENT_CBC": "serpent-cbc",
+}
+STRONGSWAN_INTEGRITY = {
+    "UNDEFINED": "null",  # AEAD: no separate integrity algorithm
+    "NONE": "null",
+    "HMAC_MD5_96": "hmac-md5-96",
+    "HMAC_SHA1_96": "hmac-sha1-96",
+    "HMAC_MD5_128": "hmac-md5-128",  # IKEv2 only (RFC 4595)
+    "HMAC_SHA1_160": "hmac-sha1-160",  # IKEv2 only (RFC 4595)
+    "HMAC_SHA2_256_96": "hmac-sha2-256-96",
+    "HMAC_SHA2_256_128": "hmac-sha2-256-128",
+    "HMAC_SHA2_384_192": "hmac-sha2-384-192",
+    "HMAC_SHA2_512_256": "hmac-sha2-512-256",
+    "AES_XCBC_96": "aes-xcbc-mac-96",
+    "AES_CMAC_96": "aes-cmac-96",
+}
+
+# dump label -> field, by what it keys
+IKEV1_LABELS = {
+    "shared Diffie Hellman secret": "dh_secret",
+    "SKEYID": "skeyid",
+    "SKEYID_d": "skeyid_d",
+    "SKEYID_a": "skeyid_a",
+    "SKEYID_e": "skeyid_e",
+    "encryption key Ka": "encryption_key",
+}
+IKEV2_LABELS = {
+    "SKEYSEED": "skeyseed",
+    "Sk_d secret": "sk_d",
+    "Sk_ai secret": "sk_ai",
+    "Sk_ar secret": "sk_ar",
+    "Sk_ei secret": "sk_ei",
+    "Sk_er secret": "sk_er",
+    "Sk_pi secret": "sk_pi",
+    "Sk_pr secret": "sk_pr",
+}
+CHILD_LABELS = {
+    "DH secret": ("pfs", ""),
+    "initiator SA seed": ("seed", "initiator"),
+    "responder SA seed": ("seed", "responder"),
+    "encryption initiator key": ("encryption", "initiator"),
+    "encryption responder key": ("encryption", "responder"),
+    "integrity initiator key": ("integrity", "initiator"),
+    "integrity responder key": ("integrity", "responder"),
+}
+IPSEC_PROTOCOL_IDS = {2: "ah", 3: "esp"}  # RFC 2407 section 4.4.1 (first byte of a KEYMAT seed)
+
+# --- line shapes
+_THREAD_LINE = re.compile(
+    r"(?<![\w\[])(?P<thread>\d{2,3})\[(?P<group>[A-Z]{3})\] (?:<(?P<sa>[^<>]*)> )?(?P<body>.*)$"
+)
+_JOURNAL_LINE = re.compile(r"^\S.*?\b(?:charon|charon-systemd)\[\d+\]: (?P<body>.*)$")
+_DUMP_HEADER = re.compile(r"^(?P<label>\S.*?) => (?P<length>\d+) bytes @ (?:0x[0-9a-fA-F]+|\(nil\))\s*$")
+_DUMP_ROW = re.compile(r"^\s*(?P<offset>\d+): (?P<hex>(?:[0-9A-F]{2} ){1,16})")
+_DAEMON_START = re.compile(r"Starting IKE (?:charon|service) daemon|Starting charon-systemd")
+_CHECKOUT = re.compile(
+    r"checkout IKEv(?P<v>[12]) SA (?:by message )?with SPIs (?P<i>[0-9a-f]{16})_i (?P<r>[0-9a-f]{16})_r"
+)
+_CHECKED_OUT = re.compile(r"IKE_SA (?P<name>\S+)\[(?P<n>\d+)\] successfully checked out")
+_CREATED = re.compile(r"created IKE_SA (?P<name>\S+)\[(?P<n>\d+)\]")
+_CHECKIN = re.compile(
+    r"checkin (?:and destroy )?IKEv(?P<v>[12]) SA (?P<name>\S+)\[(?P<n>\d+)\] "
+    r"with SPIs (?P<i>[0-9a-f]{16})_i (?P<r>[0-9a-f]{16})_r"
+)
+_CHECKIN_DONE = re.compile(r"checkin (?:and destroy )?of IKE_SA successful")
+_EXCHANGE = re.compile(
+    r"(?P<verb>generating|parsed) (?P<exchange>[A-Z_0-9]+) (?P<kind>request|response) (?P<mid>\d+)"
+)
+_USING = re.compile(r"^\s*using (?P<alg>[A-Z0-9_]+) for (?P<kind>encryption|integrity)\b")
+_ADDING = re.compile(r"adding (?P<dir>inbound|outbound) (?P<proto>ESP|AH) SA")
+_SA_ADDRS = re.compile(r"^\s*SPI 0x(?P<spi>[0-9a-f]{8}), src (?P<src>\S+) dst (?P<dst>\S+)")
+_SELECTED_IKE = re.compile(r"selected proposal: IKE:(?P<proposal>\S+)")
+# kernel-libipsec (ESP group): "adding SAD entry with SPI 70cb4aa4 ..." then the algorithms
+_SAD_ENTRY = re.compile(r"adding SAD entry with SPI (?P<spi>[0-9a-f]{8})\b")
+_SAD_ALGORITHM = re.compile(
+    r"using (?P<kind>encryption|integrity) algorithm (?P<alg>[A-Z0-9_]+) with key size"
+)
+
+_ZERO_COOKIE = bytes(8)
+
+
+@dataclass(slots=True, eq=False)
+class _IkeSa:
+    """One IKE SA as the log tells it: cookies/SPIs, version, and the keys dumped for it."""
+
+    label: str  # "lab[1]" / "IKE SA of log line 163" for messages
+    line: int = 0  # where its first key was dumped
+    version: int | None = None
+    initiator_spi: bytes | None = None
+    responder_spi: bytes | None = None
+    keys: dict[str, bytes] = field(default_factory=dict)
+    proposal: str | None = None  # "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
+
+    def learn_spis(self, version: int, initiator: bytes, responder: bytes) -> None:
+        self.version = version
+        self.initiator_spi = initiator
+        if responder != _ZERO_COOKIE:
+            self.responder_spi = responder
+
+
+@dataclass(slots=True)
+class _Install:
+    direction: str  # inbound / outbound
+    protocol: str  # esp / ah
+    spi: int | None = None
+    src: str | None = None
+    dst: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _Child:
+    """One CHILD_SA's keys: both directions' KEYMAT, the SPIs and where they were installed."""
+
+    sa: _IkeSa
+    line: int
+    message_id: int | None = None
+    we_initiated: bool | None = None  # IKEv2 only: whether this daemon initiated the exchange
+    encryption: str | None = None
+    integrity: str | None = None
+    pfs: bytes | None = None
+    seeds: dict[str, bytes] = field(default_factory=dict)  # role -> seed
+    keys: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (encryption|integrity, role) -> key
+    installs: list[_Install] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        directions = {i.direction for i in self.installs if i.spi is not None}
+        return {"inbound", "outbound"} <= directions
+
+
+@dataclass(slots=True)
+class _Dump:
+    label: str
+    length: int
+    line: int
+    sa: _IkeSa | None
+    data: bytearray = field(default_factory=bytearray)
+
+
+class _Stream:
+    """What one worker thread (or the journal) is doing: its IKE SA, its open dump and child."""
+
+    __slots__ = ("current", "pending", "dump", "child", "exchange", "mid", "adding", "sad_spi")
+
+    def __init__(self) -> None:
+        self.current: _IkeSa | None = None
+        self.pending: tuple[int, bytes, bytes] | None = None  # checkout SPIs awaiting "checked out"
+        self.dump: _Dump | None = None
+        self.child: _Child | None = None
+        self.exchange: str | None = None  # "request" / "response" of the last parsed message
+        self.mid: int | None = None  # message ID of the last quick mode / exchange
+        self.adding: _Install | None = None  # "adding inbound ESP SA" awaiting its "SPI ..." line
+        self.sad_spi: int | None = None
+
+
+def looks_like_charon_log(text: str) -> bool:
+    """Whether ``text`` is charon log output carrying at least one labelled hex dump."""
+    head = text[:200_000]
+    return bool(re.search(r"\d{2,3}\[(?:IKE|CHD|MGR|NET|CFG|ENC|DMN|KNL|LIB|JOB|ESP)\] ", head)) or bool(
+        re.search(r"charon(?:-systemd)?\[\d+\]: .* => \d+ bytes @ ", head)
+    )
+
+
+class CharonLogParser:
+    """Reads a charon log line by line; ``keyring()`` gives what it found."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.run = 0  # daemon restarts: unique IDs start again at 1
+        self.sas: dict[tuple[int, str], _IkeSa] = {}
+        self.anonymous: list[_IkeSa] = []  # SAs known only by thread, cookies from natd_chunk
+        self.children: list[_Child] = []
+        self.streams: dict[str, _Stream] = {}
+        self.last_stream: _Stream | None = None
+        self.dumps = 0
+        self.sad_algorithms: dict[int, dict[str, str]] = {}  # SPI -> {encryption|integrity: name}
+
+    # -- SA bookkeeping ---------------------------------------------------------------------
+    def _sa(self, unique_id: str, name: str) -> _IkeSa:
+        key = (self.run, unique_id)
+        sa = self.sas.get(key)
+        if sa is None:
+            sa = self.sas[key] = _IkeSa(f"{name}[{unique_id}]")
+        elif name not in ("", "(unnamed)") and sa.label.startswith(("(unnamed)", "[")):
+            sa.label = f"{name}[{unique_id}]"
+        return sa
+
+    def _sa_from_prefix(self, prefix: str | None) -> _IkeSa | None:
+        if not prefix:
+            return None
+        name, _, unique_id = prefix.rpartition("|")
+        if not unique_id.isdigit():
+            return None
+        return self._sa(unique_id, name)
+
+    def _context(self, stream: _Stream, prefix: str | None) -> _IkeSa | None:
+        sa = self._sa_from_prefix(prefix)
+        if sa is not None:
+            stream.current = sa
+            return sa
+        return stream.current
+
+    # -- line handling ----------------------------------------------------------------------
+    def feed(self, number: int, raw: str) -> None:
+        line = raw.rstrip("\r\n")
+        match = _THREAD_LINE.search(line)
+        if match is not None:
+            stream = self.streams.setdefault(match["thread"], _Stream())
+            body, prefix = match["body"], match["sa"]
+        else:
+            journal = _JOURNAL_LINE.match(line)
+            stream = self.streams.setdefault("journal", _Stream())
+            if journal is not None:
+                body, prefix = journal["body"], None
+            elif line[:1].isspace() and self.last_stream is not None:  # journalctl continuation line
+                stream, body, prefix = self.last_stream, line, None
+            else:
+                return
+        self.last_stream = stream
+        if stream.dump is not None:
+            row = _DUMP_ROW.match(body)
+            if row is not None:
+                self._dump_row(stream, row, number)
+                return
+            stream.dump = None  # a dump cut short: ignore what it had
+        if _DAEMON_START.search(body):
+            self.run += 1
+            self.streams.clear()
+            return
+        self._message(stream, body, prefix, number)
+
+    def _message(self, stream: _Stream, body: str, prefix: str | None, number: int) -> None:
+        header = _DUMP_HEADER.match(body.strip())
+        if header is not None:
+            sa = self._context(stream, prefix)
+            stream.dump = _Dump(header["label"], int(header["length"]), number, sa)
+            if stream.dump.length == 0:
+                stream.dump = None
+            return
+        if self._manager(stream, body):
+            return
+        sa = self._context(stream, prefix)
+        exchange = _EXCHANGE.search(body)
+        if exchange is not None:
+            if exchange["verb"] == "parsed":
+                stream.exchange = exchange["kind"]
+            if exchange["exchange"] in ("QUICK_MODE", "CREATE_CHILD_SA", "IKE_AUTH"):
+                stream.mid = int(exchange["mid"])
+            return
+        selected = _SELECTED_IKE.search(body)
+        if selected is not None and sa is not None:
+            sa.proposal = selected["proposal"]
+            return
+        using = _USING.match(body)
+        if using is not None:
+            child = self._child(stream, sa, number)
+            setattr(child, using["kind"], self._algorithm(using["alg"], using["kind"], number))
+            return
+        sad = _SAD_ENTRY.search(body)
+        if sad is not None:
+            stream.sad_spi = int(sad["spi"], 16)
+            return
+        sad_algorithm = _SAD_ALGORITHM.search(body)
+        if sad_algorithm is not None and stream.sad_spi is not None:
+            kind = sad_algorithm["kind"]
+            self.sad_algorithms.setdefault(stream.sad_spi, {})[kind] = self._algorithm(
+                sad_algorithm["alg"], kind, number
+            )
+            return
+        adding = _ADDING.search(body)
+        if adding is not None:
+            stream.adding = _Install(adding["dir"], adding["proto"].lower())
+            return
+        addrs = _SA_ADDRS.match(body)
+        if addrs is not None and stream.adding is not None:
+            install, stream.adding = stream.adding, None
+            install.spi, install.src, install.dst = int(addrs["spi"], 16), addrs["src"], addrs["dst"]
+            child = self._child(stream, sa, number)
+            child.installs.append(install)
+            if child.complete:
+                stream.child = None
+
+    def _manager(self, stream: _Stream, body: str) -> bool:
+        """IKE SA manager lines: which SA (cookies/SPIs) the thread works on."""
+        checkin = _CHECKIN.search(body)
+        if checkin is not None:
+            sa = self._sa(checkin["n"], checkin["name"])
+            sa.learn_spis(int(checkin["v"]), bytes.fromhex(checkin["i"]), bytes.fromhex(checkin["r"]))
+            return True
+        if _CHECKIN_DONE.search(body):
+            stream.current, stream.pending, stream.child = None, None, None
+            return True
+        checkout = _CHECKOUT.search(body)
+        if checkout is not None:
+            stream.current, stream.child, stream.exchange, stream.mid = None, None, None, None
+            stream.pending = (int(checkout["v"]), bytes.fromhex(checkout["i"]), bytes.fromhex(checkout["r"]))
+            return True
+        found = _CHECKED_OUT.search(body) or _CREATED.search(body)
+        if found is not None:
+            sa = self._sa(found["n"], found["name"])
+            if stream.pending is not None:
+                sa.learn_spis(*stream.pending)
+                stream.pending = None
+            stream.current = sa
+            return True
+        return False
+
+    def _child(self, stream: _Stream, sa: _IkeSa | None, number: int) -> _Child:
+        if sa is None:
+            sa = self._anonymous(stream, number)
+        if stream.child is None or stream.child.sa is not sa:
+            stream.child = _Child(sa, number, stream.mid, self._initiated(stream))
+            self.children.append(stream.child)
+        return stream.child
+
+    @staticmethod
+    def _initiated(stream: _Stream) -> bool | None:
+        # keys are derived on parsing the peer's response (initiator) or request (responder)
+        return {"response": True, "request": False}.get(stream.exchange or "")
+
+    def _anonymous(self, stream: _Stream, number: int) -> _IkeSa:
+        if stream.current is None:
+            stream.current = _IkeSa(f"IKE SA of log line {number}")
+            if stream.pending is not None:
+                stream.current.learn_spis(*stream.pending)
+            self.anonymous.append(stream.current)
+        return stream.current
+
+    def _algorithm(self, name: str, kind: str, number: int) -> str:
+        table = STRONGSWAN_ENCRYPTION if kind == "encryption" else STRONGSWAN_INTEGRITY
+        if name not in table:
+            raise KeyFileError(f"strongSwan {kind} algorithm {name!r} is not known", self.source, number)
+        return table[name]
+
+    # -- hex dumps ----------------------------------------------------------------------------
+    def _dump_row(self, stream: _Stream, row: re.Match[str], number: int) -> None:
+        dump = stream.dump
+        if dump is None:
+            return
+        if int(row["offset"]) != len(dump.data):
+            raise KeyFileError(
+                f"hex dump '{dump.label}' (line {dump.line}) jumps to offset {row['offset']} "
+                f"after {len(dump.data)} bytes",
+                self.source,
+                number,
+            )
+        dump.data.extend(bytes.fromhex(row["hex"]))
+        if len(dump.data) >= dump.length:
+            stream.dump = None
+            if len(dump.data) > dump.length:
+                raise KeyFileError(
+                    f"hex dump '{dump.label}' (line {dump.line}) has {len(dump.data)} bytes, "
+                    f"its header says {dump.length}",
+                    self.source,
+                    number,
+                )
+            self._dumped(stream, dump)
+
+    def _dumped(self, stream: _Stream, dump: _Dump) -> None:
+        value = bytes(dump.data)
+        label = dump.label
+        if label in IKEV1_LABELS or label in IKEV2_LABELS:
+            sa = dump.sa
+            if sa is None or (label == "shared Diffie Hellman secret" and sa in self.anonymous and sa.keys):
+                stream.current = None  # an anonymous thread context: a new DH secret is a new SA
+                sa = self._anonymous(stream, dump.line)
+            if label in IKEV2_LABELS and sa.version is None:
+                sa.version = 2
+            sa.keys.setdefault(IKEV1_LABELS.get(label) or IKEV2_LABELS[label], value)
+            if sa.line == 0 or sa.line > dump.line:
+                sa.line = dump.line
+            self.dumps += 1
+        elif label == "natd_chunk" and len(value) > 16:
+            sa = dump.sa or self._anonymous(stream, dump.line)
+            if sa.initiator_spi is None:  # RFC 3947 section 3.2: HASH(CKY-I | CKY-R | IP | Port)
+                sa.learn_spis(sa.version or 1, value[:8], value[8:16])
+        elif label in CHILD_LABELS:
+            child = self._child(stream, dump.sa, dump.line)
+            what, role = CHILD_LABELS[label]
+            if what == "pfs":
+                child.pfs = value
+            elif what == "seed":
+                child.seeds[role] = value
+            else:
+                child.keys[(what, role)] = value
+            self.dumps += 1
+
+    # -- results ------------------------------------------------------------------------------
+    def keyring(self) -> KeyRing:
+        if not self.dumps:
+            raise KeyFileError(
+                "no key material in this strongSwan log (charon logs keys at 'ike = 4' and 'chd = 4')",
+                self.source,
+            )
+        ring = KeyRing()
+        for sa in [*self.sas.values(), *self.anonymous]:
+            self._ike_keys(sa, ring)
+        for child in self.children:
+            ring.ipsec_sas.extend(self._child_sas(child))
+            if child.pfs is not None and child.sa.version != 2 and child.message_id is not None:
+                # the quick mode's own g^xy; its message ID scopes it even when the cookies are unknown
+                ring.dh_secrets.append(
+                    DhSecret(
+                        child.pfs,
+                        self._origin(child.line, child.sa, f"quick mode 0x{child.message_id:08x} DH secret"),
+                        child.sa.initiator_spi,
+                        child.message_id,
+                    )
+                )
+        return ring
+
+    def _origin(self, line: int, sa: _IkeSa, what: str = "") -> str:
+        return f"{self.source} line {line} ({sa.label}{', ' + what if what else ''})"
+
+    def _ike_keys(self, sa: _IkeSa, ring: KeyRing) -> None:
+        if not sa.keys:
+            return
+        origin = self._origin(sa.line, sa)
+        if sa.version == 2 or any(k in sa.keys for k in IKEV2_LABELS.values()):
+            if sa.initiator_spi is not None and sa.responder_spi is not None:
+                encryption, integrity = _ikev2_algorithms(sa.proposal)
+                ring.ikev2_keys.append(
+                    Ikev2KeyMaterial(
+                        sa.initiator_spi,
+                        sa.responder_spi,
+                        origin,
+                        encryption=encryption,
+                        integrity=integrity,
+                        sk_ei=sa.keys.get("sk_ei", b""),
+                        sk_er=sa.keys.get("sk_er", b""),
+                        sk_ai=sa.keys.get("sk_ai", b""),
+                        sk_ar=sa.keys.get("sk_ar", b""),
+                        sk_d=sa.keys.get("sk_d"),
+                        sk_pi=sa.keys.get("sk_pi"),
+                        sk_pr=sa.keys.get("sk_pr"),
+                    )
+                )
+            return
+        if sa.initiator_spi is None:
+            # no cookies: g^xy still works for every SA when the user also gives the PSK
+            if "dh_secret" in sa.keys:
+                ring.dh_secrets.append(DhSecret(sa.keys["dh_secret"], origin))
+            return
+        fields = {k: sa.keys.get(k) for k in ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "encryption_key")}
+        ring.phase1_keys.append(
+            Phase1KeyMaterial(
+                sa.initiator_spi, origin, sa.responder_spi, dh_secret=sa.keys.get("dh_secret"), **fields
+            )
+        )
+
+    def _child_sas(self, child: _Child) -> list[IpsecSa]:
+        """Both directions of a CHILD_SA: which keys belong to which SPI (module docstring)."""
+        if not child.keys:
+            return []
+        by_spi = {i.spi: i for i in child.installs if i.spi is not None}
+        roles: dict[str, _Install] = {}
+        for role, seed in child.seeds.items():
+            spi, protocol = _seed_spi(seed, child.pfs)
+            if spi is None:
+                continue
+            install = by_spi.get(spi) or _Install("", protocol or "esp", spi)
+            if protocol is not None:
+                install.protocol = protocol
+            roles[role] = install
+        if not roles and child.we_initiated is not None:  # IKEv2: no seeds are logged
+            outbound = next((i for i in child.installs if i.direction == "outbound"), None)
+            inbound = next((i for i in child.installs if i.direction == "inbound"), None)
+            mine, theirs = ("initiator", "responder") if child.we_initiated else ("responder", "initiator")
+            if outbound is not None:
+                roles[mine] = outbound
+            if inbound is not None:
+                roles[theirs] = inbound
+        sas = []
+        for role, install in roles.items():
+            encryption_key = child.keys.get(("encryption", role), b"")
+            integrity_key = child.keys.get(("integrity", role), b"")
+            if not (encryption_key or integrity_key):
+                continue
+            logged = self.sad_algorithms.get(install.spi, {}) if install.spi is not None else {}
+            encryption = child.encryption or logged.get("encryption")
+            integrity = child.integrity or logged.get("integrity") or "null"
+            what = _child_name(child)
+            if encryption is None and install.protocol == "esp":
+                raise KeyFileError(
+                    f"{what}: keys without the encryption algorithm (no 'using ... for encryption' line)",
+                    self.source,
+                    child.line,
+                )
+            try:
+                sas.append(
+                    IpsecSa(
+                        install.protocol,  # type: ignore[arg-type]
+                        install.spi,
+                        install.src,
+                        install.dst,
+                        encryption=encryption or "null",
+                        encryption_key=encryption_key,
+                        integrity=integrity,
+                        integrity_key=integrity_key,
+                        origin=self._origin(child.line, child.sa, f"{what} {role} keys"),
+                    )
+                )
+            except (UnknownAlgorithm, InvalidSa) as exc:
+                raise KeyFileError(f"{what} {role} keys: {exc}", self.source, child.line) from None
+        return sas
+
+
+def _child_name(child: _Child) -> str:
+    if child.sa.version == 2:
+        return "CHILD_SA" + (f" of message {child.message_id}" if child.message_id is not None else "")
+    return f"quick mode 0x{child.message_id:08x}" if child.message_id is not None else "quick mode"
+
+
+def _seed_spi(seed: bytes, pfs: bytes | None) -> tuple[int | None, str | None]:
+    """The SPI and protocol inside a KEYMAT seed ``[g(qm)^xy |] protocol | SPI | Ni_b | Nr_b``."""
+    offset = len(pfs) if pfs is not None and seed.startswith(pfs) else 0
+    if len(seed) < offset + 5:
+        return None, None
+    return int.from_bytes(seed[offset + 1 : offset + 5], "big"), IPSEC_PROTOCOL_IDS.get(seed[offset])
+
+
+def _ikev2_algorithms(proposal: str | None) -> tuple[str | None, str | None]:
+    """Encryption and integrity of ``AES_CBC_256/HMAC_SHA2_256_128/PRF_...`` (IKEv2 SA only)."""
+    if not proposal:
+        return None, None
+    tokens = proposal.split("/")
+    encryption = None
+    name = re.sub(r"_(128|192|256)$", "", tokens[0])
+    encryption = STRONGSWAN_ENCRYPTION.get(name)
+    integrity = next((STRONGSWAN_INTEGRITY[t] for t in tokens[1:] if t in STRONGSWAN_INTEGRITY), None)
+    if integrity is None and encryption is not None:
+        integrity = "null"
+    return encryption, integrity
+
+
+def parse_charon_log(text: str, source: str) -> KeyRing:
+    """Every secret a charon log holds, matched to its IKE SA (cookies) and IPsec SA (SPI)."""
+    parser = CharonLogParser(source)
+    for number, line in enumerate(text.splitlines(), 1):
+        parser.feed(number, line)
+    return parser.keyring()
+
+
+__all__ = ["CharonLogParser", "looks_like_charon_log", "parse_charon_log"]

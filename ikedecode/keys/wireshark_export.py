@@ -1,0 +1,168 @@
+"""``--export-wireshark DIR``: the keys ikedecode derived, as Wireshark's key tables (UAT files).
+
+Writes ``ikev1_decryption_table`` (initiator cookie, final phase-1 cipher key), ``esp_sa`` (one line
+per ESP SA with its algorithms and keys) and ``ikev2_decryption_table`` (IKEv2 SA keys the user
+gave, from a daemon log or table) into DIR, the files a Wireshark profile holds, so
+``WIRESHARK_CONFIG_DIR=DIR tshark -o esp.enable_encryption_decode:TRUE ...`` (or the profile)
+decrypts the same capture. SAs whose algorithms Wireshark 4.0 cannot decrypt are listed as
+comments. The files hold secrets: they are written readable by the owner only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ikedecode import __version__
+from ikedecode.analysis.report import Report
+from ikedecode.esp.sa import IpsecSa
+from ikedecode.keys.errors import KeyFileError
+from ikedecode.keys.keyring import Ikev2KeyMaterial, KeyRing
+from ikedecode.keys.wireshark_names import (
+    ESP_ENCRYPTION_NAMES,
+    ESP_INTEGRITY_NAMES,
+    ikev2_encryption_name,
+    ikev2_integrity_name,
+)
+
+IKEV1_TABLE = "ikev1_decryption_table"
+IKEV2_TABLE = "ikev2_decryption_table"
+ESP_TABLE = "esp_sa"
+TABLE_FILES = (IKEV1_TABLE, IKEV2_TABLE, ESP_TABLE)
+
+
+@dataclass(slots=True)
+class WiresharkTables:
+    """The three files' lines, and what could not be expressed in them."""
+
+    ikev1: list[str] = field(default_factory=list)
+    ikev2: list[str] = field(default_factory=list)
+    esp: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def text(self, table: str, capture_name: str) -> str:
+        lines = {IKEV1_TABLE: self.ikev1, IKEV2_TABLE: self.ikev2, ESP_TABLE: self.esp}[table]
+        header = [
+            f"# {table} written by ikedecode {__version__} for {capture_name}",
+            "# SECRET KEYS: keep this file private.",
+        ]
+        header += [f"# not exported: {note}" for note in self.skipped if note.startswith(_TOPIC[table])]
+        return "\n".join(header + lines) + "\n"
+
+
+_TOPIC = {IKEV1_TABLE: "IKEv1", IKEV2_TABLE: "IKEv2", ESP_TABLE: "ESP"}
+
+
+def _uat_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _family(sa: IpsecSa) -> str:
+    for address in (sa.src, sa.dst):
+        if address is not None:
+            return "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
+    return "IPv4"  # both addresses wildcards: Wireshark matches IPv4 packets with "*"
+
+
+def esp_sa_line(sa: IpsecSa) -> str | None:
+    """One ``esp_sa`` line, or None when Wireshark has no name for the SA's algorithms."""
+    encryption = ESP_ENCRYPTION_NAMES.get(sa.encryption)
+    integrity = ESP_INTEGRITY_NAMES.get(sa.integrity)
+    if sa.protocol != "esp" or encryption is None or integrity is None:
+        return None
+    spi = "*" if sa.spi is None else f"0x{sa.spi:08x}"
+    fields = [
+        _family(sa),
+        sa.src or "*",
+        sa.dst or "*",
+        spi,
+        encryption,
+        f"0x{sa.encryption_key.hex()}" if sa.encryption_key else "",
+        integrity,
+        f"0x{sa.integrity_key.hex()}" if sa.integrity_key else "",
+    ]
+    return ",".join(_uat_string(f) for f in fields)
+
+
+def ikev2_line(keys: Ikev2KeyMaterial) -> str | None:
+    encryption = ikev2_encryption_name(keys.encryption, len(keys.sk_ei)) if keys.encryption else None
+    integrity = ikev2_integrity_name(keys.integrity) if keys.integrity else None
+    if encryption is None or integrity is None:
+        return None
+    # hex fields bare (a quoted hex field is read as text by Wireshark), names quoted
+    return ",".join(
+        [
+            keys.initiator_spi.hex(),
+            keys.responder_spi.hex(),
+            keys.sk_ei.hex(),
+            keys.sk_er.hex(),
+            _uat_string(encryption),
+            keys.sk_ai.hex(),
+            keys.sk_ar.hex(),
+            _uat_string(integrity),
+        ]
+    )
+
+
+def wireshark_tables(report: Report, keyring: KeyRing) -> WiresharkTables:
+    """The tables for every key the run derived, then those given for SAs the capture lacks."""
+    tables = WiresharkTables()
+    seen_cookies: set[bytes] = set()
+    derived = [
+        (ike.initiator_cookie, ike.keys.encryption_key)
+        for ike in report.ike_sas
+        if ike.version == 1 and ike.keys
+    ]
+    given = [(k.initiator_cookie, k.encryption_key) for k in keyring.phase1_keys if k.encryption_key]
+    for cookie, key in derived + given:  # SAs of the capture first, then keys given for others
+        if cookie not in seen_cookies:
+            seen_cookies.add(cookie)
+            tables.ikev1.append(f"{cookie.hex()},{key.hex()}")
+    seen_sas: set[tuple[object, ...]] = set()
+    for sa in [*report.ipsec_sas, *keyring.ipsec_sas]:
+        # one line per SA: a logged SA the capture shows with other (NAT) addresses is the same SA
+        identity = (sa.protocol, sa.spi, sa.encryption, sa.encryption_key, sa.integrity_key)
+        if identity in seen_sas:
+            continue
+        seen_sas.add(identity)
+        line = esp_sa_line(sa)
+        if line is None:
+            tables.skipped.append(
+                f"ESP/AH {sa.label} ({sa.protocol} {sa.encryption}/{sa.integrity}): no Wireshark esp_sa name"
+            )
+        else:
+            tables.esp.append(line)
+    for keys in keyring.ikev2_keys:
+        line = ikev2_line(keys)
+        label = f"{keys.initiator_spi.hex()}/{keys.responder_spi.hex()}"
+        if line is None:
+            tables.skipped.append(
+                f"IKEv2 SA {label} ({keys.encryption}/{keys.integrity}): algorithms unknown to Wireshark"
+            )
+        elif line not in tables.ikev2:
+            tables.ikev2.append(line)
+    return tables
+
+
+def write_wireshark_tables(directory: str, report: Report, keyring: KeyRing) -> WiresharkTables:
+    """Write the three files into ``directory`` (created if missing), owner-readable only."""
+    tables = wireshark_tables(report, keyring)
+    target = Path(directory)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in TABLE_FILES:
+            path = target / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(tables.text(name, report.capture_name))
+            os.chmod(path, 0o600)  # an existing file keeps its mode on O_TRUNC
+    except OSError as exc:
+        raise KeyFileError(
+            f"{directory}: cannot write the Wireshark key tables: {exc.strerror or exc}"
+        ) from None
+    return tables
+
+
+__all__ = ["TABLE_FILES", "WiresharkTables", "esp_sa_line", "wireshark_tables", "write_wireshark_tables"]
