@@ -1,0 +1,124 @@
+"""``--format timeline``: each IKE SA's and IPsec SA's story in time order (analysis/timeline.py)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from tabulate import tabulate
+
+from ikedecode.analysis.report import Report
+from ikedecode.analysis.timeline import ChildSaTimeline, IkeSaTimeline, Timeline, build_timeline
+
+
+def clock(time: float | None) -> str:
+    """Capture-clock time as UTC ``HH:MM:SS.mmm``."""
+    if time is None:
+        return "-"
+    return _dt.datetime.fromtimestamp(time, _dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def relative(time: float | None, start: float) -> str:
+    return "-" if time is None else f"+{time - start:.3f}"
+
+
+def render_timeline(report: Report, *, show_keys: bool = False) -> str:
+    """The timeline as text; ``show_keys`` is accepted for symmetry (no key material is shown)."""
+    return timeline_text(build_timeline(report), report.capture_name)
+
+
+def timeline_text(timeline: Timeline, name: str) -> str:
+    out: list[str] = []
+    start, end = timeline.capture_start, timeline.capture_end
+    if start is None or end is None:
+        return f"Timeline of {name}: the capture holds no packets.\n"
+    day = _dt.datetime.fromtimestamp(start, _dt.UTC).strftime("%Y-%m-%d")
+    out.append(f"Timeline of {name}: {day} {clock(start)} to {clock(end)} UTC ({end - start:.3f} s)")
+    out.append("")
+    if not timeline.ike_sas and not timeline.unattached:
+        out.append("No IKE SA and no IPsec SA in this capture.")
+    for n, ike in enumerate(timeline.ike_sas, 1):
+        out.extend(_ike_sa_section(n, ike))
+    if timeline.unattached:
+        out.append("IPsec SAs without an IKE negotiation in the capture")
+        for child in timeline.unattached:
+            out.extend(_child_section(child, start))
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _ike_sa_section(n: int, ike: IkeSaTimeline) -> list[str]:
+    head = f"IKE SA #{n} {ike.cookies}: {ike.initiator} (initiator) <-> {ike.responder} (responder)"
+    if ike.exchange:
+        head += f", {ike.exchange} mode"
+    out = [head]
+    facts = []
+    if ike.phase1_complete is not None:
+        facts.append(f"phase 1 complete at {relative(ike.phase1_complete, ike.start)} s")
+    else:
+        facts.append("phase 1 not complete")
+    if ike.lifetime_seconds is not None:
+        facts.append(f"lifetime {ike.lifetime_seconds} s")
+    if ike.lifetime_kilobytes is not None:
+        facts.append(f"lifetime {ike.lifetime_kilobytes} KB")
+    out.append("  " + "; ".join(facts))
+    rows = [
+        [clock(e.time), relative(e.time, ike.start), "" if e.frame is None else e.frame, e.text]
+        for e in ike.events
+    ]
+    table = tabulate(rows, headers=["time (UTC)", "+s", "frame", "event"], disable_numparse=True)
+    out.extend("  " + line for line in table.splitlines())
+    out.append("")
+    if ike.children:
+        out.append(f"  IPsec SAs of IKE SA #{n}")
+        for child in ike.children:
+            out.extend("  " + line if line else line for line in _child_section(child, ike.start))
+    return out
+
+
+def _child_section(child: ChildSaTimeline, start: float) -> list[str]:
+    head = f"{child.name}"
+    if child.initiated_by:
+        head += f" (started by {child.initiated_by})"
+    facts = []
+    if child.complete and child.created is not None:
+        facts.append(f"created at {relative(child.created, start)} s (frame {child.created_frame})")
+    elif child.message_id is not None:
+        facts.append("never completed")
+    if child.transform:
+        facts.append(child.transform)
+    if child.proxies:
+        facts.append(f"proxies {child.proxies[0]} <-> {child.proxies[1]}")
+    if child.lifetime_seconds is not None:
+        facts.append(f"lifetime {child.lifetime_seconds} s (ends {relative(child.expires, start)} s)")
+    out = [head + (": " + ", ".join(facts) if facts else "")]
+    if child.directions:
+        all_keyed = all(d.keys_known for d in child.directions)
+        rows = [
+            [
+                f"{d.src or '*'} -> {d.dst or '*'}",
+                d.label,
+                d.packets,
+                d.bytes,
+                relative(d.first_seen, start),
+                relative(d.last_seen, start),
+                d.icv_failed,
+                d.gaps,
+            ]
+            + ([] if all_keyed else ["" if d.keys_known else "no keys"])
+            for d in child.directions
+        ]
+        headers = ["direction", "SPI", "packets", "bytes", "first +s", "last +s", "ICV fail", "gaps"]
+        table = tabulate(rows, headers=headers + ([] if all_keyed else ["keys"]), disable_numparse=True)
+        out.extend("  " + line for line in table.splitlines())
+    if child.replaces:
+        out.append("  replaces " + ", ".join(f"quick mode 0x{m:08x}" for m in child.replaces))
+    if child.replaced_by:
+        out.append("  replaced by " + ", ".join(f"quick mode 0x{m:08x}" for m in child.replaced_by))
+    for d in child.deletes:
+        spis = ", ".join(f"0x{s}" for s in d.spis)
+        out.append(
+            f"  deleted by {d.sender} ({d.role or 'peer'}) at {relative(d.time, start)} s, frame {d.frame}, "
+            f"{d.protocol} SPI {spis}"
+        )
+    out.append("")
+    return out
