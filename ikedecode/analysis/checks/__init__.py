@@ -1,0 +1,37 @@
+"""Diagnosis checks, one module per topic. Each check reads a ``facts.Context`` and returns findings.
+
+``CHECKS`` is the order they run in: the specific ones first, ``error-notify`` last so that it
+reports only the notifications nothing else explained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ikedecode.analysis.checks.esp import check_esp
+from ikedecode.analysis.checks.facts import Context
+from ikedecode.analysis.checks.liveness import check_liveness
+from ikedecode.analysis.checks.nat import check_nat
+from ikedecode.analysis.checks.notifies import check_error_notifies
+from ikedecode.analysis.checks.phase1 import check_phase1
+from ikedecode.analysis.checks.phase2 import check_phase2
+from ikedecode.analysis.checks.security import check_security
+from ikedecode.analysis.checks.stalls import check_no_response
+from ikedecode.analysis.checks.transport import check_transport
+from ikedecode.analysis.findings import Finding
+
+Check = Callable[[Context], list[Finding]]
+
+CHECKS: tuple[Check, ...] = (
+    check_no_response,
+    check_phase1,
+    check_phase2,
+    check_nat,
+    check_esp,
+    check_liveness,
+    check_transport,
+    check_security,
+    check_error_notifies,
+)
+
+__all__ = ["CHECKS", "Check", "Context"]

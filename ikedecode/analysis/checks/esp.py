@@ -1,0 +1,268 @@
+"""ESP/AH after the negotiation: one-way or missing traffic, ICV failures, replays, gaps, INVALID-SPI,
+traffic on deleted or expired SAs (RFC 4303 sections 3.4.3-3.4.4, RFC 2408 3.14.1, RFC 2409 5.5).
+
+Flows are counted per direction between two addresses from both the keyed SAs (their counters)
+and the SPIs without keys, so the one-way check works with or without ESP keys.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from ikedecode.analysis.checks.catalog import finding
+from ikedecode.analysis.checks.facts import Context, SaFacts, evidence_of, lifetimes, plural
+from ikedecode.analysis.findings import Finding
+from ikedecode.ike.payloads import DeletePayload
+from ikedecode.ike.registries import PROTO_IPSEC_AH, PROTO_IPSEC_ESP, SA_LIFE_DURATION, SA_LIFE_TYPE
+
+INVALID_SPI = 11  # RFC 2408 3.14.1
+ONE_WAY_MIN_PACKETS = 3  # fewer packets with no answer prove little (a lone probe)
+IN_FLIGHT = 1.0  # seconds: packets already on the way when a delete or an expiry happens
+
+
+@dataclass(slots=True)
+class Flow:
+    """ESP/AH packets with one SPI in one direction, keyed or not."""
+
+    protocol: str
+    spi: int
+    src: str
+    dst: str
+    packets: int
+    bytes: int
+    first_seen: float | None
+    last_seen: float | None
+    keyed: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.protocol.upper()} SPI 0x{self.spi:08x} {self.src} -> {self.dst}"
+
+
+def flows_of(ctx: Context) -> list[Flow]:
+    out = []
+    for sa in ctx.report.ipsec_sas:
+        if sa.spi is None or sa.src is None or sa.dst is None or not sa.counters.packets:
+            continue
+        c = sa.counters
+        out.append(
+            Flow(sa.protocol, sa.spi, sa.src, sa.dst, c.packets, c.bytes, c.first_seen, c.last_seen, True)
+        )
+    for u in ctx.report.unknown_spis:
+        out.append(
+            Flow(u.protocol, u.spi, u.src, u.dst, u.packets, u.bytes, u.first_seen, u.last_seen, False)
+        )
+    return out
+
+
+def _one_way(ctx: Context, flows: list[Flow]) -> list[Finding]:
+    packets: dict[tuple[str, str], int] = defaultdict(int)
+    spis: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for f in flows:
+        packets[(f.src, f.dst)] += f.packets
+        spis[(f.src, f.dst)].append(f"0x{f.spi:08x}")
+    out = []
+    for (src, dst), count in sorted(packets.items()):
+        if count >= ONE_WAY_MIN_PACKETS and packets.get((dst, src), 0) == 0:
+            out.append(
+                finding(
+                    "esp-one-way",
+                    f"{plural(count, 'ESP/AH packet')} went from {src} to {dst} and none came back "
+                    f"from {dst}",
+                    {"from": src, "to": dst, "packets": count, "spis": spis[(src, dst)]},
+                    hint=f"{dst} receives but does not send: it has no outbound SA or route for the traffic "
+                    f"(crypto ACL), drops what it receives (wrong keys), or its ESP / UDP 4500 is blocked",
+                )
+            )
+    return out
+
+
+def _no_esp(ctx: Context, flows: list[Flow]) -> list[Finding]:
+    out = []
+    talking = {frozenset((f.src, f.dst)) for f in flows}
+    for facts in ctx.sas:
+        done = [q for q in facts.quick_modes if q.label("QM2") is not None]
+        if not done or frozenset((facts.sa.initiator, facts.sa.responder)) in talking:
+            continue
+        out.append(
+            finding(
+                "no-esp",
+                f"quick mode {done[0].message_id} between {facts.sa.initiator} and {facts.sa.responder} "
+                "completed but no ESP/AH between them follows in the capture",
+                {"ike_sa": facts.cookies, "quick_modes": [q.message_id for q in done]},
+            )
+        )
+    return out
+
+
+def _counters(ctx: Context) -> list[Finding]:
+    out = []
+    for sa in ctx.report.ipsec_sas:
+        c = sa.counters
+        base = {"sa": sa.label, "origin": sa.origin, "packets": c.packets}
+        if c.icv_failed:
+            all_bad = c.verified == 0
+            out.append(
+                finding(
+                    "icv-failure",
+                    f"{sa.label}: {c.icv_failed} of {c.packets} packets fail the ICV check"
+                    + (
+                        ": the integrity key is wrong for this SPI" if all_bad else ": corruption on the path"
+                    ),
+                    {**base, "icv_failed": c.icv_failed, "verified": c.verified},
+                    hint=_wrong_key_hint(sa.origin)
+                    if all_bad
+                    else "packets are altered on the way (faulty link, middlebox) or another sender reuses "
+                    "the SPI",
+                )
+            )
+        if c.replays:
+            out.append(
+                finding(
+                    "esp-replay",
+                    f"{sa.label}: {plural(c.replays, 'packet')} repeated a sequence number already seen",
+                    {**base, "replays": c.replays, "seq_min": c.seq_min, "seq_max": c.seq_max},
+                )
+            )
+        if c.gaps:
+            out.append(
+                finding(
+                    "esp-sequence-gap",
+                    f"{sa.label}: {plural(c.gaps, 'sequence number')} between {c.seq_min} and {c.seq_max} "
+                    "never appeared",
+                    {**base, "gaps": c.gaps, "seq_min": c.seq_min, "seq_max": c.seq_max},
+                )
+            )
+    return out
+
+
+def _wrong_key_hint(origin: str) -> str:
+    if "PFS secret" in origin:
+        return (
+            "the quick mode uses PFS and the g(qm)^xy tried is not its own: give the quick mode's DH secret "
+            "([[quick_mode]] dh_secret in a key file)"
+        )
+    return "check the ESP keys given for this SPI (or the PSK / DH secret of the quick mode that made them)"
+
+
+def _after_delete(ctx: Context, flows: list[Flow]) -> list[Finding]:
+    by_spi: dict[int, list[Flow]] = defaultdict(list)
+    for f in flows:
+        by_spi[f.spi].append(f)
+    out = []
+    for facts in ctx.sas:
+        for msg, delete in facts.deletes:
+            if delete.protocol_id not in (PROTO_IPSEC_ESP, PROTO_IPSEC_AH) or delete.spi_size != 4:
+                continue
+            for raw_spi in delete.spis:
+                spi = int.from_bytes(raw_spi, "big")
+                # RFC 2408 3.15: the deleting peer names its own inbound SPI
+                late = [
+                    f
+                    for f in by_spi.get(spi, [])
+                    if f.dst == msg.sender and f.last_seen and f.last_seen > msg.time + IN_FLIGHT
+                ]
+                for f in late:
+                    out.append(
+                        finding(
+                            "esp-after-delete",
+                            f"{f.label}: packets kept arriving until {f.last_seen - msg.time:.1f} s after "
+                            f"{msg.sender} deleted that SPI (frame {msg.frame})",
+                            {
+                                "ike_sa": facts.cookies,
+                                "flow": f.label,
+                                "delete": evidence_of(msg),
+                                "last_seen": f.last_seen,
+                            },
+                        )
+                    )
+    return out
+
+
+def _lifetime_exceeded(ctx: Context) -> list[Finding]:
+    quick_modes = {(f.cookies, q.message_id): (f, q) for f in ctx.sas for q in f.quick_modes}
+    out = []
+    for sa in ctx.report.ipsec_sas:
+        if sa.ike_cookies is None or sa.message_id is None or not sa.counters.packets:
+            continue
+        found = quick_modes.get((sa.ike_cookies, f"0x{sa.message_id:08x}"))
+        if found is None:
+            continue
+        facts, qm = found
+        accepted = qm.sa_payload("QM2")
+        done = qm.label("QM3") or qm.label("QM2")
+        if accepted is None or done is None:
+            continue
+        limits: dict[str, int] = {}
+        for proposal in accepted.proposals:
+            for transform in proposal.transforms:
+                limits.update(lifetimes(transform.to_dict(), SA_LIFE_TYPE, SA_LIFE_DURATION))
+        c = sa.counters
+        over = []
+        if "seconds" in limits and c.last_seen and c.last_seen > done.time + limits["seconds"] + IN_FLIGHT:
+            over.append(
+                f"{c.last_seen - done.time:.0f} s after the quick mode, lifetime {limits['seconds']} s"
+            )
+        if "kilobytes" in limits and c.bytes > limits["kilobytes"] * 1024:
+            over.append(f"{c.bytes} bytes, lifetime {limits['kilobytes']} KB")
+        if over:
+            out.append(
+                finding(
+                    "sa-lifetime-exceeded",
+                    f"{sa.label} carries traffic past its lifetime ({'; '.join(over)})",
+                    {
+                        "ike_sa": facts.cookies,
+                        "quick_mode": qm.message_id,
+                        "sa": sa.label,
+                        "lifetime": limits,
+                    },
+                )
+            )
+    return out
+
+
+def _invalid_spi(ctx: Context, flows: list[Flow]) -> list[Finding]:
+    out = []
+    for facts in ctx.sas:
+        for n in facts.notifications:
+            if n.payload.notify_type != INVALID_SPI:
+                continue
+            ctx.explain(n)
+            spi = int.from_bytes(n.payload.spi, "big") if n.payload.spi else None
+            if spi is None and len(n.payload.data) == 4:
+                spi = int.from_bytes(n.payload.data, "big")  # some peers put the SPI in the data
+            seen = [f.label for f in flows if spi is not None and f.spi == spi]
+            deleted = _was_deleted(facts, spi)
+            spi_text = f"0x{spi:08x}" if spi is not None else "(no SPI given)"
+            out.append(
+                finding(
+                    "invalid-spi",
+                    f"{n.msg.sender} reports INVALID-SPI for SPI {spi_text} (frame {n.msg.frame}): it "
+                    "receives ESP for an SA it does not have"
+                    + (f"; {n.msg.sender} had deleted it" if deleted else ""),
+                    {"ike_sa": facts.cookies, "notify": n.evidence, "flows": seen, "deleted_before": deleted},
+                )
+            )
+    return out
+
+
+def _was_deleted(facts: SaFacts, spi: int | None) -> bool:
+    if spi is None:
+        return False
+    return any(
+        isinstance(d, DeletePayload) and any(int.from_bytes(s, "big") == spi for s in d.spis)
+        for _, d in facts.deletes
+    )
+
+
+def check_esp(ctx: Context) -> list[Finding]:
+    flows = flows_of(ctx)
+    return (
+        _one_way(ctx, flows)
+        + _no_esp(ctx, flows)
+        + _counters(ctx)
+        + _after_delete(ctx, flows)
+        + _lifetime_exceeded(ctx)
+        + _invalid_spi(ctx, flows)
+    )

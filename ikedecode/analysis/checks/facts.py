@@ -1,0 +1,413 @@
+"""What the checks read from a Report, worked out once: per-SA message views and evidence helpers.
+
+A check never walks raw records twice for the same fact: ``SaFacts`` knows each message's role,
+its retransmissions, the notifications and deletes it carried, and the accepted phase-1 policy;
+``evidence_of`` turns a message into the evidence every finding shows (label, frame, time, who).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ikedecode.analysis.findings import Finding
+from ikedecode.analysis.report import Report
+from ikedecode.ike.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
+from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange
+from ikedecode.ike.registries import (
+    AUTHENTICATION_METHOD,
+    BASE_AUTHENTICATION_METHOD,
+    ENCRYPTION_ALGORITHM,
+    GROUP_DESCRIPTION,
+    HASH_ALGORITHM,
+    KEY_LENGTH,
+    LIFE_DURATION,
+    LIFE_TYPE,
+)
+
+INITIATOR, RESPONDER = "initiator", "responder"
+PHASE1_EXCHANGES = ("main", "aggressive")
+PRESHARED_BASE_METHOD = 1  # RFC 2409 Appendix A: authentication method 1
+# The attributes that make an ISAKMP policy (RFC 2409 Appendix A); lifetimes are compared apart.
+POLICY_ATTRIBUTES = (
+    ENCRYPTION_ALGORITHM,
+    KEY_LENGTH,
+    HASH_ALGORITHM,
+    AUTHENTICATION_METHOD,
+    GROUP_DESCRIPTION,
+)
+LIFE_UNITS = {1: "seconds", 2: "kilobytes"}  # Life-Type / SA-Life-Type values (RFC 2407 4.5, RFC 2409 App. A)
+
+
+def evidence_of(msg: IkeMessage, **extra: Any) -> dict[str, Any]:
+    """A message as evidence: label, frame(s), time, sender and receiver."""
+    out: dict[str, Any] = {
+        "label": msg.label,
+        "frame": msg.frame,
+        "time": msg.time,
+        "sender": msg.sender,
+        "receiver": msg.receiver,
+    }
+    if len(msg.frames) > 1:
+        out["frames"] = list(msg.frames)  # IP fragments
+    if msg.message_id:
+        out["message_id"] = f"0x{msg.message_id:08x}"
+    out.update(extra)
+    return out
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def frames_text(messages: Iterable[IkeMessage]) -> str:
+    frames = [str(m.frame) for m in messages]
+    return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames)
+
+
+def attribute_values(transform: dict[str, Any] | None) -> dict[int, Any]:
+    """Attribute type -> value of a transform as the records hold it (``to_dict`` form)."""
+    if not transform:
+        return {}
+    return {a["type"]: a["value"] for a in transform.get("attributes", [])}
+
+
+def policy_key(transform: dict[str, Any]) -> tuple[Any, ...]:
+    values = attribute_values(transform)
+    return tuple(values.get(t) for t in POLICY_ATTRIBUTES)
+
+
+def lifetimes(transform: dict[str, Any] | None, life_type: int, life_duration: int) -> dict[str, int]:
+    """{"seconds": n, "kilobytes": m} from a transform's Life-Type/Life-Duration pairs, in order
+    (RFC 2409 Appendix A, RFC 2407 4.5: each duration follows the type it measures)."""
+    out: dict[str, int] = {}
+    current = None
+    for attribute in (transform or {}).get("attributes", []):
+        if attribute["type"] == life_type:
+            current = attribute["value"]
+        elif attribute["type"] == life_duration and isinstance(attribute["value"], int):
+            unit = LIFE_UNITS.get(current) if current is not None else "seconds"  # the RFCs' default
+            if unit:
+                out[unit] = attribute["value"]
+    return out
+
+
+@dataclass(slots=True)
+class Notification:
+    msg: IkeMessage
+    payload: NotifyPayload
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        spi = self.payload.spi.hex() if self.payload.spi else None
+        return evidence_of(
+            self.msg,
+            notify=self.payload.notify_name,
+            notify_type=self.payload.notify_type,
+            protocol=self.payload.protocol_id,
+            spi=spi,
+        )
+
+
+@dataclass
+class SaFacts:
+    """One IKE SA seen through the questions the checks ask."""
+
+    sa: IkeSa
+    originals: list[IkeMessage] = field(default_factory=list)  # first copies, capture order
+    copies: dict[int, list[IkeMessage]] = field(default_factory=dict)  # original frame -> all copies
+
+    @classmethod
+    def of(cls, sa: IkeSa) -> SaFacts:
+        facts = cls(sa)
+        for msg in sa.messages:
+            if msg.retransmission_of is None:
+                facts.originals.append(msg)
+                facts.copies[msg.frame] = [msg]
+            else:
+                facts.copies.setdefault(msg.retransmission_of, []).append(msg)
+        return facts
+
+    @property
+    def cookies(self) -> str:
+        return self.sa.cookies
+
+    def role(self, msg: IkeMessage) -> str:
+        sa = self.sa
+        if msg.sender == sa.initiator and msg.sender != sa.responder:
+            return INITIATOR
+        if msg.sender == sa.responder and msg.sender != sa.initiator:
+            return RESPONDER
+        return INITIATOR if msg.receiver == sa.responder else RESPONDER
+
+    def peer(self, role: str) -> str:
+        return self.sa.initiator if role == INITIATOR else self.sa.responder
+
+    def all_copies(self, msg: IkeMessage) -> list[IkeMessage]:
+        return self.copies.get(msg.frame, [msg])
+
+    def sent_count(self, msg: IkeMessage) -> int:
+        return len(self.all_copies(msg))
+
+    def first(self, label: str) -> IkeMessage | None:
+        return next((m for m in self.originals if m.label == label), None)
+
+    def after(self, msg: IkeMessage, role: str | None = None) -> list[IkeMessage]:
+        """Messages (first copies) later than ``msg``, optionally only those ``role`` sent."""
+        return [
+            m
+            for m in self.originals
+            if (m.time, m.frame) > (msg.time, msg.frame) and (role is None or self.role(m) == role)
+        ]
+
+    @cached_property
+    def phase1(self) -> list[IkeMessage]:
+        return [m for m in self.originals if m.exchange in PHASE1_EXCHANGES]
+
+    @cached_property
+    def notifications(self) -> list[Notification]:
+        return [
+            Notification(m, p) for m in self.originals for p in m.payloads if isinstance(p, NotifyPayload)
+        ]
+
+    @cached_property
+    def notifications_by_type(self) -> dict[int, list[Notification]]:
+        out: dict[int, list[Notification]] = {}
+        for n in self.notifications:
+            out.setdefault(n.payload.notify_type, []).append(n)
+        return out
+
+    @cached_property
+    def deletes(self) -> list[tuple[IkeMessage, DeletePayload]]:
+        return [(m, p) for m in self.originals for p in m.payloads if isinstance(p, DeletePayload)]
+
+    @cached_property
+    def informationals(self) -> list[IkeMessage]:
+        return [m for m in self.originals if m.exchange == "informational"]
+
+    @cached_property
+    def chosen(self) -> dict[int, Any]:
+        return attribute_values(self.sa.chosen)
+
+    @property
+    def hash_algorithm(self) -> int | None:
+        value = self.chosen.get(HASH_ALGORITHM)
+        return value if isinstance(value, int) else None
+
+    @property
+    def preshared(self) -> bool | None:
+        """True for pre-shared-key authentication (XAUTH variants included), None when unknown."""
+        method = self.chosen.get(AUTHENTICATION_METHOD)
+        if not isinstance(method, int):
+            return None
+        return BASE_AUTHENTICATION_METHOD.get(method, method) == PRESHARED_BASE_METHOD
+
+    @property
+    def established(self) -> bool:
+        return self.sa.established
+
+    @staticmethod
+    def phase1_lifetimes(transform: dict[str, Any] | None) -> dict[str, int]:
+        return lifetimes(transform, LIFE_TYPE, LIFE_DURATION)
+
+    @cached_property
+    def quick_modes(self) -> list[QuickModeFacts]:
+        by_id: dict[int, list[IkeMessage]] = {}
+        for m in self.originals:
+            if m.exchange == "quick":
+                by_id.setdefault(m.message_id, []).append(m)
+        out = [
+            QuickModeFacts(self, exchange, by_id[exchange.message_id])
+            for exchange in self.sa.phase2.values()
+            if exchange.exchange == "quick" and exchange.message_id in by_id
+        ]
+        return sorted(out, key=lambda q: (q.messages[0].time, q.messages[0].frame))
+
+    @cached_property
+    def _opener_times(self) -> list[float]:
+        return sorted(q.opener.time for q in self.quick_modes)
+
+    def next_quick_mode_after(self, time: float) -> float:
+        """When the next quick mode (by anyone) starts after ``time``; infinity when none does."""
+        i = bisect.bisect_right(self._opener_times, time)
+        return self._opener_times[i] if i < len(self._opener_times) else float("inf")
+
+    @cached_property
+    def _infos_by_sender(self) -> dict[str, tuple[list[float], list[IkeMessage]]]:
+        out: dict[str, tuple[list[float], list[IkeMessage]]] = {}
+        for m in sorted(self.informationals, key=lambda m: (m.time, m.frame)):
+            times, msgs = out.setdefault(m.sender, ([], []))
+            times.append(m.time)
+            msgs.append(m)
+        return out
+
+    def informationals_from(self, sender: str, start: float, until: float = float("inf")) -> list[IkeMessage]:
+        """Informationals ``sender`` sent at ``start`` <= time < ``until`` (bisect, not a scan)."""
+        times, msgs = self._infos_by_sender.get(sender, ([], []))
+        return msgs[bisect.bisect_left(times, start) : bisect.bisect_left(times, until)]
+
+    @cached_property
+    def _notifications_by_message(self) -> dict[int, list[Notification]]:
+        out: dict[int, list[Notification]] = {}
+        for n in self.notifications:
+            out.setdefault(id(n.msg), []).append(n)
+        return out
+
+    def error_notifies_in(self, messages: list[IkeMessage]) -> list[Notification]:
+        found = (n for m in messages for n in self._notifications_by_message.get(id(m), []))
+        return [n for n in found if n.payload.is_error]
+
+    @cached_property
+    def quick_modes_by_initiator(self) -> dict[str, list[QuickModeFacts]]:
+        out: dict[str, list[QuickModeFacts]] = {}
+        for q in self.quick_modes:
+            out.setdefault(q.initiator, []).append(q)
+        return out
+
+    def identity_address(self, role: str) -> str | None:
+        """The phase-1 ID of ``role`` when it is an IP address (ID_IPV4_ADDR / ID_IPV6_ADDR)."""
+        for m in self.phase1:
+            if self.role(m) != role:
+                continue
+            for p in m.payloads:
+                if isinstance(p, IdPayload) and p.id_type in (1, 5):  # RFC 2407 4.6.2.1
+                    return p.text
+        return None
+
+
+@dataclass
+class QuickModeFacts:
+    """One quick mode: its messages by label and what they carried (decrypted payloads)."""
+
+    sa_facts: SaFacts
+    exchange: Phase2Exchange
+    messages: list[IkeMessage]
+
+    @property
+    def message_id(self) -> str:
+        return f"0x{self.exchange.message_id:08x}"
+
+    def label(self, label: str) -> IkeMessage | None:
+        return next((m for m in self.messages if m.label == label), None)
+
+    @property
+    def opener(self) -> IkeMessage:
+        return self.label("QM1") or self.messages[0]
+
+    @property
+    def initiator(self) -> str:
+        return self.opener.sender
+
+    @property
+    def responder(self) -> str:
+        return self.opener.receiver
+
+    def sa_payload(self, label: str) -> SaPayload | None:
+        msg = self.label(label)
+        if msg is None:
+            return None
+        return next((p for p in msg.payloads if isinstance(p, SaPayload)), None)
+
+    def has_ke(self, label: str) -> bool | None:
+        """Whether QM1/QM2 carried a KE payload (PFS); None when the message is not readable."""
+        msg = self.label(label)
+        if msg is None or not msg.payloads:
+            return None
+        return any(isinstance(p, KePayload) for p in msg.payloads)
+
+    def ke_length(self, label: str) -> int | None:
+        msg = self.label(label)
+        if msg is None:
+            return None
+        return next((len(p.data) for p in msg.payloads if isinstance(p, KePayload)), None)
+
+    def proxy_ids(self, label: str) -> dict[str, str] | None:
+        """IDci/IDcr of QM1 or QM2 as {"local", "remote"} seen from the quick-mode initiator."""
+        msg = self.label(label)
+        if msg is None:
+            return None
+        ids = [p for p in msg.payloads if isinstance(p, IdPayload)]
+        if len(ids) >= 2:
+            return {"local": ids[0].text, "remote": ids[1].text}
+        if msg.payloads and not ids:
+            # RFC 2409 5.5: without client IDs the proxies are the ISAKMP peers themselves
+            return {"local": self.initiator, "remote": self.responder}
+        return None
+
+    def refusal(self) -> list[Notification]:
+        """Error notifications the quick-mode responder sent after QM1 and before QM2 / the next QM1."""
+        qm1 = self.label("QM1")
+        if qm1 is None or self.label("QM2") is not None:
+            return []
+        facts = self.sa_facts
+        infos = facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
+        return facts.error_notifies_in(infos)
+
+    def rejection_of_qm2(self) -> list[Notification]:
+        """Error notifications the quick-mode initiator sent after QM2 instead of QM3."""
+        qm2 = self.label("QM2")
+        if qm2 is None or self.label("QM3") is not None:
+            return []
+        facts = self.sa_facts
+        infos = facts.informationals_from(self.initiator, qm2.time, facts.next_quick_mode_after(qm2.time))
+        return facts.error_notifies_in(infos)
+
+    def informational_answers(self) -> list[IkeMessage]:
+        """Informationals from the responder after QM1 while no QM2 came (readable or not)."""
+        qm1 = self.label("QM1")
+        if qm1 is None or self.label("QM2") is not None:
+            return []
+        facts = self.sa_facts
+        return facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
+
+
+def facts_of(report: Report) -> list[SaFacts]:
+    return [SaFacts.of(sa) for sa in report.ike_sas if sa.version == 1]
+
+
+@dataclass
+class Context:
+    """Everything a check sees: the report, the per-SA facts, and which error notifications a
+    specific finding already explains (so the generic ``error-notify`` check skips them)."""
+
+    report: Report
+    sas: list[SaFacts]
+    explained: set[tuple[int, int]] = field(default_factory=set)  # (frame, notify type)
+
+    @classmethod
+    def of(cls, report: Report) -> Context:
+        return cls(report, facts_of(report))
+
+    @property
+    def capture_end(self) -> float | None:
+        return self.report.stats.last_time
+
+    def explain(self, *notifications: Notification) -> None:
+        for n in notifications:
+            self.explained.add((n.msg.frame, n.payload.notify_type))
+
+
+MAX_LISTED = 20  # evidence lists beyond this are cut (with a count) so one finding stays readable
+
+
+def merge_repeats(findings: list[Finding], key: Callable[[Finding], Hashable]) -> list[Finding]:
+    """One finding per key: a quick mode refused (or left unanswered) again and again is one story.
+
+    The first finding stays; it learns how often it happened and which quick modes repeated it.
+    """
+    groups: dict[Hashable, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(key(f), []).append(f)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) > 1:
+            others = [f.evidence.get("quick_mode") for f in group[1:]]
+            first.evidence["repeated"] = len(group)
+            first.evidence["also_quick_modes"] = others[:MAX_LISTED]
+            first.message += f" (the same for {len(group) - 1} more quick mode(s), the last {others[-1]})"
+        out.append(first)
+    return out

@@ -1,0 +1,324 @@
+"""Quick-mode failures (RFC 2409 section 5.5): proposals, proxy identities, PFS, lifetimes.
+
+A responder that refuses a quick mode answers QM1 with an informational exchange (RFC 2408 4.8)
+instead of QM2: NO-PROPOSAL-CHOSEN for transforms (or PFS), INVALID-ID-INFORMATION for proxy
+identities its crypto ACL does not mirror. Those notifications are encrypted, so without keys
+only the shape is visible (``qm-refused``). PFS shows as a KE payload in QM1/QM2 and the
+Group-Description attribute of the ESP/AH transform (RFC 2407 4.5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ikedecode.analysis.checks.catalog import finding
+from ikedecode.analysis.checks.facts import (
+    Context,
+    Notification,
+    QuickModeFacts,
+    SaFacts,
+    evidence_of,
+    frames_text,
+    lifetimes,
+    merge_repeats,
+)
+from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.ike.attributes import lifetime_text
+from ikedecode.ike.records import Protection
+from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION, SA_LIFE_DURATION, SA_LIFE_TYPE
+
+NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18  # RFC 2408 3.14.1
+RESPONDER_LIFETIME = 24576  # RFC 2407 4.6.3.1
+
+
+def _proposals(qm: QuickModeFacts, label: str) -> list[str]:
+    sa = qm.sa_payload(label)
+    if sa is None:
+        return []
+    return [t.describe() for p in sa.proposals for t in p.transforms]
+
+
+def _groups(qm: QuickModeFacts, label: str) -> set[int]:
+    sa = qm.sa_payload(label)
+    if sa is None:
+        return set()
+    groups = set()
+    for proposal in sa.proposals:
+        for transform in proposal.transforms:
+            value = transform.get(IPSEC_GROUP_DESCRIPTION)
+            if isinstance(value, int):
+                groups.add(value)
+    return groups
+
+
+def _other_side(facts: SaFacts, qm: QuickModeFacts) -> list[QuickModeFacts]:
+    """Quick modes the refusing responder opened itself: its own proposals and proxy IDs."""
+    return [q for q in facts.quick_modes_by_initiator.get(qm.responder, []) if q.label("QM1") is not None]
+
+
+def _base_evidence(facts: SaFacts, qm: QuickModeFacts, refusal: list[Notification]) -> dict[str, Any]:
+    qm1 = qm.label("QM1")
+    out: dict[str, Any] = {
+        "ike_sa": facts.cookies,
+        "quick_mode": qm.message_id,
+        "initiator": qm.initiator,
+        "responder": qm.responder,
+        "qm1": [evidence_of(m) for m in facts.all_copies(qm1)] if qm1 else [],
+        "refusal": [n.evidence for n in refusal],
+        "offered": _proposals(qm, "QM1"),
+    }
+    others = _other_side(facts, qm)
+    if others:
+        out["responder_offered"] = _proposals(others[0], "QM1")
+    return out
+
+
+def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
+    refusal = qm.refusal()
+    out: list[Finding] = []
+    by_type: dict[int, list[Notification]] = {}
+    for n in refusal:
+        by_type.setdefault(n.payload.notify_type, []).append(n)
+    frames = frames_text([n.msg for n in refusal])
+    if NO_PROPOSAL_CHOSEN in by_type:
+        notes = by_type[NO_PROPOSAL_CHOSEN]
+        ctx.explain(*notes)
+        evidence = _base_evidence(facts, qm, notes)
+        offered = "; ".join(evidence["offered"]) or "not readable"
+        if qm.has_ke("QM1"):
+            groups = ", ".join(f"group {g}" for g in sorted(_groups(qm, "QM1"))) or "a KE payload"
+            evidence["pfs"] = {"initiator": qm.ke_length("QM1"), "groups": sorted(_groups(qm, "QM1"))}
+            out.append(
+                finding(
+                    "pfs-mismatch",
+                    f"quick mode {qm.message_id}: {qm.initiator} asks for PFS ({groups}) and {qm.responder} "
+                    f"refused it with NO-PROPOSAL-CHOSEN ({frames}): PFS is probably configured on one side "
+                    f"only (offered {offered})",
+                    evidence,
+                    hint="configure the same PFS group on both peers (set pfs groupN) or none on both; "
+                    "if PFS matches, compare the transform sets",
+                )
+            )
+        else:
+            out.append(
+                finding(
+                    "p2-proposal-mismatch",
+                    f"quick mode {qm.message_id}: {qm.responder} refused the IPsec proposals of "
+                    f"{qm.initiator} with NO-PROPOSAL-CHOSEN ({frames}); offered {offered}",
+                    evidence,
+                    hint="make the transform sets match (ESP cipher, key length, integrity, tunnel/transport "
+                    "mode); a responder that requires PFS also refuses an offer without it",
+                )
+            )
+    if INVALID_ID_INFORMATION in by_type:
+        notes = by_type[INVALID_ID_INFORMATION]
+        ctx.explain(*notes)
+        out.append(_proxy_refusal(facts, qm, notes))
+    return out
+
+
+def _proxy_refusal(facts: SaFacts, qm: QuickModeFacts, notes: list[Notification]) -> Finding:
+    evidence = _base_evidence(facts, qm, notes)
+    mine = qm.proxy_ids("QM1")
+    evidence["initiator_proxy_ids"] = mine
+    theirs = None
+    for other in _other_side(facts, qm):
+        theirs = other.proxy_ids("QM1")
+        if theirs:
+            break
+    evidence["responder_proxy_ids"] = theirs
+    mirror = None
+    if mine and theirs:
+        mirror = mine["local"] == theirs["remote"] and mine["remote"] == theirs["local"]
+    evidence["mirror"] = mirror
+    said = f"local {mine['local']}, remote {mine['remote']}" if mine else "proxy identities not readable"
+    other_text = ""
+    if theirs:
+        other_text = (
+            f"; {qm.responder} itself proposes local {theirs['local']}, remote {theirs['remote']}"
+            + (" (a mirror image)" if mirror else " (not a mirror image)")
+        )
+    return finding(
+        "proxy-id-mismatch",
+        f"quick mode {qm.message_id}: {qm.responder} refused the proxy identities of {qm.initiator} "
+        f"({said}) with INVALID-ID-INFORMATION ({frames_text([n.msg for n in notes])}){other_text}",
+        evidence,
+        hint=f"on {qm.responder} the crypto ACL must be the mirror image: permit "
+        + (f"{mine['remote']} {mine['local']}" if mine else "<remote> <local>")
+        + "; check the local/remote subnets (traffic selectors) on both peers",
+    )
+
+
+def _unreadable_refusal(facts: SaFacts, qm: QuickModeFacts) -> Finding | None:
+    answers = qm.informational_answers()
+    if not answers or qm.refusal():
+        return None
+    if any(m.protection in (Protection.VERIFIED, Protection.DECRYPTED, Protection.CLEAR) for m in answers):
+        return None  # readable, but not an error notify: error-notify or nothing
+    qm1 = qm.label("QM1")
+    assert qm1 is not None
+    return finding(
+        "qm-refused",
+        f"quick mode {qm.message_id}: {qm.responder} answered QM1 "
+        f"({frames_text(facts.all_copies(qm1))}) with an encrypted informational "
+        f"({frames_text(answers[:3])}) instead of QM2: it refused the quick mode (give the keys to read why)",
+        {
+            "ike_sa": facts.cookies,
+            "quick_mode": qm.message_id,
+            "qm1": [evidence_of(m, protection=m.protection.value) for m in facts.all_copies(qm1)],
+            "answers": [evidence_of(m, protection=m.protection.value) for m in answers],
+        },
+    )
+
+
+def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
+    """QM2 against QM1: PFS on one side only, another group, other proxy IDs, other lifetimes."""
+    if qm.label("QM2") is None:
+        return []
+    out: list[Finding] = []
+    base = {"ike_sa": facts.cookies, "quick_mode": qm.message_id, "initiator": qm.initiator}
+    ke1, ke2 = qm.has_ke("QM1"), qm.has_ke("QM2")
+    if ke1 is not None and ke2 is not None and ke1 != ke2:
+        has, lacks = (qm.initiator, qm.responder) if ke1 else (qm.responder, qm.initiator)
+        out.append(
+            finding(
+                "pfs-mismatch",
+                f"quick mode {qm.message_id}: {has} sent a KE payload (PFS) and {lacks} did not",
+                {**base, "pfs": {"initiator": qm.ke_length("QM1"), "responder": qm.ke_length("QM2")}},
+            )
+        )
+    elif ke1 and ke2:
+        g1, g2 = _groups(qm, "QM1"), _groups(qm, "QM2")
+        l1, l2 = qm.ke_length("QM1"), qm.ke_length("QM2")
+        if (g2 and g1 and not g2 <= g1) or (l1 and l2 and l1 != l2):
+            out.append(
+                finding(
+                    "pfs-mismatch",
+                    f"quick mode {qm.message_id}: PFS groups differ (offered {sorted(g1)}, KE {l1} bytes; "
+                    f"answered {sorted(g2)}, KE {l2} bytes)",
+                    {
+                        **base,
+                        "pfs": {
+                            "initiator": l1,
+                            "responder": l2,
+                            "offered": sorted(g1),
+                            "answered": sorted(g2),
+                        },
+                    },
+                )
+            )
+    ids1, ids2 = qm.proxy_ids("QM1"), qm.proxy_ids("QM2")
+    if ids1 and ids2 and ids1 != ids2:
+        out.append(
+            finding(
+                "proxy-id-mismatch",
+                f"quick mode {qm.message_id}: {qm.responder} answered with other proxy identities (local "
+                f"{ids2['local']}, remote {ids2['remote']}) than proposed (local {ids1['local']}, remote "
+                f"{ids1['remote']})",
+                {**base, "initiator_proxy_ids": ids1, "responder_proxy_ids": ids2, "mirror": False},
+                severity=Severity.WARNING,
+            )
+        )
+    out.extend(_lifetimes(facts, qm, base))
+    return out
+
+
+def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list[Finding]:
+    offered_sa, accepted_sa = qm.sa_payload("QM1"), qm.sa_payload("QM2")
+    offered = (
+        [
+            lifetimes(t.to_dict(), SA_LIFE_TYPE, SA_LIFE_DURATION)
+            for p in offered_sa.proposals
+            for t in p.transforms
+        ]
+        if offered_sa
+        else []
+    )
+    accepted = (
+        [
+            lifetimes(t.to_dict(), SA_LIFE_TYPE, SA_LIFE_DURATION)
+            for p in accepted_sa.proposals
+            for t in p.transforms
+        ]
+        if accepted_sa
+        else []
+    )
+    own = {id(m) for m in qm.messages}
+    spis = {p.spi for sa in (offered_sa, accepted_sa) if sa for p in sa.proposals if p.spi}
+    notices = [
+        (n.msg, n.payload)
+        for n in facts.notifications_by_type.get(RESPONDER_LIFETIME, [])
+        if id(n.msg) in own or (n.msg.sender == qm.responder and n.payload.spi in spis)
+    ]
+    out: list[Finding] = []
+    if notices:
+        m, p = notices[0]
+        out.append(
+            finding(
+                "lifetime-mismatch",
+                f"quick mode {qm.message_id}: {m.sender} lowered the IPsec SA lifetime with "
+                f"RESPONDER-LIFETIME (frame {m.frame}): {', '.join(lifetime_text(p.lifetime_attributes))}",
+                {**base, "offered": offered[:1], "notify": evidence_of(m), "accepted": accepted[:1]},
+            )
+        )
+    elif offered and accepted and accepted[0] and accepted[0] not in offered:
+        out.append(
+            finding(
+                "lifetime-mismatch",
+                f"quick mode {qm.message_id}: {qm.responder} accepted lifetime {accepted[0]}, offered "
+                f"{offered[0]}",
+                {**base, "offered": offered[:1], "accepted": accepted[:1]},
+            )
+        )
+    return out
+
+
+def _qm2_rejected(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
+    """The initiator refuses what the responder accepted (QM2) with an error notify instead of QM3."""
+    notes = qm.rejection_of_qm2()
+    if not notes:
+        return []
+    ctx.explain(*notes)
+    names = ", ".join(sorted({n.payload.notify_name for n in notes}))
+    accepted = "; ".join(_proposals(qm, "QM2")) or "not readable"
+    return [
+        finding(
+            "p2-proposal-mismatch",
+            f"quick mode {qm.message_id}: {qm.initiator} answered QM2 with {names} "
+            f"({frames_text([n.msg for n in notes])}) instead of QM3: it cannot use what {qm.responder} "
+            f"accepted ({accepted})",
+            {**_base_evidence(facts, qm, notes), "accepted": _proposals(qm, "QM2")},
+            hint="the initiator could not install the accepted SA: check that its IPsec stack supports the "
+            "mode and algorithms it offered (e.g. transport mode, the cipher) and its own log",
+        )
+    ]
+
+
+def _same_story(f: Finding) -> tuple[object, ...]:
+    e = f.evidence
+    notifies = tuple(r.get("notify") for r in e.get("refusal", []))
+    sides = (e.get("initiator_proxy_ids"), e.get("responder_proxy_ids"), e.get("pfs"), e.get("accepted"))
+    return (
+        f.code,
+        f.severity,
+        e.get("ike_sa"),
+        e.get("initiator"),
+        repr(e.get("offered")),
+        notifies,
+        repr(sides),
+    )
+
+
+def check_phase2(ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for facts in ctx.sas:
+        found: list[Finding] = []
+        for qm in facts.quick_modes:
+            found.extend(_refused(ctx, facts, qm))
+            found.extend(_qm2_rejected(ctx, facts, qm))
+            unreadable = _unreadable_refusal(facts, qm)
+            if unreadable is not None:
+                found.append(unreadable)
+            found.extend(_accepted_differs(facts, qm))
+        out.extend(merge_repeats(found, _same_story))
+    return out

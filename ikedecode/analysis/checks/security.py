@@ -1,0 +1,147 @@
+"""Security posture of what was negotiated: aggressive mode with a PSK, weak algorithms, no PFS.
+
+Aggressive mode sends HASH_R = prf(prf(PSK, Ni | Nr), g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b)
+with all of its inputs in clear text (RFC 2409 section 5), so anyone holding AM1 and AM2 can test
+PSK guesses offline. Weak algorithms follow RFC 8247 (IKEv1 uses the same primitives): DES, MD5
+and MODP groups 1, 2 and 5 are not to be used; ESP_NULL gives no confidentiality (RFC 8221).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ikedecode.analysis.checks.catalog import finding
+from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, attribute_values, evidence_of
+from ikedecode.analysis.findings import Finding
+from ikedecode.ike.payloads import HashPayload
+from ikedecode.ike.registries import (
+    AUTHENTICATION_ALGORITHM,
+    ENCRYPTION_ALGORITHM,
+    GROUP_DESCRIPTION,
+    HASH_ALGORITHM,
+    HASH_ALGORITHMS,
+    IPSEC_GROUP_DESCRIPTION,
+    PROTO_IPSEC_ESP,
+)
+
+LISTED_QUICK_MODES = 6  # named in the sentence; the evidence has more
+# (attribute, value) -> why it is weak
+WEAK_PHASE1 = {
+    (ENCRYPTION_ALGORITHM, 1): "DES (56-bit key)",
+    (HASH_ALGORITHM, 1): "MD5",
+    (GROUP_DESCRIPTION, 1): "DH group 1 (768-bit MODP)",
+    (GROUP_DESCRIPTION, 2): "DH group 2 (1024-bit MODP)",
+    (GROUP_DESCRIPTION, 5): "DH group 5 (1536-bit MODP)",
+}
+WEAK_ESP_TRANSFORMS = {1: "ESP_DES_IV64", 2: "ESP_DES", 9: "ESP_DES_IV32", 11: "ESP_NULL (no encryption)"}
+WEAK_ESP_ATTRIBUTES = {
+    (AUTHENTICATION_ALGORITHM, 1): "HMAC-MD5",
+    (IPSEC_GROUP_DESCRIPTION, 1): "PFS group 1 (768-bit MODP)",
+    (IPSEC_GROUP_DESCRIPTION, 2): "PFS group 2 (1024-bit MODP)",
+    (IPSEC_GROUP_DESCRIPTION, 5): "PFS group 5 (1536-bit MODP)",
+}
+
+
+def _aggressive(facts: SaFacts) -> list[Finding]:
+    if facts.sa.exchange != "aggressive" or facts.preshared is not True:
+        return []
+    am2 = facts.first("AM2")
+    if am2 is None:
+        return []
+    hashes = [p for p in am2.payloads if isinstance(p, HashPayload)]
+    if not hashes:
+        return []
+    hash_r = hashes[0].data
+    hash_id = facts.hash_algorithm
+    algorithm = HASH_ALGORITHMS.name(hash_id) if hash_id is not None else "?"
+    evidence: dict[str, Any] = {
+        "ike_sa": facts.cookies,
+        "am2": evidence_of(am2),
+        "hash_r": hash_r.hex(),
+        "hash_algorithm": algorithm,
+        "identities": dict(facts.sa.identities),
+        "psk_verified": am2.hash_verified,
+    }
+    out = [
+        finding(
+            "aggressive-mode-psk",
+            f"aggressive mode with a pre-shared key: AM2 (frame {am2.frame}) carries HASH_R "
+            f"{hash_r.hex()[:16]}... ({algorithm}) in clear text with every input needed to test PSK guesses "
+            "offline (see --crack, --export-psk-params, --export-hashcat)",
+            evidence,
+        )
+    ]
+    if am2.hash_verified:
+        out.append(
+            finding(
+                "psk-verified",
+                f"HASH_R in AM2 (frame {am2.frame}) verifies: the pre-shared key is right ({am2.note}); "
+                "no DH secret was needed",
+                {"ike_sa": facts.cookies, "am2": evidence_of(am2), "note": am2.note},
+            )
+        )
+    return out
+
+
+def _add(items: list[dict[str, str]], where: str, what: str, source: str) -> None:
+    if not any(i["where"] == where and i["what"] == what for i in items):
+        items.append({"where": where, "what": what, "source": source})
+
+
+def _weak(facts: SaFacts) -> list[Finding]:
+    items: list[dict[str, str]] = []
+    if facts.chosen:
+        phase1, source = [facts.chosen], "chosen"
+    else:
+        phase1, source = [attribute_values(t) for t in facts.sa.offered], "offered"
+    for values in phase1:
+        for (attr, value), why in WEAK_PHASE1.items():
+            if values.get(attr) == value:
+                _add(items, "phase 1", why, source)
+    for qm in facts.quick_modes:
+        accepted = qm.sa_payload("QM2")
+        sa = accepted or qm.sa_payload("QM1")
+        if sa is None:
+            continue
+        where, source = f"quick mode {qm.message_id}", "accepted" if accepted else "offered"
+        for proposal in sa.proposals:
+            for t in proposal.transforms:
+                if proposal.protocol_id == PROTO_IPSEC_ESP and t.transform_id in WEAK_ESP_TRANSFORMS:
+                    _add(items, where, WEAK_ESP_TRANSFORMS[t.transform_id], source)
+                for (attr, value), why in WEAK_ESP_ATTRIBUTES.items():
+                    if t.get(attr) == value:
+                        _add(items, where, why, source)
+    if not items:
+        return []
+    text = "; ".join(f"{i['where']}: {i['what']}" for i in items)
+    return [
+        finding("weak-crypto", f"weak cryptography in use ({text})", {"ike_sa": facts.cookies, "weak": items})
+    ]
+
+
+def _no_pfs(facts: SaFacts) -> list[Finding]:
+    without = [
+        q.message_id for q in facts.quick_modes if q.label("QM2") is not None and q.has_ke("QM2") is False
+    ]
+    if not without:
+        return []
+    named = ", ".join(without[:LISTED_QUICK_MODES]) + (
+        f" and {len(without) - LISTED_QUICK_MODES} more" if len(without) > LISTED_QUICK_MODES else ""
+    )
+    return [
+        finding(
+            "no-pfs",
+            f"quick mode{'s' if len(without) > 1 else ''} {named} without PFS: the IPsec keys derive from "
+            "the phase-1 DH secret only",
+            {"ike_sa": facts.cookies, "count": len(without), "quick_modes": without[:MAX_LISTED]},
+        )
+    ]
+
+
+def check_security(ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for facts in ctx.sas:
+        out.extend(_aggressive(facts))
+        out.extend(_weak(facts))
+        out.extend(_no_pfs(facts))
+    return out

@@ -1,0 +1,177 @@
+"""``--crack``, ``--export-psk-params`` and ``--export-hashcat``: what the command line asks of this package.
+
+The command line passes in how to talk to the user (``echo`` for one-line notes on stderr,
+``progressbar`` for the click bar) and how to analyse the capture again (``reanalyze``, with a
+recovered PSK added to the keys), so this module needs neither click nor the pipeline. A found
+key is printed only with ``--show-keys``; findings and notes name the word-list line instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ikedecode.analysis.checks.catalog import finding
+from ikedecode.analysis.findings import Finding
+from ikedecode.analysis.report import Report
+from ikedecode.crack.formats import FormatError, hashcat_line, psk_crack_line
+from ikedecode.crack.params import PskParams, params_of_sas
+from ikedecode.crack.search import CrackResult, crack, estimate_candidates
+from ikedecode.crack.wordlist import WordListError, count_lines
+from ikedecode.keys.keyring import PresharedKey
+
+NO_PARAMS = "no aggressive-mode exchange with a pre-shared key in the capture (needs AM1 and AM2 with HASH_R)"
+
+
+class PskToolError(Exception):
+    """A problem with the request (nothing to crack, unwritable file): one line, exit status 2."""
+
+
+@dataclass(slots=True)
+class PskTools:
+    crack_wordlist: str | None = None
+    rule_set: str = "all"
+    workers: int | None = None
+    export_psk_params: str | None = None
+    export_hashcat: str | None = None
+    show_keys: bool = False
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.crack_wordlist or self.export_psk_params or self.export_hashcat)
+
+
+Echo = Callable[[str], None]
+ProgressBar = Callable[
+    [int, str], AbstractContextManager[Any]
+]  # (length, label) -> bar with .update(n, item)
+
+
+def run_psk_tools(
+    report: Report,
+    tools: PskTools,
+    echo: Echo,
+    progressbar: ProgressBar,
+    reanalyze: Callable[[list[PresharedKey]], Report],
+) -> Report:
+    """Export and/or crack; returns the report to render (analysed again when a PSK was found)."""
+    params = params_of_sas(report.ike_sas)
+    if not params:
+        raise PskToolError(NO_PARAMS)
+    if tools.export_psk_params:
+        _export(tools.export_psk_params, params, "psk-crack", psk_crack_line, echo)
+    if tools.export_hashcat:
+        _export(tools.export_hashcat, params, "hashcat", lambda p: hashcat_line(p)[1], echo)
+    if not tools.crack_wordlist:
+        return report
+    results = [_crack_one(p, tools, echo, progressbar) for p in params]
+    found = [r for r in results if r.found]
+    if found:
+        keys = [
+            PresharedKey(r.psk, f"--crack {tools.crack_wordlist} line {r.line}")  # type: ignore[arg-type]
+            for r in found
+        ]
+        report = reanalyze(keys)
+    report.findings.extend(crack_findings(results, tools.crack_wordlist))
+    return report
+
+
+def _export(
+    path: str, params: list[PskParams], tool: str, line_of: Callable[[PskParams], str], echo: Echo
+) -> None:
+    lines, skipped = [], []
+    for p in params:
+        try:
+            lines.append(line_of(p))
+        except FormatError as exc:
+            skipped.append(str(exc))
+    for reason in skipped:
+        echo(f"not exported for {tool}: {reason}")
+    if not lines:
+        raise PskToolError(
+            f"{path}: nothing to write for {tool} ({len(skipped)} exchange(s) not expressible)"
+        )
+    try:
+        Path(path).write_text("".join(line + "\n" for line in lines), encoding="ascii")
+    except OSError as exc:
+        raise PskToolError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    echo(f"wrote {len(lines)} {tool} line(s) to {path}")
+
+
+def _crack_one(params: PskParams, tools: PskTools, echo: Echo, progressbar: ProgressBar) -> CrackResult:
+    wordlist = tools.crack_wordlist
+    assert wordlist is not None
+    try:
+        lines = count_lines(wordlist)
+        total = estimate_candidates(lines, tools.rule_set)
+        label = f"cracking {params.source} ({lines:,} words, rules {tools.rule_set})"
+        with progressbar(total, label) as bar:
+            done, start = [0], time.perf_counter()
+
+            def progress(n: int) -> None:
+                done[0] += n
+                rate = done[0] / max(time.perf_counter() - start, 1e-9)
+                bar.update(n, f"{done[0]:,} candidates, {rate:,.0f}/s")
+
+            result = crack(
+                params,
+                wordlist,
+                rule_set=tools.rule_set,
+                workers=tools.workers,
+                progress=progress,
+            )
+    except WordListError as exc:
+        raise PskToolError(str(exc)) from None
+    except ValueError as exc:  # an algorithm the cracker does not have
+        raise PskToolError(str(exc)) from None
+    echo(summary(result, wordlist, tools.show_keys))
+    return result
+
+
+def summary(result: CrackResult, wordlist: str, show_keys: bool) -> str:
+    speed = (
+        f"{result.tried:,} candidates in {result.seconds:.2f} s ({result.rate:,.0f}/s, "
+        f"{result.workers} worker{'s' if result.workers > 1 else ''})"
+    )
+    if not result.found:
+        return f"PSK not found for {result.params.source}: {speed}"
+    where = f"{wordlist} line {result.line}, rule {result.rule}"
+    if show_keys:
+        assert result.psk is not None
+        return f"PSK found for {result.params.source}: {result.psk!r} ({where}); {speed}"
+    return f"PSK found for {result.params.source} at {where} (--show-keys prints it); {speed}"
+
+
+def crack_findings(results: list[CrackResult], wordlist: str) -> list[Finding]:
+    out = []
+    for r in results:
+        evidence = {
+            "source": r.params.source,
+            "wordlist": wordlist,
+            "candidates": r.tried,
+            "seconds": round(r.seconds, 3),
+            "rate": round(r.rate),
+            "workers": r.workers,
+        }
+        if r.found:
+            out.append(
+                finding(
+                    "psk-cracked",
+                    f"the pre-shared key behind HASH_R ({r.params.source}) is in the word list {wordlist}: "
+                    f"line {r.line}, rule {r.rule}",
+                    {**evidence, "line": r.line, "rule": r.rule},
+                )
+            )
+        else:
+            out.append(
+                finding(
+                    "psk-not-cracked",
+                    f"none of {r.tried:,} candidates from {wordlist} gives the HASH_R of {r.params.source}",
+                    evidence,
+                )
+            )
+    return out
