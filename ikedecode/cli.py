@@ -9,16 +9,37 @@ from pathlib import Path
 import click
 
 from ikedecode import __version__
+from ikedecode.analysis.findings import SEVERITY_ORDER, Severity
+from ikedecode.analysis.report import Report
 from ikedecode.capture import CaptureError, open_capture
+from ikedecode.capture.reader import DEFAULT_FRAGMENT_BUFFERS
+from ikedecode.crack.command import PskToolError, PskTools, run_psk_tools
+from ikedecode.crack.rules import RULE_SETS
+from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA
 from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk_file
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing, PresharedKey
-from ikedecode.keys.loader import load_key_text
+from ikedecode.keys.loader import load_key_file, load_keylog_file
+from ikedecode.keys.wireshark_export import write_wireshark_tables
 from ikedecode.pipeline import Options, analyze
+from ikedecode.render.cisco import Perspective, PerspectiveError, render_cisco
+from ikedecode.render.html import render_html
 from ikedecode.render.json_report import render_json
+from ikedecode.render.markdown import render_markdown
+from ikedecode.render.show import render_show
 from ikedecode.render.text import render_text
+from ikedecode.render.timeline import render_timeline
 
 RENDERERS = {"text": render_text, "json": render_json}
+RENDERERS |= {
+    "cisco": render_cisco,
+    "show": render_show,
+    "timeline": render_timeline,
+    "markdown": render_markdown,
+    "html": render_html,
+}
+PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
+EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
@@ -50,10 +71,12 @@ def _collect_psks(psk: tuple[str, ...], psk_file: tuple[str, ...]) -> list[Presh
     return out
 
 
-def _build_keyring(psk, psk_file, dh_secret, dh_private, keys) -> KeyRing:  # noqa: ANN001
+def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> KeyRing:  # noqa: ANN001
     ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private))
     for path in keys:
-        ring.merge(load_key_text(_read_text(path, "key file"), path))
+        ring.merge(load_key_file(path))
+    for path in keylogs:
+        ring.merge(load_keylog_file(path))
     return ring
 
 
@@ -79,8 +102,35 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys) -> KeyRing:  # no
     metavar="HEX",
     help="One side's private DH value; g^xy is computed from the peer's KE payload.",
 )
-@click.option("--keys", "keys", multiple=True, metavar="FILE", help="Key file (TOML, see docs/keys.md).")
+@click.option(
+    "--keys",
+    "keys",
+    multiple=True,
+    metavar="FILE",
+    help="Key file (repeatable, recognised by content): TOML (docs/keys.md), strongSwan/libreswan "
+    "log, 'ip xfrm state' output, Wireshark esp_sa / ikev1 / ikev2 decryption table; .gz accepted.",
+)
+@click.option(
+    "--keylog",
+    multiple=True,
+    metavar="FILE",
+    help="strongSwan charon (ike 4, chd 4, mgr 2) or libreswan pluto debug log with the keys (repeatable).",
+)
+@click.option(
+    "--export-wireshark",
+    metavar="DIR",
+    help="Write ikev1_decryption_table, ikev2_decryption_table and esp_sa with the derived keys into "
+    "DIR (a Wireshark profile / WIRESHARK_CONFIG_DIR). The files hold secrets.",
+)
 @click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
+@click.option(
+    "--as",
+    "as_",
+    default="initiator",
+    show_default=True,
+    metavar="initiator|responder|ADDRESS",
+    help="Whose router --format cisco/show is written for: a role, or a peer's IP address.",
+)
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
 @click.option(
     "--write-decrypted",
@@ -98,6 +148,50 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys) -> KeyRing:  # no
     show_default=True,
     help="IKE SAs tracked at once; beyond it the oldest is dropped (with a finding).",
 )
+@click.option(
+    "--max-phase2-per-sa",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_PHASE2_PER_SA,
+    show_default=True,
+    help="Phase-2 exchanges (quick mode, informational) kept per IKE SA; beyond it the oldest is "
+    "dropped (with a finding).",
+)
+@click.option(
+    "--max-fragment-buffers",
+    type=click.IntRange(0),
+    default=DEFAULT_FRAGMENT_BUFFERS,
+    show_default=True,
+    help="IP datagrams under reassembly at once; beyond it the oldest is dropped (with a finding). "
+    "0 disables IP reassembly.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    help="Exit with status 1 when there are findings of this severity or worse (for CI / monitoring).",
+)
+@click.option(
+    "--crack",
+    metavar="WORDLIST",
+    help="Recover an aggressive-mode PSK: test every word (and --crack-rules variants) against HASH_R on "
+    "all cores. The key is printed only with --show-keys.",
+)
+@click.option(
+    "--crack-rules",
+    type=click.Choice(list(RULE_SETS)),
+    default="all",
+    show_default=True,
+    help="Word variants tried after the words themselves: other letter cases, one or two digits appended.",
+)
+@click.option(
+    "--export-psk-params",
+    metavar="FILE",
+    help="Write the aggressive-mode HASH_R parameters in psk-crack's format (ike-scan --pskcrack).",
+)
+@click.option(
+    "--export-hashcat",
+    metavar="FILE",
+    help="Write the aggressive-mode HASH_R parameters for hashcat (-m 5300 MD5, -m 5400 SHA1).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.version_option(__version__, prog_name="ikedecode")
 def main(
@@ -113,13 +207,26 @@ def main(
     show_keys,
     ike_port,  # noqa: ANN001
     max_ike_sas,
+    max_phase2_per_sa,
+    max_fragment_buffers,
     quiet,
+    keylog=(),
+    export_wireshark=None,
+    as_="initiator",
+    fail_on=None,
+    crack=None,
+    crack_rules="all",
+    export_psk_params=None,
+    export_hashcat=None,
 ) -> None:
     """Decode, decrypt and explain the IKE/IPsec negotiations in CAPTURE (pcap or pcapng)."""
     try:
-        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys)
-        reader = open_capture(capture, ike_ports=(500, 4500, *ike_port))
-        options = Options(max_ike_sas=max_ike_sas)
+        perspective = Perspective.parse(as_)
+        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog)
+        reader = open_capture(
+            capture, ike_ports=(500, 4500, *ike_port), max_fragment_buffers=max_fragment_buffers
+        )
+        options = Options(max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa)
         if write_decrypted:
             try:
                 options.decrypted_output = open(write_decrypted, "wb")  # noqa: SIM115 - closed below
@@ -130,7 +237,37 @@ def main(
         finally:
             if options.decrypted_output is not None:
                 options.decrypted_output.close()
-        text = RENDERERS[fmt](report, show_keys=show_keys)
+        if export_wireshark:
+            tables = write_wireshark_tables(export_wireshark, report, keyring)
+            if not quiet:
+                click.echo(
+                    f"ikedecode: wrote Wireshark key tables to {export_wireshark}: "
+                    f"{len(tables.ikev1)} IKEv1 SA(s), {len(tables.ikev2)} IKEv2 SA(s), "
+                    f"{len(tables.esp)} ESP SA(s)"
+                    + (f", {len(tables.skipped)} not expressible" if tables.skipped else ""),
+                    err=True,
+                )
+        tools = PskTools(crack, crack_rules, None, export_psk_params, export_hashcat, show_keys)
+        if tools.wanted:
+
+            def reanalyze(found: list[PresharedKey]) -> Report:
+                keyring.psks.extend(found)
+                again = open_capture(
+                    capture, ike_ports=(500, 4500, *ike_port), max_fragment_buffers=max_fragment_buffers
+                )
+                limits = Options(max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa)
+                return analyze(again, keyring, limits)
+
+            def bar(length: int, label: str):  # noqa: ANN202 - a click progress bar on stderr
+                hidden = quiet or not sys.stderr.isatty()
+                return click.progressbar(
+                    length=length, label=label, file=sys.stderr, item_show_func=str, hidden=hidden
+                )
+
+            note = lambda line: click.echo(f"ikedecode: {line}", err=True)  # noqa: E731
+            report = run_psk_tools(report, tools, note, bar, reanalyze)
+        extra = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
+        text = RENDERERS[fmt](report, show_keys=show_keys, **extra)
         if output:
             try:
                 Path(output).write_text(text, encoding="utf-8")
@@ -138,7 +275,11 @@ def main(
                 raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
         else:
             click.echo(text, nl=False)
-    except (CaptureError, KeyFileError, UserError) as exc:
+        if fail_on and any(
+            SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[Severity(fail_on)] for f in report.all_findings()
+        ):
+            sys.exit(EXIT_FINDINGS)
+    except (CaptureError, KeyFileError, UserError, PerspectiveError, PskToolError) as exc:
         click.echo(f"ikedecode: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:

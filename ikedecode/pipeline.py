@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ikedecode.analysis.diagnose import diagnose
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
@@ -19,7 +20,7 @@ from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.ike.engine import IkeEngine
+from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.render.pcap_writer import DecryptedPcapWriter
 
@@ -27,6 +28,7 @@ from ikedecode.render.pcap_writer import DecryptedPcapWriter
 @dataclass(slots=True)
 class Options:
     max_ike_sas: int = 100_000
+    max_phase2_per_sa: int = DEFAULT_MAX_PHASE2_PER_SA  # docs/limits.md
     progress: Callable[[int], None] | None = None  # called with frames read so far
     decrypted_output: BinaryIO | None = None  # --write-decrypted
     extra: dict[str, object] = field(default_factory=dict)
@@ -34,17 +36,22 @@ class Options:
 
 def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = None) -> Report:
     options = options or Options()
-    engine = IkeEngine(keyring, max_sas=options.max_ike_sas)
+    engine = IkeEngine(keyring, max_sas=options.max_ike_sas, max_phase2_per_sa=options.max_phase2_per_sa)
     sadb = SaDatabase(keyring.ipsec_sas)
     processor = EspProcessor(sadb)
     writer = DecryptedPcapWriter(options.decrypted_output) if options.decrypted_output is not None else None
     findings: list[Finding] = []
     written = 0
     esp_kinds = (Kind.ESP, Kind.AH)
+    esp_failures: Finding | None = None
     for n, datagram in enumerate(reader, 1):
         kind = datagram.kind
         if kind in esp_kinds:
-            layers = processor.process_nested(datagram)
+            try:
+                layers = processor.process_nested(datagram)
+            except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
+                layers = []
+                esp_failures = _esp_failure(esp_failures, findings, datagram.frame, exc)
             if writer is not None and layers and writer.write_layers(layers):
                 written += 1
         elif kind is Kind.IKE:
@@ -69,7 +76,27 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
     report.ipsec_sas = _reportable_sas(sadb)
     report.unknown_spis = sadb.no_keys
     report.decrypted_written = written if writer is not None else None
+    report.findings.extend(diagnose(report))  # why it failed, with evidence (docs/findings.md)
     return report
+
+
+def _esp_failure(finding: Finding | None, findings: list[Finding], frame: int, exc: Exception) -> Finding:
+    """The guard around ESP/AH processing: one ``decoder-error`` finding counting the packets."""
+    if finding is None:
+        finding = Finding(
+            Severity.ERROR,
+            "decoder-error",
+            "",
+            evidence={"first_frame": frame, "exception": type(exc).__name__, "packets": 0},
+            hint="a bug in ikedecode: please report it, with this frame if you can share it",
+        )
+        findings.append(finding)
+    finding.evidence["packets"] += 1
+    finding.message = (
+        f"ikedecode failed to process {finding.evidence['packets']} ESP/AH packet(s) (first: frame "
+        f"{finding.evidence['first_frame']}, {finding.evidence['exception']}); the rest was decoded"
+    )
+    return finding
 
 
 def _reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:

@@ -344,12 +344,98 @@ scenario_ikescan-aggressive-pskcrack() {
     }
 }
 
+# ---- F: libreswan's pluto against strongSwan (a real pluto key log for ikedecode --keylog)
+libreswan_root() {   # echo the root of an unpacked libreswan (Debian's package conflicts with strongSwan's)
+    if [[ -n ${LIBRESWAN_ROOT-} ]]; then echo "$LIBRESWAN_ROOT"; return 0; fi
+    local root=$WORKROOT/libreswan deb
+    if [[ ! -x $root/usr/libexec/ipsec/pluto ]]; then
+        mkdir -p "$root/debs"; chmod 777 "$root/debs"
+        # pluto's libraries that a strongSwan host lacks, and certutil for its NSS database
+        (cd "$root/debs" && apt-get download libreswan libldns3 libevent-pthreads-2.1-7 libnss3-tools) \
+            > "$WORK/apt-download.out" 2>&1 || { log "apt-get download failed"; return 1; }
+        for deb in "$root"/debs/*.deb; do dpkg-deb -x "$deb" "$root"; done
+    fi
+    echo "$root"
+}
+pluto_whack() {   # pluto_whack SIDE ARGS...: whack against that side's pluto
+    local side=$1; shift
+    nsx "$side" env LD_LIBRARY_PATH="$PLUTO_LIBS" "$PLUTO_ROOT/usr/libexec/ipsec/whack" \
+        --ctlsocket "$WORK/$side.run/pluto.ctl" "$@"
+}
+start_pluto() {   # start_pluto SIDE: pluto in the side's namespace, debug "all crypt private" (logs secrets)
+    local side=$1 local_addr remote_addr local_id remote_id local_ts remote_ts i
+    PLUTO_ROOT=$(libreswan_root) || return 1
+    PLUTO_LIBS=$PLUTO_ROOT/usr/lib/x86_64-linux-gnu
+    if [[ $side == west ]]; then
+        local_addr=$WEST_ADDR; remote_addr=$EAST_ADDR; local_id=$WEST_ID; remote_id=$EAST_ID
+        local_ts=$WEST_TS; remote_ts=$EAST_TS
+    else
+        local_addr=$EAST_ADDR; remote_addr=$WEST_ADDR; local_id=$EAST_ID; remote_id=$WEST_ID
+        local_ts=$EAST_TS; remote_ts=$WEST_TS
+    fi
+    mkdir -p "$WORK/$side.nss" "$WORK/$side.run"
+    LD_LIBRARY_PATH=$PLUTO_LIBS "$PLUTO_ROOT/usr/bin/certutil" -N -d "sql:$WORK/$side.nss" --empty-password
+    cat > "$WORK/$side.ipsec.conf" <<CONF
+# ipsec.conf for the libreswan $side daemon of lab scenario $NAME (written by make-captures.sh)
+config setup
+	plutodebug="all crypt private"
+	ikev1-policy=accept
+	logfile=$WORK/$side.pluto.log
+	logappend=no
+	logtime=yes
+conn lab
+	ikev2=no
+	authby=secret
+	left=$local_addr
+	leftid=$local_id
+	leftsubnet=$local_ts
+	right=$remote_addr
+	rightid=$remote_id
+	rightsubnet=$remote_ts
+	ike=$PLUTO_IKE
+	esp=$PLUTO_ESP
+	pfs=no
+	encapsulation=yes
+	auto=add
+CONF
+    printf '%s %s : PSK "%s"\n' "$local_id" "$remote_id" "$(side_value PSK "$side")" > "$WORK/$side.ipsec.secrets"
+    chmod 600 "$WORK/$side.ipsec.secrets"
+    # pluto runs addconn from /usr/libexec/ipsec: bind the unpacked tree there, in this process's
+    # own mount namespace (ip netns exec), so the host is untouched
+    ip netns exec "$(ns "$side")" env LD_LIBRARY_PATH="$PLUTO_LIBS" \
+        sh -c 'mount --bind "$0/usr/libexec" /usr/libexec && exec /usr/libexec/ipsec/pluto "$@"' "$PLUTO_ROOT" \
+        --config "$WORK/$side.ipsec.conf" --nofork --rundir "$WORK/$side.run" --nssdir "$WORK/$side.nss" \
+        --secretsfile "$WORK/$side.ipsec.secrets" > "$WORK/$side.pluto.stdout" 2>&1 &
+    PIDS+=("$!"); eval "PLUTO_PID_${side^^}=$!"; disown "$!"
+    for i in $(seq 50); do [[ -S $WORK/$side.run/pluto.ctl ]] && break; sleep 0.1; done
+    [[ -S $WORK/$side.run/pluto.ctl ]] || { log "pluto $side did not come up"; cat "$WORK/$side.pluto.stdout" >&2; return 1; }
+    for i in $(seq 30); do grep -q '"lab": added IKEv1 connection' "$WORK/$side.pluto.log" && return 0; sleep 0.1; done
+    log "pluto $side did not load connection lab"; return 1
+}
+stop_pluto() {   # stop_pluto SIDE: whack --shutdown (pluto deletes its SAs), then by PID
+    local var="PLUTO_PID_${1^^}"
+    pluto_whack "$1" --shutdown >> "$WORK/$1.whack.out" 2>&1
+    stop_pid "${!var}" TERM
+}
+scenario_libreswan-pluto() {
+    DESCRIPTION="F: libreswan 4.10 pluto as west (initiator, plutodebug \"all crypt private\": its log holds the PSK and both directions' KEYMAT) against strongSwan east: main mode PSK AES-128/SHA1/modp2048, quick mode ESP AES-128/SHA1 without PFS; pluto cannot install the SAs (this kernel has no ESP: 'Protocol not supported'), so QM3 never comes: pluto retransmits QM1 and east QM2 until pluto's shutdown sends the ISAKMP delete; no ESP on the wire"
+    START_WEST=no; RETRANSMIT_TRIES=2
+    PLUTO_IKE="aes128-sha1;modp2048"; PLUTO_ESP="aes128-sha1"
+    run() {
+        start_pluto west || return 1
+        pluto_whack west --name lab --initiate --asynchronous >> "$WORK/west.whack.out" 2>&1
+        sleep 6
+        stop_pluto west
+        sleep 0.5
+    }
+}
+
 SCENARIOS=(
     mm-3des-md5-modp1024 mm-aes128-sha1-modp2048 mm-aes256-sha256-modp2048 am-aes128-sha1-modp2048
     qm-pfs-modp2048 mm-delete esp-aes128gcm16 qm-transport-refused esp-rekey-delete
     case-3des-sha1-modp768 esp-rekey-simultaneous
     fail-psk-mismatch fail-ike-proposal fail-esp-proposal fail-ts-mismatch fail-pfs-mismatch fail-unreachable
-    dpd-timeout nat-t ikescan-aggressive-pskcrack xauth-modecfg
+    dpd-timeout nat-t ikescan-aggressive-pskcrack xauth-modecfg libreswan-pluto
 )
 
 # ---------------------------------------------------------------- one scenario
@@ -382,6 +468,10 @@ save_results() {
             cp "$WORK/$side.log" "$KEYS_OUT/$NAME.$side.log"
             cp "$WORK/$side.swanctl.conf" "$RUN_RECORD/"
             extract_args+=("--$side-log" "$KEYS_OUT/$NAME.$side.log")
+        fi
+        if [[ -f $WORK/$side.pluto.log ]]; then   # libreswan: its log is for ikedecode --keylog
+            cp "$WORK/$side.pluto.log" "$KEYS_OUT/$NAME.$side.pluto.log"
+            cp "$WORK/$side.ipsec.conf" "$RUN_RECORD/"
         fi
     done
     for f in ping.out ike-scan.out psk-crack.txt psk-crack.out; do

@@ -43,6 +43,17 @@ def capture_findings(stats: CaptureStats) -> list[Finding]:
                 hint="the report covers the packets before the cut",
             )
         )
+    if stats.fragment_sets_evicted:
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "state-cap",
+                f"more IP datagrams under reassembly at once than the cap: {stats.fragment_sets_evicted} "
+                "dropped unfinished, oldest first (their fragments are counted as malformed)",
+                evidence={"dropped": stats.fragment_sets_evicted},
+                hint="raise --max-fragment-buffers",
+            )
+        )
     if stats.malformed:
         reasons = dict(stats.malformed_reasons.most_common(10))
         out.append(

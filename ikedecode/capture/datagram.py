@@ -65,6 +65,7 @@ class CaptureStats:
     malformed: int = 0
     nat_keepalives: int = 0  # included in ``ike``
     ip_fragments: int = 0  # frames that were IP fragments (counted in the bucket of their datagram)
+    fragment_sets_evicted: int = 0  # datagrams dropped unfinished: the reassembly buffer cap was hit
     malformed_reasons: Counter[str] = field(default_factory=Counter)
     malformed_frames: list[tuple[int, str]] = field(default_factory=list)  # first few, for the report
     link_types: Counter[str] = field(default_factory=Counter)

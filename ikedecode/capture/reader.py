@@ -27,6 +27,7 @@ from .records import BROKEN_RECORD_REASONS
 from .source import ByteSource
 
 MAX_MALFORMED_FRAMES_KEPT = 100
+DEFAULT_FRAGMENT_BUFFERS = 1024  # IP datagrams under reassembly at once (--max-fragment-buffers)
 MAX_ANOMALY_FRAMES_KEPT = 100
 MAX_CACHED_ADDRESSES = 65536
 ADDRESS_FAMILIES = {4: socket.AF_INET, 16: socket.AF_INET6}
@@ -48,7 +49,7 @@ class CaptureReader:
         name: str = "<stream>",
         *,
         ike_ports: Iterable[int] = (500, 4500),
-        max_fragment_buffers: int = 1024,
+        max_fragment_buffers: int = DEFAULT_FRAGMENT_BUFFERS,
         fragment_timeout: float = 30.0,
     ) -> None:
         if max_fragment_buffers < 0:
@@ -193,6 +194,7 @@ class CaptureReader:
         self._finished = True
         self._reassembler.flush()
         self._account_dropped()
+        self.stats.fragment_sets_evicted = self._reassembler.evicted
         if self.stats.truncated is None:
             self.stats.truncated = self._records.truncated
         if self._owned_stream is not None:

@@ -57,6 +57,7 @@ class Reassembler:
         self.timeout_ns = timeout_ns
         self.pending: dict[Any, _Pending] = {}  # datagrams under reassembly; insertion order = age
         self.dropped: list[tuple[list[int], Malformed]] = []
+        self.evicted = 0  # datagrams dropped because ``max_buffers`` were under reassembly
 
     def add(
         self,
@@ -85,6 +86,7 @@ class Reassembler:
                 self.dropped.append(([frame], Malformed(INCOMPLETE, f"id 0x{ident:x}, reassembly disabled")))
                 return None
             while len(self.pending) >= self.max_buffers:
+                self.evicted += 1
                 self._drop(
                     next(iter(self.pending)),
                     INCOMPLETE,

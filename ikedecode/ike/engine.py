@@ -18,6 +18,7 @@ How a message is handled (RFC 2408/2409):
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,9 @@ from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, nam
 from ikedecode.keys.keyring import KeyRing
 
 DEFAULT_MAX_SAS = 100_000
+# Phase-2 exchanges (quick mode, informational, transaction) kept per IKE SA: a day of DPD every
+# 10 s is 8640 informational exchanges; beyond the cap the oldest is dropped (docs/limits.md).
+DEFAULT_MAX_PHASE2_PER_SA = 10_000
 FRAGMENT_PAYLOAD = 132
 IKEV2_ENCRYPTED_PAYLOAD = 46
 
@@ -83,15 +87,24 @@ class _SaState:
     quick_modes: dict[int, QuickModeMaterial] = field(default_factory=dict)  # message ID -> QM1/QM2 material
     key_failure_reported: bool = False
     phase1_labels_seen: set[str] = field(default_factory=set)
+    phase2_cap_finding: Finding | None = None  # set once the phase-2 cap dropped an exchange
 
 
 class IkeEngine:
-    def __init__(self, keyring: KeyRing | None = None, *, max_sas: int = DEFAULT_MAX_SAS) -> None:
+    def __init__(
+        self,
+        keyring: KeyRing | None = None,
+        *,
+        max_sas: int = DEFAULT_MAX_SAS,
+        max_phase2_per_sa: int = DEFAULT_MAX_PHASE2_PER_SA,
+    ) -> None:
         self.keyring = keyring or KeyRing()
         self.max_sas = max_sas
-        self._states: dict[tuple[bytes, bytes | None], _SaState] = {}
+        self.max_phase2_per_sa = max_phase2_per_sa
+        self._states: dict[tuple[bytes, bytes | None], _SaState] = {}  # (icky, rcky) -> SA, rcky known
         self._by_initiator_cookie: dict[bytes, list[_SaState]] = {}
-        self._order: list[_SaState] = []
+        self._order: deque[_SaState] = deque()
+        self._sa_cap_finding: Finding | None = None
         self.findings: list[Finding] = []  # findings not tied to one IKE SA
         self.unattached: list[IkeMessage] = []  # messages whose header could not even name an SA
         self._fragments = FragmentCollector()
@@ -101,7 +114,17 @@ class IkeEngine:
     # -- public API -------------------------------------------------------------------------
 
     def receive(self, datagram: Datagram) -> IkeMessage | None:
-        """Process one IKE datagram; returns the message record (None for NAT-T keepalives)."""
+        """Process one IKE datagram; returns the message record (None for NAT-T keepalives).
+
+        Never raises: should decoding one message fail on a bug, that message becomes a
+        ``decoder-error`` finding and the engine goes on with the next datagram.
+        """
+        try:
+            return self._receive(datagram)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not end the analysis
+            return self._decoder_error(datagram, exc)
+
+    def _receive(self, datagram: Datagram) -> IkeMessage | None:
         if datagram.nat_keepalive:
             return None
         data = datagram.payload
@@ -118,7 +141,11 @@ class IkeEngine:
     def finish(self) -> list[IkeSa]:
         """Every IKE SA seen, in order of first appearance, with final states and findings."""
         for state in self._order:
-            self._conclude(state)
+            try:
+                self._conclude(state)
+            except Exception as exc:  # noqa: BLE001 - one SA's conclusion must not lose the others
+                frame = state.sa.messages[-1].frame if state.sa.messages else 0
+                self.findings.append(_decoder_error_finding(frame, exc))
         for problem in self._fragments.incomplete():
             self.findings.append(
                 Finding(
@@ -136,25 +163,26 @@ class IkeEngine:
     def _sa_for(self, datagram: Datagram, header: IsakmpHeader) -> _SaState:
         icky, rcky = header.initiator_cookie, header.responder_cookie
         zero = rcky == bytes(8)
-        candidates = self._by_initiator_cookie.get(icky, [])
-        for state in reversed(candidates):
-            known = state.sa.responder_cookie
-            if zero or known is None or known == rcky:
-                if not zero and known is None:
-                    state.sa.responder_cookie = rcky
+        # The newest SA of this initiator cookie answers a zero responder cookie; otherwise the SA
+        # with this cookie pair, else the first SA of the initiator cookie while its responder
+        # cookie is unknown (only the first can be: later ones are made with a responder cookie).
+        # Dictionaries, not a scan: a flood of responder cookies must not make this quadratic.
+        candidates = self._by_initiator_cookie.get(icky)
+        if candidates:
+            if zero:
+                return candidates[-1]
+            state = self._states.get((icky, rcky))
+            if state is not None:
                 return state
+            first = candidates[0]
+            if first.sa.responder_cookie is None:
+                first.sa.responder_cookie = rcky
+                self._states[(icky, rcky)] = first
+                return first
         if len(self._order) >= self.max_sas:
-            dropped = self._order.pop(0)
+            dropped = self._order.popleft()
             self._forget(dropped)
-            self.findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "state-cap",
-                    f"more than {self.max_sas} IKE SAs: the oldest was dropped",
-                    evidence={"cookies": dropped.sa.cookies},
-                    hint="raise --max-ike-sas",
-                )
-            )
+            self._note_sa_dropped(dropped)
         # With a zero responder cookie the sender is the initiator (RFC 2408 3.1); otherwise the
         # capture missed the SA's first message and the first sender seen is taken as initiator.
         inferred = not zero
@@ -172,12 +200,39 @@ class IkeEngine:
         state = _SaState(sa=sa)
         self._order.append(state)
         self._by_initiator_cookie.setdefault(icky, []).append(state)
+        if not zero:
+            self._states[(icky, rcky)] = state
         return state
 
     def _forget(self, state: _SaState) -> None:
         lst = self._by_initiator_cookie.get(state.sa.initiator_cookie, [])
         if state in lst:
             lst.remove(state)
+        pair = (state.sa.initiator_cookie, state.sa.responder_cookie)
+        if self._states.get(pair) is state:
+            del self._states[pair]
+        if not lst:
+            self._by_initiator_cookie.pop(state.sa.initiator_cookie, None)
+
+    def _note_sa_dropped(self, dropped: _SaState) -> None:
+        """One ``state-cap`` finding for all the IKE SAs the cap dropped, with their count."""
+        finding = self._sa_cap_finding
+        if finding is None:
+            finding = self._sa_cap_finding = Finding(
+                Severity.WARNING,
+                "state-cap",
+                "",
+                evidence={"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies},
+                hint="raise --max-ike-sas",
+            )
+            self.findings.append(finding)
+        finding.evidence["dropped"] += 1
+        finding.evidence["last_dropped"] = dropped.sa.cookies
+        count = finding.evidence["dropped"]
+        finding.message = (
+            f"more than {self.max_sas} IKE SAs: the oldest {count} "
+            f"{'was' if count == 1 else 'were'} dropped from the report"
+        )
 
     @staticmethod
     def _role(sa: IkeSa, datagram: Datagram) -> Role:
@@ -219,17 +274,7 @@ class IkeEngine:
         )
 
     def _malformed(self, datagram: Datagram, reason: str) -> IkeMessage:
-        msg = self._message(
-            datagram,
-            exchange_type=0,
-            exchange="unknown",
-            message_id=0,
-            label="?",
-            flags=0,
-            encrypted=False,
-            protection=Protection.MALFORMED,
-            problems=[reason],
-        )
+        msg = self._malformed_record(datagram, reason)
         self.unattached.append(msg)
         self.findings.append(
             Finding(
@@ -240,6 +285,26 @@ class IkeEngine:
                 hint="a broken or non-IKE packet on an IKE port",
             )
         )
+        return msg
+
+    def _malformed_record(self, datagram: Datagram, reason: str) -> IkeMessage:
+        return self._message(
+            datagram,
+            exchange_type=0,
+            exchange="unknown",
+            message_id=0,
+            label="?",
+            flags=0,
+            encrypted=False,
+            protection=Protection.MALFORMED,
+            problems=[reason],
+        )
+
+    def _decoder_error(self, datagram: Datagram, exc: Exception) -> IkeMessage:
+        """The guard's record of a message ikedecode failed on: a finding, never an exception."""
+        msg = self._malformed_record(datagram, f"ikedecode failed on this message: {type(exc).__name__}")
+        self.unattached.append(msg)
+        self.findings.append(_decoder_error_finding(datagram.frame, exc))
         return msg
 
     def _receive_message(self, datagram: Datagram, header: IsakmpHeader, data: bytes) -> IkeMessage:
@@ -399,6 +464,19 @@ class IkeEngine:
                 msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
             return None
         ciphertext = ciphertext_of(data, header.length)
+        broken = _not_cbc_ciphertext(ciphertext, state.policy.encryption_algorithm)
+        if broken:  # no key can open it: a damaged message, not a key problem
+            msg.protection, msg.note = Protection.UNDECRYPTABLE, broken
+            sa.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "malformed-message",
+                    f"{msg.label} from {msg.sender} cannot be decrypted by any key: {broken}",
+                    evidence={"frame": msg.frame, "label": msg.label},
+                    hint="the message was cut or damaged on the way (or by the capture)",
+                )
+            )
+            return None
         ivs = self._iv_for(state, header)
         found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
         self._advance_iv(state, header, ciphertext)
@@ -557,7 +635,7 @@ class IkeEngine:
                 if role is Role.INITIATOR and state.sai_b is None:
                     state.sai_b = p.body
                     sa.offered = [{**t.to_dict(), "description": t.describe()} for t in p.transforms]
-                elif role is Role.RESPONDER:
+                elif role is Role.RESPONDER and state.candidates is None:  # keys derived: policy fixed
                     chosen = p.transforms
                     if chosen:
                         attributes = {a.type: a.value for a in chosen[0].attributes}
@@ -584,7 +662,10 @@ class IkeEngine:
         if msg.label in ("MM6", "AM3"):
             sa.established = True
         if msg.label == "AM2":
-            self._verify_aggressive_hash_r(state, msg)
+            try:
+                self._verify_aggressive_hash_r(state, msg)
+            except UnsupportedAlgorithm as exc:  # the accepted transform names a hash nobody knows
+                msg.note = f"HASH_R not checked: {exc}"
         elif msg.label in ("MM5", "MM6", "AM3") and msg.protection in (
             Protection.DECRYPTED,
             Protection.CLEAR,
@@ -672,7 +753,8 @@ class IkeEngine:
             return
         psks = self.keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
         if not psks:
-            msg.note = "HASH_R not checked: no preshared key given"
+            if not self._verify_hash_r_with_given_skeyid(state, msg, hashes[0].data):
+                msg.note = "HASH_R not checked: no preshared key given"
             return
         for k in psks:
             skeyid = keyderiv.skeyid_preshared(state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b)  # type: ignore[arg-type]
@@ -704,12 +786,42 @@ class IkeEngine:
             )
         )
 
+    def _verify_hash_r_with_given_skeyid(self, state: _SaState, msg: IkeMessage, hash_r: bytes) -> bool:
+        """Aggressive mode without a PSK: a SKEYID given directly (daemon log, key file) checks HASH_R."""
+        sa = state.sa
+        given = [
+            k
+            for k in self.keyring.phase1_keys_for(sa.initiator_cookie, sa.responder_cookie or b"")
+            if k.skeyid is not None
+        ]
+        for k in given:
+            expected = authhash.hash_r(
+                state.policy.hash_algorithm,  # type: ignore[union-attr]
+                k.skeyid,  # type: ignore[arg-type]
+                state.g_xi,  # type: ignore[arg-type]
+                state.g_xr,  # type: ignore[arg-type]
+                sa.initiator_cookie,
+                sa.responder_cookie,  # type: ignore[arg-type]
+                state.sai_b,  # type: ignore[arg-type]
+                state.idir_b,  # type: ignore[arg-type]
+            )
+            if expected == hash_r:
+                msg.hash_verified = True
+                msg.note = f"HASH_R verifies with the SKEYID of {k.origin}"
+                return True
+        if given:
+            msg.hash_verified = False
+            msg.note = f"HASH_R does not verify with the SKEYID of {', '.join(k.origin for k in given)}"
+        return bool(given)
+
     # -- phase 2 and informational -----------------------------------------------------------
 
     def _phase2_message(self, state: _SaState, msg: IkeMessage, decryption: Decryption | None) -> None:
         sa = state.sa
         ex = sa.phase2.get(msg.message_id)
         if ex is None:
+            if len(sa.phase2) >= self.max_phase2_per_sa:
+                self._drop_oldest_phase2(state)
             ex = sa.phase2[msg.message_id] = Phase2Exchange(msg.message_id, msg.exchange, msg.exchange_type)
         ex.frames.append(msg.frame)
         ex.labels.append(msg.label)
@@ -733,6 +845,33 @@ class IkeEngine:
             ex.complete = True
         elif msg.exchange_type == 6:
             phase2.summarize_transaction(ex.summary, msg.payloads)
+            # draft-dukes-ike-mode-cfg 3.2: REQUEST/REPLY or SET/ACK; two distinct messages end it
+            ex.complete = len(set(ex.frames)) >= 2 and not msg.retransmission
+
+    def _drop_oldest_phase2(self, state: _SaState) -> None:
+        """The phase-2 cap: forget the oldest exchange of this SA and its per-message-ID state."""
+        sa = state.sa
+        mid = next(iter(sa.phase2))
+        del sa.phase2[mid]
+        for per_mid in (state.exchange_ivs, state.qm_initiator, state.quick_modes):
+            per_mid.pop(mid, None)
+        for role in Role:
+            state.sent_count.pop((mid, role), None)
+        finding = state.phase2_cap_finding
+        if finding is None:
+            finding = state.phase2_cap_finding = Finding(
+                Severity.WARNING,
+                "state-cap",
+                "",
+                evidence={"cookies": sa.cookies, "cap": self.max_phase2_per_sa, "dropped": 0},
+                hint="raise --max-phase2-per-sa",
+            )
+            sa.findings.append(finding)
+        finding.evidence["dropped"] += 1
+        finding.message = (
+            f"more than {self.max_phase2_per_sa} phase-2 exchanges in this IKE SA: the oldest "
+            f"{finding.evidence['dropped']} dropped from the report"
+        )
 
     def _quick_mode(self, state: _SaState, msg: IkeMessage) -> QuickModeMaterial:
         qm = state.quick_modes.get(msg.message_id)
@@ -895,6 +1034,30 @@ class IkeEngine:
         ):
             sa.established = True
             sa.state = "QM_IDLE"
+
+
+def _not_cbc_ciphertext(ciphertext: bytes, cipher_id: int) -> str | None:
+    """Why ``ciphertext`` cannot be CBC ciphertext of this cipher whatever the key, or None."""
+    try:
+        block = ciphers.block_size(cipher_id)
+    except UnsupportedAlgorithm:
+        return None
+    if not ciphertext:
+        return "nothing follows the ISAKMP header"
+    if len(ciphertext) % block:
+        return f"the encrypted part is {len(ciphertext)} bytes, not a multiple of the {block}-byte block"
+    return None
+
+
+def _decoder_error_finding(frame: int, exc: Exception) -> Finding:
+    return Finding(
+        Severity.ERROR,
+        "decoder-error",
+        f"frame {frame}: ikedecode failed to decode this IKE message ({type(exc).__name__}); "
+        "the rest of the capture was decoded",
+        evidence={"frame": frame, "exception": type(exc).__name__},
+        hint="a bug in ikedecode: please report it, with this frame if you can share it",
+    )
 
 
 def _bytes_after(payloads: list[Any], hash_payload: Any) -> bytes:

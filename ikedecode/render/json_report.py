@@ -7,6 +7,7 @@ from typing import Any
 
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
+from ikedecode.analysis.timeline import build_timeline
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa
@@ -35,6 +36,7 @@ def report_to_dict(report: Report, *, show_keys: bool = False) -> dict[str, Any]
         + [unknown_spi_to_dict(u) for u in report.unknown_spis],
         "decrypted_packets_written": report.decrypted_written,
         "unattached_messages": [message_to_dict(m, show_keys=show_keys) for m in report.unattached],
+        "timeline": build_timeline(report).to_dict(),  # docs/json.md "timeline"
         "findings": [f.to_dict() for f in report.all_findings()],
     }
 

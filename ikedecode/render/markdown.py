@@ -8,7 +8,6 @@ plain sentence on what it does, its IPsec SAs, and finally the findings. The fac
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import ChildSaTimeline, IkeSaTimeline, Timeline, build_timeline
 from ikedecode.ike.records import IkeSa
+from ikedecode.render.clock import utc_moment
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
 
 MAX_LADDER_ITEMS = 300  # a diagram beyond this is unreadable; the message list still has everything
@@ -48,7 +48,7 @@ class DocumentSummary:
 def clock(time: float | None, with_date: bool = False) -> str:
     if time is None:
         return "-"
-    moment = _dt.datetime.fromtimestamp(time, _dt.UTC)
+    moment = utc_moment(time)
     text = moment.strftime("%H:%M:%S.%f")[:-3]
     return f"{moment:%Y-%m-%d} {text}" if with_date else text
 

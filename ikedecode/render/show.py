@@ -8,7 +8,6 @@ conn ids, flow ids and the kilobyte lifetime default are synthesised (docs/cisco
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from ikedecode.render.cisco import vocabulary as v
 from ikedecode.render.cisco.child import ChildPart, LocalChild
 from ikedecode.render.cisco.ids import LocalView, local_view
 from ikedecode.render.cisco.perspective import Perspective, addresses, local_sas
+from ikedecode.render.clock import utc_moment
 
 PROTO_ISAKMP = 1
 AUTH_ALGORITHM = 5  # RFC 2407 4.5 Authentication-Algorithm
@@ -84,7 +84,7 @@ def render_show(
 
 
 def _clock(time: float) -> str:
-    return _dt.datetime.fromtimestamp(time, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return utc_moment(time).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _hostname(view: LocalView) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
 from tabulate import tabulate
@@ -10,6 +9,7 @@ from tabulate import tabulate
 from ikedecode.analysis.report import Report
 from ikedecode.ike.payloads import ConfigAttributePayload
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.render.clock import utc_moment
 from ikedecode.render.redact import REDACTED, SECRET_ATTRIBUTE_TYPES
 
 PROTECTION_TEXT = {
@@ -173,7 +173,7 @@ def _sa_row(i: int, sa: IkeSa) -> list[Any]:
 
 
 def _time(t: float) -> str:
-    return _dt.datetime.fromtimestamp(t, _dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+    return utc_moment(t).strftime("%H:%M:%S.%f")[:-3]
 
 
 def _sa_detail(i: int, sa: IkeSa, show_keys: bool) -> list[str]:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-
 from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import ChildSaTimeline, IkeSaTimeline, Timeline, build_timeline
+from ikedecode.render.clock import utc_moment
 
 
 def clock(time: float | None) -> str:
     """Capture-clock time as UTC ``HH:MM:SS.mmm``."""
     if time is None:
         return "-"
-    return _dt.datetime.fromtimestamp(time, _dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+    return utc_moment(time).strftime("%H:%M:%S.%f")[:-3]
 
 
 def relative(time: float | None, start: float) -> str:
@@ -31,7 +30,7 @@ def timeline_text(timeline: Timeline, name: str) -> str:
     start, end = timeline.capture_start, timeline.capture_end
     if start is None or end is None:
         return f"Timeline of {name}: the capture holds no packets.\n"
-    day = _dt.datetime.fromtimestamp(start, _dt.UTC).strftime("%Y-%m-%d")
+    day = utc_moment(start).strftime("%Y-%m-%d")
     out.append(f"Timeline of {name}: {day} {clock(start)} to {clock(end)} UTC ({end - start:.3f} s)")
     out.append("")
     if not timeline.ike_sas and not timeline.unattached:

@@ -8,15 +8,16 @@ blocks of several IKE SAs are merged by time.
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
+
+from ikedecode.render.clock import utc_moment
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def ios_timestamp(time: float) -> str:
     """``*Nov 22 08:00:55.011`` (UTC, capture clock); month names do not depend on the locale."""
-    moment = _dt.datetime.fromtimestamp(time, _dt.UTC)
+    moment = utc_moment(time)
     return (
         f"*{MONTHS[moment.month - 1]} {moment.day:2d} {moment.hour:02d}:{moment.minute:02d}:"
         f"{moment.second:02d}.{moment.microsecond // 1000:03d}"
