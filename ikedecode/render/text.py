@@ -93,9 +93,9 @@ def render_text(report: Report, *, show_keys: bool = False, verbose: bool = True
         out.append("Findings")
         out.append(
             tabulate(
-                [[f.severity.value, f.code, f.message] for f in findings],
-                headers=["severity", "code", "message"],
-                maxcolwidths=[None, None, 90],
+                [[f.severity.value, f.code, f.message, f.hint or "-"] for f in findings],
+                headers=["severity", "code", "message", "what to check"],
+                maxcolwidths=[None, None, 70, 50],
             )
         )
     else:
