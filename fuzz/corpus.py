@@ -21,7 +21,7 @@ from ikedecode.capture import CaptureError, CaptureReader
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.ike import engine as engine_module
+from ikedecode.ike import decryption as decryption_module
 from ikedecode.ike.engine import IkeEngine
 from ikedecode.ike.protection import Decryption
 from ikedecode.keys.keyring import KeyRing
@@ -129,7 +129,7 @@ def _record_ike_plaintexts(session: Session) -> None:
     """Run the engine with the real keys and note which cipher/key/IV opened each message."""
     opened: dict[int, IkePlaintext] = {}
     current: list[int] = [0]
-    original = engine_module.try_decrypt
+    original = decryption_module.try_decrypt
 
     def recording(cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int):  # noqa: ANN202
         result = original(cipher_id, key, iv, ciphertext, first_payload)
@@ -138,7 +138,7 @@ def _record_ike_plaintexts(session: Session) -> None:
         return result
 
     engine = IkeEngine(session.keyring())
-    with mock.patch.object(engine_module, "try_decrypt", recording):
+    with mock.patch.object(decryption_module, "try_decrypt", recording):
         for index, datagram in enumerate(session.ike):
             current[0] = index
             engine.receive(datagram)

@@ -19,21 +19,21 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.capture.datagram import Datagram
-from ikedecode.ike import authhash, ciphers, keyderiv, phase2
+from ikedecode.ike import phase2
+from ikedecode.ike.authentication import HashVerifier
 from ikedecode.ike.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_keys
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.decryption import MessageDecryptor
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
 from ikedecode.ike.fragments import FragmentCollector
 from ikedecode.ike.header import IsakmpHeader, parse_header
 from ikedecode.ike.payloads import (
     FragmentPayload,
-    HashPayload,
     IdPayload,
     KePayload,
     NoncePayload,
@@ -41,10 +41,11 @@ from ikedecode.ike.payloads import (
     VendorIdPayload,
     parse_payloads,
 )
-from ikedecode.ike.phase1 import AuthFamily, ClearMaterial, KeyCandidate, Phase1Policy, build_candidates
-from ikedecode.ike.protection import ISAKMP_HEADER_LENGTH, Decryption, ciphertext_of, try_decrypt
-from ikedecode.ike.records import DerivedKeys, IkeMessage, IkeSa, Phase2Exchange, Protection
+from ikedecode.ike.phase1 import Phase1Policy
+from ikedecode.ike.protection import ISAKMP_HEADER_LENGTH, Decryption
+from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
+from ikedecode.ike.sa_state import SaState
 from ikedecode.keys.keyring import KeyRing
 
 DEFAULT_MAX_SAS = 100_000
@@ -53,41 +54,6 @@ DEFAULT_MAX_SAS = 100_000
 DEFAULT_MAX_PHASE2_PER_SA = 10_000
 FRAGMENT_PAYLOAD = 132
 IKEV2_ENCRYPTED_PAYLOAD = 46
-
-
-@dataclass(slots=True)
-class _SaState:
-    """The engine's private working state for one IKE SA (never rendered)."""
-
-    sa: IkeSa
-    policy: Phase1Policy | None = None
-    sai_b: bytes | None = None
-    g_xi: bytes | None = None
-    g_xr: bytes | None = None
-    ni_b: bytes | None = None
-    nr_b: bytes | None = None
-    idii_b: bytes | None = None
-    idir_b: bytes | None = None
-    candidates: list[KeyCandidate] | None = None
-    candidate_notes: list[str] = field(default_factory=list)
-    selected: KeyCandidate | None = None
-    proven_psk: str | None = None  # origin of the PSK whose HASH_R verified (aggressive mode)
-    phase1_iv: bytes | None = None  # current phase-1 CBC chain state
-    initial_iv: bytes | None = None  # hash(g^xi | g^xr), RFC 2409 Appendix B
-    message_keys: dict[int, KeyCandidate] = field(
-        default_factory=dict
-    )  # frame -> candidate that decrypted it
-    other_key_reported: bool = False
-    exchange_ivs: dict[int, bytes] = field(default_factory=dict)  # message ID -> next IV in that exchange
-    seen: dict[bytes, IkeMessage] = field(default_factory=dict)  # digest of message -> first copy
-    sent_count: dict[tuple[int, Role], int] = field(
-        default_factory=dict
-    )  # (message ID, role) -> distinct msgs
-    qm_initiator: dict[int, str] = field(default_factory=dict)  # message ID -> address that opened it
-    quick_modes: dict[int, QuickModeMaterial] = field(default_factory=dict)  # message ID -> QM1/QM2 material
-    key_failure_reported: bool = False
-    phase1_labels_seen: set[str] = field(default_factory=set)
-    phase2_cap_finding: Finding | None = None  # set once the phase-2 cap dropped an exchange
 
 
 class IkeEngine:
@@ -101,13 +67,15 @@ class IkeEngine:
         self.keyring = keyring or KeyRing()
         self.max_sas = max_sas
         self.max_phase2_per_sa = max_phase2_per_sa
-        self._states: dict[tuple[bytes, bytes | None], _SaState] = {}  # (icky, rcky) -> SA, rcky known
-        self._by_initiator_cookie: dict[bytes, list[_SaState]] = {}
-        self._order: deque[_SaState] = deque()
+        self._states: dict[tuple[bytes, bytes | None], SaState] = {}  # (icky, rcky) -> SA, rcky known
+        self._by_initiator_cookie: dict[bytes, list[SaState]] = {}
+        self._order: deque[SaState] = deque()
         self._sa_cap_finding: Finding | None = None
         self.findings: list[Finding] = []  # findings not tied to one IKE SA
         self.unattached: list[IkeMessage] = []  # messages whose header could not even name an SA
         self._fragments = FragmentCollector()
+        self._decryptor = MessageDecryptor(self.keyring)
+        self._verifier = HashVerifier(self.keyring)
         self.child_sas: list[ChildSaKeys] = []
         self._pending_children: list[ChildSaKeys] = []
 
@@ -160,7 +128,7 @@ class IkeEngine:
 
     # -- SA bookkeeping ----------------------------------------------------------------------
 
-    def _sa_for(self, datagram: Datagram, header: IsakmpHeader) -> _SaState:
+    def _sa_for(self, datagram: Datagram, header: IsakmpHeader) -> SaState:
         icky, rcky = header.initiator_cookie, header.responder_cookie
         zero = rcky == bytes(8)
         # The newest SA of this initiator cookie answers a zero responder cookie; otherwise the SA
@@ -197,14 +165,14 @@ class IkeEngine:
             first_time=datagram.time,
             last_time=datagram.time,
         )
-        state = _SaState(sa=sa)
+        state = SaState(sa=sa)
         self._order.append(state)
         self._by_initiator_cookie.setdefault(icky, []).append(state)
         if not zero:
             self._states[(icky, rcky)] = state
         return state
 
-    def _forget(self, state: _SaState) -> None:
+    def _forget(self, state: SaState) -> None:
         lst = self._by_initiator_cookie.get(state.sa.initiator_cookie, [])
         if state in lst:
             lst.remove(state)
@@ -214,7 +182,7 @@ class IkeEngine:
         if not lst:
             self._by_initiator_cookie.pop(state.sa.initiator_cookie, None)
 
-    def _note_sa_dropped(self, dropped: _SaState) -> None:
+    def _note_sa_dropped(self, dropped: SaState) -> None:
         """One ``state-cap`` finding for all the IKE SAs the cap dropped, with their count."""
         finding = self._sa_cap_finding
         if finding is None:
@@ -338,7 +306,7 @@ class IkeEngine:
 
         decryption: Decryption | None = None
         if header.encrypted:
-            decryption = self._decrypt(state, header, data, msg)
+            decryption = self._decryptor.decrypt(state, header, data, msg)
             if decryption is not None:
                 msg.payloads = decryption.chain.payloads
                 msg.problems = list(decryption.chain.problems)
@@ -369,7 +337,7 @@ class IkeEngine:
         self._collect_vendor_ids(sa, role, msg)
         return msg
 
-    def _step(self, state: _SaState, header: IsakmpHeader, datagram: Datagram, role: Role) -> Step | None:
+    def _step(self, state: SaState, header: IsakmpHeader, datagram: Datagram, role: Role) -> Step | None:
         shape = SHAPES_BY_TYPE.get(header.exchange_type)
         if shape is None:
             return None
@@ -391,240 +359,10 @@ class IkeEngine:
 
     # -- decryption --------------------------------------------------------------------------
 
-    def _ensure_candidates(self, state: _SaState) -> None:
-        if state.candidates is not None or state.policy is None:
-            return
-        sa = state.sa
-        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b) or sa.responder_cookie is None:
-            return
-        clear = ClearMaterial(
-            sa.initiator_cookie,
-            sa.responder_cookie,
-            state.g_xi,
-            state.g_xr,  # type: ignore[arg-type]
-            state.ni_b,
-            state.nr_b,
-            sa.initiator,
-            sa.responder,
-            tuple(sa.identities.values()),
-        )  # type: ignore[arg-type]
-        try:
-            key_length = ciphers.cipher_key_length(
-                state.policy.encryption_algorithm, state.policy.key_length_bits
-            )
-            block = ciphers.block_size(state.policy.encryption_algorithm)
-            state.phase1_iv = state.initial_iv = keyderiv.phase1_iv(
-                state.policy.hash_algorithm, state.g_xi, state.g_xr, block
-            )  # type: ignore[arg-type]
-            state.candidates, state.candidate_notes = build_candidates(
-                self.keyring, state.policy, clear, key_length, psk_origin_filter=state.proven_psk
-            )
-        except (UnsupportedAlgorithm, ValueError) as exc:
-            state.candidates = []
-            state.candidate_notes = [str(exc)]
-
-    def _iv_for(self, state: _SaState, header: IsakmpHeader) -> list[bytes]:
-        """IVs to try for this message (RFC 2409 Appendix B), most likely first.
-
-        Phase 1 chains on its own messages. A new exchange starts from hash(last phase-1 block |
-        M-ID) and then chains on its own messages. A peer that could not decrypt MM5 (a PSK
-        mismatch) starts its informational exchanges from the initial IV instead (strongSwan).
-        """
-        if state.phase1_iv is None or state.initial_iv is None or state.policy is None:
-            return []
-        if header.message_id == 0:
-            return [state.phase1_iv]
-        block, hash_id, mid = len(state.phase1_iv), state.policy.hash_algorithm, header.message_id
-        ivs = [state.exchange_ivs.get(mid), keyderiv.exchange_iv(hash_id, state.phase1_iv, mid, block)]
-        if state.initial_iv != state.phase1_iv:
-            ivs.append(keyderiv.exchange_iv(hash_id, state.initial_iv, mid, block))
-        return list(dict.fromkeys(iv for iv in ivs if iv is not None))
-
-    def _decrypt(
-        self, state: _SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
-    ) -> Decryption | None:
-        sa = state.sa
-        self._ensure_candidates(state)
-        if self.keyring.empty:
-            msg.protection, msg.note = Protection.NO_KEYS, "encrypted: no keys given"
-            return None
-        if state.policy is None or state.candidates is None:
-            msg.protection = Protection.UNDECRYPTABLE
-            msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
-            return None
-        if not state.candidates:
-            msg.protection = Protection.NO_KEYS
-            notes = "; ".join(state.candidate_notes)
-            msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
-            if state.policy.auth_family is AuthFamily.PRESHARED and not self.keyring.psks_for(
-                (sa.initiator, sa.responder), tuple(sa.identities.values())
-            ):
-                msg.note += ": needs a preshared key"
-            elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
-                msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
-            return None
-        ciphertext = ciphertext_of(data, header.length)
-        broken = _not_cbc_ciphertext(ciphertext, state.policy.encryption_algorithm)
-        if broken:  # no key can open it: a damaged message, not a key problem
-            msg.protection, msg.note = Protection.UNDECRYPTABLE, broken
-            sa.findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "malformed-message",
-                    f"{msg.label} from {msg.sender} cannot be decrypted by any key: {broken}",
-                    evidence={"frame": msg.frame, "label": msg.label},
-                    hint="the message was cut or damaged on the way (or by the capture)",
-                )
-            )
-            return None
-        ivs = self._iv_for(state, header)
-        found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
-        self._advance_iv(state, header, ciphertext)
-        if found is not None:
-            candidate, result = found
-            if state.selected is None:
-                state.selected = candidate
-                self._adopt_keys(state, candidate)
-            elif candidate is not state.selected:
-                self._report_other_key(state, msg, candidate)
-            state.message_keys[msg.frame] = candidate
-            msg.protection = Protection.DECRYPTED
-            return result
-        msg.protection = Protection.UNDECRYPTABLE
-        if state.selected is not None:
-            msg.note = f"does not decrypt with the keys that decrypted earlier messages: {last_reason}"
-        else:
-            msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
-            self._report_key_failure(state, msg)
-        return None
-
-    def _first_decryption(
-        self, state: _SaState, header: IsakmpHeader, ciphertext: bytes, ivs: list[bytes]
-    ) -> tuple[tuple[KeyCandidate, Decryption] | None, str]:
-        """The first key candidate (the adopted one first) and IV that give a sane plaintext."""
-        assert state.policy is not None and state.candidates is not None
-        order = list(state.candidates)
-        if state.selected is not None:
-            order.remove(state.selected)
-            order.insert(0, state.selected)
-        last_reason = ""
-        for candidate in order:
-            for iv in ivs:
-                result = try_decrypt(
-                    state.policy.encryption_algorithm,
-                    candidate.encryption_key,
-                    iv,
-                    ciphertext,
-                    header.next_payload,
-                )
-                if isinstance(result, Decryption):
-                    return (candidate, result), ""
-                last_reason = result
-        return None, last_reason
-
-    def _report_other_key(self, state: _SaState, msg: IkeMessage, candidate: KeyCandidate) -> None:
-        """A message that decrypts only with another candidate: the two peers hold different keys."""
-        adopted = state.selected
-        assert adopted is not None
-        msg.note = (
-            f"decrypts only with {candidate.describe()}, not with the keys of the first encrypted message"
-        )
-        if candidate.psk_origin != adopted.psk_origin and not state.other_key_reported:
-            state.other_key_reported = True
-            state.sa.findings.append(
-                Finding(
-                    Severity.ERROR,
-                    "psk-mismatch",
-                    f"the peers use different preshared keys: {msg.label} from {msg.sender} decrypts with "
-                    f"{candidate.psk_origin}, earlier messages with {adopted.psk_origin}",
-                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
-                    hint="configure the same pre-shared key on both peers",
-                )
-            )
-
-    def _advance_iv(self, state: _SaState, header: IsakmpHeader, ciphertext: bytes) -> None:
-        """CBC chaining (RFC 2409 Appendix B): the next IV is this message's last ciphertext block,
-        whether or not we could decrypt it."""
-        if state.phase1_iv is None or not ciphertext or len(ciphertext) % len(state.phase1_iv):
-            return
-        last_block = ciphertext[-len(state.phase1_iv) :]
-        if header.message_id == 0:
-            state.phase1_iv = last_block
-        else:
-            state.exchange_ivs[header.message_id] = last_block
-
-    def _adopt_keys(self, state: _SaState, c: KeyCandidate) -> None:
-        state.sa.keys = DerivedKeys(
-            skeyid=c.skeyid,
-            skeyid_d=c.skeyid_d,
-            skeyid_a=c.skeyid_a,
-            skeyid_e=c.skeyid_e,
-            encryption_key=c.encryption_key,
-            dh_secret=c.dh_secret,
-            psk_origin=c.psk_origin,
-            dh_origin=c.dh_origin,
-            key_origin=c.key_origin,
-        )
-
-    def _report_key_failure(self, state: _SaState, msg: IkeMessage) -> None:
-        if state.key_failure_reported:
-            return
-        state.key_failure_reported = True
-        sa = state.sa
-        assert state.policy is not None and state.candidates is not None
-        psk_mode = state.policy.auth_family is AuthFamily.PRESHARED
-        dh_confirmed = any(c.dh_confirmed for c in state.candidates)
-        if state.candidate_notes:
-            msg.note += " (" + "; ".join(state.candidate_notes) + ")"
-        evidence = {
-            "cookies": sa.cookies,
-            "frame": msg.frame,
-            "label": msg.label,
-            "candidates": [c.describe() for c in state.candidates],
-            "notes": list(state.candidate_notes),
-        }
-        if psk_mode and dh_confirmed:
-            sa.findings.append(
-                Finding(
-                    Severity.ERROR,
-                    "psk-mismatch",
-                    f"{msg.label} does not decrypt although the DH secret matches the KE payloads: "
-                    "the preshared key is wrong",
-                    evidence=evidence,
-                    hint="check the pre-shared key configured for this peer",
-                )
-            )
-        elif psk_mode and state.proven_psk:
-            sa.findings.append(
-                Finding(
-                    Severity.ERROR,
-                    "wrong-keys",
-                    f"{msg.label} does not decrypt: the PSK verified HASH_R, so the DH secret is wrong",
-                    evidence=evidence,
-                    hint="give the g^xy of this SA (--dh-secret) or a private value (--dh-private)",
-                )
-            )
-        else:
-            what = (
-                "the preshared key or the DH secret is wrong"
-                if psk_mode
-                else "the DH secret or keys are wrong"
-            )
-            sa.findings.append(
-                Finding(
-                    Severity.ERROR,
-                    "wrong-keys",
-                    f"{msg.label} cannot be decrypted with the keys given: {what}",
-                    evidence=evidence,
-                    hint="check --dh-secret/--dh-private belong to this SA (cookie "
-                    f"{sa.initiator_cookie.hex()}) and the PSK is the one configured",
-                )
-            )
-
     # -- phase 1 -----------------------------------------------------------------------------
 
     def _phase1_message(
-        self, state: _SaState, msg: IkeMessage, role: Role, decryption: Decryption | None
+        self, state: SaState, msg: IkeMessage, role: Role, decryption: Decryption | None
     ) -> None:
         sa = state.sa
         state.phase1_labels_seen.add(msg.label)
@@ -663,160 +401,19 @@ class IkeEngine:
             sa.established = True
         if msg.label == "AM2":
             try:
-                self._verify_aggressive_hash_r(state, msg)
+                self._verifier.verify_aggressive_hash_r(state, msg)
             except UnsupportedAlgorithm as exc:  # the accepted transform names a hash nobody knows
                 msg.note = f"HASH_R not checked: {exc}"
         elif msg.label in ("MM5", "MM6", "AM3") and msg.protection in (
             Protection.DECRYPTED,
             Protection.CLEAR,
         ):
-            self._verify_phase1_hash(state, msg, role)
-        self._ensure_candidates(state)
-
-    def _verify_phase1_hash(self, state: _SaState, msg: IkeMessage, role: Role) -> None:
-        """HASH_I / HASH_R (RFC 2409 section 5)."""
-        sa = state.sa
-        hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
-        hash_name = "HASH_I" if role is Role.INITIATOR else "HASH_R"
-        msg.hash_name = hash_name
-        if not hashes:
-            msg.note = msg.note or f"carries no {hash_name} (signature or other authentication)"
-            return
-        if state.policy is None:
-            return
-        keys = state.message_keys.get(msg.frame, state.selected)
-        skeyid = keys.skeyid if keys else None
-        if (
-            skeyid is None
-            and state.policy.auth_family is AuthFamily.PRESHARED
-            and msg.protection is Protection.CLEAR
-        ):
-            skeyid = self._proven_skeyid(state)
-        if skeyid is None or None in (state.g_xi, state.g_xr, state.sai_b, sa.responder_cookie):
-            msg.note = msg.note or f"{hash_name} not checked: SKEYID unknown (give the PSK or DH secret)"
-            return
-        id_b = state.idii_b if role is Role.INITIATOR else state.idir_b
-        if id_b is None:
-            return
-        args = (
-            state.policy.hash_algorithm,
-            skeyid,
-            state.g_xi,
-            state.g_xr,
-            sa.initiator_cookie,
-            sa.responder_cookie,
-            state.sai_b,
-            id_b,
-        )
-        expected = authhash.hash_i(*args) if role is Role.INITIATOR else authhash.hash_r(*args)
-        ok = expected == hashes[0].data
-        self._record_phase1_hash(state, msg, hash_name, ok)
-
-    def _record_phase1_hash(self, state: _SaState, msg: IkeMessage, hash_name: str, ok: bool) -> None:
-        sa = state.sa
-        msg.hash_verified = ok
-        if msg.protection is Protection.DECRYPTED:
-            msg.protection = Protection.VERIFIED if ok else Protection.HASH_MISMATCH
-        if not ok:
-            sa.authenticated = False
-            origin = (state.selected.psk_origin if state.selected else None) or "the given PSK"
-            msg.note = f"{hash_name} does not verify with this PSK ({origin})"
-            sa.findings.append(
-                Finding(
-                    Severity.ERROR,
-                    "psk-mismatch",
-                    f"{hash_name} in {msg.label} does not verify with {origin}",
-                    evidence={"cookies": sa.cookies, "frame": msg.frame, "label": msg.label},
-                    hint="the PSK given is not the one this peer used; check the pre-shared key on both ends",
-                )
-            )
-
-    def _proven_skeyid(self, state: _SaState) -> bytes | None:
-        if state.proven_psk is None or state.policy is None:
-            return None
-        for k in self.keyring.psks:
-            if k.origin == state.proven_psk:
-                return keyderiv.skeyid_preshared(
-                    state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b
-                )  # type: ignore[arg-type]
-        return None
-
-    def _verify_aggressive_hash_r(self, state: _SaState, msg: IkeMessage) -> None:
-        """Aggressive mode: HASH_R is in clear text; with a PSK, SKEYID needs no DH secret."""
-        sa = state.sa
-        msg.hash_name = "HASH_R"
-        hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
-        if not hashes or state.policy is None or state.policy.auth_family is not AuthFamily.PRESHARED:
-            return
-        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b, state.sai_b, state.idir_b):
-            msg.note = "HASH_R not checked: AM1 or part of AM2 missing"
-            return
-        psks = self.keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
-        if not psks:
-            if not self._verify_hash_r_with_given_skeyid(state, msg, hashes[0].data):
-                msg.note = "HASH_R not checked: no preshared key given"
-            return
-        for k in psks:
-            skeyid = keyderiv.skeyid_preshared(state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b)  # type: ignore[arg-type]
-            expected = authhash.hash_r(
-                state.policy.hash_algorithm,
-                skeyid,
-                state.g_xi,
-                state.g_xr,  # type: ignore[arg-type]
-                sa.initiator_cookie,
-                sa.responder_cookie,
-                state.sai_b,
-                state.idir_b,
-            )  # type: ignore[arg-type]
-            if expected == hashes[0].data:
-                state.proven_psk = k.origin
-                msg.hash_verified = True
-                msg.note = f"HASH_R verifies with {k.origin}"
-                return
-        msg.hash_verified = False
-        sa.authenticated = False
-        msg.note = f"HASH_R does not verify with the {len(psks)} preshared key(s) given"
-        sa.findings.append(
-            Finding(
-                Severity.ERROR,
-                "psk-mismatch",
-                f"HASH_R in AM2 does not verify with the {len(psks)} PSK(s) given",
-                evidence={"cookies": sa.cookies, "frame": msg.frame, "psks": [k.origin for k in psks]},
-                hint="the responder used another pre-shared key",
-            )
-        )
-
-    def _verify_hash_r_with_given_skeyid(self, state: _SaState, msg: IkeMessage, hash_r: bytes) -> bool:
-        """Aggressive mode without a PSK: a SKEYID given directly (daemon log, key file) checks HASH_R."""
-        sa = state.sa
-        given = [
-            k
-            for k in self.keyring.phase1_keys_for(sa.initiator_cookie, sa.responder_cookie or b"")
-            if k.skeyid is not None
-        ]
-        for k in given:
-            expected = authhash.hash_r(
-                state.policy.hash_algorithm,  # type: ignore[union-attr]
-                k.skeyid,  # type: ignore[arg-type]
-                state.g_xi,  # type: ignore[arg-type]
-                state.g_xr,  # type: ignore[arg-type]
-                sa.initiator_cookie,
-                sa.responder_cookie,  # type: ignore[arg-type]
-                state.sai_b,  # type: ignore[arg-type]
-                state.idir_b,  # type: ignore[arg-type]
-            )
-            if expected == hash_r:
-                msg.hash_verified = True
-                msg.note = f"HASH_R verifies with the SKEYID of {k.origin}"
-                return True
-        if given:
-            msg.hash_verified = False
-            msg.note = f"HASH_R does not verify with the SKEYID of {', '.join(k.origin for k in given)}"
-        return bool(given)
+            self._verifier.verify_phase1_hash(state, msg, role)
+        self._decryptor.ensure_candidates(state)
 
     # -- phase 2 and informational -----------------------------------------------------------
 
-    def _phase2_message(self, state: _SaState, msg: IkeMessage, decryption: Decryption | None) -> None:
+    def _phase2_message(self, state: SaState, msg: IkeMessage, decryption: Decryption | None) -> None:
         sa = state.sa
         ex = sa.phase2.get(msg.message_id)
         if ex is None:
@@ -831,7 +428,7 @@ class IkeEngine:
         if msg.exchange_type == 32 and msg.payloads:
             self._quick_mode(state, msg).absorb(msg.label, msg.payloads)
         if msg.protection in (Protection.DECRYPTED, Protection.CLEAR):
-            self._verify_phase2_hash(state, msg)
+            self._verifier.verify_phase2_hash(state, msg)
         if msg.hash_verified is not None:
             ex.hashes_verified = msg.hash_verified if ex.hashes_verified in (None, True) else False
         if msg.exchange_type == 32:
@@ -848,7 +445,7 @@ class IkeEngine:
             # draft-dukes-ike-mode-cfg 3.2: REQUEST/REPLY or SET/ACK; two distinct messages end it
             ex.complete = len(set(ex.frames)) >= 2 and not msg.retransmission
 
-    def _drop_oldest_phase2(self, state: _SaState) -> None:
+    def _drop_oldest_phase2(self, state: SaState) -> None:
         """The phase-2 cap: forget the oldest exchange of this SA and its per-message-ID state."""
         sa = state.sa
         mid = next(iter(sa.phase2))
@@ -873,7 +470,7 @@ class IkeEngine:
             f"{finding.evidence['dropped']} dropped from the report"
         )
 
-    def _quick_mode(self, state: _SaState, msg: IkeMessage) -> QuickModeMaterial:
+    def _quick_mode(self, state: SaState, msg: IkeMessage) -> QuickModeMaterial:
         qm = state.quick_modes.get(msg.message_id)
         if qm is None:
             opener = state.qm_initiator.get(msg.message_id, msg.sender)
@@ -881,7 +478,7 @@ class IkeEngine:
             qm = state.quick_modes[msg.message_id] = QuickModeMaterial(msg.message_id, opener, other)
         return qm
 
-    def _key_child_sas(self, state: _SaState, msg: IkeMessage, ex: Phase2Exchange) -> None:
+    def _key_child_sas(self, state: SaState, msg: IkeMessage, ex: Phase2Exchange) -> None:
         """KEYMAT for both directions of each accepted proposal (RFC 2409 5.5)."""
         keys = state.message_keys.get(msg.frame, state.selected)
         qm = state.quick_modes.get(msg.message_id)
@@ -900,56 +497,6 @@ class IkeEngine:
         """IPsec SA key material made since the last call (for the ESP layer)."""
         out, self._pending_children = self._pending_children, []
         return out
-
-    def _verify_phase2_hash(self, state: _SaState, msg: IkeMessage) -> None:
-        """HASH(1), HASH(2), HASH(3) of quick mode (RFC 2409 5.5); HASH(1) of informational
-        exchanges (RFC 2409 5.7) and of transaction exchanges (draft-dukes-ike-mode-cfg 3.2)."""
-        if not msg.payloads or not isinstance(msg.payloads[0], HashPayload):
-            return
-        hash_payload = msg.payloads[0]
-        keys = state.message_keys.get(msg.frame, state.selected)
-        if keys is None or keys.skeyid_a is None or state.policy is None:
-            msg.note = msg.note or "hash not checked: SKEYID_a unknown (keys given directly without SKEYIDs)"
-            return
-        hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
-        plaintext_rest = _bytes_after(msg.payloads, hash_payload)
-        qm = state.quick_modes.get(mid)
-        if msg.label == "QM1":
-            hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
-        elif msg.label == "QM2":
-            if qm is None or qm.ni_b is None:
-                return
-            hash_name, expected = (
-                "HASH(2)",
-                authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, plaintext_rest),
-            )
-        elif msg.label == "QM3":
-            if qm is None or qm.ni_b is None or qm.nr_b is None:
-                return
-            hash_name, expected = (
-                "HASH(3)",
-                authhash.qm_hash3(hash_id, skeyid_a, mid, qm.ni_b, qm.nr_b),
-            )
-        else:
-            hash_name, expected = (
-                "HASH(1)",
-                authhash.informational_hash(hash_id, skeyid_a, mid, plaintext_rest),
-            )
-        msg.hash_name = hash_name
-        msg.hash_verified = expected == hash_payload.data
-        if msg.protection is Protection.DECRYPTED:
-            msg.protection = Protection.VERIFIED if msg.hash_verified else Protection.HASH_MISMATCH
-        if not msg.hash_verified:
-            msg.note = f"{hash_name} does not verify with SKEYID_a"
-            state.sa.findings.append(
-                Finding(
-                    Severity.ERROR,
-                    "hash-mismatch",
-                    f"{hash_name} of {msg.label} (message ID 0x{mid:08x}) does not verify",
-                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
-                    hint="the message was altered, or the phase-1 keys are not this SA's",
-                )
-            )
 
     # -- IKE fragmentation, IKEv2 recognition, conclusion ------------------------------------
 
@@ -1019,7 +566,7 @@ class IkeEngine:
                 if p.vendor_name not in names:
                     names.append(p.vendor_name)
 
-    def _conclude(self, state: _SaState) -> None:
+    def _conclude(self, state: SaState) -> None:
         sa = state.sa
         if sa.version != 1:
             return
@@ -1036,19 +583,6 @@ class IkeEngine:
             sa.state = "QM_IDLE"
 
 
-def _not_cbc_ciphertext(ciphertext: bytes, cipher_id: int) -> str | None:
-    """Why ``ciphertext`` cannot be CBC ciphertext of this cipher whatever the key, or None."""
-    try:
-        block = ciphers.block_size(cipher_id)
-    except UnsupportedAlgorithm:
-        return None
-    if not ciphertext:
-        return "nothing follows the ISAKMP header"
-    if len(ciphertext) % block:
-        return f"the encrypted part is {len(ciphertext)} bytes, not a multiple of the {block}-byte block"
-    return None
-
-
 def _decoder_error_finding(frame: int, exc: Exception) -> Finding:
     return Finding(
         Severity.ERROR,
@@ -1058,11 +592,6 @@ def _decoder_error_finding(frame: int, exc: Exception) -> Finding:
         evidence={"frame": frame, "exception": type(exc).__name__},
         hint="a bug in ikedecode: please report it, with this frame if you can share it",
     )
-
-
-def _bytes_after(payloads: list[Any], hash_payload: Any) -> bytes:
-    """The raw payloads after the HASH payload, up to the end of the last payload (no padding)."""
-    return b"".join(p.raw for p in payloads if p.offset >= hash_payload.end)
 
 
 def exchange_name(exchange_type: int) -> str:

@@ -1,0 +1,220 @@
+"""Checking the hashes that authenticate IKEv1 messages.
+
+Phase 1: HASH_I / HASH_R (RFC 2409 section 5), aggressive mode's clear-text HASH_R with only a
+PSK. Phase 2: quick mode HASH(1..3) (RFC 2409 5.5), informational HASH(1) (5.7) and transaction
+hashes (draft-dukes-ike-mode-cfg 3.2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.ike import authhash, keyderiv
+from ikedecode.ike.exchanges import Role
+from ikedecode.ike.payloads import HashPayload
+from ikedecode.ike.phase1 import AuthFamily
+from ikedecode.ike.records import IkeMessage, Protection
+from ikedecode.ike.sa_state import SaState
+from ikedecode.keys.keyring import KeyRing
+
+
+class HashVerifier:
+    def __init__(self, keyring: KeyRing) -> None:
+        self.keyring = keyring
+
+    def verify_phase1_hash(self, state: SaState, msg: IkeMessage, role: Role) -> None:
+        """HASH_I / HASH_R (RFC 2409 section 5)."""
+        sa = state.sa
+        hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
+        hash_name = "HASH_I" if role is Role.INITIATOR else "HASH_R"
+        msg.hash_name = hash_name
+        if not hashes:
+            msg.note = msg.note or f"carries no {hash_name} (signature or other authentication)"
+            return
+        if state.policy is None:
+            return
+        keys = state.message_keys.get(msg.frame, state.selected)
+        skeyid = keys.skeyid if keys else None
+        if (
+            skeyid is None
+            and state.policy.auth_family is AuthFamily.PRESHARED
+            and msg.protection is Protection.CLEAR
+        ):
+            skeyid = self._proven_skeyid(state)
+        if skeyid is None or None in (state.g_xi, state.g_xr, state.sai_b, sa.responder_cookie):
+            msg.note = msg.note or f"{hash_name} not checked: SKEYID unknown (give the PSK or DH secret)"
+            return
+        id_b = state.idii_b if role is Role.INITIATOR else state.idir_b
+        if id_b is None:
+            return
+        args = (
+            state.policy.hash_algorithm,
+            skeyid,
+            state.g_xi,
+            state.g_xr,
+            sa.initiator_cookie,
+            sa.responder_cookie,
+            state.sai_b,
+            id_b,
+        )
+        expected = authhash.hash_i(*args) if role is Role.INITIATOR else authhash.hash_r(*args)
+        ok = expected == hashes[0].data
+        self._record_phase1_hash(state, msg, hash_name, ok)
+
+    def _record_phase1_hash(self, state: SaState, msg: IkeMessage, hash_name: str, ok: bool) -> None:
+        sa = state.sa
+        msg.hash_verified = ok
+        if msg.protection is Protection.DECRYPTED:
+            msg.protection = Protection.VERIFIED if ok else Protection.HASH_MISMATCH
+        if not ok:
+            sa.authenticated = False
+            origin = (state.selected.psk_origin if state.selected else None) or "the given PSK"
+            msg.note = f"{hash_name} does not verify with this PSK ({origin})"
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "psk-mismatch",
+                    f"{hash_name} in {msg.label} does not verify with {origin}",
+                    evidence={"cookies": sa.cookies, "frame": msg.frame, "label": msg.label},
+                    hint="the PSK given is not the one this peer used; check the pre-shared key on both ends",
+                )
+            )
+
+    def _proven_skeyid(self, state: SaState) -> bytes | None:
+        if state.proven_psk is None or state.policy is None:
+            return None
+        for k in self.keyring.psks:
+            if k.origin == state.proven_psk:
+                return keyderiv.skeyid_preshared(
+                    state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b
+                )  # type: ignore[arg-type]
+        return None
+
+    def verify_aggressive_hash_r(self, state: SaState, msg: IkeMessage) -> None:
+        """Aggressive mode: HASH_R is in clear text; with a PSK, SKEYID needs no DH secret."""
+        sa = state.sa
+        msg.hash_name = "HASH_R"
+        hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
+        if not hashes or state.policy is None or state.policy.auth_family is not AuthFamily.PRESHARED:
+            return
+        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b, state.sai_b, state.idir_b):
+            msg.note = "HASH_R not checked: AM1 or part of AM2 missing"
+            return
+        psks = self.keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
+        if not psks:
+            if not self._verify_hash_r_with_given_skeyid(state, msg, hashes[0].data):
+                msg.note = "HASH_R not checked: no preshared key given"
+            return
+        for k in psks:
+            skeyid = keyderiv.skeyid_preshared(state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b)  # type: ignore[arg-type]
+            expected = authhash.hash_r(
+                state.policy.hash_algorithm,
+                skeyid,
+                state.g_xi,
+                state.g_xr,  # type: ignore[arg-type]
+                sa.initiator_cookie,
+                sa.responder_cookie,
+                state.sai_b,
+                state.idir_b,
+            )  # type: ignore[arg-type]
+            if expected == hashes[0].data:
+                state.proven_psk = k.origin
+                msg.hash_verified = True
+                msg.note = f"HASH_R verifies with {k.origin}"
+                return
+        msg.hash_verified = False
+        sa.authenticated = False
+        msg.note = f"HASH_R does not verify with the {len(psks)} preshared key(s) given"
+        sa.findings.append(
+            Finding(
+                Severity.ERROR,
+                "psk-mismatch",
+                f"HASH_R in AM2 does not verify with the {len(psks)} PSK(s) given",
+                evidence={"cookies": sa.cookies, "frame": msg.frame, "psks": [k.origin for k in psks]},
+                hint="the responder used another pre-shared key",
+            )
+        )
+
+    def _verify_hash_r_with_given_skeyid(self, state: SaState, msg: IkeMessage, hash_r: bytes) -> bool:
+        """Aggressive mode without a PSK: a SKEYID given directly (daemon log, key file) checks HASH_R."""
+        sa = state.sa
+        given = [
+            k
+            for k in self.keyring.phase1_keys_for(sa.initiator_cookie, sa.responder_cookie or b"")
+            if k.skeyid is not None
+        ]
+        for k in given:
+            expected = authhash.hash_r(
+                state.policy.hash_algorithm,  # type: ignore[union-attr]
+                k.skeyid,  # type: ignore[arg-type]
+                state.g_xi,  # type: ignore[arg-type]
+                state.g_xr,  # type: ignore[arg-type]
+                sa.initiator_cookie,
+                sa.responder_cookie,  # type: ignore[arg-type]
+                state.sai_b,  # type: ignore[arg-type]
+                state.idir_b,  # type: ignore[arg-type]
+            )
+            if expected == hash_r:
+                msg.hash_verified = True
+                msg.note = f"HASH_R verifies with the SKEYID of {k.origin}"
+                return True
+        if given:
+            msg.hash_verified = False
+            msg.note = f"HASH_R does not verify with the SKEYID of {', '.join(k.origin for k in given)}"
+        return bool(given)
+
+    def verify_phase2_hash(self, state: SaState, msg: IkeMessage) -> None:
+        """HASH(1), HASH(2), HASH(3) of quick mode (RFC 2409 5.5); HASH(1) of informational
+        exchanges (RFC 2409 5.7) and of transaction exchanges (draft-dukes-ike-mode-cfg 3.2)."""
+        if not msg.payloads or not isinstance(msg.payloads[0], HashPayload):
+            return
+        hash_payload = msg.payloads[0]
+        keys = state.message_keys.get(msg.frame, state.selected)
+        if keys is None or keys.skeyid_a is None or state.policy is None:
+            msg.note = msg.note or "hash not checked: SKEYID_a unknown (keys given directly without SKEYIDs)"
+            return
+        hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
+        plaintext_rest = _bytes_after(msg.payloads, hash_payload)
+        qm = state.quick_modes.get(mid)
+        if msg.label == "QM1":
+            hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
+        elif msg.label == "QM2":
+            if qm is None or qm.ni_b is None:
+                return
+            hash_name, expected = (
+                "HASH(2)",
+                authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, plaintext_rest),
+            )
+        elif msg.label == "QM3":
+            if qm is None or qm.ni_b is None or qm.nr_b is None:
+                return
+            hash_name, expected = (
+                "HASH(3)",
+                authhash.qm_hash3(hash_id, skeyid_a, mid, qm.ni_b, qm.nr_b),
+            )
+        else:
+            hash_name, expected = (
+                "HASH(1)",
+                authhash.informational_hash(hash_id, skeyid_a, mid, plaintext_rest),
+            )
+        msg.hash_name = hash_name
+        msg.hash_verified = expected == hash_payload.data
+        if msg.protection is Protection.DECRYPTED:
+            msg.protection = Protection.VERIFIED if msg.hash_verified else Protection.HASH_MISMATCH
+        if not msg.hash_verified:
+            msg.note = f"{hash_name} does not verify with SKEYID_a"
+            state.sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "hash-mismatch",
+                    f"{hash_name} of {msg.label} (message ID 0x{mid:08x}) does not verify",
+                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
+                    hint="the message was altered, or the phase-1 keys are not this SA's",
+                )
+            )
+
+
+def _bytes_after(payloads: list[Any], hash_payload: Any) -> bytes:
+    """The raw payloads after the HASH payload, up to the end of the last payload (no padding)."""
+    return b"".join(p.raw for p in payloads if p.offset >= hash_payload.end)

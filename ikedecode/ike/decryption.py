@@ -1,0 +1,266 @@
+"""Decrypting protected IKEv1 messages of one IKE SA (RFC 2409 section 5 and Appendix B).
+
+Which key candidate is right is learnt from the first encrypted message: the candidate whose
+plaintext is a sane payload chain is adopted for the SA. IV chains follow Appendix B and advance
+on ciphertext, whether or not a message could be decrypted.
+"""
+
+from __future__ import annotations
+
+from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.ike import ciphers, keyderiv
+from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.header import IsakmpHeader
+from ikedecode.ike.phase1 import AuthFamily, ClearMaterial, KeyCandidate, build_candidates
+from ikedecode.ike.protection import Decryption, ciphertext_of, try_decrypt
+from ikedecode.ike.records import DerivedKeys, IkeMessage, Protection
+from ikedecode.ike.sa_state import SaState
+from ikedecode.keys.keyring import KeyRing
+
+
+class MessageDecryptor:
+    def __init__(self, keyring: KeyRing) -> None:
+        self.keyring = keyring
+
+    def ensure_candidates(self, state: SaState) -> None:
+        if state.candidates is not None or state.policy is None:
+            return
+        sa = state.sa
+        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b) or sa.responder_cookie is None:
+            return
+        clear = ClearMaterial(
+            sa.initiator_cookie,
+            sa.responder_cookie,
+            state.g_xi,
+            state.g_xr,  # type: ignore[arg-type]
+            state.ni_b,
+            state.nr_b,
+            sa.initiator,
+            sa.responder,
+            tuple(sa.identities.values()),
+        )  # type: ignore[arg-type]
+        try:
+            key_length = ciphers.cipher_key_length(
+                state.policy.encryption_algorithm, state.policy.key_length_bits
+            )
+            block = ciphers.block_size(state.policy.encryption_algorithm)
+            state.phase1_iv = state.initial_iv = keyderiv.phase1_iv(
+                state.policy.hash_algorithm, state.g_xi, state.g_xr, block
+            )  # type: ignore[arg-type]
+            state.candidates, state.candidate_notes = build_candidates(
+                self.keyring, state.policy, clear, key_length, psk_origin_filter=state.proven_psk
+            )
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            state.candidates = []
+            state.candidate_notes = [str(exc)]
+
+    def _iv_for(self, state: SaState, header: IsakmpHeader) -> list[bytes]:
+        """IVs to try for this message (RFC 2409 Appendix B), most likely first.
+
+        Phase 1 chains on its own messages. A new exchange starts from hash(last phase-1 block |
+        M-ID) and then chains on its own messages. A peer that could not decrypt MM5 (a PSK
+        mismatch) starts its informational exchanges from the initial IV instead (strongSwan).
+        """
+        if state.phase1_iv is None or state.initial_iv is None or state.policy is None:
+            return []
+        if header.message_id == 0:
+            return [state.phase1_iv]
+        block, hash_id, mid = len(state.phase1_iv), state.policy.hash_algorithm, header.message_id
+        ivs = [state.exchange_ivs.get(mid), keyderiv.exchange_iv(hash_id, state.phase1_iv, mid, block)]
+        if state.initial_iv != state.phase1_iv:
+            ivs.append(keyderiv.exchange_iv(hash_id, state.initial_iv, mid, block))
+        return list(dict.fromkeys(iv for iv in ivs if iv is not None))
+
+    def decrypt(
+        self, state: SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
+    ) -> Decryption | None:
+        sa = state.sa
+        self.ensure_candidates(state)
+        if self.keyring.empty:
+            msg.protection, msg.note = Protection.NO_KEYS, "encrypted: no keys given"
+            return None
+        if state.policy is None or state.candidates is None:
+            msg.protection = Protection.UNDECRYPTABLE
+            msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
+            return None
+        if not state.candidates:
+            msg.protection = Protection.NO_KEYS
+            notes = "; ".join(state.candidate_notes)
+            msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
+            if state.policy.auth_family is AuthFamily.PRESHARED and not self.keyring.psks_for(
+                (sa.initiator, sa.responder), tuple(sa.identities.values())
+            ):
+                msg.note += ": needs a preshared key"
+            elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
+                msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
+            return None
+        ciphertext = ciphertext_of(data, header.length)
+        broken = _not_cbc_ciphertext(ciphertext, state.policy.encryption_algorithm)
+        if broken:  # no key can open it: a damaged message, not a key problem
+            msg.protection, msg.note = Protection.UNDECRYPTABLE, broken
+            sa.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "malformed-message",
+                    f"{msg.label} from {msg.sender} cannot be decrypted by any key: {broken}",
+                    evidence={"frame": msg.frame, "label": msg.label},
+                    hint="the message was cut or damaged on the way (or by the capture)",
+                )
+            )
+            return None
+        ivs = self._iv_for(state, header)
+        found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
+        self._advance_iv(state, header, ciphertext)
+        if found is not None:
+            candidate, result = found
+            if state.selected is None:
+                state.selected = candidate
+                self._adopt_keys(state, candidate)
+            elif candidate is not state.selected:
+                self._report_other_key(state, msg, candidate)
+            state.message_keys[msg.frame] = candidate
+            msg.protection = Protection.DECRYPTED
+            return result
+        msg.protection = Protection.UNDECRYPTABLE
+        if state.selected is not None:
+            msg.note = f"does not decrypt with the keys that decrypted earlier messages: {last_reason}"
+        else:
+            msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
+            self._report_key_failure(state, msg)
+        return None
+
+    def _first_decryption(
+        self, state: SaState, header: IsakmpHeader, ciphertext: bytes, ivs: list[bytes]
+    ) -> tuple[tuple[KeyCandidate, Decryption] | None, str]:
+        """The first key candidate (the adopted one first) and IV that give a sane plaintext."""
+        assert state.policy is not None and state.candidates is not None
+        order = list(state.candidates)
+        if state.selected is not None:
+            order.remove(state.selected)
+            order.insert(0, state.selected)
+        last_reason = ""
+        for candidate in order:
+            for iv in ivs:
+                result = try_decrypt(
+                    state.policy.encryption_algorithm,
+                    candidate.encryption_key,
+                    iv,
+                    ciphertext,
+                    header.next_payload,
+                )
+                if isinstance(result, Decryption):
+                    return (candidate, result), ""
+                last_reason = result
+        return None, last_reason
+
+    def _report_other_key(self, state: SaState, msg: IkeMessage, candidate: KeyCandidate) -> None:
+        """A message that decrypts only with another candidate: the two peers hold different keys."""
+        adopted = state.selected
+        assert adopted is not None
+        msg.note = (
+            f"decrypts only with {candidate.describe()}, not with the keys of the first encrypted message"
+        )
+        if candidate.psk_origin != adopted.psk_origin and not state.other_key_reported:
+            state.other_key_reported = True
+            state.sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "psk-mismatch",
+                    f"the peers use different preshared keys: {msg.label} from {msg.sender} decrypts with "
+                    f"{candidate.psk_origin}, earlier messages with {adopted.psk_origin}",
+                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
+                    hint="configure the same pre-shared key on both peers",
+                )
+            )
+
+    def _advance_iv(self, state: SaState, header: IsakmpHeader, ciphertext: bytes) -> None:
+        """CBC chaining (RFC 2409 Appendix B): the next IV is this message's last ciphertext block,
+        whether or not we could decrypt it."""
+        if state.phase1_iv is None or not ciphertext or len(ciphertext) % len(state.phase1_iv):
+            return
+        last_block = ciphertext[-len(state.phase1_iv) :]
+        if header.message_id == 0:
+            state.phase1_iv = last_block
+        else:
+            state.exchange_ivs[header.message_id] = last_block
+
+    def _adopt_keys(self, state: SaState, c: KeyCandidate) -> None:
+        state.sa.keys = DerivedKeys(
+            skeyid=c.skeyid,
+            skeyid_d=c.skeyid_d,
+            skeyid_a=c.skeyid_a,
+            skeyid_e=c.skeyid_e,
+            encryption_key=c.encryption_key,
+            dh_secret=c.dh_secret,
+            psk_origin=c.psk_origin,
+            dh_origin=c.dh_origin,
+            key_origin=c.key_origin,
+        )
+
+    def _report_key_failure(self, state: SaState, msg: IkeMessage) -> None:
+        if state.key_failure_reported:
+            return
+        state.key_failure_reported = True
+        sa = state.sa
+        assert state.policy is not None and state.candidates is not None
+        psk_mode = state.policy.auth_family is AuthFamily.PRESHARED
+        dh_confirmed = any(c.dh_confirmed for c in state.candidates)
+        if state.candidate_notes:
+            msg.note += " (" + "; ".join(state.candidate_notes) + ")"
+        evidence = {
+            "cookies": sa.cookies,
+            "frame": msg.frame,
+            "label": msg.label,
+            "candidates": [c.describe() for c in state.candidates],
+            "notes": list(state.candidate_notes),
+        }
+        if psk_mode and dh_confirmed:
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "psk-mismatch",
+                    f"{msg.label} does not decrypt although the DH secret matches the KE payloads: "
+                    "the preshared key is wrong",
+                    evidence=evidence,
+                    hint="check the pre-shared key configured for this peer",
+                )
+            )
+        elif psk_mode and state.proven_psk:
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "wrong-keys",
+                    f"{msg.label} does not decrypt: the PSK verified HASH_R, so the DH secret is wrong",
+                    evidence=evidence,
+                    hint="give the g^xy of this SA (--dh-secret) or a private value (--dh-private)",
+                )
+            )
+        else:
+            what = (
+                "the preshared key or the DH secret is wrong"
+                if psk_mode
+                else "the DH secret or keys are wrong"
+            )
+            sa.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "wrong-keys",
+                    f"{msg.label} cannot be decrypted with the keys given: {what}",
+                    evidence=evidence,
+                    hint="check --dh-secret/--dh-private belong to this SA (cookie "
+                    f"{sa.initiator_cookie.hex()}) and the PSK is the one configured",
+                )
+            )
+
+
+def _not_cbc_ciphertext(ciphertext: bytes, cipher_id: int) -> str | None:
+    """Why ``ciphertext`` cannot be CBC ciphertext of this cipher whatever the key, or None."""
+    try:
+        block = ciphers.block_size(cipher_id)
+    except UnsupportedAlgorithm:
+        return None
+    if not ciphertext:
+        return "nothing follows the ISAKMP header"
+    if len(ciphertext) % block:
+        return f"the encrypted part is {len(ciphertext)} bytes, not a multiple of the {block}-byte block"
+    return None
