@@ -8,7 +8,7 @@ the SA database before the next datagram, so the ESP that follows it decrypts in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from ikedecode.analysis.diagnose import diagnose
@@ -18,7 +18,7 @@ from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Kind
 from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.processor import EspProcessor
-from ikedecode.esp.sa import IpsecSa
+from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
 from ikedecode.keys.keyring import KeyRing
@@ -37,7 +37,8 @@ class Options:
 def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = None) -> Report:
     options = options or Options()
     engine = IkeEngine(keyring, max_sas=options.max_ike_sas, max_phase2_per_sa=options.max_phase2_per_sa)
-    sadb = SaDatabase(keyring.ipsec_sas)
+    # Fresh SA objects per run: an IpsecSa carries its counters, and the KeyRing may be reused.
+    sadb = SaDatabase(replace(sa, counters=SaCounters()) for sa in keyring.ipsec_sas)
     processor = EspProcessor(sadb)
     writer = DecryptedPcapWriter(options.decrypted_output) if options.decrypted_output is not None else None
     findings: list[Finding] = []

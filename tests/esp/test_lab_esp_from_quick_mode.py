@@ -148,3 +148,13 @@ def test_pfs_candidate_chosen_by_the_icv_is_the_quick_modes_own_secret(captures_
     )
     assert len(report.ipsec_sas) == 2
     assert all("PFS secret from --dh-secret qm#1" in sa.origin for sa in report.ipsec_sas)
+
+
+def test_a_key_ring_reused_for_a_second_run_counts_afresh(captures_dir, keys_dir):
+    name = "mm-aes128-sha1-modp2048"
+    ring = parse_key_file((keys_dir / f"{name}.toml").read_text(), name).keyring
+    first = analyze(open_capture(captures_dir / f"{name}.pcap"), ring)
+    second = analyze(open_capture(captures_dir / f"{name}.pcap"), ring)
+    assert [sa.counters.verified for sa in first.ipsec_sas] == [8, 8]
+    assert [sa.counters.verified for sa in second.ipsec_sas] == [8, 8]
+    assert all(sa.counters.packets == 0 for sa in ring.ipsec_sas)
