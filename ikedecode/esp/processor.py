@@ -9,6 +9,7 @@ and a reason, and are counted (per SA in ``IpsecSa.counters``, without keys in
 from __future__ import annotations
 
 import hmac
+import socket
 import struct
 from collections import Counter
 from dataclasses import dataclass
@@ -17,22 +18,29 @@ from enum import StrEnum
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp import ah as ah_format
 from ikedecode.esp.algorithms import UnknownAlgorithm
-from ikedecode.esp.ciphers import ESP_HEADER, AuthOnly, EspCrypto
+from ikedecode.esp.ciphers import AuthOnly
 from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS, inner_datagram
+from ikedecode.esp.opener import (
+    NO_TRAILER,  # noqa: F401 - re-exported: the reasons of EspProcessor.malformed
+    OUTCOME_ERROR,
+    OUTCOME_NO_KEYS,
+    OUTCOME_OPENED,
+    OUTCOME_SHORT_FOR_SA,
+    OUTCOME_SHORT_HEADER,
+    PAD_BEYOND_PAYLOAD,  # noqa: F401
+    EspOpener,
+    Outcome,
+)
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
 
-_ESP_HEADER = struct.Struct("!II")
 _SPI = struct.Struct("!I")
-# RFC 4303 section 2.4: default padding is 1, 2, 3, ... up to the pad length
-_MONOTONIC_PADDING = bytes(range(1, 256))
 MAX_NESTING = 4
 
 # Reasons are fixed texts (they key ``EspProcessor.malformed``, which hostile input must not grow).
 SHORT_HEADER = "ESP shorter than SPI + sequence number"
 SHORT_FOR_SA = "ESP shorter than the SA's IV, trailer and ICV"
-NO_TRAILER = "no room for the ESP trailer"
-PAD_BEYOND_PAYLOAD = "pad length beyond the decrypted payload"
+DECODER_ERROR = "ikedecode failed to open the packet (a bug)"
 NOT_AVAILABLE = "algorithm not available in the crypto backend"
 AH_BAD_HEADER = "AH header truncated or its length field wrong"
 AH_SHORT_ICV_FIELD = "AH ICV field shorter than the algorithm's ICV"
@@ -81,38 +89,45 @@ class EspResult:
         return self.status in PLAINTEXT_STATUSES
 
 
-# one SA's attempt at a packet: (sa, icv_ok, plaintext, problem, seq_hi)
-_Opened = tuple[IpsecSa, bool | None, bytes | None, str, int | None]
-
-
-def _plausible(plaintext: bytes | None) -> bool:
-    """A decrypted payload whose ESP trailer makes sense: default padding, matching inner IP version."""
-    if plaintext is None or len(plaintext) < 2:
-        return False
-    pad_length, next_header = plaintext[-2], plaintext[-1]
-    payload_end = len(plaintext) - 2 - pad_length
-    if payload_end < 0 or plaintext[payload_end:-2] != _MONOTONIC_PADDING[:pad_length]:
-        return False
-    version = TUNNEL_NEXT_HEADERS.get(next_header)
-    return version is None or (payload_end > 0 and plaintext[0] >> 4 == version)
-
-
 def _mode(sa: IpsecSa, next_header: int) -> str:
     if sa.mode is not None:
         return sa.mode
     return "tunnel" if next_header in TUNNEL_NEXT_HEADERS else "transport"
 
 
+def _mode_or_none(sa: IpsecSa, next_header: int | None) -> str | None:
+    return None if next_header is None else _mode(sa, next_header)
+
+
+def _text(address: bytes | str) -> str:
+    if isinstance(address, str):
+        return address
+    return socket.inet_ntop(socket.AF_INET if len(address) == 4 else socket.AF_INET6, address)
+
+
+# What ``EspProcessor.account`` makes of an outcome:
+# (status, sa, seq, icv_ok, mode, padding_ok, replayed, reason)
+Accounted = tuple[EspStatus, "IpsecSa | None", "int | None", "bool | None", "str | None", bool, bool, str]
+
+
 class EspProcessor:
-    """Per-packet ESP/AH processing against an ``SaDatabase`` (sans-IO: datagrams in, records out)."""
+    """ESP/AH processing against an ``SaDatabase`` (sans-IO: datagrams in, records out).
+
+    ESP packets are opened by an ``EspOpener`` (stateless, see ``ikedecode.esp.opener``) and then
+    accounted for here in capture order: per-SA counters, the anti-replay window, ESN high bits.
+    ``process`` does both for one datagram; ``account`` is the second half alone, for outcomes
+    computed elsewhere (worker processes, ``ikedecode.parallel``).
+    """
 
     def __init__(self, sadb: SaDatabase, *, check_padding: bool = True) -> None:
         """``check_padding=False`` accepts any padding bytes (RFC 4303 section 2.4 allows other
         schemes by agreement); by default anything but 1, 2, 3, ... is counted as bad padding."""
         self.sadb = sadb
         self.check_padding = check_padding
+        self.opener = EspOpener(sadb, check_padding=check_padding, want_plaintext=True)
         self.malformed: Counter[str] = Counter()  # reason -> packets
         self.statuses: Counter[EspStatus] = Counter()
+        self.errors: list[tuple[int, str]] = []  # (frame, exception name) of packets opening failed on
 
     # --- public -------------------------------------------------------------------------------
 
@@ -120,162 +135,156 @@ class EspProcessor:
         """Open one ESP or AH datagram; None for any other kind."""
         kind = datagram.kind
         if kind == Kind.ESP:
-            result = self._process_esp(datagram)
+            outcome = self.opener.open(datagram.payload, datagram.src, datagram.dst)
+            result = self.esp_result(datagram, outcome)
         elif kind == Kind.AH:
             result = self._process_ah(datagram)
+            self.statuses[result.status] += 1
+            if result.status in (EspStatus.TOO_SHORT, EspStatus.MALFORMED):
+                self.malformed[result.reason] += 1
         else:
             return None
-        self.statuses[result.status] += 1
-        if result.status in (EspStatus.TOO_SHORT, EspStatus.MALFORMED):
-            self.malformed[result.reason] += 1
         return result
 
     def process_nested(self, datagram: Datagram, max_depth: int = MAX_NESTING) -> list[EspResult]:
         """Every ESP/AH layer of a datagram, outermost first (ESP in ESP, AH + ESP bundles)."""
+        return self.nested(self.process(datagram), max_depth)
+
+    def nested(self, outer: EspResult | None, max_depth: int = MAX_NESTING) -> list[EspResult]:
+        """``outer`` and the ESP/AH layers inside it, outermost first."""
         layers: list[EspResult] = []
-        current: Datagram | None = datagram
-        while current is not None and len(layers) < max_depth:
-            result = self.process(current)
-            if result is None:
-                break
+        result = outer
+        while result is not None:
             result.depth = len(layers)
             layers.append(result)
-            current = inner_datagram(result) if result.has_plaintext else None
+            if len(layers) >= max_depth or not result.has_plaintext:
+                break
+            inner = inner_datagram(result)
+            result = self.process(inner) if inner is not None else None
         return layers
 
-    # --- ESP -----------------------------------------------------------------------------------
-
-    def _process_esp(self, dg: Datagram) -> EspResult:
-        data = dg.payload
-        size = len(data)
-        if size < ESP_HEADER:
-            return EspResult(dg, "esp", None, None, EspStatus.TOO_SHORT, reason=SHORT_HEADER)
-        spi, seq_low = _ESP_HEADER.unpack_from(data)
-        candidates = self.sadb.candidates("esp", spi, dg.src, dg.dst)
-        if not candidates:
-            self.sadb.note_no_keys("esp", spi, dg.src, dg.dst, dg.time, size, dg.frame)
-            return EspResult(dg, "esp", spi, seq_low, EspStatus.NO_KEYS)
-
-        view = memoryview(data)
-        chosen: _Opened | None = None
-        fallback: _Opened | None = None
-        unsupported: IpsecSa | None = None
-        short: IpsecSa | None = None
-        for sa in candidates:
-            crypto = sa.crypto if sa.crypto is not None else self._esp_crypto(sa)
-            if crypto is None:
-                unsupported = unsupported or sa
-                continue
-            if size < crypto.min_length:
-                short = short or sa
-                continue
-            seq_hi = sa.counters.tracker(spi).infer_high_bits(seq_low, sa.initial_seq_hi) if sa.esn else None
-            icv_ok, plaintext, problem = crypto.open(view, seq_hi)
-            attempt = (sa, icv_ok, plaintext, problem, seq_hi)
-            # Without an ICV (null integrity) a well-formed trailer is the only evidence of the right key.
-            if icv_ok or (icv_ok is None and (len(candidates) == 1 or _plausible(plaintext))):
-                chosen = attempt
-                if sa is not candidates[0]:
-                    self.sadb.promote("esp", spi, dg.src, dg.dst, sa)
-                break
-            if fallback is None or (fallback[1] is False and icv_ok is None):
-                fallback = attempt
-        chosen = chosen or fallback
-        if chosen is not None:
-            return self._finish_esp(dg, spi, seq_low, chosen)
-        if short is not None:
-            self._count(short, dg, size).malformed += 1
-            return EspResult(dg, "esp", spi, seq_low, EspStatus.TOO_SHORT, sa=short, reason=SHORT_FOR_SA)
-        assert unsupported is not None
-        self._count(unsupported, dg, size).unsupported += 1
-        return EspResult(dg, "esp", spi, seq_low, EspStatus.UNSUPPORTED, sa=unsupported, reason=NOT_AVAILABLE)
-
-    def _finish_esp(self, dg: Datagram, spi: int, seq_low: int, opened: _Opened) -> EspResult:
-        """Count the packet on its SA, take the ESP trailer apart (RFC 4303 section 2.4-2.6)."""
-        sa, icv_ok, plaintext, problem, seq_hi = opened
-        counters = self._count(sa, dg, len(dg.payload))
-        seq = seq_low if seq_hi is None else (seq_hi << 32) | seq_low
-        if icv_ok is False:
-            counters.icv_failed += 1
-        elif icv_ok:
-            counters.verified += 1
-        if plaintext is None or problem or len(plaintext) < 2:
-            problem = problem or NO_TRAILER
-            return self._unopened(dg, spi, seq, sa, icv_ok, problem)
-        pad_length, next_header = plaintext[-2], plaintext[-1]
-        payload_end = len(plaintext) - 2 - pad_length
-        if payload_end < 0:
-            return self._unopened(dg, spi, seq, sa, icv_ok, PAD_BEYOND_PAYLOAD)
-        padding_ok = not self.check_padding or plaintext[payload_end:-2] == _MONOTONIC_PADDING[:pad_length]
-        mode = sa.mode or ("tunnel" if next_header in TUNNEL_NEXT_HEADERS else "transport")
-        replayed = False
-        if icv_ok is False:
-            # plaintext kept for diagnosis; the sequence window stays untouched (RFC 4303 3.4.3)
-            status = EspStatus.ICV_FAILED
-        else:
-            if icv_ok is None:
-                counters.decrypted += 1
-            replayed = counters.tracker(spi).record(seq)
-            if mode == "tunnel":
-                counters.tunnel += 1
-            else:
-                counters.transport += 1
-            if not padding_ok:
-                counters.bad_padding += 1
-                status = EspStatus.BAD_PADDING
-            elif replayed:
-                status = EspStatus.REPLAY
-            else:
-                status = EspStatus.VERIFIED if icv_ok else EspStatus.DECRYPTED
-        return EspResult(
-            dg,
-            "esp",
-            spi,
-            seq,
-            status,
-            sa=sa,
-            next_header=next_header,
-            payload=plaintext[:payload_end],
-            pad_length=pad_length,
-            mode=mode,
-            icv_ok=icv_ok,
-            padding_ok=padding_ok,
-            replayed=replayed,
+    def esp_result(self, datagram: Datagram, outcome: Outcome) -> EspResult:
+        """Account for an ESP datagram's outcome and describe it as an ``EspResult``."""
+        data = datagram.payload
+        status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = self.account(
+            outcome, len(data), datagram.time, datagram.frame, datagram.src, datagram.dst
         )
+        spi = outcome[1] if len(outcome) > 1 else None
+        if seq is None and len(outcome) > 2:
+            seq = outcome[2]
+        result = EspResult(datagram, "esp", spi, seq, status, sa=sa, icv_ok=icv_ok, reason=reason)
+        if outcome[0] == OUTCOME_OPENED and outcome[8] is not None and status != EspStatus.MALFORMED:
+            result.next_header = outcome[8]
+            result.pad_length = outcome[7]
+            result.payload = outcome[9]
+            result.mode = mode
+            result.padding_ok = padding_ok
+            result.replayed = replayed
+        return result
 
-    @staticmethod
-    def _unopened(
-        dg: Datagram, spi: int, seq: int, sa: IpsecSa, icv_ok: bool | None, problem: str
-    ) -> EspResult:
-        """No usable plaintext: an ICV failure, or (ICV fine or absent) a structural defect."""
-        if icv_ok is False:
-            return EspResult(dg, "esp", spi, seq, EspStatus.ICV_FAILED, sa=sa, icv_ok=False)
-        sa.counters.malformed += 1
-        return EspResult(dg, "esp", spi, seq, EspStatus.MALFORMED, sa=sa, icv_ok=icv_ok, reason=problem)
+    def account(
+        self, outcome: Outcome, size: int, time: float, frame: int, src: bytes | str, dst: bytes | str
+    ) -> Accounted:
+        """Count an ESP packet's outcome (see ``ikedecode.esp.opener``) in capture order."""
+        status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = self._account(
+            outcome, size, time, frame, src, dst
+        )
+        self.statuses[status] += 1
+        if status in (EspStatus.TOO_SHORT, EspStatus.MALFORMED):
+            self.malformed[reason] += 1
+        return status, sa, seq, icv_ok, mode, padding_ok, replayed, reason
 
-    @staticmethod
-    def _esp_crypto(sa: IpsecSa) -> EspCrypto | None:
-        crypto = sa.crypto
-        if crypto is None:
-            if not sa.supported:
-                return None
-            try:
-                crypto = EspCrypto(
-                    sa.encryption_algorithm, sa.encryption_key, sa.integrity_algorithm, sa.integrity_key
-                )
-            except (UnknownAlgorithm, ValueError):
-                return None
-            sa.crypto = crypto
-        return crypto  # type: ignore[return-value]
-
-    @staticmethod
-    def _count(sa: IpsecSa, dg: Datagram, size: int) -> SaCounters:
+    def _account(
+        self, outcome: Outcome, size: int, time: float, frame: int, src: bytes | str, dst: bytes | str
+    ) -> Accounted:
+        code = outcome[0]
+        if code != OUTCOME_OPENED:
+            return self._account_unopened(outcome, size, time, frame, src, dst)
+        _, spi, seq_low, index, seq_hi, icv_ok, problem, _pad, next_header, _payload, padding_ok, failed = (
+            outcome
+        )
+        sa = self.sadb[index]
+        if failed is not None and icv_ok is False:
+            sa = self._blame(failed, sa)
         counters = sa.counters
         counters.packets += 1
         counters.bytes += size
         if counters.first_seen is None:
-            counters.first_seen = dg.time
-        counters.last_seen = dg.time
+            counters.first_seen = time
+        counters.last_seen = time
+        if sa.esn:
+            # The high bits come from this (complete, in-order) window, not from the opener's guess.
+            inferred = counters.tracker(spi).infer_high_bits(seq_low, sa.initial_seq_hi)
+            if icv_ok and seq_hi != inferred:
+                icv_ok = False
+            seq = (inferred << 32) | seq_low
+        else:
+            seq = seq_low
+        if icv_ok is False:
+            counters.icv_failed += 1
+            # plaintext kept for diagnosis; the sequence window stays untouched (RFC 4303 3.4.3)
+            return EspStatus.ICV_FAILED, sa, seq, False, _mode_or_none(sa, next_header), True, False, ""
+        if icv_ok:
+            counters.verified += 1
+        if problem:
+            counters.malformed += 1
+            return EspStatus.MALFORMED, sa, seq, icv_ok, None, True, False, problem
+        if icv_ok is None:
+            counters.decrypted += 1
+        replayed = counters.tracker(spi).record(seq)
+        mode = sa.mode or ("tunnel" if next_header in TUNNEL_NEXT_HEADERS else "transport")
+        if mode == "tunnel":
+            counters.tunnel += 1
+        else:
+            counters.transport += 1
+        if not padding_ok:
+            counters.bad_padding += 1
+            status = EspStatus.BAD_PADDING
+        elif replayed:
+            status = EspStatus.REPLAY
+        else:
+            status = EspStatus.VERIFIED if icv_ok else EspStatus.DECRYPTED
+        return status, sa, seq, icv_ok, mode, padding_ok, replayed, ""
+
+    def _account_unopened(
+        self, outcome: Outcome, size: int, time: float, frame: int, src: bytes | str, dst: bytes | str
+    ) -> Accounted:
+        code = outcome[0]
+        if code == OUTCOME_SHORT_HEADER:
+            return EspStatus.TOO_SHORT, None, None, None, None, True, False, SHORT_HEADER
+        spi, seq_low = outcome[1], outcome[2]
+        if code == OUTCOME_NO_KEYS:
+            self.sadb.note_no_keys("esp", spi, _text(src), _text(dst), time, size, frame)
+            return EspStatus.NO_KEYS, None, seq_low, None, None, True, False, ""
+        if code == OUTCOME_ERROR:
+            self.errors.append((frame, outcome[3]))
+            return EspStatus.MALFORMED, None, seq_low, None, None, True, False, DECODER_ERROR
+        sa = self.sadb[outcome[3]]
+        self._count(sa, time, size)
+        if code == OUTCOME_SHORT_FOR_SA:
+            sa.counters.malformed += 1
+            return EspStatus.TOO_SHORT, sa, seq_low, None, None, True, False, SHORT_FOR_SA
+        sa.counters.unsupported += 1
+        return EspStatus.UNSUPPORTED, sa, seq_low, None, None, True, False, NOT_AVAILABLE
+
+    def _blame(self, failed: tuple[int, ...], sa: IpsecSa) -> IpsecSa:
+        """A packet no candidate SA verified: charge it to the candidate that has verified the most
+        packets so far (the one in use on the flow), else to the first in database order."""
+        best = sa
+        for index in failed:
+            candidate = self.sadb[index]
+            if candidate.counters.verified > best.counters.verified:
+                best = candidate
+        return best
+
+    @staticmethod
+    def _count(sa: IpsecSa, time: float, size: int) -> SaCounters:
+        counters = sa.counters
+        counters.packets += 1
+        counters.bytes += size
+        if counters.first_seen is None:
+            counters.first_seen = time
+        counters.last_seen = time
         return counters
 
     # --- AH ------------------------------------------------------------------------------------
@@ -332,11 +341,11 @@ class EspProcessor:
         if chosen is None:
             if problem is not None:
                 sa, reason = problem
-                self._count(sa, dg, len(data))
+                self._count(sa, dg.time, len(data))
                 sa.counters.malformed += 1
                 return EspResult(dg, "ah", header.spi, header.seq, EspStatus.MALFORMED, sa=sa, reason=reason)
             assert unsupported is not None
-            self._count(unsupported, dg, len(data))
+            self._count(unsupported, dg.time, len(data))
             unsupported.counters.unsupported += 1
             return EspResult(
                 dg, "ah", header.spi, header.seq, EspStatus.UNSUPPORTED, sa=unsupported, reason=NOT_AVAILABLE
@@ -344,7 +353,7 @@ class EspProcessor:
 
         sa, icv_ok, seq_hi = chosen
         counters = sa.counters
-        self._count(sa, dg, len(data))
+        self._count(sa, dg.time, len(data))
         seq = header.seq if seq_hi is None else (seq_hi << 32) | header.seq
         result = EspResult(dg, "ah", header.spi, seq, EspStatus.ICV_FAILED, sa=sa, icv_ok=icv_ok)
         result.next_header = header.next_header

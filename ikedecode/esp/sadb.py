@@ -64,6 +64,7 @@ def _specificity(sa: IpsecSa) -> int:
 class SaDatabase:
     def __init__(self, sas: Iterable[IpsecSa] = ()) -> None:
         self._sas: list[IpsecSa] = []
+        self._positions: dict[int, int] = {}  # id(sa) -> its place in ``_sas`` (its index)
         self._by_spi: dict[int, list[IpsecSa]] = {}
         self._any_spi: list[IpsecSa] = []
         self._flows: dict[FlowKey, list[IpsecSa]] = {}
@@ -84,6 +85,7 @@ class SaDatabase:
                     existing.ike_cookies, existing.message_id = sa.ike_cookies, sa.message_id
                     existing.origin = f"{sa.origin} (also {existing.origin})"
                 return existing
+        self._positions[id(sa)] = len(self._sas)
         self._sas.append(sa)
         if sa.spi is None:
             self._any_spi.append(sa)
@@ -91,6 +93,14 @@ class SaDatabase:
             self._by_spi.setdefault(sa.spi, []).append(sa)
         self._flows.clear()
         return sa
+
+    def index_of(self, sa: IpsecSa) -> int:
+        """The SA's index: its place in the order of addition (the same in every copy of the
+        database that was given the same SAs in the same order)."""
+        return self._positions[id(sa)]
+
+    def __getitem__(self, index: int) -> IpsecSa:
+        return self._sas[index]
 
     def __iter__(self) -> Iterator[IpsecSa]:
         return iter(self._sas)

@@ -59,8 +59,27 @@ def test_the_icv_decides_between_two_candidate_key_sets():
     results = [processor.process(_datagram(encoder.encode(b"data", 6, n), frame=n)) for n in (1, 2, 3)]
     assert all(r.status == EspStatus.VERIFIED and r.sa is right for r in results)
     assert (right.counters.packets, wrong.counters.packets) == (3, 0)
-    # the winner is tried first from now on
-    assert sadb.candidates("esp", 0x2000, "198.51.100.1", "198.51.100.2")[0] is right
+    # the database order stays fixed (outcomes must not depend on history: --jobs 1 and N agree) ...
+    assert sadb.candidates("esp", 0x2000, "198.51.100.1", "198.51.100.2")[0] is wrong
+    # ... but a packet no candidate verifies is charged to the SA in use on the flow
+    damaged = bytearray(encoder.encode(b"data", 6, 4))
+    damaged[-1] ^= 1
+    result = processor.process(_datagram(bytes(damaged), frame=4))
+    assert result.status == EspStatus.ICV_FAILED and result.sa is right
+    assert (right.counters.icv_failed, wrong.counters.packets) == (1, 0)
+
+
+def test_an_sa_sharing_the_integrity_key_of_the_winner_takes_its_place_in_database_order():
+    # Two SAs that differ only in their encryption key both pass the ICV: the first in database
+    # order is the one counted, and its key decrypts (to garbage here), whichever was tried first.
+    first = _sa(key=b"1" * 16, origin="one")
+    second = _sa(key=b"2" * 16, origin="two")
+    processor = EspProcessor(SaDatabase([first, second]))
+    packet = EspEncoder(second).encode(b"data", 6, 1)
+    processor.opener._hint[(0x2000, "198.51.100.1", "198.51.100.2")] = 1  # as if "two" had won before
+    result = processor.process(_datagram(packet))
+    assert result.sa is first and result.icv_ok is True
+    assert (first.counters.verified, second.counters.packets) == (1, 0)
 
 
 def test_icv_failure_with_every_candidate_is_counted_once_on_the_first():

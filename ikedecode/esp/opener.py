@@ -1,0 +1,310 @@
+"""Opening ESP packets: the stateless half of ESP processing (the part that can run anywhere).
+
+ESP processing splits in two. *Opening* a packet (find the SAs that may hold its keys, check the
+ICV, decrypt, read the trailer) depends only on the packet and the SA database, so any number of
+worker processes can open packets of one capture at once. *Accounting* for it (counters, the
+anti-replay window, ESN high bits, which SA to blame for a packet no key opens) depends on every
+packet before it and is done in capture order by ``EspProcessor`` from the outcomes this module
+returns (docs/architecture.md, "ESP in parallel").
+
+The outcome of a packet must not depend on which packets the same opener saw before, or ``--jobs
+1`` and ``--jobs N`` would disagree. The two places where history could leak in are settled so:
+
+* several SAs may match a packet (PFS candidates, a key file and a quick mode): they are tried in
+  the SA database's fixed order (most specific first, then insertion order), the first one whose
+  ICV verifies wins, and among SAs with identical keys the first in that order. The opener
+  remembers per flow which SA won last, but only to try it first (speed); since SAs with
+  different keys cannot both verify a packet, the winner is the same either way.
+* ESN (RFC 4303 Appendix A): the high 32 bits of the sequence number come from the receiver's
+  window. The opener guesses them from what it has seen and tries the neighbouring values on an
+  ICV failure; the outcome says which value verified, and ``EspProcessor`` accepts the packet
+  only if that is the value its own (complete, in-order) window infers.
+
+An outcome is a plain tuple (cheap to build and to send between processes); see ``OUTCOME_*``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable
+
+from ikedecode.esp.algorithms import UnknownAlgorithm
+from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
+from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS
+from ikedecode.esp.sa import IpsecSa
+from ikedecode.esp.sadb import SaDatabase
+from ikedecode.esp.sequence import SequenceTracker
+
+# Outcome tuples, by their first element:
+#   (OUTCOME_SHORT_HEADER,)                               fewer than 8 bytes: no SPI and sequence number
+#   (OUTCOME_NO_KEYS, spi, seq_low)                        no SA matches the flow
+#   (OUTCOME_SHORT_FOR_SA, spi, seq_low, sa_index)         shorter than the SA's IV + trailer + ICV
+#   (OUTCOME_UNSUPPORTED, spi, seq_low, sa_index)          the SA's algorithm is not in the backend
+#   (OUTCOME_OPENED, spi, seq_low, sa_index, seq_hi, icv_ok, problem, pad_length, next_header,
+#    payload, padding_ok, failed)
+#       ``seq_hi``: the ESN high bits the ICV was computed with (None without ESN);
+#       ``icv_ok``: True / False / None (no integrity check); ``problem``: a structural defect
+#       ("" if none); ``payload``: the inner packet without the ESP trailer, or None when the
+#       caller did not ask for plaintext (``pad_length``/``next_header`` are still given) or
+#       there is none; ``failed``: when no SA verified and several were tried, the indexes of
+#       those that failed, in database order (the caller picks whom to blame), else None.
+#   (OUTCOME_ERROR, spi, seq_low, exception name)         a bug: opening raised
+OUTCOME_SHORT_HEADER = 0
+OUTCOME_NO_KEYS = 1
+OUTCOME_SHORT_FOR_SA = 2
+OUTCOME_UNSUPPORTED = 3
+OUTCOME_OPENED = 4
+OUTCOME_ERROR = 5
+
+MAX_CACHED_FLOWS = 65536
+# Reasons are fixed texts (they key ``EspProcessor.malformed``, which hostile input must not grow).
+NO_TRAILER = "no room for the ESP trailer"
+PAD_BEYOND_PAYLOAD = "pad length beyond the decrypted payload"
+# RFC 4303 section 2.4: default padding is 1, 2, 3, ... up to the pad length
+MONOTONIC_PADDING = bytes(range(1, 256))
+_IPSEC_PROTOCOLS = (50, 51)  # ESP, AH: an inner packet carrying them is opened again (nested SAs)
+
+Outcome = tuple
+
+
+def plausible_trailer(plaintext: bytes | memoryview | None) -> bool:
+    """A decrypted payload whose ESP trailer makes sense: default padding, matching inner IP version."""
+    if plaintext is None or len(plaintext) < 2:
+        return False
+    pad_length, next_header = plaintext[-2], plaintext[-1]
+    payload_end = len(plaintext) - 2 - pad_length
+    if payload_end < 0 or plaintext[payload_end:-2] != MONOTONIC_PADDING[:pad_length]:
+        return False
+    version = TUNNEL_NEXT_HEADERS.get(next_header)
+    return version is None or (payload_end > 0 and plaintext[0] >> 4 == version)
+
+
+def carries_ipsec(next_header: int, payload: bytes | memoryview) -> bool:
+    """Whether an opened payload holds another ESP/AH layer (so it must be opened again)."""
+    if next_header in _IPSEC_PROTOCOLS:
+        return True
+    if next_header == 4 and len(payload) >= 20:
+        return payload[9] in _IPSEC_PROTOCOLS
+    if next_header == 41 and len(payload) >= 40:
+        return payload[6] in _IPSEC_PROTOCOLS or payload[6] in (0, 43, 60)  # or behind extension headers
+    return False
+
+
+class _Candidate:
+    """One SA that may open a flow's packets, with what the opener needs of it at hand."""
+
+    __slots__ = ("index", "sa", "crypto", "first_same_keys")
+
+    def __init__(self, index: int, sa: IpsecSa, crypto: EspCrypto | None, first_same_keys: int) -> None:
+        self.index = index
+        self.sa = sa
+        self.crypto = crypto
+        self.first_same_keys = first_same_keys  # position of the first SA in the flow that verifies alike
+
+
+def _icv_identity(sa: IpsecSa) -> tuple:
+    """What decides whether a packet passes the SA's ICV: SAs alike in this verify the same packets."""
+    if sa.integrity_algorithm.checks and not sa.encryption_algorithm.combined:
+        return (sa.integrity, sa.integrity_key, sa.esn)
+    return (sa.encryption, sa.encryption_key, sa.integrity, sa.integrity_key, sa.esn)
+
+
+def _address_text(packed: bytes | str) -> str:
+    if isinstance(packed, str):
+        return packed
+    return socket.inet_ntop(socket.AF_INET if len(packed) == 4 else socket.AF_INET6, packed)
+
+
+class EspOpener:
+    """Opens ESP packets with the SAs of an ``SaDatabase`` (sans-IO: bytes in, outcome tuples out).
+
+    ``want_plaintext``: return the inner packet of every opened packet (for the decrypted pcap);
+    without it the payload is returned only when it carries another ESP/AH layer.
+    """
+
+    def __init__(self, sadb: SaDatabase, *, check_padding: bool = True, want_plaintext: bool = False) -> None:
+        self.sadb = sadb
+        self.check_padding = check_padding
+        self.want_plaintext = want_plaintext
+        self._flows: dict[tuple, list[_Candidate]] = {}
+        self._hint: dict[tuple, int] = {}  # flow -> position of the SA that verified last (speed only)
+        self._esn_guess: dict[tuple[int, int], SequenceTracker] = {}
+        self._sas_seen = len(sadb)
+
+    # --- SAs ---------------------------------------------------------------------------------------
+
+    def add_sas(self, sas: Iterable[IpsecSa]) -> None:
+        """Add SAs to the database (a worker's copy follows the main process's additions)."""
+        for sa in sas:
+            self.sadb.add(sa)
+        self._forget_flows()
+
+    def _forget_flows(self) -> None:
+        self._flows.clear()
+        self._hint.clear()
+        self._sas_seen = len(self.sadb)
+
+    def _candidates(self, spi: int, src: bytes | str, dst: bytes | str) -> list[_Candidate]:
+        if len(self.sadb) != self._sas_seen:
+            self._forget_flows()
+        found = self.sadb.candidates("esp", spi, _address_text(src), _address_text(dst))
+        identities: list[tuple] = []
+        flow: list[_Candidate] = []
+        for position, sa in enumerate(found):
+            identity = _icv_identity(sa)
+            first = identities.index(identity) if identity in identities else position
+            identities.append(identity)
+            flow.append(_Candidate(self.sadb.index_of(sa), sa, _crypto(sa), first))
+        if len(self._flows) >= MAX_CACHED_FLOWS:
+            self._forget_flows()
+        self._flows[(spi, src, dst)] = flow
+        return flow
+
+    # --- packets -----------------------------------------------------------------------------------
+
+    def open(self, packet: bytes | memoryview, src: bytes | str, dst: bytes | str) -> Outcome:
+        """The outcome of one ESP packet (SPI onward) from ``src`` to ``dst`` (packed or text)."""
+        size = len(packet)
+        if size < ESP_HEADER:
+            return (OUTCOME_SHORT_HEADER,)
+        view = packet if isinstance(packet, memoryview) else memoryview(packet)
+        spi = int.from_bytes(view[0:4], "big")
+        seq_low = int.from_bytes(view[4:8], "big")
+        try:
+            return self._open(view, size, spi, seq_low, src, dst)
+        except Exception as exc:  # noqa: BLE001 - one packet must not end the analysis
+            return (OUTCOME_ERROR, spi, seq_low, type(exc).__name__)
+
+    def _open(
+        self, view: memoryview, size: int, spi: int, seq_low: int, src: bytes | str, dst: bytes | str
+    ) -> Outcome:
+        key = (spi, src, dst)
+        flow = self._flows.get(key)
+        if flow is None or len(self.sadb) != self._sas_seen:
+            flow = self._candidates(spi, src, dst)
+        if not flow:
+            return (OUTCOME_NO_KEYS, spi, seq_low)
+        if len(flow) == 1:
+            candidate = flow[0]
+            crypto = candidate.crypto
+            if crypto is None:
+                return (OUTCOME_UNSUPPORTED, spi, seq_low, candidate.index)
+            if size < crypto.min_length:
+                return (OUTCOME_SHORT_FOR_SA, spi, seq_low, candidate.index)
+            seq_hi, icv_ok, plaintext, problem = self._attempt(candidate, view, spi, seq_low)
+            return self._opened(spi, seq_low, candidate, seq_hi, icv_ok, plaintext, problem, None)
+        return self._open_among(key, flow, view, size, spi, seq_low)
+
+    def _open_among(
+        self, key: tuple, flow: list[_Candidate], view: memoryview, size: int, spi: int, seq_low: int
+    ) -> Outcome:
+        hint = self._hint.get(key, 0)
+        if hint and flow[hint].crypto is not None and flow[hint].crypto.icv_size == 0:
+            hint = 0  # without an ICV, plausibility decides: keep database order
+        order = [hint, *(i for i in range(len(flow)) if i != hint)]
+        attempts: dict[int, tuple] = {}
+        for position in order:
+            candidate = flow[position]
+            crypto = candidate.crypto
+            if crypto is None or size < crypto.min_length:
+                continue
+            attempt = self._attempt(candidate, view, spi, seq_low)
+            icv_ok, plaintext = attempt[1], attempt[2]
+            # Without an ICV (null integrity) a well-formed trailer is the only evidence of the right key.
+            if icv_ok or (icv_ok is None and plausible_trailer(plaintext)):
+                self._hint[key] = position
+                if candidate.first_same_keys != position:
+                    # an earlier SA in database order verifies alike: it is the one that counts
+                    candidate = flow[candidate.first_same_keys]
+                    attempt = self._attempt(candidate, view, spi, seq_low)
+                return self._opened(spi, seq_low, candidate, *attempt, None)
+            attempts[position] = attempt
+        if attempts:
+            # No SA verified. Database order decides which attempt to report (one without an ICV
+            # check beats an ICV failure); the caller decides whom to blame among ``failed``.
+            chosen = None
+            for position in sorted(attempts):
+                if chosen is None or (attempts[chosen][1] is False and attempts[position][1] is None):
+                    chosen = position
+            assert chosen is not None
+            failed = tuple(flow[p].index for p in sorted(attempts) if attempts[p][1] is False)
+            return self._opened(
+                spi, seq_low, flow[chosen], *attempts[chosen], failed if len(failed) > 1 else None
+            )
+        for candidate in flow:
+            if candidate.crypto is not None:
+                return (OUTCOME_SHORT_FOR_SA, spi, seq_low, candidate.index)
+        return (OUTCOME_UNSUPPORTED, spi, seq_low, flow[0].index)
+
+    def _attempt(
+        self, candidate: _Candidate, view: memoryview, spi: int, seq_low: int
+    ) -> tuple[int | None, bool | None, bytes | None, str]:
+        crypto = candidate.crypto
+        assert crypto is not None
+        if not candidate.sa.esn:
+            icv_ok, plaintext, problem = crypto.open(view)
+            return None, icv_ok, plaintext, problem
+        tracker = self._esn_guess.get((candidate.index, spi))
+        if tracker is None:
+            tracker = self._esn_guess[(candidate.index, spi)] = SequenceTracker()
+        guess = tracker.infer_high_bits(seq_low, candidate.sa.initial_seq_hi)
+        first = None
+        for seq_hi in (guess, guess + 1, guess - 1):
+            if not 0 <= seq_hi <= 0xFFFFFFFF:
+                continue
+            icv_ok, plaintext, problem = crypto.open(view, seq_hi)
+            if first is None:
+                first = (seq_hi, icv_ok, plaintext, problem)
+            if icv_ok is not False:
+                if icv_ok:
+                    tracker.record((seq_hi << 32) | seq_low)
+                return seq_hi, icv_ok, plaintext, problem
+        assert first is not None
+        return first
+
+    def _opened(
+        self,
+        spi: int,
+        seq_low: int,
+        candidate: _Candidate,
+        seq_hi: int | None,
+        icv_ok: bool | None,
+        plaintext: bytes | None,
+        problem: str,
+        failed: tuple[int, ...] | None,
+    ) -> Outcome:
+        index = candidate.index
+        if plaintext is None or problem or len(plaintext) < 2:
+            problem = problem or NO_TRAILER
+            return (OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, problem, 0, None, None, True, failed)
+        pad_length, next_header = plaintext[-2], plaintext[-1]
+        payload_end = len(plaintext) - 2 - pad_length
+        if payload_end < 0:
+            return (
+                OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, PAD_BEYOND_PAYLOAD, pad_length,
+                next_header, None, True, failed,
+            )  # fmt: skip
+        padding_ok = not self.check_padding or plaintext[payload_end:-2] == MONOTONIC_PADDING[:pad_length]
+        payload = plaintext[:payload_end]
+        if not self.want_plaintext and not carries_ipsec(next_header, payload):
+            payload = None
+        return (
+            OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, "", pad_length, next_header, payload,
+            padding_ok, failed,
+        )  # fmt: skip
+
+
+def _crypto(sa: IpsecSa) -> EspCrypto | None:
+    """The SA's keyed cipher/MAC state, built once; None when the backend lacks its algorithm."""
+    crypto = sa.crypto
+    if crypto is None:
+        if not sa.supported:
+            return None
+        try:
+            crypto = EspCrypto(
+                sa.encryption_algorithm, sa.encryption_key, sa.integrity_algorithm, sa.integrity_key
+            )
+        except (UnknownAlgorithm, ValueError):
+            return None
+        sa.crypto = crypto
+    return crypto  # type: ignore[return-value]
