@@ -115,6 +115,19 @@ def wireshark_uat_lines(suite: Suite, sas: list[IpsecSa]) -> list[str]:
     return lines
 
 
+def key_file_toml(sas: list[IpsecSa]) -> str:
+    """The suite's SAs as an ikedecode key file (``--keys``, docs/keys.md)."""
+    blocks = []
+    for sa in sas:
+        blocks.append(
+            "[[ipsec_sa]]\n"
+            f'protocol = "esp"\nspi = "0x{sa.spi:08x}"\nsrc = "{sa.src}"\ndst = "{sa.dst}"\n'
+            f'mode = "tunnel"\nencryption = "{sa.encryption}"\nencryption_key = "{sa.encryption_key.hex()}"\n'
+            f'integrity = "{sa.integrity}"\nintegrity_key = "{sa.integrity_key.hex()}"\n'
+        )
+    return "\n".join(blocks)
+
+
 def _ipv4(src: str, dst: str, protocol: int, payload: bytes, ident: int) -> bytes:
     header = bytearray(
         struct.pack(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -11,7 +13,7 @@ import click
 from ikedecode import __version__
 from ikedecode.analysis.findings import SEVERITY_ORDER, Severity
 from ikedecode.analysis.report import Report
-from ikedecode.capture import CaptureError, open_capture
+from ikedecode.capture import CaptureError, CaptureReader, open_capture
 from ikedecode.capture.reader import DEFAULT_FRAGMENT_BUFFERS
 from ikedecode.crack.command import PskToolError, PskTools, run_psk_tools
 from ikedecode.crack.rules import RULE_SETS
@@ -21,6 +23,7 @@ from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing, PresharedKey
 from ikedecode.keys.loader import load_key_file, load_keylog_file
 from ikedecode.keys.wireshark_export import write_wireshark_tables
+from ikedecode.parallel.esp_work import available_cores
 from ikedecode.pipeline import Options, analyze
 from ikedecode.render.cisco import Perspective, PerspectiveError, render_cisco
 from ikedecode.render.html import render_html
@@ -69,6 +72,32 @@ def _collect_psks(psk: tuple[str, ...], psk_file: tuple[str, ...]) -> list[Presh
     if env:
         out.append(parse_psk(env, "IKEDECODE_PSK"))
     return out
+
+
+@contextlib.contextmanager
+def _progress_bar(reader: CaptureReader, path: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """click's progress bar on stderr over the bytes of the capture, when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    if not size:
+        yield None
+        return
+    with click.progressbar(length=size, label="reading", file=sys.stderr, show_pos=False) as bar:
+        done = 0
+
+        def advance(_frames: int) -> None:
+            nonlocal done
+            now = min(reader.bytes_read(), size)
+            bar.update(now - done)
+            done = now
+
+        yield advance
+        bar.update(size - done)
 
 
 def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> KeyRing:  # noqa: ANN001
@@ -192,7 +221,16 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> Ke
     metavar="FILE",
     help="Write the aggressive-mode HASH_R parameters for hashcat (-m 5300 MD5, -m 5400 SHA1).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    default=None,
+    help="Processes that open ESP packets [default: all cores]. The report is the same for any value.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."
+)
 @click.version_option(__version__, prog_name="ikedecode")
 def main(
     capture,
@@ -210,6 +248,7 @@ def main(
     max_phase2_per_sa,
     max_fragment_buffers,
     quiet,
+    jobs=None,
     keylog=(),
     export_wireshark=None,
     as_="initiator",
@@ -226,14 +265,18 @@ def main(
         reader = open_capture(
             capture, ike_ports=(500, 4500, *ike_port), max_fragment_buffers=max_fragment_buffers
         )
-        options = Options(max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa)
+        options = Options(
+            max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa, jobs=jobs or available_cores()
+        )
         if write_decrypted:
             try:
                 options.decrypted_output = open(write_decrypted, "wb")  # noqa: SIM115 - closed below
             except OSError as exc:
                 raise UserError(f"{write_decrypted}: cannot write: {exc.strerror or exc}") from None
         try:
-            report = analyze(reader, keyring, options)
+            with _progress_bar(reader, capture, quiet) as progress:
+                options.progress = progress
+                report = analyze(reader, keyring, options)
         finally:
             if options.decrypted_output is not None:
                 options.decrypted_output.close()

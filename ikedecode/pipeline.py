@@ -3,6 +3,8 @@
 This is the only place the layers meet; ``cli.py`` wires options to it and hands the Report
 to a renderer. IKE datagrams go to the IKE engine; every IPsec SA a quick mode keys goes into
 the SA database before the next datagram, so the ESP that follows it decrypts in one pass.
+ESP comes in batches: opened by ``EspWork`` (in this process or on every core, ``--jobs``) and
+accounted for here in capture order, so the report is the same whatever the number of jobs.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from ikedecode.analysis.diagnose import diagnose
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
+from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.esp.from_ike import ipsec_sa_from_child
-from ikedecode.esp.processor import EspProcessor
+from ikedecode.esp.opener import Outcome
+from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
+from ikedecode.ike.child_sa import ChildSaKeys
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
 from ikedecode.keys.keyring import KeyRing
+from ikedecode.parallel.esp_work import DEFAULT_START_AFTER, EspWork
 from ikedecode.render.pcap_writer import DecryptedPcapWriter
 
 
@@ -31,6 +37,8 @@ class Options:
     max_phase2_per_sa: int = DEFAULT_MAX_PHASE2_PER_SA  # docs/limits.md
     progress: Callable[[int], None] | None = None  # called with frames read so far
     decrypted_output: BinaryIO | None = None  # --write-decrypted
+    jobs: int = 1  # processes opening ESP (--jobs); the output does not depend on it
+    parallel_after: int = DEFAULT_START_AFTER  # ESP packets before worker processes are worth starting
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -43,34 +51,43 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
     writer = DecryptedPcapWriter(options.decrypted_output) if options.decrypted_output is not None else None
     findings: list[Finding] = []
     written = 0
-    esp_kinds = (Kind.ESP, Kind.AH)
-    esp_failures: Finding | None = None
-    for n, datagram in enumerate(reader, 1):
-        kind = datagram.kind
-        if kind in esp_kinds:
-            try:
-                layers = processor.process_nested(datagram)
-            except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
-                layers = []
-                esp_failures = _esp_failure(esp_failures, findings, datagram.frame, exc)
-            if writer is not None and layers and writer.write_layers(layers):
-                written += 1
-        elif kind is Kind.IKE:
-            engine.receive(datagram)
-            for child in engine.take_child_sas():
+
+    def write(layers: list[EspResult]) -> None:
+        nonlocal written
+        if writer is not None and writer.write_layers(layers):
+            written += 1
+
+    def account(opened: list[tuple[EspBatch, list[Outcome]]]) -> None:
+        for batch, outcomes in opened:
+            processor.account_batch(batch, outcomes, write if writer is not None else None)
+
+    work = EspWork(
+        sadb, jobs=options.jobs, want_plaintext=writer is not None, start_after=options.parallel_after
+    )
+    with work:
+        for n, item in enumerate(reader.items(), 1):
+            if type(item) is EspBatch:
+                account(work.submit(item))
+            elif item.kind is Kind.AH:
+                account(list(work.finish()))  # AH may carry ESP (bundles): ESP before it is counted first
                 try:
-                    sadb.add(ipsec_sa_from_child(child))
-                except ValueError as exc:
-                    findings.append(
-                        Finding(
-                            Severity.WARNING,
-                            "ipsec-sa-unkeyed",
-                            f"{child.origin}: SPI 0x{child.spi.hex()} cannot be keyed: {exc}",
-                            evidence={"spi": child.spi.hex(), "message_id": f"0x{child.message_id:08x}"},
-                        )
-                    )
-        if options.progress is not None and n % 4096 == 0:
-            options.progress(reader.frames_read())
+                    write(processor.process_nested(item))
+                except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
+                    processor.note_failure(item.frame, type(exc).__name__)
+            elif item.kind is Kind.IKE:
+                engine.receive(item)
+                before = len(sadb)
+                for child in engine.take_child_sas():
+                    try:
+                        sadb.add(ipsec_sa_from_child(child))
+                    except ValueError as exc:
+                        findings.append(_unkeyed(child, exc))
+                work.sas_added(sadb[i] for i in range(before, len(sadb)))
+            if options.progress is not None and n % 16 == 0:
+                options.progress(reader.frames_read())
+        account(list(work.finish()))
+    if processor.first_failure is not None:
+        findings.append(_esp_failure(processor.failed_packets, *processor.first_failure))
     ike_sas = engine.finish()
     findings = capture_findings(reader.stats) + engine.findings + findings
     report = Report(reader.name, reader.stats, ike_sas, findings, engine.unattached)
@@ -81,23 +98,25 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
     return report
 
 
-def _esp_failure(finding: Finding | None, findings: list[Finding], frame: int, exc: Exception) -> Finding:
-    """The guard around ESP/AH processing: one ``decoder-error`` finding counting the packets."""
-    if finding is None:
-        finding = Finding(
-            Severity.ERROR,
-            "decoder-error",
-            "",
-            evidence={"first_frame": frame, "exception": type(exc).__name__, "packets": 0},
-            hint="a bug in ikedecode: please report it, with this frame if you can share it",
-        )
-        findings.append(finding)
-    finding.evidence["packets"] += 1
-    finding.message = (
-        f"ikedecode failed to process {finding.evidence['packets']} ESP/AH packet(s) (first: frame "
-        f"{finding.evidence['first_frame']}, {finding.evidence['exception']}); the rest was decoded"
+def _unkeyed(child: ChildSaKeys, exc: ValueError) -> Finding:
+    return Finding(
+        Severity.WARNING,
+        "ipsec-sa-unkeyed",
+        f"{child.origin}: SPI 0x{child.spi.hex()} cannot be keyed: {exc}",
+        evidence={"spi": child.spi.hex(), "message_id": f"0x{child.message_id:08x}"},
     )
-    return finding
+
+
+def _esp_failure(packets: int, first_frame: int, exception: str) -> Finding:
+    """The guard around ESP/AH processing: one ``decoder-error`` finding counting the packets."""
+    return Finding(
+        Severity.ERROR,
+        "decoder-error",
+        f"ikedecode failed to process {packets} ESP/AH packet(s) (first: frame {first_frame}, "
+        f"{exception}); the rest was decoded",
+        evidence={"first_frame": first_frame, "exception": exception, "packets": packets},
+        hint="a bug in ikedecode: please report it, with this frame if you can share it",
+    )
 
 
 def _reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:

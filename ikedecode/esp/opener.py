@@ -26,8 +26,9 @@ An outcome is a plain tuple (cheap to build and to send between processes); see 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from ikedecode.capture.batch import ADDRESS_AT
 from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
 from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS
@@ -308,3 +309,26 @@ def _crypto(sa: IpsecSa) -> EspCrypto | None:
             return None
         sa.crypto = crypto
     return crypto  # type: ignore[return-value]
+
+
+def open_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> list[Outcome]:
+    """The outcomes of a batch of ESP packets (``ikedecode.capture.batch.EspBatch`` layout: six
+    integers per packet, the last four offsets into ``blob``: IP header, IP payload, ESP, ESP end)."""
+    view = memoryview(blob)
+    open_packet = opener.open
+    address_at = ADDRESS_AT
+    outcomes: list[Outcome] = []
+    append = outcomes.append
+    for at in range(0, len(meta), 6):
+        ip_start = meta[at + 2]
+        src_at, dst_at, length = address_at[blob[ip_start] >> 4]
+        src_at += ip_start
+        dst_at += ip_start
+        append(
+            open_packet(
+                view[meta[at + 4] : meta[at + 5]],
+                blob[src_at : src_at + length],
+                blob[dst_at : dst_at + length],
+            )
+        )
+    return outcomes

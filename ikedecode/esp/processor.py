@@ -12,9 +12,11 @@ import hmac
 import socket
 import struct
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp import ah as ah_format
 from ikedecode.esp.algorithms import UnknownAlgorithm
@@ -105,6 +107,8 @@ def _text(address: bytes | str) -> str:
     return socket.inet_ntop(socket.AF_INET if len(address) == 4 else socket.AF_INET6, address)
 
 
+Address = bytes | str | None  # packed, text, or None where the outcome does not need it (only NO_KEYS does)
+
 # What ``EspProcessor.account`` makes of an outcome:
 # (status, sa, seq, icv_ok, mode, padding_ok, replayed, reason)
 Accounted = tuple[EspStatus, "IpsecSa | None", "int | None", "bool | None", "str | None", bool, bool, str]
@@ -127,7 +131,9 @@ class EspProcessor:
         self.opener = EspOpener(sadb, check_padding=check_padding, want_plaintext=True)
         self.malformed: Counter[str] = Counter()  # reason -> packets
         self.statuses: Counter[EspStatus] = Counter()
-        self.errors: list[tuple[int, str]] = []  # (frame, exception name) of packets opening failed on
+        # packets whose opening or accounting raised (a bug): how many, and the first (frame, exception)
+        self.failed_packets = 0
+        self.first_failure: tuple[int, str] | None = None
 
     # --- public -------------------------------------------------------------------------------
 
@@ -166,9 +172,14 @@ class EspProcessor:
     def esp_result(self, datagram: Datagram, outcome: Outcome) -> EspResult:
         """Account for an ESP datagram's outcome and describe it as an ``EspResult``."""
         data = datagram.payload
-        status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = self.account(
+        accounted = self.account(
             outcome, len(data), datagram.time, datagram.frame, datagram.src, datagram.dst
         )
+        return self._result(datagram, outcome, accounted)
+
+    @staticmethod
+    def _result(datagram: Datagram, outcome: Outcome, accounted: Accounted) -> EspResult:
+        status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = accounted
         spi = outcome[1] if len(outcome) > 1 else None
         if seq is None and len(outcome) > 2:
             seq = outcome[2]
@@ -182,8 +193,42 @@ class EspProcessor:
             result.replayed = replayed
         return result
 
+    def account_batch(
+        self,
+        batch: EspBatch,
+        outcomes: list[Outcome],
+        on_layers: Callable[[list[EspResult]], None] | None = None,
+    ) -> None:
+        """Account for a batch's outcomes in order. ``on_layers`` (if given) receives the layers of
+        every packet that has plaintext (for the decrypted pcap); packets carrying another ESP/AH
+        layer are opened further here either way (nested SAs)."""
+        meta = batch.meta
+        account = self.account
+        plaintext_statuses = PLAINTEXT_STATUSES
+        for index, outcome in enumerate(outcomes):
+            at = index * 6
+            try:
+                src = dst = None
+                if outcome[0] == OUTCOME_NO_KEYS:
+                    src, dst = batch.addresses(index)
+                accounted = account(
+                    outcome, meta[at + 5] - meta[at + 4], meta[at + 1] / 1e9, meta[at], src, dst
+                )
+                if accounted[0] in plaintext_statuses and (on_layers is not None or outcome[9] is not None):
+                    layers = self.nested(self._result(batch.datagram(index), outcome, accounted))
+                    if on_layers is not None:
+                        on_layers(layers)
+            except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
+                self.note_failure(meta[at], type(exc).__name__)
+
+    def note_failure(self, frame: int, exception: str) -> None:
+        """A packet that made ikedecode raise: counted, the first one kept (a ``decoder-error``)."""
+        self.failed_packets += 1
+        if self.first_failure is None:
+            self.first_failure = (frame, exception)
+
     def account(
-        self, outcome: Outcome, size: int, time: float, frame: int, src: bytes | str, dst: bytes | str
+        self, outcome: Outcome, size: int, time: float, frame: int, src: Address, dst: Address
     ) -> Accounted:
         """Count an ESP packet's outcome (see ``ikedecode.esp.opener``) in capture order."""
         status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = self._account(
@@ -195,7 +240,7 @@ class EspProcessor:
         return status, sa, seq, icv_ok, mode, padding_ok, replayed, reason
 
     def _account(
-        self, outcome: Outcome, size: int, time: float, frame: int, src: bytes | str, dst: bytes | str
+        self, outcome: Outcome, size: int, time: float, frame: int, src: Address, dst: Address
     ) -> Accounted:
         code = outcome[0]
         if code != OUTCOME_OPENED:
@@ -247,17 +292,18 @@ class EspProcessor:
         return status, sa, seq, icv_ok, mode, padding_ok, replayed, ""
 
     def _account_unopened(
-        self, outcome: Outcome, size: int, time: float, frame: int, src: bytes | str, dst: bytes | str
+        self, outcome: Outcome, size: int, time: float, frame: int, src: Address, dst: Address
     ) -> Accounted:
         code = outcome[0]
         if code == OUTCOME_SHORT_HEADER:
             return EspStatus.TOO_SHORT, None, None, None, None, True, False, SHORT_HEADER
         spi, seq_low = outcome[1], outcome[2]
         if code == OUTCOME_NO_KEYS:
+            assert src is not None and dst is not None
             self.sadb.note_no_keys("esp", spi, _text(src), _text(dst), time, size, frame)
             return EspStatus.NO_KEYS, None, seq_low, None, None, True, False, ""
         if code == OUTCOME_ERROR:
-            self.errors.append((frame, outcome[3]))
+            self.note_failure(frame, outcome[3])
             return EspStatus.MALFORMED, None, seq_low, None, None, True, False, DECODER_ERROR
         sa = self.sadb[outcome[3]]
         self._count(sa, time, size)

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Kind
 from ikedecode.cli import RENDERERS, main
+from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.ike import engine as engine_module
 from ikedecode.ike.engine import IkeEngine
@@ -156,20 +157,39 @@ def test_an_exception_while_concluding_an_sa_is_a_finding(monkeypatch):
 
 def test_an_exception_on_one_esp_packet_is_one_counted_finding(monkeypatch):
     _, ring, data = lab("mm-aes128-sha1-modp2048")
-    real = EspProcessor.process_nested
+    real = EspOpener._open
     calls = []
 
-    def failing(self, datagram, *args):  # noqa: ANN001, ANN202
-        calls.append(datagram.frame)
+    def failing(self, view, *args):  # noqa: ANN001, ANN202
+        calls.append(bytes(view[4:8]))
         if len(calls) in (3, 5):
             raise KeyError("planted")
-        return real(self, datagram, *args)
+        return real(self, view, *args)
 
-    monkeypatch.setattr(EspProcessor, "process_nested", failing)
+    monkeypatch.setattr(EspOpener, "_open", failing)
     report = analyze(CaptureReader(io.BytesIO(data)), ring)
     (error,) = [f for f in report.findings if f.code == "decoder-error"]
-    assert error.evidence == {"first_frame": calls[2], "exception": "KeyError", "packets": 2}
+    esp_frames = [d.frame for d in CaptureReader(io.BytesIO(data)) if d.kind == "esp"]
+    assert error.evidence == {"first_frame": esp_frames[2], "exception": "KeyError", "packets": 2}
     assert sum(sa.counters.verified for sa in report.ipsec_sas) == 14  # the 14 others
+
+
+def test_an_exception_accounting_for_one_esp_packet_is_one_counted_finding(monkeypatch):
+    _, ring, data = lab("mm-aes128-sha1-modp2048")
+    real = EspProcessor.account
+    calls = []
+
+    def failing(self, outcome, size, time, frame, *args):  # noqa: ANN001, ANN202
+        calls.append(frame)
+        if len(calls) == 4:
+            raise ZeroDivisionError("planted")
+        return real(self, outcome, size, time, frame, *args)
+
+    monkeypatch.setattr(EspProcessor, "account", failing)
+    report = analyze(CaptureReader(io.BytesIO(data)), ring)
+    (error,) = [f for f in report.findings if f.code == "decoder-error"]
+    assert error.evidence == {"first_frame": calls[3], "exception": "ZeroDivisionError", "packets": 1}
+    assert sum(sa.counters.verified for sa in report.ipsec_sas) == 15
 
 
 # --- bounds that hostile input used to grow ------------------------------------------------------
