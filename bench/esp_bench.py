@@ -69,7 +69,7 @@ def prepare_suite(suite_name: str, packets: int, size: int, folder: Path) -> Pat
 
 
 def _report(label: str, processor: EspProcessor, esp_bytes: int, packets: int, elapsed: float) -> None:
-    verified = processor.statuses[EspStatus.VERIFIED]
+    verified = sum(sa.counters.verified for sa in processor.sadb)
     print(
         f"   {label}: {esp_bytes / elapsed / 1e6:7.1f} MB/s {packets / elapsed:9.0f} packets/s"
         f"   ({verified}/{packets} verified)   peak RSS so far {peak_rss_mib():.0f} MiB"

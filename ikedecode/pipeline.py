@@ -20,7 +20,7 @@ from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.esp.from_ike import ipsec_sa_from_child
-from ikedecode.esp.opener import Outcome
+from ikedecode.esp.opener import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
@@ -57,9 +57,9 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
         if writer is not None and writer.write_layers(layers):
             written += 1
 
-    def account(opened: list[tuple[EspBatch, list[Outcome]]]) -> None:
-        for batch, outcomes in opened:
-            processor.account_batch(batch, outcomes, write if writer is not None else None)
+    def account(opened: list[tuple[EspBatch, BatchSummary]]) -> None:
+        for batch, summary in opened:
+            processor.account_summary(batch, summary, write if writer is not None else None)
 
     work = EspWork(
         sadb, jobs=options.jobs, want_plaintext=writer is not None, start_after=options.parallel_after

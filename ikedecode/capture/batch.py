@@ -54,6 +54,12 @@ class EspBatch:
         )
         self.count += 1
 
+    def _add_span(self, data: bytes) -> None:
+        """Bytes whose packets the caller has already entered in ``meta`` and ``count``
+        (the reader's fast path: a run of frames copied out of the file buffer at once)."""
+        self._parts.append(data)
+        self._size += len(data)
+
     def add_datagram(self, datagram: Datagram) -> None:
         """An ESP ``Datagram`` from the reader's general path (reassembled, IPv6 extension headers...)."""
         header = datagram.ip_header

@@ -121,5 +121,19 @@ LINK_TYPES: dict[int, tuple[str, LinkDecoder]] = {
 }
 
 
+# Link types whose IPv4 frames the reader's batching fast path reads in place:
+# LINKTYPE -> (offset of the IP header, offset of a 2-byte EtherType that must be 0x0800 or None,
+# name as in LINK_TYPES)
+FAST_LINKS: dict[int, tuple[int, int | None, str]] = {
+    1: (ETHERNET_HEADER_LEN, 12, "ethernet"),
+    12: (0, None, "raw-ip"),
+    14: (0, None, "raw-ip"),
+    101: (0, None, "raw-ip"),
+    113: (16, 14, "linux-sll"),
+    228: (0, None, "ipv4"),
+    276: (20, 0, "linux-sll2"),
+}
+
+
 def unknown_link_type_name(linktype: int) -> str:
     return f"unknown link type {linktype}"

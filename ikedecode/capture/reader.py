@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -21,10 +22,11 @@ from .datagram import CaptureStats, Datagram, Kind
 from .errors import CaptureError
 from .formats import open_format
 from .ip import IP_PARSERS, IPV6_WALKED_HEADERS, rebuild_ipv4, rebuild_ipv6
-from .linklayer import LINK_TYPES, NOT_IP, unknown_link_type_name
+from .linklayer import FAST_LINKS, LINK_TYPES, NOT_IP, unknown_link_type_name
 from .malformed import Malformed
+from .pcap import PcapReader
 from .reassembly import Reassembled, Reassembler
-from .records import BROKEN_RECORD_REASONS
+from .records import BROKEN_RECORD_REASONS, MAX_RECORD_BYTES
 from .source import ByteSource
 
 MAX_MALFORMED_FRAMES_KEPT = 100
@@ -121,20 +123,18 @@ class CaptureReader:
 
     # -- the per-frame loop ----------------------------------------------------------------------
 
-    def _datagrams(self, batch_packets: int = 0) -> Iterator[Datagram | EspBatch]:  # noqa: C901
+    def _datagrams(self, batch_packets: int = 0) -> Iterator[Datagram | EspBatch]:
         stats = self.stats
-        batch = EspBatch() if batch_packets else None
-        # ESP in UDP 4500 takes the fast path only when 4500 keeps its RFC 3948 meaning here
-        fast_nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
-        link_types = stats.link_types
         reassembler = self._reassembler
-        by_proto = self._classifier.by_proto
-        address = self._address
-        ip_parsers = IP_PARSERS
-        link_decoders = LINK_TYPES
-        kind_other, kind_esp, kind_ike = Kind.OTHER, Kind.ESP, Kind.IKE
-        new_datagram = Datagram
+        general = self._general_frame
+        kind_esp = Kind.ESP
+        batch = EspBatch() if batch_packets else None
         try:
+            if batch is not None and isinstance(self._records, PcapReader):
+                fast = FAST_LINKS.get(self._records.linktype)
+                if fast is not None:
+                    yield from self._pcap_batches(self._records, fast, batch_packets)
+                    return
             for linktype, time_ns, data, orig_len in self._records:
                 self._frames = frame = self._frames + 1
                 stats.packets += 1
@@ -146,124 +146,250 @@ class CaptureReader:
                     reassembler.expire(time_ns)
                     if reassembler.dropped:
                         self._account_dropped()
-                if batch is not None and linktype == 1 and len(data) >= 42 and data[12:15] == b"\x08\x00\x45":
-                    # Fast path: Ethernet, IPv4 without options, not a fragment, whole datagram captured.
-                    end = 14 + ((data[16] << 8) | data[17])
-                    proto = data[23]
-                    if end <= len(data) and not (data[20] & 0x3F or data[21]):
-                        esp_start = 0
-                        if proto == 50:
-                            esp_start = 34
-                        elif proto == 17 and fast_nat_t and end >= 50:
-                            sport, dport = (data[34] << 8) | data[35], (data[36] << 8) | data[37]
-                            if (
-                                (sport == 4500 or dport == 4500)
-                                and sport != 500
-                                and dport != 500
-                                and ((data[38] << 8) | data[39]) == end - 34
-                                and data[42:46] != b"\x00\x00\x00\x00"
-                            ):
-                                esp_start = 42
-                        if esp_start and end - esp_start >= 8:
-                            link_types["ethernet"] += 1
-                            stats.esp += 1
-                            batch.add(frame, time_ns, data, 14, 34, esp_start, end)
-                            if batch.count >= batch_packets:
-                                yield batch.seal()
-                                batch = EspBatch()
-                            continue
-                link = link_decoders.get(linktype)
-                if link is None:
-                    self._unknown_link(frame, linktype)
+                datagram = general(frame, time_ns, linktype, data, orig_len)
+                if datagram is None:
                     continue
-                link_types[link[0]] += 1
-                try:
-                    version, offset = link[1](data)
-                    if version == NOT_IP:
-                        stats.other += 1
-                        continue
-                    src, dst, proto, header_start, payload_start, payload_end, missing, fragment = ip_parsers[
-                        version
-                    ](data, offset)
-                    if missing and orig_len <= len(data):
-                        captured = payload_end - header_start
-                        raise Malformed(
-                            "IP total length beyond the frame",
-                            f"{captured + missing} bytes claimed, {captured} present",
-                        )
-                    if fragment is not None:
-                        datagram = self._fragment(
-                            frame,
-                            time_ns,
-                            version,
-                            data,
-                            (src, dst, proto, header_start, payload_start, payload_end, missing, fragment),
-                        )
-                        if datagram is not None:
-                            if batch is None:
-                                yield datagram
-                            elif datagram.kind is kind_esp:
-                                batch.add_datagram(datagram)
-                            else:
-                                if batch.count:
-                                    yield batch.seal()
-                                    batch = EspBatch()
-                                yield datagram
-                        continue
-                    handler = by_proto.get(proto)
-                    if handler is None:
-                        stats.other += 1
-                        continue
-                    kind, sport, dport, payload, encapsulated, keepalive = handler(
-                        data, payload_start, payload_end, missing
-                    )
-                except Malformed as problem:
-                    self._malformed((frame,), problem)
-                    continue
-                if kind is kind_esp:
-                    stats.esp += 1
-                elif kind is kind_other:
-                    stats.other += 1
-                    continue
-                elif kind is kind_ike:
-                    stats.ike += 1
-                    if keepalive:
-                        stats.nat_keepalives += 1
+                if batch is None:
+                    yield datagram
+                elif datagram.kind is kind_esp:
+                    batch.add_datagram(datagram)
+                    if batch.count >= batch_packets:
+                        yield batch.seal()
+                        batch = EspBatch()
                 else:
-                    stats.ah += 1
-                if batch is not None:
-                    if kind is kind_esp:
-                        esp_start = payload_start + 8 if encapsulated else payload_start
-                        esp_end = esp_start + len(payload)
-                        batch.add(frame, time_ns, data, header_start, payload_start, esp_start, esp_end)
-                        if batch.count >= batch_packets:
-                            yield batch.seal()
-                            batch = EspBatch()
-                        continue
                     if batch.count:
                         yield batch.seal()
                         batch = EspBatch()
-                # Positional, in the field order of Datagram (this line runs for every ESP packet).
-                yield new_datagram(
-                    frame,
-                    time,
-                    kind,
-                    address(src),
-                    address(dst),
-                    sport,
-                    dport,
-                    payload,
-                    version,
-                    data[header_start:payload_start],
-                    encapsulated,
-                    keepalive,
-                    (frame,),
-                    time_ns,
-                )
+                    yield datagram
             if batch is not None and batch.count:
                 yield batch.seal()
         finally:
             self._finish()
+
+    def _pcap_batches(  # noqa: C901 - one loop, kept flat for speed (docs/architecture.md)
+        self, pcap: PcapReader, fast: tuple[int, int | None, str], batch_packets: int
+    ) -> Iterator[Datagram | EspBatch]:
+        """The per-frame loop for classic pcap when batching: plain ESP over IPv4 is recognised
+        right in the file buffer and goes into the batch as offsets (no per-frame tuple, slice or
+        object); any other frame is sliced out and takes ``_general_frame``, as when iterating.
+        Accounting is the same as the general loop's (a test compares the two on every capture)."""
+        stats = self.stats
+        reassembler = self._reassembler
+        general = self._general_frame
+        kind_esp = Kind.ESP
+        source = pcap._source
+        unpack_header = struct.Struct(pcap._order + "IIII").unpack_from
+        fraction_ns = pcap._fraction_ns
+        linktype = pcap.linktype
+        ip_offset, type_offset, link_name = fast
+        nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
+        frame = self._frames
+        need_first_time = stats.first_time is None
+        batch = EspBatch()
+        while True:
+            buf, pos = source.buf, source.pos
+            end = len(buf)
+            span_start = -1  # buffer position where the batch's current run of fast frames begins
+            span_base = 0  # the batch's size when that run began
+            fast_frames = 0
+            time_ns = 0
+            while pos + 16 <= end:
+                seconds, fraction, caplen, orig_len = unpack_header(buf, pos)
+                if caplen > MAX_RECORD_BYTES:
+                    break  # corrupt: the format reader reports it below
+                data_start = pos + 16
+                data_end = data_start + caplen
+                if data_end > end:
+                    break
+                frame += 1
+                time_ns = seconds * 1_000_000_000 + fraction * fraction_ns
+                if need_first_time:
+                    stats.first_time = time_ns / 1e9
+                    need_first_time = False
+                if reassembler.pending:
+                    self._frames = frame
+                    reassembler.expire(time_ns)
+                    if reassembler.dropped:
+                        self._account_dropped()
+                ip = data_start + ip_offset
+                esp_start = 0
+                if (
+                    caplen >= ip_offset + 28
+                    and buf[ip] == 0x45
+                    and (
+                        type_offset is None
+                        or buf[data_start + type_offset : data_start + type_offset + 2] == b"\x08\x00"
+                    )
+                    and not (buf[ip + 6] & 0x3F or buf[ip + 7])
+                ):
+                    # IPv4 without options, not a fragment; whole datagram captured
+                    ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
+                    proto = buf[ip + 9]
+                    if ip_end <= data_end:
+                        if proto == 50:
+                            esp_start = ip + 20
+                        elif proto == 17 and nat_t and ip_end >= ip + 36:
+                            sport = (buf[ip + 20] << 8) | buf[ip + 21]
+                            dport = (buf[ip + 22] << 8) | buf[ip + 23]
+                            if (
+                                (sport == 4500 or dport == 4500)
+                                and sport != 500
+                                and dport != 500
+                                and ((buf[ip + 24] << 8) | buf[ip + 25]) == ip_end - ip - 20
+                                and buf[ip + 28 : ip + 32] != b"\x00\x00\x00\x00"
+                            ):
+                                esp_start = ip + 28
+                        if esp_start and ip_end - esp_start < 8:
+                            esp_start = 0
+                if esp_start:
+                    if span_start < 0:
+                        span_start = pos
+                        span_base = batch._size
+                    shift = span_base - span_start
+                    batch.meta += (
+                        frame,
+                        time_ns,
+                        ip + shift,
+                        ip + 20 + shift,
+                        esp_start + shift,
+                        ip_end + shift,
+                    )
+                    batch.count += 1
+                    fast_frames += 1
+                    pos = data_end
+                    if batch.count >= batch_packets:
+                        batch._add_span(buf[span_start:pos])
+                        span_start = -1
+                        self._fast_accounting(frame, fast_frames, time_ns, link_name)
+                        fast_frames = 0
+                        yield batch.seal()
+                        batch = EspBatch()
+                    continue
+                # any other frame: the general path, as when iterating
+                if span_start >= 0:
+                    batch._add_span(buf[span_start:pos])
+                    span_start = -1
+                self._fast_accounting(frame - 1, fast_frames, time_ns, link_name)
+                fast_frames = 0
+                self._frames = frame
+                pcap.records_read = frame
+                stats.packets += 1
+                time = time_ns / 1e9
+                if stats.first_time is None:
+                    stats.first_time = time
+                stats.last_time = time
+                pos = data_end
+                datagram = general(frame, time_ns, linktype, buf[data_start:data_end], orig_len)
+                if datagram is None:
+                    continue
+                if datagram.kind is kind_esp:
+                    batch.add_datagram(datagram)
+                    if batch.count >= batch_packets:
+                        yield batch.seal()
+                        batch = EspBatch()
+                    continue
+                if batch.count:
+                    yield batch.seal()
+                    batch = EspBatch()
+                yield datagram
+            if span_start >= 0:
+                batch._add_span(buf[span_start:pos])
+            self._fast_accounting(frame, fast_frames, time_ns, link_name)
+            source.pos = pos
+            pcap.records_read = frame
+            if pos + 16 <= end and unpack_header(buf, pos)[2] > MAX_RECORD_BYTES:
+                # a corrupt record length: let the format reader stop with its message
+                for _ in pcap:
+                    break
+                break
+            if not source.fill():
+                pcap._at_end()
+                break
+        if batch.count:
+            yield batch.seal()
+
+    def _fast_accounting(self, frame: int, fast_frames: int, last_time_ns: int, link_name: str) -> None:
+        """Book ``fast_frames`` ESP frames of the fast path, the last of them ``frame``."""
+        if not fast_frames:
+            return
+        stats = self.stats
+        stats.packets += fast_frames
+        stats.esp += fast_frames
+        stats.link_types[link_name] += fast_frames
+        stats.last_time = last_time_ns / 1e9
+        self._frames = frame
+
+    def _general_frame(
+        self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
+    ) -> Datagram | None:
+        """One frame through link layer, IP (with reassembly) and classification; the IKE, ESP or
+        AH datagram it completes, or None (counted as other, malformed, or held as a fragment)."""
+        stats = self.stats
+        link = LINK_TYPES.get(linktype)
+        if link is None:
+            self._unknown_link(frame, linktype)
+            return None
+        stats.link_types[link[0]] += 1
+        try:
+            version, offset = link[1](data)
+            if version == NOT_IP:
+                stats.other += 1
+                return None
+            src, dst, proto, header_start, payload_start, payload_end, missing, fragment = IP_PARSERS[
+                version
+            ](data, offset)
+            if missing and orig_len <= len(data):
+                captured = payload_end - header_start
+                raise Malformed(
+                    "IP total length beyond the frame",
+                    f"{captured + missing} bytes claimed, {captured} present",
+                )
+            if fragment is not None:
+                return self._fragment(
+                    frame,
+                    time_ns,
+                    version,
+                    data,
+                    (src, dst, proto, header_start, payload_start, payload_end, missing, fragment),
+                )
+            handler = self._classifier.by_proto.get(proto)
+            if handler is None:
+                stats.other += 1
+                return None
+            kind, sport, dport, payload, encapsulated, keepalive = handler(
+                data, payload_start, payload_end, missing
+            )
+        except Malformed as problem:
+            self._malformed((frame,), problem)
+            return None
+        if kind is Kind.ESP:
+            stats.esp += 1
+        elif kind is Kind.OTHER:
+            stats.other += 1
+            return None
+        elif kind is Kind.IKE:
+            stats.ike += 1
+            if keepalive:
+                stats.nat_keepalives += 1
+        else:
+            stats.ah += 1
+        # Positional, in the field order of Datagram.
+        return Datagram(
+            frame,
+            time_ns / 1e9,
+            kind,
+            self._address(src),
+            self._address(dst),
+            sport,
+            dport,
+            payload,
+            version,
+            data[header_start:payload_start],
+            encapsulated,
+            keepalive,
+            (frame,),
+            time_ns,
+        )
 
     def _finish(self) -> None:
         if self._finished:

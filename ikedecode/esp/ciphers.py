@@ -297,6 +297,7 @@ class EspCrypto:
         "_decryptor",
         "_mac",
         "_block",
+        "open_span",
     )
 
     def __init__(
@@ -322,6 +323,26 @@ class EspCrypto:
         self.icv_size = encryption.icv_size if encryption.combined else integrity.icv_size
         # SPI, seq, IV, then at least pad length + next header, then the ICV (RFC 4303 section 2)
         self.min_length = ESP_HEADER + self.iv_size + 2 + self.icv_size
+        self.open_span = self._span_opener()
+
+    def cbc_hmac_parts(self) -> tuple[object, Callable[[memoryview], bytes], int, int] | None:
+        """For CBC with an HMAC from ``cryptography``: (keyed HMAC to ``copy()``, the SA's CBC
+        context's ``update``, block size, ICV size), so a hot loop can inline ``open``; else None.
+        Feeding ``update`` IV | ciphertext (block-aligned) yields one junk block, then the plaintext."""
+        mac, decryptor = self._mac, self._decryptor
+        if isinstance(mac, _CryptographyHmac) and isinstance(decryptor, _CbcDecryptor):
+            return mac._base, decryptor._context.update, self._block, self.icv_size
+        return None
+
+    def _span_opener(self) -> Callable[[memoryview, int, int], tuple[bool | None, bytes | None]]:
+        """``open_span(view, start, end)``: ``open`` for the packet at ``view[start:end]`` without
+        ESN; plaintext None on any structural problem (the caller then asks ``open`` for the reason)."""
+
+        def open_any(view: memoryview, start: int, end: int) -> tuple[bool | None, bytes | None]:
+            icv_ok, plaintext, problem = self.open(view[start:end])
+            return icv_ok, None if problem or plaintext is None or len(plaintext) < 2 else plaintext
+
+        return open_any
 
     def open(
         self, packet: bytes | memoryview, seq_hi: int | None = None

@@ -23,6 +23,18 @@ from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.ciphers import AuthOnly
 from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS, inner_datagram
 from ikedecode.esp.opener import (
+    G_BAD_PADDING,
+    G_BYTES,
+    G_DECRYPTED,
+    G_FIRST_POSITION,
+    G_FIRST_TIME_NS,
+    G_LAST_POSITION,
+    G_LAST_TIME_NS,
+    G_PACKETS,
+    G_SEQUENCES,
+    G_TRANSPORT,
+    G_TUNNEL,
+    G_VERIFIED,
     NO_TRAILER,  # noqa: F401 - re-exported: the reasons of EspProcessor.malformed
     OUTCOME_ERROR,
     OUTCOME_NO_KEYS,
@@ -30,6 +42,7 @@ from ikedecode.esp.opener import (
     OUTCOME_SHORT_FOR_SA,
     OUTCOME_SHORT_HEADER,
     PAD_BEYOND_PAYLOAD,  # noqa: F401
+    BatchSummary,
     EspOpener,
     Outcome,
 )
@@ -129,8 +142,7 @@ class EspProcessor:
         self.sadb = sadb
         self.check_padding = check_padding
         self.opener = EspOpener(sadb, check_padding=check_padding, want_plaintext=True)
-        self.malformed: Counter[str] = Counter()  # reason -> packets
-        self.statuses: Counter[EspStatus] = Counter()
+        self.malformed: Counter[str] = Counter()  # reason -> packets (the per-SA counters have the rest)
         # packets whose opening or accounting raised (a bug): how many, and the first (frame, exception)
         self.failed_packets = 0
         self.first_failure: tuple[int, str] | None = None
@@ -145,7 +157,6 @@ class EspProcessor:
             result = self.esp_result(datagram, outcome)
         elif kind == Kind.AH:
             result = self._process_ah(datagram)
-            self.statuses[result.status] += 1
             if result.status in (EspStatus.TOO_SHORT, EspStatus.MALFORMED):
                 self.malformed[result.reason] += 1
         else:
@@ -202,28 +213,74 @@ class EspProcessor:
         """Account for a batch's outcomes in order. ``on_layers`` (if given) receives the layers of
         every packet that has plaintext (for the decrypted pcap); packets carrying another ESP/AH
         layer are opened further here either way (nested SAs)."""
+        self.account_summary(batch, (list(enumerate(outcomes)), {}), on_layers)
+
+    def account_summary(
+        self,
+        batch: EspBatch,
+        summary: BatchSummary,
+        on_layers: Callable[[list[EspResult]], None] | None = None,
+    ) -> None:
+        """Account for a batch from its summary (``ikedecode.esp.opener.summarize_batch``): the
+        singles one by one, in order, then each group at once. First and last seen come out as
+        if every packet had been counted in order."""
+        singles, groups = summary
+        sas = self.sadb.sas
         meta = batch.meta
-        account = self.account
-        plaintext_statuses = PLAINTEXT_STATUSES
-        for index, outcome in enumerate(outcomes):
-            at = index * 6
+        unseen = {index for index in groups if sas[index].counters.first_seen is None}
+        single_first: dict[int, int] = {}  # id(SA) -> position of its first and last single
+        single_last: dict[int, int] = {}
+        for position, outcome in singles:
+            at = position * 6
             try:
                 src = dst = None
                 if outcome[0] == OUTCOME_NO_KEYS:
-                    src, dst = batch.addresses(index)
-                accounted = account(
+                    src, dst = batch.addresses(position)
+                accounted = self.account(
                     outcome, meta[at + 5] - meta[at + 4], meta[at + 1] / 1e9, meta[at], src, dst
                 )
-                if accounted[0] in plaintext_statuses and (on_layers is not None or outcome[9] is not None):
-                    layers = self.nested(self._result(batch.datagram(index), outcome, accounted))
+                if accounted[1] is not None:
+                    single_first.setdefault(id(accounted[1]), position)
+                    single_last[id(accounted[1])] = position
+                if accounted[0] in PLAINTEXT_STATUSES and (on_layers is not None or outcome[9] is not None):
+                    layers = self.nested(self._result(batch.datagram(position), outcome, accounted))
                     if on_layers is not None:
                         on_layers(layers)
             except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
                 self.note_failure(meta[at], type(exc).__name__)
+        for index, group in groups.items():
+            try:
+                self._apply_group(sas[index], group, index in unseen, single_first, single_last, len(meta))
+            except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
+                self.note_failure(meta[group[G_FIRST_POSITION] * 6], type(exc).__name__, group[G_PACKETS])
 
-    def note_failure(self, frame: int, exception: str) -> None:
-        """A packet that made ikedecode raise: counted, the first one kept (a ``decoder-error``)."""
-        self.failed_packets += 1
+    @staticmethod
+    def _apply_group(
+        sa: IpsecSa,
+        group: list,
+        unseen: bool,
+        single_first: dict[int, int],
+        single_last: dict[int, int],
+        end: int,
+    ) -> None:
+        counters = sa.counters
+        for spi, sequences in group[G_SEQUENCES].items():
+            counters.tracker(spi).record_run(sequences)
+        counters.packets += group[G_PACKETS]
+        counters.bytes += group[G_BYTES]
+        counters.verified += group[G_VERIFIED]
+        counters.decrypted += group[G_DECRYPTED]
+        counters.tunnel += group[G_TUNNEL]
+        counters.transport += group[G_TRANSPORT]
+        counters.bad_padding += group[G_BAD_PADDING]
+        if unseen and group[G_FIRST_POSITION] < single_first.get(id(sa), end):
+            counters.first_seen = group[G_FIRST_TIME_NS] / 1e9
+        if group[G_LAST_POSITION] > single_last.get(id(sa), -1):
+            counters.last_seen = group[G_LAST_TIME_NS] / 1e9
+
+    def note_failure(self, frame: int, exception: str, packets: int = 1) -> None:
+        """Packets that made ikedecode raise: counted, the first kept (a ``decoder-error``)."""
+        self.failed_packets += packets
         if self.first_failure is None:
             self.first_failure = (frame, exception)
 
@@ -234,7 +291,6 @@ class EspProcessor:
         status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = self._account(
             outcome, size, time, frame, src, dst
         )
-        self.statuses[status] += 1
         if status in (EspStatus.TOO_SHORT, EspStatus.MALFORMED):
             self.malformed[reason] += 1
         return status, sa, seq, icv_ok, mode, padding_ok, replayed, reason

@@ -64,6 +64,7 @@ def _specificity(sa: IpsecSa) -> int:
 class SaDatabase:
     def __init__(self, sas: Iterable[IpsecSa] = ()) -> None:
         self._sas: list[IpsecSa] = []
+        self.sas = self._sas  # read-only view for hot loops: SA by index (``index_of``)
         self._positions: dict[int, int] = {}  # id(sa) -> its place in ``_sas`` (its index)
         self._by_spi: dict[int, list[IpsecSa]] = {}
         self._any_spi: list[IpsecSa] = []

@@ -67,6 +67,28 @@ class SequenceTracker:
             self.lowest = seq
         return False
 
+    def record_run(self, sequences: list[int]) -> int:
+        """``record`` each number in order; returns how many were replays. A run that simply
+        continues the window (highest + 1, + 2, ...: the usual case) is taken in one step."""
+        count = len(sequences)
+        if count and self.highest is not None:
+            first = sequences[0]
+            if (
+                first == self.highest + 1
+                and sequences[-1] == first + count - 1
+                and sequences == list(range(first, first + count))
+            ):
+                self._bitmap = ((self._bitmap << count) | ((1 << count) - 1)) & _WINDOW_MASK
+                self.highest = sequences[-1]
+                self.unique += count
+                return 0
+        replays = 0
+        record = self.record
+        for seq in sequences:
+            if record(seq):
+                replays += 1
+        return replays
+
     @property
     def gaps(self) -> int:
         """Sequence numbers between the lowest and highest seen that never arrived."""

@@ -13,6 +13,7 @@ packets); until then, and with ``jobs=1``, batches are opened in this process.
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import queue
@@ -21,12 +22,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ikedecode.capture.batch import EspBatch
-from ikedecode.esp.opener import EspOpener, Outcome, open_batch
+from ikedecode.esp.opener import BatchSummary, EspOpener, summarize_batch
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 
 DEFAULT_START_AFTER = 20_000  # ESP packets opened in-process before workers are started
 IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: enough to keep it busy, little memory
+SLOT_BYTES = 2 << 20  # shared-memory slot per batch in flight; larger batches go through the pipe
 _SA_FIELDS = (
     "protocol",
     "spi",
@@ -42,7 +44,7 @@ _SA_FIELDS = (
     "initial_seq_hi",
 )
 
-Opened = tuple[EspBatch, list[Outcome]]
+Opened = tuple[EspBatch, BatchSummary]
 
 
 def available_cores() -> int:
@@ -62,7 +64,9 @@ class WorkerFailed(RuntimeError):
     """A worker process died (killed, out of memory); the analysis cannot be completed in parallel."""
 
 
-def _worker(inbox: Any, outbox: Any, check_padding: bool, want_plaintext: bool) -> None:
+def _worker(
+    inbox: Any, outbox: Any, check_padding: bool, want_plaintext: bool, shared: mmap.mmap | None
+) -> None:
     opener = EspOpener(SaDatabase(), check_padding=check_padding, want_plaintext=want_plaintext)
     while True:
         message = inbox.get()
@@ -70,14 +74,18 @@ def _worker(inbox: Any, outbox: Any, check_padding: bool, want_plaintext: bool) 
             return
         if message[0] == "sas":
             opener.add_sas(IpsecSa(**spec) for spec in message[1])
-        else:
-            _, number, blob, meta = message
-            outbox.put((number, open_batch(opener, blob, meta)))
+            continue
+        _, number, blob, meta = message
+        if type(blob) is tuple:  # (offset, length) in the shared buffer
+            assert shared is not None
+            offset, length = blob
+            blob = shared[offset : offset + length]
+        outbox.put((number, summarize_batch(opener, blob, meta)))
 
 
 class EspWork:
-    """Opens ``EspBatch``es with ``jobs`` processes; ``submit`` and ``finish`` return opened batches
-    in submission order, ready for ``EspProcessor.account_batch``.
+    """Opens ``EspBatch``es with ``jobs`` processes; ``submit`` and ``finish`` return each batch with
+    its summary (``summarize_batch``) in submission order, ready for ``EspProcessor.account_summary``.
 
     ``sadb`` is the main process's SA database: every SA added to it must be announced with
     ``sas_added`` before the next batch is submitted. Use as a context manager (or call ``close``)
@@ -105,8 +113,9 @@ class EspWork:
         self._workers: list[Any] = []
         self._inboxes: list[Any] = []
         self._outbox: Any = None
+        self._shared: mmap.mmap | None = None  # batch slots shared with forked workers
         self._pending: deque[EspBatch] = deque()  # submitted to workers, outcomes not yet handed back
-        self._arrived: dict[int, list[Outcome]] = {}
+        self._arrived: dict[int, BatchSummary] = {}
         self._submitted = 0
         self._handed_back = 0
         self.started_workers = False
@@ -128,17 +137,24 @@ class EspWork:
         if not self._workers and self.jobs > 1 and self._packets > self.start_after:
             self._start()
         if not self._workers:
-            return [(batch, open_batch(self._local, batch.blob, batch.meta))]
-        worker = self._submitted % len(self._workers)
-        self._inboxes[worker].put(("batch", self._submitted, batch.blob, batch.meta))
+            return [(batch, summarize_batch(self._local, batch.blob, batch.meta))]
+        done: list[Opened] = []
+        slots = IN_FLIGHT_PER_WORKER * len(self._workers)
+        while len(self._pending) >= slots:
+            done.append(self._next(block=True))  # frees the slot this batch is about to use
+        number = self._submitted
+        blob: bytes | tuple[int, int] = batch.blob
+        if self._shared is not None and len(blob) <= SLOT_BYTES:
+            # Through shared memory: a copy into the slot instead of pickling through a pipe.
+            offset = (number % slots) * SLOT_BYTES
+            self._shared[offset : offset + len(blob)] = blob
+            blob = (offset, len(blob))
+        self._inboxes[number % len(self._workers)].put(("batch", number, blob, batch.meta))
         self._submitted += 1
         self._pending.append(batch)
-        done: list[Opened] = []
-        while len(self._pending) >= IN_FLIGHT_PER_WORKER * len(self._workers):
-            done.append(self._next(block=True))
+        self._collect()
         while self._pending and self._handed_back in self._arrived:
             done.append(self._next(block=False))
-        self._collect()
         return done
 
     def finish(self) -> Iterator[Opened]:
@@ -165,6 +181,9 @@ class EspWork:
             self._outbox.close()
             self._outbox.join_thread()
         self._workers, self._inboxes, self._outbox = [], [], None
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
 
     def __enter__(self) -> EspWork:
         return self
@@ -175,15 +194,17 @@ class EspWork:
     # --- internals -------------------------------------------------------------------------------
 
     def _start(self) -> None:
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        if fork:  # an anonymous shared mapping made before the fork is shared with the children
+            self._shared = mmap.mmap(-1, IN_FLIGHT_PER_WORKER * self.jobs * SLOT_BYTES)
         self._outbox = context.Queue()
         all_sas = [sa_spec(sa) for sa in self.sadb]
         for _ in range(self.jobs):
             inbox = context.Queue()
             process = context.Process(
                 target=_worker,
-                args=(inbox, self._outbox, self.check_padding, self.want_plaintext),
+                args=(inbox, self._outbox, self.check_padding, self.want_plaintext, self._shared),
                 daemon=True,
                 name="ikedecode-esp",
             )
