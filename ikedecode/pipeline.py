@@ -19,6 +19,7 @@ from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
+from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
 from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.opener import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
@@ -39,6 +40,7 @@ class Options:
     decrypted_output: BinaryIO | None = None  # --write-decrypted
     jobs: int = 1  # processes opening ESP (--jobs); the output does not depend on it
     parallel_after: int = DEFAULT_START_AFTER  # ESP packets before worker processes are worth starting
+    batch_packets: int = DEFAULT_BATCH_PACKETS  # ESP datagrams per batch (the unit of parallel work)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -65,7 +67,7 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
         sadb, jobs=options.jobs, want_plaintext=writer is not None, start_after=options.parallel_after
     )
     with work:
-        for n, item in enumerate(reader.items(), 1):
+        for n, item in enumerate(reader.items(options.batch_packets), 1):
             if type(item) is EspBatch:
                 account(work.submit(item))
             elif item.kind is Kind.AH:
