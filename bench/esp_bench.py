@@ -1,50 +1,158 @@
-"""ESP decryption benchmark: generate large ESP captures with known keys, check, time.
+"""ESP benchmark: ikedecode against tshark on the same generated captures.
 
-    python bench/esp_bench.py [--packets 200000] [--suite NAME ...] [--size 1400] [--keep DIR]
+    python bench/esp_bench.py [--packets 100000] [--suite NAME ...] [--jobs 1 --jobs 2]
+                              [--size 1400] [--keep DIR] [--no-tshark]
 
-For each suite it writes a deterministic capture (``esp_capture_gen``), checks with tshark
-(when installed) that a sample of it decrypts and authenticates in Wireshark with the same keys,
-then times ikedecode on it: the ESP processor alone over datagrams already in memory, and the
-whole path from the file (capture reader + processor). It prints MB/s (ESP bytes from the SPI
-on), packets/s and the peak RSS of the process. This is a script, not a test.
+For each cipher suite it writes a deterministic capture of ESP tunnel packets with known keys
+(``esp_capture_gen``; kept and reused with ``--keep DIR``) and the matching key file, checks with
+tshark (when installed) that a sample decrypts and authenticates in Wireshark with the same keys,
+then runs, each as a separate process on the whole file:
+
+* ``ikedecode FILE --keys KEYS --format json --jobs J`` for every ``--jobs`` value (default: 1 and
+  all cores), checking from the JSON that every packet verified;
+* ``tshark`` decrypting and checking the ICV of every packet (``-T fields -e esp.icv_good``).
+
+It prints, per run: seconds (wall), MB/s (capture file bytes per wall second), packets/s, peak
+RSS (of the largest process of the run) and the ratio to tshark's time on the same file. It also
+times the first output ikedecode writes when stderr is a terminal (its progress bar). This is a
+script, not a test: speed is measured here, never asserted in the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import resource
+import json
+import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esp_capture_gen import SUITES, generate_frames, suite_sas, wireshark_uat_lines, write_pcap  # noqa: E402
-
-from ikedecode.capture import open_capture  # noqa: E402
-from ikedecode.esp import EspProcessor, EspStatus, SaDatabase  # noqa: E402
+from esp_capture_gen import (  # noqa: E402
+    SUITES,
+    generate_frames,
+    key_file_toml,
+    suite_sas,
+    wireshark_uat_lines,
+    write_pcap,
+)
 
 TSHARK_SAMPLE = 2000
 PREFERENCES = ("-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE")
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+@dataclass
+class Run:
+    label: str
+    seconds: float
+    peak_rss_mib: float
+    verified: int
+    packets: int
+
+
+def measure(command: list[str], stdout_path: Path | None = None) -> tuple[float, float, int]:
+    """Run ``command``; (wall seconds, peak RSS in MiB of its largest process, exit status)."""
+    with open(stdout_path or os.devnull, "wb") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, process.returncode
+
+
+def first_output_seconds(command: list[str]) -> float | None:
+    """Seconds until the command first writes to its stderr when stderr is a terminal."""
+    controller, terminal = pty.openpty()
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    first = None
+    try:
+        while True:
+            ready, _, _ = select.select([controller], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                if first is None:
+                    first = time.perf_counter() - started
+            elif process.poll() is not None:
+                break
+    finally:
+        process.wait()
+        os.close(controller)
+    return first
+
+
+def ikedecode_command(path: Path, keys: Path, jobs: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ikedecode",
+        str(path),
+        "--keys",
+        str(keys),
+        "--format",
+        "json",
+        "--jobs",
+        str(jobs),
+    ]
+
+
+def run_ikedecode(path: Path, keys: Path, jobs: int, folder: Path) -> Run:
+    report_path = folder / f"report-{path.stem}-{jobs}.json"
+    seconds, rss, status = measure(ikedecode_command(path, keys, jobs), report_path)
+    if status:
+        raise SystemExit(f"ikedecode failed on {path} (exit {status})")
+    report = json.loads(report_path.read_text())
+    verified = sum(sa["verified"] + sa["decrypted"] for sa in report["ipsec_sas"])
+    packets = report["capture"]["esp"]
+    report_path.unlink()
+    return Run(f"ikedecode --jobs {jobs}", seconds, rss, verified, packets)
+
+
+def tshark_arguments(suite_name: str) -> list[str]:
+    suite = SUITES[suite_name]
+    arguments = list(PREFERENCES)
+    for line in wireshark_uat_lines(suite, suite_sas(suite)):
+        arguments += ["-o", f"uat:esp_sa:{line}"]
+    return arguments
+
+
+def run_tshark(path: Path, suite_name: str, folder: Path) -> Run:
+    out = folder / "tshark.txt"
+    command = [
+        "tshark",
+        "-n",
+        "-r",
+        str(path),
+        *tshark_arguments(suite_name),
+        "-T",
+        "fields",
+        "-e",
+        "esp.icv_good",
+    ]
+    seconds, rss, status = measure(command, out)
+    rows = out.read_text().splitlines()
+    out.unlink()
+    return Run("tshark", seconds, rss, sum(1 for row in rows if row == "1"), len(rows))
 
 
 def tshark_check(path: Path, suite_name: str) -> str:
     """Decrypt the first packets with tshark and the suite's keys; a one-line verdict."""
-    if shutil.which("tshark") is None:
-        return "tshark not installed: skipped"
-    suite = SUITES[suite_name]
-    command = ["tshark", "-n", "-r", str(path), "-c", str(TSHARK_SAMPLE), *PREFERENCES]
-    for line in wireshark_uat_lines(suite, suite_sas(suite)):
-        command += ["-o", f"uat:esp_sa:{line}"]
+    command = ["tshark", "-n", "-r", str(path), "-c", str(TSHARK_SAMPLE), *tshark_arguments(suite_name)]
     command += ["-T", "fields", "-e", "esp.icv_good", "-e", "udp.dstport"]
     output = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if output.returncode:
@@ -56,81 +164,74 @@ def tshark_check(path: Path, suite_name: str) -> str:
     return f"{verdict}: tshark decrypted {decrypted}/{len(rows)}, ICV good {icv_good}/{len(rows)}"
 
 
-def prepare_suite(suite_name: str, packets: int, size: int, folder: Path) -> Path:
-    path = folder / f"esp-{suite_name}.pcap"
-    started = time.perf_counter()
-    with path.open("wb") as stream:
-        written = write_pcap(stream, generate_frames(SUITES[suite_name], packets, size))
-    generated = time.perf_counter() - started
-    megabytes = path.stat().st_size / 1e6
-    print(f"{suite_name}: {written} packets, {megabytes:.1f} MB file, generated in {generated:.1f} s")
-    print(f"   check: {tshark_check(path, suite_name)}")
-    return path
-
-
-def _report(label: str, processor: EspProcessor, esp_bytes: int, packets: int, elapsed: float) -> None:
-    verified = sum(sa.counters.verified for sa in processor.sadb)
-    print(
-        f"   {label}: {esp_bytes / elapsed / 1e6:7.1f} MB/s {packets / elapsed:9.0f} packets/s"
-        f"   ({verified}/{packets} verified)   peak RSS so far {peak_rss_mib():.0f} MiB"
-    )
-
-
-def time_streaming(suite_name: str, path: Path) -> None:
-    """Whole path from the file: capture reader + processor, one datagram at a time."""
-    processor = EspProcessor(SaDatabase(suite_sas(SUITES[suite_name])))
-    esp_bytes = packets = 0
-    started = time.perf_counter()
-    for datagram in open_capture(str(path)):
-        esp_bytes += len(datagram.payload)
-        packets += 1
-        processor.process(datagram)
-    _report(f"{suite_name:30s} file -> results", processor, esp_bytes, packets, time.perf_counter() - started)
-
-
-def time_processor(suite_name: str, path: Path) -> None:
-    """The ESP processor alone, over datagrams read into memory beforehand."""
-    datagrams = list(open_capture(str(path)))
-    esp_bytes = sum(len(datagram.payload) for datagram in datagrams)
-    processor = EspProcessor(SaDatabase(suite_sas(SUITES[suite_name])))
-    gc.collect()
-    started = time.perf_counter()
-    for datagram in datagrams:
-        processor.process(datagram)
-    elapsed = time.perf_counter() - started
-    _report(f"{suite_name:30s} processor only ", processor, esp_bytes, len(datagrams), elapsed)
+def prepare_suite(suite_name: str, packets: int, size: int, folder: Path) -> tuple[Path, Path]:
+    path = folder / f"esp-{suite_name}-{packets}x{size}.pcap"
+    keys = folder / f"esp-{suite_name}.toml"
+    keys.write_text(key_file_toml(suite_sas(SUITES[suite_name])))
+    if not path.exists():
+        started = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        with partial.open("wb") as stream:
+            write_pcap(stream, generate_frames(SUITES[suite_name], packets, size))
+        partial.rename(path)
+        print(f"  generated {path.name} in {time.perf_counter() - started:.1f} s")
+    return path, keys
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--packets", type=int, default=200_000)
+    parser.add_argument("--packets", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=1400, help="outer IP packet size in bytes")
     parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="default: all suites")
-    parser.add_argument("--keep", type=Path, help="write the captures here and keep them")
+    parser.add_argument("--jobs", type=int, action="append", help="default: 1 and all cores")
+    parser.add_argument("--keep", type=Path, help="write the captures here and reuse them")
+    parser.add_argument("--no-tshark", action="store_true", help="skip the tshark runs")
     args = parser.parse_args()
-    print(f"Python {sys.version.split()[0]}, {args.packets} packets of {args.size} bytes per suite")
+    cores = len(os.sched_getaffinity(0))
+    jobs_values = args.jobs or sorted({1, cores})
+    tshark = shutil.which("tshark") is not None and not args.no_tshark
+    print(
+        f"Python {sys.version.split()[0]}, {cores} cores, "
+        f"{args.packets} packets of {args.size} bytes per suite"
+    )
+    folder_context = None
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        folder_context = None
         folder = args.keep
     else:
         folder_context = tempfile.TemporaryDirectory(prefix="esp-bench-")
         folder = Path(folder_context.name)
+    rows = []
     try:
-        suites = args.suite or list(SUITES)
-        paths = {name: prepare_suite(name, args.packets, args.size, folder) for name in suites}
-        # streaming runs first: the peak RSS they show is not inflated by the in-memory runs
-        print("\nstreaming (memory stays flat):")
-        for name in suites:
-            time_streaming(name, paths[name])
-        print("\nprocessor alone (all datagrams held in memory):")
-        for name in suites:
-            time_processor(name, paths[name])
+        for suite_name in args.suite or list(SUITES):
+            path, keys = prepare_suite(suite_name, args.packets, args.size, folder)
+            megabytes = path.stat().st_size / 1e6
+            print(f"{suite_name}: {megabytes:.1f} MB")
+            if tshark:
+                print(f"  check: {tshark_check(path, suite_name)}")
+            runs = [run_ikedecode(path, keys, jobs, folder) for jobs in jobs_values]
+            first = first_output_seconds(ikedecode_command(path, keys, max(jobs_values)))
+            print(
+                f"  first output (progress bar on a terminal) after {first:.2f} s" if first else "  no output"
+            )
+            reference = run_tshark(path, suite_name, folder) if tshark else None
+            for run in runs + ([reference] if reference else []):
+                ratio = f"{reference.seconds / run.seconds:5.1f}x" if reference else "   - "
+                rows.append(
+                    f"| {suite_name} | {megabytes:.0f} | {run.label} | {run.seconds:.2f} | "
+                    f"{megabytes / run.seconds:.1f} | {run.packets / run.seconds:,.0f} | "
+                    f"{run.peak_rss_mib:.0f} | "
+                    f"{ratio} | {run.verified}/{run.packets} |"
+                )
+                print("  " + rows[-1])
     finally:
         if folder_context is not None:
             folder_context.cleanup()
+    print("\n| suite | MB | run | s | MB/s | packets/s | peak RSS MiB | vs tshark | verified |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

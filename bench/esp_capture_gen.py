@@ -49,6 +49,14 @@ SUITES = {
         ),
         Suite("aes128-gcm-16", "aes-gcm-16", 16, "null", "AES-GCM with 16 octet ICV [RFC4106]", "NULL"),
         Suite(
+            "aes256-cbc+hmac-sha2-256-128",
+            "aes-cbc",
+            32,
+            "hmac-sha2-256-128",
+            "AES-CBC [RFC3602]",
+            "HMAC-SHA-256-128 [RFC4868]",
+        ),
+        Suite(
             "aes256-ctr+hmac-sha2-256-128",
             "aes-ctr",
             32,
