@@ -71,7 +71,7 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
             if type(item) is EspBatch:
                 account(work.submit(item))
             elif item.kind is Kind.AH:
-                account(list(work.finish()))  # AH may carry ESP (bundles): ESP before it is counted first
+                account(work.drain())  # AH may carry ESP (bundles): ESP before it is counted first
                 try:
                     write(processor.process_nested(item))
                 except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
@@ -87,7 +87,7 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
                 work.sas_added(sadb[i] for i in range(before, len(sadb)))
             if options.progress is not None and n % 16 == 0:
                 options.progress(reader.frames_read())
-        account(list(work.finish()))
+        account(work.finish())
     if processor.first_failure is not None:
         findings.append(_esp_failure(processor.failed_packets, *processor.first_failure))
     ike_sas = engine.finish()

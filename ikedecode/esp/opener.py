@@ -406,7 +406,19 @@ def _crypto(sa: IpsecSa) -> EspCrypto | None:
 
 def open_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> list[Outcome]:
     """The outcomes of a batch of ESP packets (``ikedecode.capture.batch.EspBatch`` layout: six
-    integers per packet, the last four offsets into ``blob``: IP header, IP payload, ESP, ESP end).
+    integers per packet, the last four offsets into ``blob``: IP header, IP payload, ESP, ESP end)."""
+    return open_spans(opener, blob, meta[2::6], meta[4::6], meta[5::6])
+
+
+def open_spans(
+    opener: EspOpener,
+    blob: bytes,
+    ip_starts: Sequence[int],
+    esp_starts: Sequence[int],
+    esp_ends: Sequence[int],
+) -> list[Outcome]:
+    """The outcomes of the ESP packets at ``blob[esp_starts[i]:esp_ends[i]]``, each inside the IP
+    packet that starts at ``ip_starts[i]`` (where its addresses are read).
 
     Flows of IPv4 packets with a single, ordinary SA (the bulk of any capture) take a *lane*: a
     function specialised for that SA (``EspOpener.lane``) that builds no intermediate objects.
@@ -418,10 +430,7 @@ def open_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> list[Outc
     address_at = ADDRESS_AT
     outcomes: list[Outcome] = []
     append = outcomes.append
-    for at in range(0, len(meta), 6):
-        ip_start = meta[at + 2]
-        start = meta[at + 4]
-        end = meta[at + 5]
+    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
         version = blob[ip_start] >> 4
         if version == 4 and end - start >= 8:
             key = (blob[ip_start + 12 : ip_start + 20], blob[start : start + 4])
@@ -445,21 +454,33 @@ def open_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> list[Outc
 
 # A group in a batch summary: the packets of one SA that need no more than counting. Indexes:
 G_PACKETS, G_BYTES, G_VERIFIED, G_DECRYPTED, G_TUNNEL, G_TRANSPORT, G_BAD_PADDING = range(7)
-G_FIRST_POSITION, G_FIRST_TIME_NS, G_LAST_POSITION, G_LAST_TIME_NS, G_SEQUENCES = range(7, 12)
+G_FIRST_POSITION, G_LAST_POSITION, G_SEQUENCES = range(7, 10)
 
 BatchSummary = tuple[list[tuple[int, Outcome]], dict[int, list]]
 
 
 def summarize_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> BatchSummary:
+    """``summarize_spans`` for an ``EspBatch``'s blob and meta."""
+    return summarize_spans(opener, blob, meta[2::6], meta[4::6], meta[5::6])
+
+
+def summarize_spans(
+    opener: EspOpener,
+    blob: bytes,
+    ip_starts: Sequence[int],
+    esp_starts: Sequence[int],
+    esp_ends: Sequence[int],
+) -> BatchSummary:
     """A batch's outcomes, condensed for ``EspProcessor.account_summary``: ``(singles, groups)``.
 
     The bulk of a batch (authentic packets of an SA without ESN, with a sound trailer, nothing to
-    write or open further) is summed per SA into a *group*: counters, first and last packet, and
-    the sequence numbers per SPI in arrival order (the anti-replay window needs them in order).
-    Every other packet is a *single*: ``(position in the batch, outcome)``, accounted one by one.
-    The split depends on the outcomes alone, so it is the same in every process.
+    write or open further) is summed per SA into a *group*: counters, the positions of its first
+    and last packet, and the sequence numbers per SPI in arrival order (the anti-replay window
+    needs them in order). Every other packet is a *single*: ``(position in the batch, outcome)``,
+    accounted one by one. The split depends on the outcomes alone, so it is the same in every
+    process.
     """
-    outcomes = open_batch(opener, blob, meta)
+    outcomes = open_spans(opener, blob, ip_starts, esp_starts, esp_ends)
     sas = opener.sadb.sas
     singles: list[tuple[int, Outcome]] = []
     groups: dict[int, list] = {}
@@ -475,20 +496,18 @@ def summarize_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> Batc
         ):
             singles.append((position, outcome))
             continue
-        at = position * 6
         index = outcome[3]
         group = groups.get(index)
         if group is None:
-            group = groups[index] = [0, 0, 0, 0, 0, 0, 0, position, meta[at + 1], 0, 0, {}]
+            group = groups[index] = [0, 0, 0, 0, 0, 0, 0, position, 0, {}]
         group[G_PACKETS] += 1
-        group[G_BYTES] += meta[at + 5] - meta[at + 4]
+        group[G_BYTES] += esp_ends[position] - esp_starts[position]
         group[G_VERIFIED if outcome[5] else G_DECRYPTED] += 1
         mode = sas[index].mode or ("tunnel" if outcome[8] in tunnel_headers else "transport")
         group[G_TUNNEL if mode == "tunnel" else G_TRANSPORT] += 1
         if not outcome[10]:
             group[G_BAD_PADDING] += 1
         group[G_LAST_POSITION] = position
-        group[G_LAST_TIME_NS] = meta[at + 1]
         sequences = group[G_SEQUENCES].get(outcome[1])
         if sequences is None:
             sequences = group[G_SEQUENCES][outcome[1]] = []

@@ -27,9 +27,7 @@ from ikedecode.esp.opener import (
     G_BYTES,
     G_DECRYPTED,
     G_FIRST_POSITION,
-    G_FIRST_TIME_NS,
     G_LAST_POSITION,
-    G_LAST_TIME_NS,
     G_PACKETS,
     G_SEQUENCES,
     G_TRANSPORT,
@@ -250,7 +248,7 @@ class EspProcessor:
                 self.note_failure(meta[at], type(exc).__name__)
         for index, group in groups.items():
             try:
-                self._apply_group(sas[index], group, index in unseen, single_first, single_last, len(meta))
+                self._apply_group(sas[index], group, index in unseen, single_first, single_last, meta)
             except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
                 self.note_failure(meta[group[G_FIRST_POSITION] * 6], type(exc).__name__, group[G_PACKETS])
 
@@ -261,8 +259,9 @@ class EspProcessor:
         unseen: bool,
         single_first: dict[int, int],
         single_last: dict[int, int],
-        end: int,
+        meta: list[int],
     ) -> None:
+        end = len(meta)
         counters = sa.counters
         for spi, sequences in group[G_SEQUENCES].items():
             counters.tracker(spi).record_run(sequences)
@@ -274,9 +273,9 @@ class EspProcessor:
         counters.transport += group[G_TRANSPORT]
         counters.bad_padding += group[G_BAD_PADDING]
         if unseen and group[G_FIRST_POSITION] < single_first.get(id(sa), end):
-            counters.first_seen = group[G_FIRST_TIME_NS] / 1e9
+            counters.first_seen = meta[group[G_FIRST_POSITION] * 6 + 1] / 1e9
         if group[G_LAST_POSITION] > single_last.get(id(sa), -1):
-            counters.last_seen = group[G_LAST_TIME_NS] / 1e9
+            counters.last_seen = meta[group[G_LAST_POSITION] * 6 + 1] / 1e9
 
     def note_failure(self, frame: int, exception: str, packets: int = 1) -> None:
         """Packets that made ikedecode raise: counted, the first kept (a ``decoder-error``)."""

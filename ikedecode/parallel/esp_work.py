@@ -1,11 +1,20 @@
 """Opening ESP batches on every core: worker processes run ``EspOpener``, results come back in order.
 
 The main process reads the capture, runs the IKE engine and accounts for every ESP outcome in
-capture order (``EspProcessor.account_batch``); only the stateless, expensive part, opening packets
-(ICV, decryption, trailer), is spread over processes. Each worker holds a copy of the SA database,
-given the same SAs in the same order as the main process's, so an SA's index means the same SA
-everywhere. Batches go to the workers round-robin and their outcomes are handed back in
-submission order, so the output is the same for any number of workers (``--jobs``).
+capture order (``EspProcessor.account_summary``); only the stateless, expensive part, opening
+packets (ICV, decryption, trailer), is spread over processes. Each worker holds a copy of the SA
+database, given the same SAs in the same order as the main process's, so an SA's index means the
+same SA everywhere. Batches go to the workers round-robin; a worker answers its batches in the
+order it got them, so the main process reads batch k's summary from worker k mod N and the
+output is the same for any number of workers (``--jobs``).
+
+Transport: with ``fork`` (Linux), a batch's bytes and packet offsets are copied into a slot of an
+anonymous shared mapping made before the workers were forked, and the message on the worker's
+pipe says only which slot; the answer (a ``BatchSummary``) comes back pickled on the same pipe.
+Messages are sent from the calling thread: a queue's feeder thread would wait for the GIL behind
+the main loop and starve the workers. The main process never blocks on sending (a message is a
+few bytes), and it waits only for the oldest batch, so a worker writing a large answer cannot
+deadlock it.
 
 Workers start only once a capture has shown enough ESP to be worth them (``start_after``
 packets); until then, and with ``jobs=1``, batches are opened in this process.
@@ -16,13 +25,13 @@ from __future__ import annotations
 import mmap
 import multiprocessing
 import os
-import queue
+from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from ikedecode.capture.batch import EspBatch
-from ikedecode.esp.opener import BatchSummary, EspOpener, summarize_batch
+from ikedecode.esp.opener import BatchSummary, EspOpener, summarize_spans
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 
@@ -60,32 +69,46 @@ def sa_spec(sa: IpsecSa) -> dict[str, Any]:
     return {name: getattr(sa, name) for name in _SA_FIELDS}
 
 
+DIED = "an ESP worker process died (killed, or out of memory?); --jobs 1 opens ESP in one process"
+
+
 class WorkerFailed(RuntimeError):
     """A worker process died (killed, out of memory); the analysis cannot be completed in parallel."""
 
 
-def _worker(
-    inbox: Any, outbox: Any, check_padding: bool, want_plaintext: bool, shared: mmap.mmap | None
-) -> None:
+def _spans(batch: EspBatch) -> array:
+    """The batch's IP-start, ESP-start and ESP-end offsets, one after the other, as 32-bit words."""
+    meta = batch.meta
+    return array("I", meta[2::6] + meta[4::6] + meta[5::6])
+
+
+def _worker(connection: Any, check_padding: bool, want_plaintext: bool, shared: mmap.mmap | None) -> None:
     opener = EspOpener(SaDatabase(), check_padding=check_padding, want_plaintext=want_plaintext)
     while True:
-        message = inbox.get()
+        try:
+            message = connection.recv()
+        except EOFError:
+            return
         if message is None:
             return
         if message[0] == "sas":
             opener.add_sas(IpsecSa(**spec) for spec in message[1])
             continue
-        _, number, blob, meta = message
-        if type(blob) is tuple:  # (offset, length) in the shared buffer
+        _, blob, spans, count = message
+        if blob is None:  # in the shared slot: the batch's bytes, then its offsets
             assert shared is not None
-            offset, length = blob
-            blob = shared[offset : offset + length]
-        outbox.put((number, summarize_batch(opener, blob, meta)))
+            offset, blob_length = spans
+            blob = shared[offset : offset + blob_length]
+            spans = array("I")
+            spans.frombytes(shared[offset + blob_length : offset + blob_length + 12 * count])
+        connection.send(
+            summarize_spans(opener, blob, spans[:count], spans[count : 2 * count], spans[2 * count :])
+        )
 
 
 class EspWork:
     """Opens ``EspBatch``es with ``jobs`` processes; ``submit`` and ``finish`` return each batch with
-    its summary (``summarize_batch``) in submission order, ready for ``EspProcessor.account_summary``.
+    its summary (``summarize_spans``) in submission order, ready for ``EspProcessor.account_summary``.
 
     ``sadb`` is the main process's SA database: every SA added to it must be announced with
     ``sas_added`` before the next batch is submitted. Use as a context manager (or call ``close``)
@@ -111,11 +134,9 @@ class EspWork:
         self._local = EspOpener(sadb, check_padding=check_padding, want_plaintext=want_plaintext)
         self._packets = 0
         self._workers: list[Any] = []
-        self._inboxes: list[Any] = []
-        self._outbox: Any = None
+        self._connections: list[Any] = []
         self._shared: mmap.mmap | None = None  # batch slots shared with forked workers
-        self._pending: deque[EspBatch] = deque()  # submitted to workers, outcomes not yet handed back
-        self._arrived: dict[int, BatchSummary] = {}
+        self._pending: deque[EspBatch] = deque()  # submitted to workers, summaries not yet handed back
         self._submitted = 0
         self._handed_back = 0
         self.started_workers = False
@@ -126,8 +147,8 @@ class EspWork:
         """Tell the workers about SAs just added to the main SA database (in the order added)."""
         specs = [sa_spec(sa) for sa in sas]
         if specs:
-            for inbox in self._inboxes:
-                inbox.put(("sas", specs))
+            for worker in range(len(self._connections)):
+                self._send(worker, ("sas", specs))
 
     # --- batches ---------------------------------------------------------------------------------
 
@@ -137,36 +158,46 @@ class EspWork:
         if not self._workers and self.jobs > 1 and self._packets > self.start_after:
             self._start()
         if not self._workers:
-            return [(batch, summarize_batch(self._local, batch.blob, batch.meta))]
+            meta = batch.meta
+            summary = summarize_spans(self._local, batch.blob, meta[2::6], meta[4::6], meta[5::6])
+            return [(batch, summary)]
         done: list[Opened] = []
         slots = IN_FLIGHT_PER_WORKER * len(self._workers)
         while len(self._pending) >= slots:
-            done.append(self._next(block=True))  # frees the slot this batch is about to use
+            done.append(self._next())  # frees the slot this batch is about to use
         number = self._submitted
-        blob: bytes | tuple[int, int] = batch.blob
-        if self._shared is not None and len(blob) <= SLOT_BYTES:
-            # Through shared memory: a copy into the slot instead of pickling through a pipe.
+        spans = _spans(batch)
+        blob = batch.blob
+        size = len(blob) + 4 * len(spans)
+        if self._shared is not None and size <= SLOT_BYTES:
+            # Through shared memory: one copy into the slot instead of pickling through a pipe.
             offset = (number % slots) * SLOT_BYTES
             self._shared[offset : offset + len(blob)] = blob
-            blob = (offset, len(blob))
-        self._inboxes[number % len(self._workers)].put(("batch", number, blob, batch.meta))
+            self._shared[offset + len(blob) : offset + size] = spans.tobytes()
+            message = ("batch", None, (offset, len(blob)), batch.count)
+        else:
+            message = ("batch", blob, spans, batch.count)
+        self._send(number % len(self._workers), message)
         self._submitted += 1
         self._pending.append(batch)
-        self._collect()
-        while self._pending and self._handed_back in self._arrived:
-            done.append(self._next(block=False))
+        while self._pending and self._connections[self._handed_back % len(self._workers)].poll():
+            done.append(self._next())
         return done
 
-    def finish(self) -> Iterator[Opened]:
+    def drain(self) -> list[Opened]:
+        """Every batch still pending, opened, in order (the workers stay up)."""
+        return [self._next() for _ in range(len(self._pending))]
+
+    def finish(self) -> list[Opened]:
         """The remaining opened batches, in order; then the workers stop."""
-        while self._pending:
-            yield self._next(block=True)
+        done = self.drain()
         self.close()
+        return done
 
     def close(self) -> None:
-        for inbox in self._inboxes:
+        for connection in self._connections:
             try:
-                inbox.put(None)
+                connection.send(None)
             except (OSError, ValueError):
                 pass
         for process in self._workers:
@@ -174,13 +205,9 @@ class EspWork:
             if process.is_alive():
                 process.kill()
                 process.join()
-        for inbox in self._inboxes:
-            inbox.close()
-            inbox.join_thread()
-        if self._outbox is not None:
-            self._outbox.close()
-            self._outbox.join_thread()
-        self._workers, self._inboxes, self._outbox = [], [], None
+        for connection in self._connections:
+            connection.close()
+        self._workers, self._connections = [], []
         if self._shared is not None:
             self._shared.close()
             self._shared = None
@@ -198,41 +225,39 @@ class EspWork:
         context = multiprocessing.get_context("fork" if fork else "spawn")
         if fork:  # an anonymous shared mapping made before the fork is shared with the children
             self._shared = mmap.mmap(-1, IN_FLIGHT_PER_WORKER * self.jobs * SLOT_BYTES)
-        self._outbox = context.Queue()
         all_sas = [sa_spec(sa) for sa in self.sadb]
         for _ in range(self.jobs):
-            inbox = context.Queue()
+            ours, theirs = context.Pipe(duplex=True)
             process = context.Process(
                 target=_worker,
-                args=(inbox, self._outbox, self.check_padding, self.want_plaintext, self._shared),
+                args=(theirs, self.check_padding, self.want_plaintext, self._shared),
                 daemon=True,
                 name="ikedecode-esp",
             )
             process.start()
+            theirs.close()
             if all_sas:
-                inbox.put(("sas", all_sas))
-            self._inboxes.append(inbox)
+                ours.send(("sas", all_sas))
+            self._connections.append(ours)
             self._workers.append(process)
         self.started_workers = True
 
-    def _collect(self) -> None:
-        """Take whatever outcomes have arrived, without waiting."""
-        while True:
-            try:
-                number, outcomes = self._outbox.get_nowait()
-            except queue.Empty:
-                return
-            self._arrived[number] = outcomes
+    def _send(self, worker: int, message: object) -> None:
+        try:
+            self._connections[worker].send(message)
+        except OSError:
+            raise WorkerFailed(DIED) from None
 
-    def _next(self, *, block: bool) -> Opened:
-        wanted = self._handed_back
-        while wanted not in self._arrived:
-            try:
-                number, outcomes = self._outbox.get(timeout=1.0)
-            except queue.Empty:
-                if not all(process.is_alive() for process in self._workers):
-                    raise WorkerFailed("an ESP worker process died") from None
-                continue
-            self._arrived[number] = outcomes
+    def _next(self) -> Opened:
+        """The oldest pending batch with its summary (waits for its worker)."""
+        worker = self._handed_back % len(self._workers)
+        connection = self._connections[worker]
+        while not connection.poll(1.0):
+            if not self._workers[worker].is_alive():
+                raise WorkerFailed(DIED)
+        try:
+            summary = connection.recv()
+        except (EOFError, OSError):
+            raise WorkerFailed(DIED) from None
         self._handed_back += 1
-        return self._pending.popleft(), self._arrived.pop(wanted)
+        return self._pending.popleft(), summary
