@@ -23,17 +23,21 @@ ADDRESS_AT = {4: (12, 16, 4), 6: (8, 24, 16)}  # IP version -> (src offset, dst 
 class EspBatch:
     """Consecutive ESP datagrams of a capture (IKE and AH datagrams end a batch)."""
 
-    __slots__ = ("blob", "meta", "count", "_parts", "_size")
+    __slots__ = ("blob", "meta", "_parts", "_size")
 
     def __init__(self) -> None:
         self.blob = b""
         self.meta: list[int] = []  # a list, not an array: pcapng times can exceed 64 bits
-        self.count = 0
         self._parts: list[bytes] = []
         self._size = 0
 
     def __len__(self) -> int:
-        return self.count
+        return len(self.meta) // META_FIELDS
+
+    @property
+    def count(self) -> int:
+        """Packets in the batch."""
+        return len(self.meta) // META_FIELDS
 
     def add(
         self,
@@ -52,10 +56,9 @@ class EspBatch:
         self.meta.extend(
             (frame, time_ns, base + ip_start, base + ip_payload, base + esp_start, base + esp_end)
         )
-        self.count += 1
 
     def _add_span(self, data: bytes) -> None:
-        """Bytes whose packets the caller has already entered in ``meta`` and ``count``
+        """Bytes whose packets the caller has already entered in ``meta``
         (the reader's fast path: a run of frames copied out of the file buffer at once)."""
         self._parts.append(data)
         self._size += len(data)

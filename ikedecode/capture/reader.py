@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from .batch import EspBatch
+from .batch import META_FIELDS, EspBatch
 from .classify import NAT_T_PORT, Classifier, nat_t_rule
 from .datagram import CaptureStats, Datagram, Kind
 from .errors import CaptureError
@@ -186,6 +186,8 @@ class CaptureReader:
         frame = self._frames
         need_first_time = stats.first_time is None
         batch = EspBatch()
+        meta = batch.meta
+        meta_limit = batch_packets * META_FIELDS
         while True:
             buf, pos = source.buf, source.pos
             end = len(buf)
@@ -246,24 +248,17 @@ class CaptureReader:
                         span_start = pos
                         span_base = batch._size
                     shift = span_base - span_start
-                    batch.meta += (
-                        frame,
-                        time_ns,
-                        ip + shift,
-                        ip + 20 + shift,
-                        esp_start + shift,
-                        ip_end + shift,
-                    )
-                    batch.count += 1
+                    meta += (frame, time_ns, ip + shift, ip + 20 + shift, esp_start + shift, ip_end + shift)
                     fast_frames += 1
                     pos = data_end
-                    if batch.count >= batch_packets:
+                    if len(meta) >= meta_limit:
                         batch._add_span(buf[span_start:pos])
                         span_start = -1
                         self._fast_accounting(frame, fast_frames, time_ns, link_name)
                         fast_frames = 0
                         yield batch.seal()
                         batch = EspBatch()
+                        meta = batch.meta
                     continue
                 # any other frame: the general path, as when iterating
                 if span_start >= 0:
@@ -287,10 +282,12 @@ class CaptureReader:
                     if batch.count >= batch_packets:
                         yield batch.seal()
                         batch = EspBatch()
+                        meta = batch.meta
                     continue
                 if batch.count:
                     yield batch.seal()
                     batch = EspBatch()
+                    meta = batch.meta
                 yield datagram
             if span_start >= 0:
                 batch._add_span(buf[span_start:pos])

@@ -334,6 +334,14 @@ class EspCrypto:
             return mac._base, decryptor._context.update, self._block, self.icv_size
         return None
 
+    def aead_parts(self) -> tuple[Callable[[bytes, object, object], bytes], bytes, int, int] | None:
+        """For GCM-16, CCM and ChaCha20-Poly1305 (not GMAC): (the one-shot ``decrypt(nonce, data,
+        aad)`` that raises ``InvalidTag``, salt, IV size, ICV size), so a hot loop can inline ``open``."""
+        aead = self._aead
+        if isinstance(aead, _AeadBackend) and not self._gmac:
+            return aead._aead.decrypt, aead._salt, self.iv_size, self.icv_size
+        return None
+
     def _span_opener(self) -> Callable[[memoryview, int, int], tuple[bool | None, bytes | None]]:
         """``open_span(view, start, end)``: ``open`` for the packet at ``view[start:end]`` without
         ESN; plaintext None on any structural problem (the caller then asks ``open`` for the reason)."""

@@ -182,7 +182,39 @@ class EspOpener:
         seq_at = _SEQ.unpack_from
         padding = MONOTONIC_PADDING
         cbc_hmac = crypto.cbc_hmac_parts()
+        aead = crypto.aead_parts()
         open_span = crypto.open_span
+
+        if aead is not None:
+            # RFC 4106 section 5 (4309, 7634 alike): nonce = salt | IV, AAD = SPI | sequence number
+            aead_decrypt, salt, iv_size, tag_size = aead
+            minimum = ESP_HEADER + iv_size + tag_size + 2
+
+            def opened_aead(view: memoryview, start: int, end: int) -> Outcome | None:
+                if end - start < minimum:
+                    return None
+                iv_end = start + ESP_HEADER + iv_size
+                try:
+                    plaintext = aead_decrypt(
+                        salt + view[start + ESP_HEADER : iv_end],
+                        view[iv_end:end],
+                        view[start : start + ESP_HEADER],
+                    )
+                except Exception:  # noqa: BLE001 - InvalidTag: ``open`` says so
+                    return None
+                pad_length = plaintext[-2]
+                next_header = plaintext[-1]
+                payload_end = len(plaintext) - 2 - pad_length
+                if payload_end < 0:
+                    return None
+                wanted = want_plaintext or carries_ipsec(next_header, plaintext, 0, payload_end)
+                return (
+                    OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, True, "", pad_length,
+                    next_header, plaintext[:payload_end] if wanted else None,
+                    not check_padding or plaintext[payload_end:-2] == padding[:pad_length], None,
+                )  # fmt: skip
+
+            return opened_aead
 
         if cbc_hmac is not None:
             # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC): one call per packet
