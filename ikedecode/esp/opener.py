@@ -68,11 +68,11 @@ MONOTONIC_PADDING = bytes(range(1, 256))
 _IPSEC_PROTOCOLS = (50, 51)  # ESP, AH: an inner packet carrying them is opened again (nested SAs)
 
 Outcome = tuple
-Lane = Callable[[memoryview, int, int], "Outcome | None"]
+Lane = Callable[[memoryview, int, int, int], "Outcome | bool | None"]
 _SEQ = struct.Struct("!I")
 
 
-def _no_lane(view: memoryview, start: int, end: int) -> None:
+def _no_lane(view: memoryview, start: int, end: int, position: int) -> None:
     return None
 
 
@@ -143,7 +143,8 @@ class EspOpener:
         self._flows: dict[tuple, list[_Candidate]] = {}
         self._hint: dict[tuple, int] = {}  # flow -> position of the SA that verified last (speed only)
         self._esn_guess: dict[tuple[int, int], SequenceTracker] = {}
-        self.lanes: dict[tuple[bytes, bytes], Lane] = {}  # (packed src + dst, SPI) -> lane (open_batch)
+        self.lanes: dict[tuple[bytes, bytes], Lane] = {}  # (packed src + dst, SPI) -> lane
+        self.touched: list[LaneGroup] = []  # lanes that counted packets of the batch being summarized
         self._sas_seen = len(sadb)
 
     # --- SAs ---------------------------------------------------------------------------------------
@@ -161,11 +162,13 @@ class EspOpener:
         self._sas_seen = len(self.sadb)
 
     def lane(self, spi_bytes: bytes, src: bytes, dst: bytes) -> Lane:
-        """A function opening the packets of one flow fast, or a stand-in that defers to ``open``.
+        """A function that opens and counts the packets of one flow fast (``summarize_spans``).
 
-        Only a flow with exactly one SA, without ESN, of a cipher with a span opener qualifies
-        (``EspCrypto.open_span``); the lane returns None for anything unusual (too short, a
-        structural problem) so that ``open`` handles it and says why.
+        Only a flow with exactly one SA, without ESN, whose cipher the backend has qualifies;
+        others get a stand-in that always defers. ``lane(view, start, end, position)`` returns
+        True when it counted the packet into its group (see ``LaneGroup``), an outcome tuple for
+        a packet that must be accounted alone (its plaintext is wanted), or None for anything
+        unusual (an ICV failure, a structural problem) so that ``open`` handles it and says why.
         """
         if len(self.sadb) != self._sas_seen:
             self._forget_flows()
@@ -181,16 +184,57 @@ class EspOpener:
         check_padding = self.check_padding
         seq_at = _SEQ.unpack_from
         padding = MONOTONIC_PADDING
-        cbc_hmac = crypto.cbc_hmac_parts()
-        aead = crypto.aead_parts()
-        open_span = crypto.open_span
+        fixed_mode = candidate.sa.mode
+        tunnel_headers = TUNNEL_NEXT_HEADERS
+        group = LaneGroup(index, spi)
+        counts = group.counts
+        sequences = group.sequences
+        touched = self.touched
 
+        def count(
+            view: memoryview,
+            start: int,
+            end: int,
+            position: int,
+            icv_ok: bool | None,
+            plaintext: bytes,
+            skip: int,
+        ) -> Outcome | bool | None:
+            """The trailer of ``plaintext[skip:]`` (RFC 4303 section 2.4-2.6), then count or hand back."""
+            pad_length = plaintext[-2]
+            next_header = plaintext[-1]
+            payload_end = len(plaintext) - 2 - pad_length
+            if payload_end < skip:
+                return None
+            padding_ok = not check_padding or plaintext[payload_end:-2] == padding[:pad_length]
+            if want_plaintext or carries_ipsec(next_header, plaintext, skip, payload_end):
+                return (
+                    OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, icv_ok, "", pad_length,
+                    next_header, plaintext[skip:payload_end], padding_ok, None,
+                )  # fmt: skip
+            if not counts[G_PACKETS]:
+                touched.append(group)
+                counts[G_FIRST_POSITION] = position
+            counts[G_PACKETS] += 1
+            counts[G_BYTES] += end - start
+            counts[G_VERIFIED if icv_ok else G_DECRYPTED] += 1
+            if fixed_mode == "tunnel" or (fixed_mode is None and next_header in tunnel_headers):
+                counts[G_TUNNEL] += 1
+            else:
+                counts[G_TRANSPORT] += 1
+            if not padding_ok:
+                counts[G_BAD_PADDING] += 1
+            counts[G_LAST_POSITION] = position
+            sequences.append(seq_at(view, start + 4)[0])
+            return True
+
+        aead = crypto.aead_parts()
         if aead is not None:
             # RFC 4106 section 5 (4309, 7634 alike): nonce = salt | IV, AAD = SPI | sequence number
             aead_decrypt, salt, iv_size, tag_size = aead
             minimum = ESP_HEADER + iv_size + tag_size + 2
 
-            def opened_aead(view: memoryview, start: int, end: int) -> Outcome | None:
+            def opened_aead(view: memoryview, start: int, end: int, position: int) -> Outcome | bool | None:
                 if end - start < minimum:
                     return None
                 iv_end = start + ESP_HEADER + iv_size
@@ -202,71 +246,42 @@ class EspOpener:
                     )
                 except Exception:  # noqa: BLE001 - InvalidTag: ``open`` says so
                     return None
-                pad_length = plaintext[-2]
-                next_header = plaintext[-1]
-                payload_end = len(plaintext) - 2 - pad_length
-                if payload_end < 0:
-                    return None
-                wanted = want_plaintext or carries_ipsec(next_header, plaintext, 0, payload_end)
-                return (
-                    OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, True, "", pad_length,
-                    next_header, plaintext[:payload_end] if wanted else None,
-                    not check_padding or plaintext[payload_end:-2] == padding[:pad_length], None,
-                )  # fmt: skip
+                return count(view, start, end, position, True, plaintext, 0)
 
             return opened_aead
 
+        cbc_hmac = crypto.cbc_hmac_parts()
         if cbc_hmac is not None:
-            # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC): one call per packet
+            # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC)
             hmac_base, cbc_update, block, icv_size = cbc_hmac
             data_start = ESP_HEADER + crypto.iv_size
             compare = hmac_compare
 
-            def opened(view: memoryview, start: int, end: int) -> Outcome | None:
+            def opened_cbc(view: memoryview, start: int, end: int, position: int) -> Outcome | bool | None:
                 body_end = end - icv_size
                 ciphertext = body_end - start - data_start
                 if ciphertext < block or ciphertext % block:
                     return None
                 h = hmac_base.copy()
                 h.update(view[start:body_end])
-                icv_ok = compare(h.finalize()[:icv_size], view[body_end:end])
-                plaintext = cbc_update(view[start + ESP_HEADER : body_end])
-                pad_length = plaintext[-2]
-                next_header = plaintext[-1]
-                payload_end = len(plaintext) - 2 - pad_length
-                if payload_end < block:
+                if not compare(h.finalize()[:icv_size], view[body_end:end]):
                     return None
-                if want_plaintext or carries_ipsec(next_header, plaintext, block, payload_end):
-                    payload = plaintext[block:payload_end]
-                else:
-                    payload = None
-                return (
-                    OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, icv_ok, "", pad_length,
-                    next_header, payload,
-                    not check_padding or plaintext[payload_end:-2] == padding[:pad_length], None,
-                )  # fmt: skip
+                # the first block decrypted is the IV's junk (see _CbcDecryptor)
+                return count(
+                    view, start, end, position, True, cbc_update(view[start + ESP_HEADER : body_end]), block
+                )
 
-            return opened
+            return opened_cbc
 
-        def opened_any(view: memoryview, start: int, end: int) -> Outcome | None:
+        open_span = crypto.open_span
+
+        def opened_any(view: memoryview, start: int, end: int, position: int) -> Outcome | bool | None:
             if end - start < min_length:
                 return None
             icv_ok, plaintext = open_span(view, start, end)
-            if plaintext is None:
+            if plaintext is None or icv_ok is False:
                 return None
-            pad_length = plaintext[-2]
-            next_header = plaintext[-1]
-            payload_end = len(plaintext) - 2 - pad_length
-            if payload_end < 0:
-                return None
-            payload = (
-                plaintext[:payload_end] if want_plaintext or carries_ipsec(next_header, plaintext) else None
-            )
-            return (
-                OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, icv_ok, "", pad_length,
-                next_header, payload,
-                not check_padding or plaintext[payload_end:-2] == padding[:pad_length], None,
-            )  # fmt: skip
+            return count(view, start, end, position, icv_ok, plaintext, 0)
 
         return opened_any
 
@@ -449,38 +464,19 @@ def open_spans(
     esp_starts: Sequence[int],
     esp_ends: Sequence[int],
 ) -> list[Outcome]:
-    """The outcomes of the ESP packets at ``blob[esp_starts[i]:esp_ends[i]]``, each inside the IP
-    packet that starts at ``ip_starts[i]`` (where its addresses are read).
-
-    Flows of IPv4 packets with a single, ordinary SA (the bulk of any capture) take a *lane*: a
-    function specialised for that SA (``EspOpener.lane``) that builds no intermediate objects.
-    Everything else goes through ``EspOpener.open``; both give the same outcome.
-    """
+    """The outcome of each ESP packet at ``blob[esp_starts[i]:esp_ends[i]]``, inside the IP
+    packet that starts at ``ip_starts[i]`` (where its addresses are read)."""
     view = memoryview(blob)
     open_packet = opener.open
-    lanes = opener.lanes
     address_at = ADDRESS_AT
     outcomes: list[Outcome] = []
-    append = outcomes.append
     for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
-        version = blob[ip_start] >> 4
-        if version == 4 and end - start >= 8:
-            key = (blob[ip_start + 12 : ip_start + 20], blob[start : start + 4])
-            lane = lanes.get(key)
-            if lane is not None:
-                try:
-                    outcome = lane(view, start, end)
-                except Exception:  # noqa: BLE001 - ``open`` below tries again and reports it
-                    outcome = None
-                if outcome is not None:
-                    append(outcome)
-                    continue
-            elif len(lanes) < MAX_CACHED_FLOWS:
-                lanes[key] = opener.lane(key[1], key[0][:4], key[0][4:])
-        src_at, dst_at, length = address_at[version]
+        src_at, dst_at, length = address_at[blob[ip_start] >> 4]
         src_at += ip_start
         dst_at += ip_start
-        append(open_packet(view[start:end], blob[src_at : src_at + length], blob[dst_at : dst_at + length]))
+        outcomes.append(
+            open_packet(view[start:end], blob[src_at : src_at + length], blob[dst_at : dst_at + length])
+        )
     return outcomes
 
 
@@ -511,13 +507,44 @@ def summarize_spans(
     needs them in order). Every other packet is a *single*: ``(position in the batch, outcome)``,
     accounted one by one. The split depends on the outcomes alone, so it is the same in every
     process.
+
+    IPv4 flows with a single, ordinary SA (the bulk of any capture) take a *lane*
+    (``EspOpener.lane``): opened and counted with no intermediate objects. Everything else goes
+    through ``EspOpener.open``.
     """
-    outcomes = open_spans(opener, blob, ip_starts, esp_starts, esp_ends)
+    view = memoryview(blob)
+    open_packet = opener.open
+    lanes = opener.lanes
+    touched = opener.touched
+    touched.clear()
+    address_at = ADDRESS_AT
     sas = opener.sadb.sas
     singles: list[tuple[int, Outcome]] = []
     groups: dict[int, list] = {}
     tunnel_headers = TUNNEL_NEXT_HEADERS
-    for position, outcome in enumerate(outcomes):
+    position = -1
+    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
+        position += 1
+        version = blob[ip_start] >> 4
+        if version == 4 and end - start >= 8:
+            key = (blob[ip_start + 12 : ip_start + 20], blob[start : start + 4])
+            lane = lanes.get(key)
+            if lane is None and len(lanes) < MAX_CACHED_FLOWS:
+                lane = lanes[key] = opener.lane(key[1], key[0][:4], key[0][4:])
+            if lane is not None:
+                try:
+                    counted = lane(view, start, end, position)
+                except Exception:  # noqa: BLE001 - ``open`` below tries again and reports it
+                    counted = None
+                if counted is True:
+                    continue
+                if counted is not None:
+                    singles.append((position, counted))
+                    continue
+        src_at, dst_at, length = address_at[version]
+        src_at += ip_start
+        dst_at += ip_start
+        outcome = open_packet(view[start:end], blob[src_at : src_at + length], blob[dst_at : dst_at + length])
         if (
             outcome[0] != OUTCOME_OPENED
             or outcome[5] is False
@@ -533,15 +560,42 @@ def summarize_spans(
         if group is None:
             group = groups[index] = [0, 0, 0, 0, 0, 0, 0, position, 0, {}]
         group[G_PACKETS] += 1
-        group[G_BYTES] += esp_ends[position] - esp_starts[position]
+        group[G_BYTES] += end - start
         group[G_VERIFIED if outcome[5] else G_DECRYPTED] += 1
         mode = sas[index].mode or ("tunnel" if outcome[8] in tunnel_headers else "transport")
         group[G_TUNNEL if mode == "tunnel" else G_TRANSPORT] += 1
         if not outcome[10]:
             group[G_BAD_PADDING] += 1
         group[G_LAST_POSITION] = position
-        sequences = group[G_SEQUENCES].get(outcome[1])
-        if sequences is None:
-            sequences = group[G_SEQUENCES][outcome[1]] = []
-        sequences.append(outcome[2])
+        group[G_SEQUENCES].setdefault(outcome[1], []).append(outcome[2])
+    for lane_group in touched:
+        lane_group.merge_into(groups)
+    touched.clear()
     return singles, groups
+
+
+class LaneGroup:
+    """What one lane counted in the current batch (a group's counters, one SPI's sequence numbers)."""
+
+    __slots__ = ("index", "spi", "counts", "sequences")
+
+    def __init__(self, index: int, spi: int) -> None:
+        self.index = index
+        self.spi = spi
+        self.counts = [0] * G_SEQUENCES
+        self.sequences: list[int] = []
+
+    def merge_into(self, groups: dict[int, list]) -> None:
+        """Add to the batch's group of this SA, then start afresh for the next batch."""
+        counts = self.counts
+        group = groups.get(self.index)
+        if group is None:
+            groups[self.index] = [*counts, {self.spi: self.sequences[:]}]
+        else:
+            for field in range(G_FIRST_POSITION):
+                group[field] += counts[field]
+            group[G_FIRST_POSITION] = min(group[G_FIRST_POSITION], counts[G_FIRST_POSITION])
+            group[G_LAST_POSITION] = max(group[G_LAST_POSITION], counts[G_LAST_POSITION])
+            group[G_SEQUENCES].setdefault(self.spi, []).extend(self.sequences)
+        counts[:] = [0] * G_SEQUENCES
+        self.sequences.clear()
