@@ -13,10 +13,13 @@ import click
 from ikedecode import __version__
 from ikedecode.analysis.findings import SEVERITY_ORDER, Severity
 from ikedecode.analysis.report import Report
-from ikedecode.capture import CaptureError, CaptureReader, open_capture
+from ikedecode.capture import CaptureError, CaptureReader
+from ikedecode.capture.inputs import expand_inputs
+from ikedecode.capture.merge import open_captures
 from ikedecode.capture.reader import DEFAULT_FRAGMENT_BUFFERS
 from ikedecode.crack.command import PskToolError, PskTools, run_psk_tools
 from ikedecode.crack.rules import RULE_SETS
+from ikedecode.distributed.errors import DaskError
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA
 from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk_file
 from ikedecode.keys.errors import KeyFileError
@@ -75,15 +78,19 @@ def _collect_psks(psk: tuple[str, ...], psk_file: tuple[str, ...]) -> list[Presh
 
 
 @contextlib.contextmanager
-def _progress_bar(reader: CaptureReader, path: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
-    """click's progress bar on stderr over the bytes of the capture, when stderr is a terminal."""
+def _progress_bar(
+    reader: CaptureReader, paths: list[str], quiet: bool
+) -> Iterator[Callable[[int], None] | None]:
+    """click's progress bar on stderr over the bytes of the captures, when stderr is a terminal."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = 0
+    size = 0
+    for path in paths:
+        try:
+            size += os.path.getsize(path)
+        except OSError:
+            pass
     if not size:
         yield None
         return
@@ -100,6 +107,25 @@ def _progress_bar(reader: CaptureReader, path: str, quiet: bool) -> Iterator[Cal
         bar.update(size - done)
 
 
+def _analyze_on_dask(
+    scheduler: str,
+    paths: list[str],
+    keyring: KeyRing,
+    options: Options,
+    reader_options: dict[str, object],
+    quiet: bool,
+) -> Report:
+    """The per-file work on a Dask cluster (docs/scale.md); the Report is the local one's."""
+    from ikedecode.distributed.client import analyze_on_dask, dask_client
+
+    def note(line: str) -> None:
+        if not quiet:
+            click.echo(f"ikedecode: note: {line}", err=True)
+
+    with dask_client(scheduler) as client:
+        return analyze_on_dask(client, paths, keyring, options, reader_options, note)
+
+
 def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> KeyRing:  # noqa: ANN001
     ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private))
     for path in keys:
@@ -110,7 +136,7 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> Ke
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("capture", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("capture", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option(
     "--psk",
     multiple=True,
@@ -229,7 +255,18 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> Ke
     help="Processes that open ESP packets [default: all cores]. The report is the same for any value.",
 )
 @click.option(
-    "--quiet", "-q", is_flag=True, help="No progress bar (it is shown only when stderr is a terminal)."
+    "--dask",
+    "dask_scheduler",
+    metavar="SCHEDULER",
+    help="Run the per-file work as Dask tasks: a scheduler address (tcp://host:8786) or 'local' for a "
+    "cluster on this machine. The workers read the files by path (shared storage). Needs "
+    "ikedecode[dask]; docs/scale.md.",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress bar (it is shown only when stderr is a terminal) and no notes on stderr.",
 )
 @click.version_option(__version__, prog_name="ikedecode")
 def main(
@@ -257,29 +294,43 @@ def main(
     crack_rules="all",
     export_psk_params=None,
     export_hashcat=None,
+    dask_scheduler=None,
 ) -> None:
-    """Decode, decrypt and explain the IKE/IPsec negotiations in CAPTURE (pcap or pcapng)."""
+    """Decode, decrypt and explain the IKE/IPsec negotiations in CAPTURE (pcap or pcapng).
+
+    Several captures (files, directories, glob patterns) are merged by capture time into one
+    report, as mergecap would merge them.
+    """
     try:
         perspective = Perspective.parse(as_)
+        if dask_scheduler and write_decrypted:
+            raise UserError("--write-decrypted cannot be combined with --dask (run it without --dask)")
+        inputs = expand_inputs(capture)
+        if not quiet:
+            for line in inputs.notes:
+                click.echo(f"ikedecode: note: {line}", err=True)
+        paths = inputs.paths
         keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog)
-        reader = open_capture(
-            capture, ike_ports=(500, 4500, *ike_port), max_fragment_buffers=max_fragment_buffers
-        )
+        reader_options = {"ike_ports": (500, 4500, *ike_port), "max_fragment_buffers": max_fragment_buffers}
         options = Options(
             max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa, jobs=jobs or available_cores()
         )
-        if write_decrypted:
+        if dask_scheduler:
+            report = _analyze_on_dask(dask_scheduler, paths, keyring, options, reader_options, quiet)
+        else:
+            reader = open_captures(paths, **reader_options)
+            if write_decrypted:
+                try:
+                    options.decrypted_output = open(write_decrypted, "wb")  # noqa: SIM115 - closed below
+                except OSError as exc:
+                    raise UserError(f"{write_decrypted}: cannot write: {exc.strerror or exc}") from None
             try:
-                options.decrypted_output = open(write_decrypted, "wb")  # noqa: SIM115 - closed below
-            except OSError as exc:
-                raise UserError(f"{write_decrypted}: cannot write: {exc.strerror or exc}") from None
-        try:
-            with _progress_bar(reader, capture, quiet) as progress:
-                options.progress = progress
-                report = analyze(reader, keyring, options)
-        finally:
-            if options.decrypted_output is not None:
-                options.decrypted_output.close()
+                with _progress_bar(reader, paths, quiet) as progress:
+                    options.progress = progress
+                    report = analyze(reader, keyring, options)
+            finally:
+                if options.decrypted_output is not None:
+                    options.decrypted_output.close()
         if export_wireshark:
             tables = write_wireshark_tables(export_wireshark, report, keyring)
             if not quiet:
@@ -295,11 +346,10 @@ def main(
 
             def reanalyze(found: list[PresharedKey]) -> Report:
                 keyring.psks.extend(found)
-                again = open_capture(
-                    capture, ike_ports=(500, 4500, *ike_port), max_fragment_buffers=max_fragment_buffers
-                )
                 limits = Options(max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa)
-                return analyze(again, keyring, limits)
+                if dask_scheduler:
+                    return _analyze_on_dask(dask_scheduler, paths, keyring, limits, reader_options, quiet)
+                return analyze(open_captures(paths, **reader_options), keyring, limits)  # every input again
 
             def bar(length: int, label: str):  # noqa: ANN202 - a click progress bar on stderr
                 hidden = quiet or not sys.stderr.isatty()
@@ -322,7 +372,7 @@ def main(
             SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[Severity(fail_on)] for f in report.all_findings()
         ):
             sys.exit(EXIT_FINDINGS)
-    except (CaptureError, KeyFileError, UserError, PerspectiveError, PskToolError) as exc:
+    except (CaptureError, KeyFileError, UserError, PerspectiveError, PskToolError, DaskError) as exc:
         click.echo(f"ikedecode: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:

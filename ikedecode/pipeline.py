@@ -20,6 +20,7 @@ from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
+from ikedecode.capture.sources import sources_of
 from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.opener import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
@@ -96,6 +97,7 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
     report.ipsec_sas = _reportable_sas(sadb)
     report.unknown_spis = sadb.no_keys
     report.decrypted_written = written if writer is not None else None
+    report.sources = sources_of(reader)  # one per input file (capture/merge.py reads several as one)
     report.findings.extend(diagnose(report))  # why it failed, with evidence (docs/findings.md)
     return report
 

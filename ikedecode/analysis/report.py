@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.capture.datagram import CaptureStats
+from ikedecode.capture.sources import CaptureSource
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa
@@ -21,6 +22,7 @@ class Report:
     ipsec_sas: list[IpsecSa] = field(default_factory=list)  # keyed ESP/AH SAs with their counters
     unknown_spis: list[UnknownSpi] = field(default_factory=list)  # ESP/AH flows without keys
     decrypted_written: int | None = None  # packets written by --write-decrypted
+    sources: list[CaptureSource] = field(default_factory=list)  # the input files (several when merged)
 
     def all_findings(self) -> list[Finding]:
         """Capture-level findings first, then each SA's, in SA order."""

@@ -14,6 +14,7 @@ from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import ChildSaTimeline
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
 from ikedecode.render.markdown import MAX_LADDER_ITEMS, DocumentSummary, SaSummary, document_summary
+from ikedecode.render.sources import source_lines, sources_heading
 
 STYLE = """
 body { font: 15px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d232a;
@@ -62,6 +63,7 @@ def render_html(report: Report, *, show_keys: bool = False) -> str:
         "<header>",
         f"<h1>IKE/IPsec report: {e(doc.capture)}</h1>",
         f'<p class="meta">{e(doc.counts)}; {e(doc.span)}</p>',
+        *_sources(report),
         "</header>",
         '<section class="summary">',
         "<h2>Summary</h2>",
@@ -103,6 +105,16 @@ def render_html(report: Report, *, show_keys: bool = False) -> str:
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
+
+
+def _sources(report: Report) -> list[str]:
+    """The input files of a merged report (nothing for a single file)."""
+    heading = sources_heading(report)
+    if heading is None:
+        return []
+    intro = escape(heading).replace("`mergecap -w merged.pcapng`", "<code>mergecap -w merged.pcapng</code>")
+    items = "".join(f"<li>{escape(line)}</li>" for line in source_lines(report))
+    return [f'<p class="meta">{intro}</p>', f'<ul class="meta sources">{items}</ul>']
 
 
 def _verdict_class(doc: DocumentSummary) -> str:

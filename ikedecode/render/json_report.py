@@ -31,6 +31,7 @@ def report_to_dict(report: Report, *, show_keys: bool = False) -> dict[str, Any]
             "first_time": stats.first_time,
             "last_time": stats.last_time,
         },
+        "sources": [source.to_dict() for source in report.sources],  # docs/json.md "sources"
         "ike_sas": [ike_sa_to_dict(sa, show_keys=show_keys) for sa in report.ike_sas],
         "ipsec_sas": [ipsec_sa_to_dict(sa, show_keys=show_keys) for sa in report.ipsec_sas]
         + [unknown_spi_to_dict(u) for u in report.unknown_spis],

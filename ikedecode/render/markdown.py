@@ -18,6 +18,7 @@ from ikedecode.analysis.timeline import ChildSaTimeline, IkeSaTimeline, Timeline
 from ikedecode.ike.records import IkeSa
 from ikedecode.render.clock import utc_moment
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
+from ikedecode.render.sources import source_lines, sources_heading
 
 MAX_LADDER_ITEMS = 300  # a diagram beyond this is unreadable; the message list still has everything
 
@@ -175,6 +176,11 @@ def render_markdown(report: Report, *, show_keys: bool = False) -> str:
     out = [f"# IKE/IPsec report: {md(doc.capture)}", ""]
     out.append(f"Made by ikedecode {__version__} from `{doc.capture}`: {doc.counts}; {doc.span}.")
     out.append("")
+    heading = sources_heading(report)
+    if heading:
+        out.extend([md(heading).replace("\\`", "`"), ""])
+        out.extend(f"- {md(line)}" for line in source_lines(report))
+        out.append("")
     out.append("## Summary")
     out.append("")
     out.append(f"**{md(doc.verdict)}**")

@@ -11,6 +11,7 @@ from ikedecode.ike.payloads import ConfigAttributePayload
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
 from ikedecode.render.clock import utc_moment
 from ikedecode.render.redact import REDACTED, SECRET_ATTRIBUTE_TYPES
+from ikedecode.render.sources import source_lines, sources_heading
 
 PROTECTION_TEXT = {
     Protection.CLEAR: "",
@@ -34,6 +35,10 @@ def render_text(report: Report, *, show_keys: bool = False, verbose: bool = True
         out.append(f"  ({s.nat_keepalives} NAT-T keepalives counted as IKE)")
     if s.truncated:
         out.append(f"  file truncated: {s.truncated}")
+    heading = sources_heading(report)
+    if heading:
+        out.append(f"  {heading.replace('`', '')}")
+        out.extend(f"    {line}" for line in source_lines(report))
     out.append("")
     if report.ike_sas:
         out.append("IKE SAs")

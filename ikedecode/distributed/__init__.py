@@ -1,0 +1,1 @@
+"""Multi-file analysis on a Dask cluster (``--dask``, the ``ikedecode[dask]`` extra): docs/scale.md."""
