@@ -84,17 +84,17 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
                     try:
                         sadb.add(ipsec_sa_from_child(child))
                     except ValueError as exc:
-                        findings.append(_unkeyed(child, exc))
+                        findings.append(unkeyed_finding(child, exc))
                 work.sas_added(sadb[i] for i in range(before, len(sadb)))
             if options.progress is not None and n % 16 == 0:
                 options.progress(reader.frames_read())
         account(work.finish())
     if processor.first_failure is not None:
-        findings.append(_esp_failure(processor.failed_packets, *processor.first_failure))
+        findings.append(esp_failure_finding(processor.failed_packets, *processor.first_failure))
     ike_sas = engine.finish()
     findings = capture_findings(reader.stats) + engine.findings + findings
     report = Report(reader.name, reader.stats, ike_sas, findings, engine.unattached)
-    report.ipsec_sas = _reportable_sas(sadb)
+    report.ipsec_sas = reportable_sas(sadb)
     report.unknown_spis = sadb.no_keys
     report.decrypted_written = written if writer is not None else None
     report.sources = sources_of(reader)  # one per input file (capture/merge.py reads several as one)
@@ -102,7 +102,7 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
     return report
 
 
-def _unkeyed(child: ChildSaKeys, exc: ValueError) -> Finding:
+def unkeyed_finding(child: ChildSaKeys, exc: ValueError) -> Finding:
     return Finding(
         Severity.WARNING,
         "ipsec-sa-unkeyed",
@@ -111,7 +111,7 @@ def _unkeyed(child: ChildSaKeys, exc: ValueError) -> Finding:
     )
 
 
-def _esp_failure(packets: int, first_frame: int, exception: str) -> Finding:
+def esp_failure_finding(packets: int, first_frame: int, exception: str) -> Finding:
     """The guard around ESP/AH processing: one ``decoder-error`` finding counting the packets."""
     return Finding(
         Severity.ERROR,
@@ -123,7 +123,7 @@ def _esp_failure(packets: int, first_frame: int, exception: str) -> Finding:
     )
 
 
-def _reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
+def reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
     """SAs worth a line in the report: those packets used, and every negotiated one.
 
     A PFS quick mode keyed with several g(qm)^xy candidates gives several SAs per SPI; once the

@@ -64,7 +64,7 @@ from ikedecode.esp.sadb import SaDatabase
 from ikedecode.ike.engine import IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.esp_work import available_cores, sa_spec
-from ikedecode.pipeline import Options, _esp_failure, _reportable_sas, _unkeyed, analyze
+from ikedecode.pipeline import Options, analyze, esp_failure_finding, reportable_sas, unkeyed_finding
 
 DEFAULT_FRAGMENT_TIMEOUT = 30.0  # seconds, CaptureReader's default
 # CaptureStats fields that add up over files
@@ -254,7 +254,7 @@ class _Merger:
                     try:
                         created.append(ipsec_sa_from_child(child))
                     except ValueError as exc:
-                        self.findings.append(_unkeyed(child, exc))
+                        self.findings.append(unkeyed_finding(child, exc))
                 if created:
                     thresholds = {j: consumed[j] for j in groups[group]}
                     thresholds[i] = local
@@ -341,13 +341,13 @@ class _Merger:
         processor = self.processor
         findings = self.findings
         if processor.first_failure is not None:
-            findings.append(_esp_failure(processor.failed_packets, *processor.first_failure))
+            findings.append(esp_failure_finding(processor.failed_packets, *processor.first_failure))
         ike_sas = self.engine.finish()
         stats = self._stats(runs)
         findings = capture_findings(stats) + self.engine.findings + findings
         names = [scan.name for scan in self.scans]
         report = Report(merged_name(names), stats, ike_sas, findings, self.engine.unattached)
-        report.ipsec_sas = _reportable_sas(self.sadb)
+        report.ipsec_sas = reportable_sas(self.sadb)
         report.unknown_spis = self.sadb.no_keys
         report.decrypted_written = None
         report.sources = [
