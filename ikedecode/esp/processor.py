@@ -306,12 +306,7 @@ class EspProcessor:
         sa = self.sadb[index]
         if failed is not None and icv_ok is False:
             sa = self._blame(failed, sa)
-        counters = sa.counters
-        counters.packets += 1
-        counters.bytes += size
-        if counters.first_seen is None:
-            counters.first_seen = time
-        counters.last_seen = time
+        counters = self._count(sa, time, size)
         if sa.esn:
             # The high bits come from this (complete, in-order) window, not from the opener's guess.
             inferred = counters.tracker(spi).infer_high_bits(seq_low, sa.initial_seq_hi)
