@@ -60,9 +60,17 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
         if writer is not None and writer.write_layers(layers):
             written += 1
 
+    def write_tunnel(time_ns: int, inner_packet: bytes) -> None:
+        nonlocal written
+        writer.write_tunnel_packet(time_ns, inner_packet)  # type: ignore[union-attr]
+        written += 1
+
     def account(opened: list[tuple[EspBatch, BatchSummary]]) -> None:
         for batch, summary in opened:
-            processor.account_summary(batch, summary, write if writer is not None else None)
+            if writer is None:
+                processor.account_summary(batch, summary)
+            else:
+                processor.account_summary(batch, summary, write, write_tunnel)
 
     work = EspWork(
         sadb, jobs=options.jobs, want_plaintext=writer is not None, start_after=options.parallel_after

@@ -108,7 +108,7 @@ def rebuild_ip_header(
     return _synthetic_header(version, src, dst, protocol, payload_length)
 
 
-def _trim_ip_packet(packet: bytes) -> bytes:
+def trim_ip_packet(packet: bytes) -> bytes:
     """Cut TFC padding after an inner IP packet, using the packet's own length field."""
     if len(packet) >= 20 and packet[0] >> 4 == 4:
         total = struct.unpack_from("!H", packet, 2)[0]
@@ -125,7 +125,7 @@ def decrypted_ip_packet(result: EspResult) -> bytes | None:
         return None
     payload = bytes(result.payload)
     if result.mode == "tunnel":
-        return _trim_ip_packet(payload)
+        return trim_ip_packet(payload)
     dg = result.datagram
     header = rebuild_ip_header(dg.ip_header, dg.ip_version, dg.src, dg.dst, result.next_header, len(payload))
     return header + payload

@@ -43,6 +43,7 @@ from ikedecode.esp.opener import (
     BatchSummary,
     EspOpener,
     Outcome,
+    carries_ipsec,
 )
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
@@ -174,6 +175,10 @@ class EspProcessor:
             layers.append(result)
             if len(layers) >= max_depth or not result.has_plaintext:
                 break
+            if result.payload is None or result.next_header is None:
+                break
+            if not carries_ipsec(result.next_header, result.payload):
+                break  # the usual case: no need to build the inner datagram to know
             inner = inner_datagram(result)
             result = self.process(inner) if inner is not None else None
         return layers
@@ -218,10 +223,16 @@ class EspProcessor:
         batch: EspBatch,
         summary: BatchSummary,
         on_layers: Callable[[list[EspResult]], None] | None = None,
+        on_tunnel_packet: Callable[[int, bytes], None] | None = None,
     ) -> None:
         """Account for a batch from its summary (``ikedecode.esp.opener.summarize_batch``): the
         singles one by one, in order, then each group at once. First and last seen come out as
-        if every packet had been counted in order."""
+        if every packet had been counted in order.
+
+        ``on_layers`` receives the layers of every packet with plaintext (``EspResult``s, for the
+        decrypted pcap); with ``on_tunnel_packet`` too, the commonest of them, a tunnel-mode packet
+        with nothing further to open, goes there instead as (capture time in ns, inner IP packet),
+        which is all a writer needs, without building the records."""
         singles, groups = summary
         sas = self.sadb.sas
         meta = batch.meta
@@ -240,7 +251,15 @@ class EspProcessor:
                 if accounted[1] is not None:
                     single_first.setdefault(id(accounted[1]), position)
                     single_last[id(accounted[1])] = position
-                if accounted[0] in PLAINTEXT_STATUSES and (on_layers is not None or outcome[9] is not None):
+                if accounted[0] not in PLAINTEXT_STATUSES or (on_layers is None and outcome[9] is None):
+                    continue
+                if (
+                    on_tunnel_packet is not None
+                    and accounted[4] == "tunnel"
+                    and not carries_ipsec(outcome[8], outcome[9])
+                ):
+                    on_tunnel_packet(meta[at + 1], outcome[9])
+                else:
                     layers = self.nested(self._result(batch.datagram(position), outcome, accounted))
                     if on_layers is not None:
                         on_layers(layers)

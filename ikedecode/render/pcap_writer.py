@@ -12,7 +12,7 @@ import struct
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from ikedecode.esp.inner import decrypted_ip_packet
+from ikedecode.esp.inner import decrypted_ip_packet, trim_ip_packet
 from ikedecode.esp.processor import EspResult
 
 PCAP_MAGIC_NANOSECONDS = 0xA1B23C4D
@@ -41,6 +41,10 @@ class DecryptedPcapWriter:
         self._stream.write(_RECORD_HEADER.pack(seconds & 0xFFFFFFFF, nanoseconds, len(captured), len(packet)))
         self._stream.write(captured)
         self.packets_written += 1
+
+    def write_tunnel_packet(self, time_ns: int, inner_packet: bytes) -> None:
+        """The inner IP packet of a tunnel-mode SA (TFC padding cut, as ``write_result`` does)."""
+        self.write_packet(time_ns, trim_ip_packet(bytes(inner_packet)))
 
     def write_result(self, result: EspResult) -> bool:
         """Write the packet an opened ESP/AH datagram carries; False when there is none to write.
