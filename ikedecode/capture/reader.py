@@ -129,6 +129,7 @@ class CaptureReader:
         general = self._general_frame
         kind_esp = Kind.ESP
         batch = EspBatch() if batch_packets else None
+        nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
         try:
             if batch is not None and isinstance(self._records, PcapReader):
                 fast = FAST_LINKS.get(self._records.linktype)
@@ -146,6 +147,19 @@ class CaptureReader:
                     reassembler.expire(time_ns)
                     if reassembler.dropped:
                         self._account_dropped()
+                if batch is not None:
+                    fast = FAST_LINKS.get(linktype)
+                    if fast is not None and len(data) >= fast[0] + 28 and data[fast[0]] == 0x45:
+                        ip = fast[0]
+                        ip_end, esp_start = plain_esp(data, 0, len(data), ip, fast[1], nat_t)
+                        if esp_start:
+                            stats.link_types[fast[2]] += 1
+                            stats.esp += 1
+                            batch.add(frame, time_ns, data, ip, ip + 20, esp_start, ip_end)
+                            if batch.count >= batch_packets:
+                                yield batch.seal()
+                                batch = EspBatch()
+                            continue
                 datagram = general(frame, time_ns, linktype, data, orig_len)
                 if datagram is None:
                     continue
@@ -215,34 +229,8 @@ class CaptureReader:
                         self._account_dropped()
                 ip = data_start + ip_offset
                 esp_start = 0
-                if (
-                    caplen >= ip_offset + 28
-                    and buf[ip] == 0x45
-                    and (
-                        type_offset is None
-                        or buf[data_start + type_offset : data_start + type_offset + 2] == b"\x08\x00"
-                    )
-                    and not (buf[ip + 6] & 0x3F or buf[ip + 7])
-                ):
-                    # IPv4 without options, not a fragment; whole datagram captured
-                    ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
-                    proto = buf[ip + 9]
-                    if ip_end <= data_end:
-                        if proto == 50:
-                            esp_start = ip + 20
-                        elif proto == 17 and nat_t and ip_end >= ip + 36:
-                            sport = (buf[ip + 20] << 8) | buf[ip + 21]
-                            dport = (buf[ip + 22] << 8) | buf[ip + 23]
-                            if (
-                                (sport == 4500 or dport == 4500)
-                                and sport != 500
-                                and dport != 500
-                                and ((buf[ip + 24] << 8) | buf[ip + 25]) == ip_end - ip - 20
-                                and buf[ip + 28 : ip + 32] != b"\x00\x00\x00\x00"
-                            ):
-                                esp_start = ip + 28
-                        if esp_start and ip_end - esp_start < 8:
-                            esp_start = 0
+                if caplen >= ip_offset + 28 and buf[ip] == 0x45:
+                    ip_end, esp_start = plain_esp(buf, data_start, data_end, ip, type_offset, nat_t)
                 if esp_start:
                     if span_start < 0:
                         span_start = pos
@@ -517,6 +505,44 @@ class CaptureReader:
             if len(self._addresses) < MAX_CACHED_ADDRESSES:
                 self._addresses[packed] = text
         return text
+
+
+def plain_esp(
+    buf: bytes, data_start: int, data_end: int, ip: int, type_offset: int | None, nat_t: bool
+) -> tuple[int, int]:
+    """(end of the IP datagram, start of its ESP) for a frame at ``buf[data_start:data_end]`` whose
+    IPv4 header (starting 0x45: no options) is at ``ip``, when it is plain ESP (IP protocol 50, or
+    UDP 4500 without the non-ESP marker when ``nat_t``) the reader's fast path may batch: EtherType
+    0x0800 at ``type_offset`` (if any), not a fragment, wholly captured, ESP at least 8 bytes.
+    ESP start 0 otherwise (the frame then takes the general path, which tells why)."""
+    if (
+        type_offset is not None
+        and buf[data_start + type_offset : data_start + type_offset + 2] != b"\x08\x00"
+    ):
+        return 0, 0
+    if buf[ip + 6] & 0x3F or buf[ip + 7]:
+        return 0, 0
+    ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
+    if ip_end > data_end:
+        return 0, 0
+    proto = buf[ip + 9]
+    if proto == 50:
+        esp_start = ip + 20
+    elif proto == 17 and nat_t and ip_end >= ip + 36:
+        sport = (buf[ip + 20] << 8) | buf[ip + 21]
+        dport = (buf[ip + 22] << 8) | buf[ip + 23]
+        if not (
+            (sport == 4500 or dport == 4500)
+            and sport != 500
+            and dport != 500
+            and ((buf[ip + 24] << 8) | buf[ip + 25]) == ip_end - ip - 20
+            and buf[ip + 28 : ip + 32] != b"\x00\x00\x00\x00"
+        ):
+            return 0, 0
+        esp_start = ip + 28
+    else:
+        return 0, 0
+    return (ip_end, esp_start) if ip_end - esp_start >= 8 else (0, 0)
 
 
 def open_capture(path: str | os.PathLike[str], **kwargs: object) -> CaptureReader:

@@ -134,3 +134,31 @@ def test_open_capture_batches_a_gzip_capture_the_same_way(tmp_path: Path):
     packed = tmp_path / "c.pcap.gz"
     packed.write_bytes(gzip.compress(source.read_bytes()))
     assert _flatten(open_capture(packed).items()) == _flatten(open_capture(source))
+
+
+def test_merged_captures_batch_like_they_iterate(tmp_path: Path):
+    # several files take the general loop, with its own in-place check for plain ESP
+    from ikedecode.capture.merge import open_captures
+    from tests.capture.splitting import alternate, split_pcap
+
+    parts = split_pcap(CAPTURES_DIR / "esp-rekey-delete.pcap", tmp_path, 2, alternate)
+    plain = open_captures(parts)
+    batched = open_captures(parts)
+    assert _flatten(batched.items(5)) == _flatten(plain)
+    assert batched.stats == plain.stats and plain.stats.esp > 100
+
+
+def test_pcapng_batches_like_it_iterates(tmp_path: Path):
+    import subprocess
+
+    pcapng = tmp_path / "c.pcapng"
+    result = subprocess.run(
+        ["editcap", "-F", "pcapng", str(CAPTURES_DIR / "esp-rekey-delete.pcap"), str(pcapng)],
+        capture_output=True,
+    )
+    if result.returncode:
+        pytest.skip("editcap (Wireshark) not installed")
+    plain = open_capture(pcapng)
+    batched = open_capture(pcapng)
+    assert _flatten(batched.items(5)) == _flatten(plain)
+    assert batched.stats == plain.stats and plain.stats.esp > 100
