@@ -79,6 +79,11 @@ def context_for_protocol(protocol_id: int) -> AttributeContext:
     return CONTEXT_BY_PROTOCOL.get(protocol_id, UNKNOWN_CONTEXT)
 
 
+_MAX_REMEMBERED_DICTS = 4096  # distinct attributes whose JSON form is kept (memory stays bounded)
+_MAX_REMEMBERED_VALUE = 16  # longer byte values are not kept
+_REMEMBERED_DICTS: dict[tuple[str, int, int | bytes, bool], dict[str, Any]] = {}
+
+
 @dataclass(slots=True)
 class Attribute:
     """One data attribute. ``value`` is an ``int`` for basic attributes and for variable-length
@@ -130,6 +135,20 @@ class Attribute:
         return f"{self.name}={self.text}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form; the same type and value always give the same dict, so it is computed
+        once (every SA of a capture repeats the same few attributes) and copied."""
+        value = self.value
+        if isinstance(value, bytes) and len(value) > _MAX_REMEMBERED_VALUE:
+            return self._dict()
+        key = (self.context.name, self.type, value, self.is_basic)
+        known = _REMEMBERED_DICTS.get(key)
+        if known is None:
+            known = self._dict()
+            if len(_REMEMBERED_DICTS) < _MAX_REMEMBERED_DICTS:
+                _REMEMBERED_DICTS[key] = known
+        return dict(known)
+
+    def _dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": self.type,
             "name": self.name,

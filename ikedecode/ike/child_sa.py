@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ikedecode.ike import dh, keyderiv
-from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike import keyderiv
+from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.payloads import KePayload, NoncePayload, SaPayload
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION
 from ikedecode.keys.keyring import KeyRing
@@ -81,28 +81,27 @@ class QuickModeMaterial:
 
 
 def pfs_secrets(
-    keyring: KeyRing, qm: QuickModeMaterial, initiator_cookie: bytes, group: int | None
+    keyring: KeyRing,
+    qm: QuickModeMaterial,
+    initiator_cookie: bytes,
+    group: int | None,
+    private_secrets: DhPrivateSecrets | None = None,
 ) -> list[tuple[bytes, str]]:
-    """Candidate g(qm)^xy values for a quick mode with KE payloads (PFS)."""
+    """Candidate g(qm)^xy values for a quick mode with KE payloads (PFS).
+
+    Private values are matched to the KE payloads through ``private_secrets`` (the engine's index;
+    without it, a new in-line one); those that do not fit the group are skipped.
+    """
     out: list[tuple[bytes, str]] = [
         (s.value, s.origin)
         for s in keyring.dh_secrets_for(initiator_cookie, qm.message_id)
         if s.message_id == qm.message_id or s.message_id is None
     ]
-    if group is not None and qm.ke_i and qm.ke_r:
-        for p in keyring.dh_privates:
-            try:
-                public = dh.public_value(group, p.value)
-                if public == qm.ke_i:
-                    out.append(
-                        (dh.shared_secret(group, p.value, qm.ke_r), f"{p.origin} (quick-mode initiator)")
-                    )
-                elif public == qm.ke_r:
-                    out.append(
-                        (dh.shared_secret(group, p.value, qm.ke_i), f"{p.origin} (quick-mode responder)")
-                    )
-            except IkeCryptoError:
-                continue
+    if group is not None and qm.ke_i and qm.ke_r and keyring.dh_privates:
+        secrets = private_secrets if private_secrets is not None else DhPrivateSecrets(keyring.dh_privates)
+        for found in secrets.outcomes(group, qm.ke_i, qm.ke_r):
+            if found.secret is not None:
+                out.append((found.secret, f"{found.private.origin} (quick-mode {found.side})"))
     return out
 
 
@@ -113,6 +112,7 @@ def child_sa_keys(
     keyring: KeyRing,
     initiator_cookie: bytes,
     ike_cookies: str,
+    private_secrets: DhPrivateSecrets | None = None,
 ) -> list[ChildSaKeys]:
     """Both directions of every accepted proposal; with PFS one set per g(qm)^xy candidate."""
     if not qm.complete:
@@ -130,7 +130,9 @@ def child_sa_keys(
         if qm.ke_i and qm.ke_r:
             group = attributes.get(IPSEC_GROUP_DESCRIPTION)
             secrets: list[tuple[bytes | None, str | None]] = list(
-                pfs_secrets(keyring, qm, initiator_cookie, group if isinstance(group, int) else None)
+                pfs_secrets(
+                    keyring, qm, initiator_cookie, group if isinstance(group, int) else None, private_secrets
+                )
             )
         else:
             secrets = [(None, None)]

@@ -15,6 +15,7 @@ SEED has no IKEv1 phase 1 identifier (only ESP transform 21, RFC 4196).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -111,7 +112,7 @@ def cipher_key_length(cipher_id: int, key_length_attr_bits: int | None = None) -
     return key_length_attr_bits // 8
 
 
-def _cipher(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> Cipher:
+def _checked(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> CipherAlgorithm:
     cipher = cipher_algorithm(cipher_id)
     if len(key) * 8 not in cipher.key_bits:
         raise CipherInputError(f"{cipher.name} key of {len(key)} bytes is not a valid key length")
@@ -121,13 +122,43 @@ def _cipher(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> Cipher:
         raise CipherInputError(
             f"{cipher.name} input of {len(data)} bytes is not whole {cipher.block_size}-byte blocks"
         )
+    return cipher
+
+
+def _cipher(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> Cipher:
+    cipher = _checked(cipher_id, key, iv, data)
     return Cipher(cipher.factory(bytes(key)), modes.CBC(bytes(iv)))
 
 
 def cbc_decrypt(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> bytes:
-    """Decrypt whole CBC blocks; padding is left in place. The next IV is ``data[-block_size:]``."""
-    decryptor = _cipher(cipher_id, key, iv, data).decryptor()
-    return decryptor.update(data) + decryptor.finalize()
+    """Decrypt whole CBC blocks; padding is left in place. The next IV is ``data[-block_size:]``.
+
+    CBC decryption is P_i = D_K(C_i) XOR C_(i-1), with C_0 = IV (NIST SP 800-38A 6.2): the block
+    decryptions do not depend on the IV, so one ECB decryptor per key serves every message of an
+    IKE SA (an SA decrypts five or more messages with one key), and the chaining is one XOR.
+    """
+    _checked(cipher_id, key, iv, data)
+    block_decrypt = _block_decryptor(cipher_id, bytes(key))
+    blocks = block_decrypt(data)
+    chained = bytes(iv) + bytes(data[: -len(iv)]) if data else b""
+    return (int.from_bytes(blocks, "big") ^ int.from_bytes(chained, "big")).to_bytes(len(blocks), "big")
+
+
+_ECB_DECRYPTORS: OrderedDict[tuple[int, bytes], Callable[[bytes], bytes]] = OrderedDict()
+_MAX_ECB_DECRYPTORS = 64  # keys kept: the IKE SAs being decoded at once, not every key of a capture
+
+
+def _block_decryptor(cipher_id: int, key: bytes) -> Callable[[bytes], bytes]:
+    """The block decryption of ``key`` (ECB over whole blocks), kept for the last few keys used."""
+    found = _ECB_DECRYPTORS.get((cipher_id, key))
+    if found is not None:
+        _ECB_DECRYPTORS.move_to_end((cipher_id, key))
+        return found
+    found = Cipher(cipher_algorithm(cipher_id).factory(key), modes.ECB()).decryptor().update
+    _ECB_DECRYPTORS[(cipher_id, key)] = found
+    if len(_ECB_DECRYPTORS) > _MAX_ECB_DECRYPTORS:
+        _ECB_DECRYPTORS.popitem(last=False)
+    return found
 
 
 def cbc_encrypt(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> bytes:

@@ -10,20 +10,27 @@ from __future__ import annotations
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.ike import ciphers, keyderiv
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.header import IsakmpHeader
 from ikedecode.ike.phase1 import AuthFamily, ClearMaterial, KeyCandidate, build_candidates
 from ikedecode.ike.protection import Decryption, ciphertext_of, try_decrypt
 from ikedecode.ike.records import DerivedKeys, IkeMessage, Protection
-from ikedecode.ike.sa_state import SaState
+from ikedecode.ike.sa_state import PendingCandidates, SaState
 from ikedecode.keys.keyring import KeyRing
 
 
 class MessageDecryptor:
-    def __init__(self, keyring: KeyRing) -> None:
+    def __init__(self, keyring: KeyRing, private_secrets: DhPrivateSecrets | None = None) -> None:
         self.keyring = keyring
+        self.private_secrets = (
+            private_secrets if private_secrets is not None else DhPrivateSecrets(keyring.dh_privates)
+        )
 
     def ensure_candidates(self, state: SaState) -> None:
-        if state.candidates is not None or state.policy is None:
+        """Once phase 1 has given the policy, both KE values and both nonces: ask for the SA's key
+        candidates. g^xy from private values is computed ahead (``DhPrivateSecrets.anticipate``);
+        the candidates are built when the first encrypted message needs them (``settle``)."""
+        if state.candidates is not None or state.pending is not None or state.policy is None:
             return
         sa = state.sa
         if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b) or sa.responder_cookie is None:
@@ -47,8 +54,28 @@ class MessageDecryptor:
             state.phase1_iv = state.initial_iv = keyderiv.phase1_iv(
                 state.policy.hash_algorithm, state.g_xi, state.g_xr, block
             )  # type: ignore[arg-type]
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            state.candidates = []
+            state.candidate_notes = [str(exc)]
+            return
+        state.pending = PendingCandidates(state.policy, clear, key_length, state.proven_psk)
+        if self.keyring.dh_privates and state.policy.group is not None:
+            self.private_secrets.anticipate(state.policy.group, clear.g_xi, clear.g_xr)
+
+    def settle(self, state: SaState) -> None:
+        """Build the candidates asked for by ``ensure_candidates`` (waits for g^xy computed elsewhere)."""
+        pending = state.pending
+        if pending is None:
+            return
+        state.pending = None
+        try:
             state.candidates, state.candidate_notes = build_candidates(
-                self.keyring, state.policy, clear, key_length, psk_origin_filter=state.proven_psk
+                self.keyring,
+                pending.policy,
+                pending.clear,
+                pending.key_length,
+                psk_origin_filter=pending.psk_origin_filter,
+                private_secrets=self.private_secrets,
             )
         except (UnsupportedAlgorithm, ValueError) as exc:
             state.candidates = []
@@ -76,6 +103,7 @@ class MessageDecryptor:
     ) -> Decryption | None:
         sa = state.sa
         self.ensure_candidates(state)
+        self.settle(state)
         if self.keyring.empty:
             msg.protection, msg.note = Protection.NO_KEYS, "encrypted: no keys given"
             return None

@@ -18,16 +18,18 @@ How a message is handled (RFC 2408/2409):
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections import deque
 from typing import Any
 
 from ikedecode.analysis.findings import Finding, Severity
-from ikedecode.capture.datagram import Datagram
+from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.ike import phase2
 from ikedecode.ike.authentication import HashVerifier
 from ikedecode.ike.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_keys
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.decryption import MessageDecryptor
+from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
 from ikedecode.ike.fragments import FragmentCollector
@@ -63,6 +65,7 @@ class IkeEngine:
         *,
         max_sas: int = DEFAULT_MAX_SAS,
         max_phase2_per_sa: int = DEFAULT_MAX_PHASE2_PER_SA,
+        dh_provider: DhProvider | None = None,
     ) -> None:
         self.keyring = keyring or KeyRing()
         self.max_sas = max_sas
@@ -74,12 +77,57 @@ class IkeEngine:
         self.findings: list[Finding] = []  # findings not tied to one IKE SA
         self.unattached: list[IkeMessage] = []  # messages whose header could not even name an SA
         self._fragments = FragmentCollector()
-        self._decryptor = MessageDecryptor(self.keyring)
+        # g^xy from --dh-private values: indexed by public value, computed by ``dh_provider``
+        # (in-line by default; ikedecode.parallel.dh_pool spreads it over processes)
+        self._private_secrets = DhPrivateSecrets(self.keyring.dh_privates, dh_provider)
+        self._anticipated: dict[bytes, _Anticipated] = {}  # initiator cookie -> clear phase-1 values
+        self._decryptor = MessageDecryptor(self.keyring, self._private_secrets)
         self._verifier = HashVerifier(self.keyring)
         self.child_sas: list[ChildSaKeys] = []
         self._pending_children: list[ChildSaKeys] = []
 
     # -- public API -------------------------------------------------------------------------
+
+    @property
+    def computes_dh(self) -> bool:
+        """Whether this engine has Diffie-Hellman work to do (the key ring holds private values)."""
+        return bool(self._private_secrets.privates)
+
+    def use_dh_provider(self, provider: DhProvider | None) -> None:
+        """Compute g^xy from private values with ``provider`` from now on (None: in-line)."""
+        self._private_secrets.use_provider(provider)
+        self._anticipated.clear()
+
+    def anticipate(self, datagram: Datagram) -> None:
+        """Look at a datagram that ``receive`` will get later, to start its DH work early.
+
+        A caller that reads ahead (``ikedecode.parallel.dh_pool``) shows each IKE datagram here
+        first: once an SA's clear-text phase-1 messages have shown the chosen DH group (the
+        responder's SA payload) and both KE payloads, g^xy for the key ring's private values is
+        handed to the DH provider, so it is ready when ``receive`` decrypts MM5. Changes nothing
+        else: the output is the same with or without it. Never raises.
+        """
+        if not self._private_secrets.privates or datagram.kind is not Kind.IKE or datagram.nat_keepalive:
+            return
+        try:
+            clear = clear_phase1_values(datagram.payload)
+        except (ValueError, struct.error):
+            return
+        if clear is None:
+            return
+        initiator_cookie, group, key_exchange = clear
+        seen = self._anticipated.get(initiator_cookie)
+        if seen is None:
+            if len(self._anticipated) >= MAX_ANTICIPATED:
+                del self._anticipated[next(iter(self._anticipated))]
+            seen = self._anticipated[initiator_cookie] = _Anticipated()
+        if group is not None:
+            seen.group = group
+        if key_exchange is not None and key_exchange not in seen.key_exchanges:
+            seen.key_exchanges.append(key_exchange)
+        if seen.group is not None and len(seen.key_exchanges) == 2:
+            del self._anticipated[initiator_cookie]
+            self._private_secrets.anticipate(seen.group, *seen.key_exchanges)
 
     def receive(self, datagram: Datagram) -> IkeMessage | None:
         """Process one IKE datagram; returns the message record (None for NAT-T keepalives).
@@ -373,7 +421,8 @@ class IkeEngine:
                 if role is Role.INITIATOR and state.sai_b is None:
                     state.sai_b = p.body
                     sa.offered = [{**t.to_dict(), "description": t.describe()} for t in p.transforms]
-                elif role is Role.RESPONDER and state.candidates is None:  # keys derived: policy fixed
+                elif role is Role.RESPONDER and state.candidates is None and state.pending is None:
+                    # once the keys are asked for, the policy is fixed
                     chosen = p.transforms
                     if chosen:
                         attributes = {a.type: a.value for a in chosen[0].attributes}
@@ -486,7 +535,13 @@ class IkeEngine:
             return
         sa = state.sa
         children = child_sa_keys(
-            qm, state.policy.hash_algorithm, keys.skeyid_d, self.keyring, sa.initiator_cookie, sa.cookies
+            qm,
+            state.policy.hash_algorithm,
+            keys.skeyid_d,
+            self.keyring,
+            sa.initiator_cookie,
+            sa.cookies,
+            self._private_secrets,
         )
         if qm.ke_i and qm.ke_r and not children:
             ex.summary["pfs_note"] = "PFS: no g(qm)^xy candidate (give --dh-secret or --dh-private)"
@@ -581,6 +636,75 @@ class IkeEngine:
         ):
             sa.established = True
             sa.state = "QM_IDLE"
+
+
+MAX_ANTICIPATED = 8192  # SAs whose clear phase-1 values ``anticipate`` keeps while waiting for both KEs
+KE_PAYLOAD, SA_PAYLOAD, GROUP_DESCRIPTION_ATTRIBUTE = 4, 1, 4
+
+
+class _Anticipated:
+    __slots__ = ("group", "key_exchanges")
+
+    def __init__(self) -> None:
+        self.group: int | None = None
+        self.key_exchanges: list[bytes] = []
+
+
+def clear_phase1_values(message: bytes) -> tuple[bytes, int | None, bytes | None] | None:
+    """(initiator cookie, chosen DH group, KE data) of a clear-text IKEv1 main/aggressive mode
+    message, or None for any other message; the group only from a message with a responder
+    cookie (the responder's SA payload), read from its first transform (RFC 2408 3.4-3.6).
+
+    A lean walk of the generic payload headers (RFC 2408 3.2) for ``IkeEngine.anticipate``, which
+    looks at every IKE datagram before ``receive`` decodes it in full: anything unexpected is
+    None (or raises ``struct.error``/``ValueError``), never a finding.
+    """
+    if len(message) < 28:
+        return None
+    next_payload, version, exchange_type, flags = message[16], message[17], message[18], message[19]
+    if version >> 4 != 1 or exchange_type not in PHASE1_TYPES or flags & 0x01:
+        return None
+    end = min(len(message), int.from_bytes(message[24:28], "big"))
+    responder_known = message[8:16] != bytes(8)
+    group: int | None = None
+    key_exchange: bytes | None = None
+    position, hops = 28, 0
+    while next_payload and position + 4 <= end and hops < 64:
+        this, (next_payload, length) = next_payload, struct.unpack_from("!BxH", message, position)
+        if length < 4 or position + length > end:
+            return None
+        if this == KE_PAYLOAD:
+            key_exchange = message[position + 4 : position + length]
+        elif this == SA_PAYLOAD and responder_known:
+            group = _first_transform_group(message[position + 4 : position + length])
+        position += length
+        hops += 1
+    return message[:8], group, key_exchange
+
+
+def _first_transform_group(sa_body: bytes) -> int | None:
+    """The Group Description of the first transform of the first proposal (DOI IPsec, SIT 1)."""
+    if len(sa_body) < 8 + 8 or struct.unpack_from("!II", sa_body) != (1, 1):
+        return None
+    spi_size = sa_body[8 + 6]  # proposal: next, reserved, length, number, protocol, SPI size, transforms
+    transform_at = 8 + 8 + spi_size
+    if transform_at + 8 > len(sa_body):
+        return None
+    _, transform_length = struct.unpack_from("!BxH", sa_body, transform_at)
+    attributes = sa_body[transform_at + 8 : min(len(sa_body), transform_at + transform_length)]
+    group = None
+    at = 0
+    while at + 4 <= len(attributes):
+        kind, value = struct.unpack_from("!HH", attributes, at)
+        if kind & 0x8000:  # TV: the value is in the header (RFC 2408 3.3)
+            if kind & 0x7FFF == GROUP_DESCRIPTION_ATTRIBUTE:
+                group = value
+            at += 4
+        else:  # TLV: ``value`` is the length
+            if kind == GROUP_DESCRIPTION_ATTRIBUTE:
+                group = int.from_bytes(attributes[at + 4 : at + 4 + value], "big") or None
+            at += 4 + value
+    return group
 
 
 def _decoder_error_finding(frame: int, exc: Exception) -> Finding:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ikedecode.ike import dh, keyderiv
-from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.registries import (
     AUTHENTICATION_METHOD,
     BASE_AUTHENTICATION_METHOD,
@@ -114,9 +114,16 @@ class ClearMaterial:
 
 
 def dh_secret_candidates(
-    keyring: KeyRing, policy: Phase1Policy, clear: ClearMaterial
+    keyring: KeyRing,
+    policy: Phase1Policy,
+    clear: ClearMaterial,
+    private_secrets: DhPrivateSecrets | None = None,
 ) -> tuple[list[tuple[bytes, str, bool]], list[str]]:
-    """Candidate g^xy values for an IKE SA: (value, origin, confirmed), plus notes on rejects."""
+    """Candidate g^xy values for an IKE SA: (value, origin, confirmed), plus notes on rejects.
+
+    g^xy from private values comes from ``private_secrets`` (the engine's, which indexes them by
+    public value and may have computed ahead); without it, from a new in-line one.
+    """
     out: list[tuple[bytes, str, bool]] = []
     notes: list[str] = []
     expected_length = dh.GROUPS[policy.group].secret_length if policy.group in dh.GROUPS else None
@@ -128,22 +135,16 @@ def dh_secret_candidates(
                     f"{s.origin} has {len(s.value)} bytes; DH group {policy.group} "
                     f"gives {expected_length}-byte secrets"
                 )
-    for p in keyring.dh_privates:
-        if policy.group is None:
-            notes.append(f"{p.origin}: the accepted transform names no DH group")
-            continue
-        try:
-            public = dh.public_value(policy.group, p.value)
-            if public == clear.g_xi:
-                out.append(
-                    (dh.shared_secret(policy.group, p.value, clear.g_xr), f"{p.origin} (initiator)", True)
-                )
-            elif public == clear.g_xr:
-                out.append(
-                    (dh.shared_secret(policy.group, p.value, clear.g_xi), f"{p.origin} (responder)", True)
-                )
-        except (UnsupportedAlgorithm, ValueError) as exc:
-            notes.append(f"{p.origin}: {exc}")
+    if keyring.dh_privates and policy.group is None:
+        notes += [f"{p.origin}: the accepted transform names no DH group" for p in keyring.dh_privates]
+    elif keyring.dh_privates:
+        assert policy.group is not None
+        secrets = private_secrets if private_secrets is not None else DhPrivateSecrets(keyring.dh_privates)
+        for found in secrets.outcomes(policy.group, clear.g_xi, clear.g_xr):
+            if found.failure is not None:
+                notes.append(f"{found.private.origin}: {found.failure}")
+            elif found.secret is not None:
+                out.append((found.secret, f"{found.private.origin} ({found.side})", True))
     for k in keyring.phase1_keys_for(clear.initiator_cookie, clear.responder_cookie):
         if k.dh_secret is not None:
             out.append((k.dh_secret, k.origin, False))
@@ -184,6 +185,7 @@ def build_candidates(
     clear: ClearMaterial,
     key_length: int,
     psk_origin_filter: str | None = None,
+    private_secrets: DhPrivateSecrets | None = None,
 ) -> tuple[list[KeyCandidate], list[str]]:
     """Every combination of the user's keys that could be this SA's phase-1 keys.
 
@@ -191,7 +193,7 @@ def build_candidates(
     HASH_R verifies before any encrypted message).
     """
     candidates: list[KeyCandidate] = []
-    dh_values, notes = dh_secret_candidates(keyring, policy, clear)
+    dh_values, notes = dh_secret_candidates(keyring, policy, clear, private_secrets)
     for g_xy, dh_origin, confirmed in dh_values:
         for skeyid, psk_origin in skeyid_candidates(keyring, policy, clear, g_xy):
             if psk_origin_filter is not None and psk_origin != psk_origin_filter:

@@ -112,6 +112,9 @@ class DerivedKeys:
         }
 
 
+_CookiePair = tuple[bytes, bytes | None]
+
+
 @dataclass(slots=True)
 class IkeSa:
     version: int
@@ -135,8 +138,17 @@ class IkeSa:
     findings: list[Finding] = field(default_factory=list)
     first_time: float = 0.0
     last_time: float = 0.0
+    # ``cookies`` as last computed, and the cookie values it was computed from: the diagnosis and
+    # the timeline ask for it per pair of SAs, and with 10,000 SAs the formatting added up
+    _cookies_text: str = field(default="", init=False, repr=False, compare=False)
+    _cookies_of: _CookiePair | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def cookies(self) -> str:
-        rc = self.responder_cookie.hex() if self.responder_cookie else "0" * 16
-        return f"{self.initiator_cookie.hex()}/{rc}"
+        """``initiator/responder`` cookies in hex (zeros while the responder's is unknown)."""
+        of = self._cookies_of
+        if of is None or of[0] is not self.initiator_cookie or of[1] is not self.responder_cookie:
+            rc = self.responder_cookie.hex() if self.responder_cookie else "0" * 16
+            self._cookies_text = f"{self.initiator_cookie.hex()}/{rc}"
+            self._cookies_of = (self.initiator_cookie, self.responder_cookie)
+        return self._cookies_text

@@ -7,8 +7,18 @@ from dataclasses import dataclass, field
 from ikedecode.analysis.findings import Finding
 from ikedecode.ike.child_sa import QuickModeMaterial
 from ikedecode.ike.exchanges import Role
-from ikedecode.ike.phase1 import KeyCandidate, Phase1Policy
+from ikedecode.ike.phase1 import ClearMaterial, KeyCandidate, Phase1Policy
 from ikedecode.ike.records import IkeMessage, IkeSa
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCandidates:
+    """What the key candidates of an SA are built from, fixed when phase 1 gave it all (MM4, AM2)."""
+
+    policy: Phase1Policy
+    clear: ClearMaterial
+    key_length: int
+    psk_origin_filter: str | None
 
 
 @dataclass(slots=True)
@@ -26,6 +36,7 @@ class SaState:
     idii_b: bytes | None = None
     idir_b: bytes | None = None
     candidates: list[KeyCandidate] | None = None
+    pending: PendingCandidates | None = None  # candidates asked for, built when first needed
     candidate_notes: list[str] = field(default_factory=list)
     selected: KeyCandidate | None = None
     proven_psk: str | None = None  # origin of the PSK whose HASH_R verified (aggressive mode)

@@ -39,7 +39,7 @@ class KnownVendorId:
     def describe(self, data: bytes) -> str:
         if self.suffix is None:
             return self.name
-        extra = self.suffix(data[len(self.prefix):])
+        extra = self.suffix(data[len(self.prefix) :])
         return f"{self.name} {extra}" if extra else self.name
 
 

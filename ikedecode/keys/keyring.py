@@ -7,7 +7,9 @@ keys may be shown (``--show-keys``).
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ikedecode.esp.sa import IpsecSa
@@ -95,6 +97,43 @@ class Ikev2KeyMaterial:
 
 
 @dataclass(slots=True)
+class _CookieIndex:
+    """Positions of a key list's entries by initiator cookie, so a lookup does not scan the list.
+
+    Built from ``source`` when it had ``size`` entries: a list that grew or was replaced is indexed
+    again (key sources only append to the lists or replace them).
+    """
+
+    source: Sequence[object]
+    size: int
+    by_cookie: dict[bytes, list[int]]
+    unscoped: list[int]  # entries without a cookie: they apply to every IKE SA
+
+    @classmethod
+    def of(cls, source: Sequence[DhSecret] | Sequence[Phase1KeyMaterial]) -> _CookieIndex:
+        by_cookie: dict[bytes, list[int]] = {}
+        unscoped: list[int] = []
+        for position, entry in enumerate(source):
+            if entry.initiator_cookie is None:
+                unscoped.append(position)
+            else:
+                by_cookie.setdefault(entry.initiator_cookie, []).append(position)
+        return cls(source, len(source), by_cookie, unscoped)
+
+    def current(self, source: Sequence[object]) -> bool:
+        return self.source is source and self.size == len(source)
+
+    def positions(self, initiator_cookie: bytes) -> list[int]:
+        """Entries scoped to this cookie and unscoped ones, in the list's order."""
+        scoped = self.by_cookie.get(initiator_cookie, [])
+        if not self.unscoped:
+            return scoped
+        if not scoped:
+            return self.unscoped
+        return list(heapq.merge(scoped, self.unscoped))
+
+
+@dataclass(slots=True)
 class KeyRing:
     psks: list[PresharedKey] = field(default_factory=list)
     dh_secrets: list[DhSecret] = field(default_factory=list)
@@ -102,6 +141,9 @@ class KeyRing:
     phase1_keys: list[Phase1KeyMaterial] = field(default_factory=list)
     ipsec_sas: list[IpsecSa] = field(default_factory=list)  # ESP/AH keys given directly
     ikev2_keys: list[Ikev2KeyMaterial] = field(default_factory=list)  # IKEv2 SA keys (logs, Wireshark)
+    # Lookups by cookie: a key file with the g^xy of 10,000 SAs must not make each SA scan them all.
+    _dh_secret_index: _CookieIndex | None = field(default=None, init=False, repr=False, compare=False)
+    _phase1_key_index: _CookieIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def merge(self, other: KeyRing) -> None:
         self.psks.extend(other.psks)
@@ -115,19 +157,27 @@ class KeyRing:
         return [k for k in self.psks if k.applies_to(addresses, identities)]
 
     def dh_secrets_for(self, initiator_cookie: bytes, message_id: int | None = None) -> list[DhSecret]:
+        """The g^xy values that may belong to this IKE SA (or quick mode), in the order given."""
+        index = self._dh_secret_index
+        if index is None or not index.current(self.dh_secrets):
+            index = self._dh_secret_index = _CookieIndex.of(self.dh_secrets)
+        secrets = self.dh_secrets
         return [
             s
-            for s in self.dh_secrets
-            if (s.initiator_cookie is None or s.initiator_cookie == initiator_cookie)
-            and (s.message_id is None or s.message_id == message_id)
+            for s in (secrets[i] for i in index.positions(initiator_cookie))
+            if s.message_id is None or s.message_id == message_id
         ]
 
     def phase1_keys_for(self, initiator_cookie: bytes, responder_cookie: bytes) -> list[Phase1KeyMaterial]:
+        """IKE SA keys given for this cookie pair, in the order given."""
+        index = self._phase1_key_index
+        if index is None or not index.current(self.phase1_keys):
+            index = self._phase1_key_index = _CookieIndex.of(self.phase1_keys)
+        keys = self.phase1_keys
         return [
             k
-            for k in self.phase1_keys
-            if k.initiator_cookie == initiator_cookie
-            and (k.responder_cookie is None or k.responder_cookie == responder_cookie)
+            for k in (keys[i] for i in index.positions(initiator_cookie))
+            if k.responder_cookie is None or k.responder_cookie == responder_cookie
         ]
 
     @property

@@ -81,9 +81,9 @@ def _decode_notify(common: dict[str, Any], body: bytes, problems: list[str]) -> 
         **common,
         doi=doi,
         protocol_id=protocol_id,
-        spi=body[8:8 + spi_size],
+        spi=body[8 : 8 + spi_size],
         notify_type=notify_type,
-        data=body[8 + spi_size:],
+        data=body[8 + spi_size :],
     )
 
 
@@ -93,7 +93,7 @@ def _decode_delete(common: dict[str, Any], body: bytes, problems: list[str]) -> 
     doi, protocol_id, spi_size, count = struct.unpack_from("!IBBH", body)
     room = len(body) - 8
     fits = room // spi_size if spi_size else 0
-    spis = [body[8 + i * spi_size:8 + (i + 1) * spi_size] for i in range(min(count, fits))]
+    spis = [body[8 + i * spi_size : 8 + (i + 1) * spi_size] for i in range(min(count, fits))]
     where = f"DELETE payload at offset {common['offset']}"
     if count > len(spis):
         problems.append(f"{where}: announces {count} SPIs of {spi_size} bytes, only {len(spis)} fit")
@@ -190,7 +190,7 @@ def parse_payloads(
                 f" ({remaining} bytes left)"
             )
             return chain
-        raw = data[position:position + length]
+        raw = data[position : position + length]
         chain.payloads.append(_decode_payload(next_type, at, raw, following, reserved, chain.problems))
         position += length
         next_type = following

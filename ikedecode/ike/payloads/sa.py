@@ -197,7 +197,7 @@ def _walk_substructures(
         if position + length > len(data):
             problems.append(f"{what} at offset {at}: length {length} runs past the enclosing payload")
             break
-        found.append((at, data[position:position + length]))
+        found.append((at, data[position : position + length]))
         position += length
         is_last = position >= len(data)
         if next_type != (0 if is_last else expected_next):
@@ -216,7 +216,7 @@ def _decode_proposals(
             problems.append(f"proposal at offset {at}: SPI size {spi_size} runs past the proposal")
             proposals.append(Proposal(number, protocol_id, raw[8:], [], at))
             continue
-        spi = raw[8:8 + spi_size]
+        spi = raw[8 : 8 + spi_size]
         transforms = _decode_transforms(raw, 8 + spi_size, at, protocol_id, problems)
         if len(transforms) != transform_count:
             problems.append(
