@@ -25,6 +25,7 @@ from __future__ import annotations
 import mmap
 import multiprocessing
 import os
+import threading
 from array import array
 from collections import deque
 from collections.abc import Iterable
@@ -221,7 +222,9 @@ class EspWork:
     # --- internals -------------------------------------------------------------------------------
 
     def _start(self) -> None:
-        fork = "fork" in multiprocessing.get_all_start_methods()
+        # fork only a single-threaded process (the DH pool of parallel/dh_pool.py runs a thread):
+        # a child forked while another thread holds a lock could wait for it forever
+        fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
         context = multiprocessing.get_context("fork" if fork else "spawn")
         if fork:  # an anonymous shared mapping made before the fork is shared with the children
             self._shared = mmap.mmap(-1, IN_FLIGHT_PER_WORKER * self.jobs * SLOT_BYTES)
