@@ -274,9 +274,10 @@ def build_timeline(report: Report) -> Timeline:
     capture_end = stats.last_time
     timeline = Timeline(stats.first_time, capture_end)
     directions = _directions(report)
+    lookup = _DirectionIndex.of(directions)
     used: set[int] = set()
     for sa in report.ike_sas:
-        ike = _ike_sa_timeline(sa, directions, used, capture_end)
+        ike = _ike_sa_timeline(sa, directions, used, capture_end, lookup)
         timeline.ike_sas.append(ike)
     for key, direction in directions.items():
         if key in used:
@@ -390,8 +391,31 @@ class _SaIndex:
         return self.by_message_id.get(message_id, [])
 
 
+@dataclass(slots=True)
+class _DirectionIndex:
+    """The IPsec SA directions by the quick mode that keyed them and by SPI, built once per
+    timeline: each IKE SA then looks up its own instead of scanning all (10,000 IKE SAs took
+    minutes when every one scanned every direction)."""
+
+    by_quick_mode: dict[tuple[str | None, int | None], list[int]] = field(default_factory=dict)
+    by_spi: dict[int, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, directions: dict[int, Direction]) -> _DirectionIndex:
+        index = cls()
+        for key, d in directions.items():  # in the directions' order, as the scans went
+            index.by_spi.setdefault(d.spi, []).append(key)
+            if d.sa is not None:
+                index.by_quick_mode.setdefault((d.sa.ike_cookies, d.sa.message_id), []).append(key)
+        return index
+
+
 def _ike_sa_timeline(
-    sa: IkeSa, directions: dict[int, Direction], used: set[int], capture_end: float | None
+    sa: IkeSa,
+    directions: dict[int, Direction],
+    used: set[int],
+    capture_end: float | None,
+    lookup: _DirectionIndex | None = None,
 ) -> IkeSaTimeline:
     start = sa.messages[0].time if sa.messages else sa.first_time
     end = sa.messages[-1].time if sa.messages else sa.last_time
@@ -410,7 +434,7 @@ def _ike_sa_timeline(
     ike.phase1_complete = _phase1_complete(sa)
     if ike.phase1_complete is not None:
         add(ike.phase1_complete, "phase1-complete", "phase 1 complete: the IKE SA is established (QM_IDLE)")
-    ike.children = _children(sa, directions, used, index)
+    ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
     _link_generations(ike.children)
     _phase2_events(sa, ike, add, index)
     _esp_events(ike, add)
@@ -472,13 +496,22 @@ def _phase1_complete(sa: IkeSa) -> float | None:
 
 
 def _children(
-    sa: IkeSa, directions: dict[int, Direction], used: set[int], index: _SaIndex
+    sa: IkeSa, directions: dict[int, Direction], used: set[int], index: _SaIndex, lookup: _DirectionIndex
 ) -> list[ChildSaTimeline]:
     out: list[ChildSaTimeline] = []
+    # per SPI a quick mode of this SA names, the first direction no earlier IKE SA took
     by_spi: dict[int, tuple[int, Direction]] = {}
-    for key, d in directions.items():
-        if key not in used:
-            by_spi.setdefault(d.spi, (key, d))
+    for ex in sa.phase2.values():
+        for spi_hex in (
+            *ex.summary.get("spis", {}).get("initiator", []),
+            *ex.summary.get("spis", {}).get("responder", []),
+        ):
+            spi = int(spi_hex, 16)
+            if spi not in by_spi:
+                for key in lookup.by_spi.get(spi, ()):
+                    if key not in used:
+                        by_spi[spi] = (key, directions[key])
+                        break
     for ex in sa.phase2.values():
         if ex.exchange != "quick":
             continue
@@ -502,7 +535,7 @@ def _children(
         side = proxies.get("initiator") or proxies.get("responder")
         if side:
             child.proxies = (side["local"], side["remote"])
-        _attach_directions(sa, ex, child, directions, by_spi, used)
+        _attach_directions(sa, ex, child, directions, by_spi, used, lookup)
         out.append(child)
     out.sort(key=lambda c: (c.created is None, c.created or 0.0))
     return out
@@ -525,14 +558,12 @@ def _attach_directions(
     directions: dict[int, Direction],
     by_spi: dict[int, tuple[int, Direction]],
     used: set[int],
+    lookup: _DirectionIndex,
 ) -> None:
     keyed = [
-        (key, d)
-        for key, d in directions.items()
+        (key, directions[key])
+        for key in lookup.by_quick_mode.get((sa.cookies, ex.message_id), ())
         if key not in used
-        and d.sa is not None
-        and d.sa.ike_cookies == sa.cookies
-        and d.sa.message_id == ex.message_id
     ]
     for key, d in keyed:
         used.add(key)
