@@ -35,9 +35,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from esp_capture_gen import _ipv4  # noqa: E402 - the same IPv4 header as the ESP benchmark's
 
 from ikedecode.esp.encoder import EspEncoder  # noqa: E402
-from ikedecode.esp.inner import ipv4_checksum  # noqa: E402
 from ikedecode.esp.sa import IpsecSa  # noqa: E402
 from ikedecode.ike import authhash, ciphers, dh, keyderiv  # noqa: E402
 
@@ -328,26 +330,6 @@ def _esp_frames(
             when = (9 + 2 * (seq - 1) + (0 if from_initiator else 1)) * MESSAGE_GAP_US
             out.append((when, from_initiator, _ipv4(src, dst, 50, encoder.encode(inner, 4, seq), seq)))
     return sorted(out, key=lambda frame: frame[0])
-
-
-def _ipv4(src: str, dst: str, protocol: int, payload: bytes, ident: int) -> bytes:
-    header = bytearray(
-        struct.pack(
-            "!BBHHHBBH4s4s",
-            0x45,
-            0,
-            20 + len(payload),
-            ident & 0xFFFF,
-            0x4000,
-            64,
-            protocol,
-            0,
-            ipaddress.IPv4Address(src).packed,
-            ipaddress.IPv4Address(dst).packed,
-        )
-    )
-    struct.pack_into("!H", header, 10, ipv4_checksum(header))
-    return bytes(header) + payload
 
 
 def _udp_ipv4(initiator: str, responder: str, from_initiator: bool, message: bytes, ident: int) -> bytes:
