@@ -32,12 +32,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from esp_capture_gen import _ipv4  # noqa: E402 - the same IPv4 header as the ESP benchmark's
+from esp_capture_gen import _ipv4, write_pcap  # noqa: E402, F401 - shared with the ESP benchmark
 
 from ikedecode.esp.encoder import EspEncoder  # noqa: E402
 from ikedecode.esp.sa import IpsecSa  # noqa: E402
@@ -392,18 +391,6 @@ def frames_in_time_order(items: Iterable[Negotiation], concurrent: int = 1) -> I
             batch_number += 1
     if batch:
         yield from flush()
-
-
-def write_pcap(stream: BinaryIO, frames: Iterable[tuple[int, bytes]]) -> int:
-    """Classic pcap, Ethernet link type, microsecond resolution; returns the number of frames."""
-    stream.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    count = 0
-    for time_us, frame in frames:
-        seconds, micros = divmod(time_us, 1_000_000)
-        stream.write(struct.pack("<IIII", seconds, micros, len(frame), len(frame)))
-        stream.write(frame)
-        count += 1
-    return count
 
 
 @dataclass(frozen=True, slots=True)
