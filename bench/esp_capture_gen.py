@@ -76,7 +76,8 @@ SUITES = {
 }
 
 
-def _derive(label: str, length: int) -> bytes:
+def derive(label: str, length: int) -> bytes:
+    """``length`` bytes from SHA-256 of ``label`` and a counter: every generated value."""
     out = b""
     counter = 0
     while len(out) < length:
@@ -93,7 +94,7 @@ def suite_sas(suite: Suite) -> list[IpsecSa]:
     integrity_key_size = INTEGRITY_ALGORITHMS[suite.integrity].key_size
     sas = []
     for index, (src, dst) in enumerate(((GATEWAY_A, GATEWAY_B), (GATEWAY_B, GATEWAY_A))):
-        spi = int.from_bytes(_derive(f"{suite.name}/spi/{index}", 4), "big") | 0x100
+        spi = int.from_bytes(derive(f"{suite.name}/spi/{index}", 4), "big") | 0x100
         sas.append(
             IpsecSa(
                 "esp",
@@ -101,9 +102,9 @@ def suite_sas(suite: Suite) -> list[IpsecSa]:
                 src,
                 dst,
                 encryption=suite.encryption,
-                encryption_key=_derive(f"{suite.name}/enc/{index}", suite.key_size + salt),
+                encryption_key=derive(f"{suite.name}/enc/{index}", suite.key_size + salt),
                 integrity=suite.integrity,
-                integrity_key=_derive(f"{suite.name}/auth/{index}", integrity_key_size),
+                integrity_key=derive(f"{suite.name}/auth/{index}", integrity_key_size),
                 mode="tunnel",
                 origin=f"bench suite {suite.name}",
             )
@@ -169,7 +170,7 @@ def generate_frames(suite: Suite, count: int, outer_size: int = 1400) -> Iterato
     sas = suite_sas(suite)
     encoders = [EspEncoder(sa) for sa in sas]
     payload_length = _inner_payload_length(sas[0], outer_size)
-    pattern = _derive(f"{suite.name}/payload", payload_length + 256)
+    pattern = derive(f"{suite.name}/payload", payload_length + 256)
     for index in range(count):
         direction = index & 1
         sa, encoder = sas[direction], encoders[direction]

@@ -23,7 +23,6 @@ The messages are built with ikedecode's own key schedule (``keyderiv``, ``authha
 from __future__ import annotations
 
 import argparse
-import hashlib
 import ipaddress
 import os
 import struct
@@ -36,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from esp_capture_gen import _ipv4, write_pcap  # noqa: E402, F401 - shared with the ESP benchmark
+from esp_capture_gen import _ipv4, derive, write_pcap  # noqa: E402, F401 - shared with the ESP benchmark
 
 from ikedecode.esp.encoder import EspEncoder  # noqa: E402
 from ikedecode.esp.sa import IpsecSa  # noqa: E402
@@ -58,16 +57,6 @@ AES_KEY_BITS = 128
 ESP_PROTOCOL, ESP_AES = 3, 12  # RFC 2407 4.4.1, 4.4.4
 NONCE_LENGTH = 32
 ESP_PACKETS_SIZE = 200  # inner UDP payload bytes of the optional ESP packets
-
-
-def derive(label: str, length: int) -> bytes:
-    """``length`` bytes from SHA-256 of ``label`` and a counter: every generated value."""
-    out = b""
-    counter = 0
-    while len(out) < length:
-        out += hashlib.sha256(f"{label}/{counter}".encode()).digest()
-        counter += 1
-    return out[:length]
 
 
 def private_value(group_id: int, label: str, exponent_bits: int | None) -> bytes:

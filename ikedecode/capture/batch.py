@@ -84,11 +84,6 @@ class EspBatch:
         self._parts = []
         return self
 
-    def esp(self, index: int) -> tuple[int, int]:
-        """Start and end in ``blob`` of packet ``index``'s ESP bytes."""
-        at = index * META_FIELDS
-        return self.meta[at + ESP_START], self.meta[at + ESP_END]
-
     def addresses(self, index: int) -> tuple[bytes, bytes]:
         """Packed source and destination address of packet ``index``."""
         ip_start = self.meta[index * META_FIELDS + IP_START]

@@ -322,7 +322,7 @@ class _Merger:
                 sadb.add(sa)
 
     def _account(self, packet: EspPacket, merged: int) -> None:
-        """One ESP packet's outcome, as ``EspProcessor.account_batch`` accounts for it."""
+        """One ESP packet's outcome, accounted for in merged order (``EspProcessor.account``)."""
         _local, time_ns, size, outcome, extra = packet
         processor = self.processor
         try:

@@ -207,17 +207,6 @@ class EspProcessor:
             result.replayed = replayed
         return result
 
-    def account_batch(
-        self,
-        batch: EspBatch,
-        outcomes: list[Outcome],
-        on_layers: Callable[[list[EspResult]], None] | None = None,
-    ) -> None:
-        """Account for a batch's outcomes in order. ``on_layers`` (if given) receives the layers of
-        every packet that has plaintext (for the decrypted pcap); packets carrying another ESP/AH
-        layer are opened further here either way (nested SAs)."""
-        self.account_summary(batch, (list(enumerate(outcomes)), {}), on_layers)
-
     def account_summary(
         self,
         batch: EspBatch,
