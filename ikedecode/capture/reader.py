@@ -196,6 +196,8 @@ class CaptureReader:
         fraction_ns = pcap._fraction_ns
         linktype = pcap.linktype
         ip_offset, type_offset, link_name = fast
+        min_caplen = ip_offset + 28  # IPv4 header + ESP's SPI and sequence number at least
+        ether_at = -1 if type_offset is None else 16 + type_offset  # from the record header
         nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
         frame = self._frames
         need_first_time = stats.first_time is None
@@ -229,8 +231,18 @@ class CaptureReader:
                         self._account_dropped()
                 ip = data_start + ip_offset
                 esp_start = 0
-                if caplen >= ip_offset + 28 and buf[ip] == 0x45:
-                    ip_end, esp_start = plain_esp(buf, data_start, data_end, ip, type_offset, nat_t)
+                if caplen >= min_caplen and buf[ip] == 0x45:
+                    if (
+                        buf[ip + 9] == 50
+                        and not (buf[ip + 6] & 0x3F or buf[ip + 7])
+                        and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
+                    ):
+                        # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                        ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
+                        if ip + 28 <= ip_end <= data_end:
+                            esp_start = ip + 20
+                    else:
+                        ip_end, esp_start = plain_esp(buf, data_start, data_end, ip, type_offset, nat_t)
                 if esp_start:
                     if span_start < 0:
                         span_start = pos
