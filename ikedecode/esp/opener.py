@@ -68,12 +68,16 @@ MONOTONIC_PADDING = bytes(range(1, 256))
 _IPSEC_PROTOCOLS = (50, 51)  # ESP, AH: an inner packet carrying them is opened again (nested SAs)
 
 Outcome = tuple
-Lane = Callable[[memoryview, int, int, int], "Outcome | bool | None"]
+# lane(view, positions, esp_starts, esp_ends, singles, deferred): see EspOpener.lane
+Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list, list], None]
 _SEQ = struct.Struct("!I")
 
 
-def _no_lane(view: memoryview, start: int, end: int, position: int) -> None:
-    return None
+def _no_lane(
+    view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
+    singles: list, deferred: list[int],
+) -> None:  # fmt: skip
+    deferred.extend(positions)
 
 
 def plausible_trailer(plaintext: bytes | memoryview | None) -> bool:
@@ -143,7 +147,7 @@ class EspOpener:
         self._flows: dict[tuple, list[_Candidate]] = {}
         self._hint: dict[tuple, int] = {}  # flow -> position of the SA that verified last (speed only)
         self._esn_guess: dict[tuple[int, int], SequenceTracker] = {}
-        self.lanes: dict[tuple[bytes, bytes], Lane] = {}  # (packed src + dst, SPI) -> lane
+        self.lanes: dict[bytes, Lane] = {}  # packed IPv4 source | destination | SPI -> lane
         self.touched: list[LaneGroup] = []  # lanes that counted packets of the batch being summarized
         self._sas_seen = len(sadb)
 
@@ -165,10 +169,13 @@ class EspOpener:
         """A function that opens and counts the packets of one flow fast (``summarize_spans``).
 
         Only a flow with exactly one SA, without ESN, whose cipher the backend has qualifies;
-        others get a stand-in that always defers. ``lane(view, start, end, position)`` returns
-        True when it counted the packet into its group (see ``LaneGroup``), an outcome tuple for
-        a packet that must be accounted alone (its plaintext is wanted), or None for anything
-        unusual (an ICV failure, a structural problem) so that ``open`` handles it and says why.
+        others get a stand-in that defers every packet. ``lane(view, positions, starts, ends,
+        singles, deferred)`` takes the batch positions of the flow's packets (ESP at
+        ``view[starts[p]:ends[p]]``) in order: it counts the usual packet into its group (see
+        ``LaneGroup``), adds ``(position, outcome)`` to ``singles`` for a packet that must be
+        accounted alone (its plaintext is wanted), and adds to ``deferred`` the position of
+        anything unusual (an ICV failure, a structural problem) so that ``open`` handles it and
+        says why. One call per flow and batch: the per-packet loop runs inside, on local names.
         """
         if len(self.sadb) != self._sas_seen:
             self._forget_flows()
@@ -186,10 +193,12 @@ class EspOpener:
         padding = MONOTONIC_PADDING
         fixed_mode = candidate.sa.mode
         tunnel_headers = TUNNEL_NEXT_HEADERS
-        group = LaneGroup(index, spi)
+        group = LaneGroup(index, spi, fixed_mode)
         counts = group.counts
+        positions = group.positions
         sequences = group.sequences
         touched = self.touched
+        ipsec = _IPSEC_PROTOCOLS
 
         def count(
             view: memoryview,
@@ -200,32 +209,36 @@ class EspOpener:
             plaintext: bytes,
             skip: int,
         ) -> Outcome | bool | None:
-            """The trailer of ``plaintext[skip:]`` (RFC 4303 section 2.4-2.6), then count or hand back."""
+            """The trailer of ``plaintext[skip:]`` (RFC 4303 section 2.4-2.6), then count or hand back.
+
+            Per packet only what varies is recorded (position, sequence number, size); the group
+            derives the rest (``LaneGroup.merge_into``), and counts the unusual when it happens."""
             pad_length = plaintext[-2]
             next_header = plaintext[-1]
             payload_end = len(plaintext) - 2 - pad_length
             if payload_end < skip:
                 return None
             padding_ok = not check_padding or plaintext[payload_end:-2] == padding[:pad_length]
-            if want_plaintext or carries_ipsec(next_header, plaintext, skip, payload_end):
+            if want_plaintext or (
+                next_header in ipsec
+                or (next_header == 4 and payload_end - skip >= 20 and plaintext[skip + 9] in ipsec)
+                or (next_header == 41 and carries_ipsec(next_header, plaintext, skip, payload_end))
+            ):
                 return (
                     OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, icv_ok, "", pad_length,
                     next_header, plaintext[skip:payload_end], padding_ok, None,
                 )  # fmt: skip
-            if not counts[G_PACKETS]:
+            if not positions:
                 touched.append(group)
-                counts[G_FIRST_POSITION] = position
-            counts[G_PACKETS] += 1
+            positions.append(position)
+            sequences.append(seq_at(view, start + 4)[0])
             counts[G_BYTES] += end - start
-            counts[G_VERIFIED if icv_ok else G_DECRYPTED] += 1
-            if fixed_mode == "tunnel" or (fixed_mode is None and next_header in tunnel_headers):
-                counts[G_TUNNEL] += 1
-            else:
+            if not icv_ok:
+                counts[G_DECRYPTED] += 1
+            if fixed_mode is None and next_header not in tunnel_headers:
                 counts[G_TRANSPORT] += 1
             if not padding_ok:
                 counts[G_BAD_PADDING] += 1
-            counts[G_LAST_POSITION] = position
-            sequences.append(seq_at(view, start + 4)[0])
             return True
 
         aead = crypto.aead_parts()
@@ -234,19 +247,30 @@ class EspOpener:
             aead_decrypt, salt, iv_size, tag_size = aead
             minimum = ESP_HEADER + iv_size + tag_size + 2
 
-            def opened_aead(view: memoryview, start: int, end: int, position: int) -> Outcome | bool | None:
-                if end - start < minimum:
-                    return None
-                iv_end = start + ESP_HEADER + iv_size
-                try:
-                    plaintext = aead_decrypt(
-                        salt + view[start + ESP_HEADER : iv_end],
-                        view[iv_end:end],
-                        view[start : start + ESP_HEADER],
-                    )
-                except Exception:  # noqa: BLE001 - InvalidTag: ``open`` says so
-                    return None
-                return count(view, start, end, position, True, plaintext, 0)
+            def opened_aead(
+                view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
+                singles: list, deferred: list[int],
+            ) -> None:  # fmt: skip
+                for position in positions:
+                    start = starts[position]
+                    end = ends[position]
+                    if end - start >= minimum:
+                        iv_end = start + ESP_HEADER + iv_size
+                        try:
+                            plaintext = aead_decrypt(
+                                salt + view[start + ESP_HEADER : iv_end],
+                                view[iv_end:end],
+                                view[start : start + ESP_HEADER],
+                            )
+                            counted = count(view, start, end, position, True, plaintext, 0)
+                        except Exception:  # noqa: BLE001 - InvalidTag: ``open`` says so
+                            counted = None
+                        if counted is True:
+                            continue
+                        if counted is not None:
+                            singles.append((position, counted))
+                            continue
+                    deferred.append(position)
 
             return opened_aead
 
@@ -254,34 +278,63 @@ class EspOpener:
         if cbc_hmac is not None:
             # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC)
             hmac_base, cbc_update, block, icv_size = cbc_hmac
+            hmac_copy = hmac_base.copy
             data_start = ESP_HEADER + crypto.iv_size
             compare = hmac_compare
 
-            def opened_cbc(view: memoryview, start: int, end: int, position: int) -> Outcome | bool | None:
-                body_end = end - icv_size
-                ciphertext = body_end - start - data_start
-                if ciphertext < block or ciphertext % block:
-                    return None
-                h = hmac_base.copy()
-                h.update(view[start:body_end])
-                if not compare(h.finalize()[:icv_size], view[body_end:end]):
-                    return None
-                # the first block decrypted is the IV's junk (see _CbcDecryptor)
-                return count(
-                    view, start, end, position, True, cbc_update(view[start + ESP_HEADER : body_end]), block
-                )
+            def opened_cbc(
+                view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
+                singles: list, deferred: list[int],
+            ) -> None:  # fmt: skip
+                for position in positions:
+                    start = starts[position]
+                    end = ends[position]
+                    body_end = end - icv_size
+                    ciphertext = body_end - start - data_start
+                    if ciphertext >= block and not ciphertext % block:
+                        try:
+                            h = hmac_copy()
+                            h.update(view[start:body_end])
+                            if compare(h.finalize()[:icv_size], view[body_end:end]):
+                                # the first block decrypted is the IV's junk (see _CbcDecryptor)
+                                plaintext = cbc_update(view[start + ESP_HEADER : body_end])
+                                counted = count(view, start, end, position, True, plaintext, block)
+                            else:
+                                counted = None
+                        except Exception:  # noqa: BLE001 - ``open`` tries again and says why
+                            counted = None
+                        if counted is True:
+                            continue
+                        if counted is not None:
+                            singles.append((position, counted))
+                            continue
+                    deferred.append(position)
 
             return opened_cbc
 
         open_span = crypto.open_span
 
-        def opened_any(view: memoryview, start: int, end: int, position: int) -> Outcome | bool | None:
-            if end - start < min_length:
-                return None
-            icv_ok, plaintext = open_span(view, start, end)
-            if plaintext is None or icv_ok is False:
-                return None
-            return count(view, start, end, position, icv_ok, plaintext, 0)
+        def opened_any(
+            view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
+            singles: list, deferred: list[int],
+        ) -> None:  # fmt: skip
+            for position in positions:
+                start = starts[position]
+                end = ends[position]
+                counted = None
+                if end - start >= min_length:
+                    try:
+                        icv_ok, plaintext = open_span(view, start, end)
+                        if plaintext is not None and icv_ok is not False:
+                            counted = count(view, start, end, position, icv_ok, plaintext, 0)
+                    except Exception:  # noqa: BLE001 - ``open`` tries again and says why
+                        counted = None
+                if counted is True:
+                    continue
+                if counted is not None:
+                    singles.append((position, counted))
+                    continue
+                deferred.append(position)
 
         return opened_any
 
@@ -522,25 +575,22 @@ def summarize_spans(
     singles: list[tuple[int, Outcome]] = []
     groups: dict[int, list] = {}
     tunnel_headers = TUNNEL_NEXT_HEADERS
-    position = -1
-    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
-        position += 1
+    deferred: list[int] = []
+    for key, positions in _flows(blob, ip_starts, esp_starts, esp_ends, deferred).items():
+        lane = lanes.get(key)
+        if lane is None:
+            if len(lanes) >= MAX_CACHED_FLOWS:
+                deferred.extend(positions)
+                continue
+            lane = lanes[key] = opener.lane(key[8:], key[:4], key[4:8])
+        lane(view, positions, esp_starts, esp_ends, singles, deferred)
+    if deferred:
+        deferred.sort()
+    for position in deferred:
+        ip_start = ip_starts[position]
+        start = esp_starts[position]
+        end = esp_ends[position]
         version = blob[ip_start] >> 4
-        if version == 4 and end - start >= 8:
-            key = (blob[ip_start + 12 : ip_start + 20], blob[start : start + 4])
-            lane = lanes.get(key)
-            if lane is None and len(lanes) < MAX_CACHED_FLOWS:
-                lane = lanes[key] = opener.lane(key[1], key[0][:4], key[0][4:])
-            if lane is not None:
-                try:
-                    counted = lane(view, start, end, position)
-                except Exception:  # noqa: BLE001 - ``open`` below tries again and reports it
-                    counted = None
-                if counted is True:
-                    continue
-                if counted is not None:
-                    singles.append((position, counted))
-                    continue
         src_at, dst_at, length = address_at[version]
         src_at += ip_start
         dst_at += ip_start
@@ -571,31 +621,80 @@ def summarize_spans(
     for lane_group in touched:
         lane_group.merge_into(groups)
     touched.clear()
+    if len(singles) > 1:  # lanes add theirs flow by flow
+        singles.sort(key=_position)
     return singles, groups
 
 
+def _position(single: tuple[int, Outcome]) -> int:
+    return single[0]
+
+
+def _flows(
+    blob: bytes,
+    ip_starts: Sequence[int],
+    esp_starts: Sequence[int],
+    esp_ends: Sequence[int],
+    others: list[int],
+) -> dict[bytes, Sequence[int]]:
+    """The batch's IPv4 packets by flow (packed source | destination | SPI), positions in order;
+    the positions of the rest (IPv6, too short for an SPI) go to ``others``."""
+    keys: list[bytes | None] = []
+    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
+        if blob[ip_start] >> 4 != 4 or end - start < 8:
+            keys.append(None)
+        elif start - ip_start == 20:
+            keys.append(blob[ip_start + 12 : start + 4])
+        else:  # NAT-T: the UDP header lies between the addresses and the SPI
+            keys.append(blob[ip_start + 12 : ip_start + 20] + blob[start : start + 4])
+    if not keys:
+        return {}
+    first = keys[0]
+    if first is not None and keys.count(first) == len(keys):
+        return {first: range(len(keys))}  # one flow: the common case of a bulk transfer
+    flows: dict[bytes, list[int]] = {}
+    for position, key in enumerate(keys):
+        if key is None:
+            others.append(position)
+        else:
+            flows.setdefault(key, []).append(position)
+    return flows
+
+
 class LaneGroup:
-    """What one lane counted in the current batch (a group's counters, one SPI's sequence numbers)."""
+    """What one lane counted in the current batch: the position and sequence number of each packet
+    (in arrival order), their bytes, and the packets that were not the usual (decrypted without an
+    ICV to check, transport mode where the SA's mode is not fixed, bad padding)."""
 
-    __slots__ = ("index", "spi", "counts", "sequences")
+    __slots__ = ("index", "spi", "mode", "counts", "positions", "sequences")
 
-    def __init__(self, index: int, spi: int) -> None:
+    def __init__(self, index: int, spi: int, mode: str | None) -> None:
         self.index = index
         self.spi = spi
-        self.counts = [0] * G_SEQUENCES
+        self.mode = mode  # the SA's mode when fixed, else None (each packet's next header says)
+        self.counts = [0] * G_FIRST_POSITION  # only G_BYTES, G_DECRYPTED, G_TRANSPORT, G_BAD_PADDING
+        self.positions: list[int] = []
         self.sequences: list[int] = []
 
     def merge_into(self, groups: dict[int, list]) -> None:
         """Add to the batch's group of this SA, then start afresh for the next batch."""
         counts = self.counts
+        packets = len(self.positions)
+        counts[G_PACKETS] = packets
+        counts[G_VERIFIED] = packets - counts[G_DECRYPTED]
+        if self.mode is not None and self.mode != "tunnel":  # as summarize_spans decides a mode
+            counts[G_TRANSPORT] = packets
+        counts[G_TUNNEL] = packets - counts[G_TRANSPORT]
+        first, last = self.positions[0], self.positions[-1]
         group = groups.get(self.index)
         if group is None:
-            groups[self.index] = [*counts, {self.spi: self.sequences[:]}]
+            groups[self.index] = [*counts, first, last, {self.spi: self.sequences[:]}]
         else:
             for field in range(G_FIRST_POSITION):
                 group[field] += counts[field]
-            group[G_FIRST_POSITION] = min(group[G_FIRST_POSITION], counts[G_FIRST_POSITION])
-            group[G_LAST_POSITION] = max(group[G_LAST_POSITION], counts[G_LAST_POSITION])
+            group[G_FIRST_POSITION] = min(group[G_FIRST_POSITION], first)
+            group[G_LAST_POSITION] = max(group[G_LAST_POSITION], last)
             group[G_SEQUENCES].setdefault(self.spi, []).extend(self.sequences)
-        counts[:] = [0] * G_SEQUENCES
+        counts[:] = [0] * G_FIRST_POSITION
+        self.positions.clear()
         self.sequences.clear()
