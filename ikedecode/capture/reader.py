@@ -201,6 +201,7 @@ class CaptureReader:
         nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
         frame = self._frames
         need_first_time = stats.first_time is None
+        pending_fragments = reassembler.pending
         batch = EspBatch()
         meta = batch.meta
         meta_limit = batch_packets * META_FIELDS
@@ -208,7 +209,7 @@ class CaptureReader:
             buf, pos = source.buf, source.pos
             end = len(buf)
             span_start = -1  # buffer position where the batch's current run of fast frames begins
-            span_base = 0  # the batch's size when that run began
+            shift = 0  # from a buffer position to a batch position, in the current run
             fast_frames = 0
             time_ns = 0
             while pos + 16 <= end:
@@ -224,7 +225,7 @@ class CaptureReader:
                 if need_first_time:
                     stats.first_time = time_ns / 1e9
                     need_first_time = False
-                if reassembler.pending:
+                if pending_fragments:
                     self._frames = frame
                     reassembler.expire(time_ns)
                     if reassembler.dropped:
@@ -246,9 +247,9 @@ class CaptureReader:
                 if esp_start:
                     if span_start < 0:
                         span_start = pos
-                        span_base = batch._size
-                    shift = span_base - span_start
-                    meta += (frame, time_ns, ip + shift, ip + 20 + shift, esp_start + shift, ip_end + shift)
+                        shift = batch._size - pos
+                    ip += shift
+                    meta += (frame, time_ns, ip, ip + 20, esp_start + shift, ip_end + shift)
                     fast_frames += 1
                     pos = data_end
                     if len(meta) >= meta_limit:
