@@ -4,9 +4,11 @@ The main process reads the capture, runs the IKE engine and accounts for every E
 capture order (``EspProcessor.account_summary``); only the stateless, expensive part, opening
 packets (ICV, decryption, trailer), is spread over processes. Each worker holds a copy of the SA
 database, given the same SAs in the same order as the main process's, so an SA's index means the
-same SA everywhere. Batches go to the workers round-robin; a worker answers its batches in the
-order it got them, so the main process reads batch k's summary from worker k mod N and the
-output is the same for any number of workers (``--jobs``).
+same SA everywhere. With ``--jobs N`` there are N - 1 workers: the main process is the Nth, and
+opens a batch itself whenever every worker already has enough queued (it would otherwise wait
+for them, or compete with them for a core). Summaries are handed back in submission order; a
+worker answers its batches in the order it got them, so the main process knows whose answer it
+reads, and the output is the same for any number of jobs, whichever process opened a batch.
 
 Transport: with ``fork`` (Linux), a batch's bytes and packet offsets are copied into a slot of an
 anonymous shared mapping made before the workers were forked, and the message on the worker's
@@ -137,10 +139,14 @@ class EspWork:
         self._workers: list[Any] = []
         self._connections: list[Any] = []
         self._shared: mmap.mmap | None = None  # batch slots shared with forked workers
-        self._pending: deque[EspBatch] = deque()  # submitted to workers, summaries not yet handed back
-        self._submitted = 0
-        self._handed_back = 0
+        # batches not yet handed back, in order: [batch, worker or None (opened here), slot, summary]
+        self._pending: deque[list] = deque()
+        self._in_flight: list[int] = []  # per worker: batches sent, summaries not yet received
+        self._free_slots: list[int] = []
+        self._max_pending = 0
         self.started_workers = False
+        self.opened_here = 0  # batches opened by this process, and by the workers (for bench/ and tests)
+        self.opened_by_workers = 0
 
     # --- SAs -------------------------------------------------------------------------------------
 
@@ -154,34 +160,29 @@ class EspWork:
     # --- batches ---------------------------------------------------------------------------------
 
     def submit(self, batch: EspBatch) -> list[Opened]:
-        """Queue a batch; returns the batches opened meanwhile (possibly none), in order."""
+        """Queue a batch; returns the batches opened meanwhile (possibly none), in order.
+
+        The batch goes to the worker with the fewest batches in flight; when every worker already
+        has ``IN_FLIGHT_PER_WORKER``, this process opens it itself rather than wait. So with
+        ``jobs`` processes, ``jobs - 1`` workers open ESP and this process reads the capture,
+        accounts and opens what the workers cannot take: no core idles and none is shared by
+        two busy processes."""
         self._packets += batch.count
         if not self._workers and self.jobs > 1 and self._packets > self.start_after:
             self._start()
         if not self._workers:
-            meta = batch.meta
-            summary = summarize_spans(self._local, batch.blob, meta[2::6], meta[4::6], meta[5::6])
-            return [(batch, summary)]
-        done: list[Opened] = []
-        slots = IN_FLIGHT_PER_WORKER * len(self._workers)
-        while len(self._pending) >= slots:
-            done.append(self._next())  # frees the slot this batch is about to use
-        number = self._submitted
-        spans = _spans(batch)
-        blob = batch.blob
-        size = len(blob) + 4 * len(spans)
-        if self._shared is not None and size <= SLOT_BYTES:
-            # Through shared memory: one copy into the slot instead of pickling through a pipe.
-            offset = (number % slots) * SLOT_BYTES
-            self._shared[offset : offset + len(blob)] = blob
-            self._shared[offset + len(blob) : offset + size] = spans.tobytes()
-            message = ("batch", None, (offset, len(blob)), batch.count)
+            return [(batch, self._open_here(batch))]
+        in_flight = self._in_flight
+        worker = in_flight.index(min(in_flight))
+        if in_flight[worker] < IN_FLIGHT_PER_WORKER:
+            self._pending.append([batch, worker, self._send_batch(worker, batch), None])
+            in_flight[worker] += 1
         else:
-            message = ("batch", blob, spans, batch.count)
-        self._send(number % len(self._workers), message)
-        self._submitted += 1
-        self._pending.append(batch)
-        while self._pending and self._connections[self._handed_back % len(self._workers)].poll():
+            self._pending.append([batch, None, None, self._open_here(batch)])
+        done: list[Opened] = []
+        while len(self._pending) > self._max_pending:
+            done.append(self._next())
+        while self._pending and self._ready(self._pending[0]):
             done.append(self._next())
         return done
 
@@ -208,7 +209,7 @@ class EspWork:
                 process.join()
         for connection in self._connections:
             connection.close()
-        self._workers, self._connections = [], []
+        self._workers, self._connections, self._in_flight, self._free_slots = [], [], [], []
         if self._shared is not None:
             self._shared.close()
             self._shared = None
@@ -226,10 +227,15 @@ class EspWork:
         # a child forked while another thread holds a lock could wait for it forever
         fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
         context = multiprocessing.get_context("fork" if fork else "spawn")
+        workers = self.jobs - 1  # this process is the last of the jobs (see submit)
+        slots = IN_FLIGHT_PER_WORKER * workers
         if fork:  # an anonymous shared mapping made before the fork is shared with the children
-            self._shared = mmap.mmap(-1, IN_FLIGHT_PER_WORKER * self.jobs * SLOT_BYTES)
+            self._shared = mmap.mmap(-1, slots * SLOT_BYTES)
+            self._free_slots = list(range(slots))
+        # batches opened here wait for the workers' older ones: bounded, so is the memory they hold
+        self._max_pending = 2 * slots + 2
         all_sas = [sa_spec(sa) for sa in self.sadb]
-        for _ in range(self.jobs):
+        for _ in range(workers):
             ours, theirs = context.Pipe(duplex=True)
             process = context.Process(
                 target=_worker,
@@ -243,6 +249,7 @@ class EspWork:
                 ours.send(("sas", all_sas))
             self._connections.append(ours)
             self._workers.append(process)
+            self._in_flight.append(0)
         self.started_workers = True
 
     def _send(self, worker: int, message: object) -> None:
@@ -251,9 +258,36 @@ class EspWork:
         except OSError:
             raise WorkerFailed(DIED) from None
 
+    def _open_here(self, batch: EspBatch) -> BatchSummary:
+        self.opened_here += 1
+        meta = batch.meta
+        return summarize_spans(self._local, batch.blob, meta[2::6], meta[4::6], meta[5::6])
+
+    def _send_batch(self, worker: int, batch: EspBatch) -> int | None:
+        """Hand a batch to a worker; the shared-memory slot it occupies (None: sent on the pipe)."""
+        spans = _spans(batch)
+        blob = batch.blob
+        size = len(blob) + 4 * len(spans)
+        if self._shared is not None and size <= SLOT_BYTES and self._free_slots:
+            # Through shared memory: one copy into the slot instead of pickling through a pipe.
+            slot = self._free_slots.pop()
+            offset = slot * SLOT_BYTES
+            self._shared[offset : offset + len(blob)] = blob
+            self._shared[offset + len(blob) : offset + size] = spans.tobytes()
+            self._send(worker, ("batch", None, (offset, len(blob)), batch.count))
+            return slot
+        self._send(worker, ("batch", blob, spans, batch.count))
+        return None
+
+    def _ready(self, entry: list) -> bool:
+        """Whether a pending batch's summary can be had without waiting."""
+        return entry[1] is None or self._connections[entry[1]].poll()
+
     def _next(self) -> Opened:
-        """The oldest pending batch with its summary (waits for its worker)."""
-        worker = self._handed_back % len(self._workers)
+        """The oldest pending batch with its summary (waits for its worker if it has one)."""
+        batch, worker, slot, summary = self._pending.popleft()
+        if worker is None:
+            return batch, summary
         connection = self._connections[worker]
         while not connection.poll(1.0):
             if not self._workers[worker].is_alive():
@@ -262,5 +296,8 @@ class EspWork:
             summary = connection.recv()
         except (EOFError, OSError):
             raise WorkerFailed(DIED) from None
-        self._handed_back += 1
-        return self._pending.popleft(), summary
+        self._in_flight[worker] -= 1
+        self.opened_by_workers += 1
+        if slot is not None:
+            self._free_slots.append(slot)
+        return batch, summary
