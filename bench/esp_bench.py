@@ -1,7 +1,7 @@
 """ESP benchmark: ikedecode against tshark on the same generated captures.
 
     python bench/esp_bench.py [--packets 100000] [--suite NAME ...] [--jobs 1 --jobs 2]
-                              [--size 1400] [--keep DIR] [--no-tshark]
+                              [--size 1400] [--keep DIR] [--no-tshark] [--repeat N]
 
 For each cipher suite it writes a deterministic capture of ESP tunnel packets with known keys
 (``esp_capture_gen``; kept and reused with ``--keep DIR``) and the matching key file, checks with
@@ -13,9 +13,14 @@ then runs, each as a separate process on the whole file:
 * ``tshark`` decrypting and checking the ICV of every packet (``-T fields -e esp.icv_good``).
 
 It prints, per run: seconds (wall), MB/s (capture file bytes per wall second), packets/s, peak
-RSS (of the largest process of the run) and the ratio to tshark's time on the same file. It also
-times the first output ikedecode writes when stderr is a terminal (its progress bar). This is a
-script, not a test: speed is measured here, never asserted in the test suite.
+RSS (of the largest process of the run), the ratio to tshark's time on the same file, and the
+share of OpenSSL's ceiling reached: MB/s divided by what OpenSSL alone decrypts and authenticates
+on the run's cores (``bench/machine.py``, ``openssl speed`` on 1,408-byte buffers), so suites of
+different cost can be compared. It also times the first output ikedecode writes when stderr is
+a terminal (its progress bar). With ``--repeat N`` each ikedecode run is made N times and the
+fastest is shown (other jobs on a shared host only ever slow a run down); a CPU check before and
+after says how quiet the machine was. This is a script, not a test: speed is measured here,
+never asserted in the test suite.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from esp_capture_gen import (  # noqa: E402
     wireshark_uat_lines,
     write_pcap,
 )
+from machine import cpu_check, openssl_ceiling  # noqa: E402
 
 TSHARK_SAMPLE = 2000
 PREFERENCES = ("-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE")
@@ -94,6 +100,10 @@ def first_output_seconds(command: list[str]) -> float | None:
         process.wait()
         os.close(controller)
     return first
+
+
+def _seconds(run: Run) -> float:
+    return run.seconds
 
 
 def ikedecode_command(path: Path, keys: Path, jobs: int) -> list[str]:
@@ -188,6 +198,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, action="append", help="default: 1 and all cores")
     parser.add_argument("--keep", type=Path, help="write the captures here and reuse them")
     parser.add_argument("--no-tshark", action="store_true", help="skip the tshark runs")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each ikedecode command; fastest shown")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     jobs_values = args.jobs or sorted({1, cores})
@@ -196,6 +207,7 @@ def main() -> None:
         f"Python {sys.version.split()[0]}, {cores} cores, "
         f"{args.packets} packets of {args.size} bytes per suite"
     )
+    print(cpu_check())
     folder_context = None
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -211,26 +223,38 @@ def main() -> None:
             print(f"{suite_name}: {megabytes:.1f} MB")
             if tshark:
                 print(f"  check: {tshark_check(path, suite_name)}")
-            runs = [run_ikedecode(path, keys, jobs, folder) for jobs in jobs_values]
+            runs = [
+                min((run_ikedecode(path, keys, jobs, folder) for _ in range(args.repeat)), key=_seconds)
+                for jobs in jobs_values
+            ]
+            ceiling = openssl_ceiling(suite_name)
             first = first_output_seconds(ikedecode_command(path, keys, max(jobs_values)))
             print(
                 f"  first output (progress bar on a terminal) after {first:.2f} s" if first else "  no output"
             )
             reference = run_tshark(path, suite_name, folder) if tshark else None
+            processes_of = {id(run): jobs for run, jobs in zip(runs, jobs_values, strict=True)}
             for run in runs + ([reference] if reference else []):
+                processes = processes_of.get(id(run), 1)
                 ratio = f"{reference.seconds / run.seconds:5.1f}x" if reference else "   - "
+                share = (
+                    f"{megabytes * 1e6 / run.seconds / (ceiling * min(processes, cores)):.1%}"
+                    if ceiling
+                    else "-"
+                )
                 rows.append(
                     f"| {suite_name} | {megabytes:.0f} | {run.label} | {run.seconds:.2f} | "
                     f"{megabytes / run.seconds:.1f} | {run.packets / run.seconds:,.0f} | "
                     f"{run.peak_rss_mib:.0f} | "
-                    f"{ratio} | {run.verified}/{run.packets} |"
+                    f"{ratio} | {share} | {run.verified}/{run.packets} |"
                 )
                 print("  " + rows[-1])
     finally:
         if folder_context is not None:
             folder_context.cleanup()
-    print("\n| suite | MB | run | s | MB/s | packets/s | peak RSS MiB | vs tshark | verified |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(cpu_check())
+    print("\n| suite | MB | run | s | MB/s | packets/s | peak RSS MiB | vs tshark | of OpenSSL | verified |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 
