@@ -68,15 +68,18 @@ MONOTONIC_PADDING = bytes(range(1, 256))
 _IPSEC_PROTOCOLS = (50, 51)  # ESP, AH: an inner packet carrying them is opened again (nested SAs)
 
 Outcome = tuple
-# lane(view, positions, esp_starts, esp_ends, singles, deferred): see EspOpener.lane
-Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list, list], None]
+# lane(view, positions, esp_starts, esp_ends, deferred): see EspOpener.lane
+Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list], None]
 _SEQ = struct.Struct("!I")
 
 
 def _no_lane(
-    view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
-    singles: list, deferred: list[int],
-) -> None:  # fmt: skip
+    view: memoryview,
+    positions: Iterable[int],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    deferred: list[int],
+) -> None:
     deferred.extend(positions)
 
 
@@ -149,6 +152,7 @@ class EspOpener:
         self._esn_guess: dict[tuple[int, int], SequenceTracker] = {}
         self.lanes: dict[bytes, Lane] = {}  # packed IPv4 source | destination | SPI -> lane
         self.touched: list[LaneGroup] = []  # lanes that counted packets of the batch being summarized
+        self.singles: list[tuple[int, Outcome]] = []  # what the lanes made singles of in that batch
         self._sas_seen = len(sadb)
 
     # --- SAs ---------------------------------------------------------------------------------------
@@ -170,10 +174,10 @@ class EspOpener:
 
         Only a flow with exactly one SA, without ESN, whose cipher the backend has qualifies;
         others get a stand-in that defers every packet. ``lane(view, positions, starts, ends,
-        singles, deferred)`` takes the batch positions of the flow's packets (ESP at
+        deferred)`` takes the batch positions of the flow's packets (ESP at
         ``view[starts[p]:ends[p]]``) in order: it counts the usual packet into its group (see
-        ``LaneGroup``), adds ``(position, outcome)`` to ``singles`` for a packet that must be
-        accounted alone (its plaintext is wanted), and adds to ``deferred`` the position of
+        ``LaneGroup``), adds ``(position, outcome)`` to ``self.singles`` for a packet that must
+        be accounted alone (its plaintext is wanted), and adds to ``deferred`` the position of
         anything unusual (an ICV failure, a structural problem) so that ``open`` handles it and
         says why. One call per flow and batch: the per-packet loop runs inside, on local names.
         """
@@ -198,6 +202,7 @@ class EspOpener:
         positions = group.positions
         sequences = group.sequences
         touched = self.touched
+        singles = self.singles
         ipsec = _IPSEC_PROTOCOLS
 
         def count(
@@ -208,8 +213,9 @@ class EspOpener:
             icv_ok: bool | None,
             plaintext: bytes,
             skip: int,
-        ) -> Outcome | bool | None:
-            """The trailer of ``plaintext[skip:]`` (RFC 4303 section 2.4-2.6), then count or hand back.
+        ) -> bool:
+            """The trailer of ``plaintext[skip:]`` (RFC 4303 section 2.4-2.6), then count the packet
+            or make it a single; False when ``open`` must look at it.
 
             Per packet only what varies is recorded (position, sequence number, size); the group
             derives the rest (``LaneGroup.merge_into``), and counts the unusual when it happens."""
@@ -217,17 +223,18 @@ class EspOpener:
             next_header = plaintext[-1]
             payload_end = len(plaintext) - 2 - pad_length
             if payload_end < skip:
-                return None
+                return False
             padding_ok = not check_padding or plaintext[payload_end:-2] == padding[:pad_length]
             if want_plaintext or (
                 next_header in ipsec
                 or (next_header == 4 and payload_end - skip >= 20 and plaintext[skip + 9] in ipsec)
                 or (next_header == 41 and carries_ipsec(next_header, plaintext, skip, payload_end))
             ):
-                return (
+                singles.append((position, (
                     OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, icv_ok, "", pad_length,
                     next_header, plaintext[skip:payload_end], padding_ok, None,
-                )  # fmt: skip
+                )))  # fmt: skip
+                return True
             if not positions:
                 touched.append(group)
             positions.append(position)
@@ -249,7 +256,7 @@ class EspOpener:
 
             def opened_aead(
                 view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
-                singles: list, deferred: list[int],
+                deferred: list[int],
             ) -> None:  # fmt: skip
                 for position in positions:
                     start = starts[position]
@@ -262,14 +269,10 @@ class EspOpener:
                                 view[iv_end:end],
                                 view[start : start + ESP_HEADER],
                             )
-                            counted = count(view, start, end, position, True, plaintext, 0)
-                        except Exception:  # noqa: BLE001 - InvalidTag: ``open`` says so
-                            counted = None
-                        if counted is True:
-                            continue
-                        if counted is not None:
-                            singles.append((position, counted))
-                            continue
+                            if count(view, start, end, position, True, plaintext, 0):
+                                continue
+                        except Exception:  # noqa: BLE001, S110 - InvalidTag: ``open`` says so
+                            pass
                     deferred.append(position)
 
             return opened_aead
@@ -284,7 +287,7 @@ class EspOpener:
 
             def opened_cbc(
                 view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
-                singles: list, deferred: list[int],
+                deferred: list[int],
             ) -> None:  # fmt: skip
                 for position in positions:
                     start = starts[position]
@@ -298,16 +301,10 @@ class EspOpener:
                             if compare(h.finalize()[:icv_size], view[body_end:end]):
                                 # the first block decrypted is the IV's junk (see _CbcDecryptor)
                                 plaintext = cbc_update(view[start + ESP_HEADER : body_end])
-                                counted = count(view, start, end, position, True, plaintext, block)
-                            else:
-                                counted = None
-                        except Exception:  # noqa: BLE001 - ``open`` tries again and says why
-                            counted = None
-                        if counted is True:
-                            continue
-                        if counted is not None:
-                            singles.append((position, counted))
-                            continue
+                                if count(view, start, end, position, True, plaintext, block):
+                                    continue
+                        except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
+                            pass
                     deferred.append(position)
 
             return opened_cbc
@@ -316,24 +313,19 @@ class EspOpener:
 
         def opened_any(
             view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
-            singles: list, deferred: list[int],
+            deferred: list[int],
         ) -> None:  # fmt: skip
             for position in positions:
                 start = starts[position]
                 end = ends[position]
-                counted = None
                 if end - start >= min_length:
                     try:
                         icv_ok, plaintext = open_span(view, start, end)
                         if plaintext is not None and icv_ok is not False:
-                            counted = count(view, start, end, position, icv_ok, plaintext, 0)
-                    except Exception:  # noqa: BLE001 - ``open`` tries again and says why
-                        counted = None
-                if counted is True:
-                    continue
-                if counted is not None:
-                    singles.append((position, counted))
-                    continue
+                            if count(view, start, end, position, icv_ok, plaintext, 0):
+                                continue
+                    except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
+                        pass
                 deferred.append(position)
 
         return opened_any
@@ -570,9 +562,10 @@ def summarize_spans(
     lanes = opener.lanes
     touched = opener.touched
     touched.clear()
+    lane_singles = opener.singles
+    lane_singles.clear()
     address_at = ADDRESS_AT
     sas = opener.sadb.sas
-    singles: list[tuple[int, Outcome]] = []
     groups: dict[int, list] = {}
     tunnel_headers = TUNNEL_NEXT_HEADERS
     deferred: list[int] = []
@@ -583,7 +576,9 @@ def summarize_spans(
                 deferred.extend(positions)
                 continue
             lane = lanes[key] = opener.lane(key[8:], key[:4], key[4:8])
-        lane(view, positions, esp_starts, esp_ends, singles, deferred)
+        lane(view, positions, esp_starts, esp_ends, deferred)
+    singles = lane_singles[:]
+    lane_singles.clear()
     if deferred:
         deferred.sort()
     for position in deferred:
