@@ -88,6 +88,8 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
         sadb, jobs=options.jobs, want_plaintext=writer is not None, start_after=options.parallel_after
     )
     with work:
+        if options.jobs != 1 and engine.computes_dh:
+            work.start()  # fork the ESP workers before the DH pool starts its thread
         # DH from --dh-private on the other cores, ahead of the engine (parallel/dh_pool.py)
         for n, item in enumerate(
             compute_dh_ahead(engine, reader.items(options.batch_packets), options.jobs), 1
