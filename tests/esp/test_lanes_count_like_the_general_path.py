@@ -68,3 +68,34 @@ def test_lanes_hand_back_plaintext_when_it_is_wanted():
     assert with_lanes == _summaries(data, sas, lanes=False, want_plaintext=True)
     payloads = [outcome[9] for summary in with_lanes for _, outcome in summary[0]]
     assert len(payloads) == 16 and all(p[0] >> 4 == 4 for p in payloads)  # 16 inner IPv4 packets
+
+
+@pytest.mark.parametrize("batch_packets", [7, 64])
+@pytest.mark.parametrize("want_plaintext", [False, True])
+def test_lanes_summarise_interleaved_flows_as_the_general_path_does(batch_packets: int, want_plaintext: bool):
+    """Several flows in one batch (two directions, an ESN SA the lanes leave to ``open``, an
+    unknown SPI, replays, a damaged packet, VLAN frames from the reader's general path): grouped
+    by flow, the lanes' singles must still come out in batch order and the groups equal."""
+    from tests.parallel.test_jobs_give_identical_output import _generated_capture
+
+    data, sas = _generated_capture()
+    batches = [
+        item for item in CaptureReader(io.BytesIO(data)).items(batch_packets) if isinstance(item, EspBatch)
+    ]
+    summaries = {}
+    for lanes in (True, False):
+        opener = EspOpener(SaDatabase(sas), want_plaintext=want_plaintext)
+        if not lanes:
+            opener.lane = lambda *args: opener_module._no_lane  # type: ignore[method-assign]
+        summaries[lanes] = [summarize_batch(opener, batch.blob, batch.meta) for batch in batches]
+    assert summaries[True] == summaries[False]
+    # batches with singles where several SAs had packets: their singles were merged from flows
+    mixed = [
+        singles
+        for singles, groups in summaries[True]
+        if singles and len(set(groups) | {outcome[3] for _, outcome in singles if len(outcome) > 3}) >= 2
+    ]
+    assert mixed
+    for singles, _ in summaries[True]:
+        positions = [position for position, _ in singles]
+        assert positions == sorted(positions)
