@@ -14,7 +14,7 @@ is relative to the start of the IKE SA (or of the capture for SAs without one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,13 +250,15 @@ class Timeline:
     ike_sas: list[IkeSaTimeline] = field(default_factory=list)
     unattached: list[ChildSaTimeline] = field(default_factory=list)  # SAs no IKE SA in the capture made
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, listing: Callable[[Iterator[Any]], Any] = list) -> dict[str, Any]:
+        """The JSON form (docs/json.md "timeline"); ``listing`` makes its two lists from iterators
+        (the JSON writer passes one that writes each SA as it is made)."""
         start = self.capture_start or 0.0
         return {
             "capture_start": self.capture_start,
             "capture_end": self.capture_end,
-            "ike_sas": [t.to_dict() for t in self.ike_sas],
-            "unattached_ipsec_sas": [c.to_dict(start) for c in self.unattached],
+            "ike_sas": listing(t.to_dict() for t in self.ike_sas),
+            "unattached_ipsec_sas": listing(c.to_dict(start) for c in self.unattached),
         }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Callable, Iterator
+from itertools import chain
+from typing import Any, TextIO
 
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
@@ -11,12 +12,21 @@ from ikedecode.analysis.timeline import build_timeline
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.parallel import render_work
+from ikedecode.render import json_writer
+from ikedecode.render.json_writer import Encoded, Lazy
 from ikedecode.render.redact import redact_payload_dict
 
 SCHEMA_VERSION = 1
 
 
 def report_to_dict(report: Report, *, show_keys: bool = False) -> dict[str, Any]:
+    return _document(report, show_keys, list)
+
+
+def _document(report: Report, show_keys: bool, listing: Callable[[Iterator[Any]], Any]) -> dict[str, Any]:
+    """The report as docs/json.md has it; ``listing`` makes each list of the report from an
+    iterator: ``list``, or ``json_writer.Lazy`` to make each SA's dict only when it is written."""
     stats = report.stats
     return {
         "schema_version": SCHEMA_VERSION,
@@ -32,13 +42,17 @@ def report_to_dict(report: Report, *, show_keys: bool = False) -> dict[str, Any]
             "last_time": stats.last_time,
         },
         "sources": [source.to_dict() for source in report.sources],  # docs/json.md "sources"
-        "ike_sas": [ike_sa_to_dict(sa, show_keys=show_keys) for sa in report.ike_sas],
-        "ipsec_sas": [ipsec_sa_to_dict(sa, show_keys=show_keys) for sa in report.ipsec_sas]
-        + [unknown_spi_to_dict(u) for u in report.unknown_spis],
+        "ike_sas": listing(ike_sa_to_dict(sa, show_keys=show_keys) for sa in report.ike_sas),
+        "ipsec_sas": listing(
+            chain(
+                (ipsec_sa_to_dict(sa, show_keys=show_keys) for sa in report.ipsec_sas),
+                (unknown_spi_to_dict(u) for u in report.unknown_spis),
+            )
+        ),
         "decrypted_packets_written": report.decrypted_written,
-        "unattached_messages": [message_to_dict(m, show_keys=show_keys) for m in report.unattached],
-        "timeline": build_timeline(report).to_dict(),  # docs/json.md "timeline"
-        "findings": [f.to_dict() for f in report.all_findings()],
+        "unattached_messages": listing(message_to_dict(m, show_keys=show_keys) for m in report.unattached),
+        "timeline": build_timeline(report).to_dict(listing),  # docs/json.md "timeline"
+        "findings": listing(f.to_dict() for f in report.all_findings()),
     }
 
 
@@ -157,8 +171,40 @@ def message_to_dict(m: IkeMessage, *, show_keys: bool = False) -> dict[str, Any]
     }
 
 
-def render_json(report: Report, *, show_keys: bool = False) -> str:
-    return json.dumps(report_to_dict(report, show_keys=show_keys), indent=2, default=_default) + "\n"
+def render_json(report: Report, *, show_keys: bool = False, jobs: int = 1) -> str:
+    """The whole JSON document as one string (``write_json`` streams the same text)."""
+    parts: list[str] = []
+    _write(report, parts.append, show_keys, jobs)
+    return "".join(parts)
+
+
+def write_json(report: Report, stream: TextIO, *, show_keys: bool = False, jobs: int = 1) -> None:
+    """``render_json``'s text written to ``stream`` SA by SA: neither the dicts nor the text of
+    the whole report are held in memory at once (a capture of 10,000 IKE SAs made 390 MB of JSON).
+    ``jobs`` processes make the IKE SAs' text (the same for any number)."""
+    _write(report, stream.write, show_keys, jobs)
+
+
+IKE_SA_LEVEL = 2  # nesting of an IKE SA in the document: {"ike_sas": [{...}]}
+
+
+def _write(report: Report, sink: Callable[[str], object], show_keys: bool, jobs: int = 1) -> None:
+    # json.dumps(report_to_dict(report), indent=2, default=_default) + "\n", byte for byte
+    document = _document(report, show_keys, Lazy)
+    if jobs > 1 and len(report.ike_sas) >= render_work.MIN_ITEMS:
+        sas = report.ike_sas
+
+        def ike_sa_text(index: int) -> str:
+            value = ike_sa_to_dict(sas[index], show_keys=show_keys)
+            return json_writer.dumps(value, indent=2, default=_default, level=IKE_SA_LEVEL)
+
+        document["ike_sas"] = Lazy(map(Encoded, render_work.in_order(ike_sa_text, len(sas), jobs)))
+        # while the workers make the IKE SAs, this process makes what comes after them
+        after = list(document)[list(document).index("ike_sas") + 1 :]
+        for key in after:
+            document[key] = Encoded(json_writer.dumps(document[key], indent=2, default=_default, level=1))
+    json_writer.write(document, sink, indent=2, default=_default)
+    sink("\n")
 
 
 def _default(value: Any) -> Any:
