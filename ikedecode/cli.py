@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -30,7 +31,7 @@ from ikedecode.parallel.esp_work import available_cores
 from ikedecode.pipeline import Options, analyze
 from ikedecode.render.cisco import Perspective, PerspectiveError, render_cisco
 from ikedecode.render.html import render_html
-from ikedecode.render.json_report import render_json
+from ikedecode.render.json_report import render_json, write_json
 from ikedecode.render.markdown import render_markdown
 from ikedecode.render.show import render_show
 from ikedecode.render.text import render_text
@@ -44,6 +45,8 @@ RENDERERS |= {
     "markdown": render_markdown,
     "html": render_html,
 }
+STREAMED = {"json": write_json}  # formats written to the output as they are made (large reports)
+ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes jobs=
 PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
 EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
 EXIT_USAGE = 2
@@ -124,6 +127,38 @@ def _analyze_on_dask(
 
     with dask_client(scheduler) as client:
         return analyze_on_dask(client, paths, keyring, options, reader_options, note)
+
+
+class _Echo:
+    """Standard output as a stream for a streamed renderer, written as ``click.echo`` writes."""
+
+    @staticmethod
+    def write(text: str) -> None:
+        click.echo(text, nl=False)
+
+
+def _write_streamed(output: str | None, write: Callable[[TextIO], None]) -> None:
+    """A streamed renderer's text to ``--output`` (same bytes as ``Path.write_text``) or stdout.
+
+    The file is written under a temporary name beside it and renamed when complete, so that a
+    failure part way leaves no half report where the whole one is expected."""
+    if not output:
+        write(_Echo())  # type: ignore[arg-type]
+        return
+    # a device or a pipe (-o /dev/stdout) is written as it is; a file goes through a partial one
+    partial = f"{output}.partial" if not os.path.exists(output) or os.path.isfile(output) else output
+    try:
+        with open(partial, "w", encoding="utf-8") as stream:
+            write(stream)
+        if partial != output:
+            os.replace(partial, output)
+    except BaseException as exc:
+        if partial != output:
+            with contextlib.suppress(OSError):
+                os.unlink(partial)
+        if isinstance(exc, OSError):
+            raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+        raise
 
 
 def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> KeyRing:  # noqa: ANN001
@@ -360,14 +395,21 @@ def main(
             note = lambda line: click.echo(f"ikedecode: {line}", err=True)  # noqa: E731
             report = run_psk_tools(report, tools, note, bar, reanalyze)
         extra = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
-        text = RENDERERS[fmt](report, show_keys=show_keys, **extra)
-        if output:
-            try:
-                Path(output).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+        if fmt in ON_EVERY_CORE:  # the per-SA sections on --jobs processes (same output)
+            extra["jobs"] = jobs or available_cores()
+        if fmt in STREAMED:
+            _write_streamed(
+                output, lambda stream: STREAMED[fmt](report, stream, show_keys=show_keys, **extra)
+            )
         else:
-            click.echo(text, nl=False)
+            text = RENDERERS[fmt](report, show_keys=show_keys, **extra)
+            if output:
+                try:
+                    Path(output).write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+            else:
+                click.echo(text, nl=False)
         if fail_on and any(
             SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[Severity(fail_on)] for f in report.all_findings()
         ):

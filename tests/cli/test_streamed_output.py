@@ -1,0 +1,38 @@
+"""JSON is written to ``--output`` as it is made (a report of 10,000 IKE SAs is 390 MB); the file
+appears only when it is complete, and it holds exactly what stdout gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ikedecode import cli
+from ikedecode.cli import main
+from tests.conftest import CAPTURES_DIR, KEYS_DIR
+
+NAME = "mm-aes128-sha1-modp2048"
+ARGS = [str(CAPTURES_DIR / f"{NAME}.pcap"), "--keys", str(KEYS_DIR / f"{NAME}.toml"), "--format", "json"]
+
+
+def test_the_file_is_what_stdout_gets(tmp_path: Path):
+    stdout = CliRunner().invoke(main, ARGS, catch_exceptions=False)
+    written = CliRunner().invoke(main, [*ARGS, "-o", str(tmp_path / "r.json")], catch_exceptions=False)
+    assert stdout.exit_code == written.exit_code == 0
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == stdout.output
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_a_failure_part_way_leaves_no_half_report(tmp_path: Path, monkeypatch):
+    def failing(report, stream, **options) -> None:  # noqa: ANN001, ANN003
+        stream.write('{\n  "schema_version": 1,\n')
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setitem(cli.STREAMED, "json", failing)
+    target = tmp_path / "r.json"
+    target.write_text("the previous report\n")
+    result = CliRunner().invoke(main, [*ARGS, "-o", str(target)])
+    assert result.exit_code != 0
+    assert "internal error (RuntimeError: renderer bug)" in result.output
+    assert target.read_text() == "the previous report\n"  # not replaced by half a report
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # and no partial file left
