@@ -1,7 +1,8 @@
 """IKE benchmark: many IKE SAs with their keys, analysed with g^xy secrets and with --dh-private.
 
     python bench/ike_bench.py [--sas 10000] [--group 14] [--exponent-bits N] [--concurrent K]
-                              [--dh-jobs 1 2] [--repeat N] [--keep DIR] [--json] [--cli] [--tshark]
+                              [--dh-jobs 1 2] [--repeat N] [--keep DIR] [--json] [--cli]
+                              [--format json text] [--tshark]
 
 Generates (or reuses, with ``--keep DIR``) a deterministic capture of ``--sas`` complete IKEv1
 main + quick mode negotiations (``ike_capture_gen``) and times the whole analysis
@@ -13,7 +14,8 @@ was established with every encrypted message verified, and prints seconds, IKE S
 seconds of the analysing process and of the DH workers, the peak RSS of the analysing process
 (before any rendering), and whether every run found the same (a digest of SAs, keys, messages
 and findings; ``--json`` also renders and compares the JSON reports, which takes minutes at
-10,000 SAs). ``--cli`` also times the ``ikedecode`` command with ``--format json``. ``--tshark``
+10,000 SAs). ``--cli`` also times the ``ikedecode`` command, analysis and rendering, with each
+``--format`` (``json``, ``text``; default ``json``). ``--tshark``
 checks one SA with tshark. A script, not a test.
 """
 
@@ -170,8 +172,11 @@ def run_in_subprocess(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_cli(capture: Path, psk_file: Path, key_file: Path, out: Path) -> tuple[float, float]:
-    """The ``ikedecode`` command, JSON to a file: (seconds, peak RSS MiB of the child)."""
+def run_cli(
+    capture: Path, psk_file: Path, key_file: Path, out: Path, fmt: str = "json"
+) -> tuple[float, float]:
+    """The ``ikedecode`` command, report (``--format fmt``) to a file: (seconds, peak RSS MiB of the
+    child and its own children, the DH and rendering workers)."""
     command = [
         sys.executable,
         "-m",
@@ -184,7 +189,7 @@ def run_cli(capture: Path, psk_file: Path, key_file: Path, out: Path) -> tuple[f
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run([*command, "--format", "json", "--output", str(out)], check=True)
+    subprocess.run([*command, "--format", fmt, "--output", str(out)], check=True)
     seconds = time.perf_counter() - started
     return seconds, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
@@ -229,7 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="folder to keep (and reuse) the capture and keys in")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each kind (the fastest is shown)")
     parser.add_argument("--json", action="store_true", help="also render and compare the JSON reports (slow)")
-    parser.add_argument("--cli", action="store_true", help="also time the ikedecode command (JSON output)")
+    parser.add_argument("--cli", action="store_true", help="also time the ikedecode command")
+    parser.add_argument(
+        "--format",
+        nargs="+",
+        choices=["json", "text"],
+        default=["json"],
+        help="report formats the timed ikedecode command writes (--cli)",
+    )
     parser.add_argument("--tshark", action="store_true", help="check one SA with tshark")
     args = parser.parse_args(argv)
     settings = Settings(args.group, args.exponent_bits)
@@ -287,8 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         print("JSON identical across runs (key origins aside):", "yes" if len(json_digests) == 1 else "NO")
     if args.cli:
         for label, key_file in (("g^xy", made.dh_secret_keys), ("--dh-private", made.dh_private_keys)):
-            seconds, rss = run_cli(made.capture, made.psk_file, key_file, folder / f"{name}.cli.json")
-            print(f"ikedecode command, {label}, --format json: {seconds:.2f} s, peak RSS {rss:.0f} MiB")
+            for fmt in args.format:
+                out = folder / f"{name}.cli.{fmt}"
+                seconds, rss = run_cli(made.capture, made.psk_file, key_file, out, fmt)
+                print(f"ikedecode command, {label}, --format {fmt}: {seconds:.2f} s, peak RSS {rss:.0f} MiB")
     if not args.keep:
         shutil.rmtree(folder)
     return 0
