@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -18,7 +19,7 @@ from ikedecode.capture import CaptureError, CaptureReader
 from ikedecode.capture.inputs import expand_inputs
 from ikedecode.capture.merge import open_captures
 from ikedecode.capture.reader import DEFAULT_FRAGMENT_BUFFERS
-from ikedecode.crack.command import PskToolError, PskTools, run_psk_tools
+from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.rules import RULE_SETS
 from ikedecode.distributed.errors import DaskError
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA
@@ -26,31 +27,36 @@ from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing, PresharedKey
 from ikedecode.keys.loader import load_key_file, load_keylog_file
-from ikedecode.keys.wireshark_export import write_wireshark_tables
 from ikedecode.parallel.esp_work import available_cores
 from ikedecode.pipeline import Options, analyze
-from ikedecode.render.cisco import Perspective, PerspectiveError, render_cisco
-from ikedecode.render.html import render_html
-from ikedecode.render.json_report import render_json, write_json
-from ikedecode.render.markdown import render_markdown
-from ikedecode.render.show import render_show
-from ikedecode.render.text import render_text
-from ikedecode.render.timeline import render_timeline
+from ikedecode.render.cisco.perspective import Perspective, PerspectiveError
 
-RENDERERS = {"text": render_text, "json": render_json}
-RENDERERS |= {
-    "cisco": render_cisco,
-    "show": render_show,
-    "timeline": render_timeline,
-    "markdown": render_markdown,
-    "html": render_html,
+# format -> "module:function", imported when used: start-up pays only for the renderer it needs
+RENDERERS: dict[str, Any] = {
+    "text": "ikedecode.render.text:render_text",
+    "json": "ikedecode.render.json_report:render_json",
+    "cisco": "ikedecode.render.cisco.debug:render_cisco",
+    "show": "ikedecode.render.show:render_show",
+    "timeline": "ikedecode.render.timeline:render_timeline",
+    "markdown": "ikedecode.render.markdown:render_markdown",
+    "html": "ikedecode.render.html:render_html",
 }
-STREAMED = {"json": write_json}  # formats written to the output as they are made (large reports)
+# formats written to the output as they are made (large reports)
+STREAMED: dict[str, Any] = {"json": "ikedecode.render.json_report:write_json"}
 ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes jobs=
 PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
 EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+
+
+def _loaded(table: dict[str, Any], fmt: str) -> Callable[..., Any]:
+    """The renderer for ``fmt`` from ``table`` (imported on first use)."""
+    entry = table[fmt]
+    if isinstance(entry, str):
+        module, name = entry.split(":")
+        entry = table[fmt] = getattr(importlib.import_module(module), name)
+    return entry
 
 
 class UserError(Exception):
@@ -367,6 +373,8 @@ def main(
                 if options.decrypted_output is not None:
                     options.decrypted_output.close()
         if export_wireshark:
+            from ikedecode.keys.wireshark_export import write_wireshark_tables
+
             tables = write_wireshark_tables(export_wireshark, report, keyring)
             if not quiet:
                 click.echo(
@@ -376,8 +384,10 @@ def main(
                     + (f", {len(tables.skipped)} not expressible" if tables.skipped else ""),
                     err=True,
                 )
-        tools = PskTools(crack, crack_rules, None, export_psk_params, export_hashcat, show_keys)
-        if tools.wanted:
+        if crack or export_psk_params or export_hashcat:  # the PSK tools (imported only then)
+            from ikedecode.crack.command import PskTools, run_psk_tools
+
+            tools = PskTools(crack, crack_rules, None, export_psk_params, export_hashcat, show_keys)
 
             def reanalyze(found: list[PresharedKey]) -> Report:
                 keyring.psks.extend(found)
@@ -399,10 +409,10 @@ def main(
             extra["jobs"] = jobs or available_cores()
         if fmt in STREAMED:
             _write_streamed(
-                output, lambda stream: STREAMED[fmt](report, stream, show_keys=show_keys, **extra)
+                output, lambda stream: _loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra)
             )
         else:
-            text = RENDERERS[fmt](report, show_keys=show_keys, **extra)
+            text = _loaded(RENDERERS, fmt)(report, show_keys=show_keys, **extra)
             if output:
                 try:
                     Path(output).write_text(text, encoding="utf-8")

@@ -5,10 +5,28 @@ psk-crack / hashcat line, ``rules`` makes word variants, ``search`` tests candid
 ``wordlist`` reads the word list file, ``findings`` turns results into report findings.
 """
 
-from ikedecode.crack.formats import FormatError, hashcat_line, parse_params_line, psk_crack_line
-from ikedecode.crack.params import PskParams, params_of_sa, params_of_sas
-from ikedecode.crack.search import CrackResult, crack, estimate_candidates
-from ikedecode.crack.wordlist import WordListError, count_lines, read_words
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> submodule: imported when first used (PEP 562), so that importing one submodule, as the
+# CLI does for its options, does not import the word-list search and its dependencies
+_EXPORTS = {
+    "FormatError": "formats",
+    "hashcat_line": "formats",
+    "parse_params_line": "formats",
+    "psk_crack_line": "formats",
+    "PskParams": "params",
+    "params_of_sa": "params",
+    "params_of_sas": "params",
+    "CrackResult": "search",
+    "crack": "search",
+    "estimate_candidates": "search",
+    "WordListError": "wordlist",
+    "count_lines": "wordlist",
+    "read_words": "wordlist",
+}
 
 __all__ = [
     "CrackResult",
@@ -25,3 +43,9 @@ __all__ = [
     "psk_crack_line",
     "read_words",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,6 +18,7 @@ from typing import Any
 from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.report import Report
+from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.formats import FormatError, hashcat_line, psk_crack_line
 from ikedecode.crack.params import PskParams, params_of_sas
 from ikedecode.crack.search import CrackResult, crack, estimate_candidates
@@ -25,10 +26,6 @@ from ikedecode.crack.wordlist import WordListError, count_lines
 from ikedecode.keys.keyring import PresharedKey
 
 NO_PARAMS = "no aggressive-mode exchange with a pre-shared key in the capture (needs AM1 and AM2 with HASH_R)"
-
-
-class PskToolError(Exception):
-    """A problem with the request (nothing to crack, unwritable file): one line, exit status 2."""
 
 
 @dataclass(slots=True)

@@ -6,7 +6,16 @@ synthesised connection ids shared with ``render/show.py``; docs/cisco.md says wh
 
 from __future__ import annotations
 
-from ikedecode.render.cisco.debug import render_cisco
-from ikedecode.render.cisco.perspective import Perspective, PerspectiveError
+import importlib
+from typing import Any
+
+# imported when first used (PEP 562): ``--as`` needs the perspective, not the renderer
+_EXPORTS = {"render_cisco": "debug", "Perspective": "perspective", "PerspectiveError": "perspective"}
 
 __all__ = ["Perspective", "PerspectiveError", "render_cisco"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
