@@ -65,6 +65,7 @@ NO_TRAILER = "no room for the ESP trailer"
 PAD_BEYOND_PAYLOAD = "pad length beyond the decrypted payload"
 # RFC 4303 section 2.4: default padding is 1, 2, 3, ... up to the pad length
 MONOTONIC_PADDING = bytes(range(1, 256))
+_PADDINGS = tuple(MONOTONIC_PADDING[:length] for length in range(256))  # by pad length
 _IPSEC_PROTOCOLS = (50, 51)  # ESP, AH: an inner packet carrying them is opened again (nested SAs)
 
 Outcome = tuple
@@ -194,7 +195,7 @@ class EspOpener:
         want_plaintext = self.want_plaintext
         check_padding = self.check_padding
         seq_at = _SEQ.unpack_from
-        padding = MONOTONIC_PADDING
+        paddings = _PADDINGS
         fixed_mode = candidate.sa.mode
         tunnel_headers = TUNNEL_NEXT_HEADERS
         group = LaneGroup(index, spi, fixed_mode)
@@ -224,7 +225,7 @@ class EspOpener:
             payload_end = len(plaintext) - 2 - pad_length
             if payload_end < skip:
                 return False
-            padding_ok = not check_padding or plaintext[payload_end:-2] == padding[:pad_length]
+            padding_ok = not check_padding or plaintext[payload_end:-2] == paddings[pad_length]
             if want_plaintext or (
                 next_header in ipsec
                 or (next_header == 4 and payload_end - skip >= 20 and plaintext[skip + 9] in ipsec)
@@ -258,6 +259,7 @@ class EspOpener:
                 view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
                 deferred: list[int],
             ) -> None:  # fmt: skip
+                blob = view.obj  # bytes slices of it are cheaper than memoryview slices
                 for position in positions:
                     start = starts[position]
                     end = ends[position]
@@ -265,9 +267,9 @@ class EspOpener:
                         iv_end = start + ESP_HEADER + iv_size
                         try:
                             plaintext = aead_decrypt(
-                                salt + view[start + ESP_HEADER : iv_end],
+                                salt + blob[start + ESP_HEADER : iv_end],
                                 view[iv_end:end],
-                                view[start : start + ESP_HEADER],
+                                blob[start : start + ESP_HEADER],
                             )
                             if count(view, start, end, position, True, plaintext, 0):
                                 continue
