@@ -38,7 +38,8 @@ from ikedecode.esp.opener import BatchSummary, EspOpener, summarize_spans
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 
-DEFAULT_START_AFTER = 20_000  # ESP packets opened in-process before workers are started
+DEFAULT_START_AFTER = 2_000  # ESP packets opened in-process before workers are started (about 10 ms
+# of work; forking a worker costs about 2 ms)
 IN_FLIGHT_PER_WORKER = 4  # batches queued per worker: enough to keep it busy, little memory
 SLOT_BYTES = 2 << 20  # shared-memory slot per batch in flight; larger batches go through the pipe
 _SA_FIELDS = (
