@@ -146,7 +146,7 @@ class EspWork:
         self._free_slots: list[int] = []
         self._max_pending = 0
         self.started_workers = False
-        self.opened_here = 0  # batches opened by this process, and by the workers (for bench/ and tests)
+        self.opened_here = 0  # batches opened by this process, and by the workers (tests read them)
         self.opened_by_workers = 0
 
     # --- SAs -------------------------------------------------------------------------------------

@@ -170,12 +170,8 @@ class _Encoder:
         if inner >= len(self.newlines):
             self._grow(inner)
         newlines = self.newlines
-        if _PLAIN.issuperset(map(type, items)):
-            encoder = self.flat[inner]
-            if encoder is not None:
-                text = "".join(encoder(list(items), 0))
-                append("[" + newlines[inner] + text[1:-1] + newlines[level] + "]")
-                return
+        if self._all_plain(items, items, level, "[]"):
+            return
         separator = "," + newlines[inner]
         append("[" + newlines[inner])
         first = True
@@ -189,6 +185,17 @@ class _Encoder:
             else:
                 self.value(item, inner)
         append(newlines[level] + "]")
+
+    def _all_plain(self, container: Any, values: Iterable[Any], level: int, brackets: str) -> bool:
+        """A container whose values are all plain scalars, in one call of the C encoder (its item
+        separator carries the indentation of ``level + 1``); False, writing nothing, otherwise."""
+        encoder = self.flat[level + 1]
+        if encoder is None or not _PLAIN.issuperset(map(type, values)):
+            return False
+        text = "".join(encoder(container, 0))
+        newlines = self.newlines
+        self.parts.append(brackets[0] + newlines[level + 1] + text[1:-1] + newlines[level] + brackets[1])
+        return True
 
     def lazy(self, items: Iterable[Any], level: int) -> None:
         """A ``Lazy`` list: the text so far goes to the sink between items, once there is enough."""
@@ -218,12 +225,8 @@ class _Encoder:
         if inner >= len(self.newlines):
             self._grow(inner)
         newlines = self.newlines
-        if _PLAIN.issuperset(map(type, mapping.values())):
-            encoder = self.flat[inner]
-            if encoder is not None:
-                text = "".join(encoder(mapping, 0))
-                append("{" + newlines[inner] + text[1:-1] + newlines[level] + "}")
-                return
+        if self._all_plain(mapping, mapping.values(), level, "{}"):
+            return
         separator = "," + newlines[inner]
         first = True
         for key, item in mapping.items():
