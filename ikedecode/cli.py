@@ -48,6 +48,7 @@ PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one p
 EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a process that SIGPIPE ended
 
 
 def _loaded(table: dict[str, Any], fmt: str) -> Callable[..., Any]:
@@ -429,6 +430,11 @@ def main(
         sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:
         raise
+    except BrokenPipeError:
+        # the reader of stdout went away (`ikedecode ... | head`): stop quietly, as a shell tool does
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error again at exit
+        sys.exit(EXIT_BROKEN_PIPE)
     except Exception as exc:  # noqa: BLE001 - a user never sees a traceback
         if os.environ.get("IKEDECODE_DEBUG"):
             raise

@@ -3,6 +3,8 @@ appears only when it is complete, and it holds exactly what stdout gets."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -36,3 +38,17 @@ def test_a_failure_part_way_leaves_no_half_report(tmp_path: Path, monkeypatch):
     assert "internal error (RuntimeError: renderer bug)" in result.output
     assert target.read_text() == "the previous report\n"  # not replaced by half a report
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # and no partial file left
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``ikedecode ... | head``: the pipe closes while the report is being written; the command
+    stops as a shell tool does (status 141, nothing on stderr), not with an internal error."""
+    name = "esp-rekey-delete"  # its JSON report is larger than a pipe's buffer
+    command = [sys.executable, "-m", "ikedecode", str(CAPTURES_DIR / f"{name}.pcap")]
+    command += ["--keys", str(KEYS_DIR / f"{name}.toml"), "--format", "json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.read(10) == b'{\n  "schem'
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 141
+    assert stderr == b""
