@@ -39,7 +39,8 @@ from esp_capture_gen import _ipv4, derive, write_pcap  # noqa: E402, F401 - shar
 
 from ikedecode.esp.encoder import EspEncoder  # noqa: E402
 from ikedecode.esp.sa import IpsecSa  # noqa: E402
-from ikedecode.ike import authhash, ciphers, dh, keyderiv  # noqa: E402
+from ikedecode.ike import ciphers, dh
+from ikedecode.ike.v1 import authhash, keyderiv  # noqa: E402
 
 PSK = b"ikedecode-bench-psk"
 BASE_TIME_US = 1_700_000_000 * 1_000_000

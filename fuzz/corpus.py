@@ -21,9 +21,9 @@ from ikedecode.capture import CaptureError, CaptureReader
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.ike import decryption as decryption_module
-from ikedecode.ike.engine import IkeEngine
-from ikedecode.ike.protection import Decryption
+from ikedecode.ike.v1 import decryption as decryption_module
+from ikedecode.ike.v1.engine import IkeEngine
+from ikedecode.ike.v1.protection import Decryption
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.keys.loader import load_key_text
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Datagram, Kind
-from ikedecode.ike.engine import IkeEngine
+from ikedecode.ike.v1.engine import IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.pipeline import analyze
 

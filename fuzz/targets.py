@@ -35,10 +35,10 @@ from ikedecode.esp.processor import EspProcessor, EspStatus
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.ike import ciphers
-from ikedecode.ike.engine import IkeEngine
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.header import HEADER_LENGTH, parse_header
-from ikedecode.ike.payloads import MAX_PAYLOADS, parse_payloads
+from ikedecode.ike.v1.engine import IkeEngine
+from ikedecode.ike.v1.payloads import MAX_PAYLOADS, parse_payloads
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, PresharedKey
 from ikedecode.keys.loader import load_key_text
@@ -96,7 +96,7 @@ def strict_guards() -> None:
     For campaign workers and ``--replay`` only: with the guards intact (tests, users) a caught
     exception is a ``decoder-error`` finding, which the targets report as a failure too.
     """
-    import ikedecode.ike.engine as engine_module
+    import ikedecode.ike.v1.engine as engine_module
     import ikedecode.pipeline as pipeline_module
 
     def reraise(*args: object) -> None:

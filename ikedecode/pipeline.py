@@ -27,8 +27,8 @@ from ikedecode.esp.opener import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.ike.child_sa import ChildSaKeys
-from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
+from ikedecode.ike.v1.child_sa import ChildSaKeys
+from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.dh_pool import compute_dh_ahead
 from ikedecode.parallel.esp_work import DEFAULT_START_AFTER, EspWork

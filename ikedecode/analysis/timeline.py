@@ -21,9 +21,9 @@ from typing import Any
 from ikedecode.analysis.report import Report
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
-from ikedecode.ike.exchanges import SHAPES_BY_TYPE, Role
-from ikedecode.ike.payloads import DeletePayload, NotifyPayload
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
+from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Role
+from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload
 
 # RFC 2409 Appendix A (IKE) and RFC 2407 4.5 (IPsec): (life type, life duration) attribute numbers
 IKE_LIFETIME_ATTRIBUTES = (11, 12)

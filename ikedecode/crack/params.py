@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ikedecode.ike.authhash import hash_r
-from ikedecode.ike.keyderiv import skeyid_preshared
-from ikedecode.ike.payloads import HashPayload, IdPayload, KePayload, NoncePayload, SaPayload
-from ikedecode.ike.phase1 import AuthFamily, auth_family
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.registries import AUTHENTICATION_METHOD, HASH_ALGORITHM, HASH_ALGORITHMS
+from ikedecode.ike.v1.authhash import hash_r
+from ikedecode.ike.v1.keyderiv import skeyid_preshared
+from ikedecode.ike.v1.payloads import HashPayload, IdPayload, KePayload, NoncePayload, SaPayload
+from ikedecode.ike.v1.phase1 import AuthFamily, auth_family
 
 # IKE hash algorithm -> hashlib name (RFC 2409 Appendix A, RFC 4868); Tiger is not in hashlib
 HASHLIB_NAMES = {1: "md5", 2: "sha1", 4: "sha256", 5: "sha384", 6: "sha512"}

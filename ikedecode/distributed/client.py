@@ -61,7 +61,7 @@ from ikedecode.esp.opener import OUTCOME_NO_KEYS
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.ike.engine import IkeEngine
+from ikedecode.ike.v1.engine import IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.esp_work import available_cores, sa_spec
 from ikedecode.pipeline import Options, analyze, esp_failure_finding, reportable_sas, unkeyed_finding

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ikedecode.esp.algorithms import ikev1_ah_transform, ikev1_esp_transform
 from ikedecode.esp.sa import IpsecSa, Mode
-from ikedecode.ike.child_sa import ChildSaKeys
 from ikedecode.ike.registries import AUTHENTICATION_ALGORITHM, ENCAPSULATION_MODE, IPSEC_KEY_LENGTH
+from ikedecode.ike.v1.child_sa import ChildSaKeys
 
 PROTO_AH, PROTO_ESP = 2, 3
 # RFC 2407 4.5 encapsulation modes, RFC 3947 UDP-encapsulated ones and their draft numbers

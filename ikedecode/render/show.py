@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from ikedecode.analysis.report import Report
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
-from ikedecode.ike.exchanges import Role
-from ikedecode.ike.payloads import DeletePayload
 from ikedecode.ike.records import IkeSa
+from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.v1.payloads import DeletePayload
 from ikedecode.render.cisco import vocabulary as v
 from ikedecode.render.cisco.child import ChildPart, LocalChild
 from ikedecode.render.cisco.ids import LocalView, local_view

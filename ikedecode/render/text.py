@@ -11,8 +11,8 @@ import tabulate as tabulate_module
 from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
-from ikedecode.ike.payloads import ConfigAttributePayload
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.ike.v1.payloads import ConfigAttributePayload
 from ikedecode.parallel import render_work
 from ikedecode.render.clock import utc_moment
 from ikedecode.render.redact import REDACTED, SECRET_ATTRIBUTE_TYPES

@@ -8,8 +8,9 @@ from typing import Any
 
 from ikedecode.analysis.report import Report
 from ikedecode.capture.datagram import CaptureStats
-from ikedecode.ike.attributes import IPSEC_CONTEXT, Attribute
-from ikedecode.ike.payloads import (
+from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
+from ikedecode.ike.v1.attributes import IPSEC_CONTEXT, Attribute
+from ikedecode.ike.v1.payloads import (
     DeletePayload,
     IdPayload,
     KePayload,
@@ -20,7 +21,6 @@ from ikedecode.ike.payloads import (
     Transform,
     VendorIdPayload,
 )
-from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
 
 INIT, RESP = "192.0.2.1", "192.0.2.2"
 EXCHANGE_TYPES = {"main": 2, "aggressive": 4, "informational": 5, "quick": 32}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from ikedecode.analysis.natd import check_natd, natd_hash
-from ikedecode.ike.payloads import NatDPayload
+from ikedecode.ike.v1.payloads import NatDPayload
 
 from .labs import lab_report
 

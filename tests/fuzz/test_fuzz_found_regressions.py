@@ -23,11 +23,11 @@ from ikedecode.capture.datagram import Kind
 from ikedecode.cli import RENDERERS, main
 from ikedecode.esp.ciphers import EspCrypto
 from ikedecode.esp.sequence import SequenceTracker
-from ikedecode.ike import engine as engine_module
-from ikedecode.ike.engine import IkeEngine
-from ikedecode.ike.fragments import MAX_PROBLEMS_KEPT, FragmentCollector
-from ikedecode.ike.payloads import FragmentPayload
 from ikedecode.ike.records import Protection
+from ikedecode.ike.v1 import engine as engine_module
+from ikedecode.ike.v1.engine import IkeEngine
+from ikedecode.ike.v1.fragments import MAX_PROBLEMS_KEPT, FragmentCollector
+from ikedecode.ike.v1.payloads import FragmentPayload
 from ikedecode.keys.loader import load_key_text
 from ikedecode.pipeline import analyze
 from ikedecode.render.clock import utc_moment

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from ikedecode.ike.attributes import (
+from ikedecode.ike.v1.attributes import (
     IKE_CONTEXT,
     IPSEC_CONTEXT,
     MODECFG_CONTEXT,

@@ -11,8 +11,8 @@ import hmac
 
 import pytest
 
-from ikedecode.ike.authhash import hash_i, hash_r, informational_hash, qm_hash1, qm_hash2, qm_hash3
 from ikedecode.ike.crypto_errors import InvalidKeyMaterial, UnsupportedAlgorithm
+from ikedecode.ike.v1.authhash import hash_i, hash_r, informational_hash, qm_hash1, qm_hash2, qm_hash3
 
 SKEYID = bytes(range(20))
 G_XI, G_XR = b"\xaa" * 128, b"\xbb" * 128

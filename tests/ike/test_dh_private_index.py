@@ -15,7 +15,7 @@ from ikedecode.ike.dh_work import (
     public_values,
     shared_secrets,
 )
-from ikedecode.ike.phase1 import ClearMaterial, Phase1Policy, dh_secret_candidates
+from ikedecode.ike.v1.phase1 import ClearMaterial, Phase1Policy, dh_secret_candidates
 from ikedecode.keys.keyring import DhPrivate, KeyRing
 
 GROUP = 14

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ikedecode.ike.keyderiv import derive_phase1_keys, skeyid_preshared, skeyid_signature
+from ikedecode.ike.v1.keyderiv import derive_phase1_keys, skeyid_preshared, skeyid_signature
 
 ACVP_FILE = "cavp/acvp_kdf_ikev1_subset.json"
 ACVP_HASH_IDS = {"SHA-1": 2, "SHA2-256": 4, "SHA2-384": 5, "SHA2-512": 6}

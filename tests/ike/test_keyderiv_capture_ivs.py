@@ -19,7 +19,7 @@ import dpkt
 import pytest
 
 from ikedecode.ike.ciphers import block_size, cbc_decrypt
-from ikedecode.ike.keyderiv import exchange_iv, phase1_iv
+from ikedecode.ike.v1.keyderiv import exchange_iv, phase1_iv
 
 PAYLOAD_KE, PAYLOAD_HASH = 4, 8
 

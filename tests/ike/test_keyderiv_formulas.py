@@ -15,7 +15,7 @@ import hmac
 import pytest
 
 from ikedecode.ike.crypto_errors import InvalidKeyMaterial, UnsupportedAlgorithm
-from ikedecode.ike.keyderiv import (
+from ikedecode.ike.v1.keyderiv import (
     MAX_DERIVED_LENGTH,
     derive_phase1_keys,
     exchange_iv,

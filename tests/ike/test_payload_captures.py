@@ -13,7 +13,8 @@ import dpkt
 import pytest
 
 from ikedecode.ike.header import parse_header
-from ikedecode.ike.payloads import (
+from ikedecode.ike.registries import PROTO_ISAKMP
+from ikedecode.ike.v1.payloads import (
     CertRequestPayload,
     KePayload,
     NatDPayload,
@@ -24,7 +25,6 @@ from ikedecode.ike.payloads import (
     distinguished_name_text,
     parse_payloads,
 )
-from ikedecode.ike.registries import PROTO_ISAKMP
 
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 

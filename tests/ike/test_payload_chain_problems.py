@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from ikedecode.ike.payloads import MAX_PAYLOADS, Payload, UnknownPayload, VendorIdPayload, parse_payloads
+from ikedecode.ike.v1.payloads import MAX_PAYLOADS, Payload, UnknownPayload, VendorIdPayload, parse_payloads
 
 
 def payload(body: bytes, next_type: int = 0, length: int | None = None) -> bytes:

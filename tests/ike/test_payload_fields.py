@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ikedecode.ike.payloads import (
+from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
     DeletePayload,
     FragmentPayload,

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ikedecode.ike.payloads import MAX_PAYLOADS, parse_payloads
+from ikedecode.ike.v1.payloads import MAX_PAYLOADS, parse_payloads
 
 # A main-mode SA + VID message body (RFC 2408 layout) so mutations reach the deep decoders even
 # without the reference data.

@@ -6,7 +6,14 @@ from __future__ import annotations
 from cryptography import x509
 
 from ikedecode.ike.header import parse_header
-from ikedecode.ike.payloads import (
+from ikedecode.ike.registries import (
+    AUTHENTICATION_METHODS,
+    ENCRYPTION_ALGORITHMS,
+    GROUP_DESCRIPTIONS,
+    HASH_ALGORITHMS,
+    LIFE_TYPES,
+)
+from ikedecode.ike.v1.payloads import (
     CertPayload,
     HashPayload,
     IdPayload,
@@ -19,13 +26,6 @@ from ikedecode.ike.payloads import (
     UnknownPayload,
     VendorIdPayload,
     parse_payloads,
-)
-from ikedecode.ike.registries import (
-    AUTHENTICATION_METHODS,
-    ENCRYPTION_ALGORITHMS,
-    GROUP_DESCRIPTIONS,
-    HASH_ALGORITHMS,
-    LIFE_TYPES,
 )
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ikedecode.ike.authhash import hash_i, hash_r
-from ikedecode.ike.keyderiv import nortel_psk_key, skeyid_preshared
+from ikedecode.ike.v1.authhash import hash_i, hash_r
+from ikedecode.ike.v1.keyderiv import nortel_psk_key, skeyid_preshared
 
 HASH_ID_BY_LENGTH = {16: 1, 20: 2}  # MD5, SHA
 SIXTY_FIVE_CHARS = b"12345678901234567890123456789012345678901234567890123456789012345"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import Context, SaFacts, evidence_of, lifetimes, plural
 from ikedecode.analysis.findings import Finding
-from ikedecode.ike.payloads import DeletePayload
 from ikedecode.ike.registries import PROTO_IPSEC_AH, PROTO_IPSEC_ESP, SA_LIFE_DURATION, SA_LIFE_TYPE
+from ikedecode.ike.v1.payloads import DeletePayload
 
 INVALID_SPI = 11  # RFC 2408 3.14.1
 ONE_WAY_MIN_PACKETS = 3  # fewer packets with no answer prove little (a lone probe)

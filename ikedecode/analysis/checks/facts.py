@@ -15,7 +15,6 @@ from typing import Any
 
 from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.report import Report
-from ikedecode.ike.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange
 from ikedecode.ike.registries import (
     AUTHENTICATION_METHOD,
@@ -27,6 +26,7 @@ from ikedecode.ike.registries import (
     LIFE_DURATION,
     LIFE_TYPE,
 )
+from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
 
 INITIATOR, RESPONDER = "initiator", "responder"
 PHASE1_EXCHANGES = ("main", "aggressive")

@@ -19,8 +19,8 @@ from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import INITIATOR, RESPONDER, Context, SaFacts
 from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.natd import NatDCheck, check_natd
-from ikedecode.ike.payloads import NatDPayload
 from ikedecode.ike.registries import ENCAPSULATION_MODE
+from ikedecode.ike.v1.payloads import NatDPayload
 
 IKE_PORTS = (500, 4500)
 NATT_PORT = 4500

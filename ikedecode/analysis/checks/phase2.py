@@ -23,9 +23,9 @@ from ikedecode.analysis.checks.facts import (
     merge_repeats,
 )
 from ikedecode.analysis.findings import Finding, Severity
-from ikedecode.ike.attributes import lifetime_text
 from ikedecode.ike.records import Protection
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION, SA_LIFE_DURATION, SA_LIFE_TYPE
+from ikedecode.ike.v1.attributes import lifetime_text
 
 NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18  # RFC 2408 3.14.1
 RESPONDER_LIFETIME = 24576  # RFC 2407 4.6.3.1

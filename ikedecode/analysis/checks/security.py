@@ -13,7 +13,6 @@ from typing import Any
 from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, attribute_values, evidence_of
 from ikedecode.analysis.findings import Finding
-from ikedecode.ike.payloads import HashPayload
 from ikedecode.ike.registries import (
     AUTHENTICATION_ALGORITHM,
     ENCRYPTION_ALGORITHM,
@@ -23,6 +22,7 @@ from ikedecode.ike.registries import (
     IPSEC_GROUP_DESCRIPTION,
     PROTO_IPSEC_ESP,
 )
+from ikedecode.ike.v1.payloads import HashPayload
 
 LISTED_QUICK_MODES = 6  # named in the sentence; the evidence has more
 # (attribute, value) -> why it is weak

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from ikedecode.ike.payloads import SaPayload, Transform
+from ikedecode.ike.v1.payloads import SaPayload, Transform
 from ikedecode.render.cisco import vocabulary as v
 
 AF_BIT = 0x8000  # RFC 2408 3.3: basic (TV) attribute

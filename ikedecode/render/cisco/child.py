@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ikedecode.ike.payloads import IdPayload, SaPayload, Transform
 from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.v1.payloads import IdPayload, SaPayload, Transform
 from ikedecode.render.cisco import attributes as attrs
 from ikedecode.render.cisco import vocabulary as v
 

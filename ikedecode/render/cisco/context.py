@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ikedecode.analysis.timeline import keys_disagree
-from ikedecode.ike.exchanges import Role
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.ike.v1.exchanges import Role
 from ikedecode.render.cisco.child import LocalChild
 from ikedecode.render.cisco.ids import LocalView
 from ikedecode.render.cisco.lines import DebugLog, signed32

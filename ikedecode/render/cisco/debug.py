@@ -8,8 +8,8 @@ Fields IOS takes from its own configuration or memory are synthesised (docs/cisc
 from __future__ import annotations
 
 from ikedecode.analysis.report import Report
-from ikedecode.ike.exchanges import Role
 from ikedecode.ike.records import IkeSa
+from ikedecode.ike.v1.exchanges import Role
 from ikedecode.render.cisco import phase1, phase2
 from ikedecode.render.cisco.context import SaContext, keys_disagree
 from ikedecode.render.cisco.ids import LocalView, local_view

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ikedecode.ike.exchanges import Role
 from ikedecode.ike.records import IkeSa
+from ikedecode.ike.v1.exchanges import Role
 from ikedecode.render.cisco import vocabulary as v
 from ikedecode.render.cisco.child import LocalChild, build_children
 from ikedecode.render.cisco.perspective import addresses

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ikedecode.ike.exchanges import Role
 from ikedecode.ike.records import IkeSa
+from ikedecode.ike.v1.exchanges import Role
 
 CHOICES = ("initiator", "responder")
 

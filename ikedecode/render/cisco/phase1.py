@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ikedecode.ike.exchanges import Role
-from ikedecode.ike.payloads import (
+from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.v1.payloads import (
     CertPayload,
     CertRequestPayload,
     DeletePayload,
@@ -19,7 +20,6 @@ from ikedecode.ike.payloads import (
     Transform,
     VendorIdPayload,
 )
-from ikedecode.ike.records import IkeMessage
 from ikedecode.render.cisco import ipsec
 from ikedecode.render.cisco import vocabulary as v
 from ikedecode.render.cisco.attributes import (

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ikedecode.ike.payloads import (
+from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
     DeletePayload,
     HashPayload,
     NotifyPayload,
     SaPayload,
 )
-from ikedecode.ike.records import IkeMessage
 from ikedecode.render.cisco import ipsec
 from ikedecode.render.cisco import vocabulary as v
 from ikedecode.render.cisco.attributes import (

@@ -8,7 +8,7 @@ IOS 12.x style and are listed in docs/cisco.md as not taken from the reference.
 
 from __future__ import annotations
 
-from ikedecode.ike.exchanges import Role
+from ikedecode.ike.v1.exchanges import Role
 
 # --- values IOS would show that the capture cannot (docs/cisco.md "synthesised") --------------
 POLICY_PRIORITY = 1  # "Checking ISAKMP transform 1 against priority 1 policy" (seed)

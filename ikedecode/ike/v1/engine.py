@@ -24,17 +24,19 @@ from typing import Any
 
 from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.capture.datagram import Datagram, Kind
-from ikedecode.ike import phase2
-from ikedecode.ike.authentication import HashVerifier
-from ikedecode.ike.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_keys
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
-from ikedecode.ike.decryption import MessageDecryptor
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
-from ikedecode.ike.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
-from ikedecode.ike.fragments import FragmentCollector
 from ikedecode.ike.header import IsakmpHeader, parse_header
-from ikedecode.ike.payloads import (
+from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
+from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
+from ikedecode.ike.v1 import phase2
+from ikedecode.ike.v1.authentication import HashVerifier
+from ikedecode.ike.v1.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_keys
+from ikedecode.ike.v1.decryption import MessageDecryptor
+from ikedecode.ike.v1.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
+from ikedecode.ike.v1.fragments import FragmentCollector
+from ikedecode.ike.v1.payloads import (
     FragmentPayload,
     IdPayload,
     KePayload,
@@ -43,11 +45,9 @@ from ikedecode.ike.payloads import (
     VendorIdPayload,
     parse_payloads,
 )
-from ikedecode.ike.phase1 import Phase1Policy
-from ikedecode.ike.protection import ISAKMP_HEADER_LENGTH, Decryption
-from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
-from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
-from ikedecode.ike.sa_state import SaState
+from ikedecode.ike.v1.phase1 import Phase1Policy
+from ikedecode.ike.v1.protection import ISAKMP_HEADER_LENGTH, Decryption
+from ikedecode.ike.v1.sa_state import SaState
 from ikedecode.keys.keyring import KeyRing
 
 DEFAULT_MAX_SAS = 100_000

@@ -8,14 +8,15 @@ on ciphertext, whether or not a message could be decrypted.
 from __future__ import annotations
 
 from ikedecode.analysis.findings import Finding, Severity
-from ikedecode.ike import ciphers, keyderiv
+from ikedecode.ike import ciphers
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.header import IsakmpHeader
-from ikedecode.ike.phase1 import AuthFamily, ClearMaterial, KeyCandidate, build_candidates
-from ikedecode.ike.protection import Decryption, ciphertext_of, try_decrypt
 from ikedecode.ike.records import DerivedKeys, IkeMessage, Protection
-from ikedecode.ike.sa_state import PendingCandidates, SaState
+from ikedecode.ike.v1 import keyderiv
+from ikedecode.ike.v1.phase1 import AuthFamily, ClearMaterial, KeyCandidate, build_candidates
+from ikedecode.ike.v1.protection import Decryption, ciphertext_of, try_decrypt
+from ikedecode.ike.v1.sa_state import PendingCandidates, SaState
 from ikedecode.keys.keyring import KeyRing
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ikedecode.analysis.findings import Finding, Severity
-from ikedecode.ike import authhash, keyderiv
-from ikedecode.ike.exchanges import Role
-from ikedecode.ike.payloads import HashPayload
-from ikedecode.ike.phase1 import AuthFamily
 from ikedecode.ike.records import IkeMessage, Protection
-from ikedecode.ike.sa_state import SaState
+from ikedecode.ike.v1 import authhash, keyderiv
+from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.v1.payloads import HashPayload
+from ikedecode.ike.v1.phase1 import AuthFamily
+from ikedecode.ike.v1.sa_state import SaState
 from ikedecode.keys.keyring import KeyRing
 
 

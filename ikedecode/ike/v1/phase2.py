@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.ike.payloads import (
+from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
     DeletePayload,
     IdPayload,

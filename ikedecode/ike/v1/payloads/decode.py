@@ -6,8 +6,9 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ikedecode.ike.attributes import MODECFG_CONTEXT, parse_attributes
-from ikedecode.ike.payloads.base import (
+from ikedecode.ike.registries import payload_type_name
+from ikedecode.ike.v1.attributes import MODECFG_CONTEXT, parse_attributes
+from ikedecode.ike.v1.payloads.base import (
     GENERIC_HEADER_LENGTH,
     BodyError,
     Payload,
@@ -15,8 +16,8 @@ from ikedecode.ike.payloads.base import (
     UnknownPayload,
     need,
 )
-from ikedecode.ike.payloads.identification import identification_text
-from ikedecode.ike.payloads.records import (
+from ikedecode.ike.v1.payloads.identification import identification_text
+from ikedecode.ike.v1.payloads.records import (
     CertPayload,
     CertRequestPayload,
     ConfigAttributePayload,
@@ -32,8 +33,7 @@ from ikedecode.ike.payloads.records import (
     SignaturePayload,
     VendorIdPayload,
 )
-from ikedecode.ike.payloads.sa import decode_sa
-from ikedecode.ike.registries import payload_type_name
+from ikedecode.ike.v1.payloads.sa import decode_sa
 from ikedecode.ike.vendor_ids import lookup_vendor_id
 
 GENERIC_HEADER = struct.Struct("!BBH")  # RFC 2408 3.2

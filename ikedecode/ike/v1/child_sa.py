@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ikedecode.ike import keyderiv
 from ikedecode.ike.dh_work import DhPrivateSecrets
-from ikedecode.ike.payloads import KePayload, NoncePayload, SaPayload
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION
+from ikedecode.ike.v1 import keyderiv
+from ikedecode.ike.v1.payloads import KePayload, NoncePayload, SaPayload
 from ikedecode.keys.keyring import KeyRing
 
 # Longest KEYMAT any IKEv1 transform pair needs: AES-256 + salt (36) with HMAC-SHA2-512 (64) = 100.

@@ -7,8 +7,6 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from ikedecode.ike.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
-from ikedecode.ike.payloads.base import Payload, hex_text, need, plural
 from ikedecode.ike.registries import DOI, PROTO_ISAKMP, PROTOCOL_IDS, TRANSFORM_IDS_BY_PROTOCOL
 from ikedecode.ike.registry.ike_attributes import (
     AUTHENTICATION_METHOD,
@@ -23,6 +21,8 @@ from ikedecode.ike.registry.ipsec_attributes import (
     IPSEC_GROUP_DESCRIPTION,
     IPSEC_KEY_LENGTH,
 )
+from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
+from ikedecode.ike.v1.payloads.base import Payload, hex_text, need, plural
 
 GENERIC_HEADER = struct.Struct("!BBH")
 SUBSTRUCTURE_MIN = 8  # proposal and transform headers are 8 bytes before SPI / attributes

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from ikedecode.ike.payloads.base import printable_text
 from ikedecode.ike.registries import ID_TYPES
+from ikedecode.ike.v1.payloads.base import printable_text
 
 IDENTIFICATION_SIZES = {1: 4, 4: 8, 5: 16, 6: 32, 7: 8, 8: 32}
 

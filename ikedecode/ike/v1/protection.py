@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ikedecode.ike import ciphers
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
-from ikedecode.ike.payloads import PayloadChain, UnknownPayload, parse_payloads
+from ikedecode.ike.v1.payloads import PayloadChain, UnknownPayload, parse_payloads
 
 ISAKMP_HEADER_LENGTH = 28
 # Padding may be up to 255 bytes by some implementations; more is not plausible.

@@ -7,8 +7,6 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ikedecode.ike.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
-from ikedecode.ike.payloads.base import Payload, hex_text, plural, printable_text
 from ikedecode.ike.registries import (
     CERT_ENCODINGS,
     CFG_TYPES,
@@ -18,6 +16,8 @@ from ikedecode.ike.registries import (
     NOTIFY_TYPES,
     PROTOCOL_IDS,
 )
+from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
+from ikedecode.ike.v1.payloads.base import Payload, hex_text, plural, printable_text
 
 # Notify types whose data is decoded (RFC 2407 4.6.3, RFC 3706 5)
 RESPONDER_LIFETIME = 24576

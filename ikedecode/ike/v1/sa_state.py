@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ikedecode.analysis.findings import Finding
-from ikedecode.ike.child_sa import QuickModeMaterial
-from ikedecode.ike.exchanges import Role
-from ikedecode.ike.phase1 import ClearMaterial, KeyCandidate, Phase1Policy
 from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.v1.child_sa import QuickModeMaterial
+from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.v1.phase1 import ClearMaterial, KeyCandidate, Phase1Policy
 
 
 @dataclass(frozen=True, slots=True)

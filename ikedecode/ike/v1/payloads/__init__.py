@@ -17,11 +17,11 @@ other payload types), ``identification`` (ID data as text), ``decode`` (the chai
 
 from __future__ import annotations
 
-from ikedecode.ike.attributes import Attribute
-from ikedecode.ike.payloads.base import Payload, PayloadChain, UnknownPayload
-from ikedecode.ike.payloads.decode import DECODERS, MAX_PAYLOADS, parse_payloads
-from ikedecode.ike.payloads.identification import distinguished_name_text, identification_text
-from ikedecode.ike.payloads.records import (
+from ikedecode.ike.v1.attributes import Attribute
+from ikedecode.ike.v1.payloads.base import Payload, PayloadChain, UnknownPayload
+from ikedecode.ike.v1.payloads.decode import DECODERS, MAX_PAYLOADS, parse_payloads
+from ikedecode.ike.v1.payloads.identification import distinguished_name_text, identification_text
+from ikedecode.ike.v1.payloads.records import (
     CertPayload,
     CertRequestPayload,
     ConfigAttributePayload,
@@ -37,7 +37,7 @@ from ikedecode.ike.payloads.records import (
     SignaturePayload,
     VendorIdPayload,
 )
-from ikedecode.ike.payloads.sa import Proposal, SaPayload, Transform
+from ikedecode.ike.v1.payloads.sa import Proposal, SaPayload, Transform
 
 __all__ = [
     "DECODERS",

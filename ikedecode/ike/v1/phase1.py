@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from ikedecode.ike import dh, keyderiv
+from ikedecode.ike import dh
 from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.registries import (
     AUTHENTICATION_METHOD,
@@ -21,6 +21,7 @@ from ikedecode.ike.registries import (
     HASH_ALGORITHM,
     KEY_LENGTH,
 )
+from ikedecode.ike.v1 import keyderiv
 from ikedecode.keys.keyring import KeyRing
 
 
