@@ -13,7 +13,6 @@ from typing import Any, TextIO
 import click
 
 from ikedecode import __version__
-from ikedecode.analysis.findings import SEVERITY_ORDER, Severity
 from ikedecode.analysis.report import Report
 from ikedecode.capture import CaptureError, CaptureReader
 from ikedecode.capture.inputs import expand_inputs
@@ -22,6 +21,7 @@ from ikedecode.capture.reader import DEFAULT_FRAGMENT_BUFFERS
 from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.rules import RULE_SETS
 from ikedecode.distributed.errors import DaskError
+from ikedecode.findings import SEVERITY_ORDER, Severity
 from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA
 from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk_file
 from ikedecode.keys.errors import KeyFileError

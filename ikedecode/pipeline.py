@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from ikedecode.analysis.diagnose import diagnose
-from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
@@ -27,6 +26,7 @@ from ikedecode.esp.opener import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
+from ikedecode.findings import Finding, Severity
 from ikedecode.ike.v1.child_sa import ChildSaKeys
 from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
 from ikedecode.keys.keyring import KeyRing

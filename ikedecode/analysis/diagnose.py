@@ -10,9 +10,8 @@ The codes are documented in docs/findings.md.
 from __future__ import annotations
 
 from ikedecode.analysis.checks import CHECKS, Context
-from ikedecode.analysis.checks.catalog import finding
-from ikedecode.analysis.findings import SEVERITY_ORDER, Finding
 from ikedecode.analysis.report import Report
+from ikedecode.findings import SEVERITY_ORDER, Finding, finding
 
 
 def diagnose(report: Report) -> list[Finding]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.capture.datagram import CaptureStats
 from ikedecode.capture.sources import CaptureSource
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
+from ikedecode.findings import Finding, Severity
 from ikedecode.ike.records import IkeMessage, IkeSa
 
 

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ikedecode.analysis.checks.catalog import finding
-from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.report import Report
 from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.formats import FormatError, hashcat_line, psk_crack_line
 from ikedecode.crack.params import PskParams, params_of_sas
 from ikedecode.crack.search import CrackResult, crack, estimate_candidates
 from ikedecode.crack.wordlist import WordListError, count_lines
+from ikedecode.findings import Finding, finding
 from ikedecode.keys.keyring import PresharedKey
 
 NO_PARAMS = "no aggressive-mode exchange with a pre-shared key in the capture (needs AM1 and AM2 with HASH_R)"

@@ -38,7 +38,6 @@ from typing import Any
 
 from ikedecode import __version__
 from ikedecode.analysis.diagnose import diagnose
-from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.merge import open_captures
@@ -61,6 +60,7 @@ from ikedecode.esp.opener import OUTCOME_NO_KEYS
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
+from ikedecode.findings import Finding
 from ikedecode.ike.v1.engine import IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.esp_work import available_cores, sa_spec

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding
 
 
 class Protection(StrEnum):

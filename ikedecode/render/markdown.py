@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from ikedecode import __version__
-from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import ChildSaTimeline, IkeSaTimeline, Timeline, build_timeline
+from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.render.clock import utc_moment
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder

@@ -6,7 +6,7 @@ import hashlib
 import ipaddress
 
 from ikedecode.analysis.diagnose import diagnose
-from ikedecode.analysis.findings import Severity
+from ikedecode.findings import Severity
 from ikedecode.ike.records import Protection
 
 from .records import (

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from ikedecode.analysis.checks.catalog import CATALOG, finding
-from ikedecode.analysis.findings import Severity
+from ikedecode.findings import CATALOG, Severity, finding
 
 from .labs import CAPTURES_DIR, PROJECT_ROOT, lab_keyring, lab_report
 

@@ -11,7 +11,7 @@ import tomllib
 
 import pytest
 
-from ikedecode.analysis.findings import Severity
+from ikedecode.findings import Severity
 from ikedecode.keys.keyring import DhSecret, KeyRing, PresharedKey
 
 from .labs import KEYS_DIR, codes, lab_report, only

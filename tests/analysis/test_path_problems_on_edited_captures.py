@@ -7,7 +7,7 @@ Frame numbers below are those of captures/README.md (1-based); the lists are 0-b
 
 from __future__ import annotations
 
-from ikedecode.analysis.findings import Severity
+from ikedecode.findings import Severity
 from ikedecode.keys.keyring import KeyRing
 
 from .capture_edits import edited

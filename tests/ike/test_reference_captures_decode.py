@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ikedecode.analysis.checks.catalog import CATALOG
-from ikedecode.analysis.findings import Severity
+from ikedecode.findings import CATALOG, Severity
 from ikedecode.ike.records import Protection
 
 IKEV1_CAPTURES = {

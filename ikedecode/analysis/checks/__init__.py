@@ -18,7 +18,7 @@ from ikedecode.analysis.checks.phase2 import check_phase2
 from ikedecode.analysis.checks.security import check_security
 from ikedecode.analysis.checks.stalls import check_no_response
 from ikedecode.analysis.checks.transport import check_transport
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding
 
 Check = Callable[[Context], list[Finding]]
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import Context, SaFacts, evidence_of, lifetimes, plural
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import PROTO_IPSEC_AH, PROTO_IPSEC_ESP, SA_LIFE_DURATION, SA_LIFE_TYPE
 from ikedecode.ike.v1.payloads import DeletePayload
 

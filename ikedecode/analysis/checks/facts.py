@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.report import Report
+from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange
 from ikedecode.ike.registries import (
     AUTHENTICATION_METHOD,

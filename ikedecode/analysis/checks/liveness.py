@@ -9,10 +9,9 @@ while the other has gone silent, between peers that both announced DPD in their 
 
 from __future__ import annotations
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.esp import Flow, flows_of
 from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, evidence_of, frames_text
-from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.registries import PROTOCOL_IDS
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import INITIATOR, RESPONDER, Context, SaFacts
-from ikedecode.analysis.findings import Finding
 from ikedecode.analysis.natd import NatDCheck, check_natd
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import ENCAPSULATION_MODE
 from ikedecode.ike.v1.payloads import NatDPayload
 

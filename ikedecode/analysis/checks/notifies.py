@@ -6,9 +6,8 @@ INVALID-ID-INFORMATION, INVALID-SPI, the PSK-mismatch notifies) is not reported 
 
 from __future__ import annotations
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import Context, Notification, frames_text
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding, finding
 
 # What a peer means by an error notify, in configuration terms (RFC 2408 3.14.1, RFC 2409).
 NOTIFY_HINTS: dict[int, str] = {

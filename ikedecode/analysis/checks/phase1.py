@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import (
     INITIATOR,
     RESPONDER,
@@ -23,7 +22,7 @@ from ikedecode.analysis.checks.facts import (
     frames_text,
     policy_key,
 )
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.registries import PROTO_ISAKMP
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import (
     Context,
     Notification,
@@ -22,7 +21,7 @@ from ikedecode.analysis.checks.facts import (
     lifetimes,
     merge_repeats,
 )
-from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import Protection
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION, SA_LIFE_DURATION, SA_LIFE_TYPE
 from ikedecode.ike.v1.attributes import lifetime_text

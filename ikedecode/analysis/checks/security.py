@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, attribute_values, evidence_of
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import (
     AUTHENTICATION_ALGORITHM,
     ENCRYPTION_ALGORITHM,

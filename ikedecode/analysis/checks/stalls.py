@@ -8,7 +8,6 @@ and unanswered because the capture ends right after it is only a warning.
 
 from __future__ import annotations
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import (
     INITIATOR,
     RESPONDER,
@@ -18,7 +17,7 @@ from ikedecode.analysis.checks.facts import (
     frames_text,
     merge_repeats,
 )
-from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import IkeMessage
 
 # label of the last message seen -> (state its sender waits in, what the silence usually means)

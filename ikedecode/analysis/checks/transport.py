@@ -8,9 +8,8 @@ path that drops fragments leaves them unanswered.
 
 from __future__ import annotations
 
-from ikedecode.analysis.checks.catalog import finding
 from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, evidence_of, frames_text
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage
 
 LISTED = 5  # messages named in the sentence; the evidence has more

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.findings import Finding, Severity
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.v1 import authhash, keyderiv
 from ikedecode.ike.v1.exchanges import Role

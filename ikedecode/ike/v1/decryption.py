@@ -7,7 +7,7 @@ on ciphertext, whether or not a message could be decrypted.
 
 from __future__ import annotations
 
-from ikedecode.analysis.findings import Finding, Severity
+from ikedecode.findings import Finding, Severity
 from ikedecode.ike import ciphers
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets

@@ -22,8 +22,8 @@ import struct
 from collections import deque
 from typing import Any
 
-from ikedecode.analysis.findings import Finding, Severity
 from ikedecode.capture.datagram import Datagram, Kind
+from ikedecode.findings import Finding, Severity
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ikedecode.analysis.findings import Finding
+from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.v1.child_sa import QuickModeMaterial
 from ikedecode.ike.v1.exchanges import Role

@@ -1,20 +1,50 @@
-"""Every finding code ikedecode can report, as data: severity, what it means, what to check.
+"""Findings: what ikedecode concludes about a capture, with the evidence behind it, and the catalog.
 
-The codes are part of the documented interface (docs/findings.md has one section per code, and a
-test keeps the two in step). ``producer`` says which layer emits the finding: the capture layer,
-the IKE engine (what only decryption and hashing can see), the diagnosis (``analysis/checks``,
-what needs the whole picture) or the PSK cracker (``crack/``). Hints speak configuration: ISAKMP
-policy, transform set, crypto ACL, pre-shared key, PFS group, NAT-T, lifetimes.
+A finding is data: a stable ``code``, a ``severity``, one sentence, the evidence and a hint of what
+to check. Every code is declared once, in ``CATALOG`` below, with its severity, the layer that
+produces it and its hint; every finding anywhere (capture layer, engines, ESP, pipeline, diagnosis,
+cracker) is made by ``finding(code, message, evidence)``, so severity and hint exist in one place.
+The codes are part of the documented interface: docs/findings.md has one section per code and a test
+keeps the two in step. Hints speak configuration: ISAKMP policy, transform set, crypto ACL,
+pre-shared key, PFS group, NAT-T, lifetimes.
+
+This module is a leaf: it imports nothing of the project, so every layer may use it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from ikedecode.analysis.findings import Finding, Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - reads like the table below
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_ORDER = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(slots=True)
+class Finding:
+    severity: Severity
+    code: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    hint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "evidence": self.evidence,
+        }
+        if self.hint:
+            out["hint"] = self.hint
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +55,8 @@ class FindingKind:
     meaning: str  # one line for docs and --help
     hint: str  # what to check, in configuration terms
 
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - reads like the table below
 
 _KINDS = (
     # -- capture layer and engine (their producers keep them) -------------------------------------
