@@ -27,8 +27,10 @@ from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.findings import Finding, Severity
+from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
+from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
+from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.v1.child_sa import ChildSaKeys
-from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.dh_pool import compute_dh_ahead
 from ikedecode.parallel.esp_work import DEFAULT_START_AFTER, EspWork
@@ -65,6 +67,8 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
     processor = EspProcessor(sadb)
     writer = DecryptedPcapWriter(options.decrypted_output) if options.decrypted_output is not None else None
     findings: list[Finding] = []
+    engine_findings: list[Finding] = []  # findings not tied to one IKE SA
+    unattached: list[IkeMessage] = []  # messages whose header could not even name an IKE SA
     written = 0
 
     def write(layers: list[EspResult]) -> None:
@@ -103,22 +107,31 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
                 except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
                     processor.note_failure(item.frame, type(exc).__name__)
             elif item.kind is Kind.IKE:
-                engine.receive(item)
                 before = len(sadb)
-                for child in engine.take_child_sas():
-                    try:
-                        sadb.add(ipsec_sa_from_child(child))
-                    except ValueError as exc:
-                        findings.append(unkeyed_finding(child, exc))
+                for event in engine.receive(item):
+                    if type(event) is IpsecSaKeyed:
+                        try:
+                            sadb.add(ipsec_sa_from_child(event.keys))
+                        except ValueError as exc:
+                            findings.append(unkeyed_finding(event.keys, exc))
+                    elif type(event) is FindingRaised:
+                        engine_findings.append(event.finding)
+                    elif type(event) is MessageDecoded and not event.attached:
+                        unattached.append(event.message)
                 work.sas_added(sadb[i] for i in range(before, len(sadb)))
             if options.progress is not None and n % 16 == 0:
                 options.progress(reader.frames_read())
         account(work.finish())
     if processor.first_failure is not None:
         findings.append(esp_failure_finding(processor.failed_packets, *processor.first_failure))
-    ike_sas = engine.finish()
-    findings = capture_findings(reader.stats) + engine.findings + findings
-    report = Report(reader.name, reader.stats, ike_sas, findings, engine.unattached)
+    ike_sas: list[IkeSa] = []
+    for event in engine.finish():
+        if type(event) is IkeSaClosed:
+            ike_sas.append(event.sa)
+        elif type(event) is FindingRaised:
+            engine_findings.append(event.finding)
+    findings = capture_findings(reader.stats) + engine_findings + findings
+    report = Report(reader.name, reader.stats, ike_sas, findings, unattached)
     report.ipsec_sas = reportable_sas(sadb)
     report.unknown_spis = sadb.no_keys
     report.decrypted_written = written if writer is not None else None

@@ -61,7 +61,9 @@ from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.findings import Finding
-from ikedecode.ike.v1.engine import IkeEngine
+from ikedecode.ike.engine import IkeEngine
+from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
+from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.esp_work import available_cores, sa_spec
 from ikedecode.pipeline import Options, analyze, esp_failure_finding, reportable_sas, unkeyed_finding
@@ -206,6 +208,8 @@ class _Merger:
             keyring, max_sas=options.max_ike_sas, max_phase2_per_sa=options.max_phase2_per_sa
         )
         self.findings: list[Finding] = []
+        self.engine_findings: list[Finding] = []  # findings not tied to one IKE SA
+        self.unattached: list[IkeMessage] = []  # messages whose header could not even name an IKE SA
         # (merged frame of the IKE datagram, its SAs, overlap group, {file: threshold} in the group)
         self.additions: list[tuple[int, list[IpsecSa], int, dict[int, int]]] = []
         self.mapping: list[dict[int, int]] = [{} for _ in scans]  # frame in file -> merged frame
@@ -248,13 +252,17 @@ class _Merger:
                 if datagram.kind is Kind.AH:
                     self.ah[i].append((local, datagram))
                     continue
-                engine.receive(datagram)
                 created: list[IpsecSa] = []
-                for child in engine.take_child_sas():
-                    try:
-                        created.append(ipsec_sa_from_child(child))
-                    except ValueError as exc:
-                        self.findings.append(unkeyed_finding(child, exc))
+                for event in engine.receive(datagram):
+                    if type(event) is IpsecSaKeyed:
+                        try:
+                            created.append(ipsec_sa_from_child(event.keys))
+                        except ValueError as exc:
+                            self.findings.append(unkeyed_finding(event.keys, exc))
+                    elif type(event) is FindingRaised:
+                        self.engine_findings.append(event.finding)
+                    elif type(event) is MessageDecoded and not event.attached:
+                        self.unattached.append(event.message)
                 if created:
                     thresholds = {j: consumed[j] for j in groups[group]}
                     thresholds[i] = local
@@ -342,11 +350,16 @@ class _Merger:
         findings = self.findings
         if processor.first_failure is not None:
             findings.append(esp_failure_finding(processor.failed_packets, *processor.first_failure))
-        ike_sas = self.engine.finish()
+        ike_sas: list[IkeSa] = []
+        for event in self.engine.finish():
+            if type(event) is IkeSaClosed:
+                ike_sas.append(event.sa)
+            elif type(event) is FindingRaised:
+                self.engine_findings.append(event.finding)
         stats = self._stats(runs)
-        findings = capture_findings(stats) + self.engine.findings + findings
+        findings = capture_findings(stats) + self.engine_findings + findings
         names = [scan.name for scan in self.scans]
-        report = Report(merged_name(names), stats, ike_sas, findings, self.engine.unattached)
+        report = Report(merged_name(names), stats, ike_sas, findings, self.unattached)
         report.ipsec_sas = reportable_sas(self.sadb)
         report.unknown_spis = self.sadb.no_keys
         report.decrypted_written = None

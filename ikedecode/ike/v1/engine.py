@@ -1,8 +1,9 @@
-"""The IKE engine: datagrams in, IKE SAs with decoded, decrypted and verified messages out.
+"""The IKEv1 engine: datagrams in, events out (``ikedecode.ike.events``).
 
-Sans-IO: ``IkeEngine.receive`` takes one ``Datagram`` (bytes, addresses, a timestamp) and returns
-the ``IkeMessage`` record it made; ``finish`` returns every IKE SA. No file, terminal or network
-I/O happens here.
+Sans-IO: ``Ikev1Engine.receive`` takes one ``Datagram`` (bytes, addresses, a timestamp) whose ISAKMP
+header the version dispatcher (``ikedecode.ike.engine``) has read, and returns what happened: the
+message record, IPsec SAs keyed, findings; ``finish`` closes every IKE SA. No file, terminal or
+network I/O happens here.
 
 How a message is handled (RFC 2408/2409):
 1. the ISAKMP header names the IKE SA (cookie pair) and the exchange;
@@ -19,20 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections import deque
-from typing import Any
 
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.findings import Finding, Severity
+from ikedecode.ike import messages
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
+from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, IpsecSaKeyed, MessageDecoded
 from ikedecode.ike.header import IsakmpHeader, parse_header
+from ikedecode.ike.messages import header_record
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
 from ikedecode.ike.v1 import phase2
 from ikedecode.ike.v1.authentication import HashVerifier
-from ikedecode.ike.v1.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_keys
+from ikedecode.ike.v1.child_sa import QuickModeMaterial, child_sa_keys
 from ikedecode.ike.v1.decryption import MessageDecryptor
 from ikedecode.ike.v1.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
 from ikedecode.ike.v1.fragments import FragmentCollector
@@ -48,17 +50,18 @@ from ikedecode.ike.v1.payloads import (
 from ikedecode.ike.v1.phase1 import Phase1Policy
 from ikedecode.ike.v1.protection import ISAKMP_HEADER_LENGTH, Decryption
 from ikedecode.ike.v1.sa_state import SaState
+from ikedecode.ike.v1.sa_table import DEFAULT_MAX_SAS, SaTable, role_of
 from ikedecode.keys.keyring import KeyRing
 
-DEFAULT_MAX_SAS = 100_000
 # Phase-2 exchanges (quick mode, informational, transaction) kept per IKE SA: a day of DPD every
 # 10 s is 8640 informational exchanges; beyond the cap the oldest is dropped (docs/limits.md).
 DEFAULT_MAX_PHASE2_PER_SA = 10_000
 FRAGMENT_PAYLOAD = 132
-IKEV2_ENCRYPTED_PAYLOAD = 46
 
 
-class IkeEngine:
+class Ikev1Engine:
+    """IKEv1 messages in (their header already read by ``ikedecode.ike.engine``), events out."""
+
     def __init__(
         self,
         keyring: KeyRing | None = None,
@@ -68,14 +71,8 @@ class IkeEngine:
         dh_provider: DhProvider | None = None,
     ) -> None:
         self.keyring = keyring or KeyRing()
-        self.max_sas = max_sas
         self.max_phase2_per_sa = max_phase2_per_sa
-        self._states: dict[tuple[bytes, bytes | None], SaState] = {}  # (icky, rcky) -> SA, rcky known
-        self._by_initiator_cookie: dict[bytes, list[SaState]] = {}
-        self._order: deque[SaState] = deque()
-        self._sa_cap_finding: Finding | None = None
-        self.findings: list[Finding] = []  # findings not tied to one IKE SA
-        self.unattached: list[IkeMessage] = []  # messages whose header could not even name an SA
+        self.table = SaTable(max_sas)
         self._fragments = FragmentCollector()
         # g^xy from --dh-private values: indexed by public value, computed by ``dh_provider``
         # (in-line by default; ikedecode.parallel.dh_pool spreads it over processes)
@@ -83,8 +80,7 @@ class IkeEngine:
         self._anticipated: dict[bytes, _Anticipated] = {}  # initiator cookie -> clear phase-1 values
         self._decryptor = MessageDecryptor(self.keyring, self._private_secrets)
         self._verifier = HashVerifier(self.keyring)
-        self.child_sas: list[ChildSaKeys] = []
-        self._pending_children: list[ChildSaKeys] = []
+        self._out: list[IkeEvent] = []  # the events of the datagram being received
 
     # -- public API -------------------------------------------------------------------------
 
@@ -129,202 +125,53 @@ class IkeEngine:
             del self._anticipated[initiator_cookie]
             self._private_secrets.anticipate(seen.group, *seen.key_exchanges)
 
-    def receive(self, datagram: Datagram) -> IkeMessage | None:
-        """Process one IKE datagram; returns the message record (None for NAT-T keepalives).
+    def receive(self, datagram: Datagram, header: IsakmpHeader) -> list[IkeEvent]:
+        """Process one IKEv1 datagram; returns what happened, in order.
 
         Never raises: should decoding one message fail on a bug, that message becomes a
-        ``decoder-error`` finding and the engine goes on with the next datagram.
+        ``decoder-error`` finding (after the events it made before failing) and the engine goes
+        on with the next datagram.
         """
+        out = self._out = []
         try:
-            return self._receive(datagram)
+            if header.next_payload == FRAGMENT_PAYLOAD and not header.encrypted:
+                self._receive_fragment(datagram, header)
+            else:
+                self._receive_message(datagram, header, datagram.payload)
         except Exception as exc:  # noqa: BLE001 - one bad message must not end the analysis
-            return self._decoder_error(datagram, exc)
+            out.extend(messages.decoder_error_events(datagram, exc))
+        self._out = []
+        return out
 
-    def _receive(self, datagram: Datagram) -> IkeMessage | None:
-        if datagram.nat_keepalive:
-            return None
-        data = datagram.payload
-        try:
-            header = parse_header(data)
-        except MalformedMessage as exc:
-            return self._malformed(datagram, str(exc))
-        if header.major_version == 2:
-            return self._receive_ikev2(datagram, header)
-        if header.next_payload == FRAGMENT_PAYLOAD and not header.encrypted:
-            return self._receive_fragment(datagram, header)
-        return self._receive_message(datagram, header, data)
-
-    def finish(self) -> list[IkeSa]:
-        """Every IKE SA seen, in order of first appearance, with final states and findings."""
-        for state in self._order:
+    def finish(self) -> list[IkeEvent]:
+        """Findings only the end of the capture can tell, then every IKE SA seen, in order of
+        first appearance, with final states and findings."""
+        out: list[IkeEvent] = []
+        for state in self.table:
             try:
                 self._conclude(state)
             except Exception as exc:  # noqa: BLE001 - one SA's conclusion must not lose the others
                 frame = state.sa.messages[-1].frame if state.sa.messages else 0
-                self.findings.append(_decoder_error_finding(frame, exc))
+                out.append(FindingRaised(messages.decoder_error_finding(frame, exc)))
         for problem in self._fragments.incomplete():
-            self.findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "ike-fragments-incomplete",
-                    problem,
-                    evidence={},
-                    hint="a fragment of a large IKE message (certificates) was lost on the way",
+            out.append(
+                FindingRaised(
+                    Finding(
+                        Severity.WARNING,
+                        "ike-fragments-incomplete",
+                        problem,
+                        evidence={},
+                        hint="a fragment of a large IKE message (certificates) was lost on the way",
+                    )
                 )
             )
-        return [s.sa for s in self._order]
-
-    # -- SA bookkeeping ----------------------------------------------------------------------
-
-    def _sa_for(self, datagram: Datagram, header: IsakmpHeader) -> SaState:
-        icky, rcky = header.initiator_cookie, header.responder_cookie
-        zero = rcky == bytes(8)
-        # The newest SA of this initiator cookie answers a zero responder cookie; otherwise the SA
-        # with this cookie pair, else the first SA of the initiator cookie while its responder
-        # cookie is unknown (only the first can be: later ones are made with a responder cookie).
-        # Dictionaries, not a scan: a flood of responder cookies must not make this quadratic.
-        candidates = self._by_initiator_cookie.get(icky)
-        if candidates:
-            if zero:
-                return candidates[-1]
-            state = self._states.get((icky, rcky))
-            if state is not None:
-                return state
-            first = candidates[0]
-            if first.sa.responder_cookie is None:
-                first.sa.responder_cookie = rcky
-                self._states[(icky, rcky)] = first
-                return first
-        if len(self._order) >= self.max_sas:
-            dropped = self._order.popleft()
-            self._forget(dropped)
-            self._note_sa_dropped(dropped)
-        # With a zero responder cookie the sender is the initiator (RFC 2408 3.1); otherwise the
-        # capture missed the SA's first message and the first sender seen is taken as initiator.
-        inferred = not zero
-        initiator, responder = (datagram.src, datagram.dst)
-        sa = IkeSa(
-            version=1,
-            initiator_cookie=icky,
-            responder_cookie=None if zero else rcky,
-            initiator=initiator,
-            responder=responder,
-            initiator_inferred=inferred,
-            first_time=datagram.time,
-            last_time=datagram.time,
-        )
-        state = SaState(sa=sa)
-        self._order.append(state)
-        self._by_initiator_cookie.setdefault(icky, []).append(state)
-        if not zero:
-            self._states[(icky, rcky)] = state
-        return state
-
-    def _forget(self, state: SaState) -> None:
-        lst = self._by_initiator_cookie.get(state.sa.initiator_cookie, [])
-        if state in lst:
-            lst.remove(state)
-        pair = (state.sa.initiator_cookie, state.sa.responder_cookie)
-        if self._states.get(pair) is state:
-            del self._states[pair]
-        if not lst:
-            self._by_initiator_cookie.pop(state.sa.initiator_cookie, None)
-
-    def _note_sa_dropped(self, dropped: SaState) -> None:
-        """One ``state-cap`` finding for all the IKE SAs the cap dropped, with their count."""
-        finding = self._sa_cap_finding
-        if finding is None:
-            finding = self._sa_cap_finding = Finding(
-                Severity.WARNING,
-                "state-cap",
-                "",
-                evidence={"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies},
-                hint="raise --max-ike-sas",
-            )
-            self.findings.append(finding)
-        finding.evidence["dropped"] += 1
-        finding.evidence["last_dropped"] = dropped.sa.cookies
-        count = finding.evidence["dropped"]
-        finding.message = (
-            f"more than {self.max_sas} IKE SAs: the oldest {count} "
-            f"{'was' if count == 1 else 'were'} dropped from the report"
-        )
-
-    @staticmethod
-    def _role(sa: IkeSa, datagram: Datagram) -> Role:
-        if datagram.src == sa.initiator and datagram.src != sa.responder:
-            return Role.INITIATOR
-        if datagram.src == sa.responder and datagram.src != sa.initiator:
-            return Role.RESPONDER
-        if datagram.dst == sa.responder:
-            return Role.INITIATOR
-        return Role.RESPONDER if datagram.dst == sa.initiator else Role.INITIATOR
+        out.extend(IkeSaClosed(state.sa) for state in self.table)
+        return out
 
     # -- message handling --------------------------------------------------------------------
 
-    @staticmethod
-    def _message(datagram: Datagram, **fields: Any) -> IkeMessage:
-        """An IkeMessage with the datagram's addressing filled in."""
-        return IkeMessage(
-            frame=datagram.frame,
-            time=datagram.time,
-            sender=datagram.src,
-            receiver=datagram.dst,
-            sport=datagram.sport,
-            dport=datagram.dport,
-            length=len(datagram.payload),
-            frames=datagram.frames or (datagram.frame,),
-            udp_encapsulated=datagram.udp_encapsulated,
-            **fields,
-        )
-
-    def _new_message(self, datagram: Datagram, header: IsakmpHeader, exchange: str, label: str) -> IkeMessage:
-        return self._message(
-            datagram,
-            exchange_type=header.exchange_type,
-            exchange=exchange,
-            message_id=header.message_id,
-            label=label,
-            flags=header.flags,
-            encrypted=header.encrypted,
-        )
-
-    def _malformed(self, datagram: Datagram, reason: str) -> IkeMessage:
-        msg = self._malformed_record(datagram, reason)
-        self.unattached.append(msg)
-        self.findings.append(
-            Finding(
-                Severity.WARNING,
-                "malformed-message",
-                f"IKE message from {datagram.src} failed its sanity check: {reason}",
-                evidence={"frame": datagram.frame, "src": datagram.src, "dst": datagram.dst},
-                hint="a broken or non-IKE packet on an IKE port",
-            )
-        )
-        return msg
-
-    def _malformed_record(self, datagram: Datagram, reason: str) -> IkeMessage:
-        return self._message(
-            datagram,
-            exchange_type=0,
-            exchange="unknown",
-            message_id=0,
-            label="?",
-            flags=0,
-            encrypted=False,
-            protection=Protection.MALFORMED,
-            problems=[reason],
-        )
-
-    def _decoder_error(self, datagram: Datagram, exc: Exception) -> IkeMessage:
-        """The guard's record of a message ikedecode failed on: a finding, never an exception."""
-        msg = self._malformed_record(datagram, f"ikedecode failed on this message: {type(exc).__name__}")
-        self.unattached.append(msg)
-        self.findings.append(_decoder_error_finding(datagram.frame, exc))
-        return msg
-
     def _receive_message(self, datagram: Datagram, header: IsakmpHeader, data: bytes) -> IkeMessage:
-        state = self._sa_for(datagram, header)
+        state = self.table.state_for(datagram, header, self._out)
         sa = state.sa
         sa.last_time = max(sa.last_time, datagram.time)
         exchange = exchange_name(header.exchange_type)
@@ -332,7 +179,7 @@ class IkeEngine:
         digest = hashlib.sha256(data).digest()
         original = state.seen.get(digest)
         if original is not None:
-            msg = self._new_message(datagram, header, original.exchange, original.label)
+            msg = header_record(datagram, header, original.exchange, original.label)
             msg.retransmission_of = original.frame
             msg.protection, msg.hash_verified, msg.hash_name = (
                 original.protection,
@@ -341,16 +188,18 @@ class IkeEngine:
             )
             msg.payloads, msg.problems, msg.note = original.payloads, original.problems, original.note
             sa.messages.append(msg)
+            self._out.append(MessageDecoded(msg, attached=True))
             if header.message_id and header.message_id in sa.phase2:
                 sa.phase2[header.message_id].frames.append(datagram.frame)
             return msg
 
-        role = self._role(sa, datagram)
+        role = role_of(sa, datagram)
         step = self._step(state, header, datagram, role)
         label = step.label if step else "?"
-        msg = self._new_message(datagram, header, exchange, label)
+        msg = header_record(datagram, header, exchange, label)
         state.seen[digest] = msg
         sa.messages.append(msg)
+        self._out.append(MessageDecoded(msg, attached=True))
 
         decryption: Decryption | None = None
         if header.encrypted:
@@ -413,7 +262,6 @@ class IkeEngine:
         self, state: SaState, msg: IkeMessage, role: Role, decryption: Decryption | None
     ) -> None:
         sa = state.sa
-        state.phase1_labels_seen.add(msg.label)
         if msg.label in STATE_AFTER:
             sa.state = STATE_AFTER[msg.label]
         for p in msg.payloads:
@@ -545,13 +393,7 @@ class IkeEngine:
         )
         if qm.ke_i and qm.ke_r and not children:
             ex.summary["pfs_note"] = "PFS: no g(qm)^xy candidate (give --dh-secret or --dh-private)"
-        self._pending_children.extend(children)
-        self.child_sas.extend(children)
-
-    def take_child_sas(self) -> list[ChildSaKeys]:
-        """IPsec SA key material made since the last call (for the ESP layer)."""
-        out, self._pending_children = self._pending_children, []
-        return out
+        self._out.extend(IpsecSaKeyed(child) for child in children)
 
     # -- IKE fragmentation, IKEv2 recognition, conclusion ------------------------------------
 
@@ -559,10 +401,11 @@ class IkeEngine:
         chain = parse_payloads(
             header.next_payload, datagram.payload[ISAKMP_HEADER_LENGTH:], ISAKMP_HEADER_LENGTH
         )
-        state = self._sa_for(datagram, header)
-        msg = self._new_message(datagram, header, "fragment", "FRAG")
+        state = self.table.state_for(datagram, header, self._out)
+        msg = header_record(datagram, header, "fragment", "FRAG")
         msg.payloads, msg.problems = chain.payloads, list(chain.problems)
         state.sa.messages.append(msg)
+        self._out.append(MessageDecoded(msg, attached=True))
         state.sa.last_time = max(state.sa.last_time, datagram.time)
         for p in chain.payloads:
             if isinstance(p, FragmentPayload):
@@ -578,39 +421,6 @@ class IkeEngine:
                         msg.problems.append(f"reassembled IKE message is malformed: {exc}")
                         return msg
                     self._receive_message(inner, inner_header, whole)
-        return msg
-
-    def _receive_ikev2(self, datagram: Datagram, header: IsakmpHeader) -> IkeMessage:
-        state = self._sa_for(datagram, header)
-        sa = state.sa
-        if sa.version != 2:
-            sa.version, sa.state = 2, ""
-            sa.findings.append(
-                Finding(
-                    Severity.INFO,
-                    "ikev2-not-decoded",
-                    f"IKEv2 SA with initiator SPI {sa.initiator_cookie.hex()}: messages are recognised and "
-                    "counted, not decoded yet",
-                    evidence={"cookies": sa.cookies, "frame": datagram.frame},
-                )
-            )
-        sa.last_time = max(sa.last_time, datagram.time)
-        msg = self._new_message(
-            datagram, header, "ikev2:" + name(EXCHANGE_TYPES, header.exchange_type), "IKEv2"
-        )
-        chain = parse_payloads(
-            header.next_payload, datagram.payload[ISAKMP_HEADER_LENGTH : header.length], ISAKMP_HEADER_LENGTH
-        )
-        encrypted_at = next(
-            (i for i, p in enumerate(chain.payloads) if p.type == IKEV2_ENCRYPTED_PAYLOAD), None
-        )
-        if encrypted_at is not None:
-            # RFC 7296 3.14: what follows the SK payload's header is ciphertext; stop there.
-            msg.payloads, msg.problems = chain.payloads[: encrypted_at + 1], []
-            msg.encrypted, msg.protection = True, Protection.NO_KEYS
-        else:
-            msg.payloads, msg.problems = chain.payloads, list(chain.problems)
-        sa.messages.append(msg)
         return msg
 
     @staticmethod
@@ -705,17 +515,6 @@ def _first_transform_group(sa_body: bytes) -> int | None:
                 group = int.from_bytes(attributes[at + 4 : at + 4 + value], "big") or None
             at += 4 + value
     return group
-
-
-def _decoder_error_finding(frame: int, exc: Exception) -> Finding:
-    return Finding(
-        Severity.ERROR,
-        "decoder-error",
-        f"frame {frame}: ikedecode failed to decode this IKE message ({type(exc).__name__}); "
-        "the rest of the capture was decoded",
-        evidence={"frame": frame, "exception": type(exc).__name__},
-        hint="a bug in ikedecode: please report it, with this frame if you can share it",
-    )
 
 
 def exchange_name(exchange_type: int) -> str:
