@@ -22,7 +22,7 @@ from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.rules import RULE_SETS
 from ikedecode.distributed.errors import DaskError
 from ikedecode.findings import SEVERITY_ORDER, Severity
-from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA
+from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA
 from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk_file
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing, PresharedKey

@@ -14,11 +14,9 @@ from ikedecode.ike.events import IkeEvent, MessageDecoded
 from ikedecode.ike.header import HEADER_LENGTH, IsakmpHeader
 from ikedecode.ike.messages import header_record
 from ikedecode.ike.records import Protection
-from ikedecode.ike.registries import EXCHANGE_TYPES, name
+from ikedecode.ike.registries import EXCHANGE_TYPES, IKEV2_PAYLOAD_ENCRYPTED, name
 from ikedecode.ike.v1.payloads import parse_payloads
 from ikedecode.ike.v1.sa_table import SaTable
-
-ENCRYPTED_PAYLOAD = 46  # RFC 7296 3.14 (SK)
 
 
 class Ikev2Counted:
@@ -52,7 +50,9 @@ class Ikev2Counted:
         chain = parse_payloads(
             header.next_payload, datagram.payload[HEADER_LENGTH : header.length], HEADER_LENGTH
         )
-        encrypted_at = next((i for i, p in enumerate(chain.payloads) if p.type == ENCRYPTED_PAYLOAD), None)
+        encrypted_at = next(
+            (i for i, p in enumerate(chain.payloads) if p.type == IKEV2_PAYLOAD_ENCRYPTED), None
+        )
         if encrypted_at is not None:
             # RFC 7296 3.14: what follows the SK payload's header is ciphertext; stop there.
             msg.payloads, msg.problems = chain.payloads[: encrypted_at + 1], []

@@ -29,6 +29,7 @@ from ikedecode.ike.records import IkeMessage, IkeSa, Protection
 from ikedecode.ike.v1 import engine as engine_module
 from ikedecode.ike.v1.fragments import MAX_PROBLEMS_KEPT, FragmentCollector
 from ikedecode.ike.v1.payloads import FragmentPayload
+from ikedecode.ike.v1.phase1_messages import Phase1Messages
 from ikedecode.keys.loader import load_key_text
 from ikedecode.pipeline import analyze
 from ikedecode.render.clock import utc_moment
@@ -140,14 +141,14 @@ def test_a_late_responder_sa_payload_does_not_change_the_policy_of_derived_keys(
 
 def test_an_exception_inside_the_engine_becomes_a_finding_and_decoding_goes_on(monkeypatch):
     ike, ring, _ = lab("mm-aes128-sha1-modp2048")
-    real = engine_module.Ikev1Engine._phase1_message
+    real = Phase1Messages.message
 
-    def failing(self, state, msg, role, decryption):  # noqa: ANN001, ANN202
+    def failing(self, state, msg, role, step):  # noqa: ANN001, ANN202
         if msg.label == "MM3":
             raise RuntimeError("planted")
-        return real(self, state, msg, role, decryption)
+        return real(self, state, msg, role, step)
 
-    monkeypatch.setattr(engine_module.Ikev1Engine, "_phase1_message", failing)
+    monkeypatch.setattr(Phase1Messages, "message", failing)
     engine = IkeEngine(ring)
     events = [engine.receive(d) for d in ike]
     records = [decoded(e) for e in events]

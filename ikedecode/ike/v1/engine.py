@@ -19,44 +19,41 @@ How a message is handled (RFC 2408/2409):
 from __future__ import annotations
 
 import hashlib
-import struct
 
-from ikedecode.capture.datagram import Datagram, Kind
+from ikedecode.capture.datagram import Datagram
 from ikedecode.findings import Finding, Severity
 from ikedecode.ike import messages
-from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
-from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, IpsecSaKeyed, MessageDecoded
-from ikedecode.ike.header import IsakmpHeader, parse_header
+from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, MessageDecoded
+from ikedecode.ike.header import HEADER_LENGTH, IsakmpHeader, parse_header
 from ikedecode.ike.messages import header_record
-from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
-from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
-from ikedecode.ike.v1 import phase2
+from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.registries import EXCHANGE_TYPES, PAYLOAD_FRAGMENT, name
+from ikedecode.ike.v1.anticipation import DhAnticipation
 from ikedecode.ike.v1.authentication import HashVerifier
-from ikedecode.ike.v1.child_sa import QuickModeMaterial, child_sa_keys
 from ikedecode.ike.v1.decryption import MessageDecryptor
-from ikedecode.ike.v1.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
-from ikedecode.ike.v1.fragments import FragmentCollector
-from ikedecode.ike.v1.payloads import (
-    FragmentPayload,
-    IdPayload,
-    KePayload,
-    NoncePayload,
-    SaPayload,
-    VendorIdPayload,
-    parse_payloads,
+from ikedecode.ike.v1.exchanges import (
+    ESTABLISHED_STATE,
+    ESTABLISHING_LABELS,
+    PHASE1_EXCHANGES,
+    PHASE1_TYPES,
+    PHASE2_TYPES,
+    QUICK_MODE,
+    SHAPES_BY_TYPE,
+    Label,
+    Role,
+    Step,
 )
-from ikedecode.ike.v1.phase1 import Phase1Policy
-from ikedecode.ike.v1.protection import ISAKMP_HEADER_LENGTH, Decryption
+from ikedecode.ike.v1.fragments import FragmentCollector
+from ikedecode.ike.v1.payloads import FragmentPayload, VendorIdPayload, parse_payloads
+from ikedecode.ike.v1.phase1_messages import Phase1Messages
+from ikedecode.ike.v1.phase2_messages import DEFAULT_MAX_PHASE2_PER_SA, Phase2Messages
 from ikedecode.ike.v1.sa_state import SaState
 from ikedecode.ike.v1.sa_table import DEFAULT_MAX_SAS, SaTable, role_of
 from ikedecode.keys.keyring import KeyRing
 
-# Phase-2 exchanges (quick mode, informational, transaction) kept per IKE SA: a day of DPD every
-# 10 s is 8640 informational exchanges; beyond the cap the oldest is dropped (docs/limits.md).
-DEFAULT_MAX_PHASE2_PER_SA = 10_000
-FRAGMENT_PAYLOAD = 132
+__all__ = ["DEFAULT_MAX_PHASE2_PER_SA", "DEFAULT_MAX_SAS", "Ikev1Engine", "exchange_name"]
 
 
 class Ikev1Engine:
@@ -71,15 +68,16 @@ class Ikev1Engine:
         dh_provider: DhProvider | None = None,
     ) -> None:
         self.keyring = keyring or KeyRing()
-        self.max_phase2_per_sa = max_phase2_per_sa
         self.table = SaTable(max_sas)
         self._fragments = FragmentCollector()
         # g^xy from --dh-private values: indexed by public value, computed by ``dh_provider``
         # (in-line by default; ikedecode.parallel.dh_pool spreads it over processes)
         self._private_secrets = DhPrivateSecrets(self.keyring.dh_privates, dh_provider)
-        self._anticipated: dict[bytes, _Anticipated] = {}  # initiator cookie -> clear phase-1 values
+        self._anticipation = DhAnticipation(self._private_secrets)
         self._decryptor = MessageDecryptor(self.keyring, self._private_secrets)
-        self._verifier = HashVerifier(self.keyring)
+        verifier = HashVerifier(self.keyring)
+        self.phase1 = Phase1Messages(verifier, self._decryptor)
+        self.phase2 = Phase2Messages(self.keyring, self._private_secrets, verifier, max_phase2_per_sa)
         self._out: list[IkeEvent] = []  # the events of the datagram being received
 
     # -- public API -------------------------------------------------------------------------
@@ -92,38 +90,12 @@ class Ikev1Engine:
     def use_dh_provider(self, provider: DhProvider | None) -> None:
         """Compute g^xy from private values with ``provider`` from now on (None: in-line)."""
         self._private_secrets.use_provider(provider)
-        self._anticipated.clear()
+        self._anticipation.clear()
 
     def anticipate(self, datagram: Datagram) -> None:
-        """Look at a datagram that ``receive`` will get later, to start its DH work early.
-
-        A caller that reads ahead (``ikedecode.parallel.dh_pool``) shows each IKE datagram here
-        first: once an SA's clear-text phase-1 messages have shown the chosen DH group (the
-        responder's SA payload) and both KE payloads, g^xy for the key ring's private values is
-        handed to the DH provider, so it is ready when ``receive`` decrypts MM5. Changes nothing
-        else: the output is the same with or without it. Never raises.
-        """
-        if not self._private_secrets.privates or datagram.kind is not Kind.IKE or datagram.nat_keepalive:
-            return
-        try:
-            clear = clear_phase1_values(datagram.payload)
-        except (ValueError, struct.error):
-            return
-        if clear is None:
-            return
-        initiator_cookie, group, key_exchange = clear
-        seen = self._anticipated.get(initiator_cookie)
-        if seen is None:
-            if len(self._anticipated) >= MAX_ANTICIPATED:
-                del self._anticipated[next(iter(self._anticipated))]
-            seen = self._anticipated[initiator_cookie] = _Anticipated()
-        if group is not None:
-            seen.group = group
-        if key_exchange is not None and key_exchange not in seen.key_exchanges:
-            seen.key_exchanges.append(key_exchange)
-        if seen.group is not None and len(seen.key_exchanges) == 2:
-            del self._anticipated[initiator_cookie]
-            self._private_secrets.anticipate(seen.group, *seen.key_exchanges)
+        """Look at a datagram that ``receive`` will get later, to start its DH work early
+        (``ike.v1.anticipation``). Changes nothing else; never raises."""
+        self._anticipation.anticipate(datagram)
 
     def receive(self, datagram: Datagram, header: IsakmpHeader) -> list[IkeEvent]:
         """Process one IKEv1 datagram; returns what happened, in order.
@@ -134,7 +106,7 @@ class Ikev1Engine:
         """
         out = self._out = []
         try:
-            if header.next_payload == FRAGMENT_PAYLOAD and not header.encrypted:
+            if header.next_payload == PAYLOAD_FRAGMENT and not header.encrypted:
                 self._receive_fragment(datagram, header)
             else:
                 self._receive_message(datagram, header, datagram.payload)
@@ -195,13 +167,12 @@ class Ikev1Engine:
 
         role = role_of(sa, datagram)
         step = self._step(state, header, datagram, role)
-        label = step.label if step else "?"
+        label = step.label if step else Label.UNKNOWN
         msg = header_record(datagram, header, exchange, label)
         state.seen[digest] = msg
         sa.messages.append(msg)
         self._out.append(MessageDecoded(msg, attached=True))
 
-        decryption: Decryption | None = None
         if header.encrypted:
             decryption = self._decryptor.decrypt(state, header, data, msg)
             if decryption is not None:
@@ -210,10 +181,10 @@ class Ikev1Engine:
         else:
             chain = parse_payloads(
                 header.next_payload,
-                data[ISAKMP_HEADER_LENGTH : header.length]
-                if header.length >= ISAKMP_HEADER_LENGTH
-                else data[ISAKMP_HEADER_LENGTH:],
-                ISAKMP_HEADER_LENGTH,
+                data[HEADER_LENGTH : header.length]
+                if header.length >= HEADER_LENGTH
+                else data[HEADER_LENGTH:],
+                HEADER_LENGTH,
             )
             msg.payloads, msg.problems = chain.payloads, list(chain.problems)
             if chain.problems:
@@ -228,9 +199,9 @@ class Ikev1Engine:
                 )
 
         if header.exchange_type in PHASE1_TYPES:
-            self._phase1_message(state, msg, role, decryption)
-        elif header.message_id != 0 or header.exchange_type in (5, 6, 32):
-            self._phase2_message(state, msg, decryption)
+            self.phase1.message(state, msg, role, step)
+        elif header.message_id != 0 or header.exchange_type in PHASE2_TYPES:
+            self.phase2.message(state, msg, step, self._out)
         self._collect_vendor_ids(sa, role, msg)
         return msg
 
@@ -245,7 +216,7 @@ class Ikev1Engine:
             ordinal = state.sent_count.get(key, 0)
             state.sent_count[key] = ordinal + 1
             return shape.step_for(role, ordinal)
-        if shape.name == "quick":
+        if shape is QUICK_MODE:
             opener = state.qm_initiator.setdefault(header.message_id, datagram.src)
             qm_role = Role.INITIATOR if datagram.src == opener else Role.RESPONDER
             key = (header.message_id, qm_role)
@@ -254,155 +225,12 @@ class Ikev1Engine:
             return shape.step_for(qm_role, ordinal)
         return shape.steps[0]
 
-    # -- decryption --------------------------------------------------------------------------
-
-    # -- phase 1 -----------------------------------------------------------------------------
-
-    def _phase1_message(
-        self, state: SaState, msg: IkeMessage, role: Role, decryption: Decryption | None
-    ) -> None:
-        sa = state.sa
-        if msg.label in STATE_AFTER:
-            sa.state = STATE_AFTER[msg.label]
-        for p in msg.payloads:
-            if isinstance(p, SaPayload):
-                if role is Role.INITIATOR and state.sai_b is None:
-                    state.sai_b = p.body
-                    sa.offered = [{**t.to_dict(), "description": t.describe()} for t in p.transforms]
-                elif role is Role.RESPONDER and state.candidates is None and state.pending is None:
-                    # once the keys are asked for, the policy is fixed
-                    chosen = p.transforms
-                    if chosen:
-                        attributes = {a.type: a.value for a in chosen[0].attributes}
-                        state.policy = Phase1Policy.from_attributes(attributes)
-                        sa.chosen = {**chosen[0].to_dict(), "description": chosen[0].describe()}
-                        if state.policy is not None:
-                            sa.auth_method = name(AUTHENTICATION_METHODS, state.policy.auth_method)
-            elif isinstance(p, KePayload):
-                if role is Role.INITIATOR:
-                    state.g_xi = p.data
-                else:
-                    state.g_xr = p.data
-            elif isinstance(p, NoncePayload):
-                if role is Role.INITIATOR:
-                    state.ni_b = p.data
-                else:
-                    state.nr_b = p.data
-            elif isinstance(p, IdPayload):
-                sa.identities[role.value] = p.text
-                if role is Role.INITIATOR:
-                    state.idii_b = p.body
-                else:
-                    state.idir_b = p.body
-        if msg.label in ("MM6", "AM3"):
-            sa.established = True
-        if msg.label == "AM2":
-            try:
-                self._verifier.verify_aggressive_hash_r(state, msg)
-            except UnsupportedAlgorithm as exc:  # the accepted transform names a hash nobody knows
-                msg.note = f"HASH_R not checked: {exc}"
-        elif msg.label in ("MM5", "MM6", "AM3") and msg.protection in (
-            Protection.DECRYPTED,
-            Protection.CLEAR,
-        ):
-            self._verifier.verify_phase1_hash(state, msg, role)
-        self._decryptor.ensure_candidates(state)
-
-    # -- phase 2 and informational -----------------------------------------------------------
-
-    def _phase2_message(self, state: SaState, msg: IkeMessage, decryption: Decryption | None) -> None:
-        sa = state.sa
-        ex = sa.phase2.get(msg.message_id)
-        if ex is None:
-            if len(sa.phase2) >= self.max_phase2_per_sa:
-                self._drop_oldest_phase2(state)
-            ex = sa.phase2[msg.message_id] = Phase2Exchange(msg.message_id, msg.exchange, msg.exchange_type)
-        ex.frames.append(msg.frame)
-        ex.labels.append(msg.label)
-        if msg.encrypted:
-            ok = msg.protection is not Protection.NO_KEYS and msg.protection is not Protection.UNDECRYPTABLE
-            ex.decrypted = ok if ex.decrypted in (None, True) else False
-        if msg.exchange_type == 32 and msg.payloads:
-            self._quick_mode(state, msg).absorb(msg.label, msg.payloads)
-        if msg.protection in (Protection.DECRYPTED, Protection.CLEAR):
-            self._verifier.verify_phase2_hash(state, msg)
-        if msg.hash_verified is not None:
-            ex.hashes_verified = msg.hash_verified if ex.hashes_verified in (None, True) else False
-        if msg.exchange_type == 32:
-            phase2.summarize_quick_mode_message(ex.summary, msg.label, msg.payloads)
-            if msg.label == "QM3":
-                ex.complete = True
-            if msg.label == "QM2" and msg.protection is Protection.VERIFIED:
-                self._key_child_sas(state, msg, ex)
-        elif msg.exchange_type == 5:
-            phase2.summarize_informational(ex.summary, msg.payloads)
-            ex.complete = True
-        elif msg.exchange_type == 6:
-            phase2.summarize_transaction(ex.summary, msg.payloads)
-            # draft-dukes-ike-mode-cfg 3.2: REQUEST/REPLY or SET/ACK; two distinct messages end it
-            ex.complete = len(set(ex.frames)) >= 2 and not msg.retransmission
-
-    def _drop_oldest_phase2(self, state: SaState) -> None:
-        """The phase-2 cap: forget the oldest exchange of this SA and its per-message-ID state."""
-        sa = state.sa
-        mid = next(iter(sa.phase2))
-        del sa.phase2[mid]
-        for per_mid in (state.exchange_ivs, state.qm_initiator, state.quick_modes):
-            per_mid.pop(mid, None)
-        for role in Role:
-            state.sent_count.pop((mid, role), None)
-        finding = state.phase2_cap_finding
-        if finding is None:
-            finding = state.phase2_cap_finding = Finding(
-                Severity.WARNING,
-                "state-cap",
-                "",
-                evidence={"cookies": sa.cookies, "cap": self.max_phase2_per_sa, "dropped": 0},
-                hint="raise --max-phase2-per-sa",
-            )
-            sa.findings.append(finding)
-        finding.evidence["dropped"] += 1
-        finding.message = (
-            f"more than {self.max_phase2_per_sa} phase-2 exchanges in this IKE SA: the oldest "
-            f"{finding.evidence['dropped']} dropped from the report"
-        )
-
-    def _quick_mode(self, state: SaState, msg: IkeMessage) -> QuickModeMaterial:
-        qm = state.quick_modes.get(msg.message_id)
-        if qm is None:
-            opener = state.qm_initiator.get(msg.message_id, msg.sender)
-            other = msg.receiver if opener == msg.sender else msg.sender
-            qm = state.quick_modes[msg.message_id] = QuickModeMaterial(msg.message_id, opener, other)
-        return qm
-
-    def _key_child_sas(self, state: SaState, msg: IkeMessage, ex: Phase2Exchange) -> None:
-        """KEYMAT for both directions of each accepted proposal (RFC 2409 5.5)."""
-        keys = state.message_keys.get(msg.frame, state.selected)
-        qm = state.quick_modes.get(msg.message_id)
-        if keys is None or keys.skeyid_d is None or state.policy is None or qm is None:
-            return
-        sa = state.sa
-        children = child_sa_keys(
-            qm,
-            state.policy.hash_algorithm,
-            keys.skeyid_d,
-            self.keyring,
-            sa.initiator_cookie,
-            sa.cookies,
-            self._private_secrets,
-        )
-        if qm.ke_i and qm.ke_r and not children:
-            ex.summary["pfs_note"] = "PFS: no g(qm)^xy candidate (give --dh-secret or --dh-private)"
-        self._out.extend(IpsecSaKeyed(child) for child in children)
-
     # -- IKE fragmentation, IKEv2 recognition, conclusion ------------------------------------
 
     def _receive_fragment(self, datagram: Datagram, header: IsakmpHeader) -> IkeMessage:
-        chain = parse_payloads(
-            header.next_payload, datagram.payload[ISAKMP_HEADER_LENGTH:], ISAKMP_HEADER_LENGTH
-        )
+        chain = parse_payloads(header.next_payload, datagram.payload[HEADER_LENGTH:], HEADER_LENGTH)
         state = self.table.state_for(datagram, header, self._out)
-        msg = header_record(datagram, header, "fragment", "FRAG")
+        msg = header_record(datagram, header, "fragment", Label.FRAGMENT)
         msg.payloads, msg.problems = chain.payloads, list(chain.problems)
         state.sa.messages.append(msg)
         self._out.append(MessageDecoded(msg, attached=True))
@@ -435,86 +263,17 @@ class Ikev1Engine:
         sa = state.sa
         if sa.version != 1:
             return
-        p1 = [m for m in sa.messages if m.exchange in ("main", "aggressive")]
+        p1 = [m for m in sa.messages if m.exchange in PHASE1_EXCHANGES]
         verified = [m.hash_verified for m in p1 if m.hash_verified is not None and not m.retransmission]
         if verified and all(verified) and sa.established:
             sa.authenticated = True
         elif any(v is False for v in verified):
             sa.authenticated = False
-        if any(m.label in ("MM6", "AM3") for m in p1) or any(
-            ex.exchange == "quick" for ex in sa.phase2.values()
+        if any(m.label in ESTABLISHING_LABELS for m in p1) or any(
+            ex.exchange == QUICK_MODE.name for ex in sa.phase2.values()
         ):
             sa.established = True
-            sa.state = "QM_IDLE"
-
-
-MAX_ANTICIPATED = 8192  # SAs whose clear phase-1 values ``anticipate`` keeps while waiting for both KEs
-KE_PAYLOAD, SA_PAYLOAD, GROUP_DESCRIPTION_ATTRIBUTE = 4, 1, 4
-
-
-class _Anticipated:
-    __slots__ = ("group", "key_exchanges")
-
-    def __init__(self) -> None:
-        self.group: int | None = None
-        self.key_exchanges: list[bytes] = []
-
-
-def clear_phase1_values(message: bytes) -> tuple[bytes, int | None, bytes | None] | None:
-    """(initiator cookie, chosen DH group, KE data) of a clear-text IKEv1 main/aggressive mode
-    message, or None for any other message; the group only from a message with a responder
-    cookie (the responder's SA payload), read from its first transform (RFC 2408 3.4-3.6).
-
-    A lean walk of the generic payload headers (RFC 2408 3.2) for ``IkeEngine.anticipate``, which
-    looks at every IKE datagram before ``receive`` decodes it in full: anything unexpected is
-    None (or raises ``struct.error``/``ValueError``), never a finding.
-    """
-    if len(message) < 28:
-        return None
-    next_payload, version, exchange_type, flags = message[16], message[17], message[18], message[19]
-    if version >> 4 != 1 or exchange_type not in PHASE1_TYPES or flags & 0x01:
-        return None
-    end = min(len(message), int.from_bytes(message[24:28], "big"))
-    responder_known = message[8:16] != bytes(8)
-    group: int | None = None
-    key_exchange: bytes | None = None
-    position, hops = 28, 0
-    while next_payload and position + 4 <= end and hops < 64:
-        this, (next_payload, length) = next_payload, struct.unpack_from("!BxH", message, position)
-        if length < 4 or position + length > end:
-            return None
-        if this == KE_PAYLOAD:
-            key_exchange = message[position + 4 : position + length]
-        elif this == SA_PAYLOAD and responder_known:
-            group = _first_transform_group(message[position + 4 : position + length])
-        position += length
-        hops += 1
-    return message[:8], group, key_exchange
-
-
-def _first_transform_group(sa_body: bytes) -> int | None:
-    """The Group Description of the first transform of the first proposal (DOI IPsec, SIT 1)."""
-    if len(sa_body) < 8 + 8 or struct.unpack_from("!II", sa_body) != (1, 1):
-        return None
-    spi_size = sa_body[8 + 6]  # proposal: next, reserved, length, number, protocol, SPI size, transforms
-    transform_at = 8 + 8 + spi_size
-    if transform_at + 8 > len(sa_body):
-        return None
-    _, transform_length = struct.unpack_from("!BxH", sa_body, transform_at)
-    attributes = sa_body[transform_at + 8 : min(len(sa_body), transform_at + transform_length)]
-    group = None
-    at = 0
-    while at + 4 <= len(attributes):
-        kind, value = struct.unpack_from("!HH", attributes, at)
-        if kind & 0x8000:  # TV: the value is in the header (RFC 2408 3.3)
-            if kind & 0x7FFF == GROUP_DESCRIPTION_ATTRIBUTE:
-                group = value
-            at += 4
-        else:  # TLV: ``value`` is the length
-            if kind == GROUP_DESCRIPTION_ATTRIBUTE:
-                group = int.from_bytes(attributes[at + 4 : at + 4 + value], "big") or None
-            at += 4 + value
-    return group
+            sa.state = ESTABLISHED_STATE
 
 
 def exchange_name(exchange_type: int) -> str:
