@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from ikedecode.esp.algorithms import ikev1_ah_transform, ikev1_esp_transform
 from ikedecode.esp.sa import IpsecSa, Mode
-from ikedecode.ike.registries import AUTHENTICATION_ALGORITHM, ENCAPSULATION_MODE, IPSEC_KEY_LENGTH
+from ikedecode.ike.registries import (
+    AUTHENTICATION_ALGORITHM,
+    ENCAPSULATION_MODE,
+    IPSEC_KEY_LENGTH,
+    PROTO_IPSEC_AH,
+    PROTO_IPSEC_ESP,
+)
 from ikedecode.ike.v1.child_sa import ChildSaKeys
 
-PROTO_AH, PROTO_ESP = 2, 3
 # RFC 2407 4.5 encapsulation modes, RFC 3947 UDP-encapsulated ones and their draft numbers
 ENCAPSULATION_TO_MODE: dict[int, Mode] = {
     1: "tunnel",
@@ -28,12 +33,12 @@ def _int(value: int | bytes | None) -> int | None:
 def ipsec_sa_from_child(child: ChildSaKeys) -> IpsecSa:
     """Raises ``UnknownAlgorithm`` / ``InvalidSa`` (both ``ValueError``) for transforms we cannot key."""
     auth = _int(child.attributes.get(AUTHENTICATION_ALGORITHM))
-    if child.protocol_id == PROTO_ESP:
+    if child.protocol_id == PROTO_IPSEC_ESP:
         transform = ikev1_esp_transform(
             child.transform_id, _int(child.attributes.get(IPSEC_KEY_LENGTH)), auth
         )
         protocol = "esp"
-    elif child.protocol_id == PROTO_AH:
+    elif child.protocol_id == PROTO_IPSEC_AH:
         transform = ikev1_ah_transform(child.transform_id, auth)
         protocol = "ah"
     else:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from ikedecode.analysis.timeline import IkeSaTimeline, keys_disagree
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.ike.registries import R_U_THERE, R_U_THERE_ACK
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE
 from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload, SaPayload
 
-R_U_THERE, R_U_THERE_ACK = 36136, 36137
 PROTOCOLS = {1: "ISAKMP", 2: "AH", 3: "ESP", 4: "IPCOMP"}
 
 INITIATOR, RESPONDER = "I", "R"

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.registries import (
+    INVALID_ID_INFORMATION,
+    NO_PROPOSAL_CHOSEN,
+    PROTO_ISAKMP,
+    R_U_THERE,
+    R_U_THERE_ACK,
+)
 from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
     DeletePayload,
@@ -23,10 +30,6 @@ from ikedecode.render.cisco.child import LocalChild, offered_parts
 from ikedecode.render.cisco.context import Readable, SaContext, bad_message
 from ikedecode.render.cisco.lines import signed32
 from ikedecode.render.cisco.phase1 import exchange_word, notify_line, process_payloads
-
-NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18
-R_U_THERE, R_U_THERE_ACK = 36136, 36137
-PROTO_ISAKMP = 1
 
 
 def no_sa(ctx: SaContext, m: IkeMessage) -> None:

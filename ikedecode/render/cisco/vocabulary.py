@@ -8,6 +8,7 @@ IOS 12.x style and are listed in docs/cisco.md as not taken from the reference.
 
 from __future__ import annotations
 
+from ikedecode.ike.registries import INVALID_ID_INFORMATION, NO_PROPOSAL_CHOSEN, R_U_THERE, R_U_THERE_ACK
 from ikedecode.ike.v1.exchanges import PHASE1_SHAPES, Role
 
 # --- values IOS would show that the capture cannot (docs/cisco.md "synthesised") --------------
@@ -101,7 +102,12 @@ IN_USE_SETTINGS = {
 }
 
 # --- notifications: IANA name -> IOS name ("processing NOTIFY INITIAL_CONTACT") ------------------
-NOTIFY_NAMES = {18: "INVALID_ID_INFO", 14: "NO_PROPOSAL_CHOSEN", 36136: "R_U_THERE", 36137: "R_U_THERE_ACK"}
+NOTIFY_NAMES = {
+    INVALID_ID_INFORMATION: "INVALID_ID_INFO",
+    NO_PROPOSAL_CHOSEN: "NO_PROPOSAL_CHOSEN",
+    R_U_THERE: "R_U_THERE",
+    R_U_THERE_ACK: "R_U_THERE_ACK",
+}
 
 
 def notify_name(notify_type: int, iana_name: str) -> str:
