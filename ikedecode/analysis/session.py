@@ -55,7 +55,7 @@ class OpenedPacket(NamedTuple):
     extra: Any  # the inner Datagram of a nested ESP/AH layer, or (src, dst) of a packet without keys
 
 
-Item = Datagram | OpenedBatch | OpenedPacket
+Item = Datagram | OpenedBatch | OpenedPacket  # IKE, AH or a lone ESP datagram; opened ESP
 NOTHING_KEYED: list[IpsecSa] = []  # what ``feed`` returns for all but IKE datagrams (never modified)
 
 
@@ -90,10 +90,10 @@ class Analysis:
         elif type(item) is OpenedPacket:
             self._account_packet(item)
         elif isinstance(item, Datagram):
-            if item.kind is Kind.AH:
-                self._process_ah(item)
-            else:
+            if item.kind is Kind.IKE:
                 return self._receive_ike(item)
+            if item.kind is Kind.AH or item.kind is Kind.ESP:
+                self._process_ipsec(item)
         return NOTHING_KEYED
 
     def install(self, sa: IpsecSa) -> None:
@@ -175,7 +175,8 @@ class Analysis:
         except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
             processor.note_failure(merged, type(exc).__name__)
 
-    def _process_ah(self, datagram: Datagram) -> None:
+    def _process_ipsec(self, datagram: Datagram) -> None:
+        """An AH datagram (which may carry ESP), or an ESP one fed alone rather than in a batch."""
         try:
             layers = self.processor.process_nested(datagram)
             if self._on_layers is not None:
