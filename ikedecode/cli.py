@@ -374,7 +374,7 @@ def main(
                 if options.decrypted_output is not None:
                     options.decrypted_output.close()
         if export_wireshark:
-            from ikedecode.keys.wireshark_export import write_wireshark_tables
+            from ikedecode.render.wireshark_tables import write_wireshark_tables
 
             tables = write_wireshark_tables(export_wireshark, report, keyring)
             if not quiet:
