@@ -151,7 +151,7 @@ def _record_esp_plaintexts(session: Session) -> None:
     engine = IkeEngine(ring)
     sadb = SaDatabase(ring.ipsec_sas)
     processor = EspProcessor(sadb)
-    from ikedecode.esp.from_ike import ipsec_sa_from_child
+    from ikedecode.analysis.keying import ipsec_sa_from_child
 
     for datagram in session.ike:  # quick modes key SAs the key file may not list
         for event in engine.receive(datagram):

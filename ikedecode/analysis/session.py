@@ -21,11 +21,11 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ikedecode.analysis.diagnose import diagnose
+from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.sources import CaptureSource
-from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.opener import OUTCOME_NO_KEYS, BatchSummary, Outcome
 from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
