@@ -93,7 +93,7 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
         for n, item in enumerate(
             compute_dh_ahead(engine, reader.items(options.batch_packets), options.jobs), 1
         ):
-            if type(item) is EspBatch:
+            if isinstance(item, EspBatch):
                 account(work.submit(item))
             elif item.kind is Kind.AH:
                 account(work.drain())  # AH may carry ESP (bundles): ESP before it is counted first
