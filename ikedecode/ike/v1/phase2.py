@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.ike.v1.exchanges import Label
+from ikedecode.ike.v1.exchanges import Label, Role
 from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
     DeletePayload,
@@ -17,7 +17,7 @@ from ikedecode.ike.v1.payloads import (
 
 def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: list[Any]) -> None:
     """Fold the decoded payloads of QM1/QM2/QM3 into the exchange's summary."""
-    side = "initiator" if label in (Label.QM1, Label.QM3) else "responder"
+    side = (Role.INITIATOR if label in (Label.QM1, Label.QM3) else Role.RESPONDER).value
     ids = [p for p in payloads if isinstance(p, IdPayload)]
     for p in payloads:
         if isinstance(p, SaPayload):
