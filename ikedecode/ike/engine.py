@@ -14,7 +14,7 @@ from ikedecode.capture.datagram import Datagram
 from ikedecode.ike import messages
 from ikedecode.ike.dh_work import DhProvider
 from ikedecode.ike.errors import MalformedMessage
-from ikedecode.ike.events import IkeEvent
+from ikedecode.ike.events import IkeEvent, IkeSaClosed
 from ikedecode.ike.header import parse_header
 from ikedecode.ike.ikev2_counted import Ikev2Counted
 from ikedecode.ike.messages import malformed_events
@@ -71,4 +71,16 @@ class IkeEngine:
     def finish(self) -> list[IkeEvent]:
         """Findings only the end of the capture can tell, then every IKE SA (``IkeSaClosed``) in
         order of first appearance."""
-        return self.v2.finish() + self.v1.finish()
+        events = self.v1.finish() + self.v2.finish()
+        if isinstance(self.v2, Ikev2Counted):
+            return events  # one SA table for both versions: already in order of first appearance
+        # two engines, two SA tables: findings first, then the SAs by the frame that opened each
+        closed = [e for e in events if type(e) is IkeSaClosed]
+        if len({e.sa.version for e in closed}) > 1:
+            closed.sort(key=_first_frame)
+        return [e for e in events if type(e) is not IkeSaClosed] + closed
+
+
+def _first_frame(event: IkeSaClosed) -> float:
+    messages = event.sa.messages
+    return messages[0].frame if messages else float("inf")

@@ -10,6 +10,7 @@ from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.ike.engine import IkeEngine
 from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
+from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.v1.exchanges import STEP_BY_LABEL
 from ikedecode.keys.loader import load_key_text
 
@@ -101,3 +102,28 @@ def test_the_major_version_picks_the_engine():
     engine.receive(datagram(1, header(b"a" * 8, bytes(8), 0x10, 2)))
     engine.receive(datagram(2, header(b"b" * 8, bytes(8), 0x20, 34)))
     assert seen == [("v1", 1), ("v2", 2)]
+
+
+def test_ike_sas_of_two_version_engines_close_in_one_order_of_first_appearance():
+    engine = IkeEngine()
+    engine.receive(datagram(1, header(b"a" * 8, bytes(8), 0x10, 2)))
+    engine.receive(datagram(3, header(b"c" * 8, bytes(8), 0x10, 2)))
+    v2_sa = IkeSa(version=2, initiator_cookie=b"b" * 8, responder_cookie=None, initiator="x", responder="y")
+    v2_sa.messages.append(decoded_message(datagram(2, header(b"b" * 8, bytes(8), 0x20, 34))))
+
+    class Ikev2Stub:
+        def receive(self, d: Datagram, h: object) -> list:
+            return []
+
+        def finish(self) -> list:
+            return [IkeSaClosed(v2_sa)]
+
+    engine.v2 = Ikev2Stub()  # type: ignore[assignment]
+    closed = [e.sa.initiator_cookie for e in engine.finish() if isinstance(e, IkeSaClosed)]
+    assert closed == [b"a" * 8, b"b" * 8, b"c" * 8]
+
+
+def decoded_message(d: Datagram) -> IkeMessage:
+    """The record a datagram makes (read by a throwaway engine)."""
+    (event,) = [e for e in IkeEngine().receive(d) if isinstance(e, MessageDecoded)]
+    return event.message
