@@ -161,7 +161,9 @@ def ike_sa_keys_from_skeyseed(
     elif integ_id:
         a_size = integ_params(integ_id).key_size
     else:
-        raise InvalidKeyMaterial(f"encryption transform {encr_id} is not AEAD and needs an integrity transform")
+        raise InvalidKeyMaterial(
+            f"encryption transform {encr_id} is not AEAD and needs an integrity transform"
+        )
     sizes = (prf_key, a_size, a_size, e_size, e_size, prf_key, prf_key)
     stream = prf_plus(prf_id, skeyseed, bytes(ni) + bytes(nr) + bytes(spi_i) + bytes(spi_r), sum(sizes))
     parts = []
