@@ -30,6 +30,7 @@ from ikev2_keys import CharonLog, EspSa, IkeSa, parse_charon_log  # noqa: E402
 FIELDS = [
     "frame.number",
     "frame.time_relative",
+    "ip.proto",
     "ip.src",
     "ip.dst",
     "udp.srcport",
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|---|---|",
     ]
     checkable = {spis for spis in ike_lines}
-    encrypted = decrypted = hidden = 0
+    encrypted = decrypted = hidden = icmp_errors = 0
     esp: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(
         lambda: {"n": 0, "good": 0, "bad": 0, "inner": Counter(), "seq": []}
     )
@@ -247,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"frame {number}: {expert}")
         if "Integrity Checksum Data is incorrect" in expert:
             problems.append(f"frame {number}: IKEv2 integrity checksum incorrect")
+        if first(frame["ip.proto"]) == "1":
+            icmp_errors += 1  # an ICMP error quoting one of our packets: not itself IKE or ESP
+            continue
         if frame["isakmp.exchangetype"]:
             flags = int(first(frame["isakmp.flags"]), 16)
             types = [t for t in frame["isakmp.typepayload"].split(",") if t]
@@ -291,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- IKEv2 encrypted messages: {encrypted}; decrypted with the keys: {decrypted} "
         f"(of those whose IKE SA tshark can take); unreadable without keys: {hidden}/{encrypted}."
     )
+    if icmp_errors:
+        out.append(f"- {icmp_errors} ICMP error message(s) quoting our packets left out above.")
     if hidden != encrypted:
         problems.append("an encrypted IKEv2 message was readable without keys")
     for (src, dst, spi), stats in sorted(esp.items(), key=lambda item: min(item[1]["seq"])):
