@@ -218,10 +218,68 @@ scenario_ikev2-eap-mschapv2() {
     run() { standard_v2; }
 }
 
+# ---- libreswan's pluto (IKEv2, its default) as west against strongSwan east
+start_pluto_v2() {   # start_pluto_v2 SIDE: pluto from the unpacked Debian package, IKEv2 PSK, private dirs
+    local side=$1 i
+    PLUTO_ROOT=$(libreswan_root) || return 1
+    PLUTO_LIBS=$PLUTO_ROOT/usr/lib/x86_64-linux-gnu
+    mkdir -p "$WORK/$side.nss" "$WORK/$side.run"
+    LD_LIBRARY_PATH=$PLUTO_LIBS "$PLUTO_ROOT/usr/bin/certutil" -N -d "sql:$WORK/$side.nss" --empty-password
+    cat > "$WORK/$side.ipsec.conf" <<CONF
+# ipsec.conf for the libreswan $side daemon of lab scenario $NAME (written by make-ikev2-captures.sh)
+config setup
+	plutodebug="all crypt private"
+	logfile=$WORK/$side.pluto.log
+	logappend=no
+	logtime=yes
+conn lab
+	ikev2=yes
+	authby=secret
+	left=$WEST_ADDR
+	leftid=$WEST_ID
+	leftsubnet=$WEST_TS
+	right=$EAST_ADDR
+	rightid=$EAST_ID
+	rightsubnet=$EAST_TS
+	ike=$PLUTO_IKE
+	esp=$PLUTO_ESP
+	encapsulation=yes
+	retransmit-timeout=10s
+	auto=add
+CONF
+    printf '%s %s : PSK "%s"\n' "$WEST_ID" "$EAST_ID" "$(side_value PSK "$side")" > "$WORK/$side.ipsec.secrets"
+    chmod 600 "$WORK/$side.ipsec.secrets"
+    ip netns exec "$(ns "$side")" env LD_LIBRARY_PATH="$PLUTO_LIBS" \
+        sh -c 'mount --bind "$0/usr/libexec" /usr/libexec && exec /usr/libexec/ipsec/pluto "$@"' "$PLUTO_ROOT" \
+        --config "$WORK/$side.ipsec.conf" --nofork --rundir "$WORK/$side.run" --nssdir "$WORK/$side.nss" \
+        --secretsfile "$WORK/$side.ipsec.secrets" > "$WORK/$side.pluto.stdout" 2>&1 &
+    PIDS+=("$!"); eval "PLUTO_PID_${side^^}=$!"; disown "$!"
+    for i in $(seq 50); do [[ -S $WORK/$side.run/pluto.ctl ]] && break; sleep 0.1; done
+    [[ -S $WORK/$side.run/pluto.ctl ]] || { log "pluto $side did not come up"; cat "$WORK/$side.pluto.stdout" >&2; return 1; }
+    for i in $(seq 30); do grep -q '"lab": added IKEv2 connection' "$WORK/$side.pluto.log" && return 0; sleep 0.1; done
+    log "pluto $side did not load connection lab"; return 1
+}
+scenario_ikev2-libreswan() {
+    DESCRIPTION="libreswan 4.10 pluto (unpacked Debian package, plutodebug \"all crypt private\") as west, IKEv2 PSK initiator, against strongSwan 5.9.8 east: IKE_SA_INIT (AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048) and IKE_AUTH with the child (ESP AES-CBC-256/SHA2-256, encapsulation=yes); pluto cannot install the child SA (no kernel ESP: 'Protocol not supported'), deletes its IKE SA without notifying east and revives the connection: three IKE SAs (new SPIs each, the third after 5 s), each IKE_SA_INIT + IKE_AUTH; pluto's shutdown sends nothing; east's deletes at its own shutdown (INFORMATIONAL D x3) are answered by ICMP port unreachable; no ESP on the wire. The IKE SAs' keys come from strongSwan east's log (pluto's log has the PSK and the ESP KEYMAT it tried to install, not SK_*)"
+    START_WEST=no; RETRANSMIT_TRIES=2
+    PLUTO_IKE="aes256-sha2_256;modp2048"; PLUTO_ESP="aes256-sha2_256"
+    IKE_PROPOSALS=aes256-sha256-modp2048; ESP_PROPOSALS=aes256-sha256
+    run() {
+        start_pluto_v2 west || return 1
+        pluto_whack west --name lab --initiate --asynchronous >> "$WORK/west.whack.out" 2>&1
+        sleep 4
+        ping_through 2
+        pluto_whack west --trafficstatus >> "$WORK/west.whack.out" 2>&1
+        pluto_whack west --status >> "$WORK/west.whack.out" 2>&1
+        stop_pluto west
+        sleep 1
+    }
+}
+
 SCENARIOS=(
     ikev2-psk-aes-cbc-sha256 ikev2-aes-gcm ikev2-chacha20 ikev2-child-rekey-pfs ikev2-ike-rekey
     ikev2-auth-failed ikev2-no-proposal ikev2-ts-unacceptable ikev2-invalid-ke
-    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2
+    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2 ikev2-libreswan
 )
 
 # ---------------------------------------------------------------- results
@@ -230,7 +288,7 @@ save_results() {
     rm -f "$KEYS_OUT/$NAME".*.log "$KEYS_OUT/$NAME".*.log.gz "$KEYS_OUT/$NAME.toml"
     cp "$WORK/capture.pcap" "$CAPTURES_OUT/$NAME.pcap"
     for side in west east; do
-        if [[ -f $WORK/$side.log ]]; then
+        if [[ -f $WORK/$side.log && -s $WORK/$side.log ]]; then
             cp "$WORK/$side.log" "$KEYS_OUT/$NAME.$side.log"
             cp "$WORK/$side.swanctl.conf" "$RUN_RECORD/"
             cp "$WORK/$side.strongswan.conf" "$RUN_RECORD/"
@@ -239,7 +297,13 @@ save_results() {
             args+=("--$side-log" "$KEYS_OUT/$NAME.$side.log.gz")
         fi
     done
-    for f in ping.out sas.out; do [[ -f $WORK/$f ]] && cp "$WORK/$f" "$RUN_RECORD/"; done
+    for side in west east; do   # libreswan: its own log (no SK_*; the PSK and its view of the SAs)
+        if [[ -f $WORK/$side.pluto.log ]]; then
+            cp "$WORK/$side.pluto.log" "$KEYS_OUT/$NAME.$side.pluto.log"; gzip -9nf "$KEYS_OUT/$NAME.$side.pluto.log"
+            cp "$WORK/$side.ipsec.conf" "$RUN_RECORD/"
+        fi
+    done
+    for f in ping.out sas.out west.whack.out; do [[ -f $WORK/$f ]] && cp "$WORK/$f" "$RUN_RECORD/"; done
     { echo "$DESCRIPTION"; [[ -n $NOTES ]] && echo "$NOTES"
       echo "strongSwan: $("$CHARON" --version 2>&1 | tail -1) ($CHARON)"; } > "$RUN_RECORD/scenario.txt"
     [[ ${#args[@]} -gt 0 ]] || { log "no daemon logs"; return 1; }
