@@ -8,8 +8,9 @@ import re
 import pytest
 
 from ikedecode.findings import CATALOG, Severity, finding
+from tests.conftest import LAB_CAPTURES
 
-from .labs import CAPTURES_DIR, PROJECT_ROOT, lab_keyring, lab_report
+from .labs import PROJECT_ROOT, lab_keyring, lab_report
 
 DOC = (PROJECT_ROOT / "docs" / "findings.md").read_text()
 ISSUE_CODES = (
@@ -90,7 +91,7 @@ def test_every_code_is_documented_once():
     assert not set(SECTIONS) & set(ROWS)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in CAPTURES_DIR.glob("*.pcap")))
+@pytest.mark.parametrize("name", [p.stem for p in LAB_CAPTURES])
 def test_every_finding_on_the_lab_captures_is_catalogued_and_complete(name):
     for keys in (True, False):
         for f in lab_report(name, keys).all_findings():
@@ -137,7 +138,7 @@ def test_the_case_hints_name_cases_the_producers_can_write():
     assert set(CATALOG["error-notify"].case_hints) <= set(NOTIFY_TYPES.values())
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in CAPTURES_DIR.glob("*.pcap")))
+@pytest.mark.parametrize("name", [p.stem for p in LAB_CAPTURES])
 def test_no_finding_carries_a_secret(name):
     ring = lab_keyring(name)
     text = json.dumps([f.to_dict() for f in lab_report(name, ring=ring).all_findings()])
