@@ -405,7 +405,7 @@ _KINDS = (
         "DPD R-U-THERE messages went unanswered: the peer is dead",
         "the peer is down or unreachable; check it is running and that UDP 500/4500 reaches it",
         lowered_to=W,
-        lowered_when="with a single unanswered R-U-THERE, or without keys (a probable timeout)",
+        lowered_when="with a single unanswered R-U-THERE, or without keys",
     ),
     FindingKind(
         "sa-deleted",
