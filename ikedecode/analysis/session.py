@@ -30,7 +30,7 @@ from ikedecode.esp.opener import OUTCOME_NO_KEYS, BatchSummary, Outcome
 from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, DEFAULT_MAX_SAS, IkeEngine
 from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
 from ikedecode.ike.records import IkeMessage, IkeSa
@@ -186,23 +186,20 @@ class Analysis:
 
 
 def unkeyed_finding(child: ChildSaKeys, exc: ValueError) -> Finding:
-    return Finding(
-        Severity.WARNING,
+    return finding(
         "ipsec-sa-unkeyed",
         f"{child.origin}: SPI 0x{child.spi.hex()} cannot be keyed: {exc}",
-        evidence={"spi": child.spi.hex(), "message_id": f"0x{child.message_id:08x}"},
+        {"spi": child.spi.hex(), "message_id": f"0x{child.message_id:08x}"},
     )
 
 
 def esp_failure_finding(packets: int, first_frame: int, exception: str) -> Finding:
     """The guard around ESP/AH processing: one ``decoder-error`` finding counting the packets."""
-    return Finding(
-        Severity.ERROR,
+    return finding(
         "decoder-error",
         f"ikedecode failed to process {packets} ESP/AH packet(s) (first: frame {first_frame}, "
         f"{exception}); the rest was decoded",
-        evidence={"first_frame": first_frame, "exception": exception, "packets": packets},
-        hint="a bug in ikedecode: please report it, with this frame if you can share it",
+        {"first_frame": first_frame, "exception": exception, "packets": packets},
     )
 
 

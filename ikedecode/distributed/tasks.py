@@ -237,11 +237,6 @@ def scan_summary(scan: FileScan) -> FileScan:
     return scan.without_times()
 
 
-def worker_version() -> str:
-    """The ikedecode version a worker runs (it must be the client's)."""
-    return __version__
-
-
 def readable(path: str) -> bool:
     """Whether a worker can read ``path`` (shared storage check)."""
     return os.access(path, os.R_OK)

@@ -8,7 +8,7 @@ and each such SA one ``ikev2-not-decoded`` finding.
 from __future__ import annotations
 
 from ikedecode.capture.datagram import Datagram
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import finding
 from ikedecode.ike import messages
 from ikedecode.ike.events import IkeEvent, MessageDecoded
 from ikedecode.ike.header import HEADER_LENGTH, IsakmpHeader
@@ -37,12 +37,11 @@ class Ikev2Counted:
         if sa.version != 2:
             sa.version, sa.state = 2, ""
             sa.findings.append(
-                Finding(
-                    Severity.INFO,
+                finding(
                     "ikev2-not-decoded",
                     f"IKEv2 SA with initiator SPI {sa.initiator_cookie.hex()}: messages are recognised and "
                     "counted, not decoded yet",
-                    evidence={"cookies": sa.cookies, "frame": datagram.frame},
+                    {"cookies": sa.cookies, "frame": datagram.frame},
                 )
             )
         sa.last_time = max(sa.last_time, datagram.time)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikedecode.capture.datagram import Datagram
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.events import FindingRaised, IkeEvent, MessageDecoded
 from ikedecode.ike.header import IsakmpHeader
 from ikedecode.ike.records import IkeMessage, Protection
@@ -61,14 +61,12 @@ def malformed_record(datagram: Datagram, reason: str) -> IkeMessage:
 
 def malformed_events(datagram: Datagram, reason: str) -> list[IkeEvent]:
     """A datagram on an IKE port that is no ISAKMP message: an unattached record and a finding."""
-    finding = Finding(
-        Severity.WARNING,
+    raised = finding(
         "malformed-message",
         f"IKE message from {datagram.src} failed its sanity check: {reason}",
-        evidence={"frame": datagram.frame, "src": datagram.src, "dst": datagram.dst},
-        hint="a broken or non-IKE packet on an IKE port",
+        {"frame": datagram.frame, "src": datagram.src, "dst": datagram.dst},
     )
-    return [MessageDecoded(malformed_record(datagram, reason), attached=False), FindingRaised(finding)]
+    return [MessageDecoded(malformed_record(datagram, reason), attached=False), FindingRaised(raised)]
 
 
 def decoder_error_events(datagram: Datagram, exc: Exception) -> list[IkeEvent]:
@@ -78,11 +76,9 @@ def decoder_error_events(datagram: Datagram, exc: Exception) -> list[IkeEvent]:
 
 
 def decoder_error_finding(frame: int, exc: Exception) -> Finding:
-    return Finding(
-        Severity.ERROR,
+    return finding(
         "decoder-error",
         f"frame {frame}: ikedecode failed to decode this IKE message ({type(exc).__name__}); "
         "the rest of the capture was decoded",
-        evidence={"frame": frame, "exception": type(exc).__name__},
-        hint="a bug in ikedecode: please report it, with this frame if you can share it",
+        {"frame": frame, "exception": type(exc).__name__},
     )

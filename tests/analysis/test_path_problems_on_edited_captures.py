@@ -52,7 +52,7 @@ def test_one_corrupted_esp_packet_fails_its_icv(tmp_path):
         frames[WEST_ESP[2]] = (ts, buf[:-1] + bytes([buf[-1] ^ 0x01]))  # last ICV byte
         return frames
 
-    found = only(lab_report(MM, capture=_edit(tmp_path, MM, corrupt)), "icv-failure")
+    found = only(lab_report(MM, capture=_edit(tmp_path, MM, corrupt)), "icv-failure-partial")
     assert (found.evidence["icv_failed"], found.evidence["verified"]) == (1, 7)
     assert "corruption" in found.message
 

@@ -68,7 +68,7 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
         if policy_key(chosen) not in offered_keys:
             out.append(
                 finding(
-                    "p1-proposal-mismatch",
+                    "p1-chosen-not-offered",
                     f"{facts.sa.responder} chose {chosen.get('description', '?')}, which "
                     f"{facts.sa.initiator} did not offer ({'; '.join(_offered_text(facts))})",
                     {
@@ -76,8 +76,6 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
                         "chosen": chosen.get("description"),
                         "offered": _offered_text(facts),
                     },
-                    hint="a responder must pick one of the offered transforms unchanged; check its ISAKMP "
-                    "policies and software",
                 )
             )
         else:

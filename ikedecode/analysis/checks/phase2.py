@@ -21,7 +21,7 @@ from ikedecode.analysis.checks.facts import (
     lifetimes,
     merge_repeats,
 )
-from ikedecode.findings import Finding, Severity, finding
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import Protection
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION, SA_LIFE_DURATION, SA_LIFE_TYPE
 from ikedecode.ike.v1.attributes import lifetime_text
@@ -94,8 +94,6 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     f"refused it with NO-PROPOSAL-CHOSEN ({frames}): PFS is probably configured on one side "
                     f"only (offered {offered})",
                     evidence,
-                    hint="configure the same PFS group on both peers (set pfs groupN) or none on both; "
-                    "if PFS matches, compare the transform sets",
                 )
             )
         else:
@@ -105,8 +103,6 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     f"quick mode {qm.message_id}: {qm.responder} refused the IPsec proposals of "
                     f"{qm.initiator} with NO-PROPOSAL-CHOSEN ({frames}); offered {offered}",
                     evidence,
-                    hint="make the transform sets match (ESP cipher, key length, integrity, tunnel/transport "
-                    "mode); a responder that requires PFS also refuses an offer without it",
                 )
             )
     if INVALID_ID_INFORMATION in by_type:
@@ -142,9 +138,6 @@ def _proxy_refusal(facts: SaFacts, qm: QuickModeFacts, notes: list[Notification]
         f"quick mode {qm.message_id}: {qm.responder} refused the proxy identities of {qm.initiator} "
         f"({said}) with INVALID-ID-INFORMATION ({frames_text([n.msg for n in notes])}){other_text}",
         evidence,
-        hint=f"on {qm.responder} the crypto ACL must be the mirror image: permit "
-        + (f"{mine['remote']} {mine['local']}" if mine else "<remote> <local>")
-        + "; check the local/remote subnets (traffic selectors) on both peers",
     )
 
 
@@ -210,12 +203,11 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     if ids1 and ids2 and ids1 != ids2:
         out.append(
             finding(
-                "proxy-id-mismatch",
+                "proxy-id-changed",
                 f"quick mode {qm.message_id}: {qm.responder} answered with other proxy identities (local "
                 f"{ids2['local']}, remote {ids2['remote']}) than proposed (local {ids1['local']}, remote "
                 f"{ids1['remote']})",
                 {**base, "initiator_proxy_ids": ids1, "responder_proxy_ids": ids2, "mirror": False},
-                severity=Severity.WARNING,
             )
         )
     out.extend(_lifetimes(facts, qm, base))
@@ -282,13 +274,11 @@ def _qm2_rejected(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Find
     accepted = "; ".join(_proposals(qm, "QM2")) or "not readable"
     return [
         finding(
-            "p2-proposal-mismatch",
+            "qm2-rejected",
             f"quick mode {qm.message_id}: {qm.initiator} answered QM2 with {names} "
             f"({frames_text([n.msg for n in notes])}) instead of QM3: it cannot use what {qm.responder} "
             f"accepted ({accepted})",
             {**_base_evidence(facts, qm, notes), "accepted": _proposals(qm, "QM2")},
-            hint="the initiator could not install the accepted SA: check that its IPsec stack supports the "
-            "mode and algorithms it offered (e.g. transport mode, the cipher) and its own log",
         )
     ]
 

@@ -20,39 +20,18 @@ from ikedecode.analysis.checks.facts import (
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import IkeMessage
 
-# label of the last message seen -> (state its sender waits in, what the silence usually means)
-WAITING_AFTER: dict[str, tuple[str, str]] = {
-    "MM1": (
-        "MM_WAIT_MSG2",
-        "UDP 500 to the responder is blocked, no IKE daemon listens there, or the responder has no crypto "
-        "map / connection for this peer address",
-    ),
-    "MM2": ("MM_WAIT_MSG3", "the initiator did not accept MM2 (the chosen proposal) or its MM3 was lost"),
-    "MM3": ("MM_WAIT_MSG4", "the responder accepted the proposal but does not answer MM3 (KE/nonce)"),
-    "MM4": (
-        "MM_WAIT_MSG5",
-        "the initiator stopped after MM4: it could not compute the keys, or MM5 was lost",
-    ),
-    "MM5": (
-        "MM_WAIT_MSG6",
-        "the responder cannot decrypt or authenticate MM5: usually a pre-shared key mismatch, or a large "
-        "MM5 (certificates) lost in IP fragments",
-    ),
-    "AM1": (
-        "AM_WAIT_MSG2",
-        "UDP 500 to the responder is blocked, aggressive mode is not allowed there, or the responder has no "
-        "policy / PSK for this identity",
-    ),
-    "AM2": (
-        "AM_WAIT_MSG3",
-        "the initiator did not accept AM2 (HASH_R does not verify with its PSK, or it refuses the identity)",
-    ),
-    "QM1": (
-        "QM_WAIT_MSG2",
-        "the responder ignores the quick mode: no matching crypto map entry, or it is still busy with "
-        "phase 1",
-    ),
-    "QM2": ("QM_WAIT_MSG3", "the initiator did not confirm the quick mode (HASH(3) missing)"),
+# label of the last message seen -> the state its sender waits in (the catalogue's no-response entry
+# says, per state, what the silence usually means)
+WAITING_AFTER: dict[str, str] = {
+    "MM1": "MM_WAIT_MSG2",
+    "MM2": "MM_WAIT_MSG3",
+    "MM3": "MM_WAIT_MSG4",
+    "MM4": "MM_WAIT_MSG5",
+    "MM5": "MM_WAIT_MSG6",
+    "AM1": "AM_WAIT_MSG2",
+    "AM2": "AM_WAIT_MSG3",
+    "QM1": "QM_WAIT_MSG2",
+    "QM2": "QM_WAIT_MSG3",
 }
 SHORT_WAIT = 10.0  # seconds: an unanswered single message closer than this to the capture end is a warning
 
@@ -64,7 +43,7 @@ def _other(role: str) -> str:
 def _stall(
     ctx: Context, facts: SaFacts, last: IkeMessage, what: str, quick_mode: str | None = None
 ) -> Finding:
-    state, meaning = WAITING_AFTER[last.label]
+    state = WAITING_AFTER[last.label]
     copies = facts.all_copies(last)
     end = ctx.capture_end if ctx.capture_end is not None else copies[-1].time
     waited = max(end - last.time, 0.0)
@@ -92,7 +71,6 @@ def _stall(
             **({"quick_mode": quick_mode} if quick_mode else {}),
         },
         severity=severity,
-        hint=meaning,
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 
 from ikedecode.capture.datagram import Datagram
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import finding
 from ikedecode.ike import messages
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
@@ -126,17 +126,7 @@ class Ikev1Engine:
                 frame = state.sa.messages[-1].frame if state.sa.messages else 0
                 out.append(FindingRaised(messages.decoder_error_finding(frame, exc)))
         for problem in self._fragments.incomplete():
-            out.append(
-                FindingRaised(
-                    Finding(
-                        Severity.WARNING,
-                        "ike-fragments-incomplete",
-                        problem,
-                        evidence={},
-                        hint="a fragment of a large IKE message (certificates) was lost on the way",
-                    )
-                )
-            )
+            out.append(FindingRaised(finding("ike-fragments-incomplete", problem, {})))
         out.extend(IkeSaClosed(state.sa) for state in self.table)
         return out
 
@@ -189,12 +179,10 @@ class Ikev1Engine:
             msg.payloads, msg.problems = chain.payloads, list(chain.problems)
             if chain.problems:
                 sa.findings.append(
-                    Finding(
-                        Severity.WARNING,
+                    finding(
                         "malformed-message",
                         f"{label} from {datagram.src} has a malformed payload chain: {chain.problems[0]}",
-                        evidence={"frame": datagram.frame, "label": label},
-                        hint="",
+                        {"frame": datagram.frame, "label": label},
                     )
                 )
 

@@ -9,7 +9,7 @@ state, counted in one ``state-cap`` finding of that SA (docs/limits.md).
 
 from __future__ import annotations
 
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import finding
 from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.events import IkeEvent, IpsecSaKeyed
 from ikedecode.ike.records import IkeMessage, Phase2Exchange, Protection
@@ -93,20 +93,16 @@ class Phase2Messages:
             per_mid.pop(mid, None)
         for role in Role:
             state.sent_count.pop((mid, role), None)
-        finding = state.phase2_cap_finding
-        if finding is None:
-            finding = state.phase2_cap_finding = Finding(
-                Severity.WARNING,
-                "state-cap",
-                "",
-                evidence={"cookies": sa.cookies, "cap": self.max_per_sa, "dropped": 0},
-                hint="raise --max-phase2-per-sa",
+        cap = state.phase2_cap_finding
+        if cap is None:
+            cap = state.phase2_cap_finding = finding(
+                "state-cap-phase2", "", {"cookies": sa.cookies, "cap": self.max_per_sa, "dropped": 0}
             )
-            sa.findings.append(finding)
-        finding.evidence["dropped"] += 1
-        finding.message = (
+            sa.findings.append(cap)
+        cap.evidence["dropped"] += 1
+        cap.message = (
             f"more than {self.max_per_sa} phase-2 exchanges in this IKE SA: the oldest "
-            f"{finding.evidence['dropped']} dropped from the report"
+            f"{cap.evidence['dropped']} dropped from the report"
         )
 
     @staticmethod

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Iterator
 
 from ikedecode.capture.datagram import Datagram
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.events import FindingRaised, IkeEvent
 from ikedecode.ike.header import IsakmpHeader
 from ikedecode.ike.records import IkeSa
@@ -91,20 +91,16 @@ class SaTable:
 
     def _note_sa_dropped(self, dropped: SaState, out: list[IkeEvent]) -> None:
         """One ``state-cap`` finding for all the IKE SAs the cap dropped, with their count."""
-        finding = self._sa_cap_finding
-        if finding is None:
-            finding = self._sa_cap_finding = Finding(
-                Severity.WARNING,
-                "state-cap",
-                "",
-                evidence={"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies},
-                hint="raise --max-ike-sas",
+        cap = self._sa_cap_finding
+        if cap is None:
+            cap = self._sa_cap_finding = finding(
+                "state-cap", "", {"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies}
             )
-            out.append(FindingRaised(finding))
-        finding.evidence["dropped"] += 1
-        finding.evidence["last_dropped"] = dropped.sa.cookies
-        count = finding.evidence["dropped"]
-        finding.message = (
+            out.append(FindingRaised(cap))
+        cap.evidence["dropped"] += 1
+        cap.evidence["last_dropped"] = dropped.sa.cookies
+        count = cap.evidence["dropped"]
+        cap.message = (
             f"more than {self.max_sas} IKE SAs: the oldest {count} "
             f"{'was' if count == 1 else 'were'} dropped from the report"
         )
