@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ikedecode.analysis.timeline import IkeSaTimeline, keys_disagree
+from ikedecode.analysis.timeline import keys_disagree
+from ikedecode.analysis.timeline_records import IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE
 from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload, SaPayload
