@@ -36,7 +36,7 @@ from ikedecode.analysis.timeline_records import (
 )
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeSa, Phase2Exchange, Protection
-from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE
+from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Role
 
 # RFC 2409 Appendix A (IKE) and RFC 2407 4.5 (IPsec): (life type, life duration) attribute numbers
 IKE_LIFETIME_ATTRIBUTES = (11, 12)
@@ -207,8 +207,8 @@ def _children(
     by_spi: dict[int, tuple[int, Direction]] = {}
     for ex in sa.phase2.values():
         for spi_hex in (
-            *ex.summary.get("spis", {}).get("initiator", []),
-            *ex.summary.get("spis", {}).get("responder", []),
+            *ex.summary.get("spis", {}).get(Role.INITIATOR, []),
+            *ex.summary.get("spis", {}).get(Role.RESPONDER, []),
         ):
             spi = int(spi_hex, 16)
             if spi not in by_spi:
@@ -236,7 +236,7 @@ def _children(
                 )
                 child.transform = _transform_text(transforms[0])
         proxies = ex.summary.get("proxy_ids", {})
-        side = proxies.get("initiator") or proxies.get("responder")
+        side = proxies.get(Role.INITIATOR) or proxies.get(Role.RESPONDER)
         if side:
             child.proxies = (side["local"], side["remote"])
         _attach_directions(sa, ex, child, directions, by_spi, used, lookup)
@@ -280,8 +280,8 @@ def _attach_directions(
     initiator_side = child.initiated_by or sa.initiator
     responder_side = sa.responder if initiator_side == sa.initiator else sa.initiator
     for side, receiver, sender in (
-        ("initiator", initiator_side, responder_side),
-        ("responder", responder_side, initiator_side),
+        (Role.INITIATOR, initiator_side, responder_side),
+        (Role.RESPONDER, responder_side, initiator_side),
     ):
         for spi_hex in spis.get(side, []):
             spi = int(spi_hex, 16)

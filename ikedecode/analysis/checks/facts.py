@@ -26,9 +26,10 @@ from ikedecode.ike.registries import (
     LIFE_DURATION,
     LIFE_TYPE,
 )
+from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
 
-INITIATOR, RESPONDER = "initiator", "responder"
+INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
 PRESHARED_BASE_METHOD = 1  # RFC 2409 Appendix A: authentication method 1
 # The attributes that make an ISAKMP policy (RFC 2409 Appendix A); lifetimes are compared apart.
