@@ -26,7 +26,7 @@ from .linklayer import FAST_LINKS, LINK_TYPES, NOT_IP, unknown_link_type_name
 from .malformed import Malformed
 from .pcap import PcapReader
 from .reassembly import Reassembled, Reassembler
-from .records import BROKEN_RECORD_REASONS
+from .records import BROKEN_RECORD_REASONS, RecordSource
 from .source import ByteSource
 
 MAX_MALFORMED_FRAMES_KEPT = 100
@@ -67,7 +67,7 @@ class CaptureReader:
         self._classifier = Classifier(ike_ports)
         self._reassembler = Reassembler(max_fragment_buffers, int(fragment_timeout * 1_000_000_000))
         self._source = ByteSource(stream, name)
-        self._records = open_format(self._source, name)
+        self._records: RecordSource = open_format(self._source, name)
         self.format = self._records.format_name
         self.compressed = self._source.compressed
         self._frames = 0
@@ -76,6 +76,16 @@ class CaptureReader:
         self._owned_stream: BinaryIO | None = None
         self._finished = False
         self._fast_link_name = ""  # link type name of the frames the pcap fast scan batches
+
+    @property
+    def records(self) -> RecordSource:
+        """The format reader the frames come from (its ``truncated`` says why a file ended early)."""
+        return self._records
+
+    def detach_stream(self) -> BinaryIO | None:
+        """Hand over the file ``open_capture`` opened (the caller closes it); None when there is none."""
+        stream, self._owned_stream = self._owned_stream, None
+        return stream
 
     def frames_read(self) -> int:
         """Frames read from the file so far."""
