@@ -36,14 +36,14 @@ from ikedecode.analysis.timeline_records import (
 )
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeSa, Phase2Exchange, Protection
-from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Role
+from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 
 # RFC 2409 Appendix A (IKE) and RFC 2407 4.5 (IPsec): (life type, life duration) attribute numbers
 IKE_LIFETIME_ATTRIBUTES = (11, 12)
 IPSEC_LIFETIME_ATTRIBUTES = (1, 2)
 LIFE_TYPE_SECONDS = 1
 LIFE_TYPE_KILOBYTES = 2
-PHASE1_FINAL_LABELS = ("MM6", "AM3")
+PHASE1_FINAL_LABELS = (Label.MM6, Label.AM3)
 # Quick modes created closer together than this are one generation (a rekey collision).
 REKEY_COLLISION_WINDOW = 2.0
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ikedecode.analysis.timeline import keys_disagree
 from ikedecode.analysis.timeline_records import IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
-from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Role
+from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload, SaPayload
 
 R_U_THERE, R_U_THERE_ACK = 36136, 36137
@@ -189,7 +189,7 @@ def message_sentence(sa: IkeSa, m: IkeMessage) -> str:
         for step in shape.steps:
             if step.label == m.label:
                 sentence = step.purpose
-                if shape.name == "quick" and step.label == "QM1" and role is Role.RESPONDER:
+                if shape.name == "quick" and step.label == Label.QM1 and role is Role.RESPONDER:
                     sentence += " (here the IKE responder starts the quick mode)"
                 return sentence
     if m.exchange == "informational":
