@@ -237,13 +237,14 @@ def _send(ctx: SaContext, m: IkeMessage, tag: str) -> None:
         )
         _phase1_complete(ctx, t)
         return
-    previous = {
+    sent_after: dict[str, str] = {
         Label.MM2: Label.MM1,
         Label.MM3: Label.MM2,
         Label.MM4: Label.MM3,
         Label.MM5: Label.MM4,
         Label.AM2: Label.AM1,
-    }.get(label, label)
+    }
+    previous = sent_after.get(label, label)
     ctx.log.state(
         t, "IKE_MSG_INTERNAL, IKE_PROCESS_COMPLETE", v.ike_state(previous, role), v.ike_state(label, role)
     )
@@ -284,7 +285,7 @@ def _receive(ctx: SaContext, m: IkeMessage, tag: str) -> None:
                 bad_message(ctx.remote),
             )
             return
-        before = {
+        before: dict[str, str] = {
             Label.MM2: Label.MM1,
             Label.MM4: Label.MM3,
             Label.MM6: Label.MM5,

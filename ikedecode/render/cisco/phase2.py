@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ikedecode.ike.records import IkeMessage
 from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import (
@@ -24,6 +26,9 @@ from ikedecode.render.cisco.child import LocalChild, offered_parts
 from ikedecode.render.cisco.context import Readable, SaContext, bad_message
 from ikedecode.render.cisco.lines import signed32
 from ikedecode.render.cisco.phase1 import exchange_word, notify_line, process_payloads
+
+# what the router does on sending or receiving one quick-mode message
+QuickModeStep = Callable[[SaContext, IkeMessage, LocalChild], None]
 
 NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18
 R_U_THERE, R_U_THERE_ACK = 36136, 36137
@@ -77,14 +82,15 @@ def quick_mode(ctx: SaContext, m: IkeMessage) -> None:
     child = ctx.children.get(m.message_id)
     if child is None:
         return
-    handler = {
+    handlers: dict[tuple[str, bool], QuickModeStep] = {
         (Label.QM1, True): _qm1_sent,
         (Label.QM2, True): _qm2_received,
         (Label.QM3, True): _qm3_sent,
         (Label.QM1, False): _qm1_received,
         (Label.QM2, False): _qm2_sent,
         (Label.QM3, False): _qm3_received,
-    }.get((m.label, child.local_initiated))
+    }
+    handler = handlers.get((m.label, child.local_initiated))
     if handler is not None:
         handler(ctx, m, child)
 
