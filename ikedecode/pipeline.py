@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from ikedecode.analysis.diagnose import diagnose
+from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
 from ikedecode.capture.sources import sources_of
-from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.opener import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters

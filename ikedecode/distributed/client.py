@@ -38,6 +38,7 @@ from typing import Any
 
 from ikedecode import __version__
 from ikedecode.analysis.diagnose import diagnose
+from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.merge import open_captures
@@ -55,7 +56,6 @@ from ikedecode.distributed.tasks import (
     scan_file,
     scan_summary,
 )
-from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.opener import OUTCOME_NO_KEYS
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sa import IpsecSa, SaCounters

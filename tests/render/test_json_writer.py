@@ -128,5 +128,5 @@ def test_streamed_json_of_real_captures_is_the_whole_document_json(capture, keys
     monkeypatch.setattr(render_work, "MIN_ITEMS", 0)  # worker processes even for a few SAs
     monkeypatch.setattr(render_work, "CHUNK", 1)
     stream = io.StringIO()
-    write_json(report, stream, show_keys=show_keys, jobs=2)
+    write_json(report, stream, show_keys=show_keys, map_in_order=render_work.map_in_order(2))
     assert stream.getvalue() == whole

@@ -84,7 +84,7 @@ def test_text_report_of_real_captures_is_the_plain_tabulate_report(capture, keys
     fast = text.render_text(report)
     monkeypatch.setattr(render_work, "MIN_ITEMS", 0)  # worker processes even for a few SAs
     monkeypatch.setattr(render_work, "CHUNK", 1)
-    assert text.render_text(report, jobs=2) == fast
+    assert text.render_text(report, map_in_order=render_work.map_in_order(2)) == fast
     monkeypatch.setattr(text, "_table", _plain_table)
     monkeypatch.setattr(text, "_wrapped_table", _plain_wrapped_table)
     assert text.render_text(report) == fast

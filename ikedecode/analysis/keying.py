@@ -1,4 +1,8 @@
-"""IPsec SAs from the key material a quick mode produced (``ike.child_sa.ChildSaKeys``)."""
+"""Where IKE meets ESP: IPsec SAs keyed from what a quick mode produced (``ike.v1.child_sa.ChildSaKeys``).
+
+This sits above both ``ike/`` and ``esp/`` so that neither imports the other; IKEv2 child SAs
+will be keyed here too.
+"""
 
 from __future__ import annotations
 
