@@ -82,6 +82,11 @@ class CaptureReader:
         """The format reader the frames come from (its ``truncated`` says why a file ended early)."""
         return self._records
 
+    @records.setter
+    def records(self, records: RecordSource) -> None:
+        """Read from ``records`` instead (before iterating: a wrapper that watches each record)."""
+        self._records = records
+
     def detach_stream(self) -> BinaryIO | None:
         """Hand over the file ``open_capture`` opened (the caller closes it); None when there is none."""
         stream, self._owned_stream = self._owned_stream, None
