@@ -145,7 +145,7 @@ def scan_file(path: str, index: int, name: str, reader_options: dict[str, Any]) 
     """Stage 1: read one capture file; IKE/AH datagrams, statistics and record times."""
     reader = open_capture(path, **reader_options)
     scan = FileScan(index, name, reader.format, bool(reader.compressed))
-    reader._records = _Observed(reader._records, reader.stats, scan)
+    reader.records = _Observed(reader.records, reader.stats, scan)
     with reader:
         for item in reader.items():
             if type(item) is not EspBatch and item.kind in (Kind.IKE, Kind.AH):

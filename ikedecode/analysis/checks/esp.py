@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ikedecode.analysis.checks.facts import Context, SaFacts, evidence_of, lifetimes, plural
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import PROTO_IPSEC_AH, PROTO_IPSEC_ESP, SA_LIFE_DURATION, SA_LIFE_TYPE
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import DeletePayload
 
 INVALID_SPI = 11  # RFC 2408 3.14.1
@@ -79,7 +80,7 @@ def _no_esp(ctx: Context, flows: list[Flow]) -> list[Finding]:
     out = []
     talking = {frozenset((f.src, f.dst)) for f in flows}
     for facts in ctx.sas:
-        done = [q for q in facts.quick_modes if q.label("QM2") is not None]
+        done = [q for q in facts.quick_modes if q.label(Label.QM2) is not None]
         if not done or frozenset((facts.sa.initiator, facts.sa.responder)) in talking:
             continue
         out.append(
@@ -179,8 +180,8 @@ def _lifetime_exceeded(ctx: Context) -> list[Finding]:
         if found is None:
             continue
         facts, qm = found
-        accepted = qm.sa_payload("QM2")
-        done = qm.label("QM3") or qm.label("QM2")
+        accepted = qm.sa_payload(Label.QM2)
+        done = qm.label(Label.QM3) or qm.label(Label.QM2)
         if accepted is None or done is None:
             continue
         limits: dict[str, int] = {}
