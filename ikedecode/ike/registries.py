@@ -77,6 +77,8 @@ from ikedecode.ike.registry.isakmp import (
     PROTOCOL_IDS,
     R_U_THERE,
     R_U_THERE_ACK,
+    REPLAY_STATUS,
+    RESPONDER_LIFETIME,
     SITUATION_BITS,
     TRANSFORM_IDS_BY_PROTOCOL,
 )
@@ -99,6 +101,8 @@ __all__ = [
     "IKEV2_PAYLOAD_ENCRYPTED",
     "NO_PROPOSAL_CHOSEN",
     "INVALID_ID_INFORMATION",
+    "REPLAY_STATUS",
+    "RESPONDER_LIFETIME",
     "R_U_THERE",
     "R_U_THERE_ACK",
     "AH_TRANSFORM_IDS",
