@@ -61,7 +61,16 @@ from ikedecode.pipeline import Options, analyze
 
 DEFAULT_FRAGMENT_TIMEOUT = 30.0  # seconds, CaptureReader's default
 # CaptureStats fields that add up over files
-SUMMED_STATS = ("packets", "ike", "esp", "ah", "other", "malformed", "nat_keepalives", "ip_fragments")
+SUMMED_STATS: tuple[str, ...] = (
+    "packets",
+    "ike",
+    "esp",
+    "ah",
+    "other",
+    "malformed",
+    "nat_keepalives",
+    "ip_fragments",
+)
 SUMMED_STATS += ("fragment_sets_evicted",)
 
 
