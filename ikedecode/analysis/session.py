@@ -148,9 +148,11 @@ class Analysis:
                     sadb.add(sa)
             elif type(event) is FindingRaised:
                 self._engine_findings.append(event.finding)
-        if self.install_keyed:
-            return [sadb[i] for i in range(before, len(sadb))]  # an SA already known is not new
-        return keyed
+        if not self.install_keyed:
+            return keyed
+        if len(sadb) == before:  # the usual datagram: nothing keyed, or only SAs already known
+            return NOTHING_KEYED
+        return [sadb[i] for i in range(before, len(sadb))]  # an SA already known is not new
 
     # -- ESP and AH -----------------------------------------------------------------------------------
 

@@ -34,8 +34,16 @@ def message_record(datagram: Datagram, **fields: Any) -> IkeMessage:
 
 def header_record(datagram: Datagram, header: IsakmpHeader, exchange: str, label: str) -> IkeMessage:
     """The record of a message whose header was read: exchange, message ID, label and flags."""
-    return message_record(
-        datagram,
+    return IkeMessage(  # message_record's fields, spelt out: one call less per message
+        frame=datagram.frame,
+        time=datagram.time,
+        sender=datagram.src,
+        receiver=datagram.dst,
+        sport=datagram.sport,
+        dport=datagram.dport,
+        length=len(datagram.payload),
+        frames=datagram.frames or (datagram.frame,),
+        udp_encapsulated=datagram.udp_encapsulated,
         exchange_type=header.exchange_type,
         exchange=exchange,
         message_id=header.message_id,

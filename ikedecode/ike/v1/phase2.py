@@ -14,10 +14,12 @@ from ikedecode.ike.v1.payloads import (
     SaPayload,
 )
 
+INITIATOR, RESPONDER = Role.INITIATOR.value, Role.RESPONDER.value  # summary keys: plain text
+
 
 def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: list[Any]) -> None:
     """Fold the decoded payloads of QM1/QM2/QM3 into the exchange's summary."""
-    side = (Role.INITIATOR if label in (Label.QM1, Label.QM3) else Role.RESPONDER).value
+    side = INITIATOR if label in (Label.QM1, Label.QM3) else RESPONDER
     ids = [p for p in payloads if isinstance(p, IdPayload)]
     for p in payloads:
         if isinstance(p, SaPayload):
