@@ -532,8 +532,9 @@ def render_toml(
     if any(ike.additional_secrets or ike.ppk_stage for log in logs.values() for ike in log.ike_sas):
         out += [
             "# Post-quantum IKE SAs: additional_secrets = the RFC 9370 shared secrets SK(1)..SK(n) of the",
-            "# additional key exchanges (ML-KEM), in ADDKE order; ppk / ppk_id = the RFC 8784 PPK.  ikedecode's",
-            "# key-file reader does not read these fields yet (docs/keys.md); each key stage is in the comments.",
+            "# additional key exchanges (ML-KEM), in ADDKE order; ppk / ppk_id = the RFC 8784 PPK.",
+            "# ikedecode's key-file reader does not read these fields yet (docs/keys.md);",
+            "# each key stage is in the comments.",
         ]
     for secret, peer in psks:
         out += ["", "[[psk]]", f"secret = {quote(secret)}", f"peer = {quote(peer)}"]
@@ -575,7 +576,10 @@ def render_toml(
         if ike.ppk_stage:
             ppk = ike.ppk_stage["ppk"]
             ppk_id = next((i for i, v in ppks if v == ppk), "")
-            out += [f"ppk_id = {quote(ppk_id)}", f"ppk = {quote(ppk.hex())}  # RFC 8784, mixed into SK_d/SK_pi/SK_pr"]
+            out += [
+                f"ppk_id = {quote(ppk_id)}",
+                f"ppk = {quote(ppk.hex())}  # RFC 8784, mixed into SK_d/SK_pi/SK_pr",
+            ]
         elif ppks and not ike.made_by_rekey:
             # offered (USE_PPK, PPK_IDENTITY, AUTH with it + NO_PPK_AUTH) but the responder went without
             ppk_id, ppk = ppks[0]

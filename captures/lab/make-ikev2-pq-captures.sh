@@ -28,7 +28,7 @@ defaults() {
     defaults_ikev2
     STRONGSWAN_V2_TEMPLATE=strongswan.pq.conf.in; SWANCTL_V2_TEMPLATE=swanctl.pq.conf.in
     ENCAP=no; RAW_ESP=yes       # plain ESP (IP protocol 50) from kernel-libipsec
-    LOG_LIB=1                   # lib 4 would log ML-KEM internals if the ml plugin had any (it has none)
+    LOG_LIB=${LAB_LOG_LIB:-1}   # charon's lib group: at 4 the ml plugin still logs no key material (tried)
     IKE_EXTRA=""; unset IKE_EXTRA_WEST IKE_EXTRA_EAST
     PPK_ID=""; PPK_SECRET=""; unset PPK_ID_WEST PPK_ID_EAST PPK_SECRET_WEST PPK_SECRET_EAST
     HYBRID=aes256gcm16-prfsha256-x25519-ke1_mlkem768

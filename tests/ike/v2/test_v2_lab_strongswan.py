@@ -48,7 +48,9 @@ from ikedecode.ike.v2.auth import signed_octets, verify_auth, verify_psk_candida
 from ikedecode.ike.v2.keymat import Ikev2Keys, child_sa_keys, derive_ike_sa_keys, derive_rekeyed_ike_sa_keys
 
 # the post-quantum captures (ikev2-pq-*: IKE_INTERMEDIATE key stages) are not for this single-stage test
-LAB = sorted(p.stem for p in (PROJECT / "captures").glob("ikev2-*.pcap") if not p.stem.startswith("ikev2-pq-"))
+LAB = sorted(
+    p.stem for p in (PROJECT / "captures").glob("ikev2-*.pcap") if not p.stem.startswith("ikev2-pq-")
+)
 SK_NAMES = ("skeyseed", "sk_d", "sk_ai", "sk_ar", "sk_ei", "sk_er", "sk_pi", "sk_pr")
 
 
