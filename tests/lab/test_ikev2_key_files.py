@@ -342,6 +342,14 @@ def test_rekeyed_ike_sa_keys_follow_rfc7296_2_18_from_the_old_sk_d(capture: Path
         total = sum(len(v) for k, v in new.keys.items() if k.startswith("sk_"))
         stream = prf_plus(hash_function, skeyseed, nonces + new_spi_i + new_spi_r, total)
         assert split_sk(new, stream) == {k: v for k, v in new.keys.items() if k.startswith("sk_")}
+        for log in lab.logs.values():  # each log ties the new SA to the SA its CREATE_CHILD_SA ran on
+            by_number = {ike.number: ike for ike in log.ike_sas}
+            logged = log.by_spis()[(new_spi_i.hex(), new_spi_r.hex())]
+            assert logged.rekeyed_from is not None
+            assert (
+                by_number[logged.rekeyed_from].spi_i,
+                by_number[logged.rekeyed_from].spi_r,
+            ) == request.spis
         rekeys += 1
     assert rekeys == (2 if capture.stem == "ikev2-ike-rekey" else 0)
 
