@@ -260,18 +260,21 @@ CONF
     log "pluto $side did not load connection lab"; return 1
 }
 scenario_ikev2-libreswan() {
-    DESCRIPTION="libreswan 4.10 pluto (unpacked Debian package, plutodebug \"all crypt private\") as west, IKEv2 PSK initiator, against strongSwan 5.9.8 east: IKE_SA_INIT (AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048) and IKE_AUTH with the child (ESP AES-CBC-256/SHA2-256, encapsulation=yes); pluto cannot install the child SA (no kernel ESP: 'Protocol not supported'), deletes its IKE SA without notifying east and revives the connection: three IKE SAs (new SPIs each, the third after 5 s), each IKE_SA_INIT + IKE_AUTH; pluto's shutdown sends nothing; east's deletes at its own shutdown (INFORMATIONAL D x3) are answered by ICMP port unreachable; no ESP on the wire. The IKE SAs' keys come from strongSwan east's log (pluto's log has the PSK and the ESP KEYMAT it tried to install, not SK_*)"
+    DESCRIPTION="libreswan 4.10 pluto (unpacked Debian package, plutodebug \"all crypt private\") as west, IKEv2 PSK initiator, against strongSwan 5.9.8 east: IKE_SA_INIT (AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048) and IKE_AUTH with the child (ESP AES-CBC-256/SHA2-256, encapsulation=yes); pluto cannot install the child SA (no kernel ESP: 'Protocol not supported'), deletes its IKE SA without notifying east and revives the connection: three IKE SAs (new SPIs each, the third after 5 s), each IKE_SA_INIT + IKE_AUTH; pluto's shutdown sends nothing; then east is told to delete its IKE SAs (swanctl --terminate --force): its INFORMATIONAL D requests meet a closed port (ICMP port unreachable); no ESP on the wire. The IKE SAs' keys come from strongSwan east's log (pluto's log has the PSK and the ESP KEYMAT it tried to install, not SK_*)"
     START_WEST=no; RETRANSMIT_TRIES=2
     PLUTO_IKE="aes256-sha2_256;modp2048"; PLUTO_ESP="aes256-sha2_256"
     IKE_PROPOSALS=aes256-sha256-modp2048; ESP_PROPOSALS=aes256-sha256
     run() {
         start_pluto_v2 west || return 1
         pluto_whack west --name lab --initiate --asynchronous >> "$WORK/west.whack.out" 2>&1
-        sleep 4
+        sleep 7   # pluto revives at once, then after 5 s: three IKE SAs, the next try would come much later
         ping_through 2
         pluto_whack west --trafficstatus >> "$WORK/west.whack.out" 2>&1
         pluto_whack west --status >> "$WORK/west.whack.out" 2>&1
         stop_pluto west
+        # east still holds the three IKE SAs: delete them now (one DELETE each, no waiting for answers),
+        # rather than at its shutdown, where the DELETEs may not leave before charon exits
+        swanctl_at east --terminate --ike lab --force --timeout 2 >> "$WORK/east.swanctl.out"
         sleep 1
     }
 }
