@@ -12,6 +12,8 @@ every ESP packet decrypts with them (RFC 4303, RFC 4106, RFC 7634).
 
 from __future__ import annotations
 
+import gzip
+import re
 import socket
 import tomllib
 from pathlib import Path
@@ -243,3 +245,32 @@ def test_key_file_holds_the_logged_g_ir_by_spis_and_the_psks(capture: Path) -> N
             + (PROJECT_ROOT / "captures" / "lab" / "runs" / capture.stem / "east.swanctl.conf").read_text()
             for p in keys["psk"]
         )
+
+
+def pluto_keymats(path: Path) -> list[tuple[bytes, bytes]]:
+    """libreswan 4.10 IKEv2 child keys: ``| our  keymat`` / ``| peer keymat`` followed by hex rows."""
+    dumps: list[tuple[str, bytearray]] = []
+    with gzip.open(path, "rt", errors="replace") as handle:
+        for line in handle:
+            label = re.search(r"\| (our  keymat|peer keymat)$", line.rstrip("\n"))
+            row = re.search(r"\|   ((?:[0-9a-f]{2} {1,2})+)", line)
+            if label:
+                dumps.append((label[1], bytearray()))
+            elif row and dumps and len(line) > 40 and "keymat" not in line:
+                dumps[-1][1].extend(bytes.fromhex(row[1].replace(" ", "")))
+            elif dumps and dumps[-1][1]:
+                dumps.append(("", bytearray()))  # a dump ended
+    pairs = [d for d in dumps if d[0]]
+    return [(bytes(a[1]), bytes(b[1])) for a, b in zip(pairs[::2], pairs[1::2], strict=True)]
+
+
+def test_libreswan_logs_each_child_keymat_as_east_derived_it() -> None:
+    """pluto's "our keymat" is the responder-to-initiator encryption | integrity key (its inbound SA),
+    "peer keymat" the initiator-to-responder one: RFC 7296 2.17's two halves, as east's charon logged them."""
+    lab = load(PROJECT_ROOT / "captures" / "ikev2-libreswan.pcap")
+    children = [child for ike in lab.logs["east"].ike_sas for child in ike.children]
+    keymats = pluto_keymats(KEYS / "ikev2-libreswan.west.pluto.log.gz")
+    assert len(keymats) == len(children) == 3
+    for (ours, peers), child in zip(keymats, children, strict=True):
+        assert ours == child.keys["encryption_r"] + child.keys["integrity_r"]
+        assert peers == child.keys["encryption_i"] + child.keys["integrity_i"]
