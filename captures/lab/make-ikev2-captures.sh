@@ -218,6 +218,14 @@ scenario_ikev2-eap-mschapv2() {
     run() { standard_v2; }
 }
 
+scenario_ikev2-dpd-liveness() {
+    DESCRIPTION="IKEv2 liveness checks (dpd_delay 2 s on both peers; AES-CBC-128/SHA2-256/MODP-2048, ESP AES-CBC-128/SHA2-256): pings both ways, then 5 s without traffic: east sends an empty INFORMATIONAL request (an SK payload with nothing inside) every 2 s and west answers with an empty one (west, hearing east, sends none); then east's charon is killed (SIGKILL by PID, no delete): west's own liveness request (message ID 2) goes out and is retransmitted byte for byte twice (after 2 s and 2.8 s), each answered only by ICMP port unreachable; west gives up 3.9 s later and drops the IKE SA (no packet)"
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256
+    DPD_DELAY=2s; RETRANSMIT_TRIES=2
+    run() { initiate; sleep 0.5; ping_through 5; ping_back 3; sleep 5; list_sas "after the liveness checks"
+        stop_charon east KILL; sleep 12; list_sas "after east was killed"; }
+}
+
 # ---- libreswan's pluto (IKEv2, its default) as west against strongSwan east
 start_pluto_v2() {   # start_pluto_v2 SIDE: pluto from the unpacked Debian package, IKEv2 PSK, private dirs
     local side=$1 i
@@ -282,7 +290,7 @@ scenario_ikev2-libreswan() {
 SCENARIOS=(
     ikev2-psk-aes-cbc-sha256 ikev2-aes-gcm ikev2-chacha20 ikev2-child-rekey-pfs ikev2-ike-rekey
     ikev2-auth-failed ikev2-no-proposal ikev2-ts-unacceptable ikev2-invalid-ke
-    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2 ikev2-libreswan
+    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2 ikev2-libreswan ikev2-dpd-liveness
 )
 
 # ---------------------------------------------------------------- results
