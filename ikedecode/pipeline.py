@@ -22,7 +22,7 @@ from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
 from ikedecode.capture.sources import sources_of
-from ikedecode.esp.opener import BatchSummary
+from ikedecode.esp.lanes import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase

@@ -56,7 +56,7 @@ from ikedecode.distributed.tasks import (
     scan_file,
     scan_summary,
 )
-from ikedecode.esp.opener import OUTCOME_NO_KEYS
+from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
@@ -330,7 +330,7 @@ class _Merger:
                 extra.frame, extra.frames = merged, (merged,)
                 processor.nested(processor.esp_result(extra, outcome))
             else:
-                src, dst = extra if outcome[0] == OUTCOME_NO_KEYS else (None, None)
+                src, dst = extra if outcome[CODE] == OUTCOME_NO_KEYS else (None, None)
                 processor.account(outcome, size, time_ns / 1e9, merged, src, dst)
         except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
             processor.note_failure(merged, type(exc).__name__)
