@@ -104,7 +104,7 @@ class EspOpener:
         self.lanes: dict[bytes, Lane] = {}  # packed IPv4 source | destination | SPI -> lane
         self.touched: list[LaneGroup] = []  # lanes that counted packets of the batch being summarized
         self.singles: list[tuple[int, Outcome]] = []  # what the lanes made singles of in that batch
-        self._sas_seen = len(sadb)
+        self._sas_seen = sadb.changes  # the database's changes the caches below reflect
 
     # --- SAs ---------------------------------------------------------------------------------------
 
@@ -118,13 +118,13 @@ class EspOpener:
         self._flows.clear()
         self._hint.clear()
         self.lanes.clear()
-        self._sas_seen = len(self.sadb)
+        self._sas_seen = self.sadb.changes
 
     def lane(self, spi_bytes: bytes, src: bytes, dst: bytes) -> Lane:
         """The lane of a flow (``esp/lanes.py``): ``open_lane`` for a flow with exactly one SA,
         without ESN, whose cipher the backend has; ``no_lane`` (defer every packet to ``open``)
         for any other."""
-        if len(self.sadb) != self._sas_seen:
+        if self.sadb.changes != self._sas_seen:
             self._forget_flows()
         spi = int.from_bytes(spi_bytes, "big")
         flow = self._flows.get((spi, src, dst)) or self._candidates(spi, src, dst)
@@ -144,7 +144,7 @@ class EspOpener:
         )
 
     def _candidates(self, spi: int, src: bytes | str, dst: bytes | str) -> list[_Candidate]:
-        if len(self.sadb) != self._sas_seen:
+        if self.sadb.changes != self._sas_seen:
             self._forget_flows()
         found = self.sadb.candidates("esp", spi, _address_text(src), _address_text(dst))
         identities: list[tuple] = []
@@ -179,7 +179,7 @@ class EspOpener:
     ) -> Outcome:
         key = (spi, src, dst)
         flow = self._flows.get(key)
-        if flow is None or len(self.sadb) != self._sas_seen:
+        if flow is None or self.sadb.changes != self._sas_seen:
             flow = self._candidates(spi, src, dst)
         if not flow:
             return (OUTCOME_NO_KEYS, spi, seq_low)
@@ -297,7 +297,8 @@ class EspOpener:
 
 def _crypto(sa: IpsecSa) -> EspCrypto | None:
     """The SA's keyed cipher/MAC state, built once; None when the backend lacks its algorithm."""
-    crypto = sa.crypto
+    state = sa.state
+    crypto = state.crypto
     if crypto is None:
         if not sa.supported:
             return None
@@ -307,7 +308,7 @@ def _crypto(sa: IpsecSa) -> EspCrypto | None:
             )
         except (UnknownAlgorithm, ValueError):
             return None
-        sa.crypto = crypto
+        state.crypto = crypto
     return crypto  # type: ignore[return-value]
 
 

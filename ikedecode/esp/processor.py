@@ -235,7 +235,7 @@ class EspProcessor:
         singles, groups = summary
         sas = self.sadb.sas
         meta = batch.meta
-        unseen = {index for index in groups if sas[index].counters.first_seen is None}
+        unseen = {index for index in groups if sas[index].state.counters.first_seen is None}
         single_first: dict[int, int] = {}  # id(SA) -> position of its first and last single
         single_last: dict[int, int] = {}
         for position, outcome in singles:
@@ -281,7 +281,7 @@ class EspProcessor:
         meta: list[int],
     ) -> None:
         end = len(meta)
-        counters = sa.counters
+        counters = sa.state.counters
         for spi, sequences in group[G_SEQUENCES].items():
             counters.tracker(spi).record_run(sequences)
         counters.packets += group[G_PACKETS]
@@ -377,9 +377,9 @@ class EspProcessor:
         sa = self.sadb[outcome[SA_INDEX]]
         self._count(sa, time, size)
         if code == OUTCOME_SHORT_FOR_SA:
-            sa.counters.malformed += 1
+            sa.state.counters.malformed += 1
             return EspStatus.TOO_SHORT, sa, seq_low, None, None, True, False, SHORT_FOR_SA
-        sa.counters.unsupported += 1
+        sa.state.counters.unsupported += 1
         return EspStatus.UNSUPPORTED, sa, seq_low, None, None, True, False, NOT_AVAILABLE
 
     def _blame(self, failed: tuple[int, ...], sa: IpsecSa) -> IpsecSa:
@@ -388,13 +388,13 @@ class EspProcessor:
         best = sa
         for index in failed:
             candidate = self.sadb[index]
-            if candidate.counters.verified > best.counters.verified:
+            if candidate.state.counters.verified > best.state.counters.verified:
                 best = candidate
         return best
 
     @staticmethod
     def _count(sa: IpsecSa, time: float, size: int) -> SaCounters:
-        counters = sa.counters
+        counters = sa.state.counters
         counters.packets += 1
         counters.bytes += size
         if counters.first_seen is None:
@@ -434,7 +434,7 @@ class EspProcessor:
                 problem = problem or (sa, AH_NO_IP_HEADER)
                 continue
             seq_hi = (
-                sa.counters.tracker(header.spi).infer_high_bits(header.seq, sa.initial_seq_hi)
+                sa.state.counters.tracker(header.spi).infer_high_bits(header.seq, sa.initial_seq_hi)
                 if sa.esn
                 else None
             )
@@ -457,17 +457,17 @@ class EspProcessor:
             if problem is not None:
                 sa, reason = problem
                 self._count(sa, dg.time, len(data))
-                sa.counters.malformed += 1
+                sa.state.counters.malformed += 1
                 return EspResult(dg, "ah", header.spi, header.seq, EspStatus.MALFORMED, sa=sa, reason=reason)
             assert unsupported is not None
             self._count(unsupported, dg.time, len(data))
-            unsupported.counters.unsupported += 1
+            unsupported.state.counters.unsupported += 1
             return EspResult(
                 dg, "ah", header.spi, header.seq, EspStatus.UNSUPPORTED, sa=unsupported, reason=NOT_AVAILABLE
             )
 
         sa, icv_ok, seq_hi = chosen
-        counters = sa.counters
+        counters = sa.state.counters
         self._count(sa, dg.time, len(data))
         seq = header.seq if seq_hi is None else (seq_hi << 32) | header.seq
         result = EspResult(dg, "ah", header.spi, seq, EspStatus.ICV_FAILED, sa=sa, icv_ok=icv_ok)
@@ -494,7 +494,8 @@ class EspProcessor:
 
     @staticmethod
     def _ah_auth(sa: IpsecSa) -> AuthOnly | None:
-        auth = sa.crypto
+        state = sa.state
+        auth = state.crypto
         if auth is None:
             if not sa.supported:
                 return None
@@ -502,5 +503,5 @@ class EspProcessor:
                 auth = AuthOnly(sa.integrity_algorithm, sa.integrity_key)
             except (UnknownAlgorithm, ValueError):
                 return None
-            sa.crypto = auth
+            state.crypto = auth
         return auth  # type: ignore[return-value]
