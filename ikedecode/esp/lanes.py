@@ -16,9 +16,9 @@ path counts (tests/esp/test_lanes_count_like_the_general_path.py).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from hmac import compare_digest as hmac_compare
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from ikedecode.capture.batch import ADDRESS_AT
 from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
@@ -145,7 +145,7 @@ def open_lane(
             view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
             deferred: list[int],
         ) -> None:  # fmt: skip
-            blob = view.obj  # bytes slices of it are cheaper than memoryview slices
+            blob = cast(bytes, view.obj)  # bytes slices of it are cheaper than memoryview slices
             for position in positions:
                 start = starts[position]
                 end = ends[position]
@@ -169,7 +169,7 @@ def open_lane(
     if cbc_hmac is not None:
         # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC)
         hmac_base, cbc_update, block, icv_size = cbc_hmac
-        hmac_copy = hmac_base.copy
+        hmac_copy = cast(Any, hmac_base).copy  # a keyed cryptography HMAC
         data_start = ESP_HEADER + crypto.iv_size
         compare = hmac_compare
 
@@ -325,7 +325,7 @@ def _flows(
     esp_starts: Sequence[int],
     esp_ends: Sequence[int],
     others: list[int],
-) -> dict[bytes, Sequence[int]]:
+) -> Mapping[bytes, Sequence[int]]:
     """The batch's IPv4 packets by flow (packed source | destination | SPI), positions in order;
     the positions of the rest (IPv6, too short for an SPI) go to ``others``."""
     keys: list[bytes | None] = []

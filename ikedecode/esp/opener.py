@@ -62,6 +62,9 @@ def plausible_trailer(plaintext: bytes | memoryview | None) -> bool:
     return version is None or (payload_end > 0 and plaintext[0] >> 4 == version)
 
 
+_Attempt = tuple[int | None, bool | None, bytes | None, str]  # (seq_hi, icv_ok, plaintext, problem)
+
+
 class _Candidate:
     """One SA that may open a flow's packets, with what the opener needs of it at hand."""
 
@@ -198,10 +201,11 @@ class EspOpener:
         self, key: tuple, flow: list[_Candidate], view: memoryview, size: int, spi: int, seq_low: int
     ) -> Outcome:
         hint = self._hint.get(key, 0)
-        if hint and flow[hint].crypto is not None and flow[hint].crypto.icv_size == 0:
+        hinted = flow[hint].crypto
+        if hint and hinted is not None and hinted.icv_size == 0:
             hint = 0  # without an ICV, plausibility decides: keep database order
         order = [hint, *(i for i in range(len(flow)) if i != hint)]
-        attempts: dict[int, tuple] = {}  # position -> (seq_hi, icv_ok, plaintext, problem)
+        attempts: dict[int, _Attempt] = {}
         verdicts: dict[int, bool | None] = {}  # position -> its attempt's icv_ok
         for position in order:
             candidate = flow[position]
@@ -239,7 +243,7 @@ class EspOpener:
 
     def _attempt(
         self, candidate: _Candidate, view: memoryview, spi: int, seq_low: int
-    ) -> tuple[int | None, bool | None, bytes | None, str]:
+    ) -> _Attempt:
         crypto = candidate.crypto
         assert crypto is not None
         if not candidate.sa.esn:
@@ -286,9 +290,8 @@ class EspOpener:
                 next_header, None, True, failed,
             )  # fmt: skip
         padding_ok = not self.check_padding or plaintext[payload_end:-2] == MONOTONIC_PADDING[:pad_length]
-        payload = plaintext[:payload_end]
-        if not self.want_plaintext and not carries_ipsec(next_header, payload):
-            payload = None
+        inner = plaintext[:payload_end]
+        payload = inner if self.want_plaintext or carries_ipsec(next_header, inner) else None
         return (
             OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, "", pad_length, next_header, payload,
             padding_ok, failed,
