@@ -12,7 +12,7 @@ from ikedecode.esp.algorithms import (
 from ikedecode.esp.encoder import EspEncoder
 from ikedecode.esp.inner import decrypted_ip_packet, inner_datagram
 from ikedecode.esp.processor import EspProcessor, EspResult, EspStatus
-from ikedecode.esp.sa import InvalidSa, IpsecSa, SaCounters
+from ikedecode.esp.sa import InvalidSa, IpsecSa, SaCounters, SaState
 from ikedecode.esp.sadb import SaDatabase, UnknownSpi
 from ikedecode.esp.transforms import (
     IpsecTransform,
@@ -35,6 +35,7 @@ __all__ = [
     "IpsecTransform",
     "SaCounters",
     "SaDatabase",
+    "SaState",
     "UnknownAlgorithm",
     "UnknownSpi",
     "decrypted_ip_packet",
