@@ -181,9 +181,14 @@ class IkeSa:
     spi_r: str = ""
     keys: dict[str, bytes] = field(default_factory=dict)  # dh_secret, skeyseed, sk_d, ...
     proposal: str = ""
-    derived_under: int = 0  # the <conn|N> prefix the keys were logged under (the old SA for a rekey)
+    derived_under: int = (
+        0  # the <conn|N> prefix the keys were logged under (the old SA for a rekey initiator)
+    )
+    exchange: str = (
+        ""  # the exchange whose message this log's thread handled last: IKE_SA_INIT or CREATE_CHILD_SA
+    )
+    old_sa: int | None = None  # the <conn|N> of that message (the old IKE SA for a rekey)
     children: list[ChildSa] = field(default_factory=list)
-    exchange: str = ""  # the exchange whose message the thread last parsed when the keys were derived
     stages: list[dict[str, bytes]] = field(default_factory=list)
 
     @property
@@ -270,8 +275,8 @@ class IkeSa:
 
     @property
     def rekeyed_from(self) -> int | None:
-        """The IKE SA whose CREATE_CHILD_SA made this one, as far as this log tells."""
-        return self.derived_under if self.derived_under != self.number else None
+        """The charon number of the IKE SA whose CREATE_CHILD_SA made this one (None: IKE_SA_INIT)."""
+        return self.old_sa if self.exchange in ("CREATE_CHILD_SA", "IKE_FOLLOWUP_KE") else None
 
 
 @dataclass
@@ -308,7 +313,8 @@ def parse_lines(lines: list[str]) -> CharonLog:
     pending_ike: dict[str, IkeSa] = {}  # thread -> derivation waiting for its check-in
     pending_child: dict[str, ChildSa] = {}
     children: list[ChildSa] = []
-    last_message: dict[str, tuple[str, str, str, int]] = {}  # thread -> (verb, exchange, kind, mid)
+    # thread -> (verb, exchange, kind, message ID, <conn|N> of the line)
+    last_message: dict[str, tuple[str, str, str, int, int | None]] = {}
     last_proposal: dict[str, str] = {}
     ike_proposal: dict[int, str] = {}  # <conn|N> -> the last IKE proposal selected under it
     pending_direction: dict[str, str] = {}
@@ -323,7 +329,9 @@ def parse_lines(lines: list[str]) -> CharonLog:
             ike = pending_ike.get(thread)
             if ike is None or name in ike.keys or name in STAGE_STARTERS:
                 ike = IkeSa(ike_number, derived_under=ike_number)
-                ike.exchange = last_message.get(thread, ("", "", "", -1))[1]
+                _verb, ike.exchange, _kind, _mid, ike.old_sa = last_message.get(
+                    thread, ("", "", "", -1, None)
+                )
                 thread_proposal = last_proposal.get(thread, "")
                 ike.proposal = (
                     ike_proposal.get(ike_number)
@@ -338,7 +346,7 @@ def parse_lines(lines: list[str]) -> CharonLog:
             child = pending_child.get(thread)
             if child is None or name in child.keys or (name == "dh_secret" and child.keys):
                 child = ChildSa(ike_number)
-                verb, exchange, kind, mid = last_message.get(thread, ("", "", "", -1))
+                verb, exchange, kind, mid, _number = last_message.get(thread, ("", "", "", -1, None))
                 child.exchange, child.message_id = exchange, mid
                 child.role = "initiator" if (verb, kind) == ("parsed", "response") else "responder"
                 child.proposal = last_proposal.get(thread, "")
@@ -369,6 +377,7 @@ def parse_lines(lines: list[str]) -> CharonLog:
                 message["exchange"],
                 message["kind"],
                 int(message["mid"]),
+                ike_number,
             )
         elif (proposal := PROPOSAL.match(text)) is not None:
             last_proposal[thread] = proposal["proposal"]
@@ -540,15 +549,18 @@ def render_toml(
         out += ["", "[[psk]]", f"secret = {quote(secret)}", f"peer = {quote(peer)}"]
     seen: set[tuple[str, str, bytes]] = set()
     ike_sas = list(primary.ike_sas) + [ike for log in others for ike in log.ike_sas]
+    numbers = {(id(log), ike.number): ike for log in logs.values() for ike in log.ike_sas}
+    owner = {id(ike): log for log in logs.values() for ike in log.ike_sas}
     for ike in ike_sas:
         key = (ike.spi_i, ike.spi_r, ike.keys.get("sk_d", b""))
         if key in seen:
             continue
         seen.add(key)
+        old = numbers.get((id(owner[id(ike)]), ike.rekeyed_from or -1))
         origin = (
-            f"rekey of IKE SA #{ike.derived_under} (CREATE_CHILD_SA)"
-            if ike.rekeyed_from
-            else "a rekey (CREATE_CHILD_SA + IKE_FOLLOWUP_KE)"
+            f"a CREATE_CHILD_SA rekey of IKE SA {old.spi_i}/{old.spi_r}"
+            if old
+            else "a CREATE_CHILD_SA rekey (with IKE_FOLLOWUP_KE)"
             if ike.made_by_rekey
             else "IKE_SA_INIT"
         )
@@ -588,7 +600,7 @@ def render_toml(
                 f"ppk = {quote(ppk.hex())}  # RFC 8784: the initiator's, offered; its AUTH used it",
                 "ppk_applied = false  # the responder answered without PPK_IDENTITY: keys without the PPK",
             ]
-        log = primary if ike in primary.ike_sas else next(log for log in others if ike in log.ike_sas)
+        log = owner[id(ike)]
         for child in ike.children:
             out.append(
                 f"#   child SA from {child.exchange} message ID {child.message_id}"
@@ -627,7 +639,8 @@ def main(argv: list[str] | None = None) -> int:
         for ike in log.ike_sas:
             print(
                 f"IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r} {ike.proposal}"
-                f" (keys under #{ike.derived_under})"
+                f" (keys under #{ike.derived_under}; from {ike.exchange or '?'}"
+                + (f" on #{ike.rekeyed_from})" if ike.rekeyed_from else ")")
             )
             for number, stage in enumerate(ike.stages or [ike.keys]):
                 if len(ike.stages) > 1:

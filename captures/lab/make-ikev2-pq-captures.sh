@@ -21,7 +21,7 @@ set -u -o pipefail
 PQ_LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=make-ikev2-captures.sh
 source "$PQ_LAB_DIR/make-ikev2-captures.sh"   # helpers only (its main runs only when executed)
-NS_PREFIX=ikepq   # namespaces ikepq-west / ikepq-east: apart from the other lab drivers' ikelab-*
+NS_PREFIX=${LAB_NS_PREFIX:-ikepq}   # namespaces ikepq-west / -east: apart from ikelab-* and ikev2lab-*
 
 eval "$(declare -f defaults | sed '1s/^defaults/defaults_ikev2/')"
 defaults() {

@@ -6,8 +6,8 @@ will be keyed here too.
 
 from __future__ import annotations
 
-from ikedecode.esp.algorithms import ikev1_ah_transform, ikev1_esp_transform
 from ikedecode.esp.sa import IpsecSa, Mode
+from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform
 from ikedecode.ike.registries import AUTHENTICATION_ALGORITHM, ENCAPSULATION_MODE, IPSEC_KEY_LENGTH
 from ikedecode.ike.v1.child_sa import ChildSaKeys
 

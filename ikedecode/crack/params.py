@@ -16,6 +16,7 @@ from typing import TypeVar
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.registries import AUTHENTICATION_METHOD, HASH_ALGORITHM, HASH_ALGORITHMS
 from ikedecode.ike.v1.authhash import hash_r
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.keyderiv import skeyid_preshared
 from ikedecode.ike.v1.payloads import HashPayload, IdPayload, KePayload, NoncePayload, SaPayload
 from ikedecode.ike.v1.phase1 import AuthFamily, auth_family
@@ -89,8 +90,8 @@ def params_of_sa(sa: IkeSa) -> PskParams | None:
     if method is None or hash_id is None or auth_family(method) is not AuthFamily.PRESHARED:
         return None
     originals = [m for m in sa.messages if m.retransmission_of is None]
-    am1 = next((m for m in originals if m.label == "AM1"), None)
-    am2 = next((m for m in originals if m.label == "AM2"), None)
+    am1 = next((m for m in originals if m.label == Label.AM1), None)
+    am2 = next((m for m in originals if m.label == Label.AM2), None)
     sa_i, ke_i, n_i = _first(am1, SaPayload), _first(am1, KePayload), _first(am1, NoncePayload)
     ke_r, n_r, id_r = _first(am2, KePayload), _first(am2, NoncePayload), _first(am2, IdPayload)
     hash_payload = _first(am2, HashPayload)

@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import ConfigAttributePayload
 from ikedecode.render.clock import utc_moment
 from ikedecode.render.map_in_order import MapInOrder, in_this_process
@@ -329,7 +330,7 @@ def _sa_detail(i: int, sa: IkeSa, show_keys: bool) -> list[str]:
     for ex in sa.phase2.values():
         bits = [f"  {ex.exchange} 0x{ex.message_id:08x}: {' '.join(ex.labels)}"]
         if ex.summary.get("proxy_ids"):
-            bits.append("proxy IDs " + str(ex.summary["proxy_ids"].get("initiator", "")))
+            bits.append("proxy IDs " + str(ex.summary["proxy_ids"].get(Role.INITIATOR, "")))
         if ex.summary.get("deletes"):
             bits.append(f"{len(ex.summary['deletes'])} delete(s)")
         out.append(", ".join(bits))

@@ -38,7 +38,7 @@ from ikedecode.ike.v2.keymat import (
 )
 from ikedecode.ike.v2.prf import prf, prf_plus
 from ikedecode.ike.v2.protection import open_sk, open_skf, reassemble_fragments
-from tests.lab.test_ikev2_key_files import Message, open_esp, payloads
+from tests.lab.ikev2_wire import Message, open_esp, payloads
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT / "captures" / "lab"))
