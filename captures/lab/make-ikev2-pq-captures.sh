@@ -94,6 +94,27 @@ scenario_ikev2-pq-addke-optional() {
     IKE_PROPOSALS_WEST=$HYBRID-ke1_none; IKE_PROPOSALS_EAST=aes256gcm16-prfsha256-x25519; ESP_PROPOSALS=aes256gcm16
     run() { standard_v2; }
 }
+scenario_ikev2-pq-mlkem-init() {
+    DESCRIPTION="ML-KEM-768 as the only key exchange of IKE_SA_INIT (transform type 4 = 36, no ADDKE, no IKE_INTERMEDIATE): west's KEi is the 1184-byte encapsulation key, east's KEr the 1088-byte ciphertext, so the IKE_SA_INIT request (about 1.4 KB) still fits one 1500-byte packet; SKEYSEED = prf(Ni | Nr, ML-KEM shared secret); IKE AES-GCM-16-256/PRF-HMAC-SHA2-256, child ESP AES-GCM-16-256, pings both ways, deletes"
+    IKE_PROPOSALS=aes256gcm16-prfsha256-mlkem768; ESP_PROPOSALS=aes256gcm16
+    run() { standard_v2; }
+}
+scenario_ikev2-pq-init-fragments-lost() {
+    DESCRIPTION="an IKE_SA_INIT too big for one packet, whose IP fragments are lost: west offers ML-KEM-1024 as the IKE_SA_INIT key exchange (KEi 1568 bytes: the request is IP-fragmented, IKE fragmentation does not apply to IKE_SA_INIT); east's namespace drops every IPv4 fragment (nftables, ip frag-off & 0x3fff != 0), so east never sees the request; west retransmits (retransmit_tries 2) and gives up; captured on west's side, so the fragments are on the wire"
+    IKE_PROPOSALS=aes256gcm16-prfsha256-mlkem1024; ESP_PROPOSALS=aes256gcm16; RETRANSMIT_TRIES=2
+    run() {
+        nsx east nft -f - <<NFT
+table ip labfrag {
+    chain in {
+        type filter hook prerouting priority -400;
+        ip frag-off & 0x3fff != 0 counter drop
+    }
+}
+NFT
+        initiate 20; sleep 1
+        nsx east nft list table ip labfrag >> "$WORK/sas.out" 2>&1
+    }
+}
 scenario_ikev2-pq-addke-unsupported() {
     DESCRIPTION="a peer without the additional key exchange: west proposes only AES-GCM-16-256/PRF-HMAC-SHA2-256/X25519 + ADDKE1 ML-KEM-768 (required), east is configured for the same without ADDKE1; what the responder answers to the IKE_SA_INIT request (see runs/NAME/scenario.txt); no keys beyond IKE_SA_INIT if any"
     IKE_PROPOSALS_WEST=$HYBRID; IKE_PROPOSALS_EAST=aes256gcm16-prfsha256-x25519; ESP_PROPOSALS=aes256gcm16
@@ -104,7 +125,7 @@ scenario_ikev2-pq-addke-unsupported() {
 SCENARIOS=(
     ikev2-pq-hybrid ikev2-pq-child-rekey-addke ikev2-pq-ike-rekey-hybrid ikev2-pq-chacha20
     ikev2-pq-mlkem1024-two-addke ikev2-pq-ppk ikev2-pq-ppk-fallback ikev2-pq-addke-optional
-    ikev2-pq-addke-unsupported
+    ikev2-pq-addke-unsupported ikev2-pq-mlkem-init ikev2-pq-init-fragments-lost
 )
 
 # ---------------------------------------------------------------- results

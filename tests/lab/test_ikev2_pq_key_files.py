@@ -247,8 +247,10 @@ def init_nonces(lab: Lab, spis: tuple[str, str]) -> tuple[bytes, bytes] | None:
     return nonce(request), nonce(response)
 
 
-NO_SA = {"ikev2-pq-addke-unsupported"}  # the responder refuses the proposal: no keys at all
-NO_ADDKE = {"ikev2-pq-addke-optional"}  # ADDKE1 offered as ML-KEM-768 or NONE, the responder took NONE
+# no keys at all: the responder refuses the proposal / never sees the fragmented IKE_SA_INIT request
+NO_SA = {"ikev2-pq-addke-unsupported", "ikev2-pq-init-fragments-lost"}
+# a single key stage: ADDKE1 offered as ML-KEM-768 or NONE and NONE taken / ML-KEM-768 as IKE_SA_INIT's KE
+NO_ADDKE = {"ikev2-pq-addke-optional", "ikev2-pq-mlkem-init"}
 PPK_CAPTURES = {"ikev2-pq-ppk": True, "ikev2-pq-ppk-fallback": False}  # name -> PPK applied
 # RFC 7296 section 3.3.2 transform type 4 (KE), RFC 9370 section 2.2.1 types 6..12 (ADDKE1..7)
 TRANSFORM_KE, TRANSFORM_ADDKE1 = 4, 6
@@ -510,3 +512,24 @@ def test_child_keys_are_prf_plus_of_the_final_sk_d_and_every_esp_packet_decrypts
         plain = open_esp(by_spi[packet[:4].hex()], packet)
         assert plain[9] == 1, f"frame {number}: ICMP inside"
     assert len(packets) >= 16
+
+
+def test_ml_kem_as_the_ike_sa_init_key_exchange_gives_one_stage_from_the_kem_secret() -> None:
+    lab = load("ikev2-pq-mlkem-init")
+    request, response = (m for m in lab.messages if m.exchange == IKE_SA_INIT)
+    for message, size in ((request, 1184), (response, 1088)):  # FIPS 203 ML-KEM-768
+        body = next(b for k, _o, b in payloads(message.data[16], message.data, 28) if k == PAYLOAD_KE)
+        assert struct.unpack("!H", body[:2])[0] == 36 and len(body) - 4 == size
+    (ike,) = lab.ike_sas().values()
+    assert len(ike.key_stages) == 1 and len(ike.dh_secret) == ML_KEM_SECRET  # SKEYSEED = prf(Ni | Nr, SS)
+
+
+def test_a_fragmented_ike_sa_init_whose_fragments_are_lost_gets_no_answer() -> None:
+    with open(PROJECT_ROOT / "captures" / "ikev2-pq-init-fragments-lost.pcap", "rb") as handle:
+        packets = [dpkt.ethernet.Ethernet(frame).data for _ts, frame in dpkt.pcap.Reader(handle)]
+    first = [ip for ip in packets if ip.mf and not ip.offset]  # RFC 791: more fragments, offset 0
+    rest = [ip for ip in packets if ip.offset]
+    assert len(first) == len(rest) == 3  # the request and two retransmissions, each in two fragments
+    assert all(ip.src == first[0].src for ip in packets)  # nothing ever came back
+    logs = load("ikev2-pq-init-fragments-lost").logs
+    assert not any(log.ike_sas for log in logs.values())
