@@ -48,9 +48,13 @@ class Ikev2NotifyPayload(Ikev2Payload):
         text = self.type_name
         if self.spi:
             text += f" {reg.PROTOCOL_IDS.short_name(self.protocol_id)} SPI {self.spi.hex()}"
-        if self.decoded:
-            text += " (" + ", ".join(f"{k} {_short(v)}" for k, v in self.decoded.items()) + ")"
+        shown = {k: v for k, v in self.decoded.items() if k not in HIDDEN_IN_SUMMARY}
+        if shown:
+            text += " (" + ", ".join(f"{k} {_short(v)}" for k, v in shown.items()) + ")"
         return text
+
+
+HIDDEN_IN_SUMMARY = frozenset({"hash", "nonce", "ppk_id"})  # long hex: in JSON, not in the one-line text
 
 
 def _short(value: Any) -> str:
