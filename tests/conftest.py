@@ -2,11 +2,13 @@
 
 ``captures/`` and ``keys/`` ship with the project. ``../shared/reference/`` (public captures,
 key tables and test vectors) exists only on the developers' and CI machines; tests that need it
-are skipped with a reason where it is absent (a user's clone).
+are skipped with a reason where it is absent (a user's clone). ``IKEDECODE_REFERENCE_DIR`` points
+elsewhere (a git worktree one level deeper than the main checkout).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,9 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CAPTURES_DIR = PROJECT_ROOT / "captures"
 KEYS_DIR = PROJECT_ROOT / "keys"
-REFERENCE_DIR = PROJECT_ROOT.parent / "shared" / "reference"
+REFERENCE_DIR = Path(
+    os.environ.get("IKEDECODE_REFERENCE_DIR") or PROJECT_ROOT.parent / "shared" / "reference"
+)
 
 
 @pytest.fixture

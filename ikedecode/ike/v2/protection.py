@@ -1,0 +1,300 @@
+"""Open one IKEv2 Encrypted payload (SK, RFC 7296 section 3.14) or Encrypted Fragment (SKF,
+RFC 7383 section 2.5), and reassemble fragments.
+
+Layout after the generic payload header (4 bytes; SKF adds Fragment Number and Total Fragments,
+2 bytes each)::
+
+    IV | ciphertext( inner payloads | padding | pad length ) | ICV
+
+* Separate integrity (CBC, CTR): the ICV is the INTEG transform's MAC, keyed with SK_a of the
+  sender, over the message from the first byte of the IKE header to the last byte of the
+  ciphertext (RFC 7296 section 3.14). It is checked before decrypting.
+* AEAD (RFC 5282 section 5.1 for GCM and CCM, RFC 7634 section 3 for ChaCha20-Poly1305, RFC 7383
+  section 2.5 for SKF): nonce = salt | IV (salt = last 4 bytes of SK_e, 3 for CCM), associated data
+  = the message from the IKE header to the end of the SK / SKF header (excluding the IV), tag =
+  the ICV.
+* CTR (RFC 5930 section 2, with RFC 3686's counter block): nonce(4, end of SK_e) | IV(8) | 00000001.
+* The sender's keys are SK_ei / SK_ai when the message's Initiator flag is set, SK_er / SK_ar
+  otherwise (RFC 7296 section 2.14); ``Ikev2Keys.sender_keys`` picks them.
+
+Padding contents are not checked (RFC 7296 section 3.14 says the receiver MUST NOT); only the
+pad length must fit. Nothing here raises for bad input: every outcome is an ``OpenedPayload``
+whose ``failure`` names what went wrong.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
+from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
+
+from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike.v2.prf import integrity_checksum
+from ikedecode.ike.v2.transforms import ENCR, INTEG, CipherMode, EncrParams
+
+__all__ = [
+    "IKE_HEADER_SIZE",
+    "OpenFailure",
+    "OpenedPayload",
+    "Reassembled",
+    "open_sk",
+    "open_skf",
+    "reassemble_fragments",
+]
+
+IKE_HEADER_SIZE = 28
+_SK_HEADER = 4
+_SKF_HEADER = 8
+
+
+class OpenFailure(StrEnum):
+    TRUNCATED = "truncated"  # shorter than its headers, lengths or IV + pad length + ICV need
+    MALFORMED = "malformed"  # impossible field values (fragment numbers, CBC data not whole blocks)
+    ICV_MISMATCH = "icv-mismatch"  # integrity checksum or AEAD tag wrong: wrong keys or damage
+    BAD_PADDING = "bad-padding"  # pad length longer than the decrypted data
+    UNSUPPORTED_ALGORITHM = "unsupported-algorithm"
+    BAD_KEY = "bad-key"  # SK_e / SK_a of a length the algorithms cannot use
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedPayload:
+    """What opening one SK / SKF payload gave.
+
+    ``plaintext`` is the inner payload chain (padding and pad length removed) and
+    ``next_payload`` the type of its first payload, from the SK header (for SKF: only fragment 1
+    carries it, the others have 0). ``integrity_verified`` is True only when the ICV / AEAD tag
+    was checked and matched. ``end`` is the offset just past the payload in the message.
+    """
+
+    failure: OpenFailure | None
+    detail: str
+    next_payload: int = 0
+    plaintext: bytes = field(default=b"", repr=False)
+    integrity_verified: bool = False
+    iv: bytes = b""
+    pad_length: int = 0
+    fragment_number: int | None = None
+    total_fragments: int | None = None
+    end: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def _single_des(key: bytes) -> BlockCipherAlgorithm:
+    return decrepit.TripleDES(key * 3)  # EDE with K1 = K2 = K3 is single DES
+
+
+_BLOCK_CIPHERS: dict[str, Callable[[bytes], BlockCipherAlgorithm]] = {
+    "aes": algorithms.AES,
+    "3des": decrepit.TripleDES,
+    "des": _single_des,
+    "camellia": decrepit.Camellia,
+    "cast5": decrepit.CAST5,
+    "blowfish": decrepit.Blowfish,
+}
+
+
+def _fail(failure: OpenFailure, detail: str, **fields: object) -> OpenedPayload:
+    return OpenedPayload(failure, detail, **fields)  # type: ignore[arg-type]
+
+
+def _split_key(encr: EncrParams, sk_e: bytes) -> tuple[bytes, bytes] | None:
+    key_size = len(sk_e) - encr.salt_size
+    if key_size not in encr.key_sizes:
+        return None
+    return bytes(sk_e[:key_size]), bytes(sk_e[key_size:])
+
+
+def _decrypt_aead(encr: EncrParams, key: bytes, salt: bytes, iv: bytes, data: bytes, aad: bytes) -> bytes:
+    """Ciphertext | tag -> plaintext; raises InvalidTag."""
+    nonce = salt + iv
+    if encr.mode is CipherMode.CCM:
+        return AESCCM(key, tag_length=encr.icv_size).decrypt(nonce, data, aad)
+    if encr.mode is CipherMode.CHACHA20_POLY1305:
+        return ChaCha20Poly1305(key).decrypt(nonce, data, aad)
+    # GCM: the one-shot AESGCM wants a 16-byte tag; the mode object takes 8 and 12 too
+    split = len(data) - encr.icv_size
+    context = Cipher(
+        algorithms.AES(key), modes.GCM(nonce, data[split:], min_tag_length=encr.icv_size)
+    ).decryptor()
+    context.authenticate_additional_data(aad)
+    plaintext = context.update(data[:split])
+    context.finalize()
+    return plaintext
+
+
+def _decrypt_plain(encr: EncrParams, key: bytes, salt: bytes, iv: bytes, data: bytes) -> bytes:
+    if encr.mode is CipherMode.CTR:
+        mode: modes.Mode = modes.CTR(salt + iv + b"\x00\x00\x00\x01")
+        return Cipher(algorithms.AES(key), mode).decryptor().update(data)
+    cipher = _BLOCK_CIPHERS[encr.primitive](key)
+    context = Cipher(cipher, modes.CBC(iv)).decryptor()
+    return context.update(data) + context.finalize()
+
+
+def _open(
+    message: bytes,
+    offset: int,
+    fragment: bool,
+    encr_id: int,
+    sk_e: bytes,
+    integ_id: int | None,
+    sk_a: bytes,
+) -> OpenedPayload:
+    message = bytes(message)
+    header = _SKF_HEADER if fragment else _SK_HEADER
+    if not isinstance(offset, int) or offset < 0 or offset + header > len(message):
+        return _fail(OpenFailure.TRUNCATED, "the message ends before the encrypted payload's header")
+    next_payload = message[offset]
+    length = int.from_bytes(message[offset + 2 : offset + 4], "big")
+    end = offset + length
+    fields: dict[str, object] = {"next_payload": next_payload, "end": min(end, len(message))}
+    if fragment:
+        number = int.from_bytes(message[offset + 4 : offset + 6], "big")
+        total = int.from_bytes(message[offset + 6 : offset + 8], "big")
+        fields.update(fragment_number=number, total_fragments=total)
+        if not 1 <= number <= total:
+            return _fail(
+                OpenFailure.MALFORMED, f"fragment number {number} of {total} is impossible", **fields
+            )
+    if length < header or end > len(message):
+        return _fail(
+            OpenFailure.TRUNCATED,
+            f"payload length {length} does not fit the {len(message) - offset} bytes left in the message",
+            **fields,
+        )
+    encr = ENCR.get(encr_id) if isinstance(encr_id, int) else None
+    if encr is None or not encr.ike_sa:
+        return _fail(OpenFailure.UNSUPPORTED_ALGORITHM, f"encryption transform {encr_id!r}", **fields)
+    integ = None
+    if not encr.aead:
+        integ = INTEG.get(integ_id) if isinstance(integ_id, int) else None
+        if integ is None:
+            return _fail(OpenFailure.UNSUPPORTED_ALGORITHM, f"integrity transform {integ_id!r}", **fields)
+    keys = _split_key(encr, sk_e)
+    if keys is None:
+        return _fail(
+            OpenFailure.BAD_KEY, f"SK_e of {len(sk_e)} bytes does not fit transform {encr_id}", **fields
+        )
+    if integ is not None and len(sk_a) != integ.key_size:
+        return _fail(
+            OpenFailure.BAD_KEY, f"SK_a of {len(sk_a)} bytes does not fit transform {integ_id}", **fields
+        )
+    key, salt = keys
+    icv_size = encr.icv_size if integ is None else integ.icv_size
+    data_start = offset + header
+    iv = message[data_start : data_start + encr.iv_size]
+    fields["iv"] = iv
+    ciphertext = message[data_start + encr.iv_size : end - icv_size]
+    if end - data_start < encr.iv_size + icv_size + 1:
+        return _fail(
+            OpenFailure.TRUNCATED, f"{end - data_start} bytes cannot hold IV, pad length and ICV", **fields
+        )
+    if len(ciphertext) % encr.block_size:
+        return _fail(OpenFailure.MALFORMED, "ciphertext is not whole cipher blocks", **fields)
+    try:
+        if integ is None:
+            data = message[data_start + encr.iv_size : end]
+            padded = _decrypt_aead(encr, key, salt, iv, data, message[:data_start])
+        else:
+            expected = integrity_checksum(integ.transform_id, bytes(sk_a), message[: end - icv_size])
+            if not hmac.compare_digest(expected, message[end - icv_size : end]):
+                return _fail(OpenFailure.ICV_MISMATCH, "integrity checksum does not match", **fields)
+            padded = _decrypt_plain(encr, key, salt, iv, ciphertext)
+    except InvalidTag:
+        return _fail(OpenFailure.ICV_MISMATCH, "AEAD authentication tag does not match", **fields)
+    except (ValueError, IkeCryptoError) as error:  # a key size the backend refuses
+        return _fail(OpenFailure.BAD_KEY, str(error), **fields)
+    pad_length = padded[-1]
+    if pad_length + 1 > len(padded):
+        return _fail(
+            OpenFailure.BAD_PADDING,
+            f"pad length {pad_length} exceeds the {len(padded) - 1} decrypted bytes",
+            integrity_verified=True,
+            **fields,
+        )
+    return OpenedPayload(
+        None,
+        "",
+        plaintext=padded[: len(padded) - pad_length - 1],
+        integrity_verified=True,
+        pad_length=pad_length,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def open_sk(
+    message: bytes, offset: int, *, encr_id: int, sk_e: bytes, integ_id: int | None = None, sk_a: bytes = b""
+) -> OpenedPayload:
+    """Check and decrypt the SK payload that starts at ``offset`` of the whole IKE ``message``.
+
+    ``sk_e`` / ``sk_a`` are the sender's keys (``Ikev2Keys.sender_keys(initiator_flag)``); SK_e
+    includes the salt of CTR / GCM / CCM / ChaCha20-Poly1305, its length gives the key size.
+    ``integ_id`` is ignored for AEAD ciphers.
+    """
+    return _open(message, offset, False, encr_id, sk_e, integ_id, sk_a)
+
+
+def open_skf(
+    message: bytes, offset: int, *, encr_id: int, sk_e: bytes, integ_id: int | None = None, sk_a: bytes = b""
+) -> OpenedPayload:
+    """Like ``open_sk`` for one Encrypted Fragment payload (RFC 7383 section 2.5): each fragment
+    carries its own IV and ICV, and its fragment number / total are in the result."""
+    return _open(message, offset, True, encr_id, sk_e, integ_id, sk_a)
+
+
+@dataclass(frozen=True, slots=True)
+class Reassembled:
+    """The inner payload chain of a fragmented message (RFC 7383 section 2.6).
+
+    ``complete`` when fragments 1..total were all opened with their ICVs verified;
+    ``missing`` lists absent fragment numbers, ``failed`` those present but not opened.
+    """
+
+    complete: bool
+    next_payload: int
+    total_fragments: int
+    plaintext: bytes = field(repr=False)
+    missing: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()
+
+    @property
+    def integrity_verified(self) -> bool:
+        return self.complete
+
+
+def reassemble_fragments(fragments: Iterable[OpenedPayload]) -> Reassembled:
+    """Join opened SKF fragments of one message in fragment-number order.
+
+    Fragments of the largest Total Fragments seen win (RFC 7383 section 2.6: a retransmission
+    fragmented differently has a larger total; older ones are discarded); among duplicates the
+    first verified one counts. The next payload type comes from fragment 1.
+    """
+    pieces = [f for f in fragments if f.fragment_number is not None and f.total_fragments]
+    if not pieces:
+        return Reassembled(False, 0, 0, b"")
+    total = max(f.total_fragments or 0 for f in pieces)
+    chosen: dict[int, OpenedPayload] = {}
+    for piece in pieces:
+        number = piece.fragment_number or 0
+        if piece.total_fragments != total:
+            continue
+        held = chosen.get(number)
+        if held is None or (not held.ok and piece.ok):
+            chosen[number] = piece
+    missing = tuple(n for n in range(1, total + 1) if n not in chosen)
+    failed = tuple(n for n, piece in sorted(chosen.items()) if not piece.ok)
+    complete = not missing and not failed
+    first = chosen.get(1)
+    plaintext = b"".join(chosen[n].plaintext for n in range(1, total + 1)) if complete else b""
+    return Reassembled(
+        complete, first.next_payload if first is not None else 0, total, plaintext, missing, failed
+    )
