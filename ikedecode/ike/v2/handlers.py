@@ -430,7 +430,7 @@ def _phase2(state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState) -> Ph
 
 def _first(payloads: list[Any], kind: type, payload_type: int | None = None) -> Any:
     return next(
-        (p for p in payloads if isinstance(p, kind) and (payload_type is None or p.type == payload_type)),
+        (p for p in payloads if isinstance(p, kind) and payload_type in (None, getattr(p, "type", None))),
         None,
     )
 

@@ -27,16 +27,6 @@ class ExchangeState:
 
 
 @dataclass(slots=True)
-class SkfCollector:
-    """RFC 7383 2.6: the fragments of one message, by fragment number."""
-
-    total: int
-    first_next_payload: int = 0
-    plaintexts: dict[int, bytes] = field(default_factory=dict)
-    frames: list[int] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class Ikev2SaState:
     sa: IkeSa
     spi_i: bytes
@@ -55,10 +45,12 @@ class Ikev2SaState:
     answered_frame: int = 0
     seen: dict[bytes, IkeMessage] = field(default_factory=dict)  # digest -> first copy
     exchanges: dict[tuple[int, bool], ExchangeState] = field(default_factory=dict)
-    fragments: dict[tuple[int, bool], SkfCollector] = field(default_factory=dict)
+    fragments: dict[tuple[int, bool], Any] = field(default_factory=dict)
     # keys, once known (ike/v2/keying.py); None: not yet / cannot
     keys: Any = None
     key_candidates: list[Any] | None = None
+    candidates_complete: bool = False  # the derived candidates (IKE_SA_INIT complete) are in
+    direct_keys_added: bool = False  # SK_* keys given for these SPIs are in
     key_notes: list[str] = field(default_factory=list)
     wrong_keys_reported: bool = False
     auth_material: dict[str, Any] = field(default_factory=dict)  # IDi/IDr bodies, AUTH payloads
