@@ -159,7 +159,7 @@ start_charon() {   # start_charon SIDE: charon in the side's namespace, private 
 }
 swanctl_at() {   # swanctl_at SIDE --command [ARGS]: swanctl against that side's vici socket
     local side=$1 command=$2; shift 2
-    swanctl "$command" --uri "unix://$WORK/$side.vici" "$@" 2>&1 | { grep -v "plugin '" || true; }
+    "${SWANCTL:-swanctl}" "$command" --uri "unix://$WORK/$side.vici" "$@" 2>&1 | { grep -v "plugin '" || true; }
 }
 
 stop_charon() {   # stop_charon SIDE [SIGNAL]
@@ -507,4 +507,5 @@ main() {
     done
     exit $status
 }
-main "$@"
+# make-ikev2-captures.sh sources this file for its helpers; run main only when executed
+[[ ${BASH_SOURCE[0]} == "$0" ]] && main "$@"

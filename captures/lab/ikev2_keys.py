@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""IKEv2 key material from a strongSwan charon log (lab tooling; not part of the ikedecode package).
+
+    from ikev2_keys import parse_charon_log
+    for ike in parse_charon_log("keys/ikev2-psk-aes-cbc-sha256.west.log.gz"):
+        ike.spi_i, ike.spi_r, ike.skeyseed, ike.sk_d, ike.sk_ei, ..., ike.children
+
+    python3 captures/lab/ikev2_keys.py show keys/NAME.west.log.gz          # summary (secrets in hex)
+    python3 captures/lab/ikev2_keys.py toml --name NAME --pcap captures/NAME.pcap \
+        --west-log keys/NAME.west.log.gz --east-log keys/NAME.east.log.gz --psk S --psk-peer ID --out keys/NAME.toml
+
+Pure Python, standard library only (gzip, re, struct, dataclasses; a minimal pcap reader counts ESP packets).  What it reads
+(strongSwan 5.9.8 wording, log levels ike 4, chd 4, mgr 2, enc 1+):
+
+* IKE SA keys (keymat_v2.c, group IKE): ``shared Diffie Hellman secret``, ``SKEYSEED``, ``Sk_d secret``,
+  ``Sk_ai secret``, ``Sk_ar secret``, ``Sk_ei secret``, ``Sk_er secret``, ``Sk_pi secret``,
+  ``Sk_pr secret``, each ``<label> => <n> bytes @ <addr>`` followed by hex dump rows.
+* Which IKE SA a derivation belongs to: the first ``checkin IKEv2 SA <conn>[M] with SPIs <i>_i <r>_r``
+  line of the same thread after it.  (The peer that starts an IKE SA rekey derives the new SA's keys
+  under the *old* SA's ``<conn|N>`` prefix, and checks in the new ``<conn>[M]`` right after; the SPIs
+  of SA M are those of its last check-in with a non-zero responder SPI.)
+* Child SA keys (group CHD): ``DH secret`` (PFS, CREATE_CHILD_SA only), ``seed`` (= [g^ir(new)] | Ni | Nr),
+  ``encryption|integrity initiator|responder key``; then ``adding inbound|outbound ESP SA`` +
+  ``SPI 0x..., src A dst B``, and ``adding SAD entry with SPI X`` + ``using encryption|integrity
+  algorithm ALG with key size N`` (libipsec).  RFC 7296 section 2.17: the "initiator" keys protect
+  traffic from the initiator *of the exchange that made the child* (IKE_AUTH or CREATE_CHILD_SA) to its
+  responder; this side's role is taken from the last ``parsed <EXCHANGE> request|response`` line of the
+  thread (keys derived after parsing a response = initiator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import re
+import socket
+import struct
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LINE = re.compile(
+    r"^\S+ \S+ (?P<thread>\d+)\[(?P<group>\w+)\] (?:<(?:(?P<conn>[^|>]+)\|)?(?P<ike>\d+)> )?(?P<text>.*)$"
+)
+DUMP_HEADER = re.compile(r"^(?P<label>[A-Za-z_ ()0-9]+?) => (?P<length>\d+) bytes @ (?:0x[0-9a-f]+|\(nil\))$")
+DUMP_ROW = re.compile(r"^\s*(?P<offset>\d+): (?P<hex>(?:[0-9A-F]{2} )+)")
+CHECKIN = re.compile(
+    r"checkin(?: and destroy)? IKEv2 SA \S+\[(?P<ike>\d+)\] with SPIs (?P<i>[0-9a-f]{16})_i (?P<r>[0-9a-f]{16})_r"
+)
+MESSAGE = re.compile(r"^(?P<verb>generating|parsed) (?P<exchange>[A-Z_]+) (?P<kind>request|response) (?P<mid>\d+) ")
+PROPOSAL = re.compile(r"^selected proposal: (?P<proposal>(?:IKE|ESP|AH):\S+)")
+ADDING_SA = re.compile(r"^adding (?P<dir>inbound|outbound) ESP SA")
+SA_ADDRS = re.compile(r"^\s+SPI 0x(?P<spi>[0-9a-f]{8}), src (?P<src>\S+) dst (?P<dst>\S+)$")
+SAD_ENTRY = re.compile(r"^adding SAD entry with SPI (?P<spi>[0-9a-f]{8}) ")
+SAD_ALGORITHM = re.compile(r"using (?P<kind>encryption|integrity) algorithm (?P<alg>\S+) with key size (?P<bits>\d+)")
+
+IKE_LABELS = {
+    "shared Diffie Hellman secret": "dh_secret",
+    "SKEYSEED": "skeyseed",
+    "Sk_d secret": "sk_d",
+    "Sk_ai secret": "sk_ai",
+    "Sk_ar secret": "sk_ar",
+    "Sk_ei secret": "sk_ei",
+    "Sk_er secret": "sk_er",
+    "Sk_pi secret": "sk_pi",
+    "Sk_pr secret": "sk_pr",
+}
+SK_NAMES = ("sk_d", "sk_ai", "sk_ar", "sk_ei", "sk_er", "sk_pi", "sk_pr")
+CHILD_LABELS = {
+    "DH secret": "dh_secret",
+    "seed": "seed",
+    "encryption initiator key": "encryption_i",
+    "encryption responder key": "encryption_r",
+    "integrity initiator key": "integrity_i",
+    "integrity responder key": "integrity_r",
+}
+# libipsec algorithm names -> the key file's names (docs/keys.md)
+ENCRYPTION_NAMES = {
+    "AES_CBC": "aes-cbc",
+    "AES_CTR": "aes-ctr",
+    "AES_GCM_8": "aes-gcm-8",
+    "AES_GCM_12": "aes-gcm-12",
+    "AES_GCM_16": "aes-gcm-16",
+    "CHACHA20_POLY1305": "chacha20-poly1305",
+    "3DES_CBC": "3des-cbc",
+    "NULL": "null",
+}
+INTEGRITY_NAMES = {
+    "HMAC_SHA1_96": "hmac-sha1-96",
+    "HMAC_SHA2_256_128": "hmac-sha2-256-128",
+    "HMAC_SHA2_384_192": "hmac-sha2-384-192",
+    "HMAC_SHA2_512_256": "hmac-sha2-512-256",
+    "HMAC_MD5_96": "hmac-md5-96",
+    "AES_XCBC_96": "aes-xcbc-mac-96",
+    "UNDEFINED": "null",
+}
+
+
+@dataclass
+class EspSa:
+    """One direction of a child SA: the SPI its receiver chose, outer addresses, keys, algorithms."""
+
+    spi: str
+    src: str
+    dst: str
+    encryption: str
+    encryption_key: bytes
+    integrity: str
+    integrity_key: bytes
+
+
+@dataclass
+class ChildSa:
+    ike_number: int
+    exchange: str = ""  # IKE_AUTH or CREATE_CHILD_SA
+    message_id: int | None = None
+    role: str = ""  # this log's side in that exchange: initiator | responder
+    keys: dict[str, bytes] = field(default_factory=dict)  # dh_secret, seed, encryption_i, ...
+    spi_in: str = ""
+    spi_out: str = ""
+    addresses: dict[str, tuple[str, str]] = field(default_factory=dict)  # spi -> (src, dst)
+    proposal: str = ""
+
+    @property
+    def dh_secret(self) -> bytes | None:
+        return self.keys.get("dh_secret")
+
+    def esp_sas(self, algorithms: dict[str, dict[str, str]]) -> list[EspSa]:
+        """Both directions; the exchange initiator's keys go with the SA towards its responder."""
+        out = []
+        for spi, outbound in ((self.spi_out, True), (self.spi_in, False)):
+            if not spi:
+                continue
+            initiator_to_responder = outbound == (self.role == "initiator")
+            suffix = "i" if initiator_to_responder else "r"
+            src, dst = self.addresses.get(spi, ("", ""))
+            alg = algorithms.get(spi, {})
+            out.append(
+                EspSa(
+                    spi,
+                    src,
+                    dst,
+                    ENCRYPTION_NAMES.get(alg.get("encryption", ""), alg.get("encryption", "").lower()),
+                    self.keys.get("encryption_" + suffix, b""),
+                    INTEGRITY_NAMES.get(alg.get("integrity", "UNDEFINED"), alg.get("integrity", "").lower()),
+                    self.keys.get("integrity_" + suffix, b""),
+                )
+            )
+        return out
+
+
+@dataclass
+class IkeSa:
+    number: int  # charon's unique IKE SA number (<conn|N>)
+    spi_i: str = ""
+    spi_r: str = ""
+    keys: dict[str, bytes] = field(default_factory=dict)  # dh_secret, skeyseed, sk_d, ...
+    proposal: str = ""
+    derived_under: int = 0  # the <conn|N> prefix the keys were logged under (the old SA for a rekey)
+    children: list[ChildSa] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> bytes | None:
+        if name != "keys" and name in IKE_LABELS.values():
+            return self.keys.get(name)
+        raise AttributeError(name)
+
+    @property
+    def aead(self) -> bool:
+        """AES-GCM/CCM or ChaCha20-Poly1305: no SK_ai/SK_ar (RFC 5282 section 7, RFC 7634 section 4)."""
+        return any(name in self.proposal for name in ("_GCM_", "_CCM_", "CHACHA20_POLY1305"))
+
+    @property
+    def rekeyed_from(self) -> int | None:
+        """The IKE SA whose CREATE_CHILD_SA made this one, as far as this log tells."""
+        return self.derived_under if self.derived_under != self.number else None
+
+
+@dataclass
+class CharonLog:
+    ike_sas: list[IkeSa]
+    algorithms: dict[str, dict[str, str]]  # ESP SPI -> {encryption, integrity, *_bits}
+
+    def by_spis(self) -> dict[tuple[str, str], IkeSa]:
+        return {(sa.spi_i, sa.spi_r): sa for sa in self.ike_sas}
+
+    def esp_sas(self) -> list[EspSa]:
+        return [sa for ike in self.ike_sas for child in ike.children for sa in child.esp_sas(self.algorithms)]
+
+
+def read_lines(path: str | Path) -> list[str]:
+    path = Path(path)
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    with opener(path, "rt", errors="replace") as handle:
+        return handle.read().splitlines()
+
+
+def parse_charon_log(path: str | Path) -> CharonLog:
+    """Every IKE SA with keys in the log (in the order their keys were derived)."""
+    return parse_lines(read_lines(path))
+
+
+def parse_lines(lines: list[str]) -> CharonLog:
+    derived: list[IkeSa] = []
+    spis: dict[int, tuple[str, str]] = {}
+    algorithms: dict[str, dict[str, str]] = {}
+    open_dumps: dict[str, tuple[str, str, int | None, int, bytearray]] = {}
+    pending_ike: dict[str, IkeSa] = {}  # thread -> derivation waiting for its check-in
+    pending_child: dict[str, ChildSa] = {}
+    children: list[ChildSa] = []
+    last_message: dict[str, tuple[str, str, str, int]] = {}  # thread -> (verb, exchange, kind, mid)
+    last_proposal: dict[str, str] = {}
+    ike_proposal: dict[int, str] = {}  # <conn|N> -> the last IKE proposal selected under it
+    pending_direction: dict[str, str] = {}
+    last_sad: dict[str, str] = {}
+
+    def finish_dump(thread: str) -> None:
+        group, label, ike_number, length, data = open_dumps.pop(thread)
+        if len(data) != length or ike_number is None:
+            return
+        if group == "IKE" and label in IKE_LABELS:
+            name = IKE_LABELS[label]
+            ike = pending_ike.get(thread)
+            if ike is None or name in ike.keys:
+                ike = IkeSa(ike_number, derived_under=ike_number)
+                thread_proposal = last_proposal.get(thread, "")
+                ike.proposal = (
+                    ike_proposal.get(ike_number)
+                    or (thread_proposal if thread_proposal.startswith("IKE:") else "")
+                    or ike_proposal.get(-1, "")  # an IKE SA rekey selects its proposal under the old SA
+                )
+                pending_ike[thread] = ike
+                derived.append(ike)
+            ike.keys[name] = bytes(data)
+        elif group == "CHD" and label in CHILD_LABELS:
+            name = CHILD_LABELS[label]
+            child = pending_child.get(thread)
+            if child is None or name in child.keys or (name == "dh_secret" and child.keys):
+                child = ChildSa(ike_number)
+                verb, exchange, kind, mid = last_message.get(thread, ("", "", "", -1))
+                child.exchange, child.message_id = exchange, mid
+                child.role = "initiator" if (verb, kind) == ("parsed", "response") else "responder"
+                child.proposal = last_proposal.get(thread, "")
+                pending_child[thread] = child
+                children.append(child)
+            child.keys[name] = bytes(data)
+
+    for line in lines:
+        match = LINE.match(line)
+        if not match:
+            continue
+        thread, group, text = match["thread"], match["group"], match["text"]
+        ike_number = int(match["ike"]) if match["ike"] else None
+        if thread in open_dumps:
+            row = DUMP_ROW.match(text)
+            if row:
+                open_dumps[thread][4].extend(bytes.fromhex(row["hex"]))
+                continue
+            finish_dump(thread)
+        header = DUMP_HEADER.match(text)
+        if header:
+            if header["label"] in IKE_LABELS or header["label"] in CHILD_LABELS:
+                open_dumps[thread] = (group, header["label"], ike_number, int(header["length"]), bytearray())
+            continue
+        if (message := MESSAGE.match(text)) is not None:
+            last_message[thread] = (message["verb"], message["exchange"], message["kind"], int(message["mid"]))
+        elif (proposal := PROPOSAL.match(text)) is not None:
+            last_proposal[thread] = proposal["proposal"]
+            if proposal["proposal"].startswith("IKE:") and ike_number is not None:
+                ike_proposal[ike_number] = ike_proposal[-1] = proposal["proposal"]
+        elif (checkin := CHECKIN.search(text)) is not None:
+            number = int(checkin["ike"])
+            if checkin["r"] != "0" * 16 or number not in spis:
+                spis[number] = (checkin["i"], checkin["r"])
+            if thread in pending_ike:
+                pending_ike.pop(thread).number = number
+            pending_child.pop(thread, None)
+        elif (adding := ADDING_SA.match(text)) is not None:
+            pending_direction[thread] = adding["dir"]
+        elif (addrs := SA_ADDRS.match(text)) is not None and thread in pending_direction:
+            direction = pending_direction.pop(thread)
+            child = pending_child.get(thread)
+            if child is None and direction == "outbound":
+                # a CREATE_CHILD_SA responder installs its outbound SA later (when the old one goes)
+                child = next(
+                    (c for c in reversed(children) if c.ike_number == ike_number and c.spi_in and not c.spi_out),
+                    None,
+                )
+            if child is not None:
+                setattr(child, "spi_in" if direction == "inbound" else "spi_out", addrs["spi"])
+                child.addresses[addrs["spi"]] = (addrs["src"], addrs["dst"])
+        elif (sad := SAD_ENTRY.match(text)) is not None:
+            last_sad[thread] = sad["spi"]
+        elif (algorithm := SAD_ALGORITHM.search(text)) is not None and thread in last_sad:
+            entry = algorithms.setdefault(last_sad[thread], {})
+            entry[algorithm["kind"]] = algorithm["alg"]
+            entry[algorithm["kind"] + "_bits"] = algorithm["bits"]
+    for thread in list(open_dumps):
+        finish_dump(thread)
+    by_number: dict[int, IkeSa] = {}
+    for ike in derived:
+        ike.spi_i, ike.spi_r = spis.get(ike.number, ("", ""))
+        by_number.setdefault(ike.number, ike)
+    for child in children:
+        owner = by_number.get(child.ike_number)
+        if owner is not None:
+            owner.children.append(child)
+    return CharonLog(derived, algorithms)
+
+
+# ---------------------------------------------------------------- key file (docs/keys.md TOML)
+def udp_datagrams(pcap: Path) -> list[tuple[str, str, int, int, bytes]]:
+    """(src, dst, sport, dport, payload) of every IPv4/UDP packet in a classic pcap (Ethernet or raw IP);
+    a minimal reader so that this helper needs nothing outside the standard library."""
+    data = Path(pcap).read_bytes()
+    magic = data[:4]
+    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    offset, out = 24, []
+    while offset + 16 <= len(data):
+        captured = struct.unpack(endian + "I", data[offset + 8 : offset + 12])[0]
+        frame = data[offset + 16 : offset + 16 + captured]
+        offset += 16 + captured
+        ip = frame[14:] if linktype == 1 else frame
+        if linktype == 1 and frame[12:14] != b"\x08\x00":
+            continue
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 17:
+            continue
+        header = (ip[0] & 0x0F) * 4
+        udp = ip[header:]
+        sport, dport, length = struct.unpack("!HHH", udp[:6])
+        out.append((socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), sport, dport, udp[8:length]))
+    return out
+
+
+def esp_packets(pcap: Path) -> Counter[tuple[str, str, str]]:
+    """(src, dst, spi) -> count of RFC 3948 UDP-encapsulated ESP packets (port 4500, no non-ESP marker)."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for src, dst, sport, dport, payload in udp_datagrams(pcap):
+        if 4500 in (sport, dport) and len(payload) >= 8 and payload[:4] != b"\0\0\0\0":
+            counts[(src, dst, payload[:4].hex())] += 1
+    return counts
+
+
+def quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def compare_logs(west: CharonLog, east: CharonLog) -> list[str]:
+    """Differences between the two peers' IKE SA keys (same SPIs); empty when they agree."""
+    problems = []
+    east_by = east.by_spis()
+    for ike in west.ike_sas:
+        other = east_by.get((ike.spi_i, ike.spi_r))
+        if other is None:
+            problems.append(f"IKE SA {ike.spi_i}/{ike.spi_r}: only in west's log")
+            continue
+        for name, value in ike.keys.items():
+            if other.keys.get(name) != value:
+                problems.append(f"IKE SA {ike.spi_i}/{ike.spi_r}: {name} differs between west and east")
+    return problems
+
+
+def render_toml(name: str, psks: list[tuple[str, str]], logs: dict[str, CharonLog], view: str,
+                counts: Counter[tuple[str, str, str]]) -> str:
+    primary = logs.get(view) or next(iter(logs.values()))
+    others = [log for side, log in logs.items() if log is not primary]
+    out = [
+        f"# keys/{name}.toml -- made by captures/lab/make-ikev2-captures.sh from charon's logs",
+        f"# (keys/{name}.<west|east>.log.gz; capture captures/{name}.pcap).  What a user would know:",
+        "# the PSK(s) and each IKE SA's g^ir, by SPIs (IKEv2: initiator_cookie = SPIi, responder_cookie = SPIr).",
+        "# The key file format has no fields for IKEv2's SK_* or for CREATE_CHILD_SA PFS secrets; they are",
+        "# in comments below (read them with captures/lab/ikev2_keys.py), with each child SA's ESP keys.",
+    ]
+    for secret, peer in psks:
+        out += ["", "[[psk]]", f"secret = {quote(secret)}", f"peer = {quote(peer)}"]
+    seen: set[tuple[str, str, bytes]] = set()
+    ike_sas = list(primary.ike_sas) + [ike for log in others for ike in log.ike_sas]
+    for ike in ike_sas:
+        key = (ike.spi_i, ike.spi_r, ike.keys.get("sk_d", b""))
+        if key in seen:
+            continue
+        seen.add(key)
+        origin = "rekey of IKE SA #%d (CREATE_CHILD_SA)" % ike.derived_under if ike.rekeyed_from else "IKE_SA_INIT"
+        out += ["", f"# IKE SA {ike.spi_i}/{ike.spi_r} from {origin}; {ike.proposal}"]
+        for sk in ("skeyseed", *SK_NAMES):
+            if sk in ike.keys:
+                out.append(f"#   {sk} = {ike.keys[sk].hex()}")
+        out += ["[[ike_sa]]", f"initiator_cookie = {quote(ike.spi_i)}", f"responder_cookie = {quote(ike.spi_r)}"]
+        if "dh_secret" in ike.keys:
+            out.append(f"dh_secret = {quote(ike.keys['dh_secret'].hex())}")
+        log = primary if ike in primary.ike_sas else next(log for log in others if ike in log.ike_sas)
+        for child in ike.children:
+            out.append(
+                f"#   child SA from {child.exchange} message ID {child.message_id} ({child.proposal or 'ESP'})"
+                + (f", PFS dh_secret = {child.dh_secret.hex()}" if child.dh_secret else "")
+            )
+            for sa in child.esp_sas(log.algorithms):
+                seen_packets = counts.get((sa.src, sa.dst, sa.spi), 0)
+                out.append(
+                    f"#     ESP SPI 0x{sa.spi} {sa.src} -> {sa.dst} ({seen_packets} packets in the capture):"
+                    f" {sa.encryption} {sa.encryption_key.hex()}"
+                    + (f" {sa.integrity} {sa.integrity_key.hex()}" if sa.integrity_key else "")
+                )
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    show = sub.add_parser("show", help="summarise the IKE and child SAs of a charon log")
+    show.add_argument("log", type=Path)
+    toml = sub.add_parser("toml", help="write keys/<name>.toml")
+    toml.add_argument("--name", required=True)
+    toml.add_argument("--pcap", type=Path, required=True)
+    toml.add_argument("--west-log", type=Path)
+    toml.add_argument("--east-log", type=Path)
+    toml.add_argument("--psk", action="append", default=[])
+    toml.add_argument("--psk-peer", action="append", default=[])
+    toml.add_argument("--view", choices=("west", "east"), default="west")
+    toml.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "show":
+        log = parse_charon_log(args.log)
+        for ike in log.ike_sas:
+            print(f"IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r} {ike.proposal} (keys under #{ike.derived_under})")
+            for name, value in ike.keys.items():
+                print(f"  {name} = {value.hex()}")
+            for child in ike.children:
+                print(f"  child {child.exchange} {child.message_id} {child.role} {child.proposal}")
+                for sa in child.esp_sas(log.algorithms):
+                    print(f"    {sa}")
+        return 0
+    logs = {side: parse_charon_log(path) for side, path in (("west", args.west_log), ("east", args.east_log)) if path}
+    status = 0
+    for side, log in logs.items():
+        if not log.ike_sas:
+            print(f"note: no IKE SA keys in {side}'s log", file=sys.stderr)
+        for ike in log.ike_sas:
+            missing = [n for n in ("skeyseed", *SK_NAMES) if n not in ike.keys and not (ike.aead and n in ("sk_ai", "sk_ar"))]
+            if missing or not ike.spi_r:
+                print(f"problem: {side} IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r}: missing {missing}", file=sys.stderr)
+                status = 1
+    if "west" in logs and "east" in logs:
+        for problem in compare_logs(logs["west"], logs["east"]):
+            print(f"note: {problem}", file=sys.stderr)
+    counts = esp_packets(args.pcap)
+    args.out.write_text(
+        render_toml(args.name, list(zip(args.psk, args.psk_peer, strict=True)), logs, args.view, counts)
+    )
+    for side, log in logs.items():
+        print(
+            f"{side}: {len(log.ike_sas)} IKE SA(s) "
+            + ", ".join(f"{ike.spi_i}/{ike.spi_r} ({len(ike.children)} child)" for ike in log.ike_sas),
+            file=sys.stderr,
+        )
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
