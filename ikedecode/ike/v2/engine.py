@@ -189,6 +189,9 @@ class Ikev2Engine:
         response = bool(header.flags & FLAG_IKEV2_RESPONSE)
         from_initiator = bool(header.flags & FLAG_IKEV2_INITIATOR)
         state = self.sa_for(datagram, header, from_initiator)
+        if header.exchange_type == reg.IKE_SA_INIT and not response and state.answered_with is not None:
+            # RFC 7296 2.6 / 1.2: a new IKE_SA_INIT after COOKIE / INVALID_KE_PAYLOAD, message ID 0 again
+            state.exchanges.pop((0, True), None)
         sa = state.sa
         sa.last_time = max(sa.last_time, datagram.time)
         msg = IkeMessage(

@@ -45,8 +45,9 @@ _ALL = (
           (reg.PT_CERTREQ, 0, MANY)),
     _rule(reg.IKE_SA_INIT, True, False, (reg.PT_SA, 1, 1), (reg.PT_KE, 1, 1), (reg.PT_NONCE, 1, 1), N, V,
           (reg.PT_CERTREQ, 0, MANY)),
-    # RFC 7296 1.2, 2.16 (EAP), RFC 6023 (childless: no SA/TS)
-    _rule(reg.IKE_AUTH, False, True, (reg.PT_IDI, 1, 1), (reg.PT_CERT, 0, MANY), (reg.PT_CERTREQ, 0, MANY),
+    # RFC 7296 1.2, 2.16 (EAP: the later IKE_AUTH requests carry EAP or AUTH only), RFC 6023
+    # (childless: no SA/TS)
+    _rule(reg.IKE_AUTH, False, True, (reg.PT_IDI, 0, 1), (reg.PT_CERT, 0, MANY), (reg.PT_CERTREQ, 0, MANY),
           (reg.PT_IDR, 0, 1), (reg.PT_AUTH, 0, 1), (reg.PT_SA, 0, 1), (reg.PT_TSI, 0, 1), (reg.PT_TSR, 0, 1),
           (reg.PT_CP, 0, 1), (reg.PT_EAP, 0, 1), N, V),
     _rule(reg.IKE_AUTH, True, True, (reg.PT_IDR, 0, 1), (reg.PT_CERT, 0, MANY), (reg.PT_AUTH, 0, 1),

@@ -200,7 +200,7 @@ def _ike_auth(
             sa.identities[role] = p.text
         elif isinstance(p, Ikev2AuthPayload):
             methods[role] = AUTH_SHORT.get(p.method, p.method_name)
-        elif isinstance(p, Ikev2EapPayload) and p.identity is not None:
+        elif isinstance(p, Ikev2EapPayload) and p.identity and p.code == 2:  # EAP Response/Identity
             sa.identities.setdefault("eap", p.identity)
     if methods:
         sa.auth_method = " / ".join(dict.fromkeys(methods.values()))
@@ -219,6 +219,8 @@ def _ike_auth(
             sa.state = "IKE_AUTH"  # EAP rounds (RFC 7296 2.16)
     else:
         exchange.request_payloads = payloads
+        if any(isinstance(p, Ikev2SaPayload) for p in payloads):
+            state.auth_material["child_request"] = payloads  # with EAP, the reply comes rounds later
         if sa.state != "ESTABLISHED":
             sa.state = "IKE_AUTH"
 
@@ -285,7 +287,10 @@ def _ike_sa_rekey(
     new.sa.state = "rekeyed in (no IKE_SA_INIT)"
     new.chosen = chosen
     new.sa.chosen = _proposal_dict(chosen)
-    new.sa.identities = dict(sa.identities)
+    swap = {"initiator": "responder", "responder": "initiator"}
+    new.sa.identities = {
+        (k if exchange.requester_is_initiator else swap.get(k, k)): v for k, v in sa.identities.items()
+    }
     new.sa.auth_method = sa.auth_method
     new.sa.established = True
     new.sa.authenticated = sa.authenticated
@@ -308,8 +313,11 @@ def _child_sa(
     errors: list[str],
     kind: str,
 ) -> None:
+    requested = exchange.request_payloads
+    if kind == "IKE_AUTH":
+        requested = state.auth_material.get("child_request", requested)
     response_sa = _first(payloads, Ikev2SaPayload)
-    request_sa = _first(exchange.request_payloads, Ikev2SaPayload)
+    request_sa = _first(requested, Ikev2SaPayload)
     facts = state.sa.ikev2
     assert facts is not None
     if response_sa is None or not response_sa.proposals or request_sa is None:
@@ -323,15 +331,10 @@ def _child_sa(
     transport = any(
         isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_USE_TRANSPORT_MODE for p in payloads
     ) and any(
-        isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_USE_TRANSPORT_MODE
-        for p in exchange.request_payloads
+        isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_USE_TRANSPORT_MODE for p in requested
     )
     rekey = next(
-        (
-            p
-            for p in exchange.request_payloads
-            if isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_REKEY_SA
-        ),
+        (p for p in requested if isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_REKEY_SA),
         None,
     )
     child: dict[str, Any] = {

@@ -263,11 +263,14 @@ class Ikev2Keying:
     ) -> list[tuple[bytes, str]]:
         seen: set[bytes] = set()
         out: list[tuple[bytes, str]] = []
+        # the exchange's own g^ir: --dh-secret scoped by initiator SPI and message ID (as a quick
+        # mode's PFS secret is in IKEv1), or scoped to a rekeyed SA's new initiator SPI
         for scope in (state.spi_i, *extra_scopes):
             for s in self.keyring.dh_secrets_for(scope, exchange.message_id):
-                if s.value not in seen and (
-                    s.message_id == exchange.message_id or s.initiator_cookie is not None
-                ):
+                wanted = s.message_id == exchange.message_id or (
+                    scope != state.spi_i and s.message_id is None
+                )
+                if wanted and s.initiator_cookie is not None and s.value not in seen:
                     seen.add(s.value)
                     out.append((s.value, s.origin))
         if self.private_secrets.privates:
