@@ -96,13 +96,6 @@ _KINDS = (
         "a fragment of a large IKE message (certificates) was lost on the way",
     ),
     FindingKind(
-        "ikev2-not-decoded",
-        I,
-        "engine",
-        "IKEv2 messages are recognised and counted, not decoded",
-        "",
-    ),
-    FindingKind(
         "wrong-keys",
         E,
         "engine",

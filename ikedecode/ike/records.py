@@ -157,8 +157,8 @@ class Ikev2Facts:
     """What only an IKEv2 SA has: NAT detection (RFC 7296 2.23), IKE_SA_INIT restarts (2.6, 1.2),
     rekeying links (2.18), the negotiated PRF, and the child SAs made."""
 
-    initiator_behind_nat: bool | None = None  # NAT_DETECTION hashes of the initiator's address
-    responder_behind_nat: bool | None = None
+    initiator_nat_detected: bool | None = None  # NAT_DETECTION hashes of the initiator's address
+    responder_nat_detected: bool | None = None
     nat_checks: list[dict[str, Any]] = field(default_factory=list)
     restarts: list[str] = field(default_factory=list)  # "COOKIE (frame 2)", "INVALID_KE_PAYLOAD ..."
     rekeyed_from: str | None = None  # SPIs of the IKE SA this one replaced
@@ -168,8 +168,8 @@ class Ikev2Facts:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "initiator_behind_nat": self.initiator_behind_nat,
-            "responder_behind_nat": self.responder_behind_nat,
+            "initiator_nat_detected": self.initiator_nat_detected,
+            "responder_nat_detected": self.responder_nat_detected,
             "nat_checks": self.nat_checks,
             "restarts": self.restarts,
             "rekeyed_from": self.rekeyed_from,

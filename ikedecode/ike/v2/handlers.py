@@ -169,9 +169,9 @@ def _nat_detection(
         (sender_natted, receiver_natted) if not msg.response else (receiver_natted, sender_natted)
     )
     if sources:
-        facts.initiator_behind_nat = bool(facts.initiator_behind_nat) or initiator_natted
+        facts.initiator_nat_detected = bool(facts.initiator_nat_detected) or initiator_natted
     if destinations:
-        facts.responder_behind_nat = bool(facts.responder_behind_nat) or responder_natted
+        facts.responder_nat_detected = bool(facts.responder_nat_detected) or responder_natted
     bits = [
         f"{what} {'matches' if ok else 'DOES NOT MATCH'}"
         for what, ok in (("NAT-D source", sender_ok), ("destination", receiver_ok))
@@ -322,7 +322,7 @@ def _child_sa(
     assert facts is not None
     if response_sa is None or not response_sa.proposals or request_sa is None:
         if errors:
-            facts.child_sas.append({"exchange": kind, "message_id": msg.message_id, "refused": errors})
+            facts.child_sas.append({"exchange": kind, "message_id": f"0x{msg.message_id:08x}", "refused": errors})
         return
     chosen = response_sa.proposals[0]
     offered = next((p for p in request_sa.proposals if p.number == chosen.number), None)
