@@ -133,8 +133,8 @@ def _decrypt_aead(encr: EncrParams, key: bytes, salt: bytes, iv: bytes, data: by
 
 def _decrypt_plain(encr: EncrParams, key: bytes, salt: bytes, iv: bytes, data: bytes) -> bytes:
     if encr.mode is CipherMode.CTR:
-        mode: modes.Mode = modes.CTR(salt + iv + b"\x00\x00\x00\x01")
-        return Cipher(algorithms.AES(key), mode).decryptor().update(data)
+        counter_block = salt + iv + b"\x00\x00\x00\x01"
+        return Cipher(algorithms.AES(key), modes.CTR(counter_block)).decryptor().update(data)
     cipher = _BLOCK_CIPHERS[encr.primitive](key)
     context = Cipher(cipher, modes.CBC(iv)).decryptor()
     return context.update(data) + context.finalize()
