@@ -96,6 +96,13 @@ _KINDS = (
         "a fragment of a large IKE message (certificates) was lost on the way",
     ),
     FindingKind(
+        "auth-mismatch",
+        E,
+        "engine",
+        "an IKEv2 AUTH payload does not verify (shared key or signature)",
+        "the pre-shared key is not the one the peers use, or the certificate is not the signer's",
+    ),
+    FindingKind(
         "wrong-keys",
         E,
         "engine",

@@ -293,7 +293,8 @@ def _ike_sa_rekey(
     }
     new.sa.auth_method = sa.auth_method
     new.sa.established = True
-    new.sa.authenticated = sa.authenticated
+    verified = [m.auth_verified for m in sa.messages if m.auth_verified is not None]
+    new.sa.authenticated = all(verified) if verified else sa.authenticated  # RFC 7296 2.18: inherited
     assert new.sa.ikev2 is not None and sa.ikev2 is not None
     new.sa.ikev2.rekeyed_from = sa.cookies
     prf = chosen.prf
@@ -322,7 +323,9 @@ def _child_sa(
     assert facts is not None
     if response_sa is None or not response_sa.proposals or request_sa is None:
         if errors:
-            facts.child_sas.append({"exchange": kind, "message_id": f"0x{msg.message_id:08x}", "refused": errors})
+            facts.child_sas.append(
+                {"exchange": kind, "message_id": f"0x{msg.message_id:08x}", "refused": errors}
+            )
         return
     chosen = response_sa.proposals[0]
     offered = next((p for p in request_sa.proposals if p.number == chosen.number), None)

@@ -10,6 +10,7 @@ from typing import Any
 from ikedecode.ike.registry.ikev2 import (
     AUTH_DIGITAL_SIGNATURE,
     AUTH_METHODS,
+    CERT_X509_SIGNATURE,
     CERTIFICATE_ENCODINGS,
     EAP_CODES,
     EAP_IDENTITY,
@@ -77,6 +78,7 @@ class Ikev2CertPayload(Ikev2Payload):
     encoding: int
     data: bytes
     certificate: dict[str, Any] | None = None
+    info: Any = None  # ike.certificates.CertificateInfo (public key for AUTH), not rendered
 
     @property
     def encoding_name(self) -> str:
@@ -296,8 +298,11 @@ def decode_ke(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
 
 def decode_cert(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 1, "CERT payload")
+    info = certificate_info(body[0], body[1:])
+    if info is None and body[0] == CERT_X509_SIGNATURE:
+        problems.append(f"CERT payload at offset {common['offset']}: the X.509 certificate does not parse")
     return Ikev2CertPayload(
-        **common, encoding=body[0], data=body[1:], certificate=certificate_summary(body[0], body[1:])
+        **common, encoding=body[0], data=body[1:], certificate=certificate_summary(info), info=info
     )
 
 
@@ -405,20 +410,33 @@ def _oid_text(raw: bytes) -> str | None:
     return ".".join(str(arc) for arc in arcs)
 
 
-def certificate_summary(encoding: int, data: bytes) -> dict[str, Any] | None:
-    """Subject, issuer, validity and key type of an X.509 certificate, via the shared certificate
-    parser (``ike/certificates.py``) when it is there; None otherwise or when it does not parse."""
-    if encoding != 4 or not data:
+def certificate_info(encoding: int, data: bytes) -> Any:
+    """The ``CertificateInfo`` of an X.509 certificate (encoding 4) via the shared certificate
+    parser, or None (other encodings, or DER that does not parse)."""
+    if encoding != CERT_X509_SIGNATURE or not data:
         return None
+    from ikedecode.ike.certificates import CertificateError, parse_certificate
+
     try:
-        from ikedecode.ike import certificates  # type: ignore[attr-defined]
-    except ImportError:
+        return parse_certificate(data)
+    except CertificateError:
         return None
-    describe = getattr(certificates, "describe_certificate", None)
-    if describe is None:
+
+
+def certificate_summary(info: Any) -> dict[str, Any] | None:
+    """Subject, issuer, validity and key type of a parsed certificate, JSON-ready."""
+    if info is None:
         return None
-    try:
-        summary = describe(data)
-    except Exception:  # noqa: BLE001 - a certificate that does not parse stays bytes
-        return None
-    return dict(summary) if summary else None
+    return {
+        "subject": info.subject,
+        "issuer": info.issuer,
+        "serial": f"{info.serial:x}",
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+        "subject_alt_names": list(info.subject_alt_names),
+        "key_type": info.key_type,
+        "key_bits": info.key_bits,
+        "curve": info.curve,
+        "signature_algorithm": info.signature_algorithm,
+        "self_signed": info.self_signed,
+    }
