@@ -69,7 +69,7 @@ def verify_message_auth(
     msg.note = _join(msg.note, f"AUTH of the {side}: {detail}")
     if result.verified is False:
         evidence = {"cookies": sa.cookies, "frame": msg.frame, "side": side, "method": auth.method_name}
-        text = f"IKEv2 SA {sa.cookies}: the {side}'s AUTH payload (frame {msg.frame}) does not verify: {detail}"
+        text = f"IKEv2 SA {sa.cookies}: the {side}'s AUTH (frame {msg.frame}) does not verify: {detail}"
         sa.findings.append(finding("auth-mismatch", text, evidence))
 
 
