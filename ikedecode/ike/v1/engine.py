@@ -98,6 +98,7 @@ class IkeEngine:
     def use_dh_provider(self, provider: DhProvider | None) -> None:
         """Compute g^xy from private values with ``provider`` from now on (None: in-line)."""
         self._private_secrets.use_provider(provider)
+        self._ikev2.keying.private_secrets.use_provider(provider)
         self._anticipated.clear()
 
     def anticipate(self, datagram: Datagram) -> None:
