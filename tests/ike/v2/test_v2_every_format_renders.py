@@ -64,7 +64,8 @@ def test_ikev2_keys_only_with_show_keys():
 
 def test_derived_ikev2_keys_export_to_a_table_that_decrypts_again(tmp_path):
     name = "ikev2-aes-gcm"
-    capture, keys = str(PROJECT_ROOT / "captures" / f"{name}.pcap"), str(PROJECT_ROOT / "keys" / f"{name}.toml")
+    capture = str(PROJECT_ROOT / "captures" / f"{name}.pcap")
+    keys = str(PROJECT_ROOT / "keys" / f"{name}.toml")
     _run(capture, "--keys", keys, "--export-wireshark", str(tmp_path), "--format", "json")
     table = (tmp_path / "ikev2_decryption_table").read_text().splitlines()
     assert [line.split(",")[0] for line in table if not line.startswith("#")] == ["b728a1236124eb43"]
