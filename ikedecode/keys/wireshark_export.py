@@ -18,6 +18,7 @@ from pathlib import Path
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.esp.sa import IpsecSa
+from ikedecode.ike.records import DerivedKeys
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import Ikev2KeyMaterial, KeyRing
 from ikedecode.keys.wireshark_names import (
@@ -113,7 +114,7 @@ def wireshark_tables(report: Report, keyring: KeyRing) -> WiresharkTables:
     derived = [
         (ike.initiator_cookie, ike.keys.encryption_key)
         for ike in report.ike_sas
-        if ike.version == 1 and ike.keys
+        if ike.version == 1 and isinstance(ike.keys, DerivedKeys)
     ]
     given = [(k.initiator_cookie, k.encryption_key) for k in keyring.phase1_keys if k.encryption_key]
     for cookie, key in derived + given:  # SAs of the capture first, then keys given for others
