@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.sa import InvalidSa, IpsecSa
 from ikedecode.keys.errors import KeyFileError
-from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial
+from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial, PresharedKey
 
 # --- strongSwan names (libstrongswan crypto/crypters/crypter.c, signers/signer.c) -> project names
 STRONGSWAN_ENCRYPTION = {
@@ -89,6 +89,7 @@ IKEV2_LABELS = {
     "Sk_pi secret": "sk_pi",
     "Sk_pr secret": "sk_pr",
 }
+IKEV2_PSK_LABEL = "secret"  # keymat_v2.c get_psk_sig: the shared key an AUTH payload is made with
 CHILD_LABELS = {
     "DH secret": ("pfs", ""),
     "initiator SA seed": ("seed", "initiator"),
@@ -145,6 +146,10 @@ class _IkeSa:
     responder_spi: bytes | None = None
     keys: dict[str, bytes] = field(default_factory=dict)
     proposal: str | None = None  # "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
+    # IKEv2: the g^ir of the SAs this one's rekeys made (logged in its context) and the shared keys
+    # its AUTH payloads were computed with (keymat_v2.c: "secret"), by log line
+    rekey_secrets: list[tuple[int, bytes]] = field(default_factory=list)
+    psks: list[tuple[int, bytes]] = field(default_factory=list)
 
     def learn_spis(self, version: int, initiator: bytes, responder: bytes) -> None:
         self.version = version
@@ -421,9 +426,16 @@ class CharonLogParser:
                 sa = self._anonymous(stream, dump.line)
             if label in IKEV2_LABELS and sa.version is None:
                 sa.version = 2
-            sa.keys.setdefault(IKEV1_LABELS.get(label) or IKEV2_LABELS[label], value)
+            name = IKEV1_LABELS.get(label) or IKEV2_LABELS[label]
+            if name == "dh_secret" and "dh_secret" in sa.keys and sa.version == 2:
+                sa.rekey_secrets.append((dump.line, value))  # RFC 7296 2.18: a rekey's new g^ir
+            sa.keys.setdefault(name, value)
             if sa.line == 0 or sa.line > dump.line:
                 sa.line = dump.line
+            self.dumps += 1
+        elif label == IKEV2_PSK_LABEL and dump.sa is not None and dump.sa.version == 2:
+            if all(value != known for _, known in dump.sa.psks):
+                dump.sa.psks.append((dump.line, value))
             self.dumps += 1
         elif label == "natd_chunk" and len(value) > 16:
             sa = dump.sa or self._anonymous(stream, dump.line)
@@ -452,7 +464,7 @@ class CharonLogParser:
             self._ike_keys(sa, ring)
         for child in self.children:
             ring.ipsec_sas.extend(self._child_sas(child))
-            if child.pfs is not None and child.sa.version != 2 and child.message_id is not None:
+            if child.pfs is not None and child.message_id is not None:
                 # the quick mode's own g^xy; its message ID scopes it even when the cookies are unknown
                 ring.dh_secrets.append(
                     DhSecret(
@@ -490,6 +502,15 @@ class CharonLogParser:
                         sk_pr=sa.keys.get("sk_pr"),
                     )
                 )
+            # g^ir of IKE_SA_INIT and of the rekeys (scoped by this SA's initiator SPI: the engine
+            # tries them on the SA and on the SAs its rekeys make), and the AUTH shared keys
+            secrets = [(sa.line, sa.keys["dh_secret"])] if "dh_secret" in sa.keys else []
+            for line, secret in secrets + sa.rekey_secrets:
+                origin = self._origin(line, sa, "DH secret")
+                ring.dh_secrets.append(DhSecret(secret, origin, sa.initiator_spi))
+            for line, secret in sa.psks:
+                if all(secret != known.secret for known in ring.psks):
+                    ring.psks.append(PresharedKey(secret, self._origin(line, sa, "AUTH shared key")))
             return
         if sa.initiator_spi is None:
             # no cookies: g^xy still works for every SA when the user also gives the PSK

@@ -267,9 +267,10 @@ class Ikev2Keying:
         # mode's PFS secret is in IKEv1), or scoped to a rekeyed SA's new initiator SPI
         for scope in (state.spi_i, *extra_scopes):
             for s in self.keyring.dh_secrets_for(scope, exchange.message_id):
-                wanted = s.message_id == exchange.message_id or (
-                    scope != state.spi_i and s.message_id is None
-                )
+                if extra_scopes:  # an IKE SA rekey: any g^ir scoped to either SA (the ICV picks)
+                    wanted = True
+                else:
+                    wanted = s.message_id == exchange.message_id
                 if wanted and s.initiator_cookie is not None and s.value not in seen:
                     seen.add(s.value)
                     out.append((s.value, s.origin))
