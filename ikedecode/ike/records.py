@@ -31,9 +31,9 @@ class IkeMessage:
     dport: int
     length: int
     exchange_type: int
-    exchange: str  # "main", "aggressive", "quick", "informational", "transaction", "ikev2:<name>", ...
+    exchange: str  # "main", "aggressive", "quick", "informational", "transaction", IKEv2: "IKE_AUTH", ...
     message_id: int
-    label: str  # MM1..MM6, AM1..AM3, QM1..QM3, INFO, TRANSACTION, ?
+    label: str  # MM1..MM6, AM1..AM3, QM1..QM3, INFO, TRANSACTION, ?; IKEv2: "IKE_AUTH request"
     flags: int
     encrypted: bool
     retransmission_of: int | None = None  # frame of the first copy
