@@ -111,3 +111,19 @@ def test_exchange_shapes_say_what_is_missing_or_unexpected():
     assert check_shape(36, False, [33, 40], [], encrypted=False) == [
         "CREATE_CHILD_SA request is not encrypted (RFC 7296 requires an SK payload)"
     ]
+
+
+def test_ike_scan_ikev2_responses_decode(reference_dir):
+    from ikedecode.ike.header import parse_header
+
+    sa_init = (reference_dir / "ike-scan/pkt/pkt-v2-sainit-response.dat").read_bytes()
+    header = parse_header(sa_init)
+    chain = parse_ikev2_payloads(header.next_payload, sa_init[28 : header.length])
+    assert [p.short for p in chain.payloads] == ["SA", "KE", "No"] and not chain.problems
+    assert chain.payloads[0].proposals[0].text() == "#1 IKE: aes-cbc-128/sha1/prfsha1/modp2048"
+    # the KE payload says group 2 (ike-scan's canned reply), the SA chose 14: both shown as sent
+    assert chain.payloads[1].detail() == "modp1024, 128 bytes"
+    notify = (reference_dir / "ike-scan/pkt/pkt-v2-notify-response.dat").read_bytes()
+    header = parse_header(notify)
+    (refused,) = parse_ikev2_payloads(header.next_payload, notify[28 : header.length]).payloads
+    assert isinstance(refused, Ikev2NotifyPayload) and refused.type_name == "NO_PROPOSAL_CHOSEN"
