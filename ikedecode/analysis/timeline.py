@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ikedecode.analysis.report import Report
+from ikedecode.analysis.timeline_ikev2 import ikev2_children, ikev2_established
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
@@ -433,10 +434,17 @@ def _ike_sa_timeline(
 
     index = _SaIndex.of(sa)
     _message_events(sa, add)
-    ike.phase1_complete = _phase1_complete(sa)
-    if ike.phase1_complete is not None:
-        add(ike.phase1_complete, "phase1-complete", "phase 1 complete: the IKE SA is established (QM_IDLE)")
-    ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
+    if sa.version == 2:  # IKE_AUTH instead of phase 1, Child SAs instead of quick modes
+        ike.phase1_complete = ikev2_established(sa)
+        if ike.phase1_complete is not None:
+            add(ike.phase1_complete, "phase1-complete", "IKE SA established (IKE_AUTH done or rekeyed in)")
+        ike.children = ikev2_children(sa, directions, used, lookup or _DirectionIndex.of(directions))
+    else:
+        ike.phase1_complete = _phase1_complete(sa)
+        if ike.phase1_complete is not None:
+            text = "phase 1 complete: the IKE SA is established (QM_IDLE)"
+            add(ike.phase1_complete, "phase1-complete", text)
+        ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
     _link_generations(ike.children)
     _phase2_events(sa, ike, add, index)
     _esp_events(ike, add)

@@ -170,3 +170,16 @@ def test_truncated_and_corrupted_messages_never_raise():
             events += engine.receive(corrupted, parse_header(corrupted.payload))
     assert len([e for e in events if isinstance(e, MessageDecoded)]) > 100 and engine.finish()
     assert not [e for e in events if isinstance(e, FindingRaised) and e.finding.code == "decoder-error"]
+
+
+def test_timeline_puts_child_sas_and_their_esp_under_the_ikev2_sa(run_pipeline):
+    from ikedecode.analysis.timeline import build_timeline
+
+    name = "ikev2-child-rekey-pfs"
+    report = run_pipeline(_capture(name), lab_keyring(name))
+    (ike,) = build_timeline(report).ike_sas
+    assert ike.phase1_complete is not None
+    first, rekeyed = ike.children
+    assert (first.message_id, rekeyed.message_id) == (1, 2)
+    assert [d.packets for d in first.directions] == [5, 5]
+    assert [d.keys_known for d in rekeyed.directions] == [False, False]  # PFS g^ir not in the key file
