@@ -183,3 +183,18 @@ def test_timeline_puts_child_sas_and_their_esp_under_the_ikev2_sa(run_pipeline):
     assert (first.message_id, rekeyed.message_id) == (1, 2)
     assert [d.packets for d in first.directions] == [5, 5]
     assert [d.keys_known for d in rekeyed.directions] == [False, False]  # PFS g^ir not in the key file
+
+
+@pytest.mark.parametrize(
+    ("name", "notify", "severity"),
+    [
+        ("ikev2-auth-failed", "AUTHENTICATION_FAILED", "error"),
+        ("ikev2-no-proposal", "NO_PROPOSAL_CHOSEN", "error"),
+        ("ikev2-ts-unacceptable", "TS_UNACCEPTABLE", "error"),
+        ("ikev2-invalid-ke", "INVALID_KE_PAYLOAD", "info"),  # the retry succeeded
+    ],
+)
+def test_ikev2_error_notifies_are_findings_with_hints(name, notify, severity, run_pipeline):
+    report = run_pipeline(_capture(name), lab_keyring(name))
+    (found,) = [f for f in report.all_findings() if f.code == "error-notify"]
+    assert notify in found.message and found.severity.value == severity and found.hint

@@ -1,0 +1,55 @@
+"""IKEv2 error notifications (RFC 7296 3.10.1): ``error-notify`` with what each means in
+configuration terms. The IKEv1 checks read IKEv1 payloads only; this one reads IKEv2 SAs."""
+
+from __future__ import annotations
+
+from ikedecode.analysis.checks.facts import Context, evidence_of, frames_text
+from ikedecode.findings import Finding, Severity, finding
+from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.v2.payloads import Ikev2NotifyPayload
+
+IKEV2_NOTIFY_HINTS: dict[int, str] = {
+    4: "the peer has no IKE SA with these SPIs (it restarted or already deleted it)",
+    7: "the peer could not parse the message (or could not decrypt it)",
+    9: "the peer does not expect this message ID: the windows are out of sync",
+    11: "the peer does not know this ESP/AH SPI (it deleted the Child SA)",
+    14: "no proposal matched: compare the IKE / ESP proposals (cipher, PRF, integrity, group) of both peers",
+    17: "the peer wants another key exchange method: the initiator retries with the group in the notify",
+    24: "authentication failed at the peer: pre-shared key, certificate or identity (IDi/IDr) mismatch",
+    34: "the peer accepts only one pair of traffic selectors: narrow the local/remote subnets",
+    36: "the peer could not assign a virtual IP address (pool exhausted or not configured)",
+    37: "the peer requires a configuration payload (virtual IP request)",
+    38: "traffic selectors unacceptable: the local/remote subnets of both peers do not match",
+    43: "temporary failure (a simultaneous rekey): the peer retries later",
+    44: "the peer has no Child SA with this SPI",
+    46: "the identity is authenticated but not authorised on the peer",
+}
+
+
+def check_ikev2(ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for sa in ctx.report.ike_sas:  # the facts of ctx.sas are IKEv1's
+        if sa.version != 2:
+            continue
+        originals = [m for m in sa.messages if m.retransmission_of is None]
+        groups: dict[tuple[str, int], list[tuple[IkeMessage, Ikev2NotifyPayload]]] = {}
+        for msg in originals:
+            for p in msg.payloads:
+                if isinstance(p, Ikev2NotifyPayload) and p.is_error:
+                    groups.setdefault((msg.sender, p.notify_type), []).append((msg, p))
+        for (sender, notify_type), notes in groups.items():
+            first_msg, first = notes[0]
+            times = f"{len(notes)} times " if len(notes) > 1 else ""
+            evidence = [evidence_of(m, notify=p.type_name, protocol=p.protocol_id) for m, p in notes]
+            out.append(
+                finding(
+                    "error-notify",
+                    f"{sender} sent {first.type_name} to {first_msg.receiver} {times}"
+                    f"({frames_text([m for m, _ in notes])})",
+                    {"ike_sa": sa.cookies, "notifies": evidence},
+                    hint=IKEV2_NOTIFY_HINTS.get(notify_type),
+                    # RFC 7296 1.2: INVALID_KE_PAYLOAD followed by a successful retry is the protocol working
+                    severity=Severity.INFO if notify_type == 17 and sa.established else None,
+                )
+            )
+    return out
