@@ -367,9 +367,10 @@ def _child_sa(
         exchange.record.complete = True
     if offered is None:
         return
-    for keys in engine.keying.child_sa_keys(state, msg, exchange, offered, chosen, transport, kind):
+    keyed = engine.keying.child_sa_keys(state, msg, exchange, offered, chosen, transport, kind)
+    for keys in keyed:
         engine.events.append(IpsecSaKeyed(keys))  # type: ignore[arg-type]
-    child["keyed"] = msg.protection.value != "no-keys" and bool(state.keys)
+    child["keyed"] = bool(keyed)
 
 
 def _child_request_summary(payloads: list[Ikev2Payload]) -> dict[str, Any]:
