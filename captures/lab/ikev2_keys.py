@@ -7,9 +7,11 @@
 
     python3 captures/lab/ikev2_keys.py show keys/NAME.west.log.gz          # summary (secrets in hex)
     python3 captures/lab/ikev2_keys.py toml --name NAME --pcap captures/NAME.pcap \
-        --west-log keys/NAME.west.log.gz --east-log keys/NAME.east.log.gz --psk S --psk-peer ID --out keys/NAME.toml
+        --west-log keys/NAME.west.log.gz --east-log keys/NAME.east.log.gz --psk S --psk-peer ID \
+        --out keys/NAME.toml
 
-Pure Python, standard library only (gzip, re, struct, dataclasses; a minimal pcap reader counts ESP packets).  What it reads
+Pure Python, standard library only (gzip, re, struct, dataclasses; a minimal pcap reader counts ESP
+packets).  What it reads
 (strongSwan 5.9.8 wording, log levels ike 4, chd 4, mgr 2, enc 1+):
 
 * IKE SA keys (keymat_v2.c, group IKE): ``shared Diffie Hellman secret``, ``SKEYSEED``, ``Sk_d secret``,
@@ -46,14 +48,19 @@ LINE = re.compile(
 DUMP_HEADER = re.compile(r"^(?P<label>[A-Za-z_ ()0-9]+?) => (?P<length>\d+) bytes @ (?:0x[0-9a-f]+|\(nil\))$")
 DUMP_ROW = re.compile(r"^\s*(?P<offset>\d+): (?P<hex>(?:[0-9A-F]{2} )+)")
 CHECKIN = re.compile(
-    r"checkin(?: and destroy)? IKEv2 SA \S+\[(?P<ike>\d+)\] with SPIs (?P<i>[0-9a-f]{16})_i (?P<r>[0-9a-f]{16})_r"
+    r"checkin(?: and destroy)? IKEv2 SA \S+\[(?P<ike>\d+)\] with SPIs "
+    r"(?P<i>[0-9a-f]{16})_i (?P<r>[0-9a-f]{16})_r"
 )
-MESSAGE = re.compile(r"^(?P<verb>generating|parsed) (?P<exchange>[A-Z_]+) (?P<kind>request|response) (?P<mid>\d+) ")
+MESSAGE = re.compile(
+    r"^(?P<verb>generating|parsed) (?P<exchange>[A-Z_]+) (?P<kind>request|response) (?P<mid>\d+) "
+)
 PROPOSAL = re.compile(r"^selected proposal: (?P<proposal>(?:IKE|ESP|AH):\S+)")
 ADDING_SA = re.compile(r"^adding (?P<dir>inbound|outbound) ESP SA")
 SA_ADDRS = re.compile(r"^\s+SPI 0x(?P<spi>[0-9a-f]{8}), src (?P<src>\S+) dst (?P<dst>\S+)$")
 SAD_ENTRY = re.compile(r"^adding SAD entry with SPI (?P<spi>[0-9a-f]{8}) ")
-SAD_ALGORITHM = re.compile(r"using (?P<kind>encryption|integrity) algorithm (?P<alg>\S+) with key size (?P<bits>\d+)")
+SAD_ALGORITHM = re.compile(
+    r"using (?P<kind>encryption|integrity) algorithm (?P<alg>\S+) with key size (?P<bits>\d+)"
+)
 
 IKE_LABELS = {
     "shared Diffie Hellman secret": "dh_secret",
@@ -157,13 +164,51 @@ class IkeSa:
     spi_r: str = ""
     keys: dict[str, bytes] = field(default_factory=dict)  # dh_secret, skeyseed, sk_d, ...
     proposal: str = ""
-    derived_under: int = 0  # the <conn|N> prefix the keys were logged under (the old SA for a rekey)
+    derived_under: int = (
+        0  # the <conn|N> prefix the keys were logged under (the old SA for a rekey initiator)
+    )
+    exchange: str = (
+        ""  # the exchange whose message this log's thread handled last: IKE_SA_INIT or CREATE_CHILD_SA
+    )
+    old_sa: int | None = None  # the <conn|N> of that message (the old IKE SA for a rekey)
     children: list[ChildSa] = field(default_factory=list)
 
-    def __getattr__(self, name: str) -> bytes | None:
-        if name != "keys" and name in IKE_LABELS.values():
-            return self.keys.get(name)
-        raise AttributeError(name)
+    # the logged values (b"" when the log has none)
+    @property
+    def dh_secret(self) -> bytes:
+        return self.keys.get("dh_secret", b"")
+
+    @property
+    def skeyseed(self) -> bytes:
+        return self.keys.get("skeyseed", b"")
+
+    @property
+    def sk_d(self) -> bytes:
+        return self.keys.get("sk_d", b"")
+
+    @property
+    def sk_ai(self) -> bytes:
+        return self.keys.get("sk_ai", b"")
+
+    @property
+    def sk_ar(self) -> bytes:
+        return self.keys.get("sk_ar", b"")
+
+    @property
+    def sk_ei(self) -> bytes:
+        return self.keys.get("sk_ei", b"")
+
+    @property
+    def sk_er(self) -> bytes:
+        return self.keys.get("sk_er", b"")
+
+    @property
+    def sk_pi(self) -> bytes:
+        return self.keys.get("sk_pi", b"")
+
+    @property
+    def sk_pr(self) -> bytes:
+        return self.keys.get("sk_pr", b"")
 
     @property
     def aead(self) -> bool:
@@ -172,8 +217,8 @@ class IkeSa:
 
     @property
     def rekeyed_from(self) -> int | None:
-        """The IKE SA whose CREATE_CHILD_SA made this one, as far as this log tells."""
-        return self.derived_under if self.derived_under != self.number else None
+        """The charon number of the IKE SA whose CREATE_CHILD_SA made this one (None: IKE_SA_INIT)."""
+        return self.old_sa if self.exchange == "CREATE_CHILD_SA" else None
 
 
 @dataclass
@@ -210,7 +255,8 @@ def parse_lines(lines: list[str]) -> CharonLog:
     pending_ike: dict[str, IkeSa] = {}  # thread -> derivation waiting for its check-in
     pending_child: dict[str, ChildSa] = {}
     children: list[ChildSa] = []
-    last_message: dict[str, tuple[str, str, str, int]] = {}  # thread -> (verb, exchange, kind, mid)
+    # thread -> (verb, exchange, kind, message ID, <conn|N> of the line)
+    last_message: dict[str, tuple[str, str, str, int, int | None]] = {}
     last_proposal: dict[str, str] = {}
     ike_proposal: dict[int, str] = {}  # <conn|N> -> the last IKE proposal selected under it
     pending_direction: dict[str, str] = {}
@@ -225,6 +271,9 @@ def parse_lines(lines: list[str]) -> CharonLog:
             ike = pending_ike.get(thread)
             if ike is None or name in ike.keys:
                 ike = IkeSa(ike_number, derived_under=ike_number)
+                _verb, ike.exchange, _kind, _mid, ike.old_sa = last_message.get(
+                    thread, ("", "", "", -1, None)
+                )
                 thread_proposal = last_proposal.get(thread, "")
                 ike.proposal = (
                     ike_proposal.get(ike_number)
@@ -239,7 +288,7 @@ def parse_lines(lines: list[str]) -> CharonLog:
             child = pending_child.get(thread)
             if child is None or name in child.keys or (name == "dh_secret" and child.keys):
                 child = ChildSa(ike_number)
-                verb, exchange, kind, mid = last_message.get(thread, ("", "", "", -1))
+                verb, exchange, kind, mid, _number = last_message.get(thread, ("", "", "", -1, None))
                 child.exchange, child.message_id = exchange, mid
                 child.role = "initiator" if (verb, kind) == ("parsed", "response") else "responder"
                 child.proposal = last_proposal.get(thread, "")
@@ -265,7 +314,13 @@ def parse_lines(lines: list[str]) -> CharonLog:
                 open_dumps[thread] = (group, header["label"], ike_number, int(header["length"]), bytearray())
             continue
         if (message := MESSAGE.match(text)) is not None:
-            last_message[thread] = (message["verb"], message["exchange"], message["kind"], int(message["mid"]))
+            last_message[thread] = (
+                message["verb"],
+                message["exchange"],
+                message["kind"],
+                int(message["mid"]),
+                ike_number,
+            )
         elif (proposal := PROPOSAL.match(text)) is not None:
             last_proposal[thread] = proposal["proposal"]
             if proposal["proposal"].startswith("IKE:") and ike_number is not None:
@@ -285,7 +340,11 @@ def parse_lines(lines: list[str]) -> CharonLog:
             if child is None and direction == "outbound":
                 # a CREATE_CHILD_SA responder installs its outbound SA later (when the old one goes)
                 child = next(
-                    (c for c in reversed(children) if c.ike_number == ike_number and c.spi_in and not c.spi_out),
+                    (
+                        c
+                        for c in reversed(children)
+                        if c.ike_number == ike_number and c.spi_in and not c.spi_out
+                    ),
                     None,
                 )
             if child is not None:
@@ -363,14 +422,20 @@ def compare_logs(west: CharonLog, east: CharonLog) -> list[str]:
     return problems
 
 
-def render_toml(name: str, psks: list[tuple[str, str]], logs: dict[str, CharonLog], view: str,
-                counts: Counter[tuple[str, str, str]]) -> str:
+def render_toml(
+    name: str,
+    psks: list[tuple[str, str]],
+    logs: dict[str, CharonLog],
+    view: str,
+    counts: Counter[tuple[str, str, str]],
+) -> str:
     primary = logs.get(view) or next(iter(logs.values()))
     others = [log for side, log in logs.items() if log is not primary]
     out = [
         f"# keys/{name}.toml -- made by captures/lab/make-ikev2-captures.sh from charon's logs",
         f"# (keys/{name}.<west|east>.log.gz; capture captures/{name}.pcap).  What a user would know:",
-        "# the PSK(s) and each IKE SA's g^ir, by SPIs (IKEv2: initiator_cookie = SPIi, responder_cookie = SPIr).",
+        "# the PSK(s) and each IKE SA's g^ir, by SPIs",
+        "# (IKEv2: initiator_cookie = SPIi, responder_cookie = SPIr).",
         "# The key file format has no fields for IKEv2's SK_* or for CREATE_CHILD_SA PFS secrets; they are",
         "# in comments below (read them with captures/lab/ikev2_keys.py), with each child SA's ESP keys.",
     ]
@@ -378,23 +443,31 @@ def render_toml(name: str, psks: list[tuple[str, str]], logs: dict[str, CharonLo
         out += ["", "[[psk]]", f"secret = {quote(secret)}", f"peer = {quote(peer)}"]
     seen: set[tuple[str, str, bytes]] = set()
     ike_sas = list(primary.ike_sas) + [ike for log in others for ike in log.ike_sas]
+    numbers = {(id(log), ike.number): ike for log in logs.values() for ike in log.ike_sas}
+    owner = {id(ike): log for log in logs.values() for ike in log.ike_sas}
     for ike in ike_sas:
         key = (ike.spi_i, ike.spi_r, ike.keys.get("sk_d", b""))
         if key in seen:
             continue
         seen.add(key)
-        origin = "rekey of IKE SA #%d (CREATE_CHILD_SA)" % ike.derived_under if ike.rekeyed_from else "IKE_SA_INIT"
+        old = numbers.get((id(owner[id(ike)]), ike.rekeyed_from or -1))
+        origin = f"a CREATE_CHILD_SA rekey of IKE SA {old.spi_i}/{old.spi_r}" if old else "IKE_SA_INIT"
         out += ["", f"# IKE SA {ike.spi_i}/{ike.spi_r} from {origin}; {ike.proposal}"]
         for sk in ("skeyseed", *SK_NAMES):
             if sk in ike.keys:
                 out.append(f"#   {sk} = {ike.keys[sk].hex()}")
-        out += ["[[ike_sa]]", f"initiator_cookie = {quote(ike.spi_i)}", f"responder_cookie = {quote(ike.spi_r)}"]
+        out += [
+            "[[ike_sa]]",
+            f"initiator_cookie = {quote(ike.spi_i)}",
+            f"responder_cookie = {quote(ike.spi_r)}",
+        ]
         if "dh_secret" in ike.keys:
             out.append(f"dh_secret = {quote(ike.keys['dh_secret'].hex())}")
-        log = primary if ike in primary.ike_sas else next(log for log in others if ike in log.ike_sas)
+        log = owner[id(ike)]
         for child in ike.children:
             out.append(
-                f"#   child SA from {child.exchange} message ID {child.message_id} ({child.proposal or 'ESP'})"
+                f"#   child SA from {child.exchange} message ID {child.message_id}"
+                f" ({child.proposal or 'ESP'})"
                 + (f", PFS dh_secret = {child.dh_secret.hex()}" if child.dh_secret else "")
             )
             for sa in child.esp_sas(log.algorithms):
@@ -425,7 +498,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "show":
         log = parse_charon_log(args.log)
         for ike in log.ike_sas:
-            print(f"IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r} {ike.proposal} (keys under #{ike.derived_under})")
+            print(
+                f"IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r} {ike.proposal}"
+                f" (keys under #{ike.derived_under}; from {ike.exchange or '?'}"
+                + (f" on #{ike.rekeyed_from})" if ike.rekeyed_from else ")")
+            )
             for name, value in ike.keys.items():
                 print(f"  {name} = {value.hex()}")
             for child in ike.children:
@@ -433,15 +510,26 @@ def main(argv: list[str] | None = None) -> int:
                 for sa in child.esp_sas(log.algorithms):
                     print(f"    {sa}")
         return 0
-    logs = {side: parse_charon_log(path) for side, path in (("west", args.west_log), ("east", args.east_log)) if path}
+    logs = {
+        side: parse_charon_log(path)
+        for side, path in (("west", args.west_log), ("east", args.east_log))
+        if path
+    }
     status = 0
     for side, log in logs.items():
         if not log.ike_sas:
             print(f"note: no IKE SA keys in {side}'s log", file=sys.stderr)
         for ike in log.ike_sas:
-            missing = [n for n in ("skeyseed", *SK_NAMES) if n not in ike.keys and not (ike.aead and n in ("sk_ai", "sk_ar"))]
+            missing = [
+                n
+                for n in ("skeyseed", *SK_NAMES)
+                if n not in ike.keys and not (ike.aead and n in ("sk_ai", "sk_ar"))
+            ]
             if missing or not ike.spi_r:
-                print(f"problem: {side} IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r}: missing {missing}", file=sys.stderr)
+                print(
+                    f"problem: {side} IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r}: missing {missing}",
+                    file=sys.stderr,
+                )
                 status = 1
     if "west" in logs and "east" in logs:
         for problem in compare_logs(logs["west"], logs["east"]):

@@ -68,7 +68,7 @@ make_pki() {   # the lab PKI (RSA and ECDSA CAs, peer certificates), kept in key
     command -v pki >/dev/null || { log "pki (strongswan-pki) not installed"; return 1; }
     mkdir -p "$PKI_DIR"
     local kind type size peer dn="C=XX, O=ikedecode lab"
-    for kind in rsa:rsa:3072 ecdsa:ecdsa:256; do
+    for kind in rsa:rsa:2048 ecdsa:ecdsa:256; do   # an RSA-2048 CA keeps an RSA-2048 IKE_AUTH < 1500 bytes
         IFS=: read -r kind type size <<<"$kind"
         pki --gen --type "$type" --size "$size" --outform pem > "$PKI_DIR/ca-$kind.key"
         pki --self --ca --lifetime 7300 --in "$PKI_DIR/ca-$kind.key" --type "$type" \
@@ -184,7 +184,7 @@ scenario_ikev2-invalid-ke() {
     run() { standard_v2; }
 }
 scenario_ikev2-rsa-cert() {
-    DESCRIPTION="IKEv2 with RSA certificates (2048-bit peer keys, 3072-bit lab CA; IDs west.lab.example / east.lab.example; AUTH method RSA signature / RFC 7427 digital signature as strongSwan chooses): IKE_SA_INIT with N(SIGNATURE_HASH_ALGORITHMS), IKE_AUTH with IDi CERT CERTREQ AUTH; IKE AES-CBC-256/SHA2-256/MODP-2048, ESP AES-CBC-256/SHA2-256, pings both ways, deletes"
+    DESCRIPTION="IKEv2 with RSA certificates (2048-bit peer keys and lab CA, so that west's IKE_AUTH request (about 1400 bytes) stays one SK payload; IDs west.lab.example / east.lab.example; AUTH method RSA signature / RFC 7427 digital signature as strongSwan chooses): IKE_SA_INIT with N(SIGNATURE_HASH_ALGORITHMS), IKE_AUTH with IDi CERT CERTREQ AUTH; IKE AES-CBC-256/SHA2-256/MODP-2048, ESP AES-CBC-256/SHA2-256, pings both ways, deletes"
     use_certs rsa ca-rsa.crt || return 1
     run() { standard_v2; }
 }
@@ -218,10 +218,79 @@ scenario_ikev2-eap-mschapv2() {
     run() { standard_v2; }
 }
 
+scenario_ikev2-dpd-liveness() {
+    DESCRIPTION="IKEv2 liveness checks (dpd_delay 2 s on both peers; AES-CBC-128/SHA2-256/MODP-2048, ESP AES-CBC-128/SHA2-256): pings both ways, then 5 s without traffic: east sends an empty INFORMATIONAL request (an SK payload with nothing inside) every 2 s and west answers with an empty one (west, hearing east, sends none); then east's charon is killed (SIGKILL by PID, no delete): west's own liveness request (message ID 2) goes out and is retransmitted byte for byte twice (after 2 s and 2.8 s), each answered only by ICMP port unreachable; west gives up 3.9 s later and drops the IKE SA (no packet)"
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256
+    DPD_DELAY=2s; RETRANSMIT_TRIES=2
+    run() { initiate; sleep 0.5; ping_through 5; ping_back 3; sleep 5; list_sas "after the liveness checks"
+        stop_charon east KILL; sleep 12; list_sas "after east was killed"; }
+}
+
+# ---- libreswan's pluto (IKEv2, its default) as west against strongSwan east
+start_pluto_v2() {   # start_pluto_v2 SIDE: pluto from the unpacked Debian package, IKEv2 PSK, private dirs
+    local side=$1 i
+    PLUTO_ROOT=$(libreswan_root) || return 1
+    PLUTO_LIBS=$PLUTO_ROOT/usr/lib/x86_64-linux-gnu
+    mkdir -p "$WORK/$side.nss" "$WORK/$side.run"
+    LD_LIBRARY_PATH=$PLUTO_LIBS "$PLUTO_ROOT/usr/bin/certutil" -N -d "sql:$WORK/$side.nss" --empty-password
+    cat > "$WORK/$side.ipsec.conf" <<CONF
+# ipsec.conf for the libreswan $side daemon of lab scenario $NAME (written by make-ikev2-captures.sh)
+config setup
+	plutodebug="all crypt private"
+	logfile=$WORK/$side.pluto.log
+	logappend=no
+	logtime=yes
+conn lab
+	ikev2=yes
+	authby=secret
+	left=$WEST_ADDR
+	leftid=$WEST_ID
+	leftsubnet=$WEST_TS
+	right=$EAST_ADDR
+	rightid=$EAST_ID
+	rightsubnet=$EAST_TS
+	ike=$PLUTO_IKE
+	esp=$PLUTO_ESP
+	encapsulation=yes
+	retransmit-timeout=10s
+	auto=add
+CONF
+    printf '%s %s : PSK "%s"\n' "$WEST_ID" "$EAST_ID" "$(side_value PSK "$side")" > "$WORK/$side.ipsec.secrets"
+    chmod 600 "$WORK/$side.ipsec.secrets"
+    ip netns exec "$(ns "$side")" env LD_LIBRARY_PATH="$PLUTO_LIBS" \
+        sh -c 'mount --bind "$0/usr/libexec" /usr/libexec && exec /usr/libexec/ipsec/pluto "$@"' "$PLUTO_ROOT" \
+        --config "$WORK/$side.ipsec.conf" --nofork --rundir "$WORK/$side.run" --nssdir "$WORK/$side.nss" \
+        --secretsfile "$WORK/$side.ipsec.secrets" > "$WORK/$side.pluto.stdout" 2>&1 &
+    PIDS+=("$!"); eval "PLUTO_PID_${side^^}=$!"; disown "$!"
+    for i in $(seq 50); do [[ -S $WORK/$side.run/pluto.ctl ]] && break; sleep 0.1; done
+    [[ -S $WORK/$side.run/pluto.ctl ]] || { log "pluto $side did not come up"; cat "$WORK/$side.pluto.stdout" >&2; return 1; }
+    for i in $(seq 30); do grep -q '"lab": added IKEv2 connection' "$WORK/$side.pluto.log" && return 0; sleep 0.1; done
+    log "pluto $side did not load connection lab"; return 1
+}
+scenario_ikev2-libreswan() {
+    DESCRIPTION="libreswan 4.10 pluto (unpacked Debian package, plutodebug \"all crypt private\") as west, IKEv2 PSK initiator, against strongSwan 5.9.8 east: IKE_SA_INIT (AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048) and IKE_AUTH with the child (ESP AES-CBC-256/SHA2-256, encapsulation=yes); pluto cannot install the child SA (no kernel ESP: 'Protocol not supported'), deletes its IKE SA without notifying east and revives the connection: three IKE SAs (new SPIs each, the third after 5 s), each IKE_SA_INIT + IKE_AUTH; pluto's shutdown sends nothing; then east is told to delete its IKE SAs (swanctl --terminate --force): its INFORMATIONAL D requests meet a closed port (ICMP port unreachable); no ESP on the wire. The IKE SAs' keys come from strongSwan east's log (pluto's log has the PSK and the ESP KEYMAT it tried to install, not SK_*)"
+    START_WEST=no; RETRANSMIT_TRIES=2
+    PLUTO_IKE="aes256-sha2_256;modp2048"; PLUTO_ESP="aes256-sha2_256"
+    IKE_PROPOSALS=aes256-sha256-modp2048; ESP_PROPOSALS=aes256-sha256
+    run() {
+        start_pluto_v2 west || return 1
+        pluto_whack west --name lab --initiate --asynchronous >> "$WORK/west.whack.out" 2>&1
+        sleep 7   # pluto revives at once, then after 5 s: three IKE SAs, the next try would come much later
+        ping_through 2
+        pluto_whack west --trafficstatus >> "$WORK/west.whack.out" 2>&1
+        pluto_whack west --status >> "$WORK/west.whack.out" 2>&1
+        stop_pluto west
+        # east still holds the three IKE SAs: delete them now (one DELETE each, no waiting for answers),
+        # rather than at its shutdown, where the DELETEs may not leave before charon exits
+        swanctl_at east --terminate --ike lab --force --timeout 2 >> "$WORK/east.swanctl.out"
+        sleep 1
+    }
+}
+
 SCENARIOS=(
     ikev2-psk-aes-cbc-sha256 ikev2-aes-gcm ikev2-chacha20 ikev2-child-rekey-pfs ikev2-ike-rekey
     ikev2-auth-failed ikev2-no-proposal ikev2-ts-unacceptable ikev2-invalid-ke
-    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2
+    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2 ikev2-libreswan ikev2-dpd-liveness
 )
 
 # ---------------------------------------------------------------- results
@@ -230,7 +299,7 @@ save_results() {
     rm -f "$KEYS_OUT/$NAME".*.log "$KEYS_OUT/$NAME".*.log.gz "$KEYS_OUT/$NAME.toml"
     cp "$WORK/capture.pcap" "$CAPTURES_OUT/$NAME.pcap"
     for side in west east; do
-        if [[ -f $WORK/$side.log ]]; then
+        if [[ -f $WORK/$side.log && -s $WORK/$side.log ]]; then
             cp "$WORK/$side.log" "$KEYS_OUT/$NAME.$side.log"
             cp "$WORK/$side.swanctl.conf" "$RUN_RECORD/"
             cp "$WORK/$side.strongswan.conf" "$RUN_RECORD/"
@@ -239,7 +308,13 @@ save_results() {
             args+=("--$side-log" "$KEYS_OUT/$NAME.$side.log.gz")
         fi
     done
-    for f in ping.out sas.out; do [[ -f $WORK/$f ]] && cp "$WORK/$f" "$RUN_RECORD/"; done
+    for side in west east; do   # libreswan: its own log (no SK_*; the PSK and its view of the SAs)
+        if [[ -f $WORK/$side.pluto.log ]]; then
+            cp "$WORK/$side.pluto.log" "$KEYS_OUT/$NAME.$side.pluto.log"; gzip -9nf "$KEYS_OUT/$NAME.$side.pluto.log"
+            cp "$WORK/$side.ipsec.conf" "$RUN_RECORD/"
+        fi
+    done
+    for f in ping.out sas.out west.whack.out; do [[ -f $WORK/$f ]] && cp "$WORK/$f" "$RUN_RECORD/"; done
     { echo "$DESCRIPTION"; [[ -n $NOTES ]] && echo "$NOTES"
       echo "strongSwan: $("$CHARON" --version 2>&1 | tail -1) ($CHARON)"; } > "$RUN_RECORD/scenario.txt"
     [[ ${#args[@]} -gt 0 ]] || { log "no daemon logs"; return 1; }

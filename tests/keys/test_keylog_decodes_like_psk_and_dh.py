@@ -13,10 +13,13 @@ from click.testing import CliRunner
 from ikedecode.cli import main
 from tests.conftest import CAPTURES_DIR, KEYS_DIR, load_lab_keys
 
+# IKEv1 lab captures.  The IKEv2 ones (captures/ikev2-*.pcap, issue 14) hold IKEv2 key files (PSK and
+# g^ir by SPIs) that this IKEv1 comparison cannot use yet; tests/lab/test_ikev2_key_files.py checks them.
 WITH_LOGS = sorted(
     p.stem
     for p in CAPTURES_DIR.glob("*.pcap")
-    if (KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists()
+    if not p.stem.startswith("ikev2-")
+    and ((KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists())
 )
 NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal", "ikev2-no-proposal"}  # no keys derived
 BOTH_LOGS_NEEDED = {"fail-psk-mismatch"}  # each side encrypted with its own (different) keys
