@@ -40,6 +40,8 @@ __all__ = [
     "KEY_PAD",
     "AuthVerification",
     "IntAuth",
+    "int_auth_data",
+    "int_auth_step",
     "psk_auth_data",
     "signed_octets",
     "verify_auth",
@@ -86,6 +88,34 @@ class AuthVerification:
     detail: str
     psk_index: int | None = None
     algorithm: str = ""
+
+
+def int_auth_data(message: bytes, encrypted_offset: int, plaintext: bytes) -> bytes | None:
+    """IntAuth_[i/r]*A | IntAuth_[i/r]*P of one IKE_INTERMEDIATE message (RFC 9242 section 3.3.2).
+
+    A is the message from the IKE header to the end of the Encrypted payload's generic header, with
+    the IKE header's Length and the Encrypted payload's Payload Length set as if the message were
+    not encrypted (no IV, padding, pad length or ICV); P is the inner payloads (``plaintext`` of
+    ``protection.open_sk``). The result depends on the inner payloads, not on the cipher.
+    Only SK payloads are taken; None when the offset does not fit the message.
+    """
+    message = bytes(message)
+    if not 28 <= encrypted_offset <= len(message) - 4:
+        return None
+    a_part = bytearray(message[: encrypted_offset + 4])
+    a_part[24:28] = (encrypted_offset + 4 + len(plaintext)).to_bytes(4, "big")
+    a_part[encrypted_offset + 2 : encrypted_offset + 4] = (4 + len(plaintext)).to_bytes(2, "big")
+    return bytes(a_part) + bytes(plaintext)
+
+
+def int_auth_step(
+    prf_id: int, sk_p: bytes, previous: bytes, message: bytes, encrypted_offset: int, plaintext: bytes
+) -> bytes | None:
+    """IntAuth_xN = prf(SK_px, IntAuth_x(N-1) | IntAuth_xNA | IntAuth_xNP) (RFC 9242 section 3.3.2);
+    ``previous`` is empty for the first IKE_INTERMEDIATE message of a side, ``sk_p`` the SK_pi or
+    SK_pr in force when the message was sent (RFC 9370: before the keys it establishes)."""
+    data = int_auth_data(message, encrypted_offset, plaintext)
+    return None if data is None else prf(prf_id, sk_p, bytes(previous) + data)
 
 
 def signed_octets(

@@ -97,6 +97,8 @@ def _oid(value: bytes) -> str:
         if not byte & 0x80:
             parts.append(number)
             number = 0
+    if not parts or value[-1] & 0x80:
+        raise _DerError("OID ends inside a sub-identifier")
     first = min(parts[0] // 40, 2)
     return ".".join(map(str, [first, parts[0] - 40 * first, *parts[1:]]))
 

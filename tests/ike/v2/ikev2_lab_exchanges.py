@@ -143,5 +143,7 @@ def key_file(name: str) -> dict:
     return tomllib.loads((PROJECT / "keys" / f"{name}.toml").read_text())
 
 
-def charon_log(name: str, side: str = "west") -> ikev2_keys.CharonLog:
-    return ikev2_keys.parse_charon_log(PROJECT / "keys" / f"{name}.{side}.log.gz")
+def charon_log(name: str) -> ikev2_keys.CharonLog:
+    """West's charon log, or east's where west ran another daemon (ikev2-libreswan: pluto)."""
+    west = PROJECT / "keys" / f"{name}.west.log.gz"
+    return ikev2_keys.parse_charon_log(west if west.exists() else PROJECT / "keys" / f"{name}.east.log.gz")

@@ -160,6 +160,7 @@ def test_mismatched_key_types_and_broken_identifiers_are_unverifiable_not_errors
         b"\x40" + SHA256_WITH_RSA,
         b"\x0f" + SHA256_WITH_RSA,
         b"\x03\x30\x01\x05abc",
+        b"\x05\x30\x03\x06\x01\x80sig",  # an OID that ends inside a sub-identifier
     ):
         result = verify_signature(14, broken, OCTETS, RSA_KEY.public_key())
         assert result.verified is None and result.detail
@@ -189,3 +190,24 @@ def test_the_nat_t_capture_auth_payloads_are_method_14_ecdsa_sha256_with_der_sig
                 assert 0 < r < order and 0 < s < order
                 seen.append(algorithm.name)
     assert seen == ["ecdsa-with-SHA256"] * 6
+
+
+def test_random_authentication_data_never_raises():
+    import random
+
+    rng = random.Random(7427)
+    keys = [RSA_KEY.public_key(), ec.generate_private_key(ec.SECP256R1()).public_key(), None]
+    seeds = [
+        method14(a, b"\x30\x06\x02\x01\x01\x02\x01\x01") for a in (ECDSA_SHA256, RSASSA_PSS_SHA256_SALT32)
+    ]
+    for _ in range(1500):
+        data = bytearray(rng.choice(seeds) if rng.random() < 0.7 else rng.randbytes(rng.randint(0, 80)))
+        for _ in range(rng.randint(0, 4)):
+            if data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        data = bytes(data[: rng.randint(0, len(data))])
+        parsed = parse_digital_signature(data)
+        assert isinstance(parsed, str) or parsed[1]
+        for method in (1, 2, 3, 9, 13, 14, 200):
+            result = verify_auth(method, data, OCTETS, prf_id=5, psks=[b"k"], public_key=rng.choice(keys))
+            assert result.verified in (True, False, None) and result.detail

@@ -221,10 +221,10 @@ PSK_CAPTURES = [n for n in WITH_KEYS if key_file(n).get("psk") and n != "ikev2-a
 @pytest.mark.parametrize("name", PSK_CAPTURES)
 def test_psk_auth_payloads_verify_with_the_key_file_psk_in_both_directions(name):
     psks = [p["secret"].encode() for p in key_file(name)["psk"]]
-    sides = []
     for sa in lab(name).sas.values():
         if sa.init is None:
             continue
+        sides = []
         for auth, id_body, initiator, _ in _auth_exchanges(sa):
             assert auth[0] == 2
             result = verify_auth(
@@ -236,7 +236,7 @@ def test_psk_auth_payloads_verify_with_the_key_file_psk_in_both_directions(name)
                 sa.keys.prf_id, [b"not the psk"], auth[4:], _octets(sa, initiator, id_body)
             )
             assert wrong.verified is False
-    assert sorted(sides) == [False, True]
+        assert sorted(sides) == [False, True]  # the initiator's and the responder's AUTH
 
 
 def test_failed_psk_authentication_names_which_psk_the_initiator_used():

@@ -213,3 +213,26 @@ def test_random_bytes_never_raise():
                     message, 28, encr_id=encr_id, sk_e=bytes(e_size), integ_id=integ_id, sk_a=sk_a
                 )
                 assert result.ok or result.failure in OpenFailure
+
+
+def test_rfc9242_intauth_data_is_the_unencrypted_form_whatever_the_cipher():
+    from ikedecode.ike.v2.auth import int_auth_data, int_auth_step
+    from ikedecode.ike.v2.prf import prf
+
+    inner = b"\x00\x00\x00\x0c\x00\x00\x40\x01\x00\x00\x00\x0a"
+    gcm = seal(20, bytes(36), None, b"", inner, pad=3)
+    cbc = seal(12, bytes(32), 12, bytes(32), inner, pad=7)
+    blobs = []
+    for message, encr_id, sk_e, integ_id, sk_a in (
+        (gcm, 20, bytes(36), None, b""),
+        (cbc, 12, bytes(32), 12, bytes(32)),
+    ):
+        opened = open_sk(message, 28, encr_id=encr_id, sk_e=sk_e, integ_id=integ_id, sk_a=sk_a)
+        blobs.append(int_auth_data(message, 28, opened.plaintext))
+    assert blobs[0] == blobs[1]
+    header = gcm[:24] + (28 + 4 + len(inner)).to_bytes(4, "big")
+    assert blobs[0] == header + bytes([NOTIFY, 0]) + (4 + len(inner)).to_bytes(2, "big") + inner
+    first = int_auth_step(5, b"p" * 32, b"", gcm, 28, inner)
+    assert first == prf(5, b"p" * 32, blobs[0])
+    assert int_auth_step(5, b"p" * 32, first, gcm, 28, inner) == prf(5, b"p" * 32, first + blobs[0])
+    assert int_auth_data(gcm, len(gcm), inner) is None
