@@ -152,7 +152,7 @@ def _record_esp_plaintexts(session: Session) -> None:
     processor = EspProcessor(sadb)
     for datagram in session.ike:  # quick modes key SAs the key file may not list
         engine.receive(datagram)
-    from ikedecode.esp.from_ike import ipsec_sa_from_child
+    from ikedecode.analysis.keying import ipsec_sa_from_child
 
     for child in engine.take_child_sas():
         try:

@@ -44,7 +44,7 @@ def _engine_run(messages: Iterator[bytes], **caps: int) -> str:
     sas = engine.finish()
     phase2 = max((len(sa.phase2) for sa in sas), default=0)
     caps_hit = [f.evidence.get("dropped") for f in engine.findings if f.code == "state-cap"]
-    caps_hit += [f.evidence.get("dropped") for sa in sas for f in sa.findings if f.code == "state-cap"]
+    caps_hit += [f.evidence.get("dropped") for sa in sas for f in sa.findings if f.code == "state-cap-phase2"]
     return f"{len(sas)} SAs kept, largest phase-2 table {phase2}, dropped at caps: {caps_hit or 0}"
 
 

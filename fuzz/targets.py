@@ -25,12 +25,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report
 from ikedecode.capture import CaptureError, CaptureReader
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.esp.algorithms import ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS
 from ikedecode.esp.encoder import EspEncoder
-from ikedecode.esp.from_ike import ipsec_sa_from_child
 from ikedecode.esp.processor import EspProcessor, EspStatus
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase

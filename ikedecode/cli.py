@@ -27,6 +27,7 @@ from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing, PresharedKey
 from ikedecode.keys.loader import load_key_file, load_keylog_file
+from ikedecode.parallel import render_work
 from ikedecode.parallel.esp_work import available_cores
 from ikedecode.pipeline import Options, analyze
 from ikedecode.render.cisco.perspective import Perspective, PerspectiveError
@@ -43,7 +44,7 @@ RENDERERS: dict[str, Any] = {
 }
 # formats written to the output as they are made (large reports)
 STREAMED: dict[str, Any] = {"json": "ikedecode.render.json_report:write_json"}
-ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes jobs=
+ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes map_in_order=
 PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
 EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
 EXIT_USAGE = 2
@@ -374,7 +375,7 @@ def main(
                 if options.decrypted_output is not None:
                     options.decrypted_output.close()
         if export_wireshark:
-            from ikedecode.keys.wireshark_export import write_wireshark_tables
+            from ikedecode.render.wireshark_tables import write_wireshark_tables
 
             tables = write_wireshark_tables(export_wireshark, report, keyring)
             if not quiet:
@@ -407,7 +408,7 @@ def main(
             report = run_psk_tools(report, tools, note, bar, reanalyze)
         extra = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
         if fmt in ON_EVERY_CORE:  # the per-SA sections on --jobs processes (same output)
-            extra["jobs"] = jobs or available_cores()
+            extra["map_in_order"] = render_work.map_in_order(jobs or available_cores())
         if fmt in STREAMED:
             _write_streamed(
                 output, lambda stream: _loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra)

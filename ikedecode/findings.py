@@ -13,6 +13,7 @@ This module is a leaf: it imports nothing of the project, so every layer may use
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -49,11 +50,29 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class FindingKind:
+    """One code: its severity, who produces it, what it means and what to check.
+
+    ``hint`` is what to check. A few codes name the case they are about in their evidence (the state a
+    stalled sender waits in, the notify a peer sent): ``case_field`` is that evidence key and
+    ``case_hints`` the hint per value, ``hint`` the one for any other value. A check may report a code
+    at ``lowered_to`` instead of its severity, in the case ``lowered_when`` says (None: never); no
+    check raises a severity.
+    """
+
     code: str
-    severity: Severity  # the usual severity; a check may lower it (e.g. a capture that ends too early)
+    severity: Severity
     producer: str  # "capture", "engine", "pipeline", "diagnosis", "crack"
     meaning: str  # one line for docs and --help
     hint: str  # what to check, in configuration terms
+    lowered_to: Severity | None = None
+    lowered_when: str = ""
+    case_field: str = ""
+    case_hints: Mapping[object, str] = field(default_factory=dict)
+
+    def hint_for(self, evidence: Mapping[str, Any]) -> str:
+        if self.case_field:
+            return self.case_hints.get(evidence.get(self.case_field), self.hint)
+        return self.hint
 
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - reads like the table below
@@ -78,15 +97,30 @@ _KINDS = (
         "malformed-message",
         W,
         "engine",
-        "an IKE datagram whose header or payload chain is broken",
-        "a broken or non-IKE packet on an IKE port",
+        "an IKE datagram whose header, payload chain or ciphertext is broken",
+        "the message was cut or damaged on the way (or by the capture), or it is not IKE at all "
+        "(another protocol on an IKE port)",
     ),
     FindingKind(
         "state-cap",
         W,
         "engine",
-        "more IKE SAs than --max-ike-sas; the oldest was dropped",
+        "more IKE SAs than --max-ike-sas; the oldest were dropped from the report",
         "raise --max-ike-sas",
+    ),
+    FindingKind(
+        "state-cap-phase2",
+        W,
+        "engine",
+        "more phase-2 exchanges in one IKE SA than --max-phase2-per-sa; the oldest were dropped",
+        "raise --max-phase2-per-sa",
+    ),
+    FindingKind(
+        "state-cap-fragments",
+        W,
+        "capture",
+        "more IP datagrams under reassembly at once than --max-fragment-buffers; the oldest were dropped",
+        "raise --max-fragment-buffers",
     ),
     FindingKind(
         "ike-fragments-incomplete",
@@ -107,7 +141,8 @@ _KINDS = (
         E,
         "engine",
         "encrypted messages do not decrypt with any key candidate",
-        "check that --dh-secret/--dh-private belong to this SA and that the PSK is the one configured",
+        "check that --dh-secret/--dh-private belong to this SA and that the PSK is the one configured "
+        "(when a PSK verified HASH_R, the DH secret is the wrong one)",
     ),
     FindingKind(
         "hash-mismatch",
@@ -121,14 +156,14 @@ _KINDS = (
         E,
         "engine+pipeline",
         "ikedecode failed on one message or packet; the rest was decoded",
-        "a bug in ikedecode: please report it, with the frame if you can share it",
+        "a bug in ikedecode: please report it, with this frame if you can share it",
     ),
     FindingKind(
         "ipsec-sa-unkeyed",
         W,
         "pipeline",
         "a quick mode's SA cannot be keyed (unknown transform)",
-        "the transform is not one ikedecode can decrypt; give its keys in a key file",
+        "ikedecode cannot decrypt this transform (or protocol): its packets are counted, not opened",
     ),
     # -- phase 1 -----------------------------------------------------------------------------------
     FindingKind(
@@ -137,13 +172,40 @@ _KINDS = (
         "diagnosis",
         "a message was sent (and retransmitted) and never answered",
         "UDP 500/4500 blocked on the path, or the peer has no crypto map / connection for this address",
+        lowered_to=W,
+        lowered_when="when the message was sent once and the capture ends less than 10 s later",
+        case_field="state",  # the state the sender is left in (Cisco names)
+        case_hints={
+            "MM_WAIT_MSG2": "UDP 500 to the responder is blocked, no IKE daemon listens there, or the "
+            "responder has no crypto map / connection for this peer address",
+            "MM_WAIT_MSG3": "the initiator did not accept MM2 (the chosen proposal) or its MM3 was lost",
+            "MM_WAIT_MSG4": "the responder accepted the proposal but does not answer MM3 (KE/nonce)",
+            "MM_WAIT_MSG5": "the initiator stopped after MM4: it could not compute the keys, or MM5 was lost",
+            "MM_WAIT_MSG6": "the responder cannot decrypt or authenticate MM5: usually a pre-shared key "
+            "mismatch, or a large MM5 (certificates) lost in IP fragments",
+            "AM_WAIT_MSG2": "UDP 500 to the responder is blocked, aggressive mode is not allowed there, or "
+            "the responder has no policy / PSK for this identity",
+            "AM_WAIT_MSG3": "the initiator did not accept AM2 (HASH_R does not verify with its PSK, or it "
+            "refuses the identity)",
+            "QM_WAIT_MSG2": "the responder ignores the quick mode: no matching crypto map entry, or it is "
+            "still busy with phase 1",
+            "QM_WAIT_MSG3": "the initiator did not confirm the quick mode (HASH(3) missing)",
+        },
     ),
     FindingKind(
         "p1-proposal-mismatch",
         E,
         "diagnosis",
-        "the responder refused every ISAKMP proposal, or chose one that was not offered",
+        "the responder refused every ISAKMP proposal",
         "make one ISAKMP policy identical on both peers: encryption, hash, authentication, DH group",
+    ),
+    FindingKind(
+        "p1-chosen-not-offered",
+        E,
+        "diagnosis",
+        "the responder chose an ISAKMP transform the initiator did not offer",
+        "a responder must pick one of the offered transforms unchanged; check its ISAKMP policies and "
+        "software",
     ),
     FindingKind(
         "psk-mismatch",
@@ -158,6 +220,28 @@ _KINDS = (
         "diagnosis",
         "a peer sent an error notification no other finding explains",
         "read the notify type; the sending peer's log says why it refused",
+        case_field="notify",  # the notify's name (RFC 2408 3.14.1)
+        case_hints={
+            "INVALID-COOKIE": "the peer has no IKE SA with these cookies (it restarted or already deleted "
+            "it)",
+            "INVALID-MESSAGE-ID": "the peer does not know this message ID: the exchange was lost or the SAs "
+            "are out of sync",
+            "ATTRIBUTES-NOT-SUPPORTED": "the peer does not support an attribute of the proposal (lifetime "
+            "type, key length ...)",
+            "NO-PROPOSAL-CHOSEN": "no proposal matched: compare the ISAKMP policies / transform sets of both "
+            "peers",
+            "PAYLOAD-MALFORMED": "the peer could not parse the message: usually it decrypted it with another "
+            "key (PSK mismatch)",
+            "INVALID-KEY-INFORMATION": "the peer rejected the KE payload: DH group mismatch or an invalid "
+            "public value",
+            "INVALID-ID-INFORMATION": "the peer rejected an identity: phase-1 ID type/value or phase-2 proxy "
+            "identities (crypto ACL)",
+            "INVALID-CERTIFICATE": "the peer rejected the certificate: check its validity, CA and revocation",
+            "INVALID-HASH-INFORMATION": "a hash did not verify at the peer: the pre-shared keys differ",
+            "AUTHENTICATION-FAILED": "authentication failed at the peer: pre-shared key or "
+            "certificate/identity mismatch",
+            "INVALID-SIGNATURE": "a signature did not verify at the peer: certificate or key mismatch",
+        },
     ),
     # -- phase 2 -----------------------------------------------------------------------------------
     FindingKind(
@@ -165,7 +249,17 @@ _KINDS = (
         E,
         "diagnosis",
         "the responder refused the quick mode's IPsec proposals",
-        "make the transform sets match (ESP cipher, key length, integrity, mode) and the PFS setting",
+        "make the transform sets match (ESP cipher, key length, integrity, tunnel/transport mode); a "
+        "responder that requires PFS also refuses an offer without it",
+    ),
+    FindingKind(
+        "qm2-rejected",
+        E,
+        "diagnosis",
+        "the initiator answered QM2 with an error notify instead of QM3: it cannot use what the responder "
+        "accepted",
+        "the initiator could not install the accepted SA: check that its IPsec stack supports the mode and "
+        "algorithms it offered (e.g. transport mode, the cipher) and its own log",
     ),
     FindingKind(
         "qm-refused",
@@ -178,7 +272,15 @@ _KINDS = (
         "proxy-id-mismatch",
         E,
         "diagnosis",
-        "the proxy identities (crypto ACLs / traffic selectors) of the peers do not mirror each other",
+        "the responder refused the proxy identities (crypto ACLs / traffic selectors) of the initiator",
+        "the responder's crypto ACL must be the mirror image of the initiator's (permit local remote <-> "
+        "permit remote local): check the local/remote subnets (traffic selectors) on both peers",
+    ),
+    FindingKind(
+        "proxy-id-changed",
+        W,
+        "diagnosis",
+        "the responder accepted the quick mode with other proxy identities than proposed",
         "the crypto ACL of one peer must be the mirror image of the other's (permit local remote <-> "
         "permit remote local)",
     ),
@@ -187,7 +289,8 @@ _KINDS = (
         E,
         "diagnosis",
         "PFS requested on one side only, or with different DH groups",
-        "configure the same PFS group on both peers (set pfs groupN in the crypto map) or none on both",
+        "configure the same PFS group on both peers (set pfs groupN) or none on both; if PFS matches, "
+        "compare the transform sets",
     ),
     FindingKind(
         "lifetime-mismatch",
@@ -226,7 +329,8 @@ _KINDS = (
         W,
         "diagnosis",
         "ESP flows in one direction only",
-        "the silent peer has no SA or route for the traffic, or ESP / UDP 4500 is blocked on its way",
+        "the peer that receives but does not send has no outbound SA or route for the traffic (crypto "
+        "ACL), drops what it receives (wrong keys), or its ESP / UDP 4500 is blocked",
     ),
     FindingKind(
         "no-esp",
@@ -261,8 +365,23 @@ _KINDS = (
         "icv-failure",
         E,
         "diagnosis",
-        "ESP packets whose integrity check value does not verify",
-        "all failing: wrong ESP keys for this SPI; some failing: corruption on the path",
+        "no ESP packet of an SA verifies its integrity check value: the SA's keys are wrong",
+        "check the ESP keys given for this SPI (or the PSK / DH secret of the quick mode that made them)",
+    ),
+    FindingKind(
+        "icv-failure-pfs",
+        E,
+        "diagnosis",
+        "no ESP packet of an SA keyed with a quick mode's PFS secret verifies: that secret is wrong",
+        "the quick mode uses PFS and the g(qm)^xy tried is not its own: give the quick mode's DH secret "
+        "([[quick_mode]] dh_secret in a key file)",
+    ),
+    FindingKind(
+        "icv-failure-partial",
+        E,
+        "diagnosis",
+        "some ESP packets of an SA fail the integrity check, others verify: corruption on the path",
+        "packets are altered on the way (faulty link, middlebox) or another sender reuses the SPI",
     ),
     FindingKind(
         "esp-replay",
@@ -285,6 +404,8 @@ _KINDS = (
         "diagnosis",
         "DPD R-U-THERE messages went unanswered: the peer is dead",
         "the peer is down or unreachable; check it is running and that UDP 500/4500 reaches it",
+        lowered_to=W,
+        lowered_when="with a single unanswered R-U-THERE, or without keys",
     ),
     FindingKind(
         "sa-deleted",
@@ -366,19 +487,13 @@ CATALOG: dict[str, FindingKind] = {kind.code: kind for kind in _KINDS}
 
 
 def finding(
-    code: str,
-    message: str,
-    evidence: dict[str, Any],
-    *,
-    severity: Severity | None = None,
-    hint: str | None = None,
+    code: str, message: str, evidence: dict[str, Any], *, severity: Severity | None = None
 ) -> Finding:
-    """A Finding of a catalogued code, with the catalogue's severity and hint unless given."""
+    """A Finding of a catalogued code, with the catalogue's severity and hint.
+
+    ``severity`` lowers the catalogue's, only to the one the entry names (``lowered_to``).
+    """
     kind = CATALOG[code]
-    return Finding(
-        severity or kind.severity,
-        code,
-        message,
-        evidence=evidence,
-        hint=kind.hint if hint is None else hint,
-    )
+    if severity is not None and severity is not kind.severity and severity is not kind.lowered_to:
+        raise ValueError(f"{code} is {kind.severity.value}: no check reports it as {severity.value}")
+    return Finding(severity or kind.severity, code, message, evidence=evidence, hint=kind.hint_for(evidence))

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ikedecode.analysis.diagnose import diagnose
+from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
 from ikedecode.capture.sources import sources_of
-from ikedecode.esp.from_ike import ipsec_sa_from_child
-from ikedecode.esp.opener import BatchSummary
+from ikedecode.esp.lanes import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
-from ikedecode.esp.sa import IpsecSa, SaCounters
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.v1.child_sa import ChildSaKeys
 from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA, IkeEngine
 from ikedecode.keys.keyring import KeyRing
@@ -60,8 +60,8 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
 
 def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Report:
     engine = IkeEngine(keyring, max_sas=options.max_ike_sas, max_phase2_per_sa=options.max_phase2_per_sa)
-    # Fresh SA objects per run: an IpsecSa carries its counters, and the KeyRing may be reused.
-    sadb = SaDatabase(replace(sa, counters=SaCounters()) for sa in keyring.ipsec_sas)
+    # The KeyRing's SAs are configuration (it may be reused): this run counts on fresh copies.
+    sadb = SaDatabase(sa.fresh() for sa in keyring.ipsec_sas)
     processor = EspProcessor(sadb)
     writer = DecryptedPcapWriter(options.decrypted_output) if options.decrypted_output is not None else None
     findings: list[Finding] = []
@@ -128,23 +128,20 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
 
 
 def unkeyed_finding(child: ChildSaKeys, exc: ValueError) -> Finding:
-    return Finding(
-        Severity.WARNING,
+    return finding(
         "ipsec-sa-unkeyed",
         f"{child.origin}: SPI 0x{child.spi.hex()} cannot be keyed: {exc}",
-        evidence={"spi": child.spi.hex(), "message_id": f"0x{child.message_id:08x}"},
+        {"spi": child.spi.hex(), "message_id": f"0x{child.message_id:08x}"},
     )
 
 
 def esp_failure_finding(packets: int, first_frame: int, exception: str) -> Finding:
     """The guard around ESP/AH processing: one ``decoder-error`` finding counting the packets."""
-    return Finding(
-        Severity.ERROR,
+    return finding(
         "decoder-error",
         f"ikedecode failed to process {packets} ESP/AH packet(s) (first: frame {first_frame}, "
         f"{exception}); the rest was decoded",
-        evidence={"first_frame": first_frame, "exception": exception, "packets": packets},
-        hint="a bug in ikedecode: please report it, with this frame if you can share it",
+        {"first_frame": first_frame, "exception": exception, "packets": packets},
     )
 
 

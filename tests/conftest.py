@@ -21,6 +21,17 @@ REFERENCE_DIR = Path(
 )
 
 
+def shipped(directory: Path, pattern: str) -> list[Path]:
+    """The files of ``directory`` matching ``pattern``; the project ships them, so none is a failure
+    (a test parametrized over an empty list would be skipped, not failed)."""
+    found = sorted(directory.glob(pattern))
+    assert found, f"no {pattern} in {directory}: it ships with the project"
+    return found
+
+
+LAB_CAPTURES = shipped(CAPTURES_DIR, "*.pcap")
+
+
 @pytest.fixture
 def reference_dir() -> Path:
     if not REFERENCE_DIR.is_dir():

@@ -22,6 +22,7 @@ IKEV2_LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=make-captures.sh
 source "$IKEV2_LAB_DIR/make-captures.sh"     # helpers only; its main runs only when executed
 PKI_DIR=$KEYS_OUT/ikev2-pki
+NS_PREFIX=${LAB_NS_PREFIX:-ikev2lab}   # namespaces ikev2lab-west/-east/-nat (not the IKEv1 driver's ikelab-*)
 
 # ---------------------------------------------------------------- configuration (IKEv2 templates)
 render() {   # render TEMPLATE OUT SIDE: replace every @VAR@ with the scenario's value for SIDE
@@ -162,6 +163,33 @@ scenario_ikev2-ike-rekey() {
         ping_through 3; ping_back 2; rekey_ike east; list_sas "after east's IKE rekey"
         ping_through 3; ping_back 2; sleep 0.5; terminate_all; }
 }
+block_udp4500() {   # block_udp4500 SIDE on|off: drop (or stop dropping) that side's outgoing UDP 4500
+    if [[ $2 == on ]]; then
+        nsx "$1" nft -f - <<NFT
+table inet labhold {
+    chain out {
+        type filter hook output priority 0;
+        udp dport 4500 drop
+    }
+}
+NFT
+    else
+        nsx "$1" nft delete table inet labhold
+    fi
+}
+scenario_ikev2-child-rekey-collision() {
+    DESCRIPTION="IKEv2 simultaneous child rekey (PSK AES-CBC-128/SHA2-256/MODP-2048, ESP AES-CBC-128/SHA2-256 without PFS): both peers' outgoing UDP 4500 is held back by an nftables drop rule while each is asked to rekey the child (swanctl --rekey --child), so both first CREATE_CHILD_SA requests are lost before the capture point; the rules go after 1 s and the retransmissions (2 s after the first tries) cross. In this run east's request (no Initiator flag, east's message ID 0) arrived first and west answered it (a new child pair); west's request (Initiator flag, message ID 2), reaching east after east's own rekey had completed, was answered with only N(TEMPORARY_FAILURE) (RFC 7296 2.25: the child is being rekeyed); east then deleted the old child (INFORMATIONAL D). Which request wins depends on timing (runs/NAME/sas.out shows the SAs after it); pings before and after"
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256
+    run() { initiate; sleep 0.5; ping_through 3; ping_back 2
+        block_udp4500 west on; block_udp4500 east on
+        swanctl_at west --rekey --child net >> "$WORK/west.swanctl.out" &
+        swanctl_at east --rekey --child net >> "$WORK/east.swanctl.out" &
+        sleep 1
+        block_udp4500 west off; block_udp4500 east off
+        wait; sleep 3; list_sas "after the crossing rekeys"
+        ping_through 3; ping_back 2; sleep 0.5; terminate_all; }
+}
+
 scenario_ikev2-auth-failed() {
     DESCRIPTION="IKEv2 PSK mismatch: IKE_SA_INIT succeeds (AES-CBC-256/SHA2-256/MODP-2048; both peers derive the same SK_*), east cannot verify west's AUTH and answers the IKE_AUTH request with an encrypted N(AUTHENTICATION_FAILED); no child, no ESP"
     PSK_EAST="ikedecode-lab-psk-not-the-same"; RETRANSMIT_TRIES=1
@@ -289,6 +317,7 @@ scenario_ikev2-libreswan() {
 
 SCENARIOS=(
     ikev2-psk-aes-cbc-sha256 ikev2-aes-gcm ikev2-chacha20 ikev2-child-rekey-pfs ikev2-ike-rekey
+    ikev2-child-rekey-collision
     ikev2-auth-failed ikev2-no-proposal ikev2-ts-unacceptable ikev2-invalid-ke
     ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2 ikev2-libreswan ikev2-dpd-liveness
 )

@@ -8,7 +8,7 @@ from ikedecode.capture.datagram import CaptureStats
 from ikedecode.capture.sources import CaptureSource
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage, IkeSa
 
 
@@ -37,37 +37,31 @@ def capture_findings(stats: CaptureStats) -> list[Finding]:
     out: list[Finding] = []
     if stats.truncated:
         out.append(
-            Finding(
-                Severity.WARNING,
+            finding(
                 "capture-truncated",
                 f"the capture file is cut off: {stats.truncated}",
-                evidence={"packets_read": stats.packets},
-                hint="the report covers the packets before the cut",
+                {"packets_read": stats.packets},
             )
         )
     if stats.fragment_sets_evicted:
         out.append(
-            Finding(
-                Severity.WARNING,
-                "state-cap",
+            finding(
+                "state-cap-fragments",
                 f"more IP datagrams under reassembly at once than the cap: {stats.fragment_sets_evicted} "
                 "dropped unfinished, oldest first (their fragments are counted as malformed)",
-                evidence={"dropped": stats.fragment_sets_evicted},
-                hint="raise --max-fragment-buffers",
+                {"dropped": stats.fragment_sets_evicted},
             )
         )
     if stats.malformed:
         reasons = dict(stats.malformed_reasons.most_common(10))
         out.append(
-            Finding(
-                Severity.WARNING,
+            finding(
                 "malformed-packets",
                 f"{stats.malformed} packet(s) could not be decoded",
-                evidence={
+                {
                     "reasons": reasons,
                     "frames": [{"frame": f, "reason": r} for f, r in stats.malformed_frames[:20]],
                 },
-                hint="see the reasons; a short snaplen truncates IKE messages",
             )
         )
     return out

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ikedecode.analysis.timeline_records import ChildSaTimeline, Direction
 from ikedecode.ike.records import IkeSa
 
 if TYPE_CHECKING:
-    from ikedecode.analysis.timeline import ChildSaTimeline, Direction, _DirectionIndex
+    from ikedecode.analysis.timeline import _DirectionIndex
 
 IKE_AUTH = 35
 
@@ -28,8 +29,6 @@ def ikev2_established(sa: IkeSa) -> float | None:
 def ikev2_children(
     sa: IkeSa, directions: dict[int, Direction], used: set[int], lookup: _DirectionIndex
 ) -> list[ChildSaTimeline]:
-    from ikedecode.analysis.timeline import ChildSaTimeline, Direction
-
     out: list[ChildSaTimeline] = []
     if sa.ikev2 is None:
         return out

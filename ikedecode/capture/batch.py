@@ -23,13 +23,13 @@ ADDRESS_AT = {4: (12, 16, 4), 6: (8, 24, 16)}  # IP version -> (src offset, dst 
 class EspBatch:
     """Consecutive ESP datagrams of a capture (IKE and AH datagrams end a batch)."""
 
-    __slots__ = ("blob", "meta", "_parts", "_size")
+    __slots__ = ("blob", "meta", "_parts", "size")
 
     def __init__(self) -> None:
         self.blob = b""
         self.meta: list[int] = []  # a list, not an array: pcapng times can exceed 64 bits
         self._parts: list[bytes] = []
-        self._size = 0
+        self.size = 0  # bytes added so far: where the next packet's bytes will start in ``blob``
 
     def __len__(self) -> int:
         return len(self.meta) // META_FIELDS
@@ -50,18 +50,19 @@ class EspBatch:
         esp_end: int,
     ) -> None:
         """One ESP datagram: ``data`` (a captured frame, or rebuilt IP packet) and where its parts lie."""
-        base = self._size
+        base = self.size
         self._parts.append(data)
-        self._size = base + len(data)
+        self.size = base + len(data)
         self.meta.extend(
             (frame, time_ns, base + ip_start, base + ip_payload, base + esp_start, base + esp_end)
         )
 
-    def _add_span(self, data: bytes) -> None:
-        """Bytes whose packets the caller has already entered in ``meta``
-        (the reader's fast path: a run of frames copied out of the file buffer at once)."""
+    def add_span(self, data: bytes) -> None:
+        """Bytes whose packets the caller has already entered in ``meta``, offsets counted from
+        ``size`` before the call (the pcap fast scan: a run of frames copied out of the file buffer
+        at once)."""
         self._parts.append(data)
-        self._size += len(data)
+        self.size += len(data)
 
     def add_datagram(self, datagram: Datagram) -> None:
         """An ESP ``Datagram`` from the reader's general path (reassembled, IPv6 extension headers...)."""

@@ -40,7 +40,7 @@ def _is_capture(path: str) -> str | None:
     except CaptureError as exc:
         text = str(exc)
         return text[len(path) + 2 :] if text.startswith(f"{path}: ") else text
-    stream, reader._owned_stream = reader._owned_stream, None
+    stream = reader.detach_stream()
     if stream is not None:
         stream.close()
     return None

@@ -62,7 +62,7 @@ class _Member:
         self.first_ns: int | None = None
         self.last_ns: int | None = None
         # a file without a single record is never reopened: keep why it ended now
-        self.truncated: str | None = reader._records.truncated if head is None else None
+        self.truncated: str | None = reader.records.truncated if head is None else None
         self.done = head is None
 
     def source(self) -> CaptureSource:
@@ -117,9 +117,8 @@ class MergedRecords:
 
     def _open(self, member: _Member) -> Iterator[Record]:
         reader = open_capture(member.path, **self._options)
-        member.records = reader._records
-        member.stream = reader._owned_stream
-        reader._owned_stream = None  # closed here, when the file is exhausted
+        member.records = reader.records
+        member.stream = reader.detach_stream()  # closed here, when the file is exhausted
         return iter(member.records)
 
     def _close(self, member: _Member) -> None:
@@ -247,10 +246,10 @@ def open_captures(
     for path in paths:
         probe = open_capture(path, **kwargs)
         try:
-            head = next(iter(probe._records), None)
+            head = next(iter(probe.records), None)
             members.append(_Member(os.fsdecode(path), probe, head))
         finally:
-            stream, probe._owned_stream = probe._owned_stream, None
+            stream = probe.detach_stream()
             if stream is not None:
                 stream.close()
         if template is None:

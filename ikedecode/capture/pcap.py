@@ -8,8 +8,12 @@ length, original length) followed by the captured bytes.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator, Sized
 
+from .batch import META_FIELDS, EspBatch
+from .datagram import Datagram, Kind
 from .errors import CaptureError
+from .fastpath import FastLink, FastPathSink, plain_esp
 from .records import MAX_RECORD_BYTES, RecordIterator
 from .source import ByteSource
 
@@ -60,10 +64,7 @@ class PcapReader:
                 seconds, fraction, caplen, orig_len = unpack_record_header(buf, pos)
                 if caplen > MAX_RECORD_BYTES:
                     source.pos = pos
-                    self._stop(
-                        f"corrupt record {self.records_read + 1} at byte offset {source.offset()}: "
-                        f"captured length {caplen} exceeds {MAX_RECORD_BYTES}"
-                    )
+                    self._corrupt(caplen)
                     return
                 data_end = pos + RECORD_HEADER_LEN + caplen
                 if data_end > end:
@@ -76,6 +77,134 @@ class PcapReader:
             if not source.fill():
                 self._at_end()
                 return
+
+    def esp_batches(  # noqa: C901 - one loop, kept flat for speed (docs/architecture.md)
+        self,
+        link: FastLink,
+        nat_t: bool,
+        batch_packets: int,
+        pending_fragments: Sized,
+        sink: FastPathSink,
+    ) -> Iterator[Datagram | EspBatch]:
+        """The records as ``CaptureReader.items`` hands them on: plain ESP over IPv4 (``plain_esp``;
+        ``link`` from ``linklayer.FAST_LINKS`` for this file's link type) is recognised right in
+        the file buffer and goes into ``EspBatch``es of at most ``batch_packets`` packets as
+        offsets (no per-frame tuple, slice or object), and is booked with ``sink.fast_frames``;
+        every other frame is sliced out and goes to ``sink.other_frame``, whose ESP datagrams join
+        the batch and whose other datagrams end it. ``sink.expire_fragments`` is told of every
+        frame read while ``pending_fragments`` is not empty."""
+        source = self._source
+        unpack_header = struct.Struct(self._order + "IIII").unpack_from
+        fraction_ns = self._fraction_ns
+        linktype = self.linktype
+        fast_frames_done = sink.fast_frames
+        other_frame = sink.other_frame
+        kind_esp = Kind.ESP
+        ip_offset, type_offset, _link_name = link
+        min_caplen = ip_offset + 28  # IPv4 header + ESP's SPI and sequence number at least
+        ether_at = -1 if type_offset is None else RECORD_HEADER_LEN + type_offset  # from the record header
+        frame = self.records_read
+        batch = EspBatch()
+        meta = batch.meta
+        meta_limit = batch_packets * META_FIELDS
+        while True:
+            buf, pos = source.buf, source.pos
+            end = len(buf)
+            span_start = -1  # buffer position where the batch's current run of fast frames begins
+            shift = 0  # from a buffer position to a batch position, in the current run
+            fast_frames = 0  # frames in the current run
+            run_first_ns = run_last_ns = 0  # capture times of the run's first and last frame
+            while pos + RECORD_HEADER_LEN <= end:
+                seconds, fraction, caplen, orig_len = unpack_header(buf, pos)
+                if caplen > MAX_RECORD_BYTES:
+                    break  # corrupt: stopped below
+                data_start = pos + RECORD_HEADER_LEN
+                data_end = data_start + caplen
+                if data_end > end:
+                    break
+                frame += 1
+                time_ns = seconds * 1_000_000_000 + fraction * fraction_ns
+                if pending_fragments:
+                    sink.expire_fragments(frame, time_ns)
+                ip = data_start + ip_offset
+                esp_start = 0
+                if caplen >= min_caplen and buf[ip] == 0x45:
+                    if (
+                        buf[ip + 9] == 50
+                        and not (buf[ip + 6] & 0x3F or buf[ip + 7])
+                        and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
+                    ):
+                        # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                        ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
+                        if ip + 28 <= ip_end <= data_end:
+                            esp_start = ip + 20
+                    else:
+                        ip_end, esp_start = plain_esp(buf, data_start, data_end, ip, type_offset, nat_t)
+                if esp_start:
+                    if span_start < 0:
+                        span_start = pos
+                        shift = batch.size - pos
+                        run_first_ns = time_ns
+                    ip += shift
+                    meta += (frame, time_ns, ip, ip + 20, esp_start + shift, ip_end + shift)
+                    fast_frames += 1
+                    run_last_ns = time_ns
+                    pos = data_end
+                    if len(meta) >= meta_limit:
+                        batch.add_span(buf[span_start:pos])
+                        span_start = -1
+                        fast_frames_done(frame, fast_frames, run_first_ns, run_last_ns)
+                        fast_frames = 0
+                        yield batch.seal()
+                        batch = EspBatch()
+                        meta = batch.meta
+                    continue
+                # any other frame: the reader's general path, as when iterating
+                if span_start >= 0:
+                    batch.add_span(buf[span_start:pos])
+                    span_start = -1
+                if fast_frames:
+                    fast_frames_done(frame - 1, fast_frames, run_first_ns, run_last_ns)
+                    fast_frames = 0
+                self.records_read = frame
+                pos = data_end
+                datagram = other_frame(frame, time_ns, linktype, buf[data_start:data_end], orig_len)
+                if datagram is None:
+                    continue
+                if datagram.kind is kind_esp:
+                    batch.add_datagram(datagram)
+                    if batch.count >= batch_packets:
+                        yield batch.seal()
+                        batch = EspBatch()
+                        meta = batch.meta
+                    continue
+                if batch.count:
+                    yield batch.seal()
+                    batch = EspBatch()
+                    meta = batch.meta
+                yield datagram
+            if span_start >= 0:
+                batch.add_span(buf[span_start:pos])
+            if fast_frames:
+                fast_frames_done(frame, fast_frames, run_first_ns, run_last_ns)
+            source.pos = pos
+            self.records_read = frame
+            if pos + RECORD_HEADER_LEN <= end:
+                caplen = unpack_header(buf, pos)[2]
+                if caplen > MAX_RECORD_BYTES:
+                    self._corrupt(caplen)
+                    break
+            if not source.fill():
+                self._at_end()
+                break
+        if batch.count:
+            yield batch.seal()
+
+    def _corrupt(self, caplen: int) -> None:
+        self._stop(
+            f"corrupt record {self.records_read + 1} at byte offset {self._source.offset()}: "
+            f"captured length {caplen} exceeds {MAX_RECORD_BYTES}"
+        )
 
     def _at_end(self) -> None:
         source = self._source

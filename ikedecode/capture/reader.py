@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from .batch import META_FIELDS, EspBatch
+from .batch import EspBatch
 from .classify import NAT_T_PORT, Classifier, nat_t_rule
 from .datagram import CaptureStats, Datagram, Kind
 from .errors import CaptureError
+from .fastpath import plain_esp
 from .formats import open_format
 from .ip import IP_PARSERS, IPV6_WALKED_HEADERS, rebuild_ipv4, rebuild_ipv6
 from .linklayer import FAST_LINKS, LINK_TYPES, NOT_IP, unknown_link_type_name
 from .malformed import Malformed
 from .pcap import PcapReader
 from .reassembly import Reassembled, Reassembler
-from .records import BROKEN_RECORD_REASONS, MAX_RECORD_BYTES
+from .records import BROKEN_RECORD_REASONS, RecordSource
 from .source import ByteSource
 
 MAX_MALFORMED_FRAMES_KEPT = 100
@@ -67,7 +67,7 @@ class CaptureReader:
         self._classifier = Classifier(ike_ports)
         self._reassembler = Reassembler(max_fragment_buffers, int(fragment_timeout * 1_000_000_000))
         self._source = ByteSource(stream, name)
-        self._records = open_format(self._source, name)
+        self._records: RecordSource = open_format(self._source, name)
         self.format = self._records.format_name
         self.compressed = self._source.compressed
         self._frames = 0
@@ -75,6 +75,22 @@ class CaptureReader:
         self._iterator: Iterator[Datagram] | None = None
         self._owned_stream: BinaryIO | None = None
         self._finished = False
+        self._fast_link_name = ""  # link type name of the frames the pcap fast scan batches
+
+    @property
+    def records(self) -> RecordSource:
+        """The format reader the frames come from (its ``truncated`` says why a file ended early)."""
+        return self._records
+
+    @records.setter
+    def records(self, records: RecordSource) -> None:
+        """Read from ``records`` instead (before iterating: a wrapper that watches each record)."""
+        self._records = records
+
+    def detach_stream(self) -> BinaryIO | None:
+        """Hand over the file ``open_capture`` opened (the caller closes it); None when there is none."""
+        stream, self._owned_stream = self._owned_stream, None
+        return stream
 
     def frames_read(self) -> int:
         """Frames read from the file so far."""
@@ -134,7 +150,10 @@ class CaptureReader:
             if batch is not None and isinstance(self._records, PcapReader):
                 fast = FAST_LINKS.get(self._records.linktype)
                 if fast is not None:
-                    yield from self._pcap_batches(self._records, fast, batch_packets)
+                    self._fast_link_name = fast[2]
+                    yield from self._records.esp_batches(
+                        fast, nat_t, batch_packets, reassembler.pending, self
+                    )
                     return
             for linktype, time_ns, data, orig_len in self._records:
                 self._frames = frame = self._frames + 1
@@ -180,142 +199,38 @@ class CaptureReader:
         finally:
             self._finish()
 
-    def _pcap_batches(  # noqa: C901 - one loop, kept flat for speed (docs/architecture.md)
-        self, pcap: PcapReader, fast: tuple[int, int | None, str], batch_packets: int
-    ) -> Iterator[Datagram | EspBatch]:
-        """The per-frame loop for classic pcap when batching: plain ESP over IPv4 is recognised
-        right in the file buffer and goes into the batch as offsets (no per-frame tuple, slice or
-        object); any other frame is sliced out and takes ``_general_frame``, as when iterating.
-        Accounting is the same as the general loop's (a test compares the two on every capture)."""
-        stats = self.stats
-        reassembler = self._reassembler
-        general = self._general_frame
-        kind_esp = Kind.ESP
-        source = pcap._source
-        unpack_header = struct.Struct(pcap._order + "IIII").unpack_from
-        fraction_ns = pcap._fraction_ns
-        linktype = pcap.linktype
-        ip_offset, type_offset, link_name = fast
-        min_caplen = ip_offset + 28  # IPv4 header + ESP's SPI and sequence number at least
-        ether_at = -1 if type_offset is None else 16 + type_offset  # from the record header
-        nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
-        frame = self._frames
-        need_first_time = stats.first_time is None
-        pending_fragments = reassembler.pending
-        batch = EspBatch()
-        meta = batch.meta
-        meta_limit = batch_packets * META_FIELDS
-        while True:
-            buf, pos = source.buf, source.pos
-            end = len(buf)
-            span_start = -1  # buffer position where the batch's current run of fast frames begins
-            shift = 0  # from a buffer position to a batch position, in the current run
-            fast_frames = 0
-            time_ns = 0
-            while pos + 16 <= end:
-                seconds, fraction, caplen, orig_len = unpack_header(buf, pos)
-                if caplen > MAX_RECORD_BYTES:
-                    break  # corrupt: the format reader reports it below
-                data_start = pos + 16
-                data_end = data_start + caplen
-                if data_end > end:
-                    break
-                frame += 1
-                time_ns = seconds * 1_000_000_000 + fraction * fraction_ns
-                if need_first_time:
-                    stats.first_time = time_ns / 1e9
-                    need_first_time = False
-                if pending_fragments:
-                    self._frames = frame
-                    reassembler.expire(time_ns)
-                    if reassembler.dropped:
-                        self._account_dropped()
-                ip = data_start + ip_offset
-                esp_start = 0
-                if caplen >= min_caplen and buf[ip] == 0x45:
-                    if (
-                        buf[ip + 9] == 50
-                        and not (buf[ip + 6] & 0x3F or buf[ip + 7])
-                        and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
-                    ):
-                        # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
-                        ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
-                        if ip + 28 <= ip_end <= data_end:
-                            esp_start = ip + 20
-                    else:
-                        ip_end, esp_start = plain_esp(buf, data_start, data_end, ip, type_offset, nat_t)
-                if esp_start:
-                    if span_start < 0:
-                        span_start = pos
-                        shift = batch._size - pos
-                    ip += shift
-                    meta += (frame, time_ns, ip, ip + 20, esp_start + shift, ip_end + shift)
-                    fast_frames += 1
-                    pos = data_end
-                    if len(meta) >= meta_limit:
-                        batch._add_span(buf[span_start:pos])
-                        span_start = -1
-                        self._fast_accounting(frame, fast_frames, time_ns, link_name)
-                        fast_frames = 0
-                        yield batch.seal()
-                        batch = EspBatch()
-                        meta = batch.meta
-                    continue
-                # any other frame: the general path, as when iterating
-                if span_start >= 0:
-                    batch._add_span(buf[span_start:pos])
-                    span_start = -1
-                self._fast_accounting(frame - 1, fast_frames, time_ns, link_name)
-                fast_frames = 0
-                self._frames = frame
-                pcap.records_read = frame
-                stats.packets += 1
-                time = time_ns / 1e9
-                if stats.first_time is None:
-                    stats.first_time = time
-                stats.last_time = time
-                pos = data_end
-                datagram = general(frame, time_ns, linktype, buf[data_start:data_end], orig_len)
-                if datagram is None:
-                    continue
-                if datagram.kind is kind_esp:
-                    batch.add_datagram(datagram)
-                    if batch.count >= batch_packets:
-                        yield batch.seal()
-                        batch = EspBatch()
-                        meta = batch.meta
-                    continue
-                if batch.count:
-                    yield batch.seal()
-                    batch = EspBatch()
-                    meta = batch.meta
-                yield datagram
-            if span_start >= 0:
-                batch._add_span(buf[span_start:pos])
-            self._fast_accounting(frame, fast_frames, time_ns, link_name)
-            source.pos = pos
-            pcap.records_read = frame
-            if pos + 16 <= end and unpack_header(buf, pos)[2] > MAX_RECORD_BYTES:
-                # a corrupt record length: let the format reader stop with its message
-                for _ in pcap:
-                    break
-                break
-            if not source.fill():
-                pcap._at_end()
-                break
-        if batch.count:
-            yield batch.seal()
+    # -- the pcap fast scan's sink (fastpath.FastPathSink) -----------------------------------------
 
-    def _fast_accounting(self, frame: int, fast_frames: int, last_time_ns: int, link_name: str) -> None:
-        """Book ``fast_frames`` ESP frames of the fast path, the last of them ``frame``."""
-        if not fast_frames:
-            return
+    def fast_frames(self, frame: int, count: int, first_time_ns: int, last_time_ns: int) -> None:
+        """Book ``count`` ESP frames the fast scan batched, the last of them ``frame``."""
         stats = self.stats
-        stats.packets += fast_frames
-        stats.esp += fast_frames
-        stats.link_types[link_name] += fast_frames
+        if stats.first_time is None:
+            stats.first_time = first_time_ns / 1e9
+        stats.packets += count
+        stats.esp += count
+        stats.link_types[self._fast_link_name] += count
         stats.last_time = last_time_ns / 1e9
         self._frames = frame
+
+    def expire_fragments(self, frame: int, time_ns: int) -> None:
+        """Drop the fragment sets that timed out by frame ``frame``, read at ``time_ns``."""
+        self._frames = frame
+        self._reassembler.expire(time_ns)
+        if self._reassembler.dropped:
+            self._account_dropped()
+
+    def other_frame(
+        self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
+    ) -> Datagram | None:
+        """Book a frame the fast scan did not batch and take it through the general path."""
+        self._frames = frame
+        stats = self.stats
+        stats.packets += 1
+        time = time_ns / 1e9
+        if stats.first_time is None:
+            stats.first_time = time
+        stats.last_time = time
+        return self._general_frame(frame, time_ns, linktype, data, orig_len)
 
     def _general_frame(
         self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
@@ -518,44 +433,6 @@ class CaptureReader:
             if len(self._addresses) < MAX_CACHED_ADDRESSES:
                 self._addresses[packed] = text
         return text
-
-
-def plain_esp(
-    buf: bytes, data_start: int, data_end: int, ip: int, type_offset: int | None, nat_t: bool
-) -> tuple[int, int]:
-    """(end of the IP datagram, start of its ESP) for a frame at ``buf[data_start:data_end]`` whose
-    IPv4 header (starting 0x45: no options) is at ``ip``, when it is plain ESP (IP protocol 50, or
-    UDP 4500 without the non-ESP marker when ``nat_t``) the reader's fast path may batch: EtherType
-    0x0800 at ``type_offset`` (if any), not a fragment, wholly captured, ESP at least 8 bytes.
-    ESP start 0 otherwise (the frame then takes the general path, which tells why)."""
-    if (
-        type_offset is not None
-        and buf[data_start + type_offset : data_start + type_offset + 2] != b"\x08\x00"
-    ):
-        return 0, 0
-    if buf[ip + 6] & 0x3F or buf[ip + 7]:
-        return 0, 0
-    ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
-    if ip_end > data_end:
-        return 0, 0
-    proto = buf[ip + 9]
-    if proto == 50:
-        esp_start = ip + 20
-    elif proto == 17 and nat_t and ip_end >= ip + 36:
-        sport = (buf[ip + 20] << 8) | buf[ip + 21]
-        dport = (buf[ip + 22] << 8) | buf[ip + 23]
-        if not (
-            (sport == 4500 or dport == 4500)
-            and sport != 500
-            and dport != 500
-            and ((buf[ip + 24] << 8) | buf[ip + 25]) == ip_end - ip - 20
-            and buf[ip + 28 : ip + 32] != b"\x00\x00\x00\x00"
-        ):
-            return 0, 0
-        esp_start = ip + 28
-    else:
-        return 0, 0
-    return (ip_end, esp_start) if ip_end - esp_start >= 8 else (0, 0)
 
 
 def open_capture(path: str | os.PathLike[str], **kwargs: object) -> CaptureReader:

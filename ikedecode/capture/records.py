@@ -9,9 +9,23 @@ whose record is itself broken; ``BROKEN_RECORD_REASONS`` says why.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 Record = tuple[int, int, bytes, int]
 RecordIterator = Iterator[Record]
+
+
+class RecordSource(Protocol):
+    """A format reader (``PcapReader``, ``PcapngReader``) or the merge of several."""
+
+    format_name: str
+
+    @property
+    def truncated(self) -> str | None:
+        """Why the records ended before the file did, once they have; None otherwise."""
+
+    def __iter__(self) -> RecordIterator: ...
+
 
 UNDEFINED_INTERFACE = -1
 SHORT_PACKET_BLOCK = -2

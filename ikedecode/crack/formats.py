@@ -69,4 +69,7 @@ def parse_params_line(line: str, source: str = "") -> PskParams:
     hash_id = HASH_ID_BY_DIGEST_LENGTH.get(len(values[-1]))
     if hash_id is None:
         raise FormatError(f"{source}: a {len(values[-1])}-byte HASH_R matches no IKE hash")
-    return PskParams(*values, hash_id=hash_id, source=source)
+    g_xr, g_xi, cky_r, cky_i, sai_b, idir_b, ni_b, nr_b, hash_r = values
+    return PskParams(
+        g_xr, g_xi, cky_r, cky_i, sai_b, idir_b, ni_b, nr_b, hash_r, hash_id=hash_id, source=source
+    )

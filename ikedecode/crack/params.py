@@ -11,10 +11,12 @@ ike-scan's ``--pskcrack`` writes them; ``params_of_sa`` reads them from a decode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.registries import AUTHENTICATION_METHOD, HASH_ALGORITHM, HASH_ALGORITHMS
 from ikedecode.ike.v1.authhash import hash_r
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.keyderiv import skeyid_preshared
 from ikedecode.ike.v1.payloads import HashPayload, IdPayload, KePayload, NoncePayload, SaPayload
 from ikedecode.ike.v1.phase1 import AuthFamily, auth_family
@@ -64,7 +66,10 @@ class PskParams:
         return expected == self.hash_r
 
 
-def _first(msg: IkeMessage | None, kind: type) -> object | None:
+_P = TypeVar("_P")
+
+
+def _first(msg: IkeMessage | None, kind: type[_P]) -> _P | None:
     if msg is None:
         return None
     return next((p for p in msg.payloads if isinstance(p, kind)), None)
@@ -85,31 +90,32 @@ def params_of_sa(sa: IkeSa) -> PskParams | None:
     if method is None or hash_id is None or auth_family(method) is not AuthFamily.PRESHARED:
         return None
     originals = [m for m in sa.messages if m.retransmission_of is None]
-    am1 = next((m for m in originals if m.label == "AM1"), None)
-    am2 = next((m for m in originals if m.label == "AM2"), None)
-    parts = (
-        _first(am1, SaPayload),
-        _first(am1, KePayload),
-        _first(am1, NoncePayload),
-        _first(am2, KePayload),
-        _first(am2, NoncePayload),
-        _first(am2, IdPayload),
-        _first(am2, HashPayload),
-    )
-    if any(p is None for p in parts):
+    am1 = next((m for m in originals if m.label == Label.AM1), None)
+    am2 = next((m for m in originals if m.label == Label.AM2), None)
+    sa_i, ke_i, n_i = _first(am1, SaPayload), _first(am1, KePayload), _first(am1, NoncePayload)
+    ke_r, n_r, id_r = _first(am2, KePayload), _first(am2, NoncePayload), _first(am2, IdPayload)
+    hash_payload = _first(am2, HashPayload)
+    if (
+        am2 is None
+        or sa_i is None
+        or ke_i is None
+        or n_i is None
+        or ke_r is None
+        or n_r is None
+        or id_r is None
+        or hash_payload is None
+    ):
         return None
-    sa_i, ke_i, n_i, ke_r, n_r, id_r, hash_payload = parts
-    assert am2 is not None
     return PskParams(
-        g_xr=ke_r.data,  # type: ignore[union-attr]
-        g_xi=ke_i.data,  # type: ignore[union-attr]
+        g_xr=ke_r.data,
+        g_xi=ke_i.data,
         cky_r=sa.responder_cookie,
         cky_i=sa.initiator_cookie,
-        sai_b=sa_i.body,  # type: ignore[union-attr]
-        idir_b=id_r.body,  # type: ignore[union-attr]
-        ni_b=n_i.data,  # type: ignore[union-attr]
-        nr_b=n_r.data,  # type: ignore[union-attr]
-        hash_r=hash_payload.data,  # type: ignore[union-attr]
+        sai_b=sa_i.body,
+        idir_b=id_r.body,
+        ni_b=n_i.data,
+        nr_b=n_r.data,
+        hash_r=hash_payload.data,
         hash_id=hash_id,
         source=f"IKE SA {sa.cookies}, AM2 frame {am2.frame}",
     )

@@ -77,13 +77,14 @@ class EspEncoder:
         enc = self.encryption
         if enc.mode == "null":
             return plaintext
+        mode: modes.CBC | modes.CTR
         if enc.mode == "cbc":
-            cipher = Cipher(BLOCK_CIPHERS[enc.primitive](self._key), modes.CBC(iv))
+            mode, algorithm = modes.CBC(iv), BLOCK_CIPHERS[enc.primitive](self._key)
         elif enc.mode == "ctr":  # RFC 3686 section 4
-            cipher = Cipher(algorithms.AES(self._key), modes.CTR(self._salt + iv + b"\x00\x00\x00\x01"))
+            mode, algorithm = modes.CTR(self._salt + iv + b"\x00\x00\x00\x01"), algorithms.AES(self._key)
         else:
             raise UnknownAlgorithm(f"cannot encrypt with {enc.name}")
-        context = cipher.encryptor()
+        context = Cipher(algorithm, mode).encryptor()
         return context.update(plaintext) + context.finalize()
 
     def _seal(self, header: bytes, iv: bytes, plaintext: bytes, seq_hi: int | None) -> bytes:

@@ -53,7 +53,7 @@ class SequenceTracker:
         offset = self.highest - seq
         if offset >= WINDOW:
             self.out_of_window += 1
-            if seq < self.lowest:
+            if self.lowest is not None and seq < self.lowest:
                 self.lowest = seq
             self.unique += 1
             return False
@@ -63,7 +63,7 @@ class SequenceTracker:
             return True
         self._bitmap |= bit
         self.unique += 1
-        if seq < self.lowest:
+        if self.lowest is not None and seq < self.lowest:
             self.lowest = seq
         return False
 

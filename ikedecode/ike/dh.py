@@ -517,10 +517,7 @@ def _ecp_peer(group: DhGroup, peer_public: bytes) -> ec.EllipticCurvePublicKey:
 
 # --- Curve25519 / Curve448 -------------------------------------------------------------------
 
-_MONTGOMERY_KEYS = {
-    31: (x25519.X25519PrivateKey, x25519.X25519PublicKey),
-    32: (x448.X448PrivateKey, x448.X448PublicKey),
-}
+X25519_GROUP = 31  # RFC 8031: the other Montgomery group is Curve448 (32)
 
 
 def _montgomery_private(
@@ -530,9 +527,10 @@ def _montgomery_private(
         raise InvalidPrivateValue(
             f"{group.name} private value must be {group.secret_length} bytes, got {len(private_value)}"
         )
-    private_class, _ = _MONTGOMERY_KEYS[group.id]
     try:
-        return private_class.from_private_bytes(private_value)
+        if group.id == X25519_GROUP:
+            return x25519.X25519PrivateKey.from_private_bytes(private_value)
+        return x448.X448PrivateKey.from_private_bytes(private_value)
     except _BackendUnsupported:
         raise UnsupportedAlgorithm(f"{group.name} is not available in this OpenSSL build") from None
 
@@ -543,9 +541,10 @@ def _montgomery_shared(group: DhGroup, private_value: bytes, peer_public: bytes)
         raise InvalidPublicValue(
             f"{group.name} public value must be {group.public_length} bytes, got {len(peer_public)}"
         )
-    _, public_class = _MONTGOMERY_KEYS[group.id]
     try:
-        return private.exchange(public_class.from_public_bytes(peer_public))  # type: ignore[arg-type]
+        if isinstance(private, x25519.X25519PrivateKey):
+            return private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_public))
+        return private.exchange(x448.X448PublicKey.from_public_bytes(peer_public))
     except ValueError:
         # RFC 7748 s6.1 / RFC 8031 s2.3: an all-zero result means a small-order peer value.
         raise InvalidPublicValue(f"{group.name} public value is a small-order point") from None

@@ -186,10 +186,12 @@ class DhPrivateIndex:
         if not self._take(group, wait):
             return None
         by_public = self._by_public[group]
-        hits = [(position, "initiator") for position in by_public.get(g_xi, ())]
+        initiator: Side = "initiator"
+        responder: Side = "responder"
+        hits = [(position, initiator) for position in by_public.get(g_xi, ())]
         if g_xr != g_xi:
-            hits += [(position, "responder") for position in by_public.get(g_xr, ())]
-        return sorted(hits)  # type: ignore[return-value]
+            hits += [(position, responder) for position in by_public.get(g_xr, ())]
+        return sorted(hits)
 
     def failures(self, group: int) -> list[tuple[int, str]]:
         """(position, why) of the private values unusable in this group; call after ``lookup``."""

@@ -29,77 +29,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ikedecode.esp.algorithms import UnknownAlgorithm
-from ikedecode.esp.sa import InvalidSa, IpsecSa
+from ikedecode.keys.charon_names import (
+    CHILD_LABELS,
+    IKEV1_LABELS,
+    IKEV2_LABELS,
+    IKEV2_PSK_LABEL,
+    STRONGSWAN_ENCRYPTION,
+    STRONGSWAN_INTEGRITY,
+)
+from ikedecode.keys.charon_sas import LoggedChild, LoggedIkeSa, LoggedInstall, LoggedKeys
 from ikedecode.keys.errors import KeyFileError
-from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial, PresharedKey
-
-# --- strongSwan names (libstrongswan crypto/crypters/crypter.c, signers/signer.c) -> project names
-STRONGSWAN_ENCRYPTION = {
-    "NULL": "null",
-    "DES_CBC": "des-cbc",
-    "3DES_CBC": "3des-cbc",
-    "CAST_CBC": "cast-cbc",
-    "BLOWFISH_CBC": "blowfish-cbc",
-    "AES_CBC": "aes-cbc",
-    "AES_CTR": "aes-ctr",
-    "AES_CCM_8": "aes-ccm-8",
-    "AES_CCM_12": "aes-ccm-12",
-    "AES_CCM_16": "aes-ccm-16",
-    "AES_GCM_8": "aes-gcm-8",
-    "AES_GCM_12": "aes-gcm-12",
-    "AES_GCM_16": "aes-gcm-16",
-    "NULL_AES_GMAC": "aes-gmac",
-    "CAMELLIA_CBC": "camellia-cbc",
-    "CHACHA20_POLY1305": "chacha20-poly1305",
-    "TWOFISH_CBC": "twofish-cbc",
-    "SERPENT_CBC": "serpent-cbc",
-}
-STRONGSWAN_INTEGRITY = {
-    "UNDEFINED": "null",  # AEAD: no separate integrity algorithm
-    "NONE": "null",
-    "HMAC_MD5_96": "hmac-md5-96",
-    "HMAC_SHA1_96": "hmac-sha1-96",
-    "HMAC_MD5_128": "hmac-md5-128",  # IKEv2 only (RFC 4595)
-    "HMAC_SHA1_160": "hmac-sha1-160",  # IKEv2 only (RFC 4595)
-    "HMAC_SHA2_256_96": "hmac-sha2-256-96",
-    "HMAC_SHA2_256_128": "hmac-sha2-256-128",
-    "HMAC_SHA2_384_192": "hmac-sha2-384-192",
-    "HMAC_SHA2_512_256": "hmac-sha2-512-256",
-    "AES_XCBC_96": "aes-xcbc-mac-96",
-    "AES_CMAC_96": "aes-cmac-96",
-}
-
-# dump label -> field, by what it keys
-IKEV1_LABELS = {
-    "shared Diffie Hellman secret": "dh_secret",
-    "SKEYID": "skeyid",
-    "SKEYID_d": "skeyid_d",
-    "SKEYID_a": "skeyid_a",
-    "SKEYID_e": "skeyid_e",
-    "encryption key Ka": "encryption_key",
-}
-IKEV2_LABELS = {
-    "SKEYSEED": "skeyseed",
-    "Sk_d secret": "sk_d",
-    "Sk_ai secret": "sk_ai",
-    "Sk_ar secret": "sk_ar",
-    "Sk_ei secret": "sk_ei",
-    "Sk_er secret": "sk_er",
-    "Sk_pi secret": "sk_pi",
-    "Sk_pr secret": "sk_pr",
-}
-IKEV2_PSK_LABEL = "secret"  # keymat_v2.c get_psk_sig: the shared key an AUTH payload is made with
-CHILD_LABELS = {
-    "DH secret": ("pfs", ""),
-    "initiator SA seed": ("seed", "initiator"),
-    "responder SA seed": ("seed", "responder"),
-    "encryption initiator key": ("encryption", "initiator"),
-    "encryption responder key": ("encryption", "responder"),
-    "integrity initiator key": ("integrity", "initiator"),
-    "integrity responder key": ("integrity", "responder"),
-}
-IPSEC_PROTOCOL_IDS = {2: "ah", 3: "esp"}  # RFC 2407 section 4.4.1 (first byte of a KEYMAT seed)
+from ikedecode.keys.keyring import KeyRing
 
 # --- line shapes
 _THREAD_LINE = re.compile(
@@ -132,60 +72,7 @@ _SAD_ALGORITHM = re.compile(
     r"using (?P<kind>encryption|integrity) algorithm (?P<alg>[A-Z0-9_]+) with key size"
 )
 
-_ZERO_COOKIE = bytes(8)
-
-
-@dataclass(slots=True, eq=False)
-class _IkeSa:
-    """One IKE SA as the log tells it: cookies/SPIs, version, and the keys dumped for it."""
-
-    label: str  # "lab[1]" / "IKE SA of log line 163" for messages
-    line: int = 0  # where its first key was dumped
-    version: int | None = None
-    initiator_spi: bytes | None = None
-    responder_spi: bytes | None = None
-    keys: dict[str, bytes] = field(default_factory=dict)
-    proposal: str | None = None  # "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
-    # IKEv2: the g^ir of the SAs this one's rekeys made (logged in its context) and the shared keys
-    # its AUTH payloads were computed with (keymat_v2.c: "secret"), by log line
-    rekey_secrets: list[tuple[int, bytes]] = field(default_factory=list)
-    psks: list[tuple[int, bytes]] = field(default_factory=list)
-
-    def learn_spis(self, version: int, initiator: bytes, responder: bytes) -> None:
-        self.version = version
-        self.initiator_spi = initiator
-        if responder != _ZERO_COOKIE:
-            self.responder_spi = responder
-
-
-@dataclass(slots=True)
-class _Install:
-    direction: str  # inbound / outbound
-    protocol: str  # esp / ah
-    spi: int | None = None
-    src: str | None = None
-    dst: str | None = None
-
-
-@dataclass(slots=True, eq=False)
-class _Child:
-    """One CHILD_SA's keys: both directions' KEYMAT, the SPIs and where they were installed."""
-
-    sa: _IkeSa
-    line: int
-    message_id: int | None = None
-    we_initiated: bool | None = None  # IKEv2 only: whether this daemon initiated the exchange
-    encryption: str | None = None
-    integrity: str | None = None
-    pfs: bytes | None = None
-    seeds: dict[str, bytes] = field(default_factory=dict)  # role -> seed
-    keys: dict[tuple[str, str], bytes] = field(default_factory=dict)  # (encryption|integrity, role) -> key
-    installs: list[_Install] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        directions = {i.direction for i in self.installs if i.spi is not None}
-        return {"inbound", "outbound"} <= directions
+ZERO_COOKIE = bytes(8)
 
 
 @dataclass(slots=True)
@@ -193,7 +80,7 @@ class _Dump:
     label: str
     length: int
     line: int
-    sa: _IkeSa | None
+    sa: LoggedIkeSa | None
     data: bytearray = field(default_factory=bytearray)
 
 
@@ -203,13 +90,13 @@ class _Stream:
     __slots__ = ("current", "pending", "dump", "child", "exchange", "mid", "adding", "sad_spi")
 
     def __init__(self) -> None:
-        self.current: _IkeSa | None = None
+        self.current: LoggedIkeSa | None = None
         self.pending: tuple[int, bytes, bytes] | None = None  # checkout SPIs awaiting "checked out"
         self.dump: _Dump | None = None
-        self.child: _Child | None = None
+        self.child: LoggedChild | None = None
         self.exchange: str | None = None  # "request" / "response" of the last parsed message
         self.mid: int | None = None  # message ID of the last quick mode / exchange
-        self.adding: _Install | None = None  # "adding inbound ESP SA" awaiting its "SPI ..." line
+        self.adding: LoggedInstall | None = None  # "adding inbound ESP SA" awaiting its "SPI ..." line
         self.sad_spi: int | None = None
 
 
@@ -227,25 +114,25 @@ class CharonLogParser:
     def __init__(self, source: str) -> None:
         self.source = source
         self.run = 0  # daemon restarts: unique IDs start again at 1
-        self.sas: dict[tuple[int, str], _IkeSa] = {}
-        self.anonymous: list[_IkeSa] = []  # SAs known only by thread, cookies from natd_chunk
-        self.children: list[_Child] = []
+        self.sas: dict[tuple[int, str], LoggedIkeSa] = {}
+        self.anonymous: list[LoggedIkeSa] = []  # SAs known only by thread, cookies from natd_chunk
+        self.children: list[LoggedChild] = []
         self.streams: dict[str, _Stream] = {}
         self.last_stream: _Stream | None = None
         self.dumps = 0
         self.sad_algorithms: dict[int, dict[str, str]] = {}  # SPI -> {encryption|integrity: name}
 
     # -- SA bookkeeping ---------------------------------------------------------------------
-    def _sa(self, unique_id: str, name: str) -> _IkeSa:
+    def _sa(self, unique_id: str, name: str) -> LoggedIkeSa:
         key = (self.run, unique_id)
         sa = self.sas.get(key)
         if sa is None:
-            sa = self.sas[key] = _IkeSa(f"{name}[{unique_id}]")
+            sa = self.sas[key] = LoggedIkeSa(f"{name}[{unique_id}]")
         elif name not in ("", "(unnamed)") and sa.label.startswith(("(unnamed)", "[")):
             sa.label = f"{name}[{unique_id}]"
         return sa
 
-    def _sa_from_prefix(self, prefix: str | None) -> _IkeSa | None:
+    def _sa_from_prefix(self, prefix: str | None) -> LoggedIkeSa | None:
         if not prefix:
             return None
         name, _, unique_id = prefix.rpartition("|")
@@ -253,7 +140,7 @@ class CharonLogParser:
             return None
         return self._sa(unique_id, name)
 
-    def _context(self, stream: _Stream, prefix: str | None) -> _IkeSa | None:
+    def _context(self, stream: _Stream, prefix: str | None) -> LoggedIkeSa | None:
         sa = self._sa_from_prefix(prefix)
         if sa is not None:
             stream.current = sa
@@ -329,7 +216,7 @@ class CharonLogParser:
             return
         adding = _ADDING.search(body)
         if adding is not None:
-            stream.adding = _Install(adding["dir"], adding["proto"].lower())
+            stream.adding = LoggedInstall(adding["dir"], adding["proto"].lower())
             return
         addrs = _SA_ADDRS.match(body)
         if addrs is not None and stream.adding is not None:
@@ -365,11 +252,11 @@ class CharonLogParser:
             return True
         return False
 
-    def _child(self, stream: _Stream, sa: _IkeSa | None, number: int) -> _Child:
+    def _child(self, stream: _Stream, sa: LoggedIkeSa | None, number: int) -> LoggedChild:
         if sa is None:
             sa = self._anonymous(stream, number)
         if stream.child is None or stream.child.sa is not sa:
-            stream.child = _Child(sa, number, stream.mid, self._initiated(stream))
+            stream.child = LoggedChild(sa, number, stream.mid, self._initiated(stream))
             self.children.append(stream.child)
         return stream.child
 
@@ -378,9 +265,9 @@ class CharonLogParser:
         # keys are derived on parsing the peer's response (initiator) or request (responder)
         return {"response": True, "request": False}.get(stream.exchange or "")
 
-    def _anonymous(self, stream: _Stream, number: int) -> _IkeSa:
+    def _anonymous(self, stream: _Stream, number: int) -> LoggedIkeSa:
         if stream.current is None:
-            stream.current = _IkeSa(f"IKE SA of log line {number}")
+            stream.current = LoggedIkeSa(f"IKE SA of log line {number}")
             if stream.pending is not None:
                 stream.current.learn_spis(*stream.pending)
             self.anonymous.append(stream.current)
@@ -452,161 +339,11 @@ class CharonLogParser:
                 child.keys[(what, role)] = value
             self.dumps += 1
 
-    # -- results ------------------------------------------------------------------------------
     def keyring(self) -> KeyRing:
-        if not self.dumps:
-            raise KeyFileError(
-                "no key material in this strongSwan log (charon logs keys at 'ike = 4' and 'chd = 4')",
-                self.source,
-            )
-        ring = KeyRing()
-        for sa in [*self.sas.values(), *self.anonymous]:
-            self._ike_keys(sa, ring)
-        for child in self.children:
-            ring.ipsec_sas.extend(self._child_sas(child))
-            if child.pfs is not None and child.message_id is not None:
-                # the quick mode's own g^xy; its message ID scopes it even when the cookies are unknown
-                ring.dh_secrets.append(
-                    DhSecret(
-                        child.pfs,
-                        self._origin(child.line, child.sa, f"quick mode 0x{child.message_id:08x} DH secret"),
-                        child.sa.initiator_spi,
-                        child.message_id,
-                    )
-                )
-        return ring
-
-    def _origin(self, line: int, sa: _IkeSa, what: str = "") -> str:
-        return f"{self.source} line {line} ({sa.label}{', ' + what if what else ''})"
-
-    def _ike_keys(self, sa: _IkeSa, ring: KeyRing) -> None:
-        if not sa.keys:
-            return
-        origin = self._origin(sa.line, sa)
-        if sa.version == 2 or any(k in sa.keys for k in IKEV2_LABELS.values()):
-            if sa.initiator_spi is not None and sa.responder_spi is not None:
-                encryption, integrity = _ikev2_algorithms(sa.proposal)
-                ring.ikev2_keys.append(
-                    Ikev2KeyMaterial(
-                        sa.initiator_spi,
-                        sa.responder_spi,
-                        origin,
-                        encryption=encryption,
-                        integrity=integrity,
-                        sk_ei=sa.keys.get("sk_ei", b""),
-                        sk_er=sa.keys.get("sk_er", b""),
-                        sk_ai=sa.keys.get("sk_ai", b""),
-                        sk_ar=sa.keys.get("sk_ar", b""),
-                        sk_d=sa.keys.get("sk_d"),
-                        sk_pi=sa.keys.get("sk_pi"),
-                        sk_pr=sa.keys.get("sk_pr"),
-                    )
-                )
-            # g^ir of IKE_SA_INIT and of the rekeys (scoped by this SA's initiator SPI: the engine
-            # tries them on the SA and on the SAs its rekeys make), and the AUTH shared keys
-            secrets = [(sa.line, sa.keys["dh_secret"])] if "dh_secret" in sa.keys else []
-            for line, secret in secrets + sa.rekey_secrets:
-                origin = self._origin(line, sa, "DH secret")
-                ring.dh_secrets.append(DhSecret(secret, origin, sa.initiator_spi))
-            for line, secret in sa.psks:
-                if all(secret != known.secret for known in ring.psks):
-                    ring.psks.append(PresharedKey(secret, self._origin(line, sa, "AUTH shared key")))
-            return
-        if sa.initiator_spi is None:
-            # no cookies: g^xy still works for every SA when the user also gives the PSK
-            if "dh_secret" in sa.keys:
-                ring.dh_secrets.append(DhSecret(sa.keys["dh_secret"], origin))
-            return
-        fields = {k: sa.keys.get(k) for k in ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "encryption_key")}
-        ring.phase1_keys.append(
-            Phase1KeyMaterial(
-                sa.initiator_spi, origin, sa.responder_spi, dh_secret=sa.keys.get("dh_secret"), **fields
-            )
-        )
-
-    def _child_sas(self, child: _Child) -> list[IpsecSa]:
-        """Both directions of a CHILD_SA: which keys belong to which SPI (module docstring)."""
-        if not child.keys:
-            return []
-        by_spi = {i.spi: i for i in child.installs if i.spi is not None}
-        roles: dict[str, _Install] = {}
-        for role, seed in child.seeds.items():
-            spi, protocol = _seed_spi(seed, child.pfs)
-            if spi is None:
-                continue
-            install = by_spi.get(spi) or _Install("", protocol or "esp", spi)
-            if protocol is not None:
-                install.protocol = protocol
-            roles[role] = install
-        if not roles and child.we_initiated is not None:  # IKEv2: no seeds are logged
-            outbound = next((i for i in child.installs if i.direction == "outbound"), None)
-            inbound = next((i for i in child.installs if i.direction == "inbound"), None)
-            mine, theirs = ("initiator", "responder") if child.we_initiated else ("responder", "initiator")
-            if outbound is not None:
-                roles[mine] = outbound
-            if inbound is not None:
-                roles[theirs] = inbound
-        sas = []
-        for role, install in roles.items():
-            encryption_key = child.keys.get(("encryption", role), b"")
-            integrity_key = child.keys.get(("integrity", role), b"")
-            if not (encryption_key or integrity_key):
-                continue
-            logged = self.sad_algorithms.get(install.spi, {}) if install.spi is not None else {}
-            encryption = child.encryption or logged.get("encryption")
-            integrity = child.integrity or logged.get("integrity") or "null"
-            what = _child_name(child)
-            if encryption is None and install.protocol == "esp":
-                raise KeyFileError(
-                    f"{what}: keys without the encryption algorithm (no 'using ... for encryption' line)",
-                    self.source,
-                    child.line,
-                )
-            try:
-                sas.append(
-                    IpsecSa(
-                        install.protocol,  # type: ignore[arg-type]
-                        install.spi,
-                        install.src,
-                        install.dst,
-                        encryption=encryption or "null",
-                        encryption_key=encryption_key,
-                        integrity=integrity,
-                        integrity_key=integrity_key,
-                        origin=self._origin(child.line, child.sa, f"{what} {role} keys"),
-                    )
-                )
-            except (UnknownAlgorithm, InvalidSa) as exc:
-                raise KeyFileError(f"{what} {role} keys: {exc}", self.source, child.line) from None
-        return sas
-
-
-def _child_name(child: _Child) -> str:
-    if child.sa.version == 2:
-        return "CHILD_SA" + (f" of message {child.message_id}" if child.message_id is not None else "")
-    return f"quick mode 0x{child.message_id:08x}" if child.message_id is not None else "quick mode"
-
-
-def _seed_spi(seed: bytes, pfs: bytes | None) -> tuple[int | None, str | None]:
-    """The SPI and protocol inside a KEYMAT seed ``[g(qm)^xy |] protocol | SPI | Ni_b | Nr_b``."""
-    offset = len(pfs) if pfs is not None and seed.startswith(pfs) else 0
-    if len(seed) < offset + 5:
-        return None, None
-    return int.from_bytes(seed[offset + 1 : offset + 5], "big"), IPSEC_PROTOCOL_IDS.get(seed[offset])
-
-
-def _ikev2_algorithms(proposal: str | None) -> tuple[str | None, str | None]:
-    """Encryption and integrity of ``AES_CBC_256/HMAC_SHA2_256_128/PRF_...`` (IKEv2 SA only)."""
-    if not proposal:
-        return None, None
-    tokens = proposal.split("/")
-    encryption = None
-    name = re.sub(r"_(128|192|256)$", "", tokens[0])
-    encryption = STRONGSWAN_ENCRYPTION.get(name)
-    integrity = next((STRONGSWAN_INTEGRITY[t] for t in tokens[1:] if t in STRONGSWAN_INTEGRITY), None)
-    if integrity is None and encryption is not None:
-        integrity = "null"
-    return encryption, integrity
+        """The keys found, matched to their IKE SAs and IPsec SAs."""
+        return LoggedKeys(
+            self.source, [*self.sas.values(), *self.anonymous], self.children, self.sad_algorithms, self.dumps
+        ).keyring()
 
 
 def parse_charon_log(text: str, source: str) -> KeyRing:

@@ -104,7 +104,7 @@ class _CookieIndex:
     again (key sources only append to the lists or replace them).
     """
 
-    source: Sequence[object]
+    source: Sequence[DhSecret] | Sequence[Phase1KeyMaterial]
     size: int
     by_cookie: dict[bytes, list[int]]
     unscoped: list[int]  # entries without a cookie: they apply to every IKE SA
@@ -113,7 +113,8 @@ class _CookieIndex:
     def of(cls, source: Sequence[DhSecret] | Sequence[Phase1KeyMaterial]) -> _CookieIndex:
         by_cookie: dict[bytes, list[int]] = {}
         unscoped: list[int] = []
-        for position, entry in enumerate(source):
+        entries: Sequence[DhSecret | Phase1KeyMaterial] = source
+        for position, entry in enumerate(entries):
             if entry.initiator_cookie is None:
                 unscoped.append(position)
             else:

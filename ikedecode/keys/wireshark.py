@@ -176,8 +176,8 @@ def read_ikev2_decryption_table(text: str, source_name: str) -> list[Ikev2KeyMat
             continue
         fields = split_uat_line(stripped)
         if fields is None or len(fields) != len(IKEV2_TABLE_FIELDS):
-            expected = f"expected {len(IKEV2_TABLE_FIELDS)} fields: " + ", ".join(IKEV2_TABLE_FIELDS)
-            raise KeyFileError(expected, source_name, number)
+            fields_wanted = f"expected {len(IKEV2_TABLE_FIELDS)} fields: " + ", ".join(IKEV2_TABLE_FIELDS)
+            raise KeyFileError(fields_wanted, source_name, number)
         spi_i, spi_r, sk_ei, sk_er, encryption, sk_ai, sk_ar, integrity = fields
         where = f"{source_name}:{number}"
         hex_fields = {"initiator SPI": spi_i, "responder SPI": spi_r, "SK_ei": sk_ei, "SK_er": sk_er}

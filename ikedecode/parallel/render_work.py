@@ -27,6 +27,15 @@ def _run(bounds: tuple[int, int]) -> list[str]:
     return [job(i) for i in range(*bounds)]
 
 
+def map_in_order(jobs: int) -> Callable[[Callable[[int], str], int], Iterator[str]] | None:
+    """What the renderers take as ``map_in_order`` (``render/map_in_order.py``): ``in_order`` on
+    ``jobs`` processes, or None for one process (the renderers then make every text here, as
+    they would without --jobs)."""
+    if jobs <= 1:
+        return None
+    return lambda job, count: in_order(job, count, jobs)
+
+
 def in_order(job: Callable[[int], str], count: int, jobs: int) -> Iterator[str]:
     """``job(i)`` for each ``i`` in ``range(count)``, in order, made by ``jobs`` forked processes
     (in this process, as the iterator is read, when ``jobs`` is 1, when there are fewer than

@@ -11,7 +11,7 @@ from html import escape
 
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
-from ikedecode.analysis.timeline import ChildSaTimeline
+from ikedecode.analysis.timeline_records import ChildSaTimeline
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
 from ikedecode.render.markdown import MAX_LADDER_ITEMS, DocumentSummary, SaSummary, document_summary
 from ikedecode.render.sources import source_lines, sources_heading

@@ -12,9 +12,9 @@ from ikedecode.analysis.timeline import build_timeline
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa
-from ikedecode.parallel import render_work
 from ikedecode.render import json_writer
 from ikedecode.render.json_writer import Encoded, Lazy
+from ikedecode.render.map_in_order import MapInOrder
 from ikedecode.render.redact import redact_payload_dict
 
 SCHEMA_VERSION = 1
@@ -180,34 +180,39 @@ def message_to_dict(m: IkeMessage, *, show_keys: bool = False) -> dict[str, Any]
     return out
 
 
-def render_json(report: Report, *, show_keys: bool = False, jobs: int = 1) -> str:
+def render_json(report: Report, *, show_keys: bool = False, map_in_order: MapInOrder | None = None) -> str:
     """The whole JSON document as one string (``write_json`` streams the same text)."""
     parts: list[str] = []
-    _write(report, parts.append, show_keys, jobs)
+    _write(report, parts.append, show_keys, map_in_order)
     return "".join(parts)
 
 
-def write_json(report: Report, stream: TextIO, *, show_keys: bool = False, jobs: int = 1) -> None:
+def write_json(
+    report: Report, stream: TextIO, *, show_keys: bool = False, map_in_order: MapInOrder | None = None
+) -> None:
     """``render_json``'s text written to ``stream`` SA by SA: neither the dicts nor the text of
     the whole report are held in memory at once (a capture of 10,000 IKE SAs made 390 MB of JSON).
-    ``jobs`` processes make the IKE SAs' text (the same for any number)."""
-    _write(report, stream.write, show_keys, jobs)
+    ``map_in_order``, when given, makes the IKE SAs' text one SA at a time (the same text; the
+    CLI's runs on ``--jobs`` processes)."""
+    _write(report, stream.write, show_keys, map_in_order)
 
 
 IKE_SA_LEVEL = 2  # nesting of an IKE SA in the document: {"ike_sas": [{...}]}
 
 
-def _write(report: Report, sink: Callable[[str], object], show_keys: bool, jobs: int = 1) -> None:
+def _write(
+    report: Report, sink: Callable[[str], object], show_keys: bool, map_in_order: MapInOrder | None
+) -> None:
     # json.dumps(report_to_dict(report), indent=2, default=_default) + "\n", byte for byte
     document = _document(report, show_keys, Lazy)
-    if jobs > 1 and len(report.ike_sas) >= render_work.MIN_ITEMS:
+    if map_in_order is not None:
         sas = report.ike_sas
 
         def ike_sa_text(index: int) -> str:
             value = ike_sa_to_dict(sas[index], show_keys=show_keys)
             return json_writer.dumps(value, indent=2, default=_default, level=IKE_SA_LEVEL)
 
-        document["ike_sas"] = Lazy(map(Encoded, render_work.in_order(ike_sa_text, len(sas), jobs)))
+        document["ike_sas"] = Lazy(map(Encoded, map_in_order(ike_sa_text, len(sas))))
         # while the workers make the IKE SAs, this process makes what comes after them
         after = list(document)[list(document).index("ike_sas") + 1 :]
         for key in after:

@@ -27,7 +27,7 @@ from typing import Any
 __all__ = ["Deferred", "Encoded", "Lazy", "dumps", "write"]
 
 _encode_str: Callable[[str], str] = json.encoder.encode_basestring_ascii  # ensure_ascii=True
-_c_make_encoder = json.encoder.c_make_encoder  # None without the C accelerator
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # None without the C accelerator
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _INT_REPR = int.__repr__
 _FLOAT_REPR = float.__repr__

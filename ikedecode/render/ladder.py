@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ikedecode.analysis.timeline import IkeSaTimeline, keys_disagree
+from ikedecode.analysis.timeline import keys_disagree
+from ikedecode.analysis.timeline_records import IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
-from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE
+from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload, SaPayload
 
 R_U_THERE, R_U_THERE_ACK = 36136, 36137
@@ -60,8 +61,8 @@ class Ladder:
         return [item for item in self.items if isinstance(item, Arrow)]
 
 
-def role_name(sa: IkeSa, address: str) -> str:
-    return "initiator" if address == sa.initiator else "responder"
+def role_name(sa: IkeSa, address: str) -> Role:
+    return Role.INITIATOR if address == sa.initiator else Role.RESPONDER
 
 
 def build_ladder(sa: IkeSa, timeline: IkeSaTimeline) -> Ladder:
@@ -188,7 +189,7 @@ def message_sentence(sa: IkeSa, m: IkeMessage) -> str:
         for step in shape.steps:
             if step.label == m.label:
                 sentence = step.purpose
-                if shape.name == "quick" and step.label == "QM1" and role == "responder":
+                if shape.name == "quick" and step.label == Label.QM1 and role is Role.RESPONDER:
                     sentence += " (here the IKE responder starts the quick mode)"
                 return sentence
     if m.exchange == "informational":

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
-from ikedecode.analysis.timeline import ChildSaTimeline, IkeSaTimeline, Timeline, build_timeline
+from ikedecode.analysis.timeline import build_timeline
+from ikedecode.analysis.timeline_records import ChildSaTimeline, IkeSaTimeline, Timeline
 from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.render.clock import utc_moment

@@ -12,9 +12,10 @@ from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import ConfigAttributePayload
-from ikedecode.parallel import render_work
 from ikedecode.render.clock import utc_moment
+from ikedecode.render.map_in_order import MapInOrder, in_this_process
 from ikedecode.render.redact import REDACTED, SECRET_ATTRIBUTE_TYPES
 from ikedecode.render.sources import source_lines, sources_heading
 
@@ -132,15 +133,17 @@ def _wrapped_table(rows: list[list[Any]], headers: list[str], maxcolwidths: list
     return _table(wrapped_rows, headers)
 
 
-def render_text(report: Report, *, show_keys: bool = False, verbose: bool = True, jobs: int = 1) -> str:
-    """The report as tables; ``jobs`` processes make the per-SA sections (same text for any)
-    while this one makes the other tables."""
+def render_text(
+    report: Report, *, show_keys: bool = False, verbose: bool = True, map_in_order: MapInOrder | None = None
+) -> str:
+    """The report as tables; ``map_in_order`` makes the per-SA sections (same text whoever makes
+    them: other processes, while this one makes the other tables, or this one)."""
     sas = report.ike_sas
 
     def section(index: int) -> str:
         return "\n".join(_sa_detail(index + 1, sas[index], show_keys))
 
-    sections = render_work.in_order(section, len(sas), jobs) if verbose else iter(())
+    sections = (map_in_order or in_this_process)(section, len(sas)) if verbose else iter(())
     out: list[str] = []
     s = report.stats
     out.append(
@@ -327,7 +330,7 @@ def _sa_detail(i: int, sa: IkeSa, show_keys: bool) -> list[str]:
     for ex in sa.phase2.values():
         bits = [f"  {ex.exchange} 0x{ex.message_id:08x}: {' '.join(ex.labels)}"]
         if ex.summary.get("proxy_ids"):
-            bits.append("proxy IDs " + str(ex.summary["proxy_ids"].get("initiator", "")))
+            bits.append("proxy IDs " + str(ex.summary["proxy_ids"].get(Role.INITIATOR, "")))
         if ex.summary.get("deletes"):
             bits.append(f"{len(ex.summary['deletes'])} delete(s)")
         out.append(", ".join(bits))

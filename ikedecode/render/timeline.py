@@ -5,7 +5,8 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
-from ikedecode.analysis.timeline import ChildSaTimeline, IkeSaTimeline, Timeline, build_timeline
+from ikedecode.analysis.timeline import build_timeline
+from ikedecode.analysis.timeline_records import ChildSaTimeline, IkeSaTimeline, Timeline
 from ikedecode.render.clock import utc_moment
 
 

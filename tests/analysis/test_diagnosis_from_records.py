@@ -140,7 +140,7 @@ def test_ke_on_one_side_only_is_a_pfs_mismatch():
     assert "192.0.2.1 sent a KE payload (PFS) and 192.0.2.2 did not" in found.message
 
 
-def test_responder_answering_other_proxy_identities_is_a_warning():
+def test_responder_answering_other_proxy_identities_is_a_warning_of_its_own():
     ids_i = ipv4_subnet("10.1.0.0/255.255.255.0"), ipv4_subnet("10.2.0.0/255.255.255.0")
     ids_r = ipv4_subnet("10.1.0.0/255.255.255.0"), ipv4_subnet("10.2.5.0/255.255.255.0")
     qm1 = msg(7, 0.1, "QM1", INIT, esp_sa(), *ids_i, **QM)
@@ -148,7 +148,7 @@ def test_responder_answering_other_proxy_identities_is_a_warning():
     qm3 = msg(9, 0.3, "QM3", INIT, **QM)
     found = _one(
         diagnose(report(ike_sa(*established_main_mode(), qm1, qm2, qm3, established=True))),
-        "proxy-id-mismatch",
+        "proxy-id-changed",
     )
     assert found.severity is Severity.WARNING
     assert found.evidence["responder_proxy_ids"]["remote"] == "10.2.5.0/255.255.255.0"
@@ -176,10 +176,10 @@ def test_refused_proxy_ids_are_compared_with_the_responders_own_proposal():
     assert first.evidence["mirror"] is False and "not a mirror image" in first.message
 
 
-def test_chosen_transform_that_was_not_offered_is_a_proposal_mismatch():
+def test_chosen_transform_that_was_not_offered_is_reported():
     other = {**PSK_SHA1_GROUP14, "attributes": [{"type": 1, "value": 5}], "description": "3DES-CBC"}
     sa = ike_sa(msg(1, 0.0, "MM1"), msg(2, 0.1, "MM2", RESP), chosen=other)
-    found = _one(diagnose(report(sa)), "p1-proposal-mismatch")
+    found = _one(diagnose(report(sa)), "p1-chosen-not-offered")
     assert "3DES-CBC" in found.message and "did not offer" in found.message
 
 

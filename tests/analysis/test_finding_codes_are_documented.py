@@ -8,8 +8,9 @@ import re
 import pytest
 
 from ikedecode.findings import CATALOG, Severity, finding
+from tests.conftest import LAB_CAPTURES
 
-from .labs import CAPTURES_DIR, PROJECT_ROOT, lab_keyring, lab_report
+from .labs import PROJECT_ROOT, lab_keyring, lab_report
 
 DOC = (PROJECT_ROOT / "docs" / "findings.md").read_text()
 ISSUE_CODES = (
@@ -36,14 +37,61 @@ def test_the_issues_codes_exist_with_their_own_section():
     assert set(ISSUE_CODES) <= set(CATALOG) and set(ISSUE_CODES) <= sections
 
 
-def test_each_section_states_the_catalogued_severity():
-    for code, kind in CATALOG.items():
-        match = re.search(rf"^### `{re.escape(code)}`\n\n\*\*(\w+)\*\*", DOC, re.MULTILINE)
-        if match:
-            assert match.group(1) == kind.severity.value, code
+def _sections() -> dict[str, str]:
+    """Each ``### `code``` section's text, whitespace collapsed (the docs wrap lines anywhere)."""
+    parts = re.split(r"^### `([a-z0-9-]+)`$", DOC.split("## Other codes", 1)[0], flags=re.MULTILINE)
+    out = {}
+    for code, text in zip(parts[1::2], parts[2::2], strict=True):
+        text = re.split(r"^## ", text, maxsplit=1, flags=re.MULTILINE)[0]
+        out[code] = " ".join(text.split())
+    return out
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in CAPTURES_DIR.glob("*.pcap")))
+def _rows() -> dict[str, list[str]]:
+    """The ``Other codes`` table: code -> [severity, producer, meaning, hint]."""
+    table = DOC.split("## Other codes", 1)[1]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \|(.*)\|$", table, re.MULTILINE)
+    return {code: [cell.strip() for cell in rest.split(" | ")] for code, rest in rows}
+
+
+SECTIONS, ROWS = _sections(), _rows()
+
+
+@pytest.mark.parametrize("code", sorted(SECTIONS))
+def test_each_section_states_the_catalogued_severity_and_when_a_check_lowers_it(code):
+    kind = CATALOG[code]
+    text = SECTIONS[code]
+    assert text.startswith(f"**{kind.severity.value}**"), code
+    if kind.lowered_to:
+        lowered = f"({kind.lowered_to.value} {kind.lowered_when})"
+        assert text.startswith(f"**{kind.severity.value}** {lowered}"), code
+
+
+@pytest.mark.parametrize("code", sorted(SECTIONS))
+def test_each_section_gives_the_catalogued_hint(code):
+    kind = CATALOG[code]
+    text = SECTIONS[code]
+    if kind.hint:
+        assert f"Hint: {kind.hint}" in text or f"Hint for any other {kind.case_field}: {kind.hint}" in text
+    else:
+        assert "Hint:" not in text, f"{code} has no hint in the catalogue"
+    for case, hint in kind.case_hints.items():
+        assert f"- `{case}`: {hint}" in text, (code, case)
+
+
+@pytest.mark.parametrize("code", sorted(ROWS))
+def test_each_row_gives_the_catalogued_severity_and_hint(code):
+    kind = CATALOG[code]
+    severity, _producer, _meaning, hint = ROWS[code]
+    assert (severity, hint) == (kind.severity.value, kind.hint), code
+    assert not kind.case_hints and not kind.lowered_to, f"{code} needs a section of its own"
+
+
+def test_every_code_is_documented_once():
+    assert not set(SECTIONS) & set(ROWS)
+
+
+@pytest.mark.parametrize("name", [p.stem for p in LAB_CAPTURES])
 def test_every_finding_on_the_lab_captures_is_catalogued_and_complete(name):
     for keys in (True, False):
         for f in lab_report(name, keys).all_findings():
@@ -53,16 +101,44 @@ def test_every_finding_on_the_lab_captures_is_catalogued_and_complete(name):
             assert f.severity in (Severity.ERROR, Severity.WARNING, Severity.INFO)
 
 
-def test_the_catalogue_gives_severity_and_hint_unless_told_otherwise():
+def test_the_catalogue_gives_severity_and_hint():
     made = finding("no-response", "m", {"x": 1})
     assert (made.severity, made.hint) == (Severity.ERROR, CATALOG["no-response"].hint)
-    lowered = finding("no-response", "m", {"x": 1}, severity=Severity.WARNING, hint="h")
-    assert (lowered.severity, lowered.hint) == (Severity.WARNING, "h")
     with pytest.raises(KeyError):
         finding("not-a-code", "m", {})
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in CAPTURES_DIR.glob("*.pcap")))
+def test_a_case_named_in_the_evidence_picks_its_hint_from_the_catalogue():
+    stalled = finding("no-response", "m", {"state": "MM_WAIT_MSG6"})
+    assert stalled.hint == CATALOG["no-response"].case_hints["MM_WAIT_MSG6"] != CATALOG["no-response"].hint
+    refused = finding("error-notify", "m", {"notify": "INVALID-KEY-INFORMATION"})
+    assert "KE payload" in refused.hint
+    assert (
+        finding("error-notify", "m", {"notify": "UNEQUAL-PAYLOAD-LENGTHS"}).hint
+        == CATALOG["error-notify"].hint
+    )
+
+
+def test_a_check_may_lower_a_severity_only_where_the_catalogue_says_when():
+    lowered = finding("no-response", "m", {"x": 1}, severity=Severity.WARNING)
+    assert (lowered.severity, lowered.hint) == (Severity.WARNING, CATALOG["no-response"].hint)
+    with pytest.raises(ValueError):
+        finding("icv-failure", "m", {"x": 1}, severity=Severity.WARNING)  # no "lowered" in its entry
+    with pytest.raises(ValueError):
+        finding("dpd-timeout", "m", {"x": 1}, severity=Severity.INFO)  # lowered to warning only
+    with pytest.raises(ValueError):
+        finding("esp-replay", "m", {"x": 1}, severity=Severity.ERROR)  # never raised
+
+
+def test_the_case_hints_name_cases_the_producers_can_write():
+    from ikedecode.analysis.checks.stalls import WAITING_AFTER
+    from ikedecode.ike.registries import NOTIFY_TYPES
+
+    assert set(CATALOG["no-response"].case_hints) <= set(WAITING_AFTER.values())
+    assert set(CATALOG["error-notify"].case_hints) <= set(NOTIFY_TYPES.values())
+
+
+@pytest.mark.parametrize("name", [p.stem for p in LAB_CAPTURES])
 def test_no_finding_carries_a_secret(name):
     ring = lab_keyring(name)
     text = json.dumps([f.to_dict() for f in lab_report(name, ring=ring).all_findings()])

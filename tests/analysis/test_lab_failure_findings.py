@@ -129,7 +129,7 @@ def test_proxy_identity_mismatch_names_the_refused_selectors():
     }
     assert found.evidence["refusal"][0]["notify"] == "INVALID-ID-INFORMATION"
     assert found.evidence["mirror"] is None  # the responder proposed nothing itself
-    assert "10.2.0.0/255.255.255.0 10.1.0.0/255.255.255.0" in found.hint  # the mirror ACL to configure
+    assert "mirror image" in found.hint
 
 
 def test_pfs_requested_and_refused_is_pfs_mismatch():
@@ -139,9 +139,9 @@ def test_pfs_requested_and_refused_is_pfs_mismatch():
     assert "p2-proposal-mismatch" not in codes(report)
 
 
-def test_initiator_refusing_qm2_is_a_phase2_mismatch():
+def test_initiator_refusing_qm2_is_reported_as_such():
     report = lab_report("qm-transport-refused")
-    found = only(report, "p2-proposal-mismatch")
+    found = only(report, "qm2-rejected")
     assert "answered QM2 with NO-PROPOSAL-CHOSEN" in found.message
     assert found.evidence["accepted"] == [
         "ESP_AES-CBC-128, HMAC-SHA, UDP-Encapsulated-Transport, 3600 seconds"

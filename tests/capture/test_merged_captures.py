@@ -45,7 +45,7 @@ def tagged(tag: str, seconds: list[float]) -> bytes:
 
 
 def record_tags(reader) -> list[str]:  # noqa: ANN001
-    return [record[2][:2].decode() for record in reader._records]
+    return [record[2][:2].decode() for record in reader.records]
 
 
 @pytest.mark.parametrize("name", REAL)
@@ -105,8 +105,8 @@ def test_frame_n_of_a_merge_is_frame_n_of_mergecaps_output(tmp_path):
     inputs = [odd, zipped, pcapng]
     merged_file = tmp_path / "mergecap.pcapng"
     subprocess.run(["mergecap", "-w", str(merged_file), *map(str, inputs)], check=True, capture_output=True)
-    ours = [(r[0], r[1], r[2]) for r in open_captures(inputs)._records]
-    theirs = [(r[0], r[1], r[2]) for r in open_capture(merged_file)._records]
+    ours = [(r[0], r[1], r[2]) for r in open_captures(inputs).records]
+    theirs = [(r[0], r[1], r[2]) for r in open_capture(merged_file).records]
     assert len(ours) == len(records) + 3
     assert ours == theirs
     keys = load_key_file(str(KEYS / "esp-rekey-simultaneous.toml"))
@@ -121,7 +121,7 @@ def test_rotated_captures_are_read_one_open_file_at_a_time(tmp_path):
     reader = open_captures(parts)
     assert isinstance(reader, MergedCaptureReader)
     most_open = 0
-    for _record in reader._records:
+    for _record in reader.records:
         most_open = max(most_open, sum(m.stream is not None for m in reader._members))
     assert most_open == 1
     assert all(m.stream is None and m.records is None for m in reader._members)  # closed at their end

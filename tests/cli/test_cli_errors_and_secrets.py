@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+import os
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -28,6 +31,23 @@ def test_not_a_capture_is_one_line_error(tmp_path):
     result = run(str(bogus))
     assert result.exit_code == 2
     assert "not a pcap or pcapng" in result.stderr
+
+
+def test_unreadable_capture_is_one_line_error_with_status_2(tmp_path, monkeypatch):
+    """Simulated where the operating system raises it: as root a chmod 0 file is readable."""
+    path = tmp_path / "secret.pcap"
+    path.write_bytes((Path(__file__).parents[2] / "captures" / f"{CAPTURE}.pcap").read_bytes())
+    real_open = builtins.open
+
+    def refuse_the_capture(file, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if os.fspath(file) == os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refuse_the_capture)
+    result = run(str(path))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"ikedecode: {path}: permission denied"]
 
 
 def test_bad_dh_secret_hex_names_the_option(captures_dir):

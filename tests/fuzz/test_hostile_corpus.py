@@ -237,11 +237,11 @@ def test_the_ike_sa_cap_drops_the_oldest_with_one_finding():
 def test_the_phase2_cap_drops_the_oldest_exchanges_of_an_sa_with_one_finding():
     status, report, _ = run(CORPUS / "ike-many-phase2.pcap")
     assert status == 0 and len(report["ike_sas"][0]["phase2"]) == 40
-    assert "state-cap" not in codes(report)
+    assert "state-cap-phase2" not in codes(report)
     status, report, _ = run(CORPUS / "ike-many-phase2.pcap", "--max-phase2-per-sa", 10)
     sa = report["ike_sas"][0]
     assert [ex["message_id"] for ex in sa["phase2"]] == [f"0x{0x100 + n:08x}" for n in range(30, 40)]
-    (cap,) = findings(report, "state-cap")
+    (cap,) = findings(report, "state-cap-phase2")
     assert (cap["evidence"]["dropped"], cap["evidence"]["cap"]) == (30, 10)
     assert cap["hint"] == "raise --max-phase2-per-sa"
 
@@ -249,10 +249,10 @@ def test_the_phase2_cap_drops_the_oldest_exchanges_of_an_sa_with_one_finding():
 def test_the_fragment_buffer_cap_drops_the_oldest_datagrams_with_a_finding():
     status, report, _ = run(CORPUS / "ip-fragment-sets-over-cap.pcap")
     assert status == 0 and report["capture"]["malformed_reasons"] == {"incomplete IP fragment set": 40}
-    assert "state-cap" not in codes(report)
+    assert "state-cap-fragments" not in codes(report)
     status, report, _ = run(CORPUS / "ip-fragment-sets-over-cap.pcap", "--max-fragment-buffers", 16)
     assert report["capture"]["malformed_reasons"] == {"incomplete IP fragment set": 40}
-    (cap,) = findings(report, "state-cap")
+    (cap,) = findings(report, "state-cap-fragments")
     assert cap["evidence"]["dropped"] == 24 and cap["hint"] == "raise --max-fragment-buffers"
 
 

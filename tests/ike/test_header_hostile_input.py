@@ -16,7 +16,9 @@ from ikedecode.ike.header import HEADER_LENGTH, parse_header
 
 @functools.cache
 def reference_messages(packet_dir: Path) -> tuple[bytes, ...]:
-    return tuple(path.read_bytes() for path in sorted(packet_dir.glob("*.dat")))
+    messages = tuple(path.read_bytes() for path in sorted(packet_dir.glob("*.dat")))
+    assert messages, f"no *.dat under {packet_dir}"
+    return messages
 
 
 def exercise(data: bytes) -> None:

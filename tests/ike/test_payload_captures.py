@@ -165,6 +165,7 @@ def test_bug_12610_nat_detection_hashes_are_sha256_sized(bug_12610):
 
 
 def test_to_dict_is_json_with_lowercase_hex(certs, bug_12610):
+    with_ke = 0
     for message in certs[:4] + bug_12610[:4]:
         chain = chain_of(message)
         encoded = json.dumps(chain.to_dict())
@@ -175,3 +176,5 @@ def test_to_dict_is_json_with_lowercase_hex(certs, bug_12610):
         ke = chain.first(4)
         if ke is not None:
             assert ke.data.hex() in encoded
+            with_ke += 1
+    assert with_ke  # the KE payload's bytes were checked at least once

@@ -32,6 +32,7 @@ def reference_bodies(packet_dir: Path) -> tuple[bytes, ...]:
         data = path.read_bytes()
         data = data[4:] if data.startswith(b"\x00\x00\x00\x00") else data
         bodies.append(data[28:])
+    assert bodies, f"no *.dat under {packet_dir}"
     return tuple(bodies)
 
 

@@ -54,8 +54,8 @@ def test_phase1_keys_match_the_lab_key_file(name, side, keys_dir, lab_keys):
 def test_every_child_sa_has_the_logged_keys_and_direction(name, side, keys_dir, lab_keys):
     text = _log_text(keys_dir, name, side)
     ring = parse_charon_log(text, "log")
-    if "initiator SA seed" not in text:  # east never keyed the refused transport-mode SAs
-        assert ring.ipsec_sas == []
+    if (name, side) == ("qm-transport-refused", "east"):  # east never keyed the refused transport-mode SAs
+        assert "initiator SA seed" not in text and ring.ipsec_sas == []
         return
     got = {
         (sa.spi, sa.encryption, sa.encryption_key.hex(), sa.integrity, sa.integrity_key.hex())

@@ -11,16 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from ikedecode.cli import main
-from tests.conftest import CAPTURES_DIR, KEYS_DIR, load_lab_keys
+from tests.conftest import CAPTURES_DIR, KEYS_DIR, LAB_CAPTURES, load_lab_keys
 
-# IKEv1 lab captures.  The IKEv2 ones (captures/ikev2-*.pcap, issue 14) hold IKEv2 key files (PSK and
-# g^ir by SPIs) that this IKEv1 comparison cannot use yet; tests/lab/test_ikev2_key_files.py checks them.
+# Every lab capture with a charon log, IKEv1 and IKEv2 (whose key files give the PSK and g^ir by SPIs,
+# and a CREATE_CHILD_SA's PFS g^ir in comments: ``ikev2_pfs_comments``).
 WITH_LOGS = sorted(
     p.stem
-    for p in CAPTURES_DIR.glob("*.pcap")
-    if not p.stem.startswith("ikev2-")
-    and ((KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists())
+    for p in LAB_CAPTURES
+    if (KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists()
 )
+assert len(WITH_LOGS) > 20, "keys/<capture>.<side>.log.gz ship with the project"
 NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal", "ikev2-no-proposal"}  # no keys derived
 BOTH_LOGS_NEEDED = {"fail-psk-mismatch"}  # each side encrypted with its own (different) keys
 
@@ -99,12 +99,13 @@ def outcome(report: dict) -> dict:
 def test_each_daemon_log_alone_decodes_like_psk_and_dh(name, tmp_path):
     reference = outcome(run_json(*psk_and_dh_args(name, tmp_path)))
     assert any(m[2] or m[4] for m in reference["messages"]), "the reference decrypts or verifies something"
-    for side in ("west", "east"):
-        log = KEYS_DIR / f"{name}.{side}.log.gz"
-        if log.exists():
-            assert outcome(run_json(str(CAPTURES_DIR / f"{name}.pcap"), "--keylog", str(log))) == reference, (
-                side
-            )
+    logs = [KEYS_DIR / f"{name}.{side}.log.gz" for side in ("west", "east")]
+    logs = [log for log in logs if log.exists()]  # ikescan-aggressive-pskcrack has only one side's
+    assert logs
+    for log in logs:
+        assert outcome(run_json(str(CAPTURES_DIR / f"{name}.pcap"), "--keylog", str(log))) == reference, (
+            log.name
+        )
 
 
 def test_psk_mismatch_needs_both_logs_and_each_decrypts_its_own_messages(tmp_path):

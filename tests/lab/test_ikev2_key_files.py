@@ -157,9 +157,10 @@ def test_rekeyed_ike_sa_keys_follow_rfc7296_2_18_from_the_old_sk_d(capture: Path
             and bool(m.flags & FLAG_INITIATOR) != bool(request.flags & FLAG_INITIATOR)
         )
         asked, answered = inner_payloads(lab, request), inner_payloads(lab, response)
-        sa_i, sa_r = asked[PAYLOAD_SA][0], answered[PAYLOAD_SA][0]
+        sa_i = asked[PAYLOAD_SA][0]
         if sa_i[5] != PROTOCOL_IKE:  # proposal's protocol ID: a child SA, not an IKE SA rekey
             continue
+        sa_r = answered[PAYLOAD_SA][0]
         new_spi_i, new_spi_r = sa_i[8 : 8 + sa_i[6]], sa_r[8 : 8 + sa_r[6]]
         new = ike_sas[(new_spi_i.hex(), new_spi_r.hex())]
         old = ike_sas[request.spis]

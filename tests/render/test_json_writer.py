@@ -25,7 +25,7 @@ from ikedecode.pipeline import analyze
 from ikedecode.render import json_writer
 from ikedecode.render.json_report import _default, render_json, report_to_dict, write_json
 from ikedecode.render.json_writer import Deferred, Encoded, Lazy
-from tests.conftest import CAPTURES_DIR, KEYS_DIR
+from tests.conftest import CAPTURES_DIR, KEYS_DIR, LAB_CAPTURES
 
 
 class Colour(enum.StrEnum):
@@ -110,9 +110,10 @@ def test_unserialisable_values_and_keys_fail_as_in_json_dumps():
 
 CASES = [
     (path.name, KEYS_DIR / f"{path.stem}.toml")
-    for path in sorted(CAPTURES_DIR.glob("*.pcap"))
+    for path in LAB_CAPTURES
     if (KEYS_DIR / f"{path.stem}.toml").exists()
 ]
+assert len(CASES) > 20, "captures/ and keys/ ship with the project"
 
 
 @pytest.mark.parametrize(("capture", "keys"), CASES, ids=[name for name, _ in CASES])
@@ -128,5 +129,5 @@ def test_streamed_json_of_real_captures_is_the_whole_document_json(capture, keys
     monkeypatch.setattr(render_work, "MIN_ITEMS", 0)  # worker processes even for a few SAs
     monkeypatch.setattr(render_work, "CHUNK", 1)
     stream = io.StringIO()
-    write_json(report, stream, show_keys=show_keys, jobs=2)
+    write_json(report, stream, show_keys=show_keys, map_in_order=render_work.map_in_order(2))
     assert stream.getvalue() == whole

@@ -19,7 +19,7 @@ from ikedecode.keys.loader import load_key_file
 from ikedecode.parallel import render_work
 from ikedecode.pipeline import analyze
 from ikedecode.render import text
-from tests.conftest import CAPTURES_DIR, KEYS_DIR
+from tests.conftest import CAPTURES_DIR, KEYS_DIR, LAB_CAPTURES
 
 _words = st.sampled_from(
     ["1", "-", "+2", "3.5", "1,000", "1e5", "inf", "nan", "True", "False", "0x1f", "1_0", " 7 ", "",
@@ -72,9 +72,10 @@ def _plain_wrapped_table(rows, headers, maxcolwidths):  # noqa: ANN001, ANN202
 
 CASES = [
     (path.name, KEYS_DIR / f"{path.stem}.toml")
-    for path in sorted(CAPTURES_DIR.glob("*.pcap"))
+    for path in LAB_CAPTURES
     if (KEYS_DIR / f"{path.stem}.toml").exists()
 ]
+assert len(CASES) > 20, "captures/ and keys/ ship with the project"
 
 
 @pytest.mark.parametrize(("capture", "keys"), CASES, ids=[name for name, _ in CASES])
@@ -84,7 +85,7 @@ def test_text_report_of_real_captures_is_the_plain_tabulate_report(capture, keys
     fast = text.render_text(report)
     monkeypatch.setattr(render_work, "MIN_ITEMS", 0)  # worker processes even for a few SAs
     monkeypatch.setattr(render_work, "CHUNK", 1)
-    assert text.render_text(report, jobs=2) == fast
+    assert text.render_text(report, map_in_order=render_work.map_in_order(2)) == fast
     monkeypatch.setattr(text, "_table", _plain_table)
     monkeypatch.setattr(text, "_wrapped_table", _plain_wrapped_table)
     assert text.render_text(report) == fast

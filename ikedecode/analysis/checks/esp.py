@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ikedecode.analysis.checks.facts import Context, SaFacts, evidence_of, lifetimes, plural
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import PROTO_IPSEC_AH, PROTO_IPSEC_ESP, SA_LIFE_DURATION, SA_LIFE_TYPE
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import DeletePayload
 
 INVALID_SPI = 11  # RFC 2408 3.14.1
@@ -70,8 +71,6 @@ def _one_way(ctx: Context, flows: list[Flow]) -> list[Finding]:
                     f"{plural(count, 'ESP/AH packet')} went from {src} to {dst} and none came back "
                     f"from {dst}",
                     {"from": src, "to": dst, "packets": count, "spis": spis[(src, dst)]},
-                    hint=f"{dst} receives but does not send: it has no outbound SA or route for the traffic "
-                    f"(crypto ACL), drops what it receives (wrong keys), or its ESP / UDP 4500 is blocked",
                 )
             )
     return out
@@ -81,7 +80,7 @@ def _no_esp(ctx: Context, flows: list[Flow]) -> list[Finding]:
     out = []
     talking = {frozenset((f.src, f.dst)) for f in flows}
     for facts in ctx.sas:
-        done = [q for q in facts.quick_modes if q.label("QM2") is not None]
+        done = [q for q in facts.quick_modes if q.label(Label.QM2) is not None]
         if not done or frozenset((facts.sa.initiator, facts.sa.responder)) in talking:
             continue
         out.append(
@@ -104,16 +103,12 @@ def _counters(ctx: Context) -> list[Finding]:
             all_bad = c.verified == 0
             out.append(
                 finding(
-                    "icv-failure",
+                    _icv_code(sa.origin) if all_bad else "icv-failure-partial",
                     f"{sa.label}: {c.icv_failed} of {c.packets} packets fail the ICV check"
                     + (
                         ": the integrity key is wrong for this SPI" if all_bad else ": corruption on the path"
                     ),
                     {**base, "icv_failed": c.icv_failed, "verified": c.verified},
-                    hint=_wrong_key_hint(sa.origin)
-                    if all_bad
-                    else "packets are altered on the way (faulty link, middlebox) or another sender reuses "
-                    "the SPI",
                 )
             )
         if c.replays:
@@ -136,13 +131,9 @@ def _counters(ctx: Context) -> list[Finding]:
     return out
 
 
-def _wrong_key_hint(origin: str) -> str:
-    if "PFS secret" in origin:
-        return (
-            "the quick mode uses PFS and the g(qm)^xy tried is not its own: give the quick mode's DH secret "
-            "([[quick_mode]] dh_secret in a key file)"
-        )
-    return "check the ESP keys given for this SPI (or the PSK / DH secret of the quick mode that made them)"
+def _icv_code(origin: str) -> str:
+    """Every packet fails: the keys are wrong; a PFS quick mode's own secret is the usual culprit."""
+    return "icv-failure-pfs" if "PFS secret" in origin else "icv-failure"
 
 
 def _after_delete(ctx: Context, flows: list[Flow]) -> list[Finding]:
@@ -189,8 +180,8 @@ def _lifetime_exceeded(ctx: Context) -> list[Finding]:
         if found is None:
             continue
         facts, qm = found
-        accepted = qm.sa_payload("QM2")
-        done = qm.label("QM3") or qm.label("QM2")
+        accepted = qm.sa_payload(Label.QM2)
+        done = qm.label(Label.QM3) or qm.label(Label.QM2)
         if accepted is None or done is None:
             continue
         limits: dict[str, int] = {}

@@ -26,9 +26,10 @@ from ikedecode.ike.registries import (
     LIFE_DURATION,
     LIFE_TYPE,
 )
+from ikedecode.ike.v1.exchanges import Label, Role
 from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
 
-INITIATOR, RESPONDER = "initiator", "responder"
+INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
 PRESHARED_BASE_METHOD = 1  # RFC 2409 Appendix A: authentication method 1
 # The attributes that make an ISAKMP policy (RFC 2409 Appendix A); lifetimes are compared apart.
@@ -295,7 +296,7 @@ class QuickModeFacts:
 
     @property
     def opener(self) -> IkeMessage:
-        return self.label("QM1") or self.messages[0]
+        return self.label(Label.QM1) or self.messages[0]
 
     @property
     def initiator(self) -> str:
@@ -339,8 +340,8 @@ class QuickModeFacts:
 
     def refusal(self) -> list[Notification]:
         """Error notifications the quick-mode responder sent after QM1 and before QM2 / the next QM1."""
-        qm1 = self.label("QM1")
-        if qm1 is None or self.label("QM2") is not None:
+        qm1 = self.label(Label.QM1)
+        if qm1 is None or self.label(Label.QM2) is not None:
             return []
         facts = self.sa_facts
         infos = facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
@@ -348,8 +349,8 @@ class QuickModeFacts:
 
     def rejection_of_qm2(self) -> list[Notification]:
         """Error notifications the quick-mode initiator sent after QM2 instead of QM3."""
-        qm2 = self.label("QM2")
-        if qm2 is None or self.label("QM3") is not None:
+        qm2 = self.label(Label.QM2)
+        if qm2 is None or self.label(Label.QM3) is not None:
             return []
         facts = self.sa_facts
         infos = facts.informationals_from(self.initiator, qm2.time, facts.next_quick_mode_after(qm2.time))
@@ -357,8 +358,8 @@ class QuickModeFacts:
 
     def informational_answers(self) -> list[IkeMessage]:
         """Informationals from the responder after QM1 while no QM2 came (readable or not)."""
-        qm1 = self.label("QM1")
-        if qm1 is None or self.label("QM2") is not None:
+        qm1 = self.label(Label.QM1)
+        if qm1 is None or self.label(Label.QM2) is not None:
             return []
         facts = self.sa_facts
         return facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))

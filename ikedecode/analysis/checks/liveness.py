@@ -14,6 +14,7 @@ from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, eviden
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.registries import PROTOCOL_IDS
+from ikedecode.ike.v1.exchanges import Role
 
 R_U_THERE, R_U_THERE_ACK = 36136, 36137
 DEAD_AFTER = 2  # unanswered R-U-THEREs in a row before calling the peer dead (strongSwan/Cisco send 3-5)
@@ -87,7 +88,7 @@ def _spaced(messages: list[IkeMessage]) -> list[IkeMessage]:
 
 def _dpd_shape(facts: SaFacts, flows: list[Flow]) -> list[Finding]:
     """Without keys: encrypted informationals from one side only, after the other went quiet."""
-    if not all(any("DPD" in v for v in facts.sa.vendor_ids.get(r, [])) for r in ("initiator", "responder")):
+    if not all(any("DPD" in v for v in facts.sa.vendor_ids.get(r, [])) for r in Role):
         return []
     out = []
     for sender, peer in ((facts.sa.initiator, facts.sa.responder), (facts.sa.responder, facts.sa.initiator)):

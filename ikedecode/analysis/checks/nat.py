@@ -19,6 +19,7 @@ from ikedecode.analysis.checks.facts import INITIATOR, RESPONDER, Context, SaFac
 from ikedecode.analysis.natd import NatDCheck, check_natd
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import ENCAPSULATION_MODE
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import NatDPayload
 
 IKE_PORTS = (500, 4500)
@@ -77,7 +78,7 @@ def _plain_encapsulation(facts: SaFacts) -> list[str]:
     """Quick modes that chose tunnel/transport mode without UDP encapsulation."""
     out = []
     for qm in facts.quick_modes:
-        sa = qm.sa_payload("QM2") or qm.sa_payload("QM1")
+        sa = qm.sa_payload(Label.QM2) or qm.sa_payload(Label.QM1)
         if sa is None:
             continue
         modes = {t.get(ENCAPSULATION_MODE) for p in sa.proposals for t in p.transforms}

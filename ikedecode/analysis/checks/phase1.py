@@ -25,6 +25,7 @@ from ikedecode.analysis.checks.facts import (
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.registries import PROTO_ISAKMP
+from ikedecode.ike.v1.exchanges import Label
 
 NO_PROPOSAL_CHOSEN = 14  # RFC 2408 3.14.1
 # What a responder sends when it cannot decrypt or authenticate MM5 / AM3 (RFC 2408 3.14.1)
@@ -68,7 +69,7 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
         if policy_key(chosen) not in offered_keys:
             out.append(
                 finding(
-                    "p1-proposal-mismatch",
+                    "p1-chosen-not-offered",
                     f"{facts.sa.responder} chose {chosen.get('description', '?')}, which "
                     f"{facts.sa.initiator} did not offer ({'; '.join(_offered_text(facts))})",
                     {
@@ -76,8 +77,6 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
                         "chosen": chosen.get("description"),
                         "offered": _offered_text(facts),
                     },
-                    hint="a responder must pick one of the offered transforms unchanged; check its ISAKMP "
-                    "policies and software",
                 )
             )
         else:
@@ -106,8 +105,8 @@ def _protection_text(messages: list[IkeMessage]) -> str:
 
 
 def _mm_psk_pattern(ctx: Context, facts: SaFacts) -> Finding | None:
-    mm5 = facts.first("MM5")
-    if mm5 is None or facts.first("MM6") is not None or facts.established or facts.preshared is False:
+    mm5 = facts.first(Label.MM5)
+    if mm5 is None or facts.first(Label.MM6) is not None or facts.established or facts.preshared is False:
         return None
     copies = facts.all_copies(mm5)
     answers = facts.after(mm5, RESPONDER)
@@ -179,10 +178,10 @@ def _psk_proof(facts: SaFacts, mm5: IkeMessage, answers: list[IkeMessage]) -> di
 
 
 def _am_psk_pattern(ctx: Context, facts: SaFacts) -> Finding | None:
-    am2 = facts.first("AM2")
+    am2 = facts.first(Label.AM2)
     if am2 is None or facts.preshared is False:
         return None
-    am3 = facts.first("AM3")
+    am3 = facts.first(Label.AM3)
     if am3 is None:
         refusers, after = INITIATOR, facts.after(am2, INITIATOR)
     elif not facts.quick_modes:
@@ -199,9 +198,10 @@ def _am_psk_pattern(ctx: Context, facts: SaFacts) -> Finding | None:
     who = facts.peer(refusers)
     checked = "HASH_R of AM2" if refusers == INITIATOR else "HASH_I of AM3"
     said = ", ".join(sorted({n.payload.notify_name for n in notifies})) or "an informational"
+    answered = Label.AM2 if am3 is None else Label.AM3
     return finding(
         "psk-mismatch",
-        f"{who} answered {'AM2' if am3 is None else 'AM3'} with {said} ({frames_text(infos)}) instead of "
+        f"{who} answered {answered} with {said} ({frames_text(infos)}) instead of "
         f"completing aggressive mode: it did not accept the {checked}, usually a pre-shared key mismatch",
         {
             "ike_sa": facts.cookies,

@@ -21,10 +21,11 @@ from ikedecode.analysis.checks.facts import (
     lifetimes,
     merge_repeats,
 )
-from ikedecode.findings import Finding, Severity, finding
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import Protection
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION, SA_LIFE_DURATION, SA_LIFE_TYPE
 from ikedecode.ike.v1.attributes import lifetime_text
+from ikedecode.ike.v1.exchanges import Label
 
 NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18  # RFC 2408 3.14.1
 RESPONDER_LIFETIME = 24576  # RFC 2407 4.6.3.1
@@ -52,11 +53,11 @@ def _groups(qm: QuickModeFacts, label: str) -> set[int]:
 
 def _other_side(facts: SaFacts, qm: QuickModeFacts) -> list[QuickModeFacts]:
     """Quick modes the refusing responder opened itself: its own proposals and proxy IDs."""
-    return [q for q in facts.quick_modes_by_initiator.get(qm.responder, []) if q.label("QM1") is not None]
+    return [q for q in facts.quick_modes_by_initiator.get(qm.responder, []) if q.label(Label.QM1) is not None]
 
 
 def _base_evidence(facts: SaFacts, qm: QuickModeFacts, refusal: list[Notification]) -> dict[str, Any]:
-    qm1 = qm.label("QM1")
+    qm1 = qm.label(Label.QM1)
     out: dict[str, Any] = {
         "ike_sa": facts.cookies,
         "quick_mode": qm.message_id,
@@ -64,11 +65,11 @@ def _base_evidence(facts: SaFacts, qm: QuickModeFacts, refusal: list[Notificatio
         "responder": qm.responder,
         "qm1": [evidence_of(m) for m in facts.all_copies(qm1)] if qm1 else [],
         "refusal": [n.evidence for n in refusal],
-        "offered": _proposals(qm, "QM1"),
+        "offered": _proposals(qm, Label.QM1),
     }
     others = _other_side(facts, qm)
     if others:
-        out["responder_offered"] = _proposals(others[0], "QM1")
+        out["responder_offered"] = _proposals(others[0], Label.QM1)
     return out
 
 
@@ -84,9 +85,9 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
         ctx.explain(*notes)
         evidence = _base_evidence(facts, qm, notes)
         offered = "; ".join(evidence["offered"]) or "not readable"
-        if qm.has_ke("QM1"):
-            groups = ", ".join(f"group {g}" for g in sorted(_groups(qm, "QM1"))) or "a KE payload"
-            evidence["pfs"] = {"initiator": qm.ke_length("QM1"), "groups": sorted(_groups(qm, "QM1"))}
+        if qm.has_ke(Label.QM1):
+            groups = ", ".join(f"group {g}" for g in sorted(_groups(qm, Label.QM1))) or "a KE payload"
+            evidence["pfs"] = {"initiator": qm.ke_length(Label.QM1), "groups": sorted(_groups(qm, Label.QM1))}
             out.append(
                 finding(
                     "pfs-mismatch",
@@ -94,8 +95,6 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     f"refused it with NO-PROPOSAL-CHOSEN ({frames}): PFS is probably configured on one side "
                     f"only (offered {offered})",
                     evidence,
-                    hint="configure the same PFS group on both peers (set pfs groupN) or none on both; "
-                    "if PFS matches, compare the transform sets",
                 )
             )
         else:
@@ -105,8 +104,6 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     f"quick mode {qm.message_id}: {qm.responder} refused the IPsec proposals of "
                     f"{qm.initiator} with NO-PROPOSAL-CHOSEN ({frames}); offered {offered}",
                     evidence,
-                    hint="make the transform sets match (ESP cipher, key length, integrity, tunnel/transport "
-                    "mode); a responder that requires PFS also refuses an offer without it",
                 )
             )
     if INVALID_ID_INFORMATION in by_type:
@@ -118,11 +115,11 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
 
 def _proxy_refusal(facts: SaFacts, qm: QuickModeFacts, notes: list[Notification]) -> Finding:
     evidence = _base_evidence(facts, qm, notes)
-    mine = qm.proxy_ids("QM1")
+    mine = qm.proxy_ids(Label.QM1)
     evidence["initiator_proxy_ids"] = mine
     theirs = None
     for other in _other_side(facts, qm):
-        theirs = other.proxy_ids("QM1")
+        theirs = other.proxy_ids(Label.QM1)
         if theirs:
             break
     evidence["responder_proxy_ids"] = theirs
@@ -142,9 +139,6 @@ def _proxy_refusal(facts: SaFacts, qm: QuickModeFacts, notes: list[Notification]
         f"quick mode {qm.message_id}: {qm.responder} refused the proxy identities of {qm.initiator} "
         f"({said}) with INVALID-ID-INFORMATION ({frames_text([n.msg for n in notes])}){other_text}",
         evidence,
-        hint=f"on {qm.responder} the crypto ACL must be the mirror image: permit "
-        + (f"{mine['remote']} {mine['local']}" if mine else "<remote> <local>")
-        + "; check the local/remote subnets (traffic selectors) on both peers",
     )
 
 
@@ -154,7 +148,7 @@ def _unreadable_refusal(facts: SaFacts, qm: QuickModeFacts) -> Finding | None:
         return None
     if any(m.protection in (Protection.VERIFIED, Protection.DECRYPTED, Protection.CLEAR) for m in answers):
         return None  # readable, but not an error notify: error-notify or nothing
-    qm1 = qm.label("QM1")
+    qm1 = qm.label(Label.QM1)
     assert qm1 is not None
     return finding(
         "qm-refused",
@@ -172,23 +166,23 @@ def _unreadable_refusal(facts: SaFacts, qm: QuickModeFacts) -> Finding | None:
 
 def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     """QM2 against QM1: PFS on one side only, another group, other proxy IDs, other lifetimes."""
-    if qm.label("QM2") is None:
+    if qm.label(Label.QM2) is None:
         return []
     out: list[Finding] = []
     base = {"ike_sa": facts.cookies, "quick_mode": qm.message_id, "initiator": qm.initiator}
-    ke1, ke2 = qm.has_ke("QM1"), qm.has_ke("QM2")
+    ke1, ke2 = qm.has_ke(Label.QM1), qm.has_ke(Label.QM2)
     if ke1 is not None and ke2 is not None and ke1 != ke2:
         has, lacks = (qm.initiator, qm.responder) if ke1 else (qm.responder, qm.initiator)
         out.append(
             finding(
                 "pfs-mismatch",
                 f"quick mode {qm.message_id}: {has} sent a KE payload (PFS) and {lacks} did not",
-                {**base, "pfs": {"initiator": qm.ke_length("QM1"), "responder": qm.ke_length("QM2")}},
+                {**base, "pfs": {"initiator": qm.ke_length(Label.QM1), "responder": qm.ke_length(Label.QM2)}},
             )
         )
     elif ke1 and ke2:
-        g1, g2 = _groups(qm, "QM1"), _groups(qm, "QM2")
-        l1, l2 = qm.ke_length("QM1"), qm.ke_length("QM2")
+        g1, g2 = _groups(qm, Label.QM1), _groups(qm, Label.QM2)
+        l1, l2 = qm.ke_length(Label.QM1), qm.ke_length(Label.QM2)
         if (g2 and g1 and not g2 <= g1) or (l1 and l2 and l1 != l2):
             out.append(
                 finding(
@@ -206,16 +200,15 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     },
                 )
             )
-    ids1, ids2 = qm.proxy_ids("QM1"), qm.proxy_ids("QM2")
+    ids1, ids2 = qm.proxy_ids(Label.QM1), qm.proxy_ids(Label.QM2)
     if ids1 and ids2 and ids1 != ids2:
         out.append(
             finding(
-                "proxy-id-mismatch",
+                "proxy-id-changed",
                 f"quick mode {qm.message_id}: {qm.responder} answered with other proxy identities (local "
                 f"{ids2['local']}, remote {ids2['remote']}) than proposed (local {ids1['local']}, remote "
                 f"{ids1['remote']})",
                 {**base, "initiator_proxy_ids": ids1, "responder_proxy_ids": ids2, "mirror": False},
-                severity=Severity.WARNING,
             )
         )
     out.extend(_lifetimes(facts, qm, base))
@@ -223,7 +216,7 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
 
 
 def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list[Finding]:
-    offered_sa, accepted_sa = qm.sa_payload("QM1"), qm.sa_payload("QM2")
+    offered_sa, accepted_sa = qm.sa_payload(Label.QM1), qm.sa_payload(Label.QM2)
     offered = (
         [
             lifetimes(t.to_dict(), SA_LIFE_TYPE, SA_LIFE_DURATION)
@@ -279,16 +272,14 @@ def _qm2_rejected(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Find
         return []
     ctx.explain(*notes)
     names = ", ".join(sorted({n.payload.notify_name for n in notes}))
-    accepted = "; ".join(_proposals(qm, "QM2")) or "not readable"
+    accepted = "; ".join(_proposals(qm, Label.QM2)) or "not readable"
     return [
         finding(
-            "p2-proposal-mismatch",
+            "qm2-rejected",
             f"quick mode {qm.message_id}: {qm.initiator} answered QM2 with {names} "
             f"({frames_text([n.msg for n in notes])}) instead of QM3: it cannot use what {qm.responder} "
             f"accepted ({accepted})",
-            {**_base_evidence(facts, qm, notes), "accepted": _proposals(qm, "QM2")},
-            hint="the initiator could not install the accepted SA: check that its IPsec stack supports the "
-            "mode and algorithms it offered (e.g. transport mode, the cipher) and its own log",
+            {**_base_evidence(facts, qm, notes), "accepted": _proposals(qm, Label.QM2)},
         )
     ]
 

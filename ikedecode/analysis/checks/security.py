@@ -21,6 +21,7 @@ from ikedecode.ike.registries import (
     IPSEC_GROUP_DESCRIPTION,
     PROTO_IPSEC_ESP,
 )
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import HashPayload
 
 LISTED_QUICK_MODES = 6  # named in the sentence; the evidence has more
@@ -44,7 +45,7 @@ WEAK_ESP_ATTRIBUTES = {
 def _aggressive(facts: SaFacts) -> list[Finding]:
     if facts.sa.exchange != "aggressive" or facts.preshared is not True:
         return []
-    am2 = facts.first("AM2")
+    am2 = facts.first(Label.AM2)
     if am2 is None:
         return []
     hashes = [p for p in am2.payloads if isinstance(p, HashPayload)]
@@ -98,8 +99,8 @@ def _weak(facts: SaFacts) -> list[Finding]:
             if values.get(attr) == value:
                 _add(items, "phase 1", why, source)
     for qm in facts.quick_modes:
-        accepted = qm.sa_payload("QM2")
-        sa = accepted or qm.sa_payload("QM1")
+        accepted = qm.sa_payload(Label.QM2)
+        sa = accepted or qm.sa_payload(Label.QM1)
         if sa is None:
             continue
         where, source = f"quick mode {qm.message_id}", "accepted" if accepted else "offered"
@@ -120,7 +121,9 @@ def _weak(facts: SaFacts) -> list[Finding]:
 
 def _no_pfs(facts: SaFacts) -> list[Finding]:
     without = [
-        q.message_id for q in facts.quick_modes if q.label("QM2") is not None and q.has_ke("QM2") is False
+        q.message_id
+        for q in facts.quick_modes
+        if q.label(Label.QM2) is not None and q.has_ke(Label.QM2) is False
     ]
     if not without:
         return []

@@ -19,40 +19,20 @@ from ikedecode.analysis.checks.facts import (
 )
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.v1.exchanges import Label
 
-# label of the last message seen -> (state its sender waits in, what the silence usually means)
-WAITING_AFTER: dict[str, tuple[str, str]] = {
-    "MM1": (
-        "MM_WAIT_MSG2",
-        "UDP 500 to the responder is blocked, no IKE daemon listens there, or the responder has no crypto "
-        "map / connection for this peer address",
-    ),
-    "MM2": ("MM_WAIT_MSG3", "the initiator did not accept MM2 (the chosen proposal) or its MM3 was lost"),
-    "MM3": ("MM_WAIT_MSG4", "the responder accepted the proposal but does not answer MM3 (KE/nonce)"),
-    "MM4": (
-        "MM_WAIT_MSG5",
-        "the initiator stopped after MM4: it could not compute the keys, or MM5 was lost",
-    ),
-    "MM5": (
-        "MM_WAIT_MSG6",
-        "the responder cannot decrypt or authenticate MM5: usually a pre-shared key mismatch, or a large "
-        "MM5 (certificates) lost in IP fragments",
-    ),
-    "AM1": (
-        "AM_WAIT_MSG2",
-        "UDP 500 to the responder is blocked, aggressive mode is not allowed there, or the responder has no "
-        "policy / PSK for this identity",
-    ),
-    "AM2": (
-        "AM_WAIT_MSG3",
-        "the initiator did not accept AM2 (HASH_R does not verify with its PSK, or it refuses the identity)",
-    ),
-    "QM1": (
-        "QM_WAIT_MSG2",
-        "the responder ignores the quick mode: no matching crypto map entry, or it is still busy with "
-        "phase 1",
-    ),
-    "QM2": ("QM_WAIT_MSG3", "the initiator did not confirm the quick mode (HASH(3) missing)"),
+# label of the last message seen -> the state its sender waits in (the catalogue's no-response entry
+# says, per state, what the silence usually means)
+WAITING_AFTER: dict[str, str] = {
+    Label.MM1: "MM_WAIT_MSG2",
+    Label.MM2: "MM_WAIT_MSG3",
+    Label.MM3: "MM_WAIT_MSG4",
+    Label.MM4: "MM_WAIT_MSG5",
+    Label.MM5: "MM_WAIT_MSG6",
+    Label.AM1: "AM_WAIT_MSG2",
+    Label.AM2: "AM_WAIT_MSG3",
+    Label.QM1: "QM_WAIT_MSG2",
+    Label.QM2: "QM_WAIT_MSG3",
 }
 SHORT_WAIT = 10.0  # seconds: an unanswered single message closer than this to the capture end is a warning
 
@@ -64,7 +44,7 @@ def _other(role: str) -> str:
 def _stall(
     ctx: Context, facts: SaFacts, last: IkeMessage, what: str, quick_mode: str | None = None
 ) -> Finding:
-    state, meaning = WAITING_AFTER[last.label]
+    state = WAITING_AFTER[last.label]
     copies = facts.all_copies(last)
     end = ctx.capture_end if ctx.capture_end is not None else copies[-1].time
     waited = max(end - last.time, 0.0)
@@ -92,7 +72,6 @@ def _stall(
             **({"quick_mode": quick_mode} if quick_mode else {}),
         },
         severity=severity,
-        hint=meaning,
     )
 
 
@@ -104,7 +83,7 @@ def _phase1_stall(ctx: Context, facts: SaFacts) -> Finding | None:
         return None
     if facts.after(last, _other(facts.role(last))):
         return None  # the other side said something: a specific check explains what
-    if last.label == "MM5" and facts.preshared is not False and facts.sent_count(last) > 1:
+    if last.label == Label.MM5 and facts.preshared is not False and facts.sent_count(last) > 1:
         return None  # the classic pre-shared key mismatch: reported as psk-mismatch
     what = "aggressive mode:" if facts.sa.exchange == "aggressive" else "main mode:"
     return _stall(ctx, facts, last, what)
@@ -113,12 +92,12 @@ def _phase1_stall(ctx: Context, facts: SaFacts) -> Finding | None:
 def _quick_mode_stalls(ctx: Context, facts: SaFacts) -> list[Finding]:
     found: list[Finding] = []
     for qm in facts.quick_modes:
-        qm1, qm2 = qm.label("QM1"), qm.label("QM2")
+        qm1, qm2 = qm.label(Label.QM1), qm.label(Label.QM2)
         if qm1 is not None and qm2 is None and not qm.informational_answers():
             found.append(_stall(ctx, facts, qm1, f"quick mode {qm.message_id}:", qm.message_id))
         elif (
             qm2 is not None
-            and qm.label("QM3") is None
+            and qm.label(Label.QM3) is None
             and qm1 is not None
             and not facts.informationals_from(qm.initiator, qm2.time)
         ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import finding
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.v1 import authhash, keyderiv
 from ikedecode.ike.v1.exchanges import Role
@@ -72,12 +72,10 @@ class HashVerifier:
             origin = (state.selected.psk_origin if state.selected else None) or "the given PSK"
             msg.note = f"{hash_name} does not verify with this PSK ({origin})"
             sa.findings.append(
-                Finding(
-                    Severity.ERROR,
+                finding(
                     "psk-mismatch",
                     f"{hash_name} in {msg.label} does not verify with {origin}",
-                    evidence={"cookies": sa.cookies, "frame": msg.frame, "label": msg.label},
-                    hint="the PSK given is not the one this peer used; check the pre-shared key on both ends",
+                    {"cookies": sa.cookies, "frame": msg.frame, "label": msg.label},
                 )
             )
 
@@ -127,12 +125,10 @@ class HashVerifier:
         sa.authenticated = False
         msg.note = f"HASH_R does not verify with the {len(psks)} preshared key(s) given"
         sa.findings.append(
-            Finding(
-                Severity.ERROR,
+            finding(
                 "psk-mismatch",
                 f"HASH_R in AM2 does not verify with the {len(psks)} PSK(s) given",
-                evidence={"cookies": sa.cookies, "frame": msg.frame, "psks": [k.origin for k in psks]},
-                hint="the responder used another pre-shared key",
+                {"cookies": sa.cookies, "frame": msg.frame, "psks": [k.origin for k in psks]},
             )
         )
 
@@ -205,12 +201,10 @@ class HashVerifier:
         if not msg.hash_verified:
             msg.note = f"{hash_name} does not verify with SKEYID_a"
             state.sa.findings.append(
-                Finding(
-                    Severity.ERROR,
+                finding(
                     "hash-mismatch",
                     f"{hash_name} of {msg.label} (message ID 0x{mid:08x}) does not verify",
-                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
-                    hint="the message was altered, or the phase-1 keys are not this SA's",
+                    {"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
                 )
             )
 

@@ -7,7 +7,7 @@ on ciphertext, whether or not a message could be decrypted.
 
 from __future__ import annotations
 
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import finding
 from ikedecode.ike import ciphers
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets
@@ -128,12 +128,10 @@ class MessageDecryptor:
         if broken:  # no key can open it: a damaged message, not a key problem
             msg.protection, msg.note = Protection.UNDECRYPTABLE, broken
             sa.findings.append(
-                Finding(
-                    Severity.WARNING,
+                finding(
                     "malformed-message",
                     f"{msg.label} from {msg.sender} cannot be decrypted by any key: {broken}",
-                    evidence={"frame": msg.frame, "label": msg.label},
-                    hint="the message was cut or damaged on the way (or by the capture)",
+                    {"frame": msg.frame, "label": msg.label},
                 )
             )
             return None
@@ -192,13 +190,11 @@ class MessageDecryptor:
         if candidate.psk_origin != adopted.psk_origin and not state.other_key_reported:
             state.other_key_reported = True
             state.sa.findings.append(
-                Finding(
-                    Severity.ERROR,
+                finding(
                     "psk-mismatch",
                     f"the peers use different preshared keys: {msg.label} from {msg.sender} decrypts with "
                     f"{candidate.psk_origin}, earlier messages with {adopted.psk_origin}",
-                    evidence={"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
-                    hint="configure the same pre-shared key on both peers",
+                    {"cookies": state.sa.cookies, "frame": msg.frame, "label": msg.label},
                 )
             )
 
@@ -245,23 +241,19 @@ class MessageDecryptor:
         }
         if psk_mode and dh_confirmed:
             sa.findings.append(
-                Finding(
-                    Severity.ERROR,
+                finding(
                     "psk-mismatch",
                     f"{msg.label} does not decrypt although the DH secret matches the KE payloads: "
                     "the preshared key is wrong",
-                    evidence=evidence,
-                    hint="check the pre-shared key configured for this peer",
+                    evidence,
                 )
             )
         elif psk_mode and state.proven_psk:
             sa.findings.append(
-                Finding(
-                    Severity.ERROR,
+                finding(
                     "wrong-keys",
                     f"{msg.label} does not decrypt: the PSK verified HASH_R, so the DH secret is wrong",
-                    evidence=evidence,
-                    hint="give the g^xy of this SA (--dh-secret) or a private value (--dh-private)",
+                    evidence,
                 )
             )
         else:
@@ -271,13 +263,10 @@ class MessageDecryptor:
                 else "the DH secret or keys are wrong"
             )
             sa.findings.append(
-                Finding(
-                    Severity.ERROR,
+                finding(
                     "wrong-keys",
                     f"{msg.label} cannot be decrypted with the keys given: {what}",
-                    evidence=evidence,
-                    hint="check --dh-secret/--dh-private belong to this SA (cookie "
-                    f"{sa.initiator_cookie.hex()}) and the PSK is the one configured",
+                    evidence,
                 )
             )
 

@@ -23,7 +23,7 @@ from collections import deque
 from typing import Any
 
 from ikedecode.capture.datagram import Datagram, Kind
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
@@ -166,15 +166,7 @@ class IkeEngine:
                 frame = state.sa.messages[-1].frame if state.sa.messages else 0
                 self.findings.append(_decoder_error_finding(frame, exc))
         for problem in self._fragments.incomplete():
-            self.findings.append(
-                Finding(
-                    Severity.WARNING,
-                    "ike-fragments-incomplete",
-                    problem,
-                    evidence={},
-                    hint="a fragment of a large IKE message (certificates) was lost on the way",
-                )
-            )
+            self.findings.append(finding("ike-fragments-incomplete", problem, {}))
         ikev2 = [event.sa for event in self._ikev2.finish() if isinstance(event, IkeSaClosed)]
         if not ikev2:
             return [s.sa for s in self._order]
@@ -239,20 +231,16 @@ class IkeEngine:
 
     def _note_sa_dropped(self, dropped: SaState) -> None:
         """One ``state-cap`` finding for all the IKE SAs the cap dropped, with their count."""
-        finding = self._sa_cap_finding
-        if finding is None:
-            finding = self._sa_cap_finding = Finding(
-                Severity.WARNING,
-                "state-cap",
-                "",
-                evidence={"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies},
-                hint="raise --max-ike-sas",
+        cap = self._sa_cap_finding
+        if cap is None:
+            cap = self._sa_cap_finding = finding(
+                "state-cap", "", {"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies}
             )
-            self.findings.append(finding)
-        finding.evidence["dropped"] += 1
-        finding.evidence["last_dropped"] = dropped.sa.cookies
-        count = finding.evidence["dropped"]
-        finding.message = (
+            self.findings.append(cap)
+        cap.evidence["dropped"] += 1
+        cap.evidence["last_dropped"] = dropped.sa.cookies
+        count = cap.evidence["dropped"]
+        cap.message = (
             f"more than {self.max_sas} IKE SAs: the oldest {count} "
             f"{'was' if count == 1 else 'were'} dropped from the report"
         )
@@ -300,12 +288,10 @@ class IkeEngine:
         msg = self._malformed_record(datagram, reason)
         self.unattached.append(msg)
         self.findings.append(
-            Finding(
-                Severity.WARNING,
+            finding(
                 "malformed-message",
                 f"IKE message from {datagram.src} failed its sanity check: {reason}",
-                evidence={"frame": datagram.frame, "src": datagram.src, "dst": datagram.dst},
-                hint="a broken or non-IKE packet on an IKE port",
+                {"frame": datagram.frame, "src": datagram.src, "dst": datagram.dst},
             )
         )
         return msg
@@ -376,12 +362,10 @@ class IkeEngine:
             msg.payloads, msg.problems = chain.payloads, list(chain.problems)
             if chain.problems:
                 sa.findings.append(
-                    Finding(
-                        Severity.WARNING,
+                    finding(
                         "malformed-message",
                         f"{label} from {datagram.src} has a malformed payload chain: {chain.problems[0]}",
-                        evidence={"frame": datagram.frame, "label": label},
-                        hint="",
+                        {"frame": datagram.frame, "label": label},
                     )
                 )
 
@@ -510,20 +494,16 @@ class IkeEngine:
             per_mid.pop(mid, None)
         for role in Role:
             state.sent_count.pop((mid, role), None)
-        finding = state.phase2_cap_finding
-        if finding is None:
-            finding = state.phase2_cap_finding = Finding(
-                Severity.WARNING,
-                "state-cap",
-                "",
-                evidence={"cookies": sa.cookies, "cap": self.max_phase2_per_sa, "dropped": 0},
-                hint="raise --max-phase2-per-sa",
+        cap = state.phase2_cap_finding
+        if cap is None:
+            cap = state.phase2_cap_finding = finding(
+                "state-cap-phase2", "", {"cookies": sa.cookies, "cap": self.max_phase2_per_sa, "dropped": 0}
             )
-            sa.findings.append(finding)
-        finding.evidence["dropped"] += 1
-        finding.message = (
+            sa.findings.append(cap)
+        cap.evidence["dropped"] += 1
+        cap.message = (
             f"more than {self.max_phase2_per_sa} phase-2 exchanges in this IKE SA: the oldest "
-            f"{finding.evidence['dropped']} dropped from the report"
+            f"{cap.evidence['dropped']} dropped from the report"
         )
 
     def _quick_mode(self, state: SaState, msg: IkeMessage) -> QuickModeMaterial:
@@ -696,13 +676,11 @@ def _first_transform_group(sa_body: bytes) -> int | None:
 
 
 def _decoder_error_finding(frame: int, exc: Exception) -> Finding:
-    return Finding(
-        Severity.ERROR,
+    return finding(
         "decoder-error",
         f"frame {frame}: ikedecode failed to decode this IKE message ({type(exc).__name__}); "
         "the rest of the capture was decoded",
-        evidence={"frame": frame, "exception": type(exc).__name__},
-        hint="a bug in ikedecode: please report it, with this frame if you can share it",
+        {"frame": frame, "exception": type(exc).__name__},
     )
 
 

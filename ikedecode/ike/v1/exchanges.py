@@ -18,6 +18,27 @@ class Role(StrEnum):
     RESPONDER = "responder"
 
 
+class Label(StrEnum):
+    """A message's place in its exchange (equal to its text: ``Label.MM1 == "MM1"``)."""
+
+    MM1 = "MM1"
+    MM2 = "MM2"
+    MM3 = "MM3"
+    MM4 = "MM4"
+    MM5 = "MM5"
+    MM6 = "MM6"
+    AM1 = "AM1"
+    AM2 = "AM2"
+    AM3 = "AM3"
+    QM1 = "QM1"
+    QM2 = "QM2"
+    QM3 = "QM3"
+    INFO = "INFO"
+    TRANSACTION = "TRANSACTION"
+    FRAGMENT = "FRAG"  # an IKE fragment (its message is labelled once reassembled)
+    UNKNOWN = "?"  # beyond the shape of its exchange, or an exchange ikedecode does not follow
+
+
 I, R = Role.INITIATOR, Role.RESPONDER  # noqa: E741 - the shapes read like the RFC's diagrams
 
 

@@ -63,7 +63,7 @@ def ike_attribute_lines(payload: SaPayload, transform: Transform) -> list[str]:
         elif kind == IKE_HASH and isinstance(value, int):
             out.append(f"hash {v.IKE_HASH.get(value, attribute.text)}")
         elif kind == IKE_GROUP:
-            out.append(f"default group {value}")
+            out.append(f"default group {_number(value)}")
         elif kind == IKE_AUTH and isinstance(value, int):
             out.append(f"auth {v.IKE_AUTH.get(value, attribute.text)}")
         elif kind == IKE_LIFE_TYPE and isinstance(value, int):
@@ -71,10 +71,16 @@ def ike_attribute_lines(payload: SaPayload, transform: Transform) -> list[str]:
         elif kind == IKE_LIFE_DURATION and isinstance(value, int):
             out.append(_duration("life duration", basic, raw or value.to_bytes(4, "big"), value))
         elif kind == IKE_KEY_LENGTH:
-            out.append(f"keylength of {value}")
+            out.append(f"keylength of {_number(value)}")
         else:
             out.append(f"{attribute.name} {attribute.text}")
     return ["     " + line for line in out]
+
+
+def _number(value: int | bytes) -> int:
+    """An attribute's value as IOS prints it: a number, also when the peer sent it as a TLV
+    (RFC 2408 3.3: a variable-length attribute holds the number in network byte order)."""
+    return int.from_bytes(value, "big") if isinstance(value, bytes) else value
 
 
 def ipsec_attribute_lines(payload: SaPayload, transform: Transform) -> list[str]:
@@ -87,7 +93,7 @@ def ipsec_attribute_lines(payload: SaPayload, transform: Transform) -> list[str]
         basic, raw = (raws[i][1], raws[i][2]) if i < len(raws) else (attribute.is_basic, b"")
         kind = attribute.type
         if kind == SA_ENCAPS:
-            out.append(f"encaps is {value}")
+            out.append(f"encaps is {_number(value)}")
         elif kind == SA_LIFE_TYPE and isinstance(value, int):
             out.append(f"SA life type in {v.LIFE_UNITS.get(value, attribute.text)}")
         elif kind == SA_LIFE_DURATION and isinstance(value, int):
@@ -95,9 +101,9 @@ def ipsec_attribute_lines(payload: SaPayload, transform: Transform) -> list[str]
         elif kind == SA_AUTH and isinstance(value, int):
             out.append(f"authenticator is {v.IPSEC_AUTHENTICATOR.get(value, attribute.text)}")
         elif kind == SA_KEY_LENGTH:
-            out.append(f"key length is {value}")
+            out.append(f"key length is {_number(value)}")
         elif kind == SA_GROUP:
-            out.append(f"group is {value}")
+            out.append(f"group is {_number(value)}")
         else:
             out.append(f"{attribute.name} {attribute.text}")
     return ["    " + line for line in out]

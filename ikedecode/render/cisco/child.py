@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import IdPayload, SaPayload, Transform
 from ikedecode.render.cisco import attributes as attrs
 from ikedecode.render.cisco import vocabulary as v
@@ -125,7 +126,7 @@ def build_children(sa: IkeSa, local: str, remote: str) -> list[LocalChild]:
         if not messages:
             continue
         by_label = {m.label: m for m in messages}
-        qm1 = by_label.get("QM1")
+        qm1 = by_label.get(Label.QM1)
         initiator = qm1.sender if qm1 is not None else messages[0].sender
         child = LocalChild(
             sa, ex.message_id, local, remote, initiator == local, messages, complete=ex.complete
@@ -134,7 +135,7 @@ def build_children(sa: IkeSa, local: str, remote: str) -> list[LocalChild]:
         if ex.complete:
             child.created = last.time
         child.offered = _first(qm1, SaPayload)  # type: ignore[assignment]
-        child.accepted = _first(by_label.get("QM2"), SaPayload)  # type: ignore[assignment]
+        child.accepted = _first(by_label.get(Label.QM2), SaPayload)  # type: ignore[assignment]
         ids = [p for p in (qm1.payloads if qm1 is not None else []) if isinstance(p, IdPayload)]
         if len(ids) >= 2:
             idci, idcr = _proxy(ids[0]), _proxy(ids[1])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.v1.exchanges import Role
 
-CHOICES = ("initiator", "responder")
+CHOICES = tuple(role.value for role in Role)
 
 
 class PerspectiveError(ValueError):
@@ -24,10 +24,10 @@ class Perspective:
 
     @classmethod
     def parse(cls, text: str | None) -> Perspective:
-        if text is None or text.strip().lower() == "initiator":
+        if text is None or text.strip().lower() == Role.INITIATOR:
             return cls(Role.INITIATOR)
         wanted = text.strip().lower()
-        if wanted == "responder":
+        if wanted == Role.RESPONDER:
             return cls(Role.RESPONDER)
         try:
             return cls(None, str(ipaddress.ip_address(wanted)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ikedecode.ike.records import IkeMessage
-from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.v1.exchanges import Label, Role
 from ikedecode.ike.v1.payloads import (
     CertPayload,
     CertRequestPayload,
@@ -135,7 +135,7 @@ def transform_checks(ctx: SaContext, m: IkeMessage, chosen: Transform | None, re
 
 def chosen_transform(ctx: SaContext) -> Transform | None:
     for m in ctx.sa.messages:
-        if m.label in ("MM2", "AM2"):
+        if m.label in (Label.MM2, Label.AM2):
             sa_payload = next((p for p in m.payloads if isinstance(p, SaPayload)), None)
             if sa_payload is not None:
                 transforms = [t for proposal in sa_payload.proposals for t in proposal.transforms]
@@ -215,29 +215,36 @@ def _port_float(ctx: SaContext, m: IkeMessage) -> None:
 def _send(ctx: SaContext, m: IkeMessage, tag: str) -> None:
     t, role, label = m.time, ctx.role, m.label
     ctx.duplicate_pending = False
-    if label in ("MM1", "AM1"):
+    if label in (Label.MM1, Label.AM1):
         _begin(ctx, m, tag)
         return
     readable = ctx.readable(m)
-    if label == "AM2" or (label in ("MM5", "MM6") and readable is Readable.OK):
+    if label == Label.AM2 or (label in (Label.MM5, Label.MM6) and readable is Readable.OK):
         id_block(ctx, m)
-    elif label in ("MM5", "MM6"):
+    elif label in (Label.MM5, Label.MM6):
         doing = v.AUTH_DOING.get(auth_method(ctx) or 0, "pre-shared key")
         ctx.log.isakmp(t, f"SA is doing {doing} authentication")
         ctx.cannot_follow(t, m, "ID and HASH")
     _port_float(ctx, m)
     ctx.tag = tag
     ctx.log.isakmp(t, ctx.send_line(m, tag))
-    if label == "MM6" or (label == "AM3" and role is Role.INITIATOR):
+    if label == Label.MM6 or (label == Label.AM3 and role is Role.INITIATOR):
         ctx.log.state(
             t,
             "IKE_MSG_INTERNAL, IKE_PROCESS_COMPLETE",
-            v.ike_state("MM5" if label == "MM6" else "AM2", role),
+            v.ike_state(Label.MM5 if label == Label.MM6 else Label.AM2, role),
             "IKE_P1_COMPLETE",
         )
         _phase1_complete(ctx, t)
         return
-    previous = {"MM2": "MM1", "MM3": "MM2", "MM4": "MM3", "MM5": "MM4", "AM2": "AM1"}.get(label, label)
+    sent_after: dict[str, str] = {
+        Label.MM2: Label.MM1,
+        Label.MM3: Label.MM2,
+        Label.MM4: Label.MM3,
+        Label.MM5: Label.MM4,
+        Label.AM2: Label.AM1,
+    }
+    previous = sent_after.get(label, label)
     ctx.log.state(
         t, "IKE_MSG_INTERNAL, IKE_PROCESS_COMPLETE", v.ike_state(previous, role), v.ike_state(label, role)
     )
@@ -265,7 +272,7 @@ def _receive(ctx: SaContext, m: IkeMessage, tag: str) -> None:
     t, role, label = m.time, ctx.role, m.label
     ctx.duplicate_pending = False
     exch = "IKE_AM_EXCH" if m.exchange == AGGRESSIVE else "IKE_MM_EXCH"
-    if label in ("MM1", "AM1"):
+    if label in (Label.MM1, Label.AM1):
         ctx.log.say(t, f"ISAKMP (0:0): {ctx.receive_line('NEW SA').replace(f'({ctx.letter}) ', '(N) ')}")
         ctx.log.say(t, f"ISAKMP: local port {m.dport}, remote port {m.sport}")
         ctx.log.state(t, f"IKE_MSG_FROM_PEER, {exch}", "IKE_READY", v.ike_state(label, role))
@@ -278,14 +285,14 @@ def _receive(ctx: SaContext, m: IkeMessage, tag: str) -> None:
                 bad_message(ctx.remote),
             )
             return
-        before = {
-            "MM2": "MM1",
-            "MM4": "MM3",
-            "MM6": "MM5",
-            "MM3": "MM2",
-            "MM5": "MM4",
-            "AM2": "AM1",
-            "AM3": "AM2",
+        before: dict[str, str] = {
+            Label.MM2: Label.MM1,
+            Label.MM4: Label.MM3,
+            Label.MM6: Label.MM5,
+            Label.MM3: Label.MM2,
+            Label.MM5: Label.MM4,
+            Label.AM2: Label.AM1,
+            Label.AM3: Label.AM2,
         }
         ctx.log.state(
             t,
@@ -296,9 +303,9 @@ def _receive(ctx: SaContext, m: IkeMessage, tag: str) -> None:
         if readable is not Readable.OK:
             ctx.cannot_follow(t, m, "payloads")
             ctx.tag = tag
-            if ctx.sa.established and label in ("MM5", "MM6", "AM3"):
+            if ctx.sa.established and label in (Label.MM5, Label.MM6, Label.AM3):
                 _authenticated(ctx, m)
-                if label != "MM5":
+                if label != Label.MM5:
                     ctx.log.state(
                         t,
                         "IKE_MSG_INTERNAL, IKE_PROCESS_COMPLETE",
@@ -307,34 +314,34 @@ def _receive(ctx: SaContext, m: IkeMessage, tag: str) -> None:
                     )
                     _phase1_complete(ctx, t)
             return
-    ctx.tag = "AG_NO_STATE" if label == "AM1" else "MM_NO_STATE" if label == "MM1" else tag
+    ctx.tag = "AG_NO_STATE" if label == Label.AM1 else "MM_NO_STATE" if label == Label.MM1 else tag
     _received_payloads(ctx, m)
 
 
 def _received_payloads(ctx: SaContext, m: IkeMessage) -> None:
     t, role, label = m.time, ctx.role, m.label
-    if label in ("MM1", "MM2", "AM1", "AM2"):
+    if label in (Label.MM1, Label.MM2, Label.AM1, Label.AM2):
         ctx.log.isakmp(t, "processing SA payload. message ID = 0")
         psk_line(ctx, t)
-        rejected = role is Role.RESPONDER and label in ("MM1", "AM1") and rejected_by_local(ctx)
+        rejected = role is Role.RESPONDER and label in (Label.MM1, Label.AM1) and rejected_by_local(ctx)
         chosen = None if rejected else chosen_transform(ctx)
         transform_checks(ctx, m, chosen, rejected)
         if rejected:
             return
-        if label in ("AM1", "AM2"):
+        if label in (Label.AM1, Label.AM2):
             process_payloads(
                 ctx, m, skip=(SaPayload, VendorIdPayload, NatDPayload, HashPayload, NotifyPayload)
             )
             psk_line(ctx, t)
             ctx.log.isakmp(t, "SKEYID state generated")
         process_payloads(ctx, m, skip=(SaPayload, KePayload, NoncePayload, IdPayload, HashPayload))
-        if label == "AM2":
+        if label == Label.AM2:
             ctx.log.isakmp(t, "processing HASH payload. message ID = 0")
             _authenticated(ctx, m)
         mode = "IKE_PROCESS_AGGRESSIVE_MODE" if label.startswith("AM") else "IKE_PROCESS_MAIN_MODE"
         ctx.log.state(t, f"IKE_MSG_INTERNAL, {mode}", v.ike_state(label, role), v.ike_state(label, role))
         return
-    if label in ("MM3", "MM4"):
+    if label in (Label.MM3, Label.MM4):
         process_payloads(ctx, m, skip=LATE_PAYLOADS)
         psk_line(ctx, t)
         ctx.log.isakmp(t, "SKEYID state generated")
@@ -346,12 +353,12 @@ def _received_payloads(ctx: SaContext, m: IkeMessage) -> None:
     # MM5, MM6, AM3: identity and authentication
     process_payloads(ctx, m)
     _authenticated(ctx, m)
-    if label == "MM5":
+    if label == Label.MM5:
         ctx.log.state(
             t, "IKE_MSG_INTERNAL, IKE_PROCESS_MAIN_MODE", v.ike_state(label, role), v.ike_state(label, role)
         )
     else:
-        if label == "MM6":
+        if label == Label.MM6:
             ctx.log.state(
                 t,
                 "IKE_MSG_INTERNAL, IKE_PROCESS_MAIN_MODE",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
     DeletePayload,
@@ -23,6 +26,9 @@ from ikedecode.render.cisco.child import LocalChild, offered_parts
 from ikedecode.render.cisco.context import Readable, SaContext, bad_message
 from ikedecode.render.cisco.lines import signed32
 from ikedecode.render.cisco.phase1 import exchange_word, notify_line, process_payloads
+
+# what the router does on sending or receiving one quick-mode message
+QuickModeStep = Callable[[SaContext, IkeMessage, LocalChild], None]
 
 NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18
 R_U_THERE, R_U_THERE_ACK = 36136, 36137
@@ -76,14 +82,15 @@ def quick_mode(ctx: SaContext, m: IkeMessage) -> None:
     child = ctx.children.get(m.message_id)
     if child is None:
         return
-    handler = {
-        ("QM1", True): _qm1_sent,
-        ("QM2", True): _qm2_received,
-        ("QM3", True): _qm3_sent,
-        ("QM1", False): _qm1_received,
-        ("QM2", False): _qm2_sent,
-        ("QM3", False): _qm3_received,
-    }.get((m.label, child.local_initiated))
+    handlers: dict[tuple[str, bool], QuickModeStep] = {
+        (Label.QM1, True): _qm1_sent,
+        (Label.QM2, True): _qm2_received,
+        (Label.QM3, True): _qm3_sent,
+        (Label.QM1, False): _qm1_received,
+        (Label.QM2, False): _qm2_sent,
+        (Label.QM3, False): _qm3_received,
+    }
+    handler = handlers.get((m.label, child.local_initiated))
     if handler is not None:
         handler(ctx, m, child)
 
@@ -179,7 +186,7 @@ def _qm3_sent(ctx: SaContext, m: IkeMessage, child: LocalChild) -> None:
 
 def _local_rejection(ctx: SaContext, child: LocalChild) -> int | None:
     """The notify type the local router sent in answer to this quick mode, if it refused it."""
-    if child.complete or any(x.label == "QM2" for x in child.messages):
+    if child.complete or any(x.label == Label.QM2 for x in child.messages):
         return None
     # the local router's next message after QM1 is its answer
     position = ctx.positions.get(id(child.messages[0]), len(ctx.sa.messages))
@@ -196,7 +203,7 @@ def _local_rejection(ctx: SaContext, child: LocalChild) -> int | None:
 def _qm1_received(ctx: SaContext, m: IkeMessage, child: LocalChild) -> None:
     t, mid = m.time, ctx.mid(m)
     ctx.log.isakmp(t, ctx.receive_line())
-    answered = any(x.label == "QM2" for x in child.messages)
+    answered = any(x.label == Label.QM2 for x in child.messages)
     if _unreadable(ctx, m, "proposal, nonce and proxy IDs"):
         if answered:
             ctx.log.state(

@@ -116,9 +116,6 @@ class PayloadChain:
     problems: list[str] = field(default_factory=list)
     trailing: bytes = b""  # bytes after the last payload (padding once decrypted)
 
-    def of_type(self, payload_type: int) -> list[Payload]:
-        return [payload for payload in self.payloads if payload.type == payload_type]
-
     def first(self, payload_type: int) -> Payload | None:
         for payload in self.payloads:
             if payload.type == payload_type:

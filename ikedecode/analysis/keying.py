@@ -1,9 +1,13 @@
-"""IPsec SAs from the key material a quick mode produced (``ike.child_sa.ChildSaKeys``)."""
+"""Where IKE meets ESP: IPsec SAs keyed from what a quick mode produced (``ike.v1.child_sa.ChildSaKeys``).
+
+This sits above both ``ike/`` and ``esp/`` so that neither imports the other; IKEv2 child SAs
+are keyed here too (``ipsec_sa_from_ikev2_child``).
+"""
 
 from __future__ import annotations
 
-from ikedecode.esp.algorithms import ikev1_ah_transform, ikev1_esp_transform, ikev2_child_transform
 from ikedecode.esp.sa import IpsecSa, Mode
+from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, ikev2_child_transform
 from ikedecode.ike.registries import AUTHENTICATION_ALGORITHM, ENCAPSULATION_MODE, IPSEC_KEY_LENGTH
 from ikedecode.ike.v1.child_sa import ChildSaKeys
 from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys

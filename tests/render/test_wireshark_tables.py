@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ikedecode.cli import main
-from ikedecode.keys.wireshark_export import TABLE_FILES
+from ikedecode.render.wireshark_tables import TABLE_FILES
 
 TSHARK = shutil.which("tshark")
 needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark (Debian package tshark) is not installed")

@@ -1,0 +1,70 @@
+"""The batching fast path's shared parts: plain ESP over IPv4 recognised in place, and what a
+format reader's fast scan hands the frames it does not batch itself to.
+
+``CaptureReader.items`` batches plain ESP (the bulk of a concentrator's capture) without building
+a per-packet object. Over classic pcap the whole loop runs inside ``PcapReader.esp_batches``,
+right in the file buffer; over other formats the reader calls ``plain_esp`` per frame.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .datagram import Datagram
+
+# LINKTYPE -> (offset of the IP header, offset of a 2-byte EtherType that must be 0x0800 or None,
+# link type name): the shape of linklayer.FAST_LINKS' values.
+FastLink = tuple[int, int | None, str]
+
+
+class FastPathSink(Protocol):
+    """The frames' accounting and general path, on the reader's side of a format's fast scan."""
+
+    def fast_frames(self, frame: int, count: int, first_time_ns: int, last_time_ns: int) -> None:
+        """``count`` consecutive frames, the last of them ``frame``, were batched as plain ESP."""
+
+    def expire_fragments(self, frame: int, time_ns: int) -> None:
+        """Frame ``frame`` was read while IP fragments wait for reassembly."""
+
+    def other_frame(
+        self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
+    ) -> Datagram | None:
+        """A frame the scan did not batch: the datagram it completes, if any (as when iterating)."""
+
+
+def plain_esp(
+    buf: bytes, data_start: int, data_end: int, ip: int, type_offset: int | None, nat_t: bool
+) -> tuple[int, int]:
+    """(end of the IP datagram, start of its ESP) for a frame at ``buf[data_start:data_end]`` whose
+    IPv4 header (starting 0x45: no options) is at ``ip``, when it is plain ESP (IP protocol 50, or
+    UDP 4500 without the non-ESP marker when ``nat_t``) the reader's fast path may batch: EtherType
+    0x0800 at ``type_offset`` (if any), not a fragment, wholly captured, ESP at least 8 bytes.
+    ESP start 0 otherwise (the frame then takes the general path, which tells why)."""
+    if (
+        type_offset is not None
+        and buf[data_start + type_offset : data_start + type_offset + 2] != b"\x08\x00"
+    ):
+        return 0, 0
+    if buf[ip + 6] & 0x3F or buf[ip + 7]:
+        return 0, 0
+    ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
+    if ip_end > data_end:
+        return 0, 0
+    proto = buf[ip + 9]
+    if proto == 50:
+        esp_start = ip + 20
+    elif proto == 17 and nat_t and ip_end >= ip + 36:
+        sport = (buf[ip + 20] << 8) | buf[ip + 21]
+        dport = (buf[ip + 22] << 8) | buf[ip + 23]
+        if not (
+            (sport == 4500 or dport == 4500)
+            and sport != 500
+            and dport != 500
+            and ((buf[ip + 24] << 8) | buf[ip + 25]) == ip_end - ip - 20
+            and buf[ip + 28 : ip + 32] != b"\x00\x00\x00\x00"
+        ):
+            return 0, 0
+        esp_start = ip + 28
+    else:
+        return 0, 0
+    return (ip_end, esp_start) if ip_end - esp_start >= 8 else (0, 0)
