@@ -11,22 +11,7 @@ from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.v2.payloads import Ikev2NotifyPayload
 
 INFORMATIONAL = 37
-IKEV2_NOTIFY_HINTS: dict[int, str] = {
-    4: "the peer has no IKE SA with these SPIs (it restarted or already deleted it)",
-    7: "the peer could not parse the message (or could not decrypt it)",
-    9: "the peer does not expect this message ID: the windows are out of sync",
-    11: "the peer does not know this ESP/AH SPI (it deleted the Child SA)",
-    14: "no proposal matched: compare the IKE / ESP proposals (cipher, PRF, integrity, group) of both peers",
-    17: "the peer wants another key exchange method: the initiator retries with the group in the notify",
-    24: "authentication failed at the peer: pre-shared key, certificate or identity (IDi/IDr) mismatch",
-    34: "the peer accepts only one pair of traffic selectors: narrow the local/remote subnets",
-    36: "the peer could not assign a virtual IP address (pool exhausted or not configured)",
-    37: "the peer requires a configuration payload (virtual IP request)",
-    38: "traffic selectors unacceptable: the local/remote subnets of both peers do not match",
-    43: "temporary failure (a simultaneous rekey): the peer retries later",
-    44: "the peer has no Child SA with this SPI",
-    46: "the identity is authenticated but not authorised on the peer",
-}
+INVALID_KE_PAYLOAD = 17
 
 
 def check_ikev2(ctx: Context) -> list[Finding]:
@@ -50,10 +35,9 @@ def check_ikev2(ctx: Context) -> list[Finding]:
                     "error-notify",
                     f"{sender} sent {first.type_name} to {first_msg.receiver} {times}"
                     f"({frames_text([m for m, _ in notes])})",
-                    {"ike_sa": sa.cookies, "notifies": evidence},
-                    hint=IKEV2_NOTIFY_HINTS.get(notify_type),
+                    {"ike_sa": sa.cookies, "notify": first.type_name, "notifies": evidence},
                     # RFC 7296 1.2: INVALID_KE_PAYLOAD followed by a successful retry is the protocol working
-                    severity=Severity.INFO if notify_type == 17 and sa.established else None,
+                    severity=Severity.INFO if notify_type == INVALID_KE_PAYLOAD and sa.established else None,
                 )
             )
     return out

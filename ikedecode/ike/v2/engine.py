@@ -23,7 +23,7 @@ import hashlib
 from collections import deque
 
 from ikedecode.capture.datagram import Datagram
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.dh_work import DhProvider
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, MessageDecoded
@@ -172,12 +172,10 @@ class Ikev2Engine:
             self._by_pair.pop((dropped.spi_i, dropped.spi_r), None)
         self.events.append(IkeSaClosed(dropped.sa))
         if self._cap_finding is None:
-            self._cap_finding = Finding(
-                Severity.WARNING,
+            self._cap_finding = finding(
                 "state-cap",
                 f"more than {self.max_sas} IKE SAs: the oldest were dropped from the report",
-                evidence={"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies},
-                hint="raise --max-ike-sas",
+                {"cap": self.max_sas, "dropped": 0, "first_dropped": dropped.sa.cookies},
             )
             self.events.append(FindingRaised(self._cap_finding))
         self._cap_finding.evidence["dropped"] += 1
@@ -307,11 +305,9 @@ def _malformed(datagram: Datagram, reason: str) -> IkeMessage:
 
 
 def _decoder_error(frame: int, exc: Exception) -> Finding:
-    return Finding(
-        Severity.ERROR,
+    return finding(
         "decoder-error",
         f"frame {frame}: ikedecode failed to decode this IKE message ({type(exc).__name__}); "
         "the rest of the capture was decoded",
-        evidence={"frame": frame, "exception": type(exc).__name__},
-        hint="a bug in ikedecode: please report it, with this frame if you can share it",
+        {"frame": frame, "exception": type(exc).__name__},
     )

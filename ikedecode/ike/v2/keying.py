@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ikedecode.findings import Finding, Severity
+from ikedecode.findings import Finding, finding
 from ikedecode.ike.crypto_errors import IkeCryptoError
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.records import IkeMessage, Ikev2DerivedKeys, Protection
@@ -430,13 +430,11 @@ def _first_data(payloads: list[Any], kind: type) -> bytes | None:
 
 
 def _wrong_keys(state: Ikev2SaState, msg: IkeMessage, tried: int) -> Finding:
-    return Finding(
-        Severity.ERROR,
+    return finding(
         "wrong-keys",
         f"IKEv2 SA {state.sa.cookies}: frame {msg.frame} does not open with any of {tried} key candidate(s) "
         "(ICV mismatch)",
-        evidence={"cookies": state.sa.cookies, "frame": msg.frame, "candidates": tried},
-        hint="check that the keys (table, log, --dh-secret/--dh-private) belong to this SA",
+        {"cookies": state.sa.cookies, "frame": msg.frame, "candidates": tried},
     )
 
 
