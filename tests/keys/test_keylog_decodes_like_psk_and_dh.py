@@ -22,7 +22,20 @@ WITH_LOGS = sorted(
 )
 assert len(WITH_LOGS) > 20, "keys/<capture>.<side>.log.gz ship with the project"
 NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal", "ikev2-no-proposal"}  # no keys derived
+NO_KEYS_LOGGED |= {"ikev2-pq-addke-unsupported", "ikev2-pq-init-fragments-lost"}  # nor here (issue 18)
 BOTH_LOGS_NEEDED = {"fail-psk-mismatch"}  # each side encrypted with its own (different) keys
+# Issue 18: IKE SAs with IKE_INTERMEDIATE / IKE_FOLLOWUP_KE key stages or an RFC 8784 PPK need the stages
+# (SKEYSEED(n) = prf(SK_d(n-1), SK(n) | Ni | Nr)) that the decoder does not derive yet: expected to fail,
+# strictly, so that the mark goes when it does.  tests/lab/test_ikev2_pq_key_files.py checks these captures.
+KEY_STAGES = {
+    "ikev2-pq-chacha20",
+    "ikev2-pq-child-rekey-addke",
+    "ikev2-pq-hybrid",
+    "ikev2-pq-ike-rekey-hybrid",
+    "ikev2-pq-mlkem1024-two-addke",
+    "ikev2-pq-ppk",
+    "ikev2-pq-ppk-fallback",
+}
 
 
 def run_json(*args: str) -> dict:
@@ -95,7 +108,19 @@ def outcome(report: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("name", [n for n in WITH_LOGS if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            n,
+            marks=[pytest.mark.xfail(strict=True, reason="issue 18: key stages not derived yet")]
+            if n in KEY_STAGES
+            else [],
+        )
+        for n in WITH_LOGS
+        if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED
+    ],
+)
 def test_each_daemon_log_alone_decodes_like_psk_and_dh(name, tmp_path):
     reference = outcome(run_json(*psk_and_dh_args(name, tmp_path)))
     assert any(m[2] or m[4] for m in reference["messages"]), "the reference decrypts or verifies something"

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-LAB_CAPTURES = sorted(p.stem for p in (PROJECT_ROOT / "captures").glob("ikev2-*.pcap"))
+# the post-quantum captures (ikev2-pq-*: IKE_INTERMEDIATE key stages, issue 18) are checked against their logs
+# in tests/lab/test_ikev2_pq_key_files.py; the engine's lab tests take them once it derives the stages
+LAB_CAPTURES = sorted(
+    p.stem for p in (PROJECT_ROOT / "captures").glob("ikev2-*.pcap") if not p.stem.startswith("ikev2-pq-")
+)
 REFERENCE_CAPTURES = [
     "ikev2-decrypt-3des-sha1_160.pcap",
     "ikev2-decrypt-aes128ccm12-2.pcap",
