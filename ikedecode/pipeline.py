@@ -21,7 +21,7 @@ from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
 from ikedecode.capture.sources import sources_of
-from ikedecode.esp.opener import BatchSummary
+from ikedecode.esp.lanes import BatchSummary
 from ikedecode.esp.processor import EspResult
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, DEFAULT_MAX_SAS
 from ikedecode.keys.keyring import KeyRing

@@ -17,7 +17,6 @@ installs them itself, at the point of the merged order where they appeared: ``in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from ikedecode.analysis.diagnose import diagnose
@@ -26,9 +25,10 @@ from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.sources import CaptureSource
-from ikedecode.esp.opener import OUTCOME_NO_KEYS, BatchSummary, Outcome
+from ikedecode.esp.lanes import BatchSummary
+from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS, Outcome
 from ikedecode.esp.processor import EspProcessor, EspResult
-from ikedecode.esp.sa import IpsecSa, SaCounters
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, DEFAULT_MAX_SAS, IkeEngine
@@ -72,8 +72,8 @@ class Analysis:
     ) -> None:
         """``on_layers``/``on_tunnel_packet``: where decrypted packets go (``--write-decrypted``)."""
         self.engine = IkeEngine(keyring, max_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa)
-        # Fresh SA objects per run: an IpsecSa carries its counters, and the KeyRing may be reused.
-        self.sadb = SaDatabase(replace(sa, counters=SaCounters()) for sa in keyring.ipsec_sas)
+        # The KeyRing's SAs are configuration (it may be reused): this run counts on fresh copies.
+        self.sadb = SaDatabase(sa.fresh() for sa in keyring.ipsec_sas)
         self.processor = EspProcessor(self.sadb)
         self.install_keyed = install_keyed
         self._on_layers = on_layers
@@ -172,7 +172,7 @@ class Analysis:
                 extra.frame, extra.frames = merged, (merged,)
                 processor.nested(processor.esp_result(extra, outcome))
             else:
-                src, dst = extra if outcome[0] == OUTCOME_NO_KEYS else (None, None)
+                src, dst = extra if outcome[CODE] == OUTCOME_NO_KEYS else (None, None)
                 processor.account(outcome, packet.size, packet.time_ns / 1e9, merged, src, dst)
         except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
             processor.note_failure(merged, type(exc).__name__)
