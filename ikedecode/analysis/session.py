@@ -35,6 +35,7 @@ from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, DEFAULT_MAX_SAS, Ike
 from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.v1.child_sa import ChildSaKeys
+from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
 from ikedecode.keys.keyring import KeyRing
 
 
@@ -187,7 +188,7 @@ class Analysis:
             self.processor.note_failure(datagram.frame, type(exc).__name__)
 
 
-def unkeyed_finding(child: ChildSaKeys, exc: ValueError) -> Finding:
+def unkeyed_finding(child: ChildSaKeys | Ikev2ChildSaKeys, exc: ValueError) -> Finding:
     return finding(
         "ipsec-sa-unkeyed",
         f"{child.origin}: SPI 0x{child.spi.hex()} cannot be keyed: {exc}",

@@ -13,8 +13,9 @@ no side channel. Both version engines (``ike.v1.engine.Ikev1Engine``, the IKEv2 
 - ``FindingRaised``: a finding not tied to one IKE SA (an SA dropped at the cap, a decoder error, a
   malformed datagram). Findings about one IKE SA travel in that SA's record instead. The
   ``state-cap`` finding is raised at the first drop; its count keeps growing with later drops.
-- ``IkeSaClosed``: an IKE SA whose record is final, from ``finish``, in order of first appearance
-  (an SA the cap dropped is never closed: it is left out of the report).
+- ``IkeSaClosed``: an IKE SA whose record is final, from ``finish``, in order of first appearance.
+  The IKEv2 engine also closes an SA its cap drops, during ``receive``: such an SA is left out of
+  the report (the IKEv1 engine just forgets it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ikedecode.findings import Finding
     from ikedecode.ike.records import IkeMessage, IkeSa
     from ikedecode.ike.v1.child_sa import ChildSaKeys
+    from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
 
 
 class MessageDecoded(NamedTuple):
@@ -33,7 +35,7 @@ class MessageDecoded(NamedTuple):
 
 
 class IpsecSaKeyed(NamedTuple):
-    keys: ChildSaKeys  # IKEv2's child key record has the same interface (spi, src, dst, origin, ...)
+    keys: ChildSaKeys | Ikev2ChildSaKeys  # the same interface: spi, src, dst, origin, message_id, ...
 
 
 class FindingRaised(NamedTuple):
