@@ -97,7 +97,8 @@ def report_digest(report: Report, with_key_origins: bool) -> str:
         out.update(repr((sa.cookies, sa.state, sa.established, sa.authenticated, secrets, origins)).encode())
         for m in sa.messages:
             payloads = [p.to_dict() for p in m.payloads]
-            out.update(repr((m.frame, m.label, m.protection, m.hash_verified, m.note, payloads)).encode())
+            label = str(m.label)  # the text: a Label and the string it equals digest alike
+            out.update(repr((m.frame, label, m.protection, m.hash_verified, m.note, payloads)).encode())
         out.update(repr([(f.code, f.message) for f in sa.findings]).encode())
     for ipsec in report.ipsec_sas:
         counters = (ipsec.counters.packets, ipsec.counters.verified, ipsec.counters.icv_failed)
