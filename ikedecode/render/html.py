@@ -13,7 +13,13 @@ from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline_records import ChildSaTimeline
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
-from ikedecode.render.markdown import MAX_LADDER_ITEMS, DocumentSummary, SaSummary, document_summary
+from ikedecode.render.markdown import (
+    MAX_LADDER_ITEMS,
+    DocumentSummary,
+    SaSummary,
+    came_up_text,
+    document_summary,
+)
 from ikedecode.render.sources import source_lines, sources_heading
 
 STYLE = """
@@ -28,6 +34,9 @@ code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; back
 .verdict { font-size: 18px; font-weight: 600; padding: 10px 14px; border-radius: 6px; margin: 8px 0 12px; }
 .verdict.ok { background: #e3f9e5; color: #0e5814; border-left: 5px solid #31b237; }
 .verdict.bad { background: #ffe3e3; color: #8a041a; border-left: 5px solid #e12d39; }
+.verdict.partly { background: #fff3c4; color: #8d2b0b; border-left: 5px solid #f0b429; }
+.top { margin: 4px 0 12px; }
+.keys { margin: 4px 0 12px; color: #8d2b0b; }
 .summary li { margin: 4px 0; }
 .problem { color: #8a041a; }
 ol.messages { padding-left: 0; list-style: none; }
@@ -67,12 +76,14 @@ def render_html(report: Report, *, show_keys: bool = False) -> str:
         "</header>",
         '<section class="summary">',
         "<h2>Summary</h2>",
-        f'<p class="verdict {_verdict_class(doc)}">{e(doc.verdict)}</p>',
+        f'<p class="verdict {_verdict_class(doc)}">Verdict: {e(doc.verdict)}</p>',
+        _top_html(doc),
+        *_keys_html(doc),
         "<ul>",
     ]
     for s in doc.sas:
         body.append(f"<li><b>IKE SA {s.number}</b>, {e(s.peers)}: {e(s.negotiated)}.<ul>")
-        body.append(f"<li>{'Came up' if s.came_up else 'Did not come up'}: {e(s.outcome)}.</li>")
+        body.append(f"<li>{came_up_text(s)}: {e(s.outcome)}.</li>")
         for problem in s.problems:
             body.append(f'<li class="problem">What went wrong: {e(problem)}</li>')
         body.append("</ul></li>")
@@ -118,7 +129,24 @@ def _sources(report: Report) -> list[str]:
 
 
 def _verdict_class(doc: DocumentSummary) -> str:
-    return "ok" if doc.sas and all(s.came_up for s in doc.sas) else "bad"
+    outcome = doc.capture_verdict.outcome.value if doc.capture_verdict else "down"
+    return {"up": "ok", "partly": "partly"}.get(outcome, "bad")
+
+
+def _top_html(doc: DocumentSummary) -> str:
+    top = doc.capture_verdict.finding if doc.capture_verdict else None
+    if top is None:
+        return '<p class="top"><b>Top finding:</b> none.</p>'
+    frames = f" ({escape(top.frames_text)})" if top.frames_text else ""
+    return (
+        f'<p class="top"><b>Top finding:</b> <span class="sev-{escape(top.severity.value)}">'
+        f"{escape(top.severity.value)}</span> <code>{escape(top.code)}</code>: {escape(top.message)}{frames}</p>"
+    )
+
+
+def _keys_html(doc: DocumentSummary) -> list[str]:
+    line = doc.capture_verdict.key_line if doc.capture_verdict else ""
+    return [f'<p class="keys"><b>Keys:</b> {escape(line)}</p>'] if line else []
 
 
 def _sa_section(s: SaSummary) -> list[str]:
