@@ -215,6 +215,15 @@ _KINDS = (
         "configure the same pre-shared key for this peer on both ends (crypto isakmp key ... address ...)",
     ),
     FindingKind(
+        "given-psk-wrong",
+        W,
+        "diagnosis",
+        "a pre-shared key given does not verify this SA, while the peers went on with it: the key given is "
+        "wrong, not the peers'",
+        "give the pre-shared key the peers are configured with (crypto isakmp key ...); the tunnel itself "
+        "is not affected",
+    ),
+    FindingKind(
         "error-notify",
         E,
         "diagnosis",
@@ -420,6 +429,11 @@ _KINDS = (
         "diagnosis",
         "IKE messages sent more than once",
         "the peer answers slowly or not at all, or answers are lost on the way back",
+        case_field="pattern",  # "answered": every copy got a quick answer; "unanswered"
+        case_hints={
+            "answered": "the answers came at once, so the peer is not slow: the sender does not accept them "
+            "(it cannot decrypt or verify them, or refuses what they carry) or they do not reach it",
+        },
     ),
     FindingKind(
         "ip-fragmentation",

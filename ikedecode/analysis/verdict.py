@@ -144,8 +144,17 @@ class CaptureVerdict:
         if not self.key_material:
             return ""
         codes = ", ".join(dict.fromkeys(k.code for k in self.key_material))
-        peers = "the peers agreed" if self.outcome is Outcome.UP else "this says nothing about the peers"
-        return f"The keys given are wrong or unused ({codes}); {peers}."
+        what = (
+            "The pre-shared key given does not verify"
+            if any(k.code == "given-psk-wrong" for k in self.key_material)
+            else "The keys given do not fit"
+        )
+        peers = (
+            "the peers agreed"
+            if self.outcome is Outcome.UP
+            else "the tunnel's outcome above does not depend on it"
+        )
+        return f"{what} ({codes}); {peers}."
 
     def to_dict(self) -> dict[str, Any]:
         return {

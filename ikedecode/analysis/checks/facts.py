@@ -64,9 +64,13 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+LISTED_FRAMES = 6  # frames named in a sentence; "and N more" after them
+
+
 def frames_text(messages: Iterable[IkeMessage]) -> str:
     frames = [str(m.frame) for m in messages]
-    return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames)
+    more = f" and {len(frames) - LISTED_FRAMES} more" if len(frames) > LISTED_FRAMES else ""
+    return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames[:LISTED_FRAMES]) + more
 
 
 def attribute_values(transform: dict[str, Any] | None) -> dict[int, Any]:
