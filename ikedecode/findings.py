@@ -421,7 +421,12 @@ _KINDS = (
         I,
         "diagnosis",
         "delete notifications: which SA, who sent it, when",
-        "a delete right after setup points to a policy the sender refused after the fact",
+        "normal clean-up (a rekey replaced the SA, or the tunnel was closed); no action needed",
+        case_field="timing",  # "right-after-setup": within a few seconds of the quick mode that made the SA
+        case_hints={
+            "right-after-setup": "a delete right after setup points to a policy the sender refused after the "
+            "fact: compare the transform sets, proxy identities and lifetimes on the sender",
+        },
     ),
     FindingKind(
         "retransmission",

@@ -143,8 +143,26 @@ def _deletes(facts: SaFacts) -> list[Finding]:
         else:
             frames = [msg.frame for msg, _ in deleted]
             parts.append(f"{sender} deleted {len(deleted)} {proto} SAs (frames {frames[0]} to {frames[-1]})")
-    evidence = {"ike_sa": facts.cookies, "count": len(items), "deletes": items[:MAX_LISTED]}
+    evidence = {
+        "ike_sa": facts.cookies,
+        "count": len(items),
+        "deletes": items[:MAX_LISTED],
+        "timing": _timing(facts),
+    }
     return [finding("sa-deleted", "; ".join(parts), evidence)]
+
+
+RIGHT_AFTER_SETUP = 5.0  # seconds between the last quick mode and a delete that refuses it
+
+
+def _timing(facts: SaFacts) -> str:
+    """"right-after-setup" when the first delete follows the quick mode that set up the SAs within
+    RIGHT_AFTER_SETUP seconds (and no traffic could have mattered), else "later"."""
+    first = min(msg.time for msg, _ in facts.deletes)
+    done = [q.messages[-1].time for q in facts.quick_modes if q.messages and q.messages[-1].time <= first]
+    if done and first - max(done) <= RIGHT_AFTER_SETUP:
+        return "right-after-setup"
+    return "later"
 
 
 def check_liveness(ctx: Context) -> list[Finding]:
