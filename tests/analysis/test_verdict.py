@@ -1,0 +1,194 @@
+"""The verdict (analysis/verdict.py): one account of each capture, the same in every format, on the
+bundled captures with their keys, without keys and with a wrong --psk."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ikedecode.analysis.diagnose import aggregate
+from ikedecode.cli import main
+from ikedecode.findings import SEVERITY_ORDER, finding
+
+from .labs import CAPTURES_DIR, KEYS_DIR
+
+CAPTURES = sorted(p.name for p in CAPTURES_DIR.glob("*.pcap"))
+KEY_CHOICES = ("nokeys", "keys", "wrong-psk")
+
+
+def _args(capture: str, keys: str) -> list[str]:
+    path = str(CAPTURES_DIR / capture)
+    key_file = KEYS_DIR / f"{capture.removesuffix('.pcap')}.toml"
+    if keys == "keys":
+        return [path, "--keys", str(key_file)] if key_file.exists() else [path]
+    if keys == "wrong-psk":
+        return [path, "--psk", "not-the-lab-psk"]
+    return [path]
+
+
+def _run(args: list[str], fmt: str, columns: int = 80) -> str:
+    result = CliRunner().invoke(main, [*args, "-q", "--format", fmt], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _text_code(text: str) -> str:
+    m = re.search(r"^Top finding: (?:none|\w+ ([a-z0-9-]+):)", text, re.MULTILINE)
+    assert m, text[:2000]
+    return m.group(1) or "none"
+
+
+def _markdown_code(text: str) -> str:
+    m = re.search(r"^\*\*Top finding:\*\* (?:none\.|\w+ `([a-z0-9-]+)`)", text, re.MULTILINE)
+    assert m, text[:2000]
+    return m.group(1) or "none"
+
+
+def _html_code(text: str) -> str:
+    m = re.search(r'<p class="top"><b>Top finding:</b> (?:none\.|<span[^>]*>\w+</span> <code>([a-z0-9-]+)</code>)', text)
+    assert m, text[:2000]
+    return m.group(1) or "none"
+
+
+@pytest.mark.parametrize("keys", KEY_CHOICES)
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_every_format_names_the_same_top_finding_and_the_first_screen_shows_the_verdict(capture, keys):
+    args = _args(capture, keys)
+    text = _run(args, "text")
+    code = _text_code(text)
+    assert _markdown_code(_run(args, "markdown")) == code
+    assert _html_code(_run(args, "html")) == code
+    verdict = json.loads(_run(args, "json"))["verdict"]
+    assert (verdict["finding"] or {}).get("code", "none") == code
+    for columns in (80, 120):
+        screen = _run(args, "text", columns).splitlines()[:24]
+        assert any(line.startswith("Verdict: ") for line in screen)
+        assert any(line.startswith("Top finding: ") for line in screen)
+        assert verdict["line"].split()[0] in " ".join(screen)
+
+
+def _verdict(capture: str, keys: str = "keys", extra: list[str] | None = None) -> dict:
+    return json.loads(_run([*_args(capture, keys), *(extra or [])], "json"))
+
+
+def test_a_dead_peer_after_the_tunnel_came_up_is_not_a_green_tunnel():
+    doc = _verdict("dpd-timeout.pcap")
+    assert doc["verdict"]["outcome"] == "partly"
+    assert doc["verdict"]["finding"]["code"] == "dpd-timeout"
+    markdown = _run(_args("dpd-timeout.pcap", "keys"), "markdown")
+    assert "**Verdict: The tunnel came up partly" in markdown and "`dpd-timeout`" in markdown
+    html = _run(_args("dpd-timeout.pcap", "keys"), "html")
+    assert 'class="verdict partly"' in html
+
+
+def test_a_psk_mismatch_without_keys_is_named_in_the_summary():
+    markdown = _run(_args("fail-psk-mismatch.pcap", "nokeys"), "markdown")
+    summary = markdown.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    assert "`psk-mismatch`" in summary
+    assert "(encrypted: no keys)" not in summary
+
+
+@pytest.mark.parametrize(
+    ("capture", "code"),
+    [("fail-pfs-mismatch.pcap", "pfs-mismatch"), ("fail-ts-mismatch.pcap", "proxy-id-mismatch"),
+     ("fail-esp-proposal.pcap", "p2-proposal-mismatch")],
+)
+def test_phase2_failures_name_the_specific_cause(capture, code):
+    assert _verdict(capture)["verdict"]["finding"]["code"] == code
+    summary = _run(_args(capture, "keys"), "markdown").split("## Summary", 1)[1].split("\n## ", 1)[0]
+    assert "SPI 00000000" not in summary and f"`{code}`" in summary
+
+
+def test_a_wrong_psk_on_aggressive_mode_is_about_the_key_not_the_tunnel():
+    doc = _verdict("am-aes128-sha1-modp2048.pcap", "wrong-psk")
+    verdict = doc["verdict"]
+    assert verdict["outcome"] == "up"
+    assert [k["code"] for k in verdict["key_material"]] == ["given-psk-wrong"]
+    assert not [f for f in doc["findings"] if f["severity"] == "error"]
+    assert "psk-mismatch" not in {f["code"] for f in doc["findings"]}
+    text = _run(_args("am-aes128-sha1-modp2048.pcap", "wrong-psk"), "text")
+    flat = " ".join(text.split())
+    assert "Keys: The pre-shared key given does not verify (given-psk-wrong); the peers agreed." in flat
+
+
+def test_a_wrong_psk_on_main_mode_with_the_right_dh_secret_is_about_the_key(tmp_path: Path):
+    lab = tomllib.loads((KEYS_DIR / "mm-aes128-sha1-modp2048.toml").read_text())
+    (ike_sa,) = lab["ike_sa"]
+    edited = (  # the peers' DH secret, a PSK that is not theirs, nothing derived from theirs
+        '[[psk]]\nsecret = "not-the-lab-psk"\npeer = "192.0.2.2"\n\n[[ike_sa]]\n'
+        + "".join(f'{name} = "{ike_sa[name]}"\n' for name in ("initiator_cookie", "responder_cookie", "dh_secret"))
+    )
+    key_file = tmp_path / "wrong.toml"
+    key_file.write_text(edited)
+    doc = json.loads(
+        _run([str(CAPTURES_DIR / "mm-aes128-sha1-modp2048.pcap"), "--keys", str(key_file)], "json")
+    )
+    assert doc["verdict"]["outcome"] == "up"
+    assert {k["code"] for k in doc["verdict"]["key_material"]} & {"given-psk-wrong", "wrong-keys"}
+    assert "psk-mismatch" not in {f["code"] for f in doc["findings"]}
+
+
+def test_esp_without_keys_is_counted_and_drawn():
+    doc = _verdict("mm-aes128-sha1-modp2048.pcap", "nokeys")
+    assert doc["verdict"]["ike_sas"][0]["packets"] == 16
+    assert doc["verdict"]["ike_sas"][0]["traffic"] == "both-ways"
+    markdown = _run(_args("mm-aes128-sha1-modp2048.pcap", "nokeys"), "markdown")
+    assert "0 ESP/AH packets seen" not in markdown and "16 ESP/AH packets seen" in markdown
+    assert re.search(r"I-\)R: \+[\d.]+s ESP 0x[0-9a-f]{8}: 8 packets", markdown)
+
+
+@pytest.mark.parametrize("capture", CAPTURES)
+def test_findings_come_errors_first(capture):
+    for keys in ("nokeys", "keys"):
+        findings = _verdict(capture, keys)["findings"]
+        ranks = [SEVERITY_ORDER[f["severity"]] for f in findings]
+        assert ranks == sorted(ranks, reverse=True)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+@pytest.mark.parametrize("capture", ["am-aes128-sha1-modp2048.pcap", "fail-psk-mismatch.pcap", "dpd-timeout.pcap"])
+def test_the_text_report_fits_the_terminal_and_breaks_no_command(capture, columns):
+    text = _run(_args(capture, "keys"), "text", columns)
+    assert max(len(line) for line in text.splitlines()) <= columns
+    assert not re.search(r"[a-z]-$", text, re.MULTILINE)  # no word cut at a hyphen
+    if capture.startswith("am-"):
+        assert "crypto isakmp aggressive-mode disable" in " ".join(text.split())
+
+
+def test_no_esp_only_for_completed_quick_modes_and_quick_answers_are_not_a_slow_peer():
+    for keys in ("nokeys", "keys"):
+        codes = {f["code"] for f in _verdict("qm-transport-refused.pcap", keys)["findings"]}
+        assert "no-esp" not in codes and "qm2-rejected" in codes
+    doc = _verdict("libreswan-pluto.pcap")
+    assert "no-esp" not in {f["code"] for f in doc["findings"]}
+    (retransmission,) = [f for f in doc["findings"] if f["code"] == "retransmission"]
+    assert "each copy of QM1 from 192.0.2.1 was answered within 9 ms" in retransmission["message"]
+    assert "slowly" not in retransmission["hint"]
+    assert "and 1 more" in retransmission["message"]  # QM2's 7 frames: the first 6 named
+
+
+def test_sa_deleted_by_a_rekey_is_clean_up():
+    (deleted,) = [f for f in _verdict("esp-rekey-delete.pcap")["findings"] if f["code"] == "sa-deleted"]
+    assert deleted["evidence"]["timing"] == "later"
+    assert "refused" not in deleted["hint"]
+    (early,) = [f for f in _verdict("fail-esp-proposal.pcap")["findings"] if f["code"] == "sa-deleted"]
+    assert early["evidence"]["timing"] == "right-after-setup" and "refused" in early["hint"]
+
+
+def test_identical_findings_of_many_sas_become_one_with_a_count():
+    many = [
+        finding(
+            "no-pfs",
+            f"quick mode 0x{i:08x} without PFS: the IPsec keys derive from the phase-1 DH secret only",
+            {"ike_sa": f"{i:016x}/{i + 1:016x}", "count": 1},
+        )
+        for i in range(3000)
+    ]
+    (one,) = aggregate(many)
+    assert one.evidence["aggregated"]["count"] == 3000
+    assert "(and the same in 2999 more IKE SA(s))" in one.message
