@@ -49,6 +49,9 @@ def aggregate(findings: list[Finding]) -> list[Finding]:
             order.append(f)
             continue
         key = (f.code, f.severity.value, _VARYING.sub("#", f.message))
+        if key in groups and any(g.evidence["ike_sa"] == f.evidence["ike_sa"] for g in groups[key]):
+            order.append(f)  # two of one SA (both directions, two quick modes): the checks keep them apart
+            continue
         if key not in groups:
             order.append(key)
         groups.setdefault(key, []).append(f)
