@@ -170,7 +170,7 @@ def verdict_of(report: Report) -> CaptureVerdict:
     """The report's verdict, computed on first use and kept on the Report."""
     if report.verdict is None:
         report.verdict = compute_verdict(report)
-    return report.verdict  # type: ignore[no-any-return]
+    return report.verdict
 
 
 def compute_verdict(report: Report) -> CaptureVerdict:
@@ -187,7 +187,9 @@ def compute_verdict(report: Report) -> CaptureVerdict:
     if not sas:
         top = _most_severe(tunnel)
         line = "The capture holds no IKE negotiation" + (
-            f"; {report.stats.esp + report.stats.ah} ESP/AH packets" if report.stats.esp + report.stats.ah else ""
+            f"; {report.stats.esp + report.stats.ah} ESP/AH packets"
+            if report.stats.esp + report.stats.ah
+            else ""
         )
         return CaptureVerdict(Outcome.NONE, line + ".", top, sas, key_material)
     outcomes = {s.outcome for s in sas}

@@ -51,10 +51,7 @@ def _cell_width(text: str) -> int:
 
 def _longest_token(rows: Sequence[Sequence[Any]], headers: Sequence[str], column: int) -> int:
     tokens = [
-        len(t)
-        for row in rows
-        if column < len(row)
-        for t in str(row[column]).replace("/", "/ ").split()
+        len(t) for row in rows if column < len(row) for t in str(row[column]).replace("/", "/ ").split()
     ]
     return max([len(headers[column]) + HEADER_PADDING, *tokens])
 
@@ -107,7 +104,9 @@ def wrap_cells(rows: list[list[Any]], widths: Sequence[int | None]) -> list[list
     return out
 
 
-def fits(widths: Sequence[int | None], rows: Sequence[Sequence[Any]], headers: Sequence[str], width: int) -> bool:
+def fits(
+    widths: Sequence[int | None], rows: Sequence[Sequence[Any]], headers: Sequence[str], width: int
+) -> bool:
     natural = [len(h) + HEADER_PADDING for h in headers]
     for row in rows:
         for i, cell in enumerate(row):

@@ -140,7 +140,8 @@ def _top_html(doc: DocumentSummary) -> str:
     frames = f" ({escape(top.frames_text)})" if top.frames_text else ""
     return (
         f'<p class="top"><b>Top finding:</b> <span class="sev-{escape(top.severity.value)}">'
-        f"{escape(top.severity.value)}</span> <code>{escape(top.code)}</code>: {escape(top.message)}{frames}</p>"
+        f"{escape(top.severity.value)}</span> <code>{escape(top.code)}</code>: "
+        f"{escape(top.message)}{frames}</p>"
     )
 
 

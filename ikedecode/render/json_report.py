@@ -8,8 +8,8 @@ from typing import Any, TextIO
 
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
-from ikedecode.analysis.verdict import verdict_of
 from ikedecode.analysis.timeline import build_timeline
+from ikedecode.analysis.verdict import verdict_of
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa

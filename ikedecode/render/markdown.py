@@ -15,7 +15,14 @@ from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import build_timeline
 from ikedecode.analysis.timeline_records import ChildSaTimeline, IkeSaTimeline, Timeline
-from ikedecode.analysis.verdict import KEY_MATERIAL_CODES, CaptureVerdict, Outcome, SaVerdict, findings_by_sa, verdict_of
+from ikedecode.analysis.verdict import (
+    KEY_MATERIAL_CODES,
+    CaptureVerdict,
+    Outcome,
+    SaVerdict,
+    findings_by_sa,
+    verdict_of,
+)
 from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.render.clock import utc_moment
@@ -118,7 +125,9 @@ def _sa_summary(
         if not findings:
             problems.extend(_phase1_trouble(sa, t))
     came_up = verdict.outcome is Outcome.UP
-    return SaSummary(number, sa, t, peers, negotiated, came_up, outcome, list(dict.fromkeys(problems)), verdict)
+    return SaSummary(
+        number, sa, t, peers, negotiated, came_up, outcome, list(dict.fromkeys(problems)), verdict
+    )
 
 
 def _phase1_trouble(sa: IkeSa, t: IkeSaTimeline) -> list[str]:

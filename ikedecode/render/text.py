@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-import tabulate as tabulate_module
 from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
@@ -31,19 +29,6 @@ PROTECTION_TEXT = {
     Protection.NO_KEYS: "encrypted (no keys)",
     Protection.MALFORMED: "MALFORMED",
 }
-
-
-PAYLOADS_WIDTH = 70
-
-
-def _wrapped(text: str, width: int) -> str:
-    """``text`` in lines of at most ``width`` (tabulate's own column wrapping costs about 4 ms
-    per table, which is minutes for a capture of 10,000 IKE SAs)."""
-    if len(text) <= width and "\n" not in text:
-        return text
-    return "\n".join(
-        line for paragraph in text.splitlines() for line in textwrap.wrap(paragraph, width) or [""]
-    )
 
 
 # A character that cannot appear in anything tabulate reads as a number: int() and float() take
@@ -87,55 +72,6 @@ def _table(rows: list[list[Any]], headers: list[str], **options: Any) -> str:
     return tabulate(rows, headers=headers, disable_numparse=_text_columns(rows), **options)
 
 
-def _may_be_number(cell: str) -> bool:
-    """Whether tabulate might read ``cell`` as a number (then ``maxcolwidths`` leaves it as it is)."""
-    if "\x1b" not in cell and _NOT_IN_A_NUMBER.search(cell):
-        return False
-    try:
-        float(cell)
-    except ValueError:
-        return "\x1b" in cell or "," in cell  # colour codes, or tabulate's thousands separators
-    return True
-
-
-_WRAPPER = getattr(tabulate_module, "_CustomTextWrap", None)  # the wrapper maxcolwidths uses
-
-
-def _wrapped_table(rows: list[list[Any]], headers: list[str], maxcolwidths: list[int | None]) -> str:
-    """``tabulate(rows, headers=headers, maxcolwidths=maxcolwidths)``, faster: the text cells
-    are wrapped here, each distinct text once, by tabulate's own wrapper and as its
-    ``maxcolwidths`` does (lines of the cell wrapped one by one, blank lines dropped). A cell that
-    might read as a number (tabulate leaves those unwrapped) sends the table the plain way."""
-
-    def plain() -> str:
-        # number parsing also decides what maxcolwidths wraps: skipped on unwrapped columns only
-        unwrapped = [c for c in _text_columns(rows) if c >= len(maxcolwidths) or maxcolwidths[c] is None]
-        return tabulate(rows, headers=headers, maxcolwidths=maxcolwidths, disable_numparse=unwrapped)
-
-    if _WRAPPER is None:
-        return plain()
-    done: dict[tuple[str, int], str] = {}
-    wrapped_rows = []
-    for row in rows:
-        out = list(row)
-        for column, width in enumerate(maxcolwidths):
-            if width is None:
-                continue
-            cell = row[column]
-            if type(cell) is not str or cell in ("True", "False") or _may_be_number(cell):
-                return plain()  # tabulate casts these before wrapping ("False" even becomes "True")
-            key = (cell, width)
-            text = done.get(key)
-            if text is None:
-                wrapper = _WRAPPER(width=width)
-                text = done[key] = "\n".join(
-                    "\n".join(wrapper.wrap(line)) for line in cell.splitlines() if line.strip() != ""
-                )
-            out[column] = text
-        wrapped_rows.append(out)
-    return _table(wrapped_rows, headers)
-
-
 def fitted_table(
     rows: list[list[Any]], headers: list[str], width: int, wrappable: list[int], title_columns: int = 1
 ) -> str:
@@ -157,7 +93,9 @@ def verdict_lines(verdict: CaptureVerdict, width: int) -> list[str]:
     out = wrap(verdict.line, width, indent="  ", first="Verdict: ")
     top = verdict.finding
     if top is not None:
-        text = wrap(f"{top.severity.value} {top.code}: {top.message}", width, indent="  ", first="Top finding: ")
+        text = wrap(
+            f"{top.severity.value} {top.code}: {top.message}", width, indent="  ", first="Top finding: "
+        )
         if len(text) > TOP_FINDING_LINES:
             text = text[: TOP_FINDING_LINES - 1] + wrap(
                 "(the whole finding is under Findings)", width, indent="  "

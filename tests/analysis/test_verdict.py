@@ -50,7 +50,9 @@ def _markdown_code(text: str) -> str:
 
 
 def _html_code(text: str) -> str:
-    m = re.search(r'<p class="top"><b>Top finding:</b> (?:none\.|<span[^>]*>\w+</span> <code>([a-z0-9-]+)</code>)', text)
+    m = re.search(
+        r'<p class="top"><b>Top finding:</b> (?:none\.|<span[^>]*>\w+</span> <code>([a-z0-9-]+)</code>)', text
+    )
     assert m, text[:2000]
     return m.group(1) or "none"
 
@@ -95,8 +97,11 @@ def test_a_psk_mismatch_without_keys_is_named_in_the_summary():
 
 @pytest.mark.parametrize(
     ("capture", "code"),
-    [("fail-pfs-mismatch.pcap", "pfs-mismatch"), ("fail-ts-mismatch.pcap", "proxy-id-mismatch"),
-     ("fail-esp-proposal.pcap", "p2-proposal-mismatch")],
+    [
+        ("fail-pfs-mismatch.pcap", "pfs-mismatch"),
+        ("fail-ts-mismatch.pcap", "proxy-id-mismatch"),
+        ("fail-esp-proposal.pcap", "p2-proposal-mismatch"),
+    ],
 )
 def test_phase2_failures_name_the_specific_cause(capture, code):
     assert _verdict(capture)["verdict"]["finding"]["code"] == code
@@ -121,7 +126,9 @@ def test_a_wrong_psk_on_main_mode_with_the_right_dh_secret_is_about_the_key(tmp_
     (ike_sa,) = lab["ike_sa"]
     edited = (  # the peers' DH secret, a PSK that is not theirs, nothing derived from theirs
         '[[psk]]\nsecret = "not-the-lab-psk"\npeer = "192.0.2.2"\n\n[[ike_sa]]\n'
-        + "".join(f'{name} = "{ike_sa[name]}"\n' for name in ("initiator_cookie", "responder_cookie", "dh_secret"))
+        + "".join(
+            f'{name} = "{ike_sa[name]}"\n' for name in ("initiator_cookie", "responder_cookie", "dh_secret")
+        )
     )
     key_file = tmp_path / "wrong.toml"
     key_file.write_text(edited)
@@ -151,7 +158,9 @@ def test_findings_come_errors_first(capture):
 
 
 @pytest.mark.parametrize("columns", [80, 120])
-@pytest.mark.parametrize("capture", ["am-aes128-sha1-modp2048.pcap", "fail-psk-mismatch.pcap", "dpd-timeout.pcap"])
+@pytest.mark.parametrize(
+    "capture", ["am-aes128-sha1-modp2048.pcap", "fail-psk-mismatch.pcap", "dpd-timeout.pcap"]
+)
 def test_the_text_report_fits_the_terminal_and_breaks_no_command(capture, columns):
     text = _run(_args(capture, "keys"), "text", columns)
     assert max(len(line) for line in text.splitlines()) <= columns

@@ -51,7 +51,10 @@ def check_key_material(ctx: Context) -> list[Finding]:
         if went_on:
             tail = f"but the peers went on ({', '.join(went_on)}): the key given is wrong, not the peers'"
         else:
-            tail = "and the peers did not get further either: the shape of the exchange decides whether theirs differ"
+            tail = (
+                "and the peers did not get further either: the shape of the exchange decides whether "
+                "theirs differ"
+            )
         out.append(
             finding(
                 "given-psk-wrong",

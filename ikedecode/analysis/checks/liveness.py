@@ -156,7 +156,7 @@ RIGHT_AFTER_SETUP = 5.0  # seconds between the last quick mode and a delete that
 
 
 def _timing(facts: SaFacts) -> str:
-    """"right-after-setup" when the first delete follows the quick mode that set up the SAs within
+    """ "right-after-setup" when the first delete follows the quick mode that set up the SAs within
     RIGHT_AFTER_SETUP seconds (and no traffic could have mattered), else "later"."""
     first = min(msg.time for msg, _ in facts.deletes)
     done = [q.messages[-1].time for q in facts.quick_modes if q.messages and q.messages[-1].time <= first]

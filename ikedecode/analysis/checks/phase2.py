@@ -298,9 +298,9 @@ def _qm2_rejected_unreadable(facts: SaFacts, qm: QuickModeFacts) -> list[Finding
     return [
         finding(
             "qm2-rejected",
-            f"quick mode {qm.message_id}: {qm.initiator} answered QM2 ({frames_text([qm2])}) with an encrypted "
-            f"informational ({frames_text(unreadable)}) instead of QM3: it did not install what {qm.responder} "
-            "accepted (give the keys to read why)",
+            f"quick mode {qm.message_id}: {qm.initiator} answered QM2 ({frames_text([qm2])}) with an "
+            f"encrypted informational ({frames_text(unreadable)}) instead of QM3: it did not install what "
+            f"{qm.responder} accepted (give the keys to read why)",
             {
                 "ike_sa": facts.cookies,
                 "quick_mode": qm.message_id,

@@ -99,7 +99,9 @@ def _quick_mode_stalls(ctx: Context, facts: SaFacts) -> list[Finding]:
             qm2 is not None
             and qm.label(Label.QM3) is None
             and qm1 is not None
-            and not _refused_qm2(facts, facts.informationals_from(qm.initiator, qm2.time, _next_copy(facts, qm2)))
+            and not _refused_qm2(
+                facts, facts.informationals_from(qm.initiator, qm2.time, _next_copy(facts, qm2))
+            )
         ):
             found.append(_stall(ctx, facts, qm2, f"quick mode {qm.message_id}:", qm.message_id))
     return merge_repeats(found, lambda f: (f.severity, f.evidence["state"], f.evidence["waiting"]))

@@ -53,7 +53,7 @@ QUICK_ANSWER = 1.0  # seconds: an answer this soon after each copy is not a slow
 
 
 def _answered_quickly(facts: SaFacts, repeated: list[tuple[IkeMessage, list[IkeMessage]]]) -> str:
-    """"; each copy of QM1 was answered within 9 ms ..." when every copy of a retransmitted message
+    """ "; each copy of QM1 was answered within 9 ms ..." when every copy of a retransmitted message
     got an answer from the other peer within QUICK_ANSWER: its sender is not waiting for a slow peer,
     it does not accept the answers."""
     quick = []
@@ -61,7 +61,11 @@ def _answered_quickly(facts: SaFacts, repeated: list[tuple[IkeMessage, list[IkeM
         delays = []
         for copy in copies:
             answer = next(
-                (m for m in facts.sa.messages if m.sender == copy.receiver and (m.time, m.frame) > (copy.time, copy.frame)),
+                (
+                    m
+                    for m in facts.sa.messages
+                    if m.sender == copy.receiver and (m.time, m.frame) > (copy.time, copy.frame)
+                ),
                 None,
             )
             if answer is None or answer.time - copy.time > QUICK_ANSWER:
