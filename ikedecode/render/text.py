@@ -222,10 +222,18 @@ def findings_lines(findings: list[Finding], width: int) -> list[str]:
 
 def _ipsec_rows(report: Report) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    incomplete = {
+        (ike.cookies, ex.message_id)
+        for ike in report.ike_sas
+        for ex in ike.phase2.values()
+        if ex.exchange == "quick" and not ex.complete
+    }
     for sa in report.ipsec_sas:
         c = sa.counters
         transform = sa.encryption if sa.integrity == "null" else f"{sa.encryption}/{sa.integrity}"
         source = f"QM 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
+        if (sa.ike_cookies, sa.message_id) in incomplete:
+            source += " (not completed: never installed)"
         rows.append(
             [
                 sa.protocol.upper(),
