@@ -15,6 +15,7 @@ from ikedecode.analysis.diagnose import aggregate
 from ikedecode.cli import main
 from ikedecode.findings import SEVERITY_ORDER, finding
 
+from .capture_edits import read_frames, write_frames
 from .labs import CAPTURES_DIR, KEYS_DIR
 
 CAPTURES = sorted(p.name for p in CAPTURES_DIR.glob("*.pcap"))
@@ -178,6 +179,8 @@ def test_no_esp_only_for_completed_quick_modes_and_quick_answers_are_not_a_slow_
     (retransmission,) = [f for f in doc["findings"] if f["code"] == "retransmission"]
     assert "each copy of QM1 from 192.0.2.1 was answered within 9 ms" in retransmission["message"]
     assert "slowly" not in retransmission["hint"]
+    text = _run(_args("qm-transport-refused.pcap", "keys"), "text", 200)
+    assert "QM 0x0c52ccbd (not completed: never installed)" in text
     assert "and 1 more" in retransmission["message"]  # QM2's 7 frames: the first 6 named
 
 
@@ -201,3 +204,29 @@ def test_identical_findings_of_many_sas_become_one_with_a_count():
     (one,) = aggregate(many)
     assert one.evidence["aggregated"]["count"] == 3000
     assert "(and the same in 2999 more IKE SA(s))" in one.message
+
+
+def _stray_refusal(tmp_path: Path, keep: int | None = None) -> str:
+    """mm-aes128-sha1-modp2048.pcap with fail-ike-proposal's NO-PROPOSAL-CHOSEN (its frame 2), the
+    cookies set to this SA's, arriving right after MM2; ``keep``: only that many frames in all."""
+    _, refusal_frames = read_frames(CAPTURES_DIR / "fail-ike-proposal.pcap")
+    _, frames = read_frames(CAPTURES_DIR / "mm-aes128-sha1-modp2048.pcap")
+    isakmp = 14 + 20 + 8  # Ethernet, IPv4, UDP
+    cookies = frames[1][1][isakmp : isakmp + 16]  # MM2: initiator and responder cookie
+    ts, refusal = refusal_frames[1]
+    assert b"\x00\x0e" in refusal[isakmp:]  # NO-PROPOSAL-CHOSEN (14)
+    refusal = refusal[:isakmp] + cookies + refusal[isakmp + 16 :]
+    edited = [*frames[:2], ((frames[1][0] + frames[2][0]) / 2, refusal), *frames[2:]]
+    linktype, _ = read_frames(CAPTURES_DIR / "mm-aes128-sha1-modp2048.pcap")
+    path = write_frames(tmp_path / "stray-refusal.pcap", linktype, edited[:keep] if keep else edited)
+    return str(path)
+
+
+def test_a_later_success_supersedes_an_earlier_no_proposal_chosen(tmp_path: Path):
+    keys = ["--keys", str(KEYS_DIR / "mm-aes128-sha1-modp2048.toml")]
+    doc = json.loads(_run([_stray_refusal(tmp_path), *keys], "json"))
+    assert doc["verdict"]["outcome"] == "up"
+    assert not {"p1-proposal-mismatch", "error-notify"} & {f["code"] for f in doc["findings"]}
+    # the same refusal with nothing after it is still the refusal that ended phase 1
+    cut = json.loads(_run([_stray_refusal(tmp_path, keep=3), *keys], "json"))
+    assert cut["verdict"]["finding"]["code"] == "p1-proposal-mismatch"
