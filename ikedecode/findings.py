@@ -193,6 +193,14 @@ _KINDS = (
         },
     ),
     FindingKind(
+        "port-unreachable",
+        E,
+        "diagnosis",
+        "IKE messages answered with ICMP port unreachable: nothing listens on UDP 500/4500 at the peer",
+        "start the IKE daemon on the peer and check it listens on this address and port (crypto map "
+        "applied to this interface; a host firewall that rejects UDP 500/4500 answers the same way)",
+    ),
+    FindingKind(
         "p1-proposal-mismatch",
         E,
         "diagnosis",

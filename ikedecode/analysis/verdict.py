@@ -322,7 +322,7 @@ def _phase1_stop(sa: IkeSa) -> str:
         return "no phase-1 message seen"
     last = originals[-1]
     if not any(m.sender == sa.responder for m in sa.messages):
-        return f"{last.label} from the initiator was never answered"
+        return f"{last.label} from the initiator got no IKE answer"
     return f"phase 1 stopped after {last.label} from the {_role(sa, last.sender)} (state {sa.state})"
 
 
