@@ -137,6 +137,13 @@ _KINDS = (
         "",
     ),
     FindingKind(
+        "keys-unmatched",
+        I,
+        "pipeline",
+        "key material given (key file, daemon log, --keys) matches no IKE SA, ESP SA or peer of the capture",
+        "check that the key file or log belongs to this capture: its cookies, SPIs and peer addresses",
+    ),
+    FindingKind(
         "wrong-keys",
         E,
         "engine",

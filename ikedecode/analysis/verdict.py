@@ -41,6 +41,14 @@ CONFIGURATION_CODES = frozenset(
         "psk-not-cracked",
     }
 )
+KEY_SENTENCES = {
+    "given-psk-wrong": "the pre-shared key given does not verify",
+    "keys-unmatched": "keys given match nothing in this capture",
+    "wrong-keys": "the keys given do not decrypt",
+    "hash-mismatch": "a hash does not verify with the keys given",
+    "icv-failure": "the ESP keys given do not verify",
+    "icv-failure-pfs": "the PFS secret given does not verify",
+}
 CHILD_EXCHANGES = frozenset({"quick", "create_child_sa", "ike_auth"})
 LISTED_FRAMES = 5
 # Findings that say an SA which came up broke afterwards, whatever their severity.
@@ -143,18 +151,14 @@ class CaptureVerdict:
         """One sentence on the key material given, or "" when nothing is wrong with it."""
         if not self.key_material:
             return ""
-        codes = ", ".join(dict.fromkeys(k.code for k in self.key_material))
-        what = (
-            "The pre-shared key given does not verify"
-            if any(k.code == "given-psk-wrong" for k in self.key_material)
-            else "The keys given do not fit"
-        )
-        peers = (
-            "the peers agreed"
-            if self.outcome is Outcome.UP
-            else "the tunnel's outcome above does not depend on it"
-        )
-        return f"{what} ({codes}); {peers}."
+        codes = list(dict.fromkeys(k.code for k in self.key_material))
+        parts = [f"{KEY_SENTENCES.get(code, 'the keys given do not fit')} ({code})" for code in codes]
+        text = "; ".join(parts)
+        if self.outcome is Outcome.UP and set(codes) - {"keys-unmatched"}:
+            text += "; the peers agreed"
+        elif self.outcome is not Outcome.UP:
+            text += "; the verdict above does not depend on them"
+        return text[0].upper() + text[1:] + "."
 
     def to_dict(self) -> dict[str, Any]:
         return {

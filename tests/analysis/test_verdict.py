@@ -230,3 +230,18 @@ def test_a_later_success_supersedes_an_earlier_no_proposal_chosen(tmp_path: Path
     # the same refusal with nothing after it is still the refusal that ended phase 1
     cut = json.loads(_run([_stray_refusal(tmp_path, keep=3), *keys], "json"))
     assert cut["verdict"]["finding"]["code"] == "p1-proposal-mismatch"
+
+
+def test_a_key_file_of_another_capture_gets_a_note():
+    args = [
+        str(CAPTURES_DIR / "mm-aes128-sha1-modp2048.pcap"),
+        "--keys",
+        str(KEYS_DIR / "esp-aes128gcm16.toml"),
+    ]
+    doc = json.loads(_run(args, "json"))
+    (note,) = [f for f in doc["findings"] if f["code"] == "keys-unmatched"]
+    assert note["evidence"]["count"] >= 1 and "esp-aes128gcm16.toml" in note["message"]
+    assert "keys-unmatched" in [k["code"] for k in doc["verdict"]["key_material"]]
+    assert "Keys: Keys given match nothing in this capture" in _run(args, "text", 120)
+    own = _verdict("mm-aes128-sha1-modp2048.pcap")  # its own key file matches
+    assert "keys-unmatched" not in {f["code"] for f in own["findings"]}
