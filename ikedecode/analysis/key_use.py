@@ -17,9 +17,21 @@ LISTED = 5  # entries named in the sentence; the evidence keeps up to MAX_KEPT
 MAX_KEPT = 20
 
 
+def _spis_in_capture(report: Report) -> set[int]:
+    """SPIs that carried packets or that a phase-2 exchange of the capture named (a rekey collision
+    negotiates SAs that never carry traffic)."""
+    out = {sa.spi for sa in report.ipsec_sas if sa.counters.packets or sa.ike_cookies}
+    out |= {u.spi for u in report.unknown_spis}
+    for ike in report.ike_sas:
+        for ex in ike.phase2.values():
+            for side in ex.summary.get("spis", {}).values():
+                out.update(int(spi, 16) for spi in side)
+    return {spi for spi in out if spi is not None}
+
+
 def unmatched_keys(keyring: KeyRing, report: Report) -> list[Finding]:
     cookies = {sa.initiator_cookie for sa in report.ike_sas}
-    spis = {sa.spi for sa in report.ipsec_sas if sa.counters.packets} | {u.spi for u in report.unknown_spis}
+    spis = _spis_in_capture(report)
     given = 0
     unmatched: list[str] = []
     for entry in (*keyring.phase1_keys, *keyring.dh_secrets):
