@@ -137,7 +137,7 @@ def _top_html(doc: DocumentSummary) -> str:
     top = doc.capture_verdict.finding if doc.capture_verdict else None
     if top is None:
         return '<p class="top"><b>Top finding:</b> none.</p>'
-    frames = f" ({escape(top.frames_text)})" if top.frames_text else ""
+    frames = f" ({escape(top.frames_text)})" if top.frames_text and "frame" not in top.message else ""
     return (
         f'<p class="top"><b>Top finding:</b> <span class="sev-{escape(top.severity.value)}">'
         f"{escape(top.severity.value)}</span> <code>{escape(top.code)}</code>: "

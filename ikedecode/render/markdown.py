@@ -239,7 +239,7 @@ def _top_markdown(doc: DocumentSummary) -> str:
     top = doc.capture_verdict.finding if doc.capture_verdict else None
     if top is None:
         return "none."
-    frames = f" ({top.frames_text})" if top.frames_text else ""
+    frames = f" ({top.frames_text})" if top.frames_text and "frame" not in top.message else ""
     return f"{top.severity.value} `{top.code}`: {md(top.message)}{md(frames)}"
 
 
