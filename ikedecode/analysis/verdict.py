@@ -182,8 +182,9 @@ def compute_verdict(report: Report) -> CaptureVerdict:
     by_sa = _findings_by_sa(report)
     flows = unkeyed_flows_by_sa(report)
     keyed = _keyed_packets(report)
+    refs = _Refs()
     sas = [
-        _sa_verdict(n, sa, by_sa.get(sa.cookies, []), keyed.get(sa.cookies, {}), flows.get(n - 1, []))
+        _sa_verdict(n, sa, by_sa.get(sa.cookies, []), keyed.get(sa.cookies, {}), flows.get(n - 1, []), refs)
         for n, sa in enumerate(report.ike_sas, 1)
     ]
     key_material = [FindingRef.of(f) for f in findings if f.code in KEY_MATERIAL_CODES]
@@ -217,6 +218,8 @@ def compute_verdict(report: Report) -> CaptureVerdict:
 def _frames_in(value: Any) -> Iterator[int]:
     if isinstance(value, dict):
         for key, item in value.items():
+            if key == "aggregated":
+                continue  # the other IKE SAs it covers: names, no frames
             if key in ("frame", "first_frame") and isinstance(item, int):
                 yield item
             elif key in ("frames", "ip_frames") and isinstance(item, list):
@@ -271,12 +274,23 @@ def _child_up(sa: IkeSa, packets: dict[tuple[str | None, str | None], int]) -> b
     )
 
 
+class _Refs(dict[int, FindingRef]):
+    """FindingRef per finding, made once: an aggregated finding explains thousands of SAs."""
+
+    def of(self, f: Finding) -> FindingRef:
+        ref = self.get(id(f))
+        if ref is None:
+            ref = self[id(f)] = FindingRef.of(f)
+        return ref
+
+
 def _sa_verdict(
     number: int,
     sa: IkeSa,
     findings: list[Finding],
     keyed: dict[tuple[str | None, str | None], int],
     flows: list[Any],
+    refs: _Refs,
 ) -> SaVerdict:
     directions = dict(keyed)
     for flow in flows:
@@ -286,7 +300,7 @@ def _sa_verdict(
     traffic = Traffic.NONE if not senders else Traffic.BOTH_WAYS if len(senders) > 1 else Traffic.ONE_WAY
     tunnel = [f for f in findings if f.code not in KEY_MATERIAL_CODES]
     decider = min(tunnel, key=_rank) if tunnel else None
-    ref = FindingRef.of(decider) if decider is not None else None
+    ref = refs.of(decider) if decider is not None else None
     ike_up = sa.established
     child_up = _child_up(sa, keyed) or (ike_up and traffic is not Traffic.NONE)
     broke = decider is not None and (decider.severity is Severity.ERROR or decider.code in BROKE_CODES)
