@@ -184,10 +184,14 @@ def test_no_esp_only_for_completed_quick_modes_and_quick_answers_are_not_a_slow_
     assert "and 1 more" in retransmission["message"]  # QM2's 7 frames: the first 6 named
 
 
-def test_sa_deleted_by_a_rekey_is_clean_up():
-    (deleted,) = [f for f in _verdict("esp-rekey-delete.pcap")["findings"] if f["code"] == "sa-deleted"]
+@pytest.mark.parametrize("capture", ["esp-rekey-delete.pcap", "mm-delete.pcap"])
+def test_sa_deleted_by_a_rekey_or_after_traffic_is_clean_up(capture):
+    (deleted,) = [f for f in _verdict(capture)["findings"] if f["code"] == "sa-deleted"]
     assert deleted["evidence"]["timing"] == "later"
     assert "refused" not in deleted["hint"]
+
+
+def test_sa_deleted_right_after_a_refused_setup_points_to_the_policy():
     (early,) = [f for f in _verdict("fail-esp-proposal.pcap")["findings"] if f["code"] == "sa-deleted"]
     assert early["evidence"]["timing"] == "right-after-setup" and "refused" in early["hint"]
 
