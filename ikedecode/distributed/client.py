@@ -39,10 +39,10 @@ from typing import Any
 from ikedecode import __version__
 from ikedecode.analysis.diagnose import diagnose
 from ikedecode.analysis.key_use import unmatched_keys
-from ikedecode.capture.icmp import MAX_KEPT as MAX_ICMP_KEPT
 from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
+from ikedecode.capture.icmp import MAX_KEPT as MAX_ICMP_KEPT
 from ikedecode.capture.merge import open_captures
 from ikedecode.capture.reader import MAX_MALFORMED_FRAMES_KEPT
 from ikedecode.capture.reassembly import INCOMPLETE
