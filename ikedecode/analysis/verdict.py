@@ -51,6 +51,7 @@ KEY_SENTENCES = {
 }
 CHILD_EXCHANGES = frozenset({"quick", "create_child_sa", "ike_auth"})
 LISTED_FRAMES = 5
+NOT_DECODED = "ikev2-not-decoded"  # the SA was only counted: no verdict on it
 # Findings that say an SA which came up broke afterwards, whatever their severity.
 BROKE_CODES = frozenset({"dpd-timeout", "esp-one-way", "invalid-spi", "icv-failure-partial"})
 
@@ -60,6 +61,7 @@ class Outcome(StrEnum):
     PARTLY = "partly"  # the IKE SA came up but no IPsec SA, or it came up and then broke
     DOWN = "down"  # the IKE SA never came up
     NONE = "none"  # no IKE negotiation in the capture
+    UNKNOWN = "unknown"  # an SA this version does not decode (IKEv2 before ike/v2): nothing to say
 
 
 class Traffic(StrEnum):
@@ -197,7 +199,8 @@ def compute_verdict(report: Report) -> CaptureVerdict:
             else ""
         )
         return CaptureVerdict(Outcome.NONE, line + ".", top, sas, key_material)
-    outcomes = {s.outcome for s in sas}
+    known = [s for s in sas if s.outcome is not Outcome.UNKNOWN]
+    outcomes = {s.outcome for s in known} or {Outcome.UNKNOWN}
     outcome = outcomes.pop() if len(outcomes) == 1 else Outcome.PARTLY
     worst = next((s for s in sas if s.outcome is Outcome.DOWN), None) or next(
         (s for s in sas if s.outcome is Outcome.PARTLY), None
@@ -205,9 +208,17 @@ def compute_verdict(report: Report) -> CaptureVerdict:
     top = worst.finding if worst is not None and worst.finding is not None else _most_severe(tunnel)
     if len(sas) == 1:
         line = sas[0].line
+    elif not known:
+        line = f"{len(sas)} IKE SAs, none decoded by this version."
     else:
         up = sum(1 for s in sas if s.outcome is Outcome.UP)
-        line = f"{up} of {len(sas)} IKE SAs came up" if up < len(sas) else f"All {len(sas)} IKE SAs came up"
+        line = (
+            f"{up} of {len(known)} IKE SAs came up"
+            if up < len(known)
+            else f"All {len(known)} IKE SAs came up"
+        )
+        if len(known) < len(sas):
+            line += f" ({len(sas) - len(known)} more not decoded by this version)"
         if worst is not None:
             line += f"; IKE SA {worst.number} {worst.line[0].lower()}{worst.line[1:]}"
         else:
@@ -301,10 +312,12 @@ def _sa_verdict(
     tunnel = [f for f in findings if f.code not in KEY_MATERIAL_CODES]
     decider = min(tunnel, key=_rank) if tunnel else None
     ref = refs.of(decider) if decider is not None else None
-    ike_up = sa.established
+    ike_up = sa.established or traffic is Traffic.BOTH_WAYS  # ESP both ways: the SA came up unseen
     child_up = _child_up(sa, keyed) or (ike_up and traffic is not Traffic.NONE)
     broke = decider is not None and (decider.severity is Severity.ERROR or decider.code in BROKE_CODES)
-    if not ike_up:
+    if any(f.code == NOT_DECODED for f in findings):
+        outcome, stopped = Outcome.UNKNOWN, ""
+    elif not ike_up:
         outcome, stopped = Outcome.DOWN, _phase1_stop(sa)
     elif not child_up:
         outcome, stopped = Outcome.PARTLY, _child_stop(sa)
@@ -334,22 +347,31 @@ def _role(sa: IkeSa, sender: str) -> str:
     return "initiator" if sender == sa.initiator else "responder"
 
 
+def _setup(sa: IkeSa) -> str:
+    return "phase 1" if sa.version == 1 else "the IKE SA setup"
+
+
 def _phase1_stop(sa: IkeSa) -> str:
-    originals = [m for m in sa.messages if m.retransmission_of is None and m.message_id == 0]
+    originals = [
+        m for m in sa.messages if m.retransmission_of is None and (sa.version != 1 or m.message_id == 0)
+    ]
     if not originals:
-        return "no phase-1 message seen"
+        return f"no message of {_setup(sa)} seen"
     last = originals[-1]
     if not any(m.sender == sa.responder for m in sa.messages):
         return f"{last.label} from the initiator got no IKE answer"
-    return f"phase 1 stopped after {last.label} from the {_role(sa, last.sender)} (state {sa.state})"
+    state = f" (state {sa.state})" if sa.state else ""
+    return f"{_setup(sa)} stopped after {last.label} from the {_role(sa, last.sender)}{state}"
 
 
 def _child_stop(sa: IkeSa) -> str:
+    child = "quick mode" if sa.version == 1 else "Child SA exchange"
     exchanges = [ex for ex in sa.phase2.values() if ex.exchange.lower() in CHILD_EXCHANGES]
+    up = "phase 1 came up" if sa.version == 1 else "the IKE SA came up"
     if not exchanges:
-        return "phase 1 came up; no quick mode followed"
+        return f"{up}; no {child} followed"
     last = exchanges[-1]
-    return f"phase 1 came up; quick mode 0x{last.message_id:08x} stopped after {' '.join(last.labels) or '?'}"
+    return f"{up}; {child} 0x{last.message_id:08x} stopped after {' '.join(last.labels) or '?'}"
 
 
 def _traffic_text(traffic: Traffic, packets: int) -> str:
@@ -368,6 +390,8 @@ def _sa_line(
     broke: bool,
 ) -> str:
     why = f": {ref.code}" + (f" ({ref.frames_text})" if ref.frames_text else "") if ref else ""
+    if outcome is Outcome.UNKNOWN:
+        return f"IKEv{sa.version} SA between {sa.initiator} and {sa.responder}: not decoded by this version."
     if outcome is Outcome.DOWN:
         return f"The tunnel did not come up: {stopped}{why}."
     if outcome is Outcome.PARTLY and stopped:

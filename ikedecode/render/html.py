@@ -35,6 +35,7 @@ code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; back
 .verdict.ok { background: #e3f9e5; color: #0e5814; border-left: 5px solid #31b237; }
 .verdict.bad { background: #ffe3e3; color: #8a041a; border-left: 5px solid #e12d39; }
 .verdict.partly { background: #fff3c4; color: #8d2b0b; border-left: 5px solid #f0b429; }
+.verdict.info { background: #f0f4f8; color: #334e68; border-left: 5px solid #9fb3c8; }
 .top { margin: 4px 0 12px; }
 .keys { margin: 4px 0 12px; color: #8d2b0b; }
 .summary li { margin: 4px 0; }
@@ -130,7 +131,7 @@ def _sources(report: Report) -> list[str]:
 
 def _verdict_class(doc: DocumentSummary) -> str:
     outcome = doc.capture_verdict.outcome.value if doc.capture_verdict else "down"
-    return {"up": "ok", "partly": "partly"}.get(outcome, "bad")
+    return {"up": "ok", "partly": "partly", "unknown": "info", "none": "info"}.get(outcome, "bad")
 
 
 def _top_html(doc: DocumentSummary) -> str:

@@ -229,7 +229,11 @@ def render_markdown(report: Report, *, show_keys: bool = False) -> str:
 
 def came_up_text(s: SaSummary) -> str:
     outcome = s.verdict.outcome if s.verdict else (Outcome.UP if s.came_up else Outcome.DOWN)
-    return {Outcome.UP: "Came up", Outcome.PARTLY: "Came up partly"}.get(outcome, "Did not come up")
+    return {
+        Outcome.UP: "Came up",
+        Outcome.PARTLY: "Came up partly",
+        Outcome.UNKNOWN: "Not decoded by this version",
+    }.get(outcome, "Did not come up")
 
 
 _came_up_text = came_up_text

@@ -249,3 +249,15 @@ def test_a_key_file_of_another_capture_gets_a_note():
     assert "Keys: Keys given match nothing in this capture" in _run(args, "text", 120)
     own = _verdict("mm-aes128-sha1-modp2048.pcap")  # its own key file matches
     assert "keys-unmatched" not in {f["code"] for f in own["findings"]}
+
+
+@pytest.mark.parametrize("capture", [c for c in CAPTURES if c.startswith("ikev2-")])
+def test_an_sa_this_version_does_not_decode_is_not_called_a_failure(capture):
+    doc = _verdict(capture)
+    counted_only = "ikev2-not-decoded" in {f["code"] for f in doc["findings"]}  # one per SA when so
+    for sa, verdict in zip(doc["ike_sas"], doc["verdict"]["ike_sas"], strict=True):
+        if counted_only:
+            assert verdict["outcome"] == "unknown" and "did not come up" not in verdict["line"]
+        else:  # decoded (ike/v2): the verdict answers for it like for IKEv1
+            assert verdict["outcome"] in ("up", "partly", "down")
+        assert sa["version"] == verdict["version"] == 2
