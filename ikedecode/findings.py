@@ -150,6 +150,9 @@ _KINDS = (
         "encrypted messages do not decrypt with any key candidate",
         "check that --dh-secret/--dh-private belong to this SA and that the PSK is the one configured "
         "(when a PSK verified HASH_R, the DH secret is the wrong one)",
+        lowered_to=W,
+        lowered_when="when the peers went on (MM6, AM3 or a quick mode followed): the keys given are wrong, "
+        "not the peers'",
     ),
     FindingKind(
         "hash-mismatch",

@@ -139,6 +139,9 @@ def test_a_wrong_psk_on_main_mode_with_the_right_dh_secret_is_about_the_key(tmp_
     assert doc["verdict"]["outcome"] == "up"
     assert {k["code"] for k in doc["verdict"]["key_material"]} & {"given-psk-wrong", "wrong-keys"}
     assert "psk-mismatch" not in {f["code"] for f in doc["findings"]}
+    assert not [f for f in doc["findings"] if f["severity"] == "error"]  # the tunnel is fine
+    (wrong,) = [f for f in doc["findings"] if f["code"] == "wrong-keys"]
+    assert "MM6 (frame 6)" in wrong["evidence"]["peers_went_on"]
 
 
 def test_esp_without_keys_is_counted_and_drawn():

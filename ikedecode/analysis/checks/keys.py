@@ -5,14 +5,15 @@ not verify. That proves only that the key *given* is not the peers' key when the
 went on (MM6 answered MM5, AM3 followed AM2, a quick mode or ESP came): then the finding is
 ``given-psk-wrong``, a finding about the analyst's input, never a tunnel failure. When the peers
 did not go on, the shape of the exchange decides (``phase1``'s ``psk-mismatch`` pattern, which runs
-after this check). A message that only *another* given key decrypts is kept as the engine said it:
-two keys, one per peer, is the peers' mismatch.
+after this check). The engine's ``wrong-keys`` (nothing decrypts with the keys given) is lowered to
+a warning the same way when the peers went on. A message that only *another* given key decrypts is
+kept as the engine said it: two keys, one per peer, is the peers' mismatch.
 """
 
 from __future__ import annotations
 
 from ikedecode.analysis.checks.facts import RESPONDER, Context, SaFacts
-from ikedecode.findings import Finding, finding
+from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.v1.exchanges import Label
 
 TWO_KEYS = "the peers use different"  # the engine's sentence when each peer's messages need another key
@@ -36,10 +37,28 @@ def _went_on(facts: SaFacts) -> list[str]:
     return out
 
 
+def _lower_wrong_keys(facts: SaFacts, went_on: list[str]) -> None:
+    """The engine's wrong-keys when the peers went on: a warning about the keys given (in place)."""
+    sa = facts.sa
+    for i, f in enumerate(sa.findings):
+        if f.code == "wrong-keys" and f.severity is not Severity.WARNING:
+            sa.findings[i] = finding(
+                "wrong-keys",
+                f"{f.message}; the peers went on ({', '.join(went_on)}): the keys given are wrong, not "
+                "the peers'",
+                {**f.evidence, "peers_went_on": went_on},
+                severity=Severity.WARNING,
+            )
+
+
 def check_key_material(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for facts in ctx.sas:
         sa = facts.sa
+        if any(f.code == "wrong-keys" for f in sa.findings):
+            went_on = _went_on(facts)
+            if went_on:
+                _lower_wrong_keys(facts, went_on)
         given = [f for f in sa.findings if f.code == "psk-mismatch" and not f.message.startswith(TWO_KEYS)]
         if not given:
             continue
