@@ -171,6 +171,8 @@ def test_the_text_report_fits_the_terminal_and_breaks_no_command(capture, column
     assert not re.search(r"[a-z]-$", text, re.MULTILINE)  # no word cut at a hyphen
     if capture.startswith("am-"):
         assert "crypto isakmp aggressive-mode disable" in " ".join(text.split())
+    timeline = _run(_args(capture, "keys"), "timeline", columns)
+    assert max(len(line) for line in timeline.splitlines()) <= columns
 
 
 def test_no_esp_only_for_completed_quick_modes_and_quick_answers_are_not_a_slow_peer():
