@@ -289,10 +289,7 @@ def _qm2_rejected_unreadable(facts: SaFacts, qm: QuickModeFacts) -> list[Finding
     qm2 = qm.label(Label.QM2)
     if qm2 is None or qm.label(Label.QM3) is not None or qm.label(Label.QM1) is None:
         return []
-    copies = facts.all_copies(qm2)
-    until = copies[1].time if len(copies) > 1 else facts.next_quick_mode_after(qm2.time)
-    infos = facts.informationals_from(qm.initiator, qm2.time, until)  # a refusal stops QM2's retransmissions
-    unreadable = [m for m in infos if m.encrypted and not m.decrypted]
+    unreadable = qm.unreadable_answers_to_qm2()
     if not unreadable:
         return []
     return [

@@ -152,24 +152,13 @@ def _quick_mode_stalls(ctx: Context, facts: SaFacts) -> list[Finding]:
             qm2 is not None
             and qm.label(Label.QM3) is None
             and qm1 is not None
-            and not _refused_qm2(
-                facts, facts.informationals_from(qm.initiator, qm2.time, _next_copy(facts, qm2))
-            )
+            and not qm.rejection_of_qm2()
+            and not qm.unreadable_answers_to_qm2()  # phase2's qm2-rejected explains these
         ):
             found.append(_stall(ctx, facts, qm2, f"quick mode {qm.message_id}:", qm.message_id))
     return merge_repeats(
         found, lambda f: (f.code, f.severity, f.evidence["state"], f.evidence.get("waiting"))
     )
-
-
-def _next_copy(facts: SaFacts, msg: IkeMessage) -> float:
-    copies = facts.all_copies(msg)
-    return copies[1].time if len(copies) > 1 else float("inf")
-
-
-def _refused_qm2(facts: SaFacts, infos: list[IkeMessage]) -> bool:
-    """An error notify, or an informational nobody can read: phase2's qm2-rejected explains it."""
-    return bool(facts.error_notifies_in(infos)) or any(m.encrypted and not m.decrypted for m in infos)
 
 
 def check_no_response(ctx: Context) -> list[Finding]:
