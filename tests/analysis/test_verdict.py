@@ -266,3 +266,15 @@ def test_an_sa_this_version_does_not_decode_is_not_called_a_failure(capture):
         else:  # decoded (ike/v2): the verdict answers for it like for IKEv1
             assert verdict["outcome"] in ("up", "partly", "down")
         assert sa["version"] == verdict["version"] == 2
+
+
+def test_a_completed_quick_mode_without_esp_is_no_esp_and_still_up(tmp_path: Path):
+    linktype, frames = read_frames(CAPTURES_DIR / "mm-aes128-sha1-modp2048.pcap")
+    ike_only = frames[:9] + frames[25:]  # frames 10-25 are its ESP (UDP 4500, no non-ESP marker)
+    capture = write_frames(tmp_path / "no-esp.pcap", linktype, ike_only)
+    doc = json.loads(_run([str(capture), "--keys", str(KEYS_DIR / "mm-aes128-sha1-modp2048.toml")], "json"))
+    (no_esp,) = [f for f in doc["findings"] if f["code"] == "no-esp"]
+    assert "quick mode 0xc538ec71 between 192.0.2.1 and 192.0.2.2 completed" in no_esp["message"]
+    (sa,) = doc["verdict"]["ike_sas"]
+    assert (sa["outcome"], sa["traffic"], sa["packets"]) == ("up", "none", 0)
+    assert "no ESP/AH seen" in sa["line"]
