@@ -278,3 +278,20 @@ def test_a_completed_quick_mode_without_esp_is_no_esp_and_still_up(tmp_path: Pat
     (sa,) = doc["verdict"]["ike_sas"]
     assert (sa["outcome"], sa["traffic"], sa["packets"]) == ("up", "none", 0)
     assert "no ESP/AH seen" in sa["line"]
+
+
+def test_a_retransmission_storm_names_a_few_frames_and_counts_the_rest(tmp_path: Path):
+    linktype, frames = read_frames(CAPTURES_DIR / "fail-unreachable.pcap")
+    mm1 = frames[0]  # sent again 200 times, unanswered
+    storm = [mm1, *[(mm1[0] + 0.5 * i, mm1[1]) for i in range(1, 201)]]
+    capture = write_frames(tmp_path / "storm.pcap", linktype, storm)
+    doc = json.loads(_run([str(capture)], "json"))
+    (found,) = [f for f in doc["findings"] if f["code"] == "retransmission"]
+    assert (
+        "MM1 from 192.0.2.1 sent 201 times (frames 1, 2, 3, 4, 5, 6 and 195 more over 100.0 s)"
+        in found["message"]
+    )
+    assert len(found["evidence"]["messages"][0]["frames"]) <= 20
+    (stall,) = [f for f in doc["findings"] if f["code"] == "no-response"]
+    assert "and 195 more" in stall["message"] and len(stall["message"]) < 300
+    assert doc["verdict"]["finding"]["more_frames"] == 201 - 5
