@@ -295,3 +295,17 @@ def test_a_retransmission_storm_names_a_few_frames_and_counts_the_rest(tmp_path:
     (stall,) = [f for f in doc["findings"] if f["code"] == "no-response"]
     assert "and 195 more" in stall["message"] and len(stall["message"]) < 300
     assert doc["verdict"]["finding"]["more_frames"] == 201 - 5
+
+
+def test_merged_captures_give_one_finding_per_story_with_a_count():
+    names = ["mm-aes128-sha1-modp2048", "mm-aes256-sha256-modp2048", "mm-delete", "esp-aes128gcm16"]
+    args = [
+        a for n in names for a in (str(CAPTURES_DIR / f"{n}.pcap"), "--keys", str(KEYS_DIR / f"{n}.toml"))
+    ]
+    doc = json.loads(_run(args, "json"))
+    assert doc["verdict"]["line"] == "All 4 IKE SAs came up."
+    (no_pfs,) = [f for f in doc["findings"] if f["code"] == "no-pfs"]
+    assert no_pfs["evidence"]["aggregated"]["count"] == 4
+    assert len(no_pfs["evidence"]["aggregated"]["ike_sas"]) == 4
+    assert no_pfs["message"].endswith("(and the same in 3 more IKE SA(s))")
+    assert len([f for f in doc["findings"] if f["code"] == "natt-forced"]) == 2  # initiator, responder
