@@ -185,8 +185,17 @@ def compute_verdict(report: Report) -> CaptureVerdict:
     flows = unkeyed_flows_by_sa(report)
     keyed = _keyed_packets(report)
     refs = _Refs()
+    negotiated = {s.ike_cookies for s in report.ipsec_sas if s.ike_cookies}
     sas = [
-        _sa_verdict(n, sa, by_sa.get(sa.cookies, []), keyed.get(sa.cookies, {}), flows.get(n - 1, []), refs)
+        _sa_verdict(
+            n,
+            sa,
+            by_sa.get(sa.cookies, []),
+            keyed.get(sa.cookies, {}),
+            flows.get(n - 1, []),
+            refs,
+            sa.cookies in negotiated,
+        )
         for n, sa in enumerate(report.ike_sas, 1)
     ]
     key_material = [FindingRef.of(f) for f in findings if f.code in KEY_MATERIAL_CODES]
@@ -279,10 +288,56 @@ def _most_severe(findings: list[Finding]) -> FindingRef | None:
     return FindingRef.of(min(findings, key=_rank))  # min is stable: the first of the best rank
 
 
-def _child_up(sa: IkeSa, packets: dict[tuple[str | None, str | None], int]) -> bool:
-    return bool(packets) or any(
-        ex.complete for ex in sa.phase2.values() if ex.exchange.lower() in CHILD_EXCHANGES
+def _child_up(sa: IkeSa, packets: dict[tuple[str | None, str | None], int], negotiated: bool) -> bool:
+    """ESP/AH keyed by this SA flowed, a quick mode / CREATE_CHILD_SA completed, or (IKEv2) IKE_AUTH
+    keyed a Child SA (RFC 7296 1.2). An IKEv1 quick mode keys its SAs at QM2, before they are
+    installed (QM3), so only a completed one counts."""
+    return (
+        bool(packets)
+        or (sa.version == 2 and negotiated)
+        or any(ex.complete for ex in sa.phase2.values() if ex.exchange.lower() in CHILD_EXCHANGES)
     )
+
+
+def _set_up_before_the_capture(sa: IkeSa) -> bool:
+    """An IKEv2 SA whose IKE_SA_INIT is not in the capture but whose peers both speak in it: set up
+    by a rekey (its Child SAs moved over, RFC 7296 2.18) or before the capture started."""
+    if sa.version != 2 or not sa.messages or sa.messages[0].label.startswith("IKE_SA_INIT"):
+        return False
+    return {m.sender for m in sa.messages} >= {sa.initiator, sa.responder}
+
+
+def _up_time(sa: IkeSa, flows: list[Any]) -> float | None:
+    """When the SA first carried an IPsec SA: the end of its first completed child exchange (IKEv2:
+    the IKE_AUTH response), or its first ESP/AH packet without keys."""
+    times = [f.first_seen for f in flows if f.first_seen is not None]
+    frames = {m.frame: m.time for m in sa.messages}
+    for ex in sa.phase2.values():
+        if ex.complete and ex.exchange.lower() in CHILD_EXCHANGES and ex.frames:
+            times.append(frames.get(ex.frames[-1], float("inf")))
+    if sa.version == 2 and sa.established:
+        times += [m.time for m in sa.messages if m.label.startswith("IKE_AUTH response")]
+    return min(times, default=None)
+
+
+def _before(f: Finding, time: float | None) -> bool:
+    """Whether everything ``f`` names happened before ``time``."""
+    if time is None:
+        return False
+    times = list(_times_in(f.evidence))
+    return bool(times) and max(times) < time
+
+
+def _times_in(value: Any) -> Iterator[float]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "time" and isinstance(item, (int, float)):
+                yield float(item)
+            elif key != "aggregated":
+                yield from _times_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _times_in(item)
 
 
 class _Refs(dict[int, FindingRef]):
@@ -302,6 +357,7 @@ def _sa_verdict(
     keyed: dict[tuple[str | None, str | None], int],
     flows: list[Any],
     refs: _Refs,
+    negotiated: bool,
 ) -> SaVerdict:
     directions = dict(keyed)
     for flow in flows:
@@ -312,9 +368,14 @@ def _sa_verdict(
     tunnel = [f for f in findings if f.code not in KEY_MATERIAL_CODES]
     decider = min(tunnel, key=_rank) if tunnel else None
     ref = refs.of(decider) if decider is not None else None
-    ike_up = sa.established or traffic is Traffic.BOTH_WAYS  # ESP both ways: the SA came up unseen
-    child_up = _child_up(sa, keyed) or (ike_up and traffic is not Traffic.NONE)
-    broke = decider is not None and (decider.severity is Severity.ERROR or decider.code in BROKE_CODES)
+    inherited = _set_up_before_the_capture(sa)
+    ike_up = sa.established or traffic is Traffic.BOTH_WAYS or inherited  # ESP both ways: it came up unseen
+    child_up = _child_up(sa, keyed, negotiated) or inherited or (ike_up and traffic is not Traffic.NONE)
+    broke = (
+        decider is not None
+        and (decider.severity is Severity.ERROR or decider.code in BROKE_CODES)
+        and not _before(decider, _up_time(sa, flows))  # an error the SA got past is not where it broke
+    )
     if any(f.code == NOT_DECODED for f in findings):
         outcome, stopped = Outcome.UNKNOWN, ""
     elif not ike_up:
@@ -369,7 +430,7 @@ def _child_stop(sa: IkeSa) -> str:
     exchanges = [ex for ex in sa.phase2.values() if ex.exchange.lower() in CHILD_EXCHANGES]
     up = "phase 1 came up" if sa.version == 1 else "the IKE SA came up"
     if not exchanges:
-        return f"{up}; no {child} followed"
+        return f"{up}; no {child} followed" if sa.version == 1 else f"{up}; IKE_AUTH created no Child SA"
     last = exchanges[-1]
     return f"{up}; {child} 0x{last.message_id:08x} stopped after {' '.join(last.labels) or '?'}"
 
