@@ -15,6 +15,7 @@ from ikedecode.analysis.timeline_records import ChildSaTimeline
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
 from ikedecode.render.markdown import (
     MAX_LADDER_ITEMS,
+    PROBLEM,
     DocumentSummary,
     SaSummary,
     came_up_text,
@@ -40,6 +41,7 @@ code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; back
 .keys { margin: 4px 0 12px; color: #8d2b0b; }
 .summary li { margin: 4px 0; }
 .problem { color: #8a041a; }
+.note { color: #8d2b0b; }
 ol.messages { padding-left: 0; list-style: none; }
 ol.messages > li { border-left: 3px solid #9fb3c8; padding: 4px 10px; margin: 8px 0; background: #f8fafc; }
 ol.messages > li.retransmission { border-left-color: #f0b429; }
@@ -85,8 +87,9 @@ def render_html(report: Report, *, show_keys: bool = False) -> str:
     for s in doc.sas:
         body.append(f"<li><b>IKE SA {s.number}</b>, {e(s.peers)}: {e(s.negotiated)}.<ul>")
         body.append(f"<li>{came_up_text(s)}: {e(s.outcome)}.</li>")
-        for problem in s.problems:
-            body.append(f'<li class="problem">What went wrong: {e(problem)}</li>')
+        for kind, problem in s.problems:
+            css = "problem" if kind == PROBLEM else "note"
+            body.append(f'<li class="{css}">{e(kind)}: {e(problem)}</li>')
         body.append("</ul></li>")
     body.append(
         f"<li>Findings: {len(doc.findings) or 'none'}{' (listed at the end)' if doc.findings else ''}.</li>"

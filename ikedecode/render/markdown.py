@@ -29,6 +29,8 @@ from ikedecode.render.clock import utc_moment
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
 from ikedecode.render.sources import source_lines, sources_heading
 
+# How the summary introduces an SA's findings: errors, warnings, findings about the keys given.
+PROBLEM, NOTE, KEYS = "What went wrong", "Worth checking", "About the keys given"
 MAX_LADDER_ITEMS = 300  # a diagram beyond this is unreadable; the message list still has everything
 
 
@@ -41,7 +43,7 @@ class SaSummary:
     negotiated: str
     came_up: bool
     outcome: str
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (PROBLEM/NOTE/KEYS, sentence)
     verdict: SaVerdict | None = None
 
 
@@ -104,11 +106,11 @@ def _sa_summary(
     children = [c for c in t.children if c.complete]
     verified = sum(d.verified for c in t.children for d in c.directions)
     problems = [
-        f"{f.code}: {f.message}"
+        (PROBLEM if f.severity.value == "error" else NOTE, f"{f.code}: {f.message}")
         for f in findings
         if f.severity.value in ("error", "warning") and f.code not in KEY_MATERIAL_CODES
     ]
-    problems += [f"the keys given: {f.code}: {f.message}" for f in findings if f.code in KEY_MATERIAL_CODES]
+    problems += [(KEYS, f"{f.code}: {f.message}") for f in findings if f.code in KEY_MATERIAL_CODES]
     if verdict.ike_up and verdict.child_up:
         transforms = sorted({c.transform for c in children if c.transform})
         outcome = (
@@ -123,7 +125,7 @@ def _sa_summary(
     else:
         outcome = verdict.stopped_at or f"phase 1 did not complete (last state {sa.state})"
         if not findings:
-            problems.extend(_phase1_trouble(sa, t))
+            problems.extend((PROBLEM, text) for text in _phase1_trouble(sa, t))
     came_up = verdict.outcome is Outcome.UP
     return SaSummary(
         number, sa, t, peers, negotiated, came_up, outcome, list(dict.fromkeys(problems)), verdict
@@ -203,8 +205,8 @@ def render_markdown(report: Report, *, show_keys: bool = False) -> str:
     for s in doc.sas:
         out.append(f"- **IKE SA {s.number}**, {md(s.peers)}: {md(s.negotiated)}.")
         out.append(f"  - {_came_up_text(s)}: {md(s.outcome)}.")
-        for problem in s.problems:
-            out.append(f"  - What went wrong: {md(problem)}")
+        for kind, problem in s.problems:
+            out.append(f"  - {kind}: {md(problem)}")
     errors = [f for f in doc.findings if f.severity.value in ("error", "warning")]
     if errors:
         out.append(f"- Findings: {len(errors)} error(s)/warning(s), listed at the end.")

@@ -120,6 +120,10 @@ def test_a_wrong_psk_on_aggressive_mode_is_about_the_key_not_the_tunnel():
     text = _run(_args("am-aes128-sha1-modp2048.pcap", "wrong-psk"), "text")
     flat = " ".join(text.split())
     assert "Keys: The pre-shared key given does not verify (given-psk-wrong); the peers agreed." in flat
+    summary = _run(_args("am-aes128-sha1-modp2048.pcap", "wrong-psk"), "markdown").split("\n## IKE SA")[0]
+    assert "What went wrong" not in summary  # the tunnel is fine
+    assert "- About the keys given: given-psk-wrong:" in summary
+    assert "- Worth checking: aggressive-mode-psk:" in summary
 
 
 def test_a_wrong_psk_on_main_mode_with_the_right_dh_secret_is_about_the_key(tmp_path: Path):
