@@ -313,3 +313,22 @@ def test_merged_captures_give_one_finding_per_story_with_a_count():
     assert len(no_pfs["evidence"]["aggregated"]["ike_sas"]) == 4
     assert no_pfs["message"].endswith("(and the same in 3 more IKE SA(s))")
     assert len([f for f in doc["findings"] if f["code"] == "natt-forced"]) == 2  # initiator, responder
+
+
+def test_a_peer_whose_id_is_its_wire_address_forces_encapsulation_it_is_not_natted():
+    doc = _verdict("libreswan-pluto.pcap")
+    nat = {(f["code"], f["evidence"]["peer"]) for f in doc["findings"] if f["code"].startswith("nat")}
+    assert nat == {("natt-forced", "initiator"), ("natt-forced", "responder")}
+    (responder,) = [
+        f for f in doc["findings"] if f["code"] == "natt-forced" and f["evidence"]["peer"] == "responder"
+    ]
+    assert (
+        responder["evidence"]["identity"] == "192.0.2.2" and responder["evidence"]["wire"] == "192.0.2.2:500"
+    )
+    nat_t = {
+        (f["code"], f["evidence"]["peer"]) for f in _verdict("nat-t.pcap")["findings"] if "nat" in f["code"]
+    }
+    assert (
+        "nat-detected",
+        "initiator",
+    ) in nat_t  # a real NAT (ID 198.51.100.1, wire 203.0.113.254) stays one
