@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ikedecode.analysis.report import Report
 from ikedecode.findings import Finding, finding
-from ikedecode.keys.keyring import KeyRing
+from ikedecode.keys.keyring import DhSecret, KeyRing, Phase1KeyMaterial
 
 LISTED = 5  # entries named in the sentence; the evidence keeps up to MAX_KEPT
 MAX_KEPT = 20
@@ -34,7 +34,8 @@ def unmatched_keys(keyring: KeyRing, report: Report) -> list[Finding]:
     spis = _spis_in_capture(report)
     given = 0
     unmatched: list[str] = []
-    for entry in (*keyring.phase1_keys, *keyring.dh_secrets):
+    scoped: list[Phase1KeyMaterial | DhSecret] = [*keyring.phase1_keys, *keyring.dh_secrets]
+    for entry in scoped:
         if entry.initiator_cookie is None:
             continue
         given += 1
