@@ -19,7 +19,7 @@ from typing import Any
 from ikedecode.analysis.flows import unkeyed_flows_by_sa
 from ikedecode.analysis.report import Report
 from ikedecode.findings import SEVERITY_ORDER, Finding, Severity
-from ikedecode.ike.records import IkeSa
+from ikedecode.ike.records import IkeSa, Protection
 
 # Findings about the key material the user gave, not about the peers (docs/findings.md).
 KEY_MATERIAL_CODES = frozenset(
@@ -61,7 +61,7 @@ class Outcome(StrEnum):
     PARTLY = "partly"  # the IKE SA came up but no IPsec SA, or it came up and then broke
     DOWN = "down"  # the IKE SA never came up
     NONE = "none"  # no IKE negotiation in the capture
-    UNKNOWN = "unknown"  # an SA this version does not decode (IKEv2 before ike/v2): nothing to say
+    UNKNOWN = "unknown"  # not decoded (IKEv2 before ike/v2), or its IKE_AUTH answer unreadable without keys
 
 
 class Traffic(StrEnum):
@@ -218,7 +218,7 @@ def compute_verdict(report: Report) -> CaptureVerdict:
     if len(sas) == 1:
         line = sas[0].line
     elif not known:
-        line = f"{len(sas)} IKE SAs, none decoded by this version."
+        line = f"{len(sas)} IKE SAs, none that can be judged (not decoded, or encrypted without keys)."
     else:
         up = sum(1 for s in sas if s.outcome is Outcome.UP)
         line = (
@@ -227,7 +227,7 @@ def compute_verdict(report: Report) -> CaptureVerdict:
             else f"All {len(known)} IKE SAs came up"
         )
         if len(known) < len(sas):
-            line += f" ({len(sas) - len(known)} more not decoded by this version)"
+            line += f" ({len(sas) - len(known)} more cannot be judged)"
         if worst is not None:
             line += f"; IKE SA {worst.number} {worst.line[0].lower()}{worst.line[1:]}"
         else:
@@ -296,6 +296,15 @@ def _child_up(sa: IkeSa, packets: dict[tuple[str | None, str | None], int], nego
         bool(packets)
         or (sa.version == 2 and negotiated)
         or any(ex.complete for ex in sa.phase2.values() if ex.exchange.lower() in CHILD_EXCHANGES)
+    )
+
+
+def _auth_unreadable(sa: IkeSa) -> bool:
+    """IKEv2: the IKE_AUTH response came but cannot be read, so whether it succeeded is unknown."""
+    return sa.version == 2 and any(
+        m.label.startswith("IKE_AUTH response")
+        and m.protection in (Protection.NO_KEYS, Protection.UNDECRYPTABLE)
+        for m in sa.messages
     )
 
 
@@ -378,6 +387,8 @@ def _sa_verdict(
     )
     if any(f.code == NOT_DECODED for f in findings):
         outcome, stopped = Outcome.UNKNOWN, ""
+    elif not ike_up and _auth_unreadable(sa):
+        outcome, stopped = Outcome.UNKNOWN, "IKE_AUTH was answered, encrypted, and no key given decrypts it"
     elif not ike_up:
         outcome, stopped = Outcome.DOWN, _phase1_stop(sa)
     elif not child_up:
@@ -451,6 +462,8 @@ def _sa_line(
     broke: bool,
 ) -> str:
     why = f": {ref.code}" + (f" ({ref.frames_text})" if ref.frames_text else "") if ref else ""
+    if outcome is Outcome.UNKNOWN and stopped:
+        return f"Unknown whether the tunnel came up: {stopped} (give the keys)."
     if outcome is Outcome.UNKNOWN:
         return f"IKEv{sa.version} SA between {sa.initiator} and {sa.responder}: not decoded by this version."
     if outcome is Outcome.DOWN:

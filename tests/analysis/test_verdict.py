@@ -267,8 +267,10 @@ def test_an_sa_this_version_does_not_decode_is_not_called_a_failure(capture):
     for sa, verdict in zip(doc["ike_sas"], doc["verdict"]["ike_sas"], strict=True):
         if counted_only:
             assert verdict["outcome"] == "unknown" and "did not come up" not in verdict["line"]
-        else:  # decoded (ike/v2): the verdict answers for it like for IKEv1
-            assert verdict["outcome"] in ("up", "partly", "down")
+        else:  # decoded (ike/v2): the verdict answers for it like for IKEv1, unless IKE_AUTH is unreadable
+            assert verdict["outcome"] in ("up", "partly", "down") or (
+                verdict["outcome"] == "unknown" and verdict["line"].endswith("(give the keys).")
+            )
         assert sa["version"] == verdict["version"] == 2
 
 
