@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ikedecode.analysis.diagnose import diagnose
+from ikedecode.analysis.key_use import unmatched_keys
 from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.batch import EspBatch
@@ -72,6 +73,7 @@ class Analysis:
         on_tunnel_packet: Callable[[int, bytes], None] | None = None,
     ) -> None:
         """``on_layers``/``on_tunnel_packet``: where decrypted packets go (``--write-decrypted``)."""
+        self.keyring = keyring
         self.engine = IkeEngine(keyring, max_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa)
         # The KeyRing's SAs are configuration (it may be reused): this run counts on fresh copies.
         self.sadb = SaDatabase(sa.fresh() for sa in keyring.ipsec_sas)
@@ -125,6 +127,7 @@ class Analysis:
         report.decrypted_written = decrypted_written
         report.sources = sources
         report.findings.extend(diagnose(report))  # why it failed, with evidence (docs/findings.md)
+        report.findings.extend(unmatched_keys(self.keyring, report))  # a key file of another capture says so
         return report
 
     # -- IKE ------------------------------------------------------------------------------------------
