@@ -12,6 +12,7 @@ from ikedecode.esp.algorithms import (
     UnknownAlgorithm,
     resolve_encryption,
     resolve_integrity,
+    transform_text,
 )
 from ikedecode.esp.sequence import SequenceTracker
 
@@ -183,6 +184,13 @@ class IpsecSa:
     @property
     def supported(self) -> bool:
         return self.encryption_algorithm.supported and self.integrity_algorithm.supported
+
+    @property
+    def transform(self) -> str:
+        """The transform as every report spells it (``algorithms.transform_text``)."""
+        alg = self.encryption_algorithm
+        key = len(self.encryption_key) - alg.salt_size
+        return transform_text(self.encryption, self.integrity, key * 8 if key in alg.key_sizes else None)
 
     @property
     def label(self) -> str:
