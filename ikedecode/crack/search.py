@@ -137,7 +137,23 @@ def _tasks(path: str, size: int, rule_set: str) -> Iterator[Task]:
 
 
 def estimate_candidates(lines: int, rule_set: str) -> int:
+    """Candidates ``lines`` words give under ``rule_set``: each word, then its variants (at most:
+    a variant equal to one already tried is skipped)."""
     return lines * (1 + variants_per_word(rule_set))
+
+
+def measure_rate(params: PskParams, seconds: float = 0.05) -> float:
+    """Candidates per second one core tests against ``params`` (timed on made-up candidates for
+    about ``seconds``): with the worker count, the ETA ``--crack`` announces before it starts."""
+    if params.hashlib_name is None:
+        return 0.0
+    tester = _Tester(params.hashlib_name, params.nonces, params.message, b"")
+    tried, start = 0, time.perf_counter()
+    while True:
+        tried += tester.first_match([b"candidate%d" % (tried + i) for i in range(500)])[0]
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return tried / elapsed
 
 
 def crack(
