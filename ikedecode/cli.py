@@ -10,6 +10,8 @@ import signal
 import stat
 import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -121,11 +123,55 @@ def _bar(length: int, label: str, **options: Any):  # noqa: ANN202 - a click pro
     return click.progressbar(length=length, label=_fitted_label(label), file=sys.stderr, width=0, **options)
 
 
+PROGRESS_EVERY = 16  # the pipeline calls Options.progress once every 16 items it has analysed
+
+
+class _AnalysedBytes:
+    """How far the analysis has got, in bytes of the capture: the bytes read so far times the
+    share of the frames read that the analysis has got through. With --dh-private the IKE
+    datagrams are read up to a window ahead while other cores compute their g^xy; a small capture
+    is then read at once and the time goes into DH: a bar over the bytes read would sit at 100%
+    with an ETA of 0 s, this one moves as the SAs are analysed.
+
+    The reader's ``items`` is wrapped (on this one reader object) to note the frame count after
+    each item; ``advance`` is the pipeline's progress callback, called every ``PROGRESS_EVERY``
+    items. Only the counts of items read but not yet analysed are kept (the read-ahead window)."""
+
+    def __init__(self, reader: CaptureReader) -> None:
+        self.reader = reader
+        self.frames: deque[int] = deque()  # frames read after each item not yet analysed
+        self.analysed_frames = 0
+        items = reader.items
+
+        def noted(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            for item in items(*args, **kwargs):
+                self.frames.append(reader.frames_read())
+                yield item
+
+        reader.items = noted  # type: ignore[method-assign]
+
+    def advance(self) -> float:
+        """PROGRESS_EVERY more items analysed: the bytes they stand for."""
+        for _ in range(PROGRESS_EVERY):
+            if not self.frames:
+                break
+            self.analysed_frames = self.frames.popleft()
+        read = self.reader.frames_read()
+        return self.reader.bytes_read() * (self.analysed_frames / read if read else 1.0)
+
+    @property
+    def ahead(self) -> bool:
+        """Items read and not yet analysed (the DH read-ahead)."""
+        return len(self.frames) > PROGRESS_EVERY
+
+
 @contextlib.contextmanager
 def _progress_bar(
-    reader: CaptureReader, paths: list[str], quiet: bool
+    reader: CaptureReader, paths: list[str], quiet: bool, dh: bool = False
 ) -> Iterator[Callable[[int], None] | None]:
-    """click's progress bar on stderr over the bytes of the captures, when stderr is a terminal."""
+    """click's progress bar on stderr, as wide as the terminal, over the bytes of the captures the
+    analysis has got through (``_AnalysedBytes``), when stderr is a terminal. With DH to compute
+    (``dh``), the label says so, and once every byte is read it says that the DH is what is left."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -138,17 +184,46 @@ def _progress_bar(
     if not size:
         yield None
         return
-    with _bar(size, "reading", show_pos=False, show_eta=True) as bar:
+    analysed = _AnalysedBytes(reader)
+    label = "reading, computing DH" if dh else "reading"
+    with _bar(size, label, show_pos=False, show_eta=False, item_show_func=lambda eta: eta) as bar:
         done = 0
+        eta = _Eta(size)
 
         def advance(_frames: int) -> None:
             nonlocal done
-            now = min(reader.bytes_read(), size)
-            bar.update(now - done)
+            now = min(int(analysed.advance()), size)
+            if dh and reader.bytes_read() >= size and analysed.ahead:
+                bar.label = _fitted_label("computing DH (read ahead)")
+            bar.update(now - done, eta.text(now))
             done = now
 
         yield advance
         bar.update(size - done)
+
+
+class _Eta:
+    """Time left from the pace of the last ``WINDOW`` seconds (not since the start: the start-up
+    of the worker processes and the first DH results would make it minutes for a few seconds of
+    work), said only once there is a pace to go by."""
+
+    WINDOW = 5.0
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def text(self, position: int) -> str:
+        now = time.monotonic()
+        self.samples.append((now, position))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= self.WINDOW:
+            self.samples.popleft()
+        then, before = self.samples[0]
+        if now - then < 0.5 or position <= before:
+            return ""
+        left = (self.total - position) * (now - then) / (position - before)
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        return f"ETA {minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def _analyze_on_dask(
@@ -560,7 +635,8 @@ def _run(
                 except OSError as exc:
                     raise UserError(f"{write_decrypted}: cannot write: {exc.strerror or exc}") from None
             try:
-                with _progress_bar(reader, paths, quiet) as progress:
+                dh = bool(keyring.dh_privates) and (jobs or available_cores()) != 1
+                with _progress_bar(reader, paths, quiet, dh) as progress:
                     options.progress = progress
                     report = analyze(reader, keyring, options)
             finally:
@@ -593,7 +669,7 @@ def _run(
                 return _bar(length, label, item_show_func=str, hidden=hidden)
 
             report = run_psk_tools(report, tools, note, bar, reanalyze)
-        extra = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
+        extra: dict[str, Any] = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
         if fmt in ON_EVERY_CORE:  # the per-SA sections on --jobs processes (same output)
             extra["map_in_order"] = render_work.map_in_order(jobs or available_cores())
         if fmt in STREAMED:
