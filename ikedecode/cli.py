@@ -271,21 +271,26 @@ def _create(path: str, secret: bool) -> TextIO:
 def _echo_report(text: str, fmt: str) -> None:
     """The report on standard output. Where its encoding cannot write the report (LANG=C,
     PYTHONIOENCODING=ascii), Markdown, HTML and JSON go out as UTF-8 (what they declare) and the
-    terminal formats with the characters it lacks written as escapes, instead of a crash."""
+    terminal formats with the characters it lacks written as escapes, instead of a crash.
+    (A text stream encodes what it is given before it writes any of it: nothing is written twice.)"""
+    try:
+        click.echo(text, nl=False)
+        return
+    except UnicodeEncodeError:
+        pass
     stream = sys.stdout
     encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        data = text.encode("utf-8") if fmt in UTF8_FORMATS else text.encode(encoding, "backslashreplace")
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            stream.flush()
-            buffer.write(data)
-            buffer.flush()
-            return
-        text = text.encode(encoding, "backslashreplace").decode(encoding)
-    click.echo(text, nl=False)
+    if fmt in UTF8_FORMATS:
+        data = text.encode("utf-8", "backslashreplace")
+    else:
+        data = text.encode(encoding, "backslashreplace")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        click.echo(data.decode(encoding, "replace"), nl=False)
+        return
+    stream.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 def _write_streamed(output: str | None, write: Callable[[TextIO], None], secret: bool = False) -> None:

@@ -107,7 +107,7 @@ def _crack_one(params: PskParams, tools: PskTools, echo: Echo, progressbar: Prog
         lines = count_lines(wordlist)
         total = estimate_candidates(lines, tools.rule_set)
         echo(plan(params, lines, tools.rule_set, tools.workers or os.cpu_count() or 1))
-        label = f"cracking {params.source}"
+        label = "cracking"  # the plan line before it names the exchange
         with progressbar(total, label) as bar:
             done, start = [0], time.perf_counter()
 

@@ -93,3 +93,14 @@ def test_reading_bar_fits_the_terminal(columns):
     assert lines and all(len(text) <= columns for _, text in lines)
     assert any(len(text) >= columns - 2 for _, text in lines)  # and uses it
     assert any(text.startswith("reading") for _, text in lines)
+
+
+def test_crack_bar_fits_the_terminal(tmp_path):
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from tests.crack.wordlists import CAPTURES_DIR, PROBE, write_word_list
+
+    words = write_word_list(tmp_path / "words.txt", 3_000, {})
+    lines = _bar_lines([str(CAPTURES_DIR / f"{PROBE}.pcap"), "--crack", str(words), "-o", os.devnull], 60)
+    bars = [text for _, text in lines if text.startswith("cracking")]
+    assert bars and all(len(text) <= 60 for text in bars), [t for t in bars if len(t) > 60]
+    assert any("candidates" in text for text in bars)
