@@ -135,9 +135,9 @@ def plan(params: PskParams, lines: int, rule_set: str, workers: int) -> str:
     """What ``--crack`` is about to do, said before it starts: the candidates the rules make from
     the word list and the time they should take on ``workers`` cores."""
     total = estimate_candidates(lines, rule_set)
-    rate = measure_rate(params) * workers
+    rate = measure_rate(params, rule_set) * workers
     eta = (
-        f"about {_duration(total / rate)} at about {rate:,.0f}/s on {workers} core(s)"
+        f"about {_duration(total / rate)} at about {rate:,.0f}/s on {workers} free core(s)"
         if rate
         else "time unknown"
     )
