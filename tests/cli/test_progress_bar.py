@@ -71,18 +71,21 @@ def test_long_dh_phase_has_a_label_a_moving_bar_and_an_honest_eta(dh_capture):
         ]
     )
     assert all(len(text) <= COLUMNS for _, text in lines), [t for _, t in lines if len(t) > COLUMNS]
+    # (the DH phase is what the bar follows, the DH label below)
     drawn = [(seen, text) for seen, text in lines if PERCENT.search(text)]
     percents = [int(PERCENT.search(text).group(1)) for _, text in drawn]
-    assert percents == sorted(percents) and percents[-1] == 100
+    assert percents == sorted(percents) and percents[-1] == 100, [t for _, t in drawn]
     dh = [(seen, text) for seen, text in drawn if "computing DH" in text]
-    assert dh and any(int(PERCENT.search(text).group(1)) < 50 for _, text in dh)  # DH is on the bar
+    assert dh and any(int(PERCENT.search(text).group(1)) < 50 for _, text in dh), [t for _, t in drawn]
     end = drawn[-1][0]
     for seen, text in drawn[:-1]:
         match = ETA.search(text)
         if match:
             hours, minutes, seconds = (int(g) for g in match.groups())
             claimed, actual = hours * 3600 + minutes * 60 + seconds, end - seen
-            assert claimed <= 3 * actual + 5, (text, actual)  # not minutes for seconds of work
+            # not minutes for seconds of work (click's since-start average claimed 5 min for 7 s);
+            # loose, for a machine whose load changes under the test
+            assert claimed <= 4 * actual + 10, (text, actual, [t for _, t in drawn])
     assert any(ETA.search(text) for _, text in drawn)
 
 
