@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ikedecode.analysis.diagnose import diagnose
@@ -22,9 +22,9 @@ from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
 from ikedecode.capture.sources import sources_of
-from ikedecode.esp.opener import BatchSummary
+from ikedecode.esp.lanes import BatchSummary
 from ikedecode.esp.processor import EspProcessor, EspResult
-from ikedecode.esp.sa import IpsecSa, SaCounters
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.v1.child_sa import ChildSaKeys
@@ -60,8 +60,8 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
 
 def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Report:
     engine = IkeEngine(keyring, max_sas=options.max_ike_sas, max_phase2_per_sa=options.max_phase2_per_sa)
-    # Fresh SA objects per run: an IpsecSa carries its counters, and the KeyRing may be reused.
-    sadb = SaDatabase(replace(sa, counters=SaCounters()) for sa in keyring.ipsec_sas)
+    # The KeyRing's SAs are configuration (it may be reused): this run counts on fresh copies.
+    sadb = SaDatabase(sa.fresh() for sa in keyring.ipsec_sas)
     processor = EspProcessor(sadb)
     writer = DecryptedPcapWriter(options.decrypted_output) if options.decrypted_output is not None else None
     findings: list[Finding] = []

@@ -21,7 +21,7 @@ CAPTURES_OUT=$PROJECT_DIR/captures
 KEYS_OUT=$PROJECT_DIR/keys
 CHARON=${CHARON:-/usr/lib/ipsec/charon}
 PYTHON=${PYTHON:-python3}
-NS_PREFIX=ikelab
+NS_PREFIX=${LAB_NS_PREFIX:-ikelab}
 WORKROOT=$(mktemp -d /tmp/ikelab.XXXXXX)
 # charon log levels for the enc/net groups (ike 4, chd 4, mgr 2, cfg 2, knl 2, esp 2 are fixed).
 # enc 3 dumps every encrypted IKE message's ciphertext and plaintext ("encrypted =>", "plain =>").

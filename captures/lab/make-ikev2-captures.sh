@@ -22,6 +22,7 @@ IKEV2_LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=make-captures.sh
 source "$IKEV2_LAB_DIR/make-captures.sh"     # helpers only; its main runs only when executed
 PKI_DIR=$KEYS_OUT/ikev2-pki
+NS_PREFIX=${LAB_NS_PREFIX:-ikev2lab}   # namespaces ikev2lab-west/-east/-nat (not the IKEv1 driver's ikelab-*)
 
 # ---------------------------------------------------------------- configuration (IKEv2 templates)
 render() {   # render TEMPLATE OUT SIDE: replace every @VAR@ with the scenario's value for SIDE
@@ -68,7 +69,7 @@ make_pki() {   # the lab PKI (RSA and ECDSA CAs, peer certificates), kept in key
     command -v pki >/dev/null || { log "pki (strongswan-pki) not installed"; return 1; }
     mkdir -p "$PKI_DIR"
     local kind type size peer dn="C=XX, O=ikedecode lab"
-    for kind in rsa:rsa:3072 ecdsa:ecdsa:256; do
+    for kind in rsa:rsa:2048 ecdsa:ecdsa:256; do   # an RSA-2048 CA keeps an RSA-2048 IKE_AUTH < 1500 bytes
         IFS=: read -r kind type size <<<"$kind"
         pki --gen --type "$type" --size "$size" --outform pem > "$PKI_DIR/ca-$kind.key"
         pki --self --ca --lifetime 7300 --in "$PKI_DIR/ca-$kind.key" --type "$type" \
@@ -90,8 +91,8 @@ make_pki() {   # the lab PKI (RSA and ECDSA CAs, peer certificates), kept in key
 start_charon() {   # start_charon SIDE: as make-captures.sh, with a per-side swanctl directory (x509/ ...)
     local side=$1 i c dir=$WORK/$1.swanctl
     mkdir -p "$dir/x509" "$dir/x509ca" "$dir/private"
-    render "$IKEV2_LAB_DIR/templates/strongswan.ikev2.conf.in" "$WORK/$side.strongswan.conf" "$side"
-    render "$IKEV2_LAB_DIR/templates/swanctl.ikev2.conf.in" "$dir/swanctl.conf" "$side"
+    render "$IKEV2_LAB_DIR/templates/${STRONGSWAN_V2_TEMPLATE:-strongswan.ikev2.conf.in}" "$WORK/$side.strongswan.conf" "$side"
+    render "$IKEV2_LAB_DIR/templates/${SWANCTL_V2_TEMPLATE:-swanctl.ikev2.conf.in}" "$dir/swanctl.conf" "$side"
     cp "$dir/swanctl.conf" "$WORK/$side.swanctl.conf"
     local cert key ca
     cert=$(side_value CERT "$side"); key=$(side_value KEY "$side"); ca=$(side_value CA "$side")
@@ -99,7 +100,7 @@ start_charon() {   # start_charon SIDE: as make-captures.sh, with a per-side swa
     [[ -n $key ]] && cp "$PKI_DIR/$key" "$dir/private/"
     for c in $ca; do cp "$PKI_DIR/$c" "$dir/x509ca/"; done
     ip netns exec "$(ns "$side")" env STRONGSWAN_CONF="$WORK/$side.strongswan.conf" \
-        sh -c 'mount -t tmpfs -o size=1m ikelab-run /run && exec "$0"' "$CHARON" \
+        sh -c 'mount -t tmpfs -o size=1m ikelab-run "$1" && exec "$0"' "$CHARON" "${CHARON_PIDDIR:-/run}" \
         > "$WORK/$side.stdout" 2>&1 &
     PIDS+=("$!"); eval "CHARON_PID_${side^^}=$!"; disown "$!"
     for i in $(seq 100); do [[ -S $WORK/$side.vici ]] && break; sleep 0.1; done
@@ -162,6 +163,33 @@ scenario_ikev2-ike-rekey() {
         ping_through 3; ping_back 2; rekey_ike east; list_sas "after east's IKE rekey"
         ping_through 3; ping_back 2; sleep 0.5; terminate_all; }
 }
+block_udp4500() {   # block_udp4500 SIDE on|off: drop (or stop dropping) that side's outgoing UDP 4500
+    if [[ $2 == on ]]; then
+        nsx "$1" nft -f - <<NFT
+table inet labhold {
+    chain out {
+        type filter hook output priority 0;
+        udp dport 4500 drop
+    }
+}
+NFT
+    else
+        nsx "$1" nft delete table inet labhold
+    fi
+}
+scenario_ikev2-child-rekey-collision() {
+    DESCRIPTION="IKEv2 simultaneous child rekey (PSK AES-CBC-128/SHA2-256/MODP-2048, ESP AES-CBC-128/SHA2-256 without PFS): both peers' outgoing UDP 4500 is held back by an nftables drop rule while each is asked to rekey the child (swanctl --rekey --child), so both first CREATE_CHILD_SA requests are lost before the capture point; the rules go after 1 s and the retransmissions (2 s after the first tries) cross. In this run east's request (no Initiator flag, east's message ID 0) arrived first and west answered it (a new child pair); west's request (Initiator flag, message ID 2), reaching east after east's own rekey had completed, was answered with only N(TEMPORARY_FAILURE) (RFC 7296 2.25: the child is being rekeyed); east then deleted the old child (INFORMATIONAL D). Which request wins depends on timing (runs/NAME/sas.out shows the SAs after it); pings before and after"
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256
+    run() { initiate; sleep 0.5; ping_through 3; ping_back 2
+        block_udp4500 west on; block_udp4500 east on
+        swanctl_at west --rekey --child net >> "$WORK/west.swanctl.out" &
+        swanctl_at east --rekey --child net >> "$WORK/east.swanctl.out" &
+        sleep 1
+        block_udp4500 west off; block_udp4500 east off
+        wait; sleep 3; list_sas "after the crossing rekeys"
+        ping_through 3; ping_back 2; sleep 0.5; terminate_all; }
+}
+
 scenario_ikev2-auth-failed() {
     DESCRIPTION="IKEv2 PSK mismatch: IKE_SA_INIT succeeds (AES-CBC-256/SHA2-256/MODP-2048; both peers derive the same SK_*), east cannot verify west's AUTH and answers the IKE_AUTH request with an encrypted N(AUTHENTICATION_FAILED); no child, no ESP"
     PSK_EAST="ikedecode-lab-psk-not-the-same"; RETRANSMIT_TRIES=1
@@ -184,7 +212,7 @@ scenario_ikev2-invalid-ke() {
     run() { standard_v2; }
 }
 scenario_ikev2-rsa-cert() {
-    DESCRIPTION="IKEv2 with RSA certificates (2048-bit peer keys, 3072-bit lab CA; IDs west.lab.example / east.lab.example; AUTH method RSA signature / RFC 7427 digital signature as strongSwan chooses): IKE_SA_INIT with N(SIGNATURE_HASH_ALGORITHMS), IKE_AUTH with IDi CERT CERTREQ AUTH; IKE AES-CBC-256/SHA2-256/MODP-2048, ESP AES-CBC-256/SHA2-256, pings both ways, deletes"
+    DESCRIPTION="IKEv2 with RSA certificates (2048-bit peer keys and lab CA, so that west's IKE_AUTH request (about 1400 bytes) stays one SK payload; IDs west.lab.example / east.lab.example; AUTH method RSA signature / RFC 7427 digital signature as strongSwan chooses): IKE_SA_INIT with N(SIGNATURE_HASH_ALGORITHMS), IKE_AUTH with IDi CERT CERTREQ AUTH; IKE AES-CBC-256/SHA2-256/MODP-2048, ESP AES-CBC-256/SHA2-256, pings both ways, deletes"
     use_certs rsa ca-rsa.crt || return 1
     run() { standard_v2; }
 }
@@ -216,6 +244,14 @@ scenario_ikev2-eap-mschapv2() {
     REMOTE_EXTRA_EAST="            eap_id = %any"
     EAP_USER=labuser; EAP_PASSWORD="ikedecode-lab-eap-password-$NAME"
     run() { standard_v2; }
+}
+
+scenario_ikev2-dpd-liveness() {
+    DESCRIPTION="IKEv2 liveness checks (dpd_delay 2 s on both peers; AES-CBC-128/SHA2-256/MODP-2048, ESP AES-CBC-128/SHA2-256): pings both ways, then 5 s without traffic: east sends an empty INFORMATIONAL request (an SK payload with nothing inside) every 2 s and west answers with an empty one (west, hearing east, sends none); then east's charon is killed (SIGKILL by PID, no delete): west's own liveness request (message ID 2) goes out and is retransmitted byte for byte twice (after 2 s and 2.8 s), each answered only by ICMP port unreachable; west gives up 3.9 s later and drops the IKE SA (no packet)"
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256
+    DPD_DELAY=2s; RETRANSMIT_TRIES=2
+    run() { initiate; sleep 0.5; ping_through 5; ping_back 3; sleep 5; list_sas "after the liveness checks"
+        stop_charon east KILL; sleep 12; list_sas "after east was killed"; }
 }
 
 # ---- libreswan's pluto (IKEv2, its default) as west against strongSwan east
@@ -260,26 +296,30 @@ CONF
     log "pluto $side did not load connection lab"; return 1
 }
 scenario_ikev2-libreswan() {
-    DESCRIPTION="libreswan 4.10 pluto (unpacked Debian package, plutodebug \"all crypt private\") as west, IKEv2 PSK initiator, against strongSwan 5.9.8 east: IKE_SA_INIT (AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048) and IKE_AUTH with the child (ESP AES-CBC-256/SHA2-256, encapsulation=yes); pluto cannot install the child SA (no kernel ESP: 'Protocol not supported'), deletes its IKE SA without notifying east and revives the connection: three IKE SAs (new SPIs each, the third after 5 s), each IKE_SA_INIT + IKE_AUTH; pluto's shutdown sends nothing; east's deletes at its own shutdown (INFORMATIONAL D x3) are answered by ICMP port unreachable; no ESP on the wire. The IKE SAs' keys come from strongSwan east's log (pluto's log has the PSK and the ESP KEYMAT it tried to install, not SK_*)"
+    DESCRIPTION="libreswan 4.10 pluto (unpacked Debian package, plutodebug \"all crypt private\") as west, IKEv2 PSK initiator, against strongSwan 5.9.8 east: IKE_SA_INIT (AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048) and IKE_AUTH with the child (ESP AES-CBC-256/SHA2-256, encapsulation=yes); pluto cannot install the child SA (no kernel ESP: 'Protocol not supported'), deletes its IKE SA without notifying east and revives the connection: three IKE SAs (new SPIs each, the third after 5 s), each IKE_SA_INIT + IKE_AUTH; pluto's shutdown sends nothing; then east is told to delete its IKE SAs (swanctl --terminate --force): its INFORMATIONAL D requests meet a closed port (ICMP port unreachable); no ESP on the wire. The IKE SAs' keys come from strongSwan east's log (pluto's log has the PSK and the ESP KEYMAT it tried to install, not SK_*)"
     START_WEST=no; RETRANSMIT_TRIES=2
     PLUTO_IKE="aes256-sha2_256;modp2048"; PLUTO_ESP="aes256-sha2_256"
     IKE_PROPOSALS=aes256-sha256-modp2048; ESP_PROPOSALS=aes256-sha256
     run() {
         start_pluto_v2 west || return 1
         pluto_whack west --name lab --initiate --asynchronous >> "$WORK/west.whack.out" 2>&1
-        sleep 4
+        sleep 7   # pluto revives at once, then after 5 s: three IKE SAs, the next try would come much later
         ping_through 2
         pluto_whack west --trafficstatus >> "$WORK/west.whack.out" 2>&1
         pluto_whack west --status >> "$WORK/west.whack.out" 2>&1
         stop_pluto west
+        # east still holds the three IKE SAs: delete them now (one DELETE each, no waiting for answers),
+        # rather than at its shutdown, where the DELETEs may not leave before charon exits
+        swanctl_at east --terminate --ike lab --force --timeout 2 >> "$WORK/east.swanctl.out"
         sleep 1
     }
 }
 
 SCENARIOS=(
     ikev2-psk-aes-cbc-sha256 ikev2-aes-gcm ikev2-chacha20 ikev2-child-rekey-pfs ikev2-ike-rekey
+    ikev2-child-rekey-collision
     ikev2-auth-failed ikev2-no-proposal ikev2-ts-unacceptable ikev2-invalid-ke
-    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2 ikev2-libreswan
+    ikev2-rsa-cert ikev2-ecdsa-cert ikev2-fragments ikev2-nat-t-ecp ikev2-eap-mschapv2 ikev2-libreswan ikev2-dpd-liveness
 )
 
 # ---------------------------------------------------------------- results
@@ -338,4 +378,5 @@ ikev2_main() {
     done
     exit $status
 }
-ikev2_main "$@"
+# make-ikev2-pq-captures.sh sources this file for its helpers; run ikev2_main only when executed
+[[ ${BASH_SOURCE[0]} == "$0" ]] && ikev2_main "$@"

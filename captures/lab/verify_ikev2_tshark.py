@@ -255,7 +255,9 @@ def main(argv: list[str] | None = None) -> int:
             flags = int(first(frame["isakmp.flags"]), 16)
             types = [t for t in frame["isakmp.typepayload"].split(",") if t]
             spis = (first(frame["isakmp.ispi"]), first(frame["isakmp.rspi"]))
-            names = " ".join(PAYLOADS.get(t, t) for t in types)
+            names = " ".join(
+                PAYLOADS.get(t, t) for t in types if t not in ("2", "3")
+            )  # not proposals/transforms
             if "46" in types or "53" in types:
                 encrypted += 1
                 if spis in checkable:

@@ -33,7 +33,6 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 from ikedecode import __version__
@@ -56,9 +55,9 @@ from ikedecode.distributed.tasks import (
     scan_file,
     scan_summary,
 )
-from ikedecode.esp.opener import OUTCOME_NO_KEYS
+from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS
 from ikedecode.esp.processor import EspProcessor
-from ikedecode.esp.sa import IpsecSa, SaCounters
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.findings import Finding
 from ikedecode.ike.v1.engine import IkeEngine
@@ -210,7 +209,7 @@ class _Merger:
         self.additions: list[tuple[int, list[IpsecSa], int, dict[int, int]]] = []
         self.mapping: list[dict[int, int]] = [{} for _ in scans]  # frame in file -> merged frame
         self.ah: list[list[tuple[int, Datagram]]] = [[] for _ in scans]  # (frame in file, renumbered)
-        self.sadb = SaDatabase(replace(sa, counters=SaCounters()) for sa in keyring.ipsec_sas)
+        self.sadb = SaDatabase(sa.fresh() for sa in keyring.ipsec_sas)
         self.processor = EspProcessor(self.sadb)
 
     # -- pass A: merged frame numbers, IKE ------------------------------------------------------------
@@ -330,7 +329,7 @@ class _Merger:
                 extra.frame, extra.frames = merged, (merged,)
                 processor.nested(processor.esp_result(extra, outcome))
             else:
-                src, dst = extra if outcome[0] == OUTCOME_NO_KEYS else (None, None)
+                src, dst = extra if outcome[CODE] == OUTCOME_NO_KEYS else (None, None)
                 processor.account(outcome, size, time_ns / 1e9, merged, src, dst)
         except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
             processor.note_failure(merged, type(exc).__name__)

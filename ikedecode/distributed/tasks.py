@@ -29,7 +29,8 @@ from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.reader import open_capture
 from ikedecode.capture.records import Record
-from ikedecode.esp.opener import OUTCOME_NO_KEYS, OUTCOME_OPENED, EspOpener, Outcome, open_batch
+from ikedecode.esp.opener import EspOpener, open_batch
+from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS, OUTCOME_OPENED, PAYLOAD, Outcome
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 
@@ -218,9 +219,9 @@ def esp_outcomes(
                     i = start + offset
                     at = i * 6
                     extra: Any = None
-                    if outcome[0] == OUTCOME_NO_KEYS:
+                    if outcome[CODE] == OUTCOME_NO_KEYS:
                         extra = item.addresses(i)
-                    elif outcome[0] == OUTCOME_OPENED and outcome[9] is not None:
+                    elif outcome[CODE] == OUTCOME_OPENED and outcome[PAYLOAD] is not None:
                         extra = item.datagram(i)
                     out.append((meta[at], meta[at + 1], meta[at + 5] - meta[at + 4], outcome, extra))
                 start = end

@@ -5,19 +5,21 @@ from ikedecode.esp.algorithms import (
     INTEGRITY_ALGORITHMS,
     EncryptionAlgorithm,
     IntegrityAlgorithm,
-    IpsecTransform,
     UnknownAlgorithm,
-    ikev1_ah_transform,
-    ikev1_esp_transform,
-    ikev2_child_transform,
     resolve_encryption,
     resolve_integrity,
 )
 from ikedecode.esp.encoder import EspEncoder
 from ikedecode.esp.inner import decrypted_ip_packet, inner_datagram
 from ikedecode.esp.processor import EspProcessor, EspResult, EspStatus
-from ikedecode.esp.sa import InvalidSa, IpsecSa, SaCounters
+from ikedecode.esp.sa import InvalidSa, IpsecSa, SaCounters, SaState
 from ikedecode.esp.sadb import SaDatabase, UnknownSpi
+from ikedecode.esp.transforms import (
+    IpsecTransform,
+    ikev1_ah_transform,
+    ikev1_esp_transform,
+    ikev2_child_transform,
+)
 
 __all__ = [
     "ENCRYPTION_ALGORITHMS",
@@ -33,6 +35,7 @@ __all__ = [
     "IpsecTransform",
     "SaCounters",
     "SaDatabase",
+    "SaState",
     "UnknownAlgorithm",
     "UnknownSpi",
     "decrypted_ip_packet",

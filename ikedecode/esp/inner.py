@@ -29,6 +29,26 @@ TUNNEL_NEXT_HEADERS = {IPPROTO_IPIP: 4, IPPROTO_IPV6: 6}  # next header -> inner
 IPSEC_KINDS = {IPPROTO_ESP: Kind.ESP, IPPROTO_AH: Kind.AH}
 # IPv6 extension headers that may precede ESP/AH and how to size them
 _IPV6_EXTENSIONS = frozenset({0, 43, 44, 60})
+IPSEC_PROTOCOLS = (IPPROTO_ESP, IPPROTO_AH)  # an inner packet carrying them is opened again (nested SAs)
+# RFC 4303 section 2.4: default padding is 1, 2, 3, ... up to the pad length
+MONOTONIC_PADDING = bytes(range(1, 256))
+PADDINGS = tuple(MONOTONIC_PADDING[:length] for length in range(256))  # by pad length
+
+
+def carries_ipsec(
+    next_header: int, payload: bytes | memoryview, start: int = 0, end: int | None = None
+) -> bool:
+    """Whether an opened payload (``payload[start:end]``) holds another ESP/AH layer (so it must
+    be opened again)."""
+    if next_header in IPSEC_PROTOCOLS:
+        return True
+    size = (len(payload) if end is None else end) - start
+    if next_header == IPPROTO_IPIP and size >= 20:
+        return payload[start + 9] in IPSEC_PROTOCOLS
+    if next_header == IPPROTO_IPV6 and size >= 40:
+        inner = payload[start + 6]
+        return inner in IPSEC_PROTOCOLS or inner in (0, 43, 60)  # or behind extension headers
+    return False
 
 
 def ipv4_checksum(header: bytes | bytearray) -> int:

@@ -20,68 +20,34 @@ The outcome of a packet must not depend on which packets the same opener saw bef
   ICV failure; the outcome says which value verified, and ``EspProcessor`` accepts the packet
   only if that is the value its own (complete, in-order) window infers.
 
-An outcome is a plain tuple (cheap to build and to send between processes); see ``OUTCOME_*``.
+An outcome is a plain tuple (cheap to build and to send between processes); see esp/outcome.py.
+The fast path for the usual packets of a flow, the lanes, is in esp/lanes.py.
 """
 
 from __future__ import annotations
 
 import socket
-import struct
-from collections.abc import Callable, Iterable, Sequence
-from hmac import compare_digest as hmac_compare
+from collections.abc import Iterable, Sequence
 
 from ikedecode.capture.batch import ADDRESS_AT
 from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
-from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS
+from ikedecode.esp.inner import MONOTONIC_PADDING, TUNNEL_NEXT_HEADERS, carries_ipsec
+from ikedecode.esp.lanes import MAX_CACHED_FLOWS, Lane, LaneGroup, no_lane, open_lane
+from ikedecode.esp.outcome import (
+    NO_TRAILER,
+    OUTCOME_ERROR,
+    OUTCOME_NO_KEYS,
+    OUTCOME_OPENED,
+    OUTCOME_SHORT_FOR_SA,
+    OUTCOME_SHORT_HEADER,
+    OUTCOME_UNSUPPORTED,
+    PAD_BEYOND_PAYLOAD,
+    Outcome,
+)
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.esp.sequence import SequenceTracker
-
-# Outcome tuples, by their first element:
-#   (OUTCOME_SHORT_HEADER,)                               fewer than 8 bytes: no SPI and sequence number
-#   (OUTCOME_NO_KEYS, spi, seq_low)                        no SA matches the flow
-#   (OUTCOME_SHORT_FOR_SA, spi, seq_low, sa_index)         shorter than the SA's IV + trailer + ICV
-#   (OUTCOME_UNSUPPORTED, spi, seq_low, sa_index)          the SA's algorithm is not in the backend
-#   (OUTCOME_OPENED, spi, seq_low, sa_index, seq_hi, icv_ok, problem, pad_length, next_header,
-#    payload, padding_ok, failed)
-#       ``seq_hi``: the ESN high bits the ICV was computed with (None without ESN);
-#       ``icv_ok``: True / False / None (no integrity check); ``problem``: a structural defect
-#       ("" if none); ``payload``: the inner packet without the ESP trailer, or None when the
-#       caller did not ask for plaintext (``pad_length``/``next_header`` are still given) or
-#       there is none; ``failed``: when no SA verified and several were tried, the indexes of
-#       those that failed, in database order (the caller picks whom to blame), else None.
-#   (OUTCOME_ERROR, spi, seq_low, exception name)         a bug: opening raised
-OUTCOME_SHORT_HEADER = 0
-OUTCOME_NO_KEYS = 1
-OUTCOME_SHORT_FOR_SA = 2
-OUTCOME_UNSUPPORTED = 3
-OUTCOME_OPENED = 4
-OUTCOME_ERROR = 5
-
-MAX_CACHED_FLOWS = 65536
-# Reasons are fixed texts (they key ``EspProcessor.malformed``, which hostile input must not grow).
-NO_TRAILER = "no room for the ESP trailer"
-PAD_BEYOND_PAYLOAD = "pad length beyond the decrypted payload"
-# RFC 4303 section 2.4: default padding is 1, 2, 3, ... up to the pad length
-MONOTONIC_PADDING = bytes(range(1, 256))
-_PADDINGS = tuple(MONOTONIC_PADDING[:length] for length in range(256))  # by pad length
-_IPSEC_PROTOCOLS = (50, 51)  # ESP, AH: an inner packet carrying them is opened again (nested SAs)
-
-Outcome = tuple
-# lane(view, positions, esp_starts, esp_ends, deferred): see EspOpener.lane
-Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list], None]
-_SEQ = struct.Struct("!I")
-
-
-def _no_lane(
-    view: memoryview,
-    positions: Iterable[int],
-    starts: Sequence[int],
-    ends: Sequence[int],
-    deferred: list[int],
-) -> None:
-    deferred.extend(positions)
 
 
 def plausible_trailer(plaintext: bytes | memoryview | None) -> bool:
@@ -96,20 +62,7 @@ def plausible_trailer(plaintext: bytes | memoryview | None) -> bool:
     return version is None or (payload_end > 0 and plaintext[0] >> 4 == version)
 
 
-def carries_ipsec(
-    next_header: int, payload: bytes | memoryview, start: int = 0, end: int | None = None
-) -> bool:
-    """Whether an opened payload (``payload[start:end]``) holds another ESP/AH layer (so it must
-    be opened again)."""
-    if next_header in _IPSEC_PROTOCOLS:
-        return True
-    size = (len(payload) if end is None else end) - start
-    if next_header == 4 and size >= 20:
-        return payload[start + 9] in _IPSEC_PROTOCOLS
-    if next_header == 41 and size >= 40:
-        inner = payload[start + 6]
-        return inner in _IPSEC_PROTOCOLS or inner in (0, 43, 60)  # or behind extension headers
-    return False
+_Attempt = tuple[int | None, bool | None, bytes | None, str]  # (seq_hi, icv_ok, plaintext, problem)
 
 
 class _Candidate:
@@ -154,7 +107,7 @@ class EspOpener:
         self.lanes: dict[bytes, Lane] = {}  # packed IPv4 source | destination | SPI -> lane
         self.touched: list[LaneGroup] = []  # lanes that counted packets of the batch being summarized
         self.singles: list[tuple[int, Outcome]] = []  # what the lanes made singles of in that batch
-        self._sas_seen = len(sadb)
+        self._sas_seen = sadb.changes  # the database's changes the caches below reflect
 
     # --- SAs ---------------------------------------------------------------------------------------
 
@@ -168,172 +121,33 @@ class EspOpener:
         self._flows.clear()
         self._hint.clear()
         self.lanes.clear()
-        self._sas_seen = len(self.sadb)
+        self._sas_seen = self.sadb.changes
 
     def lane(self, spi_bytes: bytes, src: bytes, dst: bytes) -> Lane:
-        """A function that opens and counts the packets of one flow fast (``summarize_spans``).
-
-        Only a flow with exactly one SA, without ESN, whose cipher the backend has qualifies;
-        others get a stand-in that defers every packet. ``lane(view, positions, starts, ends,
-        deferred)`` takes the batch positions of the flow's packets (ESP at
-        ``view[starts[p]:ends[p]]``) in order: it counts the usual packet into its group (see
-        ``LaneGroup``), adds ``(position, outcome)`` to ``self.singles`` for a packet that must
-        be accounted alone (its plaintext is wanted), and adds to ``deferred`` the position of
-        anything unusual (an ICV failure, a structural problem) so that ``open`` handles it and
-        says why. One call per flow and batch: the per-packet loop runs inside, on local names.
-        """
-        if len(self.sadb) != self._sas_seen:
+        """The lane of a flow (``esp/lanes.py``): ``open_lane`` for a flow with exactly one SA,
+        without ESN, whose cipher the backend has; ``no_lane`` (defer every packet to ``open``)
+        for any other."""
+        if self.sadb.changes != self._sas_seen:
             self._forget_flows()
         spi = int.from_bytes(spi_bytes, "big")
         flow = self._flows.get((spi, src, dst)) or self._candidates(spi, src, dst)
-        if len(flow) != 1 or flow[0].sa.esn or flow[0].crypto is None:
-            return _no_lane
+        crypto = flow[0].crypto if len(flow) == 1 else None
+        if crypto is None or flow[0].sa.esn:
+            return no_lane
         candidate = flow[0]
-        crypto = candidate.crypto
-        min_length = crypto.min_length
-        index = candidate.index
-        want_plaintext = self.want_plaintext
-        check_padding = self.check_padding
-        seq_at = _SEQ.unpack_from
-        paddings = _PADDINGS
-        fixed_mode = candidate.sa.mode
-        tunnel_headers = TUNNEL_NEXT_HEADERS
-        group = LaneGroup(index, spi, fixed_mode)
-        counts = group.counts
-        positions = group.positions
-        sequences = group.sequences
-        touched = self.touched
-        singles = self.singles
-        ipsec = _IPSEC_PROTOCOLS
-
-        def count(
-            view: memoryview,
-            start: int,
-            end: int,
-            position: int,
-            icv_ok: bool | None,
-            plaintext: bytes,
-            skip: int,
-        ) -> bool:
-            """The trailer of ``plaintext[skip:]`` (RFC 4303 section 2.4-2.6), then count the packet
-            or make it a single; False when ``open`` must look at it.
-
-            Per packet only what varies is recorded (position, sequence number, size); the group
-            derives the rest (``LaneGroup.merge_into``), and counts the unusual when it happens."""
-            pad_length = plaintext[-2]
-            next_header = plaintext[-1]
-            payload_end = len(plaintext) - 2 - pad_length
-            if payload_end < skip:
-                return False
-            padding_ok = not check_padding or plaintext[payload_end:-2] == paddings[pad_length]
-            if want_plaintext or (
-                next_header in ipsec
-                or (next_header == 4 and payload_end - skip >= 20 and plaintext[skip + 9] in ipsec)
-                or (next_header == 41 and carries_ipsec(next_header, plaintext, skip, payload_end))
-            ):
-                singles.append((position, (
-                    OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, icv_ok, "", pad_length,
-                    next_header, plaintext[skip:payload_end], padding_ok, None,
-                )))  # fmt: skip
-                return True
-            if not positions:
-                touched.append(group)
-            positions.append(position)
-            sequences.append(seq_at(view, start + 4)[0])
-            counts[G_BYTES] += end - start
-            if not icv_ok:
-                counts[G_DECRYPTED] += 1
-            if fixed_mode is None and next_header not in tunnel_headers:
-                counts[G_TRANSPORT] += 1
-            if not padding_ok:
-                counts[G_BAD_PADDING] += 1
-            return True
-
-        aead = crypto.aead_parts()
-        if aead is not None:
-            # RFC 4106 section 5 (4309, 7634 alike): nonce = salt | IV, AAD = SPI | sequence number
-            aead_decrypt, salt, iv_size, tag_size = aead
-            minimum = ESP_HEADER + iv_size + tag_size + 2
-
-            def opened_aead(
-                view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
-                deferred: list[int],
-            ) -> None:  # fmt: skip
-                blob = view.obj  # bytes slices of it are cheaper than memoryview slices
-                for position in positions:
-                    start = starts[position]
-                    end = ends[position]
-                    if end - start >= minimum:
-                        iv_end = start + ESP_HEADER + iv_size
-                        try:
-                            plaintext = aead_decrypt(
-                                salt + blob[start + ESP_HEADER : iv_end],
-                                view[iv_end:end],
-                                blob[start : start + ESP_HEADER],
-                            )
-                            if count(view, start, end, position, True, plaintext, 0):
-                                continue
-                        except Exception:  # noqa: BLE001, S110 - InvalidTag: ``open`` says so
-                            pass
-                    deferred.append(position)
-
-            return opened_aead
-
-        cbc_hmac = crypto.cbc_hmac_parts()
-        if cbc_hmac is not None:
-            # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC)
-            hmac_base, cbc_update, block, icv_size = cbc_hmac
-            hmac_copy = hmac_base.copy
-            data_start = ESP_HEADER + crypto.iv_size
-            compare = hmac_compare
-
-            def opened_cbc(
-                view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
-                deferred: list[int],
-            ) -> None:  # fmt: skip
-                for position in positions:
-                    start = starts[position]
-                    end = ends[position]
-                    body_end = end - icv_size
-                    ciphertext = body_end - start - data_start
-                    if ciphertext >= block and not ciphertext % block:
-                        try:
-                            h = hmac_copy()
-                            h.update(view[start:body_end])
-                            if compare(h.finalize()[:icv_size], view[body_end:end]):
-                                # the first block decrypted is the IV's junk (see _CbcDecryptor)
-                                plaintext = cbc_update(view[start + ESP_HEADER : body_end])
-                                if count(view, start, end, position, True, plaintext, block):
-                                    continue
-                        except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
-                            pass
-                    deferred.append(position)
-
-            return opened_cbc
-
-        open_span = crypto.open_span
-
-        def opened_any(
-            view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
-            deferred: list[int],
-        ) -> None:  # fmt: skip
-            for position in positions:
-                start = starts[position]
-                end = ends[position]
-                if end - start >= min_length:
-                    try:
-                        icv_ok, plaintext = open_span(view, start, end)
-                        if plaintext is not None and icv_ok is not False:
-                            if count(view, start, end, position, icv_ok, plaintext, 0):
-                                continue
-                    except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
-                        pass
-                deferred.append(position)
-
-        return opened_any
+        return open_lane(
+            crypto,
+            candidate.index,
+            spi,
+            candidate.sa.mode,
+            want_plaintext=self.want_plaintext,
+            check_padding=self.check_padding,
+            touched=self.touched,
+            singles=self.singles,
+        )
 
     def _candidates(self, spi: int, src: bytes | str, dst: bytes | str) -> list[_Candidate]:
-        if len(self.sadb) != self._sas_seen:
+        if self.sadb.changes != self._sas_seen:
             self._forget_flows()
         found = self.sadb.candidates("esp", spi, _address_text(src), _address_text(dst))
         identities: list[tuple] = []
@@ -368,7 +182,7 @@ class EspOpener:
     ) -> Outcome:
         key = (spi, src, dst)
         flow = self._flows.get(key)
-        if flow is None or len(self.sadb) != self._sas_seen:
+        if flow is None or self.sadb.changes != self._sas_seen:
             flow = self._candidates(spi, src, dst)
         if not flow:
             return (OUTCOME_NO_KEYS, spi, seq_low)
@@ -387,17 +201,19 @@ class EspOpener:
         self, key: tuple, flow: list[_Candidate], view: memoryview, size: int, spi: int, seq_low: int
     ) -> Outcome:
         hint = self._hint.get(key, 0)
-        if hint and flow[hint].crypto is not None and flow[hint].crypto.icv_size == 0:
+        hinted = flow[hint].crypto
+        if hint and hinted is not None and hinted.icv_size == 0:
             hint = 0  # without an ICV, plausibility decides: keep database order
         order = [hint, *(i for i in range(len(flow)) if i != hint)]
-        attempts: dict[int, tuple] = {}
+        attempts: dict[int, _Attempt] = {}
+        verdicts: dict[int, bool | None] = {}  # position -> its attempt's icv_ok
         for position in order:
             candidate = flow[position]
             crypto = candidate.crypto
             if crypto is None or size < crypto.min_length:
                 continue
             attempt = self._attempt(candidate, view, spi, seq_low)
-            icv_ok, plaintext = attempt[1], attempt[2]
+            _, icv_ok, plaintext, _ = attempt
             # Without an ICV (null integrity) a well-formed trailer is the only evidence of the right key.
             if icv_ok or (icv_ok is None and plausible_trailer(plaintext)):
                 self._hint[key] = position
@@ -407,15 +223,16 @@ class EspOpener:
                     attempt = self._attempt(candidate, view, spi, seq_low)
                 return self._opened(spi, seq_low, candidate, *attempt, None)
             attempts[position] = attempt
+            verdicts[position] = icv_ok
         if attempts:
             # No SA verified. Database order decides which attempt to report (one without an ICV
             # check beats an ICV failure); the caller decides whom to blame among ``failed``.
             chosen = None
             for position in sorted(attempts):
-                if chosen is None or (attempts[chosen][1] is False and attempts[position][1] is None):
+                if chosen is None or (verdicts[chosen] is False and verdicts[position] is None):
                     chosen = position
             assert chosen is not None
-            failed = tuple(flow[p].index for p in sorted(attempts) if attempts[p][1] is False)
+            failed = tuple(flow[p].index for p in sorted(attempts) if verdicts[p] is False)
             return self._opened(
                 spi, seq_low, flow[chosen], *attempts[chosen], failed if len(failed) > 1 else None
             )
@@ -424,9 +241,7 @@ class EspOpener:
                 return (OUTCOME_SHORT_FOR_SA, spi, seq_low, candidate.index)
         return (OUTCOME_UNSUPPORTED, spi, seq_low, flow[0].index)
 
-    def _attempt(
-        self, candidate: _Candidate, view: memoryview, spi: int, seq_low: int
-    ) -> tuple[int | None, bool | None, bytes | None, str]:
+    def _attempt(self, candidate: _Candidate, view: memoryview, spi: int, seq_low: int) -> _Attempt:
         crypto = candidate.crypto
         assert crypto is not None
         if not candidate.sa.esn:
@@ -473,9 +288,8 @@ class EspOpener:
                 next_header, None, True, failed,
             )  # fmt: skip
         padding_ok = not self.check_padding or plaintext[payload_end:-2] == MONOTONIC_PADDING[:pad_length]
-        payload = plaintext[:payload_end]
-        if not self.want_plaintext and not carries_ipsec(next_header, payload):
-            payload = None
+        inner = plaintext[:payload_end]
+        payload = inner if self.want_plaintext or carries_ipsec(next_header, inner) else None
         return (
             OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, "", pad_length, next_header, payload,
             padding_ok, failed,
@@ -484,7 +298,8 @@ class EspOpener:
 
 def _crypto(sa: IpsecSa) -> EspCrypto | None:
     """The SA's keyed cipher/MAC state, built once; None when the backend lacks its algorithm."""
-    crypto = sa.crypto
+    state = sa.state
+    crypto = state.crypto
     if crypto is None:
         if not sa.supported:
             return None
@@ -494,7 +309,7 @@ def _crypto(sa: IpsecSa) -> EspCrypto | None:
             )
         except (UnknownAlgorithm, ValueError):
             return None
-        sa.crypto = crypto
+        state.crypto = crypto
     return crypto  # type: ignore[return-value]
 
 
@@ -525,173 +340,3 @@ def open_spans(
             open_packet(view[start:end], blob[src_at : src_at + length], blob[dst_at : dst_at + length])
         )
     return outcomes
-
-
-# A group in a batch summary: the packets of one SA that need no more than counting. Indexes:
-G_PACKETS, G_BYTES, G_VERIFIED, G_DECRYPTED, G_TUNNEL, G_TRANSPORT, G_BAD_PADDING = range(7)
-G_FIRST_POSITION, G_LAST_POSITION, G_SEQUENCES = range(7, 10)
-
-BatchSummary = tuple[list[tuple[int, Outcome]], dict[int, list]]
-
-
-def summarize_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> BatchSummary:
-    """``summarize_spans`` for an ``EspBatch``'s blob and meta."""
-    return summarize_spans(opener, blob, meta[2::6], meta[4::6], meta[5::6])
-
-
-def summarize_spans(
-    opener: EspOpener,
-    blob: bytes,
-    ip_starts: Sequence[int],
-    esp_starts: Sequence[int],
-    esp_ends: Sequence[int],
-) -> BatchSummary:
-    """A batch's outcomes, condensed for ``EspProcessor.account_summary``: ``(singles, groups)``.
-
-    The bulk of a batch (authentic packets of an SA without ESN, with a sound trailer, nothing to
-    write or open further) is summed per SA into a *group*: counters, the positions of its first
-    and last packet, and the sequence numbers per SPI in arrival order (the anti-replay window
-    needs them in order). Every other packet is a *single*: ``(position in the batch, outcome)``,
-    accounted one by one. The split depends on the outcomes alone, so it is the same in every
-    process.
-
-    IPv4 flows with a single, ordinary SA (the bulk of any capture) take a *lane*
-    (``EspOpener.lane``): opened and counted with no intermediate objects. Everything else goes
-    through ``EspOpener.open``.
-    """
-    view = memoryview(blob)
-    open_packet = opener.open
-    lanes = opener.lanes
-    touched = opener.touched
-    touched.clear()
-    lane_singles = opener.singles
-    lane_singles.clear()
-    address_at = ADDRESS_AT
-    sas = opener.sadb.sas
-    groups: dict[int, list] = {}
-    tunnel_headers = TUNNEL_NEXT_HEADERS
-    deferred: list[int] = []
-    for key, positions in _flows(blob, ip_starts, esp_starts, esp_ends, deferred).items():
-        lane = lanes.get(key)
-        if lane is None:
-            if len(lanes) >= MAX_CACHED_FLOWS:
-                deferred.extend(positions)
-                continue
-            lane = lanes[key] = opener.lane(key[8:], key[:4], key[4:8])
-        lane(view, positions, esp_starts, esp_ends, deferred)
-    singles = lane_singles[:]
-    lane_singles.clear()
-    if deferred:
-        deferred.sort()
-    for position in deferred:
-        ip_start = ip_starts[position]
-        start = esp_starts[position]
-        end = esp_ends[position]
-        version = blob[ip_start] >> 4
-        src_at, dst_at, length = address_at[version]
-        src_at += ip_start
-        dst_at += ip_start
-        outcome = open_packet(view[start:end], blob[src_at : src_at + length], blob[dst_at : dst_at + length])
-        if (
-            outcome[0] != OUTCOME_OPENED
-            or outcome[5] is False
-            or outcome[6]
-            or outcome[9] is not None
-            or outcome[11] is not None
-            or sas[outcome[3]].esn
-        ):
-            singles.append((position, outcome))
-            continue
-        index = outcome[3]
-        group = groups.get(index)
-        if group is None:
-            group = groups[index] = [0, 0, 0, 0, 0, 0, 0, position, 0, {}]
-        group[G_PACKETS] += 1
-        group[G_BYTES] += end - start
-        group[G_VERIFIED if outcome[5] else G_DECRYPTED] += 1
-        mode = sas[index].mode or ("tunnel" if outcome[8] in tunnel_headers else "transport")
-        group[G_TUNNEL if mode == "tunnel" else G_TRANSPORT] += 1
-        if not outcome[10]:
-            group[G_BAD_PADDING] += 1
-        group[G_LAST_POSITION] = position
-        group[G_SEQUENCES].setdefault(outcome[1], []).append(outcome[2])
-    for lane_group in touched:
-        lane_group.merge_into(groups)
-    touched.clear()
-    if len(singles) > 1:  # lanes add theirs flow by flow
-        singles.sort(key=_position)
-    return singles, groups
-
-
-def _position(single: tuple[int, Outcome]) -> int:
-    return single[0]
-
-
-def _flows(
-    blob: bytes,
-    ip_starts: Sequence[int],
-    esp_starts: Sequence[int],
-    esp_ends: Sequence[int],
-    others: list[int],
-) -> dict[bytes, Sequence[int]]:
-    """The batch's IPv4 packets by flow (packed source | destination | SPI), positions in order;
-    the positions of the rest (IPv6, too short for an SPI) go to ``others``."""
-    keys: list[bytes | None] = []
-    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
-        if blob[ip_start] >> 4 != 4 or end - start < 8:
-            keys.append(None)
-        elif start - ip_start == 20:
-            keys.append(blob[ip_start + 12 : start + 4])
-        else:  # NAT-T: the UDP header lies between the addresses and the SPI
-            keys.append(blob[ip_start + 12 : ip_start + 20] + blob[start : start + 4])
-    if not keys:
-        return {}
-    first = keys[0]
-    if first is not None and keys.count(first) == len(keys):
-        return {first: range(len(keys))}  # one flow: the common case of a bulk transfer
-    flows: dict[bytes, list[int]] = {}
-    for position, key in enumerate(keys):
-        if key is None:
-            others.append(position)
-        else:
-            flows.setdefault(key, []).append(position)
-    return flows
-
-
-class LaneGroup:
-    """What one lane counted in the current batch: the position and sequence number of each packet
-    (in arrival order), their bytes, and the packets that were not the usual (decrypted without an
-    ICV to check, transport mode where the SA's mode is not fixed, bad padding)."""
-
-    __slots__ = ("index", "spi", "mode", "counts", "positions", "sequences")
-
-    def __init__(self, index: int, spi: int, mode: str | None) -> None:
-        self.index = index
-        self.spi = spi
-        self.mode = mode  # the SA's mode when fixed, else None (each packet's next header says)
-        self.counts = [0] * G_FIRST_POSITION  # only G_BYTES, G_DECRYPTED, G_TRANSPORT, G_BAD_PADDING
-        self.positions: list[int] = []
-        self.sequences: list[int] = []
-
-    def merge_into(self, groups: dict[int, list]) -> None:
-        """Add to the batch's group of this SA, then start afresh for the next batch."""
-        counts = self.counts
-        packets = len(self.positions)
-        counts[G_PACKETS] = packets
-        counts[G_VERIFIED] = packets - counts[G_DECRYPTED]
-        if self.mode is not None and self.mode != "tunnel":  # as summarize_spans decides a mode
-            counts[G_TRANSPORT] = packets
-        counts[G_TUNNEL] = packets - counts[G_TRANSPORT]
-        first, last = self.positions[0], self.positions[-1]
-        group = groups.get(self.index)
-        if group is None:
-            groups[self.index] = [*counts, first, last, {self.spi: self.sequences[:]}]
-        else:
-            for field in range(G_FIRST_POSITION):
-                group[field] += counts[field]
-            group[G_FIRST_POSITION] = min(group[G_FIRST_POSITION], first)
-            group[G_LAST_POSITION] = max(group[G_LAST_POSITION], last)
-            group[G_SEQUENCES].setdefault(self.spi, []).extend(self.sequences)
-        counts[:] = [0] * G_FIRST_POSITION
-        self.positions.clear()
-        self.sequences.clear()

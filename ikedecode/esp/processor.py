@@ -21,8 +21,8 @@ from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp import ah as ah_format
 from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.ciphers import AuthOnly
-from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS, inner_datagram
-from ikedecode.esp.opener import (
+from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS, carries_ipsec, inner_datagram
+from ikedecode.esp.lanes import (
     G_BAD_PADDING,
     G_BYTES,
     G_DECRYPTED,
@@ -33,6 +33,13 @@ from ikedecode.esp.opener import (
     G_TRANSPORT,
     G_TUNNEL,
     G_VERIFIED,
+    BatchSummary,
+)
+from ikedecode.esp.opener import EspOpener
+from ikedecode.esp.outcome import (
+    CODE,
+    ERROR_NAME,
+    NEXT_HEADER,
     NO_TRAILER,  # noqa: F401 - re-exported: the reasons of EspProcessor.malformed
     OUTCOME_ERROR,
     OUTCOME_NO_KEYS,
@@ -40,10 +47,12 @@ from ikedecode.esp.opener import (
     OUTCOME_SHORT_FOR_SA,
     OUTCOME_SHORT_HEADER,
     PAD_BEYOND_PAYLOAD,  # noqa: F401
-    BatchSummary,
-    EspOpener,
+    PAD_LENGTH,
+    PAYLOAD,
+    SA_INDEX,
+    SEQ_LOW,
+    SPI,
     Outcome,
-    carries_ipsec,
 )
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
@@ -194,14 +203,15 @@ class EspProcessor:
     @staticmethod
     def _result(datagram: Datagram, outcome: Outcome, accounted: Accounted) -> EspResult:
         status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = accounted
-        spi = outcome[1] if len(outcome) > 1 else None
-        if seq is None and len(outcome) > 2:
-            seq = outcome[2]
+        spi = outcome[SPI] if len(outcome) > SPI else None
+        if seq is None and len(outcome) > SEQ_LOW:
+            seq = outcome[SEQ_LOW]
         result = EspResult(datagram, "esp", spi, seq, status, sa=sa, icv_ok=icv_ok, reason=reason)
-        if outcome[0] == OUTCOME_OPENED and outcome[8] is not None and status != EspStatus.MALFORMED:
-            result.next_header = outcome[8]
-            result.pad_length = outcome[7]
-            result.payload = outcome[9]
+        opened = outcome[CODE] == OUTCOME_OPENED
+        if opened and outcome[NEXT_HEADER] is not None and status != EspStatus.MALFORMED:
+            result.next_header = outcome[NEXT_HEADER]
+            result.pad_length = outcome[PAD_LENGTH]
+            result.payload = outcome[PAYLOAD]
             result.mode = mode
             result.padding_ok = padding_ok
             result.replayed = replayed
@@ -214,7 +224,7 @@ class EspProcessor:
         on_layers: Callable[[list[EspResult]], None] | None = None,
         on_tunnel_packet: Callable[[int, bytes], None] | None = None,
     ) -> None:
-        """Account for a batch from its summary (``ikedecode.esp.opener.summarize_batch``): the
+        """Account for a batch from its summary (``ikedecode.esp.lanes.summarize_batch``): the
         singles one by one, in order, then each group at once. First and last seen come out as
         if every packet had been counted in order.
 
@@ -225,29 +235,30 @@ class EspProcessor:
         singles, groups = summary
         sas = self.sadb.sas
         meta = batch.meta
-        unseen = {index for index in groups if sas[index].counters.first_seen is None}
+        unseen = {index for index in groups if sas[index].state.counters.first_seen is None}
         single_first: dict[int, int] = {}  # id(SA) -> position of its first and last single
         single_last: dict[int, int] = {}
         for position, outcome in singles:
             at = position * 6
             try:
                 src = dst = None
-                if outcome[0] == OUTCOME_NO_KEYS:
+                if outcome[CODE] == OUTCOME_NO_KEYS:
                     src, dst = batch.addresses(position)
                 accounted = self.account(
                     outcome, meta[at + 5] - meta[at + 4], meta[at + 1] / 1e9, meta[at], src, dst
                 )
-                if accounted[1] is not None:
-                    single_first.setdefault(id(accounted[1]), position)
-                    single_last[id(accounted[1])] = position
-                if accounted[0] not in PLAINTEXT_STATUSES or (on_layers is None and outcome[9] is None):
+                status, sa, _, _, mode, _, _, _ = accounted
+                if sa is not None:
+                    single_first.setdefault(id(sa), position)
+                    single_last[id(sa)] = position
+                if status not in PLAINTEXT_STATUSES or (on_layers is None and outcome[PAYLOAD] is None):
                     continue
                 if (
                     on_tunnel_packet is not None
-                    and accounted[4] == "tunnel"
-                    and not carries_ipsec(outcome[8], outcome[9])
+                    and mode == "tunnel"
+                    and not carries_ipsec(outcome[NEXT_HEADER], outcome[PAYLOAD])
                 ):
-                    on_tunnel_packet(meta[at + 1], outcome[9])
+                    on_tunnel_packet(meta[at + 1], outcome[PAYLOAD])
                 else:
                     layers = self.nested(self._result(batch.datagram(position), outcome, accounted))
                     if on_layers is not None:
@@ -270,7 +281,7 @@ class EspProcessor:
         meta: list[int],
     ) -> None:
         end = len(meta)
-        counters = sa.counters
+        counters = sa.state.counters
         for spi, sequences in group[G_SEQUENCES].items():
             counters.tracker(spi).record_run(sequences)
         counters.packets += group[G_PACKETS]
@@ -294,7 +305,7 @@ class EspProcessor:
     def account(
         self, outcome: Outcome, size: int, time: float, frame: int, src: Address, dst: Address
     ) -> Accounted:
-        """Count an ESP packet's outcome (see ``ikedecode.esp.opener``) in capture order."""
+        """Count an ESP packet's outcome (see ``ikedecode.esp.outcome``) in capture order."""
         status, sa, seq, icv_ok, mode, padding_ok, replayed, reason = self._account(
             outcome, size, time, frame, src, dst
         )
@@ -305,7 +316,7 @@ class EspProcessor:
     def _account(
         self, outcome: Outcome, size: int, time: float, frame: int, src: Address, dst: Address
     ) -> Accounted:
-        code = outcome[0]
+        code = outcome[CODE]
         if code != OUTCOME_OPENED:
             return self._account_unopened(outcome, size, time, frame, src, dst)
         _, spi, seq_low, index, seq_hi, icv_ok, problem, _pad, next_header, _payload, padding_ok, failed = (
@@ -352,23 +363,23 @@ class EspProcessor:
     def _account_unopened(
         self, outcome: Outcome, size: int, time: float, frame: int, src: Address, dst: Address
     ) -> Accounted:
-        code = outcome[0]
+        code = outcome[CODE]
         if code == OUTCOME_SHORT_HEADER:
             return EspStatus.TOO_SHORT, None, None, None, None, True, False, SHORT_HEADER
-        spi, seq_low = outcome[1], outcome[2]
+        spi, seq_low = outcome[SPI], outcome[SEQ_LOW]
         if code == OUTCOME_NO_KEYS:
             assert src is not None and dst is not None
             self.sadb.note_no_keys("esp", spi, _text(src), _text(dst), time, size, frame)
             return EspStatus.NO_KEYS, None, seq_low, None, None, True, False, ""
         if code == OUTCOME_ERROR:
-            self.note_failure(frame, outcome[3])
+            self.note_failure(frame, outcome[ERROR_NAME])
             return EspStatus.MALFORMED, None, seq_low, None, None, True, False, DECODER_ERROR
-        sa = self.sadb[outcome[3]]
+        sa = self.sadb[outcome[SA_INDEX]]
         self._count(sa, time, size)
         if code == OUTCOME_SHORT_FOR_SA:
-            sa.counters.malformed += 1
+            sa.state.counters.malformed += 1
             return EspStatus.TOO_SHORT, sa, seq_low, None, None, True, False, SHORT_FOR_SA
-        sa.counters.unsupported += 1
+        sa.state.counters.unsupported += 1
         return EspStatus.UNSUPPORTED, sa, seq_low, None, None, True, False, NOT_AVAILABLE
 
     def _blame(self, failed: tuple[int, ...], sa: IpsecSa) -> IpsecSa:
@@ -377,13 +388,13 @@ class EspProcessor:
         best = sa
         for index in failed:
             candidate = self.sadb[index]
-            if candidate.counters.verified > best.counters.verified:
+            if candidate.state.counters.verified > best.state.counters.verified:
                 best = candidate
         return best
 
     @staticmethod
     def _count(sa: IpsecSa, time: float, size: int) -> SaCounters:
-        counters = sa.counters
+        counters = sa.state.counters
         counters.packets += 1
         counters.bytes += size
         if counters.first_seen is None:
@@ -423,7 +434,7 @@ class EspProcessor:
                 problem = problem or (sa, AH_NO_IP_HEADER)
                 continue
             seq_hi = (
-                sa.counters.tracker(header.spi).infer_high_bits(header.seq, sa.initial_seq_hi)
+                sa.state.counters.tracker(header.spi).infer_high_bits(header.seq, sa.initial_seq_hi)
                 if sa.esn
                 else None
             )
@@ -446,17 +457,17 @@ class EspProcessor:
             if problem is not None:
                 sa, reason = problem
                 self._count(sa, dg.time, len(data))
-                sa.counters.malformed += 1
+                sa.state.counters.malformed += 1
                 return EspResult(dg, "ah", header.spi, header.seq, EspStatus.MALFORMED, sa=sa, reason=reason)
             assert unsupported is not None
             self._count(unsupported, dg.time, len(data))
-            unsupported.counters.unsupported += 1
+            unsupported.state.counters.unsupported += 1
             return EspResult(
                 dg, "ah", header.spi, header.seq, EspStatus.UNSUPPORTED, sa=unsupported, reason=NOT_AVAILABLE
             )
 
         sa, icv_ok, seq_hi = chosen
-        counters = sa.counters
+        counters = sa.state.counters
         self._count(sa, dg.time, len(data))
         seq = header.seq if seq_hi is None else (seq_hi << 32) | header.seq
         result = EspResult(dg, "ah", header.spi, seq, EspStatus.ICV_FAILED, sa=sa, icv_ok=icv_ok)
@@ -483,7 +494,8 @@ class EspProcessor:
 
     @staticmethod
     def _ah_auth(sa: IpsecSa) -> AuthOnly | None:
-        auth = sa.crypto
+        state = sa.state
+        auth = state.crypto
         if auth is None:
             if not sa.supported:
                 return None
@@ -491,5 +503,5 @@ class EspProcessor:
                 auth = AuthOnly(sa.integrity_algorithm, sa.integrity_key)
             except (UnknownAlgorithm, ValueError):
                 return None
-            sa.crypto = auth
+            state.crypto = auth
         return auth  # type: ignore[return-value]

@@ -1,9 +1,17 @@
-"""An IPsec SA (ESP or AH) with its keys, where it came from, and what was seen on it."""
+"""An IPsec SA (ESP or AH): its key configuration (frozen), and apart from it what was seen on it.
+
+``IpsecSa`` is configuration: selectors, algorithms, keys, where it came from. It is frozen, so
+the key sources (``keys/``), IKE (``analysis/keying.py``) and every worker process that rebuilds
+it hold the same immutable value. What an SA acquires while packets are processed, its counters
+and its keyed cipher/MAC state, is an ``SaState`` of its own, never compared or copied with the
+configuration: ``fresh()`` gives the same configuration with a new one (a KeyRing's SAs are
+configuration that each run counts on its own copies of).
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ikedecode.esp.algorithms import (
@@ -12,9 +20,9 @@ from ikedecode.esp.algorithms import (
     UnknownAlgorithm,
     resolve_encryption,
     resolve_integrity,
-    transform_text,
 )
 from ikedecode.esp.sequence import SequenceTracker
+from ikedecode.esp.transforms import transform_text
 
 Protocol = Literal["esp", "ah"]
 MAX_TRACKED_SPIS = 1024
@@ -92,6 +100,15 @@ class SaCounters:
         }
 
 
+@dataclass(slots=True)
+class SaState:
+    """What an SA acquires at run time: its counters, and its keyed cipher/MAC state (``EspCrypto``
+    or ``AuthOnly``), built by the opener or the AH processor on first use (None until then)."""
+
+    counters: SaCounters = field(default_factory=SaCounters)
+    crypto: object | None = None
+
+
 def _normalise_address(address: str | None) -> str | None:
     if address is None or address in ("", "*"):
         return None
@@ -101,9 +118,9 @@ def _normalise_address(address: str | None) -> str | None:
         raise InvalidSa(f"{address!r} is not an IP address") from None
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class IpsecSa:
-    """One direction of an IPsec SA.
+    """One direction of an IPsec SA: its key configuration, frozen; ``state`` holds what was seen.
 
     ``src``/``dst``/``spi`` None mean "any" (wildcards of key files). Algorithm names may be any
     spelling ``algorithms.resolve_*`` knows; they are stored canonical. ``encryption_key``
@@ -124,11 +141,10 @@ class IpsecSa:
     initial_seq_hi: int = 0  # ESN high bits at the start of the capture (0 unless 2^32 packets went before)
     ike_cookies: str | None = None  # the IKE SA whose quick mode made this SA ("icookie/rcookie")
     message_id: int | None = None  # that quick mode's message ID
-    counters: SaCounters = field(default_factory=SaCounters, repr=False)
     encryption_algorithm: EncryptionAlgorithm = field(init=False, repr=False)
     integrity_algorithm: IntegrityAlgorithm = field(init=False, repr=False)
-    # per-SA cipher/MAC state, built by the processor on first use
-    crypto: object | None = field(default=None, init=False, repr=False, compare=False)
+    # not configuration: what the SA acquires at run time (a new one for every copy, see ``fresh``)
+    state: SaState = field(default_factory=SaState, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.protocol not in ("esp", "ah"):
@@ -137,16 +153,19 @@ class IpsecSa:
             raise InvalidSa(f"SPI {self.spi} does not fit 32 bits")
         if self.mode not in (None, "tunnel", "transport"):
             raise InvalidSa(f"mode must be 'tunnel', 'transport' or None, not {self.mode!r}")
-        self.src = _normalise_address(self.src)
-        self.dst = _normalise_address(self.dst)
-        self.encryption_key = bytes(self.encryption_key)
-        self.integrity_key = bytes(self.integrity_key)
+        normalise = object.__setattr__  # frozen: the configuration is settled here, once
+        normalise(self, "src", _normalise_address(self.src))
+        normalise(self, "dst", _normalise_address(self.dst))
+        normalise(self, "encryption_key", bytes(self.encryption_key))
+        normalise(self, "integrity_key", bytes(self.integrity_key))
         enc, implied_key_size = resolve_encryption(self.encryption)
         integ = resolve_integrity(self.integrity)
         if self.protocol == "ah" and enc.mode != "null":
             raise InvalidSa(f"AH does not encrypt; encryption must be null, not {enc.name}")
-        self.encryption, self.integrity = enc.name, integ.name
-        self.encryption_algorithm, self.integrity_algorithm = enc, integ
+        normalise(self, "encryption", enc.name)
+        normalise(self, "integrity", integ.name)
+        normalise(self, "encryption_algorithm", enc)
+        normalise(self, "integrity_algorithm", integ)
         self._check_keys(implied_key_size)
 
     def _check_keys(self, implied_key_size: int | None) -> None:
@@ -154,7 +173,7 @@ class IpsecSa:
         if enc.combined and integ.checks:
             raise InvalidSa(f"{enc.name} authenticates by itself; integrity must be null, not {integ.name}")
         if enc.mode == "null":
-            self.encryption_key = b""
+            object.__setattr__(self, "encryption_key", b"")
         else:
             cipher_key = len(self.encryption_key) - enc.salt_size
             allowed = (implied_key_size,) if implied_key_size else enc.key_sizes
@@ -166,11 +185,32 @@ class IpsecSa:
                     + f", got {len(self.encryption_key)} bytes"
                 )
         if not integ.checks:
-            self.integrity_key = b""
+            object.__setattr__(self, "integrity_key", b"")
         elif integ.kind in ("xcbc", "cmac") and len(self.integrity_key) != integ.key_size:
             raise InvalidSa(f"{integ.name} needs a {integ.key_size}-byte key, got {len(self.integrity_key)}")
         elif not self.integrity_key:
             raise InvalidSa(f"{integ.name} needs a key")
+
+    @property
+    def counters(self) -> SaCounters:
+        """What was seen on the SA (``state.counters``)."""
+        return self.state.counters
+
+    def fresh(self) -> IpsecSa:
+        """The same configuration with nothing seen yet: a new ``SaState``."""
+        return replace(self)
+
+    def made_by_ike(self, derived: IpsecSa) -> IpsecSa:
+        """This SA (a key file's, say) learning that an IKE quick mode derived it too: the
+        configuration names that quick mode, and the state (what was seen so far) carries over."""
+        learned = replace(
+            self,
+            ike_cookies=derived.ike_cookies,
+            message_id=derived.message_id,
+            origin=f"{derived.origin} (also {self.origin})",
+        )
+        object.__setattr__(learned, "state", self.state)
+        return learned
 
     @property
     def observed_mode(self) -> Mode | None:
@@ -187,7 +227,7 @@ class IpsecSa:
 
     @property
     def transform(self) -> str:
-        """The transform as every report spells it (``algorithms.transform_text``)."""
+        """The transform as every report spells it (``transforms.transform_text``)."""
         alg = self.encryption_algorithm
         key = len(self.encryption_key) - alg.salt_size
         return transform_text(self.encryption, self.integrity, key * 8 if key in alg.key_sizes else None)
@@ -198,4 +238,4 @@ class IpsecSa:
         return f"{self.protocol.upper()} SPI {spi} {self.src or '*'} -> {self.dst or '*'}"
 
 
-__all__ = ["InvalidSa", "IpsecSa", "Mode", "Protocol", "SaCounters", "UnknownAlgorithm"]
+__all__ = ["InvalidSa", "IpsecSa", "Mode", "Protocol", "SaCounters", "SaState", "UnknownAlgorithm"]

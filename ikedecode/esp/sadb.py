@@ -71,6 +71,7 @@ class SaDatabase:
         self._flows: dict[FlowKey, list[IpsecSa]] = {}
         self._unknown: dict[FlowKey, UnknownSpi] = {}
         self.no_keys_overflow = UnknownSpi("esp/ah", 0, "*", "*")  # flows past MAX_UNKNOWN_FLOWS, summed
+        self.changes = 0  # SAs added or replaced so far: caches of candidates are stale when it moves
         for sa in sas:
             self.add(sa)
 
@@ -78,13 +79,13 @@ class SaDatabase:
         """Add ``sa``; an identical SA already present is kept and returned instead.
 
         When a quick mode in the capture re-derives keys a key file already gave, the kept SA
-        learns which IKE SA and quick mode made it.
+        learns which IKE SA and quick mode made it: an SA that says so takes its place (same
+        index, same state), and that one is returned.
         """
         for existing in self._by_spi.get(sa.spi, ()) if sa.spi is not None else self._any_spi:
             if _same_sa(existing, sa):
                 if existing.ike_cookies is None and sa.ike_cookies is not None:
-                    existing.ike_cookies, existing.message_id = sa.ike_cookies, sa.message_id
-                    existing.origin = f"{sa.origin} (also {existing.origin})"
+                    return self._replace(existing, existing.made_by_ike(sa))
                 return existing
         self._positions[id(sa)] = len(self._sas)
         self._sas.append(sa)
@@ -93,7 +94,19 @@ class SaDatabase:
         else:
             self._by_spi.setdefault(sa.spi, []).append(sa)
         self._flows.clear()
+        self.changes += 1
         return sa
+
+    def _replace(self, old: IpsecSa, new: IpsecSa) -> IpsecSa:
+        """``new`` (the same keys, and ``old``'s state) takes ``old``'s place and index."""
+        index = self._positions.pop(id(old))
+        self._positions[id(new)] = index
+        self._sas[index] = new
+        same_spi = self._by_spi[old.spi] if old.spi is not None else self._any_spi
+        same_spi[same_spi.index(old)] = new
+        self._flows.clear()
+        self.changes += 1
+        return new
 
     def index_of(self, sa: IpsecSa) -> int:
         """The SA's index: its place in the order of addition (the same in every copy of the

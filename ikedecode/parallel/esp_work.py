@@ -34,7 +34,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ikedecode.capture.batch import EspBatch
-from ikedecode.esp.opener import BatchSummary, EspOpener, summarize_spans
+from ikedecode.esp.lanes import BatchSummary, summarize_spans
+from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 

@@ -7,6 +7,8 @@ Frame numbers below are those of captures/README.md (1-based); the lists are 0-b
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ikedecode.findings import Severity
 from ikedecode.keys.keyring import KeyRing
 
@@ -60,8 +62,9 @@ def test_one_corrupted_esp_packet_fails_its_icv(tmp_path):
 def test_a_wrong_integrity_key_fails_every_icv_of_its_sa():
     good = lab_keyring(MM)
     ring = KeyRing(ipsec_sas=good.ipsec_sas)  # ESP keys only: no IKE SA re-derives the right ones
-    sa = next(s for s in ring.ipsec_sas if s.spi == 0x70CB4AA4)
-    sa.integrity_key = bytes(b ^ 0xFF for b in sa.integrity_key)
+    at = next(i for i, s in enumerate(ring.ipsec_sas) if s.spi == 0x70CB4AA4)
+    sa = ring.ipsec_sas[at]
+    ring.ipsec_sas[at] = replace(sa, integrity_key=bytes(b ^ 0xFF for b in sa.integrity_key))
     found = only(lab_report(MM, ring=ring), "icv-failure")
     assert (found.evidence["icv_failed"], found.evidence["verified"]) == (8, 0)
     assert "integrity key is wrong" in found.message

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ikedecode.esp.algorithms import (
+from ikedecode.esp.algorithms import UnknownAlgorithm
+from ikedecode.esp.transforms import (
     IpsecTransform,
-    UnknownAlgorithm,
     ikev1_ah_transform,
     ikev1_esp_transform,
     ikev2_child_transform,

@@ -13,8 +13,10 @@ import pytest
 
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
-from ikedecode.esp import opener as opener_module
-from ikedecode.esp.opener import EspOpener, summarize_batch
+from ikedecode.esp import lanes as lanes_module
+from ikedecode.esp.lanes import summarize_batch
+from ikedecode.esp.opener import EspOpener
+from ikedecode.esp.outcome import ICV_OK, PAYLOAD, SA_INDEX
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.keys.loader import load_key_text
 from tests.conftest import CAPTURES_DIR, KEYS_DIR
@@ -23,7 +25,7 @@ from tests.conftest import CAPTURES_DIR, KEYS_DIR
 def _summaries(data: bytes, sas: list, *, lanes: bool, want_plaintext: bool = False) -> list:
     opener = EspOpener(SaDatabase(sas), want_plaintext=want_plaintext)
     if not lanes:
-        opener.lane = lambda *args: opener_module._no_lane  # type: ignore[method-assign]
+        opener.lane = lambda *args: lanes_module.no_lane  # type: ignore[method-assign]
     batches = [item for item in CaptureReader(io.BytesIO(data)).items(7) if isinstance(item, EspBatch)]
     return [summarize_batch(opener, batch.blob, batch.meta) for batch in batches]
 
@@ -55,7 +57,7 @@ def test_lanes_summarise_a_lab_capture_as_the_general_path_does(name: str, damag
     singles = [outcome for summary in with_lanes for _, outcome in summary[0]]
     assert grouped > 0  # the lanes did count packets
     if damage:
-        assert any(outcome[5] is False for outcome in singles)  # the damaged ones fell back, failed
+        assert any(outcome[ICV_OK] is False for outcome in singles)  # the damaged ones fell back, failed
     else:
         assert singles == []
 
@@ -66,7 +68,7 @@ def test_lanes_hand_back_plaintext_when_it_is_wanted():
     sas = load_key_text((KEYS_DIR / f"{name}.toml").read_text(), name).ipsec_sas
     with_lanes = _summaries(data, sas, lanes=True, want_plaintext=True)
     assert with_lanes == _summaries(data, sas, lanes=False, want_plaintext=True)
-    payloads = [outcome[9] for summary in with_lanes for _, outcome in summary[0]]
+    payloads = [outcome[PAYLOAD] for summary in with_lanes for _, outcome in summary[0]]
     assert len(payloads) == 16 and all(p[0] >> 4 == 4 for p in payloads)  # 16 inner IPv4 packets
 
 
@@ -86,14 +88,15 @@ def test_lanes_summarise_interleaved_flows_as_the_general_path_does(batch_packet
     for lanes in (True, False):
         opener = EspOpener(SaDatabase(sas), want_plaintext=want_plaintext)
         if not lanes:
-            opener.lane = lambda *args: opener_module._no_lane  # type: ignore[method-assign]
+            opener.lane = lambda *args: lanes_module.no_lane  # type: ignore[method-assign]
         summaries[lanes] = [summarize_batch(opener, batch.blob, batch.meta) for batch in batches]
     assert summaries[True] == summaries[False]
     # batches with singles where several SAs had packets: their singles were merged from flows
     mixed = [
         singles
         for singles, groups in summaries[True]
-        if singles and len(set(groups) | {outcome[3] for _, outcome in singles if len(outcome) > 3}) >= 2
+        if singles
+        and len(set(groups) | {outcome[SA_INDEX] for _, outcome in singles if len(outcome) > SA_INDEX}) >= 2
     ]
     assert mixed
     for singles, _ in summaries[True]:

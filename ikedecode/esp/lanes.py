@@ -1,0 +1,389 @@
+"""Lanes: the fast path that opens and counts the usual packets of a batch, flow by flow.
+
+The bulk of any capture is authentic packets of an ordinary SA (one SA for the flow, no ESN, a
+cipher the backend has) with a sound trailer and nothing to write or open further. A *lane*
+(``open_lane``) opens such a flow's packets of a batch in one loop on local names and only counts
+them into a ``LaneGroup``; anything unusual is *deferred* to ``EspOpener.open``, which says why.
+``summarize_spans`` puts both together: a batch's outcomes condensed to *singles* (accounted one
+by one) and *groups* (per-SA counters), for ``EspProcessor.account_summary``.
+
+The interface to the rest of ESP is small: ``EspOpener.lane`` decides which flow qualifies and
+calls ``open_lane`` with the SA's keyed cipher state (``EspCrypto``); ``summarize_spans`` reads
+the opener's lane cache and its ``open`` for the rest. Lanes must count exactly what the general
+path counts (tests/esp/test_lanes_count_like_the_general_path.py).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from hmac import compare_digest as hmac_compare
+from typing import TYPE_CHECKING, Any, cast
+
+from ikedecode.capture.batch import ADDRESS_AT
+from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
+from ikedecode.esp.inner import IPSEC_PROTOCOLS, PADDINGS, TUNNEL_NEXT_HEADERS, carries_ipsec
+from ikedecode.esp.outcome import (
+    CODE,
+    FAILED,
+    ICV_OK,
+    NEXT_HEADER,
+    OUTCOME_OPENED,
+    PADDING_OK,
+    PAYLOAD,
+    PROBLEM,
+    SA_INDEX,
+    SEQ_LOW,
+    SPI,
+    Outcome,
+)
+
+if TYPE_CHECKING:
+    from ikedecode.esp.opener import EspOpener
+
+MAX_CACHED_FLOWS = 65536
+# lane(view, positions, esp_starts, esp_ends, deferred): see open_lane
+Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list], None]
+_SEQ = struct.Struct("!I")
+
+
+def no_lane(
+    view: memoryview,
+    positions: Iterable[int],
+    starts: Sequence[int],
+    ends: Sequence[int],
+    deferred: list[int],
+) -> None:
+    """The stand-in of a flow that takes no lane: every packet goes to ``EspOpener.open``."""
+    deferred.extend(positions)
+
+
+def open_lane(
+    crypto: EspCrypto,
+    index: int,
+    spi: int,
+    fixed_mode: str | None,
+    *,
+    want_plaintext: bool,
+    check_padding: bool,
+    touched: list[LaneGroup],
+    singles: list[tuple[int, Outcome]],
+) -> Lane:
+    """A function that opens and counts the packets of one flow fast (``summarize_spans``): the
+    flow of SPI ``spi`` whose only SA is the one at ``index`` in the database, keyed as ``crypto``,
+    in mode ``fixed_mode`` (None: each packet's next header says).
+
+    ``lane(view, positions, starts, ends, deferred)`` takes the batch positions of the flow's
+    packets (ESP at ``view[starts[p]:ends[p]]``) in order: it counts the usual packet into its
+    group (see ``LaneGroup``; the group joins ``touched`` at its first packet of a batch), adds
+    ``(position, outcome)`` to ``singles`` for a packet that must be accounted alone (its
+    plaintext is wanted, or it carries another ESP/AH layer), and adds to ``deferred`` the
+    position of anything unusual (an ICV failure, a structural problem) so that
+    ``EspOpener.open`` handles it and says why. One call per flow and batch: the per-packet loop
+    runs inside, on local names.
+    """
+    min_length = crypto.min_length
+    seq_at = _SEQ.unpack_from
+    paddings = PADDINGS
+    tunnel_headers = TUNNEL_NEXT_HEADERS
+    group = LaneGroup(index, spi, fixed_mode)
+    counts = group.counts
+    positions = group.positions
+    sequences = group.sequences
+    ipsec = IPSEC_PROTOCOLS
+
+    def count(
+        view: memoryview,
+        start: int,
+        end: int,
+        position: int,
+        icv_ok: bool | None,
+        plaintext: bytes,
+        skip: int,
+    ) -> bool:
+        """The trailer of ``plaintext[skip:]`` (RFC 4303 section 2.4-2.6), then count the packet
+        or make it a single; False when ``open`` must look at it.
+
+        Per packet only what varies is recorded (position, sequence number, size); the group
+        derives the rest (``LaneGroup.merge_into``), and counts the unusual when it happens."""
+        pad_length = plaintext[-2]
+        next_header = plaintext[-1]
+        payload_end = len(plaintext) - 2 - pad_length
+        if payload_end < skip:
+            return False
+        padding_ok = not check_padding or plaintext[payload_end:-2] == paddings[pad_length]
+        if want_plaintext or (
+            next_header in ipsec
+            or (next_header == 4 and payload_end - skip >= 20 and plaintext[skip + 9] in ipsec)
+            or (next_header == 41 and carries_ipsec(next_header, plaintext, skip, payload_end))
+        ):
+            singles.append((position, (  # the OUTCOME_OPENED layout of esp/outcome.py
+                OUTCOME_OPENED, spi, seq_at(view, start + 4)[0], index, None, icv_ok, "", pad_length,
+                next_header, plaintext[skip:payload_end], padding_ok, None,
+            )))  # fmt: skip
+            return True
+        if not positions:
+            touched.append(group)
+        positions.append(position)
+        sequences.append(seq_at(view, start + 4)[0])
+        counts[G_BYTES] += end - start
+        if not icv_ok:
+            counts[G_DECRYPTED] += 1
+        if fixed_mode is None and next_header not in tunnel_headers:
+            counts[G_TRANSPORT] += 1
+        if not padding_ok:
+            counts[G_BAD_PADDING] += 1
+        return True
+
+    aead = crypto.aead_parts()
+    if aead is not None:
+        # RFC 4106 section 5 (4309, 7634 alike): nonce = salt | IV, AAD = SPI | sequence number
+        aead_decrypt, salt, iv_size, tag_size = aead
+        minimum = ESP_HEADER + iv_size + tag_size + 2
+
+        def opened_aead(
+            view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
+            deferred: list[int],
+        ) -> None:  # fmt: skip
+            blob = cast(bytes, view.obj)  # bytes slices of it are cheaper than memoryview slices
+            for position in positions:
+                start = starts[position]
+                end = ends[position]
+                if end - start >= minimum:
+                    iv_end = start + ESP_HEADER + iv_size
+                    try:
+                        plaintext = aead_decrypt(
+                            salt + blob[start + ESP_HEADER : iv_end],
+                            view[iv_end:end],
+                            blob[start : start + ESP_HEADER],
+                        )
+                        if count(view, start, end, position, True, plaintext, 0):
+                            continue
+                    except Exception:  # noqa: BLE001, S110 - InvalidTag: ``open`` says so
+                        pass
+                deferred.append(position)
+
+        return opened_aead
+
+    cbc_hmac = crypto.cbc_hmac_parts()
+    if cbc_hmac is not None:
+        # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC)
+        hmac_base, cbc_update, block, icv_size = cbc_hmac
+        hmac_copy = cast(Any, hmac_base).copy  # a keyed cryptography HMAC
+        data_start = ESP_HEADER + crypto.iv_size
+        compare = hmac_compare
+
+        def opened_cbc(
+            view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
+            deferred: list[int],
+        ) -> None:  # fmt: skip
+            for position in positions:
+                start = starts[position]
+                end = ends[position]
+                body_end = end - icv_size
+                ciphertext = body_end - start - data_start
+                if ciphertext >= block and not ciphertext % block:
+                    try:
+                        h = hmac_copy()
+                        h.update(view[start:body_end])
+                        if compare(h.finalize()[:icv_size], view[body_end:end]):
+                            # the first block decrypted is the IV's junk (see _CbcDecryptor)
+                            plaintext = cbc_update(view[start + ESP_HEADER : body_end])
+                            if count(view, start, end, position, True, plaintext, block):
+                                continue
+                    except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
+                        pass
+                deferred.append(position)
+
+        return opened_cbc
+
+    open_span = crypto.open_span
+
+    def opened_any(
+        view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
+        deferred: list[int],
+    ) -> None:  # fmt: skip
+        for position in positions:
+            start = starts[position]
+            end = ends[position]
+            if end - start >= min_length:
+                try:
+                    icv_ok, plaintext = open_span(view, start, end)
+                    if plaintext is not None and icv_ok is not False:
+                        if count(view, start, end, position, icv_ok, plaintext, 0):
+                            continue
+                except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
+                    pass
+            deferred.append(position)
+
+    return opened_any
+
+
+# A group in a batch summary: the packets of one SA that need no more than counting. Indexes:
+G_PACKETS, G_BYTES, G_VERIFIED, G_DECRYPTED, G_TUNNEL, G_TRANSPORT, G_BAD_PADDING = range(7)
+G_FIRST_POSITION, G_LAST_POSITION, G_SEQUENCES = range(7, 10)
+
+BatchSummary = tuple[list[tuple[int, Outcome]], dict[int, list]]
+
+
+def summarize_batch(opener: EspOpener, blob: bytes, meta: Sequence[int]) -> BatchSummary:
+    """``summarize_spans`` for an ``EspBatch``'s blob and meta."""
+    return summarize_spans(opener, blob, meta[2::6], meta[4::6], meta[5::6])
+
+
+def summarize_spans(
+    opener: EspOpener,
+    blob: bytes,
+    ip_starts: Sequence[int],
+    esp_starts: Sequence[int],
+    esp_ends: Sequence[int],
+) -> BatchSummary:
+    """A batch's outcomes, condensed for ``EspProcessor.account_summary``: ``(singles, groups)``.
+
+    The bulk of a batch (authentic packets of an SA without ESN, with a sound trailer, nothing to
+    write or open further) is summed per SA into a *group*: counters, the positions of its first
+    and last packet, and the sequence numbers per SPI in arrival order (the anti-replay window
+    needs them in order). Every other packet is a *single*: ``(position in the batch, outcome)``,
+    accounted one by one. The split depends on the outcomes alone, so it is the same in every
+    process.
+
+    IPv4 flows with a single, ordinary SA (the bulk of any capture) take a *lane*
+    (``EspOpener.lane``): opened and counted with no intermediate objects. Everything else goes
+    through ``EspOpener.open``.
+    """
+    view = memoryview(blob)
+    open_packet = opener.open
+    lanes = opener.lanes
+    touched = opener.touched
+    touched.clear()
+    lane_singles = opener.singles
+    lane_singles.clear()
+    address_at = ADDRESS_AT
+    sas = opener.sadb.sas
+    groups: dict[int, list] = {}
+    tunnel_headers = TUNNEL_NEXT_HEADERS
+    deferred: list[int] = []
+    for key, positions in _flows(blob, ip_starts, esp_starts, esp_ends, deferred).items():
+        lane = lanes.get(key)
+        if lane is None:
+            if len(lanes) >= MAX_CACHED_FLOWS:
+                deferred.extend(positions)
+                continue
+            lane = lanes[key] = opener.lane(key[8:], key[:4], key[4:8])
+        lane(view, positions, esp_starts, esp_ends, deferred)
+    singles = lane_singles[:]
+    lane_singles.clear()
+    if deferred:
+        deferred.sort()
+    for position in deferred:
+        ip_start = ip_starts[position]
+        start = esp_starts[position]
+        end = esp_ends[position]
+        version = blob[ip_start] >> 4
+        src_at, dst_at, length = address_at[version]
+        src_at += ip_start
+        dst_at += ip_start
+        outcome = open_packet(view[start:end], blob[src_at : src_at + length], blob[dst_at : dst_at + length])
+        if (
+            outcome[CODE] != OUTCOME_OPENED
+            or outcome[ICV_OK] is False
+            or outcome[PROBLEM]
+            or outcome[PAYLOAD] is not None
+            or outcome[FAILED] is not None
+            or sas[outcome[SA_INDEX]].esn
+        ):
+            singles.append((position, outcome))
+            continue
+        index = outcome[SA_INDEX]
+        group = groups.get(index)
+        if group is None:
+            group = groups[index] = [0, 0, 0, 0, 0, 0, 0, position, 0, {}]
+        group[G_PACKETS] += 1
+        group[G_BYTES] += end - start
+        group[G_VERIFIED if outcome[ICV_OK] else G_DECRYPTED] += 1
+        mode = sas[index].mode or ("tunnel" if outcome[NEXT_HEADER] in tunnel_headers else "transport")
+        group[G_TUNNEL if mode == "tunnel" else G_TRANSPORT] += 1
+        if not outcome[PADDING_OK]:
+            group[G_BAD_PADDING] += 1
+        group[G_LAST_POSITION] = position
+        group[G_SEQUENCES].setdefault(outcome[SPI], []).append(outcome[SEQ_LOW])
+    for lane_group in touched:
+        lane_group.merge_into(groups)
+    touched.clear()
+    if len(singles) > 1:  # lanes add theirs flow by flow
+        singles.sort(key=_position)
+    return singles, groups
+
+
+def _position(single: tuple[int, Outcome]) -> int:
+    return single[0]
+
+
+def _flows(
+    blob: bytes,
+    ip_starts: Sequence[int],
+    esp_starts: Sequence[int],
+    esp_ends: Sequence[int],
+    others: list[int],
+) -> Mapping[bytes, Sequence[int]]:
+    """The batch's IPv4 packets by flow (packed source | destination | SPI), positions in order;
+    the positions of the rest (IPv6, too short for an SPI) go to ``others``."""
+    keys: list[bytes | None] = []
+    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
+        if blob[ip_start] >> 4 != 4 or end - start < 8:
+            keys.append(None)
+        elif start - ip_start == 20:
+            keys.append(blob[ip_start + 12 : start + 4])
+        else:  # NAT-T: the UDP header lies between the addresses and the SPI
+            keys.append(blob[ip_start + 12 : ip_start + 20] + blob[start : start + 4])
+    if not keys:
+        return {}
+    first = keys[0]
+    if first is not None and keys.count(first) == len(keys):
+        return {first: range(len(keys))}  # one flow: the common case of a bulk transfer
+    flows: dict[bytes, list[int]] = {}
+    for position, key in enumerate(keys):
+        if key is None:
+            others.append(position)
+        else:
+            flows.setdefault(key, []).append(position)
+    return flows
+
+
+class LaneGroup:
+    """What one lane counted in the current batch: the position and sequence number of each packet
+    (in arrival order), their bytes, and the packets that were not the usual (decrypted without an
+    ICV to check, transport mode where the SA's mode is not fixed, bad padding)."""
+
+    __slots__ = ("index", "spi", "mode", "counts", "positions", "sequences")
+
+    def __init__(self, index: int, spi: int, mode: str | None) -> None:
+        self.index = index
+        self.spi = spi
+        self.mode = mode  # the SA's mode when fixed, else None (each packet's next header says)
+        self.counts = [0] * G_FIRST_POSITION  # only G_BYTES, G_DECRYPTED, G_TRANSPORT, G_BAD_PADDING
+        self.positions: list[int] = []
+        self.sequences: list[int] = []
+
+    def merge_into(self, groups: dict[int, list]) -> None:
+        """Add to the batch's group of this SA, then start afresh for the next batch."""
+        counts = self.counts
+        packets = len(self.positions)
+        counts[G_PACKETS] = packets
+        counts[G_VERIFIED] = packets - counts[G_DECRYPTED]
+        if self.mode is not None and self.mode != "tunnel":  # as summarize_spans decides a mode
+            counts[G_TRANSPORT] = packets
+        counts[G_TUNNEL] = packets - counts[G_TRANSPORT]
+        first, last = self.positions[0], self.positions[-1]
+        group = groups.get(self.index)
+        if group is None:
+            groups[self.index] = [*counts, first, last, {self.spi: self.sequences[:]}]
+        else:
+            for field in range(G_FIRST_POSITION):
+                group[field] += counts[field]
+            group[G_FIRST_POSITION] = min(group[G_FIRST_POSITION], first)
+            group[G_LAST_POSITION] = max(group[G_LAST_POSITION], last)
+            group[G_SEQUENCES].setdefault(self.spi, []).extend(self.sequences)
+        counts[:] = [0] * G_FIRST_POSITION
+        self.positions.clear()
+        self.sequences.clear()
