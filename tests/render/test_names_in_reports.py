@@ -63,6 +63,8 @@ def test_repeated_labels_are_counted():
         ("mm-aes128-sha1-modp2048", "aes-cbc-128/hmac-sha1-96"),
         ("mm-aes256-sha256-modp2048", "aes-cbc-256/hmac-sha2-256-128"),
         ("mm-3des-md5-modp1024", "3des-cbc/hmac-md5-96"),
+        ("ikev2-aes-gcm", "aes-gcm-16-256"),  # an IKEv2 Child SA, keyed: as its IPsec SA
+        ("ikev2-psk-aes-cbc-sha256", "aes-cbc-256/hmac-sha2-256-128"),
     ],
 )
 def test_one_transform_spelling_in_every_format(capture, spelling):
