@@ -37,6 +37,7 @@ from ikedecode.analysis.timeline_records import (
     TimelineEvent,
 )
 from ikedecode.esp.sadb import UnknownSpi
+from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, transform_text
 from ikedecode.ike.records import IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 
@@ -73,7 +74,7 @@ def build_timeline(report: Report) -> Timeline:
             origin=direction.sa.origin if direction.sa is not None else "ESP without keys",
         )
         if direction.sa is not None:
-            child.transform = f"{direction.sa.encryption}/{direction.sa.integrity}"
+            child.transform = direction.sa.transform
         timeline.unattached.append(child)
     return timeline
 
@@ -246,7 +247,7 @@ def _children(
                 child.lifetime_seconds, child.lifetime_kilobytes = lifetimes(
                     transforms[0].get("attributes", []), IPSEC_LIFETIME_ATTRIBUTES
                 )
-                child.transform = _transform_text(transforms[0])
+                child.transform = _transform_text(transforms[0], child.protocol)
         proxies = ex.summary.get("proxy_ids", {})
         side = proxies.get(Role.INITIATOR) or proxies.get(Role.RESPONDER)
         if side:
@@ -279,7 +280,23 @@ def _attach_unkeyed(
         child.directions.sort(key=lambda d: d.src != sa.initiator)
 
 
-def _transform_text(transform: dict[str, Any]) -> str:
+def _transform_text(transform: dict[str, Any], protocol: str) -> str:
+    """The negotiated transform spelled as the IPsec SA table spells it (``transform_text``:
+    "aes-cbc-128/hmac-sha1-96"); the IANA names when the ESP layer does not know the transform."""
+    values = {a.get("name"): a.get("value") for a in transform.get("attributes", [])}
+    key_bits, auth = values.get("Key-Length"), values.get("Authentication-Algorithm")
+    try:
+        if protocol == "ah":
+            t = ikev1_ah_transform(int(transform["transform_id"]), auth if isinstance(auth, int) else None)
+        else:
+            t = ikev1_esp_transform(
+                int(transform["transform_id"]),
+                key_bits if isinstance(key_bits, int) else None,
+                auth if isinstance(auth, int) else None,
+            )
+        return transform_text(t.encryption, t.integrity, key_bits if isinstance(key_bits, int) else None)
+    except (KeyError, ValueError, TypeError):
+        pass
     parts = [str(transform.get("transform_name", ""))]
     for attribute in transform.get("attributes", []):
         if attribute.get("name") == "Authentication-Algorithm":

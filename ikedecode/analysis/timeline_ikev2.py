@@ -67,6 +67,9 @@ def ikev2_children(
                 else:
                     timeline.directions.append(Direction(timeline.protocol, spi, sender, receiver, False))
         timeline.directions.sort(key=lambda d: d.src != sa.initiator)
+        keyed_sa = next((d.sa for d in timeline.directions if d.sa is not None), None)
+        if keyed_sa is not None:  # spelled as the IPsec SA table spells it (esp.transforms.transform_text)
+            timeline.transform = keyed_sa.transform
         out.append(timeline)
     out.sort(key=lambda c: (c.created is None, c.created or 0.0))
     return out

@@ -175,7 +175,7 @@ def arrow_text(m: IkeMessage) -> str:
         elif isinstance(p, NotifyPayload):
             parts.append(f"N({p.notify_name})")
         elif isinstance(p, DeletePayload):
-            spis = ", ".join(spi.hex() for spi in p.spis[:2])
+            spis = ", ".join(f"0x{spi.hex()}" for spi in p.spis[:2])
             parts.append(f"DELETE {PROTOCOLS.get(p.protocol_id, p.protocol_id)} {spis}")
     label = m.label if m.exchange_type in PHASE1_EXCHANGES else f"{m.label} 0x{m.message_id:08x}"
     return f"{label}: " + ", ".join(parts) if parts else label
