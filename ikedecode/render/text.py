@@ -205,7 +205,7 @@ def render_text(
                 title_columns=2,
             )
         )
-        out.extend(wrap(IPSEC_LEGEND, width, indent="  "))
+        out.extend(wrap(IPSEC_LEGEND, columns, indent="  "))
         out.append("")
     if report.decrypted_written is not None:
         out.append(f"Decrypted packets written: {report.decrypted_written}")
