@@ -79,7 +79,8 @@ def test_one_transform_spelling_in_every_format(capture, spelling):
     assert spelling in json.dumps(children)
 
 
-def test_ipsec_table_explains_its_counters():
+def test_ipsec_table_explains_its_counters(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for the IPsec table as a table
     text = report(ROOT / "captures" / "mm-aes128-sha1-modp2048.pcap", "text")
     header = next(line for line in text.splitlines() if line.startswith("proto "))
     assert "verified" in header and "no ICV" in header and " decrypted " not in header
