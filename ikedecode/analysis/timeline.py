@@ -194,8 +194,8 @@ def _ike_sa_timeline(
             text = "phase 1 complete: the IKE SA is established (QM_IDLE)"
             add(ike.phase1_complete, "phase1-complete", text)
         ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
-    _link_generations(ike.children)
-    if sa.version == 1:
+    if sa.version == 1:  # IKEv2 Child SAs say which one they rekey (timeline_ikev2)
+        _link_generations(ike.children)
         phase2_events(sa, ike, add, index)
     esp_events(ike, add)
     lifetime_events(ike, capture_end, add)

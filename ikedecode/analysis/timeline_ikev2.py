@@ -30,6 +30,7 @@ def ikev2_children(
     sa: IkeSa, directions: dict[int, Direction], used: set[int], lookup: _DirectionIndex
 ) -> list[ChildSaTimeline]:
     out: list[ChildSaTimeline] = []
+    rekeys: dict[int, Any] = {}
     if sa.ikev2 is None:
         return out
     for child in sa.ikev2.child_sas:
@@ -69,8 +70,23 @@ def ikev2_children(
                     timeline.directions.append(Direction(timeline.protocol, spi, sender, receiver, False))
         timeline.directions.sort(key=lambda d: d.src != sa.initiator)
         out.append(timeline)
+        rekeys[id(timeline)] = child.get("rekey_of")
     out.sort(key=lambda c: (c.created is None, c.created or 0.0))
+    _link_rekeys(out, rekeys)
     return out
+
+
+def _link_rekeys(children: list[ChildSaTimeline], rekeys: dict[int, Any]) -> None:
+    """REKEY_SA (RFC 7296 2.8) names an SPI of the Child SA a CREATE_CHILD_SA replaces."""
+    for new in children:
+        old_spi = rekeys.get(id(new))
+        if not old_spi:
+            continue
+        spi = int(str(old_spi), 16)
+        old = next((c for c in children if c is not new and any(d.spi == spi for d in c.directions)), None)
+        if old is not None and old.message_id is not None and new.message_id is not None:
+            old.replaced_by.append(new.message_id)
+            new.replaces.append(old.message_id)
 
 
 def _response(sa: IkeSa, message_id: int, exchange: Any) -> Any:
