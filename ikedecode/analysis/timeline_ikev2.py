@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ikedecode.analysis.timeline_records import ChildSaTimeline, DeleteRecord, Direction, IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.v2.payloads.records import Ikev2DeletePayload
 
 if TYPE_CHECKING:
     from ikedecode.analysis.timeline import _DirectionIndex
@@ -123,8 +124,13 @@ def ikev2_events(sa: IkeSa, ike: IkeSaTimeline, add: Any) -> None:
         ike.rekeyed_from, ike.rekeyed_into = sa.ikev2.rekeyed_from, list(sa.ikev2.rekeyed_into)
     for child in ike.children:
         if child.created is not None and child.exchange == "IKE_AUTH":
-            add(child.created, "quick-mode", f"Child SA {child.name} installed: {child.spis_text}",
-                frame=child.created_frame, details={"child_sa": child.name})
+            add(
+                child.created,
+                "quick-mode",
+                f"Child SA {child.name} installed: {child.spis_text}",
+                frame=child.created_frame,
+                details={"child_sa": child.name},
+            )
     for ex in sa.phase2.values():
         messages = _first_copies(sa, ex.message_id, ex.exchange)
         if not messages:
@@ -140,11 +146,21 @@ def ikev2_events(sa: IkeSa, ike: IkeSaTimeline, add: Any) -> None:
             response = next((m for m in messages if m.response), None)
             if summary.get("deleted_spis"):
                 spis = ", ".join(summary["deleted_spis"])
-                add(request.time, "delete", f"Delete by the {role} (INFORMATIONAL {mid}): {spis}",
-                    frame=request.frame, sender=role)
+                add(
+                    request.time,
+                    "delete",
+                    f"Delete by the {role} (INFORMATIONAL {mid}): {spis}",
+                    frame=request.frame,
+                    sender=role,
+                )
             if summary.get("deletes_ike_sa"):
-                add(request.time, "delete", f"the {role} deletes the IKE SA (INFORMATIONAL {mid})",
-                    frame=request.frame, sender=role)
+                add(
+                    request.time,
+                    "delete",
+                    f"the {role} deletes the IKE SA (INFORMATIONAL {mid})",
+                    frame=request.frame,
+                    sender=role,
+                )
             elif summary.get("liveness_check") and not request.payloads and request.decrypted is not False:
                 if response is not None:
                     rtt = (response.time - request.time) * 1000
@@ -155,23 +171,46 @@ def ikev2_events(sa: IkeSa, ike: IkeSaTimeline, add: Any) -> None:
 
 
 def _create_child_event(
-    ike: IkeSaTimeline, message_id: int, summary: dict[str, Any], role: str, last: IkeMessage, add: Any,
+    ike: IkeSaTimeline,
+    message_id: int,
+    summary: dict[str, Any],
+    role: str,
+    last: IkeMessage,
+    add: Any,
     complete: bool,
 ) -> None:
     mid = f"0x{message_id:08x}"
     if summary.get("refused"):
-        add(last.time, "notify", f"CREATE_CHILD_SA {mid} by the {role} refused: {', '.join(summary['refused'])}",
-            frame=last.frame, sender=role)
+        add(
+            last.time,
+            "notify",
+            f"CREATE_CHILD_SA {mid} by the {role} refused: {', '.join(summary['refused'])}",
+            frame=last.frame,
+            sender=role,
+        )
         return
     if summary.get("ike_rekey"):
         new = str(summary["ike_rekey"]).rsplit(" ", 1)[-1]
-        add(last.time, "rekey", f"IKE SA rekeyed by the {role} (CREATE_CHILD_SA {mid}): {summary['ike_rekey']}",
-            frame=last.frame, sender=role, details={"new_ike_sa": new})
+        add(
+            last.time,
+            "rekey",
+            f"IKE SA rekeyed by the {role} (CREATE_CHILD_SA {mid}): {summary['ike_rekey']}",
+            frame=last.frame,
+            sender=role,
+            details={"new_ike_sa": new},
+        )
         return
-    child = next((c for c in ike.children if c.message_id == message_id and c.exchange == "CREATE_CHILD_SA"), None)
+    child = next(
+        (c for c in ike.children if c.message_id == message_id and c.exchange == "CREATE_CHILD_SA"), None
+    )
     if child is None or not complete:
-        add(last.time, "quick-mode-incomplete", f"CREATE_CHILD_SA {mid} by the {role} did not complete",
-            frame=last.frame, sender=role)
+        add(
+            last.time,
+            "quick-mode-incomplete",
+            f"CREATE_CHILD_SA {mid} by the {role} did not complete",
+            frame=last.frame,
+            sender=role,
+        )
         return
     text = f"Child SA {child.name} by the {role} installed: {child.spis_text}"
     if summary.get("rekey_of"):
@@ -197,14 +236,22 @@ def attach_ikev2_deletes(report_sas: list[IkeSa], timelines: list[IkeSaTimeline]
                     child = by_spi.get(int(spi, 16))
                     if child is not None and not any(d.frame == m.frame for d in child.deletes):
                         child.deletes.append(
-                            DeleteRecord(m.time, m.frame, m.sender, _role(sa, m.sender), protocol,
-                                         [s for _, s in spis], m.message_id)
+                            DeleteRecord(
+                                m.time,
+                                m.frame,
+                                m.sender,
+                                _role(sa, m.sender),
+                                protocol,
+                                [s for _, s in spis],
+                                m.message_id,
+                            )
                         )
 
 
 def _deleted_in(m: IkeMessage) -> list[tuple[str, str]]:
-    out = []
+    """(protocol, SPI hex) of the ESP/AH SAs a message deletes (RFC 7296 3.11)."""
+    out: list[tuple[str, str]] = []
     for p in m.payloads:
-        if p.short == "D" and getattr(p, "protocol_id", 1) in (2, 3):
+        if isinstance(p, Ikev2DeletePayload) and p.protocol_id in (2, 3):
             out.extend(("ESP" if p.protocol_id == 3 else "AH", raw.hex()) for raw in p.spis)
     return out

@@ -132,7 +132,8 @@ def build_ladder(sa: IkeSa, timeline: IkeSaTimeline) -> Ladder:
                 Note(
                     child.created,
                     child.created - start,
-                    f"{'Child SA ' if child.exchange else ''}{child.name}: IPsec SAs {child.spis_text} installed",
+                    ("Child SA " if child.exchange else "")
+                    + f"{child.name}: IPsec SAs {child.spis_text} installed",
                 )
             )
         for d in child.directions:

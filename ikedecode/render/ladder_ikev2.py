@@ -50,7 +50,11 @@ def arrow_text(m: IkeMessage) -> str:
         elif isinstance(p, Ikev2AuthPayload):
             parts.append(f"AUTH {p.detail().split(',')[0]} {_auth_result(m)}")
         elif isinstance(p, Ikev2SaPayload):
-            parts.append("SA " + "; ".join(x.text() for x in p.proposals[:2]) + (" ..." if len(p.proposals) > 2 else ""))
+            parts.append(
+                "SA "
+                + "; ".join(x.text() for x in p.proposals[:2])
+                + (" ..." if len(p.proposals) > 2 else "")
+            )
         elif isinstance(p, Ikev2TsPayload | Ikev2ConfigPayload | Ikev2KePayload):
             parts.append(p.summary())
         elif isinstance(p, Ikev2NotifyPayload):
@@ -70,17 +74,26 @@ def sentence(sa: IkeSa, m: IkeMessage) -> str:
     said: list[str] = []
     if m.response:
         request = next(
-            (x for x in sa.messages if x.message_id == m.message_id and x.exchange == m.exchange and not x.response),
+            (
+                x
+                for x in sa.messages
+                if x.message_id == m.message_id and x.exchange == m.exchange and not x.response
+            ),
             None,
         )
-        said.append(f"the {role} answers {m.exchange} request 0x{m.message_id:08x}" + (f" (frame {request.frame})" if request else ""))
+        said.append(
+            f"the {role} answers {m.exchange} request 0x{m.message_id:08x}"
+            + (f" (frame {request.frame})" if request else "")
+        )
     else:
         said.append(f"the {role} sends a {m.exchange} {kind} (message ID {m.message_id})")
     if not _readable(m):
         said.append("encrypted: its contents cannot be read without its keys")
         return "; ".join(said)
     if m.exchange == "INFORMATIONAL" and not m.payloads:
-        said.append("an empty INFORMATIONAL: a liveness check" if not m.response else "empty: the peer is alive")
+        said.append(
+            "an empty INFORMATIONAL: a liveness check" if not m.response else "empty: the peer is alive"
+        )
     for p in m.payloads:
         text = _payload_words(m, p, role)
         if text:
@@ -90,7 +103,11 @@ def sentence(sa: IkeSa, m: IkeMessage) -> str:
 
 def _payload_words(m: IkeMessage, p: object, role: str) -> str | None:
     if isinstance(p, Ikev2IdPayload):
-        who = "its own identity" if (p.type == ID_INITIATOR) == (role == "initiator") else "the identity it wants to reach"
+        who = (
+            "its own identity"
+            if (p.type == ID_INITIATOR) == (role == "initiator")
+            else "the identity it wants to reach"
+        )
         return f"{who}: {p.detail()}"
     if isinstance(p, Ikev2AuthPayload):
         return f"authenticates with {p.detail()}: {_auth_result(m)}"

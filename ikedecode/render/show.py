@@ -12,12 +12,12 @@ import math
 from dataclasses import dataclass, field
 
 from ikedecode.analysis.report import Report
+from ikedecode.analysis.timeline_ikev2 import ikev2_established
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import DeletePayload
-from ikedecode.analysis.timeline_ikev2 import ikev2_established
 from ikedecode.render.cisco import ikev2_debug, ikev2_show
 from ikedecode.render.cisco import vocabulary as v
 from ikedecode.render.cisco.child import ChildPart, LocalChild

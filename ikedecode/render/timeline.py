@@ -115,7 +115,9 @@ def _ike_sa_section(n: int, ike: IkeSaTimeline) -> list[str]:
     return out
 
 
-def _child_section(child: ChildSaTimeline, start: float, names: dict[int | None, str] | None = None) -> list[str]:
+def _child_section(
+    child: ChildSaTimeline, start: float, names: dict[int | None, str] | None = None
+) -> list[str]:
     head = f"{child.name}"
     if child.initiated_by:
         head += f" (started by {child.initiated_by})"
@@ -154,7 +156,9 @@ def _child_section(child: ChildSaTimeline, start: float, names: dict[int | None,
     if child.replaces:
         out.append("  replaces " + ", ".join(names.get(m, f"quick mode 0x{m:08x}") for m in child.replaces))
     if child.replaced_by:
-        out.append("  replaced by " + ", ".join(names.get(m, f"quick mode 0x{m:08x}") for m in child.replaced_by))
+        out.append(
+            "  replaced by " + ", ".join(names.get(m, f"quick mode 0x{m:08x}") for m in child.replaced_by)
+        )
     for d in child.deletes:
         spis = ", ".join(f"0x{s}" for s in d.spis)
         out.append(

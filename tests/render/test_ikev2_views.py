@@ -66,7 +66,9 @@ def test_cisco_packet_lines_follow_the_capture(side):
         verb = "Sending" if m.sender == local else "Received"
         assert f"{verb} Packet" in line
         shown_rspi = "0" * 16 if m.exchange == "IKE_SA_INIT" and not m.response else rspi
-        assert out[n + 1] == f"Initiator SPI : {ispi} - Responder SPI : {shown_rspi} Message id: {m.message_id}"
+        assert (
+            out[n + 1] == f"Initiator SPI : {ispi} - Responder SPI : {shown_rspi} Message id: {m.message_id}"
+        )
         assert out[n + 2].strip() == f"IKEv2 {m.exchange} Exchange {'RESPONSE' if m.response else 'REQUEST'}"
 
 
@@ -78,7 +80,9 @@ def test_cisco_creates_and_deletes_the_child_sa_spis():
     created = [out[n + 2].strip() for n, line in enumerate(out) if line == "IPSEC(create_sa): sa created,"]
     deleted = [out[n + 2].strip() for n, line in enumerate(out) if line == "IPSEC(delete_sa): deleting SA,"]
     # the responder's inbound SA is its own SPI, its outbound the initiator's (RFC 7296 3.3.1)
-    expected = [f"sa_spi= 0x{int(s, 16):X}({int(s, 16)})," for s in (child["spi_responder"], child["spi_initiator"])]
+    expected = [
+        f"sa_spi= 0x{int(s, 16):X}({int(s, 16)})," for s in (child["spi_responder"], child["spi_initiator"])
+    ]
     assert created == expected
     assert deleted == expected
     assert "Verification of peer's authentication data PASSED" in " ".join(out)
@@ -106,7 +110,10 @@ def test_show_lists_the_live_ikev2_sa_and_its_child_sas():
     ispi, rspi = sa.initiator_cookie.hex().upper(), sa.responder_cookie.hex().upper()
     assert f"Local spi: {rspi}       Remote spi: {ispi}" in out
     assert "Initiator of SA : No" in out
-    assert f"spi: 0x{int(child['spi_responder'], 16):X}(" in out.split("inbound esp sas:")[1].split("outbound")[0]
+    assert (
+        f"spi: 0x{int(child['spi_responder'], 16):X}("
+        in out.split("inbound esp sas:")[1].split("outbound")[0]
+    )
     assert f"spi: 0x{int(child['spi_initiator'], 16):X}(" in out.split("outbound esp sas:")[1]
 
 

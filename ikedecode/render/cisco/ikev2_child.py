@@ -45,7 +45,9 @@ class Ikev2LocalChild:
         return f"{self.exchange} 0x{self.message_id:08x}"
 
 
-def exchange_messages(sa: IkeSa, message_id: int, exchange: str) -> tuple[IkeMessage | None, IkeMessage | None]:
+def exchange_messages(
+    sa: IkeSa, message_id: int, exchange: str
+) -> tuple[IkeMessage | None, IkeMessage | None]:
     """(request, response) of one exchange, first copies only."""
     request = response = None
     for m in sa.messages:
@@ -116,7 +118,7 @@ def build_ikev2_children(sa: IkeSa, local: str, all_sas: list[IkeSa]) -> list[Ik
 def _find_deletes(children: list[Ikev2LocalChild], all_sas: list[IkeSa]) -> None:
     """A Child SA is gone with the first Delete naming either of its SPIs (RFC 7296 1.4.1), in
     whichever IKE SA it was sent (a rekeyed IKE SA inherits the children, 2.18)."""
-    by_spi = {}
+    by_spi: dict[int, Ikev2LocalChild] = {}
     for child in children:
         for spi in (child.inbound_spi, child.outbound_spi):
             if spi is not None:
@@ -131,9 +133,9 @@ def _find_deletes(children: list[Ikev2LocalChild], all_sas: list[IkeSa]) -> None
                 if not isinstance(p, Ikev2DeletePayload) or p.protocol_id == PROTO_IKE:
                     continue
                 for raw in p.spis:
-                    child = by_spi.get(int.from_bytes(raw, "big"))
-                    if child is not None and child.deleted is None:
-                        child.deleted, child.deleted_by = m.time, m.sender
+                    named = by_spi.get(int.from_bytes(raw, "big"))
+                    if named is not None and named.deleted is None:
+                        named.deleted, named.deleted_by = m.time, m.sender
 
 
 def delete_payloads(m: IkeMessage) -> list[Ikev2DeletePayload]:

@@ -75,9 +75,7 @@ class V2Context:
             self.state = next_state
 
 
-def local_children(
-    sas: list[tuple[IkeSa, Role]], all_sas: list[IkeSa]
-) -> dict[str, list[Ikev2LocalChild]]:
+def local_children(sas: list[tuple[IkeSa, Role]], all_sas: list[IkeSa]) -> dict[str, list[Ikev2LocalChild]]:
     """Each local IKEv2 SA's children, with IPsec conn ids from 2000 in creation order."""
     out = {sa.cookies: build_ikev2_children(sa, addresses(sa, role)[0], all_sas) for sa, role in sas}
     made = sorted(
@@ -188,8 +186,12 @@ def _nat(ctx: V2Context, m: IkeMessage) -> None:
     if facts is None or (not facts.initiator_nat_detected and not facts.responder_nat_detected):
         ctx.say(m.time, "NAT not found")
         return
-    local_behind = facts.initiator_nat_detected if ctx.role is Role.INITIATOR else facts.responder_nat_detected
-    remote_behind = facts.responder_nat_detected if ctx.role is Role.INITIATOR else facts.initiator_nat_detected
+    local_behind = (
+        facts.initiator_nat_detected if ctx.role is Role.INITIATOR else facts.responder_nat_detected
+    )
+    remote_behind = (
+        facts.responder_nat_detected if ctx.role is Role.INITIATOR else facts.initiator_nat_detected
+    )
     if local_behind:
         ctx.say(m.time, "NAT detected float to init port 4500, remote port 4500")
     if remote_behind:
@@ -286,7 +288,11 @@ def _after_receive(ctx: V2Context, m: IkeMessage) -> None:
         errors = _error_notifies(m)
         if errors:
             _refused(ctx, t, m, "Received")
-            ctx.state = "I_WAIT_INIT" if any(n.type_name in ("INVALID_KE_PAYLOAD", "COOKIE") for n in errors) else "EXIT"
+            ctx.state = (
+                "I_WAIT_INIT"
+                if any(n.type_name in ("INVALID_KE_PAYLOAD", "COOKIE") for n in errors)
+                else "EXIT"
+            )
             return
         if any(n.type_name == "COOKIE" for n in _notifies(m)):
             ctx.say(t, "Received COOKIE: restarting IKE_SA_INIT with it")
@@ -390,13 +396,16 @@ def _child_of(ctx: V2Context, m: IkeMessage) -> Ikev2LocalChild | None:
     return next((c for c in ctx.children if c.message_id == m.message_id and c.exchange == m.exchange), None)
 
 
-def _key_engine(ctx: V2Context, child: Ikev2LocalChild, direction: str, spi: int | None, conn: int) -> list[str]:
+def _key_engine(
+    ctx: V2Context, child: Ikev2LocalChild, direction: str, spi: int | None, conn: int
+) -> list[str]:
     mode = "Tunnel" if child.mode == "tunnel" else "Transport"
     return [
         f"{INDENT}(key eng. msg.) {direction} local= {ctx.local}:0, remote= {ctx.remote}:0,",
         f"{INDENT}  local_proxy= {_proxy(child.local_ts)},",
         f"{INDENT}  remote_proxy= {_proxy(child.remote_ts)},",
-        f"{INDENT}  protocol= {child.protocol.upper()}, transform= {w.esp_transform_set(child.transforms)}  ({mode}), ",
+        f"{INDENT}  protocol= {child.protocol.upper()}, "
+        f"transform= {w.esp_transform_set(child.transforms)}  ({mode}), ",
         f"{INDENT}  lifedur= 0s and 0kb, ",
         f"{INDENT}  spi= 0x{spi or 0:X}({spi or 0}), conn_id= {conn}, keysize= {_keysize(child)}, flags= 0x0",
     ]
@@ -449,7 +458,8 @@ def _sa_lines(child: Ikev2LocalChild, dest: str, spi: int | None, conn: int) -> 
         f"{INDENT}(sa) sa_dest= {dest}, sa_proto= {number}, ",
         f"{INDENT}  sa_spi= 0x{spi or 0:X}({spi or 0}), ",
         f"{INDENT}  sa_trans= {w.esp_transform_set(child.transforms)} , sa_conn_id= {conn},",
-        f"{INDENT}  sa_lifetime(k/sec)= ({w.DEFAULT_CHILD_LIFETIME_KILOBYTES}/{w.DEFAULT_CHILD_LIFETIME_SECONDS}),",
+        f"{INDENT}  sa_lifetime(k/sec)= "
+        f"({w.DEFAULT_CHILD_LIFETIME_KILOBYTES}/{w.DEFAULT_CHILD_LIFETIME_SECONDS}),",
     ]
 
 
@@ -480,4 +490,6 @@ def _deleted(ctx: V2Context, m: IkeMessage) -> None:
                         (ctx.local, child.inbound_spi, child.conn_in),
                         (ctx.remote, child.outbound_spi, child.conn_out),
                     ):
-                        ctx.log.say(m.time, "IPSEC(delete_sa): deleting SA,", *_sa_lines(child, dest, s, conn))
+                        ctx.log.say(
+                            m.time, "IPSEC(delete_sa): deleting SA,", *_sa_lines(child, dest, s, conn)
+                        )

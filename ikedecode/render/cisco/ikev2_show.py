@@ -28,7 +28,9 @@ from ikedecode.render.cisco.perspective import addresses
 def _transforms(chosen: dict[str, Any] | None) -> list[Ikev2Transform]:
     out: list[Ikev2Transform] = []
     for t in (chosen or {}).get("transforms", []):
-        attributes = [TransformAttribute(KEY_LENGTH_ATTRIBUTE, t["key_length"])] if t.get("key_length") else []
+        attributes = (
+            [TransformAttribute(KEY_LENGTH_ATTRIBUTE, t["key_length"])] if t.get("key_length") else []
+        )
         out.append(Ikev2Transform(t["transform_type"], t["transform_id"], attributes))
     return out
 
@@ -66,7 +68,9 @@ def alive(sa: IkeSa) -> bool:
     return not failed
 
 
-def ikev2_sa_lines(sas: list[tuple[IkeSa, Role]], end: float, established: dict[str, float | None]) -> list[str]:
+def ikev2_sa_lines(
+    sas: list[tuple[IkeSa, Role]], end: float, established: dict[str, float | None]
+) -> list[str]:
     """``show crypto ikev2 sa detailed``: one entry per IKEv2 SA still alive at ``end``."""
     lines = [" IPv4 Crypto IKEv2  SA ", ""]
     header = f"{'Tunnel-id':<9} {'Local':<21} {'Remote':<21} {'fvrf/ivrf':<20} {'Status':<7}"
@@ -102,14 +106,15 @@ def ikev2_sa_lines(sas: list[tuple[IkeSa, Role]], end: float, established: dict[
         shown += 1
         lines.extend(
             [
-                f"{n:<9} {local + '/' + str(port):<21} {remote + '/' + str(peer_port):<21} {'none/none':<20} {status:<7}",
+                f"{n:<9} {local + '/' + str(port):<21} {remote + '/' + str(peer_port):<21} "
+                f"{'none/none':<20} {status:<7}",
                 f"      Encr: {encr}, keysize: {keysize or 0}, PRF: {_word(transforms, w.PRF)}, "
                 f"Hash: {_word(transforms, w.INTEG)}, DH Grp:{dh or 0}, "
                 f"Auth sign: {_auth_word(sa, local)}, Auth verify: {_auth_word(sa, remote)}",
                 f"      Life/Active Time: {w.DEFAULT_IKE_LIFETIME}/{active} sec",
                 f"      CE id: 0, Session-id: {n}",
                 f"      Local spi: {local_spi}       Remote spi: {remote_spi}",
-                f"      Status Description: {'Negotiation done' if sa.established else 'Negotiation in progress'}",
+                f"      Status Description: {_status_description(sa)}",
                 f"      Local id: {ids.get(role.value, local)}",
                 f"      Remote id: {ids.get('responder' if role is Role.INITIATOR else 'initiator', remote)}",
                 f"      Local req msg id:  {local_mid:<14} Remote req msg id:  {remote_mid}",
@@ -120,7 +125,7 @@ def ikev2_sa_lines(sas: list[tuple[IkeSa, Role]], end: float, established: dict[
                 "      DPD configured for 0 seconds, retry 0",
                 "      Fragmentation not  configured.",
                 "      Extended Authentication not configured.",
-                f"      NAT-T is {'detected ' + ('inside' if local_nat else 'outside') if nat else 'not detected'}",
+                f"      NAT-T is {_nat_words(nat, local_nat)}",
                 "      Cisco Trust Security SGT is disabled",
                 f"      Initiator of SA : {'Yes' if role is Role.INITIATOR else 'No'}",
                 "",
@@ -129,6 +134,16 @@ def ikev2_sa_lines(sas: list[tuple[IkeSa, Role]], end: float, established: dict[
     if shown == 0:
         lines.append("! no IKEv2 SA left at the end of the capture")
     return lines
+
+
+def _status_description(sa: IkeSa) -> str:
+    return "Negotiation done" if sa.established else "Negotiation in progress"
+
+
+def _nat_words(nat: bool, local_nat: bool) -> str:
+    if not nat:
+        return "not detected"
+    return "detected inside" if local_nat else "detected outside"
 
 
 @dataclass(slots=True)

@@ -35,7 +35,15 @@ ENCR, PRF, INTEG, KE, ESN = 1, 2, 3, 4, 5
 ESN_WORDS = {0: "Don't use ESN", 1: "Use ESN"}
 
 # transform IDs -> IOS's proposal words (``AES-CBC``, ``SHA256``, ``DH_GROUP_2048_MODP/Group 14``)
-ENCRYPTION = {3: "3DES", 12: "AES-CBC", 13: "AES-CTR", 18: "AES-GCM", 19: "AES-GCM", 20: "AES-GCM", 28: "CHACHA20-POLY1305"}
+ENCRYPTION = {
+    3: "3DES",
+    12: "AES-CBC",
+    13: "AES-CTR",
+    18: "AES-GCM",
+    19: "AES-GCM",
+    20: "AES-GCM",
+    28: "CHACHA20-POLY1305",
+}
 PRF_NAMES = {1: "MD5", 2: "SHA1", 4: "AES-XCBC", 5: "SHA256", 6: "SHA384", 7: "SHA512"}
 INTEGRITY = {1: "MD596", 2: "SHA96", 5: "AES-XCBC-96", 12: "SHA256", 13: "SHA384", 14: "SHA512"}
 DH_GROUPS = {
@@ -53,8 +61,21 @@ DH_GROUPS = {
 }
 
 # ESP transform-set words (``esp-aes 256 esp-sha256-hmac``), as ``show crypto ipsec sa`` prints them
-ESP_ENCRYPTION = {3: "esp-3des", 12: "esp-aes", 18: "esp-gcm", 19: "esp-gcm", 20: "esp-gcm", 28: "esp-chacha20-poly1305"}
-ESP_INTEGRITY = {1: "esp-md5-hmac", 2: "esp-sha-hmac", 12: "esp-sha256-hmac", 13: "esp-sha384-hmac", 14: "esp-sha512-hmac"}
+ESP_ENCRYPTION = {
+    3: "esp-3des",
+    12: "esp-aes",
+    18: "esp-gcm",
+    19: "esp-gcm",
+    20: "esp-gcm",
+    28: "esp-chacha20-poly1305",
+}
+ESP_INTEGRITY = {
+    1: "esp-md5-hmac",
+    2: "esp-sha-hmac",
+    12: "esp-sha256-hmac",
+    13: "esp-sha384-hmac",
+    14: "esp-sha512-hmac",
+}
 
 # RFC 7296 3.8 authentication methods -> ``Auth sign``/``Auth verify`` and the debug's words
 AUTH_METHODS = {1: "RSA", 2: "PSK", 3: "DSS", 9: "ECDSA", 10: "ECDSA", 11: "ECDSA", 14: "RSA"}  # 14: RFC 7427

@@ -55,7 +55,9 @@ def local_sas(sas: list[IkeSa], perspective: Perspective, version: int = 1) -> l
 
     Raises ``PerspectiveError`` when ``--as ADDRESS`` is not a peer of any IKE SA (of any version).
     """
-    out = [(sa, role) for sa in sas if sa.version == version and (role := perspective.role_in(sa)) is not None]
+    out = [
+        (sa, role) for sa in sas if sa.version == version and (role := perspective.role_in(sa)) is not None
+    ]
     if perspective.address is not None and not out and sas and not any(perspective.role_in(sa) for sa in sas):
         peers = sorted({a for sa in sas for a in (sa.initiator, sa.responder)})
         raise PerspectiveError(
