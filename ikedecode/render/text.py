@@ -226,12 +226,24 @@ def render_text(
     return "\n".join(out) + "\n"
 
 
+def _ikev2_child_exchanges(report: Report) -> dict[tuple[str | None, int | None], str]:
+    """IKEv2 Child SAs are named by the exchange that made them (IKE_AUTH / CREATE_CHILD_SA)."""
+    return {
+        (sa.cookies, int(child["message_id"], 16)): str(child["exchange"])
+        for sa in report.ike_sas
+        if sa.ikev2 is not None
+        for child in sa.ikev2.child_sas
+    }
+
+
 def _ipsec_rows(report: Report) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    made_by = _ikev2_child_exchanges(report)
     for sa in report.ipsec_sas:
         c = sa.counters
         transform = sa.encryption if sa.integrity == "null" else f"{sa.encryption}/{sa.integrity}"
-        source = f"QM 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
+        exchange = made_by.get((sa.ike_cookies, sa.message_id), "QM")
+        source = f"{exchange} 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
         rows.append(
             [
                 sa.protocol.upper(),
