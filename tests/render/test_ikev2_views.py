@@ -164,3 +164,22 @@ def test_ladder_speaks_ikev2():
     messages = out.split("### Messages")[1]
     assert "authenticates with" in messages and "verified" in messages
     assert "answers IKE\\_AUTH request 0x00000001 (frame 3)" in messages
+
+
+def test_cisco_follows_the_ike_rekey_chain():
+    report = _report("ikev2-ike-rekey")
+    out = _lines(render_cisco(report, perspective="initiator"))
+    rekeys = [line.rsplit(" ", 1)[-1] for line in out if "IKE SA rekeyed: new IKE SA " in line]
+    assert rekeys == [into for sa in report.ike_sas for into in sa.ikev2.rekeyed_into]
+    sessions = {m.group(1) for line in out if (m := re.match(r"IKEv2:\(SESSION ID = (\d+),", line))}
+    assert sessions == {str(n) for n in range(1, len(report.ike_sas) + 1)}
+    assert sum(line.endswith("):Deleting SA") for line in out) == len(report.ike_sas)
+
+
+def test_cisco_responder_refuses_the_traffic_selectors():
+    report = _report("ikev2-ts-unacceptable")
+    responder = _lines(render_cisco(report, perspective="responder"))
+    initiator = _lines(render_cisco(report, perspective="initiator"))
+    assert any(line.endswith("Sending NOTIFY TS_UNACCEPTABLE (38)") for line in responder)
+    assert any(line.endswith("Received NOTIFY TS_UNACCEPTABLE (38)") for line in initiator)
+    assert "IPSEC(create_sa): sa created," not in responder + initiator

@@ -250,12 +250,14 @@ def _before_send(ctx: V2Context, m: IkeMessage) -> None:
 
 def _after_send(ctx: V2Context, m: IkeMessage) -> None:
     t = m.time
+    errors = _error_notifies(m)
+    _refused(ctx, t, m, "Sending")
     if m.exchange == "IKE_SA_INIT" and not m.response:
         ctx.state = "I_WAIT_INIT"
     elif m.exchange == "IKE_SA_INIT":
-        if _error_notifies(m):
-            _refused(ctx, t, m, "Sending")
-        ctx.state = "R_WAIT_AUTH"
+        # INVALID_KE_PAYLOAD / COOKIE ask for a new IKE_SA_INIT (RFC 7296 1.2, 2.6); others end it
+        retry = any(n.type_name in ("INVALID_KE_PAYLOAD", "COOKIE") for n in errors)
+        ctx.state = ("IDLE" if retry else "EXIT") if errors else "R_WAIT_AUTH"
     elif m.exchange == "IKE_AUTH" and not m.response:
         ctx.state = "I_WAIT_AUTH"
     elif m.exchange == "IKE_AUTH":
@@ -361,6 +363,10 @@ def _after_receive(ctx: V2Context, m: IkeMessage) -> None:
             ctx.say(t, "Received DPD/liveness query response")
         for d in _deletes(m):
             ctx.say(t, f"Processing DELETE INFO message for {_delete_text(d)}")
+        if m.response:  # what the local router asked to delete is gone once answered
+            request = _request_of(ctx, m)
+            if request is not None and request.sender == ctx.local:
+                _deleted(ctx, request, m.time)
         _deleted(ctx, m)
         return
     ctx.sm(t, m, f"EV_RECV_{m.exchange}")
@@ -439,7 +445,27 @@ def _validate_proposal(ctx: V2Context, m: IkeMessage) -> None:
     )
 
 
+def _request_of(ctx: V2Context, m: IkeMessage) -> IkeMessage | None:
+    return next(
+        (
+            x
+            for x in ctx.sa.messages
+            if x.message_id == m.message_id and x.exchange == m.exchange and not x.response
+        ),
+        None,
+    )
+
+
+def _ike_rekeyed(ctx: V2Context, m: IkeMessage) -> None:
+    """A CREATE_CHILD_SA with an IKE proposal replaced the IKE SA (RFC 7296 1.3.2, 2.18)."""
+    for ex in ctx.sa.phase2.values():
+        if ex.message_id == m.message_id and ex.exchange == m.exchange and ex.summary.get("ike_rekey"):
+            ctx.say(m.time, f"IKE SA rekeyed: {ex.summary['ike_rekey']}")
+
+
 def _child_made(ctx: V2Context, m: IkeMessage) -> None:
+    if m.exchange == "CREATE_CHILD_SA":
+        _ike_rekeyed(ctx, m)
     child = _child_of(ctx, m)
     if child is None:
         return
@@ -474,11 +500,12 @@ def _delete_text(d: Ikev2DeletePayload) -> str:
     return f"IPsec SA [SPI: {spis}]"
 
 
-def _deleted(ctx: V2Context, m: IkeMessage) -> None:
+def _deleted(ctx: V2Context, m: IkeMessage, time: float | None = None) -> None:
     """After a Delete exchange: the IPsec SAs torn down; the IKE SA when it was named."""
+    when = m.time if time is None else time
     for d in _deletes(m):
         if d.protocol_id == PROTO_IKE:
-            ctx.say(m.time, "Deleting SA")
+            ctx.say(when, "Deleting SA")
             ctx.state = "EXIT"
             continue
         for raw in d.spis:
