@@ -25,6 +25,7 @@ from ikedecode.ike.v2.payloads.sa import Ikev2SaPayload
 from ikedecode.ike.v2.payloads.selectors import Ikev2ConfigPayload
 from ikedecode.render.cisco import ikev2_words as w
 from ikedecode.render.cisco.ikev2_child import PROTO_IKE, Ikev2LocalChild, build_ikev2_children
+from ikedecode.render.cisco.ikev2_ipsec import key_engine, sa_lines
 from ikedecode.render.cisco.lines import DebugLog
 from ikedecode.render.cisco.perspective import addresses
 
@@ -402,37 +403,6 @@ def _child_of(ctx: V2Context, m: IkeMessage) -> Ikev2LocalChild | None:
     return next((c for c in ctx.children if c.message_id == m.message_id and c.exchange == m.exchange), None)
 
 
-def _key_engine(
-    ctx: V2Context, child: Ikev2LocalChild, direction: str, spi: int | None, conn: int
-) -> list[str]:
-    mode = "Tunnel" if child.mode == "tunnel" else "Transport"
-    return [
-        f"{INDENT}(key eng. msg.) {direction} local= {ctx.local}:0, remote= {ctx.remote}:0,",
-        f"{INDENT}  local_proxy= {_proxy(child.local_ts)},",
-        f"{INDENT}  remote_proxy= {_proxy(child.remote_ts)},",
-        f"{INDENT}  protocol= {child.protocol.upper()}, "
-        f"transform= {w.esp_transform_set(child.transforms)}  ({mode}), ",
-        f"{INDENT}  lifedur= 0s and 0kb, ",
-        f"{INDENT}  spi= 0x{spi or 0:X}({spi or 0}), conn_id= {conn}, keysize= {_keysize(child)}, flags= 0x0",
-    ]
-
-
-def _keysize(child: Ikev2LocalChild) -> int:
-    return w.encryption_with_keysize(child.transforms)[1] or 0
-
-
-def _proxy(ts: str) -> str:
-    """``10.1.0.0/24`` -> ``10.1.0.0/255.255.255.0/256/0`` (IOS: any protocol is 256)."""
-    first = ts.split(",")[0].strip().split("[")[0]
-    if "/" in first:
-        address, bits = first.split("/", 1)
-        if bits.isdigit() and ":" not in address:
-            mask = (0xFFFFFFFF << (32 - int(bits))) & 0xFFFFFFFF if int(bits) else 0
-            return f"{address}/{'.'.join(str((mask >> s) & 255) for s in (24, 16, 8, 0))}/256/0"
-        return f"{first}/256/0"
-    return f"{first or '0.0.0.0/0.0.0.0'}/256/0"
-
-
 def _validate_proposal(ctx: V2Context, m: IkeMessage) -> None:
     child = _child_of(ctx, m)
     if child is None or not any(isinstance(p, Ikev2SaPayload) for p in m.payloads):
@@ -441,7 +411,7 @@ def _validate_proposal(ctx: V2Context, m: IkeMessage) -> None:
     ctx.log.say(
         m.time,
         "IPSEC(validate_proposal_request): proposal part #1,",
-        *_key_engine(ctx, child, "INBOUND", 0, 0),
+        *key_engine(ctx.local, ctx.remote, child, "INBOUND", 0, 0),
     )
 
 
@@ -475,18 +445,7 @@ def _child_made(ctx: V2Context, m: IkeMessage) -> None:
         (ctx.local, child.inbound_spi, child.conn_in),
         (ctx.remote, child.outbound_spi, child.conn_out),
     ):
-        ctx.log.say(m.time, "IPSEC(create_sa): sa created,", *_sa_lines(child, dest, spi, conn))
-
-
-def _sa_lines(child: Ikev2LocalChild, dest: str, spi: int | None, conn: int) -> list[str]:
-    number = 51 if child.protocol == "ah" else 50
-    return [
-        f"{INDENT}(sa) sa_dest= {dest}, sa_proto= {number}, ",
-        f"{INDENT}  sa_spi= 0x{spi or 0:X}({spi or 0}), ",
-        f"{INDENT}  sa_trans= {w.esp_transform_set(child.transforms)} , sa_conn_id= {conn},",
-        f"{INDENT}  sa_lifetime(k/sec)= "
-        f"({w.DEFAULT_CHILD_LIFETIME_KILOBYTES}/{w.DEFAULT_CHILD_LIFETIME_SECONDS}),",
-    ]
+        ctx.log.say(m.time, "IPSEC(create_sa): sa created,", *sa_lines(child, dest, spi, conn))
 
 
 def _deletes(m: IkeMessage) -> list[Ikev2DeletePayload]:
@@ -517,6 +476,4 @@ def _deleted(ctx: V2Context, m: IkeMessage, time: float | None = None) -> None:
                         (ctx.local, child.inbound_spi, child.conn_in),
                         (ctx.remote, child.outbound_spi, child.conn_out),
                     ):
-                        ctx.log.say(
-                            m.time, "IPSEC(delete_sa): deleting SA,", *_sa_lines(child, dest, s, conn)
-                        )
+                        ctx.log.say(m.time, "IPSEC(delete_sa): deleting SA,", *sa_lines(child, dest, s, conn))

@@ -22,6 +22,7 @@ from ikedecode.ike.v2.payloads.records import Ikev2AuthPayload
 from ikedecode.ike.v2.payloads.sa import KEY_LENGTH_ATTRIBUTE, Ikev2Transform, TransformAttribute
 from ikedecode.render.cisco import ikev2_words as w
 from ikedecode.render.cisco.ikev2_child import Ikev2LocalChild
+from ikedecode.render.cisco.ikev2_ipsec import dotted_mask
 from ikedecode.render.cisco.perspective import addresses
 
 
@@ -161,8 +162,7 @@ def _ident(ts: str) -> str:
     address, _, bits = first.partition("/")
     if ":" in address or not bits.isdigit():
         return f"({first}/0/0)"
-    mask = (0xFFFFFFFF << (32 - int(bits))) & 0xFFFFFFFF if int(bits) else 0
-    return f"({address}/{'.'.join(str((mask >> s) & 255) for s in (24, 16, 8, 0))}/0/0)"
+    return f"({address}/{dotted_mask(int(bits))}/0/0)"
 
 
 def _counters(report: Report) -> dict[int, IpsecSa | UnknownSpi]:
