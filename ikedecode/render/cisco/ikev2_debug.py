@@ -29,7 +29,6 @@ from ikedecode.render.cisco.ikev2_ipsec import key_engine, sa_lines
 from ikedecode.render.cisco.lines import DebugLog
 from ikedecode.render.cisco.perspective import addresses
 
-INDENT = "  "
 NAT_SOURCE, NAT_DESTINATION = 16388, 16389
 REKEY_SA = 16393
 
