@@ -72,12 +72,17 @@ def sentence(sa: IkeSa, m: IkeMessage) -> str:
     role = _role(sa, m.sender)
     kind = "response" if m.response else "request"
     said: list[str] = []
+    request = None
     if m.response:
+        # message IDs count per requester (RFC 7296 2.2): the request came from this response's receiver
         request = next(
             (
                 x
                 for x in sa.messages
-                if x.message_id == m.message_id and x.exchange == m.exchange and not x.response
+                if x.message_id == m.message_id
+                and x.exchange == m.exchange
+                and not x.response
+                and x.sender == m.receiver
             ),
             None,
         )
@@ -86,18 +91,29 @@ def sentence(sa: IkeSa, m: IkeMessage) -> str:
             + (f" (frame {request.frame})" if request else "")
         )
     else:
-        said.append(f"the {role} sends a {m.exchange} {kind} (message ID {m.message_id})")
+        article = "an" if m.exchange[:1] in "AEIOU" else "a"
+        said.append(f"the {role} sends {article} {m.exchange} {kind} (message ID {m.message_id})")
     if not _readable(m):
         said.append("encrypted: its contents cannot be read without its keys")
         return "; ".join(said)
     if m.exchange == "INFORMATIONAL" and not m.payloads:
-        said.append(
-            "an empty INFORMATIONAL: a liveness check" if not m.response else "empty: the peer is alive"
-        )
+        if not m.response:
+            said.append("an empty INFORMATIONAL: a liveness check")
+        elif request is not None and not request.payloads:
+            said.append("empty: the peer is alive")
+        else:
+            said.append("empty: acknowledged")
+    status: list[str] = []
     for p in m.payloads:
+        if isinstance(p, Ikev2NotifyPayload) and not p.is_error and p.notify_type != REKEY_SA:
+            if p.type_name not in QUIET_NOTIFIES:
+                status.append(p.detail())
+            continue
         text = _payload_words(m, p, role)
         if text:
             said.append(text)
+    if status:
+        said.append("notifies " + ", ".join(status))
     return "; ".join(said)
 
 
@@ -131,9 +147,5 @@ def _payload_words(m: IkeMessage, p: object, role: str) -> str | None:
     if isinstance(p, Ikev2NotifyPayload):
         if p.is_error:
             return f"refuses with the error {p.detail()}"
-        if p.notify_type == REKEY_SA:
-            return f"rekeys the Child SA of {p.detail().replace('REKEY_SA ', '')}"
-        if p.type_name in QUIET_NOTIFIES:
-            return None
-        return f"notifies {p.detail()}"
+        return f"rekeys the Child SA of {p.detail().replace('REKEY_SA ', '')}"
     return None

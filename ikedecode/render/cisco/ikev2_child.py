@@ -48,16 +48,18 @@ class Ikev2LocalChild:
 def exchange_messages(
     sa: IkeSa, message_id: int, exchange: str
 ) -> tuple[IkeMessage | None, IkeMessage | None]:
-    """(request, response) of one exchange, first copies only."""
-    request = response = None
-    for m in sa.messages:
-        if m.message_id != message_id or m.exchange != exchange or m.retransmission_of is not None:
-            continue
-        if m.response:
-            response = response or m
-        else:
-            request = request or m
-    return request, response
+    """(request, response) of one exchange, first copies only; message IDs count per requester
+    (RFC 7296 2.2), so a response pairs with the request its receiver sent."""
+    copies = [
+        m
+        for m in sa.messages
+        if m.message_id == message_id and m.exchange == exchange and m.retransmission_of is None
+    ]
+    response = next((m for m in copies if m.response), None)
+    requests = [m for m in copies if not m.response]
+    if response is not None:
+        return next((m for m in requests if m.sender == response.receiver), None), response
+    return (requests[0] if requests else None), None
 
 
 def _transforms(m: IkeMessage | None) -> list[Ikev2Transform]:

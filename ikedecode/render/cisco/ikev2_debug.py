@@ -419,7 +419,10 @@ def _request_of(ctx: V2Context, m: IkeMessage) -> IkeMessage | None:
         (
             x
             for x in ctx.sa.messages
-            if x.message_id == m.message_id and x.exchange == m.exchange and not x.response
+            if x.message_id == m.message_id
+            and x.exchange == m.exchange
+            and not x.response
+            and x.sender == m.receiver
         ),
         None,
     )
