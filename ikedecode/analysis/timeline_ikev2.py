@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ikedecode.analysis.timeline_records import ChildSaTimeline, DeleteRecord, Direction, IkeSaTimeline
-from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange
 from ikedecode.ike.v2.payloads.records import Ikev2DeletePayload
 
 if TYPE_CHECKING:
@@ -108,12 +108,10 @@ def _role(sa: IkeSa, address: str) -> str:
     return "initiator" if address == sa.initiator else "responder"
 
 
-def _first_copies(sa: IkeSa, message_id: int, exchange: str) -> list[IkeMessage]:
-    return [
-        m
-        for m in sa.messages
-        if m.message_id == message_id and m.exchange == exchange and m.retransmission_of is None
-    ]
+def _first_copies(sa: IkeSa, ex: Phase2Exchange) -> list[IkeMessage]:
+    """The exchange's own messages (by frame: message IDs count per requester, RFC 7296 2.2)."""
+    frames = set(ex.frames)
+    return [m for m in sa.messages if m.frame in frames and m.retransmission_of is None]
 
 
 def ikev2_events(sa: IkeSa, ike: IkeSaTimeline, add: Any) -> None:
@@ -132,7 +130,7 @@ def ikev2_events(sa: IkeSa, ike: IkeSaTimeline, add: Any) -> None:
                 details={"child_sa": child.name},
             )
     for ex in sa.phase2.values():
-        messages = _first_copies(sa, ex.message_id, ex.exchange)
+        messages = _first_copies(sa, ex)
         if not messages:
             continue
         request = next((m for m in messages if not m.response), messages[0])
@@ -230,7 +228,7 @@ def attach_ikev2_deletes(report_sas: list[IkeSa], timelines: list[IkeSaTimeline]
         for ex in sa.phase2.values():
             if ex.exchange != "INFORMATIONAL" or not ex.summary.get("deleted_spis"):
                 continue
-            for m in _first_copies(sa, ex.message_id, ex.exchange):
+            for m in _first_copies(sa, ex):
                 spis = _deleted_in(m)
                 for protocol, spi in spis:
                     child = by_spi.get(int(spi, 16))
