@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ikedecode.ike.records import IkeMessage, IkeSa
-from ikedecode.ike.v2.payloads.records import Ikev2DeletePayload
+from ikedecode.ike.v2.payloads.records import Ikev2DeletePayload, Ikev2FragmentPayload
 from ikedecode.ike.v2.payloads.sa import Ikev2SaPayload, Ikev2Transform
 
 PROTO_IKE, PROTO_AH, PROTO_ESP = 1, 2, 3
@@ -55,11 +55,18 @@ def exchange_messages(
         for m in sa.messages
         if m.message_id == message_id and m.exchange == exchange and m.retransmission_of is None
     ]
-    response = next((m for m in copies if m.response), None)
+    # RFC 7383: of a fragmented response, the message that carries the reassembled payloads
+    responses = [m for m in copies if m.response]
+    response = next((m for m in responses if not is_fragment(m)), responses[0] if responses else None)
     requests = [m for m in copies if not m.response]
     if response is not None:
         return next((m for m in requests if m.sender == response.receiver), None), response
     return (requests[0] if requests else None), None
+
+
+def is_fragment(m: IkeMessage) -> bool:
+    """A message that is only an RFC 7383 fragment (the others are carried by the last one)."""
+    return bool(m.payloads) and all(isinstance(p, Ikev2FragmentPayload) for p in m.payloads)
 
 
 def _transforms(m: IkeMessage | None) -> list[Ikev2Transform]:

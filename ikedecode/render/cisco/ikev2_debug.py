@@ -19,12 +19,13 @@ from ikedecode.ike.v2.payloads.records import (
     Ikev2AuthPayload,
     Ikev2DeletePayload,
     Ikev2EapPayload,
+    Ikev2FragmentPayload,
     Ikev2IdPayload,
 )
 from ikedecode.ike.v2.payloads.sa import Ikev2SaPayload
 from ikedecode.ike.v2.payloads.selectors import Ikev2ConfigPayload
 from ikedecode.render.cisco import ikev2_words as w
-from ikedecode.render.cisco.ikev2_child import PROTO_IKE, Ikev2LocalChild, build_ikev2_children
+from ikedecode.render.cisco.ikev2_child import PROTO_IKE, Ikev2LocalChild, build_ikev2_children, is_fragment
 from ikedecode.render.cisco.ikev2_ipsec import key_engine, sa_lines
 from ikedecode.render.cisco.lines import DebugLog
 from ikedecode.render.cisco.perspective import addresses
@@ -103,6 +104,12 @@ def walk_ikev2(
         if m.retransmission_of is not None:
             what = "Retransmitting packet" if sent else "Received retransmitted packet, answering it again"
             ctx.say(m.time, f"{what} (frame {m.frame} repeats frame {m.retransmission_of})")
+            continue
+        fragment = next((p for p in m.payloads if isinstance(p, Ikev2FragmentPayload)), None)
+        if fragment is not None and is_fragment(m):  # RFC 7383: wait for the last fragment
+            _packet(ctx, m, sent=sent)
+            verb = "Sent" if sent else "Received"
+            ctx.say(m.time, f"{verb} fragment {fragment.number} of {fragment.total}")
             continue
         if sent:
             _before_send(ctx, m)
