@@ -183,3 +183,14 @@ def test_cisco_responder_refuses_the_traffic_selectors():
     assert any(line.endswith("Sending NOTIFY TS_UNACCEPTABLE (38)") for line in responder)
     assert any(line.endswith("Received NOTIFY TS_UNACCEPTABLE (38)") for line in initiator)
     assert "IPSEC(create_sa): sa created," not in responder + initiator
+
+
+def test_cisco_processes_a_fragmented_message_once():
+    report = _report("ikev2-fragments")
+    (sa,) = report.ike_sas
+    out = _lines(render_cisco(report, perspective="responder"))
+    fragments = [m for m in sa.messages if m.payloads and all(p.short == "SKF" for p in m.payloads)]
+    received = [m for m in fragments if m.sender == sa.initiator and m.retransmission_of is None]
+    assert received  # the lab's IKE_AUTH request is fragmented (RFC 7383)
+    assert sum(" fragment " in line and "Received" in line for line in out) == len(received)
+    assert sum(line.endswith("Processing IKE_AUTH message") for line in out) == 1
