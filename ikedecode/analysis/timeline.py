@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.analysis.flows import unkeyed_flows_by_sa
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline_events import (
     SaIndex,
@@ -62,8 +63,9 @@ def build_timeline(report: Report) -> Timeline:
     directions = _directions(report)
     lookup = _DirectionIndex.of(directions)
     used: set[int] = set()
-    for sa in report.ike_sas:
-        ike = _ike_sa_timeline(sa, directions, used, capture_end, lookup)
+    unkeyed = unkeyed_flows_by_sa(report)
+    for index, sa in enumerate(report.ike_sas):
+        ike = _ike_sa_timeline(sa, directions, used, capture_end, lookup, unkeyed.get(index, []))
         timeline.ike_sas.append(ike)
     attach_ikev2_deletes(report.ike_sas, timeline.ike_sas)
     for key, direction in directions.items():
@@ -167,6 +169,7 @@ def _ike_sa_timeline(
     used: set[int],
     capture_end: float | None,
     lookup: _DirectionIndex | None = None,
+    unkeyed: list[UnknownSpi] | None = None,
 ) -> IkeSaTimeline:
     start = sa.messages[0].time if sa.messages else sa.first_time
     end = sa.messages[-1].time if sa.messages else sa.last_time
@@ -194,6 +197,7 @@ def _ike_sa_timeline(
             text = "phase 1 complete: the IKE SA is established (QM_IDLE)"
             add(ike.phase1_complete, "phase1-complete", text)
         ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
+    _attach_unkeyed(sa, ike, unkeyed or [], directions, used)
     if sa.version == 1:  # IKEv2 Child SAs say which one they rekey (timeline_ikev2)
         _link_generations(ike.children)
         phase2_events(sa, ike, add, index)
@@ -259,6 +263,28 @@ def _children(
         out.append(child)
     out.sort(key=lambda c: (c.created is None, c.created or 0.0))
     return out
+
+
+def _attach_unkeyed(
+    sa: IkeSa, ike: IkeSaTimeline, flows: list[UnknownSpi], directions: dict[int, Direction], used: set[int]
+) -> None:
+    """ESP/AH without keys between this SA's peers (analysis/flows.py): their SPIs are in clear text
+    though the quick mode that named them is not; each joins the last quick mode completed before
+    its first packet (or one of its own), so the ladder and the tables draw it."""
+    for flow in flows:
+        key = id(flow)
+        if key in used or key not in directions:
+            continue
+        used.add(key)
+        first = flow.first_seen if flow.first_seen is not None else float("inf")
+        done = [c for c in ike.children if c.complete and (c.created or 0.0) <= first]
+        if done:
+            child = done[-1]
+        else:
+            child = ChildSaTimeline(sa.cookies, None, flow.protocol, origin="ESP without keys")
+            ike.children.append(child)
+        child.directions.append(directions[key])
+        child.directions.sort(key=lambda d: d.src != sa.initiator)
 
 
 def _transform_text(transform: dict[str, Any]) -> str:

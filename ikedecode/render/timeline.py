@@ -8,6 +8,7 @@ from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import build_timeline
 from ikedecode.analysis.timeline_records import ChildSaTimeline, IkeSaTimeline, Timeline
 from ikedecode.render.clock import utc_moment
+from ikedecode.render.fit import column_widths, fits, records, terminal_width, wrap, wrap_cells
 
 
 def clock(time: float | None) -> str:
@@ -21,28 +22,37 @@ def relative(time: float | None, start: float) -> str:
     return "-" if time is None else f"+{time - start:.3f}"
 
 
-def render_timeline(report: Report, *, show_keys: bool = False) -> str:
-    """The timeline as text; ``show_keys`` is accepted for symmetry (no key material is shown)."""
-    return timeline_text(build_timeline(report), report.capture_name)
+def render_timeline(report: Report, *, show_keys: bool = False, width: int | None = None) -> str:
+    """The timeline as text fitting ``width`` columns (default: the terminal's); ``show_keys`` is
+    accepted for symmetry (no key material is shown)."""
+    return timeline_text(build_timeline(report), report.capture_name, width or terminal_width())
 
 
-def timeline_text(timeline: Timeline, name: str) -> str:
+def timeline_text(timeline: Timeline, name: str, width: int | None = None) -> str:
+    columns = width or terminal_width()
     out: list[str] = []
     start, end = timeline.capture_start, timeline.capture_end
     if start is None or end is None:
         return f"Timeline of {name}: the capture holds no packets.\n"
     day = utc_moment(start).strftime("%Y-%m-%d")
-    out.append(f"Timeline of {name}: {day} {clock(start)} to {clock(end)} UTC ({end - start:.3f} s)")
+    out.extend(
+        wrap(
+            f"Timeline of {name}: {day} {clock(start)} to {clock(end)} UTC ({end - start:.3f} s)",
+            columns,
+            "  ",
+            "",
+        )
+    )
     out.append("")
     if not timeline.ike_sas and not timeline.unattached:
         out.append("No IKE SA and no IPsec SA in this capture.")
     out.extend(ikev2_chains(timeline.ike_sas))
     for n, ike in enumerate(timeline.ike_sas, 1):
-        out.extend(_ike_sa_section(n, ike))
+        out.extend(_ike_sa_section(n, ike, columns))
     if timeline.unattached:
         out.append("IPsec SAs without an IKE negotiation in the capture")
         for child in timeline.unattached:
-            out.extend(_child_section(child, start))
+            out.extend(_child_section(child, start, columns))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -75,13 +85,13 @@ def _rekeyed_at(old: IkeSaTimeline, new: str) -> float | None:
     return next((e.time for e in old.events if e.details.get("new_ike_sa") == new), None)
 
 
-def _ike_sa_section(n: int, ike: IkeSaTimeline) -> list[str]:
+def _ike_sa_section(n: int, ike: IkeSaTimeline, width: int) -> list[str]:
     head = f"IKE SA #{n} {ike.cookies}: {ike.initiator} (initiator) <-> {ike.responder} (responder)"
     if ike.version == 2:
         head += ", IKEv2"
     elif ike.exchange:
         head += f", {ike.exchange} mode"
-    out = [head]
+    out = wrap(head, width, indent="  ", first="")
     facts = []
     if ike.version == 2:
         if ike.rekeyed_from:
@@ -99,24 +109,29 @@ def _ike_sa_section(n: int, ike: IkeSaTimeline) -> list[str]:
         facts.append(f"lifetime {ike.lifetime_seconds} s")
     if ike.lifetime_kilobytes is not None:
         facts.append(f"lifetime {ike.lifetime_kilobytes} KB")
-    out.append("  " + "; ".join(facts))
+    out.extend(wrap("; ".join(facts), width, indent="  "))
     rows = [
         [clock(e.time), relative(e.time, ike.start), "" if e.frame is None else e.frame, e.text]
         for e in ike.events
     ]
-    table = tabulate(rows, headers=["time (UTC)", "+s", "frame", "event"], disable_numparse=True)
+    headers = ["time (UTC)", "+s", "frame", "event"]
+    widths = column_widths(rows, headers, width - 2, [3])  # the event column wraps (2: the indent)
+    if any(w is not None for w in widths):
+        rows = wrap_cells(rows, widths)
+    table = tabulate(rows, headers=headers, disable_numparse=True)
     out.extend("  " + line for line in table.splitlines())
     out.append("")
     if ike.children:
         out.append(f"  {'Child SAs' if ike.version == 2 else 'IPsec SAs'} of IKE SA #{n}")
         names = {c.message_id: c.name for c in ike.children}
         for child in ike.children:
-            out.extend("  " + line if line else line for line in _child_section(child, ike.start, names))
+            section = _child_section(child, ike.start, width - 2, names)
+            out.extend("  " + line if line else line for line in section)
     return out
 
 
 def _child_section(
-    child: ChildSaTimeline, start: float, names: dict[int | None, str] | None = None
+    child: ChildSaTimeline, start: float, width: int, names: dict[int | None, str] | None = None
 ) -> list[str]:
     head = f"{child.name}"
     if child.initiated_by:
@@ -132,7 +147,7 @@ def _child_section(
         facts.append(f"proxies {child.proxies[0]} <-> {child.proxies[1]}")
     if child.lifetime_seconds is not None:
         facts.append(f"lifetime {child.lifetime_seconds} s (ends {relative(child.expires, start)} s)")
-    out = [head + (": " + ", ".join(facts) if facts else "")]
+    out = wrap(head + (": " + ", ".join(facts) if facts else ""), width, "  ", "")
     if child.directions:
         all_keyed = all(d.keys_known for d in child.directions)
         rows = [
@@ -150,7 +165,11 @@ def _child_section(
             for d in child.directions
         ]
         headers = ["direction", "SPI", "packets", "bytes", "first +s", "last +s", "ICV fail", "gaps"]
-        table = tabulate(rows, headers=headers + ([] if all_keyed else ["keys"]), disable_numparse=True)
+        headers += [] if all_keyed else ["keys"]
+        if fits([None] * len(headers), rows, headers, width - 2):
+            table = tabulate(rows, headers=headers, disable_numparse=True)
+        else:  # one block per direction
+            table = records(rows, headers, width - 2, title_columns=2)
         out.extend("  " + line for line in table.splitlines())
     names = names or {}
     if child.replaces:
