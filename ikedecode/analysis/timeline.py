@@ -27,7 +27,12 @@ from ikedecode.analysis.timeline_events import (
     message_events,
     phase2_events,
 )
-from ikedecode.analysis.timeline_ikev2 import ikev2_children, ikev2_established
+from ikedecode.analysis.timeline_ikev2 import (
+    attach_ikev2_deletes,
+    ikev2_children,
+    ikev2_established,
+    ikev2_events,
+)
 from ikedecode.analysis.timeline_records import (
     KIND_ORDER,
     ChildSaTimeline,
@@ -63,6 +68,7 @@ def build_timeline(report: Report) -> Timeline:
     for index, sa in enumerate(report.ike_sas):
         ike = _ike_sa_timeline(sa, directions, used, capture_end, lookup, unkeyed.get(index, []))
         timeline.ike_sas.append(ike)
+    attach_ikev2_deletes(report.ike_sas, timeline.ike_sas)
     for key, direction in directions.items():
         if key in used:
             continue
@@ -185,6 +191,7 @@ def _ike_sa_timeline(
         if ike.phase1_complete is not None:
             add(ike.phase1_complete, "phase1-complete", "IKE SA established (IKE_AUTH done or rekeyed in)")
         ike.children = ikev2_children(sa, directions, used, lookup or _DirectionIndex.of(directions))
+        ikev2_events(sa, ike, add)
     else:
         ike.phase1_complete = _phase1_complete(sa)
         if ike.phase1_complete is not None:
@@ -192,8 +199,9 @@ def _ike_sa_timeline(
             add(ike.phase1_complete, "phase1-complete", text)
         ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
     _attach_unkeyed(sa, ike, unkeyed or [], directions, used)
-    _link_generations(ike.children)
-    phase2_events(sa, ike, add, index)
+    if sa.version == 1:  # IKEv2 Child SAs say which one they rekey (timeline_ikev2)
+        _link_generations(ike.children)
+        phase2_events(sa, ike, add, index)
     esp_events(ike, add)
     lifetime_events(ike, capture_end, add)
     events.sort(key=lambda e: (e.time, KIND_ORDER.get(e.kind, 8)))

@@ -217,6 +217,16 @@ def render_text(
     return "\n".join(out) + "\n"
 
 
+def _ikev2_child_exchanges(report: Report) -> dict[tuple[str | None, int | None], str]:
+    """IKEv2 Child SAs are named by the exchange that made them (IKE_AUTH / CREATE_CHILD_SA)."""
+    return {
+        (sa.cookies, int(child["message_id"], 16)): str(child["exchange"])
+        for sa in report.ike_sas
+        if sa.ikev2 is not None
+        for child in sa.ikev2.child_sas
+    }
+
+
 def findings_lines(findings: list[Finding], width: int) -> list[str]:
     """Each finding as a block: severity and code, the sentence, what to check (errors first)."""
     out: list[str] = []
@@ -230,6 +240,7 @@ def findings_lines(findings: list[Finding], width: int) -> list[str]:
 
 def _ipsec_rows(report: Report) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    made_by = _ikev2_child_exchanges(report)
     incomplete = {
         (ike.cookies, ex.message_id)
         for ike in report.ike_sas
@@ -239,7 +250,8 @@ def _ipsec_rows(report: Report) -> list[list[Any]]:
     for sa in report.ipsec_sas:
         c = sa.counters
         transform = sa.transform
-        source = f"QM 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
+        exchange = made_by.get((sa.ike_cookies, sa.message_id), "QM")
+        source = f"{exchange} 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
         if (sa.ike_cookies, sa.message_id) in incomplete:
             source += " (not completed: never installed)"
         rows.append(
