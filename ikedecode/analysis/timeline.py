@@ -27,7 +27,12 @@ from ikedecode.analysis.timeline_events import (
     message_events,
     phase2_events,
 )
-from ikedecode.analysis.timeline_ikev2 import ikev2_children, ikev2_established
+from ikedecode.analysis.timeline_ikev2 import (
+    attach_ikev2_deletes,
+    ikev2_children,
+    ikev2_established,
+    ikev2_events,
+)
 from ikedecode.analysis.timeline_records import (
     KIND_ORDER,
     ChildSaTimeline,
@@ -37,6 +42,7 @@ from ikedecode.analysis.timeline_records import (
     TimelineEvent,
 )
 from ikedecode.esp.sadb import UnknownSpi
+from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, transform_text
 from ikedecode.ike.records import IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 
@@ -62,6 +68,7 @@ def build_timeline(report: Report) -> Timeline:
     for index, sa in enumerate(report.ike_sas):
         ike = _ike_sa_timeline(sa, directions, used, capture_end, lookup, unkeyed.get(index, []))
         timeline.ike_sas.append(ike)
+    attach_ikev2_deletes(report.ike_sas, timeline.ike_sas)
     for key, direction in directions.items():
         if key in used:
             continue
@@ -73,7 +80,7 @@ def build_timeline(report: Report) -> Timeline:
             origin=direction.sa.origin if direction.sa is not None else "ESP without keys",
         )
         if direction.sa is not None:
-            child.transform = f"{direction.sa.encryption}/{direction.sa.integrity}"
+            child.transform = direction.sa.transform
         timeline.unattached.append(child)
     return timeline
 
@@ -184,6 +191,7 @@ def _ike_sa_timeline(
         if ike.phase1_complete is not None:
             add(ike.phase1_complete, "phase1-complete", "IKE SA established (IKE_AUTH done or rekeyed in)")
         ike.children = ikev2_children(sa, directions, used, lookup or _DirectionIndex.of(directions))
+        ikev2_events(sa, ike, add)
     else:
         ike.phase1_complete = _phase1_complete(sa)
         if ike.phase1_complete is not None:
@@ -191,8 +199,9 @@ def _ike_sa_timeline(
             add(ike.phase1_complete, "phase1-complete", text)
         ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
     _attach_unkeyed(sa, ike, unkeyed or [], directions, used)
-    _link_generations(ike.children)
-    phase2_events(sa, ike, add, index)
+    if sa.version == 1:  # IKEv2 Child SAs say which one they rekey (timeline_ikev2)
+        _link_generations(ike.children)
+        phase2_events(sa, ike, add, index)
     esp_events(ike, add)
     lifetime_events(ike, capture_end, add)
     events.sort(key=lambda e: (e.time, KIND_ORDER.get(e.kind, 8)))
@@ -246,7 +255,7 @@ def _children(
                 child.lifetime_seconds, child.lifetime_kilobytes = lifetimes(
                     transforms[0].get("attributes", []), IPSEC_LIFETIME_ATTRIBUTES
                 )
-                child.transform = _transform_text(transforms[0])
+                child.transform = _transform_text(transforms[0], child.protocol)
         proxies = ex.summary.get("proxy_ids", {})
         side = proxies.get(Role.INITIATOR) or proxies.get(Role.RESPONDER)
         if side:
@@ -279,7 +288,23 @@ def _attach_unkeyed(
         child.directions.sort(key=lambda d: d.src != sa.initiator)
 
 
-def _transform_text(transform: dict[str, Any]) -> str:
+def _transform_text(transform: dict[str, Any], protocol: str) -> str:
+    """The negotiated transform spelled as the IPsec SA table spells it (``transform_text``:
+    "aes-cbc-128/hmac-sha1-96"); the IANA names when the ESP layer does not know the transform."""
+    values = {a.get("name"): a.get("value") for a in transform.get("attributes", [])}
+    key_bits, auth = values.get("Key-Length"), values.get("Authentication-Algorithm")
+    try:
+        if protocol == "ah":
+            t = ikev1_ah_transform(int(transform["transform_id"]), auth if isinstance(auth, int) else None)
+        else:
+            t = ikev1_esp_transform(
+                int(transform["transform_id"]),
+                key_bits if isinstance(key_bits, int) else None,
+                auth if isinstance(auth, int) else None,
+            )
+        return transform_text(t.encryption, t.integrity, key_bits if isinstance(key_bits, int) else None)
+    except (KeyError, ValueError, TypeError):
+        pass
     parts = [str(transform.get("transform_name", ""))]
     for attribute in transform.get("attributes", []):
         if attribute.get("name") == "Authentication-Algorithm":

@@ -241,9 +241,7 @@ class EspOpener:
                 return (OUTCOME_SHORT_FOR_SA, spi, seq_low, candidate.index)
         return (OUTCOME_UNSUPPORTED, spi, seq_low, flow[0].index)
 
-    def _attempt(
-        self, candidate: _Candidate, view: memoryview, spi: int, seq_low: int
-    ) -> _Attempt:
+    def _attempt(self, candidate: _Candidate, view: memoryview, spi: int, seq_low: int) -> _Attempt:
         crypto = candidate.crypto
         assert crypto is not None
         if not candidate.sa.esn:

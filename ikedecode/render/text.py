@@ -15,6 +15,7 @@ from ikedecode.ike.records import IkeMessage, IkeSa, Protection
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import ConfigAttributePayload
 from ikedecode.render.clock import utc_moment
+from ikedecode.render.escape import printable
 from ikedecode.render.fit import column_widths, fits, records, terminal_width, wrap, wrap_cells
 from ikedecode.render.map_in_order import MapInOrder, in_this_process
 from ikedecode.render.redact import REDACTED, SECRET_ATTRIBUTE_TYPES
@@ -29,6 +30,12 @@ PROTECTION_TEXT = {
     Protection.NO_KEYS: "encrypted (no keys)",
     Protection.MALFORMED: "MALFORMED",
 }
+
+
+IPSEC_LEGEND = (
+    "verified: decrypted, ICV checked and correct; no ICV: decrypted by an SA with null integrity "
+    "(nothing to check)"
+)
 
 
 # A character that cannot appear in anything tabulate reads as a number: int() and float() take
@@ -186,7 +193,7 @@ def render_text(
                     "transform",
                     "packets",
                     "verified",
-                    "decrypted",
+                    "no ICV",
                     "ICV fail",
                     "replays",
                     "gaps",
@@ -198,6 +205,7 @@ def render_text(
                 title_columns=2,
             )
         )
+        out.extend(wrap(IPSEC_LEGEND, columns, indent="  "))
         out.append("")
     if report.decrypted_written is not None:
         out.append(f"Decrypted packets written: {report.decrypted_written}")
@@ -207,6 +215,16 @@ def render_text(
     out.extend(sections)
     out.extend(tail)
     return "\n".join(out) + "\n"
+
+
+def _ikev2_child_exchanges(report: Report) -> dict[tuple[str | None, int | None], str]:
+    """IKEv2 Child SAs are named by the exchange that made them (IKE_AUTH / CREATE_CHILD_SA)."""
+    return {
+        (sa.cookies, int(child["message_id"], 16)): str(child["exchange"])
+        for sa in report.ike_sas
+        if sa.ikev2 is not None
+        for child in sa.ikev2.child_sas
+    }
 
 
 def findings_lines(findings: list[Finding], width: int) -> list[str]:
@@ -222,6 +240,7 @@ def findings_lines(findings: list[Finding], width: int) -> list[str]:
 
 def _ipsec_rows(report: Report) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    made_by = _ikev2_child_exchanges(report)
     incomplete = {
         (ike.cookies, ex.message_id)
         for ike in report.ike_sas
@@ -230,8 +249,9 @@ def _ipsec_rows(report: Report) -> list[list[Any]]:
     }
     for sa in report.ipsec_sas:
         c = sa.counters
-        transform = sa.encryption if sa.integrity == "null" else f"{sa.encryption}/{sa.integrity}"
-        source = f"QM 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
+        transform = sa.transform
+        exchange = made_by.get((sa.ike_cookies, sa.message_id), "QM")
+        source = f"{exchange} 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
         if (sa.ike_cookies, sa.message_id) in incomplete:
             source += " (not completed: never installed)"
         rows.append(
@@ -347,14 +367,29 @@ def _sa_detail(i: int, sa: IkeSa, show_keys: bool, width: int) -> list[str]:
         )
     )
     for ex in sa.phase2.values():
-        bits = [f"  {ex.exchange} 0x{ex.message_id:08x}: {' '.join(ex.labels)}"]
-        if ex.summary.get("proxy_ids"):
-            bits.append("proxy IDs " + str(ex.summary["proxy_ids"].get(Role.INITIATOR, "")))
+        bits = [f"  {ex.exchange} 0x{ex.message_id:08x}: {_labels(ex.labels)}"]
+        proxy_ids = ex.summary.get("proxy_ids", {}).get(Role.INITIATOR)
+        if proxy_ids:
+            bits.append("proxy IDs " + _proxy_ids(proxy_ids))
         if ex.summary.get("deletes"):
             bits.append(f"{len(ex.summary['deletes'])} delete(s)")
         out.extend(wrap(", ".join(bits), width, "    ", ""))
     out.append("")
     return out
+
+
+def _labels(labels: Sequence[str]) -> str:
+    """The messages of an exchange: "QM1 QM2 QM3"; the same label repeated once, with a count
+    ("TRANSACTION x2", not "TRANSACTION TRANSACTION")."""
+    if len(labels) > 1 and len(set(labels)) == 1:
+        return f"{labels[0]} x{len(labels)}"
+    return " ".join(labels)
+
+
+def _proxy_ids(proxy_ids: dict[str, str]) -> str:
+    """The initiator's proxy IDs as "local <-> remote" (not a dict's repr)."""
+    local, remote = proxy_ids.get("local"), proxy_ids.get("remote")
+    return f"{local or '?'} <-> {remote or '?'}" if local or remote else "-"
 
 
 def _arrow(sa: IkeSa, m: IkeMessage) -> str:
@@ -393,7 +428,7 @@ def _attributes_summary(p: ConfigAttributePayload, show_keys: bool) -> str:
     address, the XAUTH user and status); secret values masked unless ``show_keys``."""
     items = []
     for a in p.attributes:
-        value = a.text
+        value = printable(a.text)  # user names, banners: wire text
         if value and a.type in SECRET_ATTRIBUTE_TYPES and not show_keys:
             value = REDACTED
         items.append(f"{a.name}={value}" if value else a.name)

@@ -46,6 +46,7 @@ def timeline_text(timeline: Timeline, name: str, width: int | None = None) -> st
     out.append("")
     if not timeline.ike_sas and not timeline.unattached:
         out.append("No IKE SA and no IPsec SA in this capture.")
+    out.extend(ikev2_chains(timeline.ike_sas))
     for n, ike in enumerate(timeline.ike_sas, 1):
         out.extend(_ike_sa_section(n, ike, columns))
     if timeline.unattached:
@@ -56,13 +57,51 @@ def timeline_text(timeline: Timeline, name: str, width: int | None = None) -> st
     return "\n".join(out).rstrip() + "\n"
 
 
+def ikev2_chains(sas: list[IkeSaTimeline]) -> list[str]:
+    """IKEv2 IKE SAs replaced by rekeying (RFC 7296 2.18): ``#1 a/b -> #2 c/d -> #3 e/f``."""
+    number = {ike.cookies: n for n, ike in enumerate(sas, 1)}
+    by_cookies = {ike.cookies: ike for ike in sas}
+    out: list[str] = []
+    for ike in sas:
+        if ike.version != 2 or ike.rekeyed_from in by_cookies or not ike.rekeyed_into:
+            continue
+        chain, seen = [ike], {ike.cookies}
+        while chain[-1].rekeyed_into and chain[-1].rekeyed_into[0] in by_cookies:
+            nxt = by_cookies[chain[-1].rekeyed_into[0]]
+            if nxt.cookies in seen:
+                break
+            chain.append(nxt)
+            seen.add(nxt.cookies)
+        out.append("IKE SA chain (IKEv2 rekeys, old -> new SPIs):")
+        for k, link in enumerate(chain):
+            made = _rekeyed_at(chain[k - 1], link.cookies) if k else None
+            when = f"rekeyed in at {clock(made or link.start)}" if k else f"from {clock(link.start)}"
+            out.append(f"  {'-> ' if k else '   '}IKE SA #{number[link.cookies]} {link.cookies} ({when})")
+        out.append("")
+    return out
+
+
+def _rekeyed_at(old: IkeSaTimeline, new: str) -> float | None:
+    return next((e.time for e in old.events if e.details.get("new_ike_sa") == new), None)
+
+
 def _ike_sa_section(n: int, ike: IkeSaTimeline, width: int) -> list[str]:
     head = f"IKE SA #{n} {ike.cookies}: {ike.initiator} (initiator) <-> {ike.responder} (responder)"
-    if ike.exchange:
+    if ike.version == 2:
+        head += ", IKEv2"
+    elif ike.exchange:
         head += f", {ike.exchange} mode"
     out = wrap(head, width, indent="  ", first="")
     facts = []
-    if ike.phase1_complete is not None:
+    if ike.version == 2:
+        if ike.rekeyed_from:
+            facts.append(f"rekeyed from IKE SA {ike.rekeyed_from}")
+        if ike.phase1_complete is not None:
+            facts.append(f"established at {relative(ike.phase1_complete, ike.start)} s")
+        else:
+            facts.append("never established")
+        facts.extend(f"rekeyed into IKE SA {into}" for into in ike.rekeyed_into)
+    elif ike.phase1_complete is not None:
         facts.append(f"phase 1 complete at {relative(ike.phase1_complete, ike.start)} s")
     else:
         facts.append("phase 1 not complete")
@@ -83,13 +122,17 @@ def _ike_sa_section(n: int, ike: IkeSaTimeline, width: int) -> list[str]:
     out.extend("  " + line for line in table.splitlines())
     out.append("")
     if ike.children:
-        out.append(f"  IPsec SAs of IKE SA #{n}")
+        out.append(f"  {'Child SAs' if ike.version == 2 else 'IPsec SAs'} of IKE SA #{n}")
+        names = {c.message_id: c.name for c in ike.children}
         for child in ike.children:
-            out.extend("  " + line if line else line for line in _child_section(child, ike.start, width - 2))
+            section = _child_section(child, ike.start, width - 2, names)
+            out.extend("  " + line if line else line for line in section)
     return out
 
 
-def _child_section(child: ChildSaTimeline, start: float, width: int) -> list[str]:
+def _child_section(
+    child: ChildSaTimeline, start: float, width: int, names: dict[int | None, str] | None = None
+) -> list[str]:
     head = f"{child.name}"
     if child.initiated_by:
         head += f" (started by {child.initiated_by})"
@@ -128,10 +171,13 @@ def _child_section(child: ChildSaTimeline, start: float, width: int) -> list[str
         else:  # one block per direction
             table = records(rows, headers, width - 2, title_columns=2)
         out.extend("  " + line for line in table.splitlines())
+    names = names or {}
     if child.replaces:
-        out.append("  replaces " + ", ".join(f"quick mode 0x{m:08x}" for m in child.replaces))
+        out.append("  replaces " + ", ".join(names.get(m, f"quick mode 0x{m:08x}") for m in child.replaces))
     if child.replaced_by:
-        out.append("  replaced by " + ", ".join(f"quick mode 0x{m:08x}" for m in child.replaced_by))
+        out.append(
+            "  replaced by " + ", ".join(names.get(m, f"quick mode 0x{m:08x}") for m in child.replaced_by)
+        )
     for d in child.deletes:
         spis = ", ".join(f"0x{s}" for s in d.spis)
         out.append(

@@ -59,7 +59,8 @@ def test_html_escapes_text(tmp_path):
     shutil.copyfile(CAPTURES_DIR / "fail-psk-mismatch.pcap", odd)
     html = render_html(analyze_path(odd, load_key_file(str(KEYS_DIR / "fail-psk-mismatch.toml"))))
     assert "a&lt;b&gt;&amp;&#x27;quote&#x27;.pcap" in html and "a<b>" not in html
-    assert "draft-ietf-ipsec-nat-t-ike-02\\n" in html  # a vendor ID name with a backslash, as text
+    assert "draft-ietf-ipsec-nat-t-ike-02 (newline variant)" in html  # the VID named in words
+    assert "ike-02\\n" not in html
     assert '<p class="verdict bad">Verdict: The tunnel did not come up' in html
 
 

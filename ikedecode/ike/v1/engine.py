@@ -30,6 +30,7 @@ from ikedecode.ike.header import HEADER_LENGTH, IsakmpHeader, parse_header
 from ikedecode.ike.messages import header_record
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.registries import EXCHANGE_TYPES, PAYLOAD_FRAGMENT, name
+from ikedecode.ike.repeated import add_once
 from ikedecode.ike.v1.anticipation import DhAnticipation
 from ikedecode.ike.v1.authentication import HashVerifier
 from ikedecode.ike.v1.decryption import MessageDecryptor
@@ -178,12 +179,14 @@ class Ikev1Engine:
             )
             msg.payloads, msg.problems = chain.payloads, list(chain.problems)
             if chain.problems:
-                sa.findings.append(
+                add_once(  # the same parse error once per SA (retransmissions repeat it)
+                    sa.findings,
                     finding(
                         "malformed-message",
                         f"{label} from {datagram.src} has a malformed payload chain: {chain.problems[0]}",
                         {"frame": datagram.frame, "label": label},
-                    )
+                    ),
+                    chain.problems[0],
                 )
 
         if header.exchange_type in PHASE1_TYPES:
