@@ -209,12 +209,13 @@ class _Eta:
 
     WINDOW = 5.0
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = total
+        self.clock = clock
         self.samples: deque[tuple[float, int]] = deque()
 
     def text(self, position: int) -> str:
-        now = time.monotonic()
+        now = self.clock()
         self.samples.append((now, position))
         while len(self.samples) > 2 and now - self.samples[1][0] >= self.WINDOW:
             self.samples.popleft()
