@@ -16,8 +16,8 @@ first element (``CODE``):
       or the code of the plaintext check the decrypted payload failed (``plaintext.GARBLED``:
       the payload is then None), "" if none; ``payload``: the inner packet without the ESP
       trailer, or None when the caller did not ask for plaintext (``pad_length``/``next_header``
-      are still given) or there is none; ``failed``: when no SA verified and several were tried, the indexes of
-      those that failed, in database order (the caller picks whom to blame), else None.
+      are still given) or there is none; ``failed``: when no SA verified and several were
+      tried, the indexes of those that failed, in database order (the caller picks whom to blame), else None.
   (OUTCOME_ERROR, spi, seq_low, exception name)        a bug: opening raised
 """
 

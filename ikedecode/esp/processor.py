@@ -113,6 +113,13 @@ class EspResult:
         return self.status in PLAINTEXT_STATUSES
 
 
+def _keep_sample(sa: IpsecSa, packet: bytes | memoryview) -> None:
+    """Keep an SA's first ICV failure (SPI onward) for ``esp/diagnose.py``."""
+    counters = sa.state.counters
+    if counters.icv_failed_sample is None:
+        counters.icv_failed_sample = bytes(packet)
+
+
 def _mode(sa: IpsecSa, next_header: int) -> str:
     if sa.mode is not None:
         return sa.mode
@@ -199,6 +206,9 @@ class EspProcessor:
         accounted = self.account(
             outcome, len(data), datagram.time, datagram.frame, datagram.src, datagram.dst
         )
+        sa = accounted[1]
+        if accounted[0] == EspStatus.ICV_FAILED and sa is not None:
+            _keep_sample(sa, data)
         return self._result(datagram, outcome, accounted)
 
     @staticmethod
@@ -252,6 +262,8 @@ class EspProcessor:
                 if sa is not None:
                     single_first.setdefault(id(sa), position)
                     single_last[id(sa)] = position
+                    if status == EspStatus.ICV_FAILED:
+                        _keep_sample(sa, batch.blob[meta[at + 4] : meta[at + 5]])
                 if status not in PLAINTEXT_STATUSES or (on_layers is None and outcome[PAYLOAD] is None):
                     continue
                 if (

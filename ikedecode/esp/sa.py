@@ -53,6 +53,7 @@ class SaCounters:
     transport: int = 0
     # garbled packets by the check they failed (the codes of plaintext.GARBLED)
     failed_checks: dict[str, int] = field(default_factory=dict)
+    icv_failed_sample: bytes | None = None  # the first packet that failed the ICV (esp/diagnose.py)
     # one tracker per SPI: a wildcard-SPI SA from a key file may serve several
     sequences: dict[int, SequenceTracker] = field(default_factory=dict)
 
@@ -157,6 +158,8 @@ class IpsecSa:
             raise InvalidSa(f"protocol must be 'esp' or 'ah', not {self.protocol!r}")
         if self.spi is not None and not 0 <= self.spi <= 0xFFFFFFFF:
             raise InvalidSa(f"SPI {self.spi} does not fit 32 bits")
+        if not 0 <= self.initial_seq_hi <= 0xFFFFFFFF:
+            raise InvalidSa(f"ESN high bits {self.initial_seq_hi} do not fit 32 bits")
         if self.mode not in (None, "tunnel", "transport"):
             raise InvalidSa(f"mode must be 'tunnel', 'transport' or None, not {self.mode!r}")
         normalise = object.__setattr__  # frozen: the configuration is settled here, once
