@@ -167,7 +167,14 @@ def _counters(ctx: Context) -> list[Finding]:
                     _icv_code(sa.origin) if all_bad else "icv-failure-partial",
                     f"{sa.label}: {c.icv_failed} of {c.packets} packets fail the ICV check"
                     + (
-                        ": the integrity key is wrong for this SPI" if all_bad else ": corruption on the path"
+                        (
+                            f": the key is wrong for this SPI ({sa.encryption} authenticates with its "
+                            "encryption key)"
+                            if sa.encryption_algorithm.combined
+                            else ": the integrity key is wrong for this SPI"
+                        )
+                        if all_bad
+                        else ": corruption on the path"
                     ),
                     {**base, "icv_failed": c.icv_failed, "verified": c.verified},
                 )
