@@ -31,7 +31,9 @@ OPENSSL_NAMES = {
     "des-ede3-cbc": "3des-cbc",
 }
 
-_LINE = re.compile(r"^(?:(?P<spi>0x[0-9a-fA-F]+|\d+)@(?P<dst>\S+)\s+)?(?:(?P<algorithm>[\w.-]+):)?(?P<secret>\S+)$")
+_LINE = re.compile(
+    r"^(?:(?P<spi>0x[0-9a-fA-F]+|\d+)@(?P<dst>\S+)\s+)?(?:(?P<algorithm>[\w.-]+):)?(?P<secret>\S+)$"
+)
 
 
 def _content(text: str) -> list[tuple[int, str]]:
