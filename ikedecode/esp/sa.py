@@ -10,6 +10,7 @@ configuration that each run counts on its own copies of).
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -53,7 +54,7 @@ class SaCounters:
     transport: int = 0
     # garbled packets by the check they failed (the codes of plaintext.GARBLED)
     failed_checks: dict[str, int] = field(default_factory=dict)
-    icv_failed_sample: bytes | None = None  # the first packet that failed the ICV (esp/diagnose.py)
+    icv_failed_sample: builtins.bytes | None = None  # the first packet that failed the ICV (esp/diagnose.py)
     # one tracker per SPI: a wildcard-SPI SA from a key file may serve several
     sequences: dict[int, SequenceTracker] = field(default_factory=dict)
 
