@@ -36,6 +36,7 @@ from ikedecode.ike.v1.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_k
 from ikedecode.ike.v1.decryption import MessageDecryptor
 from ikedecode.ike.v1.exchanges import PHASE1_TYPES, SHAPES_BY_TYPE, STATE_AFTER, Role, Step
 from ikedecode.ike.v1.fragments import FragmentCollector
+from ikedecode.ike.v1.nat_t_numbers import uses_draft_numbers, with_draft_numbers
 from ikedecode.ike.v1.payloads import (
     FragmentPayload,
     IdPayload,
@@ -362,6 +363,8 @@ class IkeEngine:
                     )
                 )
 
+        if uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)
+            msg.payloads = with_draft_numbers(msg.payloads, msg.problems)
         if header.exchange_type in PHASE1_TYPES:
             self._phase1_message(state, msg, role, decryption)
         elif header.message_id != 0 or header.exchange_type in (5, 6, 32):

@@ -12,6 +12,7 @@ from ikedecode.ike.registries import (
     CFG_TYPES,
     ID_TYPES,
     IP_PROTOCOLS,
+    NAT_T_DRAFT_PAYLOAD_TYPES,
     NOTIFY_ERROR_MAX,
     NOTIFY_TYPES,
     PROTOCOL_IDS,
@@ -273,9 +274,25 @@ class ConfigAttributePayload(Payload):
 
 @dataclass(slots=True, kw_only=True)
 class NatDPayload(Payload):
-    """RFC 3947 3.2 (type 20; draft type 130): HASH of cookies, address and port."""
+    """RFC 3947 3.2 (type 20; draft types 130 and 15): HASH of cookies, address and port."""
 
     data: bytes
+
+    @property
+    def name(self) -> str:
+        return (
+            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][0]
+            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
+            else super().name
+        )
+
+    @property
+    def short(self) -> str:
+        return (
+            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][1]
+            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
+            else super().short
+        )
 
     def fields(self) -> dict[str, Any]:
         return {"data": hex_text(self.data)}
@@ -283,10 +300,26 @@ class NatDPayload(Payload):
 
 @dataclass(slots=True, kw_only=True)
 class NatOaPayload(Payload):
-    """RFC 3947 5.2 (type 21; draft type 131): the original address."""
+    """RFC 3947 5.2 (type 21; draft types 131 and 16): the original address."""
 
     id_type: int
     address: str
+
+    @property
+    def name(self) -> str:
+        return (
+            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][0]
+            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
+            else super().name
+        )
+
+    @property
+    def short(self) -> str:
+        return (
+            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][1]
+            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
+            else super().short
+        )
 
     def fields(self) -> dict[str, Any]:
         return {"id_type": self.id_type, "id_type_name": ID_TYPES.name(self.id_type), "address": self.address}
