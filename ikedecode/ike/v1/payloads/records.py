@@ -15,7 +15,9 @@ from ikedecode.ike.registries import (
     NAT_T_DRAFT_PAYLOAD_TYPES,
     NOTIFY_ERROR_MAX,
     NOTIFY_TYPES,
+    PAYLOAD_TYPES,
     PROTOCOL_IDS,
+    payload_type_name,
 )
 from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
 from ikedecode.ike.v1.payloads.base import Payload, hex_text, plural, printable_text
@@ -280,19 +282,13 @@ class NatDPayload(Payload):
 
     @property
     def name(self) -> str:
-        return (
-            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][0]
-            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
-            else super().name
-        )
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[0] if draft is not None else payload_type_name(self.type)
 
     @property
     def short(self) -> str:
-        return (
-            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][1]
-            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
-            else super().short
-        )
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[1] if draft is not None else PAYLOAD_TYPES.short.get(self.type) or self.name
 
     def fields(self) -> dict[str, Any]:
         return {"data": hex_text(self.data)}
@@ -307,19 +303,13 @@ class NatOaPayload(Payload):
 
     @property
     def name(self) -> str:
-        return (
-            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][0]
-            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
-            else super().name
-        )
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[0] if draft is not None else payload_type_name(self.type)
 
     @property
     def short(self) -> str:
-        return (
-            NAT_T_DRAFT_PAYLOAD_TYPES[self.type][1]
-            if self.type in NAT_T_DRAFT_PAYLOAD_TYPES
-            else super().short
-        )
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[1] if draft is not None else PAYLOAD_TYPES.short.get(self.type) or self.name
 
     def fields(self) -> dict[str, Any]:
         return {"id_type": self.id_type, "id_type_name": ID_TYPES.name(self.id_type), "address": self.address}
