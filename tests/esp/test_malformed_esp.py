@@ -173,6 +173,7 @@ def test_padding_check_can_be_switched_off_for_peers_with_other_padding():
     lenient = EspProcessor(
         SaDatabase([IpsecSa("esp", SPI + 2, encryption="null")]), check_padding=False
     ).process(_datagram(packet))
-    assert (strict.status, strict.padding_ok) == (EspStatus.BAD_PADDING, False)
+    # strict: a UDP header alone passes too often on noise to vouch for a packet with bad padding
+    assert (strict.status, strict.padding_ok, strict.payload) == (EspStatus.GARBLED, False, None)
     assert (lenient.status, lenient.padding_ok) == (EspStatus.DECRYPTED, True)
-    assert lenient.payload == strict.payload == bytes.fromhex("0001000200080000")
+    assert lenient.payload == bytes.fromhex("0001000200080000")
