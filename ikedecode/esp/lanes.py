@@ -114,7 +114,7 @@ def open_lane(
         if payload_end < skip:
             return False
         padding_ok = not check_padding or plaintext[payload_end:-2] == paddings[pad_length]
-        if judged(plaintext, skip, payload_end, next_header, padding_ok):
+        if judged(plaintext, skip, payload_end, next_header, padding_ok, icv_ok is True):
             return False  # garbled (a wrong encryption key?): ``open`` says which check failed
         if want_plaintext or (
             next_header in ipsec

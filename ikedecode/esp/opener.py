@@ -204,13 +204,15 @@ class EspOpener:
             _, icv_ok, plaintext, _ = attempt
             # The ICV proves the integrity key only; sound plaintext (esp/plaintext.py) proves the
             # encryption key, and without an ICV (null integrity) it is the only evidence.
-            if icv_ok is not False and not judge(plaintext, check_padding=self.check_padding):
+            if icv_ok is not False and not judge(
+                plaintext, check_padding=self.check_padding, authentic=icv_ok is True
+            ):
                 self._hint[key] = position
                 if candidate.first_same_keys != position:
                     # an earlier SA in database order verifies alike: it counts if it decrypts alike
                     earlier = flow[candidate.first_same_keys]
                     again = self._attempt(earlier, view, spi, seq_low)
-                    if not judge(again[2], check_padding=self.check_padding):
+                    if not judge(again[2], check_padding=self.check_padding, authentic=again[1] is True):
                         candidate, attempt = earlier, again
                 return self._opened(spi, seq_low, candidate, *attempt, None)
             if icv_ok and (authentic is None or position < authentic):
@@ -285,7 +287,7 @@ class EspOpener:
             )  # fmt: skip
         padding_ok = not self.check_padding or plaintext[payload_end:-2] == MONOTONIC_PADDING[:pad_length]
         if icv_ok is not False:
-            garbled = plaintext_problem(plaintext, 0, payload_end, next_header, padding_ok)
+            garbled = plaintext_problem(plaintext, 0, payload_end, next_header, padding_ok, icv_ok is True)
             if garbled:  # esp/plaintext.py: no plaintext leaves the opener
                 return (
                     OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, garbled, pad_length,

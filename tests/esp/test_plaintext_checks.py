@@ -71,6 +71,13 @@ def test_each_defect_is_named(plaintext: bytes, code: str):
     assert judge(plaintext) == code and code in GARBLED
 
 
+def test_an_authentic_packet_is_spared_only_the_ipv4_checksum():
+    wrong_checksum = _trailer(_with(ipv4(17, udp(b"dns")), 8, 1), 4)
+    wrong_version = _trailer(_with(ipv4(17, udp(b"dns")), 0, 0x65), 4)
+    assert (judge(wrong_checksum, authentic=True), judge(wrong_checksum)) == ("", INNER_IPV4)
+    assert judge(wrong_version, authentic=True) == INNER_IPV4
+
+
 def test_random_bytes_almost_never_pass():
     rng = random.Random(16)
     passed = sum(not judge(rng.randbytes(rng.choice((64, 128, 1400)))) for _ in range(20000))
