@@ -63,7 +63,10 @@ SAD_ALGORITHM = re.compile(
 )
 
 IKE_LABELS = {
-    "shared Diffie Hellman secret": "dh_secret",
+    "shared Diffie Hellman secret": "dh_secret",  # strongSwan 5.x
+    "key exchange secret": "dh_secret",  # strongSwan 6: the first key exchange of this derivation
+    "additional key exchange secret": "add_secret",  # strongSwan 6: SK(1) | ... | SK(n) of a rekey
+    "derive keys using PPK": "ppk",  # strongSwan 6: RFC 8784 PPK, then Sk_d, Sk_pi, Sk_pr again
     "SKEYSEED": "skeyseed",
     "Sk_d secret": "sk_d",
     "Sk_ai secret": "sk_ai",
@@ -74,8 +77,11 @@ IKE_LABELS = {
     "Sk_pr secret": "sk_pr",
 }
 SK_NAMES = ("sk_d", "sk_ai", "sk_ar", "sk_ei", "sk_er", "sk_pi", "sk_pr")
+STAGE_STARTERS = ("dh_secret", "ppk")  # the first value charon logs in each key derivation
 CHILD_LABELS = {
-    "DH secret": "dh_secret",
+    "DH secret": "dh_secret",  # strongSwan 5.x
+    "key exchange secret": "dh_secret",  # strongSwan 6
+    "additional key exchange secret": "add_secret",  # strongSwan 6: SK(1) | ... (IKE_FOLLOWUP_KE)
     "seed": "seed",
     "encryption initiator key": "encryption_i",
     "encryption responder key": "encryption_r",
@@ -133,6 +139,11 @@ class ChildSa:
     def dh_secret(self) -> bytes | None:
         return self.keys.get("dh_secret")
 
+    @property
+    def add_secret(self) -> bytes:
+        """SK(1) | ... | SK(n) of the IKE_FOLLOWUP_KE exchanges that made this child (RFC 9370)."""
+        return self.keys.get("add_secret", b"")
+
     def esp_sas(self, algorithms: dict[str, dict[str, str]]) -> list[EspSa]:
         """Both directions; the exchange initiator's keys go with the SA towards its responder."""
         out = []
@@ -159,6 +170,12 @@ class ChildSa:
 
 @dataclass
 class IkeSa:
+    """One IKE SA.  ``keys`` are the keys in force after the last key stage (what protects IKE_AUTH
+    and everything after it, PPK applied); ``stages`` are the logged values of each derivation in order:
+    the first from IKE_SA_INIT (or the CREATE_CHILD_SA that rekeyed the SA), then one per
+    IKE_INTERMEDIATE additional key exchange (RFC 9370: its ``dh_secret`` is SK(n)), then, with an
+    RFC 8784 PPK, ``{"ppk", "sk_d", "sk_pi", "sk_pr"}``."""
+
     number: int  # charon's unique IKE SA number (<conn|N>)
     spi_i: str = ""
     spi_r: str = ""
@@ -172,11 +189,52 @@ class IkeSa:
     )
     old_sa: int | None = None  # the <conn|N> of that message (the old IKE SA for a rekey)
     children: list[ChildSa] = field(default_factory=list)
+    stages: list[dict[str, bytes]] = field(default_factory=list)
+
+    @property
+    def key_stages(self) -> list[dict[str, bytes]]:
+        """The full key sets (SKEYSEED and SK_*) in order, without the PPK step."""
+        stages = self.stages or [self.keys]
+        return [stage for stage in stages if "ppk" not in stage]
+
+    @property
+    def ppk_stage(self) -> dict[str, bytes]:
+        return next((stage for stage in self.stages if "ppk" in stage), {})
+
+    @property
+    def additional_ke_count(self) -> int:
+        """ADDKE transforms in the selected proposal (strongSwan writes them KE1_..., KE2_...)."""
+        return sum(1 for part in self.proposal.split("/") if re.fullmatch(r"KE[1-7]_\S+", part))
+
+    @property
+    def expected_stages(self) -> int:
+        """1 + the ADDKE count for an SA made by IKE_SA_INIT (one IKE_INTERMEDIATE per additional key
+        exchange); 1 for one made by a rekey (RFC 9370 section 2.2.2: every secret in one SKEYSEED)."""
+        return 1 if self.made_by_rekey else 1 + self.additional_ke_count
+
+    @property
+    def made_by_rekey(self) -> bool:
+        """Known from this log: keys derived under another SA's prefix, or with IKE_FOLLOWUP_KE secrets."""
+        return self.rekeyed_from is not None or bool(self.key_stages[0].get("add_secret"))
+
+    @property
+    def additional_secrets(self) -> list[bytes]:
+        """SK(1) ... SK(n) of RFC 9370 in order: from the IKE_INTERMEDIATE stages, or split from the
+        concatenation a rekey with IKE_FOLLOWUP_KE logs as ``additional key exchange secret``."""
+        stages = self.key_stages
+        if len(stages) > 1:
+            return [stage.get("dh_secret", b"") for stage in stages[1:]]
+        joined, count = stages[0].get("add_secret", b""), self.additional_ke_count
+        if not joined or not count or len(joined) % count:
+            return [joined] if joined else []
+        size = len(joined) // count
+        return [joined[i : i + size] for i in range(0, len(joined), size)]
 
     # the logged values (b"" when the log has none)
     @property
     def dh_secret(self) -> bytes:
-        return self.keys.get("dh_secret", b"")
+        """g^ir of the IKE_SA_INIT (or rekey) key exchange, the first stage's."""
+        return self.key_stages[0].get("dh_secret", b"")
 
     @property
     def skeyseed(self) -> bytes:
@@ -218,7 +276,7 @@ class IkeSa:
     @property
     def rekeyed_from(self) -> int | None:
         """The charon number of the IKE SA whose CREATE_CHILD_SA made this one (None: IKE_SA_INIT)."""
-        return self.old_sa if self.exchange == "CREATE_CHILD_SA" else None
+        return self.old_sa if self.exchange in ("CREATE_CHILD_SA", "IKE_FOLLOWUP_KE") else None
 
 
 @dataclass
@@ -269,7 +327,7 @@ def parse_lines(lines: list[str]) -> CharonLog:
         if group == "IKE" and label in IKE_LABELS:
             name = IKE_LABELS[label]
             ike = pending_ike.get(thread)
-            if ike is None or name in ike.keys:
+            if ike is None or name in ike.keys or name in STAGE_STARTERS:
                 ike = IkeSa(ike_number, derived_under=ike_number)
                 _verb, ike.exchange, _kind, _mid, ike.old_sa = last_message.get(
                     thread, ("", "", "", -1, None)
@@ -359,19 +417,32 @@ def parse_lines(lines: list[str]) -> CharonLog:
     for thread in list(open_dumps):
         finish_dump(thread)
     by_number: dict[int, IkeSa] = {}
+    ike_sas: list[IkeSa] = []
     for ike in derived:
+        owner = by_number.get(ike.number)
+        if owner is not None and ("ppk" in ike.keys or ike.derived_under == ike.number):
+            # another key stage of an SA already seen (RFC 9370 IKE_INTERMEDIATE, RFC 8784 PPK), logged
+            # under the SA's own <conn|N>; a responder derives each stage lazily, when the next message
+            # (IKE_INTERMEDIATE request, IKE_AUTH request) arrives, so the exchange does not tell.  The
+            # keys of a rekey's new SA are logged under the old SA's prefix or the new SA's first.
+            owner.stages.append(ike.keys)
+            owner.keys = {**owner.keys, **ike.keys} if "ppk" in ike.keys else dict(ike.keys)
+            continue
         ike.spi_i, ike.spi_r = spis.get(ike.number, ("", ""))
+        ike.stages = [ike.keys]
+        ike.keys = dict(ike.keys)
         by_number.setdefault(ike.number, ike)
+        ike_sas.append(ike)
     for child in children:
         owner = by_number.get(child.ike_number)
         if owner is not None:
             owner.children.append(child)
-    return CharonLog(derived, algorithms)
+    return CharonLog(ike_sas, algorithms)
 
 
 # ---------------------------------------------------------------- key file (docs/keys.md TOML)
-def udp_datagrams(pcap: Path) -> list[tuple[str, str, int, int, bytes]]:
-    """(src, dst, sport, dport, payload) of every IPv4/UDP packet in a classic pcap (Ethernet or raw IP);
+def ip_packets(pcap: Path) -> list[tuple[str, str, int, bytes]]:
+    """(src, dst, protocol, payload) of every IPv4 packet in a classic pcap (Ethernet or raw IP);
     a minimal reader so that this helper needs nothing outside the standard library."""
     data = Path(pcap).read_bytes()
     magic = data[:4]
@@ -385,21 +456,36 @@ def udp_datagrams(pcap: Path) -> list[tuple[str, str, int, int, bytes]]:
         ip = frame[14:] if linktype == 1 else frame
         if linktype == 1 and frame[12:14] != b"\x08\x00":
             continue
-        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 17:
+        if len(ip) < 20 or ip[0] >> 4 != 4:
             continue
+        total = struct.unpack("!H", ip[2:4])[0]
         header = (ip[0] & 0x0F) * 4
-        udp = ip[header:]
-        sport, dport, length = struct.unpack("!HHH", udp[:6])
-        out.append((socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), sport, dport, udp[8:length]))
+        out.append((socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), ip[9], ip[header:total]))
+    return out
+
+
+def udp_datagrams(pcap: Path) -> list[tuple[str, str, int, int, bytes]]:
+    """(src, dst, sport, dport, payload) of every IPv4/UDP packet in a classic pcap."""
+    out = []
+    for src, dst, protocol, udp in ip_packets(pcap):
+        if protocol == 17 and len(udp) >= 8:
+            sport, dport, length = struct.unpack("!HHH", udp[:6])
+            out.append((src, dst, sport, dport, udp[8:length]))
     return out
 
 
 def esp_packets(pcap: Path) -> Counter[tuple[str, str, str]]:
-    """(src, dst, spi) -> count of RFC 3948 UDP-encapsulated ESP packets (port 4500, no non-ESP marker)."""
+    """(src, dst, spi) -> count of ESP packets: RFC 3948 UDP-encapsulated (port 4500, no non-ESP
+    marker) and plain IP protocol 50 (strongSwan >= 5.9.11 kernel-libipsec.raw_esp)."""
     counts: Counter[tuple[str, str, str]] = Counter()
-    for src, dst, sport, dport, payload in udp_datagrams(pcap):
-        if 4500 in (sport, dport) and len(payload) >= 8 and payload[:4] != b"\0\0\0\0":
+    for src, dst, protocol, payload in ip_packets(pcap):
+        if protocol == 50 and len(payload) >= 8:
             counts[(src, dst, payload[:4].hex())] += 1
+        elif protocol == 17 and len(payload) >= 16:
+            sport, dport = struct.unpack("!HH", payload[:4])
+            esp = payload[8:]
+            if 4500 in (sport, dport) and esp[:4] != b"\0\0\0\0":
+                counts[(src, dst, esp[:4].hex())] += 1
     return counts
 
 
@@ -422,23 +508,43 @@ def compare_logs(west: CharonLog, east: CharonLog) -> list[str]:
     return problems
 
 
+def stage_title(ike: IkeSa, number: int, stage: dict[str, bytes]) -> str:
+    if "ppk" in stage:
+        return f"RFC 8784 PPK applied to SK_d, SK_pi, SK_pr: ppk = {stage['ppk'].hex()}"
+    if number == 0:
+        kind = "CREATE_CHILD_SA rekey" if ike.made_by_rekey else "IKE_SA_INIT"
+        extra = " + IKE_FOLLOWUP_KE additional secrets" if stage.get("add_secret") else ""
+        return f"stage 0 ({kind}{extra}): g^ir = {stage.get('dh_secret', b'').hex()}"
+    secret = stage.get("dh_secret", b"").hex()
+    return f"stage {number} (IKE_INTERMEDIATE, ADDKE{number}): SK({number}) = {secret}"
+
+
 def render_toml(
     name: str,
     psks: list[tuple[str, str]],
     logs: dict[str, CharonLog],
     view: str,
     counts: Counter[tuple[str, str, str]],
+    ppks: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
 ) -> str:
     primary = logs.get(view) or next(iter(logs.values()))
     others = [log for side, log in logs.items() if log is not primary]
+    driver = "make-ikev2-pq-captures.sh" if name.startswith("ikev2-pq-") else "make-ikev2-captures.sh"
     out = [
-        f"# keys/{name}.toml -- made by captures/lab/make-ikev2-captures.sh from charon's logs",
+        f"# keys/{name}.toml -- made by captures/lab/{driver} from charon's logs",
         f"# (keys/{name}.<west|east>.log.gz; capture captures/{name}.pcap).  What a user would know:",
         "# the PSK(s) and each IKE SA's g^ir, by SPIs",
         "# (IKEv2: initiator_cookie = SPIi, responder_cookie = SPIr).",
         "# The key file format has no fields for IKEv2's SK_* or for CREATE_CHILD_SA PFS secrets; they are",
         "# in comments below (read them with captures/lab/ikev2_keys.py), with each child SA's ESP keys.",
     ]
+    if any(ike.additional_secrets or ike.ppk_stage for log in logs.values() for ike in log.ike_sas):
+        out += [
+            "# Post-quantum IKE SAs: additional_secrets = the RFC 9370 shared secrets SK(1)..SK(n) of the",
+            "# additional key exchanges (ML-KEM), in ADDKE order; ppk / ppk_id = the RFC 8784 PPK.",
+            "# ikedecode's key-file reader does not read these fields yet (docs/keys.md);",
+            "# each key stage is in the comments.",
+        ]
     for secret, peer in psks:
         out += ["", "[[psk]]", f"secret = {quote(secret)}", f"peer = {quote(peer)}"]
     seen: set[tuple[str, str, bytes]] = set()
@@ -451,24 +557,56 @@ def render_toml(
             continue
         seen.add(key)
         old = numbers.get((id(owner[id(ike)]), ike.rekeyed_from or -1))
-        origin = f"a CREATE_CHILD_SA rekey of IKE SA {old.spi_i}/{old.spi_r}" if old else "IKE_SA_INIT"
+        origin = (
+            f"a CREATE_CHILD_SA rekey of IKE SA {old.spi_i}/{old.spi_r}"
+            if old
+            else "a CREATE_CHILD_SA rekey (with IKE_FOLLOWUP_KE)"
+            if ike.made_by_rekey
+            else "IKE_SA_INIT"
+        )
         out += ["", f"# IKE SA {ike.spi_i}/{ike.spi_r} from {origin}; {ike.proposal}"]
-        for sk in ("skeyseed", *SK_NAMES):
-            if sk in ike.keys:
-                out.append(f"#   {sk} = {ike.keys[sk].hex()}")
+        staged = len(ike.stages) > 1 or bool(ike.additional_secrets)
+        for number, stage in enumerate(ike.stages):
+            if staged:
+                out.append("#  " + stage_title(ike, number, stage))
+            for sk in ("add_secret", "skeyseed", *SK_NAMES):
+                if sk in stage and (sk != "add_secret" or stage[sk]):
+                    out.append(f"#   {sk} = {stage[sk].hex()}")
         out += [
             "[[ike_sa]]",
             f"initiator_cookie = {quote(ike.spi_i)}",
             f"responder_cookie = {quote(ike.spi_r)}",
         ]
-        if "dh_secret" in ike.keys:
-            out.append(f"dh_secret = {quote(ike.keys['dh_secret'].hex())}")
+        if ike.dh_secret:
+            out.append(f"dh_secret = {quote(ike.dh_secret.hex())}")
+        if ike.additional_secrets:
+            out.append(
+                "additional_secrets = ["
+                + ", ".join(quote(secret.hex()) for secret in ike.additional_secrets)
+                + "]  # RFC 9370 SK(1)..SK(n), ADDKE order"
+            )
+        if ike.ppk_stage:
+            ppk = ike.ppk_stage["ppk"]
+            ppk_id = next((i for i, v in ppks if v == ppk), "")
+            out += [
+                f"ppk_id = {quote(ppk_id)}",
+                f"ppk = {quote(ppk.hex())}  # RFC 8784, mixed into SK_d/SK_pi/SK_pr",
+            ]
+        elif ppks and not ike.made_by_rekey:
+            # offered (USE_PPK, PPK_IDENTITY, AUTH with it + NO_PPK_AUTH) but the responder went without
+            ppk_id, ppk = ppks[0]
+            out += [
+                f"ppk_id = {quote(ppk_id)}",
+                f"ppk = {quote(ppk.hex())}  # RFC 8784: the initiator's, offered; its AUTH used it",
+                "ppk_applied = false  # the responder answered without PPK_IDENTITY: keys without the PPK",
+            ]
         log = owner[id(ike)]
         for child in ike.children:
             out.append(
                 f"#   child SA from {child.exchange} message ID {child.message_id}"
                 f" ({child.proposal or 'ESP'})"
                 + (f", PFS dh_secret = {child.dh_secret.hex()}" if child.dh_secret else "")
+                + (f", additional secrets = {child.add_secret.hex()}" if child.add_secret else "")
             )
             for sa in child.esp_sas(log.algorithms):
                 seen_packets = counts.get((sa.src, sa.dst, sa.spi), 0)
@@ -492,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     toml.add_argument("--east-log", type=Path)
     toml.add_argument("--psk", action="append", default=[])
     toml.add_argument("--psk-peer", action="append", default=[])
+    toml.add_argument("--ppk", action="append", default=[], help="RFC 8784 PPK as ID=0xHEX")
     toml.add_argument("--view", choices=("west", "east"), default="west")
     toml.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -503,8 +642,11 @@ def main(argv: list[str] | None = None) -> int:
                 f" (keys under #{ike.derived_under}; from {ike.exchange or '?'}"
                 + (f" on #{ike.rekeyed_from})" if ike.rekeyed_from else ")")
             )
-            for name, value in ike.keys.items():
-                print(f"  {name} = {value.hex()}")
+            for number, stage in enumerate(ike.stages or [ike.keys]):
+                if len(ike.stages) > 1:
+                    print("  " + stage_title(ike, number, stage))
+                for name, value in stage.items():
+                    print(f"    {name} = {value.hex()}")
             for child in ike.children:
                 print(f"  child {child.exchange} {child.message_id} {child.role} {child.proposal}")
                 for sa in child.esp_sas(log.algorithms):
@@ -521,10 +663,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: no IKE SA keys in {side}'s log", file=sys.stderr)
         for ike in log.ike_sas:
             missing = [
-                n
+                f"{n} (stage {number})" if number else n
+                for number, stage in enumerate(ike.key_stages)
                 for n in ("skeyseed", *SK_NAMES)
-                if n not in ike.keys and not (ike.aead and n in ("sk_ai", "sk_ar"))
+                if n not in stage and not (ike.aead and n in ("sk_ai", "sk_ar"))
             ]
+            if len(ike.key_stages) != ike.expected_stages:
+                missing.append(f"{ike.expected_stages} key stages, {len(ike.key_stages)} logged")
             if missing or not ike.spi_r:
                 print(
                     f"problem: {side} IKE SA #{ike.number} {ike.spi_i}/{ike.spi_r}: missing {missing}",
@@ -536,7 +681,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: {problem}", file=sys.stderr)
     counts = esp_packets(args.pcap)
     args.out.write_text(
-        render_toml(args.name, list(zip(args.psk, args.psk_peer, strict=True)), logs, args.view, counts)
+        render_toml(
+            args.name,
+            list(zip(args.psk, args.psk_peer, strict=True)),
+            logs,
+            args.view,
+            counts,
+            [(i, bytes.fromhex(v.removeprefix("0x"))) for i, _, v in (p.partition("=") for p in args.ppk)],
+        )
     )
     for side, log in logs.items():
         print(

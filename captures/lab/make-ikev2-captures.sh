@@ -91,8 +91,8 @@ make_pki() {   # the lab PKI (RSA and ECDSA CAs, peer certificates), kept in key
 start_charon() {   # start_charon SIDE: as make-captures.sh, with a per-side swanctl directory (x509/ ...)
     local side=$1 i c dir=$WORK/$1.swanctl
     mkdir -p "$dir/x509" "$dir/x509ca" "$dir/private"
-    render "$IKEV2_LAB_DIR/templates/strongswan.ikev2.conf.in" "$WORK/$side.strongswan.conf" "$side"
-    render "$IKEV2_LAB_DIR/templates/swanctl.ikev2.conf.in" "$dir/swanctl.conf" "$side"
+    render "$IKEV2_LAB_DIR/templates/${STRONGSWAN_V2_TEMPLATE:-strongswan.ikev2.conf.in}" "$WORK/$side.strongswan.conf" "$side"
+    render "$IKEV2_LAB_DIR/templates/${SWANCTL_V2_TEMPLATE:-swanctl.ikev2.conf.in}" "$dir/swanctl.conf" "$side"
     cp "$dir/swanctl.conf" "$WORK/$side.swanctl.conf"
     local cert key ca
     cert=$(side_value CERT "$side"); key=$(side_value KEY "$side"); ca=$(side_value CA "$side")
@@ -100,7 +100,7 @@ start_charon() {   # start_charon SIDE: as make-captures.sh, with a per-side swa
     [[ -n $key ]] && cp "$PKI_DIR/$key" "$dir/private/"
     for c in $ca; do cp "$PKI_DIR/$c" "$dir/x509ca/"; done
     ip netns exec "$(ns "$side")" env STRONGSWAN_CONF="$WORK/$side.strongswan.conf" \
-        sh -c 'mount -t tmpfs -o size=1m ikelab-run /run && exec "$0"' "$CHARON" \
+        sh -c 'mount -t tmpfs -o size=1m ikelab-run "$1" && exec "$0"' "$CHARON" "${CHARON_PIDDIR:-/run}" \
         > "$WORK/$side.stdout" 2>&1 &
     PIDS+=("$!"); eval "CHARON_PID_${side^^}=$!"; disown "$!"
     for i in $(seq 100); do [[ -S $WORK/$side.vici ]] && break; sleep 0.1; done
@@ -378,4 +378,5 @@ ikev2_main() {
     done
     exit $status
 }
-ikev2_main "$@"
+# make-ikev2-pq-captures.sh sources this file for its helpers; run ikev2_main only when executed
+[[ ${BASH_SOURCE[0]} == "$0" ]] && ikev2_main "$@"

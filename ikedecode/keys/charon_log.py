@@ -33,6 +33,7 @@ from ikedecode.keys.charon_names import (
     CHILD_LABELS,
     IKEV1_LABELS,
     IKEV2_LABELS,
+    IKEV2_PSK_LABEL,
     STRONGSWAN_ENCRYPTION,
     STRONGSWAN_INTEGRITY,
 )
@@ -312,9 +313,16 @@ class CharonLogParser:
                 sa = self._anonymous(stream, dump.line)
             if label in IKEV2_LABELS and sa.version is None:
                 sa.version = 2
-            sa.keys.setdefault(IKEV1_LABELS.get(label) or IKEV2_LABELS[label], value)
+            name = IKEV1_LABELS.get(label) or IKEV2_LABELS[label]
+            if name == "dh_secret" and "dh_secret" in sa.keys and sa.version == 2:
+                sa.rekey_secrets.append((dump.line, value))  # RFC 7296 2.18: a rekey's new g^ir
+            sa.keys.setdefault(name, value)
             if sa.line == 0 or sa.line > dump.line:
                 sa.line = dump.line
+            self.dumps += 1
+        elif label == IKEV2_PSK_LABEL and dump.sa is not None and dump.sa.version == 2:
+            if all(value != known for _, known in dump.sa.psks):
+                dump.sa.psks.append((dump.line, value))
             self.dumps += 1
         elif label == "natd_chunk" and len(value) > 16:
             sa = dump.sa or self._anonymous(stream, dump.line)

@@ -17,7 +17,7 @@ from ikedecode.keys.charon_names import (
     STRONGSWAN_INTEGRITY,
 )
 from ikedecode.keys.errors import KeyFileError
-from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial
+from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial, PresharedKey
 
 ZERO_COOKIE = bytes(8)
 
@@ -33,6 +33,10 @@ class LoggedIkeSa:
     responder_spi: bytes | None = None
     keys: dict[str, bytes] = field(default_factory=dict)
     proposal: str | None = None  # "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
+    # IKEv2: the g^ir of the SAs this one's rekeys made (logged in its context) and the shared keys
+    # its AUTH payloads were computed with (keymat_v2.c: "secret"), by log line
+    rekey_secrets: list[tuple[int, bytes]] = field(default_factory=list)
+    psks: list[tuple[int, bytes]] = field(default_factory=list)
 
     def learn_spis(self, version: int, initiator: bytes, responder: bytes) -> None:
         self.version = version
@@ -94,7 +98,7 @@ class LoggedKeys:
             self._ike_keys(sa, ring)
         for child in self.children:
             ring.ipsec_sas.extend(self._child_sas(child))
-            if child.pfs is not None and child.sa.version != 2 and child.message_id is not None:
+            if child.pfs is not None and child.message_id is not None:
                 # the quick mode's own g^xy; its message ID scopes it even when the cookies are unknown
                 ring.dh_secrets.append(
                     DhSecret(
@@ -132,6 +136,15 @@ class LoggedKeys:
                         sk_pr=sa.keys.get("sk_pr"),
                     )
                 )
+            # g^ir of IKE_SA_INIT and of the rekeys (scoped by this SA's initiator SPI: the engine
+            # tries them on the SA and on the SAs its rekeys make), and the AUTH shared keys
+            secrets = [(sa.line, sa.keys["dh_secret"])] if "dh_secret" in sa.keys else []
+            for line, secret in secrets + sa.rekey_secrets:
+                where = self._origin(line, sa, "DH secret")
+                ring.dh_secrets.append(DhSecret(secret, where, sa.initiator_spi))
+            for line, secret in sa.psks:
+                if all(secret != known.secret for known in ring.psks):
+                    ring.psks.append(PresharedKey(secret, self._origin(line, sa, "AUTH shared key")))
             return
         if sa.initiator_spi is None:
             # no cookies: g^xy still works for every SA when the user also gives the PSK

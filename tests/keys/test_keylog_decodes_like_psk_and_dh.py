@@ -4,6 +4,7 @@ decrypted and verified result as the PSK and the DH secrets (``--psk`` + ``--dh-
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,17 +13,29 @@ from click.testing import CliRunner
 from ikedecode.cli import main
 from tests.conftest import CAPTURES_DIR, KEYS_DIR, LAB_CAPTURES, load_lab_keys
 
-# IKEv1 lab captures.  The IKEv2 ones (captures/ikev2-*.pcap, issue 14) hold IKEv2 key files (PSK and
-# g^ir by SPIs) that this IKEv1 comparison cannot use yet; tests/lab/test_ikev2_key_files.py checks them.
+# Every lab capture with a charon log, IKEv1 and IKEv2 (whose key files give the PSK and g^ir by SPIs,
+# and a CREATE_CHILD_SA's PFS g^ir in comments: ``ikev2_pfs_comments``).
 WITH_LOGS = sorted(
     p.stem
     for p in LAB_CAPTURES
-    if not p.stem.startswith("ikev2-")
-    and ((KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists())
+    if (KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists()
 )
 assert len(WITH_LOGS) > 20, "keys/<capture>.<side>.log.gz ship with the project"
-NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal"}  # MM1/MM2 only: nothing was derived
+NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal", "ikev2-no-proposal"}  # no keys derived
+NO_KEYS_LOGGED |= {"ikev2-pq-addke-unsupported", "ikev2-pq-init-fragments-lost"}  # nor here (issue 18)
 BOTH_LOGS_NEEDED = {"fail-psk-mismatch"}  # each side encrypted with its own (different) keys
+# Issue 18: IKE SAs with IKE_INTERMEDIATE / IKE_FOLLOWUP_KE key stages or an RFC 8784 PPK need the stages
+# (SKEYSEED(n) = prf(SK_d(n-1), SK(n) | Ni | Nr)) that the decoder does not derive yet: expected to fail,
+# strictly, so that the mark goes when it does.  tests/lab/test_ikev2_pq_key_files.py checks these captures.
+KEY_STAGES = {
+    "ikev2-pq-chacha20",
+    "ikev2-pq-child-rekey-addke",
+    "ikev2-pq-hybrid",
+    "ikev2-pq-ike-rekey-hybrid",
+    "ikev2-pq-mlkem1024-two-addke",
+    "ikev2-pq-ppk",
+    "ikev2-pq-ppk-fallback",
+}
 
 
 def run_json(*args: str) -> dict:
@@ -40,7 +53,7 @@ def psk_and_dh_args(name: str, tmp_path: Path) -> list[str]:
     for sa in keys.get("ike_sa", []):
         if "dh_secret" in sa:
             args += ["--dh-secret", f"{sa['initiator_cookie']}={sa['dh_secret']}"]
-    pfs = [q for q in keys.get("quick_mode", []) if "dh_secret" in q]
+    pfs = [q for q in keys.get("quick_mode", []) if "dh_secret" in q] + ikev2_pfs_comments(name)
     if pfs:  # a PFS quick mode's g(qm)^xy is scoped by message ID: only a key file can say so
         lines = [
             f'[[quick_mode]]\ninitiator_cookie = "{q["initiator_cookie"]}"\n'
@@ -51,6 +64,20 @@ def psk_and_dh_args(name: str, tmp_path: Path) -> list[str]:
         path.write_text("\n".join(lines))
         args += ["--keys", str(path)]
     return args
+
+
+def ikev2_pfs_comments(name: str) -> list[dict]:
+    """IKEv2 key files carry a CREATE_CHILD_SA's PFS g^ir in comments (under "# IKE SA SPIi/SPIr");
+    a user gives it as a [[quick_mode]] of that SPIi and message ID."""
+    out, spi_i = [], None
+    for line in (KEYS_DIR / f"{name}.toml").read_text().splitlines():
+        header = re.match(r"# IKE SA ([0-9a-f]{16})/", line)
+        if header:
+            spi_i = header.group(1)
+        pfs = re.search(r"message ID (\d+) .*PFS dh_secret = ([0-9a-f]+)", line)
+        if pfs and spi_i:
+            out.append({"initiator_cookie": spi_i, "message_id": pfs.group(1), "dh_secret": pfs.group(2)})
+    return out
 
 
 def outcome(report: dict) -> dict:
@@ -73,7 +100,7 @@ def outcome(report: dict) -> dict:
                 s["verified"],
                 s["decrypted"],
                 s["icv_failed"],
-                s["bad_padding"],
+                s.get("bad_padding", 0),  # not in the entries of flows without keys
             )
             for s in report["ipsec_sas"]
             if s["packets"]
@@ -81,7 +108,19 @@ def outcome(report: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("name", [n for n in WITH_LOGS if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            n,
+            marks=[pytest.mark.xfail(strict=True, reason="issue 18: key stages not derived yet")]
+            if n in KEY_STAGES
+            else [],
+        )
+        for n in WITH_LOGS
+        if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED
+    ],
+)
 def test_each_daemon_log_alone_decodes_like_psk_and_dh(name, tmp_path):
     reference = outcome(run_json(*psk_and_dh_args(name, tmp_path)))
     assert any(m[2] or m[4] for m in reference["messages"]), "the reference decrypts or verifies something"
