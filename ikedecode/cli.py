@@ -5,32 +5,32 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
+import signal
+import stat
 import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
+from click.core import ParameterSource
 
 from ikedecode import __version__
-from ikedecode.analysis.report import Report
-from ikedecode.capture import CaptureError, CaptureReader
-from ikedecode.capture.inputs import expand_inputs
-from ikedecode.capture.merge import open_captures
-from ikedecode.capture.reader import DEFAULT_FRAGMENT_BUFFERS
-from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.rules import RULE_SETS
-from ikedecode.distributed.errors import DaskError
-from ikedecode.findings import SEVERITY_ORDER, Severity
-from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA
-from ikedecode.keys.cli_inputs import keyring_from_options, parse_psk, parse_psk_file
-from ikedecode.keys.errors import KeyFileError
-from ikedecode.keys.keyring import KeyRing, PresharedKey
-from ikedecode.keys.loader import load_key_file, load_keylog_file
-from ikedecode.parallel import render_work
-from ikedecode.parallel.esp_work import available_cores
-from ikedecode.pipeline import Options, analyze
-from ikedecode.render.cisco.perspective import Perspective, PerspectiveError
+
+if TYPE_CHECKING:  # the engine and the pipeline are imported when a capture is analysed, not for --help
+    from ikedecode.analysis.report import Report
+    from ikedecode.capture import CaptureReader
+    from ikedecode.keys.keyring import KeyRing, PresharedKey
+    from ikedecode.pipeline import Options
+
+# Defaults shown by --help without importing the modules that own them (a test keeps them equal):
+DEFAULT_FRAGMENT_BUFFERS = 1024  # ikedecode.capture.reader.DEFAULT_FRAGMENT_BUFFERS
+DEFAULT_MAX_PHASE2_PER_SA = 10_000  # the IKEv1 engine's DEFAULT_MAX_PHASE2_PER_SA
 
 # format -> "module:function", imported when used: start-up pays only for the renderer it needs
 RENDERERS: dict[str, Any] = {
@@ -44,12 +44,23 @@ RENDERERS: dict[str, Any] = {
 }
 # formats written to the output as they are made (large reports)
 STREAMED: dict[str, Any] = {"json": "ikedecode.render.json_report:write_json"}
+# -o FILE picks the format from its extension unless --format is given
+EXTENSION_FORMATS = {
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+    ".txt": "text",
+}
+UTF8_FORMATS = frozenset({"markdown", "html", "json"})  # files that say (or assume) UTF-8
 ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes map_in_order=
 PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
 EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a process that SIGPIPE ended
+EXIT_INTERRUPTED = 128 + 2  # Ctrl-C, as a shell reports a process that SIGINT ended
 
 
 def _loaded(table: dict[str, Any], fmt: str) -> Callable[..., Any]:
@@ -76,9 +87,11 @@ def _read_text(path: str, what: str) -> str:
 
 def _collect_psks(psk: tuple[str, ...], psk_file: tuple[str, ...]) -> list[PresharedKey]:
     out: list[PresharedKey] = []
+    from ikedecode.keys.cli_inputs import parse_psk, parse_psk_file
+
     for i, value in enumerate(psk, 1):
         if value == "-":
-            value = click.prompt("Preshared key", hide_input=True, err=True)
+            value = _psk_from_stdin(f"--psk #{i}")
         out.append(parse_psk(value, f"--psk #{i}"))
     for path in psk_file:
         out.extend(parse_psk_file(_read_text(path, "PSK file"), path))
@@ -88,11 +101,77 @@ def _collect_psks(psk: tuple[str, ...], psk_file: tuple[str, ...]) -> list[Presh
     return out
 
 
+def _psk_from_stdin(what: str) -> str:
+    """``--psk -``: asked for without echo on a terminal; otherwise one line read from standard
+    input (a pipe, a file: ``getpass`` would warn that it cannot hide the input)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return str(click.prompt("Preshared key", hide_input=True, err=True))
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line:
+        raise UserError(f"{what}: '-' reads the key from standard input, which is empty")
+    return line.rstrip("\r\n")
+
+
+def _fitted_label(label: str) -> str:
+    """A progress bar's label cut to leave the bar, its percentage and its ETA room on one line."""
+    room = max(10, shutil.get_terminal_size().columns // 2)
+    return label if len(label) <= room else label[: room - 1] + "…"
+
+
+def _bar(length: int, label: str, **options: Any):  # noqa: ANN202 - a click progress bar on stderr
+    """click's bar sized to the terminal (``width=0``: what the label and the counters leave)."""
+    return click.progressbar(length=length, label=_fitted_label(label), file=sys.stderr, width=0, **options)
+
+
+PROGRESS_EVERY = 16  # the pipeline calls Options.progress once every 16 items it has analysed
+
+
+class _AnalysedBytes:
+    """How far the analysis has got, in bytes of the capture: the bytes read so far times the
+    share of the frames read that the analysis has got through. With --dh-private the IKE
+    datagrams are read up to a window ahead while other cores compute their g^xy; a small capture
+    is then read at once and the time goes into DH: a bar over the bytes read would sit at 100%
+    with an ETA of 0 s, this one moves as the SAs are analysed.
+
+    The reader's ``items`` is wrapped (on this one reader object) to note the frame count after
+    each item; ``advance`` is the pipeline's progress callback, called every ``PROGRESS_EVERY``
+    items. Only the counts of items read but not yet analysed are kept (the read-ahead window)."""
+
+    def __init__(self, reader: CaptureReader) -> None:
+        self.reader = reader
+        self.frames: deque[int] = deque()  # frames read after each item not yet analysed
+        self.analysed_frames = 0
+        items = reader.items
+
+        def noted(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            for item in items(*args, **kwargs):
+                self.frames.append(reader.frames_read())
+                yield item
+
+        reader.items = noted  # type: ignore[method-assign]
+
+    def advance(self) -> float:
+        """PROGRESS_EVERY more items analysed: the bytes they stand for."""
+        for _ in range(PROGRESS_EVERY):
+            if not self.frames:
+                break
+            self.analysed_frames = self.frames.popleft()
+        read = self.reader.frames_read()
+        return self.reader.bytes_read() * (self.analysed_frames / read if read else 1.0)
+
+    @property
+    def ahead(self) -> bool:
+        """Items read and not yet analysed (the DH read-ahead)."""
+        return len(self.frames) > PROGRESS_EVERY
+
+
 @contextlib.contextmanager
 def _progress_bar(
-    reader: CaptureReader, paths: list[str], quiet: bool
+    reader: CaptureReader, paths: list[str], quiet: bool, dh: bool = False
 ) -> Iterator[Callable[[int], None] | None]:
-    """click's progress bar on stderr over the bytes of the captures, when stderr is a terminal."""
+    """click's progress bar on stderr, as wide as the terminal, over the bytes of the captures the
+    analysis has got through (``_AnalysedBytes``), when stderr is a terminal. With DH to compute
+    (``dh``), the label says so, and once every byte is read it says that the DH is what is left."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
@@ -105,17 +184,46 @@ def _progress_bar(
     if not size:
         yield None
         return
-    with click.progressbar(length=size, label="reading", file=sys.stderr, show_pos=False) as bar:
+    analysed = _AnalysedBytes(reader)
+    label = "reading, computing DH" if dh else "reading"
+    with _bar(size, label, show_pos=False, show_eta=False, item_show_func=lambda eta: eta) as bar:
         done = 0
+        eta = _Eta(size)
 
         def advance(_frames: int) -> None:
             nonlocal done
-            now = min(reader.bytes_read(), size)
-            bar.update(now - done)
+            now = min(int(analysed.advance()), size)
+            if dh and reader.bytes_read() >= size and analysed.ahead:
+                bar.label = _fitted_label("computing DH (read ahead)")
+            bar.update(now - done, eta.text(now))
             done = now
 
         yield advance
         bar.update(size - done)
+
+
+class _Eta:
+    """Time left from the pace of the last ``WINDOW`` seconds (not since the start: the start-up
+    of the worker processes and the first DH results would make it minutes for a few seconds of
+    work), said only once there is a pace to go by."""
+
+    WINDOW = 5.0
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def text(self, position: int) -> str:
+        now = time.monotonic()
+        self.samples.append((now, position))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= self.WINDOW:
+            self.samples.popleft()
+        then, before = self.samples[0]
+        if now - then < 0.5 or position <= before:
+            return ""
+        left = (self.total - position) * (now - then) / (position - before)
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        return f"ETA {minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def _analyze_on_dask(
@@ -145,7 +253,47 @@ class _Echo:
         click.echo(text, nl=False)
 
 
-def _write_streamed(output: str | None, write: Callable[[TextIO], None]) -> None:
+def _create(path: str, secret: bool) -> TextIO:
+    """``path`` opened for writing as UTF-8; with secrets in it (``--show-keys``) readable by its
+    owner only (0600, like the Wireshark exports), also when it existed with a wider mode."""
+    if not secret:
+        return open(path, "w", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)  # an existing file keeps its mode on O_TRUNC
+        return os.fdopen(fd, "w", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _echo_report(text: str, fmt: str) -> None:
+    """The report on standard output. Where its encoding cannot write the report (LANG=C,
+    PYTHONIOENCODING=ascii), Markdown, HTML and JSON go out as UTF-8 (what they declare) and the
+    terminal formats with the characters it lacks written as escapes, instead of a crash.
+    (A text stream encodes what it is given before it writes any of it: nothing is written twice.)"""
+    try:
+        click.echo(text, nl=False)
+        return
+    except UnicodeEncodeError:
+        pass
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if fmt in UTF8_FORMATS:
+        data = text.encode("utf-8", "backslashreplace")
+    else:
+        data = text.encode(encoding, "backslashreplace")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        click.echo(data.decode(encoding, "replace"), nl=False)
+        return
+    stream.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
+def _write_streamed(output: str | None, write: Callable[[TextIO], None], secret: bool = False) -> None:
     """A streamed renderer's text to ``--output`` (same bytes as ``Path.write_text``) or stdout.
 
     The file is written under a temporary name beside it and renamed when complete, so that a
@@ -156,7 +304,7 @@ def _write_streamed(output: str | None, write: Callable[[TextIO], None]) -> None
     # a device or a pipe (-o /dev/stdout) is written as it is; a file goes through a partial one
     partial = f"{output}.partial" if not os.path.exists(output) or os.path.isfile(output) else output
     try:
-        with open(partial, "w", encoding="utf-8") as stream:
+        with _create(partial, secret) as stream:
             write(stream)
         if partial != output:
             os.replace(partial, output)
@@ -170,6 +318,9 @@ def _write_streamed(output: str | None, write: Callable[[TextIO], None]) -> None
 
 
 def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> KeyRing:  # noqa: ANN001
+    from ikedecode.keys.cli_inputs import keyring_from_options
+    from ikedecode.keys.loader import load_key_file, load_keylog_file
+
     ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private))
     for path in keys:
         ring.merge(load_key_file(path))
@@ -178,13 +329,57 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> Ke
     return ring
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class GroupedCommand(click.Command):
+    """A command whose --help lists its options under headings (``OPTION_GROUPS``): click has no
+    option groups of its own, and a new dependency for them is not worth it."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None and param.name is not None and isinstance(param, click.Option):
+                records[param.name] = record
+        placed: set[str] = set()
+        for title, names in OPTION_GROUPS:
+            rows = [records[name] for name in names if name in records]
+            placed.update(names)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [record for name, record in records.items() if name not in placed]
+        if rest:
+            with formatter.section("Other options"):
+                formatter.write_dl(rest)
+
+
+OPTION_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Keys", ("psk", "psk_file", "dh_secret", "dh_private", "keys", "keylog")),
+    ("Report", ("fmt", "output", "as_", "show_keys", "fail_on", "quiet")),
+    ("Exports", ("write_decrypted", "export_wireshark", "export_psk_params", "export_hashcat")),
+    ("Aggressive-mode PSK recovery", ("crack", "crack_rules")),
+    ("Capture and limits", ("ike_port", "max_ike_sas", "max_phase2_per_sa", "max_fragment_buffers")),
+    ("Performance", ("jobs", "dask_scheduler")),
+)
+
+EXAMPLES = """\b
+Examples:
+  ikedecode capture.pcap --psk-file psk.txt
+  ikedecode capture.pcap --keys keys.toml -o report.html
+  ikedecode capture.pcap --keylog charon.log --show-keys -o keys-report.md
+  ikedecode capture.pcap --psk - --format cisco --as responder
+  ikedecode aggressive.pcap --crack words.txt --show-keys
+  ikedecode 'captures/*.pcap' --format json --fail-on error
+"""
+
+
+@click.command(cls=GroupedCommand, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
 @click.argument("capture", nargs=-1, required=True, metavar="CAPTURE...")
 @click.option(
     "--psk",
     multiple=True,
     metavar="[ADDRESS=]SECRET",
-    help="Preshared key to try (repeatable). '-' asks for it without echo; prefer --psk-file "
+    help="Preshared key to try (repeatable). '-' reads it from standard input (asked for without echo "
+    "on a terminal); prefer --psk-file "
     "or IKEDECODE_PSK so it stays out of shell history and the process list.",
 )
 @click.option("--psk-file", multiple=True, metavar="FILE", help="File with one [ADDRESS=]SECRET per line.")
@@ -220,16 +415,28 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> Ke
     help="Write ikev1_decryption_table, ikev2_decryption_table and esp_sa with the derived keys into "
     "DIR (a Wireshark profile / WIRESHARK_CONFIG_DIR). The files hold secrets.",
 )
-@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(RENDERERS), case_sensitive=False),
+    default=None,
+    help="Report format (any case) [default: from -o's extension (.html, .md, .json, .txt), else text].",
+)
 @click.option(
     "--as",
     "as_",
     default="initiator",
     show_default=True,
     metavar="initiator|responder|ADDRESS",
-    help="Whose router --format cisco/show is written for: a role, or a peer's IP address.",
+    help="Whose router --format cisco/show is written for: a role, or a peer's IP address "
+    "(other formats ignore it, with a note).",
 )
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    help="Write the report to FILE instead of standard output (mode 0600 with --show-keys).",
+)
 @click.option(
     "--write-decrypted",
     metavar="OUT.pcap",
@@ -309,49 +516,114 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> Ke
     "--quiet",
     "-q",
     is_flag=True,
-    help="No progress bar (it is shown only when stderr is a terminal) and no notes on stderr.",
+    help="No progress bar (it is shown only when stderr is a terminal) and no notes on stderr: not the "
+    "'wrote ...' confirmations of the exports, nor the --crack summary (the report has the result). "
+    "Errors are still reported.",
 )
 @click.version_option(__version__, prog_name="ikedecode")
-def main(
-    capture,
-    psk,
-    psk_file,
-    dh_secret,
-    dh_private,
-    keys,
-    fmt,
-    output,
-    write_decrypted,
-    show_keys,
-    ike_port,  # noqa: ANN001
-    max_ike_sas,
-    max_phase2_per_sa,
-    max_fragment_buffers,
-    quiet,
-    jobs=None,
-    keylog=(),
-    export_wireshark=None,
-    as_="initiator",
-    fail_on=None,
-    crack=None,
-    crack_rules="all",
-    export_psk_params=None,
-    export_hashcat=None,
-    dask_scheduler=None,
-) -> None:
+def main(**options: Any) -> None:
     """Decode, decrypt and explain the IKE/IPsec negotiations in CAPTURE (pcap or pcapng).
 
     Several captures (files, directories, glob patterns) are merged by capture time into one
     report, as mergecap would merge them.
     """
+    as_given = click.get_current_context().get_parameter_source("as_") is not ParameterSource.DEFAULT
+    try:
+        with _interrupts():
+            _run(as_given=as_given, **options)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        # Ctrl-C (or at the --psk - prompt): one line, the status a shell gives SIGINT, no traceback
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        click.echo("ikedecode: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+_interrupted = threading.Event()
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[None]:
+    """Ctrl-C while ikedecode runs: this process raises KeyboardInterrupt (``main`` reports it on
+    one line); the worker processes forked from it (ESP, DH, --crack, rendering) inherit the
+    handler and leave at once, silently, instead of each printing a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    main_pid = os.getpid()
+    _interrupted.clear()
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        if os.getpid() != main_pid:
+            os._exit(EXIT_INTERRUPTED)  # a worker: no traceback, no clean-up of the parent's state
+        _interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run(
+    capture,  # noqa: ANN001
+    psk,  # noqa: ANN001
+    psk_file,  # noqa: ANN001
+    dh_secret,  # noqa: ANN001
+    dh_private,  # noqa: ANN001
+    keys,  # noqa: ANN001
+    fmt,  # noqa: ANN001
+    output,  # noqa: ANN001
+    write_decrypted,  # noqa: ANN001
+    show_keys,  # noqa: ANN001
+    ike_port,  # noqa: ANN001
+    max_ike_sas,  # noqa: ANN001
+    max_phase2_per_sa,  # noqa: ANN001
+    max_fragment_buffers,  # noqa: ANN001
+    quiet,  # noqa: ANN001
+    jobs=None,  # noqa: ANN001
+    keylog=(),  # noqa: ANN001
+    export_wireshark=None,  # noqa: ANN001
+    as_="initiator",  # noqa: ANN001
+    fail_on=None,  # noqa: ANN001
+    crack=None,  # noqa: ANN001
+    crack_rules="all",  # noqa: ANN001
+    export_psk_params=None,  # noqa: ANN001
+    export_hashcat=None,  # noqa: ANN001
+    dask_scheduler=None,  # noqa: ANN001
+    as_given=False,  # noqa: ANN001
+) -> None:
+    # the engine, the pipeline and the key readers: imported here, so that --help stays fast
+    from ikedecode.capture import CaptureError
+    from ikedecode.capture.inputs import expand_inputs
+    from ikedecode.capture.merge import open_captures
+    from ikedecode.crack.errors import PskToolError
+    from ikedecode.distributed.errors import DaskError
+    from ikedecode.findings import SEVERITY_ORDER, Severity
+    from ikedecode.keys.errors import KeyFileError
+    from ikedecode.parallel import render_work
+    from ikedecode.parallel.esp_work import available_cores
+    from ikedecode.pipeline import Options, analyze
+    from ikedecode.render.cisco.perspective import Perspective, PerspectiveError
+    from ikedecode.render.escape import terminal_safe
+
+    def note(line: str) -> None:
+        """A note on stderr (what was written, what was ignored); ``-q`` silences every one."""
+        if not quiet:
+            click.echo(f"ikedecode: {line}", err=True)
+
     try:
         perspective = Perspective.parse(as_)
         if dask_scheduler and write_decrypted:
             raise UserError("--write-decrypted cannot be combined with --dask (run it without --dask)")
+        if fmt is None:  # -o report.html / .md / .json: the format its extension names
+            fmt = EXTENSION_FORMATS.get(Path(output).suffix.lower(), "text") if output else "text"
+        if as_given and fmt not in PERSPECTIVE_FORMATS:
+            note(f"note: --as applies to --format cisco and show only; the {fmt} report ignores it")
         inputs = expand_inputs(capture)
-        if not quiet:
-            for line in inputs.notes:
-                click.echo(f"ikedecode: note: {line}", err=True)
+        for line in inputs.notes:
+            note(f"note: {line}")
         paths = inputs.paths
         keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog)
         reader_options = {"ike_ports": (500, 4500, *ike_port), "max_fragment_buffers": max_fragment_buffers}
@@ -368,7 +640,8 @@ def main(
                 except OSError as exc:
                     raise UserError(f"{write_decrypted}: cannot write: {exc.strerror or exc}") from None
             try:
-                with _progress_bar(reader, paths, quiet) as progress:
+                dh = bool(keyring.dh_privates) and (jobs or available_cores()) != 1
+                with _progress_bar(reader, paths, quiet, dh) as progress:
                     options.progress = progress
                     report = analyze(reader, keyring, options)
             finally:
@@ -378,14 +651,12 @@ def main(
             from ikedecode.render.wireshark_tables import write_wireshark_tables
 
             tables = write_wireshark_tables(export_wireshark, report, keyring)
-            if not quiet:
-                click.echo(
-                    f"ikedecode: wrote Wireshark key tables to {export_wireshark}: "
-                    f"{len(tables.ikev1)} IKEv1 SA(s), {len(tables.ikev2)} IKEv2 SA(s), "
-                    f"{len(tables.esp)} ESP SA(s)"
-                    + (f", {len(tables.skipped)} not expressible" if tables.skipped else ""),
-                    err=True,
-                )
+            note(
+                f"wrote Wireshark key tables to {export_wireshark}: "
+                f"{len(tables.ikev1)} IKEv1 SA(s), {len(tables.ikev2)} IKEv2 SA(s), "
+                f"{len(tables.esp)} ESP SA(s)"
+                + (f", {len(tables.skipped)} not expressible" if tables.skipped else "")
+            )
         if crack or export_psk_params or export_hashcat:  # the PSK tools (imported only then)
             from ikedecode.crack.command import PskTools, run_psk_tools
 
@@ -400,28 +671,29 @@ def main(
 
             def bar(length: int, label: str):  # noqa: ANN202 - a click progress bar on stderr
                 hidden = quiet or not sys.stderr.isatty()
-                return click.progressbar(
-                    length=length, label=label, file=sys.stderr, item_show_func=str, hidden=hidden
-                )
+                return _bar(length, label, item_show_func=str, hidden=hidden)
 
-            note = lambda line: click.echo(f"ikedecode: {line}", err=True)  # noqa: E731
             report = run_psk_tools(report, tools, note, bar, reanalyze)
-        extra = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
+        extra: dict[str, Any] = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
         if fmt in ON_EVERY_CORE:  # the per-SA sections on --jobs processes (same output)
             extra["map_in_order"] = render_work.map_in_order(jobs or available_cores())
         if fmt in STREAMED:
             _write_streamed(
-                output, lambda stream: _loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra)
+                output,
+                lambda stream: _loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra),
+                secret=show_keys,
             )
         else:
-            text = _loaded(RENDERERS, fmt)(report, show_keys=show_keys, **extra)
+            # wire text (peer IDs...) never drives the terminal: control characters escaped
+            text = terminal_safe(_loaded(RENDERERS, fmt)(report, show_keys=show_keys, **extra))
             if output:
                 try:
-                    Path(output).write_text(text, encoding="utf-8")
+                    with _create(output, show_keys) as stream:
+                        stream.write(text)
                 except OSError as exc:
                     raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
             else:
-                click.echo(text, nl=False)
+                _echo_report(text, fmt)
         if fail_on and any(
             SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[Severity(fail_on)] for f in report.all_findings()
         ):
@@ -429,7 +701,7 @@ def main(
     except (CaptureError, KeyFileError, UserError, PerspectiveError, PskToolError, DaskError) as exc:
         click.echo(f"ikedecode: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         raise
     except BrokenPipeError:
         # the reader of stdout went away (`ikedecode ... | head`): stop quietly, as a shell tool does
@@ -437,6 +709,8 @@ def main(
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error again at exit
         sys.exit(EXIT_BROKEN_PIPE)
     except Exception as exc:  # noqa: BLE001 - a user never sees a traceback
+        if _interrupted.is_set():  # a worker that Ctrl-C ended, seen before the KeyboardInterrupt
+            raise KeyboardInterrupt from None
         if os.environ.get("IKEDECODE_DEBUG"):
             raise
         click.echo(

@@ -160,12 +160,22 @@ _KINDS = (
         "the pre-shared key is not the one the peers use, or the certificate is not the signer's",
     ),
     FindingKind(
+        "keys-unmatched",
+        I,
+        "pipeline",
+        "key material given (key file, daemon log, --keys) matches no IKE SA, ESP SA or peer of the capture",
+        "check that the key file or log belongs to this capture: its cookies, SPIs and peer addresses",
+    ),
+    FindingKind(
         "wrong-keys",
         E,
         "engine",
         "encrypted messages do not decrypt with any key candidate",
         "check that --dh-secret/--dh-private belong to this SA and that the PSK is the one configured "
         "(when a PSK verified HASH_R, the DH secret is the wrong one)",
+        lowered_to=W,
+        lowered_when="when the peers went on (MM6, AM3 or a quick mode followed): the keys given are wrong, "
+        "not the peers'",
     ),
     FindingKind(
         "hash-mismatch",
@@ -216,6 +226,14 @@ _KINDS = (
         },
     ),
     FindingKind(
+        "port-unreachable",
+        E,
+        "diagnosis",
+        "IKE messages answered with ICMP port unreachable: nothing listens on UDP 500/4500 at the peer",
+        "start the IKE daemon on the peer and check it listens on this address and port (crypto map "
+        "applied to this interface; a host firewall that rejects UDP 500/4500 answers the same way)",
+    ),
+    FindingKind(
         "p1-proposal-mismatch",
         E,
         "diagnosis",
@@ -236,6 +254,15 @@ _KINDS = (
         "engine+diagnosis",
         "the peers use different pre-shared keys",
         "configure the same pre-shared key for this peer on both ends (crypto isakmp key ... address ...)",
+    ),
+    FindingKind(
+        "given-psk-wrong",
+        W,
+        "diagnosis",
+        "a pre-shared key given does not verify this SA, while the peers went on with it: the key given is "
+        "wrong, not the peers'",
+        "give the pre-shared key the peers are configured with (crypto isakmp key ...); the tunnel itself "
+        "is not affected",
     ),
     FindingKind(
         "error-notify",
@@ -461,7 +488,12 @@ _KINDS = (
         I,
         "diagnosis",
         "delete notifications: which SA, who sent it, when",
-        "a delete right after setup points to a policy the sender refused after the fact",
+        "normal clean-up (a rekey replaced the SA, or the tunnel was closed); no action needed",
+        case_field="timing",  # "right-after-setup": within a few seconds of the quick mode that made the SA
+        case_hints={
+            "right-after-setup": "a delete right after setup points to a policy the sender refused after the "
+            "fact: compare the transform sets, proxy identities and lifetimes on the sender",
+        },
     ),
     FindingKind(
         "retransmission",
@@ -469,6 +501,11 @@ _KINDS = (
         "diagnosis",
         "IKE messages sent more than once",
         "the peer answers slowly or not at all, or answers are lost on the way back",
+        case_field="pattern",  # "answered": every copy got a quick answer; "unanswered"
+        case_hints={
+            "answered": "the answers came at once, so the peer is not slow: the sender does not accept them "
+            "(it cannot decrypt or verify them, or refuses what they carry) or they do not reach it",
+        },
     ),
     FindingKind(
         "ip-fragmentation",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ikedecode.analysis.diagnose import diagnose
+from ikedecode.analysis.key_use import unmatched_keys
 from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture import CaptureReader
@@ -124,6 +125,7 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
     report.decrypted_written = written if writer is not None else None
     report.sources = sources_of(reader)  # one per input file (capture/merge.py reads several as one)
     report.findings.extend(diagnose(report))  # why it failed, with evidence (docs/findings.md)
+    report.findings.extend(unmatched_keys(keyring, report))  # a key file of another capture says so
     return report
 
 

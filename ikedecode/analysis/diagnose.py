@@ -9,6 +9,8 @@ The codes are documented in docs/findings.md.
 
 from __future__ import annotations
 
+import re
+
 from ikedecode.analysis.checks import CHECKS, Context
 from ikedecode.analysis.report import Report
 from ikedecode.findings import SEVERITY_ORDER, Finding, finding
@@ -28,4 +30,41 @@ def diagnose(report: Report) -> list[Finding]:
                     {"check": check.__name__, "exception": type(exc).__name__},
                 )
             )
+    found = aggregate(found)
     return sorted(found, key=lambda f: -SEVERITY_ORDER[f.severity])  # stable: check order within a severity
+
+
+# What differs between the same finding on two SAs: addresses, cookies, SPIs, message IDs, numbers.
+_VARYING = re.compile(r"\b(?:0x)?[0-9a-f]{8,}\b|\d+(?:\.\d+)*(?::\d+)?|[0-9a-f:]*:[0-9a-f:]+", re.IGNORECASE)
+
+
+def aggregate(findings: list[Finding]) -> list[Finding]:
+    """Identical findings of different IKE SAs as one: the first, with ``aggregated`` evidence
+    (``count``, the ``ike_sas`` it covers) and "(and the same in N more IKE SAs)" in its sentence.
+    3,000 IKE SAs without PFS give one ``no-pfs``, not 3,000."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    order: list[Finding | tuple[str, str, str]] = []
+    for f in findings:
+        if not isinstance(f.evidence.get("ike_sa"), str):
+            order.append(f)
+            continue
+        key = (f.code, f.severity.value, _VARYING.sub("#", f.message))
+        if key in groups and any(g.evidence["ike_sa"] == f.evidence["ike_sa"] for g in groups[key]):
+            order.append(f)  # two of one SA (both directions, two quick modes): the checks keep them apart
+            continue
+        if key not in groups:
+            order.append(key)
+        groups.setdefault(key, []).append(f)
+    out = []
+    for item in order:
+        if isinstance(item, Finding):
+            out.append(item)
+            continue
+        group = groups[item]
+        first = group[0]
+        if len(group) > 1:
+            names = list(dict.fromkeys(f.evidence["ike_sa"] for f in group))
+            first.evidence["aggregated"] = {"count": len(group), "ike_sas": names}
+            first.message += f" (and the same in {len(group) - 1} more IKE SA(s))"
+        out.append(first)
+    return out

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ikedecode.capture.datagram import CaptureStats
 from ikedecode.capture.sources import CaptureSource
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
-from ikedecode.findings import Finding, finding
+from ikedecode.findings import SEVERITY_ORDER, Finding, finding
 from ikedecode.ike.records import IkeMessage, IkeSa
+
+if TYPE_CHECKING:
+    from ikedecode.analysis.verdict import CaptureVerdict
 
 
 @dataclass(slots=True)
@@ -23,13 +27,15 @@ class Report:
     unknown_spis: list[UnknownSpi] = field(default_factory=list)  # ESP/AH flows without keys
     decrypted_written: int | None = None  # packets written by --write-decrypted
     sources: list[CaptureSource] = field(default_factory=list)  # the input files (several when merged)
+    verdict: CaptureVerdict | None = None  # analysis/verdict.py: verdict_of(report) fills it once
 
     def all_findings(self) -> list[Finding]:
-        """Capture-level findings first, then each SA's, in SA order."""
+        """Every finding, errors first, then warnings, then infos; within a severity capture-level
+        findings first, then each SA's in SA order."""
         out = list(self.findings)
         for sa in self.ike_sas:
             out.extend(sa.findings)
-        return out
+        return sorted(out, key=lambda f: -SEVERITY_ORDER[f.severity])
 
 
 def capture_findings(stats: CaptureStats) -> list[Finding]:

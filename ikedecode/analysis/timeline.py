@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.analysis.flows import unkeyed_flows_by_sa
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline_events import (
     SaIndex,
@@ -26,7 +27,12 @@ from ikedecode.analysis.timeline_events import (
     message_events,
     phase2_events,
 )
-from ikedecode.analysis.timeline_ikev2 import ikev2_children, ikev2_established
+from ikedecode.analysis.timeline_ikev2 import (
+    attach_ikev2_deletes,
+    ikev2_children,
+    ikev2_established,
+    ikev2_events,
+)
 from ikedecode.analysis.timeline_records import (
     KIND_ORDER,
     ChildSaTimeline,
@@ -36,6 +42,7 @@ from ikedecode.analysis.timeline_records import (
     TimelineEvent,
 )
 from ikedecode.esp.sadb import UnknownSpi
+from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, transform_text
 from ikedecode.ike.records import IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 
@@ -57,9 +64,11 @@ def build_timeline(report: Report) -> Timeline:
     directions = _directions(report)
     lookup = _DirectionIndex.of(directions)
     used: set[int] = set()
-    for sa in report.ike_sas:
-        ike = _ike_sa_timeline(sa, directions, used, capture_end, lookup)
+    unkeyed = unkeyed_flows_by_sa(report)
+    for index, sa in enumerate(report.ike_sas):
+        ike = _ike_sa_timeline(sa, directions, used, capture_end, lookup, unkeyed.get(index, []))
         timeline.ike_sas.append(ike)
+    attach_ikev2_deletes(report.ike_sas, timeline.ike_sas)
     for key, direction in directions.items():
         if key in used:
             continue
@@ -71,7 +80,7 @@ def build_timeline(report: Report) -> Timeline:
             origin=direction.sa.origin if direction.sa is not None else "ESP without keys",
         )
         if direction.sa is not None:
-            child.transform = f"{direction.sa.encryption}/{direction.sa.integrity}"
+            child.transform = direction.sa.transform
         timeline.unattached.append(child)
     return timeline
 
@@ -161,6 +170,7 @@ def _ike_sa_timeline(
     used: set[int],
     capture_end: float | None,
     lookup: _DirectionIndex | None = None,
+    unkeyed: list[UnknownSpi] | None = None,
 ) -> IkeSaTimeline:
     start = sa.messages[0].time if sa.messages else sa.first_time
     end = sa.messages[-1].time if sa.messages else sa.last_time
@@ -181,14 +191,17 @@ def _ike_sa_timeline(
         if ike.phase1_complete is not None:
             add(ike.phase1_complete, "phase1-complete", "IKE SA established (IKE_AUTH done or rekeyed in)")
         ike.children = ikev2_children(sa, directions, used, lookup or _DirectionIndex.of(directions))
+        ikev2_events(sa, ike, add)
     else:
         ike.phase1_complete = _phase1_complete(sa)
         if ike.phase1_complete is not None:
             text = "phase 1 complete: the IKE SA is established (QM_IDLE)"
             add(ike.phase1_complete, "phase1-complete", text)
         ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
-    _link_generations(ike.children)
-    phase2_events(sa, ike, add, index)
+    _attach_unkeyed(sa, ike, unkeyed or [], directions, used)
+    if sa.version == 1:  # IKEv2 Child SAs say which one they rekey (timeline_ikev2)
+        _link_generations(ike.children)
+        phase2_events(sa, ike, add, index)
     esp_events(ike, add)
     lifetime_events(ike, capture_end, add)
     events.sort(key=lambda e: (e.time, KIND_ORDER.get(e.kind, 8)))
@@ -242,7 +255,7 @@ def _children(
                 child.lifetime_seconds, child.lifetime_kilobytes = lifetimes(
                     transforms[0].get("attributes", []), IPSEC_LIFETIME_ATTRIBUTES
                 )
-                child.transform = _transform_text(transforms[0])
+                child.transform = _transform_text(transforms[0], child.protocol)
         proxies = ex.summary.get("proxy_ids", {})
         side = proxies.get(Role.INITIATOR) or proxies.get(Role.RESPONDER)
         if side:
@@ -253,7 +266,45 @@ def _children(
     return out
 
 
-def _transform_text(transform: dict[str, Any]) -> str:
+def _attach_unkeyed(
+    sa: IkeSa, ike: IkeSaTimeline, flows: list[UnknownSpi], directions: dict[int, Direction], used: set[int]
+) -> None:
+    """ESP/AH without keys between this SA's peers (analysis/flows.py): their SPIs are in clear text
+    though the quick mode that named them is not; each joins the last quick mode completed before
+    its first packet (or one of its own), so the ladder and the tables draw it."""
+    for flow in flows:
+        key = id(flow)
+        if key in used or key not in directions:
+            continue
+        used.add(key)
+        first = flow.first_seen if flow.first_seen is not None else float("inf")
+        done = [c for c in ike.children if c.complete and (c.created or 0.0) <= first]
+        if done:
+            child = done[-1]
+        else:
+            child = ChildSaTimeline(sa.cookies, None, flow.protocol, origin="ESP without keys")
+            ike.children.append(child)
+        child.directions.append(directions[key])
+        child.directions.sort(key=lambda d: d.src != sa.initiator)
+
+
+def _transform_text(transform: dict[str, Any], protocol: str) -> str:
+    """The negotiated transform spelled as the IPsec SA table spells it (``transform_text``:
+    "aes-cbc-128/hmac-sha1-96"); the IANA names when the ESP layer does not know the transform."""
+    values = {a.get("name"): a.get("value") for a in transform.get("attributes", [])}
+    key_bits, auth = values.get("Key-Length"), values.get("Authentication-Algorithm")
+    try:
+        if protocol == "ah":
+            t = ikev1_ah_transform(int(transform["transform_id"]), auth if isinstance(auth, int) else None)
+        else:
+            t = ikev1_esp_transform(
+                int(transform["transform_id"]),
+                key_bits if isinstance(key_bits, int) else None,
+                auth if isinstance(auth, int) else None,
+            )
+        return transform_text(t.encryption, t.integrity, key_bits if isinstance(key_bits, int) else None)
+    except (KeyError, ValueError, TypeError):
+        pass
     parts = [str(transform.get("transform_name", ""))]
     for attribute in transform.get("attributes", []):
         if attribute.get("name") == "Authentication-Algorithm":

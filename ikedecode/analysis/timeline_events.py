@@ -203,7 +203,7 @@ def _notify_event(
             details={**base, "notify": p.notify_name, "sequence": seq, "answered": answered},
         )
         return
-    spi = f" SPI {p.spi.hex()}" if p.spi and len(p.spi) == 4 else ""
+    spi = f" SPI 0x{p.spi.hex()}" if p.spi and len(p.spi) == 4 else ""
     add(
         m.time,
         "notify",

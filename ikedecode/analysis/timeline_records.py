@@ -139,6 +139,7 @@ class ChildSaTimeline:
     replaced_by: list[int] = field(default_factory=list)
     deletes: list[DeleteRecord] = field(default_factory=list)
     origin: str = ""
+    exchange: str | None = None  # IKEv2: the exchange that made it (IKE_AUTH / CREATE_CHILD_SA)
 
     @property
     def expires(self) -> float | None:
@@ -148,6 +149,8 @@ class ChildSaTimeline:
 
     @property
     def name(self) -> str:
+        if self.message_id is not None and self.exchange:
+            return f"{self.exchange} 0x{self.message_id:08x}"
         if self.message_id is not None:
             return f"quick mode 0x{self.message_id:08x}"
         return self.origin or "key file"
@@ -175,7 +178,7 @@ class ChildSaTimeline:
             "replaces": [f"0x{m:08x}" for m in self.replaces],
             "replaced_by": [f"0x{m:08x}" for m in self.replaced_by],
             "deletes": [d.to_dict() for d in self.deletes],
-        }
+        } | ({"exchange": self.exchange} if self.exchange else {})
 
 
 @dataclass(slots=True)
@@ -193,6 +196,9 @@ class IkeSaTimeline:
     deleted: DeleteRecord | None = None
     events: list[TimelineEvent] = field(default_factory=list)
     children: list[ChildSaTimeline] = field(default_factory=list)
+    version: int = 1
+    rekeyed_from: str | None = None  # IKEv2 (RFC 7296 2.18): the IKE SA this one replaced
+    rekeyed_into: list[str] = field(default_factory=list)
 
     @property
     def expires(self) -> float | None:
@@ -217,7 +223,11 @@ class IkeSaTimeline:
             "deleted": self.deleted.to_dict() if self.deleted else None,
             "events": [e.to_dict() for e in self.events],
             "ipsec_sas": [c.to_dict(self.start) for c in self.children],
-        }
+        } | (
+            {"version": 2, "rekeyed_from": self.rekeyed_from, "rekeyed_into": self.rekeyed_into}
+            if self.version == 2
+            else {}
+        )
 
 
 @dataclass(slots=True)

@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .icmp import PortUnreachable
+
 
 class Kind(StrEnum):
     """Accounting buckets: every frame of a capture lands in exactly one."""
@@ -72,6 +74,9 @@ class CaptureStats:
     truncated: str | None = None  # set when the file ended mid-record: where and why
     first_time: float | None = None
     last_time: float | None = None
+    # ICMP port unreachable quoting a datagram to UDP 500/4500 (capture/icmp.py): counted as "other"
+    port_unreachable: list[PortUnreachable] = field(default_factory=list)  # the first MAX_KEPT
+    port_unreachable_count: int = 0
 
     def add(self, kind: Kind, count: int = 1) -> None:
         setattr(self, kind.value, getattr(self, kind.value) + count)

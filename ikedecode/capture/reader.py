@@ -21,6 +21,7 @@ from .datagram import CaptureStats, Datagram, Kind
 from .errors import CaptureError
 from .fastpath import plain_esp
 from .formats import open_format
+from .icmp import MAX_KEPT, PROTO_ICMP, PROTO_ICMPV6, port_unreachable
 from .ip import IP_PARSERS, IPV6_WALKED_HEADERS, rebuild_ipv4, rebuild_ipv6
 from .linklayer import FAST_LINKS, LINK_TYPES, NOT_IP, unknown_link_type_name
 from .malformed import Malformed
@@ -268,6 +269,8 @@ class CaptureReader:
             handler = self._classifier.by_proto.get(proto)
             if handler is None:
                 stats.other += 1
+                if proto in (PROTO_ICMP, PROTO_ICMPV6):
+                    self._icmp(frame, time_ns, version, src, data[payload_start:payload_end])
                 return None
             kind, sport, dport, payload, encapsulated, keepalive = handler(
                 data, payload_start, payload_end, missing
@@ -425,6 +428,14 @@ class CaptureReader:
         self.anomalies[note] += 1
         if len(self.anomaly_frames) < MAX_ANOMALY_FRAMES_KEPT:
             self.anomaly_frames.append((frame, note))
+
+    def _icmp(self, frame: int, time_ns: int, version: int, src: bytes, icmp: bytes) -> None:
+        """Keep a note of an ICMP port unreachable about UDP 500/4500 (capture/icmp.py)."""
+        note = port_unreachable(version, frame, time_ns / 1e9, self._address(src), icmp)
+        if note is not None:
+            self.stats.port_unreachable_count += 1
+            if len(self.stats.port_unreachable) < MAX_KEPT:
+                self.stats.port_unreachable.append(note)
 
     def _address(self, packed: bytes) -> str:
         text = self._addresses.get(packed)

@@ -8,6 +8,7 @@ key is printed only with ``--show-keys``; findings and notes name the word-list 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -19,9 +20,10 @@ from ikedecode.analysis.report import Report
 from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.formats import FormatError, hashcat_line, psk_crack_line
 from ikedecode.crack.params import PskParams, params_of_sas
-from ikedecode.crack.search import CrackResult, crack, estimate_candidates
+from ikedecode.crack.search import CrackResult, crack, estimate_candidates, measure_rate
 from ikedecode.crack.wordlist import WordListError, count_lines
 from ikedecode.findings import Finding, finding
+from ikedecode.ike.wire_text import escape_controls
 from ikedecode.keys.keyring import PresharedKey
 
 NO_PARAMS = "no aggressive-mode exchange with a pre-shared key in the capture (needs AM1 and AM2 with HASH_R)"
@@ -72,7 +74,7 @@ def run_psk_tools(
             for r in found
         ]
         report = reanalyze(keys)
-    report.findings.extend(crack_findings(results, tools.crack_wordlist))
+    report.findings.extend(crack_findings(results, tools.crack_wordlist, tools.show_keys))
     return report
 
 
@@ -104,7 +106,8 @@ def _crack_one(params: PskParams, tools: PskTools, echo: Echo, progressbar: Prog
     try:
         lines = count_lines(wordlist)
         total = estimate_candidates(lines, tools.rule_set)
-        label = f"cracking {params.source} ({lines:,} words, rules {tools.rule_set})"
+        echo(plan(params, lines, tools.rule_set, tools.workers or os.cpu_count() or 1))
+        label = "cracking"  # the plan line before it names the exchange
         with progressbar(total, label) as bar:
             done, start = [0], time.perf_counter()
 
@@ -128,6 +131,39 @@ def _crack_one(params: PskParams, tools: PskTools, echo: Echo, progressbar: Prog
     return result
 
 
+def plan(params: PskParams, lines: int, rule_set: str, workers: int) -> str:
+    """What ``--crack`` is about to do, said before it starts: the candidates the rules make from
+    the word list and the time they should take on ``workers`` cores."""
+    total = estimate_candidates(lines, rule_set)
+    rate = measure_rate(params, rule_set) * workers
+    eta = (
+        f"about {_duration(total / rate)} at about {rate:,.0f}/s on {workers} free core(s)"
+        if rate
+        else "time unknown"
+    )
+    return (
+        f"--crack {params.source}: {lines:,} words, rules {rule_set}: up to {total:,} candidates "
+        f"({estimate_candidates(1, rule_set):,} per word); {eta}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(seconds, 0.1):.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def psk_text(psk: bytes) -> str:
+    """A found key as a person types it: its text when it is UTF-8 (control characters written
+    as \\xNN), else 0x and hex; never Python's b'...' repr."""
+    try:
+        return escape_controls(psk.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "0x" + psk.hex()
+
+
 def summary(result: CrackResult, wordlist: str, show_keys: bool) -> str:
     speed = (
         f"{result.tried:,} candidates in {result.seconds:.2f} s ({result.rate:,.0f}/s, "
@@ -138,11 +174,13 @@ def summary(result: CrackResult, wordlist: str, show_keys: bool) -> str:
     where = f"{wordlist} line {result.line}, rule {result.rule}"
     if show_keys:
         assert result.psk is not None
-        return f"PSK found for {result.params.source}: {result.psk!r} ({where}); {speed}"
+        return f"PSK found for {result.params.source}: {psk_text(result.psk)} ({where}); {speed}"
     return f"PSK found for {result.params.source} at {where} (--show-keys prints it); {speed}"
 
 
-def crack_findings(results: list[CrackResult], wordlist: str) -> list[Finding]:
+def crack_findings(results: list[CrackResult], wordlist: str, show_keys: bool = False) -> list[Finding]:
+    """psk-cracked / psk-not-cracked per exchange; the key itself only with ``show_keys`` (then
+    it is in every format of the report, not only in the note on stderr)."""
     out = []
     for r in results:
         evidence = {
@@ -154,12 +192,15 @@ def crack_findings(results: list[CrackResult], wordlist: str) -> list[Finding]:
             "workers": r.workers,
         }
         if r.found:
+            assert r.psk is not None
+            shown = {"psk": psk_text(r.psk)} if show_keys else {}
+            key = f" ({psk_text(r.psk)})" if show_keys else ""
             out.append(
                 finding(
                     "psk-cracked",
-                    f"the pre-shared key behind HASH_R ({r.params.source}) is in the word list {wordlist}: "
-                    f"line {r.line}, rule {r.rule}",
-                    {**evidence, "line": r.line, "rule": r.rule},
+                    f"the pre-shared key{key} behind HASH_R ({r.params.source}) is in the word list "
+                    f"{wordlist}: line {r.line}, rule {r.rule}",
+                    {**evidence, "line": r.line, "rule": r.rule, **shown},
                 )
             )
         else:

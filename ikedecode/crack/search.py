@@ -137,7 +137,26 @@ def _tasks(path: str, size: int, rule_set: str) -> Iterator[Task]:
 
 
 def estimate_candidates(lines: int, rule_set: str) -> int:
+    """Candidates ``lines`` words give under ``rule_set``: each word, then its variants (at most:
+    a variant equal to one already tried is skipped)."""
     return lines * (1 + variants_per_word(rule_set))
+
+
+def measure_rate(params: PskParams, rule_set: str = "none", seconds: float = 0.05) -> float:
+    """Candidates per second one core tests against ``params``, variants of ``rule_set`` made as
+    the workers make them (timed on made-up words for about ``seconds``): with the number of
+    workers, the ETA ``--crack`` announces before it starts."""
+    if params.hashlib_name is None:
+        return 0.0
+    tester = _Tester(params.hashlib_name, params.nonces, params.message, b"")
+    tried, start, n = 0, time.perf_counter(), 0
+    while True:
+        n += 1
+        word = b"sample%d" % n
+        tried += tester.first_match([word, *(form for form, _ in variants(word, rule_set))])[0]
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return tried / elapsed
 
 
 def crack(

@@ -37,9 +37,11 @@ from typing import Any
 
 from ikedecode import __version__
 from ikedecode.analysis.diagnose import diagnose
+from ikedecode.analysis.key_use import unmatched_keys
 from ikedecode.analysis.keying import ipsec_sa_from_child
 from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
+from ikedecode.capture.icmp import MAX_KEPT as MAX_ICMP_KEPT
 from ikedecode.capture.merge import open_captures
 from ikedecode.capture.reader import MAX_MALFORMED_FRAMES_KEPT
 from ikedecode.capture.reassembly import INCOMPLETE
@@ -226,6 +228,7 @@ class _Merger:
             frames.update(scan.malformed_at)
             frames.update(scan.reasons_at.values())
             frames.update(scan.links_at.values())
+            frames.update(note.frame for note in scan.stats.port_unreachable)
             needed.append(sorted(frames))
         next_needed = [0] * len(scans)
         next_datagram = [0] * len(scans)
@@ -362,6 +365,7 @@ class _Merger:
             for scan in self.scans
         ]
         report.findings.extend(diagnose(report))
+        report.findings.extend(unmatched_keys(self.keyring, report))
         return report
 
     def _stats(self, runs: Iterator[tuple[int, int, int, int, int]]) -> CaptureStats:
@@ -394,6 +398,13 @@ class _Merger:
                 entries.append((mapping[i][at], mapping[i][frame], description))
         entries.sort(key=lambda entry: entry[0])  # stable: one file's entries keep their order
         stats.malformed_frames = [(frame, text) for _at, frame, text in entries[:MAX_MALFORMED_FRAMES_KEPT]]
+        unreachable = [  # ICMP port unreachable about IKE (capture/icmp.py), in merged frame numbers
+            note._replace(frame=mapping[i][note.frame])
+            for i, scan in enumerate(scans)
+            for note in scan.stats.port_unreachable
+        ]
+        stats.port_unreachable = sorted(unreachable, key=lambda note: note.frame)[:MAX_ICMP_KEPT]
+        stats.port_unreachable_count = sum(scan.stats.port_unreachable_count for scan in scans)
         stats.truncated = merged_truncation([(scan.name, scan.stats.truncated) for scan in scans])
         first = last = None
         for i, _lo, hi, _base, _group in runs:

@@ -23,6 +23,7 @@ from ikedecode.esp.algorithms import (
     resolve_integrity,
 )
 from ikedecode.esp.sequence import SequenceTracker
+from ikedecode.esp.transforms import transform_text
 
 Protocol = Literal["esp", "ah"]
 MAX_TRACKED_SPIS = 1024
@@ -234,6 +235,13 @@ class IpsecSa:
     @property
     def supported(self) -> bool:
         return self.encryption_algorithm.supported and self.integrity_algorithm.supported
+
+    @property
+    def transform(self) -> str:
+        """The transform as every report spells it (``transforms.transform_text``)."""
+        alg = self.encryption_algorithm
+        key = len(self.encryption_key) - alg.salt_size
+        return transform_text(self.encryption, self.integrity, key * 8 if key in alg.key_sizes else None)
 
     @property
     def label(self) -> str:

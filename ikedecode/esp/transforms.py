@@ -82,6 +82,19 @@ _DEFAULT_KEY_BITS = {
 }
 
 
+def transform_text(encryption: str, integrity: str, key_bits: int | None = None) -> str:
+    """The one spelling of an IPsec transform in the reports: the ESP layer's algorithm names, the
+    cipher's key size in bits where it has several ("aes-cbc-128"), then "/" and the integrity
+    algorithm unless it is null: "aes-cbc-128/hmac-sha1-96", "aes-gcm-16-256", "3des-cbc/hmac-md5-96".
+    An unknown cipher keeps the name it was given."""
+    alg = ENCRYPTION_ALGORITHMS.get(encryption)
+    cipher = encryption
+    if alg is not None and len(alg.key_sizes) > 1:
+        bits = key_bits or _DEFAULT_KEY_BITS.get(alg.primitive, alg.default_key_size * 8)
+        cipher = f"{encryption}-{bits}"
+    return cipher if integrity == "null" else f"{cipher}/{integrity}"
+
+
 @dataclass(frozen=True, slots=True)
 class IpsecTransform:
     """What a negotiated transform needs: algorithm names and KEYMAT lengths in split order."""

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike.wire_text import escape_controls
 
 __all__ = [
     "CERT_X509_SIGNATURE",
@@ -99,7 +100,7 @@ def _names(cert: x509.Certificate) -> tuple[str, ...]:
             out.append(f"DN:{name.value.rfc4514_string()}")
         else:
             out.append(f"{type(name).__name__}:{name.value!r}")
-    return tuple(out)
+    return tuple(escape_controls(name) for name in out)
 
 
 def _is_ca(cert: x509.Certificate) -> bool | None:
@@ -120,8 +121,8 @@ def parse_certificate(der: bytes) -> CertificateInfo:
         except AttributeError:
             oid_name = cert.signature_algorithm_oid.dotted_string
         return CertificateInfo(
-            subject=cert.subject.rfc4514_string(),
-            issuer=cert.issuer.rfc4514_string(),
+            subject=escape_controls(cert.subject.rfc4514_string()),
+            issuer=escape_controls(cert.issuer.rfc4514_string()),
             serial=cert.serial_number,
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,

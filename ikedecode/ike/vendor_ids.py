@@ -20,6 +20,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ikedecode.ike.wire_text import escape_controls
+
 
 def _md5(text: str) -> bytes:
     return hashlib.md5(text.encode("ascii"), usedforsecurity=False).digest()
@@ -97,7 +99,7 @@ KNOWN_VENDOR_IDS: tuple[KnownVendorId, ...] = (
         for n in range(10)
     ),
     KnownVendorId(
-        "draft-ietf-ipsec-nat-t-ike-02\\n",
+        "draft-ietf-ipsec-nat-t-ike-02 (newline variant)",  # in words: a literal "\\n" reads as an escape
         _md5("draft-ietf-ipsec-nat-t-ike-02\n"),
         origin="md5 of the name with a newline, as the draft's example computed it",
     ),
@@ -185,9 +187,9 @@ def _openswan_name(data: bytes) -> str | None:
     if len(data) != OPENSWAN_VID_LENGTH or not all(0x40 <= byte <= 0x7F for byte in data):
         return None
     if data.startswith(b"OSW"):
-        return f"Openswan ({data.decode('ascii')})"
+        return f"Openswan ({escape_controls(data.decode('ascii'))})"
     if data.startswith(b"OE"):
-        return f"Openswan/FreeS/WAN ({data.decode('ascii')})"
+        return f"Openswan/FreeS/WAN ({escape_controls(data.decode('ascii'))})"
     return None
 
 

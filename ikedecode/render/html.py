@@ -13,7 +13,14 @@ from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline_records import ChildSaTimeline
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
-from ikedecode.render.markdown import MAX_LADDER_ITEMS, DocumentSummary, SaSummary, document_summary
+from ikedecode.render.markdown import (
+    MAX_LADDER_ITEMS,
+    PROBLEM,
+    DocumentSummary,
+    SaSummary,
+    came_up_text,
+    document_summary,
+)
 from ikedecode.render.sources import source_lines, sources_heading
 
 STYLE = """
@@ -28,8 +35,13 @@ code { font: 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; back
 .verdict { font-size: 18px; font-weight: 600; padding: 10px 14px; border-radius: 6px; margin: 8px 0 12px; }
 .verdict.ok { background: #e3f9e5; color: #0e5814; border-left: 5px solid #31b237; }
 .verdict.bad { background: #ffe3e3; color: #8a041a; border-left: 5px solid #e12d39; }
+.verdict.partly { background: #fff3c4; color: #8d2b0b; border-left: 5px solid #f0b429; }
+.verdict.info { background: #f0f4f8; color: #334e68; border-left: 5px solid #9fb3c8; }
+.top { margin: 4px 0 12px; }
+.keys { margin: 4px 0 12px; color: #8d2b0b; }
 .summary li { margin: 4px 0; }
 .problem { color: #8a041a; }
+.note { color: #8d2b0b; }
 ol.messages { padding-left: 0; list-style: none; }
 ol.messages > li { border-left: 3px solid #9fb3c8; padding: 4px 10px; margin: 8px 0; background: #f8fafc; }
 ol.messages > li.retransmission { border-left-color: #f0b429; }
@@ -67,14 +79,17 @@ def render_html(report: Report, *, show_keys: bool = False) -> str:
         "</header>",
         '<section class="summary">',
         "<h2>Summary</h2>",
-        f'<p class="verdict {_verdict_class(doc)}">{e(doc.verdict)}</p>',
+        f'<p class="verdict {_verdict_class(doc)}">Verdict: {e(doc.verdict)}</p>',
+        _top_html(doc),
+        *_keys_html(doc),
         "<ul>",
     ]
     for s in doc.sas:
         body.append(f"<li><b>IKE SA {s.number}</b>, {e(s.peers)}: {e(s.negotiated)}.<ul>")
-        body.append(f"<li>{'Came up' if s.came_up else 'Did not come up'}: {e(s.outcome)}.</li>")
-        for problem in s.problems:
-            body.append(f'<li class="problem">What went wrong: {e(problem)}</li>')
+        body.append(f"<li>{came_up_text(s)}: {e(s.outcome)}.</li>")
+        for kind, problem in s.problems:
+            css = "problem" if kind == PROBLEM else "note"
+            body.append(f'<li class="{css}">{e(kind)}: {e(problem)}</li>')
         body.append("</ul></li>")
     body.append(
         f"<li>Findings: {len(doc.findings) or 'none'}{' (listed at the end)' if doc.findings else ''}.</li>"
@@ -118,7 +133,25 @@ def _sources(report: Report) -> list[str]:
 
 
 def _verdict_class(doc: DocumentSummary) -> str:
-    return "ok" if doc.sas and all(s.came_up for s in doc.sas) else "bad"
+    outcome = doc.capture_verdict.outcome.value if doc.capture_verdict else "down"
+    return {"up": "ok", "partly": "partly", "unknown": "info", "none": "info"}.get(outcome, "bad")
+
+
+def _top_html(doc: DocumentSummary) -> str:
+    top = doc.capture_verdict.finding if doc.capture_verdict else None
+    if top is None:
+        return '<p class="top"><b>Top finding:</b> none.</p>'
+    frames = f" ({escape(top.frames_text)})" if top.frames_text and "frame" not in top.message else ""
+    return (
+        f'<p class="top"><b>Top finding:</b> <span class="sev-{escape(top.severity.value)}">'
+        f"{escape(top.severity.value)}</span> <code>{escape(top.code)}</code>: "
+        f"{escape(top.message)}{frames}</p>"
+    )
+
+
+def _keys_html(doc: DocumentSummary) -> list[str]:
+    line = doc.capture_verdict.key_line if doc.capture_verdict else ""
+    return [f'<p class="keys"><b>Keys:</b> {escape(line)}</p>'] if line else []
 
 
 def _sa_section(s: SaSummary) -> list[str]:

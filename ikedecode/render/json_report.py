@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import build_timeline
+from ikedecode.analysis.verdict import verdict_of
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeMessage, IkeSa
@@ -42,6 +43,7 @@ def _document(report: Report, show_keys: bool, listing: Callable[[Iterator[Any]]
             "last_time": stats.last_time,
         },
         "sources": [source.to_dict() for source in report.sources],  # docs/json.md "sources"
+        "verdict": verdict_of(report).to_dict(),  # docs/json.md "verdict"
         "ike_sas": listing(ike_sa_to_dict(sa, show_keys=show_keys) for sa in report.ike_sas),
         "ipsec_sas": listing(
             chain(

@@ -17,6 +17,7 @@ from ikedecode.analysis.timeline_records import IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload, SaPayload
+from ikedecode.render import ladder_ikev2
 
 R_U_THERE, R_U_THERE_ACK = 36136, 36137
 PROTOCOLS = {1: "ISAKMP", 2: "AH", 3: "ESP", 4: "IPCOMP"}
@@ -95,7 +96,10 @@ def build_ladder(sa: IkeSa, timeline: IkeSaTimeline) -> Ladder:
             if m.encrypted and not m.decrypted and m.protection is not Protection.NO_KEYS
             else "ike"
         )
-        text, sentence = arrow_text(m), message_sentence(sa, m)
+        if sa.version == 2:
+            text, sentence = ladder_ikev2.arrow_text(m), ladder_ikev2.sentence(sa, m)
+        else:
+            text, sentence = arrow_text(m), message_sentence(sa, m)
         if disagree and m.encrypted:
             # the peers' keys differ (PSK mismatch): the receiver cannot decrypt what the sender encrypted
             kind = "unreadable"
@@ -116,7 +120,11 @@ def build_ladder(sa: IkeSa, timeline: IkeSaTimeline) -> Ladder:
         )
     if timeline.phase1_complete is not None:
         ladder.items.append(
-            Note(timeline.phase1_complete, timeline.phase1_complete - start, "phase 1 complete")
+            Note(
+                timeline.phase1_complete,
+                timeline.phase1_complete - start,
+                "IKE SA established" if sa.version == 2 else "phase 1 complete",
+            )
         )
     for child in timeline.children:
         if child.complete and child.created is not None:
@@ -124,7 +132,8 @@ def build_ladder(sa: IkeSa, timeline: IkeSaTimeline) -> Ladder:
                 Note(
                     child.created,
                     child.created - start,
-                    f"{child.name}: IPsec SAs {child.spis_text} installed",
+                    ("Child SA " if child.exchange else "")
+                    + f"{child.name}: IPsec SAs {child.spis_text} installed",
                 )
             )
         for d in child.directions:
@@ -175,7 +184,7 @@ def arrow_text(m: IkeMessage) -> str:
         elif isinstance(p, NotifyPayload):
             parts.append(f"N({p.notify_name})")
         elif isinstance(p, DeletePayload):
-            spis = ", ".join(spi.hex() for spi in p.spis[:2])
+            spis = ", ".join(f"0x{spi.hex()}" for spi in p.spis[:2])
             parts.append(f"DELETE {PROTOCOLS.get(p.protocol_id, p.protocol_id)} {spis}")
     label = m.label if m.exchange_type in PHASE1_EXCHANGES else f"{m.label} 0x{m.message_id:08x}"
     return f"{label}: " + ", ".join(parts) if parts else label

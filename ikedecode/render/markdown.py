@@ -15,12 +15,22 @@ from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.timeline import build_timeline
 from ikedecode.analysis.timeline_records import ChildSaTimeline, IkeSaTimeline, Timeline
+from ikedecode.analysis.verdict import (
+    KEY_MATERIAL_CODES,
+    CaptureVerdict,
+    Outcome,
+    SaVerdict,
+    findings_by_sa,
+    verdict_of,
+)
 from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.render.clock import utc_moment
 from ikedecode.render.ladder import INITIATOR, Arrow, Ladder, Note, build_ladder
 from ikedecode.render.sources import source_lines, sources_heading
 
+# How the summary introduces an SA's findings: errors, warnings, findings about the keys given.
+PROBLEM, NOTE, KEYS = "What went wrong", "Worth checking", "About the keys given"
 MAX_LADDER_ITEMS = 300  # a diagram beyond this is unreadable; the message list still has everything
 
 
@@ -33,7 +43,8 @@ class SaSummary:
     negotiated: str
     came_up: bool
     outcome: str
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (PROBLEM/NOTE/KEYS, sentence)
+    verdict: SaVerdict | None = None
 
 
 @dataclass(slots=True)
@@ -45,6 +56,13 @@ class DocumentSummary:
     sas: list[SaSummary]
     findings: list[Finding]
     timeline: Timeline
+    capture_verdict: CaptureVerdict | None = None
+
+    @property
+    def top(self) -> str:
+        """The top finding, as every format names it: "severity `code`: message" without markup."""
+        top = self.capture_verdict.finding if self.capture_verdict else None
+        return "none" if top is None else f"{top.severity.value} {top.code}: {top.message}"
 
 
 def clock(time: float | None, with_date: bool = False) -> str:
@@ -65,23 +83,20 @@ def document_summary(report: Report) -> DocumentSummary:
     counts = (
         f"{s.packets} packets: IKE {s.ike}, ESP {s.esp}, AH {s.ah}, other {s.other}, malformed {s.malformed}"
     )
+    verdict = verdict_of(report)
+    by_sa = findings_by_sa(report)
     sas = [
-        _sa_summary(n, sa, t)
+        _sa_summary(n, sa, t, verdict.sas[n - 1], by_sa.get(sa.cookies, []))
         for n, (sa, t) in enumerate(zip(report.ike_sas, timeline.ike_sas, strict=True), 1)
     ]
-    up = sum(1 for x in sas if x.came_up)
-    if not sas:
-        verdict = "The capture holds no IKE negotiation."
-    elif up == len(sas):
-        verdict = f"All {len(sas)} IKE SA(s) came up." if len(sas) > 1 else "The tunnel came up."
-    elif up == 0:
-        verdict = "Nothing came up." if len(sas) > 1 else "The tunnel did not come up."
-    else:
-        verdict = f"{up} of {len(sas)} IKE SAs came up."
-    return DocumentSummary(report.capture_name, span, counts, verdict, sas, report.all_findings(), timeline)
+    return DocumentSummary(
+        report.capture_name, span, counts, verdict.line, sas, report.all_findings(), timeline, verdict
+    )
 
 
-def _sa_summary(number: int, sa: IkeSa, t: IkeSaTimeline) -> SaSummary:
+def _sa_summary(
+    number: int, sa: IkeSa, t: IkeSaTimeline, verdict: SaVerdict, findings: list[Finding]
+) -> SaSummary:
     peers = f"{sa.initiator} (initiator) and {sa.responder} (responder)"
     mode = f"{sa.exchange} mode" if sa.exchange else "no phase 1 seen"
     proposal = (sa.chosen or {}).get("description") or (
@@ -89,36 +104,32 @@ def _sa_summary(number: int, sa: IkeSa, t: IkeSaTimeline) -> SaSummary:
     )
     negotiated = f"{mode}, {proposal}"
     children = [c for c in t.children if c.complete]
-    packets = sum(d.packets for c in t.children for d in c.directions)
     verified = sum(d.verified for c in t.children for d in c.directions)
-    problems = [f.message for f in sa.findings]
-    if sa.established and children:
+    problems = [
+        (PROBLEM if f.severity.value == "error" else NOTE, f"{f.code}: {f.message}")
+        for f in findings
+        if f.severity.value in ("error", "warning") and f.code not in KEY_MATERIAL_CODES
+    ]
+    problems += [(KEYS, f"{f.code}: {f.message}") for f in findings if f.code in KEY_MATERIAL_CODES]
+    if verdict.ike_up and verdict.child_up:
         transforms = sorted({c.transform for c in children if c.transform})
         outcome = (
             f"phase 1 complete at +{(t.phase1_complete or t.start) - t.start:.3f} s, "
             f"{len(children)} quick mode(s) created IPsec SAs"
             + (f" ({', '.join(transforms)})" if transforms else "")
-            + f"; {packets} ESP/AH packets seen"
+            + f"; {verdict.packets} ESP/AH packets seen"
             + (f", {verified} verified" if verified else "")
         )
-        came_up = sa.authenticated is not False
-    elif sa.established:
-        came_up = False
-        outcome = "phase 1 came up but no quick mode completed"
-        problems.extend(_refusals(t))
+    elif verdict.ike_up:
+        outcome = verdict.stopped_at or "phase 1 came up but no quick mode completed"
     else:
-        came_up = False
-        outcome = f"phase 1 did not complete (last state {sa.state})"
-        problems.extend(_phase1_trouble(sa, t))
-    if sa.authenticated is False:
-        problems.append("a phase-1 hash does not verify")
-    return SaSummary(number, sa, t, peers, negotiated, came_up, outcome, list(dict.fromkeys(problems)))
-
-
-def _refusals(t: IkeSaTimeline) -> list[str]:
-    out = [e.text for e in t.events if e.kind == "notify"]
-    out += [e.text for e in t.events if e.kind == "quick-mode-incomplete"]
-    return out
+        outcome = verdict.stopped_at or f"phase 1 did not complete (last state {sa.state})"
+        if not findings:
+            problems.extend((PROBLEM, text) for text in _phase1_trouble(sa, t))
+    came_up = verdict.outcome is Outcome.UP
+    return SaSummary(
+        number, sa, t, peers, negotiated, came_up, outcome, list(dict.fromkeys(problems)), verdict
+    )
 
 
 def _phase1_trouble(sa: IkeSa, t: IkeSaTimeline) -> list[str]:
@@ -184,13 +195,18 @@ def render_markdown(report: Report, *, show_keys: bool = False) -> str:
         out.append("")
     out.append("## Summary")
     out.append("")
-    out.append(f"**{md(doc.verdict)}**")
+    out.append(f"**Verdict: {md(doc.verdict)}**")
     out.append("")
+    out.append(f"**Top finding:** {_top_markdown(doc)}")
+    out.append("")
+    key_line = doc.capture_verdict.key_line if doc.capture_verdict else ""
+    if key_line:
+        out.extend([f"**Keys:** {md(key_line)}", ""])
     for s in doc.sas:
         out.append(f"- **IKE SA {s.number}**, {md(s.peers)}: {md(s.negotiated)}.")
-        out.append(f"  - {'Came up' if s.came_up else 'Did not come up'}: {md(s.outcome)}.")
-        for problem in s.problems:
-            out.append(f"  - What went wrong: {md(problem)}")
+        out.append(f"  - {_came_up_text(s)}: {md(s.outcome)}.")
+        for kind, problem in s.problems:
+            out.append(f"  - {kind}: {md(problem)}")
     errors = [f for f in doc.findings if f.severity.value in ("error", "warning")]
     if errors:
         out.append(f"- Findings: {len(errors)} error(s)/warning(s), listed at the end.")
@@ -211,6 +227,26 @@ def render_markdown(report: Report, *, show_keys: bool = False) -> str:
         out.append(f"- **{f.severity.value}** `{f.code}`: {md(f.message)}{hint}")
     out.append("")
     return "\n".join(out)
+
+
+def came_up_text(s: SaSummary) -> str:
+    outcome = s.verdict.outcome if s.verdict else (Outcome.UP if s.came_up else Outcome.DOWN)
+    return {
+        Outcome.UP: "Came up",
+        Outcome.PARTLY: "Came up partly",
+        Outcome.UNKNOWN: "Not decoded by this version",
+    }.get(outcome, "Did not come up")
+
+
+_came_up_text = came_up_text
+
+
+def _top_markdown(doc: DocumentSummary) -> str:
+    top = doc.capture_verdict.finding if doc.capture_verdict else None
+    if top is None:
+        return "none."
+    frames = f" ({top.frames_text})" if top.frames_text and "frame" not in top.message else ""
+    return f"{top.severity.value} `{top.code}`: {md(top.message)}{md(frames)}"
 
 
 def _sa_section(s: SaSummary) -> list[str]:

@@ -12,11 +12,13 @@ import math
 from dataclasses import dataclass, field
 
 from ikedecode.analysis.report import Report
+from ikedecode.analysis.timeline_ikev2 import ikev2_established
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import DeletePayload
+from ikedecode.render.cisco import ikev2_debug, ikev2_show
 from ikedecode.render.cisco import vocabulary as v
 from ikedecode.render.cisco.child import ChildPart, LocalChild
 from ikedecode.render.cisco.ids import LocalView, local_view
@@ -64,7 +66,7 @@ def render_show(
     sas = local_sas(report.ike_sas, view_of)
     view = local_view(sas)
     end = report.stats.last_time or 0.0
-    host = _hostname(view)
+    host = _hostname(view, {role for _, role in local_sas(report.ike_sas, view_of, version=2)})
     out = [
         f"! ikedecode: the state of {view_of.describe()} at the end of {report.capture_name}"
         f" ({_clock(end)} UTC); conn ids, flow ids and lifetime defaults are synthesised (docs/cisco.md)",
@@ -73,22 +75,37 @@ def render_show(
         "",
         f"{host}#show crypto ipsec sa",
     ]
-    if not view.sas:
+    v2_sas = local_sas(report.ike_sas, view_of, version=2)
+    if not view.sas and not v2_sas:
         out.append("! no IKEv1 negotiation in the capture: no SA to show from a peer's side")
     flows, unreadable = _flows(report, view, end)
     for flow in flows:
         out.extend(_flow_lines(flow, end))
     for sa, role in unreadable:
         out.extend(_unreadable_lines(report, sa, role))
+    if v2_sas:
+        out.extend(_ikev2_lines(report, v2_sas, host, end))
     return "\n".join(out).rstrip() + "\n"
+
+
+def _ikev2_lines(report: Report, v2_sas: list[tuple[IkeSa, Role]], host: str, end: float) -> list[str]:
+    """The IKEv2 SAs: ``show crypto ikev2 sa detailed`` and their Child SAs (docs/cisco.md, IKEv2)."""
+    children = ikev2_debug.local_children(v2_sas, report.ike_sas)
+    established = {sa.cookies: ikev2_established(sa) for sa, _ in v2_sas}
+    return [
+        *ikev2_show.ipsec_flow_lines(report, v2_sas, children, end),
+        "",
+        f"{host}#show crypto ikev2 sa detailed",
+        *ikev2_show.ikev2_sa_lines(v2_sas, end, established),
+    ]
 
 
 def _clock(time: float) -> str:
     return utc_moment(time).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _hostname(view: LocalView) -> str:
-    roles = {role for _, role, _ in view.sas}
+def _hostname(view: LocalView, v2_roles: set[Role] | None = None) -> str:
+    roles = {role for _, role, _ in view.sas} | (v2_roles or set())
     if roles == {Role.INITIATOR}:
         return "Initiator"
     if roles == {Role.RESPONDER}:

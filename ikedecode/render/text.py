@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-import tabulate as tabulate_module
 from tabulate import tabulate
 
 from ikedecode.analysis.report import Report
+from ikedecode.analysis.verdict import CaptureVerdict, verdict_of
+from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import ConfigAttributePayload
 from ikedecode.render.clock import utc_moment
+from ikedecode.render.escape import printable
+from ikedecode.render.fit import column_widths, fits, records, terminal_width, wrap, wrap_cells
 from ikedecode.render.map_in_order import MapInOrder, in_this_process
 from ikedecode.render.redact import REDACTED, SECRET_ATTRIBUTE_TYPES
 from ikedecode.render.sources import source_lines, sources_heading
@@ -30,17 +32,10 @@ PROTECTION_TEXT = {
 }
 
 
-PAYLOADS_WIDTH = 70
-
-
-def _wrapped(text: str, width: int) -> str:
-    """``text`` in lines of at most ``width`` (tabulate's own column wrapping costs about 4 ms
-    per table, which is minutes for a capture of 10,000 IKE SAs)."""
-    if len(text) <= width and "\n" not in text:
-        return text
-    return "\n".join(
-        line for paragraph in text.splitlines() for line in textwrap.wrap(paragraph, width) or [""]
-    )
+IPSEC_LEGEND = (
+    "verified: decrypted, ICV checked and correct; no ICV: decrypted by an SA with null integrity "
+    "(nothing to check)"
+)
 
 
 # A character that cannot appear in anything tabulate reads as a number: int() and float() take
@@ -84,85 +79,85 @@ def _table(rows: list[list[Any]], headers: list[str], **options: Any) -> str:
     return tabulate(rows, headers=headers, disable_numparse=_text_columns(rows), **options)
 
 
-def _may_be_number(cell: str) -> bool:
-    """Whether tabulate might read ``cell`` as a number (then ``maxcolwidths`` leaves it as it is)."""
-    if "\x1b" not in cell and _NOT_IN_A_NUMBER.search(cell):
-        return False
-    try:
-        float(cell)
-    except ValueError:
-        return "\x1b" in cell or "," in cell  # colour codes, or tabulate's thousands separators
-    return True
+def fitted_table(
+    rows: list[list[Any]], headers: list[str], width: int, wrappable: list[int], title_columns: int = 1
+) -> str:
+    """A table that fits ``width``: text columns wrapped at spaces, or, when even that is too wide,
+    one block per row (``fit.records``)."""
+    widths = column_widths(rows, headers, width, wrappable)
+    if not fits(widths, rows, headers, width):
+        return records(rows, headers, width, title_columns)
+    if any(w is not None for w in widths):
+        rows = wrap_cells(rows, widths)
+    return _table(rows, headers)
 
 
-_WRAPPER = getattr(tabulate_module, "_CustomTextWrap", None)  # the wrapper maxcolwidths uses
+TOP_FINDING_LINES = 4  # the first screen keeps room for the tables
 
 
-def _wrapped_table(rows: list[list[Any]], headers: list[str], maxcolwidths: list[int | None]) -> str:
-    """``tabulate(rows, headers=headers, maxcolwidths=maxcolwidths)``, faster: the text cells
-    are wrapped here, each distinct text once, by tabulate's own wrapper and as its
-    ``maxcolwidths`` does (lines of the cell wrapped one by one, blank lines dropped). A cell that
-    might read as a number (tabulate leaves those unwrapped) sends the table the plain way."""
-
-    def plain() -> str:
-        # number parsing also decides what maxcolwidths wraps: skipped on unwrapped columns only
-        unwrapped = [c for c in _text_columns(rows) if c >= len(maxcolwidths) or maxcolwidths[c] is None]
-        return tabulate(rows, headers=headers, maxcolwidths=maxcolwidths, disable_numparse=unwrapped)
-
-    if _WRAPPER is None:
-        return plain()
-    done: dict[tuple[str, int], str] = {}
-    wrapped_rows = []
-    for row in rows:
-        out = list(row)
-        for column, width in enumerate(maxcolwidths):
-            if width is None:
-                continue
-            cell = row[column]
-            if type(cell) is not str or cell in ("True", "False") or _may_be_number(cell):
-                return plain()  # tabulate casts these before wrapping ("False" even becomes "True")
-            key = (cell, width)
-            text = done.get(key)
-            if text is None:
-                wrapper = _WRAPPER(width=width)
-                text = done[key] = "\n".join(
-                    "\n".join(wrapper.wrap(line)) for line in cell.splitlines() if line.strip() != ""
-                )
-            out[column] = text
-        wrapped_rows.append(out)
-    return _table(wrapped_rows, headers)
+def verdict_lines(verdict: CaptureVerdict, width: int) -> list[str]:
+    """The verdict, the top finding (what to check) and the key material, wrapped to ``width``."""
+    out = wrap(verdict.line, width, indent="  ", first="Verdict: ")
+    top = verdict.finding
+    if top is not None:
+        text = wrap(
+            f"{top.severity.value} {top.code}: {top.message}", width, indent="  ", first="Top finding: "
+        )
+        if len(text) > TOP_FINDING_LINES:
+            text = text[: TOP_FINDING_LINES - 1] + wrap(
+                "(the whole finding is under Findings)", width, indent="  "
+            )
+        out.extend(text)
+    else:
+        out.append("Top finding: none")
+    if verdict.key_line:
+        out.extend(wrap(verdict.key_line, width, indent="  ", first="Keys: "))
+    return out
 
 
 def render_text(
-    report: Report, *, show_keys: bool = False, verbose: bool = True, map_in_order: MapInOrder | None = None
+    report: Report,
+    *,
+    show_keys: bool = False,
+    verbose: bool = True,
+    map_in_order: MapInOrder | None = None,
+    width: int | None = None,
 ) -> str:
-    """The report as tables; ``map_in_order`` makes the per-SA sections (same text whoever makes
-    them: other processes, while this one makes the other tables, or this one)."""
+    """The report as tables fitting ``width`` columns (default: the terminal's, ``fit.terminal_width``);
+    ``map_in_order`` makes the per-SA sections (same text whoever makes them: other processes, while
+    this one makes the other tables, or this one)."""
     sas = report.ike_sas
+    columns = width or terminal_width()
 
     def section(index: int) -> str:
-        return "\n".join(_sa_detail(index + 1, sas[index], show_keys))
+        return "\n".join(_sa_detail(index + 1, sas[index], show_keys, columns))
 
     sections = (map_in_order or in_this_process)(section, len(sas)) if verbose else iter(())
     out: list[str] = []
     s = report.stats
-    out.append(
-        f"Capture {report.capture_name}: {s.packets} packets — IKE {s.ike}, ESP {s.esp}, AH {s.ah}, "
-        f"other {s.other}, malformed {s.malformed}"
+    out.extend(
+        wrap(
+            f"Capture {report.capture_name}: {s.packets} packets — IKE {s.ike}, ESP {s.esp}, AH {s.ah}, "
+            f"other {s.other}, malformed {s.malformed}",
+            columns,
+            indent="  ",
+            first="",
+        )
     )
+    out.extend(verdict_lines(verdict_of(report), columns))
     if s.nat_keepalives:
         out.append(f"  ({s.nat_keepalives} NAT-T keepalives counted as IKE)")
     if s.truncated:
         out.append(f"  file truncated: {s.truncated}")
     heading = sources_heading(report)
     if heading:
-        out.append(f"  {heading.replace('`', '')}")
+        out.extend(wrap(heading.replace("`", ""), columns, indent="    ", first="  "))
         out.extend(f"    {line}" for line in source_lines(report))
     out.append("")
     if report.ike_sas:
         out.append("IKE SAs")
         out.append(
-            _table(
+            fitted_table(
                 [_sa_row(i, sa) for i, sa in enumerate(report.ike_sas, 1)],
                 [
                     "#",
@@ -173,9 +168,11 @@ def render_text(
                     "proposal",
                     "auth",
                     "state",
-                    "established",
-                    "authenticated",
+                    "up",
+                    "auth ok",
                 ],
+                columns,
+                [3, 5, 6],
             )
         )
         out.append("")
@@ -185,7 +182,7 @@ def render_text(
     if report.ipsec_sas or report.unknown_spis:
         out.append("IPsec SAs")
         out.append(
-            _table(
+            fitted_table(
                 _ipsec_rows(report),
                 [
                     "proto",
@@ -196,42 +193,67 @@ def render_text(
                     "transform",
                     "packets",
                     "verified",
-                    "decrypted",
+                    "no ICV",
                     "ICV fail",
                     "replays",
                     "gaps",
                     "bytes",
                     "from",
                 ],
+                columns,
+                [5, 13],
+                title_columns=2,
             )
         )
+        out.extend(wrap(IPSEC_LEGEND, columns, indent="  "))
         out.append("")
     if report.decrypted_written is not None:
         out.append(f"Decrypted packets written: {report.decrypted_written}")
         out.append("")
     findings = report.all_findings()
-    if findings:
-        tail = [
-            "Findings",
-            _wrapped_table(
-                [[f.severity.value, f.code, f.message, f.hint or "-"] for f in findings],
-                ["severity", "code", "message", "what to check"],
-                [None, None, 70, 50],
-            ),
-        ]
-    else:
-        tail = ["Findings: none"]
+    tail = ["Findings", *findings_lines(findings, columns)] if findings else ["Findings: none"]
     out.extend(sections)
     out.extend(tail)
     return "\n".join(out) + "\n"
 
 
+def _ikev2_child_exchanges(report: Report) -> dict[tuple[str | None, int | None], str]:
+    """IKEv2 Child SAs are named by the exchange that made them (IKE_AUTH / CREATE_CHILD_SA)."""
+    return {
+        (sa.cookies, int(child["message_id"], 16)): str(child["exchange"])
+        for sa in report.ike_sas
+        if sa.ikev2 is not None
+        for child in sa.ikev2.child_sas
+    }
+
+
+def findings_lines(findings: list[Finding], width: int) -> list[str]:
+    """Each finding as a block: severity and code, the sentence, what to check (errors first)."""
+    out: list[str] = []
+    for f in findings:
+        out.append(f"{f.severity.value:8} {f.code}")
+        out.extend(wrap(f.message, width, indent="  "))
+        if f.hint:
+            out.extend(wrap(f.hint, width, indent="    ", first="  check: "))
+    return out
+
+
 def _ipsec_rows(report: Report) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    made_by = _ikev2_child_exchanges(report)
+    incomplete = {
+        (ike.cookies, ex.message_id)
+        for ike in report.ike_sas
+        for ex in ike.phase2.values()
+        if ex.exchange == "quick" and not ex.complete
+    }
     for sa in report.ipsec_sas:
         c = sa.counters
-        transform = sa.encryption if sa.integrity == "null" else f"{sa.encryption}/{sa.integrity}"
-        source = f"QM 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
+        transform = sa.transform
+        exchange = made_by.get((sa.ike_cookies, sa.message_id), "QM")
+        source = f"{exchange} 0x{sa.message_id:08x}" if sa.message_id is not None else sa.origin
+        if (sa.ike_cookies, sa.message_id) in incomplete:
+            source += " (not completed: never installed)"
         rows.append(
             [
                 sa.protocol.upper(),
@@ -299,15 +321,24 @@ def _time(t: float) -> str:
     return utc_moment(t).strftime("%H:%M:%S.%f")[:-3]
 
 
-def _sa_detail(i: int, sa: IkeSa, show_keys: bool) -> list[str]:
+def _sa_detail(i: int, sa: IkeSa, show_keys: bool, width: int) -> list[str]:
     out = [f"IKE SA #{i}: {sa.initiator} -> {sa.responder}, cookies {sa.cookies}"]
     if sa.identities:
-        out.append("  identities: " + ", ".join(f"{k} {v}" for k, v in sa.identities.items()))
+        out.extend(
+            wrap(", ".join(f"{k} {v}" for k, v in sa.identities.items()), width, "    ", "  identities: ")
+        )
     if sa.vendor_ids:
-        out.append("  vendor IDs: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in sa.vendor_ids.items()))
+        out.extend(
+            wrap(
+                "; ".join(f"{k}: {', '.join(v)}" for k, v in sa.vendor_ids.items()),
+                width,
+                "    ",
+                "  vendor IDs: ",
+            )
+        )
     if sa.keys is not None:
         src = [x for x in (sa.keys.psk_origin, sa.keys.dh_origin, sa.keys.key_origin) if x]
-        out.append("  keys: derived from " + " + ".join(src))
+        out.extend(wrap(" + ".join(src), width, "    ", "  keys: derived from "))
         if show_keys:
             for name, value in sa.keys.to_dict().items():
                 if value:
@@ -323,19 +354,42 @@ def _sa_detail(i: int, sa: IkeSa, show_keys: bool) -> list[str]:
                 m.exchange,
                 f"0x{m.message_id:08x}",
                 _status(m),
-                _wrapped(_payload_summary(m, show_keys), PAYLOADS_WIDTH),
+                _payload_summary(m, show_keys),
             ]
         )
-    out.append(_table(rows, ["frame", "time (UTC)", "dir", "msg", "exchange", "M-ID", "status", "payloads"]))
+    out.append(
+        fitted_table(
+            rows,
+            ["frame", "time (UTC)", "dir", "msg", "exchange", "M-ID", "status", "payloads"],
+            width,
+            [6, 7],
+            title_columns=4,
+        )
+    )
     for ex in sa.phase2.values():
-        bits = [f"  {ex.exchange} 0x{ex.message_id:08x}: {' '.join(ex.labels)}"]
-        if ex.summary.get("proxy_ids"):
-            bits.append("proxy IDs " + str(ex.summary["proxy_ids"].get(Role.INITIATOR, "")))
+        bits = [f"  {ex.exchange} 0x{ex.message_id:08x}: {_labels(ex.labels)}"]
+        proxy_ids = ex.summary.get("proxy_ids", {}).get(Role.INITIATOR)
+        if proxy_ids:
+            bits.append("proxy IDs " + _proxy_ids(proxy_ids))
         if ex.summary.get("deletes"):
             bits.append(f"{len(ex.summary['deletes'])} delete(s)")
-        out.append(", ".join(bits))
+        out.extend(wrap(", ".join(bits), width, "    ", ""))
     out.append("")
     return out
+
+
+def _labels(labels: Sequence[str]) -> str:
+    """The messages of an exchange: "QM1 QM2 QM3"; the same label repeated once, with a count
+    ("TRANSACTION x2", not "TRANSACTION TRANSACTION")."""
+    if len(labels) > 1 and len(set(labels)) == 1:
+        return f"{labels[0]} x{len(labels)}"
+    return " ".join(labels)
+
+
+def _proxy_ids(proxy_ids: dict[str, str]) -> str:
+    """The initiator's proxy IDs as "local <-> remote" (not a dict's repr)."""
+    local, remote = proxy_ids.get("local"), proxy_ids.get("remote")
+    return f"{local or '?'} <-> {remote or '?'}" if local or remote else "-"
 
 
 def _arrow(sa: IkeSa, m: IkeMessage) -> str:
@@ -374,7 +428,7 @@ def _attributes_summary(p: ConfigAttributePayload, show_keys: bool) -> str:
     address, the XAUTH user and status); secret values masked unless ``show_keys``."""
     items = []
     for a in p.attributes:
-        value = a.text
+        value = printable(a.text)  # user names, banners: wire text
         if value and a.type in SECRET_ATTRIBUTE_TYPES and not show_keys:
             value = REDACTED
         items.append(f"{a.name}={value}" if value else a.name)

@@ -14,7 +14,8 @@ import pytest
 from ikedecode.findings import Severity
 from ikedecode.keys.keyring import DhSecret, KeyRing, PresharedKey
 
-from .labs import KEYS_DIR, codes, lab_report, only
+from .capture_edits import edited
+from .labs import CAPTURES_DIR, KEYS_DIR, codes, lab_report, only
 
 HEALTHY = [
     "mm-3des-md5-modp1024",
@@ -39,12 +40,36 @@ def test_a_healthy_negotiation_has_no_error_finding(name, keys):
     assert "diagnosis-error" not in codes(report)
 
 
-def test_unreachable_responder_is_no_response_in_mm_wait_msg2():
+def test_icmp_port_unreachable_answering_every_mm1_says_nothing_listens():
     report = lab_report("fail-unreachable", keys=False)
+    found = only(report, "port-unreachable")
+    assert found.severity is Severity.ERROR
+    assert [c["frame"] for c in found.evidence["copies"]] == [1, 3, 5, 7]
+    assert [(n["frame"], n["reporter"], n["port"]) for n in found.evidence["icmp"]] == [
+        (2, "192.0.2.2", 500), (4, "192.0.2.2", 500), (6, "192.0.2.2", 500), (8, "192.0.2.2", 500)
+    ]  # fmt: skip
+    assert "nothing listens on UDP 500 at 192.0.2.2" in found.message
+    assert "no-response" not in codes(report)
+    assert report.stats.other == 4  # the ICMP frames stay "other"; the capture keeps a note of them
+
+
+def test_one_mm1_without_its_icmp_answer_is_no_response(tmp_path):
+    capture = edited(
+        CAPTURES_DIR / "fail-unreachable.pcap", tmp_path / "x.pcap", lambda fr: fr[:-1]
+    )  # the last ICMP lost: not every copy was refused, the silence is not explained
+    report = lab_report("fail-unreachable", keys=False, capture=capture)
+    assert "port-unreachable" not in codes(report) and "no-response" in codes(report)
+
+
+def test_unreachable_responder_is_no_response_in_mm_wait_msg2(tmp_path):
+    capture = edited(  # MM1 in frames 1, 3, 5, 7; the ICMP answers (2, 4, 6, 8) taken out
+        CAPTURES_DIR / "fail-unreachable.pcap", tmp_path / "silent.pcap", lambda fr: fr[0::2]
+    )
+    report = lab_report("fail-unreachable", keys=False, capture=capture)
     found = only(report, "no-response")
     assert found.severity is Severity.ERROR
     assert found.evidence["state"] == "MM_WAIT_MSG2"
-    assert [c["frame"] for c in found.evidence["copies"]] == [1, 3, 5, 7]
+    assert [c["frame"] for c in found.evidence["copies"]] == [1, 2, 3, 4]
     assert (found.evidence["waiting"], found.evidence["silent"]) == ("192.0.2.1", "192.0.2.2")
     assert "UDP 500" in found.hint
     assert only(report, "retransmission").evidence["retransmissions"] == 3

@@ -29,12 +29,59 @@ def test_crack_reports_the_line_and_keeps_the_key_secret(tmp_path):
     assert (cracked["evidence"]["line"], cracked["evidence"]["rule"]) == (1500, "as-is")
 
 
-def test_crack_with_show_keys_prints_the_key(tmp_path):
+def test_crack_with_show_keys_prints_the_key_as_text_on_stderr_and_in_the_report(tmp_path):
     words = write_word_list(tmp_path / "words.txt", 100, {3: PROBE_PSK})
-    result = run(str(CAPTURES_DIR / f"{PROBE}.pcap"), "--crack", str(words), "--show-keys", "-q")
-    assert (
-        f"PSK found for IKE SA 98e72c5e5a51642c/0d792ee3f11c9662, AM2 frame 2: {PROBE_PSK!r}" in result.stderr
+    result = run(str(CAPTURES_DIR / f"{PROBE}.pcap"), "--crack", str(words), "--show-keys")
+    key = PROBE_PSK.decode()
+    assert f"PSK found for IKE SA 98e72c5e5a51642c/0d792ee3f11c9662, AM2 frame 2: {key} (" in result.stderr
+    assert "b'" not in result.stderr  # not Python's bytes repr
+    assert "psk-cracked" in result.stdout  # the key in the report: next test, format by format
+
+
+def test_the_found_key_is_in_every_format_with_show_keys_only(tmp_path):
+    words = write_word_list(tmp_path / "words.txt", 100, {3: PROBE_PSK})
+    key = PROBE_PSK.decode()
+    for fmt in ("json", "markdown", "html"):
+        shown = run(
+            str(CAPTURES_DIR / f"{PROBE}.pcap"), "--crack", str(words), "--show-keys", "--format", fmt
+        )
+        hidden = run(str(CAPTURES_DIR / f"{PROBE}.pcap"), "--crack", str(words), "--format", fmt)
+        assert key in shown.stdout, fmt
+        assert key not in hidden.stdout + hidden.stderr, fmt
+    report = json.loads(
+        run(
+            str(CAPTURES_DIR / f"{PROBE}.pcap"), "--crack", str(words), "--show-keys", "--format", "json"
+        ).stdout
     )
+    cracked = next(f for f in report["findings"] if f["code"] == "psk-cracked")
+    assert cracked["evidence"]["psk"] == key
+
+
+def test_crack_says_up_front_how_many_candidates_and_how_long(tmp_path):
+    words = write_word_list(tmp_path / "words.txt", 1_000, {})
+    result = run(str(CAPTURES_DIR / f"{PROBE}.pcap"), "--crack", str(words), "--format", "json")
+    first = result.stderr.splitlines()[0]
+    # rules 'all': the word, 3 other cases, 4 forms x (10 + 100) digit suffixes = 444 per word
+    assert "1,000 words, rules all: up to 444,000 candidates (444 per word); about " in first
+    assert "/s on " in first and "PSK not found" in result.stderr.splitlines()[-1]
+
+
+def test_quiet_silences_every_note_of_the_psk_tools(tmp_path):
+    words = write_word_list(tmp_path / "words.txt", 100, {3: PROBE_PSK})
+    result = run(
+        str(CAPTURES_DIR / f"{PROBE}.pcap"),
+        "--crack",
+        str(words),
+        "--export-psk-params",
+        str(tmp_path / "p.txt"),
+        "--show-keys",
+        "-q",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0 and result.stderr == ""
+    assert (tmp_path / "p.txt").exists()
+    assert "psk-cracked" in [f["code"] for f in json.loads(result.stdout)["findings"]]
 
 
 def test_a_key_not_in_the_list_is_an_info_finding(tmp_path):

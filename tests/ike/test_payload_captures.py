@@ -104,7 +104,7 @@ def test_certs_vendor_ids_as_tshark_names_them(certs):
         "draft-stenberg-ipsec-nat-traversal-02",
         "draft-ietf-ipsec-nat-t-ike-00",
         "draft-ietf-ipsec-nat-t-ike-02",
-        "draft-ietf-ipsec-nat-t-ike-02\\n",
+        "draft-ietf-ipsec-nat-t-ike-02 (newline variant)",
         "draft-ietf-ipsec-nat-t-ike-03",
         "RFC 3947 NAT-T",
         "Netscreen-6",
@@ -148,7 +148,7 @@ def test_bug_12610_responder_chooses_aes256_sha256_xauth_psk(bug_12610):
     assert vendor_names(chain_of(bug_12610[0])) == [
         "RFC 3947 NAT-T",
         "draft-ietf-ipsec-nat-t-ike-02",
-        "draft-ietf-ipsec-nat-t-ike-02\\n",
+        "draft-ietf-ipsec-nat-t-ike-02 (newline variant)",
         "draft-ietf-ipsec-nat-t-ike-00",
         "XAUTH",
         "Cisco Unity 1.0",

@@ -107,7 +107,7 @@ def test_delete_with_several_spis():
     delete, problems = only(12, delete_body(3, 4, 3, b"".join(spis)))
     assert isinstance(delete, DeletePayload)
     assert delete.spis == spis and delete.spi_size == 4 and delete.protocol_id == 3
-    assert delete.summary() == "DELETE: ESP 3 SPIs 070883c2, c254fe64, 0000abcd"
+    assert delete.summary() == "DELETE: ESP 3 SPIs 0x070883c2, 0xc254fe64, 0x0000abcd"
     assert delete.to_dict()["spis"] == ["070883c2", "c254fe64", "0000abcd"]
     assert problems == []
 
@@ -135,7 +135,7 @@ def test_dpd_notify_sequence_number():
     assert isinstance(notify, NotifyPayload)
     assert notify.notify_name == "R-U-THERE" and notify.sequence == 4711 and notify.spi == spi
     assert not notify.is_error
-    assert notify.summary() == f"NOTIFY: R-U-THERE seq 4711 (ISAKMP spi {spi.hex()})"
+    assert notify.summary() == f"NOTIFY: R-U-THERE seq 4711 (ISAKMP SPI 0x{spi.hex()})"
 
 
 def test_responder_lifetime_notify_carries_ipsec_attributes():
@@ -146,7 +146,7 @@ def test_responder_lifetime_notify_carries_ipsec_attributes():
         ("SA-Life-Type", 1),
         ("SA-Life-Duration", 3600),
     ]
-    assert notify.summary() == "NOTIFY: RESPONDER-LIFETIME 3600 seconds (ESP spi c254fe64)"
+    assert notify.summary() == "NOTIFY: RESPONDER-LIFETIME 3600 seconds (ESP SPI 0xc254fe64)"
     assert problems == []
 
 

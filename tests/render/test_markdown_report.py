@@ -32,7 +32,7 @@ def test_case_study_report_reads_top_down():
         "### IPsec SAs",
         "## Findings",
     ]
-    assert "**The tunnel came up.**" in text
+    assert "**Verdict: The tunnel came up (" in text
     assert "main mode, 3DES-CBC, SHA, Pre-shared key, group 1, 86400 seconds" in text
 
 
@@ -80,9 +80,9 @@ def test_each_message_has_a_sentence_and_its_payloads():
 
 def test_failed_negotiation_says_what_went_wrong():
     text = _markdown("fail-psk-mismatch")
-    assert "**The tunnel did not come up.**" in text
-    assert "Did not come up: phase 1 did not complete (last state MM\\_KEY\\_EXCH)" in text
-    assert "What went wrong: the peers use different preshared keys" in text
+    assert "**Verdict: The tunnel did not come up:" in text
+    assert "Did not come up: phase 1 stopped after MM5 from the initiator (state MM\\_KEY\\_EXCH)" in text
+    assert "What went wrong: psk-mismatch: the peers use different preshared keys" in text
     diagram = mermaid_blocks(text)[0]
     assert sum("-->>" in line for line in diagram) == 2  # the two MM5 retransmissions, dashed
     assert sum("receiver cannot decrypt" in line for line in diagram) == 6

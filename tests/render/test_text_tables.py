@@ -1,10 +1,10 @@
 """The text report's tables are tabulate's, byte for byte, however they are made faster.
 
-``render/text.py`` skips tabulate's number parsing on columns it proves are text and wraps the
-findings' cells itself with tabulate's own wrapper (docs/performance.md, "IKE at scale"); the
-per-SA sections may be made on several processes. Random tables (numbers as text, booleans as
-text, colour codes, blank and multi-line cells, long hyphenated words) and the report of every
-real capture must come out as plain ``tabulate`` makes them.
+``render/text.py`` skips tabulate's number parsing on columns it proves are text
+(docs/performance.md, "IKE at scale"); the per-SA sections may be made on several processes.
+Random tables (numbers as text, booleans as text, colour codes, blank and multi-line cells, long
+hyphenated words) and the report of every real capture must come out as plain ``tabulate`` makes
+them.
 """
 
 from __future__ import annotations
@@ -50,24 +50,8 @@ def test_tables_are_tabulate_tables(rows: list[list[object]]):
     assert text._table(rows, headers) == tabulate(rows, headers=headers)
 
 
-@settings(max_examples=300, deadline=None)
-@given(_tables(), st.integers(3, 30))
-def test_wrapped_tables_are_tabulate_tables_with_maxcolwidths(rows: list[list[object]], width: int):
-    headers = [f"h{i}" for i in range(len(rows[0]))] if rows else []
-    widths = [None if i % 2 == 0 else width for i in range(len(headers))]
-    try:
-        want = tabulate(rows, headers=headers, maxcolwidths=widths)
-    except ValueError:  # tabulate's own failure on a few cells ("1,000" or "\n" in a wrapped column)
-        return
-    assert text._wrapped_table(rows, headers, widths) == want
-
-
 def _plain_table(rows, headers, **options):  # noqa: ANN001, ANN003, ANN202 - as text.py called tabulate
     return tabulate(rows, headers=headers, **options)
-
-
-def _plain_wrapped_table(rows, headers, maxcolwidths):  # noqa: ANN001, ANN202
-    return tabulate(rows, headers=headers, maxcolwidths=maxcolwidths)
 
 
 CASES = [
@@ -87,5 +71,4 @@ def test_text_report_of_real_captures_is_the_plain_tabulate_report(capture, keys
     monkeypatch.setattr(render_work, "CHUNK", 1)
     assert text.render_text(report, map_in_order=render_work.map_in_order(2)) == fast
     monkeypatch.setattr(text, "_table", _plain_table)
-    monkeypatch.setattr(text, "_wrapped_table", _plain_wrapped_table)
     assert text.render_text(report) == fast

@@ -9,7 +9,7 @@ from tests.conftest import CAPTURES_DIR, KEYS_DIR, analyze_path
 
 def _text(name: str) -> str:
     report = analyze_path(CAPTURES_DIR / f"{name}.pcap", load_key_file(str(KEYS_DIR / f"{name}.toml")))
-    return render_timeline(report)
+    return render_timeline(report, width=1000)  # one line per event: the lines are checked whole
 
 
 def test_rekey_timeline_text():

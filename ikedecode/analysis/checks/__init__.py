@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ikedecode.analysis.checks.esp import check_esp
 from ikedecode.analysis.checks.facts import Context
 from ikedecode.analysis.checks.ikev2 import check_ikev2
+from ikedecode.analysis.checks.keys import check_key_material
 from ikedecode.analysis.checks.liveness import check_liveness
 from ikedecode.analysis.checks.nat import check_nat
 from ikedecode.analysis.checks.notifies import check_error_notifies
@@ -24,6 +25,7 @@ from ikedecode.findings import Finding
 Check = Callable[[Context], list[Finding]]
 
 CHECKS: tuple[Check, ...] = (
+    check_key_material,  # first: it takes back the engine's psk-mismatch the peers disprove
     check_no_response,
     check_phase1,
     check_phase2,

@@ -84,7 +84,7 @@ def _no_esp(ctx: Context, flows: list[Flow]) -> list[Finding]:
     out = []
     talking = {frozenset((f.src, f.dst)) for f in flows}
     for facts in ctx.sas:
-        done = [q for q in facts.quick_modes if q.label(Label.QM2) is not None]
+        done = [q for q in facts.quick_modes if q.exchange.complete]  # QM3 seen: SAs installed
         if not done or frozenset((facts.sa.initiator, facts.sa.responder)) in talking:
             continue
         out.append(

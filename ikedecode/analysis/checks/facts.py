@@ -40,6 +40,7 @@ POLICY_ATTRIBUTES = (
     AUTHENTICATION_METHOD,
     GROUP_DESCRIPTION,
 )
+REFUSAL_WINDOW = 2.0  # seconds: an unreadable informational this soon after QM2 is its refusal
 LIFE_UNITS = {1: "seconds", 2: "kilobytes"}  # Life-Type / SA-Life-Type values (RFC 2407 4.5, RFC 2409 App. A)
 
 
@@ -64,9 +65,13 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+LISTED_FRAMES = 6  # frames named in a sentence; "and N more" after them
+
+
 def frames_text(messages: Iterable[IkeMessage]) -> str:
     frames = [str(m.frame) for m in messages]
-    return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames)
+    more = f" and {len(frames) - LISTED_FRAMES} more" if len(frames) > LISTED_FRAMES else ""
+    return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames[:LISTED_FRAMES]) + more
 
 
 def attribute_values(transform: dict[str, Any] | None) -> dict[int, Any]:
@@ -355,6 +360,22 @@ class QuickModeFacts:
         facts = self.sa_facts
         infos = facts.informationals_from(self.initiator, qm2.time, facts.next_quick_mode_after(qm2.time))
         return facts.error_notifies_in(infos)
+
+    def unreadable_answers_to_qm2(self) -> list[IkeMessage]:
+        """Encrypted informationals nobody can read that the initiator sent right after QM2 instead of
+        QM3 (within REFUSAL_WINDOW, before QM2 came again): taken for its refusal of QM2."""
+        qm2 = self.label(Label.QM2)
+        if qm2 is None or self.label(Label.QM3) is not None or self.label(Label.QM1) is None:
+            return []
+        facts = self.sa_facts
+        copies = facts.all_copies(qm2)
+        until = min(
+            copies[1].time if len(copies) > 1 else float("inf"),  # a refusal stops QM2's retransmissions
+            qm2.time + REFUSAL_WINDOW,
+            facts.next_quick_mode_after(qm2.time),
+        )
+        infos = facts.informationals_from(self.initiator, qm2.time, until)
+        return [m for m in infos if m.encrypted and not m.decrypted]
 
     def informational_answers(self) -> list[IkeMessage]:
         """Informationals from the responder after QM1 while no QM2 came (readable or not)."""

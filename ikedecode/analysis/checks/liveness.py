@@ -124,7 +124,7 @@ def _dpd_shape(facts: SaFacts, flows: list[Flow]) -> list[Finding]:
     return out
 
 
-def _deletes(facts: SaFacts) -> list[Finding]:
+def _deletes(facts: SaFacts, flows: list[Flow]) -> list[Finding]:
     if not facts.deletes:
         return []
     groups: dict[tuple[str, str], list[tuple[IkeMessage, str]]] = {}
@@ -143,8 +143,32 @@ def _deletes(facts: SaFacts) -> list[Finding]:
         else:
             frames = [msg.frame for msg, _ in deleted]
             parts.append(f"{sender} deleted {len(deleted)} {proto} SAs (frames {frames[0]} to {frames[-1]})")
-    evidence = {"ike_sa": facts.cookies, "count": len(items), "deletes": items[:MAX_LISTED]}
+    evidence = {
+        "ike_sa": facts.cookies,
+        "count": len(items),
+        "deletes": items[:MAX_LISTED],
+        "timing": _timing(facts, flows),
+    }
     return [finding("sa-deleted", "; ".join(parts), evidence)]
+
+
+RIGHT_AFTER_SETUP = 5.0  # seconds between the last quick mode and a delete that refuses it
+
+
+def _timing(facts: SaFacts, flows: list[Flow]) -> str:
+    """Whether the first delete came "right-after-setup": within RIGHT_AFTER_SETUP seconds of the
+    quick mode that set the SAs up, with no ESP/AH between the peers in between; else "later" (the
+    SAs were used or lived long: a rekey's clean-up, the tunnel closed)."""
+    first = min(msg.time for msg, _ in facts.deletes)
+    done = [q.messages[-1].time for q in facts.quick_modes if q.messages and q.messages[-1].time <= first]
+    if not done or first - max(done) > RIGHT_AFTER_SETUP:
+        return "later"
+    peers = {facts.sa.initiator, facts.sa.responder}
+    used = any(
+        {f.src, f.dst} == peers and f.first_seen is not None and max(done) <= f.first_seen <= first
+        for f in flows
+    )
+    return "later" if used else "right-after-setup"
 
 
 def check_liveness(ctx: Context) -> list[Finding]:
@@ -153,5 +177,5 @@ def check_liveness(ctx: Context) -> list[Finding]:
     for facts in ctx.sas:
         readable = _dpd(facts, flows)
         out.extend(readable or _dpd_shape(facts, flows))
-        out.extend(_deletes(facts))
+        out.extend(_deletes(facts, flows))
     return out

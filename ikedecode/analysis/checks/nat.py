@@ -96,7 +96,9 @@ def _peer_verdicts(facts: SaFacts, checks: list[tuple[str, NatDCheck]]) -> dict[
             continue
         wire = _wire_endpoint(facts, role)
         identity = facts.identity_address(role)
-        forced = not seen_by_other and wire is not None and identity == wire[0] and wire[1] in IKE_PORTS
+        # An IP-address ID equal to the address and IKE port on the wire: nothing rewrote this peer, so a
+        # NAT-D mismatch about it (its own hash or the other peer's) is forced encapsulation (RFC 3947 3).
+        forced = wire is not None and identity == wire[0] and wire[1] in IKE_PORTS
         verdicts[role] = {
             "address": facts.peer(role),
             "identity": identity,

@@ -45,6 +45,9 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
         if n.payload.notify_type == NO_PROPOSAL_CHOSEN
         and (n.payload.protocol_id == PROTO_ISAKMP or not facts.established)
     ]
+    if refusals and facts.established and any(q.exchange.complete for q in facts.quick_modes):
+        ctx.explain(*refusals)  # a later success supersedes the refusal: phase 1 and a quick mode completed
+        refusals = []
     if refusals:
         n = refusals[0]
         offered = _offered_text(facts)

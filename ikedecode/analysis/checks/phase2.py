@@ -269,7 +269,7 @@ def _qm2_rejected(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Find
     """The initiator refuses what the responder accepted (QM2) with an error notify instead of QM3."""
     notes = qm.rejection_of_qm2()
     if not notes:
-        return []
+        return _qm2_rejected_unreadable(facts, qm)
     ctx.explain(*notes)
     names = ", ".join(sorted({n.payload.notify_name for n in notes}))
     accepted = "; ".join(_proposals(qm, Label.QM2)) or "not readable"
@@ -280,6 +280,32 @@ def _qm2_rejected(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Find
             f"({frames_text([n.msg for n in notes])}) instead of QM3: it cannot use what {qm.responder} "
             f"accepted ({accepted})",
             {**_base_evidence(facts, qm, notes), "accepted": _proposals(qm, Label.QM2)},
+        )
+    ]
+
+
+def _qm2_rejected_unreadable(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
+    """Without keys: the initiator answered QM2 with an encrypted informational instead of QM3."""
+    qm2 = qm.label(Label.QM2)
+    if qm2 is None or qm.label(Label.QM3) is not None or qm.label(Label.QM1) is None:
+        return []
+    unreadable = qm.unreadable_answers_to_qm2()
+    if not unreadable:
+        return []
+    return [
+        finding(
+            "qm2-rejected",
+            f"quick mode {qm.message_id}: {qm.initiator} answered QM2 ({frames_text([qm2])}) with an "
+            f"encrypted informational ({frames_text(unreadable)}) instead of QM3: it did not install what "
+            f"{qm.responder} accepted (give the keys to read why)",
+            {
+                "ike_sa": facts.cookies,
+                "quick_mode": qm.message_id,
+                "initiator": qm.initiator,
+                "responder": qm.responder,
+                "qm2": evidence_of(qm2),
+                "answers": [evidence_of(m, protection=m.protection.value) for m in unreadable],
+            },
         )
     ]
 

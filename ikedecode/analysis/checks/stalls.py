@@ -17,6 +17,7 @@ from ikedecode.analysis.checks.facts import (
     frames_text,
     merge_repeats,
 )
+from ikedecode.capture.icmp import PortUnreachable
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import IkeMessage
 from ikedecode.ike.v1.exchanges import Label
@@ -41,11 +42,63 @@ def _other(role: str) -> str:
     return RESPONDER if role == INITIATOR else INITIATOR
 
 
+ICMP_ANSWER = 2.0  # seconds: an ICMP port unreachable this soon after a copy answers it
+
+
+def _port_unreachable(ctx: Context, copies: list[IkeMessage]) -> list[PortUnreachable]:
+    """The ICMP port unreachable answering each copy (capture/icmp.py), or [] when one has none."""
+    notes = ctx.report.stats.port_unreachable
+    out = []
+    for copy in copies:
+        answer = next(
+            (
+                n
+                for n in notes
+                if (n.original_src, n.original_dst, n.dport) == (copy.sender, copy.receiver, copy.dport)
+                and 0 <= n.time - copy.time <= ICMP_ANSWER
+            ),
+            None,
+        )
+        if answer is None:
+            return []
+        out.append(answer)
+    return out
+
+
+def _unreachable(
+    facts: SaFacts, last: IkeMessage, copies: list[IkeMessage], icmp: list[PortUnreachable]
+) -> Finding:
+    reporters = sorted({n.reporter for n in icmp})
+    by = (
+        f"{last.receiver} itself"
+        if reporters == [last.receiver]
+        else " and ".join(reporters) + f" (on the way to {last.receiver})"
+    )
+    return finding(
+        "port-unreachable",
+        f"{last.label} from {last.sender} to {last.receiver} UDP {last.dport} "
+        f"({frames_text(copies)}) was answered each time by ICMP port unreachable from {by} "
+        f"(frames {', '.join(str(n.frame) for n in icmp[:6])}{' and more' if len(icmp) > 6 else ''}): "
+        f"nothing listens on UDP {last.dport} at {last.receiver}",
+        {
+            "ike_sa": facts.cookies,
+            "state": WAITING_AFTER[last.label],
+            "copies": [evidence_of(m) for m in copies],
+            "icmp": [
+                {"frame": n.frame, "time": n.time, "reporter": n.reporter, "port": n.dport} for n in icmp[:20]
+            ],
+        },
+    )
+
+
 def _stall(
     ctx: Context, facts: SaFacts, last: IkeMessage, what: str, quick_mode: str | None = None
 ) -> Finding:
     state = WAITING_AFTER[last.label]
     copies = facts.all_copies(last)
+    icmp = _port_unreachable(ctx, copies)
+    if icmp:
+        return _unreachable(facts, last, copies, icmp)
     end = ctx.capture_end if ctx.capture_end is not None else copies[-1].time
     waited = max(end - last.time, 0.0)
     severity = Severity.ERROR if len(copies) > 1 or waited >= SHORT_WAIT else Severity.WARNING
@@ -99,10 +152,13 @@ def _quick_mode_stalls(ctx: Context, facts: SaFacts) -> list[Finding]:
             qm2 is not None
             and qm.label(Label.QM3) is None
             and qm1 is not None
-            and not facts.informationals_from(qm.initiator, qm2.time)
+            and not qm.rejection_of_qm2()
+            and not qm.unreadable_answers_to_qm2()  # phase2's qm2-rejected explains these
         ):
             found.append(_stall(ctx, facts, qm2, f"quick mode {qm.message_id}:", qm.message_id))
-    return merge_repeats(found, lambda f: (f.severity, f.evidence["state"], f.evidence["waiting"]))
+    return merge_repeats(
+        found, lambda f: (f.code, f.severity, f.evidence["state"], f.evidence.get("waiting"))
+    )
 
 
 def check_no_response(ctx: Context) -> list[Finding]:

@@ -27,23 +27,59 @@ def _retransmissions(facts: SaFacts) -> Finding | None:
         for m, c in repeated
     ]
     prefix = f"retransmission storm ({total} retransmissions): " if total >= STORM else ""
+    answered = _answered_quickly(facts, repeated)
     more = f"; and {len(parts) - LISTED} more message(s)" if len(parts) > LISTED else ""
     return finding(
         "retransmission",
-        prefix + "; ".join(parts[:LISTED]) + more,
+        prefix + "; ".join(parts[:LISTED]) + more + answered,
         {
             "ike_sa": facts.cookies,
+            "pattern": "answered" if answered else "unanswered",
             "retransmissions": total,
             "messages": [
                 {
                     **evidence_of(m),
                     "copies": len(c),
-                    "frames": [x.frame for x in c],
-                    "times": [x.time for x in c],
+                    "frames": [x.frame for x in c][:MAX_LISTED],
+                    "times": [x.time for x in c][:MAX_LISTED],
                 }
                 for m, c in repeated[:MAX_LISTED]
             ],
         },
+    )
+
+
+QUICK_ANSWER = 1.0  # seconds: an answer this soon after each copy is not a slow peer
+
+
+def _answered_quickly(facts: SaFacts, repeated: list[tuple[IkeMessage, list[IkeMessage]]]) -> str:
+    """ "; each copy of QM1 was answered within 9 ms ..." when every copy of a retransmitted message
+    got an answer from the other peer within QUICK_ANSWER: its sender is not waiting for a slow peer,
+    it does not accept the answers."""
+    quick = []
+    for first, copies in repeated:
+        delays = []
+        for copy in copies:
+            answer = next(
+                (
+                    m
+                    for m in facts.sa.messages
+                    if m.sender == copy.receiver and (m.time, m.frame) > (copy.time, copy.frame)
+                ),
+                None,
+            )
+            if answer is None or answer.time - copy.time > QUICK_ANSWER:
+                break
+            delays.append(answer.time - copy.time)
+        else:
+            quick.append((first, max(delays)))
+    if not quick:
+        return ""
+    named = ", ".join(f"{m.label} from {m.sender}" for m, _ in quick[:LISTED])
+    slowest = max(delay for _, delay in quick)
+    return (
+        f"; each copy of {named} was answered within {slowest * 1000:.0f} ms: not a slow peer, the "
+        "answers are not accepted"
     )
 
 

@@ -13,6 +13,7 @@ from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.header import IsakmpHeader
 from ikedecode.ike.records import DerivedKeys, IkeMessage, Protection
+from ikedecode.ike.repeated import add_once
 from ikedecode.ike.v1 import keyderiv
 from ikedecode.ike.v1.phase1 import AuthFamily, ClearMaterial, KeyCandidate, build_candidates
 from ikedecode.ike.v1.protection import Decryption, ciphertext_of, try_decrypt
@@ -127,12 +128,14 @@ class MessageDecryptor:
         broken = _not_cbc_ciphertext(ciphertext, state.policy.encryption_algorithm)
         if broken:  # no key can open it: a damaged message, not a key problem
             msg.protection, msg.note = Protection.UNDECRYPTABLE, broken
-            sa.findings.append(
+            add_once(  # the same damage once per SA
+                sa.findings,
                 finding(
                     "malformed-message",
                     f"{msg.label} from {msg.sender} cannot be decrypted by any key: {broken}",
                     {"frame": msg.frame, "label": msg.label},
-                )
+                ),
+                broken,
             )
             return None
         ivs = self._iv_for(state, header)

@@ -31,6 +31,7 @@ from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, Messa
 from ikedecode.ike.header import IsakmpHeader, parse_header
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
+from ikedecode.ike.repeated import add_once
 from ikedecode.ike.v1 import phase2
 from ikedecode.ike.v1.authentication import HashVerifier
 from ikedecode.ike.v1.child_sa import ChildSaKeys, QuickModeMaterial, child_sa_keys
@@ -362,12 +363,14 @@ class IkeEngine:
             )
             msg.payloads, msg.problems = chain.payloads, list(chain.problems)
             if chain.problems:
-                sa.findings.append(
+                add_once(  # the same parse error once per SA (retransmissions repeat it)
+                    sa.findings,
                     finding(
                         "malformed-message",
                         f"{label} from {datagram.src} has a malformed payload chain: {chain.problems[0]}",
                         {"frame": datagram.frame, "label": label},
-                    )
+                    ),
+                    chain.problems[0],
                 )
 
         if uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from ikedecode.analysis.report import Report
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.v1.exchanges import Role
-from ikedecode.render.cisco import phase1, phase2
+from ikedecode.render.cisco import ikev2_debug, phase1, phase2
+from ikedecode.render.cisco import ikev2_words as w
 from ikedecode.render.cisco.context import SaContext, keys_disagree
 from ikedecode.render.cisco.ids import LocalView, local_view
 from ikedecode.render.cisco.lines import DebugLog, merge
@@ -20,6 +21,10 @@ HEADER = (
     "! ikedecode: debug crypto isakmp / debug crypto ipsec as {who} would have printed it",
     "! from {name}; conn ids, policy priority and kilobyte lifetimes are IOS's own state, synthesised",
     "! (docs/cisco.md); '(encrypted: ...)' marks where the capture cannot be followed without keys",
+)
+HEADER_V2 = (
+    "! IKEv2 SAs: debug crypto ikev2 (+ internal SM Trace lines) / debug crypto ipsec as IOS XE prints",
+    "! them on {who}; session/SA ids, conn ids and lifetimes are synthesised (docs/cisco.md, IKEv2)",
 )
 
 
@@ -31,8 +36,18 @@ def render_cisco(
     sas = local_sas(report.ike_sas, view_of)
     view = local_view(sas)
     logs = [walk(sa, role, conn_id, order, view) for order, (sa, role, conn_id) in enumerate(view.sas)]
+    v2_sas = local_sas(report.ike_sas, view_of, version=2)
+    if v2_sas:
+        children = ikev2_debug.local_children(v2_sas, report.ike_sas)
+        first = len(logs)
+        logs.extend(
+            ikev2_debug.walk_ikev2(sa, role, w.FIRST_SESSION_ID + n, first + n, children)
+            for n, (sa, role) in enumerate(v2_sas)
+        )
     lines = [h.format(who=view_of.describe(), name=report.capture_name) for h in HEADER]
-    if not sas:
+    if v2_sas:
+        lines.extend(h.format(who=view_of.describe()) for h in HEADER_V2)
+    if not sas and not v2_sas:
         lines.append("! no IKEv1 negotiation in the capture")
     lines.extend(merge(logs))
     return "\n".join(lines) + "\n"

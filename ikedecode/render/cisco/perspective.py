@@ -50,13 +50,15 @@ class Perspective:
         return self.address if self.address is not None else f"the {self.role}"
 
 
-def local_sas(sas: list[IkeSa], perspective: Perspective) -> list[tuple[IkeSa, Role]]:
-    """The IKE SAs the local router takes part in, with its role in each (IKEv1 only).
+def local_sas(sas: list[IkeSa], perspective: Perspective, version: int = 1) -> list[tuple[IkeSa, Role]]:
+    """The IKE SAs of ``version`` the local router takes part in, with its role in each.
 
-    Raises ``PerspectiveError`` when ``--as ADDRESS`` is not a peer of any IKE SA.
+    Raises ``PerspectiveError`` when ``--as ADDRESS`` is not a peer of any IKE SA (of any version).
     """
-    out = [(sa, role) for sa in sas if sa.version == 1 and (role := perspective.role_in(sa)) is not None]
-    if perspective.address is not None and not out and sas:
+    out = [
+        (sa, role) for sa in sas if sa.version == version and (role := perspective.role_in(sa)) is not None
+    ]
+    if perspective.address is not None and not out and sas and not any(perspective.role_in(sa) for sa in sas):
         peers = sorted({a for sa in sas for a in (sa.initiator, sa.responder)})
         raise PerspectiveError(
             f"--as {perspective.address}: not a peer of any IKE SA in the capture (peers: {', '.join(peers)})"

@@ -114,7 +114,7 @@ VENDOR_WORDING = (  # seed: Unity, DPD
     ("RFC 3706 DPD", "vendor ID is DPD"),
     ("XAUTH", "vendor ID is XAUTH"),
     ("RFC 3947 NAT-T", "vendor ID is NAT-T RFC 3947"),
-    ("draft-ietf-ipsec-nat-t-ike-02\\n", "vendor ID is NAT-T v2"),
+    ("draft-ietf-ipsec-nat-t-ike-02 (newline variant)", "vendor ID is NAT-T v2"),
     ("draft-ietf-ipsec-nat-t-ike-0", "vendor ID is NAT-T v{draft}"),
     ("Cisco IOS", "speaking to another IOS box!"),
 )

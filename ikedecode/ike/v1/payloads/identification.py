@@ -7,6 +7,7 @@ import ipaddress
 
 from ikedecode.ike.registries import ID_TYPES
 from ikedecode.ike.v1.payloads.base import printable_text
+from ikedecode.ike.wire_text import escape_controls
 
 IDENTIFICATION_SIZES = {1: 4, 4: 8, 5: 16, 6: 32, 7: 8, 8: 32}
 
@@ -34,11 +35,11 @@ def identification_text(id_type: int, data: bytes) -> tuple[str, str | None]:
     if id_type == 8:
         return f"{ipaddress.IPv6Address(data[:16])}-{ipaddress.IPv6Address(data[16:])}", None
     if id_type in (2, 3):
-        return data.decode("utf-8", "backslashreplace"), None
+        return escape_controls(data.decode("utf-8", "backslashreplace")), None
     if id_type == 9:
         return distinguished_name_text(data) or data.hex(), None
     if id_type == 11:
-        return printable_text(data) or data.hex(), None
+        return escape_controls(printable_text(data) or data.hex()), None
     return data.hex(), None
 
 
@@ -132,7 +133,9 @@ def distinguished_name_text(der: bytes) -> str | None:
                 tag, value_start, value_end = _der_element(der, oid_end, pair_end)
                 raw_value = der[value_start:value_end]
                 codec = DER_STRING_CODECS.get(tag)
-                text = raw_value.decode(codec, "backslashreplace") if codec else "#" + raw_value.hex()
+                text = "#" + raw_value.hex()
+                if codec:
+                    text = escape_controls(raw_value.decode(codec, "backslashreplace"))
                 values.append(f"{DN_ATTRIBUTE_NAMES.get(oid, oid)}={text}")
                 inner = pair_end
             parts.append("+".join(values))

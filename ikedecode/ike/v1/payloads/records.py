@@ -21,6 +21,7 @@ from ikedecode.ike.registries import (
 )
 from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
 from ikedecode.ike.v1.payloads.base import Payload, hex_text, plural, printable_text
+from ikedecode.ike.wire_text import escape_controls
 
 # Notify types whose data is decoded (RFC 2407 4.6.3, RFC 3706 5)
 RESPONDER_LIFETIME = 24576
@@ -200,9 +201,9 @@ class NotifyPayload(Payload):
         if self.lifetime_attributes:
             text += " " + ", ".join(lifetime_text(self.lifetime_attributes))
         elif self.text is not None:
-            text += f' "{self.text}"'
+            text += f' "{escape_controls(self.text)}"'
         if self.spi:
-            text += f" ({PROTOCOL_IDS.short_name(self.protocol_id)} spi {hex_text(self.spi)})"
+            text += f" ({PROTOCOL_IDS.short_name(self.protocol_id)} SPI 0x{hex_text(self.spi)})"
         return text
 
 
@@ -225,7 +226,7 @@ class DeletePayload(Payload):
         }
 
     def detail(self) -> str:
-        spis = ", ".join(hex_text(spi) for spi in self.spis)
+        spis = ", ".join(f"0x{hex_text(spi)}" for spi in self.spis)
         return f"{PROTOCOL_IDS.short_name(self.protocol_id)} {plural(len(self.spis), 'SPI')}" + (
             f" {spis}" if spis else ""
         )

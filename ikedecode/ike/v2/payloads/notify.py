@@ -10,6 +10,7 @@ from typing import Any
 
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads.base import Ikev2Payload, need
+from ikedecode.ike.wire_text import escape_controls
 
 
 @dataclass(slots=True, kw_only=True)
@@ -47,7 +48,7 @@ class Ikev2NotifyPayload(Ikev2Payload):
     def detail(self) -> str:
         text = self.type_name
         if self.spi:
-            text += f" {reg.PROTOCOL_IDS.short_name(self.protocol_id)} SPI {self.spi.hex()}"
+            text += f" {reg.PROTOCOL_IDS.short_name(self.protocol_id)} SPI 0x{self.spi.hex()}"
         shown = {k: v for k, v in self.decoded.items() if k not in HIDDEN_IN_SUMMARY}
         if shown:
             text += " (" + ", ".join(f"{k} {_short(v)}" for k, v in shown.items()) + ")"
@@ -125,7 +126,7 @@ def _gateway(data: bytes, with_nonce: bool) -> dict[str, Any]:
     elif kind == 2:
         text = str(ipaddress.IPv6Address(identity))
     else:
-        text = identity.decode("utf-8", "backslashreplace") if kind == 3 else identity.hex()
+        text = escape_controls(identity.decode("utf-8", "backslashreplace")) if kind == 3 else identity.hex()
     out: dict[str, Any] = {"gateway_type": reg.GATEWAY_IDENTITY_TYPES.name(kind), "gateway": text}
     if with_nonce and len(data) > 2 + length:
         out["nonce"] = data[2 + length :].hex()

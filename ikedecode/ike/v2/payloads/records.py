@@ -21,6 +21,7 @@ from ikedecode.ike.registry.ikev2 import (
     SIGNATURE_ALGORITHM_OIDS,
 )
 from ikedecode.ike.v2.payloads.base import Ikev2Payload, need, plural
+from ikedecode.ike.wire_text import escape_controls
 
 SHA1_SIZE = 20  # CERTREQ certification authority entries (RFC 7296 3.7)
 
@@ -190,7 +191,7 @@ class Ikev2DeletePayload(Ikev2Payload):
         protocol = PROTOCOL_IDS.short_name(self.protocol_id)
         if not self.spis:
             return f"{protocol} SA"
-        return f"{protocol} " + ", ".join(s.hex() for s in self.spis)
+        return f"{protocol} " + ", ".join(f"0x{s.hex()}" for s in self.spis)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -265,7 +266,7 @@ class Ikev2EapPayload(Ikev2Payload):
     @property
     def identity(self) -> str | None:
         if self.method_type == EAP_IDENTITY:
-            return self.data.decode("utf-8", "backslashreplace")
+            return escape_controls(self.data.decode("utf-8", "backslashreplace"))
         return None
 
     def fields(self) -> dict[str, Any]:

@@ -133,7 +133,7 @@ class Ikev2Proposal:
 
     def text(self) -> str:
         """``IKE:aes-cbc-256/prfsha256/sha256/modp2048`` (transforms in wire order)."""
-        spi = f" SPI {self.spi.hex()}" if self.spi else ""
+        spi = f" SPI 0x{self.spi.hex()}" if self.spi else ""
         return f"#{self.number} {PROTOCOL_IDS.short_name(self.protocol_id)}{spi}: " + "/".join(
             t.text() for t in self.transforms
         )

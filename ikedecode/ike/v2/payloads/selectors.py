@@ -18,6 +18,7 @@ from ikedecode.ike.registry.ikev2 import (
 )
 from ikedecode.ike.registry.isakmp import IP_PROTOCOLS
 from ikedecode.ike.v2.payloads.base import Ikev2Payload, need, plural
+from ikedecode.ike.wire_text import escape_controls
 
 MAX_SELECTORS = 256
 
@@ -34,7 +35,7 @@ class TrafficSelector:
 
     def text(self) -> str:
         if self.ts_type == TS_SECLABEL:
-            return "label " + self.label.rstrip(b"\x00").decode("utf-8", "backslashreplace")
+            return "label " + escape_controls(self.label.rstrip(b"\x00").decode("utf-8", "backslashreplace"))
         if self.ts_type not in (TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE):
             return f"{TS_TYPES.name(self.ts_type)}"
         addresses = _range_text(self.start_address, self.end_address)
@@ -161,7 +162,7 @@ def configuration_value_text(kind: int, value: bytes) -> str:
         if layout == "ip6-or-ip4" and len(value) in (4, 16):
             return str(ipaddress.ip_address(value))
         if layout == "text":
-            return value.decode("utf-8", "backslashreplace")
+            return escape_controls(value.decode("utf-8", "backslashreplace"))
         if layout == "types" and len(value) % 2 == 0:
             return ",".join(
                 CONFIGURATION_ATTRIBUTES.name(t & 0x7FFF) for (t,) in struct.iter_unpack("!H", value)
