@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher,
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
 
 from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.v2.prf import integrity_checksum
 from ikedecode.ike.v2.transforms import ENCR, INTEG, CipherMode, EncrParams
 
@@ -48,7 +49,7 @@ __all__ = [
     "reassemble_fragments",
 ]
 
-IKE_HEADER_SIZE = 28
+IKE_HEADER_SIZE = HEADER_LENGTH  # RFC 7296 3.1
 _SK_HEADER = 4
 _SKF_HEADER = 8
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.registries import PROTO_IPSEC_AH
 from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import IdPayload, SaPayload, Transform
 from ikedecode.render.cisco import attributes as attrs
@@ -57,7 +58,7 @@ class ChildPart:
 
     @property
     def protocol(self) -> str:
-        return "ah" if self.protocol_id == attrs.PROTO_AH else "esp"
+        return "ah" if self.protocol_id == PROTO_IPSEC_AH else "esp"
 
     @property
     def transform_set(self) -> str:

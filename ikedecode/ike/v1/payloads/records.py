@@ -17,6 +17,10 @@ from ikedecode.ike.registries import (
     NOTIFY_TYPES,
     PAYLOAD_TYPES,
     PROTOCOL_IDS,
+    R_U_THERE,
+    R_U_THERE_ACK,
+    REPLAY_STATUS,
+    RESPONDER_LIFETIME,
     payload_type_name,
 )
 from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
@@ -24,9 +28,7 @@ from ikedecode.ike.v1.payloads.base import Payload, hex_text, plural, printable_
 from ikedecode.ike.wire_text import escape_controls
 
 # Notify types whose data is decoded (RFC 2407 4.6.3, RFC 3706 5)
-RESPONDER_LIFETIME = 24576
-REPLAY_STATUS = 24577
-DPD_NOTIFY_TYPES = frozenset({36136, 36137})
+DPD_NOTIFY_TYPES = frozenset({R_U_THERE, R_U_THERE_ACK})
 
 
 @dataclass(slots=True, kw_only=True)
