@@ -36,6 +36,15 @@ EXCHANGE_TYPES = Registry(
 
 IKEV2_EXCHANGE_TYPES = frozenset({34, 35, 36, 37, 38})
 
+# NAT-D and NAT-OA before RFC 3947 gave them 20 and 21: the later NAT-T drafts used 15 and 16 (which
+# GDOI, RFC 3547, also uses for SA KEK / SA TEK), as Cisco IOS still does when both peers' NAT-T
+# vendor ID is a draft one (decided per IKE SA: ``ike/v1/nat_t_numbers.py``). Drafts -01 to -03
+# used the private numbers 130 and 131 (in ``PAYLOAD_TYPES``).
+NAT_T_DRAFT_PAYLOAD_TYPES = {
+    15: ("NAT-D (draft-ietf-ipsec-nat-t-ike, type 15)", "NAT-D"),
+    16: ("NAT-OA (draft-ietf-ipsec-nat-t-ike, type 16)", "NAT-OA"),
+}
+
 # RFC 2408 3.1 (1-13), mode-cfg draft (14), RFC 3547 GDOI (15-19), RFC 3947 (20, 21),
 # RFC 6407 (22), draft-ietf-ipsec-nat-t-ike-01..03 (130, 131), Cisco IKE fragmentation (132).
 PAYLOAD_TYPES = Registry(

@@ -47,6 +47,7 @@ from ikedecode.ike.v1.exchanges import (
     Step,
 )
 from ikedecode.ike.v1.fragments import FragmentCollector
+from ikedecode.ike.v1.nat_t_numbers import uses_draft_numbers, with_draft_numbers
 from ikedecode.ike.v1.payloads import FragmentPayload, VendorIdPayload, parse_payloads
 from ikedecode.ike.v1.phase1_messages import Phase1Messages
 from ikedecode.ike.v1.phase2_messages import DEFAULT_MAX_PHASE2_PER_SA, Phase2Messages
@@ -189,6 +190,8 @@ class Ikev1Engine:
                     chain.problems[0],
                 )
 
+        if uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)
+            msg.payloads = with_draft_numbers(msg.payloads, msg.problems)
         if header.exchange_type in PHASE1_TYPES:
             self.phase1.message(state, msg, role, step)
         elif header.message_id != 0 or header.exchange_type in PHASE2_TYPES:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ikedecode.ike import ciphers
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.header import HEADER_LENGTH
+from ikedecode.ike.registries import NAT_T_DRAFT_PAYLOAD_TYPES
 from ikedecode.ike.v1.payloads import PayloadChain, UnknownPayload, parse_payloads
 
 # Padding may be up to 255 bytes by some implementations; more is not plausible.
@@ -57,7 +58,8 @@ def try_decrypt(
         return "decrypted data is not a payload chain: " + chain.problems[0]
     if not chain.payloads:
         return "decrypted data holds no payload"
-    if any(isinstance(p, UnknownPayload) for p in chain.payloads):
+    if any(isinstance(p, UnknownPayload) and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES for p in chain.payloads):
+        # (15 and 16 are NAT-D/NAT-OA in an SA with draft NAT-T numbers: ike/v1/nat_t_numbers.py)
         return "decrypted data holds an unknown payload type"
     padding = len(chain.trailing)
     if padding > MAX_PADDING + block:

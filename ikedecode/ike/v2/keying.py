@@ -178,15 +178,41 @@ class Ikev2Keying:
         msg.protection = Protection.VERIFIED if opened.integrity_verified else Protection.DECRYPTED
         msg.integrity_verified = opened.integrity_verified
         msg.hash_name = "ICV"
-        if not opened.ok:
-            msg.note = _join(msg.note, opened.detail)
-            return None
+        if not opened.ok:  # verified, but the padding is beyond the plaintext: noise, as below
+            return self._judged(state, msg, [], [opened.detail], opened.integrity_verified)
         base = protected.offset + (8 if fragment else 4) + len(opened.iv)
         if fragment:
             return self._fragment(state, msg, exchange, opened)
         chain = parse_ikev2_payloads(opened.next_payload, opened.plaintext, base, inner=True)
-        msg.problems.extend(chain.problems)
-        return chain.payloads
+        return self._judged(state, msg, chain.payloads, chain.problems, opened.integrity_verified)
+
+    @staticmethod
+    def _judged(
+        state: Ikev2SaState,
+        msg: IkeMessage,
+        payloads: list[Ikev2Payload],
+        problems: list[str],
+        authentic: bool,
+    ) -> list[Ikev2Payload] | None:
+        """The inner payloads, if they are a payload chain. The ICV proves SK_a only (RFC 7296
+        3.14): a right SK_a with a wrong SK_e verifies and decrypts to noise, whose chain breaks."""
+        if not problems:
+            return payloads
+        msg.protection = Protection.UNDECRYPTABLE
+        msg.problems.extend(problems)
+        why = "the ICV verifies, so SK_a is right and SK_e wrong" if authentic else "the key is wrong"
+        msg.note = _join(msg.note, f"decrypts to a broken payload chain ({problems[0]}): {why}")
+        if not state.wrong_keys_reported:
+            state.wrong_keys_reported = True
+            state.sa.findings.append(
+                finding(
+                    "wrong-keys",
+                    f"IKEv2 SA {state.sa.cookies}: frame {msg.frame} decrypts to a broken payload chain: "
+                    + why,
+                    {"cookies": state.sa.cookies, "frame": msg.frame, "candidates": 1, "chain": problems[0]},
+                )
+            )
+        return None
 
     def _fragment(
         self, state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState, opened: OpenedPayload
@@ -201,8 +227,9 @@ class Ikev2Keying:
         del state.fragments[key]
         msg.note = _join(msg.note, f"message reassembled from {whole.total_fragments} fragments")
         chain = parse_ikev2_payloads(whole.next_payload, whole.plaintext, 0, inner=True)
-        msg.problems.extend(chain.problems)
-        return chain.payloads
+        return self._judged(
+            state, msg, chain.payloads, chain.problems, all(f.integrity_verified for f in held.opened)
+        )
 
     def _adopt(self, state: Ikev2SaState, candidate: KeyCandidate) -> None:
         state.keys = candidate
