@@ -33,12 +33,29 @@ class LoggedIkeSa:
     responder_spi: bytes | None = None
     keys: dict[str, bytes] = field(default_factory=dict)
     proposal: str | None = None  # "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
+    stages: list[LoggedDerivation] = field(default_factory=list)  # IKEv2: SKEYSEED/SK_* blocks, in order
 
     def learn_spis(self, version: int, initiator: bytes, responder: bytes) -> None:
         self.version = version
         self.initiator_spi = initiator
         if responder != ZERO_COOKIE:
             self.responder_spi = responder
+
+
+@dataclass(slots=True, eq=False)
+class LoggedDerivation:
+    """One IKEv2 key derivation (``SKEYSEED``, ``Sk_* secret`` dumps of one thread, RFC 7296 2.14).
+
+    It belongs to the IKE SA the thread checks in next (``checkin IKEv2 SA name[N] with SPIs``), not
+    always to the SA of its ``<name|N>`` prefix: the peer that starts an IKE SA rekey logs the new
+    SA's keys under the old SA's prefix (RFC 7296 2.18). Several derivations for one SA are its key
+    stages in order (RFC 9370 additional key exchanges re-derive SK_* after each IKE_INTERMEDIATE).
+    """
+
+    prefix_sa: LoggedIkeSa  # the SA of the dumps' <name|N> prefix (or of the thread)
+    line: int
+    keys: dict[str, bytes] = field(default_factory=dict)
+    owner: LoggedIkeSa | None = None  # set by the check-in that follows
 
 
 @dataclass(slots=True)
@@ -109,30 +126,47 @@ class LoggedKeys:
     def _origin(self, line: int, sa: LoggedIkeSa, what: str = "") -> str:
         return f"{self.source} line {line} ({sa.label}{', ' + what if what else ''})"
 
+    def _ikev2_keys(self, sa: LoggedIkeSa, ring: KeyRing) -> None:
+        """Each key stage of an IKEv2 SA whose SPIs the log names (mgr 2 check-in lines)."""
+        if sa.initiator_spi is None or sa.responder_spi is None:
+            return
+        # an IKE SA rekey selects the new SA's proposal under the old SA (its prefix)
+        proposal = sa.proposal or next(
+            (d.prefix_sa.proposal for d in sa.stages if d.prefix_sa.proposal), None
+        )
+        encryption, integrity = _ikev2_algorithms(proposal)
+        for stage, derivation in enumerate(sa.stages):
+            keys = derivation.keys
+            if not any(k in keys for k in IKEV2_LABELS.values()):
+                continue  # a DH secret alone: nothing was derived from it
+            what = f"key stage {stage + 1}" if len(sa.stages) > 1 else ""
+            if derivation.prefix_sa is not sa:
+                what = _join(what, f"logged under {derivation.prefix_sa.label}")
+            ring.ikev2_keys.append(
+                Ikev2KeyMaterial(
+                    sa.initiator_spi,
+                    sa.responder_spi,
+                    self._origin(derivation.line, sa, what),
+                    encryption=encryption,
+                    integrity=integrity,
+                    sk_ei=keys.get("sk_ei", b""),
+                    sk_er=keys.get("sk_er", b""),
+                    sk_ai=keys.get("sk_ai", b""),
+                    sk_ar=keys.get("sk_ar", b""),
+                    sk_d=keys.get("sk_d"),
+                    sk_pi=keys.get("sk_pi"),
+                    sk_pr=keys.get("sk_pr"),
+                    stage=stage,
+                )
+            )
+
     def _ike_keys(self, sa: LoggedIkeSa, ring: KeyRing) -> None:
-        if not sa.keys:
+        if sa.stages:
+            self._ikev2_keys(sa, ring)
+            return
+        if not sa.keys or sa.version == 2:
             return
         origin = self._origin(sa.line, sa)
-        if sa.version == 2 or any(k in sa.keys for k in IKEV2_LABELS.values()):
-            if sa.initiator_spi is not None and sa.responder_spi is not None:
-                encryption, integrity = _ikev2_algorithms(sa.proposal)
-                ring.ikev2_keys.append(
-                    Ikev2KeyMaterial(
-                        sa.initiator_spi,
-                        sa.responder_spi,
-                        origin,
-                        encryption=encryption,
-                        integrity=integrity,
-                        sk_ei=sa.keys.get("sk_ei", b""),
-                        sk_er=sa.keys.get("sk_er", b""),
-                        sk_ai=sa.keys.get("sk_ai", b""),
-                        sk_ar=sa.keys.get("sk_ar", b""),
-                        sk_d=sa.keys.get("sk_d"),
-                        sk_pi=sa.keys.get("sk_pi"),
-                        sk_pr=sa.keys.get("sk_pr"),
-                    )
-                )
-            return
         if sa.initiator_spi is None:
             # no cookies: g^xy still works for every SA when the user also gives the PSK
             if "dh_secret" in sa.keys:
@@ -200,6 +234,10 @@ class LoggedKeys:
             except (UnknownAlgorithm, InvalidSa) as exc:
                 raise KeyFileError(f"{what} {role} keys: {exc}", self.source, child.line) from None
         return sas
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}, {b}" if a else b
 
 
 def _child_name(child: LoggedChild) -> str:
