@@ -150,10 +150,8 @@ def render_and_check(report: Report, show_keys: bool, secrets: list[bytes], pick
     if not show_keys:
         derived = []
         for sa in report.ike_sas:
-            if sa.keys is not None:
-                keys = sa.keys
-                derived += [keys.skeyid, keys.skeyid_d, keys.skeyid_a, keys.skeyid_e, keys.encryption_key]
-                derived.append(keys.dh_secret)
+            if sa.keys is not None:  # IKEv1 SKEYID.. or IKEv2 SKEYSEED, SK_*: every value is secret
+                derived += [bytes.fromhex(value) for value in sa.keys.to_dict().values() if value]
         for ipsec in report.ipsec_sas:
             derived += [ipsec.encryption_key, ipsec.integrity_key]
         blob = text + json.dumps(document)

@@ -77,6 +77,29 @@ class FindingKind:
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - reads like the table below
 
+# IKEv2 error notifies (RFC 7296 3.10.1), by IANA name, in configuration terms
+IKEV2_NOTIFY_HINTS = {
+    "INVALID_IKE_SPI": "the peer has no IKE SA with these SPIs (it restarted or already deleted it)",
+    "INVALID_SYNTAX": "the peer could not parse the message (or could not decrypt it)",
+    "INVALID_MESSAGE_ID": "the peer does not expect this message ID: the windows are out of sync",
+    "INVALID_SPI": "the peer does not know this ESP/AH SPI (it deleted the Child SA)",
+    "NO_PROPOSAL_CHOSEN": "no proposal matched: compare the IKE / ESP proposals (cipher, PRF, integrity, "
+    "group) of both peers",
+    "INVALID_KE_PAYLOAD": "the peer wants another key exchange method: the initiator retries with the "
+    "group in the notify",
+    "AUTHENTICATION_FAILED": "authentication failed at the peer: pre-shared key, certificate or identity "
+    "(IDi/IDr) mismatch",
+    "SINGLE_PAIR_REQUIRED": "the peer accepts only one pair of traffic selectors: narrow the local/remote "
+    "subnets",
+    "INTERNAL_ADDRESS_FAILURE": "the peer could not assign a virtual IP address (pool exhausted or not "
+    "configured)",
+    "FAILED_CP_REQUIRED": "the peer requires a configuration payload (virtual IP request)",
+    "TS_UNACCEPTABLE": "traffic selectors unacceptable: the local/remote subnets of both peers do not match",
+    "TEMPORARY_FAILURE": "temporary failure (a simultaneous rekey): the peer retries later",
+    "CHILD_SA_NOT_FOUND": "the peer has no Child SA with this SPI",
+    "AUTHORIZATION_FAILED": "the identity is authenticated but not authorised on the peer",
+}
+
 _KINDS = (
     # -- capture layer and engine (their producers keep them) -------------------------------------
     FindingKind(
@@ -130,11 +153,11 @@ _KINDS = (
         "a fragment of a large IKE message (certificates) was lost on the way",
     ),
     FindingKind(
-        "ikev2-not-decoded",
-        I,
+        "auth-mismatch",
+        E,
         "engine",
-        "IKEv2 messages are recognised and counted, not decoded",
-        "",
+        "an IKEv2 AUTH payload does not verify (shared key or signature)",
+        "the pre-shared key is not the one the peers use, or the certificate is not the signer's",
     ),
     FindingKind(
         "wrong-keys",
@@ -220,7 +243,10 @@ _KINDS = (
         "diagnosis",
         "a peer sent an error notification no other finding explains",
         "read the notify type; the sending peer's log says why it refused",
-        case_field="notify",  # the notify's name (RFC 2408 3.14.1)
+        lowered_to=I,
+        lowered_when="when the notify is an IKEv2 INVALID_KE_PAYLOAD the initiator answered with a "
+        "successful retry",
+        case_field="notify",  # the notify's name (RFC 2408 3.14.1; IKEv2: RFC 7296 3.10.1, IANA spelling)
         case_hints={
             "INVALID-COOKIE": "the peer has no IKE SA with these cookies (it restarted or already deleted "
             "it)",
@@ -241,6 +267,7 @@ _KINDS = (
             "AUTHENTICATION-FAILED": "authentication failed at the peer: pre-shared key or "
             "certificate/identity mismatch",
             "INVALID-SIGNATURE": "a signature did not verify at the peer: certificate or key mismatch",
+            **IKEV2_NOTIFY_HINTS,
         },
     ),
     # -- phase 2 -----------------------------------------------------------------------------------

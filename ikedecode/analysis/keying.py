@@ -1,15 +1,16 @@
 """Where IKE meets ESP: IPsec SAs keyed from what a quick mode produced (``ike.v1.child_sa.ChildSaKeys``).
 
 This sits above both ``ike/`` and ``esp/`` so that neither imports the other; IKEv2 child SAs
-will be keyed here too.
+are keyed here too (``ipsec_sa_from_ikev2_child``).
 """
 
 from __future__ import annotations
 
 from ikedecode.esp.sa import IpsecSa, Mode
-from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform
+from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, ikev2_child_transform
 from ikedecode.ike.registries import AUTHENTICATION_ALGORITHM, ENCAPSULATION_MODE, IPSEC_KEY_LENGTH
 from ikedecode.ike.v1.child_sa import ChildSaKeys
+from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
 
 PROTO_AH, PROTO_ESP = 2, 3
 # RFC 2407 4.5 encapsulation modes, RFC 3947 UDP-encapsulated ones and their draft numbers
@@ -29,8 +30,10 @@ def _int(value: int | bytes | None) -> int | None:
     return value
 
 
-def ipsec_sa_from_child(child: ChildSaKeys) -> IpsecSa:
+def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
     """Raises ``UnknownAlgorithm`` / ``InvalidSa`` (both ``ValueError``) for transforms we cannot key."""
+    if isinstance(child, Ikev2ChildSaKeys):
+        return ipsec_sa_from_ikev2_child(child)
     auth = _int(child.attributes.get(AUTHENTICATION_ALGORITHM))
     if child.protocol_id == PROTO_ESP:
         transform = ikev1_esp_transform(
@@ -54,6 +57,35 @@ def ipsec_sa_from_child(child: ChildSaKeys) -> IpsecSa:
         integrity=transform.integrity,
         integrity_key=integrity_key,
         mode=ENCAPSULATION_TO_MODE.get(encapsulation) if encapsulation is not None else None,
+        origin=child.origin,
+        ike_cookies=child.ike_cookies,
+        message_id=child.message_id,
+    )
+
+
+def ipsec_sa_from_ikev2_child(child: Ikev2ChildSaKeys) -> IpsecSa:
+    """An IKEv2 Child SA direction (RFC 7296 2.17: keys already split) as an ESP/AH SA."""
+    if child.protocol_id == PROTO_ESP:
+        if child.encryption_id is None:
+            raise ValueError("ESP Child SA without an encryption transform")
+        transform = ikev2_child_transform(child.encryption_id, child.key_length, child.integrity_id)
+        protocol = "esp"
+    elif child.protocol_id == PROTO_AH:
+        transform = ikev2_child_transform(11, None, child.integrity_id)  # AH: integrity only (ENCR_NULL)
+        protocol = "ah"
+    else:
+        raise ValueError(f"protocol {child.protocol_id} carries no ESP/AH traffic")
+    return IpsecSa(
+        protocol,  # type: ignore[arg-type]
+        int.from_bytes(child.spi, "big"),
+        child.src,
+        child.dst,
+        encryption=transform.encryption,
+        encryption_key=child.encryption_key[: transform.encryption_key_length],
+        integrity=transform.integrity,
+        integrity_key=child.integrity_key[: transform.integrity_key_length],
+        mode=child.mode,  # type: ignore[arg-type]
+        esn=child.esn,
         origin=child.origin,
         ike_cookies=child.ike_cookies,
         message_id=child.message_id,

@@ -26,6 +26,7 @@ from ikedecode.analysis.timeline_events import (
     message_events,
     phase2_events,
 )
+from ikedecode.analysis.timeline_ikev2 import ikev2_children, ikev2_established
 from ikedecode.analysis.timeline_records import (
     KIND_ORDER,
     ChildSaTimeline,
@@ -175,10 +176,17 @@ def _ike_sa_timeline(
 
     index = SaIndex.of(sa)
     message_events(sa, add)
-    ike.phase1_complete = _phase1_complete(sa)
-    if ike.phase1_complete is not None:
-        add(ike.phase1_complete, "phase1-complete", "phase 1 complete: the IKE SA is established (QM_IDLE)")
-    ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
+    if sa.version == 2:  # IKE_AUTH instead of phase 1, Child SAs instead of quick modes
+        ike.phase1_complete = ikev2_established(sa)
+        if ike.phase1_complete is not None:
+            add(ike.phase1_complete, "phase1-complete", "IKE SA established (IKE_AUTH done or rekeyed in)")
+        ike.children = ikev2_children(sa, directions, used, lookup or _DirectionIndex.of(directions))
+    else:
+        ike.phase1_complete = _phase1_complete(sa)
+        if ike.phase1_complete is not None:
+            text = "phase 1 complete: the IKE SA is established (QM_IDLE)"
+            add(ike.phase1_complete, "phase1-complete", text)
+        ike.children = _children(sa, directions, used, index, lookup or _DirectionIndex.of(directions))
     _link_generations(ike.children)
     phase2_events(sa, ike, add, index)
     esp_events(ike, add)

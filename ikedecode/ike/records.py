@@ -31,9 +31,9 @@ class IkeMessage:
     dport: int
     length: int
     exchange_type: int
-    exchange: str  # "main", "aggressive", "quick", "informational", "transaction", "ikev2:<name>", ...
+    exchange: str  # "main", "aggressive", "quick", "informational", "transaction", IKEv2: "IKE_AUTH", ...
     message_id: int
-    label: str  # MM1..MM6, AM1..AM3, QM1..QM3, INFO, TRANSACTION, ?
+    label: str  # MM1..MM6, AM1..AM3, QM1..QM3, INFO, TRANSACTION, ?; IKEv2: "IKE_AUTH request"
     flags: int
     encrypted: bool
     retransmission_of: int | None = None  # frame of the first copy
@@ -45,6 +45,11 @@ class IkeMessage:
     frames: tuple[int, ...] = ()
     udp_encapsulated: bool = False
     note: str = ""  # one line on what happened (e.g. why it could not be decrypted)
+    # IKEv2 only (docs/json.md): the R flag, the SK payload's ICV, the AUTH payload's check
+    version: int = 1
+    response: bool | None = None
+    integrity_verified: bool | None = None
+    auth_verified: bool | None = None
 
     @property
     def retransmission(self) -> bool:
@@ -112,6 +117,68 @@ class DerivedKeys:
         }
 
 
+@dataclass(slots=True)
+class Ikev2DerivedKeys:
+    """An IKEv2 SA's keys (RFC 7296 2.14) and where they came from; same reading interface as
+    ``DerivedKeys`` (``psk_origin``, ``dh_origin``, ``key_origin``, ``to_dict``)."""
+
+    sk_d: bytes | None
+    sk_ai: bytes
+    sk_ar: bytes
+    sk_ei: bytes
+    sk_er: bytes
+    sk_pi: bytes | None = None
+    sk_pr: bytes | None = None
+    skeyseed: bytes | None = None
+    dh_secret: bytes | None = None
+    psk_origin: str | None = None
+    dh_origin: str | None = None
+    key_origin: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        def hx(v: bytes | None) -> str | None:
+            return v.hex() if v is not None else None
+
+        return {
+            "skeyseed": hx(self.skeyseed),
+            "sk_d": hx(self.sk_d),
+            "sk_ai": hx(self.sk_ai),
+            "sk_ar": hx(self.sk_ar),
+            "sk_ei": hx(self.sk_ei),
+            "sk_er": hx(self.sk_er),
+            "sk_pi": hx(self.sk_pi),
+            "sk_pr": hx(self.sk_pr),
+            "dh_secret": hx(self.dh_secret),
+        }
+
+
+@dataclass(slots=True)
+class Ikev2Facts:
+    """What only an IKEv2 SA has: NAT detection (RFC 7296 2.23), IKE_SA_INIT restarts (2.6, 1.2),
+    rekeying links (2.18), the negotiated PRF, and the child SAs made."""
+
+    initiator_nat_detected: bool | None = None  # NAT_DETECTION hashes of the initiator's address
+    responder_nat_detected: bool | None = None
+    nat_checks: list[dict[str, Any]] = field(default_factory=list)
+    restarts: list[str] = field(default_factory=list)  # "COOKIE (frame 2)", "INVALID_KE_PAYLOAD ..."
+    rekeyed_from: str | None = None  # SPIs of the IKE SA this one replaced
+    rekeyed_into: list[str] = field(default_factory=list)
+    prf: str | None = None
+    child_sas: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "initiator_nat_detected": self.initiator_nat_detected,
+            "responder_nat_detected": self.responder_nat_detected,
+            "nat_checks": self.nat_checks,
+            "restarts": self.restarts,
+            "rekeyed_from": self.rekeyed_from,
+            "rekeyed_into": self.rekeyed_into,
+            "prf": self.prf,
+            "child_sas": self.child_sas,
+        }
+
+
 _CookiePair = tuple[bytes, bytes | None]
 
 
@@ -131,13 +198,14 @@ class IkeSa:
     established: bool = False
     authenticated: bool | None = None
     identities: dict[str, str] = field(default_factory=dict)  # role -> ID text
-    keys: DerivedKeys | None = None
+    keys: DerivedKeys | Ikev2DerivedKeys | None = None
     messages: list[IkeMessage] = field(default_factory=list)
     phase2: dict[int, Phase2Exchange] = field(default_factory=dict)
     vendor_ids: dict[str, list[str]] = field(default_factory=dict)  # role -> names
     findings: list[Finding] = field(default_factory=list)
     first_time: float = 0.0
     last_time: float = 0.0
+    ikev2: Ikev2Facts | None = None  # IKEv2 SAs only
     # ``cookies`` as last computed, and the cookie values it was computed from: the diagnosis and
     # the timeline ask for it per pair of SAs, and with 10,000 SAs the formatting added up
     _cookies_text: str = field(default="", init=False, repr=False, compare=False)

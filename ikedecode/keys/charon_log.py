@@ -33,6 +33,7 @@ from ikedecode.keys.charon_names import (
     CHILD_LABELS,
     IKEV1_LABELS,
     IKEV2_LABELS,
+    IKEV2_PSK_LABEL,
     STRONGSWAN_ENCRYPTION,
     STRONGSWAN_INTEGRITY,
 )
@@ -317,12 +318,17 @@ class CharonLogParser:
                 sa = self._anonymous(stream, dump.line)
             if label in IKEV2_LABELS and sa.version is None:
                 sa.version = 2
+            name = IKEV1_LABELS.get(label) or IKEV2_LABELS[label]
             if sa.version == 2:
-                self._ikev2_dump(stream, sa, IKEV1_LABELS.get(label) or IKEV2_LABELS[label], value, dump.line)
+                self._ikev2_dump(stream, sa, name, value, dump.line)
                 return
-            sa.keys.setdefault(IKEV1_LABELS.get(label) or IKEV2_LABELS[label], value)
+            sa.keys.setdefault(name, value)
             if sa.line == 0 or sa.line > dump.line:
                 sa.line = dump.line
+            self.dumps += 1
+        elif label == IKEV2_PSK_LABEL and dump.sa is not None and dump.sa.version == 2:
+            if all(value != known for _, known in dump.sa.psks):
+                dump.sa.psks.append((dump.line, value))
             self.dumps += 1
         elif label == "natd_chunk" and len(value) > 16:
             sa = dump.sa or self._anonymous(stream, dump.line)

@@ -60,6 +60,7 @@ IKEV2_LABELS = {
     "Sk_pi secret": "sk_pi",
     "Sk_pr secret": "sk_pr",
 }
+IKEV2_PSK_LABEL = "secret"  # keymat_v2.c get_psk_sig: the shared key an AUTH payload is made with
 CHILD_LABELS = {
     "DH secret": ("pfs", ""),
     "initiator SA seed": ("seed", "initiator"),

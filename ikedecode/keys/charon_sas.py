@@ -17,7 +17,7 @@ from ikedecode.keys.charon_names import (
     STRONGSWAN_INTEGRITY,
 )
 from ikedecode.keys.errors import KeyFileError
-from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial
+from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial, PresharedKey
 
 ZERO_COOKIE = bytes(8)
 
@@ -34,6 +34,8 @@ class LoggedIkeSa:
     keys: dict[str, bytes] = field(default_factory=dict)
     proposal: str | None = None  # "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
     stages: list[LoggedDerivation] = field(default_factory=list)  # IKEv2: SKEYSEED/SK_* blocks, in order
+    # IKEv2: the shared keys its AUTH payloads were computed with (keymat_v2.c: "secret"), by log line
+    psks: list[tuple[int, bytes]] = field(default_factory=list)
 
     def learn_spis(self, version: int, initiator: bytes, responder: bytes) -> None:
         self.version = version
@@ -111,7 +113,7 @@ class LoggedKeys:
             self._ike_keys(sa, ring)
         for child in self.children:
             ring.ipsec_sas.extend(self._child_sas(child))
-            if child.pfs is not None and child.sa.version != 2 and child.message_id is not None:
+            if child.pfs is not None and child.message_id is not None:
                 # the quick mode's own g^xy; its message ID scopes it even when the cookies are unknown
                 ring.dh_secrets.append(
                     DhSecret(
@@ -127,9 +129,17 @@ class LoggedKeys:
         return f"{self.source} line {line} ({sa.label}{', ' + what if what else ''})"
 
     def _ikev2_keys(self, sa: LoggedIkeSa, ring: KeyRing) -> None:
-        """Each key stage of an IKEv2 SA whose SPIs the log names (mgr 2 check-in lines)."""
-        if sa.initiator_spi is None or sa.responder_spi is None:
+        """Each key stage of an IKEv2 SA whose SPIs the log names (mgr 2 check-in lines), the g^ir
+        each stage was derived from (scoped by the SA's initiator SPI) and its AUTH shared keys."""
+        for line, secret in sa.psks:
+            if all(secret != known.secret for known in ring.psks):
+                ring.psks.append(PresharedKey(secret, self._origin(line, sa, "AUTH shared key")))
+        if sa.initiator_spi is None:
             return
+        if "dh_secret" in sa.keys:  # dumped before the log said the SA was IKEv2
+            ring.dh_secrets.append(
+                DhSecret(sa.keys["dh_secret"], self._origin(sa.line, sa, "DH secret"), sa.initiator_spi)
+            )
         # an IKE SA rekey selects the new SA's proposal under the old SA (its prefix)
         proposal = sa.proposal or next(
             (d.prefix_sa.proposal for d in sa.stages if d.prefix_sa.proposal), None
@@ -137,11 +147,14 @@ class LoggedKeys:
         encryption, integrity = _ikev2_algorithms(proposal)
         for stage, derivation in enumerate(sa.stages):
             keys = derivation.keys
-            if not any(k in keys for k in IKEV2_LABELS.values()):
-                continue  # a DH secret alone: nothing was derived from it
             what = f"key stage {stage + 1}" if len(sa.stages) > 1 else ""
             if derivation.prefix_sa is not sa:
                 what = _join(what, f"logged under {derivation.prefix_sa.label}")
+            if "dh_secret" in keys:
+                where = self._origin(derivation.line, sa, _join(what, "DH secret"))
+                ring.dh_secrets.append(DhSecret(keys["dh_secret"], where, sa.initiator_spi))
+            if sa.responder_spi is None or not any(k in keys for k in IKEV2_LABELS.values()):
+                continue  # a DH secret alone: nothing was derived from it
             ring.ikev2_keys.append(
                 Ikev2KeyMaterial(
                     sa.initiator_spi,
@@ -161,10 +174,10 @@ class LoggedKeys:
             )
 
     def _ike_keys(self, sa: LoggedIkeSa, ring: KeyRing) -> None:
-        if sa.stages:
+        if sa.stages or sa.version == 2:
             self._ikev2_keys(sa, ring)
             return
-        if not sa.keys or sa.version == 2:
+        if not sa.keys:
             return
         origin = self._origin(sa.line, sa)
         if sa.initiator_spi is None:

@@ -79,6 +79,8 @@ def ike_sa_to_dict(sa: IkeSa, *, show_keys: bool = False) -> dict[str, Any]:
         "messages": [message_to_dict(m, show_keys=show_keys) for m in sa.messages],
         "phase2": [ex.to_dict() for ex in sa.phase2.values()],
     }
+    if sa.ikev2 is not None:
+        out["ikev2"] = sa.ikev2.to_dict()
     if show_keys and sa.keys is not None:
         out["keys"] = sa.keys.to_dict()
     if not show_keys:
@@ -145,7 +147,7 @@ def message_to_dict(m: IkeMessage, *, show_keys: bool = False) -> dict[str, Any]
     payloads = [p.to_dict() for p in m.payloads]
     if not show_keys:
         payloads = [redact_payload_dict(p) for p in payloads]
-    return {
+    out = {
         "frame": m.frame,
         "frames": list(m.frames),
         "label": m.label,
@@ -169,6 +171,13 @@ def message_to_dict(m: IkeMessage, *, show_keys: bool = False) -> dict[str, Any]
         "problems": m.problems,
         "payloads": payloads,
     }
+    if m.version == 2:  # docs/json.md: IKEv2 messages
+        out |= {
+            "response": m.response,
+            "integrity_verified": m.integrity_verified,
+            "auth_verified": m.auth_verified,
+        }
+    return out
 
 
 def render_json(report: Report, *, show_keys: bool = False, map_in_order: MapInOrder | None = None) -> str:

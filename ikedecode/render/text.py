@@ -347,10 +347,14 @@ def _status(m: IkeMessage) -> str:
     if m.retransmission:
         bits.append(f"retransmission of {m.retransmission_of}")
     text = PROTECTION_TEXT.get(m.protection, "")
+    if m.version == 2 and m.protection is Protection.VERIFIED:
+        text = "decrypted, ICV verified"
     if text:
         bits.append(text)
     if m.hash_verified is not None and m.protection is Protection.CLEAR:
         bits.append(f"{m.hash_name or 'hash'} {'verified' if m.hash_verified else 'DOES NOT VERIFY'}")
+    if m.auth_verified is not None:
+        bits.append("AUTH verified" if m.auth_verified else "AUTH DOES NOT VERIFY")
     if m.problems:
         bits.append("problem: " + m.problems[0])
     return "; ".join(bits)

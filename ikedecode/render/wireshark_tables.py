@@ -18,6 +18,7 @@ from pathlib import Path
 from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.esp.sa import IpsecSa
+from ikedecode.ike.records import DerivedKeys
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import Ikev2KeyMaterial, KeyRing
 from ikedecode.keys.wireshark_names import (
@@ -113,7 +114,7 @@ def wireshark_tables(report: Report, keyring: KeyRing) -> WiresharkTables:
     derived = [
         (ike.initiator_cookie, ike.keys.encryption_key)
         for ike in report.ike_sas
-        if ike.version == 1 and ike.keys
+        if ike.version == 1 and isinstance(ike.keys, DerivedKeys)
     ]
     given = [(k.initiator_cookie, k.encryption_key) for k in keyring.phase1_keys if k.encryption_key]
     for cookie, key in derived + given:  # SAs of the capture first, then keys given for others
@@ -134,7 +135,7 @@ def wireshark_tables(report: Report, keyring: KeyRing) -> WiresharkTables:
             )
         else:
             tables.esp.append(line)
-    for keys in keyring.ikev2_keys:
+    for keys in [*_derived_ikev2(report), *keyring.ikev2_keys]:
         line = ikev2_line(keys)
         label = f"{keys.initiator_spi.hex()}/{keys.responder_spi.hex()}"
         if line is None:
@@ -144,6 +145,42 @@ def wireshark_tables(report: Report, keyring: KeyRing) -> WiresharkTables:
         elif line not in tables.ikev2:
             tables.ikev2.append(line)
     return tables
+
+
+def _derived_ikev2(report: Report) -> list[Ikev2KeyMaterial]:
+    """The SK_* of the IKEv2 SAs the run keyed, named like key sources name them."""
+    from ikedecode.ike.records import Ikev2DerivedKeys
+    from ikedecode.ike.v2.keying import ENCRYPTION_IDS, INTEGRITY_IDS
+
+    encryption_names = {number: name for name, number in ENCRYPTION_IDS.items()}
+    integrity_names = {number: name for name, number in INTEGRITY_IDS.items()}
+    out = []
+    for sa in report.ike_sas:
+        keys = sa.keys
+        if (
+            sa.version != 2
+            or not isinstance(keys, Ikev2DerivedKeys)
+            or not sa.chosen
+            or not sa.responder_cookie
+        ):
+            continue
+        transforms = {
+            t["transform_type"]: t["transform_id"] for t in reversed(sa.chosen.get("transforms", []))
+        }
+        out.append(
+            Ikev2KeyMaterial(
+                sa.initiator_cookie,
+                sa.responder_cookie,
+                f"IKEv2 SA {sa.cookies}",
+                encryption=encryption_names.get(transforms.get(1, -1)),
+                integrity=integrity_names.get(transforms.get(3, 0)),
+                sk_ei=keys.sk_ei,
+                sk_er=keys.sk_er,
+                sk_ai=keys.sk_ai,
+                sk_ar=keys.sk_ar,
+            )
+        )
+    return out
 
 
 def write_wireshark_tables(directory: str, report: Report, keyring: KeyRing) -> WiresharkTables:

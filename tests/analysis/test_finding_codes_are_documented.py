@@ -133,9 +133,11 @@ def test_a_check_may_lower_a_severity_only_where_the_catalogue_says_when():
 def test_the_case_hints_name_cases_the_producers_can_write():
     from ikedecode.analysis.checks.stalls import WAITING_AFTER
     from ikedecode.ike.registries import NOTIFY_TYPES
+    from ikedecode.ike.registry.ikev2 import NOTIFY_TYPES as IKEV2_NOTIFY_TYPES
 
     assert set(CATALOG["no-response"].case_hints) <= set(WAITING_AFTER.values())
-    assert set(CATALOG["error-notify"].case_hints) <= set(NOTIFY_TYPES.values())
+    notify_names = set(NOTIFY_TYPES.values()) | set(IKEV2_NOTIFY_TYPES.values())  # IKEv1 and IKEv2 checks
+    assert set(CATALOG["error-notify"].case_hints) <= notify_names
 
 
 @pytest.mark.parametrize("name", [p.stem for p in LAB_CAPTURES])

@@ -57,8 +57,10 @@ def test_xauth_capture_shows_offer_choice_and_exchanges(reference_dir, run_pipel
     ]
 
 
-def test_ikev2_is_recognised_and_reported_as_not_decoded(reference_dir, run_pipeline):
+def test_ikev2_capture_without_keys_is_decoded_and_says_no_keys(reference_dir, run_pipeline):
     report = run_pipeline(reference_dir / "wireshark/captures/ikev2-decrypt-aes256gcm16.pcap")
     assert [sa.version for sa in report.ike_sas] == [2]
-    assert {f.code for f in report.all_findings()} == {"ikev2-not-decoded"}
-    assert all(m.label == "IKEv2" and not m.problems for m in report.ike_sas[0].messages)
+    messages = report.ike_sas[0].messages
+    assert [m.label for m in messages[:2]] == ["IKE_SA_INIT request", "IKE_SA_INIT response"]
+    assert all(m.protection is Protection.NO_KEYS for m in messages[2:])
+    assert not any(m.problems for m in messages)

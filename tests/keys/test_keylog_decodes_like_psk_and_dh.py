@@ -4,6 +4,7 @@ decrypted and verified result as the PSK and the DH secrets (``--psk`` + ``--dh-
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,15 @@ from click.testing import CliRunner
 from ikedecode.cli import main
 from tests.conftest import CAPTURES_DIR, KEYS_DIR, LAB_CAPTURES, load_lab_keys
 
-# IKEv1 lab captures.  The IKEv2 ones (captures/ikev2-*.pcap, issue 14) hold IKEv2 key files (PSK and
-# g^ir by SPIs) that this IKEv1 comparison cannot use yet; tests/lab/test_ikev2_key_files.py checks them.
+# Every lab capture with a charon log, IKEv1 and IKEv2 (whose key files give the PSK and g^ir by SPIs,
+# and a CREATE_CHILD_SA's PFS g^ir in comments: ``ikev2_pfs_comments``).
 WITH_LOGS = sorted(
     p.stem
     for p in LAB_CAPTURES
-    if not p.stem.startswith("ikev2-")
-    and ((KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists())
+    if (KEYS_DIR / f"{p.stem}.west.log.gz").exists() or (KEYS_DIR / f"{p.stem}.east.log.gz").exists()
 )
 assert len(WITH_LOGS) > 20, "keys/<capture>.<side>.log.gz ship with the project"
-NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal"}  # MM1/MM2 only: nothing was derived
+NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal", "ikev2-no-proposal"}  # no keys derived
 BOTH_LOGS_NEEDED = {"fail-psk-mismatch"}  # each side encrypted with its own (different) keys
 
 
@@ -40,7 +40,7 @@ def psk_and_dh_args(name: str, tmp_path: Path) -> list[str]:
     for sa in keys.get("ike_sa", []):
         if "dh_secret" in sa:
             args += ["--dh-secret", f"{sa['initiator_cookie']}={sa['dh_secret']}"]
-    pfs = [q for q in keys.get("quick_mode", []) if "dh_secret" in q]
+    pfs = [q for q in keys.get("quick_mode", []) if "dh_secret" in q] + ikev2_pfs_comments(name)
     if pfs:  # a PFS quick mode's g(qm)^xy is scoped by message ID: only a key file can say so
         lines = [
             f'[[quick_mode]]\ninitiator_cookie = "{q["initiator_cookie"]}"\n'
@@ -51,6 +51,20 @@ def psk_and_dh_args(name: str, tmp_path: Path) -> list[str]:
         path.write_text("\n".join(lines))
         args += ["--keys", str(path)]
     return args
+
+
+def ikev2_pfs_comments(name: str) -> list[dict]:
+    """IKEv2 key files carry a CREATE_CHILD_SA's PFS g^ir in comments (under "# IKE SA SPIi/SPIr");
+    a user gives it as a [[quick_mode]] of that SPIi and message ID."""
+    out, spi_i = [], None
+    for line in (KEYS_DIR / f"{name}.toml").read_text().splitlines():
+        header = re.match(r"# IKE SA ([0-9a-f]{16})/", line)
+        if header:
+            spi_i = header.group(1)
+        pfs = re.search(r"message ID (\d+) .*PFS dh_secret = ([0-9a-f]+)", line)
+        if pfs and spi_i:
+            out.append({"initiator_cookie": spi_i, "message_id": pfs.group(1), "dh_secret": pfs.group(2)})
+    return out
 
 
 def outcome(report: dict) -> dict:
@@ -73,7 +87,7 @@ def outcome(report: dict) -> dict:
                 s["verified"],
                 s["decrypted"],
                 s["icv_failed"],
-                s["bad_padding"],
+                s.get("bad_padding", 0),  # not in the entries of flows without keys
             )
             for s in report["ipsec_sas"]
             if s["packets"]

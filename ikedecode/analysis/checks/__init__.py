@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ikedecode.analysis.checks.esp import check_esp
 from ikedecode.analysis.checks.facts import Context
+from ikedecode.analysis.checks.ikev2 import check_ikev2
 from ikedecode.analysis.checks.liveness import check_liveness
 from ikedecode.analysis.checks.nat import check_nat
 from ikedecode.analysis.checks.notifies import check_error_notifies
@@ -32,6 +33,7 @@ CHECKS: tuple[Check, ...] = (
     check_transport,
     check_security,
     check_error_notifies,
+    check_ikev2,
 )
 
 __all__ = ["CHECKS", "Check", "Context"]

@@ -27,6 +27,7 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
+from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
 from ikedecode.ike.header import IsakmpHeader, parse_header
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.registries import AUTHENTICATION_METHODS, EXCHANGE_TYPES, name
@@ -48,6 +49,7 @@ from ikedecode.ike.v1.payloads import (
 from ikedecode.ike.v1.phase1 import Phase1Policy
 from ikedecode.ike.v1.protection import ISAKMP_HEADER_LENGTH, Decryption
 from ikedecode.ike.v1.sa_state import SaState
+from ikedecode.ike.v2.engine import Ikev2Engine
 from ikedecode.keys.keyring import KeyRing
 
 DEFAULT_MAX_SAS = 100_000
@@ -55,7 +57,6 @@ DEFAULT_MAX_SAS = 100_000
 # 10 s is 8640 informational exchanges; beyond the cap the oldest is dropped (docs/limits.md).
 DEFAULT_MAX_PHASE2_PER_SA = 10_000
 FRAGMENT_PAYLOAD = 132
-IKEV2_ENCRYPTED_PAYLOAD = 46
 
 
 class IkeEngine:
@@ -85,6 +86,7 @@ class IkeEngine:
         self._verifier = HashVerifier(self.keyring)
         self.child_sas: list[ChildSaKeys] = []
         self._pending_children: list[ChildSaKeys] = []
+        self._ikev2 = Ikev2Engine(self.keyring, dh_provider, max_sas)
 
     # -- public API -------------------------------------------------------------------------
 
@@ -96,6 +98,7 @@ class IkeEngine:
     def use_dh_provider(self, provider: DhProvider | None) -> None:
         """Compute g^xy from private values with ``provider`` from now on (None: in-line)."""
         self._private_secrets.use_provider(provider)
+        self._ikev2.keying.private_secrets.use_provider(provider)
         self._anticipated.clear()
 
     def anticipate(self, datagram: Datagram) -> None:
@@ -164,7 +167,11 @@ class IkeEngine:
                 self.findings.append(_decoder_error_finding(frame, exc))
         for problem in self._fragments.incomplete():
             self.findings.append(finding("ike-fragments-incomplete", problem, {}))
-        return [s.sa for s in self._order]
+        ikev2 = [event.sa for event in self._ikev2.finish() if isinstance(event, IkeSaClosed)]
+        if not ikev2:
+            return [s.sa for s in self._order]
+        everything = [s.sa for s in self._order] + ikev2
+        return sorted(everything, key=lambda sa: sa.messages[0].frame if sa.messages else 0)
 
     # -- SA bookkeeping ----------------------------------------------------------------------
 
@@ -560,37 +567,19 @@ class IkeEngine:
                     self._receive_message(inner, inner_header, whole)
         return msg
 
-    def _receive_ikev2(self, datagram: Datagram, header: IsakmpHeader) -> IkeMessage:
-        state = self._sa_for(datagram, header)
-        sa = state.sa
-        if sa.version != 2:
-            sa.version, sa.state = 2, ""
-            sa.findings.append(
-                finding(
-                    "ikev2-not-decoded",
-                    f"IKEv2 SA with initiator SPI {sa.initiator_cookie.hex()}: messages are recognised and "
-                    "counted, not decoded yet",
-                    {"cookies": sa.cookies, "frame": datagram.frame},
-                )
-            )
-        sa.last_time = max(sa.last_time, datagram.time)
-        msg = self._new_message(
-            datagram, header, "ikev2:" + name(EXCHANGE_TYPES, header.exchange_type), "IKEv2"
-        )
-        chain = parse_payloads(
-            header.next_payload, datagram.payload[ISAKMP_HEADER_LENGTH : header.length], ISAKMP_HEADER_LENGTH
-        )
-        encrypted_at = next(
-            (i for i, p in enumerate(chain.payloads) if p.type == IKEV2_ENCRYPTED_PAYLOAD), None
-        )
-        if encrypted_at is not None:
-            # RFC 7296 3.14: what follows the SK payload's header is ciphertext; stop there.
-            msg.payloads, msg.problems = chain.payloads[: encrypted_at + 1], []
-            msg.encrypted, msg.protection = True, Protection.NO_KEYS
-        else:
-            msg.payloads, msg.problems = chain.payloads, list(chain.problems)
-        sa.messages.append(msg)
-        return msg
+    def _receive_ikev2(self, datagram: Datagram, header: IsakmpHeader) -> IkeMessage | None:
+        # IKEv2 goes to its own engine (ike/v2/engine.py); the version dispatcher replaces this hook
+        decoded = None
+        for event in self._ikev2.receive(datagram, header):
+            if isinstance(event, MessageDecoded):
+                decoded = event.message
+                if not event.attached:
+                    self.unattached.append(event.message)
+            elif isinstance(event, IpsecSaKeyed):
+                self._pending_children.append(event.keys)
+            elif isinstance(event, FindingRaised):
+                self.findings.append(event.finding)
+        return decoded
 
     @staticmethod
     def _collect_vendor_ids(sa: IkeSa, role: Role, msg: IkeMessage) -> None:

@@ -1,0 +1,442 @@
+"""IKEv2 keys for the engine: candidates from the key ring, opening SK / SKF payloads, IKE SA
+rekeys and Child SA key material (RFC 7296 2.14, 2.17, 2.18, 3.14; RFC 7383).
+
+Candidates for one IKE SA, tried in this order on its first encrypted message; the first whose
+ICV (or AEAD tag) verifies is adopted for the rest of the SA:
+
+1. SK_* keys given directly (Wireshark's ikev2_decryption_table, charon logs) for the SA's SPIs;
+2. g^ir from ``--dh-secret`` (scoped by initiator SPI, as IKEv1 scopes by initiator cookie);
+3. g^ir computed from ``--dh-private`` against the peer's KE payload (``ike/dh_work.py``);
+4. for an SA made by a rekey, the keys derived from the old SA's SK_d and the rekey's g^ir.
+
+The cryptography itself (PRFs, SKEYSEED, SK payload opening) is ``keymat`` / ``protection``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ikedecode.findings import Finding, finding
+from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
+from ikedecode.ike.records import IkeMessage, Ikev2DerivedKeys, Protection
+from ikedecode.ike.registry import ikev2 as reg
+from ikedecode.ike.v2 import keymat
+from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
+from ikedecode.ike.v2.payloads import (
+    Ikev2KePayload,
+    Ikev2NoncePayload,
+    Ikev2Payload,
+    Ikev2Proposal,
+    parse_ikev2_payloads,
+)
+from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_sk, open_skf, reassemble_fragments
+from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
+from ikedecode.ike.v2.transforms import encr_keymat_size, integ_params
+from ikedecode.keys.keyring import Ikev2KeyMaterial, KeyRing
+
+# project algorithm names (keys/wireshark_names.py, keys/charon_log.py) -> IKEv2 transform IDs
+ENCRYPTION_IDS = {
+    "des-cbc": 2, "3des-cbc": 3, "cast-cbc": 6, "blowfish-cbc": 7, "null": 11, "aes-cbc": 12, "aes-ctr": 13,
+    "aes-ccm-8": 14, "aes-ccm-12": 15, "aes-ccm-16": 16, "aes-gcm-8": 18, "aes-gcm-12": 19, "aes-gcm-16": 20,
+    "camellia-cbc": 23, "chacha20-poly1305": 28,
+}  # fmt: skip
+INTEGRITY_IDS = {
+    "null": 0, "hmac-md5-96": 1, "hmac-sha1-96": 2, "aes-xcbc-mac-96": 5, "hmac-md5-128": 6,
+    "hmac-sha1-160": 7, "aes-cmac-96": 8, "hmac-sha2-256-128": 12, "hmac-sha2-384-192": 13,
+    "hmac-sha2-512-256": 14,
+}  # fmt: skip
+SALT = {13: 4, 14: 3, 15: 3, 16: 3, 18: 4, 19: 4, 20: 4, 28: 4}
+CCM = frozenset({14, 15, 16})
+CCM_FLAGS_L4 = 0x03  # RFC 3610 counter-block flags with a 4-byte counter (RFC 4309 / 5282)
+
+
+@dataclass(slots=True)
+class KeyCandidate:
+    keys: keymat.Ikev2Keys
+    origin: str
+    dh_secret: bytes | None = None
+    dh_origin: str | None = None
+    key_origin: str | None = None
+
+    def record(self) -> Ikev2DerivedKeys:
+        k = self.keys
+        return Ikev2DerivedKeys(
+            sk_d=k.sk_d or None,
+            sk_ai=k.sk_ai,
+            sk_ar=k.sk_ar,
+            sk_ei=k.sk_ei,
+            sk_er=k.sk_er,
+            sk_pi=k.sk_pi or None,
+            sk_pr=k.sk_pr or None,
+            skeyseed=k.skeyseed or None,
+            dh_secret=self.dh_secret,
+            dh_origin=self.dh_origin,
+            key_origin=self.key_origin,
+        )
+
+
+@dataclass(slots=True)
+class Fragments:
+    opened: list[OpenedPayload] = field(default_factory=list)
+
+
+class Ikev2Keying:
+    def __init__(self, keyring: KeyRing, dh_provider: DhProvider | None = None) -> None:
+        self.keyring = keyring
+        self.private_secrets = DhPrivateSecrets(keyring.dh_privates, dh_provider)
+
+    # -- candidates ----------------------------------------------------------------------------
+
+    def candidates(self, state: Ikev2SaState) -> list[KeyCandidate]:
+        """The SA's key candidates so far (they grow once IKE_SA_INIT is complete)."""
+        if state.key_candidates is None:
+            state.key_candidates = []
+        out = state.key_candidates
+        if not state.direct_keys_added and state.spi_r is not None:
+            state.direct_keys_added = True
+            for material in self.keyring.ikev2_keys:
+                if material.initiator_spi == state.spi_i and material.responder_spi == state.spi_r:
+                    candidate = _from_material(material, state.chosen)
+                    if candidate is not None:
+                        out.append(candidate)
+        complete = state.chosen is not None and state.nonce_i and state.nonce_r and state.init_response
+        if not state.candidates_complete and complete and state.spi_r is not None:
+            state.candidates_complete = True
+            assert state.chosen is not None and state.nonce_i is not None and state.nonce_r is not None
+            for secret, origin in self._secrets(state):
+                try:
+                    keys = keymat.derive_ike_sa_keys(
+                        secret,
+                        state.nonce_i,
+                        state.nonce_r,
+                        state.spi_i,
+                        state.spi_r,
+                        **_transforms(state.chosen),
+                    )
+                except (IkeCryptoError, ValueError) as exc:
+                    state.key_notes.append(f"{origin}: {exc}")
+                    continue
+                out.append(KeyCandidate(keys, origin, secret, origin))
+        return out
+
+    def _secrets(self, state: Ikev2SaState) -> list[tuple[bytes, str]]:
+        out = [(s.value, s.origin) for s in self.keyring.dh_secrets_for(state.spi_i) if s.message_id is None]
+        if state.ke_i and state.ke_r and state.ke_group is not None and self.private_secrets.privates:
+            for outcome in self.private_secrets.outcomes(state.ke_group, state.ke_i, state.ke_r):
+                if outcome.secret is not None:
+                    out.append((outcome.secret, outcome.private.origin))
+                elif outcome.failure:
+                    state.key_notes.append(f"{outcome.private.origin}: {outcome.failure}")
+        return out
+
+    # -- SK / SKF ----------------------------------------------------------------------------
+
+    def open(
+        self,
+        state: Ikev2SaState,
+        message: bytes,
+        protected: Ikev2Payload,
+        from_initiator: bool,
+        msg: IkeMessage,
+        exchange: ExchangeState,
+    ) -> list[Ikev2Payload] | None:
+        """The inner payloads of the message's SK payload (or of the fragmented message, once its
+        last SKF fragment is in), or None; sets the message's protection, ICV result and note."""
+        fragment = protected.type == reg.PT_SKF
+        opener = open_skf if fragment else open_sk
+        candidates = [state.keys] if state.keys is not None else self.candidates(state)
+        if not candidates:
+            msg.protection, msg.note = Protection.NO_KEYS, _join(msg.note, "no keys")
+            return None
+        opened: OpenedPayload | None = None
+        for candidate in candidates:
+            sk_e, sk_a = candidate.keys.sender_keys(from_initiator)
+            result = opener(
+                message,
+                protected.offset,
+                encr_id=candidate.keys.encr_id,
+                sk_e=sk_e,
+                integ_id=candidate.keys.integ_id,
+                sk_a=sk_a,
+            )
+            if result.ok or result.integrity_verified:
+                opened = result
+                if state.keys is None:
+                    self._adopt(state, candidate)
+                break
+            opened = opened or result
+        assert opened is not None
+        if not (opened.ok or opened.integrity_verified):
+            msg.protection, msg.integrity_verified = Protection.UNDECRYPTABLE, False
+            msg.note = _join(msg.note, f"cannot open: {opened.detail}")
+            if opened.failure is OpenFailure.ICV_MISMATCH and not state.wrong_keys_reported:
+                state.wrong_keys_reported = True
+                state.sa.findings.append(_wrong_keys(state, msg, len(candidates)))
+            return None
+        msg.protection = Protection.VERIFIED if opened.integrity_verified else Protection.DECRYPTED
+        msg.integrity_verified = opened.integrity_verified
+        msg.hash_name = "ICV"
+        if not opened.ok:
+            msg.note = _join(msg.note, opened.detail)
+            return None
+        base = protected.offset + (8 if fragment else 4) + len(opened.iv)
+        if fragment:
+            return self._fragment(state, msg, exchange, opened)
+        chain = parse_ikev2_payloads(opened.next_payload, opened.plaintext, base, inner=True)
+        msg.problems.extend(chain.problems)
+        return chain.payloads
+
+    def _fragment(
+        self, state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState, opened: OpenedPayload
+    ) -> list[Ikev2Payload] | None:
+        key = (msg.message_id, bool(msg.response))
+        held = state.fragments.setdefault(key, Fragments())  # type: ignore[arg-type]
+        held.opened.append(opened)
+        whole = reassemble_fragments(held.opened)
+        msg.note = _join(msg.note, f"fragment {opened.fragment_number}/{opened.total_fragments}")
+        if not whole.complete:
+            return None
+        del state.fragments[key]
+        msg.note = _join(msg.note, f"message reassembled from {whole.total_fragments} fragments")
+        chain = parse_ikev2_payloads(whole.next_payload, whole.plaintext, 0, inner=True)
+        msg.problems.extend(chain.problems)
+        return chain.payloads
+
+    def _adopt(self, state: Ikev2SaState, candidate: KeyCandidate) -> None:
+        state.keys = candidate
+        state.sa.keys = candidate.record()
+
+    # -- AUTH ------------------------------------------------------------------------------------
+
+    def verify_auth(
+        self, state: Ikev2SaState, msg: IkeMessage, payloads: list[Any], from_initiator: bool
+    ) -> None:
+        from ikedecode.ike.v2.authentication import verify_message_auth
+
+        verify_message_auth(self.keyring, state, msg, payloads, from_initiator)
+
+    # -- rekeys and Child SAs ----------------------------------------------------------------------
+
+    def rekey_ike_sa(
+        self,
+        old: Ikev2SaState,
+        new: Ikev2SaState,
+        exchange: ExchangeState,
+        request: list[Any],
+        response: list[Any],
+    ) -> None:
+        """RFC 7296 2.18: the new SA's keys from the old SK_d, the new g^ir and the rekey's nonces."""
+        if old.keys is None or new.chosen is None:
+            return
+        ni, nr = _first_data(request, Ikev2NoncePayload), _first_data(response, Ikev2NoncePayload)
+        ke_req, ke_resp = _first(request, Ikev2KePayload), _first(response, Ikev2KePayload)
+        if ni is None or nr is None or ke_req is None or ke_resp is None:
+            return
+        new.nonce_i, new.nonce_r = ni, nr
+        secrets = self._pfs_secrets(old, exchange, ke_req, ke_resp, new.spi_i)
+        out: list[KeyCandidate] = []
+        for secret, origin in secrets:
+            try:
+                keys = keymat.derive_rekeyed_ike_sa_keys(
+                    old.keys.keys, secret, ni, nr, new.spi_i, new.spi_r or bytes(8), **_transforms(new.chosen)
+                )
+            except (IkeCryptoError, ValueError) as exc:
+                new.key_notes.append(f"{origin}: {exc}")
+                continue
+            out.append(
+                KeyCandidate(keys, f"rekey of {old.sa.cookies}", secret, origin, f"SK_d of {old.sa.cookies}")
+            )
+        new.key_candidates = out
+        new.candidates_complete = True  # no IKE_SA_INIT: the rekey's candidates are the derived ones
+        if not out:
+            new.key_notes.append("IKE SA rekey: no g^ir candidate for the new KE payloads")
+
+    def _pfs_secrets(
+        self,
+        state: Ikev2SaState,
+        exchange: ExchangeState,
+        ke_req: Ikev2KePayload,
+        ke_resp: Ikev2KePayload,
+        *extra_scopes: bytes,
+    ) -> list[tuple[bytes, str]]:
+        seen: set[bytes] = set()
+        out: list[tuple[bytes, str]] = []
+        # the exchange's own g^ir: --dh-secret scoped by initiator SPI and message ID (as a quick
+        # mode's PFS secret is in IKEv1), or scoped to a rekeyed SA's new initiator SPI
+        for scope in (state.spi_i, *extra_scopes):
+            for s in self.keyring.dh_secrets_for(scope, exchange.message_id):
+                if extra_scopes:  # an IKE SA rekey: any g^ir scoped to either SA (the ICV picks)
+                    wanted = True
+                else:
+                    wanted = s.message_id == exchange.message_id
+                if wanted and s.initiator_cookie is not None and s.value not in seen:
+                    seen.add(s.value)
+                    out.append((s.value, s.origin))
+        if self.private_secrets.privates:
+            ke_i, ke_r = (ke_req, ke_resp) if exchange.requester_is_initiator else (ke_resp, ke_req)
+            for outcome in self.private_secrets.outcomes(ke_req.group, ke_i.data, ke_r.data):
+                if outcome.secret is not None and outcome.secret not in seen:
+                    seen.add(outcome.secret)
+                    out.append((outcome.secret, outcome.private.origin))
+        return out
+
+    def child_sa_keys(
+        self,
+        state: Ikev2SaState,
+        msg: IkeMessage,
+        exchange: ExchangeState,
+        offered: Ikev2Proposal,
+        chosen: Ikev2Proposal,
+        transport: bool,
+        kind: str,
+    ) -> list[Ikev2ChildSaKeys]:
+        """Both directions of a Child SA (RFC 7296 2.17); [] without SK_d or with PFS and no g^ir."""
+        if state.keys is None or not state.keys.keys.sk_d:
+            return []
+        sk_d, prf_id = state.keys.keys.sk_d, state.keys.keys.prf_id
+        secret, dh_origin = b"", None
+        if kind == "IKE_AUTH":
+            ni, nr = state.nonce_i, state.nonce_r
+        else:
+            ni = _first_data(exchange.request_payloads, Ikev2NoncePayload)
+            nr = _first_data(exchange.response_payloads, Ikev2NoncePayload)
+            ke_req = _first(exchange.request_payloads, Ikev2KePayload)
+            ke_resp = _first(exchange.response_payloads, Ikev2KePayload)
+            if ke_req is not None and ke_resp is not None:
+                secrets = self._pfs_secrets(state, exchange, ke_req, ke_resp)
+                if not secrets:
+                    msg.note = _join(msg.note, "PFS: no g^ir candidate (give --dh-secret or --dh-private)")
+                    return []
+                secret, dh_origin = secrets[0]
+        if not ni or not nr:
+            return []
+        encr = chosen.encryption
+        integ = chosen.integrity
+        encr_id = encr.transform_id if encr is not None else None
+        key_bits = encr.key_length if encr is not None else None
+        integ_id = integ.transform_id if integ is not None and integ.transform_id else None
+        try:
+            e_size = encr_keymat_size(encr_id, key_bits) if encr_id is not None else 0
+            a_size = integ_params(integ_id).key_size if integ_id else 0
+            material = keymat.child_sa_keys(
+                prf_id, sk_d, ni, nr, encr_keymat_size=e_size, integ_key_size=a_size, shared_secret=secret
+            )
+        except (IkeCryptoError, ValueError) as exc:
+            msg.note = _join(msg.note, f"Child SA not keyed: {exc}")
+            return []
+        sa = state.sa
+        requester, responder = (
+            (sa.initiator, sa.responder) if exchange.requester_is_initiator else (sa.responder, sa.initiator)
+        )
+        sn = chosen.sequence_numbers
+        common: dict[str, Any] = {
+            "protocol_id": chosen.protocol_id,
+            "encryption_id": encr_id,
+            "key_length": key_bits,
+            "integrity_id": integ_id,
+            "ike_cookies": sa.cookies,
+            "message_id": msg.message_id,
+            "exchange": kind,
+            "mode": "transport" if transport else "tunnel",
+            "esn": bool(sn and sn.transform_id == 1),
+            "dh_origin": dh_origin,
+        }
+        return [
+            # requester -> responder: the SPI the responder chose (in the response), keys first
+            Ikev2ChildSaKeys(
+                spi=chosen.spi,
+                src=requester,
+                dst=responder,
+                encryption_key=material.encr_i,
+                integrity_key=material.integ_i,
+                **common,
+            ),
+            Ikev2ChildSaKeys(
+                spi=offered.spi,
+                src=responder,
+                dst=requester,
+                encryption_key=material.encr_r,
+                integrity_key=material.integ_r,
+                **common,
+            ),
+        ]
+
+
+def _transforms(proposal: Ikev2Proposal) -> dict[str, Any]:
+    encr, prf, integ = proposal.encryption, proposal.prf, proposal.integrity
+    if encr is None or prf is None:
+        raise ValueError("the chosen proposal lacks an encryption or PRF transform")
+    integ_id = integ.transform_id if integ is not None and integ.transform_id else None
+    return {
+        "prf_id": prf.transform_id,
+        "encr_id": encr.transform_id,
+        "encr_key_bits": encr.key_length,
+        "integ_id": integ_id,
+    }
+
+
+def _from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> KeyCandidate | None:
+    """A candidate from SK_* keys given directly; the transforms from the chosen proposal when the
+    capture has it, else from the key source's algorithm names."""
+    sk_ei, sk_er = material.sk_ei, material.sk_er
+    encr_id = ENCRYPTION_IDS.get(material.encryption or "")
+    integ_id: int | None = INTEGRITY_IDS.get(material.integrity or "")
+    prf_id = 0
+    key_bits: int | None = None
+    if chosen is not None and chosen.encryption is not None:
+        wanted = chosen.encryption.transform_id
+        if (
+            wanted in CCM
+            and encr_id == 13
+            and len(sk_ei) == len(sk_er)
+            and sk_ei[-4:-3] == sk_er[-4:-3] == b"\x03"
+        ):
+            # Wireshark decrypts CCM as CTR: the CTR nonce is CCM's flags byte (L = 4) and salt
+            sk_ei, sk_er = sk_ei[:-4] + sk_ei[-3:], sk_er[:-4] + sk_er[-3:]
+        encr_id, key_bits = wanted, chosen.encryption.key_length
+        integ = chosen.integrity
+        integ_id = integ.transform_id if integ is not None and integ.transform_id else None
+        prf_id = chosen.prf.transform_id if chosen.prf is not None else 0
+    elif encr_id is not None:
+        key_bits = (len(sk_ei) - SALT.get(encr_id, 0)) * 8 or None
+    if encr_id is None:
+        return None
+    keys = keymat.Ikev2Keys(
+        prf_id=prf_id,
+        encr_id=encr_id,
+        encr_key_bits=key_bits,
+        integ_id=integ_id or None,
+        skeyseed=b"",
+        sk_d=material.sk_d or b"",
+        sk_ai=material.sk_ai,
+        sk_ar=material.sk_ar,
+        sk_ei=sk_ei,
+        sk_er=sk_er,
+        sk_pi=material.sk_pi or b"",
+        sk_pr=material.sk_pr or b"",
+    )
+    return KeyCandidate(keys, material.origin, key_origin=material.origin)
+
+
+def _first(payloads: list[Any], kind: type) -> Any:
+    return next((p for p in payloads if isinstance(p, kind)), None)
+
+
+def _first_data(payloads: list[Any], kind: type) -> bytes | None:
+    found = _first(payloads, kind)
+    return found.data if found is not None else None
+
+
+def _wrong_keys(state: Ikev2SaState, msg: IkeMessage, tried: int) -> Finding:
+    return finding(
+        "wrong-keys",
+        f"IKEv2 SA {state.sa.cookies}: frame {msg.frame} does not open with any of {tried} key candidate(s) "
+        "(ICV mismatch)",
+        {"cookies": state.sa.cookies, "frame": msg.frame, "candidates": tried},
+    )
+
+
+def _join(note: str, more: str) -> str:
+    return f"{note}; {more}" if note else more

@@ -1,0 +1,236 @@
+"""IKEv2 Security Association payload: proposals, transforms, attributes (RFC 7296 3.3)."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from ikedecode.ike.registry.ikev2 import (
+    AEAD_ENCRYPTION,
+    KEY_LENGTH_ATTRIBUTE,
+    PROTOCOL_IDS,
+    TRANSFORM_ATTRIBUTE_TYPES,
+    TRANSFORM_ENCR,
+    TRANSFORM_IDS_BY_TYPE,
+    TRANSFORM_INTEG,
+    TRANSFORM_KE,
+    TRANSFORM_PRF,
+    TRANSFORM_SN,
+    TRANSFORM_TYPES,
+)
+from ikedecode.ike.v2.payloads.base import BodyError, Ikev2Payload, plural
+
+SUBSTRUCTURE = struct.Struct("!BxHBBBB")  # last/more | reserved | length | 4 one-byte fields
+MORE_PROPOSALS, MORE_TRANSFORMS = 2, 3  # RFC 7296 3.3.1 / 3.3.2
+MAX_PROPOSALS = MAX_TRANSFORMS = 256
+ATTRIBUTE_FORMAT_TV = 0x8000  # RFC 7296 3.3.5 AF bit
+
+
+@dataclass(slots=True)
+class TransformAttribute:
+    type: int
+    value: int | bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        value = self.value.hex() if isinstance(self.value, bytes) else self.value
+        return {"type": self.type, "name": TRANSFORM_ATTRIBUTE_TYPES.name(self.type), "value": value}
+
+
+@dataclass(slots=True)
+class Ikev2Transform:
+    """RFC 7296 3.3.2: a transform type, its ID, attributes (Key Length)."""
+
+    transform_type: int
+    transform_id: int
+    attributes: list[TransformAttribute] = field(default_factory=list)
+    offset: int = 0
+
+    @property
+    def type_name(self) -> str:
+        return TRANSFORM_TYPES.name(self.transform_type)
+
+    @property
+    def type_short(self) -> str:
+        return TRANSFORM_TYPES.short_name(self.transform_type)
+
+    @property
+    def id_name(self) -> str:
+        table = TRANSFORM_IDS_BY_TYPE.get(self.transform_type)
+        return table.name(self.transform_id) if table is not None else f"UNKNOWN ({self.transform_id})"
+
+    @property
+    def key_length(self) -> int | None:
+        """The Key Length attribute in bits (RFC 7296 3.3.5), None without one."""
+        for attribute in self.attributes:
+            if attribute.type == KEY_LENGTH_ATTRIBUTE and isinstance(attribute.value, int):
+                return attribute.value
+        return None
+
+    @property
+    def aead(self) -> bool:
+        return self.transform_type == TRANSFORM_ENCR and self.transform_id in AEAD_ENCRYPTION
+
+    def text(self) -> str:
+        """Compact name, strongSwan-like: ``aes-cbc-256``, ``prfsha256``, ``modp2048``."""
+        table = TRANSFORM_IDS_BY_TYPE.get(self.transform_type)
+        base = table.short_name(self.transform_id) if table is not None else f"{self.transform_id}"
+        return f"{base}-{self.key_length}" if self.key_length is not None else base
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "transform_type": self.transform_type,
+            "transform_type_name": self.type_name,
+            "transform_id": self.transform_id,
+            "transform_name": self.id_name,
+        }
+        if self.key_length is not None:
+            out["key_length"] = self.key_length
+        if any(a.type != KEY_LENGTH_ATTRIBUTE for a in self.attributes):
+            out["attributes"] = [a.to_dict() for a in self.attributes]
+        return out
+
+
+@dataclass(slots=True)
+class Ikev2Proposal:
+    """RFC 7296 3.3.1: one proposal, its protocol and SPI, and its transforms."""
+
+    number: int
+    protocol_id: int
+    spi: bytes
+    transforms: list[Ikev2Transform] = field(default_factory=list)
+    offset: int = 0
+
+    @property
+    def protocol_name(self) -> str:
+        return PROTOCOL_IDS.name(self.protocol_id)
+
+    def of_type(self, transform_type: int) -> list[Ikev2Transform]:
+        return [t for t in self.transforms if t.transform_type == transform_type]
+
+    def first(self, transform_type: int) -> Ikev2Transform | None:
+        return next((t for t in self.transforms if t.transform_type == transform_type), None)
+
+    @property
+    def encryption(self) -> Ikev2Transform | None:
+        return self.first(TRANSFORM_ENCR)
+
+    @property
+    def prf(self) -> Ikev2Transform | None:
+        return self.first(TRANSFORM_PRF)
+
+    @property
+    def integrity(self) -> Ikev2Transform | None:
+        return self.first(TRANSFORM_INTEG)
+
+    @property
+    def key_exchange(self) -> Ikev2Transform | None:
+        return self.first(TRANSFORM_KE)
+
+    @property
+    def sequence_numbers(self) -> Ikev2Transform | None:
+        return self.first(TRANSFORM_SN)
+
+    def text(self) -> str:
+        """``IKE:aes-cbc-256/prfsha256/sha256/modp2048`` (transforms in wire order)."""
+        spi = f" SPI {self.spi.hex()}" if self.spi else ""
+        return f"#{self.number} {PROTOCOL_IDS.short_name(self.protocol_id)}{spi}: " + "/".join(
+            t.text() for t in self.transforms
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "protocol_id": self.protocol_id,
+            "protocol": self.protocol_name,
+            "spi": self.spi.hex(),
+            "transforms": [t.to_dict() for t in self.transforms],
+            "text": self.text(),
+        }
+
+
+@dataclass(slots=True, kw_only=True)
+class Ikev2SaPayload(Ikev2Payload):
+    proposals: list[Ikev2Proposal]
+
+    def fields(self) -> dict[str, Any]:
+        return {"proposals": [p.to_dict() for p in self.proposals]}
+
+    def detail(self) -> str:
+        if len(self.proposals) == 1:
+            return self.proposals[0].text()
+        return f"{plural(len(self.proposals), 'proposal')}: " + "; ".join(p.text() for p in self.proposals)
+
+
+def decode_sa(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+    where = f"SA payload at offset {common['offset']}"
+    base = common["offset"] + 4
+    proposals: list[Ikev2Proposal] = []
+    position = 0
+    more = True
+    while more and position < len(body):
+        if len(proposals) >= MAX_PROPOSALS:
+            problems.append(f"{where}: more than {MAX_PROPOSALS} proposals")
+            break
+        if position + SUBSTRUCTURE.size > len(body):
+            problems.append(f"{where}: proposal at offset {base + position} is truncated")
+            break
+        last, length, number, protocol_id, spi_size, count = SUBSTRUCTURE.unpack_from(body, position)
+        if length < SUBSTRUCTURE.size + spi_size or position + length > len(body):
+            problems.append(f"{where}: proposal at offset {base + position} has a bad length {length}")
+            break
+        spi = body[position + 8 : position + 8 + spi_size]
+        proposal = Ikev2Proposal(number, protocol_id, spi, offset=base + position)
+        proposal.transforms = _transforms(
+            body[position + 8 + spi_size : position + length],
+            base + position + 8 + spi_size,
+            count,
+            where,
+            problems,
+        )
+        proposals.append(proposal)
+        position += length
+        more = last == MORE_PROPOSALS
+    if not proposals and not body:
+        raise BodyError("SA payload without proposals")
+    if position < len(body):
+        problems.append(f"{where}: {len(body) - position} bytes after the last proposal")
+    return Ikev2SaPayload(**common, proposals=proposals)
+
+
+def _transforms(data: bytes, base: int, count: int, where: str, problems: list[str]) -> list[Ikev2Transform]:
+    transforms: list[Ikev2Transform] = []
+    position = 0
+    while position < len(data) and len(transforms) < MAX_TRANSFORMS:
+        if position + SUBSTRUCTURE.size > len(data):
+            problems.append(f"{where}: transform at offset {base + position} is truncated")
+            break
+        _, length, transform_type, _, transform_id = struct.unpack_from("!BxHBBH", data, position)
+        if length < 8 or position + length > len(data):
+            problems.append(f"{where}: transform at offset {base + position} has a bad length {length}")
+            break
+        attributes = _attributes(data[position + 8 : position + length], base + position + 8, where, problems)
+        transforms.append(Ikev2Transform(transform_type, transform_id, attributes, base + position))
+        position += length
+    if len(transforms) != count:
+        problems.append(f"{where}: proposal announces {count} transforms, {len(transforms)} found")
+    return transforms
+
+
+def _attributes(data: bytes, base: int, where: str, problems: list[str]) -> list[TransformAttribute]:
+    out: list[TransformAttribute] = []
+    position = 0
+    while position + 4 <= len(data):
+        kind, value = struct.unpack_from("!HH", data, position)
+        if kind & ATTRIBUTE_FORMAT_TV:
+            out.append(TransformAttribute(kind & 0x7FFF, value))
+            position += 4
+        else:
+            if position + 4 + value > len(data):
+                problems.append(f"{where}: attribute at offset {base + position} runs past its transform")
+                return out
+            out.append(TransformAttribute(kind, data[position + 4 : position + 4 + value]))
+            position += 4 + value
+    if position != len(data):
+        problems.append(f"{where}: {len(data) - position} stray bytes in a transform's attributes")
+    return out

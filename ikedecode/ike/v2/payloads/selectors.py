@@ -1,0 +1,204 @@
+"""IKEv2 Traffic Selector (RFC 7296 3.13) and Configuration (RFC 7296 3.15) payloads."""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from ikedecode.ike.registry.ikev2 import (
+    CONFIGURATION_ATTRIBUTE_FORMATS,
+    CONFIGURATION_ATTRIBUTES,
+    CONFIGURATION_TYPES,
+    TS_IPV4_ADDR_RANGE,
+    TS_IPV6_ADDR_RANGE,
+    TS_SECLABEL,
+    TS_TYPES,
+)
+from ikedecode.ike.registry.isakmp import IP_PROTOCOLS
+from ikedecode.ike.v2.payloads.base import Ikev2Payload, need, plural
+
+MAX_SELECTORS = 256
+
+
+@dataclass(slots=True)
+class TrafficSelector:
+    ts_type: int
+    ip_protocol: int = 0
+    start_port: int = 0
+    end_port: int = 65535
+    start_address: str = ""
+    end_address: str = ""
+    label: bytes = b""  # TS_SECLABEL (RFC 9478)
+
+    def text(self) -> str:
+        if self.ts_type == TS_SECLABEL:
+            return "label " + self.label.rstrip(b"\x00").decode("utf-8", "backslashreplace")
+        if self.ts_type not in (TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE):
+            return f"{TS_TYPES.name(self.ts_type)}"
+        addresses = _range_text(self.start_address, self.end_address)
+        if self.ip_protocol == 0 and (self.start_port, self.end_port) == (0, 65535):
+            return addresses
+        ports = "" if (self.start_port, self.end_port) == (0, 65535) else (
+            str(self.start_port) if self.start_port == self.end_port else f"{self.start_port}-{self.end_port}"
+        )  # fmt: skip
+        return f"{addresses}[{IP_PROTOCOLS.short_name(self.ip_protocol) if self.ip_protocol else 'any'}" + (
+            f"/{ports}]" if ports else "]"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ts_type": self.ts_type, "ts_type_name": TS_TYPES.name(self.ts_type)}
+        if self.ts_type == TS_SECLABEL:
+            out["label"] = self.label.hex()
+        else:
+            out |= {
+                "ip_protocol": self.ip_protocol,
+                "start_port": self.start_port,
+                "end_port": self.end_port,
+                "start_address": self.start_address,
+                "end_address": self.end_address,
+            }
+        out["text"] = self.text()
+        return out
+
+
+def _range_text(start: str, end: str) -> str:
+    """``10.1.0.0/16`` when the range is a prefix, else ``a-b`` (strongSwan writes the same)."""
+    if start == end:
+        return start
+    try:
+        networks = list(
+            ipaddress.summarize_address_range(ipaddress.ip_address(start), ipaddress.ip_address(end))
+        )
+    except (ValueError, TypeError):
+        return f"{start}-{end}"
+    return str(networks[0]) if len(networks) == 1 else f"{start}-{end}"
+
+
+@dataclass(slots=True, kw_only=True)
+class Ikev2TsPayload(Ikev2Payload):
+    selectors: list[TrafficSelector] = field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        return {"selectors": [s.to_dict() for s in self.selectors]}
+
+    def detail(self) -> str:
+        return " ".join(s.text() for s in self.selectors) or "no selectors"
+
+
+def decode_ts(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+    need(body, 4, "TS payload")  # number of TSs (1) | reserved (3) | selectors
+    where = f"TS payload at offset {common['offset']}"
+    count = body[0]
+    selectors: list[TrafficSelector] = []
+    position = 4
+    while position < len(body) and len(selectors) < MAX_SELECTORS:
+        if position + 4 > len(body):
+            problems.append(f"{where}: truncated selector")
+            break
+        ts_type, ip_protocol, length = struct.unpack_from("!BBH", body, position)
+        if length < 4 or position + length > len(body):
+            problems.append(f"{where}: selector length {length} runs past the payload")
+            break
+        item = body[position : position + length]
+        size = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}.get(ts_type)
+        if size is not None and length == 8 + 2 * size:
+            start_port, end_port = struct.unpack_from("!HH", item, 4)
+            make = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+            selectors.append(
+                TrafficSelector(
+                    ts_type,
+                    ip_protocol,
+                    start_port,
+                    end_port,
+                    str(make(item[8 : 8 + size])),
+                    str(make(item[8 + size :])),
+                )  # fmt: skip
+            )
+        elif ts_type == TS_SECLABEL:
+            selectors.append(TrafficSelector(ts_type, label=item[4:]))
+        else:
+            if size is not None:
+                problems.append(f"{where}: {TS_TYPES.name(ts_type)} of length {length}")
+            selectors.append(TrafficSelector(ts_type, ip_protocol, label=item[4:]))
+        position += length
+    if len(selectors) != count:
+        problems.append(f"{where}: announces {count} selectors, {len(selectors)} found")
+    return Ikev2TsPayload(**common, selectors=selectors)
+
+
+@dataclass(slots=True)
+class ConfigAttribute:
+    type: int
+    value: bytes
+
+    @property
+    def name(self) -> str:
+        return CONFIGURATION_ATTRIBUTES.name(self.type)
+
+    def value_text(self) -> str:
+        return configuration_value_text(self.type, self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name, "value": self.value.hex(), "text": self.value_text()}
+
+
+def configuration_value_text(kind: int, value: bytes) -> str:
+    """RFC 7296 3.15.1 value layouts; empty (a request for the attribute) is ``""``."""
+    if not value:
+        return ""
+    layout = CONFIGURATION_ATTRIBUTE_FORMATS.get(kind, "hex")
+    try:
+        if layout == "ip4" and len(value) == 4:
+            return str(ipaddress.IPv4Address(value))
+        if layout == "ip4-subnet" and len(value) == 8:
+            return f"{ipaddress.IPv4Address(value[:4])}/{ipaddress.IPv4Address(value[4:])}"
+        if layout == "ip6" and len(value) == 16:
+            return str(ipaddress.IPv6Address(value))
+        if layout == "ip6-prefix" and len(value) == 17:
+            return f"{ipaddress.IPv6Address(value[:16])}/{value[16]}"
+        if layout == "ip6-or-ip4" and len(value) in (4, 16):
+            return str(ipaddress.ip_address(value))
+        if layout == "text":
+            return value.decode("utf-8", "backslashreplace")
+        if layout == "types" and len(value) % 2 == 0:
+            return ",".join(
+                CONFIGURATION_ATTRIBUTES.name(t & 0x7FFF) for (t,) in struct.iter_unpack("!H", value)
+            )
+    except ValueError:
+        pass
+    return value.hex()
+
+
+@dataclass(slots=True, kw_only=True)
+class Ikev2ConfigPayload(Ikev2Payload):
+    cfg_type: int
+    attributes: list[ConfigAttribute] = field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "cfg_type": self.cfg_type,
+            "cfg_type_name": CONFIGURATION_TYPES.name(self.cfg_type),
+            "attributes": [a.to_dict() for a in self.attributes],
+        }
+
+    def detail(self) -> str:
+        parts = [f"{a.name}={a.value_text()}" if a.value else a.name for a in self.attributes]
+        return f"{CONFIGURATION_TYPES.name(self.cfg_type)} " + (", ".join(parts) or plural(0, "attribute"))
+
+
+def decode_cp(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+    need(body, 4, "CP payload")  # CFG type (1) | reserved (3) | attributes
+    attributes: list[ConfigAttribute] = []
+    position = 4
+    while position + 4 <= len(body) and len(attributes) < MAX_SELECTORS:
+        kind, length = struct.unpack_from("!HH", body, position)  # R bit | type (15) | length (2)
+        if position + 4 + length > len(body):
+            problems.append(f"CP payload at offset {common['offset']}: attribute runs past the payload")
+            break
+        attributes.append(ConfigAttribute(kind & 0x7FFF, body[position + 4 : position + 4 + length]))
+        position += 4 + length
+    if position < len(body) and len(attributes) < MAX_SELECTORS:
+        problems.append(f"CP payload at offset {common['offset']}: {len(body) - position} stray bytes")
+    return Ikev2ConfigPayload(**common, cfg_type=body[0], attributes=attributes)
