@@ -505,7 +505,22 @@ _KINDS = (
         "psk-not-cracked",
         I,
         "crack",
-        "no word-list candidate verifies the aggressive-mode HASH_R",
+        "no word-list candidate verifies the aggressive-mode HASH_R (or the IKEv2 AUTH)",
+        "",
+    ),
+    FindingKind(
+        "ikev2-psk-cracked",
+        W,
+        "crack",
+        "the PSK behind an IKEv2 AUTH payload is in the word list",
+        "the pre-shared key is guessable by anyone who learns one side's DH secret or session keys "
+        "(a debug log, a memory dump): replace it with a long random one, or use certificates",
+    ),
+    FindingKind(
+        "ikev2-psk-not-attackable",
+        I,
+        "crack",
+        "an IKEv2 SA's IKE_AUTH could not be opened, so its PSK cannot be tested against a word list",
         "",
     ),
 )
