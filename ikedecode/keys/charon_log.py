@@ -87,7 +87,18 @@ class _Dump:
 class _Stream:
     """What one worker thread (or the journal) is doing: its IKE SA, its open dump and child."""
 
-    __slots__ = ("current", "pending", "dump", "child", "exchange", "mid", "adding", "sad_spi", "derivation")
+    __slots__ = (
+        "current",
+        "pending",
+        "dump",
+        "child",
+        "exchange",
+        "mid",
+        "adding",
+        "sad_spi",
+        "derivation",
+        "proposal",
+    )
 
     def __init__(self) -> None:
         self.current: LoggedIkeSa | None = None
@@ -99,6 +110,7 @@ class _Stream:
         self.adding: LoggedInstall | None = None  # "adding inbound ESP SA" awaiting its "SPI ..." line
         self.sad_spi: int | None = None
         self.derivation: LoggedDerivation | None = None  # IKEv2 keys awaiting their SA's check-in
+        self.proposal: str | None = None  # the last IKE proposal this thread selected
 
 
 def looks_like_charon_log(text: str) -> bool:
@@ -197,8 +209,10 @@ class CharonLogParser:
                 stream.mid = int(exchange["mid"])
             return
         selected = _SELECTED_IKE.search(body)
-        if selected is not None and sa is not None:
-            sa.proposal = selected["proposal"]
+        if selected is not None:
+            stream.proposal = selected["proposal"]  # a rekey selects the new SA's under the old SA
+            if sa is not None:
+                sa.proposal = selected["proposal"]
             return
         using = _USING.match(body)
         if using is not None:
@@ -240,11 +254,12 @@ class CharonLogParser:
             return True
         if _CHECKIN_DONE.search(body):
             stream.current, stream.pending, stream.child, stream.derivation = None, None, None, None
+            stream.proposal = None
             return True
         checkout = _CHECKOUT.search(body)
         if checkout is not None:
             stream.current, stream.child, stream.exchange, stream.mid = None, None, None, None
-            stream.derivation = None
+            stream.derivation, stream.proposal = None, None  # a new job
             stream.pending = (int(checkout["v"]), bytes.fromhex(checkout["i"]), bytes.fromhex(checkout["r"]))
             return True
         found = _CHECKED_OUT.search(body) or _CREATED.search(body)
@@ -350,7 +365,7 @@ class CharonLogParser:
         label seen again, a DH secret after SK_* keys: the next stage or the next SA)."""
         derivation = stream.derivation
         if derivation is None or name in derivation.keys or (name == "dh_secret" and derivation.keys):
-            derivation = stream.derivation = LoggedDerivation(sa, line)
+            derivation = stream.derivation = LoggedDerivation(sa, line, stream.proposal)
             self.derivations.append(derivation)
         derivation.keys[name] = value
         if sa.line == 0 or sa.line > line:

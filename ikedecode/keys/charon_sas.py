@@ -56,6 +56,7 @@ class LoggedDerivation:
 
     prefix_sa: LoggedIkeSa  # the SA of the dumps' <name|N> prefix (or of the thread)
     line: int
+    proposal: str | None = None  # the IKE proposal the thread selected last (a rekey's, for a rekey)
     keys: dict[str, bytes] = field(default_factory=dict)
     owner: LoggedIkeSa | None = None  # set by the check-in that follows
 
@@ -140,13 +141,12 @@ class LoggedKeys:
             ring.dh_secrets.append(
                 DhSecret(sa.keys["dh_secret"], self._origin(sa.line, sa, "DH secret"), sa.initiator_spi)
             )
-        # an IKE SA rekey selects the new SA's proposal under the old SA (its prefix)
-        proposal = sa.proposal or next(
-            (d.prefix_sa.proposal for d in sa.stages if d.prefix_sa.proposal), None
-        )
-        encryption, integrity = _ikev2_algorithms(proposal)
         for stage, derivation in enumerate(sa.stages):
             keys = derivation.keys
+            # an IKE SA rekey selects the new SA's proposal under the old SA, in the deriving thread
+            encryption, integrity = _ikev2_algorithms(
+                derivation.proposal or sa.proposal or derivation.prefix_sa.proposal
+            )
             what = f"key stage {stage + 1}" if len(sa.stages) > 1 else ""
             if derivation.prefix_sa is not sa:
                 what = _join(what, f"logged under {derivation.prefix_sa.label}")

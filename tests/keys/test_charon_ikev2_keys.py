@@ -70,6 +70,7 @@ def test_ikev2_sk_keys_and_spis_equal_what_the_lab_tool_extracts(path):
     ring = load_keylog_file(str(path))
     assert _ike_entries(ring) == _lab_ike_entries(lab)
     assert all(k.initiator_spi and k.responder_spi and k.sk_ei and k.sk_d for k in ring.ikev2_keys)
+    assert all(k.encryption and k.integrity for k in ring.ikev2_keys)  # a rekey's too
     assert _child_entries(ring) == _lab_child_entries(lab)
     assert _ike_entries(load_key_file(str(path))) == _ike_entries(ring)  # --keys recognises it too
 
