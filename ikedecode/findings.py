@@ -411,6 +411,28 @@ _KINDS = (
         "packets are altered on the way (faulty link, middlebox) or another sender reuses the SPI",
     ),
     FindingKind(
+        "esp-encryption-key-wrong",
+        E,
+        "diagnosis",
+        "no ESP packet of an SA decrypts to sound plaintext: the SA's encryption key is wrong",
+        "check the encryption key given for this SPI; an ICV that verifies proves only the integrity key",
+    ),
+    FindingKind(
+        "esp-plaintext-garbled",
+        W,
+        "diagnosis",
+        "some ESP packets of an SA decrypt to noise while others decrypt soundly",
+        "the failing packets were altered before encryption or another sender reuses the SPI with other keys",
+    ),
+    FindingKind(
+        "esp-esn-mismatch",
+        E,
+        "diagnosis",
+        "the ICV of an SA's packets verifies only with the other sequence number size (ESN or not)",
+        "set esn (extended sequence numbers, RFC 4303 2.2.1) as the SA uses it: esn = true/false in the "
+        "key file, or the ESN flag of the xfrm state or esp_sa entry",
+    ),
+    FindingKind(
         "esp-replay",
         W,
         "diagnosis",
