@@ -92,6 +92,9 @@ class Ikev2KeyMaterial:
     sk_pi: bytes | None = None
     sk_pr: bytes | None = None
     stage: int = 0
+    # the source's own tool decrypts without checking the ICV (tcpdump -E): when the ICV does not
+    # verify, a message that decrypts to a sound payload chain is shown, marked unverified
+    icv_unchecked: bool = False
 
     @property
     def values(self) -> list[bytes]:
