@@ -386,6 +386,8 @@ def main(
                     + (f", {len(tables.skipped)} not expressible" if tables.skipped else ""),
                     err=True,
                 )
+                for note in tables.skipped:  # also a comment in the table it concerns
+                    click.echo(f"ikedecode: not usable by Wireshark: {note}", err=True)
         if crack or export_psk_params or export_hashcat:  # the PSK tools (imported only then)
             from ikedecode.crack.command import PskTools, run_psk_tools
 

@@ -411,6 +411,28 @@ _KINDS = (
         "packets are altered on the way (faulty link, middlebox) or another sender reuses the SPI",
     ),
     FindingKind(
+        "esp-encryption-key-wrong",
+        E,
+        "diagnosis",
+        "no ESP packet of an SA decrypts to sound plaintext: the SA's encryption key is wrong",
+        "check the encryption key given for this SPI; an ICV that verifies proves only the integrity key",
+    ),
+    FindingKind(
+        "esp-plaintext-garbled",
+        W,
+        "diagnosis",
+        "some ESP packets of an SA decrypt to noise while others decrypt soundly",
+        "the failing packets were altered before encryption or another sender reuses the SPI with other keys",
+    ),
+    FindingKind(
+        "esp-esn-mismatch",
+        E,
+        "diagnosis",
+        "the ICV of an SA's packets verifies only with the other sequence number size (ESN or not)",
+        "set esn (extended sequence numbers, RFC 4303 2.2.1) as the SA uses it: esn = true/false in the "
+        "key file, or the ESN flag of the xfrm state or esp_sa entry",
+    ),
+    FindingKind(
         "esp-replay",
         W,
         "diagnosis",
@@ -505,7 +527,22 @@ _KINDS = (
         "psk-not-cracked",
         I,
         "crack",
-        "no word-list candidate verifies the aggressive-mode HASH_R",
+        "no word-list candidate verifies the aggressive-mode HASH_R (or the IKEv2 AUTH)",
+        "",
+    ),
+    FindingKind(
+        "ikev2-psk-cracked",
+        W,
+        "crack",
+        "the PSK behind an IKEv2 AUTH payload is in the word list",
+        "the pre-shared key is guessable by anyone who learns one side's DH secret or session keys "
+        "(a debug log, a memory dump): replace it with a long random one, or use certificates",
+    ),
+    FindingKind(
+        "ikev2-psk-not-attackable",
+        I,
+        "crack",
+        "an IKEv2 SA's IKE_AUTH could not be opened, so its PSK cannot be tested against a word list",
         "",
     ),
 )

@@ -37,6 +37,7 @@ from ikedecode.esp.outcome import (
     SPI,
     Outcome,
 )
+from ikedecode.esp.plaintext import plaintext_problem
 
 if TYPE_CHECKING:
     from ikedecode.esp.opener import EspOpener
@@ -91,6 +92,7 @@ def open_lane(
     positions = group.positions
     sequences = group.sequences
     ipsec = IPSEC_PROTOCOLS
+    judged = plaintext_problem
 
     def count(
         view: memoryview,
@@ -112,6 +114,8 @@ def open_lane(
         if payload_end < skip:
             return False
         padding_ok = not check_padding or plaintext[payload_end:-2] == paddings[pad_length]
+        if judged(plaintext, skip, payload_end, next_header, padding_ok):
+            return False  # garbled (a wrong encryption key?): ``open`` says which check failed
         if want_plaintext or (
             next_header in ipsec
             or (next_header == 4 and payload_end - skip >= 20 and plaintext[skip + 9] in ipsec)

@@ -46,7 +46,6 @@ from ikedecode.esp.outcome import (
     OUTCOME_OPENED,
     OUTCOME_SHORT_FOR_SA,
     OUTCOME_SHORT_HEADER,
-    PAD_BEYOND_PAYLOAD,  # noqa: F401
     PAD_LENGTH,
     PAYLOAD,
     SA_INDEX,
@@ -54,6 +53,7 @@ from ikedecode.esp.outcome import (
     SPI,
     Outcome,
 )
+from ikedecode.esp.plaintext import GARBLED
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
 
@@ -76,6 +76,7 @@ class EspStatus(StrEnum):
     DECRYPTED = "decrypted"  # plaintext available, the SA has no ICV to check
     ICV_FAILED = "icv-failed"
     BAD_PADDING = "bad-padding"  # plaintext available (ICV ok or absent) but padding is not 1, 2, 3, ...
+    GARBLED = "garbled"  # decrypted to noise: a plaintext check failed (esp/plaintext.py), nothing emitted
     REPLAY = "replay"  # authentic, but this sequence number was already seen on the SA
     NO_KEYS = "no-keys"
     TOO_SHORT = "too-short"
@@ -110,6 +111,13 @@ class EspResult:
     def has_plaintext(self) -> bool:
         """True when ``payload`` is trustworthy enough to show or write out."""
         return self.status in PLAINTEXT_STATUSES
+
+
+def _keep_sample(sa: IpsecSa, packet: bytes | memoryview) -> None:
+    """Keep an SA's first ICV failure (SPI onward) for ``esp/diagnose.py``."""
+    counters = sa.state.counters
+    if counters.icv_failed_sample is None:
+        counters.icv_failed_sample = bytes(packet)
 
 
 def _mode(sa: IpsecSa, next_header: int) -> str:
@@ -198,6 +206,9 @@ class EspProcessor:
         accounted = self.account(
             outcome, len(data), datagram.time, datagram.frame, datagram.src, datagram.dst
         )
+        sa = accounted[1]
+        if accounted[0] == EspStatus.ICV_FAILED and sa is not None:
+            _keep_sample(sa, data)
         return self._result(datagram, outcome, accounted)
 
     @staticmethod
@@ -251,6 +262,8 @@ class EspProcessor:
                 if sa is not None:
                     single_first.setdefault(id(sa), position)
                     single_last[id(sa)] = position
+                    if status == EspStatus.ICV_FAILED:
+                        _keep_sample(sa, batch.blob[meta[at + 4] : meta[at + 5]])
                 if status not in PLAINTEXT_STATUSES or (on_layers is None and outcome[PAYLOAD] is None):
                     continue
                 if (
@@ -338,6 +351,16 @@ class EspProcessor:
             counters.icv_failed += 1
             # plaintext kept for diagnosis; the sequence window stays untouched (RFC 4303 3.4.3)
             return EspStatus.ICV_FAILED, sa, seq, False, _mode_or_none(sa, next_header), True, False, ""
+        if problem in GARBLED:
+            # esp/plaintext.py: the payload is noise (a wrong encryption key?). Neither verified nor
+            # decrypted; the sequence number is in clear and counts for gaps and replays all the same.
+            counters.garbled += 1
+            if icv_ok:
+                counters.garbled_icv_ok += 1
+            checks = counters.failed_checks
+            checks[problem] = checks.get(problem, 0) + 1
+            replayed = counters.tracker(spi).record(seq)
+            return EspStatus.GARBLED, sa, seq, icv_ok, None, padding_ok, replayed, GARBLED[problem]
         if icv_ok:
             counters.verified += 1
         if problem:

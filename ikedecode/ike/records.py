@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from ikedecode.findings import Finding
 
@@ -152,6 +152,18 @@ class Ikev2DerivedKeys:
         }
 
 
+class Ikev2PskAuth(NamedTuple):
+    """A shared-key AUTH payload with the octets it signs (RFC 7296 2.15), known once SK_pi/SK_pr
+    are: AUTH = prf(prf(PSK, "Key Pad for IKEv2"), signed octets), so a PSK guess can be tested
+    offline. Kept for ``--crack``; not in the JSON report."""
+
+    side: str  # "initiator" / "responder"
+    frame: int
+    prf_id: int
+    signed_octets: bytes
+    auth_data: bytes
+
+
 @dataclass(slots=True)
 class Ikev2Facts:
     """What only an IKEv2 SA has: NAT detection (RFC 7296 2.23), IKE_SA_INIT restarts (2.6, 1.2),
@@ -165,6 +177,7 @@ class Ikev2Facts:
     rekeyed_into: list[str] = field(default_factory=list)
     prf: str | None = None
     child_sas: list[dict[str, Any]] = field(default_factory=list)
+    psk_auth: list[Ikev2PskAuth] = field(default_factory=list)  # for --crack (crack/ikev2.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -75,6 +75,8 @@ class Ikev2KeyMaterial:
     ``encryption``/``integrity`` are the project's algorithm names (``aes-cbc``, ``aes-gcm-16``,
     ``hmac-sha2-256-128``, ...) or None when the source does not say; SK_e* include any salt.
     Kept for IKEv2 decryption and for ``--export-wireshark``; IKEv1 decoding does not use them.
+    ``stage``: several entries for one SPI pair from one source are successive key stages (0 first;
+    RFC 9370 re-derives SK_* after each additional key exchange), not duplicates.
     """
 
     initiator_spi: bytes
@@ -89,6 +91,10 @@ class Ikev2KeyMaterial:
     sk_d: bytes | None = None
     sk_pi: bytes | None = None
     sk_pr: bytes | None = None
+    stage: int = 0
+    # the source's own tool decrypts without checking the ICV (tcpdump -E): when the ICV does not
+    # verify, a message that decrypts to a sound payload chain is shown, marked unverified
+    icv_unchecked: bool = False
 
     @property
     def values(self) -> list[bytes]:

@@ -31,6 +31,7 @@ IPSEC_SA_FIELDS = {
     "integrity",
     "integrity_key",
     "esn",
+    "seq_hi",  # ESN: the high 32 bits of the sequence number at the start of the capture
 }
 
 
@@ -116,6 +117,7 @@ def _ipsec_sa(entry: dict[str, Any], where: str) -> IpsecSa:
             else b"",
             mode=entry.get("mode"),
             esn=bool(entry.get("esn", False)),
+            initial_seq_hi=parse_int(entry.get("seq_hi", 0), f"{where} seq_hi"),
             origin=where,
         )
     except ValueError as exc:  # InvalidSa, UnknownAlgorithm

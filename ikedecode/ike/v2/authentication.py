@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikedecode.findings import finding
-from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.records import IkeMessage, Ikev2PskAuth
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.auth import signed_octets, verify_auth
 from ikedecode.ike.v2.payloads import Ikev2AuthPayload, Ikev2CertPayload, Ikev2EapPayload, Ikev2IdPayload
@@ -46,6 +46,10 @@ def verify_message_auth(
     assert real_message is not None and peer_nonce is not None
     octets = signed_octets(keys.prf_id, sk_p, real_message, peer_nonce, material[f"id_{side}"])
     sa = state.sa
+    if auth.method == reg.AUTH_SHARED_KEY and sa.ikev2 is not None:
+        target = Ikev2PskAuth(side, msg.frame, keys.prf_id, octets, bytes(auth.auth_data))
+        if all((t.side, t.auth_data) != (side, target.auth_data) for t in sa.ikev2.psk_auth):
+            sa.ikev2.psk_auth.append(target)  # what --crack tests guesses against (crack/ikev2.py)
     psks = keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
     cert = material.get(f"cert_{side}")
     result = verify_auth(

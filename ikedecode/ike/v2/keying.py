@@ -59,6 +59,7 @@ class KeyCandidate:
     dh_secret: bytes | None = None
     dh_origin: str | None = None
     key_origin: str | None = None
+    icv_unchecked: bool = False  # from a source whose tool skips the ICV (tcpdump -E)
 
     def record(self) -> Ikev2DerivedKeys:
         k = self.keys
@@ -168,6 +169,13 @@ class Ikev2Keying:
                 break
             opened = opened or result
         assert opened is not None
+        if not (opened.ok or opened.integrity_verified) and not fragment:
+            unchecked = self._open_unchecked(state, message, protected, from_initiator, candidates)
+            if unchecked is not None:
+                opened, payloads = unchecked
+                msg.protection, msg.integrity_verified = Protection.DECRYPTED, False
+                msg.note = _join(msg.note, "ICV does not verify: decrypted unchecked, as tcpdump -E does")
+                return payloads
         if not (opened.ok or opened.integrity_verified):
             msg.protection, msg.integrity_verified = Protection.UNDECRYPTABLE, False
             msg.note = _join(msg.note, f"cannot open: {opened.detail}")
@@ -187,6 +195,40 @@ class Ikev2Keying:
         chain = parse_ikev2_payloads(opened.next_payload, opened.plaintext, base, inner=True)
         msg.problems.extend(chain.problems)
         return chain.payloads
+
+    def _open_unchecked(
+        self,
+        state: Ikev2SaState,
+        message: bytes,
+        protected: Ikev2Payload,
+        from_initiator: bool,
+        candidates: list[KeyCandidate],
+    ) -> tuple[OpenedPayload, list[Ikev2Payload]] | None:
+        """Keys from a source that never checks the ICV (tcpdump -E): the first whose decryption
+        gives sound padding and a payload chain without problems, ICV unchecked."""
+        for candidate in candidates:
+            if not candidate.icv_unchecked:
+                continue
+            sk_e, sk_a = candidate.keys.sender_keys(from_initiator)
+            result = open_sk(
+                message,
+                protected.offset,
+                encr_id=candidate.keys.encr_id,
+                sk_e=sk_e,
+                integ_id=candidate.keys.integ_id,
+                sk_a=sk_a,
+                check_icv=False,
+            )
+            if not result.ok:
+                continue
+            base = protected.offset + 4 + len(result.iv)
+            chain = parse_ikev2_payloads(result.next_payload, result.plaintext, base, inner=True)
+            if chain.problems or not chain.payloads:
+                continue
+            if state.keys is None:
+                self._adopt(state, candidate)
+            return result, chain.payloads
+        return None
 
     def _fragment(
         self, state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState, opened: OpenedPayload
@@ -417,7 +459,9 @@ def _from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> 
         sk_pi=material.sk_pi or b"",
         sk_pr=material.sk_pr or b"",
     )
-    return KeyCandidate(keys, material.origin, key_origin=material.origin)
+    return KeyCandidate(
+        keys, material.origin, key_origin=material.origin, icv_unchecked=material.icv_unchecked
+    )
 
 
 def _first(payloads: list[Any], kind: type) -> Any:
