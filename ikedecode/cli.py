@@ -169,8 +169,8 @@ def _write_streamed(output: str | None, write: Callable[[TextIO], None]) -> None
         raise
 
 
-def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> KeyRing:  # noqa: ANN001
-    ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private))
+def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=(), ppks=()) -> KeyRing:  # noqa: ANN001
+    ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private), tuple(ppks))
     for path in keys:
         ring.merge(load_key_file(path))
     for path in keylogs:
@@ -191,14 +191,23 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> Ke
 @click.option(
     "--dh-secret",
     multiple=True,
-    metavar="[COOKIE=]HEX",
-    help="Diffie-Hellman shared secret g^xy (repeatable; COOKIE scopes it to an IKE SA).",
+    metavar="[COOKIE[:N]=]HEX",
+    help="Diffie-Hellman shared secret g^xy (repeatable; COOKIE scopes it to an IKE SA). COOKIE:N "
+    "gives an IKEv2 SA's N-th additional key exchange secret (RFC 9370 SK(N), e.g. ML-KEM's).",
 )
 @click.option(
     "--dh-private",
     multiple=True,
     metavar="HEX",
-    help="One side's private DH value; g^xy is computed from the peer's KE payload.",
+    help="One side's private DH value; g^xy is computed from the peer's KE payload. For ML-KEM: "
+    "the initiator's decapsulation key (or its 64-byte seed), which opens the responder's ciphertext.",
+)
+@click.option(
+    "--ppk",
+    "ppk",
+    multiple=True,
+    metavar="ID=HEX",
+    help="RFC 8784 postquantum preshared key: its PPK_ID (text, or 0xHEX) and the key in hex.",
 )
 @click.option(
     "--keys",
@@ -338,6 +347,7 @@ def main(
     export_psk_params=None,
     export_hashcat=None,
     dask_scheduler=None,
+    ppk=(),
 ) -> None:
     """Decode, decrypt and explain the IKE/IPsec negotiations in CAPTURE (pcap or pcapng).
 
@@ -353,7 +363,7 @@ def main(
             for line in inputs.notes:
                 click.echo(f"ikedecode: note: {line}", err=True)
         paths = inputs.paths
-        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog)
+        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog, ppk)
         reader_options = {"ike_ports": (500, 4500, *ike_port), "max_fragment_buffers": max_fragment_buffers}
         options = Options(
             max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa, jobs=jobs or available_cores()

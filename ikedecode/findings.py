@@ -168,6 +168,14 @@ _KINDS = (
         "(when a PSK verified HASH_R, the DH secret is the wrong one)",
     ),
     FindingKind(
+        "key-stage-missing",
+        W,
+        "engine",
+        "an IKEv2 SA changed its keys after an additional key exchange (RFC 9370) whose input is not given",
+        "give that stage's shared secret SK(n) (--dh-secret SPIi:n=HEX, additional_secrets in a key "
+        "file), the initiator's ML-KEM seed (--dh-private), or a daemon log with every key stage",
+    ),
+    FindingKind(
         "hash-mismatch",
         E,
         "engine",

@@ -50,6 +50,7 @@ class IkeMessage:
     response: bool | None = None
     integrity_verified: bool | None = None
     auth_verified: bool | None = None
+    key_stage: int | None = None  # IKEv2: the key stage that opened it (RFC 9370; 0 = IKE_SA_INIT's)
 
     @property
     def retransmission(self) -> bool:
@@ -178,6 +179,8 @@ class Ikev2Facts:
     prf: str | None = None
     child_sas: list[dict[str, Any]] = field(default_factory=list)
     psk_auth: list[Ikev2PskAuth] = field(default_factory=list)  # for --crack (crack/ikev2.py)
+    key_stages: list[dict[str, Any]] = field(default_factory=list)  # RFC 9370 stages after stage 0
+    ppk: str | None = None  # RFC 8784: "used", "offered, not used", "offered (PPK unknown)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,6 +192,8 @@ class Ikev2Facts:
             "rekeyed_into": self.rekeyed_into,
             "prf": self.prf,
             "child_sas": self.child_sas,
+            "key_stages": self.key_stages,
+            "ppk": self.ppk,
         }
 
 

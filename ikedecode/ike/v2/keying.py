@@ -22,7 +22,7 @@ from ikedecode.ike.crypto_errors import IkeCryptoError
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.records import IkeMessage, Ikev2DerivedKeys, Protection
 from ikedecode.ike.registry import ikev2 as reg
-from ikedecode.ike.v2 import keymat
+from ikedecode.ike.v2 import intermediate, keymat, stages
 from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
 from ikedecode.ike.v2.payloads import (
     Ikev2KePayload,
@@ -60,6 +60,7 @@ class KeyCandidate:
     dh_origin: str | None = None
     key_origin: str | None = None
     icv_unchecked: bool = False  # from a source whose tool skips the ICV (tcpdump -E)
+    stage: int = 0  # RFC 9370 key stage: 0 from IKE_SA_INIT, n after the n-th additional exchange
 
     def record(self) -> Ikev2DerivedKeys:
         k = self.keys
@@ -81,6 +82,7 @@ class KeyCandidate:
 @dataclass(slots=True)
 class Fragments:
     opened: list[OpenedPayload] = field(default_factory=list)
+    header: bytes = b""  # fragment 1's bytes up to its SKF payload (RFC 9242 IntAuth of the whole)
 
 
 class Ikev2Keying:
@@ -99,7 +101,7 @@ class Ikev2Keying:
             state.direct_keys_added = True
             for material in self.keyring.ikev2_keys:
                 if material.initiator_spi == state.spi_i and material.responder_spi == state.spi_r:
-                    candidate = _from_material(material, state.chosen)
+                    candidate = from_material(material, state.chosen)
                     if candidate is not None:
                         out.append(candidate)
         complete = state.chosen is not None and state.nonce_i and state.nonce_r and state.init_response
@@ -123,7 +125,11 @@ class Ikev2Keying:
         return out
 
     def _secrets(self, state: Ikev2SaState) -> list[tuple[bytes, str]]:
-        out = [(s.value, s.origin) for s in self.keyring.dh_secrets_for(state.spi_i) if s.message_id is None]
+        out = [
+            (s.value, s.origin)
+            for s in self.keyring.dh_secrets_for(state.spi_i)
+            if s.message_id is None and s.stage == 0
+        ]
         if state.ke_i and state.ke_r and state.ke_group is not None and self.private_secrets.privates:
             for outcome in self.private_secrets.outcomes(state.ke_group, state.ke_i, state.ke_r):
                 if outcome.secret is not None:
@@ -149,7 +155,8 @@ class Ikev2Keying:
         opener = open_skf if fragment else open_sk
         candidates = [state.keys] if state.keys is not None else self.candidates(state)
         if not candidates:
-            msg.protection, msg.note = Protection.NO_KEYS, _join(msg.note, "no keys")
+            why = intermediate.missing_note(state) if state.stage_missing is not None else "no keys"
+            msg.protection, msg.note = Protection.NO_KEYS, _join(msg.note, why)
             return None
         opened: OpenedPayload | None = None
         for candidate in candidates:
@@ -186,12 +193,16 @@ class Ikev2Keying:
         msg.protection = Protection.VERIFIED if opened.integrity_verified else Protection.DECRYPTED
         msg.integrity_verified = opened.integrity_verified
         msg.hash_name = "ICV"
+        msg.key_stage = state.keys.stage if state.keys is not None else None
         if not opened.ok:
             msg.note = _join(msg.note, opened.detail)
             return None
         base = protected.offset + (8 if fragment else 4) + len(opened.iv)
         if fragment:
-            return self._fragment(state, msg, exchange, opened)
+            return self._fragment(state, msg, exchange, opened, message[: protected.offset], from_initiator)
+        if msg.exchange_type == reg.IKE_INTERMEDIATE:  # RFC 9242 3.3.2, keys of the sender's stage
+            state.intermediate_frames.append(msg.frame)
+            intermediate.int_auth(state, from_initiator, message, protected.offset, opened.plaintext)
         chain = parse_ikev2_payloads(opened.next_payload, opened.plaintext, base, inner=True)
         msg.problems.extend(chain.problems)
         return chain.payloads
@@ -231,17 +242,31 @@ class Ikev2Keying:
         return None
 
     def _fragment(
-        self, state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState, opened: OpenedPayload
+        self,
+        state: Ikev2SaState,
+        msg: IkeMessage,
+        exchange: ExchangeState,
+        opened: OpenedPayload,
+        header: bytes,
+        from_initiator: bool,
     ) -> list[Ikev2Payload] | None:
         key = (msg.message_id, bool(msg.response))
         held = state.fragments.setdefault(key, Fragments())  # type: ignore[arg-type]
         held.opened.append(opened)
+        if opened.fragment_number == 1:
+            held.header = header
         whole = reassemble_fragments(held.opened)
         msg.note = _join(msg.note, f"fragment {opened.fragment_number}/{opened.total_fragments}")
         if not whole.complete:
             return None
         del state.fragments[key]
         msg.note = _join(msg.note, f"message reassembled from {whole.total_fragments} fragments")
+        if msg.exchange_type == reg.IKE_INTERMEDIATE and held.header:  # RFC 9242 3.3.2: as if whole
+            state.intermediate_frames.append(msg.frame)
+            a_part = stages.intermediate_a_part(
+                held.header, len(held.header), whole.next_payload, len(whole.plaintext)
+            )
+            intermediate.int_auth(state, from_initiator, b"", 0, whole.plaintext, a_part)
         chain = parse_ikev2_payloads(whole.next_payload, whole.plaintext, 0, inner=True)
         msg.problems.extend(chain.problems)
         return chain.payloads
@@ -249,6 +274,10 @@ class Ikev2Keying:
     def _adopt(self, state: Ikev2SaState, candidate: KeyCandidate) -> None:
         state.keys = candidate
         state.sa.keys = candidate.record()
+        facts = state.sa.ikev2
+        for record in facts.key_stages if facts is not None else ():
+            if record["stage"] == candidate.stage:
+                record["keys"] = candidate.origin
 
     # -- AUTH ------------------------------------------------------------------------------------
 
@@ -313,7 +342,7 @@ class Ikev2Keying:
                     wanted = True
                 else:
                     wanted = s.message_id == exchange.message_id
-                if wanted and s.initiator_cookie is not None and s.value not in seen:
+                if wanted and s.stage == 0 and s.initiator_cookie is not None and s.value not in seen:
                     seen.add(s.value)
                     out.append((s.value, s.origin))
         if self.private_secrets.privates:
@@ -419,7 +448,7 @@ def _transforms(proposal: Ikev2Proposal) -> dict[str, Any]:
     }
 
 
-def _from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> KeyCandidate | None:
+def from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> KeyCandidate | None:
     """A candidate from SK_* keys given directly; the transforms from the chosen proposal when the
     capture has it, else from the key source's algorithm names."""
     sk_ei, sk_er = material.sk_ei, material.sk_er
@@ -460,7 +489,11 @@ def _from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> 
         sk_pr=material.sk_pr or b"",
     )
     return KeyCandidate(
-        keys, material.origin, key_origin=material.origin, icv_unchecked=material.icv_unchecked
+        keys,
+        material.origin,
+        key_origin=material.origin,
+        icv_unchecked=material.icv_unchecked,
+        stage=material.stage,
     )
 
 

@@ -54,4 +54,13 @@ class Ikev2SaState:
     key_notes: list[str] = field(default_factory=list)
     wrong_keys_reported: bool = False
     auth_material: dict[str, Any] = field(default_factory=dict)  # IDi/IDr bodies, AUTH payloads
+    # RFC 9242 / 9370 / 8784 (ike/v2/intermediate.py)
+    intermediate_frames: list[int] = field(default_factory=list)  # IKE_INTERMEDIATE messages read
+    int_auth_i: bytes = b""  # IntAuth_iN so far
+    int_auth_r: bytes = b""
+    int_auth_broken: bool = False  # an IKE_INTERMEDIATE message could not be folded in
+    additional_done: int = 0  # additional key exchanges completed (the stage of the next keys)
+    stage_missing: int | None = None  # the stage whose input is missing
+    ppk: bytes | None = None  # the PPK the IKE_AUTH request names, when the key ring has it
+    ppk_applied: bool = False
     deleted: bool = False
