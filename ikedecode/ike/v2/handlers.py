@@ -69,6 +69,8 @@ def handle(
         _ike_auth(engine, state, msg, exchange, payloads, errors, from_initiator)
     elif kind == reg.IKE_INTERMEDIATE:
         _ike_intermediate(engine, state, msg, exchange, payloads)
+    elif kind == reg.IKE_FOLLOWUP_KE:
+        _ike_followup_ke(engine, state, msg, exchange, payloads)
     elif kind == reg.CREATE_CHILD_SA:
         _create_child_sa(engine, state, msg, exchange, payloads, errors)
     elif kind == reg.INFORMATIONAL:
@@ -280,13 +282,58 @@ def _create_child_sa(
         _phase2(state, msg, exchange).summary.update(_child_request_summary(payloads))
         return
     exchange.response_payloads = payloads
-    request_sa = _first(exchange.request_payloads, Ikev2SaPayload)
-    response_sa = _first(payloads, Ikev2SaPayload)
     record = _phase2(state, msg, exchange)
     if errors:
         record.summary["refused"] = [n.type_name for n in errors]
         record.complete = True
         return
+    link = stages.has_notify(payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
+    if link is not None:  # RFC 9370 2.2.4: the keys come after the IKE_FOLLOWUP_KE exchanges
+        state.followup_links[bytes(link.data)] = exchange
+        exchange.pending_response = msg
+        record.summary["additional_key_exchanges"] = "IKE_FOLLOWUP_KE"
+        return
+    _create_child_sa_keyed(engine, state, msg, exchange, payloads)
+
+
+def _ike_followup_ke(
+    engine: Ikev2Engine,
+    state: Ikev2SaState,
+    msg: IkeMessage,
+    exchange: ExchangeState,
+    payloads: list[Ikev2Payload],
+) -> None:
+    """RFC 9370 2.2.4: one more key exchange of a pending CREATE_CHILD_SA, linked by the data of
+    ADDITIONAL_KEY_EXCHANGE; the last one (no new link in its response) keys the new SA."""
+    if not msg.response:
+        exchange.request_payloads = payloads
+        return
+    link = stages.has_notify(exchange.request_payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
+    origin = state.followup_links.pop(bytes(link.data), None) if link is not None else None
+    pair = stages.ke_pair(exchange.request_payloads, payloads)
+    if origin is None or pair is None or origin.pending_response is None:
+        msg.note = _join(msg.note, "IKE_FOLLOWUP_KE of no CREATE_CHILD_SA in the capture")
+        return
+    origin.followups.append((pair[0], pair[1], msg.message_id))
+    n = len(origin.followups)
+    msg.note = _join(msg.note, f"additional key exchange {n} of CREATE_CHILD_SA 0x{origin.message_id:08x}")
+    more = stages.has_notify(payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
+    if more is not None:
+        state.followup_links[bytes(more.data)] = origin
+        return
+    _create_child_sa_keyed(engine, state, origin.pending_response, origin, origin.response_payloads)
+
+
+def _create_child_sa_keyed(
+    engine: Ikev2Engine,
+    state: Ikev2SaState,
+    msg: IkeMessage,
+    exchange: ExchangeState,
+    payloads: list[Ikev2Payload],
+) -> None:
+    request_sa = _first(exchange.request_payloads, Ikev2SaPayload)
+    response_sa = _first(payloads, Ikev2SaPayload)
+    record = _phase2(state, msg, exchange)
     if (
         response_sa is not None
         and response_sa.proposals

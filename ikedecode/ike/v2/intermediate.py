@@ -141,6 +141,59 @@ def stage_secrets(
     return out
 
 
+def followup_secrets(
+    keying: Ikev2Keying, exchange: ExchangeState, scopes: tuple[bytes, ...], child: bool
+) -> tuple[bytes, list[str]] | str:
+    """SK(1) | ... | SK(n) of a CREATE_CHILD_SA's IKE_FOLLOWUP_KE exchanges (RFC 9370 2.2.4) and
+    their origins, or which one is missing. A Child SA's secrets are scoped by message ID (of the
+    CREATE_CHILD_SA or of an IKE_FOLLOWUP_KE); a rekeyed IKE SA's by its new initiator SPI."""
+    mids = {exchange.message_id, *(mid for _, _, mid in exchange.followups)}
+    joined, origins = b"", []
+    for n, (ke_req, ke_resp, mid) in enumerate(exchange.followups, 1):
+        found = next(
+            (
+                s
+                for s in keying.keyring.dh_secrets
+                if s.stage == n
+                and s.value
+                and s.initiator_cookie in scopes
+                and (s.message_id in mids if child else s.message_id in (None, *mids))
+            ),
+            None,
+        )
+        if found is not None:
+            joined += found.value
+            origins.append(found.origin)
+            continue
+        secret = _from_private(keying, ke_req, ke_resp)
+        if secret is None:
+            return (
+                f"no SK({n}) of the IKE_FOLLOWUP_KE exchange 0x{mid:08x} "
+                f"({stages.method_name(ke_req.group)})"
+            )
+        joined += secret[0]
+        origins.append(secret[1])
+    return joined, origins
+
+
+def _from_private(keying: Ikev2Keying, ke_req: Any, ke_resp: Any) -> tuple[bytes, str] | None:
+    """The requester's private value (ML-KEM seed, DH value) against the exchange's KE payloads."""
+    privates = keying.keyring.dh_privates
+    if not privates:
+        return None
+    if ke_req.group in stages.ML_KEM:
+        for private in privates:
+            if stages.mlkem_owns(ke_req.group, private.value, ke_req.data):
+                secret = stages.mlkem_decapsulate(ke_req.group, private.value, ke_resp.data)
+                if isinstance(secret, bytes):
+                    return secret, f"{private.origin} (ML-KEM decapsulation)"
+        return None
+    for outcome in keying.private_secrets.outcomes(ke_req.group, ke_req.data, ke_resp.data):
+        if outcome.secret is not None:
+            return outcome.secret, outcome.private.origin
+    return None
+
+
 def missing_note(state: Ikev2SaState) -> str:
     n = state.stage_missing
     return (

@@ -308,11 +308,21 @@ class Ikev2Keying:
         new.nonce_i, new.nonce_r = ni, nr
         secrets = self._pfs_secrets(old, exchange, ke_req, ke_resp, new.spi_i)
         out: list[KeyCandidate] = []
+        additional = b""
+        if exchange.followups:  # RFC 9370 2.2.4: g^ir (new) | SK(1) | ... | SK(n)
+            found = intermediate.followup_secrets(self, exchange, (new.spi_i,), child=False)
+            if isinstance(found, str):
+                new.key_notes.append(f"IKE SA rekey: {found}")
+                new.stage_missing = len(exchange.followups)
+                secrets = []
+            else:
+                additional = found[0]
         for secret, origin in secrets:
             try:
                 keys = keymat.derive_rekeyed_ike_sa_keys(
-                    old.keys.keys, secret, ni, nr, new.spi_i, new.spi_r or bytes(8), **_transforms(new.chosen)
-                )
+                    old.keys.keys, secret, ni, nr, new.spi_i, new.spi_r or bytes(8),
+                    **_transforms(new.chosen), additional=additional,
+                )  # fmt: skip
             except (IkeCryptoError, ValueError) as exc:
                 new.key_notes.append(f"{origin}: {exc}")
                 continue
@@ -336,12 +346,13 @@ class Ikev2Keying:
         out: list[tuple[bytes, str]] = []
         # the exchange's own g^ir: --dh-secret scoped by initiator SPI and message ID (as a quick
         # mode's PFS secret is in IKEv1), or scoped to a rekeyed SA's new initiator SPI
-        for scope in (state.spi_i, *extra_scopes):
-            for s in self.keyring.dh_secrets_for(scope, exchange.message_id):
+        mids = (exchange.message_id, *(mid for _, _, mid in exchange.followups))
+        for scope, mid in ((scope, mid) for scope in (state.spi_i, *extra_scopes) for mid in mids):
+            for s in self.keyring.dh_secrets_for(scope, mid):
                 if extra_scopes:  # an IKE SA rekey: any g^ir scoped to either SA (the ICV picks)
                     wanted = True
                 else:
-                    wanted = s.message_id == exchange.message_id
+                    wanted = s.message_id in mids
                 if wanted and s.stage == 0 and s.initiator_cookie is not None and s.value not in seen:
                     seen.add(s.value)
                     out.append((s.value, s.origin))
@@ -367,7 +378,7 @@ class Ikev2Keying:
         if state.keys is None or not state.keys.keys.sk_d:
             return []
         sk_d, prf_id = state.keys.keys.sk_d, state.keys.keys.prf_id
-        secret, dh_origin = b"", None
+        secret, dh_origin, additional = b"", None, b""
         if kind == "IKE_AUTH":
             ni, nr = state.nonce_i, state.nonce_r
         else:
@@ -381,6 +392,12 @@ class Ikev2Keying:
                     msg.note = _join(msg.note, "PFS: no g^ir candidate (give --dh-secret or --dh-private)")
                     return []
                 secret, dh_origin = secrets[0]
+            if exchange.followups:  # RFC 9370 2.2.4: KEYMAT = prf+(SK_d, g^ir | SK(1) | ... | Ni | Nr)
+                found = intermediate.followup_secrets(self, exchange, (state.spi_i,), child=True)
+                if isinstance(found, str):
+                    msg.note = _join(msg.note, f"Child SA not keyed: {found}")
+                    return []
+                additional = found[0]
         if not ni or not nr:
             return []
         encr = chosen.encryption
@@ -392,8 +409,9 @@ class Ikev2Keying:
             e_size = encr_keymat_size(encr_id, key_bits) if encr_id is not None else 0
             a_size = integ_params(integ_id).key_size if integ_id else 0
             material = keymat.child_sa_keys(
-                prf_id, sk_d, ni, nr, encr_keymat_size=e_size, integ_key_size=a_size, shared_secret=secret
-            )
+                prf_id, sk_d, ni, nr, encr_keymat_size=e_size, integ_key_size=a_size, shared_secret=secret,
+                additional=additional,
+            )  # fmt: skip
         except (IkeCryptoError, ValueError) as exc:
             msg.note = _join(msg.note, f"Child SA not keyed: {exc}")
             return []

@@ -24,6 +24,9 @@ class ExchangeState:
     request_payloads: list[Any] = field(default_factory=list)
     response_payloads: list[Any] = field(default_factory=list)
     record: Phase2Exchange | None = None
+    # RFC 9370 2.2.4: a CREATE_CHILD_SA whose keys wait for IKE_FOLLOWUP_KE exchanges
+    followups: list[tuple[Any, Any, int]] = field(default_factory=list)  # (KE req, KE resp, message ID)
+    pending_response: IkeMessage | None = None
 
 
 @dataclass(slots=True)
@@ -63,4 +66,5 @@ class Ikev2SaState:
     stage_missing: int | None = None  # the stage whose input is missing
     ppk: bytes | None = None  # the PPK the IKE_AUTH request names, when the key ring has it
     ppk_applied: bool = False
+    followup_links: dict[bytes, ExchangeState] = field(default_factory=dict)  # ADDITIONAL_KEY_EXCHANGE data
     deleted: bool = False

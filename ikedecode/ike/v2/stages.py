@@ -5,8 +5,9 @@
   {SK_d, SK_ai, ..., SK_pr}(n) = prf+(SKEYSEED(n), Ni | Nr | SPIi | SPIr). The exchange's own
   messages are protected by stage n-1; the next message by stage n.
 * RFC 9370 section 2.2.4 (CREATE_CHILD_SA with IKE_FOLLOWUP_KE): the new keys take every shared
-  secret in order: KEYMAT = prf+(SK_d, g^ir (new) | SK(1) | ... | SK(n) | Ni | Nr), and a rekeyed
-  IKE SA's SKEYSEED = prf(SK_d (old), g^ir (new) | SK(1) | ... | SK(n) | Ni | Nr).
+  secret in order, the additional ones after the nonces: KEYMAT = prf+(SK_d, SK(0) | Ni | Nr |
+  SK(1) | ... | SK(n)), a rekeyed IKE SA's SKEYSEED = prf(SK_d (old), SK(0) | Ni | Nr | SK(1) | ...
+  | SK(n)) (strongSwan 6.0.6's keys agree, tests/lab).
 * Inputs of a stage: SK(n) given (``--dh-secret COOKIE:n=HEX``, a key file's
   ``additional_secrets``), a DH stage's g^ir from a private value, or an ML-KEM shared secret
   decapsulated from the responder's ciphertext with the initiator's decapsulation key (or its
