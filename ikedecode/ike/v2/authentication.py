@@ -57,7 +57,7 @@ def verify_message_auth(
         if state.ppk is None:
             msg.note = _join(msg.note, "AUTH not checked: it is keyed with the PPK (give --ppk ID=HEX)")
             return
-        sk_p = stages.ppk_keys(keys, state.ppk).sk_pi
+        sk_p = state.ppk.sk_pi
     octets = signed_octets(keys.prf_id, sk_p, real_message, peer_nonce, material[f"id_{side}"], int_auth)
     sa = state.sa
     if auth.method == reg.AUTH_SHARED_KEY and sa.ikev2 is not None:

@@ -216,7 +216,7 @@ def _ike_auth(
         facts.ppk = "offered" if state.ppk is not None else "offered (PPK not in the key ring)"
     elif msg.response and state.ppk is not None and facts.ppk and facts.ppk.startswith("offered"):
         if stages.has_notify(payloads, reg.N_PPK_IDENTITY) is not None:  # RFC 8784 3: the responder used it
-            intermediate.use_ppk_keys(state, state.ppk)
+            intermediate.use_ppk_keys(state)
             facts.ppk = "used"
         elif any(isinstance(p, Ikev2AuthPayload) for p in payloads):
             facts.ppk = "offered, not used (NO_PPK_AUTH)"

@@ -8,6 +8,7 @@ when the IKE_AUTH response shows the responder used one. The crypto is ``stages`
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ikedecode.findings import finding
@@ -202,26 +203,38 @@ def missing_note(state: Ikev2SaState) -> str:
     )
 
 
-def apply_ppk(keying: Ikev2Keying, state: Ikev2SaState, request: list[Any], msg: IkeMessage) -> bytes | None:
-    """The PPK the IKE_AUTH request names (PPK_IDENTITY), if the key ring has it (RFC 8784)."""
+def apply_ppk(keying: Ikev2Keying, state: Ikev2SaState, request: list[Any], msg: IkeMessage) -> Any:
+    """The SA's keys mixed with the PPK the IKE_AUTH request names (PPK_IDENTITY), RFC 8784 3: from
+    a PPK in the key ring, else from a daemon log's key stage after the last (SK_d, SK_pi, SK_pr
+    only: strongSwan logs "derive keys using PPK"); None when neither is given."""
     notify = stages.has_notify(request, reg.N_PPK_IDENTITY)
-    if notify is None:
+    if notify is None or state.keys is None:
         return None
     ppks = keying.keyring.ppks_for(stages.ppk_identity(notify), state.spi_i)
-    if not ppks:
-        msg.note = _join(msg.note, f"PPK_ID {stages.ppk_identity(notify)!r} not in the key ring")
-        return None
-    return ppks[0].value
+    if ppks:
+        return stages.ppk_keys(state.keys.keys, ppks[0].value)
+    for material in keying.keyring.ikev2_keys:
+        if (
+            (material.initiator_spi, material.responder_spi) == (state.spi_i, state.spi_r)
+            and material.stage == state.keys.stage + 1
+            and not material.sk_ei
+            and material.sk_d
+            and material.sk_pi
+            and material.sk_pr
+        ):
+            return replace(state.keys.keys, sk_d=material.sk_d, sk_pi=material.sk_pi, sk_pr=material.sk_pr)
+    msg.note = _join(msg.note, f"PPK_ID {stages.ppk_identity(notify)!r}: no such PPK given (--ppk ID=HEX)")
+    return None
 
 
-def use_ppk_keys(state: Ikev2SaState, ppk: bytes) -> None:
+def use_ppk_keys(state: Ikev2SaState) -> None:
     """The responder confirmed the PPK (PPK_IDENTITY in the IKE_AUTH response): SK_d, SK_pi and
     SK_pr of the SA become the PPK-mixed ones (RFC 8784 section 3)."""
     candidate: KeyCandidate | None = state.keys
-    if candidate is None or state.ppk_applied:
+    if candidate is None or state.ppk is None or state.ppk_applied:
         return
     state.ppk_applied = True
-    candidate.keys = stages.ppk_keys(candidate.keys, ppk)
+    candidate.keys = state.ppk
     state.sa.keys = candidate.record()
 
 

@@ -64,7 +64,7 @@ class Ikev2SaState:
     int_auth_broken: bool = False  # an IKE_INTERMEDIATE message could not be folded in
     additional_done: int = 0  # additional key exchanges completed (the stage of the next keys)
     stage_missing: int | None = None  # the stage whose input is missing
-    ppk: bytes | None = None  # the PPK the IKE_AUTH request names, when the key ring has it
+    ppk: Any = None  # keymat.Ikev2Keys mixed with the PPK the IKE_AUTH request names (RFC 8784)
     ppk_applied: bool = False
     followup_links: dict[bytes, ExchangeState] = field(default_factory=dict)  # ADDITIONAL_KEY_EXCHANGE data
     deleted: bool = False
