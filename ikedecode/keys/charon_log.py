@@ -134,6 +134,9 @@ class CharonLogParser:
         self.last_stream: _Stream | None = None
         self.dumps = 0
         self.sad_algorithms: dict[int, dict[str, str]] = {}  # SPI -> {encryption|integrity: name}
+        # the last IKE proposal any thread selected: an RFC 9370 IKE SA rekey's keys are derived in
+        # the IKE_FOLLOWUP_KE job, after the CREATE_CHILD_SA job that selected the new SA's proposal
+        self.last_ike_proposal: str | None = None
         self.derivations: list[LoggedDerivation] = []  # IKEv2 key derivations, in log order
 
     # -- SA bookkeeping ---------------------------------------------------------------------
@@ -211,6 +214,7 @@ class CharonLogParser:
         selected = _SELECTED_IKE.search(body)
         if selected is not None:
             stream.proposal = selected["proposal"]  # a rekey selects the new SA's under the old SA
+            self.last_ike_proposal = selected["proposal"]
             if sa is not None:
                 sa.proposal = selected["proposal"]
             return
@@ -365,7 +369,8 @@ class CharonLogParser:
         label seen again, a DH secret after SK_* keys: the next stage or the next SA)."""
         derivation = stream.derivation
         if derivation is None or name in derivation.keys or (name == "dh_secret" and derivation.keys):
-            derivation = stream.derivation = LoggedDerivation(sa, line, stream.proposal)
+            proposal = stream.proposal or (self.last_ike_proposal if not sa.proposal else None)
+            derivation = stream.derivation = LoggedDerivation(sa, line, proposal)
             self.derivations.append(derivation)
         derivation.keys[name] = value
         if sa.line == 0 or sa.line > line:

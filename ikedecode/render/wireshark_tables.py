@@ -176,6 +176,13 @@ def _ikev2_per_spi_pair(
                 f"one per SPI pair, so only those from {chosen.origin} are exported and Wireshark cannot "
                 "decrypt the messages protected with the others"
             )
+        elif chosen.stage:  # derived here: the SA's last RFC 9370 key stage
+            notes.append(
+                f"IKEv2 SA {spi_i.hex()}/{spi_r.hex()} has {chosen.stage + 1} key stages (RFC 9370 additional "
+                "key exchanges): Wireshark's ikev2_decryption_table holds one per SPI pair, so only the last "
+                "stage's keys (IKE_AUTH on) are exported and Wireshark cannot decrypt the IKE_INTERMEDIATE "
+                "messages protected with the earlier ones"
+            )
         out.append((chosen, notes))
     return out
 
@@ -218,6 +225,7 @@ def _derived_ikev2(report: Report) -> list[Ikev2KeyMaterial]:
                 sk_er=keys.sk_er,
                 sk_ai=keys.sk_ai,
                 sk_ar=keys.sk_ar,
+                stage=max((s["stage"] for s in sa.ikev2.key_stages), default=0) if sa.ikev2 else 0,
             )
         )
     return out

@@ -22,7 +22,7 @@ from ikedecode.keys.loader import load_key_file, load_keylog_file
 from tests.conftest import CAPTURES_DIR, KEYS_DIR, shipped
 
 CHARON_LOGS = [p for p in shipped(KEYS_DIR, "ikev2-*.log.gz") if ".pluto." not in p.name]
-NO_KEYS = {"ikev2-no-proposal"}  # IKE_SA_INIT refused: nothing was derived
+NO_KEYS = {"ikev2-no-proposal", "ikev2-pq-addke-unsupported", "ikev2-pq-init-fragments-lost"}  # nothing derived
 SK_NAMES = ("sk_d", "sk_ai", "sk_ar", "sk_ei", "sk_er", "sk_pi", "sk_pr")
 
 
@@ -50,8 +50,11 @@ def _ike_entries(ring) -> list:  # noqa: ANN001
 
 
 def _lab_ike_entries(log) -> list:  # noqa: ANN001
+    """Every key stage the lab tool read (RFC 9370 stages, the RFC 8784 PPK step's SK_d/SK_pi/SK_pr)."""
     return sorted(
-        (sa.spi_i, sa.spi_r, tuple(sa.keys.get(n, b"").hex() for n in SK_NAMES)) for sa in log.ike_sas
+        (sa.spi_i, sa.spi_r, tuple(stage.get(n, b"").hex() for n in SK_NAMES))
+        for sa in log.ike_sas
+        for stage in (sa.stages or [sa.keys])
     )
 
 
@@ -69,7 +72,10 @@ def test_ikev2_sk_keys_and_spis_equal_what_the_lab_tool_extracts(path):
     assert lab.ike_sas, "the lab tool finds keys in this log"
     ring = load_keylog_file(str(path))
     assert _ike_entries(ring) == _lab_ike_entries(lab)
-    assert all(k.initiator_spi and k.responder_spi and k.sk_ei and k.sk_d for k in ring.ikev2_keys)
+    ppk_steps = [k for k in ring.ikev2_keys if not k.sk_ei]  # RFC 8784: SK_d, SK_pi, SK_pr only
+    assert all(k.sk_d and k.sk_pi and k.sk_pr and k.stage for k in ppk_steps)
+    assert len(ppk_steps) == sum(1 for sa in lab.ike_sas if sa.ppk_stage)
+    assert all(k.initiator_spi and k.responder_spi and k.sk_d for k in ring.ikev2_keys)
     assert all(k.encryption and k.integrity for k in ring.ikev2_keys)  # a rekey's too
     assert _child_entries(ring) == _lab_child_entries(lab)
     assert _ike_entries(load_key_file(str(path))) == _ike_entries(ring)  # --keys recognises it too

@@ -20,8 +20,11 @@ from tests.conftest import CAPTURES_DIR, KEYS_DIR, analyze_path, shipped
 
 TSHARK = shutil.which("tshark")
 needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark (Debian package tshark) is not installed")
-WIRESHARK_CANNOT = {"ikev2-chacha20"}  # no ChaCha20-Poly1305 in Wireshark 4.0's IKEv2 and ESP tables
-NOTHING_ENCRYPTED = {"ikev2-no-proposal"}  # IKE_SA_INIT refused
+WIRESHARK_CANNOT = {
+    "ikev2-chacha20",
+    "ikev2-pq-chacha20",
+}  # no ChaCha20-Poly1305 in Wireshark 4.0's IKEv2 and ESP tables
+NOTHING_ENCRYPTED = {"ikev2-no-proposal", "ikev2-pq-addke-unsupported", "ikev2-pq-init-fragments-lost"}
 IKEV2 = [
     p.stem
     for p in shipped(CAPTURES_DIR, "ikev2-*.pcap")
@@ -59,11 +62,19 @@ def test_tshark_decrypts_what_ikedecode_decrypted_with_the_exported_ikev2_tables
     report, stderr, profile = export(name, tmp_path, "--keys", str(KEYS_DIR / f"{name}.toml"))
     ikev2_sas = [sa for sa in report["ike_sas"] if sa["version"] == 2 and sa["key_source"]]
     assert f"{len({sa['initiator_cookie'] for sa in ikev2_sas})} IKEv2 SA(s)" in stderr
+    # RFC 9370 key stages: Wireshark holds one key set per SPI pair, the last stage's (said on stderr)
+    last_stage = {
+        sa["initiator_cookie"]: max([0, *(s["stage"] for s in sa["ikev2"]["key_stages"])]) for sa in ikev2_sas
+    }
+    assert ("key stages (RFC 9370" in stderr) == any(last_stage.values())
     ours = {
         m["frame"]
         for sa in report["ike_sas"]
         for m in sa["messages"]
-        if m["encrypted"] and m["decrypted"] and not m["retransmission"]
+        if m["encrypted"]
+        and m["decrypted"]
+        and not m["retransmission"]
+        and m["key_stage"] == last_stage.get(sa["initiator_cookie"], 0)
     }
     assert ours, "ikedecode decrypts IKEv2 messages of this capture with its key file"
     rows = tshark_rows(profile, name)
