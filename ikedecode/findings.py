@@ -98,6 +98,8 @@ IKEV2_NOTIFY_HINTS = {
     "TEMPORARY_FAILURE": "temporary failure (a simultaneous rekey): the peer retries later",
     "CHILD_SA_NOT_FOUND": "the peer has no Child SA with this SPI",
     "AUTHORIZATION_FAILED": "the identity is authenticated but not authorised on the peer",
+    "STATE_NOT_FOUND": "the peer lost the state of a CREATE_CHILD_SA waiting for its IKE_FOLLOWUP_KE "
+    "exchanges (RFC 9370 2.2.4: too late, or after a restart): the exchange is started again",
 }
 
 _KINDS = (
@@ -485,6 +487,29 @@ _KINDS = (
         "a large IKE message needs IP fragments and goes unanswered",
         "fragments are dropped on the path: enable IKE fragmentation (crypto isakmp fragmentation) or "
         "lower the MTU / certificate chain size",
+    ),
+    FindingKind(
+        "ikev2-addke-unsupported",
+        E,
+        "diagnosis",
+        "every IKEv2 proposal requires additional key exchanges (RFC 9370) that the responder does not do",
+        "configure the same ADDKE methods (e.g. ke1_mlkem768) on the responder, or make them optional "
+        "(ke1_none) on the initiator; the responder needs IKE_INTERMEDIATE (RFC 9242)",
+    ),
+    FindingKind(
+        "ikev2-addke-declined",
+        I,
+        "diagnosis",
+        "the responder chose a proposal without the optional additional key exchanges offered",
+        "the IKE SA has no post-quantum key exchange: configure the ADDKE methods on the responder too",
+    ),
+    FindingKind(
+        "ikev2-init-fragments-lost",
+        W,
+        "diagnosis",
+        "an IKE_SA_INIT request with a large (ML-KEM) key share travels in IP fragments, never answered",
+        "IKE fragmentation (RFC 7383) cannot cover IKE_SA_INIT: keep a classic group there and move ML-KEM "
+        "to an additional key exchange (RFC 9370 IKE_INTERMEDIATE), or let IP fragments through the path",
     ),
     # -- security ----------------------------------------------------------------------------------
     FindingKind(

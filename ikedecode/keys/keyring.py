@@ -234,9 +234,7 @@ class KeyRing:
     def ppks_for(self, identity: bytes, initiator_cookie: bytes) -> list[Ppk]:
         """The PPKs named ``identity`` (RFC 8784 PPK_ID) that may belong to this IKE SA."""
         return [
-            p
-            for p in self.ppks
-            if p.identity == identity and p.initiator_cookie in (None, initiator_cookie)
+            p for p in self.ppks if p.identity == identity and p.initiator_cookie in (None, initiator_cookie)
         ]
 
 

@@ -2,7 +2,8 @@
 
 Tables: ``[[psk]]`` (secret, optional peer), ``[[ike_sa]]`` (cookies, dh_secret and/or
 skeyid/skeyid_d/skeyid_a/skeyid_e/encryption_key; IKEv2: additional_secrets, ppk_id / ppk),
-``[[quick_mode]]`` (cookie, message ID, PFS dh_secret, additional_secrets), ``[[dh_private]]`` (value), ``[[ipsec_sa]]`` (manual or logged ESP/AH keys).
+``[[quick_mode]]`` (cookie, message ID, PFS dh_secret, additional_secrets), ``[[dh_private]]``
+(value), ``[[ipsec_sa]]`` (manual or logged ESP/AH keys).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ikedecode.esp.sa import IpsecSa
+from ikedecode.keys.cli_inputs import ppk_identity
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.hexvalues import parse_hex, parse_int
-from ikedecode.keys.cli_inputs import ppk_identity
 from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, Ppk, PresharedKey
 
 KNOWN_TABLES = {"psk", "ike_sa", "quick_mode", "dh_private", "ipsec_sa"}

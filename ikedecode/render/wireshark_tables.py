@@ -178,10 +178,10 @@ def _ikev2_per_spi_pair(
             )
         elif chosen.stage:  # derived here: the SA's last RFC 9370 key stage
             notes.append(
-                f"IKEv2 SA {spi_i.hex()}/{spi_r.hex()} has {chosen.stage + 1} key stages (RFC 9370 additional "
-                "key exchanges): Wireshark's ikev2_decryption_table holds one per SPI pair, so only the last "
-                "stage's keys (IKE_AUTH on) are exported and Wireshark cannot decrypt the IKE_INTERMEDIATE "
-                "messages protected with the earlier ones"
+                f"IKEv2 SA {spi_i.hex()}/{spi_r.hex()} has {chosen.stage + 1} key stages "
+                "(RFC 9370 additional key exchanges): Wireshark's ikev2_decryption_table holds one per "
+                "SPI pair, so only the last stage's keys (IKE_AUTH on) are exported and Wireshark "
+                "cannot decrypt the IKE_INTERMEDIATE messages protected with the earlier ones"
             )
         out.append((chosen, notes))
     return out

@@ -22,7 +22,11 @@ from ikedecode.keys.loader import load_key_file, load_keylog_file
 from tests.conftest import CAPTURES_DIR, KEYS_DIR, shipped
 
 CHARON_LOGS = [p for p in shipped(KEYS_DIR, "ikev2-*.log.gz") if ".pluto." not in p.name]
-NO_KEYS = {"ikev2-no-proposal", "ikev2-pq-addke-unsupported", "ikev2-pq-init-fragments-lost"}  # nothing derived
+NO_KEYS = {
+    "ikev2-no-proposal",
+    "ikev2-pq-addke-unsupported",
+    "ikev2-pq-init-fragments-lost",
+}  # nothing derived
 SK_NAMES = ("sk_d", "sk_ai", "sk_ar", "sk_ei", "sk_er", "sk_pi", "sk_pr")
 
 

@@ -108,11 +108,7 @@ def outcome(report: dict) -> dict:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        n
-        for n in WITH_LOGS
-        if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED
-    ],
+    [n for n in WITH_LOGS if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED],
 )
 def test_each_daemon_log_alone_decodes_like_psk_and_dh(name, tmp_path):
     reference = outcome(run_json(*psk_and_dh_args(name, tmp_path)))

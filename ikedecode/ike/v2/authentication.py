@@ -13,9 +13,9 @@ from typing import Any
 from ikedecode.findings import finding
 from ikedecode.ike.records import IkeMessage, Ikev2PskAuth
 from ikedecode.ike.registry import ikev2 as reg
+from ikedecode.ike.v2 import intermediate, stages
 from ikedecode.ike.v2.auth import signed_octets, verify_auth
 from ikedecode.ike.v2.payloads import Ikev2AuthPayload, Ikev2CertPayload, Ikev2EapPayload, Ikev2IdPayload
-from ikedecode.ike.v2 import intermediate, stages
 from ikedecode.ike.v2.sa_state import Ikev2SaState
 from ikedecode.keys.keyring import KeyRing
 

@@ -17,6 +17,7 @@ from ikedecode.ike.events import IpsecSaKeyed
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
+from ikedecode.ike.v2 import intermediate, stages
 from ikedecode.ike.v2.payloads import (
     Ikev2AuthPayload,
     Ikev2DeletePayload,
@@ -31,7 +32,6 @@ from ikedecode.ike.v2.payloads import (
     Ikev2TsPayload,
     Ikev2VendorIdPayload,
 )
-from ikedecode.ike.v2 import intermediate, stages
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 
 if TYPE_CHECKING:

@@ -114,8 +114,12 @@ def advance(keying: Ikev2Keying, state: Ikev2SaState, exchange: ExchangeState, m
                 "key-stage-missing",
                 f"IKEv2 SA {state.sa.cookies}: no input for key stage {n}: {what}; the messages after "
                 f"frame {msg.frame} cannot be decrypted",
-                {"cookies": state.sa.cookies, "stage": n, "frame": msg.frame,
-                 "key_exchange": stages.method_name(ke_req.group)},
+                {
+                    "cookies": state.sa.cookies,
+                    "stage": n,
+                    "frame": msg.frame,
+                    "key_exchange": stages.method_name(ke_req.group),
+                },
             )  # fmt: skip
         )
 
@@ -169,8 +173,7 @@ def followup_secrets(
         secret = _from_private(keying, ke_req, ke_resp)
         if secret is None:
             return (
-                f"no SK({n}) of the IKE_FOLLOWUP_KE exchange 0x{mid:08x} "
-                f"({stages.method_name(ke_req.group)})"
+                f"no SK({n}) of the IKE_FOLLOWUP_KE exchange 0x{mid:08x} ({stages.method_name(ke_req.group)})"
             )
         joined += secret[0]
         origins.append(secret[1])

@@ -251,7 +251,7 @@ class Ikev2Keying:
         from_initiator: bool,
     ) -> list[Ikev2Payload] | None:
         key = (msg.message_id, bool(msg.response))
-        held = state.fragments.setdefault(key, Fragments())  # type: ignore[arg-type]
+        held = state.fragments.setdefault(key, Fragments())
         held.opened.append(opened)
         if opened.fragment_number == 1:
             held.header = header

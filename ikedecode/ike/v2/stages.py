@@ -75,7 +75,9 @@ def mlkem_owns(group: int, seed: bytes, encapsulation_key: bytes) -> bool:
     key_class = getattr(mlkem, {36: "MLKEM768PrivateKey", 37: "MLKEM1024PrivateKey"}.get(group, ""), None)
     if key_class is None or len(seed) != ML_KEM_SEED_SIZE:
         return False
-    return bool(key_class.from_seed_bytes(bytes(seed)).public_key().public_bytes_raw() == bytes(encapsulation_key))
+    return bool(
+        key_class.from_seed_bytes(bytes(seed)).public_key().public_bytes_raw() == bytes(encapsulation_key)
+    )
 
 
 def ke_pair(request: list[Any], response: list[Any]) -> tuple[Ikev2KePayload, Ikev2KePayload] | None:
