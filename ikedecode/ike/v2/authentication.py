@@ -100,9 +100,10 @@ def _check_no_ppk_auth(
     sk_pi: bytes,
     int_auth: Any,
 ) -> None:
-    """NO_PPK_AUTH's data (Auth Method, 3 reserved octets, AUTH data) checked with SK_pi (no PPK)."""
+    """NO_PPK_AUTH's data: the AUTH computed with SK_pi (no PPK) by the AUTH payload's method
+    (RFC 8784 section 3; strongSwan sends the authentication data alone), checked like AUTH."""
     data = bytes(notify.data)
-    if len(data) < 5 or state.init_request is None or state.nonce_r is None or state.keys is None:
+    if not data or state.init_request is None or state.nonce_r is None or state.keys is None:
         return
     keys = state.keys.keys
     octets = signed_octets(
@@ -112,8 +113,8 @@ def _check_no_ppk_auth(
     psks = keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
     cert = state.auth_material.get("cert_initiator")
     result = verify_auth(
-        data[0],
-        data[4:] if data[0] != reg.AUTH_DIGITAL_SIGNATURE else data[4:],
+        auth.method,
+        data,
         octets,
         prf_id=keys.prf_id,
         psks=[k.secret for k in psks],
