@@ -203,7 +203,8 @@ def _key_stage_events(sa: IkeSa, add: Any) -> None:
         frames = stage.get("frames") or []
         if stage["stage"] and frames and frames[-1] in times:
             missing = "; its input was not given" if stage.get("missing") else ""
-            text = f"key stage {stage['stage']}: every IKE SA key re-derived with {stage['key_exchange']}{missing}"
+            method = stage["key_exchange"]
+            text = f"key stage {stage['stage']}: every IKE SA key re-derived with {method}{missing}"
             add(times[frames[-1]], "key-stage", text, frame=frames[-1])
 
 
