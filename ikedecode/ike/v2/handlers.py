@@ -333,7 +333,7 @@ def _create_child_sa_keyed(
 ) -> None:
     request_sa = _first(exchange.request_payloads, Ikev2SaPayload)
     response_sa = _first(payloads, Ikev2SaPayload)
-    record = _phase2(state, msg, exchange)
+    record = exchange.record if exchange.record is not None else _phase2(state, msg, exchange)
     if (
         response_sa is not None
         and response_sa.proposals
