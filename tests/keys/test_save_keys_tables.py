@@ -109,3 +109,28 @@ def test_several_plugin_lines_for_one_spi_pair_are_key_stages_in_order(tmp_path)
     assert [k.stage for k in ring.ikev2_keys] == [0, 1]
     assert ring.ikev2_keys[0].sk_ei == ring.ikev2_keys[1].sk_er
     assert "key stage 2" in ring.ikev2_keys[1].origin
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ikev2-pq-hybrid",
+        "ikev2-pq-mlkem1024-two-addke",
+        "ikev2-pq-ike-rekey-hybrid",
+        "ikev2-pq-child-rekey-addke",
+    ],
+)
+def test_save_keys_lines_of_each_rfc9370_stage_decrypt_every_message_under_its_stage(name, tmp_path):
+    """The plugin appends one line per derivation: an SA with additional key exchanges has one per
+    stage, and each message opens under the stage in force when it was sent (issue 18)."""
+    log = f"{name}.west.log.gz"
+    ikev2_text, esp_text = plugin_tables(log)
+    (tmp_path / "ikev2_decryption_table").write_text(ikev2_text)
+    (tmp_path / "esp_sa").write_text(esp_text)
+    capture = str(CAPTURES_DIR / f"{name}.pcap")
+    tables = ("--keys", str(tmp_path / "ikev2_decryption_table"), "--keys", str(tmp_path / "esp_sa"))
+    from_tables = outcome(capture, *tables)
+    assert all(m[1] and m[2] for m in from_tables["messages"] if m[1] is not None)
+    assert from_tables == outcome(capture, "--keylog", str(KEYS_DIR / log))
+    stages = [k.stage for k in load_key_file(str(tmp_path / "ikev2_decryption_table")).ikev2_keys]
+    assert max(stages) >= 1  # several lines for one SPI pair
