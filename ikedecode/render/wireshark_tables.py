@@ -197,7 +197,7 @@ def _ikev2_unexpressible(keys: Ikev2KeyMaterial) -> str:
 def _derived_ikev2(report: Report) -> list[Ikev2KeyMaterial]:
     """The SK_* of the IKEv2 SAs the run keyed, named like key sources name them."""
     from ikedecode.ike.records import Ikev2DerivedKeys
-    from ikedecode.ike.v2.keying import ENCRYPTION_IDS, INTEGRITY_IDS
+    from ikedecode.ike.v2.candidates import ENCRYPTION_IDS, INTEGRITY_IDS
 
     encryption_names = {number: name for name, number in ENCRYPTION_IDS.items()}
     integrity_names = {number: name for name, number in INTEGRITY_IDS.items()}

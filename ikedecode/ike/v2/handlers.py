@@ -68,7 +68,7 @@ def handle(
     if kind == reg.IKE_AUTH:
         _ike_auth(engine, state, msg, exchange, payloads, errors, from_initiator)
     elif kind == reg.IKE_INTERMEDIATE:
-        _ike_intermediate(engine, state, msg, exchange, payloads)
+        intermediate.ike_intermediate(engine.keying, state, msg, exchange, payloads)
     elif kind == reg.IKE_FOLLOWUP_KE:
         _ike_followup_ke(engine, state, msg, exchange, payloads)
     elif kind == reg.CREATE_CHILD_SA:
@@ -209,17 +209,7 @@ def _ike_auth(
             sa.identities.setdefault("eap", p.identity)
     if methods:
         sa.auth_method = " / ".join(dict.fromkeys(methods.values()))
-    facts = sa.ikev2
-    assert facts is not None
-    if not msg.response and stages.has_notify(payloads, reg.N_PPK_IDENTITY) is not None:
-        state.ppk = intermediate.apply_ppk(engine.keying, state, payloads, msg)
-        facts.ppk = "offered" if state.ppk is not None else "offered (PPK not in the key ring)"
-    elif msg.response and state.ppk is not None and facts.ppk and facts.ppk.startswith("offered"):
-        if stages.has_notify(payloads, reg.N_PPK_IDENTITY) is not None:  # RFC 8784 3: the responder used it
-            intermediate.use_ppk_keys(state)
-            facts.ppk = "used"
-        elif any(isinstance(p, Ikev2AuthPayload) for p in payloads):
-            facts.ppk = "offered, not used (NO_PPK_AUTH)"
+    intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
     engine.keying.verify_auth(state, msg, payloads, from_initiator)
     if msg.response:
         exchange.response_payloads = payloads
@@ -243,27 +233,6 @@ def _ike_auth(
 
 AUTH_SHORT = {1: "RSA signature", 2: "PSK", 3: "DSS signature", 9: "ECDSA-256", 10: "ECDSA-384",
               11: "ECDSA-521", 12: "GSPAM", 13: "NULL", 14: "digital signature"}  # fmt: skip
-
-
-def _ike_intermediate(
-    engine: Ikev2Engine,
-    state: Ikev2SaState,
-    msg: IkeMessage,
-    exchange: ExchangeState,
-    payloads: list[Ikev2Payload],
-) -> None:
-    """RFC 9242 / 9370: an additional key exchange moves the SA to its next key stage."""
-    if not msg.response:
-        exchange.request_payloads = payloads
-        return
-    exchange.response_payloads = payloads
-    facts = state.sa.ikev2
-    if facts is not None and not facts.key_stages and state.ke_group is not None:
-        facts.key_stages.append(
-            {"stage": 0, "exchange": "IKE_SA_INIT", "key_exchange": stages.method_name(state.ke_group),
-             "keys": state.keys.origin if state.keys is not None else None}
-        )  # fmt: skip
-    intermediate.advance(engine.keying, state, exchange, msg)
 
 
 # -- Child SAs and IKE SA rekeys -------------------------------------------------------------

@@ -21,7 +21,42 @@ from ikedecode.ike.v2.prf import prf
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 
 if TYPE_CHECKING:
-    from ikedecode.ike.v2.keying import Ikev2Keying, KeyCandidate
+    from ikedecode.ike.v2.candidates import KeyCandidate
+    from ikedecode.ike.v2.keying import Ikev2Keying
+
+
+def ike_intermediate(
+    keying: Ikev2Keying, state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState, payloads: list[Any]
+) -> None:
+    """RFC 9242 / 9370: an IKE_INTERMEDIATE exchange with KE payloads moves the SA to its next stage."""
+    if not msg.response:
+        exchange.request_payloads = payloads
+        return
+    exchange.response_payloads = payloads
+    facts = state.sa.ikev2
+    if facts is not None and not facts.key_stages and state.ke_group is not None:
+        facts.key_stages.append(
+            {"stage": 0, "exchange": "IKE_SA_INIT", "key_exchange": stages.method_name(state.ke_group),
+             "keys": state.keys.origin if state.keys is not None else None}
+        )  # fmt: skip
+    advance(keying, state, exchange, msg)
+
+
+def ppk_in_ike_auth(keying: Ikev2Keying, state: Ikev2SaState, msg: IkeMessage, payloads: list[Any]) -> None:
+    """RFC 8784 3: PPK_IDENTITY in the IKE_AUTH request names the PPK; the response's PPK_IDENTITY
+    says the responder used it (then SK_d, SK_pi, SK_pr are mixed), its absence that it did not."""
+    facts = state.sa.ikev2
+    if facts is None:
+        return
+    if not msg.response and stages.has_notify(payloads, reg.N_PPK_IDENTITY) is not None:
+        state.ppk = apply_ppk(keying, state, payloads, msg)
+        facts.ppk = "offered" if state.ppk is not None else "offered (PPK not in the key ring)"
+    elif msg.response and state.ppk is not None and facts.ppk and facts.ppk.startswith("offered"):
+        if stages.has_notify(payloads, reg.N_PPK_IDENTITY) is not None:
+            use_ppk_keys(state)
+            facts.ppk = "used"
+        elif any(p.type == reg.PT_AUTH for p in payloads):
+            facts.ppk = "offered, not used (NO_PPK_AUTH)"
 
 
 def int_auth(
@@ -64,7 +99,7 @@ def int_auth_for(state: Ikev2SaState, ike_auth_message_id: int) -> IntAuth | Non
 
 def advance(keying: Ikev2Keying, state: Ikev2SaState, exchange: ExchangeState, msg: IkeMessage) -> None:
     """After an IKE_INTERMEDIATE exchange with KE payloads: the SA's keys for stage n."""
-    from ikedecode.ike.v2.keying import KeyCandidate, from_material
+    from ikedecode.ike.v2.candidates import KeyCandidate, from_material
 
     pair = stages.ke_pair(exchange.request_payloads, exchange.response_payloads)
     facts = state.sa.ikev2

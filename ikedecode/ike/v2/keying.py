@@ -20,9 +20,10 @@ from typing import Any
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.crypto_errors import IkeCryptoError
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
-from ikedecode.ike.records import IkeMessage, Ikev2DerivedKeys, Protection
+from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, keymat, stages
+from ikedecode.ike.v2.candidates import ENCRYPTION_IDS, INTEGRITY_IDS, KeyCandidate, from_material  # noqa: F401
 from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
 from ikedecode.ike.v2.payloads import (
     Ikev2KePayload,
@@ -34,49 +35,7 @@ from ikedecode.ike.v2.payloads import (
 from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_sk, open_skf, reassemble_fragments
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.ike.v2.transforms import encr_keymat_size, integ_params
-from ikedecode.keys.keyring import Ikev2KeyMaterial, KeyRing
-
-# project algorithm names (keys/wireshark_names.py, keys/charon_log.py) -> IKEv2 transform IDs
-ENCRYPTION_IDS = {
-    "des-cbc": 2, "3des-cbc": 3, "cast-cbc": 6, "blowfish-cbc": 7, "null": 11, "aes-cbc": 12, "aes-ctr": 13,
-    "aes-ccm-8": 14, "aes-ccm-12": 15, "aes-ccm-16": 16, "aes-gcm-8": 18, "aes-gcm-12": 19, "aes-gcm-16": 20,
-    "camellia-cbc": 23, "chacha20-poly1305": 28,
-}  # fmt: skip
-INTEGRITY_IDS = {
-    "null": 0, "hmac-md5-96": 1, "hmac-sha1-96": 2, "aes-xcbc-mac-96": 5, "hmac-md5-128": 6,
-    "hmac-sha1-160": 7, "aes-cmac-96": 8, "hmac-sha2-256-128": 12, "hmac-sha2-384-192": 13,
-    "hmac-sha2-512-256": 14,
-}  # fmt: skip
-SALT = {13: 4, 14: 3, 15: 3, 16: 3, 18: 4, 19: 4, 20: 4, 28: 4}
-CCM = frozenset({14, 15, 16})
-CCM_FLAGS_L4 = 0x03  # RFC 3610 counter-block flags with a 4-byte counter (RFC 4309 / 5282)
-
-
-@dataclass(slots=True)
-class KeyCandidate:
-    keys: keymat.Ikev2Keys
-    origin: str
-    dh_secret: bytes | None = None
-    dh_origin: str | None = None
-    key_origin: str | None = None
-    icv_unchecked: bool = False  # from a source whose tool skips the ICV (tcpdump -E)
-    stage: int = 0  # RFC 9370 key stage: 0 from IKE_SA_INIT, n after the n-th additional exchange
-
-    def record(self) -> Ikev2DerivedKeys:
-        k = self.keys
-        return Ikev2DerivedKeys(
-            sk_d=k.sk_d or None,
-            sk_ai=k.sk_ai,
-            sk_ar=k.sk_ar,
-            sk_ei=k.sk_ei,
-            sk_er=k.sk_er,
-            sk_pi=k.sk_pi or None,
-            sk_pr=k.sk_pr or None,
-            skeyseed=k.skeyseed or None,
-            dh_secret=self.dh_secret,
-            dh_origin=self.dh_origin,
-            key_origin=self.key_origin,
-        )
+from ikedecode.keys.keyring import KeyRing
 
 
 @dataclass(slots=True)
@@ -130,6 +89,12 @@ class Ikev2Keying:
             for s in self.keyring.dh_secrets_for(state.spi_i)
             if s.message_id is None and s.stage == 0
         ]
+        if state.ke_i and state.ke_r and state.ke_group in stages.ML_KEM and self.keyring.dh_privates:
+            # ML-KEM as IKE_SA_INIT's own key exchange: the initiator's seed opens the ciphertext
+            found = intermediate.stage_secrets(
+                self, state, -1, _Ke(state.ke_group, state.ke_i), _Ke(0, state.ke_r)
+            )
+            return out + found
         if state.ke_i and state.ke_r and state.ke_group is not None and self.private_secrets.privates:
             for outcome in self.private_secrets.outcomes(state.ke_group, state.ke_i, state.ke_r):
                 if outcome.secret is not None:
@@ -466,53 +431,12 @@ def _transforms(proposal: Ikev2Proposal) -> dict[str, Any]:
     }
 
 
-def from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> KeyCandidate | None:
-    """A candidate from SK_* keys given directly; the transforms from the chosen proposal when the
-    capture has it, else from the key source's algorithm names."""
-    sk_ei, sk_er = material.sk_ei, material.sk_er
-    encr_id = ENCRYPTION_IDS.get(material.encryption or "")
-    integ_id: int | None = INTEGRITY_IDS.get(material.integrity or "")
-    prf_id = 0
-    key_bits: int | None = None
-    if chosen is not None and chosen.encryption is not None:
-        wanted = chosen.encryption.transform_id
-        if (
-            wanted in CCM
-            and encr_id == 13
-            and len(sk_ei) == len(sk_er)
-            and sk_ei[-4:-3] == sk_er[-4:-3] == b"\x03"
-        ):
-            # Wireshark decrypts CCM as CTR: the CTR nonce is CCM's flags byte (L = 4) and salt
-            sk_ei, sk_er = sk_ei[:-4] + sk_ei[-3:], sk_er[:-4] + sk_er[-3:]
-        encr_id, key_bits = wanted, chosen.encryption.key_length
-        integ = chosen.integrity
-        integ_id = integ.transform_id if integ is not None and integ.transform_id else None
-        prf_id = chosen.prf.transform_id if chosen.prf is not None else 0
-    elif encr_id is not None:
-        key_bits = (len(sk_ei) - SALT.get(encr_id, 0)) * 8 or None
-    if encr_id is None:
-        return None
-    keys = keymat.Ikev2Keys(
-        prf_id=prf_id,
-        encr_id=encr_id,
-        encr_key_bits=key_bits,
-        integ_id=integ_id or None,
-        skeyseed=b"",
-        sk_d=material.sk_d or b"",
-        sk_ai=material.sk_ai,
-        sk_ar=material.sk_ar,
-        sk_ei=sk_ei,
-        sk_er=sk_er,
-        sk_pi=material.sk_pi or b"",
-        sk_pr=material.sk_pr or b"",
-    )
-    return KeyCandidate(
-        keys,
-        material.origin,
-        key_origin=material.origin,
-        icv_unchecked=material.icv_unchecked,
-        stage=material.stage,
-    )
+@dataclass(frozen=True, slots=True)
+class _Ke:
+    """The group and data of a KE payload (what ``intermediate.stage_secrets`` reads)."""
+
+    group: int
+    data: bytes
 
 
 def _first(payloads: list[Any], kind: type) -> Any:

@@ -124,3 +124,11 @@ def test_a_bad_stage_on_the_command_line_is_a_one_line_error():
     )
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "ADDKE1..ADDKE7" in result.stderr
+
+
+def test_ml_kem_as_ike_sa_inits_own_key_exchange_takes_the_seed_too():
+    seed = bytes(range(2, 66))
+    ke_i, ke_r, shared = exchange_of(seed, 36)
+    keying, state = state_with(KeyRing(dh_privates=[DhPrivate(seed, "--dh-private #1")]))
+    state.ke_group, state.ke_i, state.ke_r = 36, ke_i.data, ke_r.data
+    assert keying._secrets(state) == [(shared, "--dh-private #1 (ML-KEM decapsulation)")]
