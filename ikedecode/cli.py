@@ -200,7 +200,7 @@ def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=(), ppks=
     multiple=True,
     metavar="HEX",
     help="One side's private DH value; g^xy is computed from the peer's KE payload. For ML-KEM: "
-    "the initiator's decapsulation key (or its 64-byte seed), which opens the responder's ciphertext.",
+    "the initiator's 64-byte private key seed, which decapsulates the responder's ciphertext.",
 )
 @click.option(
     "--ppk",

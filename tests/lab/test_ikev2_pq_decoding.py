@@ -163,3 +163,14 @@ def test_the_peer_without_addke_and_the_lost_fragments_are_named():
     )
     declined = report(str(CAPTURES_DIR / "ikev2-pq-addke-optional.pcap"))
     assert "ikev2-addke-declined" in [f["code"] for f in declined["findings"]]
+
+
+def test_auth_verifies_only_with_the_intauth_chain(tmp_path, monkeypatch):
+    """RFC 9242 3.3.2: without IntAuth in the signed octets the same AUTH payloads do not verify."""
+    from ikedecode.ike.v2 import intermediate
+
+    monkeypatch.setattr(intermediate, "int_auth_for", lambda state, message_id: None)
+    doc = report(*user_args("ikev2-pq-mlkem1024-two-addke", tmp_path))
+    auth = [m["auth_verified"] for m in doc["ike_sas"][0]["messages"] if m["exchange"] == "IKE_AUTH"]
+    assert auth == [False, False]
+    assert "auth-mismatch" in [f["code"] for f in doc["findings"]]
