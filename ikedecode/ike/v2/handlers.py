@@ -279,6 +279,13 @@ def _ike_followup_ke(
         return
     link = stages.has_notify(exchange.request_payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
     origin = state.followup_links.pop(bytes(link.data), None) if link is not None else None
+    if stages.has_notify(payloads, reg.N_STATE_NOT_FOUND) is not None:  # RFC 9370 2.2.4: state lost
+        what = f"CREATE_CHILD_SA 0x{origin.message_id:08x}" if origin is not None else "the CREATE_CHILD_SA"
+        msg.note = _join(msg.note, f"STATE_NOT_FOUND: the responder no longer holds {what}")
+        if origin is not None and origin.record is not None:
+            origin.record.summary["refused"] = ["STATE_NOT_FOUND"]
+            origin.record.complete = True
+        return
     pair = stages.ke_pair(exchange.request_payloads, payloads)
     if origin is None or pair is None or origin.pending_response is None:
         msg.note = _join(msg.note, "IKE_FOLLOWUP_KE of no CREATE_CHILD_SA in the capture")
