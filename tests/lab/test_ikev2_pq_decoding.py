@@ -174,3 +174,59 @@ def test_auth_verifies_only_with_the_intauth_chain(tmp_path, monkeypatch):
     auth = [m["auth_verified"] for m in doc["ike_sas"][0]["messages"] if m["exchange"] == "IKE_AUTH"]
     assert auth == [False, False]
     assert "auth-mismatch" in [f["code"] for f in doc["findings"]]
+
+
+def _state_not_found_capture(tmp_path: Path) -> Path:
+    """ikev2-pq-child-rekey-addke with its IKE_FOLLOWUP_KE response (frame 20) replaced by one
+    carrying N(STATE_NOT_FOUND), sealed with the responder's stage-1 SK_er from the charon log
+    (AES-GCM-16-256, RFC 5282: nonce = salt | IV, AAD = IKE header | SK header)."""
+    import struct
+
+    import dpkt  # type: ignore[import-untyped]
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    log = LAB.parse_charon_log(KEYS_DIR / "ikev2-pq-child-rekey-addke.west.log.gz")
+    sk_er = log.ike_sas[0].key_stages[1]["sk_er"]
+    source = CAPTURES_DIR / "ikev2-pq-child-rekey-addke.pcap"
+    out = tmp_path / "state-not-found.pcap"
+    with source.open("rb") as f_in, out.open("wb") as f_out:
+        reader = dpkt.pcap.Reader(f_in)
+        writer = dpkt.pcap.Writer(f_out, linktype=reader.datalink())
+        for frame, (ts, buf) in enumerate(reader, 1):
+            if frame == 20:
+                eth = dpkt.ethernet.Ethernet(buf)
+                udp = bytes(eth.data.data.data)
+                marker, old = udp[:4], udp[4:]  # UDP 4500: the non-ESP marker first (RFC 3948)
+                assert marker == bytes(4)
+                inner = struct.pack("!BBHBBH", 0, 0, 8, 0, 0, 47) + b"\x00"  # N(STATE_NOT_FOUND), pad 0
+                iv = bytes(8)
+                length = 28 + 4 + 8 + len(inner) + 16
+                header = old[:16] + bytes([46]) + old[17:24] + struct.pack("!I", length)  # next: SK
+                sk_header = struct.pack("!BBH", 41, 0, length - 28)  # first inner payload: Notify
+                sealed = AESGCM(sk_er[:32]).encrypt(sk_er[32:] + iv, inner, header + sk_header)
+                eth.data.data.data = marker + header + sk_header + iv + sealed
+                length += 4
+                eth.data.data.ulen = 8 + length
+                eth.data.data.sum = 0
+                eth.data.len = 20 + 8 + length
+                eth.data.sum = 0
+                buf = bytes(eth)
+            writer.writepkt(buf, ts)
+    return out
+
+
+def test_a_followup_answered_with_state_not_found_is_named(tmp_path):
+    capture = _state_not_found_capture(tmp_path)
+    args = user_args("ikev2-pq-child-rekey-addke", tmp_path)
+    doc = report(str(capture), *args[1:])
+    (sa,) = doc["ike_sas"]
+    answer = next(m for m in sa["messages"] if m["frame"] == 20)
+    assert answer["protection"] == "verified" and answer["key_stage"] == 1
+    assert "STATE_NOT_FOUND: the responder no longer holds CREATE_CHILD_SA 0x00000003" in answer["note"]
+    (notify,) = [f for f in doc["findings"] if f["code"] == "error-notify"]
+    assert notify["evidence"]["notify"] == "STATE_NOT_FOUND"
+    assert [p.get("refused") for p in sa["phase2"] if p["message_id"] == "0x00000003"] == [
+        ["STATE_NOT_FOUND"]
+    ]
+    keyed = {s["spi"] for s in doc["ipsec_sas"] if s["verified"]}
+    assert "0x668531bc" not in keyed  # the Child SA the lost exchange would have made
