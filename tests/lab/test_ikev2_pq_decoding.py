@@ -117,6 +117,9 @@ def test_the_ppk_fallback_checks_auth_with_the_ppk_and_no_ppk_auth_without(tmp_p
     assert request["auth_verified"] is True and "NO_PPK_AUTH (without the PPK) verifies" in request["note"]
     used = report(*user_args("ikev2-pq-ppk", tmp_path))["ike_sas"][0]
     assert used["ikev2"]["ppk"] == "used"
+    answer = next(m for m in used["messages"] if m["exchange"] == "IKE_AUTH" and m["response"])
+    assert not answer["problems"]  # the responder's PPK_IDENTITY carries no data (RFC 8784 3)
+    assert {"ppk_used": True} in [p.get("decoded") for p in answer["payloads"]]
 
 
 def test_without_the_ppk_auth_is_named_unchecked_and_decryption_goes_on(tmp_path):
