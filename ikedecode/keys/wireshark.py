@@ -172,9 +172,12 @@ def read_ikev2_decryption_table(text: str, source_name: str) -> list[Ikev2KeyMat
     """Wireshark's ``ikev2_decryption_table`` UAT: ``SPIi,SPIr,SK_ei,SK_er,"encr",SK_ai,SK_ar,"integ"``.
 
     Keys are bare hex (SK_e* include the CTR/GCM/CCM salt, RFC 5930/5282); their lengths must fit
-    the named algorithms, as Wireshark checks.
+    the named algorithms, as Wireshark checks. strongSwan's save-keys plugin appends a line each
+    time it derives an SA's keys: several lines for one SPI pair are successive key stages (RFC
+    9370), numbered in file order (``Ikev2KeyMaterial.stage``), not duplicates.
     """
     out: list[Ikev2KeyMaterial] = []
+    stages: dict[tuple[bytes, bytes], int] = {}
     encryption_names = {k.lower(): v for k, v in IKEV2_ENCRYPTION_NAMES.items()}
     integrity_names = {k.lower(): v for k, v in IKEV2_INTEGRITY_NAMES.items()}
     for number, line in enumerate(text.splitlines(), 1):
@@ -211,11 +214,14 @@ def read_ikev2_decryption_table(text: str, source_name: str) -> list[Ikev2KeyMat
             if integ_bytes is not None and len(values[name]) != integ_bytes:
                 message = f"{name} has {len(values[name])} bytes, {integrity} needs {integ_bytes}"
                 raise KeyFileError(message, source_name, number)
+        pair = (values["initiator SPI"], values["responder SPI"])
+        stage = stages[pair] = stages.get(pair, -1) + 1
         out.append(
             Ikev2KeyMaterial(
                 values["initiator SPI"],
                 values["responder SPI"],
-                where,
+                where + (f" (key stage {stage + 1})" if stage else ""),
+                stage=stage,
                 encryption=enc_name,
                 integrity=integ_name,
                 sk_ei=values["SK_ei"],

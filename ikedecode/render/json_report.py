@@ -184,6 +184,7 @@ def message_to_dict(m: IkeMessage, *, show_keys: bool = False) -> dict[str, Any]
             "response": m.response,
             "integrity_verified": m.integrity_verified,
             "auth_verified": m.auth_verified,
+            "key_stage": m.key_stage,
         }
     return out
 

@@ -107,6 +107,8 @@ def build_ladder(sa: IkeSa, timeline: IkeSaTimeline) -> Ladder:
             text, sentence = ladder_ikev2.arrow_text(m), ladder_ikev2.sentence(sa, m)
         else:
             text, sentence = arrow_text(m), message_sentence(sa, m)
+        if sa.ikev2 is not None and sa.ikev2.key_stages and m.key_stage is not None:
+            text += f" [key stage {m.key_stage}]"  # RFC 9370: the keys that protected it
         if disagree and m.encrypted:
             # the peers' keys differ (PSK mismatch): the receiver cannot decrypt what the sender encrypted
             kind = "unreadable"

@@ -280,6 +280,7 @@ def _copy_decoding(original: IkeMessage, msg: IkeMessage) -> None:
     msg.integrity_verified, msg.auth_verified = original.integrity_verified, original.auth_verified
     msg.hash_verified, msg.hash_name = original.hash_verified, original.hash_name
     msg.payloads, msg.problems, msg.note = original.payloads, original.problems, original.note
+    msg.key_stage = original.key_stage
 
 
 def _join(note: str, more: str) -> str:
