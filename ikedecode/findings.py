@@ -67,18 +67,18 @@ class FindingKind:
     lowered_to: Severity | None = None
     lowered_when: str = ""
     case_field: str = ""
-    case_hints: Mapping[object, str] = field(default_factory=dict)
+    case_hints: Mapping[str, str] = field(default_factory=dict)
 
     def hint_for(self, evidence: Mapping[str, Any]) -> str:
         if self.case_field:
-            return self.case_hints.get(evidence.get(self.case_field), self.hint)
+            return self.case_hints.get(str(evidence.get(self.case_field)), self.hint)
         return self.hint
 
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - reads like the table below
 
 # IKEv2 error notifies (RFC 7296 3.10.1), by IANA name, in configuration terms
-IKEV2_NOTIFY_HINTS = {
+IKEV2_NOTIFY_HINTS: dict[str, str] = {
     "INVALID_IKE_SPI": "the peer has no IKE SA with these SPIs (it restarted or already deleted it)",
     "INVALID_SYNTAX": "the peer could not parse the message (or could not decrypt it)",
     "INVALID_MESSAGE_ID": "the peer does not expect this message ID: the windows are out of sync",

@@ -160,7 +160,7 @@ def _crack_one(
     return result
 
 
-def plan(params: PskParams, lines: int, rule_set: str, workers: int) -> str:
+def plan(params: PskParams | Ikev2AuthParams, lines: int, rule_set: str, workers: int) -> str:
     """What ``--crack`` is about to do, said before it starts: the candidates the rules make from
     the word list and the time they should take on ``workers`` cores."""
     total = estimate_candidates(lines, rule_set)

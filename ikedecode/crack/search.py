@@ -143,7 +143,7 @@ def estimate_candidates(lines: int, rule_set: str) -> int:
     return lines * (1 + variants_per_word(rule_set))
 
 
-def measure_rate(params: PskParams, rule_set: str = "none", seconds: float = 0.05) -> float:
+def measure_rate(params: PskParams | Ikev2AuthParams, rule_set: str = "none", seconds: float = 0.05) -> float:
     """Candidates per second one core tests against ``params``, variants of ``rule_set`` made as
     the workers make them (timed on made-up words for about ``seconds``): with the number of
     workers, the ETA ``--crack`` announces before it starts."""

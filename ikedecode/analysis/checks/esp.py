@@ -222,6 +222,7 @@ def _after_delete(ctx: Context, flows: list[Flow]) -> list[Finding]:
                     if f.dst == msg.sender and f.last_seen and f.last_seen > msg.time + IN_FLIGHT
                 ]
                 for f in late:
+                    assert f.last_seen is not None  # the list holds only flows seen after the delete
                     out.append(
                         finding(
                             "esp-after-delete",

@@ -427,7 +427,7 @@ def _child_sa(
         return
     keyed = engine.keying.child_sa_keys(state, msg, exchange, offered, chosen, transport, kind)
     for keys in keyed:
-        engine.events.append(IpsecSaKeyed(keys))  # type: ignore[arg-type]
+        engine.events.append(IpsecSaKeyed(keys))
     child["keyed"] = bool(keyed)
 
 

@@ -138,6 +138,8 @@ def build_children(sa: IkeSa, local: str, remote: str) -> list[LocalChild]:
         child.offered = _first(qm1, SaPayload)  # type: ignore[assignment]
         child.accepted = _first(by_label.get(Label.QM2), SaPayload)  # type: ignore[assignment]
         ids = [p for p in (qm1.payloads if qm1 is not None else []) if isinstance(p, IdPayload)]
+        idci: Proxy | None
+        idcr: Proxy | None
         if len(ids) >= 2:
             idci, idcr = _proxy(ids[0]), _proxy(ids[1])
         elif qm1 is not None and qm1.decrypted is not False:
