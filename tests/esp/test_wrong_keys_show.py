@@ -74,7 +74,8 @@ def test_the_cases_left_out_are_what_they_say(tmp_path: Path):
     assert AEAD_ONLY == {"esp-aes128gcm16"}
     for name in NO_ESP_TRAFFIC:
         report, written = _run(name, "\n\n".join(_ipsec_sa_blocks(name)) + "\n", tmp_path, "right")
-        assert report.stats.esp == 0 and not any(sa.counters.packets for sa in report.ipsec_sas) and not written
+        assert report.stats.esp == 0 and not written
+        assert not any(sa.counters.packets for sa in report.ipsec_sas)
 
 
 @pytest.mark.parametrize(("name", "field"), CASES)
