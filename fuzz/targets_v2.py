@@ -22,7 +22,7 @@ from ikedecode.keys.keyring import KeyRing
 
 from . import corpus
 from .ikev2_seal import can_seal, pad, seal
-from .targets import Target, _pick, check, check_one_line_error, run_replaced, run_session
+from .targets import TARGETS, Target, _pick, check, check_one_line_error, run_replaced, run_session
 
 MAX_FRAGMENTS = 8  # fragments the fragment target cuts a message into (1..8)
 
@@ -296,3 +296,4 @@ IKEV2_TARGETS: dict[str, Target] = {
         ),
     )
 }
+TARGETS.update(IKEV2_TARGETS)
