@@ -41,7 +41,6 @@ from esp_capture_gen import _ipv4, derive, write_pcap  # noqa: E402
 from ike_capture_gen import (  # noqa: E402
     ESP_PACKETS_SIZE,
     MESSAGE_GAP_US,
-    Negotiation,
     addresses,
     frames_in_time_order,
     private_value,
@@ -362,7 +361,7 @@ def write_capture(
         private_out.write(header)
         secret_out.write(header)
 
-        def keyed(negotiations: Iterable[Ikev2Negotiation]) -> Iterator[Negotiation]:
+        def keyed(negotiations: Iterable[Ikev2Negotiation]) -> Iterator[Ikev2Negotiation]:
             nonlocal count
             for n in negotiations:
                 count += 1
@@ -374,9 +373,10 @@ def write_capture(
                     f'\n[[ike_sa]]\ninitiator_cookie = "{n.spi_i.hex()}"\n'
                     f'responder_cookie = "{n.spi_r.hex()}"\ndh_secret = "{n.g_ir.hex()}"\n'
                 )
-                yield n  # type: ignore[misc] - frames_in_time_order reads .frames only
+                yield n
 
-        frames = write_pcap(out, frames_in_time_order(keyed(items), concurrent))
+        # frames_in_time_order reads .frames only, which both versions' negotiations have
+        frames = write_pcap(out, frames_in_time_order(keyed(items), concurrent))  # type: ignore[arg-type]
     for path in (psk_file, privates, secrets):
         path.chmod(0o600)
     return GeneratedCapture(capture, psk_file, privates, secrets, count, frames)

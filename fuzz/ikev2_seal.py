@@ -78,14 +78,14 @@ def seal(
     encr = ENCR[encr_id]
     tag_size = icv_size(encr_id, integ_id)
     key, salt = sk_e[: len(sk_e) - encr.salt_size], sk_e[len(sk_e) - encr.salt_size :]
-    head = bytearray(head)
-    if fix_lengths and len(head) >= 28:
-        sk_offset = _sk_offset(head) if sk_offset is None else sk_offset
-        if sk_offset is not None and 0 <= sk_offset <= len(head) - 4:
-            length = len(head) - sk_offset + len(iv) + len(padded) + tag_size
-            head[sk_offset + 2 : sk_offset + 4] = min(length, 0xFFFF).to_bytes(2, "big")
-        head[LENGTH_FIELD] = (len(head) + len(iv) + len(padded) + tag_size).to_bytes(4, "big")
-    aad = bytes(head)
+    framed = bytearray(head)
+    if fix_lengths and len(framed) >= 28:
+        sk_offset = _sk_offset(framed) if sk_offset is None else sk_offset
+        if sk_offset is not None and 0 <= sk_offset <= len(framed) - 4:
+            length = len(framed) - sk_offset + len(iv) + len(padded) + tag_size
+            framed[sk_offset + 2 : sk_offset + 4] = min(length, 0xFFFF).to_bytes(2, "big")
+        framed[LENGTH_FIELD] = (len(framed) + len(iv) + len(padded) + tag_size).to_bytes(4, "big")
+    aad = bytes(framed)
     if encr.mode is CipherMode.GCM:
         context = Cipher(algorithms.AES(key), modes.GCM(salt + iv)).encryptor()
         context.authenticate_additional_data(aad)
