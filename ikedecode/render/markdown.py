@@ -99,8 +99,8 @@ def _sa_summary(
 ) -> SaSummary:
     peers = f"{sa.initiator} (initiator) and {sa.responder} (responder)"
     mode = f"{sa.exchange} mode" if sa.exchange else "no phase 1 seen"
-    proposal = (sa.chosen or {}).get("description") or (
-        f"offered {sa.offered[0].get('description')}" if sa.offered else "no proposal seen"
+    proposal = (sa.chosen.describe() if sa.chosen is not None else "") or (
+        f"offered {sa.offered[0].describe()}" if sa.offered else "no proposal seen"
     )
     negotiated = f"{mode}, {proposal}"
     children = [c for c in t.children if c.complete]
