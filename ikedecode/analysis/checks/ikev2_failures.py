@@ -126,7 +126,8 @@ def _psk_story(sa: IkeSa, refused_side: str) -> tuple[str, dict[str, Any]] | Non
     if used is None:
         text = (
             f"the {refused_side}'s AUTH (frame {check['frame']}) verifies with none of the "
-            f"{len(check['tried'])} pre-shared key(s) given"
+            f"{len(check['tried'])} pre-shared key(s) given: the refuser's key, if given, is not the one "
+            f"the {refused_side} used"
         )
         return text, evidence
     refuser = sa.responder if refused_side == "initiator" else sa.initiator
