@@ -124,6 +124,7 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
     report.unknown_spis = sadb.no_keys
     report.decrypted_written = written if writer is not None else None
     report.sources = sources_of(reader)  # one per input file (capture/merge.py reads several as one)
+    report.trusted_certificates = list(keyring.trusted_certificates)
     report.findings.extend(diagnose(report))  # why it failed, with evidence (docs/findings.md)
     report.findings.extend(unmatched_keys(keyring, report))  # a key file of another capture says so
     return report

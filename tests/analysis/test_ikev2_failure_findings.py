@@ -9,7 +9,7 @@ import pytest
 from ikedecode.analysis.verdict import verdict_of
 from ikedecode.findings import Severity
 
-from .labs import CAPTURES_DIR, codes, lab_report, only
+from .labs import CAPTURES_DIR, KEYS_DIR, codes, lab_report, only
 
 IKEV2_FAILURES = {
     "ikev2-auth-failed",
@@ -208,3 +208,61 @@ def test_ikev1_captures_get_the_rfc_9395_note_and_ikev2_captures_do_not():
     found = only(lab_report("mm-aes128-sha1-modp2048", False), "ikev1-in-use")
     assert found.severity is Severity.INFO and found.evidence["count"] == 1
     assert "ikev1-in-use" not in codes(lab_report("ikev2-psk-aes-cbc-sha256", False))
+
+
+def _signed_ike_auth(name: str):  # noqa: ANN202
+    from ikedecode.ike.v2.payloads import Ikev2CertPayload
+
+    report = lab_report(name)
+    sa = report.ike_sas[0]
+    request, response = (
+        next(m for m in sa.messages if m.exchange_type == 35 and m.response is flag and any(
+            isinstance(p, Ikev2CertPayload) for p in m.payloads))
+        for flag in (False, True)
+    )  # fmt: skip
+    return request, response
+
+
+def _ca(name: str) -> list:
+    from ikedecode.ike.certificates import load_certificates
+
+    return load_certificates((KEYS_DIR / "ikev2-pki" / name).read_bytes())
+
+
+def test_a_certificate_that_names_its_id_chains_to_the_ca_given_and_is_valid_has_no_problem():
+    from ikedecode.analysis.checks.ikev2_failures import certificate_problems
+
+    request, _ = _signed_ike_auth("ikev2-rsa-cert")
+    assert certificate_problems(request, request.time, _ca("ca-rsa.crt")) == []
+
+
+def test_certificate_problems_name_the_wrong_ca_the_expiry_and_an_id_the_certificate_does_not_name():
+    import dataclasses
+
+    from ikedecode.analysis.checks.ikev2_failures import certificate_problems
+    from ikedecode.ike.v2.payloads import Ikev2IdPayload
+
+    request, response = _signed_ike_auth("ikev2-rsa-cert")
+    wrong_ca = certificate_problems(request, request.time, _ca("ca-ecdsa.crt"))
+    assert len(wrong_ca) == 1 and wrong_ca[0].startswith("its chain: ")
+    years_later = certificate_problems(request, request.time + 40 * 365 * 86400, [])
+    assert len(years_later) == 1 and "is not valid at capture time" in years_later[0]
+    east_id = next(p for p in response.payloads if isinstance(p, Ikev2IdPayload))
+    swapped = dataclasses.replace(request, payloads=[east_id, *request.payloads])
+    (mismatch,) = certificate_problems(swapped, request.time, [])
+    assert "does not name the ID east.lab.example" in mismatch and "DNS:west.lab.example" in mismatch
+
+
+def test_ca_option_reads_pem_and_refuses_a_file_that_is_not_a_certificate(tmp_path):
+    from click.testing import CliRunner
+
+    from ikedecode.cli import main
+
+    capture = str(CAPTURES_DIR / "ikev2-rsa-cert.pcap")
+    ok = CliRunner().invoke(main, [capture, "--ca", str(KEYS_DIR / "ikev2-pki" / "ca-rsa.crt"), "-q"])
+    assert ok.exit_code == 0, ok.output
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate\n")
+    refused = CliRunner().invoke(main, [capture, "--ca", str(bad)])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert f"{bad}: not a PEM or DER certificate" in refused.output

@@ -146,8 +146,9 @@ def _psk_story(sa: IkeSa, refused_side: str) -> tuple[str, dict[str, Any]] | Non
     return text, evidence
 
 
-def _certificate_problems(sa: IkeSa, msg: IkeMessage, at: float) -> list[str]:
-    """RFC 7296 3.5/3.6: the signer's certificate against its ID, its validity at capture time, its chain."""
+def certificate_problems(msg: IkeMessage, at: float, trusted: list[Any]) -> list[str]:
+    """RFC 7296 3.5/3.6: the signer's certificate (the first CERT of ``msg``) against its ID, its
+    validity at capture time (``at``), and its chain to the ``trusted`` CAs (--ca; unchecked without)."""
     from ikedecode.ike.certificates import check_chain
 
     cert_payloads = [p for p in msg.payloads if isinstance(p, Ikev2CertPayload) and p.info is not None]
@@ -172,8 +173,9 @@ def _certificate_problems(sa: IkeSa, msg: IkeMessage, at: float) -> list[str]:
             f"the certificate ({leaf.subject}) is not valid at capture time "
             f"({leaf.not_before:%Y-%m-%d} .. {leaf.not_after:%Y-%m-%d})"
         )
-    chain = check_chain(leaf, [p.info for p in cert_payloads[1:]], (), at=when)
-    problems.extend(p for p in chain.problems if "expired" not in p and "not yet valid" not in p)
+    if trusted:
+        chain = check_chain(leaf, [p.info for p in cert_payloads[1:]], trusted)
+        problems.extend(f"its chain: {p}" for p in chain.problems)
     return problems
 
 
@@ -188,11 +190,11 @@ def _auth_failed(sa: IkeSa, ctx: Context) -> list[Finding]:
                 if (msg.frame, p.notify_type) in ctx.explained:
                     continue
                 ctx.explained.add((msg.frame, p.notify_type))
-                out.append(_auth_finding(sa, msg, p))
+                out.append(_auth_finding(sa, msg, p, ctx.report.trusted_certificates))
     return out
 
 
-def _auth_finding(sa: IkeSa, msg: IkeMessage, p: Ikev2NotifyPayload) -> Finding:
+def _auth_finding(sa: IkeSa, msg: IkeMessage, p: Ikev2NotifyPayload, trusted: list[Any]) -> Finding:
     refuser_role = _role(sa, msg.sender)
     refused_side = "responder" if refuser_role == "initiator" else "initiator"
     refused_msgs = [
@@ -237,7 +239,7 @@ def _auth_finding(sa: IkeSa, msg: IkeMessage, p: Ikev2NotifyPayload) -> Finding:
         )
         evidence["eap_failure"] = True
     if refused is not None:
-        problems = _certificate_problems(sa, refused, msg.time)
+        problems = certificate_problems(refused, msg.time, trusted)
         if problems:
             details.extend(problems)
             evidence["certificate_problems"] = problems
