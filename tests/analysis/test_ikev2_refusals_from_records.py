@@ -1,0 +1,120 @@
+"""IKEv2 refusals the lab captures do not have (a CREATE_CHILD_SA refused, narrowed selectors, COOKIE,
+REDIRECT, INVALID_SPI, EAP Failure), made by editing the decoded records of real captures: one
+payload changed, everything else as the daemons sent it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ikedecode.analysis.diagnose import diagnose
+from ikedecode.findings import Severity
+from ikedecode.ike.registry import ikev2 as reg
+from ikedecode.ike.v2.payloads import Ikev2EapPayload, Ikev2NotifyPayload, Ikev2TsPayload
+
+from .labs import lab_report
+
+
+def _one(found, code):  # noqa: ANN001, ANN202
+    hits = [f for f in found if f.code == code]
+    assert len(hits) == 1, [(f.code, f.message) for f in found]
+    return hits[0]
+
+
+def _notify(like: Ikev2NotifyPayload, notify_type: int, **decoded: object) -> Ikev2NotifyPayload:
+    return dataclasses.replace(like, notify_type=notify_type, data=b"", decoded=dict(decoded))
+
+
+def _frame(report, number):  # noqa: ANN001, ANN202
+    return next(m for m in report.ike_sas[0].messages if m.frame == number)
+
+
+def _any_notify(report) -> Ikev2NotifyPayload:  # noqa: ANN001
+    return next(
+        p for m in report.ike_sas[0].messages for p in m.payloads if isinstance(p, Ikev2NotifyPayload)
+    )
+
+
+def test_a_create_child_sa_refused_lists_the_offer_with_its_pfs_group_and_what_was_accepted_before():
+    report = lab_report("ikev2-child-rekey-pfs")
+    response = _frame(report, 16)
+    response.payloads = [_notify(_any_notify(report), 14)]  # NO_PROPOSAL_CHOSEN instead of SA KE TS
+    found = _one(diagnose(report), "p2-proposal-mismatch")
+    ev = found.evidence
+    assert (ev["exchange"], ev["request"]["frame"], ev["refusal"]["frame"]) == ("CREATE_CHILD_SA", 15, 16)
+    assert ev["pfs_group"] == "2048-bit MODP Group"
+    assert ev["offered"][0]["KE"] == ["modp2048"] and ev["offered"][0]["KE payload"] == "2048-bit MODP Group"
+    assert ev["accepted_before"][0]["ENCR"] == ["aes-cbc-128"] and "KE" not in ev["accepted_before"][0]
+    assert (
+        "with PFS (2048-bit MODP Group)" in found.message
+        and "accepted before in this IKE SA" in found.message
+    )
+
+
+def test_selectors_narrowed_by_the_responder_are_proxy_id_changed():
+    report = lab_report("ikev2-child-rekey-pfs")
+    response = _frame(report, 4)
+    for i, p in enumerate(response.payloads):
+        if isinstance(p, Ikev2TsPayload) and p.type == reg.PT_TSR:
+            narrowed = dataclasses.replace(p.selectors[0], start_address="10.2.0.0", end_address="10.2.0.127")
+            response.payloads[i] = dataclasses.replace(p, selectors=[narrowed])
+    found = _one(diagnose(report), "proxy-id-changed")
+    assert found.severity is Severity.WARNING
+    assert found.evidence["proposed"] == {"TSi": "10.1.0.0/24", "TSr": "10.2.0.0/24"}
+    assert found.evidence["accepted"] == {"TSi": "10.1.0.0/24", "TSr": "10.2.0.0/25"}
+
+
+def test_a_cookie_answer_is_a_cookie_challenge_and_not_an_error():
+    report = lab_report("ikev2-invalid-ke", keys=False)
+    response = _frame(report, 2)
+    response.payloads = [_notify(response.payloads[0], reg.N_COOKIE)]
+    found = diagnose(report)
+    cookie = _one(found, "cookie-challenge")
+    assert (cookie.evidence["request"]["frame"], cookie.evidence["challenge"]["frame"]) == (1, 2)
+    assert not [f for f in found if f.severity is Severity.ERROR]
+
+
+def test_a_redirect_names_the_gateway():
+    report = lab_report("ikev2-invalid-ke", keys=False)
+    response = _frame(report, 2)
+    response.payloads = [_notify(response.payloads[0], reg.N_REDIRECT, gateway="198.51.100.7")]
+    found = _one(diagnose(report), "redirect")
+    assert found.evidence["gateway"] == "198.51.100.7" and "to gateway 198.51.100.7" in found.message
+
+
+def test_invalid_spi_in_an_informational_is_invalid_spi():
+    report = lab_report("ikev2-child-rekey-pfs")
+    informational = _frame(report, 17)
+    informational.payloads = [_notify(_any_notify(report), 11, spi="deadbeef")]
+    found = _one(diagnose(report), "invalid-spi")
+    assert (found.evidence["spi"], found.evidence["message"]["frame"]) == ("deadbeef", 17)
+    assert "INVALID_SPI for SPI 0xdeadbeef (frame 17)" in found.message
+
+
+def test_authentication_failed_after_an_eap_failure_is_auth_failed_naming_eap():
+    report = lab_report("ikev2-auth-failed")
+    sa = report.ike_sas[0]
+    assert sa.ikev2 is not None
+    sa.ikev2.psk_auth.clear()  # as with EAP: no shared-key AUTH to check
+    eap_failure = Ikev2EapPayload(
+        type=reg.PT_EAP, offset=0, raw=b"", next_payload=0, code=4, identifier=1, eap_length=4,
+        method_type=None, data=b"",
+    )  # fmt: skip
+    _frame(report, 4).payloads.insert(0, eap_failure)
+    found = _one(diagnose(report), "auth-failed")
+    assert found.evidence["eap_failure"] is True and found.evidence["refused_by"] == "responder"
+    assert "EAP Failure" in found.message
+    assert "psk-mismatch" not in {f.code for f in diagnose(report)}
+
+
+def test_weak_transforms_the_responder_accepted_are_weak_crypto():
+    from ikedecode.ike.v2.payloads import Ikev2SaPayload
+
+    report = lab_report("ikev2-psk-aes-cbc-sha256", keys=False)
+    response = _frame(report, 2)
+    sa_payload = next(p for p in response.payloads if isinstance(p, Ikev2SaPayload))
+    weakened = {reg.TRANSFORM_KE: 2, reg.TRANSFORM_INTEG: 1}
+    for t in sa_payload.proposals[0].transforms:
+        t.transform_id = weakened.get(t.transform_type, t.transform_id)
+    found = _one(diagnose(report), "weak-crypto")
+    assert [i["what"] for i in found.evidence["weak"]] == ["HMAC-MD5", "DH group 2 (1024-bit MODP)"]
+    assert "IKE SA (IKE_SA_INIT, frame 2)" in found.message
