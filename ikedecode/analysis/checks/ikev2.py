@@ -4,6 +4,8 @@ configuration terms, and requests never answered (``dpd-timeout`` for liveness c
 
 from __future__ import annotations
 
+from typing import Any
+
 from ikedecode.analysis.checks.facts import Context, evidence_of, frames_text
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
@@ -89,7 +91,7 @@ def _unanswered(sa: IkeSa) -> list[Finding]:
             f"{request.sender} sent {request.label} (frame {request.frame}) {len(copies) + 1} times over "
             f"{last.time - request.time:.1f} s and {request.receiver} never answered"
         )
-        evidence = {
+        evidence: dict[str, Any] = {
             "ike_sa": sa.cookies,
             "request": evidence_of(request),
             "copies": [m.frame for m in copies],

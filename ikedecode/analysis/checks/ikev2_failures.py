@@ -49,13 +49,13 @@ def _exchanges(sa: IkeSa) -> list[tuple[IkeMessage, IkeMessage | None]]:
         if m.retransmission_of is not None:
             continue
         if m.response is False:
-            pair = [m, None]
-            pairs.append(pair)
-            pending[_key(m)] = pair
+            opened: list[Any] = [m, None]
+            pairs.append(opened)
+            pending[_key(m)] = opened
         elif m.response:
-            pair = pending.get(_key(m))
-            if pair is not None and pair[1] is None:
-                pair[1] = m
+            waiting = pending.get(_key(m))
+            if waiting is not None and waiting[1] is None:
+                waiting[1] = m
     return [(q, r) for q, r in pairs]
 
 
@@ -69,7 +69,7 @@ def _first(msg: IkeMessage | None, kind: type, payload_type: int | None = None) 
     if msg is None:
         return None
     for p in msg.payloads:
-        if isinstance(p, kind) and (payload_type is None or p.type == payload_type):
+        if isinstance(p, kind) and (payload_type is None or getattr(p, "type", None) == payload_type):
             return p
     return None
 
