@@ -9,7 +9,7 @@ import dataclasses
 from ikedecode.analysis.diagnose import diagnose
 from ikedecode.findings import Severity
 from ikedecode.ike.registry import ikev2 as reg
-from ikedecode.ike.v2.payloads import Ikev2EapPayload, Ikev2NotifyPayload, Ikev2TsPayload
+from ikedecode.ike.v2.payloads import Ikev2EapPayload, Ikev2NotifyPayload, Ikev2SaPayload, Ikev2TsPayload
 
 from .labs import lab_report
 
@@ -34,11 +34,12 @@ def _any_notify(report) -> Ikev2NotifyPayload:  # noqa: ANN001
     )
 
 
-def test_a_create_child_sa_refused_lists_the_offer_with_its_pfs_group_and_what_was_accepted_before():
+def test_a_create_child_sa_refused_only_for_its_pfs_group_is_pfs_mismatch_with_the_side_by_side_offer():
     report = lab_report("ikev2-child-rekey-pfs")
     response = _frame(report, 16)
     response.payloads = [_notify(_any_notify(report), 14)]  # NO_PROPOSAL_CHOSEN instead of SA KE TS
-    found = _one(diagnose(report), "p2-proposal-mismatch")
+    found = _one(diagnose(report), "pfs-mismatch")
+    assert "accepted only by PFS (2048-bit MODP Group)" in found.message
     ev = found.evidence
     assert (ev["exchange"], ev["request"]["frame"], ev["refusal"]["frame"]) == ("CREATE_CHILD_SA", 15, 16)
     assert ev["pfs_group"] == "2048-bit MODP Group"
@@ -48,6 +49,19 @@ def test_a_create_child_sa_refused_lists_the_offer_with_its_pfs_group_and_what_w
         "with PFS (2048-bit MODP Group)" in found.message
         and "accepted before in this IKE SA" in found.message
     )
+
+
+def test_a_create_child_sa_refused_with_other_transforms_is_p2_proposal_mismatch():
+    report = lab_report("ikev2-child-rekey-pfs")
+    request = _frame(report, 15)
+    sa_payload = next(p for p in request.payloads if isinstance(p, Ikev2SaPayload))
+    for t in sa_payload.proposals[0].transforms:
+        if t.transform_type == reg.TRANSFORM_INTEG:
+            t.transform_id = 14  # sha512: not what IKE_AUTH's child accepted
+    _frame(report, 16).payloads = [_notify(_any_notify(report), 14)]
+    found = _one(diagnose(report), "p2-proposal-mismatch")
+    assert found.evidence["offered"][0]["INTEG"] == ["sha512"] and found.evidence["pfs_group"]
+    assert "pfs-mismatch" not in {f.code for f in diagnose(report)}
 
 
 def test_selectors_narrowed_by_the_responder_are_proxy_id_changed():
@@ -107,8 +121,6 @@ def test_authentication_failed_after_an_eap_failure_is_auth_failed_naming_eap():
 
 
 def test_weak_transforms_the_responder_accepted_are_weak_crypto():
-    from ikedecode.ike.v2.payloads import Ikev2SaPayload
-
     report = lab_report("ikev2-psk-aes-cbc-sha256", keys=False)
     response = _frame(report, 2)
     sa_payload = next(p for p in response.payloads if isinstance(p, Ikev2SaPayload))

@@ -271,6 +271,19 @@ def _accepted_before(sa: IkeSa, request: IkeMessage, protocol: str) -> list[dict
     return []
 
 
+def _without_ke(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("KE", "KE payload", "proposal")}
+
+
+def _differs_only_by_pfs(offered: list[dict[str, Any]], accepted: list[dict[str, Any]]) -> bool:
+    """A CREATE_CHILD_SA offer with a KE group, whose other transforms the responder accepted before
+    (in IKE_AUTH, without PFS: RFC 7296 2.17): only the PFS group can be what it refused."""
+    if not accepted or not offered:
+        return False
+    plain = [_without_ke(a) for a in accepted]
+    return any(_without_ke(o) in plain and "KE" in o for o in offered)
+
+
 def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for request, response in _exchanges(sa):
@@ -315,6 +328,13 @@ def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
             }
             if ke is not None and not ike:
                 evidence["pfs_group"] = ke.group_name
+                if _differs_only_by_pfs(offered, accepted):
+                    # the same transforms were accepted without PFS: the responder's PFS setting differs
+                    code = "pfs-mismatch"
+                    text += (
+                        f": the offer differs from what {response.sender} accepted only by PFS "
+                        f"({ke.group_name}): its PFS group is another one or none"
+                    )
             out.append(finding(code, text, evidence))
     return out
 
