@@ -130,3 +130,34 @@ def test_weak_transforms_the_responder_accepted_are_weak_crypto():
     found = _one(diagnose(report), "weak-crypto")
     assert [i["what"] for i in found.evidence["weak"]] == ["HMAC-MD5", "DH group 2 (1024-bit MODP)"]
     assert "IKE SA (IKE_SA_INIT, frame 2)" in found.message
+
+
+def _both_rekeys_succeed(report):  # noqa: ANN001, ANN202
+    """ikev2-child-rekey-collision with frame 19 answering the second rekey like frame 16 answered
+    the first (another SPI) instead of TEMPORARY_FAILURE."""
+    answer = _frame(report, 16)
+    sa_payload = next(p for p in answer.payloads if isinstance(p, Ikev2SaPayload))
+    other = dataclasses.replace(
+        sa_payload, proposals=[dataclasses.replace(sa_payload.proposals[0], spi=bytes.fromhex("0badcafe"))]
+    )
+    _frame(report, 19).payloads = [other if p is sa_payload else p for p in answer.payloads]
+
+
+def test_two_successful_rekeys_of_one_child_with_the_redundant_one_deleted_are_a_resolved_collision():
+    report = lab_report("ikev2-child-rekey-collision")
+    _both_rekeys_succeed(report)
+    found = _one(diagnose(report), "rekey-collision")
+    assert found.severity is Severity.INFO
+    assert (found.evidence["request"]["frame"], found.evidence["other_rekey"]["frame"]) == (15, 17)
+    assert found.evidence["deleted"]["frame"] == 31 and found.evidence["deleted"]["spi"] == "e114ae1a"
+
+
+def test_two_successful_rekeys_of_one_child_and_no_delete_leave_a_duplicate():
+    report = lab_report("ikev2-child-rekey-collision")
+    _both_rekeys_succeed(report)
+    for frame in (31, 32):
+        _frame(report, frame).payloads = []
+    found = _one(diagnose(report), "rekey-collision")
+    assert found.severity is Severity.WARNING
+    assert sorted(found.evidence["duplicate_spis"]) == ["0badcafe", "bd080118", "e114ae1a", "fbb8bcc1"]
+    assert "a duplicate Child SA is left over" in found.message

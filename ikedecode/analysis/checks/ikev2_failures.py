@@ -20,6 +20,7 @@ from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads import (
     Ikev2AuthPayload,
     Ikev2CertPayload,
+    Ikev2DeletePayload,
     Ikev2EapPayload,
     Ikev2IdPayload,
     Ikev2KePayload,
@@ -497,6 +498,89 @@ def _rekey_collisions(sa: IkeSa, ctx: Context) -> list[Finding]:
     return out
 
 
+def _same_child(sa: IkeSa, spi_a: str, spi_b: str) -> bool:
+    assert sa.ikev2 is not None
+    return (
+        any({spi_a, spi_b} <= {c.get("spi_initiator"), c.get("spi_responder")} for c in sa.ikev2.child_sas)
+        or spi_a == spi_b
+    )
+
+
+def _new_spis(request: IkeMessage, response: IkeMessage) -> list[str]:
+    out = []
+    for msg in (request, response):
+        sa_payload = _first(msg, Ikev2SaPayload)
+        if sa_payload is not None and sa_payload.proposals:
+            out.append(sa_payload.proposals[0].spi.hex())
+    return out
+
+
+def _duplicate_rekeys(sa: IkeSa) -> list[Finding]:
+    """RFC 7296 2.25.1: both simultaneous rekeys of one Child SA succeeded; the peer whose rekey has the
+    lowest nonce must delete its new SA. When neither new SA is deleted, a duplicate is left over."""
+    if sa.ikev2 is None:
+        return []
+    done = [
+        (q, r)
+        for q, r in _exchanges(sa)
+        if q.exchange_type == reg.CREATE_CHILD_SA
+        and _notifies(q, reg.N_REKEY_SA)
+        and r is not None
+        and _first(r, Ikev2SaPayload) is not None
+    ]
+    deleted: dict[str, IkeMessage] = {}
+    for m in sa.messages:
+        for p in m.payloads:
+            if isinstance(p, Ikev2DeletePayload):
+                for spi in p.spis:
+                    deleted.setdefault(spi.hex(), m)
+    out: list[Finding] = []
+    for i, (q1, r1) in enumerate(done):
+        for q2, r2 in done[i + 1 :]:
+            assert r1 is not None and r2 is not None
+            spi1, spi2 = (
+                _notifies(q1, reg.N_REKEY_SA)[0].spi.hex(),
+                _notifies(q2, reg.N_REKEY_SA)[0].spi.hex(),
+            )
+            if q1.sender == q2.sender or abs(q1.time - q2.time) > 30.0 or not _same_child(sa, spi1, spi2):
+                continue
+            new1, new2 = _new_spis(q1, r1), _new_spis(q2, r2)
+            # resolved: one new SA deleted while the other lives on (deleted later, or never)
+            first_delete = [
+                min((deleted[s] for s in new if s in deleted), key=lambda m: m.time, default=None)
+                for new in (new1, new2)
+            ]
+            times = [m.time if m is not None else float("inf") for m in first_delete]
+            gone = [
+                (next(s for s in new if s in deleted and deleted[s] is m), m)
+                for new, m, t in zip((new1, new2), first_delete, times, strict=True)
+                if m is not None and t < max(times)
+            ]
+            evidence: dict[str, Any] = {
+                "ike_sa": sa.cookies,
+                "request": evidence_of(q1, rekey_of=spi1, new_spis=new1),
+                "other_rekey": evidence_of(q2, rekey_of=spi2, new_spis=new2),
+                "answers": [evidence_of(r1), evidence_of(r2)],
+            }
+            text = (
+                f"rekey collision: {q1.sender} (frame {q1.frame}) and {q2.sender} (frame {q2.frame}) rekeyed "
+                f"the same Child SA and both rekeys succeeded (frames {r1.frame}, {r2.frame})"
+            )
+            if gone:
+                spi, where = gone[0]
+                evidence["deleted"] = evidence_of(where, spi=spi)
+                text += f"; the redundant SA 0x{spi} was deleted (frame {where.frame}) (RFC 7296 2.25.1)"
+                out.append(finding("rekey-collision", text, evidence, severity=Severity.INFO))
+            else:
+                evidence["duplicate_spis"] = new1 + new2
+                text += (
+                    f"; neither new SA ({', '.join('0x' + s for s in new1 + new2)}) was deleted: a duplicate "
+                    "Child SA is left over (RFC 7296 2.25.1: the rekey with the lowest nonce must be deleted)"
+                )
+                out.append(finding("rekey-collision", text, evidence))
+    return out
+
+
 def _invalid_spi(sa: IkeSa, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for msg in sa.messages:
@@ -576,6 +660,7 @@ def check_ikev2_failures(ctx: Context) -> list[Finding]:
         out.extend(_invalid_ke(sa, ctx))
         out.extend(_selectors(sa, ctx))
         out.extend(_rekey_collisions(sa, ctx))
+        out.extend(_duplicate_rekeys(sa))
         out.extend(_invalid_spi(sa, ctx))
         out.extend(_cookie_and_redirect(sa))
     return out
