@@ -161,3 +161,26 @@ def test_two_successful_rekeys_of_one_child_and_no_delete_leave_a_duplicate():
     assert found.severity is Severity.WARNING
     assert sorted(found.evidence["duplicate_spis"]) == ["0badcafe", "bd080118", "e114ae1a", "fbb8bcc1"]
     assert "a duplicate Child SA is left over" in found.message
+
+
+def test_an_ike_auth_lost_in_ip_fragments_without_ike_fragmentation_is_the_mtu_failure():
+    report = lab_report("ikev2-rsa-cert", keys=False)
+    sa = report.ike_sas[0]
+    for m in sa.messages[:2]:  # IKE_SA_INIT without IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 2.3)
+        m.payloads = [
+            p for p in m.payloads if not (isinstance(p, Ikev2NotifyPayload) and p.notify_type == 16430)
+        ]
+    request = sa.messages[2]
+    assert request.label == "IKE_AUTH request"
+    request.frames = (request.frame - 1, request.frame)
+    copies = [
+        dataclasses.replace(request, frame=100 + 2 * i, time=request.time + 2.0 * (i + 1),
+                            frames=(99 + 2 * i, 100 + 2 * i), retransmission_of=request.frame)
+        for i in range(2)
+    ]  # fmt: skip
+    sa.messages = [*sa.messages[:3], *copies]
+    report.ipsec_sas, report.unknown_spis = [], []
+    found = _one(diagnose(report), "ip-fragmentation")
+    assert found.evidence["ike_fragmentation_negotiated"] is False and found.evidence["copies"] == [100, 102]
+    assert "IKE fragmentation (RFC 7383) was not negotiated" in found.message
+    assert "no-response" not in {f.code for f in diagnose(report)}
