@@ -165,6 +165,9 @@ class Ikev2Facts:
     rekeyed_into: list[str] = field(default_factory=list)
     prf: str | None = None
     child_sas: list[dict[str, Any]] = field(default_factory=list)
+    # shared-key AUTH checks (RFC 7296 2.15): frame, side, the keys tried (origin, scope), the one that
+    # verified (None: none did); read by the diagnosis to say which PSK each peer used
+    psk_auth: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
