@@ -169,6 +169,15 @@ _KINDS = (
         "or the phase-1 keys given are not this SA's",
     ),
     FindingKind(
+        "certificate-untrusted",
+        W,
+        "engine",
+        "with --ca: an IKEv1 signer's certificate does not chain to the CA(s) given (unknown issuer, "
+        "bad signature, not valid at the time of the message)",
+        "give the CA that issued the peer's certificate (and any intermediate), or check the "
+        "certificate's validity dates against the time of the capture",
+    ),
+    FindingKind(
         "keys-unmatched",
         I,
         "pipeline",

@@ -146,3 +146,33 @@ def test_a_sig_without_any_certificate_is_not_judged():
     msg.payloads = msg.payloads[1:]
     verify_phase1_signature(state, msg, Role.INITIATOR, skeyid)
     assert msg.hash_verified is None and "no X.509 certificate" in msg.note
+
+
+def test_certs_capture_with_another_ca_says_each_signer_certificate_is_untrusted(reference_dir):
+    from ikedecode.capture import open_capture
+    from ikedecode.pipeline import analyze
+
+    table = reference_dir / "wireshark/config/ikev1_decryption_table"
+    keyring = load_key_text(table.read_text(), str(table))
+    keyring.trusted_certificates.extend(load_certificates((PKI / "ca-rsa.crt").read_bytes()))
+    report = analyze(open_capture(reference_dir / "wireshark/captures/ikev1-certs.pcap"), keyring)
+    found = [f for f in report.all_findings() if f.code == "certificate-untrusted"]
+    assert [(f.evidence["label"], f.severity) for f in found] == [
+        ("MM5", Severity.WARNING),
+        ("MM6", Severity.WARNING),
+    ]
+    assert all(f.hint == CATALOG["certificate-untrusted"].hint for f in found)
+    assert all("SchendlZertifikate" in f.evidence["issuer"] for f in found)
+    assert "no certificate of the issuer" in found[0].evidence["problems"][0]
+
+
+def test_the_lab_ca_verifies_the_signer_chain_and_a_foreign_ca_does_not():
+    from ikedecode.ike.v1.sig_auth import check_signer_chain
+
+    state, msg, _ = _signed_material(Role.RESPONDER)
+    leaf = load_certificates((PKI / "east-rsa.crt").read_bytes())[0]
+    msg.time = leaf.not_before.timestamp() + 86400
+    check_signer_chain(state, msg, load_certificates((PKI / "ca-rsa.crt").read_bytes()))
+    assert not state.sa.findings and "certificate chain to" in msg.note
+    check_signer_chain(state, msg, load_certificates((PKI / "ca-ecdsa.crt").read_bytes()))
+    assert [f.code for f in state.sa.findings] == ["certificate-untrusted"]

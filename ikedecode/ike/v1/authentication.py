@@ -16,7 +16,7 @@ from ikedecode.ike.v1.exchanges import PHASE1_EXCHANGES, HashCheck, Role
 from ikedecode.ike.v1.payloads import HashPayload
 from ikedecode.ike.v1.phase1 import AuthFamily
 from ikedecode.ike.v1.sa_state import SaState
-from ikedecode.ike.v1.sig_auth import verify_phase1_signature
+from ikedecode.ike.v1.sig_auth import check_signer_chain, verify_phase1_signature
 from ikedecode.keys.keyring import KeyRing
 
 
@@ -33,6 +33,7 @@ class HashVerifier:
         if not hashes and state.policy is not None and state.policy.auth_family is AuthFamily.SIGNATURE:
             keys = state.message_keys.get(msg.frame, state.selected)
             if verify_phase1_signature(state, msg, role, keys.skeyid if keys else None):
+                check_signer_chain(state, msg, self.keyring.trusted_certificates)
                 return
         if not hashes:
             msg.note = msg.note or f"carries no {hash_name} (signature or other authentication)"
@@ -117,6 +118,7 @@ class HashVerifier:
             # SIG_R in clear; SKEYID needs g^xy, known once the candidates are built (recheck_signatures)
             skeyid = state.selected.skeyid if state.selected else None
             verify_phase1_signature(state, msg, Role.RESPONDER, skeyid)
+            check_signer_chain(state, msg, self.keyring.trusted_certificates)
             return
         if not hashes or state.policy is None or state.policy.auth_family is not AuthFamily.PRESHARED:
             return

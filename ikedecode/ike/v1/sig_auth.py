@@ -9,8 +9,16 @@ certificate's key: a well-formed hash of the negotiated size is shown, the check
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Sequence
+
 from ikedecode.findings import finding
-from ikedecode.ike.certificates import CertificateError, CertificateInfo, certificate_from_payload
+from ikedecode.ike.certificates import (
+    CertificateError,
+    CertificateInfo,
+    certificate_from_payload,
+    check_chain,
+)
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.v1 import authhash
@@ -19,12 +27,13 @@ from ikedecode.ike.v1.payloads import CertPayload, SignaturePayload
 from ikedecode.ike.v1.sa_state import SaState
 from ikedecode.ike.v1.signature import recover_rsa_signed_hash, verify_ikev1_signature
 
-__all__ = ["signer_certificate", "verify_phase1_signature"]
+__all__ = ["check_signer_chain", "sender_certificates", "signer_certificate", "verify_phase1_signature"]
 
 
-def signer_certificate(state: SaState, msg: IkeMessage) -> CertificateInfo | None:
-    """The first X.509 certificate the sender of ``msg`` sent in phase 1 (this message or earlier)."""
-    sender = msg.sender
+def sender_certificates(state: SaState, msg: IkeMessage) -> list[CertificateInfo]:
+    """The X.509 certificates the sender of ``msg`` sent in phase 1 (this message first, then the
+    earlier ones): the first is the signer's (RFC 4945 3.3: the end-entity certificate comes first)."""
+    sender, out, seen = msg.sender, [], set()
     for m in [msg, *reversed(state.sa.messages)]:
         if m.sender != sender or m.exchange != msg.exchange:
             continue
@@ -34,9 +43,50 @@ def signer_certificate(state: SaState, msg: IkeMessage) -> CertificateInfo | Non
                     cert = certificate_from_payload(bytes([p.encoding]) + p.data)
                 except CertificateError:
                     continue
-                if cert is not None:
-                    return cert
-    return None
+                if cert is not None and cert.fingerprint_sha256 not in seen:
+                    seen.add(cert.fingerprint_sha256)
+                    out.append(cert)
+    return out
+
+
+def signer_certificate(state: SaState, msg: IkeMessage) -> CertificateInfo | None:
+    """The signer's certificate: the first X.509 certificate its side sent in phase 1."""
+    certs = sender_certificates(state, msg)
+    return certs[0] if certs else None
+
+
+def check_signer_chain(state: SaState, msg: IkeMessage, trusted: Sequence[CertificateInfo]) -> None:
+    """With --ca: the signer's certificate must chain to a trusted CA through the certificates its
+    side sent, each valid at the time of the message (RFC 4945 5); a finding when it does not."""
+    if not trusted or not any(isinstance(p, SignaturePayload) for p in msg.payloads):
+        return
+    certs = sender_certificates(state, msg)
+    if not certs:
+        return
+    at = datetime.datetime.fromtimestamp(msg.time, datetime.UTC)
+    chain = check_chain(certs[0], certs[1:], trusted, at=at)
+    if chain.valid:
+        msg.note = f"{msg.note}; certificate chain to {chain.path[-1].subject} verifies".lstrip("; ")
+        return
+    sa = state.sa
+    problems = "; ".join(chain.problems)
+    msg.note = f"{msg.note}; certificate chain does not verify: {problems}".lstrip("; ")
+    sa.findings.append(
+        finding(
+            "certificate-untrusted",
+            f"the certificate {certs[0].subject} in {msg.label} from {msg.sender} does not chain to "
+            f"the CA(s) given: {problems}",
+            {
+                "cookies": sa.cookies,
+                "frame": msg.frame,
+                "label": msg.label,
+                "certificate": certs[0].subject,
+                "issuer": certs[0].issuer,
+                "problems": list(chain.problems),
+                "trusted": [c.subject for c in trusted],
+            },
+        )
+    )
 
 
 def verify_phase1_signature(state: SaState, msg: IkeMessage, role: Role, skeyid: bytes | None) -> bool:
