@@ -176,3 +176,37 @@ def test_the_lab_ca_verifies_the_signer_chain_and_a_foreign_ca_does_not():
     assert not state.sa.findings and "certificate chain to" in msg.note
     check_signer_chain(state, msg, load_certificates((PKI / "ca-ecdsa.crt").read_bytes()))
     assert [f.code for f in state.sa.findings] == ["certificate-untrusted"]
+
+
+def _lab_sig_run(captures_dir, lab_keys, run_pipeline, trusted=(), dh=None):
+    from ikedecode.keys.keyring import DhSecret, KeyRing
+
+    [sa_keys] = lab_keys("mm-rsa-sig")["ike_sa"]
+    ring = KeyRing()  # only g^xy from charon's log: SKEYID = prf(Ni_b | Nr_b, g^xy) is derived here
+    ring.dh_secrets.append(DhSecret(dh or bytes.fromhex(sa_keys["dh_secret"]), "--dh-secret #1"))
+    ring.trusted_certificates.extend(trusted)
+    return run_pipeline(captures_dir / "mm-rsa-sig.pcap", ring), sa_keys
+
+
+def test_lab_rsa_signature_main_mode_verifies_both_sigs_with_skeyid_from_g_xy(
+    captures_dir, lab_keys, run_pipeline
+):
+    report, sa_keys = _lab_sig_run(captures_dir, lab_keys, run_pipeline)
+    [sa] = report.ike_sas
+    assert sa.keys is not None and sa.keys.skeyid.hex() == sa_keys["skeyid"]  # as charon logged it
+    mm5, mm6 = (m for m in sa.messages if m.label in ("MM5", "MM6"))
+    assert (mm5.hash_name, mm5.hash_verified, mm5.protection) == ("SIG_I", True, Protection.VERIFIED)
+    assert (mm6.hash_name, mm6.hash_verified, mm6.protection) == ("SIG_R", True, Protection.VERIFIED)
+    assert "CN=west.lab.example" in mm5.note and "CN=east.lab.example" in mm6.note
+    assert sa.authenticated is True
+    assert not [f for f in report.all_findings() if f.severity is Severity.ERROR]
+
+
+def test_lab_rsa_signature_chain_is_checked_against_the_ca_given(captures_dir, lab_keys, run_pipeline):
+    lab_ca = load_certificates((PKI / "ca-rsa.crt").read_bytes())
+    report, _ = _lab_sig_run(captures_dir, lab_keys, run_pipeline, trusted=lab_ca)
+    assert not [f for f in report.all_findings() if f.code == "certificate-untrusted"]
+    other_ca = load_certificates((PKI / "ca-ecdsa.crt").read_bytes())
+    report, _ = _lab_sig_run(captures_dir, lab_keys, run_pipeline, trusted=other_ca)
+    found = [f for f in report.all_findings() if f.code == "certificate-untrusted"]
+    assert [f.evidence["label"] for f in found] == ["MM5", "MM6"]
