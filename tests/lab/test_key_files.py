@@ -187,7 +187,9 @@ def test_every_capture_has_key_file_and_daemon_log(capture: Path) -> None:
 @pytest.mark.parametrize("key_file", KEY_FILES, ids=lambda path: path.stem)
 def test_key_file_uses_only_documented_tables_and_fields(key_file: Path) -> None:
     keys = load(key_file)
-    assert keys.get("psk"), "every lab capture used a PSK"
+    config = PROJECT_ROOT / "captures" / "lab" / "runs" / key_file.stem / "west.swanctl.conf"
+    certificates = config.is_file() and "auth = pubkey" in config.read_text()
+    assert bool(keys.get("psk")) is not certificates, "a PSK exactly where the peers used one"
     for table, entries in keys.items():
         assert table in TABLE_FIELDS
         for entry in entries:
@@ -208,7 +210,7 @@ def test_key_file_uses_only_documented_tables_and_fields(key_file: Path) -> None
 @pytest.mark.parametrize("key_file", KEY_FILES, ids=lambda path: path.stem)
 def test_phase1_keys_follow_rfc2409_from_psk_nonces_and_dh_secret(key_file: Path) -> None:
     keys = load(key_file)
-    secrets = [psk["secret"].encode() for psk in keys["psk"]]
+    secrets = [psk["secret"].encode() for psk in keys.get("psk", [])]
     for ike in keys.get("ike_sa", []):
         hash_function = HASH_BY_LENGTH[len(bytes.fromhex(ike["skeyid"]))]
         payloads = plaintext_isakmp_payloads(capture_of(key_file), bytes.fromhex(ike["initiator_cookie"]))
@@ -216,9 +218,12 @@ def test_phase1_keys_follow_rfc2409_from_psk_nonces_and_dh_secret(key_file: Path
         key_exchanges = [body for kind, body in payloads if kind == ISAKMP_KE]
         assert len(nonces) >= 2 and len(key_exchanges) >= 2
         skeyid = bytes.fromhex(ike["skeyid"])
-        # RFC 2409 section 5: SKEYID = prf(pre-shared-key, Ni_b | Nr_b) for pre-shared key authentication
-        assert skeyid in [prf(secret, nonces[0] + nonces[1], hash_function) for secret in secrets]
         g_xy = bytes.fromhex(ike["dh_secret"])
+        if secrets:
+            # RFC 2409 section 5: SKEYID = prf(pre-shared-key, Ni_b | Nr_b) for pre-shared key authentication
+            assert skeyid in [prf(secret, nonces[0] + nonces[1], hash_function) for secret in secrets]
+        else:  # signatures (mm-rsa-sig): SKEYID = prf(Ni_b | Nr_b, g^xy)
+            assert skeyid == prf(nonces[0] + nonces[1], g_xy, hash_function)
         cookies = bytes.fromhex(ike["initiator_cookie"] + ike["responder_cookie"])
         skeyid_d = prf(skeyid, g_xy + cookies + b"\0", hash_function)
         skeyid_a = prf(skeyid, skeyid_d + g_xy + cookies + b"\1", hash_function)
