@@ -6,7 +6,8 @@
 Runs tshark twice with an empty configuration directory: without keys, then with every IKE SA's
 cookie/encryption key in ``ikev1_decryption_table`` and every ESP SA in ``esp_sa`` (decryption and ICV
 checking on).  Passes when every encrypted ISAKMP message shows a HASH payload (or, in MM5/MM6 of
-signature authentication, a SIG) with the keys (and none without), no frame is malformed, and every ESP packet decrypts to an inner packet with a correct ICV.
+signature authentication, a SIG) with the keys (and none without), no frame is malformed, and every
+ESP packet decrypts to an inner packet with a correct ICV.
 Exit status 0 = pass, 1 = some check failed.
 """
 
