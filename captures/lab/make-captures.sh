@@ -246,6 +246,12 @@ scenario_mm-rsa-sig() {
     IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256
     run() { standard_run; }
 }
+scenario_am-rsa-sig() {
+    DESCRIPTION="aggressive mode with RSA signatures (lab PKI as mm-rsa-sig; AM2 carries CERT and SIG_R in clear, AM3 SIG_I encrypted), AES-128/SHA2-256/modp2048 + ESP AES-128/SHA2-256, pings, deletes"
+    SWANCTL_TEMPLATE=swanctl.pubkey.conf.in; WEST_ID=west.lab.example; EAST_ID=east.lab.example
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256; AGGRESSIVE=yes
+    run() { standard_run; }
+}
 scenario_qm-pfs-modp2048() {
     DESCRIPTION="A5/B: main mode AES-128/SHA1/modp2048 + quick mode with PFS (modp2048 KE), ESP AES-128/SHA1"
     ESP_PROPOSALS=aes128-sha1-modp2048
@@ -446,6 +452,7 @@ scenario_libreswan-pluto() {
 
 SCENARIOS=(
     mm-3des-md5-modp1024 mm-aes128-sha1-modp2048 mm-aes256-sha256-modp2048 am-aes128-sha1-modp2048 mm-rsa-sig
+    am-rsa-sig
     qm-pfs-modp2048 mm-delete esp-aes128gcm16 qm-transport-refused esp-rekey-delete
     case-3des-sha1-modp768 esp-rekey-simultaneous
     fail-psk-mismatch fail-ike-proposal fail-esp-proposal fail-ts-mismatch fail-pfs-mismatch fail-unreachable

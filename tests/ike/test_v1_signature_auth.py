@@ -178,28 +178,39 @@ def test_the_lab_ca_verifies_the_signer_chain_and_a_foreign_ca_does_not():
     assert [f.code for f in state.sa.findings] == ["certificate-untrusted"]
 
 
-def _lab_sig_run(captures_dir, lab_keys, run_pipeline, trusted=(), dh=None):
+SIGNED = {"mm-rsa-sig": ("MM5", "MM6"), "am-rsa-sig": ("AM3", "AM2")}  # SIG_I, SIG_R carriers
+
+
+def _lab_sig_run(captures_dir, lab_keys, run_pipeline, trusted=(), dh=None, name="mm-rsa-sig"):
     from ikedecode.keys.keyring import DhSecret, KeyRing
 
-    [sa_keys] = lab_keys("mm-rsa-sig")["ike_sa"]
+    [sa_keys] = lab_keys(name)["ike_sa"]
     ring = KeyRing()  # only g^xy from charon's log: SKEYID = prf(Ni_b | Nr_b, g^xy) is derived here
     ring.dh_secrets.append(DhSecret(dh or bytes.fromhex(sa_keys["dh_secret"]), "--dh-secret #1"))
     ring.trusted_certificates.extend(trusted)
-    return run_pipeline(captures_dir / "mm-rsa-sig.pcap", ring), sa_keys
+    return run_pipeline(captures_dir / f"{name}.pcap", ring), sa_keys
 
 
-def test_lab_rsa_signature_main_mode_verifies_both_sigs_with_skeyid_from_g_xy(
-    captures_dir, lab_keys, run_pipeline
-):
-    report, sa_keys = _lab_sig_run(captures_dir, lab_keys, run_pipeline)
+@pytest.mark.parametrize("name", sorted(SIGNED))
+def test_lab_rsa_signatures_verify_with_skeyid_from_g_xy(name, captures_dir, lab_keys, run_pipeline):
+    report, sa_keys = _lab_sig_run(captures_dir, lab_keys, run_pipeline, name=name)
     [sa] = report.ike_sas
     assert sa.keys is not None and sa.keys.skeyid.hex() == sa_keys["skeyid"]  # as charon logged it
-    mm5, mm6 = (m for m in sa.messages if m.label in ("MM5", "MM6"))
-    assert (mm5.hash_name, mm5.hash_verified, mm5.protection) == ("SIG_I", True, Protection.VERIFIED)
-    assert (mm6.hash_name, mm6.hash_verified, mm6.protection) == ("SIG_R", True, Protection.VERIFIED)
-    assert "CN=west.lab.example" in mm5.note and "CN=east.lab.example" in mm6.note
+    by_label = {m.label: m for m in sa.messages if not m.retransmission}
+    sig_i, sig_r = (by_label[label] for label in SIGNED[name])
+    assert (sig_i.hash_name, sig_i.hash_verified, sig_i.protection) == ("SIG_I", True, Protection.VERIFIED)
+    assert (sig_r.hash_name, sig_r.hash_verified) == ("SIG_R", True)  # AM2's SIG_R is in clear
+    assert "CN=west.lab.example" in sig_i.note and "CN=east.lab.example" in sig_r.note
     assert sa.authenticated is True
     assert not [f for f in report.all_findings() if f.severity is Severity.ERROR]
+
+
+def test_lab_aggressive_mode_clear_sig_r_opens_without_keys(captures_dir, run_pipeline):
+    [sa] = run_pipeline(captures_dir / "am-rsa-sig.pcap").ike_sas
+    [am2] = [m for m in sa.messages if m.label == "AM2"]
+    assert am2.hash_name == "SIG_R" and am2.hash_verified is None
+    assert "well-formed 32-byte hash" in am2.note and "HASH_R not computable without g^xy" in am2.note
+    assert sa.authenticated is None
 
 
 def test_lab_rsa_signature_chain_is_checked_against_the_ca_given(captures_dir, lab_keys, run_pipeline):

@@ -117,7 +117,7 @@ ESP_INTEGRITY = {
     "hmac-sha2-384-192": (hashlib.sha384, 24),
     "hmac-sha2-512-256": (hashlib.sha512, 32),
 }
-ISAKMP_NONCE, ISAKMP_KE = 10, 4
+ISAKMP_NONCE, ISAKMP_KE, ISAKMP_FRAGMENT = 10, 4, 132
 NON_ESP_MARKER = b"\0\0\0\0"  # RFC 3948 section 2.2
 
 
@@ -151,12 +151,20 @@ def udp_payloads(pcap: Path) -> list[tuple[str, str, int, int, bytes]]:
 
 def plaintext_isakmp_payloads(pcap: Path, initiator_cookie: bytes) -> list[tuple[int, bytes]]:
     """(payload type, body) of every unencrypted ISAKMP message of one IKE SA, in capture order."""
-    found = []
+    found, fragments = [], {}
     for _src, _dst, sport, dport, data in udp_payloads(pcap):
         if 4500 in (sport, dport):
             if not data.startswith(NON_ESP_MARKER):
                 continue
             data = data[4:]
+        if len(data) >= 36 and data[16] == ISAKMP_FRAGMENT and data[:8] == initiator_cookie:
+            # IKE fragmentation (Cisco/strongSwan format, used where a CERT makes AM2/MM5 large): fragment
+            # payload = generic header | fragment ID (2) | number (1) | flags (1, bit 0: last) | data
+            parts = fragments.setdefault(data[28 + 4 : 28 + 6], {})
+            parts[data[28 + 6]] = data[28 + 8 : 28 + struct.unpack(">H", data[30:32])[0]]
+            if not data[28 + 7] & 1:
+                continue
+            data = b"".join(parts[n] for n in sorted(parts))
         if len(data) < 28 or data[:8] != initiator_cookie or data[19] & 1:  # flags bit 0: encrypted
             continue
         next_type, offset = data[16], 28
