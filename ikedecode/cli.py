@@ -318,6 +318,21 @@ def _write_streamed(output: str | None, write: Callable[[TextIO], None], secret:
         raise
 
 
+def _load_cas(paths: tuple[str, ...]) -> list[Any]:
+    """--ca: every certificate of each file (PEM, one or more; or one DER)."""
+    from ikedecode.ike.certificates import CertificateError, load_certificates
+
+    out: list[Any] = []
+    for path in paths:
+        try:
+            out.extend(load_certificates(Path(path).read_bytes()))
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read the CA certificate: {exc.strerror or exc}") from None
+        except (CertificateError, ValueError) as exc:
+            raise UserError(f"{path}: not a PEM or DER certificate ({exc})") from None
+    return out
+
+
 def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=(), ppks=()) -> KeyRing:  # noqa: ANN001
     from ikedecode.keys.cli_inputs import keyring_from_options
     from ikedecode.keys.loader import load_key_file, load_keylog_file
@@ -354,7 +369,7 @@ class GroupedCommand(click.Command):
 
 
 OPTION_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Keys", ("psk", "psk_file", "dh_secret", "dh_private", "ppk", "keys", "keylog")),
+    ("Keys", ("psk", "psk_file", "dh_secret", "dh_private", "ppk", "keys", "keylog", "ca")),
     ("Report", ("fmt", "output", "as_", "show_keys", "fail_on", "quiet")),
     ("Exports", ("write_decrypted", "export_wireshark", "export_psk_params", "export_hashcat")),
     ("Aggressive-mode PSK recovery", ("crack", "crack_rules")),
@@ -418,6 +433,13 @@ Examples:
     multiple=True,
     metavar="FILE",
     help="strongSwan charon (ike 4, chd 4, mgr 2) or libreswan pluto debug log with the keys (repeatable).",
+)
+@click.option(
+    "--ca",
+    multiple=True,
+    metavar="FILE",
+    help="CA certificate(s) the peers trust, PEM or DER (repeatable): IKEv1 signers' certificates and "
+    "the peer's certificate of an IKEv2 AUTHENTICATION_FAILED are checked against them.",
 )
 @click.option(
     "--export-wireshark",
@@ -594,6 +616,7 @@ def _run(
     quiet,  # noqa: ANN001
     jobs=None,  # noqa: ANN001
     keylog=(),  # noqa: ANN001
+    ca=(),  # noqa: ANN001
     export_wireshark=None,  # noqa: ANN001
     as_="initiator",  # noqa: ANN001
     fail_on=None,  # noqa: ANN001
@@ -636,7 +659,8 @@ def _run(
         for line in inputs.notes:
             note(f"note: {line}")
         paths = inputs.paths
-        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog, ppk)
+        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog)
+        keyring.trusted_certificates.extend(_load_cas(ca))
         reader_options = {"ike_ports": (500, 4500, *ike_port), "max_fragment_buffers": max_fragment_buffers}
         options = Options(
             max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa, jobs=jobs or available_cores()

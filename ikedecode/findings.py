@@ -162,6 +162,24 @@ _KINDS = (
         "the pre-shared key is not the one the peers use, or the certificate is not the signer's",
     ),
     FindingKind(
+        "signature-mismatch",
+        E,
+        "engine",
+        "an IKEv1 SIG_I / SIG_R does not verify with the public key of the signer's CERT payload "
+        "(RFC 2409 5.1)",
+        "the certificate sent is not the one whose private key signs (key pair mismatch on the signer), "
+        "or the phase-1 keys given are not this SA's",
+    ),
+    FindingKind(
+        "certificate-untrusted",
+        W,
+        "engine",
+        "with --ca: an IKEv1 signer's certificate does not chain to the CA(s) given (unknown issuer, "
+        "bad signature, not valid at the time of the message)",
+        "give the CA that issued the peer's certificate (and any intermediate), or check the "
+        "certificate's validity dates against the time of the capture",
+    ),
+    FindingKind(
         "keys-unmatched",
         I,
         "pipeline",
@@ -306,6 +324,60 @@ _KINDS = (
             "INVALID-SIGNATURE": "a signature did not verify at the peer: certificate or key mismatch",
             **IKEV2_NOTIFY_HINTS,
         },
+    ),
+    FindingKind(
+        "auth-failed",
+        E,
+        "diagnosis",
+        "an IKEv2 peer refused the other's authentication (AUTHENTICATION_FAILED) for another reason than a "
+        "pre-shared key mismatch: certificate, identity, EAP credentials or policy",
+        "on the refusing peer compare the remote identity it expects with the ID sent (IDi/IDr), the "
+        "certificate's subjectAltName with that ID, the CA it trusts and the certificate's validity; with "
+        "EAP the user name and password",
+    ),
+    FindingKind(
+        "invalid-ke",
+        W,
+        "diagnosis",
+        "an IKEv2 responder asked for another key exchange method (INVALID_KE_PAYLOAD)",
+        "put the responder's group first in the initiator's proposal (IKEv2 proposal / strongSwan proposals) "
+        "to save a round trip; if the retry failed, align the DH groups of both peers",
+        lowered_to=I,
+        lowered_when="when the initiator's retry with the group asked for was accepted (RFC 7296 1.2: the "
+        "protocol working)",
+    ),
+    FindingKind(
+        "rekey-collision",
+        W,
+        "diagnosis",
+        "both IKEv2 peers rekeyed the same SA at once (RFC 7296 2.25): one answered TEMPORARY_FAILURE",
+        "harmless when one rekey won and the old SA was deleted; frequent collisions mean equal rekey "
+        "times on both peers: give them different lifetimes (or rekey margins / random fuzz)",
+        lowered_to=I,
+        lowered_when="when the other peer's rekey is in the capture and succeeded (the collision was "
+        "resolved)",
+    ),
+    FindingKind(
+        "cookie-challenge",
+        I,
+        "diagnosis",
+        "an IKEv2 responder answered IKE_SA_INIT with a COOKIE (RFC 7296 2.6): it defends against a flood",
+        "normal under load (many half-open SAs) or when the responder always asks for cookies; if it never "
+        "stops, look for a flood of IKE_SA_INIT requests",
+    ),
+    FindingKind(
+        "redirect",
+        I,
+        "diagnosis",
+        "an IKEv2 gateway redirected the client to another gateway (RFC 5685 REDIRECT)",
+        "load balancing or maintenance on the gateway; check that the client can reach the gateway named",
+    ),
+    FindingKind(
+        "ikev1-in-use",
+        I,
+        "diagnosis",
+        "IKEv1 is still in use: RFC 9395 deprecates it",
+        "plan the move to IKEv2 (crypto ikev2 proposal / policy / profile; strongSwan version = 2)",
     ),
     # -- phase 2 -----------------------------------------------------------------------------------
     FindingKind(

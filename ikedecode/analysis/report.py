@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ikedecode.capture.datagram import CaptureStats
 from ikedecode.capture.sources import CaptureSource
@@ -27,6 +27,9 @@ class Report:
     unknown_spis: list[UnknownSpi] = field(default_factory=list)  # ESP/AH flows without keys
     decrypted_written: int | None = None  # packets written by --write-decrypted
     sources: list[CaptureSource] = field(default_factory=list)  # the input files (several when merged)
+    trusted_certificates: list[Any] = field(
+        default_factory=list
+    )  # --ca: the diagnosis checks chains with them
     verdict: CaptureVerdict | None = None  # analysis/verdict.py: verdict_of(report) fills it once
 
     def all_findings(self) -> list[Finding]:

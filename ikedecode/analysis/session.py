@@ -126,6 +126,7 @@ class Analysis:
         report.unknown_spis = self.sadb.no_keys
         report.decrypted_written = decrypted_written
         report.sources = sources
+        report.trusted_certificates = list(self.keyring.trusted_certificates)  # --ca, for the diagnosis
         report.findings.extend(diagnose(report))  # why it failed, with evidence (docs/findings.md)
         report.findings.extend(unmatched_keys(self.keyring, report))  # a key file of another capture says so
         return report

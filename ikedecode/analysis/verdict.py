@@ -39,6 +39,7 @@ CONFIGURATION_CODES = frozenset(
         "sa-deleted",
         "esp-sequence-gap",
         "psk-not-cracked",
+        "ikev1-in-use",  # RFC 9395's note: about the protocol, never what broke
     }
 )
 KEY_SENTENCES = {

@@ -11,6 +11,7 @@ import heapq
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ikedecode.esp.sa import IpsecSa
 
@@ -163,6 +164,7 @@ class KeyRing:
     ipsec_sas: list[IpsecSa] = field(default_factory=list)  # ESP/AH keys given directly
     ikev2_keys: list[Ikev2KeyMaterial] = field(default_factory=list)  # IKEv2 SA keys (logs, Wireshark)
     ppks: list[Ppk] = field(default_factory=list)  # RFC 8784 PPKs (--ppk ID=HEX, key files)
+    trusted_certificates: list[Any] = field(default_factory=list)  # --ca: ike.certificates.CertificateInfo
     # Lookups by cookie: a key file with the g^xy of 10,000 SAs must not make each SA scan them all.
     _dh_secret_index: _CookieIndex | None = field(default=None, init=False, repr=False, compare=False)
     _phase1_key_index: _CookieIndex | None = field(default=None, init=False, repr=False, compare=False)
@@ -175,6 +177,7 @@ class KeyRing:
         self.ipsec_sas.extend(other.ipsec_sas)
         self.ikev2_keys.extend(other.ikev2_keys)
         self.ppks.extend(other.ppks)
+        self.trusted_certificates.extend(other.trusted_certificates)
 
     def psks_for(self, addresses: tuple[str, ...], identities: tuple[str, ...] = ()) -> list[PresharedKey]:
         return [k for k in self.psks if k.applies_to(addresses, identities)]

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from ikedecode.analysis.checks.esp import check_esp
 from ikedecode.analysis.checks.facts import Context
 from ikedecode.analysis.checks.ikev2 import check_ikev2
+from ikedecode.analysis.checks.ikev2_failures import check_ikev2_failures
+from ikedecode.analysis.checks.ikev2_posture import check_ikev2_posture
 from ikedecode.analysis.checks.keys import check_key_material
 from ikedecode.analysis.checks.liveness import check_liveness
 from ikedecode.analysis.checks.nat import check_nat
@@ -34,6 +36,8 @@ CHECKS: tuple[Check, ...] = (
     check_liveness,
     check_transport,
     check_security,
+    check_ikev2_failures,  # before check_error_notifies' IKEv2 twin (check_ikev2): it explains notifies
+    check_ikev2_posture,
     check_error_notifies,
     check_ikev2,
 )

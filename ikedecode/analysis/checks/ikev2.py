@@ -4,6 +4,8 @@ configuration terms, and requests never answered (``dpd-timeout`` for liveness c
 
 from __future__ import annotations
 
+from typing import Any
+
 from ikedecode.analysis.checks.facts import Context, evidence_of, frames_text
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
@@ -12,8 +14,9 @@ from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads import Ikev2KePayload, Ikev2NotifyPayload, Ikev2SaPayload
 from ikedecode.ike.v2.stages import ML_KEM, additional_methods, method_name
 
-INFORMATIONAL = 37
+IKE_SA_INIT, IKE_AUTH, INFORMATIONAL = 34, 35, 37
 INVALID_KE_PAYLOAD = 17
+IKEV2_FRAGMENTATION_SUPPORTED = 16430
 
 
 def check_ikev2(ctx: Context) -> list[Finding]:
@@ -28,7 +31,11 @@ def check_ikev2(ctx: Context) -> list[Finding]:
         groups: dict[tuple[str, int], list[tuple[IkeMessage, Ikev2NotifyPayload]]] = {}
         for msg in originals:
             for p in msg.payloads:
-                if isinstance(p, Ikev2NotifyPayload) and p.is_error:
+                if (
+                    isinstance(p, Ikev2NotifyPayload)
+                    and p.is_error
+                    and (msg.frame, p.notify_type) not in ctx.explained
+                ):
                     groups.setdefault((msg.sender, p.notify_type), []).append((msg, p))
         for (sender, notify_type), notes in groups.items():
             first_msg, first = notes[0]
@@ -47,9 +54,24 @@ def check_ikev2(ctx: Context) -> list[Finding]:
     return out
 
 
+def _fragmentation_negotiated(sa: IkeSa) -> bool:
+    """RFC 7383 2.3: both peers sent IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT."""
+    senders = {
+        m.sender
+        for m in sa.messages
+        if m.exchange_type == IKE_SA_INIT
+        for p in m.payloads
+        if isinstance(p, Ikev2NotifyPayload) and p.notify_type == IKEV2_FRAGMENTATION_SUPPORTED
+    }
+    return len(senders) == 2
+
+
 def _unanswered(sa: IkeSa) -> list[Finding]:
     """RFC 7296 2.1/2.4: a request retransmitted and never answered. An empty INFORMATIONAL
-    request is a liveness check (dead peer detection): ``dpd-timeout``; any other ``no-response``."""
+    request is a liveness check (dead peer detection): ``dpd-timeout`` (a warning when no key shows
+    it is empty: any unanswered INFORMATIONAL on an SA that is up says the peer stopped answering);
+    a request that travels in IP fragments and is never answered is ``ip-fragmentation`` (the MTU
+    failure; RFC 7383 IKE fragmentation avoids it); any other ``no-response``."""
     answered = {
         (m.message_id, bool(m.flags & FLAG_IKEV2_INITIATOR) != bool(m.response))
         for m in sa.messages
@@ -62,18 +84,49 @@ def _unanswered(sa: IkeSa) -> list[Finding]:
         copies = [m for m in sa.messages if m.retransmission_of == request.frame]
         if key in answered or not copies:
             continue
-        liveness = request.exchange_type == INFORMATIONAL and request.decrypted and not request.payloads
+        informational = request.exchange_type == INFORMATIONAL
+        liveness = informational and request.decrypted and not request.payloads
+        came_up = sa.established or any(
+            m.exchange_type == IKE_AUTH and m.response and m.time < request.time for m in sa.messages
+        )
+        unreadable_liveness = informational and not request.decrypted and came_up
         last = copies[-1]
         text = (
             f"{request.sender} sent {request.label} (frame {request.frame}) {len(copies) + 1} times over "
             f"{last.time - request.time:.1f} s and {request.receiver} never answered"
         )
-        evidence = {
+        evidence: dict[str, Any] = {
             "ike_sa": sa.cookies,
             "request": evidence_of(request),
             "copies": [m.frame for m in copies],
         }
-        out.append(finding("dpd-timeout" if liveness else "no-response", text, evidence))
+        if all(len(m.frames) > 1 for m in [request, *copies]):
+            negotiated = _fragmentation_negotiated(sa)
+            text += (
+                f": each copy is {request.length} bytes in {len(request.frames)} IP fragments (frames "
+                f"{', '.join(str(f) for f in request.frames)}) and "
+                + (
+                    "IKE fragmentation (RFC 7383) was negotiated but not used"
+                    if negotiated
+                    else "IKE fragmentation (RFC 7383) was not negotiated"
+                    if request.exchange_type != IKE_SA_INIT
+                    else "IKE_SA_INIT cannot use IKE fragmentation (RFC 7383 2.5; RFC 9242 IKE_INTERMEDIATE "
+                    "carries large key exchanges)"
+                )
+                + ": fragments are dropped on the path (MTU)"
+            )
+            evidence["ip_frames"] = list(request.frames)
+            evidence["ike_fragmentation_negotiated"] = negotiated
+            out.append(finding("ip-fragmentation", text, evidence))
+            continue
+        if liveness:
+            text = f"liveness check (empty INFORMATIONAL): {text}: the peer is dead or unreachable"
+        elif unreadable_liveness:
+            text += " (an INFORMATIONAL on an SA that was up, likely a liveness check: the peer stopped "
+            text += "answering)"
+        code = "dpd-timeout" if liveness or unreadable_liveness else "no-response"
+        severity = Severity.WARNING if unreadable_liveness else None
+        out.append(finding(code, text, evidence, severity=severity))
     return out
 
 

@@ -153,8 +153,12 @@ def verify_psk_candidates(
                 return AuthVerification(True, SHARED_KEY, f"shared key candidate {index + 1}", index)
     except IkeCryptoError as error:
         return AuthVerification(None, SHARED_KEY, str(error))
-    tried = "the shared key" if len(candidates) == 1 else f"none of {len(candidates)} shared keys"
-    return AuthVerification(False, SHARED_KEY, f"{tried} matches")
+    why = (
+        "the shared key does not match"
+        if len(candidates) == 1
+        else f"none of {len(candidates)} shared keys matches"
+    )
+    return AuthVerification(False, SHARED_KEY, why)
 
 
 def _ecdsa_raw_to_der(signature: bytes, half: int) -> bytes | None:

@@ -75,6 +75,15 @@ def verify_message_auth(
         public_key=cert.public_key if cert is not None else None,
     )
     msg.auth_verified = result.verified
+    if auth.method == reg.AUTH_SHARED_KEY and psks and sa.ikev2 is not None and result.verified is not None:
+        sa.ikev2.psk_checks.append(
+            {
+                "frame": msg.frame,
+                "side": side,
+                "tried": [{"origin": k.origin, "scope": k.scope} for k in psks],
+                "verified_with": psks[result.psk_index].origin if result.psk_index is not None else None,
+            }
+        )
     msg.hash_name = "AUTH" if msg.hash_name is None else msg.hash_name
     detail = result.detail
     if result.psk_index is not None:

@@ -186,18 +186,20 @@ def test_timeline_puts_child_sas_and_their_esp_under_the_ikev2_sa(run_pipeline):
 
 
 @pytest.mark.parametrize(
-    ("name", "notify", "severity"),
+    ("name", "notify", "code", "severity"),
     [
-        ("ikev2-auth-failed", "AUTHENTICATION_FAILED", "error"),
-        ("ikev2-no-proposal", "NO_PROPOSAL_CHOSEN", "error"),
-        ("ikev2-ts-unacceptable", "TS_UNACCEPTABLE", "error"),
-        ("ikev2-invalid-ke", "INVALID_KE_PAYLOAD", "info"),  # the retry succeeded
+        ("ikev2-auth-failed", "AUTHENTICATION_FAILED", "psk-mismatch", "error"),  # both PSKs in the key file
+        ("ikev2-no-proposal", "NO_PROPOSAL_CHOSEN", "p1-proposal-mismatch", "error"),
+        ("ikev2-ts-unacceptable", "TS_UNACCEPTABLE", "proxy-id-mismatch", "error"),
+        ("ikev2-invalid-ke", "INVALID_KE_PAYLOAD", "invalid-ke", "info"),  # the retry succeeded
     ],
 )
-def test_ikev2_error_notifies_are_findings_with_hints(name, notify, severity, run_pipeline):
+def test_ikev2_error_notifies_are_findings_by_cause_with_hints(name, notify, code, severity, run_pipeline):
     report = run_pipeline(_capture(name), lab_keyring(name))
-    (found,) = [f for f in report.all_findings() if f.code == "error-notify"]
-    assert notify in found.message and found.severity.value == severity and found.hint
+    (found,) = [f for f in report.all_findings() if f.code == code]
+    assert notify in found.message and found.evidence["notify"] == notify
+    assert found.severity.value == severity and found.hint
+    assert "error-notify" not in {f.code for f in report.all_findings()}  # explained once, by its cause
 
 
 def test_unanswered_liveness_check_is_a_dpd_timeout(run_pipeline):
