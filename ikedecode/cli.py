@@ -659,7 +659,7 @@ def _run(
         for line in inputs.notes:
             note(f"note: {line}")
         paths = inputs.paths
-        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog)
+        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog, ppk)
         keyring.trusted_certificates.extend(_load_cas(ca))
         reader_options = {"ike_ports": (500, 4500, *ike_port), "max_fragment_buffers": max_fragment_buffers}
         options = Options(
