@@ -1,12 +1,13 @@
 """Identification data as text (RFC 2407 4.6.2.2 - 4.6.2.12), including a small DER reader for
-ID_DER_ASN1_DN (X.501 Name)."""
+ID_DER_ASN1_DN (X.501 Name). Shared by IKEv1 and IKEv2: the IKEv2 ID types 1, 2, 3, 5, 9, 11 have
+the same numbers and layouts (RFC 7296 3.5)."""
 
 from __future__ import annotations
 
 import ipaddress
 
+from ikedecode.ike.payload_chain import printable_text
 from ikedecode.ike.registries import ID_TYPES
-from ikedecode.ike.v1.payloads.base import printable_text
 from ikedecode.ike.wire_text import escape_controls
 
 IDENTIFICATION_SIZES = {1: 4, 4: 8, 5: 16, 6: 32, 7: 8, 8: 32}
