@@ -23,6 +23,7 @@ from ikedecode.ike.v1.payloads.records import (
     CertPayload,
     CertRequestPayload,
     ConfigAttributePayload,
+    DataPayload,
     DeletePayload,
     FragmentPayload,
     HashPayload,
@@ -43,11 +44,11 @@ __all__ = ["DECODERS", "MAX_PAYLOADS", "parse_payloads"]
 Decoder = Callable[[dict[str, Any], bytes, list[str]], Payload]
 
 
-def _decode_data(cls: type[Payload]) -> Decoder:
+def _decode_data(cls: type[DataPayload]) -> Decoder:
     """Decoder for payloads whose whole body is one opaque value (KE, HASH, SIG, NONCE, NAT-D)."""
 
     def decode(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
-        return cls(**common, data=body)  # type: ignore[call-arg]
+        return cls(**common, data=body)
 
     return decode
 
