@@ -97,9 +97,10 @@ def _der_element(data: bytes, position: int, end: int) -> tuple[int, int, int]:
     return tag, position, position + length
 
 
-def _oid_text(raw: bytes) -> str:
+def oid_text(raw: bytes) -> str | None:
+    """Dotted form of the content octets of a DER OBJECT IDENTIFIER (X.690 8.19); None if empty."""
     if not raw:
-        raise ValueError("empty OID")
+        return None
     arcs = [raw[0] // 40, raw[0] % 40] if raw[0] < 80 else [2, raw[0] - 80]
     value = 0
     for byte in raw[1:]:
@@ -130,7 +131,9 @@ def distinguished_name_text(der: bytes) -> str | None:
                 tag, oid_start, oid_end = _der_element(der, pair_start, pair_end)
                 if tag != DER_OID:
                     return None
-                oid = _oid_text(der[oid_start:oid_end])
+                oid = oid_text(der[oid_start:oid_end])
+                if oid is None:
+                    raise ValueError("empty OID")
                 tag, value_start, value_end = _der_element(der, oid_end, pair_end)
                 raw_value = der[value_start:value_end]
                 codec = DER_STRING_CODECS.get(tag)

@@ -145,8 +145,8 @@ class GenericPayloadChain(Generic[PayloadT]):
         return ", ".join(payload.short for payload in self.payloads)
 
 
-# decode(payload type, absolute offset, raw payload, next payload, reserved byte, problems)
-PayloadDecoder = Callable[[int, int, bytes, int, int, list[str]], PayloadT]
+# decode(the generic record's fields: type, offset, raw, next_payload, reserved; the chain's problems)
+PayloadDecoder = Callable[[dict[str, Any], list[str]], PayloadT]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +189,14 @@ def walk_chain(
         if length < GENERIC_HEADER_LENGTH or length > remaining:
             chain.problems.append(wording.bad_length(wording.name(next_type), at, length, remaining))
             return None
-        raw = data[position : position + length]
-        chain.payloads.append(decode(next_type, at, raw, following, reserved, chain.problems))
+        common: dict[str, Any] = {
+            "type": next_type,
+            "offset": at,
+            "raw": data[position : position + length],
+            "next_payload": following,
+            "reserved": reserved,
+        }
+        chain.payloads.append(decode(common, chain.problems))
         position += length
         if next_type in stop_types:
             return position

@@ -189,16 +189,8 @@ def _bad_length(name: str, at: int, length: int, remaining: int) -> str:
 WORDING = ChainWording(name=payload_type_name, ends_early=_ends_early, bad_length=_bad_length)
 
 
-def _decode_payload(
-    payload_type: int, offset: int, raw: bytes, next_payload: int, reserved: int, problems: list[str]
-) -> Payload:
-    common: dict[str, Any] = {
-        "type": payload_type,
-        "offset": offset,
-        "raw": raw,
-        "next_payload": next_payload,
-        "reserved": reserved,
-    }
+def _decode_payload(common: dict[str, Any], problems: list[str]) -> Payload:
+    payload_type, offset, raw = common["type"], common["offset"], common["raw"]
     decoder = DECODERS.get(payload_type)
     if decoder is None:
         return UnknownPayload(**common)

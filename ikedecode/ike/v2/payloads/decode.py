@@ -14,6 +14,7 @@ from ikedecode.ike.identification import identification_text
 from ikedecode.ike.payload_chain import ChainWording, walk_chain
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads.base import (
+    CRITICAL_BIT,
     GENERIC_HEADER_LENGTH,
     BodyError,
     Ikev2Payload,
@@ -116,19 +117,11 @@ WORDING = ChainWording(
 )
 
 
-def _decode_payload(
-    payload_type: int, offset: int, raw: bytes, next_payload: int, reserved: int, problems: list[str]
-) -> Ikev2Payload:
-    common: dict[str, Any] = {
-        "type": payload_type,
-        "offset": offset,
-        "raw": raw,
-        "next_payload": next_payload,
-        "reserved": reserved,
-    }
+def _decode_payload(common: dict[str, Any], problems: list[str]) -> Ikev2Payload:
+    payload_type, offset, raw = common["type"], common["offset"], common["raw"]
     decoder = DECODERS.get(payload_type)
     if decoder is None:
-        if reserved & 0x80:  # RFC 7296 2.5: the receiver must reject the message
+        if common["reserved"] & CRITICAL_BIT:  # RFC 7296 2.5: the receiver must reject the message
             problems.append(
                 f"{reg.PAYLOAD_TYPES.name(payload_type)} payload at offset {offset} is critical and unknown "
                 "(UNSUPPORTED_CRITICAL_PAYLOAD)"
