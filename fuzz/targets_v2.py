@@ -14,10 +14,10 @@ import json
 
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.header import HEADER_LENGTH, parse_header
+from ikedecode.ike.payload_chain import MAX_PAYLOADS
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.exchanges import message_label
 from ikedecode.ike.v2.payloads import ENCRYPTED_TYPES, parse_ikev2_payloads
-from ikedecode.ike.v2.payloads.decode import MAX_PAYLOADS
 from ikedecode.keys.keyring import KeyRing
 
 from . import corpus
