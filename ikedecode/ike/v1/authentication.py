@@ -48,23 +48,16 @@ class HashVerifier:
             and msg.protection is Protection.CLEAR
         ):
             skeyid = self._proven_skeyid(state)
-        if skeyid is None or None in (state.g_xi, state.g_xr, state.sai_b, sa.responder_cookie):
+        g_xi, g_xr, sai_b, responder_cookie = state.g_xi, state.g_xr, state.sai_b, sa.responder_cookie
+        if skeyid is None or g_xi is None or g_xr is None or sai_b is None or responder_cookie is None:
             msg.note = msg.note or f"{hash_name} not checked: SKEYID unknown (give the PSK or DH secret)"
             return
         id_b = state.idii_b if role is Role.INITIATOR else state.idir_b
         if id_b is None:
             return
-        args = (
-            state.policy.hash_algorithm,
-            skeyid,
-            state.g_xi,
-            state.g_xr,
-            sa.initiator_cookie,
-            sa.responder_cookie,
-            state.sai_b,
-            id_b,
-        )
-        expected = authhash.hash_i(*args) if role is Role.INITIATOR else authhash.hash_r(*args)
+        hash_of = authhash.hash_i if role is Role.INITIATOR else authhash.hash_r  # RFC 2409 5
+        cookies = (sa.initiator_cookie, responder_cookie)
+        expected = hash_of(state.policy.hash_algorithm, skeyid, g_xi, g_xr, *cookies, sai_b, id_b)
         ok = expected == hashes[0].data
         self._record_phase1_hash(state, msg, hash_name, ok)
 
@@ -100,13 +93,12 @@ class HashVerifier:
             verify_phase1_signature(state, msg, role, skeyid)
 
     def _proven_skeyid(self, state: SaState) -> bytes | None:
-        if state.proven_psk is None or state.policy is None:
+        if state.proven_psk is None or state.policy is None or state.ni_b is None or state.nr_b is None:
             return None
         for k in self.keyring.psks:
             if k.origin == state.proven_psk:
-                return keyderiv.skeyid_preshared(
-                    state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b
-                )  # type: ignore[arg-type]
+                hash_id = state.policy.hash_algorithm
+                return keyderiv.skeyid_preshared(hash_id, k.secret, state.ni_b, state.nr_b)
         return None
 
     def verify_aggressive_hash_r(self, state: SaState, msg: IkeMessage) -> None:
@@ -122,7 +114,24 @@ class HashVerifier:
             return
         if not hashes or state.policy is None or state.policy.auth_family is not AuthFamily.PRESHARED:
             return
-        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b, state.sai_b, state.idir_b):
+        g_xi, g_xr, ni_b, nr_b, sai_b, idir_b = (
+            state.g_xi,
+            state.g_xr,
+            state.ni_b,
+            state.nr_b,
+            state.sai_b,
+            state.idir_b,
+        )
+        responder_cookie = sa.responder_cookie
+        if (
+            g_xi is None
+            or g_xr is None
+            or ni_b is None
+            or nr_b is None
+            or sai_b is None
+            or idir_b is None
+            or responder_cookie is None
+        ):
             msg.note = "HASH_R not checked: AM1 or part of AM2 missing"
             return
         psks = self.keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
@@ -131,17 +140,10 @@ class HashVerifier:
                 msg.note = "HASH_R not checked: no preshared key given"
             return
         for k in psks:
-            skeyid = keyderiv.skeyid_preshared(state.policy.hash_algorithm, k.secret, state.ni_b, state.nr_b)  # type: ignore[arg-type]
-            expected = authhash.hash_r(
-                state.policy.hash_algorithm,
-                skeyid,
-                state.g_xi,
-                state.g_xr,  # type: ignore[arg-type]
-                sa.initiator_cookie,
-                sa.responder_cookie,
-                state.sai_b,
-                state.idir_b,
-            )  # type: ignore[arg-type]
+            hash_id = state.policy.hash_algorithm
+            skeyid = keyderiv.skeyid_preshared(hash_id, k.secret, ni_b, nr_b)
+            cookies = (sa.initiator_cookie, responder_cookie)
+            expected = authhash.hash_r(hash_id, skeyid, g_xi, g_xr, *cookies, sai_b, idir_b)
             if expected == hashes[0].data:
                 state.proven_psk = k.origin
                 msg.hash_verified = True
