@@ -5,26 +5,23 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import shutil
 import signal
-import stat
 import sys
 import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from ikedecode import __version__
 from ikedecode.crack.rules import RULE_SETS
+from ikedecode.terminal.output import UserError, create, echo_report, write_streamed
+from ikedecode.terminal.progress import progress_bar, terminal_bar
 
 if TYPE_CHECKING:  # the engine and the pipeline are imported when a capture is analysed, not for --help
     from ikedecode.analysis.report import Report
-    from ikedecode.capture import CaptureReader
     from ikedecode.keys.keyring import KeyRing, PresharedKey
     from ikedecode.pipeline import Options
 
@@ -53,7 +50,6 @@ EXTENSION_FORMATS = {
     ".json": "json",
     ".txt": "text",
 }
-UTF8_FORMATS = frozenset({"markdown", "html", "json"})  # files that say (or assume) UTF-8
 ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes map_in_order=
 PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
 EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
@@ -70,10 +66,6 @@ def _loaded(table: dict[str, Any], fmt: str) -> Callable[..., Any]:
         module, name = entry.split(":")
         entry = table[fmt] = getattr(importlib.import_module(module), name)
     return entry
-
-
-class UserError(Exception):
-    """A problem with the user's input: reported as one line, exit status 2."""
 
 
 def _read_text(path: str, what: str) -> str:
@@ -112,121 +104,6 @@ def _psk_from_stdin(what: str) -> str:
     return line.rstrip("\r\n")
 
 
-def _fitted_label(label: str) -> str:
-    """A progress bar's label cut to leave the bar, its percentage and its ETA room on one line."""
-    room = max(10, shutil.get_terminal_size().columns // 2)
-    return label if len(label) <= room else label[: room - 1] + "…"
-
-
-def _bar(length: int, label: str, **options: Any):  # noqa: ANN202 - a click progress bar on stderr
-    """click's bar sized to the terminal (``width=0``: what the label and the counters leave)."""
-    return click.progressbar(length=length, label=_fitted_label(label), file=sys.stderr, width=0, **options)
-
-
-PROGRESS_EVERY = 16  # the pipeline calls Options.progress once every 16 items it has analysed
-
-
-class _AnalysedBytes:
-    """How far the analysis has got, in bytes of the capture: the bytes read so far times the
-    share of the frames read that the analysis has got through. With --dh-private the IKE
-    datagrams are read up to a window ahead while other cores compute their g^xy; a small capture
-    is then read at once and the time goes into DH: a bar over the bytes read would sit at 100%
-    with an ETA of 0 s, this one moves as the SAs are analysed.
-
-    The reader's ``items`` is wrapped (on this one reader object) to note the frame count after
-    each item; ``advance`` is the pipeline's progress callback, called every ``PROGRESS_EVERY``
-    items. Only the counts of items read but not yet analysed are kept (the read-ahead window)."""
-
-    def __init__(self, reader: CaptureReader) -> None:
-        self.reader = reader
-        self.frames: deque[int] = deque()  # frames read after each item not yet analysed
-        self.analysed_frames = 0
-        items = reader.items
-
-        def noted(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            for item in items(*args, **kwargs):
-                self.frames.append(reader.frames_read())
-                yield item
-
-        reader.items = noted  # type: ignore[method-assign]
-
-    def advance(self) -> float:
-        """PROGRESS_EVERY more items analysed: the bytes they stand for."""
-        for _ in range(PROGRESS_EVERY):
-            if not self.frames:
-                break
-            self.analysed_frames = self.frames.popleft()
-        read = self.reader.frames_read()
-        return self.reader.bytes_read() * (self.analysed_frames / read if read else 1.0)
-
-    @property
-    def ahead(self) -> bool:
-        """Items read and not yet analysed (the DH read-ahead)."""
-        return len(self.frames) > PROGRESS_EVERY
-
-
-@contextlib.contextmanager
-def _progress_bar(
-    reader: CaptureReader, paths: list[str], quiet: bool, dh: bool = False
-) -> Iterator[Callable[[int], None] | None]:
-    """click's progress bar on stderr, as wide as the terminal, over the bytes of the captures the
-    analysis has got through (``_AnalysedBytes``), when stderr is a terminal. With DH to compute
-    (``dh``), the label says so, and once every byte is read it says that the DH is what is left."""
-    if quiet or not sys.stderr.isatty():
-        yield None
-        return
-    size = 0
-    for path in paths:
-        try:
-            size += os.path.getsize(path)
-        except OSError:
-            pass
-    if not size:
-        yield None
-        return
-    analysed = _AnalysedBytes(reader)
-    label = "reading, computing DH" if dh else "reading"
-    with _bar(size, label, show_pos=False, show_eta=False, item_show_func=lambda eta: eta) as bar:
-        done = 0
-        eta = _Eta(size)
-
-        def advance(_frames: int) -> None:
-            nonlocal done
-            now = min(int(analysed.advance()), size)
-            if dh and reader.bytes_read() >= size and analysed.ahead:
-                bar.label = _fitted_label("computing DH (read ahead)")
-            bar.update(now - done, eta.text(now))
-            done = now
-
-        yield advance
-        bar.update(size - done)
-
-
-class _Eta:
-    """Time left from the pace of the last ``WINDOW`` seconds (not since the start: the start-up
-    of the worker processes and the first DH results would make it minutes for a few seconds of
-    work), said only once there is a pace to go by."""
-
-    WINDOW = 5.0
-
-    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.total = total
-        self.clock = clock
-        self.samples: deque[tuple[float, int]] = deque()
-
-    def text(self, position: int) -> str:
-        now = self.clock()
-        self.samples.append((now, position))
-        while len(self.samples) > 2 and now - self.samples[1][0] >= self.WINDOW:
-            self.samples.popleft()
-        then, before = self.samples[0]
-        if now - then < 0.5 or position <= before:
-            return ""
-        left = (self.total - position) * (now - then) / (position - before)
-        minutes, seconds = divmod(int(left + 0.5), 60)
-        return f"ETA {minutes // 60:02d}:{minutes % 60:02d}:{seconds:02d}"
-
-
 def _analyze_on_dask(
     scheduler: str,
     paths: list[str],
@@ -244,78 +121,6 @@ def _analyze_on_dask(
 
     with dask_client(scheduler) as client:
         return analyze_on_dask(client, paths, keyring, options, reader_options, note)
-
-
-class _Echo:
-    """Standard output as a stream for a streamed renderer, written as ``click.echo`` writes."""
-
-    @staticmethod
-    def write(text: str) -> None:
-        click.echo(text, nl=False)
-
-
-def _create(path: str, secret: bool) -> TextIO:
-    """``path`` opened for writing as UTF-8; with secrets in it (``--show-keys``) readable by its
-    owner only (0600, like the Wireshark exports), also when it existed with a wider mode."""
-    if not secret:
-        return open(path, "w", encoding="utf-8")  # noqa: SIM115 - the caller closes it
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.fchmod(fd, 0o600)  # an existing file keeps its mode on O_TRUNC
-        return os.fdopen(fd, "w", encoding="utf-8")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _echo_report(text: str, fmt: str) -> None:
-    """The report on standard output. Where its encoding cannot write the report (LANG=C,
-    PYTHONIOENCODING=ascii), Markdown, HTML and JSON go out as UTF-8 (what they declare) and the
-    terminal formats with the characters it lacks written as escapes, instead of a crash.
-    (A text stream encodes what it is given before it writes any of it: nothing is written twice.)"""
-    try:
-        click.echo(text, nl=False)
-        return
-    except UnicodeEncodeError:
-        pass
-    stream = sys.stdout
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    if fmt in UTF8_FORMATS:
-        data = text.encode("utf-8", "backslashreplace")
-    else:
-        data = text.encode(encoding, "backslashreplace")
-    buffer = getattr(stream, "buffer", None)
-    if buffer is None:
-        click.echo(data.decode(encoding, "replace"), nl=False)
-        return
-    stream.flush()
-    buffer.write(data)
-    buffer.flush()
-
-
-def _write_streamed(output: str | None, write: Callable[[TextIO], None], secret: bool = False) -> None:
-    """A streamed renderer's text to ``--output`` (same bytes as ``Path.write_text``) or stdout.
-
-    The file is written under a temporary name beside it and renamed when complete, so that a
-    failure part way leaves no half report where the whole one is expected."""
-    if not output:
-        write(_Echo())  # type: ignore[arg-type]
-        return
-    # a device or a pipe (-o /dev/stdout) is written as it is; a file goes through a partial one
-    partial = f"{output}.partial" if not os.path.exists(output) or os.path.isfile(output) else output
-    try:
-        with _create(partial, secret) as stream:
-            write(stream)
-        if partial != output:
-            os.replace(partial, output)
-    except BaseException as exc:
-        if partial != output:
-            with contextlib.suppress(OSError):
-                os.unlink(partial)
-        if isinstance(exc, OSError):
-            raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
-        raise
 
 
 def _load_cas(paths: tuple[str, ...]) -> list[Any]:
@@ -676,7 +481,7 @@ def _run(
                     raise UserError(f"{write_decrypted}: cannot write: {exc.strerror or exc}") from None
             try:
                 dh = bool(keyring.dh_privates) and (jobs or available_cores()) != 1
-                with _progress_bar(reader, paths, quiet, dh) as progress:
+                with progress_bar(reader, paths, quiet, dh) as progress:
                     options.progress = progress
                     report = analyze(reader, keyring, options)
             finally:
@@ -708,14 +513,14 @@ def _run(
 
             def bar(length: int, label: str):  # noqa: ANN202 - a click progress bar on stderr
                 hidden = quiet or not sys.stderr.isatty()
-                return _bar(length, label, item_show_func=str, hidden=hidden)
+                return terminal_bar(length, label, item_show_func=str, hidden=hidden)
 
             report = run_psk_tools(report, tools, note, bar, reanalyze)
         extra: dict[str, Any] = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
         if fmt in ON_EVERY_CORE:  # the per-SA sections on --jobs processes (same output)
             extra["map_in_order"] = render_work.map_in_order(jobs or available_cores())
         if fmt in STREAMED:
-            _write_streamed(
+            write_streamed(
                 output,
                 lambda stream: _loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra),
                 secret=show_keys,
@@ -725,12 +530,12 @@ def _run(
             text = terminal_safe(_loaded(RENDERERS, fmt)(report, show_keys=show_keys, **extra))
             if output:
                 try:
-                    with _create(output, show_keys) as stream:
+                    with create(output, show_keys) as stream:
                         stream.write(text)
                 except OSError as exc:
                     raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
             else:
-                _echo_report(text, fmt)
+                echo_report(text, fmt)
         if fail_on and any(
             SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[Severity(fail_on)] for f in report.all_findings()
         ):

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("parallel",),  # process pools that move the pure layers' work to other cores
     ("pipeline",),  # one capture's analysis, driven locally
     ("distributed",),  # the same analysis on a Dask cluster
+    ("terminal",),  # the command line's terminal and file edge: progress bars, writing reports
     ("cli", "__main__"),  # the command line
 )
 

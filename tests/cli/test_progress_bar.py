@@ -18,7 +18,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from ike_capture_gen import Settings, generate  # noqa: E402
 
-from ikedecode.cli import _Eta  # noqa: E402
+from ikedecode.terminal.progress import Eta  # noqa: E402
 
 pty = pytest.importorskip("pty", reason="needs a pseudo-terminal (POSIX)")
 
@@ -84,7 +84,7 @@ def test_the_eta_follows_the_recent_pace_not_the_average_since_the_start():
     # a slow start (worker processes, the first DH results), then 10 units a second: the ETA is
     # what is left at the recent pace (click's since-start average claimed 5 min for 7 s of work)
     now = [0.0]
-    eta = _Eta(1_000, clock=lambda: now[0])
+    eta = Eta(1_000, clock=lambda: now[0])
     assert eta.text(0) == ""  # no pace to go by yet
     now[0] = 60.0
     eta.text(10)  # ten units in the first minute
@@ -97,7 +97,7 @@ def test_the_eta_follows_the_recent_pace_not_the_average_since_the_start():
 
 def test_the_eta_is_silent_without_progress():
     now = [0.0]
-    eta = _Eta(100, clock=lambda: now[0])
+    eta = Eta(100, clock=lambda: now[0])
     eta.text(5)
     now[0] = 10.0
     assert eta.text(5) == ""

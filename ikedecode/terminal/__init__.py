@@ -1,0 +1,1 @@
+"""The command line's terminal and file edge: progress bars, writing reports."""
