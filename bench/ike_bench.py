@@ -33,7 +33,6 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,7 +45,7 @@ from ikedecode.capture import open_capture  # noqa: E402
 from ikedecode.keys.cli_inputs import parse_psk_file  # noqa: E402
 from ikedecode.keys.keyring import KeyRing  # noqa: E402
 from ikedecode.keys.loader import load_key_file  # noqa: E402
-from ikedecode.parallel.dh_pool import DEFAULT_WINDOW, compute_dh_ahead  # noqa: E402
+from ikedecode.parallel.dh_pool import DEFAULT_WINDOW  # noqa: E402
 from ikedecode.render.json_report import render_json  # noqa: E402
 
 
@@ -60,41 +59,16 @@ def load_keys(psk_file: Path, key_file: Path) -> KeyRing:
     return ring
 
 
-class _ReadingAhead:
-    """A capture reader whose ``items`` go through ``compute_dh_ahead`` for the pipeline's engine."""
-
-    def __init__(self, reader: object, jobs: int, window: int) -> None:
-        self._reader, self._jobs, self._window, self.engine = reader, jobs, window, None
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._reader, name)
-
-    def items(self, *args: object, **kwargs: object) -> object:
-        items = self._reader.items(*args, **kwargs)  # type: ignore[attr-defined]
-        return compute_dh_ahead(self.engine, items, self._jobs, self._window)  # type: ignore[arg-type]
-
-
 def analyze_file(capture: Path, keyring: KeyRing, dh_jobs: int, window: int = DEFAULT_WINDOW) -> Report:
     """``pipeline.analyze`` with the engine's DH work on ``dh_jobs`` processes (1: in-line).
 
-    Until the pipeline calls ``compute_dh_ahead`` itself, the same one-line wiring is applied
-    here from outside: the engine the pipeline makes is handed to a reader that reads ahead
-    (``window`` IKE datagrams; once the pipeline does it, its own default).
+    The pipeline reads ahead with ``compute_dh_ahead`` itself (``--jobs``), with its own window:
+    ``window`` is kept for the callers and not used.
     """
     with open_capture(str(capture)) as reader:
         if dh_jobs == 1:
             return pipeline.analyze(reader, keyring)
-        if "compute_dh_ahead" in vars(pipeline):  # wired in the pipeline: --jobs says it
-            return pipeline.analyze(reader, keyring, pipeline.Options(jobs=dh_jobs))
-        ahead = _ReadingAhead(reader, dh_jobs, window)
-        real_engine = pipeline.IkeEngine
-
-        def engine(*args: object, **kwargs: object) -> object:
-            ahead.engine = real_engine(*args, **kwargs)  # type: ignore[arg-type]
-            return ahead.engine
-
-        with mock.patch.object(pipeline, "IkeEngine", engine):
-            return pipeline.analyze(ahead, keyring)  # type: ignore[arg-type]
+        return pipeline.analyze(reader, keyring, pipeline.Options(jobs=dh_jobs))
 
 
 def report_summary(report: Report) -> dict[str, object]:
@@ -123,7 +97,8 @@ def report_digest(report: Report, with_key_origins: bool) -> str:
         out.update(repr((sa.cookies, sa.state, sa.established, sa.authenticated, secrets, origins)).encode())
         for m in sa.messages:
             payloads = [p.to_dict() for p in m.payloads]
-            out.update(repr((m.frame, m.label, m.protection, m.hash_verified, m.note, payloads)).encode())
+            label = str(m.label)  # the text: a Label and the string it equals digest alike
+            out.update(repr((m.frame, label, m.protection, m.hash_verified, m.note, payloads)).encode())
         out.update(repr([(f.code, f.message) for f in sa.findings]).encode())
     for ipsec in report.ipsec_sas:
         counters = (ipsec.counters.packets, ipsec.counters.verified, ipsec.counters.icv_failed)

@@ -21,8 +21,9 @@ from ikedecode.capture import CaptureError, CaptureReader
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sadb import SaDatabase
+from ikedecode.ike.engine import IkeEngine
+from ikedecode.ike.events import IpsecSaKeyed
 from ikedecode.ike.v1 import decryption as decryption_module
-from ikedecode.ike.v1.engine import IkeEngine
 from ikedecode.ike.v1.protection import Decryption
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.keys.loader import load_key_text
@@ -150,15 +151,15 @@ def _record_esp_plaintexts(session: Session) -> None:
     engine = IkeEngine(ring)
     sadb = SaDatabase(ring.ipsec_sas)
     processor = EspProcessor(sadb)
-    for datagram in session.ike:  # quick modes key SAs the key file may not list
-        engine.receive(datagram)
     from ikedecode.analysis.keying import ipsec_sa_from_child
 
-    for child in engine.take_child_sas():
-        try:
-            sadb.add(ipsec_sa_from_child(child))
-        except ValueError:
-            pass
+    for datagram in session.ike:  # quick modes key SAs the key file may not list
+        for event in engine.receive(datagram):
+            if type(event) is IpsecSaKeyed:
+                try:
+                    sadb.add(ipsec_sa_from_child(event.keys))
+                except ValueError:
+                    pass
     for index, datagram in enumerate(session.esp):
         result = processor.process(datagram)
         if result is None or result.sa is None or result.status != "verified" or result.payload is None:

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterator
 
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Datagram, Kind
-from ikedecode.ike.v1.engine import IkeEngine
+from ikedecode.ike.engine import IkeEngine
+from ikedecode.ike.events import FindingRaised, IkeSaClosed
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.pipeline import analyze
 
@@ -39,11 +40,14 @@ def _datagram(frame: int, payload: bytes) -> Datagram:
 
 def _engine_run(messages: Iterator[bytes], **caps: int) -> str:
     engine = IkeEngine(KeyRing(), **caps)
+    events = []
     for frame, message in enumerate(messages, 1):
-        engine.receive(_datagram(frame, message))
-    sas = engine.finish()
+        events += engine.receive(_datagram(frame, message))
+    events += engine.finish()
+    sas = [e.sa for e in events if type(e) is IkeSaClosed]
     phase2 = max((len(sa.phase2) for sa in sas), default=0)
-    caps_hit = [f.evidence.get("dropped") for f in engine.findings if f.code == "state-cap"]
+    findings = [e.finding for e in events if type(e) is FindingRaised]
+    caps_hit = [f.evidence.get("dropped") for f in findings if f.code == "state-cap"]
     caps_hit += [f.evidence.get("dropped") for sa in sas for f in sa.findings if f.code == "state-cap-phase2"]
     return f"{len(sas)} SAs kept, largest phase-2 table {phase2}, dropped at caps: {caps_hit or 0}"
 

@@ -35,9 +35,10 @@ from ikedecode.esp.processor import EspProcessor, EspStatus
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.ike import ciphers
+from ikedecode.ike.engine import IkeEngine
 from ikedecode.ike.errors import MalformedMessage
+from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
 from ikedecode.ike.header import HEADER_LENGTH, parse_header
-from ikedecode.ike.v1.engine import IkeEngine
 from ikedecode.ike.v1.payloads import MAX_PAYLOADS, parse_payloads
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, PresharedKey
@@ -96,14 +97,14 @@ def strict_guards() -> None:
     For campaign workers and ``--replay`` only: with the guards intact (tests, users) a caught
     exception is a ``decoder-error`` finding, which the targets report as a failure too.
     """
-    import ikedecode.ike.v1.engine as engine_module
+    import ikedecode.ike.messages as messages_module
     import ikedecode.pipeline as pipeline_module
 
     def reraise(*args: object) -> None:
         raise args[-1]  # type: ignore[misc]
 
-    engine_module.IkeEngine._decoder_error = reraise  # type: ignore[method-assign]
-    engine_module._decoder_error_finding = reraise  # type: ignore[assignment]
+    messages_module.decoder_error_events = reraise  # type: ignore[assignment]
+    messages_module.decoder_error_finding = reraise  # type: ignore[assignment]
     pipeline_module._esp_failure = reraise  # type: ignore[assignment]
     try:
         import ikedecode.analysis.diagnose as diagnose_module
@@ -257,25 +258,34 @@ def run_session(
 ) -> IkeEngine:
     """The session's IKE datagrams with message ``index`` replaced; flags: send it twice, caps."""
     engine = IkeEngine(keyring, **_caps(flags))
+    engine_findings: list = []
+    unattached: list = []
     for position, datagram in enumerate(session.ike):
         if position == index:
             datagram = replace(datagram, payload=message, nat_keepalive=False)
         repeats = 2 if position == index and flags & 1 else 1
         for _ in range(repeats):
-            record = engine.receive(datagram)
-            check(record is not None or datagram.nat_keepalive, "receive returned None for a message")
-        for child in engine.take_child_sas():
-            try:
-                ipsec_sa_from_child(child)
-            except ValueError:
-                pass  # the pipeline turns this into an ipsec-sa-unkeyed finding
-    sas = engine.finish()
-    findings = list(engine.findings)
+            events = engine.receive(datagram)
+            decoded = [e for e in events if type(e) is MessageDecoded]
+            check(bool(decoded) or datagram.nat_keepalive, "receive decoded nothing for a message")
+            for event in events:
+                if type(event) is IpsecSaKeyed:
+                    try:
+                        ipsec_sa_from_child(event.keys)
+                    except ValueError:
+                        pass  # the analysis turns this into an ipsec-sa-unkeyed finding
+                elif type(event) is FindingRaised:
+                    engine_findings.append(event.finding)
+            unattached.extend(e.message for e in decoded if not e.attached)
+    finished = engine.finish()
+    sas = [e.sa for e in finished if type(e) is IkeSaClosed]
+    engine_findings.extend(e.finding for e in finished if type(e) is FindingRaised)
+    findings = list(engine_findings)
     for sa in sas:
         findings.extend(sa.findings)
     check_no_guard_tripped(findings)
     if flags & 2:
-        report = Report("fuzz", CaptureStats(), sas, list(engine.findings), engine.unattached)
+        report = Report("fuzz", CaptureStats(), sas, list(engine_findings), unattached)
         render_and_check(report, bool(flags & 64), [] if flags & 64 else session.secrets, index)
     return engine
 

@@ -209,12 +209,13 @@ class _Eta:
 
     WINDOW = 5.0
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = total
+        self.clock = clock
         self.samples: deque[tuple[float, int]] = deque()
 
     def text(self, position: int) -> str:
-        now = time.monotonic()
+        now = self.clock()
         self.samples.append((now, position))
         while len(self.samples) > 2 and now - self.samples[1][0] >= self.WINDOW:
             self.samples.popleft()
@@ -332,11 +333,11 @@ def _load_cas(paths: tuple[str, ...]) -> list[Any]:
     return out
 
 
-def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=()) -> KeyRing:  # noqa: ANN001
+def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=(), ppks=()) -> KeyRing:  # noqa: ANN001
     from ikedecode.keys.cli_inputs import keyring_from_options
     from ikedecode.keys.loader import load_key_file, load_keylog_file
 
-    ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private))
+    ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private), tuple(ppks))
     for path in keys:
         ring.merge(load_key_file(path))
     for path in keylogs:
@@ -368,7 +369,7 @@ class GroupedCommand(click.Command):
 
 
 OPTION_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Keys", ("psk", "psk_file", "dh_secret", "dh_private", "keys", "keylog", "ca")),
+    ("Keys", ("psk", "psk_file", "dh_secret", "dh_private", "ppk", "keys", "keylog", "ca")),
     ("Report", ("fmt", "output", "as_", "show_keys", "fail_on", "quiet")),
     ("Exports", ("write_decrypted", "export_wireshark", "export_psk_params", "export_hashcat")),
     ("Aggressive-mode PSK recovery", ("crack", "crack_rules")),
@@ -401,14 +402,23 @@ Examples:
 @click.option(
     "--dh-secret",
     multiple=True,
-    metavar="[COOKIE=]HEX",
-    help="Diffie-Hellman shared secret g^xy (repeatable; COOKIE scopes it to an IKE SA).",
+    metavar="[COOKIE[:N]=]HEX",
+    help="Diffie-Hellman shared secret g^xy (repeatable; COOKIE scopes it to an IKE SA). COOKIE:N "
+    "gives an IKEv2 SA's N-th additional key exchange secret (RFC 9370 SK(N), e.g. ML-KEM's).",
 )
 @click.option(
     "--dh-private",
     multiple=True,
     metavar="HEX",
-    help="One side's private DH value; g^xy is computed from the peer's KE payload.",
+    help="One side's private DH value; g^xy is computed from the peer's KE payload. For ML-KEM: "
+    "the initiator's 64-byte private key seed, which decapsulates the responder's ciphertext.",
+)
+@click.option(
+    "--ppk",
+    "ppk",
+    multiple=True,
+    metavar="ID=HEX",
+    help="RFC 8784 postquantum preshared key: its PPK_ID (text, or 0xHEX) and the key in hex.",
 )
 @click.option(
     "--keys",
@@ -615,6 +625,7 @@ def _run(
     export_psk_params=None,  # noqa: ANN001
     export_hashcat=None,  # noqa: ANN001
     dask_scheduler=None,  # noqa: ANN001
+    ppk=(),  # noqa: ANN001
     as_given=False,  # noqa: ANN001
 ) -> None:
     # the engine, the pipeline and the key readers: imported here, so that --help stays fast
@@ -648,7 +659,7 @@ def _run(
         for line in inputs.notes:
             note(f"note: {line}")
         paths = inputs.paths
-        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog)
+        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog, ppk)
         keyring.trusted_certificates.extend(_load_cas(ca))
         reader_options = {"ike_ports": (500, 4500, *ike_port), "max_fragment_buffers": max_fragment_buffers}
         options = Options(
@@ -681,6 +692,8 @@ def _run(
                 f"{len(tables.esp)} ESP SA(s)"
                 + (f", {len(tables.skipped)} not expressible" if tables.skipped else "")
             )
+            for skipped in tables.skipped:  # also a comment in the table it concerns
+                note(f"not usable by Wireshark: {skipped}")
         if crack or export_psk_params or export_hashcat:  # the PSK tools (imported only then)
             from ikedecode.crack.command import PskTools, run_psk_tools
 

@@ -67,18 +67,18 @@ class FindingKind:
     lowered_to: Severity | None = None
     lowered_when: str = ""
     case_field: str = ""
-    case_hints: Mapping[object, str] = field(default_factory=dict)
+    case_hints: Mapping[str, str] = field(default_factory=dict)
 
     def hint_for(self, evidence: Mapping[str, Any]) -> str:
         if self.case_field:
-            return self.case_hints.get(evidence.get(self.case_field), self.hint)
+            return self.case_hints.get(str(evidence.get(self.case_field)), self.hint)
         return self.hint
 
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741 - reads like the table below
 
 # IKEv2 error notifies (RFC 7296 3.10.1), by IANA name, in configuration terms
-IKEV2_NOTIFY_HINTS = {
+IKEV2_NOTIFY_HINTS: dict[str, str] = {
     "INVALID_IKE_SPI": "the peer has no IKE SA with these SPIs (it restarted or already deleted it)",
     "INVALID_SYNTAX": "the peer could not parse the message (or could not decrypt it)",
     "INVALID_MESSAGE_ID": "the peer does not expect this message ID: the windows are out of sync",
@@ -98,6 +98,8 @@ IKEV2_NOTIFY_HINTS = {
     "TEMPORARY_FAILURE": "temporary failure (a simultaneous rekey): the peer retries later",
     "CHILD_SA_NOT_FOUND": "the peer has no Child SA with this SPI",
     "AUTHORIZATION_FAILED": "the identity is authenticated but not authorised on the peer",
+    "STATE_NOT_FOUND": "the peer lost the state of a CREATE_CHILD_SA waiting for its IKE_FOLLOWUP_KE "
+    "exchanges (RFC 9370 2.2.4: too late, or after a restart): the exchange is started again",
 }
 
 _KINDS = (
@@ -176,6 +178,14 @@ _KINDS = (
         lowered_to=W,
         lowered_when="when the peers went on (MM6, AM3 or a quick mode followed): the keys given are wrong, "
         "not the peers'",
+    ),
+    FindingKind(
+        "key-stage-missing",
+        W,
+        "engine",
+        "an IKEv2 SA changed its keys after an additional key exchange (RFC 9370) whose input is not given",
+        "give that stage's shared secret SK(n) (--dh-secret SPIi:n=HEX, additional_secrets in a key "
+        "file), the initiator's ML-KEM seed (--dh-private), or a daemon log with every key stage",
     ),
     FindingKind(
         "hash-mismatch",
@@ -492,6 +502,28 @@ _KINDS = (
         "packets are altered on the way (faulty link, middlebox) or another sender reuses the SPI",
     ),
     FindingKind(
+        "esp-encryption-key-wrong",
+        E,
+        "diagnosis",
+        "no ESP packet of an SA decrypts to sound plaintext: the SA's encryption key is wrong",
+        "check the encryption key given for this SPI; an ICV that verifies proves only the integrity key",
+    ),
+    FindingKind(
+        "esp-plaintext-garbled",
+        W,
+        "diagnosis",
+        "some ESP packets of an SA decrypt to noise while others decrypt soundly",
+        "the failing packets were altered before encryption or another sender reuses the SPI with other keys",
+    ),
+    FindingKind(
+        "esp-esn-mismatch",
+        E,
+        "diagnosis",
+        "the ICV of an SA's packets verifies only with the other sequence number size (ESN or not)",
+        "set esn (extended sequence numbers, RFC 4303 2.2.1) as the SA uses it: esn = true/false in the "
+        "key file, or the ESN flag of the xfrm state or esp_sa entry",
+    ),
+    FindingKind(
         "esp-replay",
         W,
         "diagnosis",
@@ -547,6 +579,29 @@ _KINDS = (
         "fragments are dropped on the path: enable IKE fragmentation (crypto isakmp fragmentation) or "
         "lower the MTU / certificate chain size",
     ),
+    FindingKind(
+        "ikev2-addke-unsupported",
+        E,
+        "diagnosis",
+        "every IKEv2 proposal requires additional key exchanges (RFC 9370) that the responder does not do",
+        "configure the same ADDKE methods (e.g. ke1_mlkem768) on the responder, or make them optional "
+        "(ke1_none) on the initiator; the responder needs IKE_INTERMEDIATE (RFC 9242)",
+    ),
+    FindingKind(
+        "ikev2-addke-declined",
+        I,
+        "diagnosis",
+        "the responder chose a proposal without the optional additional key exchanges offered",
+        "the IKE SA has no post-quantum key exchange: configure the ADDKE methods on the responder too",
+    ),
+    FindingKind(
+        "ikev2-init-fragments-lost",
+        W,
+        "diagnosis",
+        "an IKE_SA_INIT request with a large (ML-KEM) key share travels in IP fragments, never answered",
+        "IKE fragmentation (RFC 7383) cannot cover IKE_SA_INIT: keep a classic group there and move ML-KEM "
+        "to an additional key exchange (RFC 9370 IKE_INTERMEDIATE), or let IP fragments through the path",
+    ),
     # -- security ----------------------------------------------------------------------------------
     FindingKind(
         "aggressive-mode-psk",
@@ -596,7 +651,22 @@ _KINDS = (
         "psk-not-cracked",
         I,
         "crack",
-        "no word-list candidate verifies the aggressive-mode HASH_R",
+        "no word-list candidate verifies the aggressive-mode HASH_R (or the IKEv2 AUTH)",
+        "",
+    ),
+    FindingKind(
+        "ikev2-psk-cracked",
+        W,
+        "crack",
+        "the PSK behind an IKEv2 AUTH payload is in the word list",
+        "the pre-shared key is guessable by anyone who learns one side's DH secret or session keys "
+        "(a debug log, a memory dump): replace it with a long random one, or use certificates",
+    ),
+    FindingKind(
+        "ikev2-psk-not-attackable",
+        I,
+        "crack",
+        "an IKEv2 SA's IKE_AUTH could not be opened, so its PSK cannot be tested against a word list",
         "",
     ),
 )

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from ikedecode.esp.sa import IpsecSa, Mode
 from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, ikev2_child_transform
-from ikedecode.ike.registries import AUTHENTICATION_ALGORITHM, ENCAPSULATION_MODE, IPSEC_KEY_LENGTH
+from ikedecode.ike.registries import (
+    AUTHENTICATION_ALGORITHM,
+    ENCAPSULATION_MODE,
+    IPSEC_KEY_LENGTH,
+    PROTO_IPSEC_AH,
+    PROTO_IPSEC_ESP,
+)
 from ikedecode.ike.v1.child_sa import ChildSaKeys
 from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
 
-PROTO_AH, PROTO_ESP = 2, 3
 # RFC 2407 4.5 encapsulation modes, RFC 3947 UDP-encapsulated ones and their draft numbers
 ENCAPSULATION_TO_MODE: dict[int, Mode] = {
     1: "tunnel",
@@ -35,12 +40,12 @@ def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
     if isinstance(child, Ikev2ChildSaKeys):
         return ipsec_sa_from_ikev2_child(child)
     auth = _int(child.attributes.get(AUTHENTICATION_ALGORITHM))
-    if child.protocol_id == PROTO_ESP:
+    if child.protocol_id == PROTO_IPSEC_ESP:
         transform = ikev1_esp_transform(
             child.transform_id, _int(child.attributes.get(IPSEC_KEY_LENGTH)), auth
         )
         protocol = "esp"
-    elif child.protocol_id == PROTO_AH:
+    elif child.protocol_id == PROTO_IPSEC_AH:
         transform = ikev1_ah_transform(child.transform_id, auth)
         protocol = "ah"
     else:
@@ -65,12 +70,12 @@ def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
 
 def ipsec_sa_from_ikev2_child(child: Ikev2ChildSaKeys) -> IpsecSa:
     """An IKEv2 Child SA direction (RFC 7296 2.17: keys already split) as an ESP/AH SA."""
-    if child.protocol_id == PROTO_ESP:
+    if child.protocol_id == PROTO_IPSEC_ESP:
         if child.encryption_id is None:
             raise ValueError("ESP Child SA without an encryption transform")
         transform = ikev2_child_transform(child.encryption_id, child.key_length, child.integrity_id)
         protocol = "esp"
-    elif child.protocol_id == PROTO_AH:
+    elif child.protocol_id == PROTO_IPSEC_AH:
         transform = ikev2_child_transform(11, None, child.integrity_id)  # AH: integrity only (ENCR_NULL)
         protocol = "ah"
     else:

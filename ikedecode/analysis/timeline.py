@@ -192,6 +192,7 @@ def _ike_sa_timeline(
             add(ike.phase1_complete, "phase1-complete", "IKE SA established (IKE_AUTH done or rekeyed in)")
         ike.children = ikev2_children(sa, directions, used, lookup or _DirectionIndex.of(directions))
         ikev2_events(sa, ike, add)
+        _key_stage_events(sa, add)
     else:
         ike.phase1_complete = _phase1_complete(sa)
         if ike.phase1_complete is not None:
@@ -206,6 +207,18 @@ def _ike_sa_timeline(
     lifetime_events(ike, capture_end, add)
     events.sort(key=lambda e: (e.time, KIND_ORDER.get(e.kind, 8)))
     return ike
+
+
+def _key_stage_events(sa: IkeSa, add: Any) -> None:
+    """RFC 9370: after each IKE_INTERMEDIATE key exchange every IKE SA key changes (key_stages)."""
+    times = {m.frame: m.time for m in sa.messages}
+    for stage in sa.ikev2.key_stages if sa.ikev2 is not None else ():
+        frames = stage.get("frames") or []
+        if stage["stage"] and frames and frames[-1] in times:
+            missing = "; its input was not given" if stage.get("missing") else ""
+            method = stage["key_exchange"]
+            text = f"key stage {stage['stage']}: every IKE SA key re-derived with {method}{missing}"
+            add(times[frames[-1]], "key-stage", text, frame=frames[-1])
 
 
 def _phase1_complete(sa: IkeSa) -> float | None:

@@ -14,13 +14,9 @@ from typing import Any
 
 from ikedecode.analysis.timeline_records import ChildSaTimeline, DeleteRecord, IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
-from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.registries import PROTO_ISAKMP, R_U_THERE, R_U_THERE_ACK
+from ikedecode.ike.v1.exchanges import PHASE1_TYPES, Role
 from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload
-
-# RFC 3706 section 5: DPD notify types
-R_U_THERE = 36136
-R_U_THERE_ACK = 36137
-PHASE1_EXCHANGE_TYPES = frozenset({2, 4})  # main, aggressive (RFC 2408 4.4, 4.7)
 
 
 def _role_of(sa: IkeSa, address: str) -> str | None:
@@ -46,7 +42,7 @@ class SaIndex:
     def of(cls, sa: IkeSa) -> SaIndex:
         index = cls()
         for m in sa.messages:
-            if m.exchange_type in PHASE1_EXCHANGE_TYPES:
+            if m.exchange_type in PHASE1_TYPES:
                 continue
             index.by_message_id.setdefault(m.message_id, []).append(m)
             for p in m.payloads:
@@ -232,7 +228,7 @@ def _delete_event(
     spis = [s.hex() for s in p.spis]
     record = DeleteRecord(m.time, m.frame, m.sender, role, protocol, spis, ex.message_id)
     details = {"message_id": f"0x{ex.message_id:08x}", "protocol": protocol, "spis": spis}
-    if p.protocol_id == 1:
+    if p.protocol_id == PROTO_ISAKMP:
         ike.deleted = ike.deleted or record
         add(m.time, "delete", f"the {role} deletes the IKE SA", frame=m.frame, sender=role, details=details)
         return

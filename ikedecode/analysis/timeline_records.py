@@ -19,6 +19,7 @@ KIND_ORDER = {
     "message": 0,
     "retransmission": 0,
     "phase1-complete": 1,
+    "key-stage": 1,
     "quick-mode": 2,
     "rekey": 2,
     "quick-mode-incomplete": 2,

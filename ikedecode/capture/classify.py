@@ -29,7 +29,7 @@ NON_ESP_MARKER = b"\x00\x00\x00\x00"  # RFC 3948 section 2.2
 NAT_KEEPALIVE = b"\xff"  # RFC 3948 section 2.3
 ESP_MIN_LEN = 8  # SPI and sequence number (RFC 4303 section 2)
 AH_MIN_LEN = 12  # next header, length, reserved, SPI, sequence number (RFC 4302 section 2)
-ISAKMP_HEADER_LEN = 28
+ISAKMP_HEADER_LEN = 28  # RFC 2408 3.1 (ike/header.py HEADER_LENGTH; capture/ sits below ike/)
 
 # ISAKMP version byte -> exchange types that make a payload on an extra port plausible IKE.
 KNOWN_EXCHANGE_TYPES = {

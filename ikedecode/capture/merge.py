@@ -147,11 +147,12 @@ class MergedRecords:
                     # First record of a file not opened yet: open it and read that record again.
                     iterator = iterators[index] = self._open(member)
                     member.head = None
-                    record = next(iterator, None)  # type: ignore[arg-type]
-                    if record is None:
+                    first_record = next(iterator, None)
+                    if first_record is None:
                         member.done = True
                         self._close(member)
                         continue
+                    record = first_record
                     if record[1] != time_ns:  # the file changed since it was probed
                         push(heap, (record[1], key, record))
                         continue

@@ -187,10 +187,11 @@ class PcapngReader:
                 self._at_end(block_type, 12)
                 return _STOP
             buf = source.buf
-            order = BYTE_ORDER_MAGICS.get(bytes(buf[pos + 8 : pos + 12]))
-            if order is None:
+            section_order = BYTE_ORDER_MAGICS.get(bytes(buf[pos + 8 : pos + 12]))
+            if section_order is None:
                 self._corrupt("pcapng section header with an unknown byte-order magic")
                 return _STOP
+            order = section_order
             block_len = struct.unpack_from(order + "I", buf, pos + 4)[0]
         if block_len < 12 or block_len % 4 or block_len > MAX_RECORD_BYTES:
             self._corrupt(f"pcapng block of type 0x{block_type:08x} with a bad length ({block_len})")

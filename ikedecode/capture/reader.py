@@ -13,7 +13,7 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from .batch import EspBatch
 from .classify import NAT_T_PORT, Classifier, nat_t_rule
@@ -73,7 +73,7 @@ class CaptureReader:
         self.compressed = self._source.compressed
         self._frames = 0
         self._addresses: dict[bytes, str] = {}
-        self._iterator: Iterator[Datagram] | None = None
+        self._iterator: Iterator[Datagram | EspBatch] | None = None
         self._owned_stream: BinaryIO | None = None
         self._finished = False
         self._fast_link_name = ""  # link type name of the frames the pcap fast scan batches
@@ -110,7 +110,7 @@ class CaptureReader:
     def __iter__(self) -> Iterator[Datagram]:
         if self._iterator is None:
             self._iterator = iter(()) if self._finished else self._datagrams()
-        return self._iterator
+        return cast(Iterator[Datagram], self._iterator)  # without batch_packets: datagrams only
 
     def items(self, batch_packets: int = DEFAULT_BATCH_PACKETS) -> Iterator[Datagram | EspBatch]:
         """Like iterating, but consecutive ESP datagrams come as ``EspBatch``es of at most
@@ -124,7 +124,7 @@ class CaptureReader:
             raise ValueError("batch_packets must be at least 1")
         if self._iterator is None:
             self._iterator = iter(()) if self._finished else self._datagrams(batch_packets)
-        return self._iterator  # type: ignore[return-value]
+        return self._iterator
 
     def close(self) -> None:
         """Stop reading: pending fragments are accounted as malformed, an owned file is closed."""
@@ -334,11 +334,13 @@ class CaptureReader:
             raise Malformed(
                 "truncated by snaplen", f"IP fragment, {captured} of {captured + missing} bytes captured"
             )
+        first: bytes | tuple[bytes, int]
         if version == 4:
             first = data[header_start:payload_start]
         else:
             first = (data[header_start:fragment_header_start], next_header_pos - header_start)
         piece = data[payload_start:payload_end]
+        done: Reassembled | None
         if version == 6 and offset == 0 and not more:  # RFC 6946 atomic fragment: nothing to wait for
             done = Reassembled((frame,), first, piece, False, False)
         else:

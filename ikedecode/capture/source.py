@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from .errors import CaptureError
 
@@ -54,7 +54,7 @@ class ByteSource:
         head = self._read_raw(stream, len(GZIP_MAGIC))
         self.compressed = head == GZIP_MAGIC
         if self.compressed:
-            stream = gzip.GzipFile(fileobj=_Prefixed(head, stream), mode="rb")  # type: ignore[arg-type]
+            stream = cast(BinaryIO, gzip.GzipFile(fileobj=cast(BinaryIO, _Prefixed(head, stream)), mode="rb"))
             head = b""
         self._stream = stream
         self._seekable = not self.compressed and _seekable(stream)

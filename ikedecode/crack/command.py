@@ -19,6 +19,7 @@ from typing import Any
 from ikedecode.analysis.report import Report
 from ikedecode.crack.errors import PskToolError
 from ikedecode.crack.formats import FormatError, hashcat_line, psk_crack_line
+from ikedecode.crack.ikev2 import NOT_ATTACKABLE, Ikev2AuthParams, params_of_ikev2_sas, sealed_ikev2_sas
 from ikedecode.crack.params import PskParams, params_of_sas
 from ikedecode.crack.search import CrackResult, crack, estimate_candidates, measure_rate
 from ikedecode.crack.wordlist import WordListError, count_lines
@@ -56,17 +57,34 @@ def run_psk_tools(
     progressbar: ProgressBar,
     reanalyze: Callable[[list[PresharedKey]], Report],
 ) -> Report:
-    """Export and/or crack; returns the report to render (analysed again when a PSK was found)."""
+    """Export and/or crack; returns the report to render (analysed again when a PSK was found).
+
+    Aggressive mode's HASH_R and, for ``--crack``, IKEv2 shared-key AUTH payloads whose signed
+    octets the keys given could open (``crack/ikev2.py``); IKEv2 SAs whose IKE_AUTH stayed sealed
+    get a note and an ``ikev2-psk-not-attackable`` finding: their PSK cannot be attacked passively.
+    """
     params = params_of_sas(report.ike_sas)
-    if not params:
+    ikev2_params = params_of_ikev2_sas(report.ike_sas) if tools.crack_wordlist else []
+    sealed = sealed_ikev2_sas(report.ike_sas) if tools.crack_wordlist else []
+    if not params and not ikev2_params:
+        if sealed:
+            raise PskToolError(
+                f"{NOT_ATTACKABLE}; this capture has {len(sealed)} IKEv2 SA(s) whose IKE_AUTH could not "
+                "be opened and no aggressive-mode exchange"
+            )
         raise PskToolError(NO_PARAMS)
-    if tools.export_psk_params:
+    if not params and (tools.export_psk_params or tools.export_hashcat):
+        echo("nothing exported for psk-crack/hashcat: they take aggressive-mode HASH_R, not IKEv2 AUTH")
+    if params and tools.export_psk_params:
         _export(tools.export_psk_params, params, "psk-crack", psk_crack_line, echo)
-    if tools.export_hashcat:
+    if params and tools.export_hashcat:
         _export(tools.export_hashcat, params, "hashcat", lambda p: hashcat_line(p)[1], echo)
     if not tools.crack_wordlist:
         return report
-    results = [_crack_one(p, tools, echo, progressbar) for p in params]
+    for sa in sealed:
+        echo(f"IKEv2 SA {sa.cookies}: its IKE_AUTH could not be opened; {NOT_ATTACKABLE}")
+    targets: list[PskParams | Ikev2AuthParams] = [*params, *ikev2_params]
+    results = [_crack_one(p, tools, echo, progressbar) for p in targets]
     found = [r for r in results if r.found]
     if found:
         keys = [
@@ -75,6 +93,15 @@ def run_psk_tools(
         ]
         report = reanalyze(keys)
     report.findings.extend(crack_findings(results, tools.crack_wordlist, tools.show_keys))
+    report.findings.extend(
+        finding(
+            "ikev2-psk-not-attackable",
+            f"IKEv2 SA {sa.cookies}: its IKE_AUTH could not be opened, so its AUTH (a PSK's or not) "
+            "cannot be tested against the word list",
+            {"cookies": sa.cookies, "wordlist": tools.crack_wordlist},
+        )
+        for sa in sealed
+    )
     return report
 
 
@@ -100,7 +127,9 @@ def _export(
     echo(f"wrote {len(lines)} {tool} line(s) to {path}")
 
 
-def _crack_one(params: PskParams, tools: PskTools, echo: Echo, progressbar: ProgressBar) -> CrackResult:
+def _crack_one(
+    params: PskParams | Ikev2AuthParams, tools: PskTools, echo: Echo, progressbar: ProgressBar
+) -> CrackResult:
     wordlist = tools.crack_wordlist
     assert wordlist is not None
     try:
@@ -131,7 +160,7 @@ def _crack_one(params: PskParams, tools: PskTools, echo: Echo, progressbar: Prog
     return result
 
 
-def plan(params: PskParams, lines: int, rule_set: str, workers: int) -> str:
+def plan(params: PskParams | Ikev2AuthParams, lines: int, rule_set: str, workers: int) -> str:
     """What ``--crack`` is about to do, said before it starts: the candidates the rules make from
     the word list and the time they should take on ``workers`` cores."""
     total = estimate_candidates(lines, rule_set)
@@ -191,7 +220,16 @@ def crack_findings(results: list[CrackResult], wordlist: str, show_keys: bool = 
             "rate": round(r.rate),
             "workers": r.workers,
         }
-        if r.found:
+        if r.found and isinstance(r.params, Ikev2AuthParams):
+            out.append(
+                finding(
+                    "ikev2-psk-cracked",
+                    f"the pre-shared key behind the IKEv2 AUTH ({r.params.source}) is in the word list "
+                    f"{wordlist}: line {r.line}, rule {r.rule}",
+                    {**evidence, "line": r.line, "rule": r.rule},
+                )
+            )
+        elif r.found:
             assert r.psk is not None
             shown = {"psk": psk_text(r.psk)} if show_keys else {}
             key = f" ({psk_text(r.psk)})" if show_keys else ""
@@ -207,7 +245,8 @@ def crack_findings(results: list[CrackResult], wordlist: str, show_keys: bool = 
             out.append(
                 finding(
                     "psk-not-cracked",
-                    f"none of {r.tried:,} candidates from {wordlist} gives the HASH_R of {r.params.source}",
+                    f"none of {r.tried:,} candidates from {wordlist} gives the "
+                    f"{'AUTH' if isinstance(r.params, Ikev2AuthParams) else 'HASH_R'} of {r.params.source}",
                     evidence,
                 )
             )

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ikedecode.crack.ikev2 import Ikev2AuthParams
 from ikedecode.crack.params import PskParams
 from ikedecode.crack.rules import variants, variants_per_word
 from ikedecode.crack.wordlist import WordListError
@@ -32,7 +33,7 @@ BYTES_PER_TASK = 256 * 1024  # about 25,000 words of a typical list: 0.1 s of wo
 
 @dataclass(slots=True)
 class CrackResult:
-    params: PskParams
+    params: PskParams | Ikev2AuthParams  # aggressive-mode HASH_R or IKEv2 AUTH (same test)
     psk: bytes | None = None
     line: int | None = None  # 1-based line of the word list the match came from
     rule: str | None = None  # "as-is", "upper", "lower + '7'", ...
@@ -142,7 +143,7 @@ def estimate_candidates(lines: int, rule_set: str) -> int:
     return lines * (1 + variants_per_word(rule_set))
 
 
-def measure_rate(params: PskParams, rule_set: str = "none", seconds: float = 0.05) -> float:
+def measure_rate(params: PskParams | Ikev2AuthParams, rule_set: str = "none", seconds: float = 0.05) -> float:
     """Candidates per second one core tests against ``params``, variants of ``rule_set`` made as
     the workers make them (timed on made-up words for about ``seconds``): with the number of
     workers, the ETA ``--crack`` announces before it starts."""
@@ -160,14 +161,15 @@ def measure_rate(params: PskParams, rule_set: str = "none", seconds: float = 0.0
 
 
 def crack(
-    params: PskParams,
+    params: PskParams | Ikev2AuthParams,
     wordlist: str | Path,
     *,
     rule_set: str = "all",
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CrackResult:
-    """Try every line of ``wordlist`` (and its variants under ``rule_set``) against HASH_R."""
+    """Try every line of ``wordlist`` (and its variants under ``rule_set``) against HASH_R (or an
+    IKEv2 AUTH: the same two nested HMACs, ``crack/ikev2.py``)."""
     if params.hashlib_name is None:
         raise ValueError(f"{params.source}: HASH_R uses {params.hash_name}, which cannot be tested here")
     path = str(wordlist)

@@ -36,10 +36,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ikedecode import __version__
-from ikedecode.analysis.diagnose import diagnose
-from ikedecode.analysis.key_use import unmatched_keys
-from ikedecode.analysis.keying import ipsec_sa_from_child
-from ikedecode.analysis.report import Report, capture_findings
+from ikedecode.analysis.report import Report
+from ikedecode.analysis.session import Analysis, OpenedPacket
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.icmp import MAX_KEPT as MAX_ICMP_KEPT
 from ikedecode.capture.merge import open_captures
@@ -57,19 +55,23 @@ from ikedecode.distributed.tasks import (
     scan_file,
     scan_summary,
 )
-from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS
-from ikedecode.esp.processor import EspProcessor
 from ikedecode.esp.sa import IpsecSa
-from ikedecode.esp.sadb import SaDatabase
-from ikedecode.findings import Finding
-from ikedecode.ike.v1.engine import IkeEngine
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.esp_work import available_cores, sa_spec
-from ikedecode.pipeline import Options, analyze, esp_failure_finding, reportable_sas, unkeyed_finding
+from ikedecode.pipeline import Options, analyze
 
 DEFAULT_FRAGMENT_TIMEOUT = 30.0  # seconds, CaptureReader's default
 # CaptureStats fields that add up over files
-SUMMED_STATS = ("packets", "ike", "esp", "ah", "other", "malformed", "nat_keepalives", "ip_fragments")
+SUMMED_STATS: tuple[str, ...] = (
+    "packets",
+    "ike",
+    "esp",
+    "ah",
+    "other",
+    "malformed",
+    "nat_keepalives",
+    "ip_fragments",
+)
 SUMMED_STATS += ("fragment_sets_evicted",)
 
 
@@ -203,16 +205,17 @@ class _Merger:
         self.scans = scans
         self.options = options
         self.keyring = keyring
-        self.engine = IkeEngine(
-            keyring, max_sas=options.max_ike_sas, max_phase2_per_sa=options.max_phase2_per_sa
+        # the keyed IPsec SAs are installed in pass B, where they appeared in the merged order
+        self.analysis = Analysis(
+            keyring,
+            max_ike_sas=options.max_ike_sas,
+            max_phase2_per_sa=options.max_phase2_per_sa,
+            install_keyed=False,
         )
-        self.findings: list[Finding] = []
         # (merged frame of the IKE datagram, its SAs, overlap group, {file: threshold} in the group)
         self.additions: list[tuple[int, list[IpsecSa], int, dict[int, int]]] = []
         self.mapping: list[dict[int, int]] = [{} for _ in scans]  # frame in file -> merged frame
         self.ah: list[list[tuple[int, Datagram]]] = [[] for _ in scans]  # (frame in file, renumbered)
-        self.sadb = SaDatabase(sa.fresh() for sa in keyring.ipsec_sas)
-        self.processor = EspProcessor(self.sadb)
 
     # -- pass A: merged frame numbers, IKE ------------------------------------------------------------
 
@@ -233,7 +236,7 @@ class _Merger:
         next_needed = [0] * len(scans)
         next_datagram = [0] * len(scans)
         consumed = [0] * len(scans)
-        engine = self.engine
+        analysis = self.analysis
         for i, lo, hi, base, group in runs:
             wanted, at = needed[i], next_needed[i]
             while at < len(wanted) and wanted[at] <= hi:
@@ -250,13 +253,7 @@ class _Merger:
                 if datagram.kind is Kind.AH:
                     self.ah[i].append((local, datagram))
                     continue
-                engine.receive(datagram)
-                created: list[IpsecSa] = []
-                for child in engine.take_child_sas():
-                    try:
-                        created.append(ipsec_sa_from_child(child))
-                    except ValueError as exc:
-                        self.findings.append(unkeyed_finding(child, exc))
+                created = analysis.feed(datagram)
                 if created:
                     thresholds = {j: consumed[j] for j in groups[group]}
                     thresholds[i] = local
@@ -281,7 +278,7 @@ class _Merger:
     def esp_pass(
         self, runs: Iterator[tuple[int, int, int, int, int]], futures: dict[int, Any], scans: list[FileScan]
     ) -> None:
-        processor, sadb, additions = self.processor, self.sadb, self.additions
+        analysis, additions = self.analysis, self.additions
         packets: dict[int, list[EspPacket]] = {}
         next_packet = [0] * len(scans)
         next_ah = [0] * len(scans)
@@ -304,55 +301,28 @@ class _Merger:
                 merged = base + local - lo  # type: ignore[operator]
                 while added < len(additions) and additions[added][0] < merged:
                     for sa in additions[added][1]:
-                        sadb.add(sa)
+                        analysis.install(sa)
                     added += 1
                 if local == esp_frame:
-                    self._account(esp[p], merged)
+                    _local, time_ns, size, outcome, extra = esp[p]
+                    analysis.feed(OpenedPacket(merged, time_ns, size, outcome, extra))
                     p += 1
                 else:
-                    datagram = ah[a][1]
+                    analysis.feed(ah[a][1])
                     a += 1
-                    try:
-                        processor.process_nested(datagram)
-                    except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
-                        processor.note_failure(datagram.frame, type(exc).__name__)
             next_packet[i], next_ah[i] = p, a
             if hi == scans[i].frames:
                 packets.pop(i, None)  # the file is done: its outcomes can go
         for _frame, created, _group, _thresholds in additions[added:]:
             for sa in created:
-                sadb.add(sa)
-
-    def _account(self, packet: EspPacket, merged: int) -> None:
-        """One ESP packet's outcome, accounted for in merged order (``EspProcessor.account``)."""
-        _local, time_ns, size, outcome, extra = packet
-        processor = self.processor
-        try:
-            if isinstance(extra, Datagram):  # an inner ESP/AH layer: opened further here
-                extra.frame, extra.frames = merged, (merged,)
-                processor.nested(processor.esp_result(extra, outcome))
-            else:
-                src, dst = extra if outcome[CODE] == OUTCOME_NO_KEYS else (None, None)
-                processor.account(outcome, size, time_ns / 1e9, merged, src, dst)
-        except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
-            processor.note_failure(merged, type(exc).__name__)
+                analysis.install(sa)
 
     # -- the Report -------------------------------------------------------------------------------------
 
     def report(self, runs: Iterator[tuple[int, int, int, int, int]]) -> Report:
-        processor = self.processor
-        findings = self.findings
-        if processor.first_failure is not None:
-            findings.append(esp_failure_finding(processor.failed_packets, *processor.first_failure))
-        ike_sas = self.engine.finish()
         stats = self._stats(runs)
-        findings = capture_findings(stats) + self.engine.findings + findings
         names = [scan.name for scan in self.scans]
-        report = Report(merged_name(names), stats, ike_sas, findings, self.engine.unattached)
-        report.ipsec_sas = reportable_sas(self.sadb)
-        report.unknown_spis = self.sadb.no_keys
-        report.decrypted_written = None
-        report.sources = [
+        sources = [
             CaptureSource(
                 scan.name,
                 scan.format,
@@ -364,9 +334,7 @@ class _Merger:
             )
             for scan in self.scans
         ]
-        report.findings.extend(diagnose(report))
-        report.findings.extend(unmatched_keys(self.keyring, report))
-        return report
+        return self.analysis.finish(merged_name(names), stats, sources)
 
     def _stats(self, runs: Iterator[tuple[int, int, int, int, int]]) -> CaptureStats:
         """The files' statistics as one merged run would have counted them."""

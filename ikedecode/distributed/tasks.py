@@ -111,7 +111,7 @@ class _Observed:
         frame = 0
         previous = 0
         ordered = True
-        low = high = None
+        low = high = 0  # set by the first record
         for record in self._records:
             if frame:
                 note(frame, previous)
@@ -128,16 +128,16 @@ class _Observed:
             else:
                 if time_ns < previous:
                     ordered = False
-                if time_ns < low:  # type: ignore[operator]
+                if time_ns < low:
                     low = time_ns
-                elif time_ns > high:  # type: ignore[operator]
+                elif time_ns > high:
                     high = time_ns
             previous = time_ns
             yield record
         if frame:
             note(frame, previous)
             scan.last_ns = previous
-        scan.frames, scan.min_ns, scan.max_ns = frame, low, high
+        scan.frames, scan.min_ns, scan.max_ns = frame, (low if frame else None), (high if frame else None)
         scan.time_ordered = ordered
         scan.times = times
 
@@ -149,7 +149,7 @@ def scan_file(path: str, index: int, name: str, reader_options: dict[str, Any]) 
     reader.records = _Observed(reader.records, reader.stats, scan)
     with reader:
         for item in reader.items():
-            if type(item) is not EspBatch and item.kind in (Kind.IKE, Kind.AH):
+            if not isinstance(item, EspBatch) and item.kind in (Kind.IKE, Kind.AH):
                 scan.datagrams.append(item)
     scan.stats = reader.stats
     if scan.times is None:  # the reader stopped before the end (it does not today)

@@ -113,7 +113,7 @@ class _Cmac(_Mac):
 
     def icv(self, data: bytes | memoryview, extra: bytes = b"") -> bytes:
         c = self._base.copy()
-        c.update(data)
+        c.update(bytes(data))
         if extra:
             c.update(extra)
         return c.finalize()[: self.icv_size]
@@ -334,7 +334,7 @@ class EspCrypto:
             return mac._base, decryptor._context.update, self._block, self.icv_size
         return None
 
-    def aead_parts(self) -> tuple[Callable[[bytes, object, object], bytes], bytes, int, int] | None:
+    def aead_parts(self) -> tuple[Callable[..., bytes], bytes, int, int] | None:
         """For GCM-16, CCM and ChaCha20-Poly1305 (not GMAC): (the one-shot ``decrypt(nonce, data,
         aad)`` that raises ``InvalidTag``, salt, IV size, ICV size), so a hot loop can inline ``open``."""
         aead = self._aead
@@ -368,9 +368,13 @@ class EspCrypto:
         ciphertext_length = body_end - ESP_HEADER - self.iv_size
         if ciphertext_length % self._block:
             return icv_ok, None, MISALIGNED
-        return icv_ok, self._decryptor.decrypt(view[ESP_HEADER:body_end]), ""
+        decryptor = self._decryptor
+        assert decryptor is not None  # a separate (not combined) cipher always has one
+        return icv_ok, decryptor.decrypt(view[ESP_HEADER:body_end]), ""
 
     def _open_combined(self, view: memoryview, seq_hi: int | None) -> tuple[bool, bytes | None, str]:
+        aead = self._aead
+        assert aead is not None  # a combined-mode cipher always has one
         iv_end = ESP_HEADER + self.iv_size
         iv = view[ESP_HEADER:iv_end].tobytes()
         if self._gmac:
@@ -378,13 +382,13 @@ class EspCrypto:
             # (SPI | [seq hi] | seq | IV | payload | padding | pad length | next header)
             body_end = len(view) - self.icv_size
             aad = view[:body_end] if seq_hi is None else _with_seq_hi(view[:body_end], seq_hi)
-            if self._aead.decrypt(iv, view[body_end:], aad) is None:
+            if aead.decrypt(iv, view[body_end:], aad) is None:
                 return False, None, ""
             return True, view[iv_end:body_end].tobytes(), ""
         # RFC 4106 section 5 (also RFC 4309 section 5, RFC 7634 section 2.1): AAD = SPI | [seq hi] | seq
         header = view[:ESP_HEADER]
         aad = header if seq_hi is None else _with_seq_hi(header, seq_hi)
-        plaintext = self._aead.decrypt(iv, view[iv_end:], aad)
+        plaintext = aead.decrypt(iv, view[iv_end:], aad)
         return plaintext is not None, plaintext, ""
 
 

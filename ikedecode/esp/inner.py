@@ -14,6 +14,8 @@ import struct
 from typing import TYPE_CHECKING
 
 from ikedecode.capture.datagram import Datagram, Kind
+from ikedecode.capture.ip import PROTO_AH as IPPROTO_AH
+from ikedecode.capture.ip import PROTO_ESP as IPPROTO_ESP
 
 if TYPE_CHECKING:
     from ikedecode.esp.processor import EspResult
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
 IPPROTO_IPIP = 4
 IPPROTO_UDP = 17
 IPPROTO_IPV6 = 41
-IPPROTO_ESP = 50
-IPPROTO_AH = 51
 NAT_T_PORT = 4500  # RFC 3948
 
 TUNNEL_NEXT_HEADERS = {IPPROTO_IPIP: 4, IPPROTO_IPV6: 6}  # next header -> inner IP version

@@ -37,6 +37,7 @@ from ikedecode.esp.outcome import (
     SPI,
     Outcome,
 )
+from ikedecode.esp.plaintext import plaintext_problem
 
 if TYPE_CHECKING:
     from ikedecode.esp.opener import EspOpener
@@ -91,6 +92,7 @@ def open_lane(
     positions = group.positions
     sequences = group.sequences
     ipsec = IPSEC_PROTOCOLS
+    judged = plaintext_problem
 
     def count(
         view: memoryview,
@@ -112,6 +114,19 @@ def open_lane(
         if payload_end < skip:
             return False
         padding_ok = not check_padding or plaintext[payload_end:-2] == paddings[pad_length]
+        if next_header == 4 and icv_ok:
+            # the bulk, an authentic tunnel packet: esp/plaintext.py's IPv4 check for authentic
+            # packets (no checksum; padding need not agree), inlined
+            if payload_end - skip < 20:
+                return False
+            ihl = (plaintext[skip] - 0x40) * 4
+            if (
+                not 20 <= ihl <= 60
+                or not ihl <= (plaintext[skip + 2] << 8 | plaintext[skip + 3]) <= payload_end - skip
+            ):
+                return False  # garbled (a wrong encryption key?): ``open`` says which check failed
+        elif judged(plaintext, skip, payload_end, next_header, padding_ok, icv_ok is True):
+            return False  # garbled: ``open`` says which check failed
         if want_plaintext or (
             next_header in ipsec
             or (next_header == 4 and payload_end - skip >= 20 and plaintext[skip + 9] in ipsec)

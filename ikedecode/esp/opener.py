@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from ikedecode.capture.batch import ADDRESS_AT
 from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
-from ikedecode.esp.inner import MONOTONIC_PADDING, TUNNEL_NEXT_HEADERS, carries_ipsec
+from ikedecode.esp.inner import MONOTONIC_PADDING, carries_ipsec
 from ikedecode.esp.lanes import MAX_CACHED_FLOWS, Lane, LaneGroup, no_lane, open_lane
 from ikedecode.esp.outcome import (
     NO_TRAILER,
@@ -42,25 +42,12 @@ from ikedecode.esp.outcome import (
     OUTCOME_SHORT_FOR_SA,
     OUTCOME_SHORT_HEADER,
     OUTCOME_UNSUPPORTED,
-    PAD_BEYOND_PAYLOAD,
     Outcome,
 )
+from ikedecode.esp.plaintext import PAD_LENGTH, judge, plaintext_problem
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.esp.sequence import SequenceTracker
-
-
-def plausible_trailer(plaintext: bytes | memoryview | None) -> bool:
-    """A decrypted payload whose ESP trailer makes sense: default padding, matching inner IP version."""
-    if plaintext is None or len(plaintext) < 2:
-        return False
-    pad_length, next_header = plaintext[-2], plaintext[-1]
-    payload_end = len(plaintext) - 2 - pad_length
-    if payload_end < 0 or plaintext[payload_end:-2] != MONOTONIC_PADDING[:pad_length]:
-        return False
-    version = TUNNEL_NEXT_HEADERS.get(next_header)
-    return version is None or (payload_end > 0 and plaintext[0] >> 4 == version)
-
 
 _Attempt = tuple[int | None, bool | None, bytes | None, str]  # (seq_hi, icv_ok, plaintext, problem)
 
@@ -207,6 +194,7 @@ class EspOpener:
         order = [hint, *(i for i in range(len(flow)) if i != hint)]
         attempts: dict[int, _Attempt] = {}
         verdicts: dict[int, bool | None] = {}  # position -> its attempt's icv_ok
+        authentic: int | None = None  # the first SA whose ICV verified but whose plaintext is noise
         for position in order:
             candidate = flow[position]
             crypto = candidate.crypto
@@ -214,16 +202,26 @@ class EspOpener:
                 continue
             attempt = self._attempt(candidate, view, spi, seq_low)
             _, icv_ok, plaintext, _ = attempt
-            # Without an ICV (null integrity) a well-formed trailer is the only evidence of the right key.
-            if icv_ok or (icv_ok is None and plausible_trailer(plaintext)):
+            # The ICV proves the integrity key only; sound plaintext (esp/plaintext.py) proves the
+            # encryption key, and without an ICV (null integrity) it is the only evidence.
+            if icv_ok is not False and not judge(
+                plaintext, check_padding=self.check_padding, authentic=icv_ok is True
+            ):
                 self._hint[key] = position
                 if candidate.first_same_keys != position:
-                    # an earlier SA in database order verifies alike: it is the one that counts
-                    candidate = flow[candidate.first_same_keys]
-                    attempt = self._attempt(candidate, view, spi, seq_low)
+                    # an earlier SA in database order verifies alike: it counts if it decrypts alike
+                    earlier = flow[candidate.first_same_keys]
+                    again = self._attempt(earlier, view, spi, seq_low)
+                    if not judge(again[2], check_padding=self.check_padding, authentic=again[1] is True):
+                        candidate, attempt = earlier, again
                 return self._opened(spi, seq_low, candidate, *attempt, None)
+            if icv_ok and (authentic is None or position < authentic):
+                authentic = position
             attempts[position] = attempt
             verdicts[position] = icv_ok
+        if authentic is not None:
+            # authentic, but no candidate's encryption key gives plaintext: the encryption key is wrong
+            return self._opened(spi, seq_low, flow[authentic], *attempts[authentic], None)
         if attempts:
             # No SA verified. Database order decides which attempt to report (one without an ICV
             # check beats an ICV failure); the caller decides whom to blame among ``failed``.
@@ -284,10 +282,17 @@ class EspOpener:
         payload_end = len(plaintext) - 2 - pad_length
         if payload_end < 0:
             return (
-                OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, PAD_BEYOND_PAYLOAD, pad_length,
+                OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, PAD_LENGTH, pad_length,
                 next_header, None, True, failed,
             )  # fmt: skip
         padding_ok = not self.check_padding or plaintext[payload_end:-2] == MONOTONIC_PADDING[:pad_length]
+        if icv_ok is not False:
+            garbled = plaintext_problem(plaintext, 0, payload_end, next_header, padding_ok, icv_ok is True)
+            if garbled:  # esp/plaintext.py: no plaintext leaves the opener
+                return (
+                    OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, garbled, pad_length,
+                    next_header, None, padding_ok, failed,
+                )  # fmt: skip
         inner = plaintext[:payload_end]
         payload = inner if self.want_plaintext or carries_ipsec(next_header, inner) else None
         return (

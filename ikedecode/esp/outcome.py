@@ -12,11 +12,12 @@ first element (``CODE``):
   (OUTCOME_OPENED, spi, seq_low, sa_index, seq_hi, icv_ok, problem, pad_length, next_header,
    payload, padding_ok, failed)
       ``seq_hi``: the ESN high bits the ICV was computed with (None without ESN);
-      ``icv_ok``: True / False / None (no integrity check); ``problem``: a structural defect
-      ("" if none); ``payload``: the inner packet without the ESP trailer, or None when the
-      caller did not ask for plaintext (``pad_length``/``next_header`` are still given) or
-      there is none; ``failed``: when no SA verified and several were tried, the indexes of
-      those that failed, in database order (the caller picks whom to blame), else None.
+      ``icv_ok``: True / False / None (no integrity check); ``problem``: a structural defect,
+      or the code of the plaintext check the decrypted payload failed (``plaintext.GARBLED``:
+      the payload is then None), "" if none; ``payload``: the inner packet without the ESP
+      trailer, or None when the caller did not ask for plaintext (``pad_length``/``next_header``
+      are still given) or there is none; ``failed``: when no SA verified and several were
+      tried, the indexes of those that failed, in database order (the caller picks whom to blame), else None.
   (OUTCOME_ERROR, spi, seq_low, exception name)        a bug: opening raised
 """
 
@@ -49,4 +50,3 @@ Outcome = tuple  # see the module docstring
 
 # Reasons are fixed texts (they key ``EspProcessor.malformed``, which hostile input must not grow).
 NO_TRAILER = "no room for the ESP trailer"
-PAD_BEYOND_PAYLOAD = "pad length beyond the decrypted payload"

@@ -8,19 +8,22 @@ and a reason, and are counted (per SA in ``IpsecSa.counters``, without keys in
 
 from __future__ import annotations
 
-import hmac
 import socket
 import struct
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import Datagram, Kind
-from ikedecode.esp import ah as ah_format
-from ikedecode.esp.algorithms import UnknownAlgorithm
-from ikedecode.esp.ciphers import AuthOnly
+from ikedecode.esp.ah_open import (  # noqa: F401 - the AH reasons are re-exported with the ESP ones
+    AH_BAD_HEADER,
+    AH_BAD_IP_HEADER,
+    AH_NO_IP_HEADER,
+    AH_SHORT_ICV_FIELD,
+    NOT_AVAILABLE,
+    ah_shows_payload,
+    open_ah,
+)
 from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS, carries_ipsec, inner_datagram
 from ikedecode.esp.lanes import (
     G_BAD_PADDING,
@@ -46,7 +49,6 @@ from ikedecode.esp.outcome import (
     OUTCOME_OPENED,
     OUTCOME_SHORT_FOR_SA,
     OUTCOME_SHORT_HEADER,
-    PAD_BEYOND_PAYLOAD,  # noqa: F401
     PAD_LENGTH,
     PAYLOAD,
     SA_INDEX,
@@ -54,6 +56,8 @@ from ikedecode.esp.outcome import (
     SPI,
     Outcome,
 )
+from ikedecode.esp.plaintext import GARBLED
+from ikedecode.esp.result import PLAINTEXT_STATUSES, EspResult, EspStatus
 from ikedecode.esp.sa import IpsecSa, SaCounters
 from ikedecode.esp.sadb import SaDatabase
 
@@ -64,52 +68,13 @@ MAX_NESTING = 4
 SHORT_HEADER = "ESP shorter than SPI + sequence number"
 SHORT_FOR_SA = "ESP shorter than the SA's IV, trailer and ICV"
 DECODER_ERROR = "ikedecode failed to open the packet (a bug)"
-NOT_AVAILABLE = "algorithm not available in the crypto backend"
-AH_BAD_HEADER = "AH header truncated or its length field wrong"
-AH_SHORT_ICV_FIELD = "AH ICV field shorter than the algorithm's ICV"
-AH_NO_IP_HEADER = "outer IP header missing: the AH ICV cannot be checked"
-AH_BAD_IP_HEADER = "outer IP header too short for the AH ICV"
 
 
-class EspStatus(StrEnum):
-    VERIFIED = "verified"  # ICV correct, plaintext available
-    DECRYPTED = "decrypted"  # plaintext available, the SA has no ICV to check
-    ICV_FAILED = "icv-failed"
-    BAD_PADDING = "bad-padding"  # plaintext available (ICV ok or absent) but padding is not 1, 2, 3, ...
-    REPLAY = "replay"  # authentic, but this sequence number was already seen on the SA
-    NO_KEYS = "no-keys"
-    TOO_SHORT = "too-short"
-    MALFORMED = "malformed"  # block misalignment, pad length beyond the payload, bad AH header
-    UNSUPPORTED = "unsupported"  # the SA's algorithm is not available in the crypto backend
-
-
-PLAINTEXT_STATUSES = frozenset(
-    {EspStatus.VERIFIED, EspStatus.DECRYPTED, EspStatus.BAD_PADDING, EspStatus.REPLAY}
-)
-
-
-@dataclass(slots=True)
-class EspResult:
-    datagram: Datagram
-    protocol: str  # "esp" or "ah"
-    spi: int | None
-    seq: int | None  # full sequence number (64 bits with ESN)
-    status: EspStatus
-    sa: IpsecSa | None = None
-    next_header: int | None = None
-    payload: bytes | None = None  # inner IP packet (tunnel) or upper-layer data (transport); trailer removed
-    pad_length: int = 0
-    mode: str | None = None  # "tunnel" / "transport"
-    icv_ok: bool | None = None  # None: not checked (null integrity, or never reached)
-    padding_ok: bool = True
-    replayed: bool = False
-    reason: str = ""
-    depth: int = 0  # 0 for the outermost ESP/AH layer of a datagram
-
-    @property
-    def has_plaintext(self) -> bool:
-        """True when ``payload`` is trustworthy enough to show or write out."""
-        return self.status in PLAINTEXT_STATUSES
+def _keep_sample(sa: IpsecSa, packet: bytes | memoryview) -> None:
+    """Keep an SA's first ICV failure (SPI onward) for ``esp/diagnose.py``."""
+    counters = sa.state.counters
+    if counters.icv_failed_sample is None:
+        counters.icv_failed_sample = bytes(packet)
 
 
 def _mode(sa: IpsecSa, next_header: int) -> str:
@@ -164,7 +129,7 @@ class EspProcessor:
             outcome = self.opener.open(datagram.payload, datagram.src, datagram.dst)
             result = self.esp_result(datagram, outcome)
         elif kind == Kind.AH:
-            result = self._process_ah(datagram)
+            result = open_ah(self.sadb, datagram, self._count)
             if result.status in (EspStatus.TOO_SHORT, EspStatus.MALFORMED):
                 self.malformed[result.reason] += 1
         else:
@@ -182,7 +147,7 @@ class EspProcessor:
         while result is not None:
             result.depth = len(layers)
             layers.append(result)
-            if len(layers) >= max_depth or not result.has_plaintext:
+            if len(layers) >= max_depth or not (result.has_plaintext or ah_shows_payload(result)):
                 break
             if result.payload is None or result.next_header is None:
                 break
@@ -198,6 +163,9 @@ class EspProcessor:
         accounted = self.account(
             outcome, len(data), datagram.time, datagram.frame, datagram.src, datagram.dst
         )
+        sa = accounted[1]
+        if accounted[0] == EspStatus.ICV_FAILED and sa is not None:
+            _keep_sample(sa, data)
         return self._result(datagram, outcome, accounted)
 
     @staticmethod
@@ -251,6 +219,8 @@ class EspProcessor:
                 if sa is not None:
                     single_first.setdefault(id(sa), position)
                     single_last[id(sa)] = position
+                    if status == EspStatus.ICV_FAILED:
+                        _keep_sample(sa, batch.blob[meta[at + 4] : meta[at + 5]])
                 if status not in PLAINTEXT_STATUSES or (on_layers is None and outcome[PAYLOAD] is None):
                     continue
                 if (
@@ -338,6 +308,16 @@ class EspProcessor:
             counters.icv_failed += 1
             # plaintext kept for diagnosis; the sequence window stays untouched (RFC 4303 3.4.3)
             return EspStatus.ICV_FAILED, sa, seq, False, _mode_or_none(sa, next_header), True, False, ""
+        if problem in GARBLED:
+            # esp/plaintext.py: the payload is noise (a wrong encryption key?). Neither verified nor
+            # decrypted; the sequence number is in clear and counts for gaps and replays all the same.
+            counters.garbled += 1
+            if icv_ok:
+                counters.garbled_icv_ok += 1
+            checks = counters.failed_checks
+            checks[problem] = checks.get(problem, 0) + 1
+            replayed = counters.tracker(spi).record(seq)
+            return EspStatus.GARBLED, sa, seq, icv_ok, None, padding_ok, replayed, GARBLED[problem]
         if icv_ok:
             counters.verified += 1
         if problem:
@@ -401,107 +381,3 @@ class EspProcessor:
             counters.first_seen = time
         counters.last_seen = time
         return counters
-
-    # --- AH ------------------------------------------------------------------------------------
-
-    def _process_ah(self, dg: Datagram) -> EspResult:
-        data = dg.payload
-        try:
-            header = ah_format.parse_ah(data)
-        except ah_format.AhFormatError:
-            spi = _SPI.unpack_from(data, 4)[0] if len(data) >= 8 else None
-            status = EspStatus.TOO_SHORT if len(data) < ah_format.AH_FIXED else EspStatus.MALFORMED
-            return EspResult(dg, "ah", spi, None, status, reason=AH_BAD_HEADER)
-        candidates = self.sadb.candidates("ah", header.spi, dg.src, dg.dst)
-        if not candidates:
-            self.sadb.note_no_keys("ah", header.spi, dg.src, dg.dst, dg.time, len(data), dg.frame)
-            return EspResult(dg, "ah", header.spi, header.seq, EspStatus.NO_KEYS)
-
-        chosen: tuple[IpsecSa, bool | None, int | None] | None = None
-        fallback: tuple[IpsecSa, bool | None, int | None] | None = None
-        problem: tuple[IpsecSa, str] | None = None
-        unsupported: IpsecSa | None = None
-        icv_field = data[ah_format.AH_FIXED : header.length]
-        for sa in candidates:
-            auth = self._ah_auth(sa)
-            if auth is None:
-                unsupported = unsupported or sa
-                continue
-            if auth.icv_size > len(icv_field):
-                problem = problem or (sa, AH_SHORT_ICV_FIELD)
-                continue
-            if not dg.ip_header:
-                problem = problem or (sa, AH_NO_IP_HEADER)
-                continue
-            seq_hi = (
-                sa.state.counters.tracker(header.spi).infer_high_bits(header.seq, sa.initial_seq_hi)
-                if sa.esn
-                else None
-            )
-            try:
-                icv_input = ah_format.ah_icv_input(dg.ip_header, dg.ip_version, data, header, seq_hi)
-            except ah_format.AhFormatError:
-                problem = problem or (sa, AH_BAD_IP_HEADER)
-                continue
-            expected = auth.icv(icv_input)
-            ok = None if expected is None else hmac.compare_digest(expected, icv_field[: auth.icv_size])
-            if ok:
-                chosen = (sa, ok, seq_hi)
-                if sa is not candidates[0]:
-                    self.sadb.promote("ah", header.spi, dg.src, dg.dst, sa)
-                break
-            if fallback is None or (fallback[1] is False and ok is None):
-                fallback = (sa, ok, seq_hi)
-        chosen = chosen or fallback
-        if chosen is None:
-            if problem is not None:
-                sa, reason = problem
-                self._count(sa, dg.time, len(data))
-                sa.state.counters.malformed += 1
-                return EspResult(dg, "ah", header.spi, header.seq, EspStatus.MALFORMED, sa=sa, reason=reason)
-            assert unsupported is not None
-            self._count(unsupported, dg.time, len(data))
-            unsupported.state.counters.unsupported += 1
-            return EspResult(
-                dg, "ah", header.spi, header.seq, EspStatus.UNSUPPORTED, sa=unsupported, reason=NOT_AVAILABLE
-            )
-
-        sa, icv_ok, seq_hi = chosen
-        counters = sa.state.counters
-        self._count(sa, dg.time, len(data))
-        seq = header.seq if seq_hi is None else (seq_hi << 32) | header.seq
-        result = EspResult(dg, "ah", header.spi, seq, EspStatus.ICV_FAILED, sa=sa, icv_ok=icv_ok)
-        result.next_header = header.next_header
-        result.payload = bytes(data[header.length :])
-        result.mode = _mode(sa, header.next_header)
-        if icv_ok is False:
-            counters.icv_failed += 1
-            return result
-        if icv_ok:
-            counters.verified += 1
-        else:
-            counters.decrypted += 1
-        result.replayed = counters.tracker(header.spi).record(seq)
-        if result.mode == "tunnel":
-            counters.tunnel += 1
-        else:
-            counters.transport += 1
-        if result.replayed:
-            result.status = EspStatus.REPLAY
-        else:
-            result.status = EspStatus.VERIFIED if icv_ok else EspStatus.DECRYPTED
-        return result
-
-    @staticmethod
-    def _ah_auth(sa: IpsecSa) -> AuthOnly | None:
-        state = sa.state
-        auth = state.crypto
-        if auth is None:
-            if not sa.supported:
-                return None
-            try:
-                auth = AuthOnly(sa.integrity_algorithm, sa.integrity_key)
-            except (UnknownAlgorithm, ValueError):
-                return None
-            state.crypto = auth
-        return auth  # type: ignore[return-value]

@@ -10,6 +10,7 @@ configuration that each run counts on its own copies of).
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -45,11 +46,16 @@ class SaCounters:
     bad_padding: int = 0  # padding bytes not 1, 2, 3, ... (RFC 4303 section 2.4); still emitted
     malformed: int = 0  # too short, ciphertext not block-aligned, pad length beyond the payload
     unsupported: int = 0  # algorithm the crypto backend does not offer
+    garbled: int = 0  # decrypted to noise (esp/plaintext.py): neither verified nor decrypted
+    garbled_icv_ok: int = 0  # of those, packets whose ICV verified: the integrity key is right
     bytes: int = 0  # ESP/AH payload bytes (from the SPI on) of all packets
     first_seen: float | None = None
     last_seen: float | None = None
     tunnel: int = 0  # authentic packets whose next header is IPv4/IPv6 (or the SA says tunnel)
     transport: int = 0
+    # garbled packets by the check they failed (the codes of plaintext.GARBLED)
+    failed_checks: dict[str, int] = field(default_factory=dict)
+    icv_failed_sample: builtins.bytes | None = None  # the first packet that failed the ICV (esp/diagnose.py)
     # one tracker per SPI: a wildcard-SPI SA from a key file may serve several
     sequences: dict[int, SequenceTracker] = field(default_factory=dict)
 
@@ -79,7 +85,7 @@ class SaCounters:
     def seq_max(self) -> int | None:
         return max((t.highest for t in self.sequences.values() if t.highest is not None), default=None)
 
-    def as_dict(self) -> dict[str, int | float | None]:
+    def as_dict(self) -> dict[str, int | float | dict[str, int] | None]:
         return {
             "packets": self.packets,
             "decrypted": self.decrypted,
@@ -88,6 +94,9 @@ class SaCounters:
             "bad_padding": self.bad_padding,
             "malformed": self.malformed,
             "unsupported": self.unsupported,
+            "garbled": self.garbled,
+            "garbled_icv_ok": self.garbled_icv_ok,
+            "failed_checks": dict(self.failed_checks),
             "replays": self.replays,
             "gaps": self.gaps,
             "bytes": self.bytes,
@@ -151,6 +160,8 @@ class IpsecSa:
             raise InvalidSa(f"protocol must be 'esp' or 'ah', not {self.protocol!r}")
         if self.spi is not None and not 0 <= self.spi <= 0xFFFFFFFF:
             raise InvalidSa(f"SPI {self.spi} does not fit 32 bits")
+        if not 0 <= self.initial_seq_hi <= 0xFFFFFFFF:
+            raise InvalidSa(f"ESN high bits {self.initial_seq_hi} do not fit 32 bits")
         if self.mode not in (None, "tunnel", "transport"):
             raise InvalidSa(f"mode must be 'tunnel', 'transport' or None, not {self.mode!r}")
         normalise = object.__setattr__  # frozen: the configuration is settled here, once

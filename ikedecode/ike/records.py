@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from ikedecode.findings import Finding
 
@@ -50,6 +50,7 @@ class IkeMessage:
     response: bool | None = None
     integrity_verified: bool | None = None
     auth_verified: bool | None = None
+    key_stage: int | None = None  # IKEv2: the key stage that opened it (RFC 9370; 0 = IKE_SA_INIT's)
 
     @property
     def retransmission(self) -> bool:
@@ -152,6 +153,18 @@ class Ikev2DerivedKeys:
         }
 
 
+class Ikev2PskAuth(NamedTuple):
+    """A shared-key AUTH payload with the octets it signs (RFC 7296 2.15), known once SK_pi/SK_pr
+    are: AUTH = prf(prf(PSK, "Key Pad for IKEv2"), signed octets), so a PSK guess can be tested
+    offline. Kept for ``--crack``; not in the JSON report."""
+
+    side: str  # "initiator" / "responder"
+    frame: int
+    prf_id: int
+    signed_octets: bytes
+    auth_data: bytes
+
+
 @dataclass(slots=True)
 class Ikev2Facts:
     """What only an IKEv2 SA has: NAT detection (RFC 7296 2.23), IKE_SA_INIT restarts (2.6, 1.2),
@@ -167,7 +180,10 @@ class Ikev2Facts:
     child_sas: list[dict[str, Any]] = field(default_factory=list)
     # shared-key AUTH checks (RFC 7296 2.15): frame, side, the keys tried (origin, scope), the one that
     # verified (None: none did); read by the diagnosis to say which PSK each peer used
-    psk_auth: list[dict[str, Any]] = field(default_factory=list)
+    psk_checks: list[dict[str, Any]] = field(default_factory=list)
+    psk_auth: list[Ikev2PskAuth] = field(default_factory=list)  # for --crack (crack/ikev2.py)
+    key_stages: list[dict[str, Any]] = field(default_factory=list)  # RFC 9370 stages after stage 0
+    ppk: str | None = None  # RFC 8784: "used", "offered, not used", "offered (PPK unknown)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,6 +195,8 @@ class Ikev2Facts:
             "rekeyed_into": self.rekeyed_into,
             "prf": self.prf,
             "child_sas": self.child_sas,
+            "key_stages": self.key_stages,
+            "ppk": self.ppk,
         }
 
 

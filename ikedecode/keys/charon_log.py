@@ -37,7 +37,7 @@ from ikedecode.keys.charon_names import (
     STRONGSWAN_ENCRYPTION,
     STRONGSWAN_INTEGRITY,
 )
-from ikedecode.keys.charon_sas import LoggedChild, LoggedIkeSa, LoggedInstall, LoggedKeys
+from ikedecode.keys.charon_sas import LoggedChild, LoggedDerivation, LoggedIkeSa, LoggedInstall, LoggedKeys
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing
 
@@ -63,7 +63,7 @@ _EXCHANGE = re.compile(
     r"(?P<verb>generating|parsed) (?P<exchange>[A-Z_0-9]+) (?P<kind>request|response) (?P<mid>\d+)"
 )
 _USING = re.compile(r"^\s*using (?P<alg>[A-Z0-9_]+) for (?P<kind>encryption|integrity)\b")
-_ADDING = re.compile(r"adding (?P<dir>inbound|outbound) (?P<proto>ESP|AH) SA")
+_ADDING = re.compile(r"(?:adding|registering) (?P<dir>inbound|outbound) (?P<proto>ESP|AH) SA")
 _SA_ADDRS = re.compile(r"^\s*SPI 0x(?P<spi>[0-9a-f]{8}), src (?P<src>\S+) dst (?P<dst>\S+)")
 _SELECTED_IKE = re.compile(r"selected proposal: IKE:(?P<proposal>\S+)")
 # kernel-libipsec (ESP group): "adding SAD entry with SPI 70cb4aa4 ..." then the algorithms
@@ -87,7 +87,18 @@ class _Dump:
 class _Stream:
     """What one worker thread (or the journal) is doing: its IKE SA, its open dump and child."""
 
-    __slots__ = ("current", "pending", "dump", "child", "exchange", "mid", "adding", "sad_spi")
+    __slots__ = (
+        "current",
+        "pending",
+        "dump",
+        "child",
+        "exchange",
+        "mid",
+        "adding",
+        "sad_spi",
+        "derivation",
+        "proposal",
+    )
 
     def __init__(self) -> None:
         self.current: LoggedIkeSa | None = None
@@ -98,6 +109,8 @@ class _Stream:
         self.mid: int | None = None  # message ID of the last quick mode / exchange
         self.adding: LoggedInstall | None = None  # "adding inbound ESP SA" awaiting its "SPI ..." line
         self.sad_spi: int | None = None
+        self.derivation: LoggedDerivation | None = None  # IKEv2 keys awaiting their SA's check-in
+        self.proposal: str | None = None  # the last IKE proposal this thread selected
 
 
 def looks_like_charon_log(text: str) -> bool:
@@ -121,6 +134,10 @@ class CharonLogParser:
         self.last_stream: _Stream | None = None
         self.dumps = 0
         self.sad_algorithms: dict[int, dict[str, str]] = {}  # SPI -> {encryption|integrity: name}
+        # the last IKE proposal any thread selected: an RFC 9370 IKE SA rekey's keys are derived in
+        # the IKE_FOLLOWUP_KE job, after the CREATE_CHILD_SA job that selected the new SA's proposal
+        self.last_ike_proposal: str | None = None
+        self.derivations: list[LoggedDerivation] = []  # IKEv2 key derivations, in log order
 
     # -- SA bookkeeping ---------------------------------------------------------------------
     def _sa(self, unique_id: str, name: str) -> LoggedIkeSa:
@@ -195,8 +212,11 @@ class CharonLogParser:
                 stream.mid = int(exchange["mid"])
             return
         selected = _SELECTED_IKE.search(body)
-        if selected is not None and sa is not None:
-            sa.proposal = selected["proposal"]
+        if selected is not None:
+            stream.proposal = selected["proposal"]  # a rekey selects the new SA's under the old SA
+            self.last_ike_proposal = selected["proposal"]
+            if sa is not None:
+                sa.proposal = selected["proposal"]
             return
         using = _USING.match(body)
         if using is not None:
@@ -233,13 +253,17 @@ class CharonLogParser:
         if checkin is not None:
             sa = self._sa(checkin["n"], checkin["name"])
             sa.learn_spis(int(checkin["v"]), bytes.fromhex(checkin["i"]), bytes.fromhex(checkin["r"]))
+            if stream.derivation is not None and checkin["v"] == "2":
+                stream.derivation.owner, stream.derivation = sa, None  # the SA these keys belong to
             return True
         if _CHECKIN_DONE.search(body):
-            stream.current, stream.pending, stream.child = None, None, None
+            stream.current, stream.pending, stream.child, stream.derivation = None, None, None, None
+            stream.proposal = None
             return True
         checkout = _CHECKOUT.search(body)
         if checkout is not None:
             stream.current, stream.child, stream.exchange, stream.mid = None, None, None, None
+            stream.derivation, stream.proposal = None, None  # a new job
             stream.pending = (int(checkout["v"]), bytes.fromhex(checkout["i"]), bytes.fromhex(checkout["r"]))
             return True
         found = _CHECKED_OUT.search(body) or _CREATED.search(body)
@@ -314,8 +338,9 @@ class CharonLogParser:
             if label in IKEV2_LABELS and sa.version is None:
                 sa.version = 2
             name = IKEV1_LABELS.get(label) or IKEV2_LABELS[label]
-            if name == "dh_secret" and "dh_secret" in sa.keys and sa.version == 2:
-                sa.rekey_secrets.append((dump.line, value))  # RFC 7296 2.18: a rekey's new g^ir
+            if sa.version == 2:
+                self._ikev2_dump(stream, sa, name, value, dump.line)
+                return
             sa.keys.setdefault(name, value)
             if sa.line == 0 or sa.line > dump.line:
                 sa.line = dump.line
@@ -339,8 +364,26 @@ class CharonLogParser:
                 child.keys[(what, role)] = value
             self.dumps += 1
 
+    def _ikev2_dump(self, stream: _Stream, sa: LoggedIkeSa, name: str, value: bytes, line: int) -> None:
+        """An IKEv2 key: part of the thread's current derivation, or the start of a new one (a
+        label seen again, a DH secret after SK_* keys: the next stage or the next SA)."""
+        derivation = stream.derivation
+        if derivation is None or name in derivation.keys or (name == "dh_secret" and derivation.keys):
+            proposal = stream.proposal or (self.last_ike_proposal if not sa.proposal else None)
+            derivation = stream.derivation = LoggedDerivation(sa, line, proposal)
+            self.derivations.append(derivation)
+        derivation.keys[name] = value
+        if sa.line == 0 or sa.line > line:
+            sa.line = line
+        self.dumps += 1
+
     def keyring(self) -> KeyRing:
         """The keys found, matched to their IKE SAs and IPsec SAs."""
+        for derivation in self.derivations:
+            owner = derivation.owner or derivation.prefix_sa
+            if derivation not in owner.stages:
+                owner.version = 2
+                owner.stages.append(derivation)
         return LoggedKeys(
             self.source, [*self.sas.values(), *self.anonymous], self.children, self.sad_algorithms, self.dumps
         ).keyring()

@@ -33,9 +33,8 @@ class LoggedIkeSa:
     responder_spi: bytes | None = None
     keys: dict[str, bytes] = field(default_factory=dict)
     proposal: str | None = None  # "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048"
-    # IKEv2: the g^ir of the SAs this one's rekeys made (logged in its context) and the shared keys
-    # its AUTH payloads were computed with (keymat_v2.c: "secret"), by log line
-    rekey_secrets: list[tuple[int, bytes]] = field(default_factory=list)
+    stages: list[LoggedDerivation] = field(default_factory=list)  # IKEv2: SKEYSEED/SK_* blocks, in order
+    # IKEv2: the shared keys its AUTH payloads were computed with (keymat_v2.c: "secret"), by log line
     psks: list[tuple[int, bytes]] = field(default_factory=list)
 
     def learn_spis(self, version: int, initiator: bytes, responder: bytes) -> None:
@@ -43,6 +42,23 @@ class LoggedIkeSa:
         self.initiator_spi = initiator
         if responder != ZERO_COOKIE:
             self.responder_spi = responder
+
+
+@dataclass(slots=True, eq=False)
+class LoggedDerivation:
+    """One IKEv2 key derivation (``SKEYSEED``, ``Sk_* secret`` dumps of one thread, RFC 7296 2.14).
+
+    It belongs to the IKE SA the thread checks in next (``checkin IKEv2 SA name[N] with SPIs``), not
+    always to the SA of its ``<name|N>`` prefix: the peer that starts an IKE SA rekey logs the new
+    SA's keys under the old SA's prefix (RFC 7296 2.18). Several derivations for one SA are its key
+    stages in order (RFC 9370 additional key exchanges re-derive SK_* after each IKE_INTERMEDIATE).
+    """
+
+    prefix_sa: LoggedIkeSa  # the SA of the dumps' <name|N> prefix (or of the thread)
+    line: int
+    proposal: str | None = None  # the IKE proposal the thread selected last (a rekey's, for a rekey)
+    keys: dict[str, bytes] = field(default_factory=dict)
+    owner: LoggedIkeSa | None = None  # set by the check-in that follows
 
 
 @dataclass(slots=True)
@@ -113,39 +129,57 @@ class LoggedKeys:
     def _origin(self, line: int, sa: LoggedIkeSa, what: str = "") -> str:
         return f"{self.source} line {line} ({sa.label}{', ' + what if what else ''})"
 
+    def _ikev2_keys(self, sa: LoggedIkeSa, ring: KeyRing) -> None:
+        """Each key stage of an IKEv2 SA whose SPIs the log names (mgr 2 check-in lines), the g^ir
+        each stage was derived from (scoped by the SA's initiator SPI) and its AUTH shared keys."""
+        for line, secret in sa.psks:
+            if all(secret != known.secret for known in ring.psks):
+                ring.psks.append(PresharedKey(secret, self._origin(line, sa, "AUTH shared key")))
+        if sa.initiator_spi is None:
+            return
+        if "dh_secret" in sa.keys:  # dumped before the log said the SA was IKEv2
+            ring.dh_secrets.append(
+                DhSecret(sa.keys["dh_secret"], self._origin(sa.line, sa, "DH secret"), sa.initiator_spi)
+            )
+        for stage, derivation in enumerate(sa.stages):
+            keys = derivation.keys
+            # an IKE SA rekey selects the new SA's proposal under the old SA, in the deriving thread
+            encryption, integrity = _ikev2_algorithms(
+                derivation.proposal or sa.proposal or derivation.prefix_sa.proposal
+            )
+            what = f"key stage {stage + 1}" if len(sa.stages) > 1 else ""
+            if derivation.prefix_sa is not sa:
+                what = _join(what, f"logged under {derivation.prefix_sa.label}")
+            if "dh_secret" in keys:
+                where = self._origin(derivation.line, sa, _join(what, "DH secret"))
+                ring.dh_secrets.append(DhSecret(keys["dh_secret"], where, sa.initiator_spi))
+            if sa.responder_spi is None or not any(k in keys for k in IKEV2_LABELS.values()):
+                continue  # a DH secret alone: nothing was derived from it
+            ring.ikev2_keys.append(
+                Ikev2KeyMaterial(
+                    sa.initiator_spi,
+                    sa.responder_spi,
+                    self._origin(derivation.line, sa, what),
+                    encryption=encryption,
+                    integrity=integrity,
+                    sk_ei=keys.get("sk_ei", b""),
+                    sk_er=keys.get("sk_er", b""),
+                    sk_ai=keys.get("sk_ai", b""),
+                    sk_ar=keys.get("sk_ar", b""),
+                    sk_d=keys.get("sk_d"),
+                    sk_pi=keys.get("sk_pi"),
+                    sk_pr=keys.get("sk_pr"),
+                    stage=stage,
+                )
+            )
+
     def _ike_keys(self, sa: LoggedIkeSa, ring: KeyRing) -> None:
+        if sa.stages or sa.version == 2:
+            self._ikev2_keys(sa, ring)
+            return
         if not sa.keys:
             return
         origin = self._origin(sa.line, sa)
-        if sa.version == 2 or any(k in sa.keys for k in IKEV2_LABELS.values()):
-            if sa.initiator_spi is not None and sa.responder_spi is not None:
-                encryption, integrity = _ikev2_algorithms(sa.proposal)
-                ring.ikev2_keys.append(
-                    Ikev2KeyMaterial(
-                        sa.initiator_spi,
-                        sa.responder_spi,
-                        origin,
-                        encryption=encryption,
-                        integrity=integrity,
-                        sk_ei=sa.keys.get("sk_ei", b""),
-                        sk_er=sa.keys.get("sk_er", b""),
-                        sk_ai=sa.keys.get("sk_ai", b""),
-                        sk_ar=sa.keys.get("sk_ar", b""),
-                        sk_d=sa.keys.get("sk_d"),
-                        sk_pi=sa.keys.get("sk_pi"),
-                        sk_pr=sa.keys.get("sk_pr"),
-                    )
-                )
-            # g^ir of IKE_SA_INIT and of the rekeys (scoped by this SA's initiator SPI: the engine
-            # tries them on the SA and on the SAs its rekeys make), and the AUTH shared keys
-            secrets = [(sa.line, sa.keys["dh_secret"])] if "dh_secret" in sa.keys else []
-            for line, secret in secrets + sa.rekey_secrets:
-                where = self._origin(line, sa, "DH secret")
-                ring.dh_secrets.append(DhSecret(secret, where, sa.initiator_spi))
-            for line, secret in sa.psks:
-                if all(secret != known.secret for known in ring.psks):
-                    ring.psks.append(PresharedKey(secret, self._origin(line, sa, "AUTH shared key")))
-            return
         if sa.initiator_spi is None:
             # no cookies: g^xy still works for every SA when the user also gives the PSK
             if "dh_secret" in sa.keys:
@@ -213,6 +247,10 @@ class LoggedKeys:
             except (UnknownAlgorithm, InvalidSa) as exc:
                 raise KeyFileError(f"{what} {role} keys: {exc}", self.source, child.line) from None
         return sas
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}, {b}" if a else b
 
 
 def _child_name(child: LoggedChild) -> str:

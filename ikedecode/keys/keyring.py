@@ -44,6 +44,20 @@ class DhSecret:
     origin: str
     initiator_cookie: bytes | None = None  # scope; None: try against every SA
     message_id: int | None = None  # scope to a quick mode (PFS)
+    # IKEv2 key exchange number: 0 = the exchange's own KE payload (IKE_SA_INIT, CREATE_CHILD_SA);
+    # n = the n-th additional key exchange (RFC 9370: IKE_INTERMEDIATE / IKE_FOLLOWUP_KE), SK(n)
+    stage: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Ppk:
+    """An RFC 8784 Postquantum Preshared Key and its PPK_ID (the bytes of PPK_IDENTITY's data
+    after the PPK_ID type octet); ``initiator_cookie`` scopes it to one IKE SA when given."""
+
+    identity: bytes
+    value: bytes
+    origin: str
+    initiator_cookie: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +90,8 @@ class Ikev2KeyMaterial:
     ``encryption``/``integrity`` are the project's algorithm names (``aes-cbc``, ``aes-gcm-16``,
     ``hmac-sha2-256-128``, ...) or None when the source does not say; SK_e* include any salt.
     Kept for IKEv2 decryption and for ``--export-wireshark``; IKEv1 decoding does not use them.
+    ``stage``: several entries for one SPI pair from one source are successive key stages (0 first;
+    RFC 9370 re-derives SK_* after each additional key exchange), not duplicates.
     """
 
     initiator_spi: bytes
@@ -90,6 +106,10 @@ class Ikev2KeyMaterial:
     sk_d: bytes | None = None
     sk_pi: bytes | None = None
     sk_pr: bytes | None = None
+    stage: int = 0
+    # the source's own tool decrypts without checking the ICV (tcpdump -E): when the ICV does not
+    # verify, a message that decrypts to a sound payload chain is shown, marked unverified
+    icv_unchecked: bool = False
 
     @property
     def values(self) -> list[bytes]:
@@ -143,6 +163,7 @@ class KeyRing:
     phase1_keys: list[Phase1KeyMaterial] = field(default_factory=list)
     ipsec_sas: list[IpsecSa] = field(default_factory=list)  # ESP/AH keys given directly
     ikev2_keys: list[Ikev2KeyMaterial] = field(default_factory=list)  # IKEv2 SA keys (logs, Wireshark)
+    ppks: list[Ppk] = field(default_factory=list)  # RFC 8784 PPKs (--ppk ID=HEX, key files)
     trusted_certificates: list[Any] = field(default_factory=list)  # --ca: ike.certificates.CertificateInfo
     # Lookups by cookie: a key file with the g^xy of 10,000 SAs must not make each SA scan them all.
     _dh_secret_index: _CookieIndex | None = field(default=None, init=False, repr=False, compare=False)
@@ -155,6 +176,7 @@ class KeyRing:
         self.phase1_keys.extend(other.phase1_keys)
         self.ipsec_sas.extend(other.ipsec_sas)
         self.ikev2_keys.extend(other.ikev2_keys)
+        self.ppks.extend(other.ppks)
         self.trusted_certificates.extend(other.trusted_certificates)
 
     def psks_for(self, addresses: tuple[str, ...], identities: tuple[str, ...] = ()) -> list[PresharedKey]:
@@ -193,6 +215,7 @@ class KeyRing:
             or self.phase1_keys
             or self.ipsec_sas
             or self.ikev2_keys
+            or self.ppks
         )
 
     @property
@@ -208,7 +231,14 @@ class KeyRing:
             out += [v for v in (sa.encryption_key, sa.integrity_key) if v]
         for k2 in self.ikev2_keys:
             out += k2.values
+        out += [p.value for p in self.ppks]
         return out
+
+    def ppks_for(self, identity: bytes, initiator_cookie: bytes) -> list[Ppk]:
+        """The PPKs named ``identity`` (RFC 8784 PPK_ID) that may belong to this IKE SA."""
+        return [
+            p for p in self.ppks if p.identity == identity and p.initiator_cookie in (None, initiator_cookie)
+        ]
 
 
 def is_address(text: str) -> bool:

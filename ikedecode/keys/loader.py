@@ -1,8 +1,10 @@
 """``--keys FILE`` / ``--keylog FILE``: recognise a key source by its content and read it into a KeyRing.
 
 Recognised, in this order: a strongSwan charon log, a libreswan pluto log, ``ip xfrm state``
-output, Wireshark's ``esp_sa`` / ``ikev1_decryption_table`` / ``ikev2_decryption_table``, and the
-project's TOML key file (docs/keys.md). Files may be gzip-compressed.
+output, Wireshark's ``esp_sa`` / ``ikev1_decryption_table`` / ``ikev2_decryption_table`` (also as
+strongSwan's save-keys plugin writes them), tcpdump's ``-E`` secrets (ESP ``SPI@DST ALG:KEY`` and
+IKEv2 ``ikev2 I|R SPIi SPIr integ:key cipher:key`` lines), and the project's TOML key file
+(docs/keys.md). Files may be gzip-compressed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from ikedecode.keys.charon_log import looks_like_charon_log, parse_charon_log
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.keys.pluto_log import looks_like_pluto_log, parse_pluto_log
+from ikedecode.keys.tcpdump_ikev2 import is_ikev2_line, parse_tcpdump_ikev2
+from ikedecode.keys.tcpdump_secrets import looks_like_tcpdump_secrets, parse_tcpdump_secrets
 from ikedecode.keys.tomlfile import parse_key_file
 from ikedecode.keys.wireshark import (
     read_esp_sa_table,
@@ -75,6 +79,11 @@ def load_key_text(text: str, source: str) -> KeyRing:
         return KeyRing(phase1_keys=read_ikev1_decryption_table(text, source))
     if looks_like_ikev2_table(lines):
         return KeyRing(ikev2_keys=read_ikev2_decryption_table(text, source))
+    if lines and all(is_ikev2_line(line) for line in lines):  # tcpdump -E IKEv2 lines alone
+        return KeyRing(ikev2_keys=parse_tcpdump_ikev2(text, source))
+    if looks_like_tcpdump_secrets(text):
+        ikev2 = parse_tcpdump_ikev2(text, source) if any(is_ikev2_line(line) for line in lines) else []
+        return KeyRing(ipsec_sas=parse_tcpdump_secrets(text, source), ikev2_keys=ikev2)
     if not lines:
         if _EMPTY_EXPORT.search(text):
             return KeyRing()  # a table --export-wireshark wrote with nothing to put in it

@@ -1,8 +1,9 @@
 """The project's key file (``--keys FILE``): TOML, documented in docs/keys.md.
 
 Tables: ``[[psk]]`` (secret, optional peer), ``[[ike_sa]]`` (cookies, dh_secret and/or
-skeyid/skeyid_d/skeyid_a/skeyid_e/encryption_key), ``[[quick_mode]]`` (cookie, message ID, PFS
-dh_secret), ``[[dh_private]]`` (value), ``[[ipsec_sa]]`` (manual or logged ESP/AH keys).
+skeyid/skeyid_d/skeyid_a/skeyid_e/encryption_key; IKEv2: additional_secrets, ppk_id / ppk),
+``[[quick_mode]]`` (cookie, message ID, PFS dh_secret, additional_secrets), ``[[dh_private]]``
+(value), ``[[ipsec_sa]]`` (manual or logged ESP/AH keys).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ikedecode.esp.sa import IpsecSa
+from ikedecode.keys.cli_inputs import ppk_identity
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.hexvalues import parse_hex, parse_int
-from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, PresharedKey
+from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, Ppk, PresharedKey
 
 KNOWN_TABLES = {"psk", "ike_sa", "quick_mode", "dh_private", "ipsec_sa"}
 IKE_SA_KEYS = ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "encryption_key")
@@ -31,6 +33,7 @@ IPSEC_SA_FIELDS = {
     "integrity",
     "integrity_key",
     "esn",
+    "seq_hi",  # ESN: the high 32 bits of the sequence number at the start of the capture
 }
 
 
@@ -73,6 +76,16 @@ def parse_key_file(text: str, source: str) -> KeyFile:
         values = {k: parse_hex(entry[k], f"{where} {k}") for k in (*IKE_SA_KEYS, "dh_secret") if k in entry}
         if "dh_secret" in values:
             ring.dh_secrets.append(DhSecret(values["dh_secret"], f"{where} dh_secret", icky))
+        ring.dh_secrets.extend(_additional_secrets(entry, where, icky, None))
+        if "ppk" in entry:
+            ring.ppks.append(
+                Ppk(
+                    ppk_identity(str(_need(entry, "ppk_id", where)), f"{where} ppk_id"),
+                    parse_hex(entry["ppk"], f"{where} ppk"),
+                    f"{where} ppk",
+                    icky,
+                )
+            )
         if any(k in values for k in IKE_SA_KEYS):
             ring.phase1_keys.append(
                 Phase1KeyMaterial(icky, where, rcky, **{k: values.get(k) for k in IKE_SA_KEYS})
@@ -85,6 +98,7 @@ def parse_key_file(text: str, source: str) -> KeyFile:
             ring.dh_secrets.append(
                 DhSecret(parse_hex(entry["dh_secret"], f"{where} dh_secret"), f"{where} dh_secret", icky, mid)
             )
+        ring.dh_secrets.extend(_additional_secrets(entry, where, icky, mid))
     for i, entry in enumerate(_tables(doc, "dh_private", source), 1):
         where = f"{source} [[dh_private]] #{i}"
         ring.dh_privates.append(DhPrivate(parse_hex(_need(entry, "value", where), f"{where} value"), where))
@@ -116,10 +130,25 @@ def _ipsec_sa(entry: dict[str, Any], where: str) -> IpsecSa:
             else b"",
             mode=entry.get("mode"),
             esn=bool(entry.get("esn", False)),
+            initial_seq_hi=parse_int(entry.get("seq_hi", 0), f"{where} seq_hi"),
             origin=where,
         )
     except ValueError as exc:  # InvalidSa, UnknownAlgorithm
         raise KeyFileError(f"{where}: {exc}") from None
+
+
+def _additional_secrets(
+    entry: dict[str, Any], where: str, icky: bytes, message_id: int | None
+) -> list[DhSecret]:
+    """``additional_secrets = [SK(1), ..., SK(n)]``: the shared secrets of the RFC 9370 additional
+    key exchanges, in ADDKE order (IKE_INTERMEDIATE for an IKE SA, IKE_FOLLOWUP_KE for a rekey)."""
+    values = entry.get("additional_secrets", [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise KeyFileError(f"{where}: additional_secrets must be a list of hex strings (SK(1)..SK(n))")
+    return [
+        DhSecret(parse_hex(v, f"{where} additional_secrets[{n}]"), f"{where} SK({n})", icky, message_id, n)
+        for n, v in enumerate(values, 1)
+    ]
 
 
 def _tables(doc: dict[str, Any], name: str, source: str) -> list[dict[str, Any]]:

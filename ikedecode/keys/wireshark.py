@@ -4,6 +4,10 @@ One SA per line: ``"IPv4","src","dst","SPI","<encryption>","<key>","<authenticat
 (Wireshark 4.0, epan/dissectors/packet-ipsec.c). Addresses and SPI may be ``*``; the SPI is
 ``0x`` hex or decimal; keys are ``0x`` hex (an odd digit count gets a leading zero, as
 Wireshark does) or the literal ASCII string. Quoted UAT strings may contain ``\\xHH`` escapes.
+
+Newer Wireshark releases add two columns for extended sequence numbers (RFC 4303 section 2.2.1):
+the sequence number length (``32-bit`` / ``64-bit``; anything naming 64 bits or ESN turns ESN
+on) and the high 32 bits at the start (``0x`` hex or decimal). Both are optional here.
 """
 
 from __future__ import annotations
@@ -107,6 +111,7 @@ def read_esp_sa_table(text: str, source_name: str) -> list[IpsecSa]:
                 number,
             )
         family, src, dst, spi, encryption, encryption_key, integrity, integrity_key = fields[:8]
+        sn_length, sn_upper = (*fields[8:10], "", "")[:2]
         if family.lower() not in ADDRESS_FAMILIES:
             raise KeyFileError(f"protocol {family!r} is not IPv4, IPv6 or Any", source_name, number)
         try:
@@ -120,6 +125,8 @@ def read_esp_sa_table(text: str, source_name: str) -> list[IpsecSa]:
                     encryption_key=parse_key(encryption_key),
                     integrity=integrity,
                     integrity_key=parse_key(integrity_key),
+                    esn="64" in sn_length or "esn" in sn_length.lower(),
+                    initial_seq_hi=int(sn_upper, 0) if sn_upper.strip() else 0,
                     origin=f"key file {source_name} line {number}",
                 )
             )
@@ -165,9 +172,12 @@ def read_ikev2_decryption_table(text: str, source_name: str) -> list[Ikev2KeyMat
     """Wireshark's ``ikev2_decryption_table`` UAT: ``SPIi,SPIr,SK_ei,SK_er,"encr",SK_ai,SK_ar,"integ"``.
 
     Keys are bare hex (SK_e* include the CTR/GCM/CCM salt, RFC 5930/5282); their lengths must fit
-    the named algorithms, as Wireshark checks.
+    the named algorithms, as Wireshark checks. strongSwan's save-keys plugin appends a line each
+    time it derives an SA's keys: several lines for one SPI pair are successive key stages (RFC
+    9370), numbered in file order (``Ikev2KeyMaterial.stage``), not duplicates.
     """
     out: list[Ikev2KeyMaterial] = []
+    stages: dict[tuple[bytes, bytes], int] = {}
     encryption_names = {k.lower(): v for k, v in IKEV2_ENCRYPTION_NAMES.items()}
     integrity_names = {k.lower(): v for k, v in IKEV2_INTEGRITY_NAMES.items()}
     for number, line in enumerate(text.splitlines(), 1):
@@ -204,11 +214,14 @@ def read_ikev2_decryption_table(text: str, source_name: str) -> list[Ikev2KeyMat
             if integ_bytes is not None and len(values[name]) != integ_bytes:
                 message = f"{name} has {len(values[name])} bytes, {integrity} needs {integ_bytes}"
                 raise KeyFileError(message, source_name, number)
+        pair = (values["initiator SPI"], values["responder SPI"])
+        stage = stages[pair] = stages.get(pair, -1) + 1
         out.append(
             Ikev2KeyMaterial(
                 values["initiator SPI"],
                 values["responder SPI"],
-                where,
+                where + (f" (key stage {stage + 1})" if stage else ""),
+                stage=stage,
                 encryption=enc_name,
                 integrity=integ_name,
                 sk_ei=values["SK_ei"],

@@ -12,7 +12,10 @@ iproute2 (ip/ipxfrm.c) prints one SA per block::
 
 Algorithm lines are ``enc NAME 0xKEY``, ``auth NAME 0xKEY``, ``auth-trunc NAME 0xKEY BITS`` and
 ``aead NAME 0xKEY ICV-BITS`` (with ``-s`` a ``(N bits)`` key size follows the key; ``-o`` joins a
-block's lines with backslashes). A plain ``auth`` line means the kernel's default truncation
+block's lines with backslashes). With ESN (``flag esn``) ``ip -s xfrm state`` prints the
+replay state's ``seq-hi`` (inbound) and ``oseq-hi`` (outbound) high 32 bits (RFC 4303 2.2.1):
+the SA's starting high bits are taken from them (one of the two is the SA's direction, the other
+0). A plain ``auth`` line means the kernel's default truncation
 (net/xfrm/xfrm_algo.c ``icv_truncbits``). GCM/CCM/CTR keys include the salt, as the kernel wants.
 IPComp and other non-ESP/AH states are skipped.
 """
@@ -50,6 +53,7 @@ _ALGORITHM = re.compile(
     r"(?: \((?P<bits>\d+) bits\))?(?: (?P<length>\d+))?\s*$"
 )
 _FLAGS = re.compile(r"^\s*replay-window \d+.*\bflag\b(?P<flags>.*)$")
+_SEQ_HI = re.compile(r"\b(?:o?seq-hi) (?P<value>0x[0-9a-fA-F]+|\d+)")
 
 
 @dataclass(slots=True)
@@ -61,6 +65,7 @@ class _State:
     spi: int | None = None
     mode: str | None = None
     esn: bool = False
+    seq_hi: int = 0
     algorithms: dict[str, tuple[str, bytes, int | None, int]] = field(default_factory=dict)
 
 
@@ -129,6 +134,10 @@ def parse_xfrm_state(text: str, source: str) -> list[IpsecSa]:
         if flags is not None:
             current.esn = "esn" in flags["flags"].split()
             continue
+        high_bits = _SEQ_HI.findall(line)
+        if high_bits:
+            current.seq_hi = max(current.seq_hi, *(int(value, 0) for value in high_bits))
+            continue
         if "<<Keys hidden>>" in line:
             raise KeyFileError(
                 "keys are hidden in this output (list the states without 'nokeys')", source, number
@@ -189,6 +198,7 @@ def _ipsec_sa(state: _State, source: str) -> IpsecSa | None:
             integrity_key=integrity_key,
             mode=state.mode,  # type: ignore[arg-type]
             esn=state.esn,
+            initial_seq_hi=state.seq_hi if state.esn else 0,
             origin=f"{source} line {state.line}",
         )
     except (UnknownAlgorithm, InvalidSa) as exc:

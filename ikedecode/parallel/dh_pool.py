@@ -28,7 +28,7 @@ from typing import TypeVar
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.ike import dh_work
 from ikedecode.ike.dh_work import DhOutcome
-from ikedecode.ike.v1.engine import IkeEngine
+from ikedecode.ike.engine import IkeEngine
 
 DEFAULT_WINDOW = 2048  # IKE datagrams read ahead of the engine (a few hundred SAs, about 1 MB)
 Item = TypeVar("Item")

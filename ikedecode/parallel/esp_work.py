@@ -238,7 +238,7 @@ class EspWork:
         # fork only a single-threaded process (the DH pool of parallel/dh_pool.py runs a thread):
         # a child forked while another thread holds a lock could wait for it forever
         fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-        context = multiprocessing.get_context("fork" if fork else "spawn")
+        context = multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")
         workers = self.jobs - 1  # this process is the last of the jobs (see submit)
         slots = IN_FLIGHT_PER_WORKER * workers
         if fork:  # an anonymous shared mapping made before the fork is shared with the children

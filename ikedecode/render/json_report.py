@@ -100,10 +100,12 @@ def ipsec_sa_to_dict(sa: IpsecSa, *, show_keys: bool = False) -> dict[str, Any]:
         "mode": sa.observed_mode,
         "encryption": sa.encryption,
         "integrity": sa.integrity,
+        "esn": sa.esn,
         "keys_known": True,
         "supported": sa.supported,
         **c.as_dict(),
         "unknown_spi": 0,
+        "first_frame": None,
         "ike_sa": sa.ike_cookies,
         "quick_mode": f"0x{sa.message_id:08x}" if sa.message_id is not None else None,
         "origin": sa.origin,
@@ -113,30 +115,34 @@ def ipsec_sa_to_dict(sa: IpsecSa, *, show_keys: bool = False) -> dict[str, Any]:
     return out
 
 
+# Every ``ipsec_sas`` entry has these fields, in this order, keys or not (docs/json.md): a flow
+# without keys has null wherever only keys could tell (``keys`` comes only with --show-keys).
+IPSEC_SA_FIELDS = tuple(ipsec_sa_to_dict(IpsecSa("esp", 0)))
+
+
 def unknown_spi_to_dict(u: UnknownSpi) -> dict[str, Any]:
     """ESP/AH packets whose SPI has no keys: reported with their counts, never dropped."""
-    return {
-        "protocol": u.protocol,
-        "spi": f"0x{u.spi:08x}",
-        "src": u.src,
-        "dst": u.dst,
-        "mode": None,
-        "encryption": None,
-        "integrity": None,
-        "keys_known": False,
-        "packets": u.packets,
-        "decrypted": 0,
-        "verified": 0,
-        "icv_failed": 0,
-        "unknown_spi": u.packets,
-        "replays": 0,
-        "bytes": u.bytes,
-        "first_seen": u.first_seen,
-        "last_seen": u.last_seen,
-        "first_frame": u.first_frame,
-        "ike_sa": None,
-        "quick_mode": None,
-    }
+    out: dict[str, Any] = dict.fromkeys(IPSEC_SA_FIELDS)
+    out.update(
+        {
+            "protocol": u.protocol,
+            "spi": f"0x{u.spi:08x}",
+            "src": u.src,
+            "dst": u.dst,
+            "keys_known": False,
+            "packets": u.packets,
+            "decrypted": 0,
+            "verified": 0,
+            "icv_failed": 0,
+            "unknown_spi": u.packets,
+            "replays": 0,
+            "bytes": u.bytes,
+            "first_seen": u.first_seen,
+            "last_seen": u.last_seen,
+            "first_frame": u.first_frame,
+        }
+    )
+    return out
 
 
 def _key_source(sa: IkeSa) -> dict[str, str | None] | None:
@@ -178,6 +184,7 @@ def message_to_dict(m: IkeMessage, *, show_keys: bool = False) -> dict[str, Any]
             "response": m.response,
             "integrity_verified": m.integrity_verified,
             "auth_verified": m.auth_verified,
+            "key_stage": m.key_stage,
         }
     return out
 

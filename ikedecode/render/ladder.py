@@ -15,12 +15,19 @@ from dataclasses import dataclass, field
 from ikedecode.analysis.timeline import keys_disagree
 from ikedecode.analysis.timeline_records import IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.ike.registries import (
+    PROTO_IPCOMP,
+    PROTO_IPSEC_AH,
+    PROTO_IPSEC_ESP,
+    PROTO_ISAKMP,
+    R_U_THERE,
+    R_U_THERE_ACK,
+)
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
 from ikedecode.ike.v1.payloads import DeletePayload, NotifyPayload, SaPayload
 from ikedecode.render import ladder_ikev2
 
-R_U_THERE, R_U_THERE_ACK = 36136, 36137
-PROTOCOLS = {1: "ISAKMP", 2: "AH", 3: "ESP", 4: "IPCOMP"}
+PROTOCOLS = {PROTO_ISAKMP: "ISAKMP", PROTO_IPSEC_AH: "AH", PROTO_IPSEC_ESP: "ESP", PROTO_IPCOMP: "IPCOMP"}
 
 INITIATOR, RESPONDER = "I", "R"
 PHASE1_EXCHANGES = frozenset({2, 4})  # main, aggressive: message ID 0
@@ -100,6 +107,8 @@ def build_ladder(sa: IkeSa, timeline: IkeSaTimeline) -> Ladder:
             text, sentence = ladder_ikev2.arrow_text(m), ladder_ikev2.sentence(sa, m)
         else:
             text, sentence = arrow_text(m), message_sentence(sa, m)
+        if sa.ikev2 is not None and sa.ikev2.key_stages and m.key_stage is not None:
+            text += f" [key stage {m.key_stage}]"  # RFC 9370: the keys that protected it
         if disagree and m.encrypted:
             # the peers' keys differ (PSK mismatch): the receiver cannot decrypt what the sender encrypted
             kind = "unreadable"
@@ -215,7 +224,7 @@ def _informational_sentence(role: str, m: IkeMessage) -> str:
     for p in m.payloads:
         if isinstance(p, DeletePayload):
             protocol = PROTOCOLS.get(p.protocol_id, str(p.protocol_id))
-            if p.protocol_id == 1:
+            if p.protocol_id == PROTO_ISAKMP:
                 said.append(f"the {role} deletes the IKE SA")
             else:
                 spis = ", ".join(f"0x{spi.hex()}" for spi in p.spis)

@@ -16,6 +16,7 @@ from ikedecode.analysis.timeline_ikev2 import ikev2_established
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.ike.records import IkeSa
+from ikedecode.ike.registries import PROTO_ISAKMP
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import DeletePayload
 from ikedecode.render.cisco import ikev2_debug, ikev2_show
@@ -25,7 +26,6 @@ from ikedecode.render.cisco.ids import LocalView, local_view
 from ikedecode.render.cisco.perspective import Perspective, addresses, local_sas
 from ikedecode.render.clock import utc_moment
 
-PROTO_ISAKMP = 1
 AUTH_ALGORITHM = 5  # RFC 2407 4.5 Authentication-Algorithm
 COMBINED_MODE_ESP = frozenset({14, 15, 16, 18, 19, 20})  # AES-CCM/GCM: ESP with its own ICV (RFC 4106/4309)
 

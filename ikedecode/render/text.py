@@ -343,6 +343,11 @@ def _sa_detail(i: int, sa: IkeSa, show_keys: bool, width: int) -> list[str]:
             for name, value in sa.keys.to_dict().items():
                 if value:
                     out.append(f"    {name:15} {value}")
+    staged = bool(sa.ikev2 is not None and sa.ikev2.key_stages)
+    if sa.ikev2 is not None and sa.ikev2.key_stages:
+        out.append("  key stages (RFC 9370): " + " -> ".join(_stage_text(s) for s in sa.ikev2.key_stages))
+    if sa.ikev2 is not None and sa.ikev2.ppk:
+        out.append(f"  PPK (RFC 8784): {sa.ikev2.ppk}")
     rows = []
     for m in sa.messages:
         rows.append(
@@ -353,7 +358,7 @@ def _sa_detail(i: int, sa: IkeSa, show_keys: bool, width: int) -> list[str]:
                 m.label,
                 m.exchange,
                 f"0x{m.message_id:08x}",
-                _status(m),
+                _status(m, staged),
                 _payload_summary(m, show_keys),
             ]
         )
@@ -396,7 +401,16 @@ def _arrow(sa: IkeSa, m: IkeMessage) -> str:
     return "I->R" if m.sender == sa.initiator else "R->I"
 
 
-def _status(m: IkeMessage) -> str:
+def _stage_text(stage: dict) -> str:
+    """``1 ml-kem-768 (IKE_INTERMEDIATE 0x00000001, frames 3, 4)``; a stage without input says so."""
+    where = stage["exchange"]
+    if stage.get("message_id"):
+        where += f" {stage['message_id']}, frames {', '.join(str(f) for f in stage.get('frames', []))}"
+    text = f"{stage['stage']} {stage['key_exchange']} ({where})"
+    return text + (" NO INPUT" if stage.get("missing") else "")
+
+
+def _status(m: IkeMessage, staged: bool = False) -> str:
     bits = []
     if m.retransmission:
         bits.append(f"retransmission of {m.retransmission_of}")
@@ -405,6 +419,8 @@ def _status(m: IkeMessage) -> str:
         text = "decrypted, ICV verified"
     if text:
         bits.append(text)
+    if staged and m.key_stage is not None:  # RFC 9370: which key stage opened it
+        bits.append(f"stage {m.key_stage}")
     if m.hash_verified is not None and m.protection is Protection.CLEAR:
         bits.append(f"{m.hash_name or 'hash'} {'verified' if m.hash_verified else 'DOES NOT VERIFY'}")
     if m.auth_verified is not None:

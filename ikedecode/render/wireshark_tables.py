@@ -130,27 +130,74 @@ def wireshark_tables(report: Report, keyring: KeyRing) -> WiresharkTables:
         seen_sas.add(identity)
         line = esp_sa_line(sa)
         if line is None:
-            tables.skipped.append(
-                f"ESP/AH {sa.label} ({sa.protocol} {sa.encryption}/{sa.integrity}): no Wireshark esp_sa name"
+            why = (
+                "Wireshark cannot decrypt ChaCha20-Poly1305 ESP"
+                if sa.encryption == "chacha20-poly1305"
+                else "no Wireshark esp_sa name"
             )
+            tables.skipped.append(f"ESP/AH {sa.label} ({sa.protocol} {sa.encryption}/{sa.integrity}): {why}")
         else:
             tables.esp.append(line)
-    for keys in [*_derived_ikev2(report), *keyring.ikev2_keys]:
-        line = ikev2_line(keys)
-        label = f"{keys.initiator_spi.hex()}/{keys.responder_spi.hex()}"
+    for chosen, notes in _ikev2_per_spi_pair(_derived_ikev2(report), keyring.ikev2_keys):
+        tables.skipped.extend(notes)
+        line = ikev2_line(chosen)
         if line is None:
-            tables.skipped.append(
-                f"IKEv2 SA {label} ({keys.encryption}/{keys.integrity}): algorithms unknown to Wireshark"
-            )
+            tables.skipped.append(_ikev2_unexpressible(chosen))
         elif line not in tables.ikev2:
             tables.ikev2.append(line)
     return tables
 
 
+def _keys_of(k: Ikev2KeyMaterial) -> tuple[bytes, ...]:
+    return (k.sk_ei, k.sk_er, k.sk_ai, k.sk_ar)
+
+
+def _ikev2_per_spi_pair(
+    derived: list[Ikev2KeyMaterial], given: list[Ikev2KeyMaterial]
+) -> list[tuple[Ikev2KeyMaterial, list[str]]]:
+    """One key set per SPI pair (Wireshark's table has one line per pair) and a note where an SA had
+    several: key stages (RFC 9370 re-derives SK_* after each additional key exchange) or sources that
+    disagree. The keys that opened the capture's SA come first; else the last stage, which protects
+    IKE_AUTH and everything after it."""
+    groups: dict[tuple[bytes, bytes], list[Ikev2KeyMaterial]] = {}
+    for entry in [*derived, *given]:
+        groups.setdefault((entry.initiator_spi, entry.responder_spi), []).append(entry)
+    out = []
+    for (spi_i, spi_r), group in groups.items():
+        opened = [g for g in group if any(g is d for d in derived)]
+        chosen = opened[0] if opened else max(group, key=lambda g: g.stage)
+        distinct = {_keys_of(g) for g in group}
+        notes = []
+        if len(distinct) > 1:
+            stages = max(g.stage for g in group) + 1
+            what = f"{stages} key stages" if stages > 1 else f"{len(distinct)} different key sets"
+            notes.append(
+                f"IKEv2 SA {spi_i.hex()}/{spi_r.hex()} has {what}: Wireshark's ikev2_decryption_table holds "
+                f"one per SPI pair, so only those from {chosen.origin} are exported and Wireshark cannot "
+                "decrypt the messages protected with the others"
+            )
+        elif chosen.stage:  # derived here: the SA's last RFC 9370 key stage
+            notes.append(
+                f"IKEv2 SA {spi_i.hex()}/{spi_r.hex()} has {chosen.stage + 1} key stages "
+                "(RFC 9370 additional key exchanges): Wireshark's ikev2_decryption_table holds one per "
+                "SPI pair, so only the last stage's keys (IKE_AUTH on) are exported and Wireshark "
+                "cannot decrypt the IKE_INTERMEDIATE messages protected with the earlier ones"
+            )
+        out.append((chosen, notes))
+    return out
+
+
+def _ikev2_unexpressible(keys: Ikev2KeyMaterial) -> str:
+    label = f"IKEv2 SA {keys.initiator_spi.hex()}/{keys.responder_spi.hex()}"
+    if keys.encryption == "chacha20-poly1305":
+        return f"{label}: Wireshark cannot decrypt ChaCha20-Poly1305 IKE SAs (no ikev2_decryption_table name)"
+    return f"{label} ({keys.encryption}/{keys.integrity}): algorithms unknown to Wireshark"
+
+
 def _derived_ikev2(report: Report) -> list[Ikev2KeyMaterial]:
     """The SK_* of the IKEv2 SAs the run keyed, named like key sources name them."""
     from ikedecode.ike.records import Ikev2DerivedKeys
-    from ikedecode.ike.v2.keying import ENCRYPTION_IDS, INTEGRITY_IDS
+    from ikedecode.ike.v2.candidates import ENCRYPTION_IDS, INTEGRITY_IDS
 
     encryption_names = {number: name for name, number in ENCRYPTION_IDS.items()}
     integrity_names = {number: name for name, number in INTEGRITY_IDS.items()}
@@ -178,6 +225,7 @@ def _derived_ikev2(report: Report) -> list[Ikev2KeyMaterial]:
                 sk_er=keys.sk_er,
                 sk_ai=keys.sk_ai,
                 sk_ar=keys.sk_ar,
+                stage=max((s["stage"] for s in sa.ikev2.key_stages), default=0) if sa.ikev2 else 0,
             )
         )
     return out

@@ -108,7 +108,7 @@ def test_authentication_failed_after_an_eap_failure_is_auth_failed_naming_eap():
     report = lab_report("ikev2-auth-failed")
     sa = report.ike_sas[0]
     assert sa.ikev2 is not None
-    sa.ikev2.psk_auth.clear()  # as with EAP: no shared-key AUTH to check
+    sa.ikev2.psk_checks.clear()  # as with EAP: no shared-key AUTH to check
     eap_failure = Ikev2EapPayload(
         type=reg.PT_EAP, offset=0, raw=b"", next_payload=0, code=4, identifier=1, eap_length=4,
         method_type=None, data=b"",

@@ -15,7 +15,7 @@ import pytest
 
 from ikedecode.capture import open_capture
 from ikedecode.ike.records import Protection
-from ikedecode.ike.v1.engine import clear_phase1_values
+from ikedecode.ike.v1.anticipation import clear_phase1_values
 from ikedecode.keys.cli_inputs import parse_psk_file
 from ikedecode.keys.loader import load_key_file
 from ikedecode.pipeline import analyze

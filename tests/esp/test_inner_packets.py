@@ -145,6 +145,8 @@ def test_an_inner_ip_fragment_is_not_taken_for_another_layer():
     esp_body = struct.pack("!II", 0x55, 1) + bytes(16)
     fragment = bytearray(_ipv4_header(50, len(esp_body), "10.0.0.1", "10.0.0.2") + esp_body)
     fragment[6] |= 0x20  # more fragments: no reassembly inside the tunnel
+    fragment[10:12] = b"\x00\x00"
+    struct.pack_into("!H", fragment, 10, ipv4_checksum(fragment[:20]))
     result = EspProcessor(SaDatabase([sa])).process(_esp_datagram(sa, bytes(fragment), 4))
     assert result.status == EspStatus.DECRYPTED
     assert inner_datagram(result) is None

@@ -26,9 +26,10 @@ from ikedecode.esp.outcome import (
     SEQ_LOW,
     SPI,
 )
+from tests.esp.payloads import ipv4, udp
 
 SRC, DST = "198.51.100.1", "198.51.100.2"
-INNER = bytes([0x45]) + bytes(19) + b"inner packet"  # an IPv4 header's first byte, then anything
+INNER = ipv4(17, udp(b"inner packet"))  # a sound IPv4 packet (esp/plaintext.py judges it)
 
 
 def _sa(spi: int, key: bytes = b"k" * 16) -> IpsecSa:

@@ -9,6 +9,7 @@ import pytest
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp import EspProcessor, EspStatus, IpsecSa, SaDatabase
 from ikedecode.esp.encoder import EspEncoder
+from tests.esp.payloads import tcp
 
 
 def _sa(**extra) -> IpsecSa:  # noqa: ANN003
@@ -29,8 +30,14 @@ def _packets(sa: IpsecSa, count: int) -> list[Datagram]:
     encoder = EspEncoder(sa)
     return [
         Datagram(
-            frame=n, time=float(n), kind=Kind.ESP, src=sa.src, dst=sa.dst, sport=0, dport=0,
-            payload=encoder.encode(b"data", 6, n),
+            frame=n,
+            time=float(n),
+            kind=Kind.ESP,
+            src=sa.src,
+            dst=sa.dst,
+            sport=0,
+            dport=0,
+            payload=encoder.encode(tcp(b"data"), 6, n),
         )  # fmt: skip
         for n in range(1, count + 1)
     ]

@@ -7,6 +7,7 @@ import pytest
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp import EspProcessor, EspStatus, InvalidSa, IpsecSa, SaDatabase, UnknownAlgorithm
 from ikedecode.esp.encoder import EspEncoder
+from tests.esp.payloads import tcp, udp
 
 
 def _sa(
@@ -56,36 +57,48 @@ def test_the_icv_decides_between_two_candidate_key_sets():
     sadb = SaDatabase([wrong, right])
     processor = EspProcessor(sadb)
     encoder = EspEncoder(right)
-    results = [processor.process(_datagram(encoder.encode(b"data", 6, n), frame=n)) for n in (1, 2, 3)]
+    results = [processor.process(_datagram(encoder.encode(tcp(b"data"), 6, n), frame=n)) for n in (1, 2, 3)]
     assert all(r.status == EspStatus.VERIFIED and r.sa is right for r in results)
     assert (right.counters.packets, wrong.counters.packets) == (3, 0)
     # the database order stays fixed (outcomes must not depend on history: --jobs 1 and N agree) ...
     assert sadb.candidates("esp", 0x2000, "198.51.100.1", "198.51.100.2")[0] is wrong
     # ... but a packet no candidate verifies is charged to the SA in use on the flow
-    damaged = bytearray(encoder.encode(b"data", 6, 4))
+    damaged = bytearray(encoder.encode(tcp(b"data"), 6, 4))
     damaged[-1] ^= 1
     result = processor.process(_datagram(bytes(damaged), frame=4))
     assert result.status == EspStatus.ICV_FAILED and result.sa is right
     assert (right.counters.icv_failed, wrong.counters.packets) == (1, 0)
 
 
-def test_an_sa_sharing_the_integrity_key_of_the_winner_takes_its_place_in_database_order():
-    # Two SAs that differ only in their encryption key both pass the ICV: the first in database
-    # order is the one counted, and its key decrypts (to garbage here), whichever was tried first.
+def test_of_two_sas_sharing_the_integrity_key_the_one_whose_plaintext_is_sound_is_counted():
+    # Two SAs that differ only in their encryption key both pass the ICV: the ICV cannot tell
+    # them apart, the plaintext can (the other key decrypts to garbage), whichever is tried first.
     first = _sa(key=b"1" * 16, origin="one")
     second = _sa(key=b"2" * 16, origin="two")
+    for hint in (0, 1):
+        first, second = first.fresh(), second.fresh()
+        processor = EspProcessor(SaDatabase([first, second]))
+        packet = EspEncoder(second).encode(tcp(b"data"), 6, 1)
+        processor.opener._hint[(0x2000, "198.51.100.1", "198.51.100.2")] = hint
+        result = processor.process(_datagram(packet))
+        assert result.sa is second and result.status == EspStatus.VERIFIED
+        assert result.payload == tcp(b"data")
+        assert (first.counters.packets, second.counters.verified) == (0, 1)
+
+
+def test_of_two_sas_that_both_verify_and_decrypt_alike_the_first_in_database_order_counts():
+    first = _sa(key=b"1" * 16, origin="one")
+    second = _sa(key=b"1" * 16, origin="two")
     processor = EspProcessor(SaDatabase([first, second]))
-    packet = EspEncoder(second).encode(b"data", 6, 1)
     processor.opener._hint[(0x2000, "198.51.100.1", "198.51.100.2")] = 1  # as if "two" had won before
-    result = processor.process(_datagram(packet))
-    assert result.sa is first and result.icv_ok is True
-    assert (first.counters.verified, second.counters.packets) == (1, 0)
+    result = processor.process(_datagram(EspEncoder(second).encode(tcp(b"data"), 6, 1)))
+    assert result.sa is first and result.status == EspStatus.VERIFIED
 
 
 def test_icv_failure_with_every_candidate_is_counted_once_on_the_first():
     first, second = _sa(key=b"1" * 16, origin="one"), _sa(key=b"2" * 16, origin="two")
     processor = EspProcessor(SaDatabase([first, second]))
-    stranger = EspEncoder(_sa(key=b"3" * 16, auth=b"3" * 20)).encode(b"data", 6, 1)
+    stranger = EspEncoder(_sa(key=b"3" * 16, auth=b"3" * 20)).encode(tcp(b"data"), 6, 1)
     result = processor.process(_datagram(stranger))
     assert result.status == EspStatus.ICV_FAILED and result.sa is first
     assert (first.counters.packets, first.counters.icv_failed, second.counters.packets) == (1, 1, 0)
@@ -95,11 +108,11 @@ def test_without_integrity_the_valid_padding_picks_the_candidate():
     garbage = IpsecSa("esp", 0x2000, encryption="aes-cbc", encryption_key=b"g" * 16, origin="wrong")
     right = IpsecSa("esp", 0x2000, encryption="aes-cbc", encryption_key=b"r" * 16, origin="right")
     processor = EspProcessor(SaDatabase([garbage, right]))
-    packet = EspEncoder(right).encode(bytes(range(45)), 17, 1)
+    packet = EspEncoder(right).encode(udp(bytes(range(37))), 17, 1)
     result = processor.process(_datagram(packet))
     # the wrong key decrypts to noise whose padding is not 1, 2, 3, ...: the right key wins, tried second
     assert result.sa is right
-    assert result.status == EspStatus.DECRYPTED and result.payload == bytes(range(45))
+    assert result.status == EspStatus.DECRYPTED and result.payload == udp(bytes(range(37)))
     assert garbage.counters.packets == 0
 
 
@@ -193,7 +206,7 @@ def test_a_wildcard_sa_shares_one_tracker_beyond_the_spi_limit(monkeypatch):
     statuses = []
     for spi in (100, 101, 102, 103):
         concrete = IpsecSa("esp", spi, encryption="null", integrity="hmac-sha1-96", integrity_key=b"a" * 20)
-        result = processor.process(_datagram(EspEncoder(concrete).encode(b"x", 17, 1)))
+        result = processor.process(_datagram(EspEncoder(concrete).encode(udp(b"x"), 17, 1)))
         assert result.icv_ok and result.sa is sa
         statuses.append(result.status)
     assert statuses == [EspStatus.VERIFIED] * 3 + [EspStatus.REPLAY]

@@ -6,6 +6,7 @@ from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.esp import EspProcessor, EspStatus, IpsecSa, SaDatabase
 from ikedecode.esp.encoder import EspEncoder
 from ikedecode.esp.sequence import WINDOW, SequenceTracker
+from tests.esp.payloads import udp
 
 KEY = bytes(range(16))
 AUTH_KEY = bytes(range(20))
@@ -80,11 +81,11 @@ def test_processor_reports_a_duplicated_packet_as_replay_and_keeps_plaintext():
     sa = _sa()
     encoder = EspEncoder(sa)
     processor = EspProcessor(SaDatabase([sa]))
-    packets = [encoder.encode(b"payload %d" % n, 17, n) for n in (1, 2, 4)]
+    packets = [encoder.encode(udp(b"payload %d" % n), 17, n) for n in (1, 2, 4)]
     statuses = [processor.process(_datagram(p, i)).status for i, p in enumerate(packets, 1)]
     replay = processor.process(_datagram(packets[1], 9))
     assert statuses == [EspStatus.VERIFIED] * 3
-    assert replay.status == EspStatus.REPLAY and replay.replayed and replay.payload == b"payload 2"
+    assert replay.status == EspStatus.REPLAY and replay.replayed and replay.payload == udp(b"payload 2")
     counters = sa.counters
     assert (counters.packets, counters.verified, counters.replays, counters.gaps) == (4, 4, 1, 1)
     assert (counters.seq_min, counters.seq_max) == (1, 4)
@@ -93,7 +94,7 @@ def test_processor_reports_a_duplicated_packet_as_replay_and_keeps_plaintext():
 
 def test_icv_failures_do_not_move_the_sequence_window():
     sa = _sa()
-    packet = bytearray(EspEncoder(sa).encode(b"x" * 40, 17, 7))
+    packet = bytearray(EspEncoder(sa).encode(udp(b"x" * 40), 17, 7))
     packet[-1] ^= 0xFF
     processor = EspProcessor(SaDatabase([sa]))
     assert processor.process(_datagram(bytes(packet))).status == EspStatus.ICV_FAILED
@@ -105,7 +106,7 @@ def test_esn_packets_after_a_wrap_verify_with_inferred_high_bits():
     encoder = EspEncoder(sa)
     processor = EspProcessor(SaDatabase([sa]))
     seqs = [0xFFFFFFFE, 0xFFFFFFFF, 1 << 32, (1 << 32) + 1]
-    results = [processor.process(_datagram(encoder.encode(b"esn", 17, seq))) for seq in seqs]
+    results = [processor.process(_datagram(encoder.encode(udp(b"esn"), 17, seq))) for seq in seqs]
     assert [r.status for r in results] == [EspStatus.VERIFIED] * 4
     assert [r.seq for r in results] == seqs
     assert sa.counters.gaps == 0

@@ -23,11 +23,13 @@ from ikedecode.capture.datagram import Kind
 from ikedecode.cli import RENDERERS, main
 from ikedecode.esp.ciphers import EspCrypto
 from ikedecode.esp.sequence import SequenceTracker
-from ikedecode.ike.records import Protection
+from ikedecode.ike.engine import IkeEngine
+from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, MessageDecoded
+from ikedecode.ike.records import IkeMessage, IkeSa, Protection
 from ikedecode.ike.v1 import engine as engine_module
-from ikedecode.ike.v1.engine import IkeEngine
 from ikedecode.ike.v1.fragments import MAX_PROBLEMS_KEPT, FragmentCollector
 from ikedecode.ike.v1.payloads import FragmentPayload
+from ikedecode.ike.v1.phase1_messages import Phase1Messages
 from ikedecode.keys.loader import load_key_text
 from ikedecode.pipeline import analyze
 from ikedecode.render.clock import utc_moment
@@ -43,8 +45,22 @@ def lab(name: str) -> tuple[list, object, bytes]:
     return ike, ring, data
 
 
-def all_codes(engine: IkeEngine, sas: list) -> list[str]:
-    return [f.code for f in engine.findings] + [f.code for sa in sas for f in sa.findings]
+def decoded(events: list[IkeEvent]) -> IkeMessage | None:
+    """The record of the datagram ``receive`` was given (None: nothing decoded)."""
+    return next((e.message for e in events if isinstance(e, MessageDecoded)), None)
+
+
+def raised(events: list[IkeEvent]) -> list:
+    return [e.finding for e in events if isinstance(e, FindingRaised)]
+
+
+def closed(events: list[IkeEvent]) -> list[IkeSa]:
+    return [e.sa for e in events if isinstance(e, IkeSaClosed)]
+
+
+def all_codes(events: list[IkeEvent]) -> list[str]:
+    """Codes of the findings raised by the engine and of those its closed IKE SAs carry."""
+    return [f.code for f in raised(events)] + [f.code for sa in closed(events) for f in sa.findings]
 
 
 # --- 1. timestamps outside the calendar ----------------------------------------------------------
@@ -89,9 +105,9 @@ def test_aggressive_mode_accepting_an_unknown_hash_notes_that_hash_r_was_not_che
     assert am2.count(sha1) == 1
     ike[1] = replace(ike[1], payload=am2.replace(sha1, bytes.fromhex("80020300")))
     engine = IkeEngine(ring)
-    records = [engine.receive(d) for d in ike]
-    sas = engine.finish()
-    assert "decoder-error" not in all_codes(engine, sas)
+    events = [engine.receive(d) for d in ike]
+    records = [decoded(e) for e in events]
+    assert "decoder-error" not in all_codes([*sum(events, []), *engine.finish()])
     assert records[1].label == "AM2"
     assert records[1].note == "HASH_R not checked: unknown IKE hash algorithm 768"
 
@@ -105,13 +121,15 @@ def test_a_late_responder_sa_payload_does_not_change_the_policy_of_derived_keys(
     late = mm2.replace(bytes.fromhex("80020002"), bytes.fromhex("80020300"))  # same MM2, unknown hash
     assert late != mm2
     engine = IkeEngine(ring)
-    for datagram in ike[:4]:
-        engine.receive(datagram)
-    chosen = engine._order[0].sa.chosen
-    engine.receive(replace(ike[1], payload=late, frame=99))
-    records = [engine.receive(d) for d in ike[4:]]
-    sas = engine.finish()
-    assert "decoder-error" not in all_codes(engine, sas)
+    events = [event for datagram in ike[:4] for event in engine.receive(datagram)]
+    chosen = next(iter(engine.v1.table)).sa.chosen
+    assert chosen
+    events += engine.receive(replace(ike[1], payload=late, frame=99))
+    later = [engine.receive(d) for d in ike[4:]]
+    records = [decoded(e) for e in later]
+    events += [*sum(later, []), *engine.finish()]
+    sas = closed(events)
+    assert "decoder-error" not in all_codes(events)
     assert sas[0].chosen == chosen
     verified = [r.label for r in records if r.protection is Protection.VERIFIED]
     # the late MM2 counts as the responder's third message, so labels after it shift; the keys hold
@@ -123,19 +141,21 @@ def test_a_late_responder_sa_payload_does_not_change_the_policy_of_derived_keys(
 
 def test_an_exception_inside_the_engine_becomes_a_finding_and_decoding_goes_on(monkeypatch):
     ike, ring, _ = lab("mm-aes128-sha1-modp2048")
-    real = engine_module.IkeEngine._phase1_message
+    real = Phase1Messages.message
 
-    def failing(self, state, msg, role, decryption):  # noqa: ANN001, ANN202
+    def failing(self, state, msg, role, step):  # noqa: ANN001, ANN202
         if msg.label == "MM3":
             raise RuntimeError("planted")
-        return real(self, state, msg, role, decryption)
+        return real(self, state, msg, role, step)
 
-    monkeypatch.setattr(engine_module.IkeEngine, "_phase1_message", failing)
+    monkeypatch.setattr(Phase1Messages, "message", failing)
     engine = IkeEngine(ring)
-    records = [engine.receive(d) for d in ike]
-    sas = engine.finish()
+    events = [engine.receive(d) for d in ike]
+    records = [decoded(e) for e in events]
+    finished = engine.finish()
+    sas = closed(finished)
     assert all(r is not None for r in records)
-    (error,) = [f for f in engine.findings if f.code == "decoder-error"]
+    (error,) = [f for f in raised([*sum(events, []), *finished]) if f.code == "decoder-error"]
     assert error.evidence == {"frame": ike[2].frame, "exception": "RuntimeError"}
     assert "planted" not in error.message  # exception texts may carry data: only the type is shown
     assert [r.label for r in records[:2]] == ["MM1", "MM2"] and records[3].label == "MM4"
@@ -144,13 +164,11 @@ def test_an_exception_inside_the_engine_becomes_a_finding_and_decoding_goes_on(m
 
 def test_an_exception_while_concluding_an_sa_is_a_finding(monkeypatch):
     ike, ring, _ = lab("mm-aes128-sha1-modp2048")
-    monkeypatch.setattr(engine_module.IkeEngine, "_conclude", lambda self, state: 1 / 0)
+    monkeypatch.setattr(engine_module.Ikev1Engine, "_conclude", lambda self, state: 1 / 0)
     engine = IkeEngine(ring)
-    for datagram in ike:
-        engine.receive(datagram)
-    sas = engine.finish()
-    assert len(sas) == 1
-    assert [f.evidence["exception"] for f in engine.findings if f.code == "decoder-error"] == [
+    events = [event for datagram in ike for event in engine.receive(datagram)] + engine.finish()
+    assert len(closed(events)) == 1
+    assert [f.evidence["exception"] for f in raised(events) if f.code == "decoder-error"] == [
         "ZeroDivisionError"
     ]
 
@@ -200,12 +218,14 @@ def test_an_exception_accounting_for_a_group_of_esp_packets_is_one_counted_findi
 def test_dropped_ike_sas_leave_no_index_entries_behind():
     ike, _, _ = lab("mm-aes128-sha1-modp2048")
     engine = IkeEngine(max_sas=10)
+    events: list[IkeEvent] = []
     for n in range(50):
         cookie = n.to_bytes(8, "big")
-        engine.receive(replace(ike[0], payload=cookie + ike[0].payload[8:]))
-    assert len(engine.finish()) == 10
-    assert len(engine._by_initiator_cookie) == 10
-    (cap,) = [f for f in engine.findings if f.code == "state-cap"]
+        events += engine.receive(replace(ike[0], payload=cookie + ike[0].payload[8:]))
+    events += engine.finish()
+    assert len(closed(events)) == 10
+    assert len(engine.v1.table._by_initiator_cookie) == 10
+    (cap,) = [f for f in raised(events) if f.code == "state-cap"]
     assert cap.evidence["dropped"] == 40
 
 
@@ -228,13 +248,12 @@ def test_ike_fragment_problems_are_described_up_to_a_bound_and_counted_beyond():
 def test_the_phase2_cap_forgets_the_per_message_id_state_of_dropped_exchanges(cap):
     ike, ring, _ = lab("esp-rekey-delete")
     engine = IkeEngine(ring, max_phase2_per_sa=cap)
-    for datagram in ike:
-        engine.receive(datagram)
-    sas = engine.finish()
-    assert all(len(sa.phase2) <= cap for sa in sas)
-    for state in engine._order:
+    events = [event for datagram in ike for event in engine.receive(datagram)] + engine.finish()
+    sas = closed(events)
+    assert sas and all(len(sa.phase2) <= cap for sa in sas)
+    for state in engine.v1.table:
         assert len(state.quick_modes) <= cap and len(state.qm_initiator) <= cap
-    assert "decoder-error" not in all_codes(engine, sas)
+    assert "decoder-error" not in all_codes(events)
 
 
 # --- 4. SA lookup by cookie pair (was a scan: quadratic under a responder-cookie flood) ----------
@@ -257,7 +276,7 @@ def test_sas_are_found_by_cookie_pair_whatever_the_number_of_responder_cookies()
         engine.receive(message(icky, n.to_bytes(8, "big"), n + 1))
     engine.receive(message(icky, (7).to_bytes(8, "big"), 1000))  # the 7th pair again
     engine.receive(message(icky, bytes(8), 1001))  # a zero responder cookie: the newest SA
-    sas = engine.finish()
+    sas = closed(engine.finish())
     assert len(sas) == 500
     assert sas[0].responder_cookie == (1).to_bytes(8, "big")  # the first reply completed the first SA
     assert [m.frame for m in sas[0].messages] == [1, 2]

@@ -24,18 +24,8 @@ assert len(WITH_LOGS) > 20, "keys/<capture>.<side>.log.gz ship with the project"
 NO_KEYS_LOGGED = {"fail-unreachable", "fail-ike-proposal", "ikev2-no-proposal"}  # no keys derived
 NO_KEYS_LOGGED |= {"ikev2-pq-addke-unsupported", "ikev2-pq-init-fragments-lost"}  # nor here (issue 18)
 BOTH_LOGS_NEEDED = {"fail-psk-mismatch"}  # each side encrypted with its own (different) keys
-# Issue 18: IKE SAs with IKE_INTERMEDIATE / IKE_FOLLOWUP_KE key stages or an RFC 8784 PPK need the stages
-# (SKEYSEED(n) = prf(SK_d(n-1), SK(n) | Ni | Nr)) that the decoder does not derive yet: expected to fail,
-# strictly, so that the mark goes when it does.  tests/lab/test_ikev2_pq_key_files.py checks these captures.
-KEY_STAGES = {
-    "ikev2-pq-chacha20",
-    "ikev2-pq-child-rekey-addke",
-    "ikev2-pq-hybrid",
-    "ikev2-pq-ike-rekey-hybrid",
-    "ikev2-pq-mlkem1024-two-addke",
-    "ikev2-pq-ppk",
-    "ikev2-pq-ppk-fallback",
-}
+# Issue 18: IKE SAs with IKE_INTERMEDIATE / IKE_FOLLOWUP_KE key stages or an RFC 8784 PPK: the user gives
+# each stage's SK(n) as --dh-secret SPIi:n=HEX (a followup's in a [[quick_mode]]) and the PPK as --ppk.
 
 
 def run_json(*args: str) -> dict:
@@ -53,11 +43,16 @@ def psk_and_dh_args(name: str, tmp_path: Path) -> list[str]:
     for sa in keys.get("ike_sa", []):
         if "dh_secret" in sa:
             args += ["--dh-secret", f"{sa['initiator_cookie']}={sa['dh_secret']}"]
+        for n, secret in enumerate(sa.get("additional_secrets", []), 1):  # RFC 9370 SK(n)
+            args += ["--dh-secret", f"{sa['initiator_cookie']}:{n}={secret}"]
+        if "ppk" in sa:
+            args += ["--ppk", f"{sa['ppk_id']}={sa['ppk']}"]
     pfs = [q for q in keys.get("quick_mode", []) if "dh_secret" in q] + ikev2_pfs_comments(name)
     if pfs:  # a PFS quick mode's g(qm)^xy is scoped by message ID: only a key file can say so
         lines = [
             f'[[quick_mode]]\ninitiator_cookie = "{q["initiator_cookie"]}"\n'
             f'message_id = "{q["message_id"]}"\ndh_secret = "{q["dh_secret"]}"\n'
+            f"additional_secrets = {q.get('additional_secrets', [])}\n"
             for q in pfs
         ]
         path = tmp_path / "pfs.toml"
@@ -77,6 +72,9 @@ def ikev2_pfs_comments(name: str) -> list[dict]:
         pfs = re.search(r"message ID (\d+) .*PFS dh_secret = ([0-9a-f]+)", line)
         if pfs and spi_i:
             out.append({"initiator_cookie": spi_i, "message_id": pfs.group(1), "dh_secret": pfs.group(2)})
+            more = re.search(r"additional secrets = ([0-9a-f, ]+)", line)  # RFC 9370 IKE_FOLLOWUP_KE SK(n)
+            if more:
+                out[-1]["additional_secrets"] = [v.strip() for v in more.group(1).split(",") if v.strip()]
     return out
 
 
@@ -110,16 +108,7 @@ def outcome(report: dict) -> dict:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            n,
-            marks=[pytest.mark.xfail(strict=True, reason="issue 18: key stages not derived yet")]
-            if n in KEY_STAGES
-            else [],
-        )
-        for n in WITH_LOGS
-        if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED
-    ],
+    [n for n in WITH_LOGS if n not in NO_KEYS_LOGGED | BOTH_LOGS_NEEDED],
 )
 def test_each_daemon_log_alone_decodes_like_psk_and_dh(name, tmp_path):
     reference = outcome(run_json(*psk_and_dh_args(name, tmp_path)))

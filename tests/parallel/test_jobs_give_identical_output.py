@@ -17,6 +17,7 @@ import pytest
 
 from ikedecode.capture import CaptureReader
 from ikedecode.esp.encoder import EspEncoder
+from ikedecode.esp.inner import ipv4_checksum
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.keys.loader import load_key_text
@@ -36,9 +37,10 @@ def _sa(spi: int, src: str, dst: str, **extra) -> IpsecSa:  # noqa: ANN003
 
 def _inner(n: int) -> bytes:
     payload = n.to_bytes(4, "big") * 20
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), n & 0xFFFF, 0, 64, 17, 0,
-                         bytes([10, 1, 0, 1]), bytes([10, 2, 0, 1]))  # fmt: skip
-    return header + payload
+    header = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), n & 0xFFFF, 0, 64, 17, 0,
+                                   bytes([10, 1, 0, 1]), bytes([10, 2, 0, 1])))  # fmt: skip
+    struct.pack_into("!H", header, 10, ipv4_checksum(header))  # as a real sender computes it
+    return bytes(header) + payload
 
 
 def _frame(src: str, dst: str, esp: bytes, vlan: bool = False) -> bytes:

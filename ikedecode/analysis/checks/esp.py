@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from ikedecode.analysis.checks.facts import Context, SaFacts, evidence_of, lifetimes, plural
+from ikedecode.esp.diagnose import esn_explanation
+from ikedecode.esp.plaintext import GARBLED
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import PROTO_IPSEC_AH, PROTO_IPSEC_ESP, SA_LIFE_DURATION, SA_LIFE_TYPE
 from ikedecode.ike.v1.exchanges import Label
@@ -94,19 +98,83 @@ def _no_esp(ctx: Context, flows: list[Flow]) -> list[Finding]:
     return out
 
 
+def _garbled(sa: IpsecSa, base: dict[str, Any]) -> Finding:
+    """Packets that decrypted to noise (esp/plaintext.py): all of them, or some."""
+    c = sa.counters
+    checks = ", ".join(
+        f"{count} {GARBLED.get(check, check)}" for check, count in sorted(c.failed_checks.items())
+    )
+    evidence = {
+        **base,
+        "garbled": c.garbled,
+        "garbled_icv_ok": c.garbled_icv_ok,
+        "failed_checks": dict(c.failed_checks),
+        "decrypted": c.decrypted,
+        "verified": c.verified,
+    }
+    if c.decrypted or c.verified:
+        return finding(
+            "esp-plaintext-garbled",
+            f"{sa.label}: {c.garbled} of {c.packets} packets decrypt to noise ({checks}) while "
+            f"{c.decrypted + c.verified} decrypt soundly",
+            evidence,
+        )
+    authentic = (
+        f"; {c.garbled_icv_ok} of them verify their ICV, so the integrity key is right"
+        if c.garbled_icv_ok
+        else ""
+    )
+    return finding(
+        "esp-encryption-key-wrong",
+        f"{sa.label}: {c.garbled} of {c.packets} packets decrypt to noise ({checks}){authentic}: "
+        "the encryption key is wrong",
+        evidence,
+    )
+
+
 def _counters(ctx: Context) -> list[Finding]:
     out = []
     for sa in ctx.report.ipsec_sas:
         c = sa.counters
         base = {"sa": sa.label, "origin": sa.origin, "packets": c.packets}
-        if c.icv_failed:
+        if c.garbled:
+            out.append(_garbled(sa, base))
+        esn = esn_explanation(sa) if c.icv_failed and not c.verified else None
+        if esn is not None:
+            out.append(
+                finding(
+                    "esp-esn-mismatch",
+                    f"{sa.label}: {c.icv_failed} of {c.packets} packets fail the ICV check "
+                    + (
+                        f"as configured without ESN, but verify with extended sequence numbers "
+                        f"(high bits {esn.seq_hi}): the SA uses ESN"
+                        if not sa.esn
+                        else "as configured with ESN, but verify without: the SA does not use ESN"
+                    ),
+                    {
+                        **base,
+                        "icv_failed": c.icv_failed,
+                        "esn": sa.esn,
+                        "verifies_with": esn.verifies_with,
+                        "seq_hi": esn.seq_hi,
+                    },
+                )
+            )
+        elif c.icv_failed:
             all_bad = c.verified == 0
             out.append(
                 finding(
                     _icv_code(sa.origin) if all_bad else "icv-failure-partial",
                     f"{sa.label}: {c.icv_failed} of {c.packets} packets fail the ICV check"
                     + (
-                        ": the integrity key is wrong for this SPI" if all_bad else ": corruption on the path"
+                        (
+                            f": the key is wrong for this SPI ({sa.encryption} authenticates with its "
+                            "encryption key)"
+                            if sa.encryption_algorithm.combined
+                            else ": the integrity key is wrong for this SPI"
+                        )
+                        if all_bad
+                        else ": corruption on the path"
                     ),
                     {**base, "icv_failed": c.icv_failed, "verified": c.verified},
                 )
@@ -154,6 +222,7 @@ def _after_delete(ctx: Context, flows: list[Flow]) -> list[Finding]:
                     if f.dst == msg.sender and f.last_seen and f.last_seen > msg.time + IN_FLIGHT
                 ]
                 for f in late:
+                    assert f.last_seen is not None  # the list holds only flows seen after the delete
                     out.append(
                         finding(
                             "esp-after-delete",

@@ -10,7 +10,9 @@ from ikedecode.analysis.checks.facts import Context, evidence_of, frames_text
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
 from ikedecode.ike.records import IkeMessage, IkeSa
-from ikedecode.ike.v2.payloads import Ikev2NotifyPayload
+from ikedecode.ike.registry import ikev2 as reg
+from ikedecode.ike.v2.payloads import Ikev2KePayload, Ikev2NotifyPayload, Ikev2SaPayload
+from ikedecode.ike.v2.stages import ML_KEM, additional_methods, method_name
 
 IKE_SA_INIT, IKE_AUTH, INFORMATIONAL = 34, 35, 37
 INVALID_KE_PAYLOAD = 17
@@ -23,6 +25,8 @@ def check_ikev2(ctx: Context) -> list[Finding]:
         if sa.version != 2:
             continue
         out.extend(_unanswered(sa))
+        out.extend(_additional_key_exchanges(sa))
+        out.extend(_init_fragmented(sa))
         originals = [m for m in sa.messages if m.retransmission_of is None]
         groups: dict[tuple[str, int], list[tuple[IkeMessage, Ikev2NotifyPayload]]] = {}
         for msg in originals:
@@ -124,3 +128,90 @@ def _unanswered(sa: IkeSa) -> list[Finding]:
         severity = Severity.WARNING if unreadable_liveness else None
         out.append(finding(code, text, evidence, severity=severity))
     return out
+
+
+UDP_PAYLOAD_LIMIT = {4: 1472, 6: 1452}  # 1500-byte MTU minus IP and UDP headers
+LARGE_KE = 512  # bytes: ML-KEM key shares (800-1568 B), not a classic group's
+
+
+def _init_messages(sa: IkeSa) -> tuple[IkeMessage | None, IkeMessage | None]:
+    init = [m for m in sa.messages if m.exchange_type == reg.IKE_SA_INIT and m.retransmission_of is None]
+    request = next((m for m in reversed(init) if m.response is False), None)
+    response = next((m for m in reversed(init) if m.response), None)
+    return request, response
+
+
+def _additional_key_exchanges(sa: IkeSa) -> list[Finding]:
+    """RFC 9370 2.1.2: additional key exchanges offered that the responder does not do: every
+    proposal requires one and the answer is NO_PROPOSAL_CHOSEN (``ikev2-addke-unsupported``), or an
+    optional one the chosen proposal leaves out (``ikev2-addke-declined``)."""
+    request, response = _init_messages(sa)
+    if request is None or response is None:
+        return []
+    offered = [p for sa_p in request.payloads if isinstance(sa_p, Ikev2SaPayload) for p in sa_p.proposals]
+    with_addke = [p for p in offered if additional_methods(p)]
+    if not with_addke:
+        return []
+    wanted = sorted({method_name(m) for p in with_addke for _, m in additional_methods(p)})
+    notifies = {p.notify_type for p in response.payloads if isinstance(p, Ikev2NotifyPayload)}
+    chosen = next(
+        (p for sa_p in response.payloads if isinstance(sa_p, Ikev2SaPayload) for p in sa_p.proposals), None
+    )
+    evidence = {
+        "ike_sa": sa.cookies,
+        "offered": wanted,
+        "request": evidence_of(request),
+        "response": evidence_of(response),
+    }
+    required = all(
+        not any(t.transform_id == 0 for t in p.transforms if 6 <= t.transform_type <= 12) for p in offered
+    )
+    if chosen is None and reg.N_NO_PROPOSAL_CHOSEN in notifies and required:
+        supports = reg.N_INTERMEDIATE_EXCHANGE_SUPPORTED in notifies
+        text = (
+            f"{response.sender} refused {request.sender}'s IKE SA "
+            f"(NO_PROPOSAL_CHOSEN, frame {response.frame}): "
+            f"every proposal requires additional key exchanges ({', '.join(wanted)}, RFC 9370) and the "
+            + ("responder" if supports else "responder does not announce IKE_INTERMEDIATE (no "
+               "INTERMEDIATE_EXCHANGE_SUPPORTED): it")
+            + " does not do them"
+        )  # fmt: skip
+        return [finding("ikev2-addke-unsupported", text, evidence)]
+    if chosen is not None and not additional_methods(chosen):
+        text = (
+            f"{response.sender} chose a proposal without the additional key exchanges "
+            f"{request.sender} offered ({', '.join(wanted)}, RFC 9370; frame {response.frame}): "
+            "the IKE SA has no post-quantum key exchange"
+        )
+        return [finding("ikev2-addke-declined", text, evidence)]
+    return []
+
+
+def _init_fragmented(sa: IkeSa) -> list[Finding]:
+    """An IKE_SA_INIT request with a large (ML-KEM) key share that needs IP fragments and is never
+    answered: IKE fragmentation (RFC 7383) cannot cover IKE_SA_INIT, the path dropped a fragment."""
+    request, response = _init_messages(sa)
+    if request is None or response is not None:
+        return []
+    limit = UDP_PAYLOAD_LIMIT[6 if ":" in request.sender else 4]
+    ke = next((p for p in request.payloads if isinstance(p, Ikev2KePayload)), None)
+    if ke is None or len(ke.data) < LARGE_KE or (len(request.frames) < 2 and request.length <= limit):
+        return []
+    copies = [request, *(m for m in sa.messages if m.retransmission_of == request.frame)]
+    how = (
+        f"in {len(request.frames)} IP fragments" if len(request.frames) > 1 else f"(more than {limit} bytes)"
+    )
+    kind = "post-quantum " if ke.group in ML_KEM else ""
+    text = (
+        f"{request.sender}'s IKE_SA_INIT request carries a {len(ke.data)}-byte {kind}key share "
+        f"({method_name(ke.group)}): {request.length} bytes {how}, sent {len(copies)} times "
+        f"({frames_text(copies)}) and never answered: the IP fragments do not reach {request.receiver}"
+    )
+    evidence = {
+        "ike_sa": sa.cookies,
+        "request": evidence_of(request, length=request.length, ip_frames=list(request.frames)),
+        "key_exchange": method_name(ke.group),
+        "key_share_bytes": len(ke.data),
+        "copies": len(copies),
+    }
+    return [finding("ikev2-init-fragments-lost", text, evidence)]

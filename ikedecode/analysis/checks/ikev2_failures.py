@@ -117,7 +117,7 @@ def _notify_evidence(msg: IkeMessage, p: Ikev2NotifyPayload) -> dict[str, Any]:
 def _psk_story(sa: IkeSa, refused_side: str) -> tuple[str, dict[str, Any]] | None:
     """Which of the PSKs given produced the refused side's AUTH, and which the refuser would use."""
     assert sa.ikev2 is not None
-    checks = [c for c in sa.ikev2.psk_auth if c["side"] == refused_side]
+    checks = [c for c in sa.ikev2.psk_checks if c["side"] == refused_side]
     if not checks:
         return None
     check = checks[0]

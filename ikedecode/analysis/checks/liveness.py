@@ -13,10 +13,9 @@ from ikedecode.analysis.checks.esp import Flow, flows_of
 from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, evidence_of, frames_text
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.records import IkeMessage, Protection
-from ikedecode.ike.registries import PROTOCOL_IDS
+from ikedecode.ike.registries import PROTO_ISAKMP, PROTOCOL_IDS, R_U_THERE, R_U_THERE_ACK
 from ikedecode.ike.v1.exchanges import Role
 
-R_U_THERE, R_U_THERE_ACK = 36136, 36137
 DEAD_AFTER = 2  # unanswered R-U-THEREs in a row before calling the peer dead (strongSwan/Cisco send 3-5)
 UNREADABLE = (Protection.NO_KEYS, Protection.UNDECRYPTABLE)
 LISTED_DELETES = 6  # more deletes of one kind from one peer are summed up
@@ -132,7 +131,9 @@ def _deletes(facts: SaFacts, flows: list[Flow]) -> list[Finding]:
     for msg, d in facts.deletes:
         proto = PROTOCOL_IDS.short_name(d.protocol_id)
         what = (
-            "the IKE SA" if d.protocol_id == 1 else f"{proto} SA " + ", ".join(f"0x{s.hex()}" for s in d.spis)
+            "the IKE SA"
+            if d.protocol_id == PROTO_ISAKMP
+            else f"{proto} SA " + ", ".join(f"0x{s.hex()}" for s in d.spis)
         )
         groups.setdefault((msg.sender, proto), []).append((msg, what))
         items.append(evidence_of(msg, protocol=proto, spis=[s.hex() for s in d.spis]))

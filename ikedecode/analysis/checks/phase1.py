@@ -24,10 +24,9 @@ from ikedecode.analysis.checks.facts import (
 )
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage, Protection
-from ikedecode.ike.registries import PROTO_ISAKMP
+from ikedecode.ike.registries import NO_PROPOSAL_CHOSEN, PROTO_ISAKMP
 from ikedecode.ike.v1.exchanges import Label
 
-NO_PROPOSAL_CHOSEN = 14  # RFC 2408 3.14.1
 # What a responder sends when it cannot decrypt or authenticate MM5 / AM3 (RFC 2408 3.14.1)
 AUTHENTICATION_NOTIFIES = frozenset({16, 23, 24})  # PAYLOAD-MALFORMED, INVALID-HASH-INFORMATION, AUTH-FAILED
 READABLE = (Protection.VERIFIED, Protection.DECRYPTED, Protection.HASH_MISMATCH)

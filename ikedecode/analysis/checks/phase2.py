@@ -23,12 +23,16 @@ from ikedecode.analysis.checks.facts import (
 )
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import Protection
-from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION, SA_LIFE_DURATION, SA_LIFE_TYPE
+from ikedecode.ike.registries import (
+    INVALID_ID_INFORMATION,
+    IPSEC_GROUP_DESCRIPTION,
+    NO_PROPOSAL_CHOSEN,
+    RESPONDER_LIFETIME,
+    SA_LIFE_DURATION,
+    SA_LIFE_TYPE,
+)
 from ikedecode.ike.v1.attributes import lifetime_text
 from ikedecode.ike.v1.exchanges import Label
-
-NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18  # RFC 2408 3.14.1
-RESPONDER_LIFETIME = 24576  # RFC 2407 4.6.3.1
 
 
 def _proposals(qm: QuickModeFacts, label: str) -> list[str]:

@@ -132,4 +132,3 @@ EAP_METHOD_TYPES = Registry(
     ),  # fmt: skip
 )
 EAP_IDENTITY = 1
-

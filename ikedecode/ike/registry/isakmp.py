@@ -36,6 +36,15 @@ EXCHANGE_TYPES = Registry(
 
 IKEV2_EXCHANGE_TYPES = frozenset({34, 35, 36, 37, 38})
 
+# NAT-D and NAT-OA before RFC 3947 gave them 20 and 21: the later NAT-T drafts used 15 and 16 (which
+# GDOI, RFC 3547, also uses for SA KEK / SA TEK), as Cisco IOS still does when both peers' NAT-T
+# vendor ID is a draft one (decided per IKE SA: ``ike/v1/nat_t_numbers.py``). Drafts -01 to -03
+# used the private numbers 130 and 131 (in ``PAYLOAD_TYPES``).
+NAT_T_DRAFT_PAYLOAD_TYPES = {
+    15: ("NAT-D (draft-ietf-ipsec-nat-t-ike, type 15)", "NAT-D"),
+    16: ("NAT-OA (draft-ietf-ipsec-nat-t-ike, type 16)", "NAT-OA"),
+}
+
 # RFC 2408 3.1 (1-13), mode-cfg draft (14), RFC 3547 GDOI (15-19), RFC 3947 (20, 21),
 # RFC 6407 (22), draft-ietf-ipsec-nat-t-ike-01..03 (130, 131), Cisco IKE fragmentation (132).
 PAYLOAD_TYPES = Registry(
@@ -71,6 +80,10 @@ PAYLOAD_TYPES = Registry(
     ranges=((23, 32, "reserved"), (54, 127, "reserved"), (128, 255, "private use")),
 )
 
+PAYLOAD_SA = 1
+PAYLOAD_KE = 4
+PAYLOAD_FRAGMENT = 132  # Cisco IKE fragmentation
+
 # RFC 4306 3.2 / RFC 7296 3.2 and RFC 7383 (53): names only, for recognising IKEv2 chains.
 IKEV2_PAYLOAD_TYPES = Registry(
     "IKEv2 payload type",
@@ -95,6 +108,7 @@ IKEV2_PAYLOAD_TYPES = Registry(
         53: ("Encrypted and Authenticated Fragment", "SKF"),
     },
 )
+IKEV2_PAYLOAD_ENCRYPTED = 46  # RFC 7296 3.14 (SK)
 
 # RFC 2408 3.14.1 (1-30 errors, 16384 CONNECTED), RFC 2407 4.6.3 (24576-24578), RFC 3706 (36136/7),
 # Cisco Unity (40501-40503, as Wireshark names them).
@@ -151,6 +165,12 @@ NOTIFY_TYPES = Registry(
         (40960, 65535, "reserved"),
     ),
 )
+NO_PROPOSAL_CHOSEN = 14
+INVALID_ID_INFORMATION = 18
+RESPONDER_LIFETIME = 24576  # RFC 2407 4.6.3.1
+REPLAY_STATUS = 24577  # RFC 2407 4.6.3.2
+R_U_THERE = 36136  # RFC 3706 (DPD)
+R_U_THERE_ACK = 36137
 
 # Notify types below 16384 report errors (RFC 2408 3.14.1); the rest are status messages.
 NOTIFY_ERROR_MAX = 16383

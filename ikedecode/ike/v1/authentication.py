@@ -12,7 +12,7 @@ from typing import Any
 from ikedecode.findings import finding
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.v1 import authhash, keyderiv
-from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.v1.exchanges import HashCheck, Role
 from ikedecode.ike.v1.payloads import HashPayload
 from ikedecode.ike.v1.phase1 import AuthFamily
 from ikedecode.ike.v1.sa_state import SaState
@@ -160,9 +160,10 @@ class HashVerifier:
             msg.note = f"HASH_R does not verify with the SKEYID of {', '.join(k.origin for k in given)}"
         return bool(given)
 
-    def verify_phase2_hash(self, state: SaState, msg: IkeMessage) -> None:
+    def verify_phase2_hash(self, state: SaState, msg: IkeMessage, check: HashCheck | None) -> None:
         """HASH(1), HASH(2), HASH(3) of quick mode (RFC 2409 5.5); HASH(1) of informational
-        exchanges (RFC 2409 5.7) and of transaction exchanges (draft-dukes-ike-mode-cfg 3.2)."""
+        exchanges (RFC 2409 5.7) and of transaction exchanges (draft-dukes-ike-mode-cfg 3.2):
+        ``check``, from the exchange table, says which."""
         if not msg.payloads or not isinstance(msg.payloads[0], HashPayload):
             return
         hash_payload = msg.payloads[0]
@@ -173,16 +174,16 @@ class HashVerifier:
         hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
         plaintext_rest = _bytes_after(msg.payloads, hash_payload)
         qm = state.quick_modes.get(mid)
-        if msg.label == "QM1":
+        if check is HashCheck.QM_HASH1:
             hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
-        elif msg.label == "QM2":
+        elif check is HashCheck.QM_HASH2:
             if qm is None or qm.ni_b is None:
                 return
             hash_name, expected = (
                 "HASH(2)",
                 authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, plaintext_rest),
             )
-        elif msg.label == "QM3":
+        elif check is HashCheck.QM_HASH3:
             if qm is None or qm.ni_b is None or qm.nr_b is None:
                 return
             hash_name, expected = (

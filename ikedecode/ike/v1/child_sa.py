@@ -15,6 +15,7 @@ from typing import Any
 from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION
 from ikedecode.ike.v1 import keyderiv
+from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import KePayload, NoncePayload, SaPayload
 from ikedecode.keys.keyring import KeyRing
 
@@ -60,19 +61,19 @@ class QuickModeMaterial:
     def absorb(self, label: str, payloads: list[Any]) -> None:
         for p in payloads:
             if isinstance(p, SaPayload):
-                if label == "QM1":
+                if label == Label.QM1:
                     self.offer = p
-                elif label == "QM2":
+                elif label == Label.QM2:
                     self.accepted = p
             elif isinstance(p, NoncePayload):
-                if label == "QM1":
+                if label == Label.QM1:
                     self.ni_b = p.data
-                elif label == "QM2":
+                elif label == Label.QM2:
                     self.nr_b = p.data
             elif isinstance(p, KePayload):
-                if label == "QM1":
+                if label == Label.QM1:
                     self.ke_i = p.data
-                elif label == "QM2":
+                elif label == Label.QM2:
                     self.ke_r = p.data
 
     @property

@@ -2,8 +2,10 @@
 
 Every IKEv1 message is labelled by its exchange and its place in it. The label follows from who
 sent it and how many distinct messages that side has sent in the exchange so far, so
-out-of-order arrival and retransmissions do not shift labels. Each step names the state that
-each side reaches once the message has been seen, in the names Cisco IOS uses in
+out-of-order arrival and retransmissions do not shift labels. The table carries the rules the
+engine and the renderers follow: which hash each message carries to check, which message
+completes an exchange (the last step of a phase-1 shape establishes the IKE SA), and the state each
+side reaches once the message has been seen, in the names Cisco IOS uses in
 ``show crypto isakmp sa`` and ``debug crypto isakmp``.
 """
 
@@ -39,12 +41,23 @@ class Label(StrEnum):
     UNKNOWN = "?"  # beyond the shape of its exchange, or an exchange ikedecode does not follow
 
 
+class HashCheck(StrEnum):
+    """Which hash a message carries for ikedecode to check (its value is the hash's RFC name)."""
+
+    SENDER_PHASE1 = "HASH_I/HASH_R"  # RFC 2409 5: HASH_I from the initiator, HASH_R from the responder
+    CLEAR_HASH_R = "HASH_R"  # RFC 2409 5.4 aggressive mode: in clear text, checkable with a PSK alone
+    QM_HASH1 = "HASH(1)"  # RFC 2409 5.5
+    QM_HASH2 = "HASH(2)"
+    QM_HASH3 = "HASH(3)"
+    INFORMATIONAL_HASH1 = "informational HASH(1)"  # RFC 2409 5.7, draft-dukes-ike-mode-cfg 3.2
+
+
 I, R = Role.INITIATOR, Role.RESPONDER  # noqa: E741 - the shapes read like the RFC's diagrams
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    label: str
+    label: Label
     sender: Role
     encrypted: bool  # whether RFC 2409 sends this message encrypted
     expected_payloads: tuple[str, ...]  # payload names the shape expects (for sanity findings)
@@ -52,6 +65,16 @@ class Step:
     ios_state_initiator: str  # debug crypto isakmp "New State" on the initiator after it
     ios_state_responder: str
     purpose: str  # one plain sentence for reports
+    hash_check: HashCheck | None = None  # the hash this message carries for ikedecode to check
+    completes: bool = False  # seeing this message completes its exchange (phase 1: establishes the IKE SA)
+    keys_ipsec_sas: bool = False  # once verified, this message gives what KEYMAT needs (RFC 2409 5.5)
+    # debug crypto isakmp: the state tag of the "sending/received packet" line for this message on
+    # the initiator and on the responder (Examples 13-3 and 13-5; the SA's state as the line prints)
+    ios_packet_state_initiator: str = ""
+    ios_packet_state_responder: str = ""
+
+    def ios_packet_state(self, side: Role) -> str:
+        return self.ios_packet_state_initiator if side is Role.INITIATOR else self.ios_packet_state_responder
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +83,7 @@ class ExchangeShape:
     exchange_type: int
     phase: int
     steps: tuple[Step, ...]
+    distinct_messages_to_complete: int | None = None  # complete after so many messages, whatever they are
 
     def step_for(self, sender: Role, ordinal: int) -> Step | None:
         """The ``ordinal``-th (0-based) distinct message from ``sender`` in this exchange."""
@@ -67,7 +91,7 @@ class ExchangeShape:
         return own[ordinal] if ordinal < len(own) else None
 
     @property
-    def final_label(self) -> str:
+    def final_label(self) -> Label:
         return self.steps[-1].label
 
 
@@ -78,7 +102,7 @@ MAIN_MODE = ExchangeShape(
     1,
     (
         Step(
-            "MM1",
+            Label.MM1,
             I,
             False,
             ("SA",),
@@ -86,9 +110,11 @@ MAIN_MODE = ExchangeShape(
             "IKE_I_MM1",
             "IKE_R_MM1",
             "the initiator offers its ISAKMP policies (proposals and transforms)",
+            ios_packet_state_initiator="MM_NO_STATE",
+            ios_packet_state_responder="NEW SA",
         ),
         Step(
-            "MM2",
+            Label.MM2,
             R,
             False,
             ("SA",),
@@ -96,9 +122,11 @@ MAIN_MODE = ExchangeShape(
             "IKE_I_MM2",
             "IKE_R_MM2",
             "the responder picks one transform from the offer",
+            ios_packet_state_initiator="MM_NO_STATE",
+            ios_packet_state_responder="MM_SA_SETUP",
         ),
         Step(
-            "MM3",
+            Label.MM3,
             I,
             False,
             ("KE", "NONCE"),
@@ -106,9 +134,11 @@ MAIN_MODE = ExchangeShape(
             "IKE_I_MM3",
             "IKE_R_MM3",
             "the initiator sends its Diffie-Hellman public value and nonce",
+            ios_packet_state_initiator="MM_SA_SETUP",
+            ios_packet_state_responder="MM_SA_SETUP",
         ),
         Step(
-            "MM4",
+            Label.MM4,
             R,
             False,
             ("KE", "NONCE"),
@@ -116,9 +146,11 @@ MAIN_MODE = ExchangeShape(
             "IKE_I_MM4",
             "IKE_R_MM4",
             "the responder sends its Diffie-Hellman public value and nonce; both sides can now derive SKEYID",
+            ios_packet_state_initiator="MM_SA_SETUP",
+            ios_packet_state_responder="MM_KEY_EXCH",
         ),
         Step(
-            "MM5",
+            Label.MM5,
             I,
             True,
             ("ID", "HASH"),
@@ -126,9 +158,12 @@ MAIN_MODE = ExchangeShape(
             "IKE_I_MM5",
             "IKE_R_MM5",
             "the initiator proves its identity (encrypted ID and HASH_I or signature)",
+            hash_check=HashCheck.SENDER_PHASE1,
+            ios_packet_state_initiator="MM_KEY_EXCH",
+            ios_packet_state_responder="MM_KEY_EXCH",
         ),
         Step(
-            "MM6",
+            Label.MM6,
             R,
             True,
             ("ID", "HASH"),
@@ -136,6 +171,10 @@ MAIN_MODE = ExchangeShape(
             "IKE_P1_COMPLETE",
             "IKE_P1_COMPLETE",
             "the responder proves its identity (encrypted ID and HASH_R or signature); phase 1 is complete",
+            hash_check=HashCheck.SENDER_PHASE1,
+            completes=True,
+            ios_packet_state_initiator="MM_KEY_EXCH",
+            ios_packet_state_responder="QM_IDLE",
         ),
     ),
 )
@@ -147,7 +186,7 @@ AGGRESSIVE_MODE = ExchangeShape(
     1,
     (
         Step(
-            "AM1",
+            Label.AM1,
             I,
             False,
             ("SA", "KE", "NONCE", "ID"),
@@ -155,9 +194,11 @@ AGGRESSIVE_MODE = ExchangeShape(
             "IKE_I_AM1",
             "IKE_R_AM1",
             "the initiator offers its policies, Diffie-Hellman value, nonce and identity in one message",
+            ios_packet_state_initiator="AG_NO_STATE",
+            ios_packet_state_responder="NEW SA",
         ),
         Step(
-            "AM2",
+            Label.AM2,
             R,
             False,
             ("SA", "KE", "NONCE", "ID", "HASH"),
@@ -165,9 +206,12 @@ AGGRESSIVE_MODE = ExchangeShape(
             "IKE_I_AM2",
             "IKE_R_AM2",
             "the responder accepts a transform and authenticates itself (HASH_R in clear text)",
+            hash_check=HashCheck.CLEAR_HASH_R,
+            ios_packet_state_initiator="AG_NO_STATE",
+            ios_packet_state_responder="AG_INIT_EXCH",
         ),
         Step(
-            "AM3",
+            Label.AM3,
             I,
             False,
             ("HASH",),
@@ -175,6 +219,10 @@ AGGRESSIVE_MODE = ExchangeShape(
             "IKE_P1_COMPLETE",
             "IKE_P1_COMPLETE",
             "the initiator authenticates itself (HASH_I); phase 1 is complete",
+            hash_check=HashCheck.SENDER_PHASE1,
+            completes=True,
+            ios_packet_state_initiator="AG_INIT_EXCH",
+            ios_packet_state_responder="AG_INIT_EXCH",
         ),
     ),
 )
@@ -186,7 +234,7 @@ QUICK_MODE = ExchangeShape(
     2,
     (
         Step(
-            "QM1",
+            Label.QM1,
             I,
             True,
             ("HASH", "SA", "NONCE"),
@@ -194,9 +242,10 @@ QUICK_MODE = ExchangeShape(
             "IKE_QM_I_QM1",
             "IKE_QM_R_QM1",
             "the initiator proposes IPsec transforms, its SPI and the proxy identities",
+            hash_check=HashCheck.QM_HASH1,
         ),
         Step(
-            "QM2",
+            Label.QM2,
             R,
             True,
             ("HASH", "SA", "NONCE"),
@@ -204,9 +253,11 @@ QUICK_MODE = ExchangeShape(
             "IKE_QM_I_QM2",
             "IKE_QM_R_QM2",
             "the responder accepts a transform and sends its SPI",
+            hash_check=HashCheck.QM_HASH2,
+            keys_ipsec_sas=True,
         ),
         Step(
-            "QM3",
+            Label.QM3,
             I,
             True,
             ("HASH",),
@@ -214,6 +265,8 @@ QUICK_MODE = ExchangeShape(
             "IKE_QM_PHASE2_COMPLETE",
             "IKE_QM_PHASE2_COMPLETE",
             "the initiator confirms (HASH(3)); the IPsec SAs are installed",
+            hash_check=HashCheck.QM_HASH3,
+            completes=True,
         ),
     ),
 )
@@ -223,7 +276,20 @@ INFORMATIONAL = ExchangeShape(
     "informational",
     5,
     2,
-    (Step("INFO", I, True, ("HASH",), "", "", "", "a notification or delete"),),
+    (
+        Step(
+            Label.INFO,
+            I,
+            True,
+            ("HASH",),
+            "",
+            "",
+            "",
+            "a notification or delete",
+            hash_check=HashCheck.INFORMATIONAL_HASH1,
+            completes=True,
+        ),
+    ),
 )
 TRANSACTION = ExchangeShape(
     "transaction",
@@ -231,17 +297,36 @@ TRANSACTION = ExchangeShape(
     2,
     (
         Step(
-            "TRANSACTION", I, True, ("HASH", "ATTR"), "", "", "", "a mode-config or XAUTH attribute exchange"
+            Label.TRANSACTION,
+            I,
+            True,
+            ("HASH", "ATTR"),
+            "",
+            "",
+            "",
+            "a mode-config or XAUTH attribute exchange",
+            hash_check=HashCheck.INFORMATIONAL_HASH1,
         ),
     ),
+    distinct_messages_to_complete=2,  # draft-dukes-ike-mode-cfg 3.2: REQUEST/REPLY or SET/ACK
 )
 
-SHAPES_BY_TYPE: dict[int, ExchangeShape] = {
-    s.exchange_type: s for s in (MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, TRANSACTION)
-}
-PHASE1_TYPES = frozenset({MAIN_MODE.exchange_type, AGGRESSIVE_MODE.exchange_type})
+SHAPES = (MAIN_MODE, AGGRESSIVE_MODE, QUICK_MODE, INFORMATIONAL, TRANSACTION)
+SHAPES_BY_TYPE: dict[int, ExchangeShape] = {s.exchange_type: s for s in SHAPES}
+STEP_BY_LABEL: dict[str, Step] = {step.label: step for shape in SHAPES for step in shape.steps}
+PHASE1_SHAPES = tuple(s for s in SHAPES if s.phase == 1)
+PHASE1_TYPES = frozenset(s.exchange_type for s in PHASE1_SHAPES)
+PHASE1_EXCHANGES = frozenset(s.name for s in PHASE1_SHAPES)
+PHASE2_TYPES = frozenset(s.exchange_type for s in SHAPES if s.phase == 2)
+
+# The last message of a phase-1 exchange establishes the IKE SA (MM6, AM3), in the state
+# ``show crypto isakmp sa`` shows from then on (QM_IDLE).
+ESTABLISHING_LABELS = frozenset(step.label for s in PHASE1_SHAPES for step in s.steps if step.completes)
+(ESTABLISHED_STATE,) = {s.steps[-1].state for s in PHASE1_SHAPES}
+
+# A phase-2 message beyond its exchange's shape (or of an exchange ikedecode does not follow) is
+# checked as an informational message: HASH(1) over the payloads after it (RFC 2409 5.7).
+UNSHAPED_PHASE2_HASH = HashCheck.INFORMATIONAL_HASH1
 
 # Phase-1 state reached once a message has been seen (show crypto isakmp sa).
-STATE_AFTER: dict[str, str] = {
-    s.label: s.state for shape in (MAIN_MODE, AGGRESSIVE_MODE) for s in shape.steps
-}
+STATE_AFTER: dict[str, str] = {s.label: s.state for shape in PHASE1_SHAPES for s in shape.steps}

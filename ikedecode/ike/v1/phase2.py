@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ikedecode.ike.v1.exchanges import Label, Role
 from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
     DeletePayload,
@@ -13,14 +14,16 @@ from ikedecode.ike.v1.payloads import (
     SaPayload,
 )
 
+INITIATOR, RESPONDER = Role.INITIATOR.value, Role.RESPONDER.value  # summary keys: plain text
+
 
 def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: list[Any]) -> None:
     """Fold the decoded payloads of QM1/QM2/QM3 into the exchange's summary."""
-    side = "initiator" if label in ("QM1", "QM3") else "responder"
+    side = INITIATOR if label in (Label.QM1, Label.QM3) else RESPONDER
     ids = [p for p in payloads if isinstance(p, IdPayload)]
     for p in payloads:
         if isinstance(p, SaPayload):
-            key = "proposals" if label == "QM1" else "accepted"
+            key = "proposals" if label == Label.QM1 else "accepted"
             summary[key] = [prop.to_dict() for prop in p.proposals]
             spis = summary.setdefault("spis", {})
             for prop in p.proposals:
@@ -30,7 +33,7 @@ def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: 
             summary.setdefault("pfs", {})[side] = len(p.data)
         elif isinstance(p, NotifyPayload):
             summary.setdefault("notifies", []).append(p.to_dict())
-    if len(ids) >= 2 and label in ("QM1", "QM2"):
+    if len(ids) >= 2 and label in (Label.QM1, Label.QM2):
         # RFC 2409 section 5.5: IDci then IDcr, the client (proxy) identities
         summary.setdefault("proxy_ids", {})[side] = {"local": ids[0].text, "remote": ids[1].text}
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from ikedecode.ike import ciphers
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.header import HEADER_LENGTH
+from ikedecode.ike.registries import NAT_T_DRAFT_PAYLOAD_TYPES
 from ikedecode.ike.v1.payloads import PayloadChain, UnknownPayload, parse_payloads
 
-ISAKMP_HEADER_LENGTH = 28
 # Padding may be up to 255 bytes by some implementations; more is not plausible.
 MAX_PADDING = 255
 
@@ -29,8 +30,8 @@ class Decryption:
 
 def ciphertext_of(message: bytes, length: int) -> bytes:
     """The encrypted part of an ISAKMP message: everything after the header, up to its length."""
-    end = min(len(message), length) if length >= ISAKMP_HEADER_LENGTH else len(message)
-    return message[ISAKMP_HEADER_LENGTH:end]
+    end = min(len(message), length) if length >= HEADER_LENGTH else len(message)
+    return message[HEADER_LENGTH:end]
 
 
 def try_decrypt(
@@ -52,12 +53,13 @@ def try_decrypt(
     if first_payload == 0:
         return "header announces no payload"
     # After decryption, bytes past the last payload are padding (RFC 2409 Appendix B).
-    chain = parse_payloads(first_payload, plaintext, ISAKMP_HEADER_LENGTH, padded=True)
+    chain = parse_payloads(first_payload, plaintext, HEADER_LENGTH, padded=True)
     if chain.problems:
         return "decrypted data is not a payload chain: " + chain.problems[0]
     if not chain.payloads:
         return "decrypted data holds no payload"
-    if any(isinstance(p, UnknownPayload) for p in chain.payloads):
+    if any(isinstance(p, UnknownPayload) and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES for p in chain.payloads):
+        # (15 and 16 are NAT-D/NAT-OA in an SA with draft NAT-T numbers: ike/v1/nat_t_numbers.py)
         return "decrypted data holds an unknown payload type"
     padding = len(chain.trailing)
     if padding > MAX_PADDING + block:

@@ -54,5 +54,4 @@ class SaState:
     qm_initiator: dict[int, str] = field(default_factory=dict)  # message ID -> address that opened it
     quick_modes: dict[int, QuickModeMaterial] = field(default_factory=dict)  # message ID -> QM1/QM2 material
     key_failure_reported: bool = False
-    phase1_labels_seen: set[str] = field(default_factory=set)
     phase2_cap_finding: Finding | None = None  # set once the phase-2 cap dropped an exchange

@@ -27,7 +27,13 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.dh_work import DhProvider
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, MessageDecoded
-from ikedecode.ike.header import FLAG_IKEV2_INITIATOR, FLAG_IKEV2_RESPONSE, IsakmpHeader, parse_header
+from ikedecode.ike.header import (
+    FLAG_IKEV2_INITIATOR,
+    FLAG_IKEV2_RESPONSE,
+    HEADER_LENGTH,
+    IsakmpHeader,
+    parse_header,
+)
 from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts, Protection
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import handlers
@@ -38,7 +44,6 @@ from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.keys.keyring import KeyRing
 
 DEFAULT_MAX_SAS = 100_000
-HEADER_LENGTH = 28
 ZERO_SPI = bytes(8)
 RESTART_WINDOW = 60.0  # seconds within which a new IKE_SA_INIT may restart an answered one
 
@@ -275,6 +280,7 @@ def _copy_decoding(original: IkeMessage, msg: IkeMessage) -> None:
     msg.integrity_verified, msg.auth_verified = original.integrity_verified, original.auth_verified
     msg.hash_verified, msg.hash_name = original.hash_verified, original.hash_name
     msg.payloads, msg.problems, msg.note = original.payloads, original.problems, original.note
+    msg.key_stage = original.key_stage
 
 
 def _join(note: str, more: str) -> str:

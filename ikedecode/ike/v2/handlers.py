@@ -17,6 +17,7 @@ from ikedecode.ike.events import IpsecSaKeyed
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
+from ikedecode.ike.v2 import intermediate, stages
 from ikedecode.ike.v2.payloads import (
     Ikev2AuthPayload,
     Ikev2DeletePayload,
@@ -66,6 +67,10 @@ def handle(
         return
     if kind == reg.IKE_AUTH:
         _ike_auth(engine, state, msg, exchange, payloads, errors, from_initiator)
+    elif kind == reg.IKE_INTERMEDIATE:
+        intermediate.ike_intermediate(engine.keying, state, msg, exchange, payloads)
+    elif kind == reg.IKE_FOLLOWUP_KE:
+        _ike_followup_ke(engine, state, msg, exchange, payloads)
     elif kind == reg.CREATE_CHILD_SA:
         _create_child_sa(engine, state, msg, exchange, payloads, errors)
     elif kind == reg.INFORMATIONAL:
@@ -204,6 +209,7 @@ def _ike_auth(
             sa.identities.setdefault("eap", p.identity)
     if methods:
         sa.auth_method = " / ".join(dict.fromkeys(methods.values()))
+    intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
     engine.keying.verify_auth(state, msg, payloads, from_initiator)
     if msg.response:
         exchange.response_payloads = payloads
@@ -245,13 +251,65 @@ def _create_child_sa(
         _phase2(state, msg, exchange).summary.update(_child_request_summary(payloads))
         return
     exchange.response_payloads = payloads
-    request_sa = _first(exchange.request_payloads, Ikev2SaPayload)
-    response_sa = _first(payloads, Ikev2SaPayload)
     record = _phase2(state, msg, exchange)
     if errors:
         record.summary["refused"] = [n.type_name for n in errors]
         record.complete = True
         return
+    link = stages.has_notify(payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
+    if link is not None:  # RFC 9370 2.2.4: the keys come after the IKE_FOLLOWUP_KE exchanges
+        state.followup_links[bytes(link.data)] = exchange
+        exchange.pending_response = msg
+        record.summary["additional_key_exchanges"] = "IKE_FOLLOWUP_KE"
+        return
+    _create_child_sa_keyed(engine, state, msg, exchange, payloads)
+
+
+def _ike_followup_ke(
+    engine: Ikev2Engine,
+    state: Ikev2SaState,
+    msg: IkeMessage,
+    exchange: ExchangeState,
+    payloads: list[Ikev2Payload],
+) -> None:
+    """RFC 9370 2.2.4: one more key exchange of a pending CREATE_CHILD_SA, linked by the data of
+    ADDITIONAL_KEY_EXCHANGE; the last one (no new link in its response) keys the new SA."""
+    if not msg.response:
+        exchange.request_payloads = payloads
+        return
+    link = stages.has_notify(exchange.request_payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
+    origin = state.followup_links.pop(bytes(link.data), None) if link is not None else None
+    if stages.has_notify(payloads, reg.N_STATE_NOT_FOUND) is not None:  # RFC 9370 2.2.4: state lost
+        what = f"CREATE_CHILD_SA 0x{origin.message_id:08x}" if origin is not None else "the CREATE_CHILD_SA"
+        msg.note = _join(msg.note, f"STATE_NOT_FOUND: the responder no longer holds {what}")
+        if origin is not None and origin.record is not None:
+            origin.record.summary["refused"] = ["STATE_NOT_FOUND"]
+            origin.record.complete = True
+        return
+    pair = stages.ke_pair(exchange.request_payloads, payloads)
+    if origin is None or pair is None or origin.pending_response is None:
+        msg.note = _join(msg.note, "IKE_FOLLOWUP_KE of no CREATE_CHILD_SA in the capture")
+        return
+    origin.followups.append((pair[0], pair[1], msg.message_id))
+    n = len(origin.followups)
+    msg.note = _join(msg.note, f"additional key exchange {n} of CREATE_CHILD_SA 0x{origin.message_id:08x}")
+    more = stages.has_notify(payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
+    if more is not None:
+        state.followup_links[bytes(more.data)] = origin
+        return
+    _create_child_sa_keyed(engine, state, origin.pending_response, origin, origin.response_payloads)
+
+
+def _create_child_sa_keyed(
+    engine: Ikev2Engine,
+    state: Ikev2SaState,
+    msg: IkeMessage,
+    exchange: ExchangeState,
+    payloads: list[Ikev2Payload],
+) -> None:
+    request_sa = _first(exchange.request_payloads, Ikev2SaPayload)
+    response_sa = _first(payloads, Ikev2SaPayload)
+    record = exchange.record if exchange.record is not None else _phase2(state, msg, exchange)
     if (
         response_sa is not None
         and response_sa.proposals
@@ -369,7 +427,7 @@ def _child_sa(
         return
     keyed = engine.keying.child_sa_keys(state, msg, exchange, offered, chosen, transport, kind)
     for keys in keyed:
-        engine.events.append(IpsecSaKeyed(keys))  # type: ignore[arg-type]
+        engine.events.append(IpsecSaKeyed(keys))
     child["keyed"] = bool(keyed)
 
 

@@ -20,9 +20,10 @@ from typing import Any
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.crypto_errors import IkeCryptoError
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
-from ikedecode.ike.records import IkeMessage, Ikev2DerivedKeys, Protection
+from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.registry import ikev2 as reg
-from ikedecode.ike.v2 import keymat
+from ikedecode.ike.v2 import intermediate, keymat, stages
+from ikedecode.ike.v2.candidates import ENCRYPTION_IDS, INTEGRITY_IDS, KeyCandidate, from_material  # noqa: F401
 from ikedecode.ike.v2.child_sa import Ikev2ChildSaKeys
 from ikedecode.ike.v2.payloads import (
     Ikev2KePayload,
@@ -34,52 +35,13 @@ from ikedecode.ike.v2.payloads import (
 from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_sk, open_skf, reassemble_fragments
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.ike.v2.transforms import encr_keymat_size, integ_params
-from ikedecode.keys.keyring import Ikev2KeyMaterial, KeyRing
-
-# project algorithm names (keys/wireshark_names.py, keys/charon_log.py) -> IKEv2 transform IDs
-ENCRYPTION_IDS = {
-    "des-cbc": 2, "3des-cbc": 3, "cast-cbc": 6, "blowfish-cbc": 7, "null": 11, "aes-cbc": 12, "aes-ctr": 13,
-    "aes-ccm-8": 14, "aes-ccm-12": 15, "aes-ccm-16": 16, "aes-gcm-8": 18, "aes-gcm-12": 19, "aes-gcm-16": 20,
-    "camellia-cbc": 23, "chacha20-poly1305": 28,
-}  # fmt: skip
-INTEGRITY_IDS = {
-    "null": 0, "hmac-md5-96": 1, "hmac-sha1-96": 2, "aes-xcbc-mac-96": 5, "hmac-md5-128": 6,
-    "hmac-sha1-160": 7, "aes-cmac-96": 8, "hmac-sha2-256-128": 12, "hmac-sha2-384-192": 13,
-    "hmac-sha2-512-256": 14,
-}  # fmt: skip
-SALT = {13: 4, 14: 3, 15: 3, 16: 3, 18: 4, 19: 4, 20: 4, 28: 4}
-CCM = frozenset({14, 15, 16})
-CCM_FLAGS_L4 = 0x03  # RFC 3610 counter-block flags with a 4-byte counter (RFC 4309 / 5282)
-
-
-@dataclass(slots=True)
-class KeyCandidate:
-    keys: keymat.Ikev2Keys
-    origin: str
-    dh_secret: bytes | None = None
-    dh_origin: str | None = None
-    key_origin: str | None = None
-
-    def record(self) -> Ikev2DerivedKeys:
-        k = self.keys
-        return Ikev2DerivedKeys(
-            sk_d=k.sk_d or None,
-            sk_ai=k.sk_ai,
-            sk_ar=k.sk_ar,
-            sk_ei=k.sk_ei,
-            sk_er=k.sk_er,
-            sk_pi=k.sk_pi or None,
-            sk_pr=k.sk_pr or None,
-            skeyseed=k.skeyseed or None,
-            dh_secret=self.dh_secret,
-            dh_origin=self.dh_origin,
-            key_origin=self.key_origin,
-        )
+from ikedecode.keys.keyring import KeyRing
 
 
 @dataclass(slots=True)
 class Fragments:
     opened: list[OpenedPayload] = field(default_factory=list)
+    header: bytes = b""  # fragment 1's bytes up to its SKF payload (RFC 9242 IntAuth of the whole)
 
 
 class Ikev2Keying:
@@ -98,7 +60,7 @@ class Ikev2Keying:
             state.direct_keys_added = True
             for material in self.keyring.ikev2_keys:
                 if material.initiator_spi == state.spi_i and material.responder_spi == state.spi_r:
-                    candidate = _from_material(material, state.chosen)
+                    candidate = from_material(material, state.chosen)
                     if candidate is not None:
                         out.append(candidate)
         complete = state.chosen is not None and state.nonce_i and state.nonce_r and state.init_response
@@ -122,7 +84,17 @@ class Ikev2Keying:
         return out
 
     def _secrets(self, state: Ikev2SaState) -> list[tuple[bytes, str]]:
-        out = [(s.value, s.origin) for s in self.keyring.dh_secrets_for(state.spi_i) if s.message_id is None]
+        out = [
+            (s.value, s.origin)
+            for s in self.keyring.dh_secrets_for(state.spi_i)
+            if s.message_id is None and s.stage == 0
+        ]
+        if state.ke_i and state.ke_r and state.ke_group in stages.ML_KEM and self.keyring.dh_privates:
+            # ML-KEM as IKE_SA_INIT's own key exchange: the initiator's seed opens the ciphertext
+            found = intermediate.stage_secrets(
+                self, state, -1, _Ke(state.ke_group, state.ke_i), _Ke(0, state.ke_r)
+            )
+            return out + found
         if state.ke_i and state.ke_r and state.ke_group is not None and self.private_secrets.privates:
             for outcome in self.private_secrets.outcomes(state.ke_group, state.ke_i, state.ke_r):
                 if outcome.secret is not None:
@@ -148,7 +120,8 @@ class Ikev2Keying:
         opener = open_skf if fragment else open_sk
         candidates = [state.keys] if state.keys is not None else self.candidates(state)
         if not candidates:
-            msg.protection, msg.note = Protection.NO_KEYS, _join(msg.note, "no keys")
+            why = intermediate.missing_note(state) if state.stage_missing is not None else "no keys"
+            msg.protection, msg.note = Protection.NO_KEYS, _join(msg.note, why)
             return None
         opened: OpenedPayload | None = None
         for candidate in candidates:
@@ -168,6 +141,13 @@ class Ikev2Keying:
                 break
             opened = opened or result
         assert opened is not None
+        if not (opened.ok or opened.integrity_verified) and not fragment:
+            unchecked = self._open_unchecked(state, message, protected, from_initiator, candidates)
+            if unchecked is not None:
+                opened, payloads = unchecked
+                msg.protection, msg.integrity_verified = Protection.DECRYPTED, False
+                msg.note = _join(msg.note, "ICV does not verify: decrypted unchecked, as tcpdump -E does")
+                return payloads
         if not (opened.ok or opened.integrity_verified):
             msg.protection, msg.integrity_verified = Protection.UNDECRYPTABLE, False
             msg.note = _join(msg.note, f"cannot open: {opened.detail}")
@@ -178,35 +158,118 @@ class Ikev2Keying:
         msg.protection = Protection.VERIFIED if opened.integrity_verified else Protection.DECRYPTED
         msg.integrity_verified = opened.integrity_verified
         msg.hash_name = "ICV"
-        if not opened.ok:
-            msg.note = _join(msg.note, opened.detail)
-            return None
+        msg.key_stage = state.keys.stage if state.keys is not None else None
+        if not opened.ok:  # verified, but the padding is beyond the plaintext: noise, as below
+            return self._judged(state, msg, [], [opened.detail], opened.integrity_verified)
         base = protected.offset + (8 if fragment else 4) + len(opened.iv)
         if fragment:
-            return self._fragment(state, msg, exchange, opened)
+            return self._fragment(state, msg, exchange, opened, message[: protected.offset], from_initiator)
+        if msg.exchange_type == reg.IKE_INTERMEDIATE:  # RFC 9242 3.3.2, keys of the sender's stage
+            state.intermediate_frames.append(msg.frame)
+            intermediate.int_auth(state, from_initiator, message, protected.offset, opened.plaintext)
         chain = parse_ikev2_payloads(opened.next_payload, opened.plaintext, base, inner=True)
-        msg.problems.extend(chain.problems)
-        return chain.payloads
+        return self._judged(state, msg, chain.payloads, chain.problems, opened.integrity_verified)
+
+    @staticmethod
+    def _judged(
+        state: Ikev2SaState,
+        msg: IkeMessage,
+        payloads: list[Ikev2Payload],
+        problems: list[str],
+        authentic: bool,
+    ) -> list[Ikev2Payload] | None:
+        """The inner payloads, if they are a payload chain. The ICV proves SK_a only (RFC 7296
+        3.14): a right SK_a with a wrong SK_e verifies and decrypts to noise, whose chain breaks."""
+        if not problems:
+            return payloads
+        msg.protection = Protection.UNDECRYPTABLE
+        msg.problems.extend(problems)
+        why = "the ICV verifies, so SK_a is right and SK_e wrong" if authentic else "the key is wrong"
+        msg.note = _join(msg.note, f"decrypts to a broken payload chain ({problems[0]}): {why}")
+        if not state.wrong_keys_reported:
+            state.wrong_keys_reported = True
+            state.sa.findings.append(
+                finding(
+                    "wrong-keys",
+                    f"IKEv2 SA {state.sa.cookies}: frame {msg.frame} decrypts to a broken payload chain: "
+                    + why,
+                    {"cookies": state.sa.cookies, "frame": msg.frame, "candidates": 1, "chain": problems[0]},
+                )
+            )
+        return None
+
+    def _open_unchecked(
+        self,
+        state: Ikev2SaState,
+        message: bytes,
+        protected: Ikev2Payload,
+        from_initiator: bool,
+        candidates: list[KeyCandidate],
+    ) -> tuple[OpenedPayload, list[Ikev2Payload]] | None:
+        """Keys from a source that never checks the ICV (tcpdump -E): the first whose decryption
+        gives sound padding and a payload chain without problems, ICV unchecked."""
+        for candidate in candidates:
+            if not candidate.icv_unchecked:
+                continue
+            sk_e, sk_a = candidate.keys.sender_keys(from_initiator)
+            result = open_sk(
+                message,
+                protected.offset,
+                encr_id=candidate.keys.encr_id,
+                sk_e=sk_e,
+                integ_id=candidate.keys.integ_id,
+                sk_a=sk_a,
+                check_icv=False,
+            )
+            if not result.ok:
+                continue
+            base = protected.offset + 4 + len(result.iv)
+            chain = parse_ikev2_payloads(result.next_payload, result.plaintext, base, inner=True)
+            if chain.problems or not chain.payloads:
+                continue
+            if state.keys is None:
+                self._adopt(state, candidate)
+            return result, chain.payloads
+        return None
 
     def _fragment(
-        self, state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState, opened: OpenedPayload
+        self,
+        state: Ikev2SaState,
+        msg: IkeMessage,
+        exchange: ExchangeState,
+        opened: OpenedPayload,
+        header: bytes,
+        from_initiator: bool,
     ) -> list[Ikev2Payload] | None:
         key = (msg.message_id, bool(msg.response))
-        held = state.fragments.setdefault(key, Fragments())  # type: ignore[arg-type]
+        held = state.fragments.setdefault(key, Fragments())
         held.opened.append(opened)
+        if opened.fragment_number == 1:
+            held.header = header
         whole = reassemble_fragments(held.opened)
         msg.note = _join(msg.note, f"fragment {opened.fragment_number}/{opened.total_fragments}")
         if not whole.complete:
             return None
         del state.fragments[key]
         msg.note = _join(msg.note, f"message reassembled from {whole.total_fragments} fragments")
+        if msg.exchange_type == reg.IKE_INTERMEDIATE and held.header:  # RFC 9242 3.3.2: as if whole
+            state.intermediate_frames.append(msg.frame)
+            a_part = stages.intermediate_a_part(
+                held.header, len(held.header), whole.next_payload, len(whole.plaintext)
+            )
+            intermediate.int_auth(state, from_initiator, b"", 0, whole.plaintext, a_part)
         chain = parse_ikev2_payloads(whole.next_payload, whole.plaintext, 0, inner=True)
-        msg.problems.extend(chain.problems)
-        return chain.payloads
+        return self._judged(
+            state, msg, chain.payloads, chain.problems, all(f.integrity_verified for f in held.opened)
+        )
 
     def _adopt(self, state: Ikev2SaState, candidate: KeyCandidate) -> None:
         state.keys = candidate
         state.sa.keys = candidate.record()
+        facts = state.sa.ikev2
+        for record in facts.key_stages if facts is not None else ():
+            if record["stage"] == candidate.stage:
+                record["keys"] = candidate.origin
 
     # -- AUTH ------------------------------------------------------------------------------------
 
@@ -237,11 +300,21 @@ class Ikev2Keying:
         new.nonce_i, new.nonce_r = ni, nr
         secrets = self._pfs_secrets(old, exchange, ke_req, ke_resp, new.spi_i)
         out: list[KeyCandidate] = []
+        additional = b""
+        if exchange.followups:  # RFC 9370 2.2.4: g^ir (new) | SK(1) | ... | SK(n)
+            found = intermediate.followup_secrets(self, exchange, (new.spi_i,), child=False)
+            if isinstance(found, str):
+                new.key_notes.append(f"IKE SA rekey: {found}")
+                new.stage_missing = len(exchange.followups)
+                secrets = []
+            else:
+                additional = found[0]
         for secret, origin in secrets:
             try:
                 keys = keymat.derive_rekeyed_ike_sa_keys(
-                    old.keys.keys, secret, ni, nr, new.spi_i, new.spi_r or bytes(8), **_transforms(new.chosen)
-                )
+                    old.keys.keys, secret, ni, nr, new.spi_i, new.spi_r or bytes(8),
+                    **_transforms(new.chosen), additional=additional,
+                )  # fmt: skip
             except (IkeCryptoError, ValueError) as exc:
                 new.key_notes.append(f"{origin}: {exc}")
                 continue
@@ -265,13 +338,14 @@ class Ikev2Keying:
         out: list[tuple[bytes, str]] = []
         # the exchange's own g^ir: --dh-secret scoped by initiator SPI and message ID (as a quick
         # mode's PFS secret is in IKEv1), or scoped to a rekeyed SA's new initiator SPI
-        for scope in (state.spi_i, *extra_scopes):
-            for s in self.keyring.dh_secrets_for(scope, exchange.message_id):
+        mids = (exchange.message_id, *(mid for _, _, mid in exchange.followups))
+        for scope, mid in ((scope, mid) for scope in (state.spi_i, *extra_scopes) for mid in mids):
+            for s in self.keyring.dh_secrets_for(scope, mid):
                 if extra_scopes:  # an IKE SA rekey: any g^ir scoped to either SA (the ICV picks)
                     wanted = True
                 else:
-                    wanted = s.message_id == exchange.message_id
-                if wanted and s.initiator_cookie is not None and s.value not in seen:
+                    wanted = s.message_id in mids
+                if wanted and s.stage == 0 and s.initiator_cookie is not None and s.value not in seen:
                     seen.add(s.value)
                     out.append((s.value, s.origin))
         if self.private_secrets.privates:
@@ -296,7 +370,7 @@ class Ikev2Keying:
         if state.keys is None or not state.keys.keys.sk_d:
             return []
         sk_d, prf_id = state.keys.keys.sk_d, state.keys.keys.prf_id
-        secret, dh_origin = b"", None
+        secret, dh_origin, additional = b"", None, b""
         if kind == "IKE_AUTH":
             ni, nr = state.nonce_i, state.nonce_r
         else:
@@ -310,6 +384,12 @@ class Ikev2Keying:
                     msg.note = _join(msg.note, "PFS: no g^ir candidate (give --dh-secret or --dh-private)")
                     return []
                 secret, dh_origin = secrets[0]
+            if exchange.followups:  # RFC 9370 2.2.4: KEYMAT = prf+(SK_d, g^ir | SK(1) | ... | Ni | Nr)
+                found = intermediate.followup_secrets(self, exchange, (state.spi_i,), child=True)
+                if isinstance(found, str):
+                    msg.note = _join(msg.note, f"Child SA not keyed: {found}")
+                    return []
+                additional = found[0]
         if not ni or not nr:
             return []
         encr = chosen.encryption
@@ -321,8 +401,9 @@ class Ikev2Keying:
             e_size = encr_keymat_size(encr_id, key_bits) if encr_id is not None else 0
             a_size = integ_params(integ_id).key_size if integ_id else 0
             material = keymat.child_sa_keys(
-                prf_id, sk_d, ni, nr, encr_keymat_size=e_size, integ_key_size=a_size, shared_secret=secret
-            )
+                prf_id, sk_d, ni, nr, encr_keymat_size=e_size, integ_key_size=a_size, shared_secret=secret,
+                additional=additional,
+            )  # fmt: skip
         except (IkeCryptoError, ValueError) as exc:
             msg.note = _join(msg.note, f"Child SA not keyed: {exc}")
             return []
@@ -377,47 +458,12 @@ def _transforms(proposal: Ikev2Proposal) -> dict[str, Any]:
     }
 
 
-def _from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> KeyCandidate | None:
-    """A candidate from SK_* keys given directly; the transforms from the chosen proposal when the
-    capture has it, else from the key source's algorithm names."""
-    sk_ei, sk_er = material.sk_ei, material.sk_er
-    encr_id = ENCRYPTION_IDS.get(material.encryption or "")
-    integ_id: int | None = INTEGRITY_IDS.get(material.integrity or "")
-    prf_id = 0
-    key_bits: int | None = None
-    if chosen is not None and chosen.encryption is not None:
-        wanted = chosen.encryption.transform_id
-        if (
-            wanted in CCM
-            and encr_id == 13
-            and len(sk_ei) == len(sk_er)
-            and sk_ei[-4:-3] == sk_er[-4:-3] == b"\x03"
-        ):
-            # Wireshark decrypts CCM as CTR: the CTR nonce is CCM's flags byte (L = 4) and salt
-            sk_ei, sk_er = sk_ei[:-4] + sk_ei[-3:], sk_er[:-4] + sk_er[-3:]
-        encr_id, key_bits = wanted, chosen.encryption.key_length
-        integ = chosen.integrity
-        integ_id = integ.transform_id if integ is not None and integ.transform_id else None
-        prf_id = chosen.prf.transform_id if chosen.prf is not None else 0
-    elif encr_id is not None:
-        key_bits = (len(sk_ei) - SALT.get(encr_id, 0)) * 8 or None
-    if encr_id is None:
-        return None
-    keys = keymat.Ikev2Keys(
-        prf_id=prf_id,
-        encr_id=encr_id,
-        encr_key_bits=key_bits,
-        integ_id=integ_id or None,
-        skeyseed=b"",
-        sk_d=material.sk_d or b"",
-        sk_ai=material.sk_ai,
-        sk_ar=material.sk_ar,
-        sk_ei=sk_ei,
-        sk_er=sk_er,
-        sk_pi=material.sk_pi or b"",
-        sk_pr=material.sk_pr or b"",
-    )
-    return KeyCandidate(keys, material.origin, key_origin=material.origin)
+@dataclass(frozen=True, slots=True)
+class _Ke:
+    """The group and data of a KE payload (what ``intermediate.stage_secrets`` reads)."""
+
+    group: int
+    data: bytes
 
 
 def _first(payloads: list[Any], kind: type) -> Any:

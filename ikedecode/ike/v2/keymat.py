@@ -9,9 +9,11 @@
 * RFC 7296 section 2.18 (rekeying the IKE SA with CREATE_CHILD_SA):
   SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), computed with the OLD IKE SA's PRF; the seven
   keys then come from prf+ of the NEW SA's PRF over the new nonces and the new SPIs.
-* RFC 9370 section 2.2.2 (additional key exchanges in IKE_INTERMEDIATE / IKE_FOLLOWUP_KE):
+* RFC 9370 section 2.2.2 (additional key exchanges in IKE_INTERMEDIATE):
   SKEYSEED(n) = prf(SK_d(n-1), SK(n) | Ni | Nr), the same formula with SK(n) in the place of
-  g^ir; the keys are then recomputed with the IKE_SA_INIT nonces and the SA's SPIs.
+  g^ir; the keys are then recomputed with the IKE_SA_INIT nonces and the SA's SPIs. Section 2.2.4
+  (CREATE_CHILD_SA + IKE_FOLLOWUP_KE): the later secrets follow the nonces,
+  SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)), KEYMAT likewise.
 * RFC 7296 section 2.17 (Child SA): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr); keys of the
   initiator-to-responder SA come first, each direction's encryption key before its integrity key.
 
@@ -112,16 +114,20 @@ def initial_skeyseed(prf_id: int, shared_secret: bytes, ni: bytes, nr: bytes) ->
     return prf(prf_id, key, shared_secret)
 
 
-def rekey_skeyseed(old_prf_id: int, old_sk_d: bytes, shared_secret: bytes, ni: bytes, nr: bytes) -> bytes:
+def rekey_skeyseed(
+    old_prf_id: int, old_sk_d: bytes, shared_secret: bytes, ni: bytes, nr: bytes, additional: bytes = b""
+) -> bytes:
     """SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) with the old SA's PRF (RFC 7296 section 2.18).
 
-    ``ni`` / ``nr`` are the nonces of the CREATE_CHILD_SA exchange that rekeys the IKE SA.
+    ``ni`` / ``nr`` are the nonces of the CREATE_CHILD_SA exchange that rekeys the IKE SA;
+    ``additional`` is SK(1) | ... | SK(n) of its IKE_FOLLOWUP_KE exchanges (RFC 9370 section 2.2.4:
+    SKEYSEED = prf(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)), after the nonces).
     """
     _check_nonce("Ni", ni)
     _check_nonce("Nr", nr)
     if not old_sk_d:
         raise InvalidKeyMaterial("SK_d of the old IKE SA is empty")
-    return prf(old_prf_id, old_sk_d, bytes(shared_secret) + bytes(ni) + bytes(nr))
+    return prf(old_prf_id, old_sk_d, bytes(shared_secret) + bytes(ni) + bytes(nr) + bytes(additional))
 
 
 def stage_skeyseed(prf_id: int, previous_sk_d: bytes, stage_secret: bytes, ni: bytes, nr: bytes) -> bytes:
@@ -220,13 +226,14 @@ def derive_rekeyed_ike_sa_keys(
     encr_id: int,
     encr_key_bits: int | None = None,
     integ_id: int | None = None,
+    additional: bytes = b"",
 ) -> Ikev2Keys:
     """The keys of the IKE SA that a CREATE_CHILD_SA rekey makes (RFC 7296 section 2.18).
 
     ``prf_id`` & co. are the NEW SA's transforms; SKEYSEED uses ``old.prf_id`` and ``old.sk_d``.
     ``new_spi_i`` is the SPI of the rekey's initiator (which may be the original responder).
     """
-    skeyseed = rekey_skeyseed(old.prf_id, old.sk_d, shared_secret, ni, nr)
+    skeyseed = rekey_skeyseed(old.prf_id, old.sk_d, shared_secret, ni, nr, additional)
     return ike_sa_keys_from_skeyseed(
         skeyseed, ni, nr, new_spi_i, new_spi_r,
         prf_id=prf_id, encr_id=encr_id, encr_key_bits=encr_key_bits, integ_id=integ_id,
@@ -242,13 +249,16 @@ def child_sa_keys(
     encr_keymat_size: int,
     integ_key_size: int,
     shared_secret: bytes = b"",
+    additional: bytes = b"",
 ) -> ChildSaKeys:
     """KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr), split per RFC 7296 section 2.17.
 
     ``encr_keymat_size`` is the cipher key plus salt (``transforms.encr_keymat_size``, the ENCR
     numbers are shared with ESP), ``integ_key_size`` the integrity key (0 with AEAD / NONE).
     ``ni`` / ``nr`` are the nonces of the exchange that made the Child SA (IKE_SA_INIT's for the
-    first Child SA made by IKE_AUTH); ``shared_secret`` is the PFS g^ir of a CREATE_CHILD_SA.
+    first Child SA made by IKE_AUTH); ``shared_secret`` is the PFS g^ir of a CREATE_CHILD_SA,
+    ``additional`` SK(1) | ... | SK(n) of its IKE_FOLLOWUP_KE exchanges (RFC 9370 section 2.2.4:
+    KEYMAT = prf+(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n))).
     """
     _check_nonce("Ni", ni)
     _check_nonce("Nr", nr)
@@ -257,7 +267,8 @@ def child_sa_keys(
     if encr_keymat_size < 0 or integ_key_size < 0:
         raise InvalidKeyMaterial("Child SA key sizes must not be negative")
     e, a = encr_keymat_size, integ_key_size
-    keymat = prf_plus(prf_id, sk_d, bytes(shared_secret) + bytes(ni) + bytes(nr), 2 * (e + a))
+    seed = bytes(shared_secret) + bytes(ni) + bytes(nr) + bytes(additional)
+    keymat = prf_plus(prf_id, sk_d, seed, 2 * (e + a))
     return ChildSaKeys(
         encr_i=keymat[:e],
         integ_i=keymat[e : e + a],

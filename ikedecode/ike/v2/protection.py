@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher,
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
 
 from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.v2.prf import integrity_checksum
 from ikedecode.ike.v2.transforms import ENCR, INTEG, CipherMode, EncrParams
 
@@ -48,7 +49,7 @@ __all__ = [
     "reassemble_fragments",
 ]
 
-IKE_HEADER_SIZE = 28
+IKE_HEADER_SIZE = HEADER_LENGTH  # RFC 7296 3.1
 _SK_HEADER = 4
 _SKF_HEADER = 8
 
@@ -148,6 +149,7 @@ def _open(
     sk_e: bytes,
     integ_id: int | None,
     sk_a: bytes,
+    check_icv: bool = True,
 ) -> OpenedPayload:
     message = bytes(message)
     header = _SKF_HEADER if fragment else _SK_HEADER
@@ -184,7 +186,7 @@ def _open(
         return _fail(
             OpenFailure.BAD_KEY, f"SK_e of {len(sk_e)} bytes does not fit transform {encr_id}", **fields
         )
-    if integ is not None and len(sk_a) != integ.key_size:
+    if integ is not None and check_icv and len(sk_a) != integ.key_size:
         return _fail(
             OpenFailure.BAD_KEY, f"SK_a of {len(sk_a)} bytes does not fit transform {integ_id}", **fields
         )
@@ -205,9 +207,10 @@ def _open(
             data = message[data_start + encr.iv_size : end]
             padded = _decrypt_aead(encr, key, salt, iv, data, message[:data_start])
         else:
-            expected = integrity_checksum(integ.transform_id, bytes(sk_a), message[: end - icv_size])
-            if not hmac.compare_digest(expected, message[end - icv_size : end]):
-                return _fail(OpenFailure.ICV_MISMATCH, "integrity checksum does not match", **fields)
+            if check_icv:
+                expected = integrity_checksum(integ.transform_id, bytes(sk_a), message[: end - icv_size])
+                if not hmac.compare_digest(expected, message[end - icv_size : end]):
+                    return _fail(OpenFailure.ICV_MISMATCH, "integrity checksum does not match", **fields)
             padded = _decrypt_plain(encr, key, salt, iv, ciphertext)
     except InvalidTag:
         return _fail(OpenFailure.ICV_MISMATCH, "AEAD authentication tag does not match", **fields)
@@ -218,29 +221,37 @@ def _open(
         return _fail(
             OpenFailure.BAD_PADDING,
             f"pad length {pad_length} exceeds the {len(padded) - 1} decrypted bytes",
-            integrity_verified=True,
+            integrity_verified=check_icv or integ is None,
             **fields,
         )
     return OpenedPayload(
         None,
         "",
         plaintext=padded[: len(padded) - pad_length - 1],
-        integrity_verified=True,
+        integrity_verified=check_icv or integ is None,
         pad_length=pad_length,
         **fields,  # type: ignore[arg-type]
     )
 
 
 def open_sk(
-    message: bytes, offset: int, *, encr_id: int, sk_e: bytes, integ_id: int | None = None, sk_a: bytes = b""
+    message: bytes,
+    offset: int,
+    *,
+    encr_id: int,
+    sk_e: bytes,
+    integ_id: int | None = None,
+    sk_a: bytes = b"",
+    check_icv: bool = True,
 ) -> OpenedPayload:
     """Check and decrypt the SK payload that starts at ``offset`` of the whole IKE ``message``.
 
     ``sk_e`` / ``sk_a`` are the sender's keys (``Ikev2Keys.sender_keys(initiator_flag)``); SK_e
     includes the salt of CTR / GCM / CCM / ChaCha20-Poly1305, its length gives the key size.
-    ``integ_id`` is ignored for AEAD ciphers.
+    ``integ_id`` is ignored for AEAD ciphers. ``check_icv=False`` (non-AEAD only) skips the ICV
+    as tcpdump does with its ``-E`` IKEv2 secrets: the result is never ``integrity_verified``.
     """
-    return _open(message, offset, False, encr_id, sk_e, integ_id, sk_a)
+    return _open(message, offset, False, encr_id, sk_e, integ_id, sk_a, check_icv)
 
 
 def open_skf(

@@ -24,6 +24,9 @@ class ExchangeState:
     request_payloads: list[Any] = field(default_factory=list)
     response_payloads: list[Any] = field(default_factory=list)
     record: Phase2Exchange | None = None
+    # RFC 9370 2.2.4: a CREATE_CHILD_SA whose keys wait for IKE_FOLLOWUP_KE exchanges
+    followups: list[tuple[Any, Any, int]] = field(default_factory=list)  # (KE req, KE resp, message ID)
+    pending_response: IkeMessage | None = None
 
 
 @dataclass(slots=True)
@@ -54,4 +57,14 @@ class Ikev2SaState:
     key_notes: list[str] = field(default_factory=list)
     wrong_keys_reported: bool = False
     auth_material: dict[str, Any] = field(default_factory=dict)  # IDi/IDr bodies, AUTH payloads
+    # RFC 9242 / 9370 / 8784 (ike/v2/intermediate.py)
+    intermediate_frames: list[int] = field(default_factory=list)  # IKE_INTERMEDIATE messages read
+    int_auth_i: bytes = b""  # IntAuth_iN so far
+    int_auth_r: bytes = b""
+    int_auth_broken: bool = False  # an IKE_INTERMEDIATE message could not be folded in
+    additional_done: int = 0  # additional key exchanges completed (the stage of the next keys)
+    stage_missing: int | None = None  # the stage whose input is missing
+    ppk: Any = None  # keymat.Ikev2Keys mixed with the PPK the IKE_AUTH request names (RFC 8784)
+    ppk_applied: bool = False
+    followup_links: dict[bytes, ExchangeState] = field(default_factory=dict)  # ADDITIONAL_KEY_EXCHANGE data
     deleted: bool = False

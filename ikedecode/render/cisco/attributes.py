@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+from ikedecode.ike.registries import PROTO_IPSEC_AH, PROTO_IPSEC_ESP
 from ikedecode.ike.v1.payloads import SaPayload, Transform
 from ikedecode.render.cisco import vocabulary as v
 
@@ -19,7 +20,6 @@ IKE_ENCRYPTION, IKE_HASH, IKE_AUTH, IKE_GROUP, IKE_LIFE_TYPE, IKE_LIFE_DURATION,
     14,
 )
 SA_LIFE_TYPE, SA_LIFE_DURATION, SA_GROUP, SA_ENCAPS, SA_AUTH, SA_KEY_LENGTH = 1, 2, 3, 4, 5, 6
-PROTO_AH, PROTO_ESP = 2, 3
 
 
 def wire_values(payload: SaPayload, transform: Transform) -> list[tuple[int, bool, bytes]]:
@@ -112,14 +112,18 @@ def ipsec_attribute_lines(payload: SaPayload, transform: Transform) -> list[str]
 def ios_transform_name(protocol_id: int, transform: Transform) -> str:
     """``ESP_3DES`` / ``AH_SHA_HMAC`` (seed) or the IANA name."""
     table = (
-        v.ESP_TRANSFORMS if protocol_id == PROTO_ESP else v.AH_TRANSFORMS if protocol_id == PROTO_AH else {}
+        v.ESP_TRANSFORMS
+        if protocol_id == PROTO_IPSEC_ESP
+        else v.AH_TRANSFORMS
+        if protocol_id == PROTO_IPSEC_AH
+        else {}
     )
     return table.get(transform.transform_id, transform.transform_name)
 
 
 def transform_set(protocol_id: int, transform: Transform) -> str:
     """``esp-3des esp-md5-hmac`` (seed): the transform-set keywords IOS prints in key engine messages."""
-    if protocol_id == PROTO_AH:
+    if protocol_id == PROTO_IPSEC_AH:
         return v.AH_KEYWORDS.get(transform.transform_id, transform.transform_name.lower())
     cipher = v.ESP_CIPHER_KEYWORDS.get(transform.transform_id, transform.transform_name.lower())
     key_length = transform.get(SA_KEY_LENGTH)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.registries import PROTO_IPSEC_AH
 from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import IdPayload, SaPayload, Transform
 from ikedecode.render.cisco import attributes as attrs
@@ -57,7 +58,7 @@ class ChildPart:
 
     @property
     def protocol(self) -> str:
-        return "ah" if self.protocol_id == attrs.PROTO_AH else "esp"
+        return "ah" if self.protocol_id == PROTO_IPSEC_AH else "esp"
 
     @property
     def transform_set(self) -> str:
@@ -137,6 +138,8 @@ def build_children(sa: IkeSa, local: str, remote: str) -> list[LocalChild]:
         child.offered = _first(qm1, SaPayload)  # type: ignore[assignment]
         child.accepted = _first(by_label.get(Label.QM2), SaPayload)  # type: ignore[assignment]
         ids = [p for p in (qm1.payloads if qm1 is not None else []) if isinstance(p, IdPayload)]
+        idci: Proxy | None
+        idcr: Proxy | None
         if len(ids) >= 2:
             idci, idcr = _proxy(ids[0]), _proxy(ids[1])
         elif qm1 is not None and qm1.decrypted is not False:

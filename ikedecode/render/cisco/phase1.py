@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.registries import NO_PROPOSAL_CHOSEN, PROTO_ISAKMP
 from ikedecode.ike.v1.exchanges import Label, Role
 from ikedecode.ike.v1.payloads import (
     CertPayload,
@@ -149,7 +150,10 @@ def rejected_by_local(ctx: SaContext) -> bool:
     if ctx.sa.established:
         return False
     return any(
-        ctx.sent(m) and isinstance(p, NotifyPayload) and p.notify_type == 14 and p.protocol_id == 1
+        ctx.sent(m)
+        and isinstance(p, NotifyPayload)
+        and p.notify_type == NO_PROPOSAL_CHOSEN
+        and p.protocol_id == PROTO_ISAKMP
         for m in ctx.sa.messages
         if m.exchange == "informational"
         for p in m.payloads

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ikedecode.capture.ip import PROTO_AH as IP_PROTO_AH
+from ikedecode.capture.ip import PROTO_ESP as IP_PROTO_ESP
 from ikedecode.ike.records import IkeMessage
+from ikedecode.ike.registries import (
+    INVALID_ID_INFORMATION,
+    NO_PROPOSAL_CHOSEN,
+    PROTO_IPSEC_AH,
+    PROTO_ISAKMP,
+    R_U_THERE,
+    R_U_THERE_ACK,
+)
 from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import (
     ConfigAttributePayload,
@@ -29,10 +39,6 @@ from ikedecode.render.cisco.phase1 import exchange_word, notify_line, process_pa
 
 # what the router does on sending or receiving one quick-mode message
 QuickModeStep = Callable[[SaContext, IkeMessage, LocalChild], None]
-
-NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION = 14, 18
-R_U_THERE, R_U_THERE_ACK = 36136, 36137
-PROTO_ISAKMP = 1
 
 
 def no_sa(ctx: SaContext, m: IkeMessage) -> None:
@@ -322,7 +328,7 @@ def _delete_received(ctx: SaContext, m: IkeMessage, p: DeletePayload) -> None:
         return
     ctx.log.say(t, "IPSEC(key_engine): got a queue event...")
     ctx.log.say(t, "IPSEC(key_engine_delete_sas): rec'd delete notify from ISAKMP")
-    protocol = 51 if p.protocol_id == 2 else 50
+    protocol = IP_PROTO_AH if p.protocol_id == PROTO_IPSEC_AH else IP_PROTO_ESP  # "spi .../50"
     for raw in p.spis:
         spi = int.from_bytes(raw, "big")
         ctx.log.say(t, f"IPSEC(key_engine_delete_sas): delete SA with spi {spi}/{protocol} for {ctx.remote}")

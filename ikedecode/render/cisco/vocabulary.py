@@ -8,7 +8,8 @@ IOS 12.x style and are listed in docs/cisco.md as not taken from the reference.
 
 from __future__ import annotations
 
-from ikedecode.ike.v1.exchanges import Role
+from ikedecode.ike.registries import INVALID_ID_INFORMATION, NO_PROPOSAL_CHOSEN, R_U_THERE, R_U_THERE_ACK
+from ikedecode.ike.v1.exchanges import PHASE1_SHAPES, Role
 
 # --- values IOS would show that the capture cannot (docs/cisco.md "synthesised") --------------
 POLICY_PRIORITY = 1  # "Checking ISAKMP transform 1 against priority 1 policy" (seed)
@@ -101,7 +102,12 @@ IN_USE_SETTINGS = {
 }
 
 # --- notifications: IANA name -> IOS name ("processing NOTIFY INITIAL_CONTACT") ------------------
-NOTIFY_NAMES = {18: "INVALID_ID_INFO", 14: "NO_PROPOSAL_CHOSEN", 36136: "R_U_THERE", 36137: "R_U_THERE_ACK"}
+NOTIFY_NAMES = {
+    INVALID_ID_INFORMATION: "INVALID_ID_INFO",
+    NO_PROPOSAL_CHOSEN: "NO_PROPOSAL_CHOSEN",
+    R_U_THERE: "R_U_THERE",
+    R_U_THERE_ACK: "R_U_THERE_ACK",
+}
 
 
 def notify_name(notify_type: int, iana_name: str) -> str:
@@ -131,28 +137,15 @@ def vendor_wording(name: str | None) -> str | None:
     return None
 
 
-# --- phase-1 states: (label, local role, sent?) -> the state tag of "sending/received packet" ----
-# Example 13-3 (initiator) and 13-5 (responder): the tag is the SA's state when the line is printed.
+# --- phase-1 states: (label, local role) -> the state tag of "sending/received packet" --------
+# Example 13-3 (initiator) and 13-5 (responder): the tag is the SA's state when the line is printed;
+# the exchange table (ike/v1/exchanges.py) carries it per step and side.
 I, R = Role.INITIATOR, Role.RESPONDER  # noqa: E741 - the table reads like Examples 13-3/13-5
 PACKET_STATE = {
-    ("MM1", I): "MM_NO_STATE",
-    ("MM2", I): "MM_NO_STATE",
-    ("MM3", I): "MM_SA_SETUP",
-    ("MM4", I): "MM_SA_SETUP",
-    ("MM5", I): "MM_KEY_EXCH",
-    ("MM6", I): "MM_KEY_EXCH",
-    ("MM1", R): "NEW SA",
-    ("MM2", R): "MM_SA_SETUP",
-    ("MM3", R): "MM_SA_SETUP",
-    ("MM4", R): "MM_KEY_EXCH",
-    ("MM5", R): "MM_KEY_EXCH",
-    ("MM6", R): "QM_IDLE",
-    ("AM1", I): "AG_NO_STATE",
-    ("AM2", I): "AG_NO_STATE",
-    ("AM3", I): "AG_INIT_EXCH",
-    ("AM1", R): "NEW SA",
-    ("AM2", R): "AG_INIT_EXCH",
-    ("AM3", R): "AG_INIT_EXCH",
+    (step.label, side): step.ios_packet_state(side)
+    for shape in PHASE1_SHAPES
+    for step in shape.steps
+    for side in (I, R)
 }
 # Internal IKE state names ("Old State = IKE_I_MM1 New State = IKE_I_MM2", seed)
 ROLE_LETTER = {I: "I", R: "R"}

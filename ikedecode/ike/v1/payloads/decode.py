@@ -6,6 +6,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.registries import payload_type_name
 from ikedecode.ike.v1.attributes import MODECFG_CONTEXT, parse_attributes
 from ikedecode.ike.v1.payloads.base import (
@@ -153,7 +154,7 @@ DECODERS: dict[int, Decoder] = {
 
 
 def parse_payloads(
-    first_type: int, data: bytes, base_offset: int = 28, *, padded: bool = False
+    first_type: int, data: bytes, base_offset: int = HEADER_LENGTH, *, padded: bool = False
 ) -> PayloadChain:
     """Decode the payload chain in ``data``, which starts with a payload of ``first_type``.
 

@@ -12,18 +12,23 @@ from ikedecode.ike.registries import (
     CFG_TYPES,
     ID_TYPES,
     IP_PROTOCOLS,
+    NAT_T_DRAFT_PAYLOAD_TYPES,
     NOTIFY_ERROR_MAX,
     NOTIFY_TYPES,
+    PAYLOAD_TYPES,
     PROTOCOL_IDS,
+    R_U_THERE,
+    R_U_THERE_ACK,
+    REPLAY_STATUS,
+    RESPONDER_LIFETIME,
+    payload_type_name,
 )
 from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
 from ikedecode.ike.v1.payloads.base import Payload, hex_text, plural, printable_text
 from ikedecode.ike.wire_text import escape_controls
 
 # Notify types whose data is decoded (RFC 2407 4.6.3, RFC 3706 5)
-RESPONDER_LIFETIME = 24576
-REPLAY_STATUS = 24577
-DPD_NOTIFY_TYPES = frozenset({36136, 36137})
+DPD_NOTIFY_TYPES = frozenset({R_U_THERE, R_U_THERE_ACK})
 
 
 @dataclass(slots=True, kw_only=True)
@@ -274,9 +279,19 @@ class ConfigAttributePayload(Payload):
 
 @dataclass(slots=True, kw_only=True)
 class NatDPayload(Payload):
-    """RFC 3947 3.2 (type 20; draft type 130): HASH of cookies, address and port."""
+    """RFC 3947 3.2 (type 20; draft types 130 and 15): HASH of cookies, address and port."""
 
     data: bytes
+
+    @property
+    def name(self) -> str:
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[0] if draft is not None else payload_type_name(self.type)
+
+    @property
+    def short(self) -> str:
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[1] if draft is not None else PAYLOAD_TYPES.short.get(self.type) or self.name
 
     def fields(self) -> dict[str, Any]:
         return {"data": hex_text(self.data)}
@@ -284,10 +299,20 @@ class NatDPayload(Payload):
 
 @dataclass(slots=True, kw_only=True)
 class NatOaPayload(Payload):
-    """RFC 3947 5.2 (type 21; draft type 131): the original address."""
+    """RFC 3947 5.2 (type 21; draft types 131 and 16): the original address."""
 
     id_type: int
     address: str
+
+    @property
+    def name(self) -> str:
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[0] if draft is not None else payload_type_name(self.type)
+
+    @property
+    def short(self) -> str:
+        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
+        return draft[1] if draft is not None else PAYLOAD_TYPES.short.get(self.type) or self.name
 
     def fields(self) -> dict[str, Any]:
         return {"id_type": self.id_type, "id_type_name": ID_TYPES.name(self.id_type), "address": self.address}

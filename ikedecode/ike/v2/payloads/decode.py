@@ -10,6 +10,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v1.payloads.identification import identification_text
 from ikedecode.ike.v2.payloads.base import (
@@ -39,7 +40,6 @@ from ikedecode.ike.v2.payloads.selectors import decode_cp, decode_ts
 
 GENERIC_HEADER = struct.Struct("!BBH")
 MAX_PAYLOADS = 256
-HEADER_LENGTH = 28
 ENCRYPTED_TYPES = frozenset({reg.PT_SK, reg.PT_SKF})
 
 Decoder = Callable[[dict[str, Any], bytes, list[str]], Ikev2Payload]

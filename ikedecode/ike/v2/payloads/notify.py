@@ -155,6 +155,9 @@ def _payload_type(data: bytes) -> dict[str, Any]:
 
 def _ppk_identity(data: bytes) -> dict[str, Any]:
     # RFC 8784 3: PPK ID type (1: PPK_ID_OPAQUE, 2: PPK_ID_FIXED) | PPK ID
+    # the responder's PPK_IDENTITY (it used the PPK) carries no data
+    if not data:
+        return {"ppk_used": True}
     kinds = {1: "PPK_ID_OPAQUE", 2: "PPK_ID_FIXED"}
     return {"ppk_id_type": kinds.get(data[0], f"UNKNOWN ({data[0]})"), "ppk_id": data[1:].hex()}
 

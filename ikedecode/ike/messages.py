@@ -1,0 +1,92 @@
+"""Message records and the guard's records, shared by the version dispatcher and both engines.
+
+An ``IkeMessage`` takes its addressing from the datagram that carried it; a datagram that could not
+be decoded (not even an ISAKMP header, or a bug in ikedecode) still becomes a record, listed apart
+from the IKE SAs (the ``attached=False`` of ``MessageDecoded``), with a finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ikedecode.capture.datagram import Datagram
+from ikedecode.findings import Finding, finding
+from ikedecode.ike.events import FindingRaised, IkeEvent, MessageDecoded
+from ikedecode.ike.header import IsakmpHeader
+from ikedecode.ike.records import IkeMessage, Protection
+
+
+def message_record(datagram: Datagram, **fields: Any) -> IkeMessage:
+    """An IkeMessage with the datagram's addressing filled in."""
+    return IkeMessage(
+        frame=datagram.frame,
+        time=datagram.time,
+        sender=datagram.src,
+        receiver=datagram.dst,
+        sport=datagram.sport,
+        dport=datagram.dport,
+        length=len(datagram.payload),
+        frames=datagram.frames or (datagram.frame,),
+        udp_encapsulated=datagram.udp_encapsulated,
+        **fields,
+    )
+
+
+def header_record(datagram: Datagram, header: IsakmpHeader, exchange: str, label: str) -> IkeMessage:
+    """The record of a message whose header was read: exchange, message ID, label and flags."""
+    return IkeMessage(  # message_record's fields, spelt out: one call less per message
+        frame=datagram.frame,
+        time=datagram.time,
+        sender=datagram.src,
+        receiver=datagram.dst,
+        sport=datagram.sport,
+        dport=datagram.dport,
+        length=len(datagram.payload),
+        frames=datagram.frames or (datagram.frame,),
+        udp_encapsulated=datagram.udp_encapsulated,
+        exchange_type=header.exchange_type,
+        exchange=exchange,
+        message_id=header.message_id,
+        label=label,
+        flags=header.flags,
+        encrypted=header.encrypted,
+    )
+
+
+def malformed_record(datagram: Datagram, reason: str) -> IkeMessage:
+    return message_record(
+        datagram,
+        exchange_type=0,
+        exchange="unknown",
+        message_id=0,
+        label="?",
+        flags=0,
+        encrypted=False,
+        protection=Protection.MALFORMED,
+        problems=[reason],
+    )
+
+
+def malformed_events(datagram: Datagram, reason: str) -> list[IkeEvent]:
+    """A datagram on an IKE port that is no ISAKMP message: an unattached record and a finding."""
+    raised = finding(
+        "malformed-message",
+        f"IKE message from {datagram.src} failed its sanity check: {reason}",
+        {"frame": datagram.frame, "src": datagram.src, "dst": datagram.dst},
+    )
+    return [MessageDecoded(malformed_record(datagram, reason), attached=False), FindingRaised(raised)]
+
+
+def decoder_error_events(datagram: Datagram, exc: Exception) -> list[IkeEvent]:
+    """The guard's record of a message ikedecode failed on: a finding, never an exception."""
+    msg = malformed_record(datagram, f"ikedecode failed on this message: {type(exc).__name__}")
+    return [MessageDecoded(msg, attached=False), FindingRaised(decoder_error_finding(datagram.frame, exc))]
+
+
+def decoder_error_finding(frame: int, exc: Exception) -> Finding:
+    return finding(
+        "decoder-error",
+        f"frame {frame}: ikedecode failed to decode this IKE message ({type(exc).__name__}); "
+        "the rest of the capture was decoded",
+        {"frame": frame, "exception": type(exc).__name__},
+    )

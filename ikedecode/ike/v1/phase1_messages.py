@@ -1,0 +1,71 @@
+"""What a main or aggressive mode message teaches its IKE SA (RFC 2409 section 5).
+
+The clear payloads feed the key schedule (the initiator's SA payload, the responder's chosen
+transform, KE, NONCE, ID); the exchange table says which state the SA reaches, whether the message
+establishes it and which hash it carries to check.
+"""
+
+from __future__ import annotations
+
+from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
+from ikedecode.ike.records import IkeMessage, Protection
+from ikedecode.ike.registries import AUTHENTICATION_METHODS, name
+from ikedecode.ike.v1.authentication import HashVerifier
+from ikedecode.ike.v1.decryption import MessageDecryptor
+from ikedecode.ike.v1.exchanges import STATE_AFTER, HashCheck, Role, Step
+from ikedecode.ike.v1.payloads import IdPayload, KePayload, NoncePayload, SaPayload
+from ikedecode.ike.v1.phase1 import Phase1Policy
+from ikedecode.ike.v1.sa_state import SaState
+
+
+class Phase1Messages:
+    def __init__(self, verifier: HashVerifier, decryptor: MessageDecryptor) -> None:
+        self._verifier = verifier
+        self._decryptor = decryptor
+
+    def message(self, state: SaState, msg: IkeMessage, role: Role, step: Step | None) -> None:
+        """Fold one (first copy of a) phase-1 message into its SA and check its hash."""
+        sa = state.sa
+        if msg.label in STATE_AFTER:
+            sa.state = STATE_AFTER[msg.label]
+        for p in msg.payloads:
+            if isinstance(p, SaPayload):
+                if role is Role.INITIATOR and state.sai_b is None:
+                    state.sai_b = p.body
+                    sa.offered = [{**t.to_dict(), "description": t.describe()} for t in p.transforms]
+                elif role is Role.RESPONDER and state.candidates is None and state.pending is None:
+                    # once the keys are asked for, the policy is fixed
+                    chosen = p.transforms
+                    if chosen:
+                        attributes = {a.type: a.value for a in chosen[0].attributes}
+                        state.policy = Phase1Policy.from_attributes(attributes)
+                        sa.chosen = {**chosen[0].to_dict(), "description": chosen[0].describe()}
+                        if state.policy is not None:
+                            sa.auth_method = name(AUTHENTICATION_METHODS, state.policy.auth_method)
+            elif isinstance(p, KePayload):
+                if role is Role.INITIATOR:
+                    state.g_xi = p.data
+                else:
+                    state.g_xr = p.data
+            elif isinstance(p, NoncePayload):
+                if role is Role.INITIATOR:
+                    state.ni_b = p.data
+                else:
+                    state.nr_b = p.data
+            elif isinstance(p, IdPayload):
+                sa.identities[role.value] = p.text
+                if role is Role.INITIATOR:
+                    state.idii_b = p.body
+                else:
+                    state.idir_b = p.body
+        check = step.hash_check if step is not None else None
+        if step is not None and step.completes:
+            sa.established = True
+        if check is HashCheck.CLEAR_HASH_R:
+            try:
+                self._verifier.verify_aggressive_hash_r(state, msg)
+            except UnsupportedAlgorithm as exc:  # the accepted transform names a hash nobody knows
+                msg.note = f"HASH_R not checked: {exc}"
+        elif check is HashCheck.SENDER_PHASE1 and msg.protection in (Protection.DECRYPTED, Protection.CLEAR):
+            self._verifier.verify_phase1_hash(state, msg, role)
+        self._decryptor.ensure_candidates(state)
