@@ -532,8 +532,8 @@ def _duplicate_rekeys(sa: IkeSa) -> list[Finding]:
     for m in sa.messages:
         for p in m.payloads:
             if isinstance(p, Ikev2DeletePayload):
-                for spi in p.spis:
-                    deleted.setdefault(spi.hex(), m)
+                for deleted_spi in p.spis:
+                    deleted.setdefault(deleted_spi.hex(), m)
     out: list[Finding] = []
     for i, (q1, r1) in enumerate(done):
         for q2, r2 in done[i + 1 :]:
@@ -567,9 +567,9 @@ def _duplicate_rekeys(sa: IkeSa) -> list[Finding]:
                 f"the same Child SA and both rekeys succeeded (frames {r1.frame}, {r2.frame})"
             )
             if gone:
-                spi, where = gone[0]
-                evidence["deleted"] = evidence_of(where, spi=spi)
-                text += f"; the redundant SA 0x{spi} was deleted (frame {where.frame}) (RFC 7296 2.25.1)"
+                gone_spi, where = gone[0]
+                evidence["deleted"] = evidence_of(where, spi=gone_spi)
+                text += f"; the redundant SA 0x{gone_spi} was deleted (frame {where.frame}) (RFC 7296 2.25.1)"
                 out.append(finding("rekey-collision", text, evidence, severity=Severity.INFO))
             else:
                 evidence["duplicate_spis"] = new1 + new2
