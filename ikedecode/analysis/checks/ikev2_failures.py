@@ -286,11 +286,16 @@ def _differs_only_by_pfs(offered: list[dict[str, Any]], accepted: list[dict[str,
 
 
 def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
+    from ikedecode.analysis.checks.ikev2 import _additional_key_exchanges
+
+    addke_refused = any(f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa))
     out: list[Finding] = []
     for request, response in _exchanges(sa):
         for p in _notifies(response, N_NO_PROPOSAL_CHOSEN):
             assert response is not None
             ctx.explained.add((response.frame, p.notify_type))
+            if request.exchange_type == reg.IKE_SA_INIT and addke_refused:
+                continue  # ikev2-addke-unsupported (check_ikev2) names the cause: RFC 9370 ADDKE not done
             offered_sa = _first(request, Ikev2SaPayload)
             ke = _first(request, Ikev2KePayload)
             offered = _offer(offered_sa, ke if request.exchange_type == reg.CREATE_CHILD_SA else None)
