@@ -1,16 +1,18 @@
 """IKE benchmark: many IKE SAs with their keys, analysed with g^xy secrets and with --dh-private.
 
-    python bench/ike_bench.py [--sas 10000] [--group 14] [--exponent-bits N] [--concurrent K]
-                              [--dh-jobs 1 2] [--repeat N] [--keep DIR] [--json] [--cli]
-                              [--format json text] [--tshark]
+    python bench/ike_bench.py [--version 1|2] [--sas 10000] [--group 14] [--exponent-bits N]
+                              [--concurrent K] [--dh-jobs 1 2] [--repeat N] [--keep DIR] [--json]
+                              [--cli] [--format json text] [--tshark]
 
 Generates (or reuses, with ``--keep DIR``) a deterministic capture of ``--sas`` complete IKEv1
-main + quick mode negotiations (``ike_capture_gen``) and times the whole analysis
+main + quick mode negotiations (``ike_capture_gen``), or with ``--version 2`` IKEv2 IKE_SA_INIT +
+IKE_AUTH negotiations with one Child SA each (``ikev2_capture_gen``), and times the whole analysis
 (``ikedecode.pipeline.analyze``, key files read included) in a fresh process per run: once with
 the g^xy of every SA (a key file tying each to its cookies), then with the private DH values
 (``[[dh_private]]``) computed on each number of processes of ``--dh-jobs`` (1: in-line, in the
 analysing process; N: N worker processes while the engine reads ahead). It checks that every SA
-was established with every encrypted message verified, and prints seconds, IKE SAs/s, CPU
+was established with every encrypted message verified (and, for IKEv2, counts the AUTH payloads
+that verify), and prints seconds, IKE SAs/s, CPU
 seconds of the analysing process and of the DH workers, the peak RSS of the analysing process
 (before any rendering), and whether every run found the same (a digest of SAs, keys, messages
 and findings; ``--json`` also renders and compares the JSON reports, which takes minutes at
@@ -37,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import ikev2_capture_gen  # noqa: E402
 from ike_capture_gen import GeneratedCapture, Settings, capture_name, generate, negotiate  # noqa: E402
 
 from ikedecode import pipeline  # noqa: E402
@@ -74,10 +77,15 @@ def analyze_file(capture: Path, keyring: KeyRing, dh_jobs: int, window: int = DE
 def report_summary(report: Report) -> dict[str, object]:
     """Counts that say whether every SA decoded: established, verified messages, keyed child SAs."""
     protections = Counter(m.protection.value for sa in report.ike_sas for m in sa.messages)
+    auths = Counter(
+        m.auth_verified for sa in report.ike_sas for m in sa.messages if m.auth_verified is not None
+    )
     return {
         "ike_sas": len(report.ike_sas),
         "established": sum(1 for sa in report.ike_sas if sa.established and sa.authenticated),
         "messages": dict(protections),
+        "auth_verified": auths[True],  # IKEv2 AUTH payloads (RFC 7296 2.15) that verify / do not
+        "auth_failed": auths[False],
         "child_sas_keyed": sum(1 for sa in report.ipsec_sas if sa.encryption_key),
     }
 
@@ -91,9 +99,7 @@ def report_digest(report: Report, with_key_origins: bool) -> str:
     for sa in report.ike_sas:
         keys = sa.keys
         origins = (keys.psk_origin, keys.dh_origin, keys.key_origin) if keys and with_key_origins else ()
-        secrets = (
-            (keys.skeyid, keys.skeyid_d, keys.skeyid_a, keys.skeyid_e, keys.encryption_key) if keys else ()
-        )
+        secrets = tuple(keys.to_dict().values()) if keys else ()  # SKEYID* (IKEv1) or SKEYSEED, SK_* (IKEv2)
         out.update(repr((sa.cookies, sa.state, sa.established, sa.authenticated, secrets, origins)).encode())
         for m in sa.messages:
             payloads = [p.to_dict() for p in m.payloads]
@@ -197,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(one_run(Path(capture), Path(psk_file), Path(key_file), int(jobs), json_out)))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", type=int, choices=[1, 2], default=1, help="IKE version (default 1)")
     parser.add_argument("--sas", type=int, default=10_000)
     parser.add_argument("--group", type=int, default=14)
     parser.add_argument(
@@ -204,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--concurrent", type=int, default=1, help="negotiations interleaved in the capture")
     parser.add_argument(
-        "--dh-jobs", type=int, nargs="+", default=[1, 2], help="processes for DH (1: in-line)"
+        "--dh-jobs",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        help="processes for DH (1: in-line; none: g^xy only)",
     )
     parser.add_argument("--keep", type=Path, help="folder to keep (and reuse) the capture and keys in")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each kind (the fastest is shown)")
@@ -219,9 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tshark", action="store_true", help="check one SA with tshark")
     args = parser.parse_args(argv)
-    settings = Settings(args.group, args.exponent_bits)
+    ikev2 = args.version == 2
+    settings = (ikev2_capture_gen.Settings if ikev2 else Settings)(args.group, args.exponent_bits)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="ike-bench-"))
-    name = capture_name(args.sas, settings, args.concurrent)
+    name = (ikev2_capture_gen.capture_name if ikev2 else capture_name)(args.sas, settings, args.concurrent)
     if args.keep and (folder / f"{name}.pcap").exists():
         made = GeneratedCapture(
             folder / f"{name}.pcap",
@@ -234,13 +246,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reusing {made.capture}")
     else:
         started = time.perf_counter()
-        made = generate(folder, args.sas, settings, concurrent=args.concurrent, jobs=os.cpu_count() or 1)
+        make = ikev2_capture_gen.generate if ikev2 else generate
+        made = make(folder, args.sas, settings, concurrent=args.concurrent, jobs=os.cpu_count() or 1)  # type: ignore[arg-type]
         print(f"generated {made.capture} ({made.frames} frames) in {time.perf_counter() - started:.1f} s")
-    if args.tshark:
+    if args.tshark and not ikev2:
         print(tshark_check(made, settings))
     print(
         f"{'keys':<28} {'seconds':>8} {'SAs/s':>6} {'CPU main+workers':>17} {'peak RSS':>9} "
-        f"{'established':>12} {'verified':>12} {'child SAs':>9}  digest"
+        f"{'established':>12} {'verified':>12} {'child SAs':>9} {'AUTH ok/bad':>11}  digest"
     )
     runs = [("g^xy key file", made.dh_secret_keys, 1)] + [
         (f"--dh-private, {jobs} process{'es' if jobs > 1 else ''}", made.dh_private_keys, jobs)
@@ -266,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{label:<28} {result['seconds']:8.2f} {result['ike_sas'] / result['seconds']:6.0f} "
             f"{result['cpu_seconds']:7.1f} + {result['worker_cpu_seconds']:5.1f} s "
             f"{result['peak_rss_mib']:5.0f} MiB {result['established']:>6}/{result['ike_sas']:<5} "
-            f"{verified:>12} {result['child_sas_keyed']:>9}  {result['digest']}"
+            f"{verified:>12} {result['child_sas_keyed']:>9} "
+            f"{result['auth_verified']:>6}/{result['auth_failed']:<4}  {result['digest']}"
             + (f"  (runs: {times})" if len(tries) > 1 else "")
         )
     print("same SAs, keys, messages and findings in every run:", "yes" if len(digests) == 1 else "NO")

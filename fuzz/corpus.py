@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import gzip
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
@@ -25,13 +26,16 @@ from ikedecode.ike.engine import IkeEngine
 from ikedecode.ike.events import IpsecSaKeyed
 from ikedecode.ike.v1 import decryption as decryption_module
 from ikedecode.ike.v1.protection import Decryption
+from ikedecode.ike.v2 import keying as ikev2_keying_module
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.keys.loader import load_key_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CAPTURES_DIR = PROJECT_ROOT / "captures"
 KEYS_DIR = PROJECT_ROOT / "keys"
-REFERENCE_DIR = PROJECT_ROOT.parent / "shared" / "reference"
+REFERENCE_DIR = Path(  # as tests/conftest.py: worktrees sit one level deeper than the main checkout
+    os.environ.get("IKEDECODE_REFERENCE_DIR") or PROJECT_ROOT.parent / "shared" / "reference"
+)
 
 # Reference captures (present on developer/CI machines only) and the key tables that open them.
 REFERENCE_SESSIONS: dict[str, tuple[str, ...]] = {
@@ -39,7 +43,18 @@ REFERENCE_SESSIONS: dict[str, tuple[str, ...]] = {
     "wireshark/captures/ikev1-bug-12610.pcapng.gz": ("wireshark/config/ikev1_decryption_table",),
     "wireshark/captures/ikev1-bug-12620.pcapng.gz": ("wireshark/config/ikev1_decryption_table",),
     "wireshark/captures/esp-bug-12671.pcapng.gz": ("wireshark/config/esp_sa",),
-    "wireshark/captures/ikev2-decrypt-aes256gcm16.pcap": (),
+    **{
+        f"wireshark/captures/ikev2-decrypt-{suite}": ("wireshark/config/ikev2_decryption_table",)
+        for suite in (
+            "3des-sha1_160.pcap",
+            "aes128ccm12.pcap",
+            "aes192ctr.pcap",
+            "aes256cbc.pcapng",
+            "aes256ccm16.pcapng",
+            "aes256gcm16.pcap",
+            "aes256gcm8.pcap",
+        )
+    },
     "wireshark-wiki/ikev1_main_mode_nokeys/attachment_ikev1_main_mode.pcap": (),
     "wireshark-wiki/ipsec_esp/ipsec_esp_capture_1/capture.pcap": (
         "wireshark-wiki/ipsec_esp/ipsec_esp_capture_1/esp_sa",
@@ -66,6 +81,28 @@ class IkePlaintext:
 
 
 @dataclass(frozen=True, slots=True)
+class Ikev2Plaintext:
+    """How a clean run opened one IKEv2 SK / SKF payload (RFC 7296 3.14, RFC 7383 2.5): the
+    sender's keys, where the payload starts, and the inner chain it held."""
+
+    sk_offset: int
+    fragment: bool
+    encr_id: int
+    sk_e: bytes
+    integ_id: int | None
+    sk_a: bytes
+    iv: bytes
+    next_payload: int
+    plaintext: bytes  # padding removed
+    fragment_number: int | None = None
+    total_fragments: int | None = None
+
+    @property
+    def head_size(self) -> int:
+        return self.sk_offset + (8 if self.fragment else 4)
+
+
+@dataclass(frozen=True, slots=True)
 class EspPlaintext:
     """An ESP packet a clean run verified: enough to build a mutated one that verifies too."""
 
@@ -85,6 +122,12 @@ class Session:
     esp: list[Datagram]
     ike_plaintexts: dict[int, IkePlaintext] = field(default_factory=dict)  # index into ike
     esp_plaintexts: list[EspPlaintext] = field(default_factory=list)
+    ikev2_plaintexts: dict[int, Ikev2Plaintext] = field(default_factory=dict)  # index into ike
+
+    @property
+    def ikev2(self) -> bool:
+        """Whether any IKE message of the session is IKEv2 (major version 2, RFC 7296 3.1)."""
+        return any(len(d.payload) >= 28 and d.payload[17] >> 4 == 2 for d in self.ike)
 
     def keyring(self) -> KeyRing:
         """A fresh KeyRing (SA objects carry counters, so every input gets new ones)."""
@@ -102,6 +145,8 @@ class Session:
             out += [v for v in (k.encryption_key, k.skeyid, k.skeyid_d, k.skeyid_a, k.skeyid_e) if v]
         for sa in ring.ipsec_sas:
             out += [v for v in (sa.encryption_key, sa.integrity_key) if v]
+        for material in ring.ikev2_keys:
+            out += material.values
         return [s for s in out if len(s) >= 8]
 
 
@@ -146,6 +191,44 @@ def _record_ike_plaintexts(session: Session) -> None:
     session.ike_plaintexts = opened
 
 
+def _record_ikev2_plaintexts(session: Session) -> None:
+    """Run the engine with the real keys and note which keys opened each IKEv2 SK / SKF payload."""
+    opened: dict[int, Ikev2Plaintext] = {}
+    current: list[int] = [0]
+
+    def recording(original, fragment: bool):  # noqa: ANN001, ANN202
+        def opener(message: bytes, offset: int, **keys):  # noqa: ANN003, ANN202
+            result = original(message, offset, **keys)
+            if result.ok and current[0] not in opened:
+                opened[current[0]] = Ikev2Plaintext(
+                    offset,
+                    fragment,
+                    keys["encr_id"],
+                    bytes(keys["sk_e"]),
+                    keys.get("integ_id"),
+                    bytes(keys.get("sk_a", b"")),
+                    result.iv,
+                    result.next_payload,
+                    result.plaintext,
+                    result.fragment_number,
+                    result.total_fragments,
+                )
+            return result
+
+        return opener
+
+    engine = IkeEngine(session.keyring())
+    module = ikev2_keying_module
+    with (
+        mock.patch.object(module, "open_sk", recording(module.open_sk, False)),
+        mock.patch.object(module, "open_skf", recording(module.open_skf, True)),
+    ):
+        for index, datagram in enumerate(session.ike):
+            current[0] = index
+            engine.receive(datagram)
+    session.ikev2_plaintexts = opened
+
+
 def _record_esp_plaintexts(session: Session) -> None:
     ring = session.keyring()
     engine = IkeEngine(ring)
@@ -177,6 +260,8 @@ def _session(name: str, capture: bytes, key_texts: tuple[str, ...]) -> Session |
         return None
     session = Session(name, capture, key_texts, ike, esp[:MAX_ESP_PER_SESSION])
     if key_texts:
+        if session.ikev2:
+            _record_ikev2_plaintexts(session)
         _record_ike_plaintexts(session)
         _record_esp_plaintexts(session)
     return session
@@ -236,6 +321,10 @@ def keyed_sessions() -> tuple[Session, ...]:
     return tuple(s for s in sessions() if s.key_texts)
 
 
+def ikev2_sessions(keyed: bool = False) -> tuple[Session, ...]:
+    return tuple(s for s in sessions() if s.ike and s.ikev2 and (s.key_texts or not keyed))
+
+
 @functools.cache
 def payload_chains() -> tuple[tuple[int, bytes, bool], ...]:
     """(first payload type, chain bytes, padded) of every clear message and every decrypted one."""
@@ -246,6 +335,22 @@ def payload_chains() -> tuple[tuple[int, bytes, bool], ...]:
     for session in sessions():
         for index, opened in session.ike_plaintexts.items():
             chains.append((session.ike[index].payload[16], opened.plaintext, True))
+    return tuple(dict.fromkeys(chains))
+
+
+@functools.cache
+def ikev2_payload_chains() -> tuple[tuple[int, bytes, bool], ...]:
+    """(first payload type, chain bytes, inner) of every clear IKEv2 message (the SK payload at
+    its end included) and of every decrypted SK / SKF plaintext."""
+    chains: list[tuple[int, bytes, bool]] = []
+    for session in ikev2_sessions():
+        for datagram in session.ike:
+            message = datagram.payload
+            if len(message) >= 28 and message[17] >> 4 == 2:
+                chains.append((message[16], message[28:], False))
+        for opened in session.ikev2_plaintexts.values():
+            if opened.next_payload:
+                chains.append((opened.next_payload, opened.plaintext, True))
     return tuple(dict.fromkeys(chains))
 
 

@@ -105,6 +105,9 @@ def strict_guards() -> None:
 
     messages_module.decoder_error_events = reraise  # type: ignore[assignment]
     messages_module.decoder_error_finding = reraise  # type: ignore[assignment]
+    import ikedecode.ike.v2.engine as ikev2_engine_module
+
+    ikev2_engine_module._decoder_error = reraise  # type: ignore[assignment]
     pipeline_module._esp_failure = reraise  # type: ignore[assignment]
     try:
         import ikedecode.analysis.diagnose as diagnose_module
@@ -135,9 +138,9 @@ def all_findings(report: Report) -> list:
 
 def other_renderers() -> list[tuple[str, Callable[..., str]]]:
     """Every output format the command line offers besides text and JSON (cisco, html, ...)."""
-    from ikedecode.cli import RENDERERS
+    from ikedecode.cli import RENDERERS, _loaded  # the table names "module:function" (lazy imports)
 
-    return [(name, render) for name, render in sorted(RENDERERS.items()) if name not in ("text", "json")]
+    return [(name, _loaded(RENDERERS, name)) for name in sorted(RENDERERS) if name not in ("text", "json")]
 
 
 def render_and_check(report: Report, show_keys: bool, secrets: list[bytes], pick: int | None = None) -> None:
@@ -257,14 +260,25 @@ def run_session(
     session: corpus.Session, index: int, message: bytes, keyring: KeyRing, flags: int
 ) -> IkeEngine:
     """The session's IKE datagrams with message ``index`` replaced; flags: send it twice, caps."""
+    return run_replaced(session, {index: [message]}, keyring, flags, index)
+
+
+def run_replaced(
+    session: corpus.Session, replacements: dict[int, list[bytes]], keyring: KeyRing, flags: int, pick: int
+) -> IkeEngine:
+    """The session's IKE datagrams, those at the keys of ``replacements`` replaced by the messages
+    listed there (none: dropped); flags: send the first replacement twice, caps, render."""
     engine = IkeEngine(keyring, **_caps(flags))
     engine_findings: list = []
     unattached: list = []
-    for position, datagram in enumerate(session.ike):
-        if position == index:
-            datagram = replace(datagram, payload=message, nat_keepalive=False)
-        repeats = 2 if position == index and flags & 1 else 1
-        for _ in range(repeats):
+    for position, original in enumerate(session.ike):
+        messages = replacements.get(position)
+        datagrams = [original]
+        if messages is not None:
+            datagrams = [replace(original, payload=m, nat_keepalive=False) for m in messages]
+            if flags & 1 and datagrams:
+                datagrams.insert(0, datagrams[0])
+        for datagram in datagrams:
             events = engine.receive(datagram)
             decoded = [e for e in events if type(e) is MessageDecoded]
             check(bool(decoded) or datagram.nat_keepalive, "receive decoded nothing for a message")
@@ -286,7 +300,7 @@ def run_session(
     check_no_guard_tripped(findings)
     if flags & 2:
         report = Report("fuzz", CaptureStats(), sas, list(engine_findings), unattached)
-        render_and_check(report, bool(flags & 64), [] if flags & 64 else session.secrets, index)
+        render_and_check(report, bool(flags & 64), [] if flags & 64 else session.secrets, pick)
     return engine
 
 
@@ -712,3 +726,8 @@ TARGETS: dict[str, Target] = {
         Target("cli", "cli.main (CliRunner)", cli, pipeline_seeds, 2, 1 << 17),
     )
 }
+
+from . import targets_v2  # noqa: E402 - the IKEv2 targets use the shared checks above
+
+# importing targets_v2 first runs this module before its targets exist: it then registers them itself
+TARGETS.update(getattr(targets_v2, "IKEV2_TARGETS", {}))

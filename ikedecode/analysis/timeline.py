@@ -45,6 +45,7 @@ from ikedecode.esp.sadb import UnknownSpi
 from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, transform_text
 from ikedecode.ike.records import IkeSa, Phase2Exchange, Protection
 from ikedecode.ike.v1.exchanges import SHAPES_BY_TYPE, Label, Role
+from ikedecode.ike.v1.payloads import Transform
 
 # RFC 2409 Appendix A (IKE) and RFC 2407 4.5 (IPsec): (life type, life duration) attribute numbers
 IKE_LIFETIME_ATTRIBUTES = (11, 12)
@@ -85,16 +86,15 @@ def build_timeline(report: Report) -> Timeline:
     return timeline
 
 
-def lifetimes(attributes: Iterable[dict[str, Any]], pair: tuple[int, int]) -> tuple[int | None, int | None]:
-    """(seconds, kilobytes) from decoded attribute dicts; a duration without a type is seconds."""
+def lifetimes(attributes: Iterable[tuple[Any, Any]], pair: tuple[int, int]) -> tuple[int | None, int | None]:
+    """(seconds, kilobytes) from (type, value) attribute pairs; a duration without a type is seconds."""
     type_id, duration_id = pair
     seconds = kilobytes = None
     unit = LIFE_TYPE_SECONDS
-    for attribute in attributes:
-        value = attribute.get("value")
-        if attribute.get("type") == type_id and isinstance(value, int):
+    for attribute_type, value in attributes:
+        if attribute_type == type_id and isinstance(value, int):
             unit = value
-        elif attribute.get("type") == duration_id and isinstance(value, int):
+        elif attribute_type == duration_id and isinstance(value, int):
             if unit == LIFE_TYPE_KILOBYTES:
                 kilobytes = value
             else:
@@ -175,9 +175,9 @@ def _ike_sa_timeline(
     start = sa.messages[0].time if sa.messages else sa.first_time
     end = sa.messages[-1].time if sa.messages else sa.last_time
     ike = IkeSaTimeline(sa.cookies, sa.initiator, sa.responder, sa.exchange, start, end, sa.established)
-    if sa.chosen:
+    if isinstance(sa.chosen, Transform):
         ike.lifetime_seconds, ike.lifetime_kilobytes = lifetimes(
-            sa.chosen.get("attributes", []), IKE_LIFETIME_ATTRIBUTES
+            ((a.type, a.value) for a in sa.chosen.attributes), IKE_LIFETIME_ATTRIBUTES
         )
     events = ike.events
 
@@ -266,7 +266,8 @@ def _children(
             transforms = proposal.get("transforms") or []
             if transforms:
                 child.lifetime_seconds, child.lifetime_kilobytes = lifetimes(
-                    transforms[0].get("attributes", []), IPSEC_LIFETIME_ATTRIBUTES
+                    ((a.get("type"), a.get("value")) for a in transforms[0].get("attributes", [])),
+                    IPSEC_LIFETIME_ATTRIBUTES,
                 )
                 child.transform = _transform_text(transforms[0], child.protocol)
         proxies = ex.summary.get("proxy_ids", {})

@@ -18,7 +18,7 @@ from ikedecode.ike.registries import AUTHENTICATION_METHOD, HASH_ALGORITHM, HASH
 from ikedecode.ike.v1.authhash import hash_r
 from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.keyderiv import skeyid_preshared
-from ikedecode.ike.v1.payloads import HashPayload, IdPayload, KePayload, NoncePayload, SaPayload
+from ikedecode.ike.v1.payloads import HashPayload, IdPayload, KePayload, NoncePayload, SaPayload, Transform
 from ikedecode.ike.v1.phase1 import AuthFamily, auth_family
 
 # IKE hash algorithm -> hashlib name (RFC 2409 Appendix A, RFC 4868); Tiger is not in hashlib
@@ -76,9 +76,11 @@ def _first(msg: IkeMessage | None, kind: type[_P]) -> _P | None:
 
 
 def _chosen_value(sa: IkeSa, attribute: int) -> int | None:
-    for a in (sa.chosen or {}).get("attributes", []):
-        if a["type"] == attribute and isinstance(a["value"], int):
-            return a["value"]
+    if not isinstance(sa.chosen, Transform):
+        return None
+    for a in sa.chosen.attributes:
+        if a.type == attribute and isinstance(a.value, int):
+            return a.value
     return None
 
 

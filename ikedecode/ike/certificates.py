@@ -138,7 +138,8 @@ def parse_certificate(der: bytes) -> CertificateInfo:
             public_key=key,
             certificate=cert,
         )
-    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+    # InvalidVersion (no ValueError): a version field beyond v3, found by fuzzing (v2-fragments)
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as error:
         raise CertificateError(f"not a readable X.509 certificate: {error}") from None
 
 
@@ -155,7 +156,7 @@ def load_certificates(data: bytes) -> list[CertificateInfo]:
     if b"-----BEGIN CERTIFICATE-----" in data:
         try:
             certs = x509.load_pem_x509_certificates(bytes(data))
-        except ValueError as error:
+        except (ValueError, x509.InvalidVersion) as error:
             raise CertificateError(f"unreadable PEM certificate: {error}") from None
         return [parse_certificate(c.public_bytes(serialization.Encoding.DER)) for c in certs]
     return [parse_certificate(data)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ikedecode.findings import Finding
 
@@ -19,6 +19,21 @@ class Protection(StrEnum):
     UNDECRYPTABLE = "undecryptable"  # decryption gives a garbage payload chain or padding
     NO_KEYS = "no-keys"  # no key material to try
     MALFORMED = "malformed"  # not even the ISAKMP header could be read
+
+
+class ProposalRecord(Protocol):
+    """An offered or chosen phase-1 proposal as the engine keeps it: IKEv1's ``Transform`` (one
+    transform of the ISAKMP proposal, RFC 2408 3.6), IKEv2's ``Ikev2Proposal`` (RFC 7296 3.3.1).
+    Readers narrow it by ``isinstance``; only the JSON renderer turns it into a dict."""
+
+    @property
+    def number(self) -> int: ...
+
+    def describe(self) -> str:
+        """One line for reports, e.g. ``AES-CBC-256, SHA2-256, XAUTHInitPreShared, group 2``."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(slots=True)
@@ -212,8 +227,8 @@ class IkeSa:
     responder: str
     initiator_inferred: bool = False  # True when the capture missed the first message
     exchange: str | None = None  # "main" / "aggressive"
-    offered: list[dict[str, Any]] = field(default_factory=list)  # phase-1 transforms offered
-    chosen: dict[str, Any] | None = None  # the transform the responder accepted (decoded attributes)
+    offered: list[ProposalRecord] = field(default_factory=list)  # phase-1 transforms / proposals offered
+    chosen: ProposalRecord | None = None  # the transform / proposal the responder accepted
     auth_method: str | None = None
     state: str = "MM_NO_STATE"
     established: bool = False

@@ -12,7 +12,7 @@ from ikedecode.analysis.timeline import build_timeline
 from ikedecode.analysis.verdict import verdict_of
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
-from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.records import IkeMessage, IkeSa, ProposalRecord
 from ikedecode.render import json_writer
 from ikedecode.render.json_writer import Encoded, Lazy
 from ikedecode.render.map_in_order import MapInOrder
@@ -58,6 +58,12 @@ def _document(report: Report, show_keys: bool, listing: Callable[[Iterator[Any]]
     }
 
 
+def proposal_to_dict(proposal: ProposalRecord) -> dict[str, Any]:
+    """An offered or chosen phase-1 proposal in its JSON form (docs/json.md): the record's fields
+    and its one-line description."""
+    return {**proposal.to_dict(), "description": proposal.describe()}
+
+
 def ike_sa_to_dict(sa: IkeSa, *, show_keys: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": sa.version,
@@ -71,8 +77,8 @@ def ike_sa_to_dict(sa: IkeSa, *, show_keys: bool = False) -> dict[str, Any]:
         "established": sa.established,
         "authenticated": sa.authenticated,
         "auth_method": sa.auth_method,
-        "offered": sa.offered,
-        "chosen": sa.chosen,
+        "offered": [proposal_to_dict(p) for p in sa.offered],
+        "chosen": proposal_to_dict(sa.chosen) if sa.chosen is not None else None,
         "identities": sa.identities,
         "vendor_ids": sa.vendor_ids,
         "key_source": _key_source(sa),

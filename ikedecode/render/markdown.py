@@ -99,8 +99,8 @@ def _sa_summary(
 ) -> SaSummary:
     peers = f"{sa.initiator} (initiator) and {sa.responder} (responder)"
     mode = f"{sa.exchange} mode" if sa.exchange else "no phase 1 seen"
-    proposal = (sa.chosen or {}).get("description") or (
-        f"offered {sa.offered[0].get('description')}" if sa.offered else "no proposal seen"
+    proposal = (sa.chosen.describe() if sa.chosen is not None else "") or (
+        f"offered {sa.offered[0].describe()}" if sa.offered else "no proposal seen"
     )
     negotiated = f"{mode}, {proposal}"
     children = [c for c in t.children if c.complete]
@@ -302,12 +302,13 @@ def _child_rows(children: list[ChildSaTimeline], start: float, header: bool) -> 
             fate.append(f"deleted by {d.sender} at +{d.time - start:.3f} s")
         if not child.complete and child.message_id is not None:
             fate.append("quick mode not completed")
-        for d in child.directions or []:
-            first = "-" if d.first_seen is None else f"+{d.first_seen - start:.3f}"
-            last = "-" if d.last_seen is None else f"+{d.last_seen - start:.3f}"
+        for flow in child.directions or []:
+            first = "-" if flow.first_seen is None else f"+{flow.first_seen - start:.3f}"
+            last = "-" if flow.last_seen is None else f"+{flow.last_seen - start:.3f}"
             out.append(
-                f"| {md(child.name)} | {md(f'{d.src} → {d.dst}')} | 0x{d.spi:08x} | {md(child.transform)} | "
-                f"{d.packets} | {d.bytes} | {first} | {last} | {d.icv_failed} | {d.gaps} | "
+                f"| {md(child.name)} | {md(f'{flow.src} → {flow.dst}')} | 0x{flow.spi:08x} | "
+                f"{md(child.transform)} | {flow.packets} | {flow.bytes} | {first} | {last} | "
+                f"{flow.icv_failed} | {flow.gaps} | "
                 f"{md('; '.join(fate))} |"
             )
         if not child.directions:

@@ -11,7 +11,7 @@ from tabulate import tabulate
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.verdict import CaptureVerdict, verdict_of
 from ikedecode.findings import Finding
-from ikedecode.ike.records import IkeMessage, IkeSa, Protection
+from ikedecode.ike.records import IkeMessage, IkeSa, ProposalRecord, Protection
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.payloads import ConfigAttributePayload
 from ikedecode.render.clock import utc_moment
@@ -298,8 +298,8 @@ def _yes_no(v: bool | None) -> str:
     return "?" if v is None else ("yes" if v else "no")
 
 
-def describe_transform(t: dict[str, Any] | None) -> str:
-    return t.get("description", "-") if t else "-"
+def describe_transform(t: ProposalRecord | None) -> str:
+    return t.describe() if t is not None else "-"
 
 
 def _sa_row(i: int, sa: IkeSa) -> list[Any]:

@@ -19,6 +19,7 @@ from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.ike.records import DerivedKeys
+from ikedecode.ike.v2.payloads.sa import Ikev2Proposal
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import Ikev2KeyMaterial, KeyRing
 from ikedecode.keys.wireshark_names import (
@@ -207,13 +208,11 @@ def _derived_ikev2(report: Report) -> list[Ikev2KeyMaterial]:
         if (
             sa.version != 2
             or not isinstance(keys, Ikev2DerivedKeys)
-            or not sa.chosen
+            or not isinstance(sa.chosen, Ikev2Proposal)
             or not sa.responder_cookie
         ):
             continue
-        transforms = {
-            t["transform_type"]: t["transform_id"] for t in reversed(sa.chosen.get("transforms", []))
-        }
+        transforms = {t.transform_type: t.transform_id for t in reversed(sa.chosen.transforms)}
         out.append(
             Ikev2KeyMaterial(
                 sa.initiator_cookie,

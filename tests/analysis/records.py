@@ -9,7 +9,7 @@ from typing import Any
 from ikedecode.analysis.report import Report
 from ikedecode.capture.datagram import CaptureStats
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, Protection
-from ikedecode.ike.v1.attributes import IPSEC_CONTEXT, Attribute
+from ikedecode.ike.v1.attributes import IKE_CONTEXT, IPSEC_CONTEXT, Attribute
 from ikedecode.ike.v1.payloads import (
     DeletePayload,
     IdPayload,
@@ -24,20 +24,15 @@ from ikedecode.ike.v1.payloads import (
 
 INIT, RESP = "192.0.2.1", "192.0.2.2"
 EXCHANGE_TYPES = {"main": 2, "aggressive": 4, "informational": 5, "quick": 32}
-PSK_SHA1_GROUP14 = {
-    "number": 1,
-    "transform_id": 1,
-    "attributes": [
-        {"type": 1, "value": 7},
-        {"type": 14, "value": 128},
-        {"type": 2, "value": 2},
-        {"type": 4, "value": 14},
-        {"type": 3, "value": 1},
-        {"type": 11, "value": 1},
-        {"type": 12, "value": 28800},
-    ],
-    "description": "AES-CBC-128, SHA, Pre-shared key, group 14, 28800 seconds",
-}
+
+
+def isakmp_transform(*attributes: tuple[int, int]) -> Transform:
+    """An ISAKMP transform (KEY_IKE, RFC 2409 Appendix A attributes as (type, value) pairs)."""
+    return Transform(1, 1, [Attribute(t, v, True, IKE_CONTEXT) for t, v in attributes])
+
+
+# AES-CBC-128, SHA, Pre-shared key, group 14, 28800 seconds
+PSK_SHA1_GROUP14 = isakmp_transform((1, 7), (14, 128), (2, 2), (4, 14), (3, 1), (11, 1), (12, 28800))
 
 
 def _common(type_: int) -> dict[str, Any]:
@@ -121,7 +116,7 @@ def msg(
 
 
 def ike_sa(
-    *messages: IkeMessage, exchange: str = "main", chosen: dict | None = PSK_SHA1_GROUP14, **kw: Any
+    *messages: IkeMessage, exchange: str = "main", chosen: Transform | None = PSK_SHA1_GROUP14, **kw: Any
 ) -> IkeSa:
     sa = IkeSa(
         version=1,

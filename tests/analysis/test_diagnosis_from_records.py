@@ -11,13 +11,13 @@ from ikedecode.ike.records import Protection
 
 from .records import (
     INIT,
-    PSK_SHA1_GROUP14,
     RESP,
     delete,
     esp_sa,
     established_main_mode,
     ike_sa,
     ipv4_subnet,
+    isakmp_transform,
     ke,
     msg,
     natd,
@@ -108,7 +108,7 @@ def test_a_large_unanswered_mm5_is_an_ip_fragmentation_problem():
         msg(6, 0.04, "MM5", INIT, **mm5),
         msg(8, 2.04, "MM5", INIT, retransmission_of=6, **mm5),
     ]
-    sa = ike_sa(*messages, chosen={**PSK_SHA1_GROUP14, "attributes": [{"type": 3, "value": 3}]})  # RSA sig
+    sa = ike_sa(*messages, chosen=isakmp_transform((3, 3)))  # RSA sig
     findings = diagnose(report(sa, last_time=20.0))
     found = _one(findings, "ip-fragmentation")
     assert "2140 bytes in 2 IP fragments" in found.message
@@ -177,7 +177,7 @@ def test_refused_proxy_ids_are_compared_with_the_responders_own_proposal():
 
 
 def test_chosen_transform_that_was_not_offered_is_reported():
-    other = {**PSK_SHA1_GROUP14, "attributes": [{"type": 1, "value": 5}], "description": "3DES-CBC"}
+    other = isakmp_transform((1, 5))  # 3DES-CBC
     sa = ike_sa(msg(1, 0.0, "MM1"), msg(2, 0.1, "MM2", RESP), chosen=other)
     found = _one(diagnose(report(sa)), "p1-chosen-not-offered")
     assert "3DES-CBC" in found.message and "did not offer" in found.message

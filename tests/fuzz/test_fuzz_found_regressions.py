@@ -6,7 +6,10 @@ Found by ``python -m fuzz.run`` (fuzz/README.md has the campaign log):
 2. aggressive mode whose accepted transform names an unknown hash raised UnsupportedAlgorithm
    while checking HASH_R (engine-plaintext);
 3. a responder SA payload arriving after the keys were derived replaced the phase-1 policy, so
-   later IV and hash computations ran with an algorithm the keys were not made with.
+   later IV and hash computations ran with an algorithm the keys were not made with;
+5. an IKEv2 CERT payload whose X.509 certificate has a version field beyond v3 raised
+   cryptography's ``InvalidVersion`` (not a ValueError) out of the certificate parser (v2-fragments,
+   issue 14's campaign).
 """
 
 from __future__ import annotations
@@ -282,3 +285,36 @@ def test_sas_are_found_by_cookie_pair_whatever_the_number_of_responder_cookies()
     assert [m.frame for m in sas[0].messages] == [1, 2]
     assert [m.frame for m in sas[6].messages] == [8, 1000]
     assert [m.frame for m in sas[-1].messages] == [501, 1001]
+
+
+# --- 5. X.509 version beyond v3 in a CERT payload (InvalidVersion escaped parse_certificate) ------
+
+
+def x509_version_4() -> bytes:
+    """The lab's east RSA certificate with its version field set to 3 (X.509 v4, which does not exist)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    pem = (ROOT / "keys" / "ikev2-pki" / "east-rsa.crt").read_bytes()
+    der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+    version_v3 = bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2 (v3), first in tbsCertificate
+    assert der.find(version_v3) < 16
+    return der.replace(version_v3, bytes.fromhex("a003020103"), 1)
+
+
+def test_a_certificate_of_an_unknown_x509_version_is_a_certificate_error():
+    from ikedecode.ike.certificates import CertificateError, parse_certificate
+
+    with pytest.raises(CertificateError, match="not a readable X.509 certificate"):
+        parse_certificate(x509_version_4())
+
+
+def test_an_ikev2_cert_payload_of_an_unknown_x509_version_is_a_problem_not_an_exception():
+    import struct
+
+    from ikedecode.ike.v2.payloads import parse_ikev2_payloads
+
+    body = bytes([4]) + x509_version_4()  # encoding 4: X.509 Certificate - Signature
+    chain = parse_ikev2_payloads(37, struct.pack("!BBH", 0, 0, 4 + len(body)) + body, 0, inner=True)
+    assert len(chain.payloads) == 1 and chain.payloads[0].info is None
+    assert any("does not parse" in problem for problem in chain.problems)

@@ -32,6 +32,12 @@ EXAMPLES = {
     "key-log": 30,
     "pipeline": 150,
     "cli": 40,
+    "v2-header": 800,
+    "v2-payloads": 800,
+    "v2-engine-clear": 200,
+    "v2-engine-keys": 200,
+    "v2-engine-plaintext": 300,
+    "v2-fragments": 150,
 }
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
 

@@ -46,7 +46,7 @@ def test_xauth_capture_shows_offer_choice_and_exchanges(reference_dir, run_pipel
     report = run_pipeline(reference_dir / "wireshark/captures/ikev1-bug-12610.pcapng.gz")
     sa = report.ike_sas[0]
     assert len(sa.offered) == 12
-    assert sa.chosen["description"].startswith("AES-CBC-256, SHA2-256, XAUTHInitPreShared, group 2")
+    assert sa.chosen.describe().startswith("AES-CBC-256, SHA2-256, XAUTHInitPreShared, group 2")
     kinds = [(f"{mid:08x}", ex.exchange) for mid, ex in sa.phase2.items()]
     assert kinds == [
         ("248fb011", "transaction"),

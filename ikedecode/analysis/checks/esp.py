@@ -256,7 +256,7 @@ def _lifetime_exceeded(ctx: Context) -> list[Finding]:
         limits: dict[str, int] = {}
         for proposal in accepted.proposals:
             for transform in proposal.transforms:
-                limits.update(lifetimes(transform.to_dict(), SA_LIFE_TYPE, SA_LIFE_DURATION))
+                limits.update(lifetimes(transform, SA_LIFE_TYPE, SA_LIFE_DURATION))
         c = sa.counters
         over = []
         if "seconds" in limits and c.last_seen and c.last_seen > done.time + limits["seconds"] + IN_FLIGHT:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ikedecode.analysis.report import Report
 from ikedecode.findings import Finding
-from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange
+from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, ProposalRecord
 from ikedecode.ike.registries import (
     AUTHENTICATION_METHOD,
     BASE_AUTHENTICATION_METHOD,
@@ -27,7 +27,7 @@ from ikedecode.ike.registries import (
     LIFE_TYPE,
 )
 from ikedecode.ike.v1.exchanges import Label, Role
-from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
+from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload, Transform
 
 INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
@@ -74,30 +74,36 @@ def frames_text(messages: Iterable[IkeMessage]) -> str:
     return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames[:LISTED_FRAMES]) + more
 
 
-def attribute_values(transform: dict[str, Any] | None) -> dict[int, Any]:
-    """Attribute type -> value of a transform as the records hold it (``to_dict`` form)."""
-    if not transform:
+def attribute_values(transform: ProposalRecord | None) -> dict[int, Any]:
+    """Attribute type -> value of an IKEv1 transform, byte values in hex as the JSON report shows
+    them; empty for anything else (an IKEv2 proposal, none)."""
+    if not isinstance(transform, Transform):
         return {}
-    return {a["type"]: a["value"] for a in transform.get("attributes", [])}
+    return {a.type: a.value.hex() if isinstance(a.value, bytes) else a.value for a in transform.attributes}
 
 
-def policy_key(transform: dict[str, Any]) -> tuple[Any, ...]:
+def policy_key(transform: ProposalRecord) -> tuple[Any, ...]:
     values = attribute_values(transform)
     return tuple(values.get(t) for t in POLICY_ATTRIBUTES)
 
 
-def lifetimes(transform: dict[str, Any] | None, life_type: int, life_duration: int) -> dict[str, int]:
-    """{"seconds": n, "kilobytes": m} from a transform's Life-Type/Life-Duration pairs, in order
-    (RFC 2409 Appendix A, RFC 2407 4.5: each duration follows the type it measures)."""
+def lifetimes(transform: ProposalRecord | None, life_type: int, life_duration: int) -> dict[str, int]:
+    """{"seconds": n, "kilobytes": m} from an IKEv1 transform's Life-Type/Life-Duration pairs, in
+    order (RFC 2409 Appendix A, RFC 2407 4.5: each duration follows the type it measures)."""
     out: dict[str, int] = {}
-    current = None
-    for attribute in (transform or {}).get("attributes", []):
-        if attribute["type"] == life_type:
-            current = attribute["value"]
-        elif attribute["type"] == life_duration and isinstance(attribute["value"], int):
-            unit = LIFE_UNITS.get(current) if current is not None else "seconds"  # the RFCs' default
+    if not isinstance(transform, Transform):
+        return out
+    current: int | bytes | None = None
+    for attribute in transform.attributes:
+        if attribute.type == life_type:
+            current = attribute.value
+        elif attribute.type == life_duration and isinstance(attribute.value, int):
+            if current is None:
+                unit: str | None = "seconds"  # the RFCs' default
+            else:
+                unit = LIFE_UNITS.get(current) if isinstance(current, int) else None  # a TLV type: none
             if unit:
-                out[unit] = attribute["value"]
+                out[unit] = attribute.value
     return out
 
 
@@ -216,7 +222,7 @@ class SaFacts:
         return self.sa.established
 
     @staticmethod
-    def phase1_lifetimes(transform: dict[str, Any] | None) -> dict[str, int]:
+    def phase1_lifetimes(transform: ProposalRecord | None) -> dict[str, int]:
         return lifetimes(transform, LIFE_TYPE, LIFE_DURATION)
 
     @cached_property

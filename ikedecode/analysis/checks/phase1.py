@@ -23,7 +23,7 @@ from ikedecode.analysis.checks.facts import (
     policy_key,
 )
 from ikedecode.findings import Finding, finding
-from ikedecode.ike.records import IkeMessage, Protection
+from ikedecode.ike.records import IkeMessage, ProposalRecord, Protection
 from ikedecode.ike.registries import NO_PROPOSAL_CHOSEN, PROTO_ISAKMP
 from ikedecode.ike.v1.exchanges import Label
 
@@ -33,7 +33,7 @@ READABLE = (Protection.VERIFIED, Protection.DECRYPTED, Protection.HASH_MISMATCH)
 
 
 def _offered_text(facts: SaFacts) -> list[str]:
-    return [t.get("description", "?") for t in facts.sa.offered]
+    return [t.describe() for t in facts.sa.offered]
 
 
 def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
@@ -72,11 +72,11 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
             out.append(
                 finding(
                     "p1-chosen-not-offered",
-                    f"{facts.sa.responder} chose {chosen.get('description', '?')}, which "
+                    f"{facts.sa.responder} chose {chosen.describe()}, which "
                     f"{facts.sa.initiator} did not offer ({'; '.join(_offered_text(facts))})",
                     {
                         "ike_sa": facts.cookies,
-                        "chosen": chosen.get("description"),
+                        "chosen": chosen.describe(),
                         "offered": _offered_text(facts),
                     },
                 )
@@ -86,7 +86,7 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
     return out
 
 
-def _phase1_lifetime(facts: SaFacts, chosen: dict[str, Any]) -> list[Finding]:
+def _phase1_lifetime(facts: SaFacts, chosen: ProposalRecord) -> list[Finding]:
     offer = next((t for t in facts.sa.offered if policy_key(t) == policy_key(chosen)), None)
     offered, accepted = facts.phase1_lifetimes(offer), facts.phase1_lifetimes(chosen)
     if not offered or not accepted or offered == accepted:

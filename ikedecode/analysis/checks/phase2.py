@@ -222,20 +222,12 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
 def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list[Finding]:
     offered_sa, accepted_sa = qm.sa_payload(Label.QM1), qm.sa_payload(Label.QM2)
     offered = (
-        [
-            lifetimes(t.to_dict(), SA_LIFE_TYPE, SA_LIFE_DURATION)
-            for p in offered_sa.proposals
-            for t in p.transforms
-        ]
+        [lifetimes(t, SA_LIFE_TYPE, SA_LIFE_DURATION) for p in offered_sa.proposals for t in p.transforms]
         if offered_sa
         else []
     )
     accepted = (
-        [
-            lifetimes(t.to_dict(), SA_LIFE_TYPE, SA_LIFE_DURATION)
-            for p in accepted_sa.proposals
-            for t in p.transforms
-        ]
+        [lifetimes(t, SA_LIFE_TYPE, SA_LIFE_DURATION) for p in accepted_sa.proposals for t in p.transforms]
         if accepted_sa
         else []
     )

@@ -35,27 +35,27 @@ class MessageDecryptor:
         if state.candidates is not None or state.pending is not None or state.policy is None:
             return
         sa = state.sa
-        if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b) or sa.responder_cookie is None:
+        g_xi, g_xr, ni_b, nr_b = state.g_xi, state.g_xr, state.ni_b, state.nr_b
+        if g_xi is None or g_xr is None or ni_b is None or nr_b is None or sa.responder_cookie is None:
             return
         clear = ClearMaterial(
             sa.initiator_cookie,
             sa.responder_cookie,
-            state.g_xi,
-            state.g_xr,  # type: ignore[arg-type]
-            state.ni_b,
-            state.nr_b,
+            g_xi,
+            g_xr,
+            ni_b,
+            nr_b,
             sa.initiator,
             sa.responder,
             tuple(sa.identities.values()),
-        )  # type: ignore[arg-type]
+        )
         try:
             key_length = ciphers.cipher_key_length(
                 state.policy.encryption_algorithm, state.policy.key_length_bits
             )
             block = ciphers.block_size(state.policy.encryption_algorithm)
-            state.phase1_iv = state.initial_iv = keyderiv.phase1_iv(
-                state.policy.hash_algorithm, state.g_xi, state.g_xr, block
-            )  # type: ignore[arg-type]
+            iv = keyderiv.phase1_iv(state.policy.hash_algorithm, g_xi, g_xr, block)
+            state.phase1_iv = state.initial_iv = iv
         except (UnsupportedAlgorithm, ValueError) as exc:
             state.candidates = []
             state.candidate_notes = [str(exc)]

@@ -32,14 +32,14 @@ class Phase1Messages:
             if isinstance(p, SaPayload):
                 if role is Role.INITIATOR and state.sai_b is None:
                     state.sai_b = p.body
-                    sa.offered = [{**t.to_dict(), "description": t.describe()} for t in p.transforms]
+                    sa.offered = list(p.transforms)
                 elif role is Role.RESPONDER and state.candidates is None and state.pending is None:
                     # once the keys are asked for, the policy is fixed
                     chosen = p.transforms
                     if chosen:
                         attributes = {a.type: a.value for a in chosen[0].attributes}
                         state.policy = Phase1Policy.from_attributes(attributes)
-                        sa.chosen = {**chosen[0].to_dict(), "description": chosen[0].describe()}
+                        sa.chosen = chosen[0]
                         if state.policy is not None:
                             sa.auth_method = name(AUTHENTICATION_METHODS, state.policy.auth_method)
             elif isinstance(p, KePayload):

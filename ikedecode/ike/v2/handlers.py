@@ -27,7 +27,6 @@ from ikedecode.ike.v2.payloads import (
     Ikev2NoncePayload,
     Ikev2NotifyPayload,
     Ikev2Payload,
-    Ikev2Proposal,
     Ikev2SaPayload,
     Ikev2TsPayload,
     Ikev2VendorIdPayload,
@@ -106,7 +105,7 @@ def _ike_sa_init(
         for p in payloads:
             if isinstance(p, Ikev2SaPayload):
                 state.offered = p.proposals
-                sa.offered = [_proposal_dict(proposal) for proposal in p.proposals]
+                sa.offered = list(p.proposals)
             elif isinstance(p, Ikev2KePayload):
                 state.ke_i, state.ke_group = p.data, p.group
             elif isinstance(p, Ikev2NoncePayload):
@@ -129,7 +128,7 @@ def _ike_sa_init(
     for p in payloads:
         if isinstance(p, Ikev2SaPayload) and p.proposals:
             state.chosen = p.proposals[0]
-            sa.chosen = _proposal_dict(p.proposals[0])
+            sa.chosen = p.proposals[0]
             prf = p.proposals[0].prf
             facts.prf = prf.id_name if prf is not None else None
         elif isinstance(p, Ikev2KePayload):
@@ -137,10 +136,6 @@ def _ike_sa_init(
         elif isinstance(p, Ikev2NoncePayload):
             state.nonce_r = p.data
     sa.state = "IKE_SA_INIT done"
-
-
-def _proposal_dict(proposal: Ikev2Proposal) -> dict[str, Any]:
-    return {**proposal.to_dict(), "description": proposal.text()}
 
 
 def natd_hash(spi_i: bytes, spi_r: bytes, address: str, port: int) -> bytes:
@@ -344,7 +339,7 @@ def _ike_sa_rekey(
     new = engine.new_sa(offered.spi, chosen.spi, requester, responder, msg.time, False)
     new.sa.state = "rekeyed in (no IKE_SA_INIT)"
     new.chosen = chosen
-    new.sa.chosen = _proposal_dict(chosen)
+    new.sa.chosen = chosen
     swap = {"initiator": "responder", "responder": "initiator"}
     new.sa.identities = {
         (k if exchange.requester_is_initiator else swap.get(k, k)): v for k, v in sa.identities.items()

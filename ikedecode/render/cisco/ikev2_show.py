@@ -10,30 +10,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from ikedecode.analysis.report import Report
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import UnknownSpi
-from ikedecode.ike.records import IkeMessage, IkeSa
+from ikedecode.ike.records import IkeMessage, IkeSa, ProposalRecord
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v2.payloads.notify import Ikev2NotifyPayload
 from ikedecode.ike.v2.payloads.records import Ikev2AuthPayload
-from ikedecode.ike.v2.payloads.sa import KEY_LENGTH_ATTRIBUTE, Ikev2Transform, TransformAttribute
+from ikedecode.ike.v2.payloads.sa import (
+    KEY_LENGTH_ATTRIBUTE,
+    Ikev2Proposal,
+    Ikev2Transform,
+    TransformAttribute,
+)
 from ikedecode.render.cisco import ikev2_words as w
 from ikedecode.render.cisco.ikev2_child import Ikev2LocalChild
 from ikedecode.render.cisco.ikev2_ipsec import dotted_mask
 from ikedecode.render.cisco.perspective import addresses
 
 
-def _transforms(chosen: dict[str, Any] | None) -> list[Ikev2Transform]:
-    out: list[Ikev2Transform] = []
-    for t in (chosen or {}).get("transforms", []):
-        attributes = (
-            [TransformAttribute(KEY_LENGTH_ATTRIBUTE, t["key_length"])] if t.get("key_length") else []
+def _transforms(chosen: ProposalRecord | None) -> list[Ikev2Transform]:
+    """The chosen proposal's transforms with their key length only (a zero one dropped)."""
+    if not isinstance(chosen, Ikev2Proposal):
+        return []
+    return [
+        Ikev2Transform(
+            t.transform_type,
+            t.transform_id,
+            [TransformAttribute(KEY_LENGTH_ATTRIBUTE, t.key_length)] if t.key_length else [],
         )
-        out.append(Ikev2Transform(t["transform_type"], t["transform_id"], attributes))
-    return out
+        for t in chosen.transforms
+    ]
 
 
 def _word(transforms: list[Ikev2Transform], kind: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ikedecode.ike.records import IkeMessage
-from ikedecode.ike.registries import NO_PROPOSAL_CHOSEN, PROTO_ISAKMP
+from ikedecode.ike.registries import AUTHENTICATION_METHOD, NO_PROPOSAL_CHOSEN, PROTO_ISAKMP
 from ikedecode.ike.v1.exchanges import Label, Role
 from ikedecode.ike.v1.payloads import (
     CertPayload,
@@ -41,12 +41,21 @@ def exchange_word(m: IkeMessage) -> str:
     return "Aggressive" if m.exchange == AGGRESSIVE else "Main"
 
 
-def auth_method(ctx: SaContext) -> int | None:
+def _auth_value(ctx: SaContext) -> int | bytes | None:
+    """The chosen (else first offered) transform's Authentication Method, as decoded."""
     chosen = ctx.sa.chosen or (ctx.sa.offered[0] if ctx.sa.offered else None)
-    for attribute in (chosen or {}).get("attributes", []):
-        if attribute.get("type") == 3:
-            return attribute.get("value")
-    return None
+    return chosen.get(AUTHENTICATION_METHOD) if isinstance(chosen, Transform) else None
+
+
+def auth_method(ctx: SaContext) -> int | None:
+    value = _auth_value(ctx)
+    return value if isinstance(value, int) else None
+
+
+def auth_method_text(ctx: SaContext) -> str:
+    """The Authentication Method for a log line: its number, a TLV-coded one in hex, 0 when unknown."""
+    value = _auth_value(ctx)
+    return value.hex() if isinstance(value, bytes) and value else str(value or 0)
 
 
 def psk_line(ctx: SaContext, time: float) -> None:
@@ -379,7 +388,7 @@ def _authenticated(ctx: SaContext, m: IkeMessage) -> None:
     if m.hash_verified is False:
         ctx.log.say(
             m.time,
-            f"%CRYPTO-6-IKMP_AUTH_FAIL: Authentication method {auth_method(ctx) or 0} failed with host "
+            f"%CRYPTO-6-IKMP_AUTH_FAIL: Authentication method {auth_method_text(ctx)} failed with host "
             f"{ctx.remote}",
         )
         return

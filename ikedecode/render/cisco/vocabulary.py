@@ -141,7 +141,7 @@ def vendor_wording(name: str | None) -> str | None:
 # Example 13-3 (initiator) and 13-5 (responder): the tag is the SA's state when the line is printed;
 # the exchange table (ike/v1/exchanges.py) carries it per step and side.
 I, R = Role.INITIATOR, Role.RESPONDER  # noqa: E741 - the table reads like Examples 13-3/13-5
-PACKET_STATE = {
+PACKET_STATE: dict[tuple[str, Role], str] = {  # keyed by IkeMessage.label (a str; Label equals it)
     (step.label, side): step.ios_packet_state(side)
     for shape in PHASE1_SHAPES
     for step in shape.steps

@@ -77,7 +77,7 @@ def test_invalid_ke_restart_is_one_sa_and_no_retransmission(run_pipeline):
     (sa,) = report.ike_sas
     assert len(sa.ikev2.restarts) == 1 and "INVALID_KE_PAYLOAD" in sa.ikev2.restarts[0]
     assert [m.retransmission for m in sa.messages[:4]] == [False] * 4
-    assert sa.chosen["transforms"][-1]["transform_name"] == "256-bit random ECP group"
+    assert sa.chosen.transforms[-1].id_name == "256-bit random ECP group"
     assert sa.established and sa.authenticated
 
 

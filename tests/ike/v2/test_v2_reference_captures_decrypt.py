@@ -48,7 +48,7 @@ def test_wireshark_ccm_keys_given_as_ctr_open_as_ccm_with_tag(reference_dir, tab
     # the CTR nonce back into CCM's salt and checks the tag
     report = run_pipeline(reference_dir / "wireshark/captures/ikev2-decrypt-aes128ccm12-2.pcap", table_keys)
     sa = report.ike_sas[0]
-    assert sa.chosen["transforms"][0]["transform_name"] == "ENCR_AES_CCM_12"
+    assert sa.chosen.transforms[0].id_name == "ENCR_AES_CCM_12"
     assert [m.integrity_verified for m in sa.messages if m.encrypted] == [True] * 4
 
 

@@ -131,6 +131,10 @@ class Ikev2Proposal:
     def sequence_numbers(self) -> Ikev2Transform | None:
         return self.first(TRANSFORM_SN)
 
+    def describe(self) -> str:
+        """The line reports show for an offered or chosen proposal (``ProposalRecord``)."""
+        return self.text()
+
     def text(self) -> str:
         """``IKE:aes-cbc-256/prfsha256/sha256/modp2048`` (transforms in wire order)."""
         spi = f" SPI 0x{self.spi.hex()}" if self.spi else ""
