@@ -438,8 +438,8 @@ Examples:
     "--ca",
     multiple=True,
     metavar="FILE",
-    help="CA certificate(s) the peers trust, PEM or DER (repeatable): the diagnosis of an IKEv2 "
-    "AUTHENTICATION_FAILED checks the peer's certificate chain against them.",
+    help="CA certificate(s) the peers trust, PEM or DER (repeatable): IKEv1 signers' certificates and "
+    "the peer's certificate of an IKEv2 AUTHENTICATION_FAILED are checked against them.",
 )
 @click.option(
     "--export-wireshark",

@@ -162,6 +162,24 @@ _KINDS = (
         "the pre-shared key is not the one the peers use, or the certificate is not the signer's",
     ),
     FindingKind(
+        "signature-mismatch",
+        E,
+        "engine",
+        "an IKEv1 SIG_I / SIG_R does not verify with the public key of the signer's CERT payload "
+        "(RFC 2409 5.1)",
+        "the certificate sent is not the one whose private key signs (key pair mismatch on the signer), "
+        "or the phase-1 keys given are not this SA's",
+    ),
+    FindingKind(
+        "certificate-untrusted",
+        W,
+        "engine",
+        "with --ca: an IKEv1 signer's certificate does not chain to the CA(s) given (unknown issuer, "
+        "bad signature, not valid at the time of the message)",
+        "give the CA that issued the peer's certificate (and any intermediate), or check the "
+        "certificate's validity dates against the time of the capture",
+    ),
+    FindingKind(
         "keys-unmatched",
         I,
         "pipeline",

@@ -155,7 +155,15 @@ start_charon() {   # start_charon SIDE: charon in the side's namespace, private 
     PIDS+=("$!"); eval "CHARON_PID_${side^^}=$!"; disown "$!"
     for i in $(seq 100); do [[ -S $WORK/$side.vici ]] && break; sleep 0.1; done
     [[ -S $WORK/$side.vici ]] || { log "charon $side did not come up"; cat "$WORK/$side.stdout" >&2; return 1; }
+    [[ $SWANCTL_TEMPLATE == swanctl.pubkey.conf.in ]] && install_pki
     swanctl_at "$side" --load-all --file "$WORK/$side.swanctl.conf" >> "$WORK/$side.swanctl.out" 2>&1
+}
+install_pki() {   # the lab PKI's RSA certificates and keys where swanctl --file looks for them ($WORK/x509 ...)
+    local pki=$KEYS_OUT/ikev2-pki side
+    [[ -f $pki/ca-rsa.crt ]] || { log "no lab PKI in $pki (make-ikev2-captures.sh makes it)"; return 1; }
+    mkdir -p "$WORK/x509" "$WORK/x509ca" "$WORK/private"
+    cp "$pki/ca-rsa.crt" "$WORK/x509ca/"
+    for side in west east; do cp "$pki/$side-rsa.crt" "$WORK/x509/"; cp "$pki/$side-rsa.key" "$WORK/private/"; done
 }
 swanctl_at() {   # swanctl_at SIDE --command [ARGS]: swanctl against that side's vici socket
     local side=$1 command=$2; shift 2
@@ -230,6 +238,18 @@ scenario_mm-aes256-sha256-modp2048() {
 scenario_am-aes128-sha1-modp2048() {
     DESCRIPTION="A4: aggressive mode PSK with FQDN IDs, AES-128/SHA1/modp2048 + ESP AES-128/SHA1, pings, deletes"
     AGGRESSIVE=yes; WEST_ID=west.lab.example; EAST_ID=east.lab.example
+    run() { standard_run; }
+}
+scenario_mm-rsa-sig() {
+    DESCRIPTION="main mode with RSA signatures (lab PKI keys/ikev2-pki: west-rsa/east-rsa under ca-rsa, IDs west.lab.example / east.lab.example, CERT sent always, CERTREQ), AES-128/SHA2-256/modp2048 + ESP AES-128/SHA2-256, pings, deletes"
+    SWANCTL_TEMPLATE=swanctl.pubkey.conf.in; WEST_ID=west.lab.example; EAST_ID=east.lab.example
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256
+    run() { standard_run; }
+}
+scenario_am-rsa-sig() {
+    DESCRIPTION="aggressive mode with RSA signatures (lab PKI as mm-rsa-sig; AM2 carries CERT and SIG_R in clear, AM3 SIG_I encrypted), AES-128/SHA2-256/modp2048 + ESP AES-128/SHA2-256, pings, deletes"
+    SWANCTL_TEMPLATE=swanctl.pubkey.conf.in; WEST_ID=west.lab.example; EAST_ID=east.lab.example
+    IKE_PROPOSALS=aes128-sha256-modp2048; ESP_PROPOSALS=aes128-sha256; AGGRESSIVE=yes
     run() { standard_run; }
 }
 scenario_qm-pfs-modp2048() {
@@ -431,7 +451,8 @@ scenario_libreswan-pluto() {
 }
 
 SCENARIOS=(
-    mm-3des-md5-modp1024 mm-aes128-sha1-modp2048 mm-aes256-sha256-modp2048 am-aes128-sha1-modp2048
+    mm-3des-md5-modp1024 mm-aes128-sha1-modp2048 mm-aes256-sha256-modp2048 am-aes128-sha1-modp2048 mm-rsa-sig
+    am-rsa-sig
     qm-pfs-modp2048 mm-delete esp-aes128gcm16 qm-transport-refused esp-rekey-delete
     case-3des-sha1-modp768 esp-rekey-simultaneous
     fail-psk-mismatch fail-ike-proposal fail-esp-proposal fail-ts-mismatch fail-pfs-mismatch fail-unreachable
@@ -484,8 +505,9 @@ save_results() {
     [[ ${#extract_args[@]} -gt 0 ]] || { log "no daemon logs"; return 1; }
     local psk_west psk_east
     psk_west=$(side_value PSK west); psk_east=$(side_value PSK east)
-    [[ $START_WEST == yes ]] && extract_args+=(--psk "$psk_west" --psk-peer "$EAST_ADDR")
-    [[ $START_EAST == yes && ( $psk_east != "$psk_west" || $START_WEST != yes ) ]] \
+    [[ $SWANCTL_TEMPLATE == swanctl.pubkey.conf.in ]] && psk_west="" psk_east=""   # certificates, no PSK
+    [[ $START_WEST == yes && -n $psk_west ]] && extract_args+=(--psk "$psk_west" --psk-peer "$EAST_ADDR")
+    [[ $START_EAST == yes && -n $psk_east && ( $psk_east != "$psk_west" || $START_WEST != yes ) ]] \
         && extract_args+=(--psk "$psk_east" --psk-peer "$WEST_ID")
     "$PYTHON" "$LAB_DIR/extract_keys.py" --name "$NAME" --pcap "$CAPTURES_OUT/$NAME.pcap" \
         --mode "$MODE" --view "$CAPTURE_VIEW" "${extract_args[@]}" --out "$KEYS_OUT/$NAME.toml" \

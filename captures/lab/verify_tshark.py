@@ -5,8 +5,9 @@
 
 Runs tshark twice with an empty configuration directory: without keys, then with every IKE SA's
 cookie/encryption key in ``ikev1_decryption_table`` and every ESP SA in ``esp_sa`` (decryption and ICV
-checking on).  Passes when every encrypted ISAKMP message shows a HASH payload with the keys (and none
-without), no frame is malformed, and every ESP packet decrypts to an inner packet with a correct ICV.
+checking on).  Passes when every encrypted ISAKMP message shows a HASH payload (or, in MM5/MM6 of
+signature authentication, a SIG) with the keys (and none without), no frame is malformed, and every
+ESP packet decrypts to an inner packet with a correct ICV.
 Exit status 0 = pass, 1 = some check failed.
 """
 
@@ -194,8 +195,12 @@ def retransmissions(pcap: Path) -> set[str]:
 
 
 def isakmp_decrypted(frame: dict[str, str]) -> bool:
-    # the first payload's type is in the clear header: require a parsed HASH value and no exception
-    return "HASH" in payload_list(frame).split() and bool(frame["isakmp.hash"]) and not is_malformed(frame)
+    # the first payload's type is in the clear header: require a parsed HASH value and no exception;
+    # MM5/MM6 of signature authentication carry SIG instead (RFC 2409 5.1): the SIG after the first
+    # payload is only visible decrypted
+    payloads = payload_list(frame).split()
+    authenticated = ("HASH" in payloads and bool(frame["isakmp.hash"])) or "SIG" in payloads[1:]
+    return authenticated and not is_malformed(frame)
 
 
 def is_malformed(frame: dict[str, str]) -> bool:

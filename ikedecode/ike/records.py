@@ -193,12 +193,12 @@ class Ikev2Facts:
     rekeyed_into: list[str] = field(default_factory=list)
     prf: str | None = None
     child_sas: list[dict[str, Any]] = field(default_factory=list)
-    # shared-key AUTH checks (RFC 7296 2.15): frame, side, the keys tried (origin, scope), the one that
-    # verified (None: none did); read by the diagnosis to say which PSK each peer used
-    psk_checks: list[dict[str, Any]] = field(default_factory=list)
     psk_auth: list[Ikev2PskAuth] = field(default_factory=list)  # for --crack (crack/ikev2.py)
     key_stages: list[dict[str, Any]] = field(default_factory=list)  # RFC 9370 stages after stage 0
     ppk: str | None = None  # RFC 8784: "used", "offered, not used", "offered (PPK unknown)"
+    # shared-key AUTH checks (RFC 7296 2.15): frame, side, the keys tried (origin, scope), the one that
+    # verified (None: none did); read by the diagnosis to say which PSK each peer used
+    psk_checks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -117,7 +117,7 @@ ESP_INTEGRITY = {
     "hmac-sha2-384-192": (hashlib.sha384, 24),
     "hmac-sha2-512-256": (hashlib.sha512, 32),
 }
-ISAKMP_NONCE, ISAKMP_KE = 10, 4
+ISAKMP_NONCE, ISAKMP_KE, ISAKMP_FRAGMENT = 10, 4, 132
 NON_ESP_MARKER = b"\0\0\0\0"  # RFC 3948 section 2.2
 
 
@@ -151,12 +151,20 @@ def udp_payloads(pcap: Path) -> list[tuple[str, str, int, int, bytes]]:
 
 def plaintext_isakmp_payloads(pcap: Path, initiator_cookie: bytes) -> list[tuple[int, bytes]]:
     """(payload type, body) of every unencrypted ISAKMP message of one IKE SA, in capture order."""
-    found = []
+    found, fragments = [], {}
     for _src, _dst, sport, dport, data in udp_payloads(pcap):
         if 4500 in (sport, dport):
             if not data.startswith(NON_ESP_MARKER):
                 continue
             data = data[4:]
+        if len(data) >= 36 and data[16] == ISAKMP_FRAGMENT and data[:8] == initiator_cookie:
+            # IKE fragmentation (Cisco/strongSwan format, used where a CERT makes AM2/MM5 large): fragment
+            # payload = generic header | fragment ID (2) | number (1) | flags (1, bit 0: last) | data
+            parts = fragments.setdefault(data[28 + 4 : 28 + 6], {})
+            parts[data[28 + 6]] = data[28 + 8 : 28 + struct.unpack(">H", data[30:32])[0]]
+            if not data[28 + 7] & 1:
+                continue
+            data = b"".join(parts[n] for n in sorted(parts))
         if len(data) < 28 or data[:8] != initiator_cookie or data[19] & 1:  # flags bit 0: encrypted
             continue
         next_type, offset = data[16], 28
@@ -187,7 +195,9 @@ def test_every_capture_has_key_file_and_daemon_log(capture: Path) -> None:
 @pytest.mark.parametrize("key_file", KEY_FILES, ids=lambda path: path.stem)
 def test_key_file_uses_only_documented_tables_and_fields(key_file: Path) -> None:
     keys = load(key_file)
-    assert keys.get("psk"), "every lab capture used a PSK"
+    config = PROJECT_ROOT / "captures" / "lab" / "runs" / key_file.stem / "west.swanctl.conf"
+    certificates = config.is_file() and "auth = pubkey" in config.read_text()
+    assert bool(keys.get("psk")) is not certificates, "a PSK exactly where the peers used one"
     for table, entries in keys.items():
         assert table in TABLE_FIELDS
         for entry in entries:
@@ -208,7 +218,7 @@ def test_key_file_uses_only_documented_tables_and_fields(key_file: Path) -> None
 @pytest.mark.parametrize("key_file", KEY_FILES, ids=lambda path: path.stem)
 def test_phase1_keys_follow_rfc2409_from_psk_nonces_and_dh_secret(key_file: Path) -> None:
     keys = load(key_file)
-    secrets = [psk["secret"].encode() for psk in keys["psk"]]
+    secrets = [psk["secret"].encode() for psk in keys.get("psk", [])]
     for ike in keys.get("ike_sa", []):
         hash_function = HASH_BY_LENGTH[len(bytes.fromhex(ike["skeyid"]))]
         payloads = plaintext_isakmp_payloads(capture_of(key_file), bytes.fromhex(ike["initiator_cookie"]))
@@ -216,9 +226,12 @@ def test_phase1_keys_follow_rfc2409_from_psk_nonces_and_dh_secret(key_file: Path
         key_exchanges = [body for kind, body in payloads if kind == ISAKMP_KE]
         assert len(nonces) >= 2 and len(key_exchanges) >= 2
         skeyid = bytes.fromhex(ike["skeyid"])
-        # RFC 2409 section 5: SKEYID = prf(pre-shared-key, Ni_b | Nr_b) for pre-shared key authentication
-        assert skeyid in [prf(secret, nonces[0] + nonces[1], hash_function) for secret in secrets]
         g_xy = bytes.fromhex(ike["dh_secret"])
+        if secrets:
+            # RFC 2409 section 5: SKEYID = prf(pre-shared-key, Ni_b | Nr_b) for pre-shared key authentication
+            assert skeyid in [prf(secret, nonces[0] + nonces[1], hash_function) for secret in secrets]
+        else:  # signatures (mm-rsa-sig): SKEYID = prf(Ni_b | Nr_b, g^xy)
+            assert skeyid == prf(nonces[0] + nonces[1], g_xy, hash_function)
         cookies = bytes.fromhex(ike["initiator_cookie"] + ike["responder_cookie"])
         skeyid_d = prf(skeyid, g_xy + cookies + b"\0", hash_function)
         skeyid_a = prf(skeyid, skeyid_d + g_xy + cookies + b"\1", hash_function)

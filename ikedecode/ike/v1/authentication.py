@@ -12,10 +12,11 @@ from typing import Any
 from ikedecode.findings import finding
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.v1 import authhash, keyderiv
-from ikedecode.ike.v1.exchanges import HashCheck, Role
+from ikedecode.ike.v1.exchanges import PHASE1_EXCHANGES, HashCheck, Role
 from ikedecode.ike.v1.payloads import HashPayload
 from ikedecode.ike.v1.phase1 import AuthFamily
 from ikedecode.ike.v1.sa_state import SaState
+from ikedecode.ike.v1.sig_auth import check_signer_chain, verify_phase1_signature
 from ikedecode.keys.keyring import KeyRing
 
 
@@ -29,6 +30,11 @@ class HashVerifier:
         hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
         hash_name = "HASH_I" if role is Role.INITIATOR else "HASH_R"
         msg.hash_name = hash_name
+        if not hashes and state.policy is not None and state.policy.auth_family is AuthFamily.SIGNATURE:
+            keys = state.message_keys.get(msg.frame, state.selected)
+            if verify_phase1_signature(state, msg, role, keys.skeyid if keys else None):
+                check_signer_chain(state, msg, self.keyring.trusted_certificates)
+                return
         if not hashes:
             msg.note = msg.note or f"carries no {hash_name} (signature or other authentication)"
             return
@@ -79,6 +85,20 @@ class HashVerifier:
                 )
             )
 
+    def recheck_signatures(self, state: SaState) -> None:
+        """At the end: SIG payloads checked before SKEYID was known (aggressive mode's clear SIG_R)
+        are checked again with the keys that decrypted the SA."""
+        if state.policy is None or state.policy.auth_family is not AuthFamily.SIGNATURE:
+            return
+        skeyid = state.selected.skeyid if state.selected else None
+        if skeyid is None:
+            return
+        for msg in state.sa.messages:
+            if msg.retransmission or msg.hash_verified is not None or msg.exchange not in PHASE1_EXCHANGES:
+                continue
+            role = Role.INITIATOR if msg.sender == state.sa.initiator else Role.RESPONDER
+            verify_phase1_signature(state, msg, role, skeyid)
+
     def _proven_skeyid(self, state: SaState) -> bytes | None:
         if state.proven_psk is None or state.policy is None:
             return None
@@ -94,6 +114,12 @@ class HashVerifier:
         sa = state.sa
         msg.hash_name = "HASH_R"
         hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
+        if state.policy is not None and state.policy.auth_family is AuthFamily.SIGNATURE:
+            # SIG_R in clear; SKEYID needs g^xy, known once the candidates are built (recheck_signatures)
+            skeyid = state.selected.skeyid if state.selected else None
+            verify_phase1_signature(state, msg, Role.RESPONDER, skeyid)
+            check_signer_chain(state, msg, self.keyring.trusted_certificates)
+            return
         if not hashes or state.policy is None or state.policy.auth_family is not AuthFamily.PRESHARED:
             return
         if None in (state.g_xi, state.g_xr, state.ni_b, state.nr_b, state.sai_b, state.idir_b):

@@ -77,7 +77,7 @@ class Ikev1Engine:
         self._private_secrets = DhPrivateSecrets(self.keyring.dh_privates, dh_provider)
         self._anticipation = DhAnticipation(self._private_secrets)
         self._decryptor = MessageDecryptor(self.keyring, self._private_secrets)
-        verifier = HashVerifier(self.keyring)
+        self._verifier = verifier = HashVerifier(self.keyring)
         self.phase1 = Phase1Messages(verifier, self._decryptor)
         self.phase2 = Phase2Messages(self.keyring, self._private_secrets, verifier, max_phase2_per_sa)
         self._out: list[IkeEvent] = []  # the events of the datagram being received
@@ -257,6 +257,7 @@ class Ikev1Engine:
         sa = state.sa
         if sa.version != 1:
             return
+        self._verifier.recheck_signatures(state)
         p1 = [m for m in sa.messages if m.exchange in PHASE1_EXCHANGES]
         verified = [m.hash_verified for m in p1 if m.hash_verified is not None and not m.retransmission]
         if verified and all(verified) and sa.established:
