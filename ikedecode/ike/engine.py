@@ -16,9 +16,8 @@ from ikedecode.ike.dh_work import DhProvider
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.events import IkeEvent, IkeSaClosed
 from ikedecode.ike.header import parse_header
-from ikedecode.ike.messages import malformed_events
+from ikedecode.ike.messages import DEFAULT_MAX_SAS, malformed_events
 from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA, Ikev1Engine
-from ikedecode.ike.v1.sa_table import DEFAULT_MAX_SAS
 from ikedecode.ike.v2.engine import Ikev2Engine
 from ikedecode.keys.keyring import KeyRing
 

@@ -15,6 +15,9 @@ from ikedecode.ike.events import FindingRaised, IkeEvent, MessageDecoded
 from ikedecode.ike.header import IsakmpHeader
 from ikedecode.ike.records import IkeMessage, Protection
 
+DEFAULT_MAX_SAS = 100_000  # IKE SAs kept per engine; beyond it the oldest are dropped (state-cap)
+UNKNOWN_LABEL = "?"  # the label of a message beyond any exchange's shape, or not decoded at all
+
 
 def message_record(datagram: Datagram, **fields: Any) -> IkeMessage:
     """An IkeMessage with the datagram's addressing filled in."""
@@ -32,38 +35,35 @@ def message_record(datagram: Datagram, **fields: Any) -> IkeMessage:
     )
 
 
-def header_record(datagram: Datagram, header: IsakmpHeader, exchange: str, label: str) -> IkeMessage:
-    """The record of a message whose header was read: exchange, message ID, label and flags."""
-    return IkeMessage(  # message_record's fields, spelt out: one call less per message
-        frame=datagram.frame,
-        time=datagram.time,
-        sender=datagram.src,
-        receiver=datagram.dst,
-        sport=datagram.sport,
-        dport=datagram.dport,
-        length=len(datagram.payload),
-        frames=datagram.frames or (datagram.frame,),
-        udp_encapsulated=datagram.udp_encapsulated,
+def header_record(
+    datagram: Datagram, header: IsakmpHeader, exchange: str, label: str, **fields: Any
+) -> IkeMessage:
+    """The record of a message whose header was read: exchange, message ID, label and flags
+    (``encrypted`` from the header's E flag unless ``fields`` say otherwise, as IKEv2 does)."""
+    fields.setdefault("encrypted", header.encrypted)
+    return message_record(
+        datagram,
         exchange_type=header.exchange_type,
         exchange=exchange,
         message_id=header.message_id,
         label=label,
         flags=header.flags,
-        encrypted=header.encrypted,
+        **fields,
     )
 
 
-def malformed_record(datagram: Datagram, reason: str) -> IkeMessage:
+def malformed_record(datagram: Datagram, reason: str, **fields: Any) -> IkeMessage:
     return message_record(
         datagram,
         exchange_type=0,
         exchange="unknown",
         message_id=0,
-        label="?",
+        label=UNKNOWN_LABEL,
         flags=0,
         encrypted=False,
         protection=Protection.MALFORMED,
         problems=[reason],
+        **fields,
     )
 
 
@@ -77,9 +77,9 @@ def malformed_events(datagram: Datagram, reason: str) -> list[IkeEvent]:
     return [MessageDecoded(malformed_record(datagram, reason), attached=False), FindingRaised(raised)]
 
 
-def decoder_error_events(datagram: Datagram, exc: Exception) -> list[IkeEvent]:
+def decoder_error_events(datagram: Datagram, exc: Exception, **fields: Any) -> list[IkeEvent]:
     """The guard's record of a message ikedecode failed on: a finding, never an exception."""
-    msg = malformed_record(datagram, f"ikedecode failed on this message: {type(exc).__name__}")
+    msg = malformed_record(datagram, f"ikedecode failed on this message: {type(exc).__name__}", **fields)
     return [MessageDecoded(msg, attached=False), FindingRaised(decoder_error_finding(datagram.frame, exc))]
 
 

@@ -27,7 +27,7 @@ from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, MessageDecoded
 from ikedecode.ike.header import HEADER_LENGTH, IsakmpHeader, parse_header
-from ikedecode.ike.messages import header_record
+from ikedecode.ike.messages import DEFAULT_MAX_SAS, header_record
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.registries import EXCHANGE_TYPES, PAYLOAD_FRAGMENT, name
 from ikedecode.ike.repeated import add_once
@@ -52,7 +52,7 @@ from ikedecode.ike.v1.payloads import FragmentPayload, VendorIdPayload, parse_pa
 from ikedecode.ike.v1.phase1_messages import Phase1Messages
 from ikedecode.ike.v1.phase2_messages import DEFAULT_MAX_PHASE2_PER_SA, Phase2Messages
 from ikedecode.ike.v1.sa_state import SaState
-from ikedecode.ike.v1.sa_table import DEFAULT_MAX_SAS, SaTable, role_of
+from ikedecode.ike.v1.sa_table import SaTable, role_of
 from ikedecode.keys.keyring import KeyRing
 
 __all__ = ["DEFAULT_MAX_PHASE2_PER_SA", "DEFAULT_MAX_SAS", "Ikev1Engine", "exchange_name"]

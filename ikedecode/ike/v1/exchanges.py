@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ikedecode.ike.messages import UNKNOWN_LABEL
+
 
 class Role(StrEnum):
     INITIATOR = "initiator"
@@ -38,7 +40,7 @@ class Label(StrEnum):
     INFO = "INFO"
     TRANSACTION = "TRANSACTION"
     FRAGMENT = "FRAG"  # an IKE fragment (its message is labelled once reassembled)
-    UNKNOWN = "?"  # beyond the shape of its exchange, or an exchange ikedecode does not follow
+    UNKNOWN = UNKNOWN_LABEL  # beyond the shape of its exchange, or an exchange ikedecode does not follow
 
 
 class HashCheck(StrEnum):

@@ -13,11 +13,11 @@ from ikedecode.capture.datagram import Datagram
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.events import FindingRaised, IkeEvent
 from ikedecode.ike.header import IsakmpHeader
+from ikedecode.ike.messages import DEFAULT_MAX_SAS
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.sa_state import SaState
 
-DEFAULT_MAX_SAS = 100_000
 ZERO_COOKIE = bytes(8)
 
 

@@ -34,7 +34,14 @@ from ikedecode.ike.header import (
     IsakmpHeader,
     parse_header,
 )
-from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts, Protection
+from ikedecode.ike.messages import (
+    DEFAULT_MAX_SAS,
+    decoder_error_events,
+    decoder_error_finding,
+    header_record,
+    malformed_record,
+)
+from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import handlers
 from ikedecode.ike.v2.exchanges import check_shape, message_label
@@ -43,7 +50,6 @@ from ikedecode.ike.v2.payloads import ENCRYPTED_TYPES, Ikev2NotifyPayload, Ikev2
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.keys.keyring import KeyRing
 
-DEFAULT_MAX_SAS = 100_000
 ZERO_SPI = bytes(8)
 RESTART_WINDOW = 60.0  # seconds within which a new IKE_SA_INIT may restart an answered one
 
@@ -77,12 +83,11 @@ class Ikev2Engine:
                 try:
                     header = parse_header(datagram.payload)
                 except MalformedMessage as exc:
-                    self.events.append(MessageDecoded(_malformed(datagram, str(exc)), False))
+                    self.events.append(MessageDecoded(malformed_record(datagram, str(exc), version=2), False))
                     return self.events
             self._receive(datagram, header)
         except Exception as exc:  # noqa: BLE001 - one bad message must not end the analysis
-            message = _malformed(datagram, f"ikedecode failed on this message: {type(exc).__name__}")
-            self.events = [MessageDecoded(message, False), FindingRaised(_decoder_error(datagram.frame, exc))]
+            self.events = decoder_error_events(datagram, exc, version=2)
         return self.events
 
     def finish(self) -> list[IkeEvent]:
@@ -94,7 +99,7 @@ class Ikev2Engine:
             except Exception as exc:  # noqa: BLE001
                 out.append(
                     FindingRaised(
-                        _decoder_error(state.sa.messages[-1].frame if state.sa.messages else 0, exc)
+                        decoder_error_finding(state.sa.messages[-1].frame if state.sa.messages else 0, exc)
                     )
                 )
             out.append(IkeSaClosed(state.sa))
@@ -197,22 +202,12 @@ class Ikev2Engine:
             state.exchanges.pop((0, True), None)
         sa = state.sa
         sa.last_time = max(sa.last_time, datagram.time)
-        msg = IkeMessage(
-            frame=datagram.frame,
-            time=datagram.time,
-            sender=datagram.src,
-            receiver=datagram.dst,
-            sport=datagram.sport,
-            dport=datagram.dport,
-            length=len(datagram.payload),
-            exchange_type=header.exchange_type,
-            exchange=reg.EXCHANGE_TYPES.name(header.exchange_type),
-            message_id=header.message_id,
-            label=message_label(header.exchange_type, response),
-            flags=header.flags,
-            encrypted=False,
-            frames=datagram.frames or (datagram.frame,),
-            udp_encapsulated=datagram.udp_encapsulated,
+        msg = header_record(
+            datagram,
+            header,
+            reg.EXCHANGE_TYPES.name(header.exchange_type),
+            message_label(header.exchange_type, response),
+            encrypted=False,  # set below when the chain holds an SK / SKF payload
             version=2,
             response=response,
         )
@@ -285,35 +280,3 @@ def _copy_decoding(original: IkeMessage, msg: IkeMessage) -> None:
 
 def _join(note: str, more: str) -> str:
     return f"{note}; {more}" if note else more
-
-
-def _malformed(datagram: Datagram, reason: str) -> IkeMessage:
-    return IkeMessage(
-        frame=datagram.frame,
-        time=datagram.time,
-        sender=datagram.src,
-        receiver=datagram.dst,
-        sport=datagram.sport,
-        dport=datagram.dport,
-        length=len(datagram.payload),
-        exchange_type=0,
-        exchange="unknown",
-        message_id=0,
-        label="?",
-        flags=0,
-        encrypted=False,
-        protection=Protection.MALFORMED,
-        problems=[reason],
-        frames=datagram.frames or (datagram.frame,),
-        udp_encapsulated=datagram.udp_encapsulated,
-        version=2,
-    )
-
-
-def _decoder_error(frame: int, exc: Exception) -> Finding:
-    return finding(
-        "decoder-error",
-        f"frame {frame}: ikedecode failed to decode this IKE message ({type(exc).__name__}); "
-        "the rest of the capture was decoded",
-        {"frame": frame, "exception": type(exc).__name__},
-    )

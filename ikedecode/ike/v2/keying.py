@@ -14,6 +14,7 @@ The cryptography itself (PRFs, SKEYSEED, SK payload opening) is ``keymat`` / ``p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,15 +126,7 @@ class Ikev2Keying:
             return None
         opened: OpenedPayload | None = None
         for candidate in candidates:
-            sk_e, sk_a = candidate.keys.sender_keys(from_initiator)
-            result = opener(
-                message,
-                protected.offset,
-                encr_id=candidate.keys.encr_id,
-                sk_e=sk_e,
-                integ_id=candidate.keys.integ_id,
-                sk_a=sk_a,
-            )
+            result = _open_with(opener, candidate, message, protected, from_initiator)
             if result.ok or result.integrity_verified:
                 opened = result
                 if state.keys is None:
@@ -211,16 +204,7 @@ class Ikev2Keying:
         for candidate in candidates:
             if not candidate.icv_unchecked:
                 continue
-            sk_e, sk_a = candidate.keys.sender_keys(from_initiator)
-            result = open_sk(
-                message,
-                protected.offset,
-                encr_id=candidate.keys.encr_id,
-                sk_e=sk_e,
-                integ_id=candidate.keys.integ_id,
-                sk_a=sk_a,
-                check_icv=False,
-            )
+            result = _open_with(open_sk, candidate, message, protected, from_initiator, check_icv=False)
             if not result.ok:
                 continue
             base = protected.offset + 4 + len(result.iv)
@@ -486,3 +470,26 @@ def _wrong_keys(state: Ikev2SaState, msg: IkeMessage, tried: int) -> Finding:
 
 def _join(note: str, more: str) -> str:
     return f"{note}; {more}" if note else more
+
+
+def _open_with(
+    opener: Callable[..., OpenedPayload],
+    candidate: KeyCandidate,
+    message: bytes,
+    protected: Ikev2Payload,
+    from_initiator: bool,
+    **options: bool,
+) -> OpenedPayload:
+    """``open_sk`` / ``open_skf`` of ``protected`` with the sender's keys of ``candidate``
+    (SK_ei / SK_ai for a message from the original initiator, RFC 7296 2.14)."""
+    keys = candidate.keys
+    sk_e, sk_a = keys.sender_keys(from_initiator)
+    return opener(
+        message,
+        protected.offset,
+        encr_id=keys.encr_id,
+        sk_e=sk_e,
+        integ_id=keys.integ_id,
+        sk_a=sk_a,
+        **options,
+    )

@@ -12,15 +12,15 @@ bytes (``body`` = ``raw`` without the generic header), which is what the IKE has
 (SAi_b, IDii_b in RFC 2409 5; everything after HASH(1) in RFC 2409 5.5).
 
 Modules: ``base`` (generic record, chain), ``sa`` (SA / proposal / transform), ``records`` (the
-other payload types), ``identification`` (ID data as text), ``decode`` (the chain walk).
+other payload types), ``decode`` (the chain walk).
 """
 
 from __future__ import annotations
 
+from ikedecode.ike.identification import distinguished_name_text, identification_text
 from ikedecode.ike.v1.attributes import Attribute
 from ikedecode.ike.v1.payloads.base import Payload, PayloadChain, UnknownPayload
 from ikedecode.ike.v1.payloads.decode import DECODERS, MAX_PAYLOADS, parse_payloads
-from ikedecode.ike.v1.payloads.identification import distinguished_name_text, identification_text
 from ikedecode.ike.v1.payloads.records import (
     CertPayload,
     CertRequestPayload,

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ikedecode.ike.header import HEADER_LENGTH
+from ikedecode.ike.identification import identification_text
+from ikedecode.ike.payload_chain import MAX_PAYLOADS, ChainWording, walk_chain
 from ikedecode.ike.registries import payload_type_name
 from ikedecode.ike.v1.attributes import MODECFG_CONTEXT, parse_attributes
 from ikedecode.ike.v1.payloads.base import (
@@ -17,11 +19,11 @@ from ikedecode.ike.v1.payloads.base import (
     UnknownPayload,
     need,
 )
-from ikedecode.ike.v1.payloads.identification import identification_text
 from ikedecode.ike.v1.payloads.records import (
     CertPayload,
     CertRequestPayload,
     ConfigAttributePayload,
+    DataPayload,
     DeletePayload,
     FragmentPayload,
     HashPayload,
@@ -37,17 +39,16 @@ from ikedecode.ike.v1.payloads.records import (
 from ikedecode.ike.v1.payloads.sa import decode_sa
 from ikedecode.ike.vendor_ids import lookup_vendor_id
 
-GENERIC_HEADER = struct.Struct("!BBH")  # RFC 2408 3.2
-MAX_PAYLOADS = 256  # loop guard for one chain
+__all__ = ["DECODERS", "MAX_PAYLOADS", "parse_payloads"]
 
 Decoder = Callable[[dict[str, Any], bytes, list[str]], Payload]
 
 
-def _decode_data(cls: type[Payload]) -> Decoder:
+def _decode_data(cls: type[DataPayload]) -> Decoder:
     """Decoder for payloads whose whole body is one opaque value (KE, HASH, SIG, NONCE, NAT-D)."""
 
     def decode(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
-        return cls(**common, data=body)  # type: ignore[call-arg]
+        return cls(**common, data=body)
 
     return decode
 
@@ -165,52 +166,31 @@ def parse_payloads(
     """
     data = bytes(data)
     chain = PayloadChain()
-    next_type = first_type
-    position = 0
-    while next_type != 0:
-        at = base_offset + position
-        if len(chain.payloads) >= MAX_PAYLOADS:
-            chain.problems.append(f"more than {MAX_PAYLOADS} payloads; stopped at offset {at}")
-            return chain
-        remaining = len(data) - position
-        if remaining < GENERIC_HEADER_LENGTH:
-            what = "no bytes left" if remaining == 0 else f"only {remaining} bytes left"
-            chain.problems.append(
-                f"chain ends early: {payload_type_name(next_type)} payload expected at offset {at}, {what}"
-            )
-            return chain
-        following, reserved, length = GENERIC_HEADER.unpack_from(data, position)
-        if length < GENERIC_HEADER_LENGTH:
-            chain.problems.append(
-                f"{payload_type_name(next_type)} payload at offset {at}: length {length} is below 4"
-            )
-            return chain
-        if length > remaining:
-            chain.problems.append(
-                f"{payload_type_name(next_type)} payload at offset {at}: length {length} runs past the end"
-                f" ({remaining} bytes left)"
-            )
-            return chain
-        raw = data[position : position + length]
-        chain.payloads.append(_decode_payload(next_type, at, raw, following, reserved, chain.problems))
-        position += length
-        next_type = following
-    chain.trailing = data[position:]
+    end = walk_chain(chain, first_type, data, base_offset, _decode_payload, WORDING)
+    if end is None:
+        return chain
+    chain.trailing = data[end:]
     if chain.trailing and not padded:
         chain.problems.append(f"{len(chain.trailing)} trailing bytes after the last payload")
     return chain
 
 
-def _decode_payload(
-    payload_type: int, offset: int, raw: bytes, next_payload: int, reserved: int, problems: list[str]
-) -> Payload:
-    common: dict[str, Any] = {
-        "type": payload_type,
-        "offset": offset,
-        "raw": raw,
-        "next_payload": next_payload,
-        "reserved": reserved,
-    }
+def _ends_early(name: str, at: int, remaining: int) -> str:
+    what = "no bytes left" if remaining == 0 else f"only {remaining} bytes left"
+    return f"chain ends early: {name} payload expected at offset {at}, {what}"
+
+
+def _bad_length(name: str, at: int, length: int, remaining: int) -> str:
+    if length < GENERIC_HEADER_LENGTH:
+        return f"{name} payload at offset {at}: length {length} is below 4"
+    return f"{name} payload at offset {at}: length {length} runs past the end ({remaining} bytes left)"
+
+
+WORDING = ChainWording(name=payload_type_name, ends_early=_ends_early, bad_length=_bad_length)
+
+
+def _decode_payload(common: dict[str, Any], problems: list[str]) -> Payload:
+    payload_type, offset, raw = common["type"], common["offset"], common["raw"]
     decoder = DECODERS.get(payload_type)
     if decoder is None:
         return UnknownPayload(**common)

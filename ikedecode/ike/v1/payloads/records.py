@@ -32,13 +32,18 @@ DPD_NOTIFY_TYPES = frozenset({R_U_THERE, R_U_THERE_ACK})
 
 
 @dataclass(slots=True, kw_only=True)
-class KePayload(Payload):
-    """RFC 2408 3.7: the Diffie-Hellman public value."""
+class DataPayload(Payload):
+    """A payload whose whole body is one opaque value (KE, HASH, SIG, NONCE, NAT-D)."""
 
     data: bytes
 
     def fields(self) -> dict[str, Any]:
         return {"data": hex_text(self.data)}
+
+
+@dataclass(slots=True, kw_only=True)
+class KePayload(DataPayload):
+    """RFC 2408 3.7: the Diffie-Hellman public value."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -111,33 +116,18 @@ class CertRequestPayload(Payload):
 
 
 @dataclass(slots=True, kw_only=True)
-class HashPayload(Payload):
+class HashPayload(DataPayload):
     """RFC 2408 3.11."""
 
-    data: bytes
-
-    def fields(self) -> dict[str, Any]:
-        return {"data": hex_text(self.data)}
-
 
 @dataclass(slots=True, kw_only=True)
-class SignaturePayload(Payload):
+class SignaturePayload(DataPayload):
     """RFC 2408 3.12."""
 
-    data: bytes
-
-    def fields(self) -> dict[str, Any]:
-        return {"data": hex_text(self.data)}
-
 
 @dataclass(slots=True, kw_only=True)
-class NoncePayload(Payload):
+class NoncePayload(DataPayload):
     """RFC 2408 3.13."""
-
-    data: bytes
-
-    def fields(self) -> dict[str, Any]:
-        return {"data": hex_text(self.data)}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -278,10 +268,8 @@ class ConfigAttributePayload(Payload):
 
 
 @dataclass(slots=True, kw_only=True)
-class NatDPayload(Payload):
+class NatDPayload(DataPayload):
     """RFC 3947 3.2 (type 20; draft types 130 and 15): HASH of cookies, address and port."""
-
-    data: bytes
 
     @property
     def name(self) -> str:
@@ -292,9 +280,6 @@ class NatDPayload(Payload):
     def short(self) -> str:
         draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
         return draft[1] if draft is not None else PAYLOAD_TYPES.short.get(self.type) or self.name
-
-    def fields(self) -> dict[str, Any]:
-        return {"data": hex_text(self.data)}
 
 
 @dataclass(slots=True, kw_only=True)

@@ -7,6 +7,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.ike.payload_chain import GENERIC_HEADER
 from ikedecode.ike.registries import DOI, PROTO_ISAKMP, PROTOCOL_IDS, TRANSFORM_IDS_BY_PROTOCOL
 from ikedecode.ike.registry.ike_attributes import (
     AUTHENTICATION_METHOD,
@@ -24,7 +25,6 @@ from ikedecode.ike.registry.ipsec_attributes import (
 from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
 from ikedecode.ike.v1.payloads.base import Payload, hex_text, need, plural
 
-GENERIC_HEADER = struct.Struct("!BBH")
 SUBSTRUCTURE_MIN = 8  # proposal and transform headers are 8 bytes before SPI / attributes
 MAX_PROPOSALS = 256
 MAX_TRANSFORMS = 256

@@ -6,14 +6,15 @@ of a message, and its next-payload field names the first payload inside the ciph
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from typing import Any
 
 from ikedecode.ike.header import HEADER_LENGTH
+from ikedecode.ike.identification import identification_text
+from ikedecode.ike.payload_chain import ChainWording, walk_chain
 from ikedecode.ike.registry import ikev2 as reg
-from ikedecode.ike.v1.payloads.identification import identification_text
 from ikedecode.ike.v2.payloads.base import (
+    CRITICAL_BIT,
     GENERIC_HEADER_LENGTH,
     BodyError,
     Ikev2Payload,
@@ -38,8 +39,6 @@ from ikedecode.ike.v2.payloads.records import (
 from ikedecode.ike.v2.payloads.sa import decode_sa
 from ikedecode.ike.v2.payloads.selectors import decode_cp, decode_ts
 
-GENERIC_HEADER = struct.Struct("!BBH")
-MAX_PAYLOADS = 256
 ENCRYPTED_TYPES = frozenset({reg.PT_SK, reg.PT_SKF})
 
 Decoder = Callable[[dict[str, Any], bytes, list[str]], Ikev2Payload]
@@ -91,58 +90,38 @@ def parse_ikev2_payloads(
     """
     data = bytes(data)
     chain = Ikev2PayloadChain()
-    next_type = first_type
-    position = 0
-    while next_type != 0:
-        at = base_offset + position
-        if len(chain.payloads) >= MAX_PAYLOADS:
-            chain.problems.append(f"more than {MAX_PAYLOADS} payloads; stopped at offset {at}")
-            return chain
-        remaining = len(data) - position
-        name = reg.PAYLOAD_TYPES.name(next_type)
-        if remaining < GENERIC_HEADER_LENGTH:
-            chain.problems.append(
-                f"chain ends early: {name} payload expected at offset {at}, {remaining} bytes left"
-            )
-            return chain
-        following, reserved, length = GENERIC_HEADER.unpack_from(data, position)
-        if length < GENERIC_HEADER_LENGTH or length > remaining:
-            chain.problems.append(
-                f"{name} payload at offset {at}: length {length} does not fit ({remaining} left)"
-            )
-            return chain
-        payload = _decode_payload(
-            next_type, at, data[position : position + length], following, reserved, chain.problems
-        )
-        chain.payloads.append(payload)
-        position += length
-        if next_type in ENCRYPTED_TYPES:
-            if inner:
-                chain.problems.append(f"{name} payload at offset {at} inside an encrypted payload")
-            elif position != len(data):
-                chain.problems.append(f"{name} payload at offset {at} is not the last payload")
-            chain.trailing = data[position:]
-            return chain
-        next_type = following
-    chain.trailing = data[position:]
+    end = walk_chain(chain, first_type, data, base_offset, _decode_payload, WORDING, ENCRYPTED_TYPES)
+    if end is None:
+        return chain
+    chain.trailing = data[end:]
+    last = chain.payloads[-1] if chain.payloads else None
+    if last is not None and last.type in ENCRYPTED_TYPES:  # the walk stopped at SK / SKF
+        if inner:
+            chain.problems.append(f"{last.name} payload at offset {last.offset} inside an encrypted payload")
+        elif end != len(data):
+            chain.problems.append(f"{last.name} payload at offset {last.offset} is not the last payload")
+        return chain
     if chain.trailing:
         chain.problems.append(f"{len(chain.trailing)} trailing bytes after the last payload")
     return chain
 
 
-def _decode_payload(
-    payload_type: int, offset: int, raw: bytes, next_payload: int, reserved: int, problems: list[str]
-) -> Ikev2Payload:
-    common: dict[str, Any] = {
-        "type": payload_type,
-        "offset": offset,
-        "raw": raw,
-        "next_payload": next_payload,
-        "reserved": reserved,
-    }
+WORDING = ChainWording(
+    name=reg.PAYLOAD_TYPES.name,
+    ends_early=lambda name, at, remaining: (
+        f"chain ends early: {name} payload expected at offset {at}, {remaining} bytes left"
+    ),
+    bad_length=lambda name, at, length, remaining: (
+        f"{name} payload at offset {at}: length {length} does not fit ({remaining} left)"
+    ),
+)
+
+
+def _decode_payload(common: dict[str, Any], problems: list[str]) -> Ikev2Payload:
+    payload_type, offset, raw = common["type"], common["offset"], common["raw"]
     decoder = DECODERS.get(payload_type)
     if decoder is None:
-        if reserved & 0x80:  # RFC 7296 2.5: the receiver must reject the message
+        if common["reserved"] & CRITICAL_BIT:  # RFC 7296 2.5: the receiver must reject the message
             problems.append(
                 f"{reg.PAYLOAD_TYPES.name(payload_type)} payload at offset {offset} is critical and unknown "
                 "(UNSUPPORTED_CRITICAL_PAYLOAD)"

@@ -7,6 +7,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.ike.identification import oid_text
 from ikedecode.ike.registry.ikev2 import (
     AUTH_DIGITAL_SIGNATURE,
     AUTH_METHODS,
@@ -392,23 +393,10 @@ def _signature_algorithm(data: bytes) -> tuple[str | None, bytes]:
     if len(der) != data[0] or len(der) < 4 or der[0] != 0x30 or der[2] != 0x06:
         return None, b""
     oid_length = der[3]
-    oid = _oid_text(der[4 : 4 + oid_length])
+    oid = oid_text(der[4 : 4 + oid_length])
     if oid is None:
         return None, b""
     return SIGNATURE_ALGORITHM_OIDS.get(oid, oid), der
-
-
-def _oid_text(raw: bytes) -> str | None:
-    if not raw:
-        return None
-    arcs = [raw[0] // 40, raw[0] % 40] if raw[0] < 80 else [2, raw[0] - 80]
-    value = 0
-    for byte in raw[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    return ".".join(str(arc) for arc in arcs)
 
 
 def certificate_info(encoding: int, data: bytes) -> Any:

@@ -1,12 +1,13 @@
 """Identification data as text (RFC 2407 4.6.2.2 - 4.6.2.12), including a small DER reader for
-ID_DER_ASN1_DN (X.501 Name)."""
+ID_DER_ASN1_DN (X.501 Name). Shared by IKEv1 and IKEv2: the IKEv2 ID types 1, 2, 3, 5, 9, 11 have
+the same numbers and layouts (RFC 7296 3.5)."""
 
 from __future__ import annotations
 
 import ipaddress
 
+from ikedecode.ike.payload_chain import printable_text
 from ikedecode.ike.registries import ID_TYPES
-from ikedecode.ike.v1.payloads.base import printable_text
 from ikedecode.ike.wire_text import escape_controls
 
 IDENTIFICATION_SIZES = {1: 4, 4: 8, 5: 16, 6: 32, 7: 8, 8: 32}
@@ -96,9 +97,10 @@ def _der_element(data: bytes, position: int, end: int) -> tuple[int, int, int]:
     return tag, position, position + length
 
 
-def _oid_text(raw: bytes) -> str:
+def oid_text(raw: bytes) -> str | None:
+    """Dotted form of the content octets of a DER OBJECT IDENTIFIER (X.690 8.19); None if empty."""
     if not raw:
-        raise ValueError("empty OID")
+        return None
     arcs = [raw[0] // 40, raw[0] % 40] if raw[0] < 80 else [2, raw[0] - 80]
     value = 0
     for byte in raw[1:]:
@@ -129,7 +131,9 @@ def distinguished_name_text(der: bytes) -> str | None:
                 tag, oid_start, oid_end = _der_element(der, pair_start, pair_end)
                 if tag != DER_OID:
                     return None
-                oid = _oid_text(der[oid_start:oid_end])
+                oid = oid_text(der[oid_start:oid_end])
+                if oid is None:
+                    raise ValueError("empty OID")
                 tag, value_start, value_end = _der_element(der, oid_end, pair_end)
                 raw_value = der[value_start:value_end]
                 codec = DER_STRING_CODECS.get(tag)
