@@ -24,9 +24,10 @@ def check_ikev2(ctx: Context) -> list[Finding]:
     for sa in ctx.report.ike_sas:  # the facts of ctx.sas are IKEv1's
         if sa.version != 2:
             continue
-        out.extend(_unanswered(sa))
+        init_lost = _init_fragmented(sa)  # the post-quantum case of a fragmented IKE_SA_INIT, named as such
+        out.extend(_unanswered(sa, skip={f.evidence["request"]["frame"] for f in init_lost}))
         out.extend(_additional_key_exchanges(sa))
-        out.extend(_init_fragmented(sa))
+        out.extend(init_lost)
         originals = [m for m in sa.messages if m.retransmission_of is None]
         groups: dict[tuple[str, int], list[tuple[IkeMessage, Ikev2NotifyPayload]]] = {}
         for msg in originals:
@@ -66,7 +67,7 @@ def _fragmentation_negotiated(sa: IkeSa) -> bool:
     return len(senders) == 2
 
 
-def _unanswered(sa: IkeSa) -> list[Finding]:
+def _unanswered(sa: IkeSa, skip: frozenset[int] | set[int] = frozenset()) -> list[Finding]:
     """RFC 7296 2.1/2.4: a request retransmitted and never answered. An empty INFORMATIONAL
     request is a liveness check (dead peer detection): ``dpd-timeout`` (a warning when no key shows
     it is empty: any unanswered INFORMATIONAL on an SA that is up says the peer stopped answering);
@@ -82,7 +83,7 @@ def _unanswered(sa: IkeSa) -> list[Finding]:
     for request in requests:
         key = (request.message_id, bool(request.flags & FLAG_IKEV2_INITIATOR))
         copies = [m for m in sa.messages if m.retransmission_of == request.frame]
-        if key in answered or not copies:
+        if key in answered or not copies or request.frame in skip:
             continue
         informational = request.exchange_type == INFORMATIONAL
         liveness = informational and request.decrypted and not request.payloads

@@ -286,11 +286,16 @@ def _differs_only_by_pfs(offered: list[dict[str, Any]], accepted: list[dict[str,
 
 
 def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
+    from ikedecode.analysis.checks.ikev2 import _additional_key_exchanges
+
+    addke_refused = any(f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa))
     out: list[Finding] = []
     for request, response in _exchanges(sa):
         for p in _notifies(response, N_NO_PROPOSAL_CHOSEN):
             assert response is not None
             ctx.explained.add((response.frame, p.notify_type))
+            if request.exchange_type == reg.IKE_SA_INIT and addke_refused:
+                continue  # ikev2-addke-unsupported (check_ikev2) names the cause: RFC 9370 ADDKE not done
             offered_sa = _first(request, Ikev2SaPayload)
             ke = _first(request, Ikev2KePayload)
             offered = _offer(offered_sa, ke if request.exchange_type == reg.CREATE_CHILD_SA else None)
@@ -532,8 +537,8 @@ def _duplicate_rekeys(sa: IkeSa) -> list[Finding]:
     for m in sa.messages:
         for p in m.payloads:
             if isinstance(p, Ikev2DeletePayload):
-                for spi in p.spis:
-                    deleted.setdefault(spi.hex(), m)
+                for deleted_spi in p.spis:
+                    deleted.setdefault(deleted_spi.hex(), m)
     out: list[Finding] = []
     for i, (q1, r1) in enumerate(done):
         for q2, r2 in done[i + 1 :]:
@@ -567,9 +572,9 @@ def _duplicate_rekeys(sa: IkeSa) -> list[Finding]:
                 f"the same Child SA and both rekeys succeeded (frames {r1.frame}, {r2.frame})"
             )
             if gone:
-                spi, where = gone[0]
-                evidence["deleted"] = evidence_of(where, spi=spi)
-                text += f"; the redundant SA 0x{spi} was deleted (frame {where.frame}) (RFC 7296 2.25.1)"
+                gone_spi, where = gone[0]
+                evidence["deleted"] = evidence_of(where, spi=gone_spi)
+                text += f"; the redundant SA 0x{gone_spi} was deleted (frame {where.frame}) (RFC 7296 2.25.1)"
                 out.append(finding("rekey-collision", text, evidence, severity=Severity.INFO))
             else:
                 evidence["duplicate_spis"] = new1 + new2
