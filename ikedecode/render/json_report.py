@@ -89,6 +89,9 @@ def ike_sa_to_dict(sa: IkeSa, *, show_keys: bool = False) -> dict[str, Any]:
     }
     if sa.ikev2 is not None:
         out["ikev2"] = sa.ikev2.to_dict()
+        # RFC 7296 names: the cookie pair is the SPI pair; rekey_of is the IKE SA this one rekeyed
+        out["initiator_spi"], out["responder_spi"] = out["initiator_cookie"], out["responder_cookie"]
+        out["rekey_of"] = sa.ikev2.rekeyed_from
     if show_keys and sa.keys is not None:
         out["keys"] = sa.keys.to_dict()
     if not show_keys:
