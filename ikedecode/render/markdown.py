@@ -113,15 +113,28 @@ def _sa_summary(
     problems += [(KEYS, f"{f.code}: {f.message}") for f in findings if f.code in KEY_MATERIAL_CODES]
     if verdict.ike_up and verdict.child_up:
         transforms = sorted({c.transform for c in children if c.transform})
+        # IKEv1: phase 1 and quick modes; IKEv2 (RFC 7296): the IKE SA and its Child SAs
+        ike_part, child_part = (
+            ("IKE SA established", "Child SA(s)")
+            if sa.version == 2
+            else (
+                "phase 1 complete",
+                "quick mode(s) created IPsec SAs",
+            )
+        )
         outcome = (
-            f"phase 1 complete at +{(t.phase1_complete or t.start) - t.start:.3f} s, "
-            f"{len(children)} quick mode(s) created IPsec SAs"
+            f"{ike_part} at +{(t.phase1_complete or t.start) - t.start:.3f} s, "
+            f"{len(children)} {child_part}"
             + (f" ({', '.join(transforms)})" if transforms else "")
             + f"; {verdict.packets} ESP/AH packets seen"
             + (f", {verified} verified" if verified else "")
         )
     elif verdict.ike_up:
-        outcome = verdict.stopped_at or "phase 1 came up but no quick mode completed"
+        outcome = verdict.stopped_at or (
+            "the IKE SA came up but no Child SA"
+            if sa.version == 2
+            else "phase 1 came up but no quick mode completed"
+        )
     else:
         outcome = verdict.stopped_at or f"phase 1 did not complete (last state {sa.state})"
         if not findings:
