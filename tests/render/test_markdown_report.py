@@ -96,6 +96,7 @@ def test_without_keys_encrypted_messages_are_marked():
 
 def test_an_ikev2_summary_speaks_of_the_ike_sa_and_child_sas_not_phase_1_and_quick_modes():
     name = "ikev2-psk-aes-cbc-sha256"
-    text = render_markdown(analyze_path(CAPTURES_DIR / f"{name}.pcap", load_key_file(str(KEYS_DIR / f"{name}.toml"))))
+    keyring = load_key_file(str(KEYS_DIR / f"{name}.toml"))
+    text = render_markdown(analyze_path(CAPTURES_DIR / f"{name}.pcap", keyring))
     assert "Came up: IKE SA established at +0.017 s, 1 Child SA(s) (aes-cbc-256/hmac-sha2-256-128)" in text
     assert "quick mode" not in text.split("## IKE SA 1")[0]
