@@ -260,7 +260,7 @@ def negotiate(
         iv = message[-16:]
 
     frames = [
-        (n * MESSAGE_GAP_US, from_initiator, _udp_ipv4(initiator, responder, from_initiator, message, n))
+        (n * MESSAGE_GAP_US, from_initiator, udp_ipv4(initiator, responder, from_initiator, message, n))
         for n, (from_initiator, message) in enumerate(messages)
     ]
     if esp_packets:
@@ -309,19 +309,29 @@ def _esp_frames(
             integrity_key=keymat[16:36],
             mode="tunnel",
         )
-        encoder = EspEncoder(sa)
-        local = f"10.{(index >> 8) & 0xFF}.{index & 0xFF}.1"
-        inner_src, inner_dst = (local, "172.16.0.1") if from_initiator else ("172.16.0.1", local)
-        for seq in range(1, count + 1):
-            data = derive(f"ike-bench/{index}/esp/{from_initiator}/{seq}", ESP_PACKETS_SIZE)
-            udp = struct.pack("!HHHH", 9999, 9999, 8 + len(data), 0) + data
-            inner = _ipv4(inner_src, inner_dst, 17, udp, seq)
-            when = (9 + 2 * (seq - 1) + (0 if from_initiator else 1)) * MESSAGE_GAP_US
-            out.append((when, from_initiator, _ipv4(src, dst, 50, encoder.encode(inner, 4, seq), seq)))
+        out += esp_packets(sa, index, from_initiator, count, "ike-bench", first_slot=9)
     return sorted(out, key=lambda frame: frame[0])
 
 
-def _udp_ipv4(initiator: str, responder: str, from_initiator: bool, message: bytes, ident: int) -> bytes:
+def esp_packets(
+    sa: IpsecSa, index: int, from_initiator: bool, count: int, label: str, first_slot: int
+) -> list[tuple[int, bool, bytes]]:
+    """``count`` ESP tunnel packets of ``sa`` (UDP inside, content derived from ``label``), from
+    message slot ``first_slot`` on, the two directions interleaved (shared by both IKE generators)."""
+    encoder = EspEncoder(sa)
+    local = f"10.{(index >> 8) & 0xFF}.{index & 0xFF}.1"
+    inner_src, inner_dst = (local, "172.16.0.1") if from_initiator else ("172.16.0.1", local)
+    out = []
+    for seq in range(1, count + 1):
+        data = derive(f"{label}/{index}/esp/{from_initiator}/{seq}", ESP_PACKETS_SIZE)
+        udp = struct.pack("!HHHH", 9999, 9999, 8 + len(data), 0) + data
+        inner = _ipv4(inner_src, inner_dst, 17, udp, seq)
+        when = (first_slot + 2 * (seq - 1) + (0 if from_initiator else 1)) * MESSAGE_GAP_US
+        out.append((when, from_initiator, _ipv4(sa.src, sa.dst, 50, encoder.encode(inner, 4, seq), seq)))
+    return out
+
+
+def udp_ipv4(initiator: str, responder: str, from_initiator: bool, message: bytes, ident: int) -> bytes:
     src, dst = (initiator, responder) if from_initiator else (responder, initiator)
     udp = struct.pack("!HHHH", IKE_PORT, IKE_PORT, 8 + len(message), 0) + message  # checksum 0: none
     return _ipv4(src, dst, 17, udp, ident)

@@ -37,23 +37,23 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from esp_capture_gen import _ipv4, derive, write_pcap  # noqa: E402
-from ike_capture_gen import (  # noqa: E402
-    ESP_PACKETS_SIZE,
+from esp_capture_gen import derive, write_pcap  # noqa: E402
+from ike_capture_gen import (  # noqa: E402  (the same IPv4/UDP, ESP and payload-chain builders)
     MESSAGE_GAP_US,
     addresses,
+    esp_packets,
     frames_in_time_order,
+    payload_chain,
     private_value,
+    udp_ipv4,
 )
 
-from ikedecode.esp.encoder import EspEncoder  # noqa: E402
 from ikedecode.esp.sa import IpsecSa  # noqa: E402
 from ikedecode.ike import dh  # noqa: E402
 from ikedecode.ike.v2 import auth, keymat  # noqa: E402
 from ikedecode.ike.v2.prf import integrity_checksum  # noqa: E402
 
 PSK = b"ikedecode-bench-psk-ikev2"
-IKE_PORT = 500
 # RFC 7296 3.1 exchange types and flags, 3.2 payload types (the IANA IKEv2 registry's numbers)
 IKE_SA_INIT, IKE_AUTH = 34, 35
 FLAG_INITIATOR, FLAG_RESPONSE = 0x08, 0x20
@@ -72,15 +72,6 @@ AES_BLOCK, ICV_SIZE, INTEG_KEY_SIZE = 16, 16, 32
 
 
 # --- wire format (RFC 7296 section 3) ---------------------------------------------------------
-
-
-def payload_chain(payloads: list[tuple[int, bytes]]) -> tuple[int, bytes]:
-    """(first payload type, bytes) of a chain of (type, body), generic headers filled in (3.2)."""
-    out = []
-    for position, (_, body) in enumerate(payloads):
-        next_type = payloads[position + 1][0] if position + 1 < len(payloads) else 0
-        out.append(struct.pack("!BBH", next_type, 0, 4 + len(body)) + body)
-    return payloads[0][0], b"".join(out)
 
 
 def ike_header(
@@ -244,7 +235,7 @@ def negotiate(
     )  # fmt: skip
     messages = [(True, init_request), (False, init_response), (True, auth_request), (False, auth_response)]
     frames = [
-        (n * MESSAGE_GAP_US, from_initiator, _udp_ipv4(initiator, responder, from_initiator, message, n))
+        (n * MESSAGE_GAP_US, from_initiator, udp_ipv4(initiator, responder, from_initiator, message, n))
         for n, (from_initiator, message) in enumerate(messages)
     ]
     if esp_packets:
@@ -285,22 +276,8 @@ def _esp_frames(
             encryption="aes-cbc", encryption_key=key, integrity="hmac-sha2-256-128", integrity_key=integrity,
             mode="tunnel",
         )  # fmt: skip
-        encoder = EspEncoder(sa)
-        local = f"10.{(index >> 8) & 0xFF}.{index & 0xFF}.1"
-        inner_src, inner_dst = (local, "172.16.0.1") if from_initiator else ("172.16.0.1", local)
-        for seq in range(1, count + 1):
-            data = derive(f"ikev2-bench/{index}/esp/{from_initiator}/{seq}", ESP_PACKETS_SIZE)
-            udp = struct.pack("!HHHH", 9999, 9999, 8 + len(data), 0) + data
-            inner = _ipv4(inner_src, inner_dst, 17, udp, seq)
-            when = (4 + 2 * (seq - 1) + (0 if from_initiator else 1)) * MESSAGE_GAP_US
-            out.append((when, from_initiator, _ipv4(src, dst, 50, encoder.encode(inner, 4, seq), seq)))
+        out += esp_packets(sa, index, from_initiator, count, "ikev2-bench", first_slot=4)
     return sorted(out, key=lambda frame: frame[0])
-
-
-def _udp_ipv4(initiator: str, responder: str, from_initiator: bool, message: bytes, ident: int) -> bytes:
-    src, dst = (initiator, responder) if from_initiator else (responder, initiator)
-    udp = struct.pack("!HHHH", IKE_PORT, IKE_PORT, 8 + len(message), 0) + message  # checksum 0: none
-    return _ipv4(src, dst, 17, udp, ident)
 
 
 # --- the capture ------------------------------------------------------------------------------
