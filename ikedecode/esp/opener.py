@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from ikedecode.capture.batch import ADDRESS_AT
 from ikedecode.esp.algorithms import UnknownAlgorithm
 from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
-from ikedecode.esp.inner import MONOTONIC_PADDING, carries_ipsec
+from ikedecode.esp.inner import PADDINGS, carries_ipsec
 from ikedecode.esp.lanes import MAX_CACHED_FLOWS, Lane, LaneGroup, no_lane, open_lane
 from ikedecode.esp.outcome import (
     NO_TRAILER,
@@ -285,7 +285,7 @@ class EspOpener:
                 OUTCOME_OPENED, spi, seq_low, index, seq_hi, icv_ok, PAD_LENGTH, pad_length,
                 next_header, None, True, failed,
             )  # fmt: skip
-        padding_ok = not self.check_padding or plaintext[payload_end:-2] == MONOTONIC_PADDING[:pad_length]
+        padding_ok = not self.check_padding or plaintext[payload_end:-2] == PADDINGS[pad_length]
         if icv_ok is not False:
             garbled = plaintext_problem(plaintext, 0, payload_end, next_header, padding_ok, icv_ok is True)
             if garbled:  # esp/plaintext.py: no plaintext leaves the opener

@@ -28,7 +28,7 @@ sane); the codes are the reasons of ``OUTCOME_OPENED`` outcomes and the keys of
 
 from __future__ import annotations
 
-from ikedecode.esp.inner import IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_UDP, MONOTONIC_PADDING
+from ikedecode.esp.inner import IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_UDP, PADDINGS
 
 IPPROTO_TCP = 6
 
@@ -147,9 +147,7 @@ def judge(
         return PAD_LENGTH
     pad_length, next_header = plaintext[-2], plaintext[-1]
     payload_end = len(plaintext) - 2 - pad_length
-    padding_ok = (
-        not check_padding or payload_end < 0 or plaintext[payload_end:-2] == MONOTONIC_PADDING[:pad_length]
-    )
+    padding_ok = not check_padding or payload_end < 0 or plaintext[payload_end:-2] == PADDINGS[pad_length]
     return plaintext_problem(plaintext, 0, payload_end, next_header, padding_ok, authentic)
 
 
