@@ -8,13 +8,12 @@ CREATE_CHILD_SA: Child SAs and IKE SA rekeys. INFORMATIONAL: deletes, liveness c
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from ikedecode.capture.datagram import Datagram
 from ikedecode.ike.events import IpsecSaKeyed
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
+from ikedecode.ike.natd import IKEV2_NATD_HASH, natd_hash
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, stages
@@ -138,13 +137,6 @@ def _ike_sa_init(
     sa.state = "IKE_SA_INIT done"
 
 
-def natd_hash(spi_i: bytes, spi_r: bytes, address: str, port: int) -> bytes:
-    """RFC 7296 2.23: SHA-1(SPIi | SPIr | IP | port); SPIr is zero in the IKE_SA_INIT request."""
-    return hashlib.sha1(
-        spi_i + spi_r + ipaddress.ip_address(address).packed + port.to_bytes(2, "big")
-    ).digest()
-
-
 def _nat_detection(
     state: Ikev2SaState, msg: IkeMessage, notifies: list[Ikev2NotifyPayload], datagram: Datagram
 ) -> None:
@@ -153,10 +145,10 @@ def _nat_detection(
     if not sources and not destinations:
         return
     spi_i, spi_r = datagram.payload[:8], datagram.payload[8:16]
-    sender_ok = natd_hash(spi_i, spi_r, datagram.src, datagram.sport) in sources if sources else None
-    receiver_ok = (
-        natd_hash(spi_i, spi_r, datagram.dst, datagram.dport) in destinations if destinations else None
-    )
+    sender_hash = natd_hash(IKEV2_NATD_HASH, spi_i, spi_r, datagram.src, datagram.sport)
+    receiver_hash = natd_hash(IKEV2_NATD_HASH, spi_i, spi_r, datagram.dst, datagram.dport)
+    sender_ok = sender_hash in sources if sources else None
+    receiver_ok = receiver_hash in destinations if destinations else None
     facts = state.sa.ikev2
     assert facts is not None
     facts.nat_checks.append(
