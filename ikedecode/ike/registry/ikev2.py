@@ -323,7 +323,9 @@ AUTH_METHODS = Registry(
     },
     ranges=((0, 0, "Reserved"), (4, 8, "Unassigned"), (15, 200, "Unassigned"), (201, 255, "Private use")),
 )
-AUTH_SHARED_KEY, AUTH_DIGITAL_SIGNATURE = 2, 14
+AUTH_RSA_SIG, AUTH_SHARED_KEY, AUTH_DSS_SIG = 1, 2, 3
+AUTH_ECDSA_SHA256_P256, AUTH_ECDSA_SHA384_P384, AUTH_ECDSA_SHA512_P521 = 9, 10, 11
+AUTH_NULL, AUTH_DIGITAL_SIGNATURE = 13, 14
 
 # RFC 7296 3.10.1 and later (error types 0-16383, status types 16384-65535)
 NOTIFY_TYPES = Registry(
