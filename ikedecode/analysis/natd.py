@@ -14,18 +14,11 @@ it; strongSwan's ``encap = yes`` does this).
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
-from ikedecode.ike.prf import digest_size, hash_
-
-
-def natd_hash(hash_id: int, cky_i: bytes, cky_r: bytes, address: str, port: int) -> bytes:
-    """HASH(CKY-I | CKY-R | IP | Port): IPv4 or IPv6 address in network order, 2-byte port."""
-    ip = ipaddress.ip_address(address).packed
-    return hash_(hash_id, cky_i + cky_r + ip + port.to_bytes(2, "big"))
-
+from ikedecode.ike.natd import natd_hash
+from ikedecode.ike.prf import digest_size
 
 Endpoint = tuple[str, int]  # (address, UDP port)
 

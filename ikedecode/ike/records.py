@@ -67,6 +67,10 @@ class IkeMessage:
     auth_verified: bool | None = None
     key_stage: int | None = None  # IKEv2: the key stage that opened it (RFC 9370; 0 = IKE_SA_INIT's)
 
+    def add_note(self, more: str) -> None:
+        """Append ``more`` to the note, "; "-separated."""
+        self.note = f"{self.note}; {more}" if self.note else more
+
     @property
     def retransmission(self) -> bool:
         return self.retransmission_of is not None

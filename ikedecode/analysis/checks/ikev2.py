@@ -14,10 +14,6 @@ from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads import Ikev2KePayload, Ikev2NotifyPayload, Ikev2SaPayload
 from ikedecode.ike.v2.stages import ML_KEM, additional_methods, method_name
 
-IKE_SA_INIT, IKE_AUTH, INFORMATIONAL = 34, 35, 37
-INVALID_KE_PAYLOAD = 17
-IKEV2_FRAGMENTATION_SUPPORTED = 16430
-
 
 def check_ikev2(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
@@ -49,7 +45,9 @@ def check_ikev2(ctx: Context) -> list[Finding]:
                     f"({frames_text([m for m, _ in notes])})",
                     {"ike_sa": sa.cookies, "notify": first.type_name, "notifies": evidence},
                     # RFC 7296 1.2: INVALID_KE_PAYLOAD followed by a successful retry is the protocol working
-                    severity=Severity.INFO if notify_type == INVALID_KE_PAYLOAD and sa.established else None,
+                    severity=Severity.INFO
+                    if notify_type == reg.N_INVALID_KE_PAYLOAD and sa.established
+                    else None,
                 )
             )
     return out
@@ -60,9 +58,9 @@ def _fragmentation_negotiated(sa: IkeSa) -> bool:
     senders = {
         m.sender
         for m in sa.messages
-        if m.exchange_type == IKE_SA_INIT
+        if m.exchange_type == reg.IKE_SA_INIT
         for p in m.payloads
-        if isinstance(p, Ikev2NotifyPayload) and p.notify_type == IKEV2_FRAGMENTATION_SUPPORTED
+        if isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_IKEV2_FRAGMENTATION_SUPPORTED
     }
     return len(senders) == 2
 
@@ -85,10 +83,10 @@ def _unanswered(sa: IkeSa, skip: frozenset[int] | set[int] = frozenset()) -> lis
         copies = [m for m in sa.messages if m.retransmission_of == request.frame]
         if key in answered or not copies or request.frame in skip:
             continue
-        informational = request.exchange_type == INFORMATIONAL
+        informational = request.exchange_type == reg.INFORMATIONAL
         liveness = informational and request.decrypted and not request.payloads
         came_up = sa.established or any(
-            m.exchange_type == IKE_AUTH and m.response and m.time < request.time for m in sa.messages
+            m.exchange_type == reg.IKE_AUTH and m.response and m.time < request.time for m in sa.messages
         )
         unreadable_liveness = informational and not request.decrypted and came_up
         last = copies[-1]
@@ -110,7 +108,7 @@ def _unanswered(sa: IkeSa, skip: frozenset[int] | set[int] = frozenset()) -> lis
                     "IKE fragmentation (RFC 7383) was negotiated but not used"
                     if negotiated
                     else "IKE fragmentation (RFC 7383) was not negotiated"
-                    if request.exchange_type != IKE_SA_INIT
+                    if request.exchange_type != reg.IKE_SA_INIT
                     else "IKE_SA_INIT cannot use IKE fragmentation (RFC 7383 2.5; RFC 9242 IKE_INTERMEDIATE "
                     "carries large key exchanges)"
                 )

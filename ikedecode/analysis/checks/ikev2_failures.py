@@ -29,8 +29,6 @@ from ikedecode.ike.v2.payloads import (
     Ikev2TsPayload,
 )
 
-N_AUTHENTICATION_FAILED, N_NO_PROPOSAL_CHOSEN, N_TS_UNACCEPTABLE = 24, 14, 38
-N_INVALID_SPI, N_TEMPORARY_FAILURE = 11, 43
 EAP_FAILURE = 4  # RFC 3748 4.2 code
 
 
@@ -186,7 +184,7 @@ def _auth_failed(sa: IkeSa, ctx: Context) -> list[Finding]:
         # the responder refuses in the IKE_AUTH response; the initiator refuses the responder's AUTH in
         # an INFORMATIONAL request right after it (RFC 7296 2.21.2)
         for msg in (response, request):
-            for p in _notifies(msg, N_AUTHENTICATION_FAILED):
+            for p in _notifies(msg, reg.N_AUTHENTICATION_FAILED):
                 assert msg is not None
                 if (msg.frame, p.notify_type) in ctx.explained:
                     continue
@@ -291,7 +289,7 @@ def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
     addke_refused = any(f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa))
     out: list[Finding] = []
     for request, response in _exchanges(sa):
-        for p in _notifies(response, N_NO_PROPOSAL_CHOSEN):
+        for p in _notifies(response, reg.N_NO_PROPOSAL_CHOSEN):
             assert response is not None
             ctx.explained.add((response.frame, p.notify_type))
             if request.exchange_type == reg.IKE_SA_INIT and addke_refused:
@@ -409,7 +407,7 @@ def _selectors(sa: IkeSa, ctx: Context) -> list[Finding]:
         if request.exchange_type not in (reg.IKE_AUTH, reg.CREATE_CHILD_SA) or response is None:
             continue
         tsi, tsr = _ts_text(request, reg.PT_TSI), _ts_text(request, reg.PT_TSR)
-        refused = _notifies(response, N_TS_UNACCEPTABLE)
+        refused = _notifies(response, reg.N_TS_UNACCEPTABLE)
         base = {"ike_sa": sa.cookies, "request": evidence_of(request), "proposed": {"TSi": tsi, "TSr": tsr}}
         if refused:
             p = refused[0]
@@ -462,7 +460,7 @@ def _rekey_collisions(sa: IkeSa, ctx: Context) -> list[Finding]:
         if q.exchange_type == reg.CREATE_CHILD_SA and _notifies(q, reg.N_REKEY_SA)
     ]
     for request, response in rekeys:
-        failures = _notifies(response, N_TEMPORARY_FAILURE)
+        failures = _notifies(response, reg.N_TEMPORARY_FAILURE)
         if not failures or response is None:
             continue
         ctx.explained.add((response.frame, failures[0].notify_type))
@@ -494,7 +492,7 @@ def _rekey_collisions(sa: IkeSa, ctx: Context) -> list[Finding]:
             for q, r in crossing
             if r is not None
             and _first(r, Ikev2SaPayload) is not None
-            and not _notifies(r, N_TEMPORARY_FAILURE)
+            and not _notifies(r, reg.N_TEMPORARY_FAILURE)
         ]
         severity = Severity.INFO if duplicates or not crossing else None
         if not crossing:
@@ -591,7 +589,7 @@ def _invalid_spi(sa: IkeSa, ctx: Context) -> list[Finding]:
     for msg in sa.messages:
         if msg.retransmission_of is not None:
             continue
-        for p in _notifies(msg, N_INVALID_SPI):
+        for p in _notifies(msg, reg.N_INVALID_SPI):
             ctx.explained.add((msg.frame, p.notify_type))
             spi = p.decoded.get("spi") or (p.data.hex() if p.data else p.spi.hex())
             out.append(

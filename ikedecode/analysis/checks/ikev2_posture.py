@@ -16,12 +16,13 @@ import ipaddress
 from typing import Any
 
 from ikedecode.analysis.checks.facts import Context
+from ikedecode.capture.classify import IKE_PORT, NAT_T_PORT
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads import Ikev2SaPayload
 
-IKE_PORTS = (500, 4500)
+IKE_PORTS = (IKE_PORT, NAT_T_PORT)
 # (transform type, transform ID) -> why it is weak; the IKEv1 policy (analysis/checks/security.py)
 WEAK_TRANSFORMS = {
     (reg.TRANSFORM_ENCR, 1): "DES (ENCR_DES_IV64)",
@@ -96,7 +97,7 @@ def _nat(sa: IkeSa) -> list[Finding]:
                     {**evidence, "ambiguous": False},
                 )
             )
-        elif identity and _is_address(identity) and port == 500:
+        elif identity and _is_address(identity) and port == IKE_PORT:
             out.append(
                 finding(
                     "natt-forced",

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from ikedecode.ike.crypto_errors import IkeCryptoError
+from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.prf import prf
 from ikedecode.ike.v2.signature_algorithms import SignatureAlgorithm, parse_digital_signature
 
@@ -51,15 +52,11 @@ __all__ = [
 
 KEY_PAD = b"Key Pad for IKEv2"  # RFC 7296 section 2.15, 17 ASCII bytes, no terminator
 
-RSA_SIG, SHARED_KEY, DSS_SIG = 1, 2, 3
-ECDSA_SHA256_P256, ECDSA_SHA384_P384, ECDSA_SHA512_P521 = 9, 10, 11
-NULL_AUTH, DIGITAL_SIGNATURE = 13, 14
-
 # RFC 4754 section 7 (methods 9-11): hash, curve, bytes of r and of s.
 _ECDSA_METHODS: dict[int, tuple[type[hashes.HashAlgorithm], type[ec.EllipticCurve], int]] = {
-    ECDSA_SHA256_P256: (hashes.SHA256, ec.SECP256R1, 32),
-    ECDSA_SHA384_P384: (hashes.SHA384, ec.SECP384R1, 48),
-    ECDSA_SHA512_P521: (hashes.SHA512, ec.SECP521R1, 66),
+    reg.AUTH_ECDSA_SHA256_P256: (hashes.SHA256, ec.SECP256R1, 32),
+    reg.AUTH_ECDSA_SHA384_P384: (hashes.SHA384, ec.SECP384R1, 48),
+    reg.AUTH_ECDSA_SHA512_P521: (hashes.SHA512, ec.SECP521R1, 66),
 }
 
 
@@ -146,19 +143,19 @@ def verify_psk_candidates(
 ) -> AuthVerification:
     """Which of ``candidates`` (if any) produced ``auth_data`` for these signed octets."""
     if not candidates:
-        return AuthVerification(None, SHARED_KEY, "no shared key to try")
+        return AuthVerification(None, reg.AUTH_SHARED_KEY, "no shared key to try")
     try:
         for index, psk in enumerate(candidates):
             if hmac.compare_digest(psk_auth_data(prf_id, psk, octets), bytes(auth_data)):
-                return AuthVerification(True, SHARED_KEY, f"shared key candidate {index + 1}", index)
+                return AuthVerification(True, reg.AUTH_SHARED_KEY, f"shared key candidate {index + 1}", index)
     except IkeCryptoError as error:
-        return AuthVerification(None, SHARED_KEY, str(error))
+        return AuthVerification(None, reg.AUTH_SHARED_KEY, str(error))
     why = (
         "the shared key does not match"
         if len(candidates) == 1
         else f"none of {len(candidates)} shared keys matches"
     )
-    return AuthVerification(False, SHARED_KEY, why)
+    return AuthVerification(False, reg.AUTH_SHARED_KEY, why)
 
 
 def _ecdsa_raw_to_der(signature: bytes, half: int) -> bytes | None:
@@ -197,9 +194,9 @@ def _signature_for(
     method: int, auth_data: bytes, key: PublicKeyTypes
 ) -> tuple[SignatureAlgorithm, bytes] | str:
     """(algorithm, signature in the form cryptography checks) for a method, or why not."""
-    if method == RSA_SIG:  # RFC 7296 section 3.8: EMSA-PKCS1-v1_5 with SHA-1
+    if method == reg.AUTH_RSA_SIG:  # RFC 7296 section 3.8: EMSA-PKCS1-v1_5 with SHA-1
         return SignatureAlgorithm("sha1WithRSAEncryption (method 1)", "rsa", hashes.SHA1), bytes(auth_data)
-    if method == DSS_SIG:  # RFC 7296 section 3.8: DSS with SHA-1, r | s of 20 bytes each
+    if method == reg.AUTH_DSS_SIG:  # RFC 7296 section 3.8: DSS with SHA-1, r | s of 20 bytes each
         der = _ecdsa_raw_to_der(bytes(auth_data), 20)
         if der is None:
             return f"a DSS signature has 40 bytes, this one {len(auth_data)}"
@@ -214,7 +211,7 @@ def _signature_for(
         return SignatureAlgorithm(
             f"ecdsa-with-{hash_type().name.upper()} on {curve.name}", "ec", hash_type
         ), der
-    if method == DIGITAL_SIGNATURE:
+    if method == reg.AUTH_DIGITAL_SIGNATURE:
         return parse_digital_signature(bytes(auth_data))
     return f"authentication method {method} is not a signature method this tool checks"
 
@@ -253,9 +250,9 @@ def verify_auth(
     """Verify one AUTH payload body (``method`` = its byte 0, ``auth_data`` = after the 3 reserved
     bytes) whatever its method: shared keys are tried with ``prf_id``, signatures with
     ``public_key``; NULL authentication is named as not verifiable."""
-    if method == NULL_AUTH:
+    if method == reg.AUTH_NULL:
         return AuthVerification(None, method, "NULL authentication (RFC 7619) proves no identity")
-    if method == SHARED_KEY:
+    if method == reg.AUTH_SHARED_KEY:
         if prf_id is None:
             return AuthVerification(None, method, "the negotiated PRF is not known")
         return verify_psk_candidates(prf_id, psks, auth_data, octets)

@@ -38,7 +38,7 @@ def verify_message_auth(
         return
     why_not = _unverifiable(state, side, auth)
     if why_not:
-        msg.note = _join(msg.note, f"AUTH not checked: {why_not}")
+        msg.add_note(f"AUTH not checked: {why_not}")
         return
     keys = state.keys.keys
     sk_p = keys.sk_pi if from_initiator else keys.sk_pr
@@ -47,7 +47,7 @@ def verify_message_auth(
     assert real_message is not None and peer_nonce is not None
     int_auth = intermediate.int_auth_for(state, material.setdefault("first_auth_mid", msg.message_id))
     if isinstance(int_auth, str):
-        msg.note = _join(msg.note, f"AUTH not checked: {int_auth}")
+        msg.add_note(f"AUTH not checked: {int_auth}")
         return
     ppk_offered = from_initiator and stages.has_notify(payloads, reg.N_PPK_IDENTITY) is not None
     no_ppk_auth = stages.has_notify(payloads, reg.N_NO_PPK_AUTH) if from_initiator else None
@@ -55,7 +55,7 @@ def verify_message_auth(
         _check_no_ppk_auth(keyring, state, msg, auth, no_ppk_auth, sk_p, int_auth)
     if ppk_offered:  # RFC 8784 3: the initiator's AUTH payload is computed with SK_pi'
         if state.ppk is None:
-            msg.note = _join(msg.note, "AUTH not checked: it is keyed with the PPK (give --ppk ID=HEX)")
+            msg.add_note("AUTH not checked: it is keyed with the PPK (give --ppk ID=HEX)")
             return
         sk_p = state.ppk.sk_pi
     octets = signed_octets(keys.prf_id, sk_p, real_message, peer_nonce, material[f"id_{side}"], int_auth)
@@ -93,7 +93,7 @@ def verify_message_auth(
             sa.keys.psk_origin = origin
     elif cert is not None and result.verified:
         detail += f" ({cert.subject})"
-    msg.note = _join(msg.note, f"AUTH of the {side}: {detail}")
+    msg.add_note(f"AUTH of the {side}: {detail}")
     if result.verified is False:
         evidence = {"cookies": sa.cookies, "frame": msg.frame, "side": side, "method": auth.method_name}
         text = f"IKEv2 SA {sa.cookies}: the {side}'s AUTH (frame {msg.frame}) does not verify: {detail}"
@@ -131,7 +131,7 @@ def _check_no_ppk_auth(
     )
     state.auth_material["no_ppk_auth_verified"] = result.verified
     verdict = {True: "verifies", False: "DOES NOT VERIFY", None: f"not checked ({result.detail})"}
-    msg.note = _join(msg.note, f"NO_PPK_AUTH (without the PPK) {verdict[result.verified]}")
+    msg.add_note(f"NO_PPK_AUTH (without the PPK) {verdict[result.verified]}")
 
 
 def _unverifiable(state: Ikev2SaState, side: str, auth: Ikev2AuthPayload) -> str:
@@ -148,7 +148,3 @@ def _unverifiable(state: Ikev2SaState, side: str, auth: Ikev2AuthPayload) -> str
     if material.get("eap") and auth.method == reg.AUTH_SHARED_KEY:
         return "keyed with the EAP MSK (RFC 7296 2.16), which the capture does not carry"
     return ""
-
-
-def _join(note: str, more: str) -> str:
-    return f"{note}; {more}" if note else more

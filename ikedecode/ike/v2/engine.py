@@ -236,7 +236,7 @@ class Ikev2Engine:
         fragment = protected is not None and protected.type == reg.PT_SKF
         if earlier is not None and not restart and not fragment:
             msg.retransmission_of = earlier.frame
-            msg.note = _join(msg.note, f"same message ID and direction as frame {earlier.frame}, other bytes")
+            msg.add_note(f"same message ID and direction as frame {earlier.frame}, other bytes")
             return
         if response:
             exchange.response = msg
@@ -276,7 +276,3 @@ def _copy_decoding(original: IkeMessage, msg: IkeMessage) -> None:
     msg.hash_verified, msg.hash_name = original.hash_verified, original.hash_name
     msg.payloads, msg.problems, msg.note = original.payloads, original.problems, original.note
     msg.key_stage = original.key_stage
-
-
-def _join(note: str, more: str) -> str:
-    return f"{note}; {more}" if note else more

@@ -8,13 +8,12 @@ CREATE_CHILD_SA: Child SAs and IKE SA rekeys. INFORMATIONAL: deletes, liveness c
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from ikedecode.capture.datagram import Datagram
 from ikedecode.ike.events import IpsecSaKeyed
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
+from ikedecode.ike.natd import IKEV2_NATD_HASH, natd_hash
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, stages
@@ -55,7 +54,7 @@ def handle(
     notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
     errors = [n for n in notifies if n.is_error]
     if errors:
-        msg.note = _join(msg.note, "error: " + ", ".join(n.type_name for n in errors))
+        msg.add_note("error: " + ", ".join(n.type_name for n in errors))
     kind = msg.exchange_type
     if kind == reg.IKE_SA_INIT:
         _ike_sa_init(engine, state, msg, payloads, notifies, data, datagram)
@@ -98,7 +97,7 @@ def _ike_sa_init(
                 f"{state.answered_with} in frame {state.answered_frame}, new IKE_SA_INIT in frame {msg.frame}"
             )
             facts.restarts.append(restart)
-            msg.note = _join(msg.note, f"restart after {state.answered_with} (frame {state.answered_frame})")
+            msg.add_note(f"restart after {state.answered_with} (frame {state.answered_frame})")
             state.answered_with = None
             engine.awaiting_restart.pop((sa.initiator, sa.responder), None)
         state.init_request = data
@@ -138,13 +137,6 @@ def _ike_sa_init(
     sa.state = "IKE_SA_INIT done"
 
 
-def natd_hash(spi_i: bytes, spi_r: bytes, address: str, port: int) -> bytes:
-    """RFC 7296 2.23: SHA-1(SPIi | SPIr | IP | port); SPIr is zero in the IKE_SA_INIT request."""
-    return hashlib.sha1(
-        spi_i + spi_r + ipaddress.ip_address(address).packed + port.to_bytes(2, "big")
-    ).digest()
-
-
 def _nat_detection(
     state: Ikev2SaState, msg: IkeMessage, notifies: list[Ikev2NotifyPayload], datagram: Datagram
 ) -> None:
@@ -153,10 +145,10 @@ def _nat_detection(
     if not sources and not destinations:
         return
     spi_i, spi_r = datagram.payload[:8], datagram.payload[8:16]
-    sender_ok = natd_hash(spi_i, spi_r, datagram.src, datagram.sport) in sources if sources else None
-    receiver_ok = (
-        natd_hash(spi_i, spi_r, datagram.dst, datagram.dport) in destinations if destinations else None
-    )
+    sender_hash = natd_hash(IKEV2_NATD_HASH, spi_i, spi_r, datagram.src, datagram.sport)
+    receiver_hash = natd_hash(IKEV2_NATD_HASH, spi_i, spi_r, datagram.dst, datagram.dport)
+    sender_ok = sender_hash in sources if sources else None
+    receiver_ok = receiver_hash in destinations if destinations else None
     facts = state.sa.ikev2
     assert facts is not None
     facts.nat_checks.append(
@@ -177,7 +169,7 @@ def _nat_detection(
         for what, ok in (("NAT-D source", sender_ok), ("destination", receiver_ok))
         if ok is not None
     ]
-    msg.note = _join(msg.note, ", ".join(bits))
+    msg.add_note(", ".join(bits))
 
 
 # -- IKE_AUTH ----------------------------------------------------------------------------------
@@ -276,18 +268,18 @@ def _ike_followup_ke(
     origin = state.followup_links.pop(bytes(link.data), None) if link is not None else None
     if stages.has_notify(payloads, reg.N_STATE_NOT_FOUND) is not None:  # RFC 9370 2.2.4: state lost
         what = f"CREATE_CHILD_SA 0x{origin.message_id:08x}" if origin is not None else "the CREATE_CHILD_SA"
-        msg.note = _join(msg.note, f"STATE_NOT_FOUND: the responder no longer holds {what}")
+        msg.add_note(f"STATE_NOT_FOUND: the responder no longer holds {what}")
         if origin is not None and origin.record is not None:
             origin.record.summary["refused"] = ["STATE_NOT_FOUND"]
             origin.record.complete = True
         return
     pair = stages.ke_pair(exchange.request_payloads, payloads)
     if origin is None or pair is None or origin.pending_response is None:
-        msg.note = _join(msg.note, "IKE_FOLLOWUP_KE of no CREATE_CHILD_SA in the capture")
+        msg.add_note("IKE_FOLLOWUP_KE of no CREATE_CHILD_SA in the capture")
         return
     origin.followups.append((pair[0], pair[1], msg.message_id))
     n = len(origin.followups)
-    msg.note = _join(msg.note, f"additional key exchange {n} of CREATE_CHILD_SA 0x{origin.message_id:08x}")
+    msg.add_note(f"additional key exchange {n} of CREATE_CHILD_SA 0x{origin.message_id:08x}")
     more = stages.has_notify(payloads, reg.N_ADDITIONAL_KEY_EXCHANGE)
     if more is not None:
         state.followup_links[bytes(more.data)] = origin
@@ -501,10 +493,6 @@ def _vendor_ids(state: Ikev2SaState, payloads: list[Ikev2Payload], from_initiato
             names = state.sa.vendor_ids.setdefault("initiator" if from_initiator else "responder", [])
             if p.vendor_name not in names:
                 names.append(p.vendor_name)
-
-
-def _join(note: str, more: str) -> str:
-    return f"{note}; {more}" if note else more
 
 
 def conclude(state: Ikev2SaState) -> None:

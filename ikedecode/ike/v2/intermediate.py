@@ -261,7 +261,7 @@ def apply_ppk(keying: Ikev2Keying, state: Ikev2SaState, request: list[Any], msg:
             and material.sk_pr
         ):
             return replace(state.keys.keys, sk_d=material.sk_d, sk_pi=material.sk_pi, sk_pr=material.sk_pr)
-    msg.note = _join(msg.note, f"PPK_ID {stages.ppk_identity(notify)!r}: no such PPK given (--ppk ID=HEX)")
+    msg.add_note(f"PPK_ID {stages.ppk_identity(notify)!r}: no such PPK given (--ppk ID=HEX)")
     return None
 
 
@@ -274,7 +274,3 @@ def use_ppk_keys(state: Ikev2SaState) -> None:
     state.ppk_applied = True
     candidate.keys = state.ppk
     state.sa.keys = candidate.record()
-
-
-def _join(note: str, more: str) -> str:
-    return f"{note}; {more}" if note else more

@@ -122,7 +122,8 @@ class Ikev2Keying:
         candidates = [state.keys] if state.keys is not None else self.candidates(state)
         if not candidates:
             why = intermediate.missing_note(state) if state.stage_missing is not None else "no keys"
-            msg.protection, msg.note = Protection.NO_KEYS, _join(msg.note, why)
+            msg.protection = Protection.NO_KEYS
+            msg.add_note(why)
             return None
         opened: OpenedPayload | None = None
         for candidate in candidates:
@@ -139,11 +140,11 @@ class Ikev2Keying:
             if unchecked is not None:
                 opened, payloads = unchecked
                 msg.protection, msg.integrity_verified = Protection.DECRYPTED, False
-                msg.note = _join(msg.note, "ICV does not verify: decrypted unchecked, as tcpdump -E does")
+                msg.add_note("ICV does not verify: decrypted unchecked, as tcpdump -E does")
                 return payloads
         if not (opened.ok or opened.integrity_verified):
             msg.protection, msg.integrity_verified = Protection.UNDECRYPTABLE, False
-            msg.note = _join(msg.note, f"cannot open: {opened.detail}")
+            msg.add_note(f"cannot open: {opened.detail}")
             if opened.failure is OpenFailure.ICV_MISMATCH and not state.wrong_keys_reported:
                 state.wrong_keys_reported = True
                 state.sa.findings.append(_wrong_keys(state, msg, len(candidates)))
@@ -178,7 +179,7 @@ class Ikev2Keying:
         msg.protection = Protection.UNDECRYPTABLE
         msg.problems.extend(problems)
         why = "the ICV verifies, so SK_a is right and SK_e wrong" if authentic else "the key is wrong"
-        msg.note = _join(msg.note, f"decrypts to a broken payload chain ({problems[0]}): {why}")
+        msg.add_note(f"decrypts to a broken payload chain ({problems[0]}): {why}")
         if not state.wrong_keys_reported:
             state.wrong_keys_reported = True
             state.sa.findings.append(
@@ -231,11 +232,11 @@ class Ikev2Keying:
         if opened.fragment_number == 1:
             held.header = header
         whole = reassemble_fragments(held.opened)
-        msg.note = _join(msg.note, f"fragment {opened.fragment_number}/{opened.total_fragments}")
+        msg.add_note(f"fragment {opened.fragment_number}/{opened.total_fragments}")
         if not whole.complete:
             return None
         del state.fragments[key]
-        msg.note = _join(msg.note, f"message reassembled from {whole.total_fragments} fragments")
+        msg.add_note(f"message reassembled from {whole.total_fragments} fragments")
         if msg.exchange_type == reg.IKE_INTERMEDIATE and held.header:  # RFC 9242 3.3.2: as if whole
             state.intermediate_frames.append(msg.frame)
             a_part = stages.intermediate_a_part(
@@ -365,13 +366,13 @@ class Ikev2Keying:
             if ke_req is not None and ke_resp is not None:
                 secrets = self._pfs_secrets(state, exchange, ke_req, ke_resp)
                 if not secrets:
-                    msg.note = _join(msg.note, "PFS: no g^ir candidate (give --dh-secret or --dh-private)")
+                    msg.add_note("PFS: no g^ir candidate (give --dh-secret or --dh-private)")
                     return []
                 secret, dh_origin = secrets[0]
             if exchange.followups:  # RFC 9370 2.2.4: KEYMAT = prf+(SK_d, g^ir | SK(1) | ... | Ni | Nr)
                 found = intermediate.followup_secrets(self, exchange, (state.spi_i,), child=True)
                 if isinstance(found, str):
-                    msg.note = _join(msg.note, f"Child SA not keyed: {found}")
+                    msg.add_note(f"Child SA not keyed: {found}")
                     return []
                 additional = found[0]
         if not ni or not nr:
@@ -389,7 +390,7 @@ class Ikev2Keying:
                 additional=additional,
             )  # fmt: skip
         except (IkeCryptoError, ValueError) as exc:
-            msg.note = _join(msg.note, f"Child SA not keyed: {exc}")
+            msg.add_note(f"Child SA not keyed: {exc}")
             return []
         sa = state.sa
         requester, responder = (
@@ -466,10 +467,6 @@ def _wrong_keys(state: Ikev2SaState, msg: IkeMessage, tried: int) -> Finding:
         "(ICV mismatch)",
         {"cookies": state.sa.cookies, "frame": msg.frame, "candidates": tried},
     )
-
-
-def _join(note: str, more: str) -> str:
-    return f"{note}; {more}" if note else more
 
 
 def _open_with(
