@@ -133,6 +133,12 @@ class PcapngReader:
         ts_mul, ts_div = timestamp_scale(tsresol)
         self.interfaces.append(Interface(linktype, snaplen, ts_mul, ts_div, offset_seconds * NS_PER_SECOND))
 
+    def read_prefix(self) -> None:
+        """Read the blocks left in the source's buffer: a chunk's prefix (capture/chunks.py), the
+        interface descriptions of its section. They define interfaces; no record comes of them."""
+        while self._source.available():
+            self._next_block()
+
     def __iter__(self) -> RecordIterator:
         source = self._source
         while True:

@@ -10,35 +10,40 @@ Speed (``python -m tests.capture.bench_reader``): a synthetic 100k-frame capture
 from __future__ import annotations
 
 import os
-import socket
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, cast
+from typing import BinaryIO, Self, cast
 
+from .accounting import (
+    DEFAULT_FRAGMENT_BUFFERS,
+    MAX_MALFORMED_FRAMES_KEPT,
+    DeferredFragment,
+    FrameAccounting,
+)
 from .batch import EspBatch
-from .classify import NAT_T_PORT, Classifier, nat_t_rule
-from .datagram import CaptureStats, Datagram, Kind
+from .classify import NAT_T_PORT, nat_t_rule
+from .datagram import Datagram, Kind
 from .errors import CaptureError
 from .fastpath import plain_esp
 from .formats import open_format
-from .icmp import MAX_KEPT, PROTO_ICMP, PROTO_ICMPV6, port_unreachable
-from .ip import IP_PARSERS, IPV6_WALKED_HEADERS, rebuild_ipv4, rebuild_ipv6
+from .icmp import PROTO_ICMP, PROTO_ICMPV6
+from .ip import IP_PARSERS, IPV6_WALKED_HEADERS
 from .linklayer import FAST_LINKS, LINK_TYPES, NOT_IP, unknown_link_type_name
 from .malformed import Malformed
 from .pcap import PcapReader
-from .reassembly import Reassembled, Reassembler
 from .records import BROKEN_RECORD_REASONS, RecordSource
 from .source import ByteSource
 
-MAX_MALFORMED_FRAMES_KEPT = 100
 DEFAULT_BATCH_PACKETS = 512  # ESP datagrams per EspBatch (CaptureReader.items)
-DEFAULT_FRAGMENT_BUFFERS = 1024  # IP datagrams under reassembly at once (--max-fragment-buffers)
-MAX_ANOMALY_FRAMES_KEPT = 100
-MAX_CACHED_ADDRESSES = 65536
-ADDRESS_FAMILIES = {4: socket.AF_INET, 16: socket.AF_INET6}
+__all__ = [  # the limits live with the accounting; importers of this module keep finding them here
+    "DEFAULT_BATCH_PACKETS",
+    "DEFAULT_FRAGMENT_BUFFERS",
+    "MAX_MALFORMED_FRAMES_KEPT",
+    "CaptureReader",
+    "open_capture",
+]
 
 
-class CaptureReader:
+class CaptureReader(FrameAccounting):
     """Reads a pcap or pcapng stream (gzip-compressed or not) and yields IKE/ESP/AH ``Datagram``s.
 
     The header is read, and a file that is no capture rejected with ``CaptureError``, at
@@ -57,22 +62,38 @@ class CaptureReader:
         max_fragment_buffers: int = DEFAULT_FRAGMENT_BUFFERS,
         fragment_timeout: float = 30.0,
     ) -> None:
-        if max_fragment_buffers < 0:
-            raise ValueError("max_fragment_buffers must not be negative")
-        if not fragment_timeout >= 0:
-            raise ValueError("fragment_timeout must be a non-negative number of seconds")
+        super().__init__(ike_ports, max_fragment_buffers, fragment_timeout)
         self.name = name
-        self.stats = CaptureStats()
-        self.anomalies: Counter[str] = Counter()
-        self.anomaly_frames: list[tuple[int, str]] = []
-        self._classifier = Classifier(ike_ports)
-        self._reassembler = Reassembler(max_fragment_buffers, int(fragment_timeout * 1_000_000_000))
-        self._source = ByteSource(stream, name)
-        self._records: RecordSource = open_format(self._source, name)
-        self.format = self._records.format_name
-        self.compressed = self._source.compressed
+        source = ByteSource(stream, name)
+        self._start(source, open_format(source, name))
+
+    @classmethod
+    def over_records(
+        cls,
+        source: ByteSource,
+        records: RecordSource,
+        name: str,
+        *,
+        frames_before: int = 0,
+        ike_ports: Iterable[int] = (500, 4500),
+        max_fragment_buffers: int = DEFAULT_FRAGMENT_BUFFERS,
+        fragment_timeout: float = 30.0,
+    ) -> Self:
+        """A reader of ``records`` (a format reader over ``source``, already past its header) whose
+        first frame is number ``frames_before + 1``: one chunk of a capture (capture/chunk_scan.py)."""
+        reader = cls.__new__(cls)
+        FrameAccounting.__init__(reader, ike_ports, max_fragment_buffers, fragment_timeout)
+        reader.name = name
+        reader._start(source, records)
+        reader._frames = frames_before
+        return reader
+
+    def _start(self, source: ByteSource, records: RecordSource) -> None:
+        self._source = source
+        self._records = records
+        self.format = records.format_name
+        self.compressed = source.compressed
         self._frames = 0
-        self._addresses: dict[bytes, str] = {}
         self._iterator: Iterator[Datagram | EspBatch] | None = None
         self._owned_stream: BinaryIO | None = None
         self._finished = False
@@ -216,9 +237,7 @@ class CaptureReader:
     def expire_fragments(self, frame: int, time_ns: int) -> None:
         """Drop the fragment sets that timed out by frame ``frame``, read at ``time_ns``."""
         self._frames = frame
-        self._reassembler.expire(time_ns)
-        if self._reassembler.dropped:
-            self._account_dropped()
+        self.expire_at(time_ns)
 
     def other_frame(
         self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
@@ -311,9 +330,7 @@ class CaptureReader:
         if self._finished:
             return
         self._finished = True
-        self._reassembler.flush()
-        self._account_dropped()
-        self.stats.fragment_sets_evicted = self._reassembler.evicted
+        self.flush_fragments()
         if self.stats.truncated is None:
             self.stats.truncated = self._records.truncated
         if self._owned_stream is not None:
@@ -339,84 +356,27 @@ class CaptureReader:
             first = data[header_start:payload_start]
         else:
             first = (data[header_start:fragment_header_start], next_header_pos - header_start)
-        piece = data[payload_start:payload_end]
-        done: Reassembled | None
-        if version == 6 and offset == 0 and not more:  # RFC 6946 atomic fragment: nothing to wait for
-            done = Reassembled((frame,), first, piece, False, False)
-        else:
-            done = self._reassembler.add(
-                (version, src, dst, ident, proto), ident, frame, time_ns, offset, more, piece, first
+        return self._pass_fragment(
+            DeferredFragment(
+                frame,
+                time_ns,
+                version,
+                src,
+                dst,
+                proto,
+                ident,
+                offset,
+                more,
+                data[payload_start:payload_end],
+                first,
             )
-            if self._reassembler.dropped:
-                self._account_dropped()
-            if done is None:
-                return None
-        return self._reassembled(done, version, proto, time_ns)
-
-    def _reassembled(self, done: Reassembled, version: int, proto: int, time_ns: int) -> Datagram | None:
-        frames = done.frames
-        for flag, note in (
-            (done.overlapping, "overlapping IP fragments, first-arrived data kept"),
-            (done.duplicated, "duplicate IP fragment data"),
-        ):
-            if flag:
-                self._anomaly(frames[-1], note)
-        try:
-            if version == 4:
-                packet = rebuild_ipv4(done.first, done.payload)
-            else:
-                unfragmentable, next_header_pos = done.first
-                packet = rebuild_ipv6(unfragmentable, next_header_pos, proto, done.payload)
-            src, dst, proto, header_start, payload_start, payload_end, missing, fragment = IP_PARSERS[
-                version
-            ](packet, 0)
-            if fragment is not None:
-                raise Malformed("nested IP fragmentation")
-            kind, sport, dport, payload, encapsulated, keepalive = self._classifier.classify(
-                proto, packet, payload_start, payload_end, missing
-            )
-        except Malformed as problem:
-            self._malformed(frames, problem)
-            return None
-        self.stats.add(kind, len(frames))
-        if kind is Kind.OTHER:
-            return None
-        if keepalive:
-            self.stats.nat_keepalives += 1
-        return Datagram(
-            frame=frames[-1],
-            time=time_ns / 1e9,
-            kind=kind,
-            src=self._address(src),
-            dst=self._address(dst),
-            sport=sport,
-            dport=dport,
-            payload=payload,
-            ip_version=version,
-            ip_header=packet[header_start:payload_start],
-            udp_encapsulated=encapsulated,
-            nat_keepalive=keepalive,
-            frames=frames,
-            time_ns=time_ns,
         )
 
+    def _pass_fragment(self, fragment: DeferredFragment) -> Datagram | None:
+        """Where a checked fragment goes: the reassembler (a chunk's scan hands it on instead)."""
+        return self.reassemble(fragment)
+
     # -- accounting helpers -----------------------------------------------------------------------
-
-    def _malformed(self, frames: Iterable[int], problem: Malformed) -> None:
-        stats = self.stats
-        frames = tuple(frames)
-        stats.malformed += len(frames)
-        stats.malformed_reasons[problem.reason] += len(frames)
-        room = MAX_MALFORMED_FRAMES_KEPT - len(stats.malformed_frames)
-        if room > 0:
-            description = problem.describe()
-            stats.malformed_frames.extend((frame, description) for frame in frames[:room])
-
-    def _account_dropped(self) -> None:
-        dropped = self._reassembler.dropped
-        while dropped:
-            frames, problem = dropped.pop(0)
-            self._malformed(frames, problem)
 
     def _unknown_link(self, frame: int, linktype: int) -> None:
         reason = BROKEN_RECORD_REASONS.get(linktype)
@@ -425,27 +385,6 @@ class CaptureReader:
             return
         self.stats.link_types[unknown_link_type_name(linktype)] += 1
         self.stats.other += 1
-
-    def _anomaly(self, frame: int, note: str) -> None:
-        self.anomalies[note] += 1
-        if len(self.anomaly_frames) < MAX_ANOMALY_FRAMES_KEPT:
-            self.anomaly_frames.append((frame, note))
-
-    def _icmp(self, frame: int, time_ns: int, version: int, src: bytes, icmp: bytes) -> None:
-        """Keep a note of an ICMP port unreachable about UDP 500/4500 (capture/icmp.py)."""
-        note = port_unreachable(version, frame, time_ns / 1e9, self._address(src), icmp)
-        if note is not None:
-            self.stats.port_unreachable_count += 1
-            if len(self.stats.port_unreachable) < MAX_KEPT:
-                self.stats.port_unreachable.append(note)
-
-    def _address(self, packed: bytes) -> str:
-        text = self._addresses.get(packed)
-        if text is None:
-            text = socket.inet_ntop(ADDRESS_FAMILIES[len(packed)], packed)
-            if len(self._addresses) < MAX_CACHED_ADDRESSES:
-                self._addresses[packed] = text
-        return text
 
 
 def open_capture(path: str | os.PathLike[str], **kwargs: object) -> CaptureReader:

@@ -45,7 +45,18 @@ class ByteSource:
     After a decompression failure ``error`` holds the reason and the source behaves as if at EOF.
     """
 
-    __slots__ = ("_stream", "buf", "pos", "base", "eof", "error", "compressed", "_name", "_seekable")
+    __slots__ = (
+        "_stream",
+        "buf",
+        "pos",
+        "base",
+        "eof",
+        "error",
+        "compressed",
+        "_name",
+        "_seekable",
+        "_end_error",
+    )
 
     def __init__(self, stream: BinaryIO, name: str) -> None:
         self._name = name
@@ -61,6 +72,32 @@ class ByteSource:
         self.buf = head
         self.pos = 0
         self.base = 0
+        self._end_error: str | None = None
+
+    @classmethod
+    def in_memory(cls, data: bytes, name: str) -> ByteSource:
+        """A source whose whole content is ``data`` already (a chunk's prefix; ``continue_with``)."""
+        source = cls.__new__(cls)
+        source._name = name
+        source._stream = None  # type: ignore[assignment]  # never read: at end of data
+        source.error = None
+        source.eof = True
+        source.compressed = False
+        source._seekable = False
+        source.buf = data
+        source.pos = 0
+        source.base = 0
+        source._end_error = None
+        return source
+
+    def continue_with(self, data: bytes, pos: int, offset: int, end_error: str | None = None) -> None:
+        """Go on reading ``data[pos:]``, the rest of the data, found at file offset ``offset``; the
+        readers' slices of ``data`` must be ``bytes`` (bytes, mmap). ``end_error`` is the reason the
+        stream the data came from stopped being readable (gzip), known to the reader only once it
+        reaches the end, as when reading the stream."""
+        self.buf, self.pos, self.base = data, pos, offset - pos
+        self.eof = True
+        self._end_error = end_error
 
     def _read_raw(self, stream: BinaryIO, size: int) -> bytes:
         """Read ``size`` bytes, fewer only at end of data (raw streams and pipes return short reads).
@@ -95,6 +132,8 @@ class ByteSource:
     def fill(self, want: int = 0) -> bool:
         """Append at least one chunk (more if needed to hold ``want`` bytes from ``pos``); False at EOF."""
         if self.eof:
+            if self._end_error is not None:
+                self.error, self._end_error = self._end_error, None
             return False
         size = max(CHUNK_SIZE, want - self.available())
         if self._seekable and self.pos:

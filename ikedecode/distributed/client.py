@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -39,11 +38,16 @@ from ikedecode import __version__
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.session import Analysis, OpenedPacket
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
-from ikedecode.capture.icmp import MAX_KEPT as MAX_ICMP_KEPT
 from ikedecode.capture.merge import open_captures
-from ikedecode.capture.reader import MAX_MALFORMED_FRAMES_KEPT
 from ikedecode.capture.reassembly import INCOMPLETE
 from ikedecode.capture.sources import CaptureSource, merged_name, merged_truncation
+from ikedecode.capture.stats_merge import (
+    add_counts,
+    counter_in_order,
+    entries_in_order,
+    note_earliest,
+    notes_in_order,
+)
 from ikedecode.distributed.errors import DaskError
 from ikedecode.distributed.order import Span, merged_runs, overlap_groups
 from ikedecode.distributed.tasks import (
@@ -61,18 +65,6 @@ from ikedecode.parallel.esp_work import available_cores, sa_spec
 from ikedecode.pipeline import Options, analyze
 
 DEFAULT_FRAGMENT_TIMEOUT = 30.0  # seconds, CaptureReader's default
-# CaptureStats fields that add up over files
-SUMMED_STATS: tuple[str, ...] = (
-    "packets",
-    "ike",
-    "esp",
-    "ah",
-    "other",
-    "malformed",
-    "nat_keepalives",
-    "ip_fragments",
-)
-SUMMED_STATS += ("fragment_sets_evicted",)
 
 
 # --- connecting ------------------------------------------------------------------------------------
@@ -341,37 +333,27 @@ class _Merger:
         scans, mapping = self.scans, self.mapping
         stats = CaptureStats()
         for scan in scans:
-            s = scan.stats
-            for name in SUMMED_STATS:
-                setattr(stats, name, getattr(stats, name) + getattr(s, name))
+            add_counts(stats, scan.stats)
         # Counters in the order their keys first appeared in the merged run
-        for counter, total, firsts in (
-            (stats.malformed_reasons, "malformed_reasons", "reasons_at"),
-            (stats.link_types, "link_types", "links_at"),
-        ):
+        for total, firsts in (("malformed_reasons", "reasons_at"), ("link_types", "links_at")):
             first_seen: dict[str, int] = {}
             for i, scan in enumerate(scans):
-                for key, frame in getattr(scan, firsts).items():
-                    merged = mapping[i][frame]
-                    if key not in first_seen or merged < first_seen[key]:
-                        first_seen[key] = merged
-            summed: Counter[str] = Counter()
-            for scan in scans:
-                summed.update(getattr(scan.stats, total))
-            for key in sorted(first_seen, key=first_seen.__getitem__):
-                counter[key] = summed[key]
-        entries = []
-        for i, scan in enumerate(scans):
-            for (frame, description), at in zip(scan.stats.malformed_frames, scan.malformed_at, strict=True):
-                entries.append((mapping[i][at], mapping[i][frame], description))
-        entries.sort(key=lambda entry: entry[0])  # stable: one file's entries keep their order
-        stats.malformed_frames = [(frame, text) for _at, frame, text in entries[:MAX_MALFORMED_FRAMES_KEPT]]
-        unreachable = [  # ICMP port unreachable about IKE (capture/icmp.py), in merged frame numbers
+                note_earliest(
+                    first_seen, {key: mapping[i][frame] for key, frame in getattr(scan, firsts).items()}
+                )
+            setattr(
+                stats, total, counter_in_order((getattr(scan.stats, total) for scan in scans), first_seen)
+            )
+        stats.malformed_frames = entries_in_order(
+            (mapping[i][at], mapping[i][frame], description)  # stable: one file's entries keep their order
+            for i, scan in enumerate(scans)
+            for (frame, description), at in zip(scan.stats.malformed_frames, scan.malformed_at, strict=True)
+        )
+        stats.port_unreachable = notes_in_order(  # ICMP port unreachable about IKE, merged frame numbers
             note._replace(frame=mapping[i][note.frame])
             for i, scan in enumerate(scans)
             for note in scan.stats.port_unreachable
-        ]
-        stats.port_unreachable = sorted(unreachable, key=lambda note: note.frame)[:MAX_ICMP_KEPT]
+        )
         stats.port_unreachable_count = sum(scan.stats.port_unreachable_count for scan in scans)
         stats.truncated = merged_truncation([(scan.name, scan.stats.truncated) for scan in scans])
         first = last = None

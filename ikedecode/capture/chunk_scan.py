@@ -1,0 +1,167 @@
+"""Stage 1 of a capture read in parallel chunks: one chunk's bytes in, its items and accounting out.
+
+``scan_chunk`` is a pure function (no I/O): it reads one ``Chunk`` (capture/chunks.py) with the
+same readers as a sequential read (``PcapReader.esp_batches``' fast path included), numbering
+frames from the chunk's ``records_before``, and returns a ``ChunkScan``: the chunk's IKE and AH
+``Datagram``s and ESP batches in capture order, its statistics and every record's time. What
+needs the capture before the chunk is left to the main process (``ChunkJoiner``): IP fragments of
+the protocols the classifier wants come out as ``DeferredFragment``s, counted as the sequential
+reader counts them before reassembly (packets, link type, ``ip_fragments``); a fragment the
+classifier does not want is "other" and a snaplen-truncated one malformed, here as there.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple, cast
+
+from .accounting import DEFAULT_FRAGMENT_BUFFERS, DeferredFragment
+from .batch import FRAME, META_FIELDS, TIME_NS, EspBatch
+from .chunks import Chunk
+from .datagram import CaptureStats, Datagram
+from .formats import open_format
+from .malformed import Malformed
+from .pcapng import PcapngReader
+from .reader import DEFAULT_BATCH_PACKETS, CaptureReader
+from .records import RecordSource
+from .source import ByteSource
+
+
+class EspRun(NamedTuple):
+    """Stands, in a chunk's items, for its ESP batch number ``batch`` (frames first to last)."""
+
+    batch: int
+    first_frame: int
+    last_frame: int
+
+
+ChunkItem = Datagram | DeferredFragment | EspRun
+
+
+@dataclass(slots=True)
+class ChunkScan:
+    """What reading one chunk gave; frames are the capture's (absolute) frame numbers."""
+
+    chunk: Chunk
+    frames: int = 0  # records in the chunk
+    items: list[ChunkItem] = field(default_factory=list)  # IKE/AH datagrams, ESP runs, fragments
+    batches: list[EspBatch] = field(default_factory=list)  # the ESP runs' batches (not in summaries)
+    stats: CaptureStats = field(default_factory=CaptureStats)  # the chunk's own accounting
+    reasons_at: dict[str, int] = field(default_factory=dict)  # malformed reason -> first frame
+    times: Any = None  # time_ns of every record (array('q'); a list when a time exceeds 64 bits)
+    first_ns: int | None = None  # time of the chunk's first and last record
+    last_ns: int | None = None
+
+    def summary(self) -> ChunkScan:
+        """The scan without its batches: what the main process needs (``ChunkJoiner``)."""
+        return replace(self, batches=[])
+
+    without_batches = summary
+
+
+class _ChunkReader(CaptureReader):
+    """A ``CaptureReader`` over one chunk: fragments handed on, not reassembled; each general-path
+    frame's time and each malformed reason's first frame noted."""
+
+    def _start(self, source: ByteSource, records: RecordSource) -> None:
+        super()._start(source, records)
+        self.reasons_at: dict[str, int] = {}
+        self.general_times: list[tuple[int, int]] = []  # (frame, time_ns) of frames off the fast path
+
+    def _pass_fragment(self, fragment: DeferredFragment) -> Datagram | None:
+        # It travels the reader's loops as a datagram that is not ESP would: it ends the ESP
+        # batch being filled and comes out in its place among the items (scan_chunk takes it).
+        return cast(Datagram, fragment)
+
+    def _general_frame(
+        self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
+    ) -> Datagram | None:
+        self.general_times.append((frame, time_ns))
+        return super()._general_frame(frame, time_ns, linktype, data, orig_len)
+
+    def _malformed(self, frames: Iterable[int], problem: Malformed) -> None:
+        frames = tuple(frames)
+        self.reasons_at.setdefault(problem.reason, frames[0])
+        super()._malformed(frames, problem)
+
+
+def scan_chunk(
+    data: bytes,
+    chunk: Chunk,
+    *,
+    at: int = 0,
+    batch_packets: int = DEFAULT_BATCH_PACKETS,
+    ike_ports: Iterable[int] = (500, 4500),
+    max_fragment_buffers: int = DEFAULT_FRAGMENT_BUFFERS,
+    fragment_timeout: float = 30.0,
+    end_error: str | None = None,
+    name: str = "<capture>",
+) -> ChunkScan:
+    """Read ``chunk`` from ``data[at:]`` (exactly its bytes, ``chunk.start`` to ``chunk.end``:
+    bytes, or an mmap mapped to end there; a memoryview is copied once). ``end_error``: why the
+    stream stopped being readable (``ChunkFeeder.end_error``), for the last chunk's message."""
+    if isinstance(data, memoryview):
+        data = data.tobytes()
+    source = ByteSource.in_memory(chunk.prefix, name)
+    records = open_format(source, name)
+    if isinstance(records, PcapngReader):
+        records.read_prefix()
+    source.continue_with(data, at, chunk.start, end_error if chunk.last else None)
+    records.records_read = chunk.records_before
+    reader = _ChunkReader.over_records(
+        source,
+        records,
+        name,
+        frames_before=chunk.records_before,
+        ike_ports=ike_ports,
+        max_fragment_buffers=max_fragment_buffers,
+        fragment_timeout=fragment_timeout,
+    )
+    scan = ChunkScan(chunk)
+    items, batches = scan.items, scan.batches
+    with reader:
+        for item in reader.items(batch_packets):
+            if type(item) is EspBatch:
+                meta = item.meta
+                items.append(EspRun(len(batches), meta[FRAME], meta[-META_FIELDS + FRAME]))
+                batches.append(item)
+            else:
+                items.append(cast(ChunkItem, item))
+    scan.frames = records.records_read - chunk.records_before
+    scan.stats = reader.stats
+    scan.reasons_at = reader.reasons_at
+    scan.times = _times(scan.frames, chunk.records_before, batches, reader.general_times)
+    if scan.frames:
+        scan.first_ns, scan.last_ns = scan.times[0], scan.times[-1]
+    return scan
+
+
+def _times(count: int, before: int, batches: list[EspBatch], general: list[tuple[int, int]]) -> Any:
+    """Every record's time, gathered from the batches (fast-path ESP: whole runs at once) and the
+    frames of the general path (every record took one or the other)."""
+    times: Any = array("q", bytes(8 * count))
+    try:
+        _fill_times(times, before, batches, general)
+    except OverflowError:  # a pcapng time beyond 64 bits
+        times = [0] * count
+        _fill_times(times, before, batches, general)
+    return times
+
+
+def _fill_times(times: Any, before: int, batches: list[EspBatch], general: list[tuple[int, int]]) -> None:
+    kind = type(times)
+    for batch in batches:
+        meta = batch.meta
+        frames = meta[FRAME::META_FIELDS]
+        first = frames[0] - before - 1
+        if frames[-1] - frames[0] + 1 == len(frames):  # consecutive frames: one slice
+            times[first : first + len(frames)] = (
+                kind("q", meta[TIME_NS::META_FIELDS]) if kind is array else meta[TIME_NS::META_FIELDS]
+            )
+        else:
+            for frame, time_ns in zip(frames, meta[TIME_NS::META_FIELDS], strict=True):
+                times[frame - before - 1] = time_ns
+    for frame, time_ns in general:
+        times[frame - before - 1] = time_ns
