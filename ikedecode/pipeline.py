@@ -153,6 +153,9 @@ class _ChunkInput:
     path: str | None
     stream: BinaryIO | None
     size: int
+    # the reader's own file: its position is moved to the end of each chunk accounted, so the
+    # progress bar (terminal/progress.py, which reads ``reader.bytes_read()``) follows the analysis
+    file: BinaryIO
 
 
 def _chunked_input(reader: CaptureReader, options: Options) -> _ChunkInput | None:
@@ -170,14 +173,15 @@ def _chunked_input(reader: CaptureReader, options: Options) -> _ChunkInput | Non
     if not stat.S_ISREG(status.st_mode) or status.st_size < max(options.chunk_after, 1):
         return None
     if reader.compressed:
-        return _ChunkInput(None, stream, status.st_size)
-    return _ChunkInput(reader.name, None, status.st_size)
+        return _ChunkInput(None, stream, status.st_size, stream)
+    return _ChunkInput(reader.name, None, status.st_size, stream)
 
 
 class ChunkEnd(NamedTuple):
     """The walk's mark after a chunk's items: every IKE datagram of the chunk went before it."""
 
     chunk: int  # its index
+    end: int  # its end offset in the capture
     frames: int  # records up to the end of the chunk
 
 
@@ -200,7 +204,9 @@ class _ChunkRun:
         self.keyed: list[tuple[int, list[IpsecSa]]] = []  # (frame of the IKE datagram, its SAs)
         self.installed = 0  # entries of ``keyed`` installed in the SA database
         self.planned: list[PlannedSa] = []  # keyed, not yet planned on the workers
-        self.waiting: deque[tuple[int, list[Any]]] = deque()  # chunks read by the engine, not accounted
+        # chunks the engine has read, not yet accounted: (index, end offset, records up to its end,
+        # its AH, reassembled ESP and ESP runs)
+        self.waiting: deque[tuple[int, int, int, list[Any]]] = deque()
         self.opener = EspOpener(self.analysis.sadb, want_plaintext=self.decrypted.writer is not None)
         self.joiner = ChunkJoiner(**_joiner_options(reader))
 
@@ -214,19 +220,16 @@ class _ChunkRun:
         with ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=options.chunk_bytes) as work:
             self.work = work
             accounting: list[Any] = []  # the AH, reassembled ESP and ESP runs of the chunk walked
-            progress = options.progress
             # workers forked (above) before the DH pool starts its thread
             for item in compute_dh_ahead(analysis.engine, self._walk(), options.jobs):
                 kind = type(item)
                 if kind is ChunkEnd:
-                    self.waiting.append((item.chunk, accounting))
+                    self.waiting.append((item.chunk, item.end, item.frames, accounting))
                     accounting = []
                     work.plan(self.planned)
                     self.planned = []
                     work.open(item.chunk)
                     self._account(block=False)
-                    if progress is not None:
-                        progress(item.frames)
                 elif kind is EspRun or item.kind is not Kind.IKE:
                     accounting.append(item)
                 else:
@@ -283,7 +286,8 @@ class _ChunkRun:
             if scan is None:
                 break
             yield from joiner.join(scan)
-            yield ChunkEnd(scan.chunk.index, scan.chunk.records_before + scan.frames)
+            chunk = scan.chunk
+            yield ChunkEnd(chunk.index, chunk.end, chunk.records_before + scan.frames)
 
     def _install_before(self, frame: int) -> None:
         keyed, analysis = self.keyed, self.analysis
@@ -296,8 +300,9 @@ class _ChunkRun:
         """Account the chunks the engine has read, oldest first, as their residues come (only the
         oldest with ``one``); with ``block``, waiting for them."""
         analysis, install_before = self.analysis, self._install_before
+        progress = self.options.progress
         while self.waiting:
-            index, items = self.waiting[0]
+            index, end, frames, items = self.waiting[0]
             residues = self.work.take(index, block=block)
             if residues is None:
                 return
@@ -316,6 +321,10 @@ class _ChunkRun:
                     analysis.feed(OpenedBatch(batch, summarize_batch(self.opener, batch.blob, batch.meta)))
                 else:
                     analysis.feed(item)  # AH
+            if progress is not None:
+                if self.chunked.path is not None:
+                    self.chunked.file.seek(end)
+                progress(frames)
             if one:
                 return
 

@@ -295,3 +295,26 @@ def test_a_dead_chunk_worker_ends_the_run_with_one_error(monkeypatch: pytest.Mon
             KeyRing(),
             Options(jobs=2, chunk_bytes=1, chunk_after=0),
         )
+
+
+def test_reader_options_reach_the_chunk_workers(ah_and_fragments, chunk_runs):  # noqa: ANN001
+    capture, ring = ah_and_fragments
+    for reader_options in (
+        {"max_fragment_buffers": 0},
+        {"ike_ports": (500, 4500, 1234), "fragment_timeout": 0.0},
+    ):
+        sequential = analyze(open_capture(capture, **reader_options), ring, Options(jobs=1))
+        chunked = analyze(
+            open_capture(capture, **reader_options), ring, Options(jobs=2, chunk_bytes=1, chunk_after=0)
+        )
+        assert render_json(chunked) == render_json(sequential)
+    assert len(chunk_runs) == 2
+
+
+def test_progress_follows_the_chunks_accounted_up_to_every_frame(chunk_runs):  # noqa: ANN001
+    capture = CAPTURES_DIR / "esp-rekey-delete.pcap"
+    seen: list[int] = []
+    options = Options(jobs=2, chunk_bytes=4_000, chunk_after=0, progress=seen.append)
+    report = analyze(open_capture(capture), KeyRing(), options)
+    assert len(seen) > 2 and seen == sorted(seen) and seen[-1] == report.stats.packets
+    assert chunk_runs
