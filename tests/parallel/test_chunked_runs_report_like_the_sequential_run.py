@@ -318,3 +318,36 @@ def test_progress_follows_the_chunks_accounted_up_to_every_frame(chunk_runs):  #
     report = analyze(open_capture(capture), KeyRing(), options)
     assert len(seen) > 2 and seen == sorted(seen) and seen[-1] == report.stats.packets
     assert chunk_runs
+
+
+def test_chunk_workers_start_before_the_dh_pool_and_change_nothing(tmp_path: Path, monkeypatch, chunk_runs):  # noqa: ANN001
+    import sys
+    import threading
+
+    from ikedecode.parallel import dh_pool
+
+    sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+    from ike_bench import load_keys
+    from ike_capture_gen import Settings, generate
+
+    made = generate(tmp_path, 12, Settings(esp_packets=40), concurrent=3)  # interleaved negotiations
+    keyring = load_keys(made.psk_file, made.dh_private_keys)
+    events: list[str] = []
+    start_workers, make_pool = chunk_work.ChunkWork._start, dh_pool.ProcessDhProvider.__init__
+
+    def recording_start(self, *args) -> None:  # noqa: ANN001, ANN002
+        events.append(f"chunk workers, {threading.active_count()} thread(s)")
+        start_workers(self, *args)
+
+    def recording_pool(self, *args) -> None:  # noqa: ANN001, ANN002
+        events.append("dh pool")
+        make_pool(self, *args)
+
+    monkeypatch.setattr(chunk_work.ChunkWork, "_start", recording_start)
+    monkeypatch.setattr(dh_pool.ProcessDhProvider, "__init__", recording_pool)
+    one = _run(made.capture, keyring, jobs=1)
+    assert events == [] and len(one[1]) > 24  # keyed by the DH values: ESP decrypted
+    threads = threading.active_count()
+    assert _chunked(made.capture, keyring, 3000, jobs=2) == one
+    assert events == [f"chunk workers, {threads} thread(s)", "dh pool"]
+    assert chunk_runs
