@@ -280,7 +280,7 @@ class _ChunkRun:
         """The joined items of every chunk in capture order, a ``ChunkEnd`` after each chunk's."""
         work, joiner = self.work, self.joiner
         while True:
-            while not work.ready_to_scan():  # the oldest chunks' residues first: memory stays flat
+            while not work.ready_to_scan() and self.waiting:  # the oldest chunks first: memory stays flat
                 self._account(block=True, one=True)
             scan = work.next_scan()
             if scan is None:

@@ -122,9 +122,14 @@ def _worker(
     stages = _Stages(settings, planned, shared)
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
+    parent = os.getppid()
+
     def receive() -> None:  # keeps the pipe drained while this process works
         while True:
             try:
+                while not connection.poll(1.0):
+                    if os.getppid() != parent:  # the main process is gone (killed): so are we
+                        raise EOFError
                 message = connection.recv()
             except (EOFError, OSError):
                 message = None

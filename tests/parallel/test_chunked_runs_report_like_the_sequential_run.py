@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import os
+import sys
+import threading
 from pathlib import Path
 
 import dpkt
@@ -26,6 +28,7 @@ from ikedecode.cli import main as cli_main
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.keys.loader import load_key_file
 from ikedecode.keys.tomlfile import parse_key_file
+from ikedecode.parallel import dh_pool
 from ikedecode.parallel.esp_work import WorkerFailed
 from ikedecode.pipeline import Options, analyze
 from ikedecode.render.json_report import render_json
@@ -283,18 +286,19 @@ def test_small_captures_and_merged_files_keep_the_one_pass_path(chunk_runs):  # 
     assert chunk_runs
 
 
-def _dies(*args: object, **kwargs: object) -> None:
-    os._exit(3)  # a worker killed mid-scan (out of memory, say)
-
-
 def test_a_dead_chunk_worker_ends_the_run_with_one_error(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(chunk_work, "scan_chunk", _dies)  # forked workers inherit it
+    opened = chunk_work.ChunkWork.open
+
+    def open_after_a_kill(self, index: int) -> None:  # noqa: ANN001
+        for process in self._processes:
+            process.kill()  # killed (out of memory, say) with a chunk scanned and kept
+            process.join()
+        opened(self, index)
+
+    monkeypatch.setattr(chunk_work.ChunkWork, "open", open_after_a_kill)
+    options = Options(jobs=2, chunk_bytes=1, chunk_after=0)
     with pytest.raises(WorkerFailed, match="died"):
-        analyze(
-            open_capture(CAPTURES_DIR / "nat-t.pcap"),
-            KeyRing(),
-            Options(jobs=2, chunk_bytes=1, chunk_after=0),
-        )
+        analyze(open_capture(CAPTURES_DIR / "esp-rekey-delete.pcap"), KeyRing(), options)
 
 
 def test_reader_options_reach_the_chunk_workers(ah_and_fragments, chunk_runs):  # noqa: ANN001
@@ -321,11 +325,6 @@ def test_progress_follows_the_chunks_accounted_up_to_every_frame(chunk_runs):  #
 
 
 def test_chunk_workers_start_before_the_dh_pool_and_change_nothing(tmp_path: Path, monkeypatch, chunk_runs):  # noqa: ANN001
-    import sys
-    import threading
-
-    from ikedecode.parallel import dh_pool
-
     sys.path.insert(0, str(PROJECT_ROOT / "bench"))
     from ike_bench import load_keys
     from ike_capture_gen import Settings, generate
