@@ -13,6 +13,7 @@ classifier does not want is "other" and a snaplen-truncated one malformed, here 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, cast
@@ -20,7 +21,7 @@ from typing import Any, NamedTuple, cast
 from .accounting import DEFAULT_FRAGMENT_BUFFERS, DeferredFragment
 from .batch import FRAME, META_FIELDS, TIME_NS, EspBatch
 from .chunks import Chunk
-from .datagram import CaptureStats, Datagram
+from .datagram import CaptureStats, Datagram, Kind
 from .formats import open_format
 from .malformed import Malformed
 from .pcapng import PcapngReader
@@ -68,7 +69,7 @@ class _ChunkReader(CaptureReader):
     def _start(self, source: ByteSource, records: RecordSource) -> None:
         super()._start(source, records)
         self.reasons_at: dict[str, int] = {}
-        self.general_times: list[tuple[int, int]] = []  # (frame, time_ns) of frames off the fast path
+        self.general_times: list[tuple[int, int]] = []  # (frame, time_ns) of the frames no batch holds
 
     def _pass_fragment(self, fragment: DeferredFragment) -> Datagram | None:
         # It travels the reader's loops as a datagram that is not ESP would: it ends the ESP
@@ -78,8 +79,10 @@ class _ChunkReader(CaptureReader):
     def _general_frame(
         self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
     ) -> Datagram | None:
-        self.general_times.append((frame, time_ns))
-        return super()._general_frame(frame, time_ns, linktype, data, orig_len)
+        datagram = super()._general_frame(frame, time_ns, linktype, data, orig_len)
+        if datagram is None or datagram.kind is not Kind.ESP:  # an ESP datagram's time: in its batch
+            self.general_times.append((frame, time_ns))
+        return datagram
 
     def _malformed(self, frames: Iterable[int], problem: Malformed) -> None:
         frames = tuple(frames)
@@ -139,29 +142,27 @@ def scan_chunk(
 
 
 def _times(count: int, before: int, batches: list[EspBatch], general: list[tuple[int, int]]) -> Any:
-    """Every record's time, gathered from the batches (fast-path ESP: whole runs at once) and the
-    frames of the general path (every record took one or the other)."""
-    times: Any = array("q", bytes(8 * count))
-    try:
-        _fill_times(times, before, batches, general)
-    except OverflowError:  # a pcapng time beyond 64 bits
-        times = [0] * count
-        _fill_times(times, before, batches, general)
-    return times
-
-
-def _fill_times(times: Any, before: int, batches: list[EspBatch], general: list[tuple[int, int]]) -> None:
-    kind = type(times)
+    """Every record's time, from the batches (the ESP frames, a run of consecutive frames at a
+    time) and the frames of the general path that no batch holds: every record is in one of the two."""
+    times: list[int] = [0] * count
+    others = [frame for frame, _time_ns in general]
     for batch in batches:
         meta = batch.meta
-        frames = meta[FRAME::META_FIELDS]
-        first = frames[0] - before - 1
-        if frames[-1] - frames[0] + 1 == len(frames):  # consecutive frames: one slice
-            times[first : first + len(frames)] = (
-                kind("q", meta[TIME_NS::META_FIELDS]) if kind is array else meta[TIME_NS::META_FIELDS]
-            )
-        else:
-            for frame, time_ns in zip(frames, meta[TIME_NS::META_FIELDS], strict=True):
+        frames, batch_times = meta[FRAME::META_FIELDS], meta[TIME_NS::META_FIELDS]
+        low, high = frames[0], frames[-1]
+        gaps = others[bisect_right(others, low) : bisect_left(others, high)]
+        if len(frames) + len(gaps) != high - low + 1:  # not expected: place them one by one
+            for frame, time_ns in zip(frames, batch_times, strict=True):
                 times[frame - before - 1] = time_ns
+            continue
+        slot, taken = low, 0  # the batch fills [low, high] but for the gaps
+        for gap in (*gaps, high + 1):
+            run = gap - slot
+            times[slot - before - 1 : gap - before - 1] = batch_times[taken : taken + run]
+            slot, taken = gap + 1, taken + run
     for frame, time_ns in general:
         times[frame - before - 1] = time_ns
+    try:
+        return array("q", times)
+    except OverflowError:  # a pcapng time beyond 64 bits
+        return times
