@@ -12,6 +12,7 @@ classifier does not want is "other" and a snaplen-truncated one malformed, here 
 
 from __future__ import annotations
 
+import mmap
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
@@ -91,7 +92,7 @@ class _ChunkReader(CaptureReader):
 
 
 def scan_chunk(
-    data: bytes,
+    data: bytes | mmap.mmap | memoryview,
     chunk: Chunk,
     *,
     at: int = 0,
@@ -111,7 +112,7 @@ def scan_chunk(
     records = open_format(source, name)
     if isinstance(records, PcapngReader):
         records.read_prefix()
-    source.continue_with(data, at, chunk.start, end_error if chunk.last else None)
+    source.continue_with(cast(bytes, data), at, chunk.start, end_error if chunk.last else None)
     records.records_read = chunk.records_before
     reader = _ChunkReader.over_records(
         source,

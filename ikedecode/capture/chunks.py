@@ -27,10 +27,11 @@ against about 1 us per record for a sequential read of the same records.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from .errors import CaptureError
 from .formats import open_format
@@ -69,7 +70,7 @@ class Chunk:
 class _Walk:
     """The state of a header walk, fed the capture's bytes in one piece or window by window.
 
-    ``advance(buf, base, eof)`` walks ``buf`` (its first byte at capture offset ``base``) from
+    ``advance(buf, base)`` walks ``buf`` (its first byte at capture offset ``base``) from
     ``pos`` as far as it holds whole records and yields every chunk whose end it found; ``last``
     then gives the chunk that runs to the end of the data.
     """
@@ -110,7 +111,7 @@ class _Walk:
             self.index, self.start, max(end, self.start), self.records_before, True, self.start_prefix
         )
 
-    def advance(self, buf: bytes, base: int, eof: bool) -> Iterator[Chunk]:
+    def advance(self, buf: bytes, base: int) -> Iterator[Chunk]:
         if self.stopped:
             return
         if self.pcapng:
@@ -238,17 +239,20 @@ class _Walk:
         self.interfaces = 0
 
 
-def _head(view: bytes, name: str) -> tuple[bytes, int]:
+CaptureBytes = bytes | mmap.mmap  # slicing gives bytes
+
+
+def _head(view: CaptureBytes, name: str) -> tuple[bytes, int]:
     """The capture's header (pcap file header or first SHB) and where the records start; the
     reader's ``CaptureError`` for anything that is no capture."""
-    source = ByteSource.in_memory(view, name)
+    source = ByteSource.in_memory(cast(bytes, view), name)
     records = open_format(source, name)
     first = FILE_HEADER_LEN if isinstance(records, PcapReader) else source.pos
     return bytes(view[:first]), first
 
 
 def plan_chunks(
-    view: bytes, chunk_bytes: int, *, chunk_records: int | None = None, name: str = "<capture>"
+    view: CaptureBytes, chunk_bytes: int, *, chunk_records: int | None = None, name: str = "<capture>"
 ) -> Iterator[Chunk]:
     """The chunks of the capture ``view`` (bytes, or an mmap: the whole decompressed capture):
     each ends at the first record boundary ``chunk_bytes`` or more after its start (or after
@@ -257,7 +261,7 @@ def plan_chunks(
     ``view`` is no capture."""
     head, first = _head(view, name)
     walk = _Walk(head, first, chunk_bytes, chunk_records)
-    yield from walk.advance(view, 0, True)
+    yield from walk.advance(cast(bytes, view), 0)
     yield walk.last(len(view))
 
 
@@ -293,10 +297,12 @@ class ChunkFeeder:
         source.pos = walk.start - source.base
         while True:
             buf, base = source.buf, source.base
-            for chunk in walk.advance(buf, base, source.eof):
+            for chunk in walk.advance(buf, base):
                 yield chunk, buf[chunk.start - base : chunk.end - base]
                 source.pos = chunk.end - source.base
-            if walk.stopped or not source.fill():
+            # read on, at least as much as is held (one chunk grows by doubling, not by appending
+            # one window at a time to an ever larger buffer)
+            if walk.stopped or not source.fill(2 * source.available()):
                 break
         self.end_error = source.error
         chunk = walk.last(source.base + len(source.buf))
