@@ -7,11 +7,13 @@ from __future__ import annotations
 import gzip
 import io
 import mmap
+import pickle
 from pathlib import Path
 
 import pytest
 
 from ikedecode.capture import CaptureError, CaptureReader
+from ikedecode.capture.accounting import DeferredFragment
 from ikedecode.capture.chunk_join import ChunkJoiner
 from ikedecode.capture.chunk_scan import EspRun, scan_chunk
 from ikedecode.capture.chunks import ChunkFeeder, plan_chunks
@@ -416,3 +418,14 @@ def test_the_feeder_reads_a_stream_that_cannot_seek() -> None:
     fed = list(ChunkFeeder(_Pipe(capture), 1000))  # type: ignore[arg-type]
     assert [chunk for chunk, _data in fed] == expected
     assert b"".join(data for _chunk, data in fed) == capture[expected[0].start :]
+
+
+def test_summaries_cross_to_another_process_intact() -> None:
+    capture = _fragment_capture(rounds=2, burst=10)
+    expected = read_sequentially(capture)
+    pickled = [
+        (scan, pickle.loads(pickle.dumps(summary, pickle.HIGHEST_PROTOCOL)))
+        for scan, summary in scanned(capture, plan_chunks(capture, 1 << 40, chunk_records=7))
+    ]
+    assert any(isinstance(item, DeferredFragment) for _scan, summary in pickled for item in summary.items)
+    assert join_scans(pickled) == expected
