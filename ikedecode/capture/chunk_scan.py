@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import mmap
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, cast
@@ -147,11 +147,19 @@ def _times(count: int, before: int, batches: list[EspBatch], general: list[tuple
     time) and the frames of the general path that no batch holds: every record is in one of the two."""
     times: list[int] = [0] * count
     others = [frame for frame, _time_ns in general]
+    others.append(1 << 62)  # a sentinel past every frame
+    at = 0  # the first general frame not before the current batch
     for batch in batches:
         meta = batch.meta
-        frames, batch_times = meta[FRAME::META_FIELDS], meta[TIME_NS::META_FIELDS]
-        low, high = frames[0], frames[-1]
-        gaps = others[bisect_right(others, low) : bisect_left(others, high)]
+        batch_times = meta[TIME_NS::META_FIELDS]
+        low, high = meta[FRAME], meta[-META_FIELDS + FRAME]
+        while others[at] < low:
+            at += 1
+        if others[at] > high and high - low + 1 == len(batch_times):  # no gap: one slice
+            times[low - before - 1 : high - before] = batch_times
+            continue
+        frames = meta[FRAME::META_FIELDS]
+        gaps = others[at : bisect_left(others, high, at)]
         if len(frames) + len(gaps) != high - low + 1:  # not expected: place them one by one
             for frame, time_ns in zip(frames, batch_times, strict=True):
                 times[frame - before - 1] = time_ns
