@@ -25,10 +25,11 @@ from .chunks import Chunk
 from .datagram import CaptureStats, Datagram, Kind
 from .formats import open_format
 from .malformed import Malformed
+from .pcap import RECORD_HEADER_LEN, PcapReader
 from .pcapng import PcapngReader
 from .reader import DEFAULT_BATCH_PACKETS, CaptureReader
 from .records import RecordSource
-from .source import ByteSource
+from .source import CHUNK_SIZE, ByteSource
 
 
 class EspRun(NamedTuple):
@@ -105,7 +106,9 @@ def scan_chunk(
 ) -> ChunkScan:
     """Read ``chunk`` from ``data[at:]`` (exactly its bytes, ``chunk.start`` to ``chunk.end``:
     bytes, or an mmap mapped to end there; a memoryview is copied once). ``end_error``: why the
-    stream stopped being readable (``ChunkFeeder.end_error``), for the last chunk's message."""
+    stream stopped being readable (``ChunkFeeder.end_error``), for the last chunk's message: added
+    where a sequential read adds it (a pcapng record found corrupt in a failing gzip stream is
+    reported without it)."""
     if isinstance(data, memoryview):
         data = data.tobytes()
     source = ByteSource.in_memory(chunk.prefix, name)
@@ -135,11 +138,25 @@ def scan_chunk(
                 items.append(cast(ChunkItem, item))
     scan.frames = records.records_read - chunk.records_before
     scan.stats = reader.stats
+    if end_error and chunk.last and source.error is None and scan.stats.truncated:
+        scan.stats.truncated = _with_stream_error(records, source.offset(), chunk.end, end_error)
     scan.reasons_at = reader.reasons_at
     scan.times = _times(scan.frames, chunk.records_before, batches, reader.general_times)
     if scan.frames:
         scan.first_ns, scan.last_ns = scan.times[0], scan.times[-1]
     return scan
+
+
+def _with_stream_error(records: RecordSource, stopped_at: int, data_end: int, end_error: str) -> str:
+    """A corrupt record's message, with the stream's failure when a sequential read of classic
+    pcap would have met it already: its source reads ``CHUNK_SIZE`` bytes at a time from offset 0,
+    so it knows of a failure within the read that brought the corrupt record's header in."""
+    message = cast(str, records.truncated)
+    if isinstance(records, PcapReader):
+        read_to = -(-(stopped_at + RECORD_HEADER_LEN) // CHUNK_SIZE) * CHUNK_SIZE
+        if data_end < read_to:
+            return f"{message} ({end_error})"
+    return message
 
 
 def _times(count: int, before: int, batches: list[EspBatch], general: list[tuple[int, int]]) -> Any:

@@ -48,7 +48,7 @@ from .pcapng import (
     SPB_TYPE,
 )
 from .records import MAX_RECORD_BYTES
-from .source import ByteSource
+from .source import CHUNK_SIZE, ByteSource
 
 IDB_MIN_LEN = 20  # shorter interface descriptions define no interface (PcapngReader)
 SPB_MIN_LEN = 16  # shorter simple packet blocks carry no record
@@ -304,6 +304,11 @@ class ChunkFeeder:
             # one window at a time to an ever larger buffer)
             if walk.stopped or not source.fill(2 * source.available()):
                 break
+        if walk.stopped and not walk.pcapng:
+            # a corrupt record: read on as far as a sequential read would have (whole CHUNK_SIZE
+            # reads from offset 0), to know whether it would have met the stream's failure
+            read_to = -(-(walk.pos + RECORD_HEADER_LEN) // CHUNK_SIZE) * CHUNK_SIZE
+            source.ensure(read_to - source.offset())
         self.end_error = source.error
         chunk = walk.last(source.base + len(source.buf))
         yield chunk, source.buf[chunk.start - source.base :]

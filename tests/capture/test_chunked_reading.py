@@ -8,6 +8,7 @@ import gzip
 import io
 import mmap
 import pickle
+import random
 from pathlib import Path
 
 import pytest
@@ -429,3 +430,25 @@ def test_summaries_cross_to_another_process_intact() -> None:
     ]
     assert any(isinstance(item, DeferredFragment) for _scan, summary in pickled for item in summary.items)
     assert join_scans(pickled) == expected
+
+
+@pytest.mark.parametrize(
+    ("corrupt_record", "failure_known"),
+    [(1900, True), (1000, False)],  # in the 1 MiB read that meets the gzip failure, or a read before
+)
+def test_a_corrupt_record_in_a_failing_gzip_stream_is_reported_as_a_sequential_read_does(
+    corrupt_record: int, failure_known: bool
+) -> None:
+    rng = random.Random(5)  # incompressible: the cut stream decompresses to about as many bytes
+    capture = bytearray(
+        ethernet_pcap([ipv4(A, B, 50, esp(seq=i, body=rng.randbytes(1200))) for i in range(2400)])
+    )
+    at = list(plan_chunks(bytes(capture), 1))[corrupt_record].start
+    capture[at + 8 : at + 12] = (1 << 30).to_bytes(4, "little")
+    compressed = gzip.compress(bytes(capture))
+    raw = compressed[: len(compressed) * 97 // 100]
+    expected = read_sequentially(raw)
+    assert expected[1]["truncated"].startswith(f"corrupt record {corrupt_record + 1} at byte offset {at}")
+    assert ("gzip decompression failed" in expected[1]["truncated"]) is failure_known
+    for chunk_bytes in (1 << 40, 100_000):
+        assert feed_in_chunks(raw, chunk_bytes) == expected
