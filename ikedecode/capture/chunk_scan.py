@@ -45,7 +45,11 @@ ChunkItem = Datagram | DeferredFragment | EspRun
 
 @dataclass(slots=True)
 class ChunkScan:
-    """What reading one chunk gave; frames are the capture's (absolute) frame numbers."""
+    """What reading one chunk gave; frames are the capture's (absolute) frame numbers.
+
+    Only chunks count link types and ICMP notes, so their order over the chunks is the capture's;
+    malformed reasons are also counted by the joiner (fragment sets), hence ``reasons_at``.
+    """
 
     chunk: Chunk
     frames: int = 0  # records in the chunk
