@@ -16,7 +16,7 @@ import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NamedTuple, cast
+from typing import Any, BinaryIO, NamedTuple
 
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.session import Analysis, OpenedBatch
@@ -272,7 +272,7 @@ class _ChunkRun:
             mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view,
         ):
             done = 0  # bytes of the walk behind us, given back (RSS stays flat over GBs)
-            for chunk in plan_chunks(cast(bytes, view), chunk_bytes, name=self.reader.name):
+            for chunk in plan_chunks(view, chunk_bytes, name=self.reader.name):
                 yield chunk, None, None
                 behind = chunk.end - chunk.end % mmap.PAGESIZE
                 if behind - done >= 64 * mmap.PAGESIZE:

@@ -99,7 +99,7 @@ class _Stages:
         view = mmap.mmap(self.fd, chunk.end - aligned, access=mmap.ACCESS_READ, offset=aligned)
         try:
             scan = scan_chunk(
-                cast(bytes, view),
+                view,
                 chunk,
                 at=chunk.start - aligned,
                 end_error=end_error,
