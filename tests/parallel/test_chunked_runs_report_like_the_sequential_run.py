@@ -350,3 +350,20 @@ def test_chunk_workers_start_before_the_dh_pool_and_change_nothing(tmp_path: Pat
     assert _chunked(made.capture, keyring, 3000, jobs=2) == one
     assert events == [f"chunk workers, {threads} thread(s)", "dh pool"]
     assert chunk_runs
+
+
+def test_spawned_chunk_workers_read_the_file_themselves_and_change_nothing(monkeypatch, chunk_runs):  # noqa: ANN001
+    started = chunk_work.ChunkWork._start
+    methods: list[bool] = []
+
+    def spawned(self, *args) -> None:  # noqa: ANN001, ANN002
+        monkeypatch.setattr(threading, "active_count", lambda: 2)  # as if the DH pool's thread ran
+        started(self, *args)
+        methods.append(self._shared is None and self._processes[0]._popen.method == "spawn")
+
+    monkeypatch.setattr(chunk_work.ChunkWork, "_start", spawned)
+    ring = _ring([KEYS_DIR / "esp-rekey-delete.toml"])
+    for capture in (CAPTURES_DIR / "esp-rekey-delete.pcap", CORPUS_DIR / "lab.pcap.gz"):
+        sequential = _run(capture, ring, jobs=1)
+        assert _chunked(capture, ring, FEW_RECORDS, jobs=2) == sequential
+    assert methods == [True, True] and len(chunk_runs) == 2
