@@ -502,6 +502,11 @@ def _run(
         )
         if chunk_size is not None:  # asked for: chunks whatever the file's size
             options.chunk_bytes, options.chunk_after = chunk_size, 0
+            if len(paths) > 1 or options.jobs == 1 or dask_scheduler:
+                why = "--jobs 1" if options.jobs == 1 else "--dask" if dask_scheduler else "several captures"
+                note(
+                    f"note: --chunk-size applies to one capture file with --jobs above 1; ignored with {why}"
+                )
         if dask_scheduler:
             report = _analyze_on_dask(dask_scheduler, paths, keyring, options, reader_options, quiet)
         else:

@@ -267,6 +267,20 @@ def test_the_command_line_chunk_size_gives_the_same_report_and_decrypted_pcap(tm
     assert len(outputs[0][1]) > 24
 
 
+def test_a_chunk_size_that_cannot_apply_is_said_to_be_ignored():
+    capture = str(CAPTURES_DIR / "nat-t.pcap")
+    for extra, why in (
+        (["--jobs", "1"], "--jobs 1"),
+        ([str(CAPTURES_DIR / "mm-delete.pcap")], "several captures"),
+    ):
+        result = CliRunner().invoke(cli_main, [capture, "--chunk-size", "1M", "--format", "json", *extra])
+        assert result.exit_code == 0
+        assert (
+            f"--chunk-size applies to one capture file with --jobs above 1; ignored with {why}"
+            in result.stderr
+        )
+
+
 def test_a_bad_chunk_size_is_one_line():
     result = CliRunner().invoke(cli_main, [str(CAPTURES_DIR / "nat-t.pcap"), "--chunk-size", "4Q"])
     assert result.exit_code == 2 and "is not a size" in result.output and "Traceback" not in result.output
