@@ -5,6 +5,11 @@ is ``ikedecode.analysis.session.Analysis`` (the Dask merger drives the same one)
 keeps what touches processes and files: the reader, ``EspWork`` opening ESP batches (in this
 process or on every core, ``--jobs``) whose results are fed back in capture order, so the report is
 the same whatever the number of jobs, the DH pool reading ahead, and the decrypted-pcap writer.
+
+One capture file big enough (``chunk_after``), with ``jobs`` > 1, takes the chunk path instead
+(``_ChunkRun``): worker processes read, scan and open their own chunks of the file
+(``parallel/chunk_work.py``) while this process walks the chunk boundaries, joins the scans in
+order, runs the engine ahead and accounts behind it (docs/performance.md, "Using every core").
 """
 
 from __future__ import annotations
