@@ -289,8 +289,9 @@ class ChunkWork:
             self._live.popleft()
         else:
             self._live.remove(index)
+        residues = self._residues.pop(index)
         self._hand_out()
-        return self._residues.pop(index)
+        return residues
 
     # --- life ----------------------------------------------------------------------------------------
 

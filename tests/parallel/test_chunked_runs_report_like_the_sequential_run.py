@@ -381,3 +381,22 @@ def test_spawned_chunk_workers_read_the_file_themselves_and_change_nothing(monke
         sequential = _run(capture, ring, jobs=1)
         assert _chunked(capture, ring, FEW_RECORDS, jobs=2) == sequential
     assert methods == [True, True] and len(chunk_runs) == 2
+
+
+@pytest.mark.parametrize("processes", [0, None], ids=["in-process", "workers"])
+def test_at_most_max_live_chunks_are_held_however_far_the_engine_could_run_ahead(monkeypatch, processes):  # noqa: ANN001
+    held: list[tuple[int, int]] = []  # (chunks live, their limit) after every hand-out
+    hand_out = chunk_work.ChunkWork._hand_out
+
+    def recorded(self) -> None:  # noqa: ANN001
+        hand_out(self)
+        held.append((len(self._live), self.max_live))
+        assert len(self._scans) + len(self._residues) <= self.max_live
+
+    monkeypatch.setattr(chunk_work.ChunkWork, "_hand_out", recorded)
+    capture = CAPTURES_DIR / "esp-rekey-delete.pcap"
+    options = Options(jobs=2, chunk_bytes=1, chunk_after=0, chunk_processes=processes)
+    report = analyze(open_capture(capture), KeyRing(), options)
+    limit = held[0][1]
+    assert report.stats.packets > 10 * limit  # one record per chunk: far more chunks than the limit
+    assert max(live for live, _ in held) == limit  # the limit was reached, never passed
