@@ -159,7 +159,6 @@ class _ChunkInput:
 
     path: str | None
     stream: BinaryIO | None
-    size: int
     # the reader's own file: its position is moved to the end of each chunk accounted, so the
     # progress bar (terminal/progress.py, which reads ``reader.bytes_read()``) follows the analysis
     file: BinaryIO
@@ -180,8 +179,8 @@ def _chunked_input(reader: CaptureReader, options: Options) -> _ChunkInput | Non
     if not stat.S_ISREG(status.st_mode) or status.st_size < max(options.chunk_after, 1):
         return None
     if reader.compressed:
-        return _ChunkInput(None, stream, status.st_size, stream)
-    return _ChunkInput(reader.name, None, status.st_size, stream)
+        return _ChunkInput(None, stream, stream)
+    return _ChunkInput(reader.name, None, stream)
 
 
 class ChunkEnd(NamedTuple):
