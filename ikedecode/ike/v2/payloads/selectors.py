@@ -7,6 +7,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.ike.identification import ipv4_text
 from ikedecode.ike.registry.ikev2 import (
     CONFIGURATION_ATTRIBUTE_FORMATS,
     CONFIGURATION_ATTRIBUTES,
@@ -32,8 +33,16 @@ class TrafficSelector:
     start_address: str = ""
     end_address: str = ""
     label: bytes = b""  # TS_SECLABEL (RFC 9478)
+    # ``text()`` once made: the engine's Child SA record, the payload's detail, the diagnosis and
+    # the JSON each ask for it (a selector is not changed once decoded)
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def text(self) -> str:
+        if self._text is None:
+            self._text = self._make_text()
+        return self._text
+
+    def _make_text(self) -> str:
         if self.ts_type == TS_SECLABEL:
             return "label " + escape_controls(self.label.rstrip(b"\x00").decode("utf-8", "backslashreplace"))
         if self.ts_type not in (TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE):
@@ -69,12 +78,21 @@ def _range_text(start: str, end: str) -> str:
     if start == end:
         return start
     try:
-        networks = list(
-            ipaddress.summarize_address_range(ipaddress.ip_address(start), ipaddress.ip_address(end))
-        )
-    except (ValueError, TypeError):
+        first, last = ipaddress.ip_address(start), ipaddress.ip_address(end)
+    except ValueError:
         return f"{start}-{end}"
-    return str(networks[0]) if len(networks) == 1 else f"{start}-{end}"
+    if first.version != last.version or last < first:
+        return f"{start}-{end}"
+    # one prefix (what ipaddress.summarize_address_range would give as a single network): the range
+    # holds a power of two of addresses and starts on a multiple of it
+    span = int(last) - int(first)
+    if (span + 1) & span or int(first) & span:
+        return f"{start}-{end}"
+    return f"{first}/{first.max_prefixlen - span.bit_length()}"
+
+
+def _ipv6_text(data: bytes) -> str:
+    return str(ipaddress.IPv6Address(data))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -106,15 +124,15 @@ def decode_ts(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
         size = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}.get(ts_type)
         if size is not None and length == 8 + 2 * size:
             start_port, end_port = struct.unpack_from("!HH", item, 4)
-            make = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
+            address_text = ipv4_text if size == 4 else _ipv6_text
             selectors.append(
                 TrafficSelector(
                     ts_type,
                     ip_protocol,
                     start_port,
                     end_port,
-                    str(make(item[8 : 8 + size])),
-                    str(make(item[8 + size :])),
+                    address_text(item[8 : 8 + size]),
+                    address_text(item[8 + size :]),
                 )  # fmt: skip
             )
         elif ts_type == TS_SECLABEL:
