@@ -50,7 +50,7 @@ def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
         protocol = "ah"
     else:
         raise ValueError(f"protocol {child.protocol_id} carries no ESP/AH traffic (IPCOMP is not decoded)")
-    encryption_key, integrity_key = transform.split_keymat(child.keymat)
+    encryption_key, integrity_key = transform.split_keymat(child.keymat.prefix(transform.keymat_length))
     encapsulation = _int(child.attributes.get(ENCAPSULATION_MODE))
     return IpsecSa(
         protocol,  # type: ignore[arg-type]

@@ -33,6 +33,10 @@ RANGES = [
     ("192.0.2.9", "192.0.2.8"),  # end before start
     ("10.0.0.0", "::1"),  # two families
     ("not an address", "10.0.0.1"),
+    ("10.01.0.0", "10.1.255.255"),  # a leading zero: no address for ipaddress
+    ("10.1.0.0", "10.1.255.256"),
+    ("10.1.0.\u0661", "10.1.0.3"),  # a digit, not an ASCII one
+    ("::ffff:10.1.0.0", "::ffff:10.1.255.255"),
     ("2001:db8::", "2001:db8::ffff:ffff:ffff:ffff"),  # /64
     ("2001:0db8:0000::", "2001:db8::ffff"),  # spelled long
     ("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ikedecode.ike.identification import ipv4_text
 from ikedecode.ike.registry.ikev2 import (
@@ -77,18 +77,36 @@ def _range_text(start: str, end: str) -> str:
     """``10.1.0.0/16`` when the range is a prefix, else ``a-b`` (strongSwan writes the same)."""
     if start == end:
         return start
-    try:
-        first, last = ipaddress.ip_address(start), ipaddress.ip_address(end)
-    except ValueError:
-        return f"{start}-{end}"
-    if first.version != last.version or last < first:
+    first, last = _address(start), _address(end)
+    if first is None or last is None or first.bits != last.bits or last.value < first.value:
         return f"{start}-{end}"
     # one prefix (what ipaddress.summarize_address_range would give as a single network): the range
     # holds a power of two of addresses and starts on a multiple of it
-    span = int(last) - int(first)
-    if (span + 1) & span or int(first) & span:
+    span = last.value - first.value
+    if (span + 1) & span or first.value & span:
         return f"{start}-{end}"
-    return f"{first}/{first.max_prefixlen - span.bit_length()}"
+    return f"{first.text}/{first.bits - span.bit_length()}"
+
+
+class _Address(NamedTuple):
+    bits: int  # 32 or 128
+    value: int
+    text: str  # as ipaddress writes it
+
+
+def _address(text: str) -> _Address | None:
+    """An IPv4 or IPv6 address written as text, None if it is not one. Dotted decimal as
+    ``decode_ts`` writes it is read directly; anything else as ``ipaddress`` reads it."""
+    parts = text.split(".")
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and (p == "0" or p[0] != "0") for p in parts):
+        octets = [int(p) for p in parts]
+        if max(octets) < 256:
+            return _Address(32, int.from_bytes(bytes(octets), "big"), text)
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return _Address(address.max_prefixlen, int(address), str(address))
 
 
 def _ipv6_text(data: bytes) -> str:
