@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -96,12 +97,13 @@ class _Address(NamedTuple):
 
 def _address(text: str) -> _Address | None:
     """An IPv4 or IPv6 address written as text, None if it is not one. Dotted decimal as
-    ``decode_ts`` writes it is read directly; anything else as ``ipaddress`` reads it."""
-    parts = text.split(".")
-    if len(parts) == 4 and all(p.isascii() and p.isdigit() and (p == "0" or p[0] != "0") for p in parts):
-        octets = [int(p) for p in parts]
-        if max(octets) < 256:
-            return _Address(32, int.from_bytes(bytes(octets), "big"), text)
+    ``decode_ts`` writes it is read by the C library; anything else as ``ipaddress`` reads it."""
+    try:
+        packed = socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        packed = b""
+    if packed and ipv4_text(packed) == text:  # written as ipaddress writes it: the same address
+        return _Address(32, int.from_bytes(packed, "big"), text)
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
