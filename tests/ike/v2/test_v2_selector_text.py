@@ -51,3 +51,25 @@ def test_range_text_matches_summarize_address_range(start, end):
     selector = TrafficSelector(ts_type, 0, 0, 65535, start, end)
     assert selector.text() == summarized(start, end)
     assert selector.text() == selector.text()  # kept, not made again differently
+
+
+WIRE_RANGES = [
+    ("10.1.0.0", "10.1.255.255"),
+    ("10.1.0.1", "10.1.255.255"),
+    ("192.0.2.7", "192.0.2.7"),
+    ("192.0.2.9", "192.0.2.8"),
+    ("0.0.0.0", "255.255.255.255"),
+    ("2001:db8::", "2001:db8::ffff:ffff:ffff:ffff"),
+    ("2001:db8::1", "2001:db8::ff"),
+    ("::ffff:10.1.0.0", "::ffff:10.1.255.255"),
+]
+
+
+@pytest.mark.parametrize(("start", "end"), WIRE_RANGES)
+def test_a_decoded_selector_reads_as_one_made_from_its_address_text(start, end):
+    first, last = ipaddress.ip_address(start), ipaddress.ip_address(end)
+    ts_type = TS_IPV6_ADDR_RANGE if first.version == 6 else TS_IPV4_ADDR_RANGE
+    decoded = TrafficSelector.from_wire(ts_type, 6, 443, 443, first.packed, last.packed)
+    made = TrafficSelector(ts_type, 6, 443, 443, str(first), str(last))
+    assert decoded == made
+    assert decoded.text() == made.text()

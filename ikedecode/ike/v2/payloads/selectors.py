@@ -37,6 +37,25 @@ class TrafficSelector:
     # ``text()`` once made: the engine's Child SA record, the payload's detail, the diagnosis and
     # the JSON each ask for it (a selector is not changed once decoded)
     _text: str | None = field(default=None, init=False, repr=False, compare=False)
+    _range: str | None = field(default=None, init=False, repr=False, compare=False)  # see from_wire
+
+    @classmethod
+    def from_wire(
+        cls, ts_type: int, ip_protocol: int, start_port: int, end_port: int, start: bytes, end: bytes
+    ) -> TrafficSelector:
+        """An address-range selector as decoded: its addresses as text, and the range as text
+        (``_range_text``) worked out from the address bytes rather than read back from the text."""
+        address_text = ipv4_text if len(start) == 4 else _ipv6_text
+        selector = cls(ts_type, ip_protocol, start_port, end_port, address_text(start), address_text(end))
+        first, last = int.from_bytes(start, "big"), int.from_bytes(end, "big")
+        span = last - first
+        if start == end:
+            selector._range = selector.start_address
+        elif span < 0 or (span + 1) & span or first & span:
+            selector._range = f"{selector.start_address}-{selector.end_address}"
+        else:
+            selector._range = f"{selector.start_address}/{8 * len(start) - span.bit_length()}"
+        return selector
 
     def text(self) -> str:
         if self._text is None:
@@ -48,7 +67,7 @@ class TrafficSelector:
             return "label " + escape_controls(self.label.rstrip(b"\x00").decode("utf-8", "backslashreplace"))
         if self.ts_type not in (TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE):
             return f"{TS_TYPES.name(self.ts_type)}"
-        addresses = _range_text(self.start_address, self.end_address)
+        addresses = self._range or _range_text(self.start_address, self.end_address)
         if self.ip_protocol == 0 and (self.start_port, self.end_port) == (0, 65535):
             return addresses
         ports = "" if (self.start_port, self.end_port) == (0, 65535) else (
@@ -144,16 +163,10 @@ def decode_ts(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
         size = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}.get(ts_type)
         if size is not None and length == 8 + 2 * size:
             start_port, end_port = struct.unpack_from("!HH", item, 4)
-            address_text = ipv4_text if size == 4 else _ipv6_text
             selectors.append(
-                TrafficSelector(
-                    ts_type,
-                    ip_protocol,
-                    start_port,
-                    end_port,
-                    address_text(item[8 : 8 + size]),
-                    address_text(item[8 + size :]),
-                )  # fmt: skip
+                TrafficSelector.from_wire(
+                    ts_type, ip_protocol, start_port, end_port, item[8 : 8 + size], item[8 + size :]
+                )
             )
         elif ts_type == TS_SECLABEL:
             selectors.append(TrafficSelector(ts_type, label=item[4:]))
