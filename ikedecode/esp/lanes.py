@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from hmac import compare_digest as hmac_compare
 from typing import TYPE_CHECKING, Any, cast
 
 from ikedecode.capture.batch import ADDRESS_AT
@@ -46,6 +45,7 @@ MAX_CACHED_FLOWS = 65536
 # lane(view, positions, esp_starts, esp_ends, deferred): see open_lane
 Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list], None]
 _SEQ = struct.Struct("!I")
+_INNER_IPV4 = struct.Struct("!BxH5xB")  # version | IHL, total length, protocol (RFC 791)
 
 
 def no_lane(
@@ -89,7 +89,7 @@ def open_lane(
     tunnel_headers = TUNNEL_NEXT_HEADERS
     group = LaneGroup(index, spi, fixed_mode)
     counts = group.counts
-    positions = group.positions
+    positions = positions_seen = group.positions
     sequences = group.sequences
     ipsec = IPSEC_PROTOCOLS
     judged = plaintext_problem
@@ -137,9 +137,7 @@ def open_lane(
                 next_header, plaintext[skip:payload_end], padding_ok, None,
             )))  # fmt: skip
             return True
-        if not positions:
-            touched.append(group)
-        positions.append(position)
+        positions.append(position)  # the lane adds the group to ``touched`` when it is done
         sequences.append(seq_at(view, start + 4)[0])
         counts[G_BYTES] += end - start
         if not icv_ok:
@@ -149,6 +147,10 @@ def open_lane(
         if not padding_ok:
             counts[G_BAD_PADDING] += 1
         return True
+
+    positions_add = positions.append
+    sequences_add = sequences.append
+    inner_at = _INNER_IPV4.unpack_from
 
     aead = crypto.aead_parts()
     if aead is not None:
@@ -161,6 +163,7 @@ def open_lane(
             deferred: list[int],
         ) -> None:  # fmt: skip
             blob = cast(bytes, view.obj)  # bytes slices of it are cheaper than memoryview slices
+            counted = 0
             for position in positions:
                 start = starts[position]
                 end = ends[position]
@@ -172,11 +175,34 @@ def open_lane(
                             view[iv_end:end],
                             blob[start : start + ESP_HEADER],
                         )
+                        # the usual packet, inlined: what ``count`` would only count
+                        pad_length = plaintext[-2]
+                        payload_end = len(plaintext) - 2 - pad_length
+                        if (
+                            plaintext[-1] == 4
+                            and payload_end >= 20
+                            and not want_plaintext
+                            and (not check_padding or plaintext[payload_end:-2] == paddings[pad_length])
+                        ):
+                            version_ihl, total_length, protocol = inner_at(plaintext)
+                            if (
+                                version_ihl == 0x45
+                                and 20 <= total_length <= payload_end
+                                and protocol != 50
+                                and protocol != 51
+                            ):
+                                positions_add(position)
+                                sequences_add(seq_at(blob, start + 4)[0])
+                                counted += end - start
+                                continue
                         if count(view, start, end, position, True, plaintext, 0):
                             continue
                     except Exception:  # noqa: BLE001, S110 - InvalidTag: ``open`` says so
                         pass
                 deferred.append(position)
+            counts[G_BYTES] += counted
+            if positions_seen:
+                touched.append(group)
 
         return opened_aead
 
@@ -186,12 +212,14 @@ def open_lane(
         hmac_base, cbc_update, block, icv_size = cbc_hmac
         hmac_copy = cast(Any, hmac_base).copy  # a keyed cryptography HMAC
         data_start = ESP_HEADER + crypto.iv_size
-        compare = hmac_compare
+        inner_end = block + 20  # the junk block, then at least an inner IPv4 header
 
         def opened_cbc(
             view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
             deferred: list[int],
         ) -> None:  # fmt: skip
+            blob = cast(bytes, view.obj)
+            counted = 0
             for position in positions:
                 start = starts[position]
                 end = ends[position]
@@ -201,14 +229,39 @@ def open_lane(
                     try:
                         h = hmac_copy()
                         h.update(view[start:body_end])
-                        if compare(h.finalize()[:icv_size], view[body_end:end]):
+                        # ``==``, not a constant-time compare: nothing here is secret from the
+                        # capture's reader, and the ICV is a captured value
+                        if h.finalize()[:icv_size] == blob[body_end:end]:
                             # the first block decrypted is the IV's junk (see _CbcDecryptor)
                             plaintext = cbc_update(view[start + ESP_HEADER : body_end])
+                            # the usual packet, inlined: what ``count`` would only count
+                            pad_length = plaintext[-2]
+                            payload_end = len(plaintext) - 2 - pad_length
+                            if (
+                                plaintext[-1] == 4
+                                and payload_end >= inner_end
+                                and not want_plaintext
+                                and (not check_padding or plaintext[payload_end:-2] == paddings[pad_length])
+                            ):
+                                version_ihl, total_length, protocol = inner_at(plaintext, block)
+                                if (
+                                    version_ihl == 0x45
+                                    and 20 <= total_length <= payload_end - block
+                                    and protocol != 50
+                                    and protocol != 51
+                                ):
+                                    positions_add(position)
+                                    sequences_add(seq_at(blob, start + 4)[0])
+                                    counted += end - start
+                                    continue
                             if count(view, start, end, position, True, plaintext, block):
                                 continue
                     except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
                         pass
                 deferred.append(position)
+            counts[G_BYTES] += counted
+            if positions_seen:
+                touched.append(group)
 
         return opened_cbc
 
@@ -230,6 +283,8 @@ def open_lane(
                 except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
                     pass
             deferred.append(position)
+        if positions_seen:
+            touched.append(group)
 
     return opened_any
 
