@@ -46,6 +46,7 @@ MAX_CACHED_FLOWS = 65536
 Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list], None]
 _SEQ = struct.Struct("!I")
 _INNER_IPV4 = struct.Struct("!BxH5xB")  # version | IHL, total length, protocol (RFC 791)
+TRAILER_BYTES = 32  # of a CBC packet's plaintext decrypted for its trailer: pad lengths up to 30
 
 
 def no_lane(
@@ -211,14 +212,44 @@ def open_lane(
         # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC)
         hmac_base, cbc_update, block, icv_size = cbc_hmac
         hmac_copy = cast(Any, hmac_base).copy  # a keyed cryptography HMAC
-        data_start = ESP_HEADER + crypto.iv_size
-        inner_end = block + 20  # the junk block, then at least an inner IPv4 header
+        iv_size = crypto.iv_size
+        data_start = ESP_HEADER + iv_size
+        # Only what the usual packet is judged on is decrypted, for every packet of the run in
+        # one call: per packet a *piece* of its IV and the ciphertext blocks that hold the inner
+        # IPv4 header's first 10 bytes (version, lengths, protocol), then one chaining block
+        # and the blocks that hold the last TRAILER_BYTES of plaintext (padding, pad length,
+        # next header). CBC decrypts block i as D(C_i) XOR C_(i-1) (NIST SP 800-38A section
+        # 6.2), so each piece's first block only chains the next ones: the IV block yields the
+        # first plaintext blocks, the chaining block the last ones, whatever came before in
+        # the call. The whole packet is decrypted only when its plaintext is wanted or it is
+        # not the usual one (``count`` then judges it).
+        front = block * (1 + -(-_INNER_IPV4.size // block))  # the IV, then the inner header's blocks
+        back = block * (1 + -(-TRAILER_BYTES // block))  # a chaining block, then the trailer's
+        piece = front + back
+        shortest_piece = max(front, back)  # IV | ciphertext at least this long: the piece is in it
+        largest_pad = back - block - 2  # padding that lies in the trailer's blocks
+        pieces_fit = iv_size == block  # CBC ciphers: the IV is one block
 
         def opened_cbc(
             view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
             deferred: list[int],
         ) -> None:  # fmt: skip
             blob = cast(bytes, view.obj)
+            pieces: list[bytes] = []
+            if pieces_fit and not want_plaintext:
+                add_piece = pieces.append
+                for position in positions:
+                    iv_start = starts[position] + ESP_HEADER
+                    body_end = ends[position] - icv_size
+                    if body_end - iv_start >= shortest_piece and not (body_end - iv_start) % block:
+                        add_piece(blob[iv_start : iv_start + front])
+                        add_piece(blob[body_end - back : body_end])
+            try:
+                out = cbc_update(b"".join(pieces)) if pieces else b""
+            except Exception:  # noqa: BLE001 - ``open`` tries again and says why
+                deferred.extend(positions)
+                return
+            piece_end = 0  # where the current packet's piece ends in ``out``
             counted = 0
             for position in positions:
                 start = starts[position]
@@ -226,27 +257,37 @@ def open_lane(
                 body_end = end - icv_size
                 ciphertext = body_end - start - data_start
                 if ciphertext >= block and not ciphertext % block:
+                    in_pieces = pieces and ciphertext + iv_size >= shortest_piece  # as gathered above
+                    if in_pieces:
+                        piece_end += piece
                     try:
                         h = hmac_copy()
                         h.update(view[start:body_end])
                         # ``==``, not a constant-time compare: nothing here is secret from the
                         # capture's reader, and the ICV is a captured value
-                        if h.finalize()[:icv_size] == blob[body_end:end]:
-                            # the first block decrypted is the IV's junk (see _CbcDecryptor)
-                            plaintext = cbc_update(view[start + ESP_HEADER : body_end])
+                        authentic = h.finalize()[:icv_size] == blob[body_end:end]
+                        if in_pieces:
+                            if not authentic:
+                                deferred.append(position)
+                                continue
                             # the usual packet, inlined: what ``count`` would only count
-                            pad_length = plaintext[-2]
-                            payload_end = len(plaintext) - 2 - pad_length
+                            pad_length = out[piece_end - 2]
+                            payload_length = ciphertext - 2 - pad_length
                             if (
-                                plaintext[-1] == 4
-                                and payload_end >= inner_end
-                                and not want_plaintext
-                                and (not check_padding or plaintext[payload_end:-2] == paddings[pad_length])
+                                out[piece_end - 1] == 4
+                                and payload_length >= 20
+                                and pad_length <= largest_pad
+                                and (
+                                    not check_padding
+                                    or out[piece_end - 2 - pad_length : piece_end - 2] == paddings[pad_length]
+                                )
                             ):
-                                version_ihl, total_length, protocol = inner_at(plaintext, block)
+                                version_ihl, total_length, protocol = inner_at(
+                                    out, piece_end - back - front + block
+                                )
                                 if (
                                     version_ihl == 0x45
-                                    and 20 <= total_length <= payload_end - block
+                                    and 20 <= total_length <= payload_length
                                     and protocol != 50
                                     and protocol != 51
                                 ):
@@ -254,8 +295,13 @@ def open_lane(
                                     sequences_add(seq_at(blob, start + 4)[0])
                                     counted += end - start
                                     continue
-                            if count(view, start, end, position, True, plaintext, block):
-                                continue
+                        elif not authentic:
+                            deferred.append(position)
+                            continue
+                        # the whole packet decrypted: its first block is the IV's junk (see _CbcDecryptor)
+                        plaintext = cbc_update(view[start + ESP_HEADER : body_end])
+                        if count(view, start, end, position, True, plaintext, block):
+                            continue
                     except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
                         pass
                 deferred.append(position)
