@@ -444,26 +444,38 @@ def _flows(
 ) -> Mapping[bytes, Sequence[int]]:
     """The batch's IPv4 packets by flow (packed source | destination | SPI), positions in order;
     the positions of the rest (IPv6, too short for an SPI) go to ``others``."""
-    keys: list[bytes | None] = []
-    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
-        if blob[ip_start] >> 4 != 4 or end - start < 8:
-            keys.append(None)
-        elif start - ip_start == 20:
-            keys.append(blob[ip_start + 12 : start + 4])
-        else:  # NAT-T: the UDP header lies between the addresses and the SPI
-            keys.append(blob[ip_start + 12 : ip_start + 20] + blob[start : start + 4])
+    keys = [
+        blob[ip_start + 12 : start + 4]  # plain ESP: addresses and SPI lie together
+        if start - ip_start == 20 and end - start >= 8 and blob[ip_start] >> 4 == 4
+        else _flow_key(blob, ip_start, start, end)
+        for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True)
+    ]
     if not keys:
         return {}
     first = keys[0]
-    if first is not None and keys.count(first) == len(keys):
-        return {first: range(len(keys))}  # one flow: the common case of a bulk transfer
-    flows: dict[bytes, list[int]] = {}
+    count = len(keys)
+    if first is not None and keys.count(first) == count:
+        return {first: range(count)}  # one flow: the common case of a bulk transfer
+    grouped: dict[bytes, list[int]] = {}
+    flow_of = grouped.get
     for position, key in enumerate(keys):
-        if key is None:
+        positions = flow_of(key)  # type: ignore[arg-type]
+        if positions is not None:
+            positions.append(position)
+        elif key is None:
             others.append(position)
         else:
-            flows.setdefault(key, []).append(position)
-    return flows
+            grouped[key] = [position]
+    return grouped
+
+
+def _flow_key(blob: bytes, ip_start: int, start: int, end: int) -> bytes | None:
+    """``_flows``' key of a packet other than plain ESP after a 20-byte IPv4 header: NAT-T (the
+    UDP header lies between the addresses and the SPI), IPv4 options; None for IPv6 or a packet
+    too short for an SPI."""
+    if blob[ip_start] >> 4 != 4 or end - start < 8:
+        return None
+    return blob[ip_start + 12 : ip_start + 20] + blob[start : start + 4]
 
 
 class LaneGroup:
