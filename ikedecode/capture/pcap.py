@@ -115,6 +115,7 @@ class PcapReader:
             ipv4_mask, ipv4_word = 0xFF00, 0x4500
             ether_at = -1 if type_offset is None else RECORD_HEADER_LEN + type_offset
         frame = self.records_read
+        second = second_ns = 0  # the last record's seconds, and them in nanoseconds
         batch = EspBatch()
         meta = batch.meta
         meta_limit = batch_packets * META_FIELDS
@@ -131,7 +132,10 @@ class PcapReader:
                 if data_end > end or caplen > MAX_RECORD_BYTES:
                     break  # the buffer is refilled below, or the record is corrupt: stopped below
                 frame += 1
-                time_ns = seconds * 1_000_000_000 + fraction * fraction_ns
+                if seconds != second:  # a new second: the multiplication only then
+                    second = seconds
+                    second_ns = seconds * 1_000_000_000
+                time_ns = second_ns + fraction * fraction_ns
                 if pending_fragments:
                     sink.expire_fragments(frame, time_ns)
                 ip = pos + ip_at
