@@ -94,7 +94,8 @@ class PcapReader:
         the batch and whose other datagrams end it. ``sink.expire_fragments`` is told of every
         frame read while ``pending_fragments`` is not empty."""
         source = self._source
-        unpack_header = struct.Struct(self._order + "IIII").unpack_from
+        unpack_header = struct.Struct(self._order + "III").unpack_from  # the original length: below
+        unpack_orig_len = struct.Struct(self._order + "I").unpack_from
         fraction_ns = self._fraction_ns
         linktype = self.linktype
         fast_frames_done = sink.fast_frames
@@ -127,7 +128,7 @@ class PcapReader:
             run_first_frame = run_full_frame = run_first_ns = 0  # the run's first frame, the
             # frame that fills the batch if the run lasts, the capture time of the first frame
             while pos + RECORD_HEADER_LEN <= end:
-                seconds, fraction, caplen, orig_len = unpack_header(buf, pos)
+                seconds, fraction, caplen = unpack_header(buf, pos)
                 data_end = pos + RECORD_HEADER_LEN + caplen
                 if data_end > end or caplen > MAX_RECORD_BYTES:
                     break  # the buffer is refilled below, or the record is corrupt: stopped below
@@ -195,7 +196,11 @@ class PcapReader:
                     fast_frames_done(frame - 1, frame - run_first_frame, run_first_ns, meta[-5])
                 self.records_read = frame
                 datagram = other_frame(
-                    frame, time_ns, linktype, buf[pos + RECORD_HEADER_LEN : data_end], orig_len
+                    frame,
+                    time_ns,
+                    linktype,
+                    buf[pos + RECORD_HEADER_LEN : data_end],
+                    unpack_orig_len(buf, pos + 12)[0],
                 )
                 pos = data_end
                 if datagram is None:
