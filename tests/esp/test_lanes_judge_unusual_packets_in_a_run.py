@@ -5,9 +5,11 @@ exactly as ``EspOpener.open`` and the general grouping say.
 A generated flow per suite mixes, between usual packets: an ICV failure in the middle of a run,
 a ciphertext cut short of a block (its ICV recomputed, so only the length is wrong), a
 ciphertext of one block (shorter than the pieces), a pad length beyond the decrypted trailer
-blocks, padding other than 1, 2, 3, ..., TFC padding, a transport-mode payload, an inner IPv4
+blocks, padding other than 1, 2, 3, ..., TFC padding, transport-mode UDP and TCP payloads (sound,
+with bad padding, with a UDP length beyond the payload), an IPv6 tunnel packet, an inner IPv4
 header with options, an inner packet carrying ESP (nested), and a packet whose encryption key is
-wrong (authentic, garbled). Batches of 1, 5 and 64 packets put them at every place of a run.
+wrong (authentic, garbled); the SA's mode fixed or not. Batches of 1, 5 and 64 packets put them at
+every place of a run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import hmac
 import io
 import struct
+from typing import Literal
 
 import pytest
 
@@ -25,13 +28,14 @@ from ikedecode.esp import lanes as lanes_module
 from ikedecode.esp.ciphers import EspCrypto
 from ikedecode.esp.encoder import EspEncoder
 from ikedecode.esp.inner import ipv4_checksum
-from ikedecode.esp.lanes import summarize_batch
+from ikedecode.esp.lanes import G_TRANSPORT, summarize_batch
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.outcome import CODE, OUTCOME_OPENED, PROBLEM
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 
 A, B = "198.51.100.1", "198.51.100.2"
+Mode = Literal["tunnel", "transport"] | None
 SUITES = {  # encryption, key size, integrity, key size
     "aes-cbc+sha1": ("aes-cbc", 16, "hmac-sha1-96", 20),
     "aes256-cbc+sha256": ("aes-cbc", 32, "hmac-sha2-256-128", 32),
@@ -40,12 +44,12 @@ SUITES = {  # encryption, key size, integrity, key size
 }
 
 
-def _sa(suite: str, encryption_key: bytes | None = None) -> IpsecSa:
+def _sa(suite: str, encryption_key: bytes | None = None, mode: Mode = None) -> IpsecSa:
     encryption, key_size, integrity, integrity_size = SUITES[suite]
     return IpsecSa(
         "esp", 0x5151, A, B, encryption=encryption,
         encryption_key=encryption_key or bytes(range(1, key_size + 1)),
-        integrity=integrity, integrity_key=bytes(range(100, 100 + integrity_size)), mode=None,
+        integrity=integrity, integrity_key=bytes(range(100, 100 + integrity_size)), mode=mode,
     )  # fmt: skip
 
 
@@ -102,6 +106,19 @@ def _packets(suite: str) -> list[bytes]:
             packets.append(encoder.encode(_inner_ipv4(n, size), 4, n, tfc_padding=37))
         elif kind == 11:  # transport mode: a UDP datagram
             packets.append(encoder.encode(struct.pack("!HHHH", 9, 9, 8 + size, 0) + bytes(size), 17, n))
+        elif kind == 16:  # transport mode: a TCP segment
+            segment = struct.pack("!HHIIBBHHH", 9, 9, n, 0, 5 << 4, 0x10, 512, 0, 0) + bytes(size)
+            packets.append(encoder.encode(segment, 6, n))
+        elif (
+            kind == 17
+        ):  # transport mode with padding other than 1, 2, 3, ... (garbled: noise passes a UDP check)
+            datagram = struct.pack("!HHHH", 9, 9, 8 + size, 0) + bytes(size)
+            packets.append(encoder.encode(datagram, 17, n, padding=_padding(datagram, alignment, 1, 0xEE)))
+        elif kind == 18:  # a UDP length beyond the payload
+            packets.append(encoder.encode(struct.pack("!HHHH", 9, 9, 9 + size, 0) + bytes(size), 17, n))
+        elif kind == 19:  # an IPv6 tunnel packet (next header 41)
+            ipv6 = struct.pack("!IHBB16s16s", 6 << 28, size, 17, 64, bytes(16), bytes(16)) + bytes(size)
+            packets.append(encoder.encode(ipv6, 41, n))
         elif kind == 12:
             packets.append(encoder.encode(_inner_ipv4(n, size, options=b"\x01\x01\x01\x00"), 4, n))
         elif kind == 13:  # the inner packet is ESP again (nested SAs)
@@ -127,8 +144,10 @@ def _capture(packets: list[bytes]) -> bytes:
     return b"".join(records)
 
 
-def _summaries(data: bytes, suite: str, batch_packets: int, *, lanes: bool, want_plaintext: bool) -> list:
-    opener = EspOpener(SaDatabase([_sa(suite)]), want_plaintext=want_plaintext)
+def _summaries(
+    data: bytes, suite: str, batch_packets: int, *, lanes: bool, want_plaintext: bool, mode: Mode = None
+) -> list:
+    opener = EspOpener(SaDatabase([_sa(suite, mode=mode)]), want_plaintext=want_plaintext)
     if not lanes:
         opener.lane = lambda *args: lanes_module.no_lane  # type: ignore[method-assign]
     batches = [
@@ -140,19 +159,24 @@ def _summaries(data: bytes, suite: str, batch_packets: int, *, lanes: bool, want
 @pytest.mark.parametrize("suite", sorted(SUITES))
 @pytest.mark.parametrize("batch_packets", [1, 5, 64])
 @pytest.mark.parametrize("want_plaintext", [False, True])
+@pytest.mark.parametrize("mode", [None, "tunnel"])
 def test_a_lane_counts_a_run_with_unusual_packets_as_the_general_path_does(
-    suite: str, batch_packets: int, want_plaintext: bool
+    suite: str, batch_packets: int, want_plaintext: bool, mode: Mode
 ):
     data = _capture(_packets(suite))
-    with_lanes = _summaries(data, suite, batch_packets, lanes=True, want_plaintext=want_plaintext)
-    assert with_lanes == _summaries(data, suite, batch_packets, lanes=False, want_plaintext=want_plaintext)
+    with_lanes = _summaries(data, suite, batch_packets, lanes=True, want_plaintext=want_plaintext, mode=mode)
+    assert with_lanes == _summaries(
+        data, suite, batch_packets, lanes=False, want_plaintext=want_plaintext, mode=mode
+    )
     singles = [outcome for summary, _ in with_lanes for _, outcome in summary]
     grouped = sum(group[0] for _, groups in with_lanes for group in groups.values())
     assert len(singles) + grouped == 120
     if not want_plaintext:
         assert grouped > 60  # the usual packets were counted in groups
         garbled = [o for o in singles if o[CODE] == OUTCOME_OPENED and o[PROBLEM]]
-        assert len(garbled) >= 6  # the wrong key's packets, the inner lengths beyond the payload
+        assert len(garbled) >= 18  # the wrong key's, the inner lengths beyond the payload, bad transport
+        transport = sum(group[G_TRANSPORT] for _, groups in with_lanes for group in groups.values())
+        assert transport >= (0 if mode else 10)  # sound UDP and TCP in transport mode, counted as such
 
 
 def test_a_cbc_lane_decrypts_only_the_pieces_of_the_usual_packets(monkeypatch):
