@@ -228,6 +228,7 @@ def open_lane(
         piece = front + back
         shortest_piece = max(front, back)  # IV | ciphertext at least this long: the piece is in it
         largest_pad = back - block - 2  # padding that lies in the trailer's blocks
+        to_payload = block - back - front  # from a piece's end to its packet's payload
         pieces_fit = iv_size == block  # CBC ciphers: the IV is one block
 
         def opened_cbc(
@@ -273,46 +274,58 @@ def open_lane(
                             pad_length = out[piece_end - 2]
                             next_header = out[piece_end - 1]
                             payload_length = ciphertext - 2 - pad_length
-                            if payload_length < 0:
-                                deferred.append(position)  # PAD_LENGTH: ``open`` says so
-                                continue
-                            if pad_length <= largest_pad:  # the padding is in the piece
+                            if next_header == 4:
+                                # the usual packet, inlined: what ``count`` would only count
+                                if (
+                                    payload_length >= 20
+                                    and pad_length <= largest_pad  # the padding is in the piece
+                                    and (
+                                        not check_padding
+                                        or out[piece_end - 2 - pad_length : piece_end - 2]
+                                        == paddings[pad_length]
+                                    )
+                                ):
+                                    version_ihl, total_length, protocol = inner_at(
+                                        out, piece_end + to_payload
+                                    )
+                                    if (
+                                        version_ihl == 0x45
+                                        and 20 <= total_length <= payload_length
+                                        and protocol != 50
+                                        and protocol != 51
+                                    ):
+                                        positions_add(position)
+                                        sequences_add(seq_at(blob, start + 4)[0])
+                                        counted += end - start
+                                        continue
+                            elif (
+                                payload_length >= 0
+                                and pad_length <= largest_pad
+                                and next_header != 41
+                                and next_header != 50
+                                and next_header != 51
+                            ):
+                                # transport mode and the like: ``count`` on the piece (its checks
+                                # read at most the payload's first 14 bytes)
                                 padding_ok = (
                                     not check_padding
                                     or out[piece_end - 2 - pad_length : piece_end - 2] == paddings[pad_length]
                                 )
-                                payload_start = piece_end - back - front + block
-                                if next_header == 4:
-                                    # the usual packet, inlined: what ``count`` would only count
-                                    if padding_ok and payload_length >= 20:
-                                        version_ihl, total_length, protocol = inner_at(out, payload_start)
-                                        if (
-                                            version_ihl == 0x45
-                                            and 20 <= total_length <= payload_length
-                                            and protocol != 50
-                                            and protocol != 51
-                                        ):
-                                            positions_add(position)
-                                            sequences_add(seq_at(blob, start + 4)[0])
-                                            counted += end - start
-                                            continue
-                                elif next_header != 41 and next_header != 50 and next_header != 51:
-                                    # transport mode and the like: ``count`` on the piece (its
-                                    # checks read at most the payload's first 14 bytes)
-                                    if judged(
-                                        out, payload_start, payload_start + payload_length, next_header,
-                                        padding_ok, True,
-                                    ):  # fmt: skip
-                                        deferred.append(position)  # garbled: ``open`` says why
-                                        continue
-                                    positions_add(position)
-                                    sequences_add(seq_at(blob, start + 4)[0])
-                                    counted += end - start
-                                    if fixed_mode is None:  # next header not IPv4 or IPv6
-                                        counts[G_TRANSPORT] += 1
-                                    if not padding_ok:
-                                        counts[G_BAD_PADDING] += 1
+                                payload_start = piece_end + to_payload
+                                if judged(
+                                    out, payload_start, payload_start + payload_length, next_header,
+                                    padding_ok, True,
+                                ):  # fmt: skip
+                                    deferred.append(position)  # garbled: ``open`` says why
                                     continue
+                                positions_add(position)
+                                sequences_add(seq_at(blob, start + 4)[0])
+                                counted += end - start
+                                if fixed_mode is None:  # next header not IPv4 or IPv6
+                                    counts[G_TRANSPORT] += 1
+                                if not padding_ok:
+                                    counts[G_BAD_PADDING] += 1
+                                continue
                         elif not authentic:
                             deferred.append(position)
                             continue
