@@ -158,7 +158,8 @@ class PcapReader:
                                 run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
                                 run_first_ns = time_ns
                             ip += shift
-                            meta += (frame, time_ns, ip, ip + 20, ip + 20, ip + ip_length)
+                            esp_start = ip + 20
+                            meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
                             pos = data_end
                             if frame == run_full_frame:
                                 batch.add_span(buf[span_start:pos])
