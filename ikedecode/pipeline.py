@@ -195,7 +195,19 @@ class _ChunkRun:
     SAs keyed by an IKE datagram before it are installed, so every packet meets the SA database as
     it stood at its frame in a sequential run."""
 
-    def __init__(self, reader: CaptureReader, chunked: _ChunkInput, keyring: KeyRing, options: Options):
+    def __init__(
+        self,
+        reader: CaptureReader,
+        chunked: _ChunkInput,
+        keyring: KeyRing,
+        options: Options,
+        work: Callable[[Iterator[tuple[Chunk, bytes | None, str | None]], ChunkSettings, list[PlannedSa]], Any]
+        | None = None,
+    ):
+        # ``work``: makes the object that scans and opens the chunks (ChunkWork's interface) from the
+        # chunks, the settings and the key file's SAs; None: ChunkWork's processes on this machine
+        # (the Dask client passes distributed/chunk_tasks.py's DaskChunkWork)
+        self.make_work = work
         self.reader = reader
         self.chunked = chunked
         self.options = options
@@ -217,7 +229,11 @@ class _ChunkRun:
         workers = options.jobs if options.chunk_processes is None else options.chunk_processes
         chunks = self._chunks()
         initial = [(-1, sa_spec(sa)) for sa in analysis.sadb]
-        with ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=options.chunk_bytes) as work:
+        if self.make_work is not None:
+            made = self.make_work(chunks, settings, initial)
+        else:
+            made = ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=options.chunk_bytes)
+        with made as work:
             self.work = work
             accounting: list[Any] = []  # the AH, reassembled ESP and ESP runs of the chunk walked
             # workers forked (above) before the DH pool starts its thread
