@@ -201,11 +201,10 @@ class _ChunkRun:
         chunked: _ChunkInput,
         keyring: KeyRing,
         options: Options,
-        work: Callable[[Iterator[tuple[Chunk, bytes | None, str | None]], ChunkSettings, list[PlannedSa]], Any]
-        | None = None,
+        work: Callable[..., Any] | None = None,
     ):
-        # ``work``: makes the object that scans and opens the chunks (ChunkWork's interface) from the
-        # chunks, the settings and the key file's SAs; None: ChunkWork's processes on this machine
+        # ``work(chunks, settings, planned)``: makes the object that scans and opens the chunks
+        # (ChunkWork's interface and arguments, less its keywords); None: ChunkWork's processes here
         # (the Dask client passes distributed/chunk_tasks.py's DaskChunkWork)
         self.make_work = work
         self.reader = reader
