@@ -1,0 +1,131 @@
+"""``--dask`` with one capture: its chunks scanned and opened on the cluster give the local report.
+
+A real two-worker ``LocalCluster`` (tests/distributed/conftest.py) scans each chunk of one capture
+(read by path, or sent from here for gzip), keeps its ESP batches, and opens them with the SA plan
+of the IKE engine running here (``distributed/chunk_tasks.py``). The report (JSON and text) must be
+byte for byte the local sequential run's, with chunks of one or a few records, for captures that
+cover IKEv1, IKEv2 rekeys, a rekey amid ESP, NAT-T, AH, IP-fragmented ESP reassembled across chunks,
+pcapng and gzip (whole and cut short).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("dask.distributed", reason="Dask is not installed (pip install 'ikedecode[dask]')")
+
+from click.testing import CliRunner  # noqa: E402
+
+import ikedecode.distributed.client as dask_client_module  # noqa: E402
+from ikedecode.capture import CaptureError, open_capture  # noqa: E402
+from ikedecode.capture.chunks import Chunk  # noqa: E402
+from ikedecode.cli import main  # noqa: E402
+from ikedecode.distributed.chunk_tasks import DaskChunkWork, scan_chunk_task  # noqa: E402
+from ikedecode.distributed.client import analyze_on_dask  # noqa: E402
+from ikedecode.keys.keyring import KeyRing  # noqa: E402
+from ikedecode.keys.loader import load_key_file  # noqa: E402
+from ikedecode.parallel.chunk_work import ChunkSettings  # noqa: E402
+from ikedecode.pipeline import Options, analyze  # noqa: E402
+from ikedecode.render.json_report import render_json  # noqa: E402
+from ikedecode.render.text import render_text  # noqa: E402
+from tests.parallel.test_chunked_runs_report_like_the_sequential_run import (  # noqa: E402
+    ah_and_fragments,  # noqa: F401 - a fixture: the lab capture with AH and IP-fragmented ESP
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+ONE_RECORD, FEW_RECORDS = 1, 3_000  # chunk_bytes: a chunk ends at the first record boundary past it
+
+CASES = [  # (capture, key file, chunk sizes): one record per chunk where the capture is short
+    ("captures/mm-aes128-sha1-modp2048.pcap", "keys/mm-aes128-sha1-modp2048.toml", (ONE_RECORD,)),  # IKEv1
+    ("captures/esp-rekey-delete.pcap", "keys/esp-rekey-delete.toml", (FEW_RECORDS,)),  # rekey amid ESP
+    ("captures/ikev2-ike-rekey.pcap", "keys/ikev2-ike-rekey.toml", (FEW_RECORDS,)),  # IKEv2 IKE SA rekey
+    ("captures/ikev2-child-rekey-pfs.pcap", "keys/ikev2-child-rekey-pfs.toml", (FEW_RECORDS,)),
+    ("captures/nat-t.pcap", "keys/nat-t.toml", (ONE_RECORD,)),  # NAT-T
+    ("captures/ikev2-pq-init-fragments-lost.pcap", None, (ONE_RECORD,)),  # IP fragments never completed
+    ("tests/corpus/unknown-blocks.pcapng", None, (ONE_RECORD,)),  # pcapng
+    ("tests/corpus/lab.pcap.gz", None, (FEW_RECORDS,)),  # gzip: read here, the chunks' bytes sent
+    ("tests/corpus/cut-gzip-stream.pcap.gz", None, (ONE_RECORD,)),  # gzip cut short: the last chunk says so
+    ("tests/corpus/ip-fragments-overlapping.pcap", None, (ONE_RECORD,)),
+]
+
+
+def _ring(keys: Path | None) -> KeyRing:
+    ring = KeyRing()
+    if keys is not None:
+        ring.merge(load_key_file(str(keys)))
+    return ring
+
+
+def _report(report) -> str:  # noqa: ANN001
+    return render_json(report) + render_text(report)
+
+
+@pytest.fixture
+def dask_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The chunks each Dask chunk run handed to the cluster (a test cannot pass by not taking it)."""
+    runs: list[int] = []
+
+    class Counted(DaskChunkWork):
+        def close(self) -> None:
+            runs.append(self._handed)
+            super().close()
+
+    monkeypatch.setattr(dask_client_module, "DaskChunkWork", Counted)
+    return runs
+
+
+def _on_dask(client, capture: Path, ring: KeyRing, chunk_bytes: int) -> str:  # noqa: ANN001
+    report = analyze_on_dask(client, [str(capture)], ring, Options(chunk_bytes=chunk_bytes))
+    for _ in range(100):  # a future is released on the client's event loop, soon after it goes
+        if not client.futures:
+            break
+        time.sleep(0.05)
+    assert not client.futures  # every scan, summary, plan and residue released
+    return _report(report)
+
+
+@pytest.mark.parametrize(("capture", "keys", "sizes"), CASES, ids=[Path(c).name for c, _, _ in CASES])
+def test_one_capture_in_chunks_on_dask_reports_like_the_local_run(client, dask_chunks, capture, keys, sizes):  # noqa: ANN001
+    path = ROOT / capture
+    ring = _ring(ROOT / keys if keys else None)
+    sequential = _report(analyze(open_capture(path), ring, Options(jobs=1)))
+    for chunk_bytes in sizes:
+        assert _on_dask(client, path, ring, chunk_bytes) == sequential
+    assert len(dask_chunks) == len(sizes) and min(dask_chunks) > 1  # split, and over the cluster
+
+
+def test_ah_and_fragmented_esp_across_chunks_on_dask(client, dask_chunks, ah_and_fragments):  # noqa: ANN001, F811
+    capture, ring = ah_and_fragments
+    sequential = analyze(open_capture(capture), ring, Options(jobs=1))
+    assert sequential.stats.ah > 0 and sequential.stats.ip_fragments > 0
+    assert _on_dask(client, capture, ring, ONE_RECORD) == _report(sequential)
+    assert dask_chunks[0] == sequential.stats.packets  # one record per chunk
+
+
+def test_the_command_line_spreads_one_capture_and_merges_several(client, dask_chunks):  # noqa: ANN001
+    name = "esp-rekey-delete"
+    one = [str(ROOT / "captures" / f"{name}.pcap"), "--keys", str(ROOT / "keys" / f"{name}.toml")]
+    runner = CliRunner()
+    arguments = [*one, "--format", "json", "-q"]
+    local = runner.invoke(main, arguments, catch_exceptions=False)
+    remote = runner.invoke(
+        main, [*arguments, "--dask", client.scheduler.address, "--chunk-size", "4K"], catch_exceptions=False
+    )
+    assert (local.exit_code, remote.exit_code) == (0, 0)
+    assert remote.stdout == local.stdout
+    assert len(dask_chunks) == 1 and dask_chunks[0] > 1
+    several = [*arguments, str(ROOT / "captures" / "nat-t.pcap")]  # two files: one task per file
+    merged = runner.invoke(main, [*several, "--dask", client.scheduler.address], catch_exceptions=False)
+    assert merged.exit_code == 0 and len(json.loads(merged.stdout)["sources"]) == 2
+    assert len(dask_chunks) == 1
+
+
+def test_a_capture_the_workers_cannot_read_is_one_line(tmp_path: Path):
+    chunk = Chunk(0, 24, 100, 0, True, b"")
+    settings = ChunkSettings(str(tmp_path / "gone.pcap"), {"name": "gone.pcap"})
+    with pytest.raises(CaptureError, match=r"gone\.pcap: no such file on a Dask worker"):
+        scan_chunk_task(settings, chunk, None, None)
