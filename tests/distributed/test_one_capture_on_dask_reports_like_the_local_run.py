@@ -11,6 +11,7 @@ pcapng and gzip (whole and cut short).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -134,3 +135,19 @@ def test_a_capture_the_workers_cannot_read_is_one_line(tmp_path: Path):
 
 def test_the_command_line_states_the_dask_chunk_size_of_the_tasks_module():
     assert cli.DEFAULT_DASK_CHUNK_BYTES == DEFAULT_DASK_CHUNK_BYTES  # (written twice: --help stays fast)
+
+
+def test_dh_private_keys_with_the_dh_pool_beside_the_dask_client(client, dask_chunks, tmp_path: Path):  # noqa: ANN001
+    # The IKE engine runs here with its DH pool (--dh-private): interleaved negotiations keyed by
+    # the DH values, their ESP opened on the cluster
+    sys.path.insert(0, str(ROOT / "bench"))
+    from ike_bench import load_keys
+    from ike_capture_gen import Settings, generate
+
+    made = generate(tmp_path, 12, Settings(esp_packets=40), concurrent=3)
+    keyring = load_keys(made.psk_file, made.dh_private_keys)
+    sequential = analyze(open_capture(made.capture), keyring, Options(jobs=1))
+    assert sum(sa.counters.verified for sa in sequential.ipsec_sas) > 24  # keyed by the DH values
+    remote = analyze_on_dask(client, [str(made.capture)], keyring, Options(jobs=2, chunk_bytes=3_000))
+    assert _report(remote) == _report(sequential)
+    assert dask_chunks[0] > 1
