@@ -68,16 +68,17 @@ class Run:
     cpu_seconds: float = 0.0  # user + sys of the main process and every worker
     main_rss_mib: float = 0.0  # peak RSS of the main process alone
     worker_rss_mib: float = 0.0  # peak RSS of the largest worker process (0: none)
+    main_cpu_seconds: float = 0.0  # user + sys of the main process alone
 
 
-# ikedecode run through this wrapper writes its own peak RSS and its workers' (RUSAGE_CHILDREN: the
-# largest waited-for child) to the file named by IKEDECODE_BENCH_USAGE when it exits
+# ikedecode run through this wrapper writes its own peak RSS, its workers' (RUSAGE_CHILDREN: the
+# largest waited-for child) and its own CPU seconds to the file named by IKEDECODE_BENCH_USAGE at exit
 USAGE_WRAPPER = """
 import atexit, os, resource, runpy, sys
 def note():
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(os.environ["IKEDECODE_BENCH_USAGE"], "w") as out:
-        out.write(f"{me.ru_maxrss} {kids.ru_maxrss}")
+        out.write(f"{me.ru_maxrss} {kids.ru_maxrss} {me.ru_utime + me.ru_stime}")
 atexit.register(note)
 sys.argv[0] = "ikedecode"
 runpy.run_module("ikedecode", run_name="__main__", alter_sys=True)
@@ -148,14 +149,14 @@ def run_ikedecode(path: Path, keys: Path, jobs: int, folder: Path) -> Run:
     seconds, rss, status, cpu = measure(ikedecode_command(path, keys, jobs, wrapped=True), report_path)
     if status:
         raise SystemExit(f"ikedecode failed on {path} (exit {status})")
-    main_kib, worker_kib = (int(field) for field in usage_path.read_text().split())
+    main_kib, worker_kib, main_cpu = (float(field) for field in usage_path.read_text().split())
     report = json.loads(report_path.read_text())
     verified = sum(sa["verified"] + sa["decrypted"] for sa in report["ipsec_sas"])
     packets = report["capture"]["esp"]
     report_path.unlink()
     return Run(
         f"ikedecode --jobs {jobs}", seconds, rss, verified, packets, jobs, cpu,
-        main_kib / 1024, worker_kib / 1024,
+        main_kib / 1024, worker_kib / 1024, main_cpu,
     )  # fmt: skip
 
 
@@ -287,7 +288,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print("\nScaling (speedup over --jobs 1, efficiency = speedup / jobs, CPU: user + sys, all processes):")
-    print("| suite | jobs | s | MB/s | speedup | efficiency | CPU s | peak RSS main MiB | largest worker |")
+    print("| suite | jobs | s | MB/s | speedup | efficiency | CPU s (main) | RSS MiB main | largest worker |")
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(scaling))
 
@@ -301,7 +302,7 @@ def scaling_rows(suite_name: str, megabytes: float, runs: list[Run]) -> list[str
         rows.append(
             f"| {suite_name} | {run.jobs} | {run.seconds:.2f} | {megabytes / run.seconds:.1f} | "
             + (f"{speedup:.2f}x | {speedup / run.jobs:.0%} | " if speedup else "- | - | ")
-            + f"{run.cpu_seconds:.1f} | {run.main_rss_mib:.0f} | "
+            + f"{run.cpu_seconds:.1f} ({run.main_cpu_seconds:.1f}) | {run.main_rss_mib:.0f} | "
             + (f"{run.worker_rss_mib:.0f} |" if run.worker_rss_mib else "- |")
         )
     return rows
