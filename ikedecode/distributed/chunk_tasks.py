@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import errno
 import os
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import replace
@@ -138,6 +139,7 @@ class DaskChunkWork:
         self._handed = 0
         self._next = 0
         self._exhausted = False
+        self._run = uuid.uuid4().hex  # in the tasks' keys (the dashboard shows them)
 
     # --- stage 1 -----------------------------------------------------------------------------------
 
@@ -181,7 +183,7 @@ class DaskChunkWork:
             self._plan_future,
             self.settings.want_plaintext,
             self.settings.check_padding,
-            pure=False,
+            key=f"ikedecode-open-{self._run}-{index}",
         )
         scan.release()  # the open task holds it until it ran; then the batches go
 
@@ -238,9 +240,14 @@ class DaskChunkWork:
             where: Any = None
             if data is not None:  # read here from a stream: straight to a worker, not in the graph
                 [where] = client.scatter([bytes(data)], hash=False)
-            scan = client.submit(scan_chunk_task, settings, chunk, where, end_error, pure=False)
+            named = f"{self._run}-{chunk.index}"  # the tasks' keys: ikedecode-scan-RUN-CHUNK...
+            scan = client.submit(
+                scan_chunk_task, settings, chunk, where, end_error, key=f"ikedecode-scan-{named}"
+            )
             self._scans[chunk.index] = scan
-            self._summaries[chunk.index] = client.submit(scan_summary_task, scan, pure=False)
+            self._summaries[chunk.index] = client.submit(
+                scan_summary_task, scan, key=f"ikedecode-summary-{named}"
+            )
             self._live.append(chunk.index)
             self._handed += 1
 
