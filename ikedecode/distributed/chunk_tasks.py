@@ -148,7 +148,7 @@ class DaskChunkWork:
         self._hand_out()
         if index >= self._handed:
             return None
-        version, scan, kept = _result(self._summaries.pop(index))
+        version, scan, kept = _result(self._summaries.pop(index), self.settings.path is None)
         if version != __version__:
             raise DaskError(
                 f"a Dask worker runs ikedecode {version}, this client {__version__}: install the "
@@ -175,7 +175,7 @@ class DaskChunkWork:
             self._opened[index] = []
             return
         if self._plan_future is None:  # sent to the cluster once per change, not with every task
-            [self._plan_future] = self.client.scatter([list(self._plan)], hash=False)
+            self._plan_future = self._scatter(list(self._plan))
         scan = self._scans.pop(index)
         self._opened[index] = self.client.submit(
             open_chunk_task,
@@ -194,7 +194,7 @@ class DaskChunkWork:
         else:
             if not block and not opened.done():
                 return None
-            residues = _result(opened)
+            residues = _result(opened, self.settings.path is None)
         del self._opened[index]
         if self._live[0] == index:
             self._live.popleft()
@@ -239,7 +239,7 @@ class DaskChunkWork:
             chunk, data, end_error = item
             where: Any = None
             if data is not None:  # read here from a stream: straight to a worker, not in the graph
-                [where] = client.scatter([bytes(data)], hash=False)
+                where = self._scatter(bytes(data))
             named = f"{self._run}-{chunk.index}"  # the tasks' keys: ikedecode-scan-RUN-CHUNK...
             scan = client.submit(
                 scan_chunk_task, settings, chunk, where, end_error, key=f"ikedecode-scan-{named}"
@@ -251,8 +251,16 @@ class DaskChunkWork:
             self._live.append(chunk.index)
             self._handed += 1
 
+    def _scatter(self, value: object) -> Any:
+        """``value`` sent to a worker (one future for it: a list would be scattered element-wise)."""
+        try:
+            [future] = self.client.scatter([value], hash=False)
+        except Exception as exc:  # noqa: BLE001 - a worker lost while sending to it: one line
+            raise DaskError(f"cannot send data to a Dask worker ({type(exc).__name__}: {exc})") from None
+        return future
 
-def _result(future: Any) -> Any:
+
+def _result(future: Any, streamed: bool) -> Any:
     """A task's result; a task that failed for a reason the user can act on (a capture a worker
     cannot read, a version mismatch) keeps its one-line error, any other becomes one."""
     try:
@@ -260,7 +268,13 @@ def _result(future: Any) -> Any:
     except (CaptureError, DaskError):
         raise
     except Exception as exc:  # noqa: BLE001 - a worker lost, a task that raised: one line
-        raise DaskError(f"a Dask chunk task failed ({type(exc).__name__}: {exc})") from None
+        why = f"a Dask chunk task failed ({type(exc).__name__}: {exc})"
+        if streamed:  # scattered chunk bytes cannot be recomputed (a file's chunks can: read again)
+            why += (
+                "; the chunks of a gzip capture exist only on the worker they were sent to, so a lost "
+                "worker ends the run: gunzip the capture on the shared storage to let Dask redo them"
+            )
+        raise DaskError(why) from None
 
 
 def workers_of(client: Any) -> int:
