@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -41,7 +42,8 @@ from ikedecode.capture.errors import CaptureError
 from ikedecode.distributed.errors import DaskError
 from ikedecode.esp.chunk_open import Residue, open_batches
 from ikedecode.esp.opener import EspOpener
-from ikedecode.esp.sa_plan import PlannedSa, SaPlan
+from ikedecode.esp.sa import IpsecSa
+from ikedecode.esp.sa_plan import BuiltSa, PlannedSa, SaPlan
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.parallel.chunk_work import LIVE_PER_WORKER, ChunkSettings, _Stages
 
@@ -73,12 +75,39 @@ def scan_summary_task(scan: ChunkScan) -> tuple[str, ChunkScan, bool]:
 
 
 def open_chunk_task(
-    scan: ChunkScan, planned: list[PlannedSa], want_plaintext: bool, check_padding: bool
+    scan: ChunkScan,
+    pieces: list[list[PlannedSa]],
+    names: list[str],
+    want_plaintext: bool,
+    check_padding: bool,
 ) -> list[list[Residue]]:
-    """Stage 2: the scan's batches opened with the SAs of ``planned`` (each from its threshold frame
-    on), per batch its spans' residues."""
+    """Stage 2: the scan's batches opened with the SAs of the plan (each from its threshold frame
+    on), per batch its spans' residues. The plan comes in ``pieces`` (consecutive runs of it,
+    ``names`` their keys): the SAs of a piece are built once per worker and reused by the next
+    chunks' tasks (with their keyed cipher state)."""
     opener = EspOpener(SaDatabase(), check_padding=check_padding, want_plaintext=want_plaintext)
+    planned = [entry for piece, name in zip(pieces, names, strict=True) for entry in _built(piece, name)]
     return open_batches(SaPlan(opener, planned), scan.batches)
+
+
+# this worker thread's SAs per plan piece (an SA's keyed cipher state is not shared between the
+# threads of a worker started with --nthreads above 1)
+_THREAD = threading.local()
+MAX_BUILT_PIECES = 256  # a run holds about log2(SAs) pieces at a time
+
+
+def _built(piece: list[PlannedSa], name: str) -> list[BuiltSa]:
+    cache: OrderedDict[str, list[BuiltSa]] | None = getattr(_THREAD, "built", None)
+    if cache is None:
+        cache = _THREAD.built = OrderedDict()
+    built = cache.get(name)
+    if built is None:
+        built = cache[name] = [(threshold, IpsecSa(**spec)) for threshold, spec in piece]
+        while len(cache) > MAX_BUILT_PIECES:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(name)
+    return built
 
 
 def _unreadable(path: str | None, exc: OSError) -> str:
@@ -130,7 +159,10 @@ class DaskChunkWork:
         self.settings = replace(settings, path=path if settings.path is not None else None)
         self.max_live = max_live or max(2, LIVE_PER_WORKER * max(workers, 1))
         self._plan: list[PlannedSa] = list(planned)
-        self._plan_future: Any = None  # the plan as scattered, None after it changed
+        # the plan as sent: consecutive pieces (start, end, future), each at most half the size
+        # of the one before it, so a task names about log2(SAs) of them and each SA is sent about
+        # log2(SAs) times in all (not once per chunk)
+        self._pieces: list[tuple[int, int, Any]] = []
         self._scans: dict[int, Any] = {}  # chunk -> its scan's future (batches on a worker)
         self._summaries: dict[int, Any] = {}  # chunk -> its summary's future
         self._opened: dict[int, Any] = {}  # chunk -> its residues' future, or [] (nothing to open)
@@ -166,21 +198,20 @@ class DaskChunkWork:
     # --- stage 2 -----------------------------------------------------------------------------------
 
     def plan(self, planned: list[PlannedSa]) -> None:
-        if planned:
-            self._plan.extend(planned)
-            self._plan_future = None
+        self._plan.extend(planned)
 
     def open(self, index: int) -> None:
         if not self._kept.pop(index):
             self._opened[index] = []
             return
-        if self._plan_future is None:  # sent to the cluster once per change, not with every task
-            self._plan_future = self._scatter(list(self._plan))
+        self._send_plan()
         scan = self._scans.pop(index)
+        pieces = [future for _start, _end, future in self._pieces]
         self._opened[index] = self.client.submit(
             open_chunk_task,
             scan,
-            self._plan_future,
+            pieces,
+            [future.key for future in pieces],
             self.settings.want_plaintext,
             self.settings.check_padding,
             key=f"ikedecode-open-{self._run}-{index}",
@@ -210,16 +241,14 @@ class DaskChunkWork:
             *self._scans.values(),
             *self._summaries.values(),
             *(f for f in self._opened.values() if not isinstance(f, list)),
+            *(future for _start, _end, future in self._pieces),
         ]
-        if self._plan_future is not None:
-            futures.append(self._plan_future)
         if futures:
             try:
                 self.client.cancel(futures)
             except Exception:  # noqa: BLE001, S110 - the client may be gone already: nothing to free
                 pass
-        self._scans, self._summaries, self._opened = {}, {}, {}
-        self._plan_future = None
+        self._scans, self._summaries, self._opened, self._pieces = {}, {}, {}, []
 
     def __enter__(self) -> DaskChunkWork:
         return self
@@ -250,6 +279,17 @@ class DaskChunkWork:
             )
             self._live.append(chunk.index)
             self._handed += 1
+
+    def _send_plan(self) -> None:
+        """The SAs planned since the last open, sent as a new piece merged with the pieces before
+        it that are not larger than it (a binary counter's carries)."""
+        pieces = self._pieces
+        start, end = (pieces[-1][1] if pieces else 0), len(self._plan)
+        if start == end:
+            return
+        while pieces and pieces[-1][1] - pieces[-1][0] <= end - start:
+            start = pieces.pop()[0]  # the tasks already given it keep it until they ran
+        pieces.append((start, end, self._scatter(self._plan[start:end])))
 
     def _scatter(self, value: object) -> Any:
         """``value`` sent to a worker (one future for it: a list would be scattered element-wise)."""
