@@ -160,8 +160,8 @@ class DaskChunkWork:
         self.max_live = max_live or max(2, LIVE_PER_WORKER * max(workers, 1))
         self._plan: list[PlannedSa] = list(planned)
         # the plan as sent: consecutive pieces (start, end, future), each at most half the size
-        # of the one before it, so a task names about log2(SAs) of them and each SA is sent about
-        # log2(SAs) times in all (not once per chunk)
+        # of the one before it, so a task names at most log2(SAs) + 1 of them; an SA is sent again
+        # only when its piece grows by half or more: O(log SAs) times in all, not once per chunk
         self._pieces: list[tuple[int, int, Any]] = []
         self._scans: dict[int, Any] = {}  # chunk -> its scan's future (batches on a worker)
         self._summaries: dict[int, Any] = {}  # chunk -> its summary's future
@@ -281,13 +281,13 @@ class DaskChunkWork:
             self._handed += 1
 
     def _send_plan(self) -> None:
-        """The SAs planned since the last open, sent as a new piece merged with the pieces before
-        it that are not larger than it (a binary counter's carries)."""
+        """The SAs planned since the last open, sent as a new piece, merged with the pieces before
+        it that are less than twice its size (as a binary counter carries)."""
         pieces = self._pieces
         start, end = (pieces[-1][1] if pieces else 0), len(self._plan)
         if start == end:
             return
-        while pieces and pieces[-1][1] - pieces[-1][0] <= end - start:
+        while pieces and pieces[-1][1] - pieces[-1][0] < 2 * (end - start):
             start = pieces.pop()[0]  # the tasks already given it keep it until they ran
         pieces.append((start, end, self._scatter(self._plan[start:end])))
 

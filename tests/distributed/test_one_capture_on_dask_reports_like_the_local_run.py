@@ -151,3 +151,35 @@ def test_dh_private_keys_with_the_dh_pool_beside_the_dask_client(client, dask_ch
     remote = analyze_on_dask(client, [str(made.capture)], keyring, Options(jobs=2, chunk_bytes=3_000))
     assert _report(remote) == _report(sequential)
     assert dask_chunks[0] > 1
+
+
+class _Sent:
+    """What a fake client's ``scatter`` returns: the value, under a key."""
+
+    def __init__(self, value: object, key: str) -> None:
+        self.value, self.key = value, key
+
+
+class _FakeClient:
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    def scatter(self, values: list[object], hash: bool = True) -> list[_Sent]:  # noqa: A002, FBT001, FBT002
+        self.sent.extend(values)
+        return [_Sent(value, f"piece-{len(self.sent)}") for value in values]
+
+
+def test_the_sa_plan_goes_in_pieces_that_add_up_to_it_and_stay_few():
+    fake = _FakeClient()
+    work = DaskChunkWork(fake, iter(()), ChunkSettings(None), [(-1, {"spi": 0})], path=None, workers=2)
+    frame = 0
+    for added in [0, 1, 3, 0, 2, 1, 1, 7, 1, 1, 1, 1, 20, 5, 4, 3, 2, 1, *[1] * 40, 9, 8, 7, 6, 5]:
+        planned = [(frame + i, {"spi": frame + i + 1}) for i in range(added)]
+        frame += added
+        work.plan(planned)
+        work._send_plan()
+        sent = [entry for _start, _end, piece in work._pieces for entry in piece.value]
+        assert sent == work._plan  # in order, each SA once
+        sizes = [end - start for start, end, _piece in work._pieces]
+        assert all(a >= 2 * b for a, b in zip(sizes, sizes[1:], strict=False))  # so at most log2 + 1
+    assert sum(len(value) for value in fake.sent) < 4 * len(work._plan)  # not the whole plan each time
