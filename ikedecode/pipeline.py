@@ -42,6 +42,8 @@ from ikedecode.render.pcap_writer import DecryptedPcapWriter
 
 DEFAULT_CHUNK_BYTES = 4 << 20  # a chunk: a few thousand records, a few ms of a worker's time
 DEFAULT_CHUNK_AFTER = 32 << 20  # smaller captures are read in one pass (starting workers costs more)
+SLOT_MARGIN = 256 << 10  # a gzip chunk's shared-memory slot: --chunk-size plus this (a larger chunk
+# goes through the pipe)
 
 
 @dataclass(slots=True)
@@ -228,10 +230,11 @@ class _ChunkRun:
         workers = options.jobs if options.chunk_processes is None else options.chunk_processes
         chunks = self._chunks()
         initial = [(-1, sa_spec(sa)) for sa in analysis.sadb]
+        slot_bytes = options.chunk_bytes + SLOT_MARGIN  # a chunk ends at the first record boundary past it
         if self.make_work is not None:
             made = self.make_work(chunks, settings, initial)
         else:
-            made = ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=options.chunk_bytes)
+            made = ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=slot_bytes)
         with made as work:
             self.work = work
             accounting: list[Any] = []  # the AH, reassembled ESP and ESP runs of the chunk walked
