@@ -183,3 +183,21 @@ def test_the_sa_plan_goes_in_pieces_that_add_up_to_it_and_stay_few():
         sizes = [end - start for start, end, _piece in work._pieces]
         assert all(a >= 2 * b for a, b in zip(sizes, sizes[1:], strict=False))  # so at most log2 + 1
     assert sum(len(value) for value in fake.sent) < 4 * len(work._plan)  # not the whole plan each time
+
+
+def test_pcapng_reference_captures_with_esp_on_dask(client, dask_chunks, reference_dir):  # noqa: ANN001
+    from tests.parallel.test_chunked_runs_report_like_the_sequential_run import _reference
+
+    for name, chunk_bytes in (
+        ("wireshark-wiki/ipsec_ikev2_esp_nat_t/capture.pcapng", FEW_RECORDS),  # IKEv2, NAT-T ESP, pcapng
+        ("wireshark/captures/esp-bug-12671.pcapng.gz", ONE_RECORD),  # pcapng in gzip
+    ):
+        capture = reference_dir / name
+        [keys] = [k for _, c, k in _reference() if c == capture]
+        ring = KeyRing()
+        for key_file in keys:
+            ring.merge(load_key_file(str(key_file)))
+        sequential = analyze(open_capture(capture), ring, Options(jobs=1))
+        assert sum(sa.counters.verified + sa.counters.decrypted for sa in sequential.ipsec_sas)  # it decrypts
+        assert _on_dask(client, capture, ring, chunk_bytes) == _report(sequential)
+    assert len(dask_chunks) == 2 and min(dask_chunks) > 1
