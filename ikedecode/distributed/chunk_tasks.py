@@ -92,16 +92,16 @@ def open_chunk_task(
     return open_batches(SaPlan(opener, planned), scan.batches)
 
 
-# this worker thread's SAs per plan piece (an SA's keyed cipher state is not shared between the
-# threads of a worker started with --nthreads above 1)
-_THREAD = threading.local()
+# per worker thread (an SA's keyed cipher state is not shared between the threads of a worker
+# started with --nthreads above 1), the SAs of each plan piece it has used
+_BUILT: dict[int, OrderedDict[str, list[BuiltSa]]] = {}
+_BUILT_LOCK = threading.Lock()
 MAX_BUILT_PIECES = 256  # a run holds about log2(SAs) pieces at a time
 
 
 def _built(piece: list[PlannedSa], name: str) -> list[BuiltSa]:
-    cache: OrderedDict[str, list[BuiltSa]] | None = getattr(_THREAD, "built", None)
-    if cache is None:
-        cache = _THREAD.built = OrderedDict()
+    with _BUILT_LOCK:
+        cache = _BUILT.setdefault(threading.get_ident(), OrderedDict())
     built = cache.get(name)
     if built is None:
         built = cache[name] = [(threshold, IpsecSa(**spec)) for threshold, spec in piece]
@@ -110,6 +110,15 @@ def _built(piece: list[PlannedSa], name: str) -> list[BuiltSa]:
     else:
         cache.move_to_end(name)
     return built
+
+
+def forget_built_sas() -> int:
+    """Drop every SA this worker built (their keys leave its memory with them); how many pieces.
+    The client runs it on every worker at the end of a run."""
+    with _BUILT_LOCK:
+        pieces = sum(len(cache) for cache in _BUILT.values())
+        _BUILT.clear()
+    return pieces
 
 
 def _unreadable(path: str | None, exc: OSError) -> str:
@@ -165,6 +174,7 @@ class DaskChunkWork:
         # of the one before it, so a task names at most log2(SAs) + 1 of them; an SA is sent again
         # only when its piece grows by half or more: O(log SAs) times in all, not once per chunk
         self._pieces: list[tuple[int, int, Any]] = []
+        self._sent_plan = False
         self._scans: dict[int, Any] = {}  # chunk -> its scan's future (batches on a worker)
         self._summaries: dict[int, Any] = {}  # chunk -> its summary's future
         self._opened: dict[int, Any] = {}  # chunk -> its residues' future, or [] (nothing to open)
@@ -245,12 +255,15 @@ class DaskChunkWork:
             *(f for f in self._opened.values() if not isinstance(f, list)),
             *(future for _start, _end, future in self._pieces),
         ]
-        if futures:
-            try:
+        try:
+            if futures:
                 self.client.cancel(futures)
-            except Exception:  # noqa: BLE001, S110 - the client may be gone already: nothing to free
-                pass
+            if self._sent_plan:  # the SAs' keys do not outlive the run in the workers' memory
+                self.client.run(forget_built_sas)
+        except Exception:  # noqa: BLE001, S110 - the client or a worker is gone: nothing to free there
+            pass
         self._scans, self._summaries, self._opened, self._pieces = {}, {}, {}, []
+        self._sent_plan = False
 
     def __enter__(self) -> DaskChunkWork:
         return self
@@ -292,6 +305,7 @@ class DaskChunkWork:
         while pieces and pieces[-1][1] - pieces[-1][0] < 2 * (end - start):
             start = pieces.pop()[0]  # the tasks already given it keep it until they ran
         pieces.append((start, end, self._scatter(self._plan[start:end])))
+        self._sent_plan = True
 
     def _scatter(self, value: object) -> Any:
         """``value`` sent to a worker (one future for it: a list would be scattered element-wise)."""

@@ -26,7 +26,12 @@ from ikedecode import cli  # noqa: E402
 from ikedecode.capture import CaptureError, open_capture  # noqa: E402
 from ikedecode.capture.chunks import Chunk  # noqa: E402
 from ikedecode.cli import main  # noqa: E402
-from ikedecode.distributed.chunk_tasks import DEFAULT_DASK_CHUNK_BYTES, DaskChunkWork, scan_chunk_task  # noqa: E402
+from ikedecode.distributed.chunk_tasks import (  # noqa: E402
+    DEFAULT_DASK_CHUNK_BYTES,
+    DaskChunkWork,
+    forget_built_sas,
+    scan_chunk_task,
+)
 from ikedecode.distributed.client import analyze_on_dask  # noqa: E402
 from ikedecode.keys.keyring import KeyRing  # noqa: E402
 from ikedecode.keys.loader import load_key_file  # noqa: E402
@@ -87,6 +92,7 @@ def _on_dask(client, capture: Path, ring: KeyRing, chunk_bytes: int) -> str:  # 
             break
         time.sleep(0.05)
     assert not client.futures  # every scan, summary, plan and residue released
+    assert set(client.run(forget_built_sas).values()) == {0}  # no SA (no key) left on a worker
     return _report(report)
 
 
