@@ -505,6 +505,12 @@ def _run(
         )
         if chunk_size is not None:  # asked for: chunks whatever the file's size
             options.chunk_bytes, options.chunk_after = chunk_size, 0
+            # with --dask, one file's chunks go to the cluster's workers, whatever --jobs
+            if len(paths) > 1 or (options.jobs == 1 and not dask_scheduler):
+                why = "--jobs 1" if options.jobs == 1 and not dask_scheduler else "several captures"
+                note(
+                    f"note: --chunk-size applies to one capture file with --jobs above 1; ignored with {why}"
+                )
         elif dask_scheduler:  # a chunk costs the Dask client ~10 ms: larger chunks than here
             options.chunk_bytes = DEFAULT_DASK_CHUNK_BYTES
         if dask_scheduler:

@@ -5,6 +5,11 @@ is ``ikedecode.analysis.session.Analysis`` (the Dask merger drives the same one)
 keeps what touches processes and files: the reader, ``EspWork`` opening ESP batches (in this
 process or on every core, ``--jobs``) whose results are fed back in capture order, so the report is
 the same whatever the number of jobs, the DH pool reading ahead, and the decrypted-pcap writer.
+
+One capture file big enough (``chunk_after``), with ``jobs`` > 1, takes the chunk path instead
+(``_ChunkRun``): worker processes read, scan and open their own chunks of the file
+(``parallel/chunk_work.py``) while this process walks the chunk boundaries, joins the scans in
+order, runs the engine ahead and accounts behind it (docs/performance.md, "Using every core").
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NamedTuple, cast
+from typing import Any, BinaryIO, NamedTuple
 
 from ikedecode.analysis.report import Report
 from ikedecode.analysis.session import Analysis, OpenedBatch
@@ -154,7 +159,6 @@ class _ChunkInput:
 
     path: str | None
     stream: BinaryIO | None
-    size: int
     # the reader's own file: its position is moved to the end of each chunk accounted, so the
     # progress bar (terminal/progress.py, which reads ``reader.bytes_read()``) follows the analysis
     file: BinaryIO
@@ -175,8 +179,8 @@ def _chunked_input(reader: CaptureReader, options: Options) -> _ChunkInput | Non
     if not stat.S_ISREG(status.st_mode) or status.st_size < max(options.chunk_after, 1):
         return None
     if reader.compressed:
-        return _ChunkInput(None, stream, status.st_size, stream)
-    return _ChunkInput(reader.name, None, status.st_size, stream)
+        return _ChunkInput(None, stream, stream)
+    return _ChunkInput(reader.name, None, stream)
 
 
 class ChunkEnd(NamedTuple):
@@ -287,7 +291,7 @@ class _ChunkRun:
             mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view,
         ):
             done = 0  # bytes of the walk behind us, given back (RSS stays flat over GBs)
-            for chunk in plan_chunks(cast(bytes, view), chunk_bytes, name=self.reader.name):
+            for chunk in plan_chunks(view, chunk_bytes, name=self.reader.name):
                 yield chunk, None, None
                 behind = chunk.end - chunk.end % mmap.PAGESIZE
                 if behind - done >= 64 * mmap.PAGESIZE:

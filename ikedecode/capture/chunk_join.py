@@ -47,7 +47,7 @@ class ChunkJoiner:
         self._times: Any = ()  # the current chunk's record times
         self._base = 0  # its records_before
         self._total = CaptureStats()  # the chunks' summed counts, link types, kept notes
-        self._reasons: list[Counter[str]] = []
+        self._reasons: Counter[str] = Counter()  # the chunks' malformed reasons, summed
         self._first_seen: dict[str, tuple[int, int, int]] = {}  # reason -> (frame, phase, order)
         self._entries: list[tuple[tuple[int, int], int, str]] = []  # this chunk's, until merged
         self._main_kept = 0  # main-side malformed entries and reasons already placed
@@ -101,7 +101,7 @@ class ChunkJoiner:
         total, stats = self._total, scan.stats
         add_counts(total, stats)
         total.link_types.update(stats.link_types)  # only chunks count link types: in chunk order
-        self._reasons.append(stats.malformed_reasons)
+        self._reasons.update(stats.malformed_reasons)
         for reason, frame in scan.reasons_at.items():
             self._seen(reason, (frame, FRAME_ITSELF, 0))
         self._entries.extend(((frame, FRAME_ITSELF), frame, text) for frame, text in stats.malformed_frames)
@@ -164,7 +164,7 @@ class ChunkJoiner:
         stats = CaptureStats()
         add_counts(stats, total)
         add_counts(stats, main)
-        stats.malformed_reasons = counter_in_order([*self._reasons, main.malformed_reasons], self._first_seen)
+        stats.malformed_reasons = counter_in_order([self._reasons, main.malformed_reasons], self._first_seen)
         stats.malformed_frames = list(total.malformed_frames)
         stats.link_types = Counter(total.link_types)
         stats.truncated = total.truncated

@@ -12,7 +12,9 @@ classifier does not want is "other" and a snaplen-truncated one malformed, here 
 
 from __future__ import annotations
 
+import mmap
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, cast
@@ -20,13 +22,14 @@ from typing import Any, NamedTuple, cast
 from .accounting import DEFAULT_FRAGMENT_BUFFERS, DeferredFragment
 from .batch import FRAME, META_FIELDS, TIME_NS, EspBatch
 from .chunks import Chunk
-from .datagram import CaptureStats, Datagram
+from .datagram import CaptureStats, Datagram, Kind
 from .formats import open_format
 from .malformed import Malformed
+from .pcap import RECORD_HEADER_LEN, PcapReader
 from .pcapng import PcapngReader
 from .reader import DEFAULT_BATCH_PACKETS, CaptureReader
 from .records import RecordSource
-from .source import ByteSource
+from .source import CHUNK_SIZE, ByteSource
 
 
 class EspRun(NamedTuple):
@@ -42,7 +45,11 @@ ChunkItem = Datagram | DeferredFragment | EspRun
 
 @dataclass(slots=True)
 class ChunkScan:
-    """What reading one chunk gave; frames are the capture's (absolute) frame numbers."""
+    """What reading one chunk gave; frames are the capture's (absolute) frame numbers.
+
+    Only chunks count link types and ICMP notes, so their order over the chunks is the capture's;
+    malformed reasons are also counted by the joiner (fragment sets), hence ``reasons_at``.
+    """
 
     chunk: Chunk
     frames: int = 0  # records in the chunk
@@ -68,7 +75,7 @@ class _ChunkReader(CaptureReader):
     def _start(self, source: ByteSource, records: RecordSource) -> None:
         super()._start(source, records)
         self.reasons_at: dict[str, int] = {}
-        self.general_times: list[tuple[int, int]] = []  # (frame, time_ns) of frames off the fast path
+        self.general_times: list[tuple[int, int]] = []  # (frame, time_ns) of the frames no batch holds
 
     def _pass_fragment(self, fragment: DeferredFragment) -> Datagram | None:
         # It travels the reader's loops as a datagram that is not ESP would: it ends the ESP
@@ -78,8 +85,10 @@ class _ChunkReader(CaptureReader):
     def _general_frame(
         self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
     ) -> Datagram | None:
-        self.general_times.append((frame, time_ns))
-        return super()._general_frame(frame, time_ns, linktype, data, orig_len)
+        datagram = super()._general_frame(frame, time_ns, linktype, data, orig_len)
+        if datagram is None or datagram.kind is not Kind.ESP:  # an ESP datagram's time: in its batch
+            self.general_times.append((frame, time_ns))
+        return datagram
 
     def _malformed(self, frames: Iterable[int], problem: Malformed) -> None:
         frames = tuple(frames)
@@ -88,7 +97,7 @@ class _ChunkReader(CaptureReader):
 
 
 def scan_chunk(
-    data: bytes,
+    data: bytes | mmap.mmap | memoryview,
     chunk: Chunk,
     *,
     at: int = 0,
@@ -101,14 +110,16 @@ def scan_chunk(
 ) -> ChunkScan:
     """Read ``chunk`` from ``data[at:]`` (exactly its bytes, ``chunk.start`` to ``chunk.end``:
     bytes, or an mmap mapped to end there; a memoryview is copied once). ``end_error``: why the
-    stream stopped being readable (``ChunkFeeder.end_error``), for the last chunk's message."""
+    stream stopped being readable (``ChunkFeeder.end_error``), for the last chunk's message: added
+    where a sequential read adds it (a pcapng record found corrupt in a failing gzip stream is
+    reported without it)."""
     if isinstance(data, memoryview):
         data = data.tobytes()
     source = ByteSource.in_memory(chunk.prefix, name)
     records = open_format(source, name)
     if isinstance(records, PcapngReader):
         records.read_prefix()
-    source.continue_with(data, at, chunk.start, end_error if chunk.last else None)
+    source.continue_with(cast(bytes, data), at, chunk.start, end_error if chunk.last else None)
     records.records_read = chunk.records_before
     reader = _ChunkReader.over_records(
         source,
@@ -131,6 +142,8 @@ def scan_chunk(
                 items.append(cast(ChunkItem, item))
     scan.frames = records.records_read - chunk.records_before
     scan.stats = reader.stats
+    if end_error and chunk.last and source.error is None and scan.stats.truncated:
+        scan.stats.truncated = _with_stream_error(records, source.offset(), chunk.end, end_error)
     scan.reasons_at = reader.reasons_at
     scan.times = _times(scan.frames, chunk.records_before, batches, reader.general_times)
     if scan.frames:
@@ -138,30 +151,48 @@ def scan_chunk(
     return scan
 
 
+def _with_stream_error(records: RecordSource, stopped_at: int, data_end: int, end_error: str) -> str:
+    """A corrupt record's message, with the stream's failure when a sequential read of classic
+    pcap would have met it already: its source reads ``CHUNK_SIZE`` bytes at a time from offset 0,
+    so it knows of a failure within the read that brought the corrupt record's header in."""
+    message = cast(str, records.truncated)
+    if isinstance(records, PcapReader):
+        read_to = -(-(stopped_at + RECORD_HEADER_LEN) // CHUNK_SIZE) * CHUNK_SIZE
+        if data_end < read_to:
+            return f"{message} ({end_error})"
+    return message
+
+
 def _times(count: int, before: int, batches: list[EspBatch], general: list[tuple[int, int]]) -> Any:
-    """Every record's time, gathered from the batches (fast-path ESP: whole runs at once) and the
-    frames of the general path (every record took one or the other)."""
-    times: Any = array("q", bytes(8 * count))
-    try:
-        _fill_times(times, before, batches, general)
-    except OverflowError:  # a pcapng time beyond 64 bits
-        times = [0] * count
-        _fill_times(times, before, batches, general)
-    return times
-
-
-def _fill_times(times: Any, before: int, batches: list[EspBatch], general: list[tuple[int, int]]) -> None:
-    kind = type(times)
+    """Every record's time, from the batches (the ESP frames, a run of consecutive frames at a
+    time) and the frames of the general path that no batch holds: every record is in one of the two."""
+    times: list[int] = [0] * count
+    others = [frame for frame, _time_ns in general]
+    others.append(1 << 62)  # a sentinel past every frame
+    at = 0  # the first general frame not before the current batch
     for batch in batches:
         meta = batch.meta
+        batch_times = meta[TIME_NS::META_FIELDS]
+        low, high = meta[FRAME], meta[-META_FIELDS + FRAME]
+        while others[at] < low:
+            at += 1
+        if others[at] > high and high - low + 1 == len(batch_times):  # no gap: one slice
+            times[low - before - 1 : high - before] = batch_times
+            continue
         frames = meta[FRAME::META_FIELDS]
-        first = frames[0] - before - 1
-        if frames[-1] - frames[0] + 1 == len(frames):  # consecutive frames: one slice
-            times[first : first + len(frames)] = (
-                kind("q", meta[TIME_NS::META_FIELDS]) if kind is array else meta[TIME_NS::META_FIELDS]
-            )
-        else:
-            for frame, time_ns in zip(frames, meta[TIME_NS::META_FIELDS], strict=True):
+        gaps = others[at : bisect_left(others, high, at)]
+        if len(frames) + len(gaps) != high - low + 1:  # not expected: place them one by one
+            for frame, time_ns in zip(frames, batch_times, strict=True):
                 times[frame - before - 1] = time_ns
+            continue
+        slot, taken = low, 0  # the batch fills [low, high] but for the gaps
+        for gap in (*gaps, high + 1):
+            run = gap - slot
+            times[slot - before - 1 : gap - before - 1] = batch_times[taken : taken + run]
+            slot, taken = gap + 1, taken + run
     for frame, time_ns in general:
         times[frame - before - 1] = time_ns
+    try:
+        return array("q", times)
+    except OverflowError:  # a pcapng time beyond 64 bits
+        return times

@@ -27,7 +27,6 @@ spawned elsewhere; either way they read the file themselves.
 from __future__ import annotations
 
 import mmap
-import multiprocessing
 import os
 import queue
 import threading
@@ -44,7 +43,7 @@ from ikedecode.esp.chunk_open import Residue, open_batches
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.sa_plan import PlannedSa, SaPlan
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.parallel.esp_work import DIED, WorkerFailed
+from ikedecode.parallel.esp_work import DIED, WorkerFailed, worker_context
 
 LIVE_PER_WORKER = 3  # chunks per worker between hand-out and residues taken (one scanning, one
 # waiting for the engine, one being opened)
@@ -99,7 +98,7 @@ class _Stages:
         view = mmap.mmap(self.fd, chunk.end - aligned, access=mmap.ACCESS_READ, offset=aligned)
         try:
             scan = scan_chunk(
-                cast(bytes, view),
+                view,
                 chunk,
                 at=chunk.start - aligned,
                 end_error=end_error,
@@ -290,8 +289,9 @@ class ChunkWork:
             self._live.popleft()
         else:
             self._live.remove(index)
+        residues = self._residues.pop(index)
         self._hand_out()
-        return self._residues.pop(index)
+        return residues
 
     # --- life ----------------------------------------------------------------------------------------
 
@@ -325,8 +325,7 @@ class ChunkWork:
     # --- internals -----------------------------------------------------------------------------------
 
     def _start(self, planned: list[PlannedSa]) -> None:
-        fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-        context = multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")
+        context, fork = worker_context()
         if fork and self.settings.path is None and self._slot_bytes:
             # chunks read here from a stream: copied into slots of a mapping the children share
             self._shared = mmap.mmap(-1, self.max_live * self._slot_bytes)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import gzip
 import io
 import mmap
+import pickle
+import random
 from pathlib import Path
 
 import pytest
 
 from ikedecode.capture import CaptureError, CaptureReader
+from ikedecode.capture.accounting import DeferredFragment
 from ikedecode.capture.chunk_join import ChunkJoiner
 from ikedecode.capture.chunk_scan import EspRun, scan_chunk
 from ikedecode.capture.chunks import ChunkFeeder, plan_chunks
@@ -233,15 +236,10 @@ def _esp_frame(seq: int) -> bytes:
     return ipv4(A, B, 50, esp(seq=seq))
 
 
-def _fragment_capture() -> bytes:
+def _fragment_capture(rounds: int = 1, burst: int = 0) -> bytes:
     """IKE, ESP and AH fragmented and interleaved with ESP, a set that times out, one that never
-    completes, overlaps, malformed frames, and times that go backwards."""
-    ike = ipv4_fragments(A, B, 17, udp(500, 500, MESSAGE), 1000, ident=1)
-    esp_pieces = ipv4_fragments(A, B, 50, esp(body=bytes(range(200)) * 8), 800, ident=2)
-    esp6 = ipv6_fragments(A6, B6, 50, esp(spi=7, body=bytes(600)), 304, ident=3)
-    lost = ipv4_fragments(B, A, 17, udp(500, 500, MESSAGE), 1000, ident=4)[:2]
-    overlapping = ipv4_fragments(A, B, 17, udp(4500, 4500, bytes(4) + MESSAGE), 1200, ident=5)
-    overlapping.insert(1, ipv4(A, B, 17, bytes(1200), ident=5, more=True))  # different data, same place
+    completes, overlaps, malformed frames, and times that go backwards; ``rounds`` times, each
+    followed by ``burst`` 1,000-byte ESP packets."""
     frames: list[tuple[int, bytes]] = []
     now = START_NS
 
@@ -250,27 +248,37 @@ def _fragment_capture() -> bytes:
         now += step_ns
         frames.append((now, ethernet(packet, 0x86DD if packet[0] >> 4 == 6 else 0x0800)))
 
-    for seq in range(5):
-        add(_esp_frame(seq))
-    for i, piece in enumerate(ike):
-        add(piece)
-        add(_esp_frame(100 + i))
-    add(lost[0])
-    add(b"\x45" + bytes(10))  # malformed: IPv4 header cut short
-    for piece in esp_pieces:
-        add(piece)
-        add(_esp_frame(200))
-    add(lost[1], step_ns=-5_000_000_000)  # time goes backwards
-    for piece in reversed(esp6):
-        add(piece)
-    for piece in overlapping:
-        add(piece)
-    add(ipv4(A, B, 51, bytes(24)))  # AH
-    add(_esp_frame(300), step_ns=40_000_000_000)  # past the fragment timeout: the lost set expires
-    add(ipv4_fragments(A, B, 17, udp(500, 500, MESSAGE), 1000, ident=6)[0])  # never completed
-    add(b"\x45" + bytes(10))
-    for seq in range(5):
-        add(_esp_frame(400 + seq))
+    for round_ in range(rounds):
+        ident = 16 * round_
+        ike = ipv4_fragments(A, B, 17, udp(500, 500, MESSAGE), 1000, ident=ident + 1)
+        esp_pieces = ipv4_fragments(A, B, 50, esp(body=bytes(range(200)) * 8), 800, ident=ident + 2)
+        esp6 = ipv6_fragments(A6, B6, 50, esp(spi=7, body=bytes(600)), 304, ident=ident + 3)
+        lost = ipv4_fragments(B, A, 17, udp(500, 500, MESSAGE), 1000, ident=ident + 4)[:2]
+        overlapping = ipv4_fragments(A, B, 17, udp(4500, 4500, bytes(4) + MESSAGE), 1200, ident=ident + 5)
+        overlapping.insert(
+            1, ipv4(A, B, 17, bytes(1200), ident=ident + 5, more=True)
+        )  # other data, same place
+        for seq in range(5):
+            add(_esp_frame(seq))
+        for i, piece in enumerate(ike):
+            add(piece)
+            add(_esp_frame(100 + i))
+        add(lost[0])
+        add(b"\x45" + bytes(10))  # malformed: IPv4 header cut short
+        for piece in esp_pieces:
+            add(piece)
+            add(_esp_frame(200))
+        add(lost[1], step_ns=-5_000_000_000)  # time goes backwards
+        for piece in reversed(esp6):
+            add(piece)
+        for piece in overlapping:
+            add(piece)
+        add(ipv4(A, B, 51, bytes(24)))  # AH
+        add(_esp_frame(300), step_ns=40_000_000_000)  # past the fragment timeout: the lost set expires
+        add(ipv4_fragments(A, B, 17, udp(500, 500, MESSAGE), 1000, ident=ident + 6)[0])  # never completed
+        add(b"\x45" + bytes(10))
+        for seq in range(5 + burst):
+            add(ipv4(A, B, 50, esp(seq=400 + seq, body=bytes(1000 if seq >= 5 else 48))))
     return pcap(frames)
 
 
@@ -292,6 +300,15 @@ def test_a_fragment_set_expires_in_the_chunk_where_its_timeout_passes() -> None:
     for options in ({"fragment_timeout": 0.5}, {"fragment_timeout": 0.0}, {"max_fragment_buffers": 1}):
         assert read_in_chunks(capture, 1, **options) == read_sequentially(capture, **options)
         assert read_in_chunks(capture, 1 << 40, 7, **options) == read_sequentially(capture, **options)
+
+
+def test_a_long_capture_with_fragments_reads_the_same_in_64_kib_chunks() -> None:
+    capture = _fragment_capture(rounds=12, burst=90)
+    assert len(list(plan_chunks(capture, 65536))) > 15
+    _assert_chunked_reads_equal(capture, capture)
+    for options in ({"batch_packets": 16}, {"max_fragment_buffers": 2}):
+        assert read_in_chunks(capture, 65536, **options) == read_sequentially(capture, **options)
+        assert read_in_chunks(capture, 3000, **options) == read_sequentially(capture, **options)
 
 
 def test_fragments_with_reassembly_disabled_read_the_same() -> None:
@@ -360,3 +377,78 @@ def test_a_corrupt_pcapng_block_ends_the_walk_in_the_last_chunk() -> None:
     raw = bytes(capture)
     assert "bad length (13)" in read_sequentially(raw)[1]["truncated"]
     _assert_chunked_reads_equal(raw, raw)
+
+
+def test_kept_malformed_frames_and_icmp_notes_stop_at_the_same_place() -> None:
+    unreachable = ipv4(B, A, 1, bytes([3, 3, 0, 0, 0, 0, 0, 0]) + ipv4(A, B, 17, udp(500, 500, b"")))
+    packets = []
+    for i in range(1050):
+        packets.append(unreachable)
+        if i % 8 == 0:
+            packets.append(ipv4_fragments(A, B, 17, udp(500, 500, MESSAGE), 1000, ident=i)[0])
+        if i % 7 == 0:
+            packets.append(b"\x45" + bytes(10))  # malformed here, not in a fragment set
+    capture = ethernet_pcap(packets)
+    options = {"fragment_timeout": 0.0}
+    expected = read_sequentially(capture, **options)
+    stats = expected[1]
+    assert stats["port_unreachable_count"] == 1050 and len(stats["port_unreachable"]) == 1000
+    assert stats["malformed"] > 200 and len(stats["malformed_frames"]) == 100
+    for chunk_bytes, chunk_records in CHUNKINGS:
+        assert read_in_chunks(capture, chunk_bytes, chunk_records, **options) == expected
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek (a pipe, standard input)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._data.read(min(len(buffer), 700))  # short reads, as a pipe gives
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def test_the_feeder_reads_a_stream_that_cannot_seek() -> None:
+    capture = _fragment_capture()
+    expected = [chunk for chunk in plan_chunks(capture, 1000)]
+    fed = list(ChunkFeeder(_Pipe(capture), 1000))  # type: ignore[arg-type]
+    assert [chunk for chunk, _data in fed] == expected
+    assert b"".join(data for _chunk, data in fed) == capture[expected[0].start :]
+
+
+def test_summaries_cross_to_another_process_intact() -> None:
+    capture = _fragment_capture(rounds=2, burst=10)
+    expected = read_sequentially(capture)
+    pickled = [
+        (scan, pickle.loads(pickle.dumps(summary, pickle.HIGHEST_PROTOCOL)))
+        for scan, summary in scanned(capture, plan_chunks(capture, 1 << 40, chunk_records=7))
+    ]
+    assert any(isinstance(item, DeferredFragment) for _scan, summary in pickled for item in summary.items)
+    assert join_scans(pickled) == expected
+
+
+@pytest.mark.parametrize(
+    ("corrupt_record", "failure_known"),
+    [(1900, True), (1000, False)],  # in the 1 MiB read that meets the gzip failure, or a read before
+)
+def test_a_corrupt_record_in_a_failing_gzip_stream_is_reported_as_a_sequential_read_does(
+    corrupt_record: int, failure_known: bool
+) -> None:
+    rng = random.Random(5)  # incompressible: the cut stream decompresses to about as many bytes
+    capture = bytearray(
+        ethernet_pcap([ipv4(A, B, 50, esp(seq=i, body=rng.randbytes(1200))) for i in range(2400)])
+    )
+    at = list(plan_chunks(bytes(capture), 1))[corrupt_record].start
+    capture[at + 8 : at + 12] = (1 << 30).to_bytes(4, "little")
+    compressed = gzip.compress(bytes(capture))
+    raw = compressed[: len(compressed) * 97 // 100]
+    expected = read_sequentially(raw)
+    assert expected[1]["truncated"].startswith(f"corrupt record {corrupt_record + 1} at byte offset {at}")
+    assert ("gzip decompression failed" in expected[1]["truncated"]) is failure_known
+    for chunk_bytes in (1 << 40, 100_000):
+        assert feed_in_chunks(raw, chunk_bytes) == expected

@@ -267,6 +267,20 @@ def test_the_command_line_chunk_size_gives_the_same_report_and_decrypted_pcap(tm
     assert len(outputs[0][1]) > 24
 
 
+def test_a_chunk_size_that_cannot_apply_is_said_to_be_ignored():
+    capture = str(CAPTURES_DIR / "nat-t.pcap")
+    for extra, why in (
+        (["--jobs", "1"], "--jobs 1"),
+        ([str(CAPTURES_DIR / "mm-delete.pcap")], "several captures"),
+    ):
+        result = CliRunner().invoke(cli_main, [capture, "--chunk-size", "1M", "--format", "json", *extra])
+        assert result.exit_code == 0
+        assert (
+            f"--chunk-size applies to one capture file with --jobs above 1; ignored with {why}"
+            in result.stderr
+        )
+
+
 def test_a_bad_chunk_size_is_one_line():
     result = CliRunner().invoke(cli_main, [str(CAPTURES_DIR / "nat-t.pcap"), "--chunk-size", "4Q"])
     assert result.exit_code == 2 and "is not a size" in result.output and "Traceback" not in result.output
@@ -350,3 +364,39 @@ def test_chunk_workers_start_before_the_dh_pool_and_change_nothing(tmp_path: Pat
     assert _chunked(made.capture, keyring, 3000, jobs=2) == one
     assert events == [f"chunk workers, {threads} thread(s)", "dh pool"]
     assert chunk_runs
+
+
+def test_spawned_chunk_workers_read_the_file_themselves_and_change_nothing(monkeypatch, chunk_runs):  # noqa: ANN001
+    started = chunk_work.ChunkWork._start
+    methods: list[bool] = []
+
+    def spawned(self, *args) -> None:  # noqa: ANN001, ANN002
+        monkeypatch.setattr(threading, "active_count", lambda: 2)  # as if the DH pool's thread ran
+        started(self, *args)
+        methods.append(self._shared is None and self._processes[0]._popen.method == "spawn")
+
+    monkeypatch.setattr(chunk_work.ChunkWork, "_start", spawned)
+    ring = _ring([KEYS_DIR / "esp-rekey-delete.toml"])
+    for capture in (CAPTURES_DIR / "esp-rekey-delete.pcap", CORPUS_DIR / "lab.pcap.gz"):
+        sequential = _run(capture, ring, jobs=1)
+        assert _chunked(capture, ring, FEW_RECORDS, jobs=2) == sequential
+    assert methods == [True, True] and len(chunk_runs) == 2
+
+
+@pytest.mark.parametrize("processes", [0, None], ids=["in-process", "workers"])
+def test_at_most_max_live_chunks_are_held_however_far_the_engine_could_run_ahead(monkeypatch, processes):  # noqa: ANN001
+    held: list[tuple[int, int]] = []  # (chunks live, their limit) after every hand-out
+    hand_out = chunk_work.ChunkWork._hand_out
+
+    def recorded(self) -> None:  # noqa: ANN001
+        hand_out(self)
+        held.append((len(self._live), self.max_live))
+        assert len(self._scans) + len(self._residues) <= self.max_live
+
+    monkeypatch.setattr(chunk_work.ChunkWork, "_hand_out", recorded)
+    capture = CAPTURES_DIR / "esp-rekey-delete.pcap"
+    options = Options(jobs=2, chunk_bytes=1, chunk_after=0, chunk_processes=processes)
+    report = analyze(open_capture(capture), KeyRing(), options)
+    limit = held[0][1]
+    assert report.stats.packets > 10 * limit  # one record per chunk: far more chunks than the limit
+    assert max(live for live, _ in held) == limit  # the limit was reached, never passed
