@@ -207,3 +207,17 @@ def test_pcapng_reference_captures_with_esp_on_dask(client, dask_chunks, referen
         assert sum(sa.counters.verified + sa.counters.decrypted for sa in sequential.ipsec_sas)  # it decrypts
         assert _on_dask(client, capture, ring, chunk_bytes) == _report(sequential)
     assert len(dask_chunks) == 2 and min(dask_chunks) > 1
+
+
+def test_chunk_size_applies_with_dask_for_one_file_and_is_said_ignored_for_several(client, dask_chunks):  # noqa: ANN001
+    capture = str(ROOT / "captures" / "nat-t.pcap")
+    dask = ["--dask", client.scheduler.address, "--chunk-size", "1", "--format", "json"]
+    one = CliRunner().invoke(main, [capture, *dask, "--jobs", "1"], catch_exceptions=False)
+    assert one.exit_code == 0 and "--chunk-size" not in one.stderr
+    assert len(dask_chunks) == 1 and dask_chunks[0] > 1  # one record per chunk, on the cluster
+    several = CliRunner().invoke(main, [capture, str(ROOT / "captures" / "mm-delete.pcap"), *dask])
+    assert several.exit_code == 0
+    assert "--chunk-size applies to one capture file with --jobs above 1; ignored with several captures" in (
+        several.stderr
+    )
+    assert len(dask_chunks) == 1
