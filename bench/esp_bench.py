@@ -1,6 +1,6 @@
 """ESP benchmark: ikedecode against tshark on the same generated captures.
 
-    python bench/esp_bench.py [--packets 100000] [--suite NAME ...] [--jobs 1 --jobs 2]
+    python bench/esp_bench.py [--packets 100000] [--suite NAME ...] [--jobs 1 2 4 ...]
                               [--size 1400] [--keep DIR] [--no-tshark] [--repeat N]
 
 For each cipher suite it writes a deterministic capture of ESP tunnel packets with known keys
@@ -17,10 +17,12 @@ RSS (of the largest process of the run), the ratio to tshark's time on the same 
 share of OpenSSL's ceiling reached: MB/s divided by what OpenSSL alone decrypts and authenticates
 on the run's cores (``bench/machine.py``, ``openssl speed`` on 1,408-byte buffers), so suites of
 different cost can be compared. It also times the first output ikedecode writes when stderr is
-a terminal (its progress bar). With ``--repeat N`` each ikedecode run is made N times and the
-fastest is shown (other jobs on a shared host only ever slow a run down); a CPU check before and
-after says how quiet the machine was. This is a script, not a test: speed is measured here,
-never asserted in the test suite.
+a terminal (its progress bar), and a scaling table: per ``--jobs`` value the speedup over
+``--jobs 1``, the efficiency (speedup / jobs), the CPU seconds of all its processes, and the peak
+RSS of the main process and of its largest worker, apart. With ``--repeat N`` each ikedecode run
+is made N times and the fastest is shown (other jobs on a shared host only ever slow a run down);
+a CPU check before and after says how quiet the machine was. This is a script, not a test: speed
+is measured here, never asserted in the test suite.
 """
 
 from __future__ import annotations
@@ -62,17 +64,37 @@ class Run:
     peak_rss_mib: float
     verified: int
     packets: int
+    jobs: int = 1
+    cpu_seconds: float = 0.0  # user + sys of the main process and every worker
+    main_rss_mib: float = 0.0  # peak RSS of the main process alone
+    worker_rss_mib: float = 0.0  # peak RSS of the largest worker process (0: none)
+    main_cpu_seconds: float = 0.0  # user + sys of the main process alone
 
 
-def measure(command: list[str], stdout_path: Path | None = None) -> tuple[float, float, int]:
-    """Run ``command``; (wall seconds, peak RSS in MiB of its largest process, exit status)."""
+# ikedecode run through this wrapper writes its own peak RSS, its workers' (RUSAGE_CHILDREN: the
+# largest waited-for child) and its own CPU seconds to the file named by IKEDECODE_BENCH_USAGE at exit
+USAGE_WRAPPER = """
+import atexit, os, resource, runpy, sys
+def note():
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(os.environ["IKEDECODE_BENCH_USAGE"], "w") as out:
+        out.write(f"{me.ru_maxrss} {kids.ru_maxrss} {me.ru_utime + me.ru_stime}")
+atexit.register(note)
+sys.argv[0] = "ikedecode"
+runpy.run_module("ikedecode", run_name="__main__", alter_sys=True)
+"""
+
+
+def measure(command: list[str], stdout_path: Path | None = None) -> tuple[float, float, int, float]:
+    """Run ``command``; (wall seconds, peak RSS in MiB of its largest process, exit status, CPU
+    seconds of it and its children)."""
     with open(stdout_path or os.devnull, "wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss / 1024, process.returncode
+    return elapsed, usage.ru_maxrss / 1024, process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def first_output_seconds(command: list[str]) -> float | None:
@@ -106,11 +128,10 @@ def _seconds(run: Run) -> float:
     return run.seconds
 
 
-def ikedecode_command(path: Path, keys: Path, jobs: int) -> list[str]:
+def ikedecode_command(path: Path, keys: Path, jobs: int, wrapped: bool = False) -> list[str]:
     return [
         sys.executable,
-        "-m",
-        "ikedecode",
+        *(["-c", USAGE_WRAPPER] if wrapped else ["-m", "ikedecode"]),
         str(path),
         "--keys",
         str(keys),
@@ -123,14 +144,20 @@ def ikedecode_command(path: Path, keys: Path, jobs: int) -> list[str]:
 
 def run_ikedecode(path: Path, keys: Path, jobs: int, folder: Path) -> Run:
     report_path = folder / f"report-{path.stem}-{jobs}.json"
-    seconds, rss, status = measure(ikedecode_command(path, keys, jobs), report_path)
+    usage_path = folder / "usage.txt"
+    os.environ["IKEDECODE_BENCH_USAGE"] = str(usage_path)
+    seconds, rss, status, cpu = measure(ikedecode_command(path, keys, jobs, wrapped=True), report_path)
     if status:
         raise SystemExit(f"ikedecode failed on {path} (exit {status})")
+    main_kib, worker_kib, main_cpu = (float(field) for field in usage_path.read_text().split())
     report = json.loads(report_path.read_text())
     verified = sum(sa["verified"] + sa["decrypted"] for sa in report["ipsec_sas"])
     packets = report["capture"]["esp"]
     report_path.unlink()
-    return Run(f"ikedecode --jobs {jobs}", seconds, rss, verified, packets)
+    return Run(
+        f"ikedecode --jobs {jobs}", seconds, rss, verified, packets, jobs, cpu,
+        main_kib / 1024, worker_kib / 1024, main_cpu,
+    )  # fmt: skip
 
 
 def tshark_arguments(suite_name: str) -> list[str]:
@@ -154,7 +181,7 @@ def run_tshark(path: Path, suite_name: str, folder: Path) -> Run:
         "-e",
         "esp.icv_good",
     ]
-    seconds, rss, status = measure(command, out)
+    seconds, rss, status, _cpu = measure(command, out)
     rows = out.read_text().splitlines()
     out.unlink()
     return Run("tshark", seconds, rss, sum(1 for row in rows if row == "1"), len(rows))
@@ -195,7 +222,9 @@ def main() -> None:
     parser.add_argument("--packets", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=1400, help="outer IP packet size in bytes")
     parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="default: all suites")
-    parser.add_argument("--jobs", type=int, action="append", help="default: 1 and all cores")
+    parser.add_argument(
+        "--jobs", type=int, nargs="+", action="extend", help="e.g. --jobs 1 2 4 (default: 1 and all cores)"
+    )
     parser.add_argument("--keep", type=Path, help="write the captures here and reuse them")
     parser.add_argument("--no-tshark", action="store_true", help="skip the tshark runs")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each ikedecode command; fastest shown")
@@ -216,6 +245,7 @@ def main() -> None:
         folder_context = tempfile.TemporaryDirectory(prefix="esp-bench-")
         folder = Path(folder_context.name)
     rows = []
+    scaling = []
     try:
         for suite_name in args.suite or list(SUITES):
             path, keys = prepare_suite(suite_name, args.packets, args.size, folder)
@@ -249,6 +279,7 @@ def main() -> None:
                     f"{ratio} | {share} | {run.verified}/{run.packets} |"
                 )
                 print("  " + rows[-1])
+            scaling.extend(scaling_rows(suite_name, megabytes, runs))
     finally:
         if folder_context is not None:
             folder_context.cleanup()
@@ -256,6 +287,25 @@ def main() -> None:
     print("\n| suite | MB | run | s | MB/s | packets/s | peak RSS MiB | vs tshark | of OpenSSL | verified |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\nScaling (speedup over --jobs 1, efficiency = speedup / jobs, CPU: user + sys, all processes):")
+    print("| suite | jobs | s | MB/s | speedup | efficiency | CPU s (main) | RSS MiB main | largest worker |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(scaling))
+
+
+def scaling_rows(suite_name: str, megabytes: float, runs: list[Run]) -> list[str]:
+    """One row per --jobs value: MB/s, speedup and efficiency against the --jobs 1 run (if any)."""
+    one = next((run for run in runs if run.jobs == 1), None)
+    rows = []
+    for run in runs:
+        speedup = one.seconds / run.seconds if one else None
+        rows.append(
+            f"| {suite_name} | {run.jobs} | {run.seconds:.2f} | {megabytes / run.seconds:.1f} | "
+            + (f"{speedup:.2f}x | {speedup / run.jobs:.0%} | " if speedup else "- | - | ")
+            + f"{run.cpu_seconds:.1f} ({run.main_cpu_seconds:.1f}) | {run.main_rss_mib:.0f} | "
+            + (f"{run.worker_rss_mib:.0f} |" if run.worker_rss_mib else "- |")
+        )
+    return rows
 
 
 if __name__ == "__main__":

@@ -28,6 +28,27 @@ if TYPE_CHECKING:  # the engine and the pipeline are imported when a capture is 
 # Defaults shown by --help without importing the modules that own them (a test keeps them equal):
 DEFAULT_FRAGMENT_BUFFERS = 1024  # ikedecode.capture.reader.DEFAULT_FRAGMENT_BUFFERS
 DEFAULT_MAX_PHASE2_PER_SA = 10_000  # the IKEv1 engine's DEFAULT_MAX_PHASE2_PER_SA
+DEFAULT_CHUNK_BYTES = 4 << 20  # ikedecode.pipeline.DEFAULT_CHUNK_BYTES
+DEFAULT_CHUNK_AFTER = 32 << 20  # ikedecode.pipeline.DEFAULT_CHUNK_AFTER
+DEFAULT_DASK_CHUNK_BYTES = 16 << 20  # ikedecode.distributed.chunk_tasks.DEFAULT_DASK_CHUNK_BYTES
+SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: a number, optionally followed by K, M or G (KiB, MiB, GiB)."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B").removesuffix("I")
+        unit = text[-1:] if text[-1:] in SIZE_UNITS else ""
+        number = text[: len(text) - len(unit)]
+        if not number.isdigit() or int(number) < 1:
+            self.fail(f"{value!r} is not a size (a positive number of bytes, or with K, M or G)", param, ctx)
+        return int(number) * SIZE_UNITS[unit]
+
 
 # format -> "module:function", imported when used: start-up pays only for the renderer it needs
 RENDERERS: dict[str, Any] = {
@@ -179,7 +200,7 @@ OPTION_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Exports", ("write_decrypted", "export_wireshark", "export_psk_params", "export_hashcat")),
     ("Aggressive-mode PSK recovery", ("crack", "crack_rules")),
     ("Capture and limits", ("ike_port", "max_ike_sas", "max_phase2_per_sa", "max_fragment_buffers")),
-    ("Performance", ("jobs", "dask_scheduler")),
+    ("Performance", ("jobs", "chunk_size", "dask_scheduler")),
 )
 
 EXAMPLES = """\b
@@ -342,11 +363,22 @@ Examples:
     help="Processes that open ESP packets [default: all cores]. The report is the same for any value.",
 )
 @click.option(
+    "--chunk-size",
+    type=ByteSize(),
+    default=None,
+    help=f"With --jobs above 1, one capture file is read in chunks of about this many bytes, each "
+    f"scanned and opened by a worker process (e.g. 4M) [default: {DEFAULT_CHUNK_BYTES >> 20}M, for a "
+    f"file of {DEFAULT_CHUNK_AFTER >> 20} MiB or more; given, for any file; with --dask, one file's "
+    f"chunks go to the cluster's workers, default {DEFAULT_DASK_CHUNK_BYTES >> 20}M]. Not for several "
+    "files (merged by time). The report is the same for any value.",
+)
+@click.option(
     "--dask",
     "dask_scheduler",
     metavar="SCHEDULER",
-    help="Run the per-file work as Dask tasks: a scheduler address (tcp://host:8786) or 'local' for a "
-    "cluster on this machine. The workers read the files by path (shared storage). Needs "
+    help="Run the work as Dask tasks: a scheduler address (tcp://host:8786) or 'local' for a cluster "
+    "on this machine. One capture file is spread over the workers in chunks (--chunk-size); several "
+    "files, one task per file. The workers read the files by path (shared storage). Needs "
     "ikedecode[dask]; docs/scale.md.",
 )
 @click.option(
@@ -420,6 +452,7 @@ def _run(
     max_fragment_buffers,  # noqa: ANN001
     quiet,  # noqa: ANN001
     jobs=None,  # noqa: ANN001
+    chunk_size=None,  # noqa: ANN001
     keylog=(),  # noqa: ANN001
     ca=(),  # noqa: ANN001
     export_wireshark=None,  # noqa: ANN001
@@ -470,6 +503,16 @@ def _run(
         options = Options(
             max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa, jobs=jobs or available_cores()
         )
+        if chunk_size is not None:  # asked for: chunks whatever the file's size
+            options.chunk_bytes, options.chunk_after = chunk_size, 0
+            # with --dask, one file's chunks go to the cluster's workers, whatever --jobs
+            if len(paths) > 1 or (options.jobs == 1 and not dask_scheduler):
+                why = "--jobs 1" if options.jobs == 1 and not dask_scheduler else "several captures"
+                note(
+                    f"note: --chunk-size applies to one capture file with --jobs above 1; ignored with {why}"
+                )
+        elif dask_scheduler:  # a chunk costs the Dask client ~10 ms: larger chunks than here
+            options.chunk_bytes = DEFAULT_DASK_CHUNK_BYTES
         if dask_scheduler:
             report = _analyze_on_dask(dask_scheduler, paths, keyring, options, reader_options, quiet)
         else:

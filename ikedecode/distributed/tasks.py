@@ -31,7 +31,7 @@ from ikedecode.capture.reader import open_capture
 from ikedecode.capture.records import Record
 from ikedecode.esp.opener import EspOpener, open_batch
 from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS, OUTCOME_OPENED, PAYLOAD, Outcome
-from ikedecode.esp.sa import IpsecSa
+from ikedecode.esp.sa_plan import SaPlan
 from ikedecode.esp.sadb import SaDatabase
 
 # One ESP packet of stage 2: (frame in the file, time_ns, ESP bytes, outcome, extra). ``extra`` is
@@ -157,17 +157,6 @@ def scan_file(path: str, index: int, name: str, reader_options: dict[str, Any]) 
     return scan
 
 
-def _add_due(opener: EspOpener, plan: list[tuple[int, dict[str, Any]]], due: int, before: int) -> int:
-    """Add the planned SAs available before frame ``before`` (those with threshold < before)."""
-    added = []
-    while due < len(plan) and plan[due][0] < before:
-        added.append(IpsecSa(**plan[due][1]))
-        due += 1
-    if added:
-        opener.add_sas(added)
-    return due
-
-
 def open_file_esp(
     path: str, reader_options: dict[str, Any], plan: Sequence[tuple[int, dict[str, Any]]]
 ) -> bytes:
@@ -192,28 +181,18 @@ def esp_outcomes(
     ``plan`` lists the IPsec SAs in the client's SA-database order, each with a threshold: the SA
     may open the file's packets whose frame (within the file) is above it. Thresholds never
     decrease along the plan, so the SAs a packet may use are always a prefix of the database and
-    SA indexes mean the same here as at the client.
+    SA indexes mean the same here as at the client (``esp/sa_plan.py``).
     """
-    plan = list(plan)
-    opener = EspOpener(SaDatabase(), check_padding=True, want_plaintext=False)
-    due = 0
+    planned = SaPlan(EspOpener(SaDatabase(), check_padding=True, want_plaintext=False), plan)
+    opener = planned.opener
     out: list[EspPacket] = []
     reader = open_capture(path, **reader_options)
     with reader:
         for item in reader.items():
             if type(item) is not EspBatch:
                 continue
-            meta, count = item.meta, item.count
-            start = 0
-            while start < count:
-                due = _add_due(opener, plan, due, meta[start * 6])
-                # packets opened with the same SAs: up to the next SA's threshold
-                end = count
-                if due < len(plan):
-                    limit = plan[due][0]
-                    end = start + 1
-                    while end < count and meta[end * 6] <= limit:
-                        end += 1
+            meta = item.meta
+            for start, end in planned.spans(meta, item.count):
                 outcomes = open_batch(opener, item.blob, meta[start * 6 : end * 6])
                 for offset, outcome in enumerate(outcomes):
                     i = start + offset
@@ -224,7 +203,6 @@ def esp_outcomes(
                     elif outcome[CODE] == OUTCOME_OPENED and outcome[PAYLOAD] is not None:
                         extra = item.datagram(i)
                     out.append((meta[at], meta[at + 1], meta[at + 5] - meta[at + 4], outcome, extra))
-                start = end
     return out
 
 

@@ -74,6 +74,14 @@ def sa_spec(sa: IpsecSa) -> dict[str, Any]:
     return {name: getattr(sa, name) for name in _SA_FIELDS}
 
 
+def worker_context() -> tuple[Any, bool]:
+    """The multiprocessing context for worker processes, and whether it forks: fork only a
+    single-threaded process (the DH pool of parallel/dh_pool.py runs a thread): a child forked while
+    another thread holds a lock could wait for it forever; spawn otherwise."""
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return (multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")), fork
+
+
 DIED = "an ESP worker process died (killed, or out of memory?); --jobs 1 opens ESP in one process"
 
 
@@ -235,10 +243,7 @@ class EspWork:
     # --- internals -------------------------------------------------------------------------------
 
     def _start(self) -> None:
-        # fork only a single-threaded process (the DH pool of parallel/dh_pool.py runs a thread):
-        # a child forked while another thread holds a lock could wait for it forever
-        fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-        context = multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")
+        context, fork = worker_context()
         workers = self.jobs - 1  # this process is the last of the jobs (see submit)
         slots = IN_FLIGHT_PER_WORKER * workers
         if fork:  # an anonymous shared mapping made before the fork is shared with the children

@@ -78,3 +78,6 @@ def test_defaults_shown_by_help_are_the_ones_in_force():
 
     assert cli.DEFAULT_FRAGMENT_BUFFERS == DEFAULT_FRAGMENT_BUFFERS
     assert cli.DEFAULT_MAX_PHASE2_PER_SA == DEFAULT_MAX_PHASE2_PER_SA
+    from ikedecode.pipeline import DEFAULT_CHUNK_AFTER, DEFAULT_CHUNK_BYTES
+
+    assert (cli.DEFAULT_CHUNK_BYTES, cli.DEFAULT_CHUNK_AFTER) == (DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_AFTER)
