@@ -30,6 +30,7 @@ DEFAULT_FRAGMENT_BUFFERS = 1024  # ikedecode.capture.reader.DEFAULT_FRAGMENT_BUF
 DEFAULT_MAX_PHASE2_PER_SA = 10_000  # the IKEv1 engine's DEFAULT_MAX_PHASE2_PER_SA
 DEFAULT_CHUNK_BYTES = 4 << 20  # ikedecode.pipeline.DEFAULT_CHUNK_BYTES
 DEFAULT_CHUNK_AFTER = 32 << 20  # ikedecode.pipeline.DEFAULT_CHUNK_AFTER
+DEFAULT_DASK_CHUNK_BYTES = 16 << 20  # ikedecode.distributed.chunk_tasks.DEFAULT_DASK_CHUNK_BYTES
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -367,15 +368,17 @@ Examples:
     default=None,
     help=f"With --jobs above 1, one capture file is read in chunks of about this many bytes, each "
     f"scanned and opened by a worker process (e.g. 4M) [default: {DEFAULT_CHUNK_BYTES >> 20}M, for a "
-    f"file of {DEFAULT_CHUNK_AFTER >> 20} MiB or more; given, for any file]. Not for several files "
-    "(merged by time). The report is the same for any value.",
+    f"file of {DEFAULT_CHUNK_AFTER >> 20} MiB or more; given, for any file; with --dask, one file's "
+    f"chunks go to the cluster's workers, default {DEFAULT_DASK_CHUNK_BYTES >> 20}M]. Not for several "
+    "files (merged by time). The report is the same for any value.",
 )
 @click.option(
     "--dask",
     "dask_scheduler",
     metavar="SCHEDULER",
-    help="Run the per-file work as Dask tasks: a scheduler address (tcp://host:8786) or 'local' for a "
-    "cluster on this machine. The workers read the files by path (shared storage). Needs "
+    help="Run the work as Dask tasks: a scheduler address (tcp://host:8786) or 'local' for a cluster "
+    "on this machine. One capture file is spread over the workers in chunks (--chunk-size); several "
+    "files, one task per file. The workers read the files by path (shared storage). Needs "
     "ikedecode[dask]; docs/scale.md.",
 )
 @click.option(
@@ -502,11 +505,14 @@ def _run(
         )
         if chunk_size is not None:  # asked for: chunks whatever the file's size
             options.chunk_bytes, options.chunk_after = chunk_size, 0
-            if len(paths) > 1 or options.jobs == 1 or dask_scheduler:
-                why = "--jobs 1" if options.jobs == 1 else "--dask" if dask_scheduler else "several captures"
+            # with --dask, one file's chunks go to the cluster's workers, whatever --jobs
+            if len(paths) > 1 or (options.jobs == 1 and not dask_scheduler):
+                why = "--jobs 1" if options.jobs == 1 and not dask_scheduler else "several captures"
                 note(
                     f"note: --chunk-size applies to one capture file with --jobs above 1; ignored with {why}"
                 )
+        elif dask_scheduler:  # a chunk costs the Dask client ~10 ms: larger chunks than here
+            options.chunk_bytes = DEFAULT_DASK_CHUNK_BYTES
         if dask_scheduler:
             report = _analyze_on_dask(dask_scheduler, paths, keyring, options, reader_options, quiet)
         else:

@@ -201,7 +201,18 @@ class _ChunkRun:
     SAs keyed by an IKE datagram before it are installed, so every packet meets the SA database as
     it stood at its frame in a sequential run."""
 
-    def __init__(self, reader: CaptureReader, chunked: _ChunkInput, keyring: KeyRing, options: Options):
+    def __init__(
+        self,
+        reader: CaptureReader,
+        chunked: _ChunkInput,
+        keyring: KeyRing,
+        options: Options,
+        work: Callable[..., Any] | None = None,
+    ):
+        # ``work(chunks, settings, planned)``: makes the object that scans and opens the chunks
+        # (ChunkWork's interface and arguments, less its keywords); None: ChunkWork's processes here
+        # (the Dask client passes distributed/chunk_tasks.py's DaskChunkWork)
+        self.make_work = work
         self.reader = reader
         self.chunked = chunked
         self.options = options
@@ -224,7 +235,11 @@ class _ChunkRun:
         chunks = self._chunks()
         initial = [(-1, sa_spec(sa)) for sa in analysis.sadb]
         slot_bytes = options.chunk_bytes + SLOT_MARGIN  # a chunk ends at the first record boundary past it
-        with ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=slot_bytes) as work:
+        if self.make_work is not None:
+            made = self.make_work(chunks, settings, initial)
+        else:
+            made = ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=slot_bytes)
+        with made as work:
             self.work = work
             accounting: list[Any] = []  # the AH, reassembled ESP and ESP runs of the chunk walked
             # workers forked (above) before the DH pool starts its thread

@@ -43,18 +43,24 @@ def aggregate(findings: list[Finding]) -> list[Finding]:
     (``count``, the ``ike_sas`` it covers) and "(and the same in N more IKE SAs)" in its sentence.
     3,000 IKE SAs without PFS give one ``no-pfs``, not 3,000."""
     groups: dict[tuple[str, str, str], list[Finding]] = {}
+    sas_in_group: dict[tuple[str, str, str], set[str]] = {}  # the IKE SAs each group holds a finding of
     order: list[Finding | tuple[str, str, str]] = []
     for f in findings:
-        if not isinstance(f.evidence.get("ike_sa"), str):
+        ike_sa = f.evidence.get("ike_sa")
+        if not isinstance(ike_sa, str):
             order.append(f)
             continue
         key = (f.code, f.severity.value, _VARYING.sub("#", f.message))
-        if key in groups and any(g.evidence["ike_sa"] == f.evidence["ike_sa"] for g in groups[key]):
-            order.append(f)  # two of one SA (both directions, two quick modes): the checks keep them apart
-            continue
-        if key not in groups:
+        sas = sas_in_group.get(key)
+        if sas is None:
             order.append(key)
-        groups.setdefault(key, []).append(f)
+            groups[key] = [f]
+            sas_in_group[key] = {ike_sa}
+        elif ike_sa in sas:
+            order.append(f)  # two of one SA (both directions, two quick modes): the checks keep them apart
+        else:
+            groups[key].append(f)
+            sas.add(ike_sa)
     out = []
     for item in order:
         if isinstance(item, Finding):

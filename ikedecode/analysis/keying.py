@@ -6,8 +6,10 @@ are keyed here too (``ipsec_sa_from_ikev2_child``).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from ikedecode.esp import transforms
 from ikedecode.esp.sa import IpsecSa, Mode
-from ikedecode.esp.transforms import ikev1_ah_transform, ikev1_esp_transform, ikev2_child_transform
 from ikedecode.ike.registries import (
     AUTHENTICATION_ALGORITHM,
     ENCAPSULATION_MODE,
@@ -27,6 +29,13 @@ ENCAPSULATION_TO_MODE: dict[int, Mode] = {
     61443: "tunnel",
     61444: "transport",
 }
+
+
+# A capture's SAs negotiate a few transforms over and over: each (ID, key length, integrity) is
+# resolved once (the functions are pure; an unknown transform raises each time, lru_cache keeps none).
+ikev1_esp_transform = lru_cache(maxsize=256)(transforms.ikev1_esp_transform)
+ikev1_ah_transform = lru_cache(maxsize=256)(transforms.ikev1_ah_transform)
+ikev2_child_transform = lru_cache(maxsize=256)(transforms.ikev2_child_transform)
 
 
 def _int(value: int | bytes | None) -> int | None:
@@ -50,7 +59,7 @@ def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
         protocol = "ah"
     else:
         raise ValueError(f"protocol {child.protocol_id} carries no ESP/AH traffic (IPCOMP is not decoded)")
-    encryption_key, integrity_key = transform.split_keymat(child.keymat)
+    encryption_key, integrity_key = transform.split_keymat(child.keymat.prefix(transform.keymat_length))
     encapsulation = _int(child.attributes.get(ENCAPSULATION_MODE))
     return IpsecSa(
         protocol,  # type: ignore[arg-type]

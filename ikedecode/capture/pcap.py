@@ -94,7 +94,8 @@ class PcapReader:
         the batch and whose other datagrams end it. ``sink.expire_fragments`` is told of every
         frame read while ``pending_fragments`` is not empty."""
         source = self._source
-        unpack_header = struct.Struct(self._order + "IIII").unpack_from
+        unpack_header = struct.Struct(self._order + "III").unpack_from  # the original length: below
+        unpack_orig_len = struct.Struct(self._order + "I").unpack_from
         fraction_ns = self._fraction_ns
         linktype = self.linktype
         fast_frames_done = sink.fast_frames
@@ -102,8 +103,20 @@ class PcapReader:
         kind_esp = Kind.ESP
         ip_offset, type_offset, _link_name = link
         min_caplen = ip_offset + 28  # IPv4 header + ESP's SPI and sequence number at least
-        ether_at = -1 if type_offset is None else RECORD_HEADER_LEN + type_offset  # from the record header
+        ip_at = RECORD_HEADER_LEN + ip_offset  # from the record header
+        # One unpack per frame reads what the fast path tests (in network byte order, from two
+        # bytes before the IPv4 header): those two bytes with version/IHL and TOS as one word,
+        # total length, flags/fragment offset, protocol. Where the EtherType lies right before
+        # the IPv4 header (Ethernet, Linux SLL) it is tested in the same word (0x0800, 0x45);
+        # elsewhere only the 0x45 is, and a distant EtherType (Linux SLL2) separately.
+        unpack_ip = struct.Struct("!IHxxHxB").unpack_from
+        if type_offset is not None and type_offset == ip_offset - 2:
+            ipv4_mask, ipv4_word, ether_at = 0xFFFFFF00, 0x08004500, -1
+        else:
+            ipv4_mask, ipv4_word = 0xFF00, 0x4500
+            ether_at = -1 if type_offset is None else RECORD_HEADER_LEN + type_offset
         frame = self.records_read
+        second = second_ns = 0  # the last record's seconds, and them in nanoseconds
         batch = EspBatch()
         meta = batch.meta
         meta_limit = batch_packets * META_FIELDS
@@ -112,49 +125,67 @@ class PcapReader:
             end = len(buf)
             span_start = -1  # buffer position where the batch's current run of fast frames begins
             shift = 0  # from a buffer position to a batch position, in the current run
-            fast_frames = 0  # frames in the current run
-            run_first_ns = run_last_ns = 0  # capture times of the run's first and last frame
+            run_first_frame = run_full_frame = run_first_ns = 0  # the run's first frame, the
+            # frame that fills the batch if the run lasts, the capture time of the first frame
             while pos + RECORD_HEADER_LEN <= end:
-                seconds, fraction, caplen, orig_len = unpack_header(buf, pos)
-                if caplen > MAX_RECORD_BYTES:
-                    break  # corrupt: stopped below
-                data_start = pos + RECORD_HEADER_LEN
-                data_end = data_start + caplen
-                if data_end > end:
-                    break
+                seconds, fraction, caplen = unpack_header(buf, pos)
+                data_end = pos + RECORD_HEADER_LEN + caplen
+                if data_end > end or caplen > MAX_RECORD_BYTES:
+                    break  # the buffer is refilled below, or the record is corrupt: stopped below
                 frame += 1
-                time_ns = seconds * 1_000_000_000 + fraction * fraction_ns
+                if seconds != second:  # a new second: the multiplication only then
+                    second = seconds
+                    second_ns = seconds * 1_000_000_000
+                time_ns = second_ns + fraction * fraction_ns
                 if pending_fragments:
                     sink.expire_fragments(frame, time_ns)
-                ip = data_start + ip_offset
+                ip = pos + ip_at
                 esp_start = 0
-                if caplen >= min_caplen and buf[ip] == 0x45:
-                    if (
-                        buf[ip + 9] == 50
-                        and not (buf[ip + 6] & 0x3F or buf[ip + 7])
-                        and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
-                    ):
-                        # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
-                        ip_end = ip + ((buf[ip + 2] << 8) | buf[ip + 3])
-                        if ip + 28 <= ip_end <= data_end:
+                if caplen >= min_caplen:
+                    word, ip_length, fragment, protocol = unpack_ip(buf, ip - 2)
+                    if word & ipv4_mask == ipv4_word:
+                        if (
+                            protocol == 50
+                            and not fragment & 0x3FFF
+                            and 28 <= ip_length <= data_end - ip
+                            and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
+                        ):
+                            # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                            if span_start < 0:
+                                span_start = pos
+                                shift = batch.size - pos
+                                run_first_frame = frame
+                                run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
+                                run_first_ns = time_ns
+                            ip += shift
                             esp_start = ip + 20
-                    else:
-                        ip_end, esp_start = plain_esp(buf, data_start, data_end, ip, type_offset, nat_t)
-                if esp_start:
+                            meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
+                            pos = data_end
+                            if frame == run_full_frame:
+                                batch.add_span(buf[span_start:pos])
+                                span_start = -1
+                                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns)
+                                yield batch.seal()
+                                batch = EspBatch()
+                                meta = batch.meta
+                            continue
+                        ip_end, esp_start = plain_esp(
+                            buf, pos + RECORD_HEADER_LEN, data_end, ip, type_offset, nat_t
+                        )
+                if esp_start:  # plain ESP of another kind (NAT-T)
                     if span_start < 0:
                         span_start = pos
                         shift = batch.size - pos
+                        run_first_frame = frame
+                        run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
                         run_first_ns = time_ns
                     ip += shift
                     meta += (frame, time_ns, ip, ip + 20, esp_start + shift, ip_end + shift)
-                    fast_frames += 1
-                    run_last_ns = time_ns
                     pos = data_end
-                    if len(meta) >= meta_limit:
+                    if frame == run_full_frame:
                         batch.add_span(buf[span_start:pos])
                         span_start = -1
-                        fast_frames_done(frame, fast_frames, run_first_ns, run_last_ns)
-                        fast_frames = 0
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns)
                         yield batch.seal()
                         batch = EspBatch()
                         meta = batch.meta
@@ -163,12 +194,16 @@ class PcapReader:
                 if span_start >= 0:
                     batch.add_span(buf[span_start:pos])
                     span_start = -1
-                if fast_frames:
-                    fast_frames_done(frame - 1, fast_frames, run_first_ns, run_last_ns)
-                    fast_frames = 0
+                    fast_frames_done(frame - 1, frame - run_first_frame, run_first_ns, meta[-5])
                 self.records_read = frame
+                datagram = other_frame(
+                    frame,
+                    time_ns,
+                    linktype,
+                    buf[pos + RECORD_HEADER_LEN : data_end],
+                    unpack_orig_len(buf, pos + 12)[0],
+                )
                 pos = data_end
-                datagram = other_frame(frame, time_ns, linktype, buf[data_start:data_end], orig_len)
                 if datagram is None:
                     continue
                 if datagram.kind is kind_esp:
@@ -185,8 +220,7 @@ class PcapReader:
                 yield datagram
             if span_start >= 0:
                 batch.add_span(buf[span_start:pos])
-            if fast_frames:
-                fast_frames_done(frame, fast_frames, run_first_ns, run_last_ns)
+                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5])
             source.pos = pos
             self.records_read = frame
             if pos + RECORD_HEADER_LEN <= end:

@@ -29,9 +29,11 @@ Keys: the IKE engine runs here; the workers receive only the IPsec SAs' keys (do
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ikedecode import __version__
@@ -39,6 +41,7 @@ from ikedecode.analysis.report import Report
 from ikedecode.analysis.session import Analysis, OpenedPacket
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.merge import open_captures
+from ikedecode.capture.reader import open_capture
 from ikedecode.capture.reassembly import INCOMPLETE
 from ikedecode.capture.sources import CaptureSource, merged_name, merged_truncation
 from ikedecode.capture.stats_merge import (
@@ -48,6 +51,7 @@ from ikedecode.capture.stats_merge import (
     note_earliest,
     notes_in_order,
 )
+from ikedecode.distributed.chunk_tasks import DaskChunkWork, workers_of
 from ikedecode.distributed.errors import DaskError
 from ikedecode.distributed.order import Span, merged_runs, overlap_groups
 from ikedecode.distributed.tasks import (
@@ -60,9 +64,11 @@ from ikedecode.distributed.tasks import (
     scan_summary,
 )
 from ikedecode.esp.sa import IpsecSa
+from ikedecode.esp.sa_plan import PlannedSa
 from ikedecode.keys.keyring import KeyRing
+from ikedecode.parallel.chunk_work import ChunkSettings
 from ikedecode.parallel.esp_work import available_cores, sa_spec
-from ikedecode.pipeline import Options, analyze
+from ikedecode.pipeline import Options, _chunked_input, _ChunkRun, analyze
 
 DEFAULT_FRAGMENT_TIMEOUT = 30.0  # seconds, CaptureReader's default
 
@@ -117,10 +123,16 @@ def analyze_on_dask(
     """The Report of ``paths`` merged by time, with the per-file work run as tasks on ``client``.
 
     The workers read the files by absolute path: they must see the same files (shared storage).
+    One file (not a pipe) is spread over the workers in chunks (``chunk_tasks``); several files are
+    read one task per file and merged here.
     """
     options = options or Options()
     reader_options = dict(reader_options or {})
     names = [os.fsdecode(p) for p in paths]
+    if len(names) == 1:
+        report = analyze_chunks_on_dask(client, names[0], keyring, options, reader_options)
+        if report is not None:
+            return report
     absolute = [os.path.abspath(name) for name in names]
     scans_remote = [
         client.submit(scan_file, path, i, names[i], reader_options, pure=False)
@@ -163,6 +175,34 @@ def analyze_on_dask(
     finally:
         client.cancel(list(futures.values()))
     return merger.report(runs())
+
+
+def analyze_chunks_on_dask(
+    client: Any, path: str, keyring: KeyRing, options: Options, reader_options: dict[str, Any]
+) -> Report | None:
+    """The Report of one capture file read in chunks by the cluster's workers (the same main side
+    as ``--jobs``: ``pipeline._ChunkRun``, its chunks scanned and opened by ``DaskChunkWork``); None
+    when the capture is not a file the chunk path reads (a pipe)."""
+    reader = open_capture(path, **reader_options)
+    try:
+        # the chunk path whatever the number of local jobs and the file's size
+        chunked = _chunked_input(reader, replace(options, jobs=2, chunk_after=0))
+        if chunked is None:
+            return None
+        where = os.path.abspath(path) if chunked.path is not None else None
+        workers = workers_of(client)
+
+        def work(chunks: Any, settings: ChunkSettings, planned: list[PlannedSa]) -> DaskChunkWork:
+            return DaskChunkWork(client, chunks, settings, planned, path=where, workers=workers)
+
+        thresholds = gc.get_threshold()  # as pipeline.analyze: many long-lived objects, few cycles
+        gc.set_threshold(max(thresholds[0], 100_000), 50, 100)
+        try:
+            return _ChunkRun(reader, chunked, keyring, options, work=work).run()
+        finally:
+            gc.set_threshold(*thresholds)
+    finally:
+        reader.close()
 
 
 def _not_exact_per_file(scans: list[FileScan], reader_options: dict[str, Any]) -> str | None:

@@ -325,7 +325,7 @@ class EspCrypto:
         self.min_length = ESP_HEADER + self.iv_size + 2 + self.icv_size
         self.open_span = self._span_opener()
 
-    def cbc_hmac_parts(self) -> tuple[object, Callable[[memoryview], bytes], int, int] | None:
+    def cbc_hmac_parts(self) -> tuple[object, Callable[[bytes | memoryview], bytes], int, int] | None:
         """For CBC with an HMAC from ``cryptography``: (keyed HMAC to ``copy()``, the SA's CBC
         context's ``update``, block size, ICV size), so a hot loop can inline ``open``; else None.
         Feeding ``update`` IV | ciphertext (block-aligned) yields one junk block, then the plaintext."""

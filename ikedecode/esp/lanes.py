@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from hmac import compare_digest as hmac_compare
 from typing import TYPE_CHECKING, Any, cast
 
 from ikedecode.capture.batch import ADDRESS_AT
@@ -46,6 +45,8 @@ MAX_CACHED_FLOWS = 65536
 # lane(view, positions, esp_starts, esp_ends, deferred): see open_lane
 Lane = Callable[[memoryview, Iterable[int], Sequence[int], Sequence[int], list], None]
 _SEQ = struct.Struct("!I")
+_INNER_IPV4 = struct.Struct("!BxH5xB")  # version | IHL, total length, protocol (RFC 791)
+TRAILER_BYTES = 32  # of a CBC packet's plaintext decrypted for its trailer: pad lengths up to 30
 
 
 def no_lane(
@@ -89,7 +90,7 @@ def open_lane(
     tunnel_headers = TUNNEL_NEXT_HEADERS
     group = LaneGroup(index, spi, fixed_mode)
     counts = group.counts
-    positions = group.positions
+    positions = positions_seen = group.positions
     sequences = group.sequences
     ipsec = IPSEC_PROTOCOLS
     judged = plaintext_problem
@@ -137,9 +138,7 @@ def open_lane(
                 next_header, plaintext[skip:payload_end], padding_ok, None,
             )))  # fmt: skip
             return True
-        if not positions:
-            touched.append(group)
-        positions.append(position)
+        positions.append(position)  # the lane adds the group to ``touched`` when it is done
         sequences.append(seq_at(view, start + 4)[0])
         counts[G_BYTES] += end - start
         if not icv_ok:
@@ -149,6 +148,10 @@ def open_lane(
         if not padding_ok:
             counts[G_BAD_PADDING] += 1
         return True
+
+    positions_add = positions.append
+    sequences_add = sequences.append
+    inner_at = _INNER_IPV4.unpack_from
 
     aead = crypto.aead_parts()
     if aead is not None:
@@ -161,6 +164,7 @@ def open_lane(
             deferred: list[int],
         ) -> None:  # fmt: skip
             blob = cast(bytes, view.obj)  # bytes slices of it are cheaper than memoryview slices
+            counted = 0
             for position in positions:
                 start = starts[position]
                 end = ends[position]
@@ -172,11 +176,34 @@ def open_lane(
                             view[iv_end:end],
                             blob[start : start + ESP_HEADER],
                         )
+                        # the usual packet, inlined: what ``count`` would only count
+                        pad_length = plaintext[-2]
+                        payload_end = len(plaintext) - 2 - pad_length
+                        if (
+                            plaintext[-1] == 4
+                            and payload_end >= 20
+                            and not want_plaintext
+                            and (not check_padding or plaintext[payload_end:-2] == paddings[pad_length])
+                        ):
+                            version_ihl, total_length, protocol = inner_at(plaintext)
+                            if (
+                                version_ihl == 0x45
+                                and 20 <= total_length <= payload_end
+                                and protocol != 50
+                                and protocol != 51
+                            ):
+                                positions_add(position)
+                                sequences_add(seq_at(blob, start + 4)[0])
+                                counted += end - start
+                                continue
                         if count(view, start, end, position, True, plaintext, 0):
                             continue
                     except Exception:  # noqa: BLE001, S110 - InvalidTag: ``open`` says so
                         pass
                 deferred.append(position)
+            counts[G_BYTES] += counted
+            if positions_seen:
+                touched.append(group)
 
         return opened_aead
 
@@ -185,30 +212,133 @@ def open_lane(
         # open_span inlined for the commonest suites (AES/3DES-CBC + HMAC)
         hmac_base, cbc_update, block, icv_size = cbc_hmac
         hmac_copy = cast(Any, hmac_base).copy  # a keyed cryptography HMAC
-        data_start = ESP_HEADER + crypto.iv_size
-        compare = hmac_compare
+        iv_size = crypto.iv_size
+        data_start = ESP_HEADER + iv_size
+        # Only what the usual packet is judged on is decrypted, for every packet of the run in
+        # one call: per packet a *piece* of its IV and the ciphertext blocks that hold the inner
+        # IPv4 header's first 10 bytes (version, lengths, protocol), then one chaining block
+        # and the blocks that hold the last TRAILER_BYTES of plaintext (padding, pad length,
+        # next header). CBC decrypts block i as D(C_i) XOR C_(i-1) (NIST SP 800-38A section
+        # 6.2), so each piece's first block only chains the next ones: the IV block yields the
+        # first plaintext blocks, the chaining block the last ones, whatever came before in
+        # the call. The whole packet is decrypted only when its plaintext is wanted or it is
+        # not the usual one (``count`` then judges it).
+        front = block * (1 + -(-_INNER_IPV4.size // block))  # the IV, then the inner header's blocks
+        back = block * (1 + -(-TRAILER_BYTES // block))  # a chaining block, then the trailer's
+        piece = front + back
+        shortest_piece = max(front, back)  # IV | ciphertext at least this long: the piece is in it
+        largest_pad = back - block - 2  # padding that lies in the trailer's blocks
+        to_payload = block - back - front  # from a piece's end to its packet's payload
+        pieces_fit = iv_size == block  # CBC ciphers: the IV is one block
 
         def opened_cbc(
             view: memoryview, positions: Iterable[int], starts: Sequence[int], ends: Sequence[int],
             deferred: list[int],
         ) -> None:  # fmt: skip
+            blob = cast(bytes, view.obj)
+            pieces: list[bytes] = []
+            if pieces_fit and not want_plaintext:
+                add_piece = pieces.append
+                for position in positions:
+                    iv_start = starts[position] + ESP_HEADER
+                    body_end = ends[position] - icv_size
+                    if body_end - iv_start >= shortest_piece and not (body_end - iv_start) % block:
+                        add_piece(blob[iv_start : iv_start + front])
+                        add_piece(blob[body_end - back : body_end])
+            try:
+                out = cbc_update(b"".join(pieces)) if pieces else b""
+            except Exception:  # noqa: BLE001 - ``open`` tries again and says why
+                deferred.extend(positions)
+                return
+            piece_end = 0  # where the current packet's piece ends in ``out``
+            counted = 0
             for position in positions:
                 start = starts[position]
                 end = ends[position]
                 body_end = end - icv_size
                 ciphertext = body_end - start - data_start
                 if ciphertext >= block and not ciphertext % block:
+                    in_pieces = pieces and ciphertext + iv_size >= shortest_piece  # as gathered above
+                    if in_pieces:
+                        piece_end += piece
                     try:
                         h = hmac_copy()
                         h.update(view[start:body_end])
-                        if compare(h.finalize()[:icv_size], view[body_end:end]):
-                            # the first block decrypted is the IV's junk (see _CbcDecryptor)
-                            plaintext = cbc_update(view[start + ESP_HEADER : body_end])
-                            if count(view, start, end, position, True, plaintext, block):
+                        # ``==``, not a constant-time compare: nothing here is secret from the
+                        # capture's reader, and the ICV is a captured value
+                        authentic = h.finalize()[:icv_size] == blob[body_end:end]
+                        if in_pieces:
+                            if not authentic:
+                                deferred.append(position)
                                 continue
+                            pad_length = out[piece_end - 2]
+                            next_header = out[piece_end - 1]
+                            payload_length = ciphertext - 2 - pad_length
+                            if next_header == 4:
+                                # the usual packet, inlined: what ``count`` would only count
+                                if (
+                                    payload_length >= 20
+                                    and pad_length <= largest_pad  # the padding is in the piece
+                                    and (
+                                        not check_padding
+                                        or out[piece_end - 2 - pad_length : piece_end - 2]
+                                        == paddings[pad_length]
+                                    )
+                                ):
+                                    version_ihl, total_length, protocol = inner_at(
+                                        out, piece_end + to_payload
+                                    )
+                                    if (
+                                        version_ihl == 0x45
+                                        and 20 <= total_length <= payload_length
+                                        and protocol != 50
+                                        and protocol != 51
+                                    ):
+                                        positions_add(position)
+                                        sequences_add(seq_at(blob, start + 4)[0])
+                                        counted += end - start
+                                        continue
+                            elif (
+                                payload_length >= 0
+                                and pad_length <= largest_pad
+                                and next_header != 41
+                                and next_header != 50
+                                and next_header != 51
+                            ):
+                                # transport mode and the like: ``count`` on the piece (its checks
+                                # read at most the payload's first 14 bytes)
+                                padding_ok = (
+                                    not check_padding
+                                    or out[piece_end - 2 - pad_length : piece_end - 2] == paddings[pad_length]
+                                )
+                                payload_start = piece_end + to_payload
+                                if judged(
+                                    out, payload_start, payload_start + payload_length, next_header,
+                                    padding_ok, True,
+                                ):  # fmt: skip
+                                    deferred.append(position)  # garbled: ``open`` says why
+                                    continue
+                                positions_add(position)
+                                sequences_add(seq_at(blob, start + 4)[0])
+                                counted += end - start
+                                if fixed_mode is None:  # next header not IPv4 or IPv6
+                                    counts[G_TRANSPORT] += 1
+                                if not padding_ok:
+                                    counts[G_BAD_PADDING] += 1
+                                continue
+                        elif not authentic:
+                            deferred.append(position)
+                            continue
+                        # the whole packet decrypted: its first block is the IV's junk (see _CbcDecryptor)
+                        plaintext = cbc_update(view[start + ESP_HEADER : body_end])
+                        if count(view, start, end, position, True, plaintext, block):
+                            continue
                     except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
                         pass
                 deferred.append(position)
+            counts[G_BYTES] += counted
+            if positions_seen:
+                touched.append(group)
 
         return opened_cbc
 
@@ -230,6 +360,8 @@ def open_lane(
                 except Exception:  # noqa: BLE001, S110 - ``open`` tries again and says why
                     pass
             deferred.append(position)
+        if positions_seen:
+            touched.append(group)
 
     return opened_any
 
@@ -343,26 +475,38 @@ def _flows(
 ) -> Mapping[bytes, Sequence[int]]:
     """The batch's IPv4 packets by flow (packed source | destination | SPI), positions in order;
     the positions of the rest (IPv6, too short for an SPI) go to ``others``."""
-    keys: list[bytes | None] = []
-    for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True):
-        if blob[ip_start] >> 4 != 4 or end - start < 8:
-            keys.append(None)
-        elif start - ip_start == 20:
-            keys.append(blob[ip_start + 12 : start + 4])
-        else:  # NAT-T: the UDP header lies between the addresses and the SPI
-            keys.append(blob[ip_start + 12 : ip_start + 20] + blob[start : start + 4])
+    keys = [
+        blob[ip_start + 12 : start + 4]  # plain ESP: addresses and SPI lie together
+        if start - ip_start == 20 and end - start >= 8 and blob[ip_start] >> 4 == 4
+        else _flow_key(blob, ip_start, start, end)
+        for ip_start, start, end in zip(ip_starts, esp_starts, esp_ends, strict=True)
+    ]
     if not keys:
         return {}
     first = keys[0]
-    if first is not None and keys.count(first) == len(keys):
-        return {first: range(len(keys))}  # one flow: the common case of a bulk transfer
-    flows: dict[bytes, list[int]] = {}
+    count = len(keys)
+    if first is not None and keys.count(first) == count:
+        return {first: range(count)}  # one flow: the common case of a bulk transfer
+    grouped: dict[bytes, list[int]] = {}
+    flow_of = grouped.get
     for position, key in enumerate(keys):
-        if key is None:
+        positions = flow_of(key)  # type: ignore[arg-type]
+        if positions is not None:
+            positions.append(position)
+        elif key is None:
             others.append(position)
         else:
-            flows.setdefault(key, []).append(position)
-    return flows
+            grouped[key] = [position]
+    return grouped
+
+
+def _flow_key(blob: bytes, ip_start: int, start: int, end: int) -> bytes | None:
+    """``_flows``' key of a packet other than plain ESP after a 20-byte IPv4 header: NAT-T (the
+    UDP header lies between the addresses and the SPI), IPv4 options; None for IPv6 or a packet
+    too short for an SPI."""
+    if blob[ip_start] >> 4 != 4 or end - start < 8:
+        return None
+    return blob[ip_start + 12 : ip_start + 20] + blob[start : start + 4]
 
 
 class LaneGroup:

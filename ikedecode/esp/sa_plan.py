@@ -22,6 +22,8 @@ from ikedecode.esp.sa import IpsecSa
 
 # (threshold frame, the SA's spec: IpsecSa keyword arguments, parallel/esp_work.py ``sa_spec``)
 PlannedSa = tuple[int, dict[str, Any]]
+# or with the IpsecSa itself, where one process reuses the SAs for many plans (distributed/chunk_tasks.py)
+BuiltSa = tuple[int, IpsecSa]
 FIELDS = 6  # integers per packet in an EspBatch's meta (capture/batch.py); the frame comes first
 
 
@@ -30,9 +32,9 @@ class SaPlan:
 
     __slots__ = ("opener", "_plan", "_due")
 
-    def __init__(self, opener: EspOpener, plan: Iterable[PlannedSa] = ()) -> None:
+    def __init__(self, opener: EspOpener, plan: Iterable[PlannedSa | BuiltSa] = ()) -> None:
         self.opener = opener
-        self._plan: list[PlannedSa] = list(plan)
+        self._plan: list[PlannedSa | BuiltSa] = list(plan)
         self._due = 0  # plan entries added to the opener's database so far
 
     def extend(self, planned: Iterable[PlannedSa]) -> None:
@@ -44,7 +46,8 @@ class SaPlan:
         plan, due = self._plan, self._due
         added = []
         while due < len(plan) and plan[due][0] < before:
-            added.append(IpsecSa(**plan[due][1]))
+            sa = plan[due][1]
+            added.append(sa if isinstance(sa, IpsecSa) else IpsecSa(**sa))
             due += 1
         if added:
             self._due = due

@@ -408,10 +408,19 @@ def dh_group(group_id: int) -> DhGroup:
 # --- MODP ------------------------------------------------------------------------------------
 
 
+# cryptography's FFDH classes, looked up once: each lookup on the module goes through its
+# deprecation shim (a warning raised and filtered), three of them per exponentiation otherwise.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    _DHParameterNumbers = dh.DHParameterNumbers
+    _DHPublicNumbers = dh.DHPublicNumbers
+    _DHPrivateNumbers = dh.DHPrivateNumbers
+
+
 @cache
 def _modp_parameters(group_id: int) -> dh.DHParameterNumbers:
     group = GROUPS[group_id]
-    return dh.DHParameterNumbers(group.prime, group.generator, group.subgroup_order)
+    return _DHParameterNumbers(group.prime, group.generator, group.subgroup_order)
 
 
 def _modp_private_exponent(group: DhGroup, private_value: bytes) -> int:
@@ -452,15 +461,15 @@ def _modp_power(group: DhGroup, base: int, exponent: int) -> bytes:
 def _modp_power_openssl(group: DhGroup, base: int, exponent: int) -> bytes:
     parameters = _modp_parameters(group.id)
     try:
-        peer = dh.DHPublicNumbers(base, parameters).public_key()
+        peer = _DHPublicNumbers(base, parameters).public_key()
     except ValueError as error:
         raise InvalidPublicValue(f"{group.name} public value is not valid in the group: {error}") from None
     try:
-        private = dh.DHPrivateNumbers(exponent, dh.DHPublicNumbers(group.generator, parameters)).private_key()
+        private = _DHPrivateNumbers(exponent, _DHPublicNumbers(group.generator, parameters)).private_key()
     except ValueError:
         real_public = pow(group.generator, exponent, group.prime)
         try:
-            private = dh.DHPrivateNumbers(exponent, dh.DHPublicNumbers(real_public, parameters)).private_key()
+            private = _DHPrivateNumbers(exponent, _DHPublicNumbers(real_public, parameters)).private_key()
         except ValueError:
             raise InvalidPrivateValue(f"{group.name} private value is not usable in the group") from None
     try:

@@ -10,6 +10,7 @@ the datagram (the message is truncated; the exception then carries the header it
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import dpkt
@@ -28,6 +29,7 @@ FLAG_IKEV2_INITIATOR = 0x08
 FLAG_IKEV2_VERSION = 0x10
 FLAG_IKEV2_RESPONSE = 0x20
 
+_FIELDS = struct.Struct("!8s8sBBBBII")  # the header as IsakmpHeader.__hdr__ lays it out
 IKEV1_FLAG_NAMES = ((FLAG_ENCRYPTION, "E"), (FLAG_COMMIT, "C"), (FLAG_AUTHENTICATION_ONLY, "A"))
 IKEV2_FLAG_NAMES = ((FLAG_IKEV2_INITIATOR, "I"), (FLAG_IKEV2_VERSION, "V"), (FLAG_IKEV2_RESPONSE, "R"))
 
@@ -49,6 +51,20 @@ class IsakmpHeader(dpkt.Packet):
     __bit_fields__ = {"version": (("major_version", 4), ("minor_version", 4))}
 
     trailing: bytes = b""
+
+    def unpack(self, buf: bytes) -> None:
+        """dpkt's unpack, with the fields assigned at once (the engine reads a header per datagram)."""
+        (
+            self.initiator_cookie,
+            self.responder_cookie,
+            self.next_payload,
+            self.version,
+            self.exchange_type,
+            self.flags,
+            self.message_id,
+            self.length,
+        ) = _FIELDS.unpack_from(buf)
+        self.data = buf[HEADER_LENGTH:]
 
     @property
     def encrypted(self) -> bool:

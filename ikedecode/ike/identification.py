@@ -24,15 +24,15 @@ def identification_text(id_type: int, data: bytes) -> tuple[str, str | None]:
     if size is not None and len(data) != size:
         return data.hex(), f"{ID_TYPES.name(id_type)} data is {len(data)} bytes, expected {size}"
     if id_type == 1:
-        return _ipv4(data), None
+        return ipv4_text(data), None
     if id_type == 5:
         return str(ipaddress.IPv6Address(data)), None
     if id_type == 4:
-        return f"{_ipv4(data[:4])}/{_ipv4(data[4:])}", None
+        return f"{ipv4_text(data[:4])}/{ipv4_text(data[4:])}", None
     if id_type == 6:
         return _ipv6_subnet(data[:16], data[16:]), None
     if id_type == 7:
-        return f"{_ipv4(data[:4])}-{_ipv4(data[4:])}", None
+        return f"{ipv4_text(data[:4])}-{ipv4_text(data[4:])}", None
     if id_type == 8:
         return f"{ipaddress.IPv6Address(data[:16])}-{ipaddress.IPv6Address(data[16:])}", None
     if id_type in (2, 3):
@@ -44,7 +44,7 @@ def identification_text(id_type: int, data: bytes) -> tuple[str, str | None]:
     return data.hex(), None
 
 
-def _ipv4(data: bytes) -> str:
+def ipv4_text(data: bytes) -> str:
     """Dotted decimal of 4 bytes, as ``str(ipaddress.IPv4Address(data))`` writes it, faster."""
     return "%d.%d.%d.%d" % (data[0], data[1], data[2], data[3])  # noqa: UP031
 

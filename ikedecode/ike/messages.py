@@ -40,14 +40,23 @@ def header_record(
 ) -> IkeMessage:
     """The record of a message whose header was read: exchange, message ID, label and flags
     (``encrypted`` from the header's E flag unless ``fields`` say otherwise, as IKEv2 does)."""
-    fields.setdefault("encrypted", header.encrypted)
-    return message_record(
-        datagram,
-        exchange_type=header.exchange_type,
-        exchange=exchange,
-        message_id=header.message_id,
-        label=label,
-        flags=header.flags,
+    encrypted = fields.pop("encrypted") if "encrypted" in fields else header.encrypted
+    return IkeMessage(  # the fields of message_record, written out: one record per datagram
+        datagram.frame,
+        datagram.time,
+        datagram.src,
+        datagram.dst,
+        datagram.sport,
+        datagram.dport,
+        len(datagram.payload),
+        header.exchange_type,
+        exchange,
+        header.message_id,
+        label,
+        header.flags,
+        encrypted,
+        frames=datagram.frames or (datagram.frame,),
+        udp_encapsulated=datagram.udp_encapsulated,
         **fields,
     )
 

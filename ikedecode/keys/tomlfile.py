@@ -17,6 +17,7 @@ from ikedecode.keys.cli_inputs import ppk_identity
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.hexvalues import parse_hex, parse_int
 from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, Ppk, PresharedKey
+from ikedecode.keys.simple_toml import read_simple_toml
 
 KNOWN_TABLES = {"psk", "ike_sa", "quick_mode", "dh_private", "ipsec_sa"}
 IKE_SA_KEYS = ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "encryption_key")
@@ -44,10 +45,12 @@ class KeyFile:
 
 
 def parse_key_file(text: str, source: str) -> KeyFile:
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise KeyFileError(f"{source}: not valid TOML: {exc}") from None
+    doc = read_simple_toml(text)  # the plain TOML of big key files, fast; anything else: tomllib
+    if doc is None:
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise KeyFileError(f"{source}: not valid TOML: {exc}") from None
     unknown = set(doc) - KNOWN_TABLES
     if unknown:
         raise KeyFileError(

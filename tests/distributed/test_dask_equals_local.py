@@ -18,7 +18,6 @@ import pytest
 pytest.importorskip("dask.distributed", reason="Dask is not installed (pip install 'ikedecode[dask]')")
 
 from click.testing import CliRunner  # noqa: E402
-from dask.distributed import Client, LocalCluster  # noqa: E402
 
 from ikedecode.capture.merge import open_captures  # noqa: E402
 from ikedecode.cli import main  # noqa: E402
@@ -34,13 +33,6 @@ CAPTURES = ROOT / "captures"
 KEYS = ROOT / "keys"
 CORPUS = ROOT / "tests" / "corpus"
 REAL = ["esp-rekey-delete", "esp-rekey-simultaneous", "nat-t", "qm-pfs-modp2048", "xauth-modecfg"]
-
-
-@pytest.fixture(scope="module")
-def client():  # noqa: ANN201
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
-        with Client(cluster) as connected:
-            yield connected
 
 
 def keys(*names: str) -> KeyRing:

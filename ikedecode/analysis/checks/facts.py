@@ -303,7 +303,15 @@ class QuickModeFacts:
         return f"0x{self.exchange.message_id:08x}"
 
     def label(self, label: str) -> IkeMessage | None:
-        return next((m for m in self.messages if m.label == label), None)
+        """The first message of this label (QM1, QM2, QM3), None when the capture has none."""
+        return self._first_by_label.get(label)
+
+    @cached_property
+    def _first_by_label(self) -> dict[str, IkeMessage]:
+        out: dict[str, IkeMessage] = {}
+        for m in self.messages:
+            out.setdefault(m.label, m)
+        return out
 
     @property
     def opener(self) -> IkeMessage:

@@ -67,8 +67,9 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
         ctx.explain(*refusals)
     chosen = facts.sa.chosen
     if chosen and facts.sa.offered and not facts.sa.initiator_inferred:
-        offered_keys = {policy_key(t) for t in facts.sa.offered}
-        if policy_key(chosen) not in offered_keys:
+        offered_keys = [policy_key(t) for t in facts.sa.offered]
+        chosen_key = policy_key(chosen)
+        if chosen_key not in offered_keys:
             out.append(
                 finding(
                     "p1-chosen-not-offered",
@@ -82,12 +83,12 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
                 )
             )
         else:
-            out.extend(_phase1_lifetime(facts, chosen))
+            offer = facts.sa.offered[offered_keys.index(chosen_key)]  # the first offer with its policy
+            out.extend(_phase1_lifetime(facts, offer, chosen))
     return out
 
 
-def _phase1_lifetime(facts: SaFacts, chosen: ProposalRecord) -> list[Finding]:
-    offer = next((t for t in facts.sa.offered if policy_key(t) == policy_key(chosen)), None)
+def _phase1_lifetime(facts: SaFacts, offer: ProposalRecord, chosen: ProposalRecord) -> list[Finding]:
     offered, accepted = facts.phase1_lifetimes(offer), facts.phase1_lifetimes(chosen)
     if not offered or not accepted or offered == accepted:
         return []

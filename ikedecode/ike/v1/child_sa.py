@@ -3,13 +3,13 @@
 For every proposal the responder accepted (one per protocol: an SA bundle carries AH and ESP),
 two SAs are keyed, one per direction. The SPI in each KEYMAT seed is the one chosen by the SA's
 receiver: the responder's SPI (from QM2) keys initiator->responder traffic, the initiator's SPI
-(from QM1) keys responder->initiator traffic. KEYMAT is computed longer than any transform
-needs; the ESP layer takes its prefix (KEYMAT = K1 | K2 | ... is prefix-stable).
+(from QM1) keys responder->initiator traffic. KEYMAT = K1 | K2 | ... is prefix-stable: each SA
+computes only the blocks its transform's keys take (``Keymat.prefix``), when the ESP layer asks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ikedecode.ike.dh_work import DhPrivateSecrets
@@ -24,6 +24,19 @@ KEYMAT_LENGTH = 128
 
 
 @dataclass(frozen=True, slots=True)
+class Keymat:
+    """The KEYMAT of one IPsec SA direction (RFC 2409 section 5.5), computed as far as asked:
+    ``prefix(n)`` is the first n bytes of the same KEYMAT whatever n (one prf call per block)."""
+
+    hash_id: int
+    skeyid_d: bytes = field(repr=False)
+    seed: bytes = field(repr=False)  # keyderiv.quick_mode_seed
+
+    def prefix(self, length: int = KEYMAT_LENGTH) -> bytes:
+        return keyderiv.keymat_from_seed(self.hash_id, self.skeyid_d, self.seed, length)
+
+
+@dataclass(frozen=True, slots=True)
 class ChildSaKeys:
     """Key material for one direction of one IPsec SA, as negotiated by a quick mode."""
 
@@ -33,7 +46,7 @@ class ChildSaKeys:
     dst: str
     transform_id: int
     attributes: dict[int, int | bytes]  # IPsec DOI attributes of the accepted transform
-    keymat: bytes
+    keymat: Keymat
     ike_cookies: str
     message_id: int
     dh_origin: str | None = None  # PFS: where g(qm)^xy came from
@@ -145,9 +158,7 @@ def child_sa_keys(
             for spi, src, dst in directions:
                 if len(spi) != 4:
                     continue
-                keymat = keyderiv.quick_mode_keymat(
-                    hash_id, skeyid_d, accepted.protocol_id, spi, qm.ni_b, qm.nr_b, KEYMAT_LENGTH, g_qm_xy
-                )
+                seed = keyderiv.quick_mode_seed(accepted.protocol_id, spi, qm.ni_b, qm.nr_b, g_qm_xy)
                 out.append(
                     ChildSaKeys(
                         accepted.protocol_id,
@@ -156,7 +167,7 @@ def child_sa_keys(
                         dst,
                         transform.transform_id,
                         attributes,
-                        keymat,
+                        Keymat(hash_id, skeyid_d, seed),
                         ike_cookies,
                         qm.message_id,
                         dh_origin,

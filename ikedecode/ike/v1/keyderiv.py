@@ -30,7 +30,9 @@ __all__ = [
     "expand_encryption_key",
     "nortel_psk_key",
     "phase1_iv",
+    "keymat_from_seed",
     "quick_mode_keymat",
+    "quick_mode_seed",
     "skeyid_preshared",
     "skeyid_public_key",
     "skeyid_signature",
@@ -198,10 +200,23 @@ def quick_mode_keymat(
     is the SPI of the SA being keyed: the one chosen by the receiving side (bytes, or an int
     written as 4 bytes big-endian). ``ni_b`` / ``nr_b`` are the quick mode nonces.
     """
-    _need_length(length, "KEYMAT")
+    return keymat_from_seed(hash_id, skeyid_d, quick_mode_seed(protocol_id, spi, ni_b, nr_b, g_qm_xy), length)
+
+
+def quick_mode_seed(
+    protocol_id: int, spi: bytes | int, ni_b: bytes, nr_b: bytes, g_qm_xy: bytes | None = None
+) -> bytes:
+    """``[g(qm)^xy |] protocol | SPI | Ni_b | Nr_b``: what each KEYMAT block is the prf of (5.5)."""
     if not isinstance(protocol_id, int) or not 0 <= protocol_id <= 0xFF:
         raise InvalidKeyMaterial(f"protocol ID {protocol_id!r} does not fit in one byte")
-    seed = (g_qm_xy or b"") + bytes((protocol_id,)) + _spi_bytes(spi) + ni_b + nr_b
+    return (g_qm_xy or b"") + bytes((protocol_id,)) + _spi_bytes(spi) + ni_b + nr_b
+
+
+def keymat_from_seed(hash_id: int, skeyid_d: bytes, seed: bytes, length: int) -> bytes:
+    """The first ``length`` bytes of KEYMAT = K1 | K2 | ..., K1 = prf(SKEYID_d, seed),
+    Kn = prf(SKEYID_d, K(n-1) | seed) (RFC 2409 section 5.5): a longer KEYMAT starts with a
+    shorter one, so each SA needs only the blocks its keys take."""
+    _need_length(length, "KEYMAT")
     block_size = digest_size(hash_id)
     blocks: list[bytes] = []
     previous = b""

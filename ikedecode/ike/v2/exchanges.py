@@ -9,7 +9,7 @@ the usual payloads of a response, so their minimums do not apply to it (RFC 7296
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ikedecode.ike.registry import ikev2 as reg
@@ -29,9 +29,13 @@ class ExchangeRule:
     response: bool
     encrypted: bool  # the payloads must be inside SK / SKF
     payloads: tuple[PayloadRule, ...]
+    by_type: dict[int, PayloadRule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_type", {r.payload_type: r for r in reversed(self.payloads)})
 
     def rule_for(self, payload_type: int) -> PayloadRule | None:
-        return next((r for r in self.payloads if r.payload_type == payload_type), None)
+        return self.by_type.get(payload_type)
 
 
 def _rule(exchange_type: int, response: bool, encrypted: bool, *rules: tuple[int, int, int]) -> ExchangeRule:
@@ -73,6 +77,7 @@ _ALL = (
 RULES: dict[tuple[int, bool], ExchangeRule] = {(rule.exchange_type, rule.response): rule for rule in _ALL}
 PROTECTED_EXCHANGES = frozenset(rule.exchange_type for rule in _ALL if rule.encrypted)
 ANSWER_NOTIFIES = frozenset({reg.N_COOKIE, reg.N_INVALID_KE_PAYLOAD})  # replace an IKE_SA_INIT response
+ENCRYPTED = frozenset({reg.PT_SK, reg.PT_SKF})  # the envelope, not a payload the rules count
 
 
 def message_label(exchange_type: int, response: bool) -> str:
@@ -102,18 +107,19 @@ def check_shape(
     counts: dict[int, int] = {}
     for payload_type in payload_types:
         counts[payload_type] = counts.get(payload_type, 0) + 1
+    by_type = rule.by_type
     for payload_type, count in counts.items():
-        if payload_type in (reg.PT_SK, reg.PT_SKF):
+        payload_rule = by_type.get(payload_type)
+        if payload_rule is not None and count <= payload_rule.maximum or payload_type in ENCRYPTED:
             continue
-        payload_rule = rule.rule_for(payload_type)
         name = reg.PAYLOAD_TYPES.short_name(payload_type)
         if payload_rule is None:
             problems.append(f"unexpected {name} payload in {label}")
-        elif count > payload_rule.maximum:
+        else:
             problems.append(f"{count} {name} payloads in {label} (at most {payload_rule.maximum})")
     if not (answered and response):
         for payload_rule in rule.payloads:
-            if counts.get(payload_rule.payload_type, 0) < payload_rule.minimum:
+            if payload_rule.minimum and counts.get(payload_rule.payload_type, 0) < payload_rule.minimum:
                 problems.append(
                     f"{label} lacks its {reg.PAYLOAD_TYPES.short_name(payload_rule.payload_type)} payload"
                 )

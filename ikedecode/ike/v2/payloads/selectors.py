@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from ikedecode.ike.identification import ipv4_text
 from ikedecode.ike.registry.ikev2 import (
     CONFIGURATION_ATTRIBUTE_FORMATS,
     CONFIGURATION_ATTRIBUTES,
@@ -32,13 +34,40 @@ class TrafficSelector:
     start_address: str = ""
     end_address: str = ""
     label: bytes = b""  # TS_SECLABEL (RFC 9478)
+    # ``text()`` once made: the engine's Child SA record, the payload's detail, the diagnosis and
+    # the JSON each ask for it (a selector is not changed once decoded)
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
+    _range: str | None = field(default=None, init=False, repr=False, compare=False)  # see from_wire
+
+    @classmethod
+    def from_wire(
+        cls, ts_type: int, ip_protocol: int, start_port: int, end_port: int, start: bytes, end: bytes
+    ) -> TrafficSelector:
+        """An address-range selector as decoded: its addresses as text, and the range as text
+        (``_range_text``) worked out from the address bytes rather than read back from the text."""
+        address_text = ipv4_text if len(start) == 4 else _ipv6_text
+        selector = cls(ts_type, ip_protocol, start_port, end_port, address_text(start), address_text(end))
+        first, last = int.from_bytes(start, "big"), int.from_bytes(end, "big")
+        span = last - first
+        if start == end:
+            selector._range = selector.start_address
+        elif span < 0 or (span + 1) & span or first & span:
+            selector._range = f"{selector.start_address}-{selector.end_address}"
+        else:
+            selector._range = f"{selector.start_address}/{8 * len(start) - span.bit_length()}"
+        return selector
 
     def text(self) -> str:
+        if self._text is None:
+            self._text = self._make_text()
+        return self._text
+
+    def _make_text(self) -> str:
         if self.ts_type == TS_SECLABEL:
             return "label " + escape_controls(self.label.rstrip(b"\x00").decode("utf-8", "backslashreplace"))
         if self.ts_type not in (TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE):
             return f"{TS_TYPES.name(self.ts_type)}"
-        addresses = _range_text(self.start_address, self.end_address)
+        addresses = self._range or _range_text(self.start_address, self.end_address)
         if self.ip_protocol == 0 and (self.start_port, self.end_port) == (0, 65535):
             return addresses
         ports = "" if (self.start_port, self.end_port) == (0, 65535) else (
@@ -68,13 +97,41 @@ def _range_text(start: str, end: str) -> str:
     """``10.1.0.0/16`` when the range is a prefix, else ``a-b`` (strongSwan writes the same)."""
     if start == end:
         return start
-    try:
-        networks = list(
-            ipaddress.summarize_address_range(ipaddress.ip_address(start), ipaddress.ip_address(end))
-        )
-    except (ValueError, TypeError):
+    first, last = _address(start), _address(end)
+    if first is None or last is None or first.bits != last.bits or last.value < first.value:
         return f"{start}-{end}"
-    return str(networks[0]) if len(networks) == 1 else f"{start}-{end}"
+    # one prefix (what ipaddress.summarize_address_range would give as a single network): the range
+    # holds a power of two of addresses and starts on a multiple of it
+    span = last.value - first.value
+    if (span + 1) & span or first.value & span:
+        return f"{start}-{end}"
+    return f"{first.text}/{first.bits - span.bit_length()}"
+
+
+class _Address(NamedTuple):
+    bits: int  # 32 or 128
+    value: int
+    text: str  # as ipaddress writes it
+
+
+def _address(text: str) -> _Address | None:
+    """An IPv4 or IPv6 address written as text, None if it is not one. Dotted decimal as
+    ``decode_ts`` writes it is read by the C library; anything else as ``ipaddress`` reads it."""
+    try:
+        packed = socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        packed = b""
+    if packed and ipv4_text(packed) == text:  # written as ipaddress writes it: the same address
+        return _Address(32, int.from_bytes(packed, "big"), text)
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return _Address(address.max_prefixlen, int(address), str(address))
+
+
+def _ipv6_text(data: bytes) -> str:
+    return str(ipaddress.IPv6Address(data))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -106,16 +163,10 @@ def decode_ts(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
         size = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}.get(ts_type)
         if size is not None and length == 8 + 2 * size:
             start_port, end_port = struct.unpack_from("!HH", item, 4)
-            make = ipaddress.IPv4Address if size == 4 else ipaddress.IPv6Address
             selectors.append(
-                TrafficSelector(
-                    ts_type,
-                    ip_protocol,
-                    start_port,
-                    end_port,
-                    str(make(item[8 : 8 + size])),
-                    str(make(item[8 + size :])),
-                )  # fmt: skip
+                TrafficSelector.from_wire(
+                    ts_type, ip_protocol, start_port, end_port, item[8 : 8 + size], item[8 + size :]
+                )
             )
         elif ts_type == TS_SECLABEL:
             selectors.append(TrafficSelector(ts_type, label=item[4:]))
