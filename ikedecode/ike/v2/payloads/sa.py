@@ -6,6 +6,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.ike.payload_chain import PayloadHeader
 from ikedecode.ike.registry.ikev2 import (
     AEAD_ENCRYPTION,
     KEY_LENGTH_ATTRIBUTE,
@@ -166,9 +167,9 @@ class Ikev2SaPayload(Ikev2Payload):
         return f"{plural(len(self.proposals), 'proposal')}: " + "; ".join(p.text() for p in self.proposals)
 
 
-def decode_sa(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
-    where = f"SA payload at offset {common['offset']}"
-    base = common["offset"] + 4
+def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
+    where = f"SA payload at offset {header.offset}"
+    base = header.offset + 4
     proposals: list[Ikev2Proposal] = []
     position = 0
     more = True
@@ -199,7 +200,7 @@ def decode_sa(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
         raise BodyError("SA payload without proposals")
     if position < len(body):
         problems.append(f"{where}: {len(body) - position} bytes after the last proposal")
-    return Ikev2SaPayload(**common, proposals=proposals)
+    return Ikev2SaPayload(*header, proposals=proposals)
 
 
 def _transforms(data: bytes, base: int, count: int, where: str, problems: list[str]) -> list[Ikev2Transform]:
