@@ -24,6 +24,7 @@ from ikedecode.ike.v2.payloads.base import Ikev2Payload, need, plural
 from ikedecode.ike.wire_text import escape_controls
 
 MAX_SELECTORS = 256
+ADDRESS_SIZE = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}  # bytes of each address (RFC 7296 3.13.1)
 
 
 @dataclass(slots=True)
@@ -161,7 +162,7 @@ def decode_ts(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2P
             problems.append(f"{where}: selector length {length} runs past the payload")
             break
         item = body[position : position + length]
-        size = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}.get(ts_type)
+        size = ADDRESS_SIZE.get(ts_type)
         if size is not None and length == 8 + 2 * size:
             start_port, end_port = struct.unpack_from("!HH", item, 4)
             selectors.append(
