@@ -11,6 +11,7 @@ configuration that each run counts on its own copies of).
 from __future__ import annotations
 
 import builtins
+import functools
 import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -121,6 +122,13 @@ class SaState:
 def _normalise_address(address: str | None) -> str | None:
     if address is None or address in ("", "*"):
         return None
+    return _canonical_address(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_address(address: str) -> str:
+    """The canonical text of an address; once per distinct text (the peers of a capture repeat,
+    and ``ipaddress`` was most of the cost of building an SA from IKE)."""
     try:
         return str(ipaddress.ip_address(address.strip()))
     except ValueError:

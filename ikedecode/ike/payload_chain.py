@@ -8,10 +8,11 @@ version packages add their type registries, their body decoders and their own pr
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from ikedecode.ike.registry.core import Registry
 
@@ -42,12 +43,29 @@ def printable_text(data: bytes) -> str | None:
     return None
 
 
-@dataclass(slots=True, kw_only=True)
+class PayloadHeader(NamedTuple):
+    """Where a payload is and its generic header: the first fields of every payload record, in
+    order, so a decoder builds its record as ``SomePayload(*header, field=...)``."""
+
+    type: int
+    offset: int  # absolute offset of the generic header in the message
+    raw: bytes  # whole payload, generic header included
+    next_payload: int
+    reserved: int  # the generic header's second byte (IKEv2: critical bit)
+
+
+# tuple.__new__ directly: the chain walk makes one header per payload, and a NamedTuple's own
+# constructor costs twice as much
+_payload_header = functools.partial(tuple.__new__, PayloadHeader)
+
+
+@dataclass(slots=True)
 class GenericPayload:
     """Any payload: where it is in the message and its exact bytes.
 
     ``error`` is set (and the chain has a matching problem) when the body of a known type was too
-    short to decode. Subclasses name the registry of payload types in ``payload_types``.
+    short to decode. Subclasses name the registry of payload types in ``payload_types``; their
+    own fields are keyword-only. The header fields come first, in ``PayloadHeader``'s order.
     """
 
     payload_types: ClassVar[Registry]
@@ -57,6 +75,7 @@ class GenericPayload:
     raw: bytes  # whole payload, generic header included
     next_payload: int
     reserved: int = 0  # the generic header's second byte (IKEv2: critical bit)
+    _: KW_ONLY
     error: str | None = None
 
     @property
@@ -145,8 +164,8 @@ class GenericPayloadChain(Generic[PayloadT]):
         return ", ".join(payload.short for payload in self.payloads)
 
 
-# decode(the generic record's fields: type, offset, raw, next_payload, reserved; the chain's problems)
-PayloadDecoder = Callable[[dict[str, Any], list[str]], PayloadT]
+# decode(the payload's generic header; the chain's problems)
+PayloadDecoder = Callable[[PayloadHeader, list[str]], PayloadT]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,14 +208,8 @@ def walk_chain(
         if length < GENERIC_HEADER_LENGTH or length > remaining:
             chain.problems.append(wording.bad_length(wording.name(next_type), at, length, remaining))
             return None
-        common: dict[str, Any] = {
-            "type": next_type,
-            "offset": at,
-            "raw": data[position : position + length],
-            "next_payload": following,
-            "reserved": reserved,
-        }
-        chain.payloads.append(decode(common, chain.problems))
+        header = _payload_header((next_type, at, data[position : position + length], following, reserved))
+        chain.payloads.append(decode(header, chain.problems))
         position += length
         if next_type in stop_types:
             return position

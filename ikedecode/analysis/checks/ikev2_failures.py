@@ -38,7 +38,10 @@ def _key(msg: IkeMessage) -> tuple[int, bool]:
     return msg.message_id, by_initiator if not msg.response else not by_initiator
 
 
-def _exchanges(sa: IkeSa) -> list[tuple[IkeMessage, IkeMessage | None]]:
+Exchanges = list[tuple[IkeMessage, IkeMessage | None]]  # (request, its first response), capture order
+
+
+def _exchanges(sa: IkeSa) -> Exchanges:
     """(request, its first response) for every original request, in capture order. A request sent
     again with the same message ID (IKE_SA_INIT after INVALID_KE_PAYLOAD or COOKIE, RFC 7296 1.2, 2.6)
     is a new request: a response answers the latest request of its key."""
@@ -178,9 +181,9 @@ def certificate_problems(msg: IkeMessage, at: float, trusted: list[Any]) -> list
     return problems
 
 
-def _auth_failed(sa: IkeSa, ctx: Context) -> list[Finding]:
+def _auth_failed(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    for request, response in _exchanges(sa):
+    for request, response in exchanges:
         # the responder refuses in the IKE_AUTH response; the initiator refuses the responder's AUTH in
         # an INFORMATIONAL request right after it (RFC 7296 2.21.2)
         for msg in (response, request):
@@ -255,9 +258,9 @@ def _auth_finding(sa: IkeSa, msg: IkeMessage, p: Ikev2NotifyPayload, trusted: li
 # -- NO_PROPOSAL_CHOSEN, INVALID_KE_PAYLOAD -------------------------------------------------------
 
 
-def _accepted_before(sa: IkeSa, request: IkeMessage, protocol: str) -> list[dict[str, Any]]:
+def _accepted_before(exchanges: Exchanges, request: IkeMessage, protocol: str) -> list[dict[str, Any]]:
     """What the responder accepted earlier in this SA for the same protocol: the acceptable column."""
-    for req, resp in _exchanges(sa):
+    for req, resp in exchanges:
         if resp is None or req.time >= request.time:
             continue
         rows = [
@@ -283,12 +286,12 @@ def _differs_only_by_pfs(offered: list[dict[str, Any]], accepted: list[dict[str,
     return any(_without_ke(o) in plain and "KE" in o for o in offered)
 
 
-def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
+def _no_proposal(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     from ikedecode.analysis.checks.ikev2 import _additional_key_exchanges
 
     addke_refused = any(f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa))
     out: list[Finding] = []
-    for request, response in _exchanges(sa):
+    for request, response in exchanges:
         for p in _notifies(response, reg.N_NO_PROPOSAL_CHOSEN):
             assert response is not None
             ctx.explained.add((response.frame, p.notify_type))
@@ -301,7 +304,9 @@ def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
             ike = request.exchange_type == reg.IKE_SA_INIT or protocol == "IKE"
             code = "p1-proposal-mismatch" if ike else "p2-proposal-mismatch"
             accepted = (
-                _accepted_before(sa, request, protocol) if request.exchange_type != reg.IKE_SA_INIT else []
+                _accepted_before(exchanges, request, protocol)
+                if request.exchange_type != reg.IKE_SA_INIT
+                else []
             )
             readable = bool(offered) or not request.encrypted or request.decrypted
             what = "IKE SA" if ike else "Child SA"
@@ -343,9 +348,8 @@ def _no_proposal(sa: IkeSa, ctx: Context) -> list[Finding]:
     return out
 
 
-def _invalid_ke(sa: IkeSa, ctx: Context) -> list[Finding]:
+def _invalid_ke(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    exchanges = _exchanges(sa)
     for i, (request, response) in enumerate(exchanges):
         for p in _notifies(response, reg.N_INVALID_KE_PAYLOAD):
             assert response is not None
@@ -401,9 +405,9 @@ def _invalid_ke(sa: IkeSa, ctx: Context) -> list[Finding]:
 # -- TS_UNACCEPTABLE and narrowing ----------------------------------------------------------------
 
 
-def _selectors(sa: IkeSa, ctx: Context) -> list[Finding]:
+def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    for request, response in _exchanges(sa):
+    for request, response in exchanges:
         if request.exchange_type not in (reg.IKE_AUTH, reg.CREATE_CHILD_SA) or response is None:
             continue
         tsi, tsr = _ts_text(request, reg.PT_TSI), _ts_text(request, reg.PT_TSR)
@@ -450,13 +454,13 @@ def _selectors(sa: IkeSa, ctx: Context) -> list[Finding]:
 # -- rekey collisions, INVALID_SPI -------------------------------------------------------------------
 
 
-def _rekey_collisions(sa: IkeSa, ctx: Context) -> list[Finding]:
+def _rekey_collisions(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     """RFC 7296 2.25: both peers rekey the same Child SA at once; one side answers TEMPORARY_FAILURE
     (or both succeed and the SA with the lowest nonce must be deleted: a duplicate when it is not)."""
     out: list[Finding] = []
     rekeys = [
         (q, r)
-        for q, r in _exchanges(sa)
+        for q, r in exchanges
         if q.exchange_type == reg.CREATE_CHILD_SA and _notifies(q, reg.N_REKEY_SA)
     ]
     for request, response in rekeys:
@@ -518,14 +522,14 @@ def _new_spis(request: IkeMessage, response: IkeMessage) -> list[str]:
     return out
 
 
-def _duplicate_rekeys(sa: IkeSa) -> list[Finding]:
+def _duplicate_rekeys(sa: IkeSa, exchanges: Exchanges) -> list[Finding]:
     """RFC 7296 2.25.1: both simultaneous rekeys of one Child SA succeeded; the peer whose rekey has the
     lowest nonce must delete its new SA. When neither new SA is deleted, a duplicate is left over."""
     if sa.ikev2 is None:
         return []
     done = [
         (q, r)
-        for q, r in _exchanges(sa)
+        for q, r in exchanges
         if q.exchange_type == reg.CREATE_CHILD_SA
         and _notifies(q, reg.N_REKEY_SA)
         and r is not None
@@ -612,9 +616,9 @@ def _invalid_spi(sa: IkeSa, ctx: Context) -> list[Finding]:
 # -- COOKIE, REDIRECT ----------------------------------------------------------------------------------
 
 
-def _cookie_and_redirect(sa: IkeSa) -> list[Finding]:
+def _cookie_and_redirect(sa: IkeSa, exchanges: Exchanges) -> list[Finding]:
     out: list[Finding] = []
-    for request, response in _exchanges(sa):
+    for request, response in exchanges:
         for p in _notifies(response, reg.N_COOKIE):
             assert response is not None
             out.append(
@@ -658,14 +662,15 @@ def check_ikev2_failures(ctx: Context) -> list[Finding]:
     for sa in ctx.report.ike_sas:
         if sa.version != 2:
             continue
-        out.extend(_auth_failed(sa, ctx))
-        out.extend(_no_proposal(sa, ctx))
-        out.extend(_invalid_ke(sa, ctx))
-        out.extend(_selectors(sa, ctx))
-        out.extend(_rekey_collisions(sa, ctx))
-        out.extend(_duplicate_rekeys(sa))
+        exchanges = _exchanges(sa)  # once per SA: every check below walks the same pairs
+        out.extend(_auth_failed(sa, exchanges, ctx))
+        out.extend(_no_proposal(sa, exchanges, ctx))
+        out.extend(_invalid_ke(sa, exchanges, ctx))
+        out.extend(_selectors(sa, exchanges, ctx))
+        out.extend(_rekey_collisions(sa, exchanges, ctx))
+        out.extend(_duplicate_rekeys(sa, exchanges))
         out.extend(_invalid_spi(sa, ctx))
-        out.extend(_cookie_and_redirect(sa))
+        out.extend(_cookie_and_redirect(sa, exchanges))
     return out
 
 

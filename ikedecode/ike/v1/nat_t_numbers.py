@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ikedecode.ike.payload_chain import PayloadHeader
 from ikedecode.ike.registries import NAT_T_DRAFT_PAYLOAD_TYPES
 from ikedecode.ike.v1.payloads import Payload, UnknownPayload
 from ikedecode.ike.v1.payloads.base import BodyError
@@ -41,15 +42,11 @@ def with_draft_numbers(payloads: list[Payload], problems: list[str]) -> list[Pay
     out: list[Payload] = []
     for payload in payloads:
         if type(payload) is UnknownPayload and payload.type in RFC_NUMBER_OF:
-            common = {
-                "type": payload.type,
-                "offset": payload.offset,
-                "raw": payload.raw,
-                "next_payload": payload.next_payload,
-                "reserved": payload.reserved,
-            }
+            header = PayloadHeader(
+                payload.type, payload.offset, payload.raw, payload.next_payload, payload.reserved
+            )
             try:
-                payload = DECODERS[RFC_NUMBER_OF[payload.type]](common, payload.body, problems)
+                payload = DECODERS[RFC_NUMBER_OF[payload.type]](header, payload.body, problems)
             except BodyError as error:  # too short for a NAT-OA: kept as it was
                 problems.append(f"{payload.name} payload at offset {payload.offset}: {error}")
         out.append(payload)

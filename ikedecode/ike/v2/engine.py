@@ -245,11 +245,11 @@ class Ikev2Engine:
         readable = protected is None or inner is not None
         payloads = clear + (inner or [])
         if readable:
-            notifies = [p.notify_type for p in payloads if isinstance(p, Ikev2NotifyPayload)]
+            notifies = tuple([p.notify_type for p in payloads if isinstance(p, Ikev2NotifyPayload)])
             shape = check_shape(
                 header.exchange_type,
                 response,
-                [p.type for p in payloads],
+                tuple([p.type for p in payloads]),
                 notifies,
                 encrypted=protected is not None,
             )

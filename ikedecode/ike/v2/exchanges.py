@@ -9,6 +9,8 @@ the usual payloads of a response, so their minimums do not apply to it (RFC 7296
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -86,7 +88,12 @@ def message_label(exchange_type: int, response: bool) -> str:
 
 
 def check_shape(
-    exchange_type: int, response: bool, payload_types: list[int], notify_types: list[int], *, encrypted: bool
+    exchange_type: int,
+    response: bool,
+    payload_types: Sequence[int],
+    notify_types: Sequence[int],
+    *,
+    encrypted: bool,
 ) -> list[str]:
     """What is wrong with a message of this shape; [] when it follows its exchange's rule.
 
@@ -94,9 +101,23 @@ def check_shape(
     ones otherwise); ``notify_types``: the types of its Notify payloads; ``encrypted``: whether the
     message was protected by SK / SKF.
     """
+    return list(
+        _shape_problems(exchange_type, response, tuple(payload_types), tuple(notify_types), encrypted)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_problems(
+    exchange_type: int,
+    response: bool,
+    payload_types: tuple[int, ...],
+    notify_types: tuple[int, ...],
+    encrypted: bool,
+) -> tuple[str, ...]:
+    """``check_shape``'s answer, once per distinct shape (the messages of a capture repeat a few)."""
     rule = RULES.get((exchange_type, response))
     if rule is None:
-        return []
+        return ()
     problems: list[str] = []
     label = message_label(exchange_type, response)
     if rule.encrypted and not encrypted:
@@ -123,4 +144,4 @@ def check_shape(
                 problems.append(
                     f"{label} lacks its {reg.PAYLOAD_TYPES.short_name(payload_rule.payload_type)} payload"
                 )
-    return problems
+    return tuple(problems)

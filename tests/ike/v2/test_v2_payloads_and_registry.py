@@ -113,6 +113,14 @@ def test_exchange_shapes_say_what_is_missing_or_unexpected():
     ]
 
 
+def test_the_same_shape_asked_again_gives_its_problems_in_a_list_of_its_own():
+    first = check_shape(37, False, (42, 44), (), encrypted=True)
+    first.append("changed by the caller")
+    assert check_shape(37, False, [42, 44], [], encrypted=True) == [
+        "unexpected TSi payload in INFORMATIONAL request"
+    ]
+
+
 def test_ike_scan_ikev2_responses_decode(reference_dir):
     from ikedecode.ike.header import parse_header
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any
 
 from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.identification import identification_text
-from ikedecode.ike.payload_chain import MAX_PAYLOADS, ChainWording, walk_chain
+from ikedecode.ike.payload_chain import MAX_PAYLOADS, ChainWording, PayloadHeader, walk_chain
 from ikedecode.ike.registries import payload_type_name
 from ikedecode.ike.v1.attributes import MODECFG_CONTEXT, parse_attributes
 from ikedecode.ike.v1.payloads.base import (
@@ -41,46 +40,46 @@ from ikedecode.ike.vendor_ids import lookup_vendor_id
 
 __all__ = ["DECODERS", "MAX_PAYLOADS", "parse_payloads"]
 
-Decoder = Callable[[dict[str, Any], bytes, list[str]], Payload]
+Decoder = Callable[[PayloadHeader, bytes, list[str]], Payload]
 
 
 def _decode_data(cls: type[DataPayload]) -> Decoder:
     """Decoder for payloads whose whole body is one opaque value (KE, HASH, SIG, NONCE, NAT-D)."""
 
-    def decode(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
-        return cls(**common, data=body)
+    def decode(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
+        return cls(*header, data=body)
 
     return decode
 
 
-def _decode_id(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     # RFC 2407 4.6.2: ID type (1) | protocol ID (1) | port (2) | identification data
     need(body, 4, "ID payload")
     id_type, protocol_id, port = struct.unpack_from("!BBH", body)
     data = body[4:]
     text, problem = identification_text(id_type, data)
     if problem:
-        problems.append(f"ID payload at offset {common['offset']}: {problem}")
-    return IdPayload(**common, id_type=id_type, protocol_id=protocol_id, port=port, data=data, text=text)
+        problems.append(f"ID payload at offset {header.offset}: {problem}")
+    return IdPayload(*header, id_type=id_type, protocol_id=protocol_id, port=port, data=data, text=text)
 
 
-def _decode_cert(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_cert(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     need(body, 1, "CERT payload")
-    return CertPayload(**common, encoding=body[0], data=body[1:])
+    return CertPayload(*header, encoding=body[0], data=body[1:])
 
 
-def _decode_cert_request(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_cert_request(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     need(body, 1, "CR payload")
-    return CertRequestPayload(**common, encoding=body[0], authority=body[1:])
+    return CertRequestPayload(*header, encoding=body[0], authority=body[1:])
 
 
-def _decode_notify(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_notify(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     # RFC 2408 3.14: DOI (4) | protocol (1) | SPI size (1) | notify type (2) | SPI | data
     need(body, 8, "NOTIFY payload")
     doi, protocol_id, spi_size, notify_type = struct.unpack_from("!IBBH", body)
     need(body, 8 + spi_size, f"NOTIFY payload with a {spi_size}-byte SPI")
     return NotifyPayload(
-        **common,
+        *header,
         doi=doi,
         protocol_id=protocol_id,
         spi=body[8 : 8 + spi_size],
@@ -89,48 +88,48 @@ def _decode_notify(common: dict[str, Any], body: bytes, problems: list[str]) -> 
     )
 
 
-def _decode_delete(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_delete(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     # RFC 2408 3.15: DOI (4) | protocol (1) | SPI size (1) | number of SPIs (2) | SPIs
     need(body, 8, "DELETE payload")
     doi, protocol_id, spi_size, count = struct.unpack_from("!IBBH", body)
     room = len(body) - 8
     fits = room // spi_size if spi_size else 0
     spis = [body[8 + i * spi_size : 8 + (i + 1) * spi_size] for i in range(min(count, fits))]
-    where = f"DELETE payload at offset {common['offset']}"
+    where = f"DELETE payload at offset {header.offset}"
     if count > len(spis):
         problems.append(f"{where}: announces {count} SPIs of {spi_size} bytes, only {len(spis)} fit")
     elif room > count * spi_size:
         problems.append(f"{where}: {room - count * spi_size} bytes left over after the SPIs")
-    return DeletePayload(**common, doi=doi, protocol_id=protocol_id, spi_size=spi_size, spis=spis)
+    return DeletePayload(*header, doi=doi, protocol_id=protocol_id, spi_size=spi_size, spis=spis)
 
 
-def _decode_vendor_id(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
-    return VendorIdPayload(**common, data=body, vendor=lookup_vendor_id(body))
+def _decode_vendor_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
+    return VendorIdPayload(*header, data=body, vendor=lookup_vendor_id(body))
 
 
-def _decode_config(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_config(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     # mode-cfg 3.2: type (1) | reserved (1) | identifier (2) | attributes
     need(body, 4, "Attributes payload")
     cfg_type, _, identifier = struct.unpack_from("!BBH", body)
-    attributes, attribute_problems = parse_attributes(body[4:], MODECFG_CONTEXT, common["offset"] + 8)
+    attributes, attribute_problems = parse_attributes(body[4:], MODECFG_CONTEXT, header.offset + 8)
     problems.extend(attribute_problems)
-    return ConfigAttributePayload(**common, cfg_type=cfg_type, identifier=identifier, attributes=attributes)
+    return ConfigAttributePayload(*header, cfg_type=cfg_type, identifier=identifier, attributes=attributes)
 
 
-def _decode_nat_oa(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_nat_oa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     # RFC 3947 5.2: ID type (1) | reserved (3) | IPv4 or IPv6 address
     need(body, 4, "NAT-OA payload")
     id_type = body[0]
     address, problem = identification_text(id_type, body[4:])
     if problem:
-        problems.append(f"NAT-OA payload at offset {common['offset']}: {problem}")
-    return NatOaPayload(**common, id_type=id_type, address=address)
+        problems.append(f"NAT-OA payload at offset {header.offset}: {problem}")
+    return NatOaPayload(*header, id_type=id_type, address=address)
 
 
-def _decode_fragment(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def _decode_fragment(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     need(body, 4, "fragment payload")
     fragment_id, number, flags = struct.unpack_from("!HBB", body)
-    return FragmentPayload(**common, fragment_id=fragment_id, number=number, flags=flags, data=body[4:])
+    return FragmentPayload(*header, fragment_id=fragment_id, number=number, flags=flags, data=body[4:])
 
 
 DECODERS: dict[int, Decoder] = {
@@ -189,13 +188,13 @@ def _bad_length(name: str, at: int, length: int, remaining: int) -> str:
 WORDING = ChainWording(name=payload_type_name, ends_early=_ends_early, bad_length=_bad_length)
 
 
-def _decode_payload(common: dict[str, Any], problems: list[str]) -> Payload:
-    payload_type, offset, raw = common["type"], common["offset"], common["raw"]
+def _decode_payload(header: PayloadHeader, problems: list[str]) -> Payload:
+    payload_type, offset, raw = header.type, header.offset, header.raw
     decoder = DECODERS.get(payload_type)
     if decoder is None:
-        return UnknownPayload(**common)
+        return UnknownPayload(*header)
     try:
-        return decoder(common, raw[GENERIC_HEADER_LENGTH:], problems)
+        return decoder(header, raw[GENERIC_HEADER_LENGTH:], problems)
     except BodyError as error:
         problems.append(f"{payload_type_name(payload_type)} payload at offset {offset}: {error}")
-        return Payload(**common, error=str(error))
+        return Payload(*header, error=str(error))

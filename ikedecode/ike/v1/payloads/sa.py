@@ -7,7 +7,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from ikedecode.ike.payload_chain import GENERIC_HEADER
+from ikedecode.ike.payload_chain import GENERIC_HEADER, PayloadHeader
 from ikedecode.ike.registries import DOI, PROTO_ISAKMP, PROTOCOL_IDS, TRANSFORM_IDS_BY_PROTOCOL
 from ikedecode.ike.registry.ike_attributes import (
     AUTHENTICATION_METHOD,
@@ -158,11 +158,11 @@ class SaPayload(Payload):
         return text
 
 
-def decode_sa(common: dict[str, Any], body: bytes, problems: list[str]) -> Payload:
+def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     # RFC 2408 3.4: DOI (4) | situation (4 for the IPsec DOI) | proposals
     need(body, 8, "SA payload")
     doi, situation = struct.unpack_from("!II", body)
-    payload = SaPayload(**common, doi=doi, situation=situation)
+    payload = SaPayload(*header, doi=doi, situation=situation)
     where = f"SA payload at offset {payload.offset}"
     if doi not in (0, IPSEC_DOI):
         problems.append(f"{where}: DOI {DOI.name(doi)}, proposals not decoded")

@@ -7,11 +7,10 @@ of a message, and its next-payload field names the first payload inside the ciph
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.identification import identification_text
-from ikedecode.ike.payload_chain import ChainWording, walk_chain
+from ikedecode.ike.payload_chain import ChainWording, PayloadHeader, walk_chain
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads.base import (
     CRITICAL_BIT,
@@ -41,10 +40,10 @@ from ikedecode.ike.v2.payloads.selectors import decode_cp, decode_ts
 
 ENCRYPTED_TYPES = frozenset({reg.PT_SK, reg.PT_SKF})
 
-Decoder = Callable[[dict[str, Any], bytes, list[str]], Ikev2Payload]
+Decoder = Callable[[PayloadHeader, bytes, list[str]], Ikev2Payload]
 
 
-def decode_id(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "ID payload")  # ID type (1) | reserved (3) | data (RFC 7296 3.5)
     id_type, data = body[0], body[4:]
     if id_type == 13:  # ID_NULL (RFC 7619)
@@ -54,8 +53,8 @@ def decode_id(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
     else:
         text, problem = data.hex(), None
     if problem:
-        problems.append(f"ID payload at offset {common['offset']}: {problem}")
-    return Ikev2IdPayload(**common, id_type=id_type, data=data, text=text)
+        problems.append(f"ID payload at offset {header.offset}: {problem}")
+    return Ikev2IdPayload(*header, id_type=id_type, data=data, text=text)
 
 
 DECODERS: dict[int, Decoder] = {
@@ -117,18 +116,18 @@ WORDING = ChainWording(
 )
 
 
-def _decode_payload(common: dict[str, Any], problems: list[str]) -> Ikev2Payload:
-    payload_type, offset, raw = common["type"], common["offset"], common["raw"]
+def _decode_payload(header: PayloadHeader, problems: list[str]) -> Ikev2Payload:
+    payload_type, offset, raw = header.type, header.offset, header.raw
     decoder = DECODERS.get(payload_type)
     if decoder is None:
-        if common["reserved"] & CRITICAL_BIT:  # RFC 7296 2.5: the receiver must reject the message
+        if header.reserved & CRITICAL_BIT:  # RFC 7296 2.5: the receiver must reject the message
             problems.append(
                 f"{reg.PAYLOAD_TYPES.name(payload_type)} payload at offset {offset} is critical and unknown "
                 "(UNSUPPORTED_CRITICAL_PAYLOAD)"
             )
-        return UnknownIkev2Payload(**common)
+        return UnknownIkev2Payload(*header)
     try:
-        return decoder(common, raw[GENERIC_HEADER_LENGTH:], problems)
+        return decoder(header, raw[GENERIC_HEADER_LENGTH:], problems)
     except BodyError as error:
         problems.append(f"{reg.PAYLOAD_TYPES.name(payload_type)} payload at offset {offset}: {error}")
-        return Ikev2Payload(**common, error=str(error))
+        return Ikev2Payload(*header, error=str(error))

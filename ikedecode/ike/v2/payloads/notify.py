@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.ike.payload_chain import PayloadHeader
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads.base import Ikev2Payload, need
 from ikedecode.ike.wire_text import escape_controls
@@ -64,7 +65,7 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def decode_notify(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_notify(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     # RFC 7296 3.10: protocol (1) | SPI size (1) | notify type (2) | SPI | data
     need(body, 4, "Notify payload")
     protocol_id, spi_size, notify_type = struct.unpack_from("!BBH", body)
@@ -77,11 +78,11 @@ def decode_notify(common: dict[str, Any], body: bytes, problems: list[str]) -> I
             decoded = decoder(data)
         except (ValueError, IndexError, struct.error) as exc:
             problems.append(
-                f"Notify {reg.NOTIFY_TYPES.name(notify_type)} at offset {common['offset']}: "
+                f"Notify {reg.NOTIFY_TYPES.name(notify_type)} at offset {header.offset}: "
                 f"data does not read ({exc})"
             )
     return Ikev2NotifyPayload(
-        **common, protocol_id=protocol_id, spi=body[4 : 4 + spi_size], notify_type=notify_type, data=data,
+        *header, protocol_id=protocol_id, spi=body[4 : 4 + spi_size], notify_type=notify_type, data=data,
         decoded=decoded,
     )  # fmt: skip
 

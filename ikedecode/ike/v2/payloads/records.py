@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ikedecode.ike.identification import oid_text
+from ikedecode.ike.payload_chain import PayloadHeader
 from ikedecode.ike.registry.ikev2 import (
     AUTH_DIGITAL_SIGNATURE,
     AUTH_METHODS,
@@ -293,31 +294,29 @@ class Ikev2EapPayload(Ikev2Payload):
         return text
 
 
-def decode_ke(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_ke(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "KE payload")  # group (2) | reserved (2) | data
-    return Ikev2KePayload(**common, group=struct.unpack_from("!H", body)[0], data=body[4:])
+    return Ikev2KePayload(*header, group=struct.unpack_from("!H", body)[0], data=body[4:])
 
 
-def decode_cert(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_cert(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 1, "CERT payload")
     info = certificate_info(body[0], body[1:])
     if info is None and body[0] == CERT_X509_SIGNATURE:
-        problems.append(f"CERT payload at offset {common['offset']}: the X.509 certificate does not parse")
+        problems.append(f"CERT payload at offset {header.offset}: the X.509 certificate does not parse")
     return Ikev2CertPayload(
-        **common, encoding=body[0], data=body[1:], certificate=certificate_summary(info), info=info
+        *header, encoding=body[0], data=body[1:], certificate=certificate_summary(info), info=info
     )
 
 
-def decode_cert_request(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_cert_request(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 1, "CERTREQ payload")
     if (len(body) - 1) % SHA1_SIZE:
-        problems.append(
-            f"CERTREQ payload at offset {common['offset']}: CA list is not a multiple of 20 bytes"
-        )
-    return Ikev2CertRequestPayload(**common, encoding=body[0], authorities=body[1:])
+        problems.append(f"CERTREQ payload at offset {header.offset}: CA list is not a multiple of 20 bytes")
+    return Ikev2CertRequestPayload(*header, encoding=body[0], authorities=body[1:])
 
 
-def decode_auth(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_auth(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "AUTH payload")  # method (1) | reserved (3) | data
     method, data = body[0], body[4:]
     algorithm, der = None, b""
@@ -325,63 +324,59 @@ def decode_auth(common: dict[str, Any], body: bytes, problems: list[str]) -> Ike
         algorithm, der = _signature_algorithm(data)
         if algorithm is None:
             problems.append(
-                f"AUTH payload at offset {common['offset']}: no readable RFC 7427 AlgorithmIdentifier"
+                f"AUTH payload at offset {header.offset}: no readable RFC 7427 AlgorithmIdentifier"
             )
     return Ikev2AuthPayload(
-        **common, method=method, data=data, signature_algorithm=algorithm, signature_algorithm_der=der
+        *header, method=method, data=data, signature_algorithm=algorithm, signature_algorithm_der=der
     )
 
 
-def decode_nonce(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_nonce(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     if not 16 <= len(body) <= 256:  # RFC 7296 3.9
-        problems.append(
-            f"Nonce payload at offset {common['offset']}: {len(body)} bytes, RFC 7296 says 16-256"
-        )
-    return Ikev2NoncePayload(**common, data=body)
+        problems.append(f"Nonce payload at offset {header.offset}: {len(body)} bytes, RFC 7296 says 16-256")
+    return Ikev2NoncePayload(*header, data=body)
 
 
-def decode_delete(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_delete(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "Delete payload")  # protocol (1) | SPI size (1) | number of SPIs (2) | SPIs
     protocol_id, spi_size, count = struct.unpack_from("!BBH", body)
     room = len(body) - 4
     fits = room // spi_size if spi_size else 0
     spis = [body[4 + i * spi_size : 4 + (i + 1) * spi_size] for i in range(min(count, fits))]
     if count > len(spis):
-        problems.append(
-            f"Delete payload at offset {common['offset']}: announces {count} SPIs, {len(spis)} fit"
-        )
-    return Ikev2DeletePayload(**common, protocol_id=protocol_id, spi_size=spi_size, spis=spis)
+        problems.append(f"Delete payload at offset {header.offset}: announces {count} SPIs, {len(spis)} fit")
+    return Ikev2DeletePayload(*header, protocol_id=protocol_id, spi_size=spi_size, spis=spis)
 
 
-def decode_vendor_id(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_vendor_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     from ikedecode.ike.vendor_ids import lookup_vendor_id
 
-    return Ikev2VendorIdPayload(**common, data=body, vendor=lookup_vendor_id(body))
+    return Ikev2VendorIdPayload(*header, data=body, vendor=lookup_vendor_id(body))
 
 
-def decode_encrypted(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
-    return Ikev2EncryptedPayload(**common)
+def decode_encrypted(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
+    return Ikev2EncryptedPayload(*header)
 
 
-def decode_fragment(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_fragment(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "SKF payload")  # fragment number (2) | total fragments (2) | IV | ... | ICV
     number, total = struct.unpack_from("!HH", body)
     if not 1 <= number <= total:
-        problems.append(f"SKF payload at offset {common['offset']}: fragment {number} of {total}")
-    return Ikev2FragmentPayload(**common, number=number, total=total)
+        problems.append(f"SKF payload at offset {header.offset}: fragment {number} of {total}")
+    return Ikev2FragmentPayload(*header, number=number, total=total)
 
 
-def decode_eap(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_eap(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "EAP payload")  # code (1) | identifier (1) | length (2) | [type (1) | data]
     code, identifier, length = struct.unpack_from("!BBH", body)
     if length != len(body):
         problems.append(
-            f"EAP payload at offset {common['offset']}: EAP length {length}, payload has {len(body)}"
+            f"EAP payload at offset {header.offset}: EAP length {length}, payload has {len(body)}"
         )
     method_type = body[4] if code in (1, 2) and len(body) > 4 else None
     data = body[5:] if method_type is not None else body[4:]
     return Ikev2EapPayload(
-        **common, code=code, identifier=identifier, eap_length=length, method_type=method_type, data=data
+        *header, code=code, identifier=identifier, eap_length=length, method_type=method_type, data=data
     )
 
 

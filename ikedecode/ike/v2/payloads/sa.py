@@ -6,6 +6,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+from ikedecode.ike.payload_chain import PayloadHeader
 from ikedecode.ike.registry.ikev2 import (
     AEAD_ENCRYPTION,
     KEY_LENGTH_ATTRIBUTE,
@@ -22,6 +23,7 @@ from ikedecode.ike.registry.ikev2 import (
 from ikedecode.ike.v2.payloads.base import BodyError, Ikev2Payload, plural
 
 SUBSTRUCTURE = struct.Struct("!BxHBBBB")  # last/more | reserved | length | 4 one-byte fields
+TRANSFORM_HEADER = struct.Struct("!BxHBBH")  # last/more | reserved | length | type | reserved | ID
 MORE_PROPOSALS, MORE_TRANSFORMS = 2, 3  # RFC 7296 3.3.1 / 3.3.2
 MAX_PROPOSALS = MAX_TRANSFORMS = 256
 ATTRIBUTE_FORMAT_TV = 0x8000  # RFC 7296 3.3.5 AF bit
@@ -166,9 +168,9 @@ class Ikev2SaPayload(Ikev2Payload):
         return f"{plural(len(self.proposals), 'proposal')}: " + "; ".join(p.text() for p in self.proposals)
 
 
-def decode_sa(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
-    where = f"SA payload at offset {common['offset']}"
-    base = common["offset"] + 4
+def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
+    where = f"SA payload at offset {header.offset}"
+    base = header.offset + 4
     proposals: list[Ikev2Proposal] = []
     position = 0
     more = True
@@ -199,7 +201,7 @@ def decode_sa(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
         raise BodyError("SA payload without proposals")
     if position < len(body):
         problems.append(f"{where}: {len(body) - position} bytes after the last proposal")
-    return Ikev2SaPayload(**common, proposals=proposals)
+    return Ikev2SaPayload(*header, proposals=proposals)
 
 
 def _transforms(data: bytes, base: int, count: int, where: str, problems: list[str]) -> list[Ikev2Transform]:
@@ -209,11 +211,15 @@ def _transforms(data: bytes, base: int, count: int, where: str, problems: list[s
         if position + SUBSTRUCTURE.size > len(data):
             problems.append(f"{where}: transform at offset {base + position} is truncated")
             break
-        _, length, transform_type, _, transform_id = struct.unpack_from("!BxHBBH", data, position)
+        _, length, transform_type, _, transform_id = TRANSFORM_HEADER.unpack_from(data, position)
         if length < 8 or position + length > len(data):
             problems.append(f"{where}: transform at offset {base + position} has a bad length {length}")
             break
-        attributes = _attributes(data[position + 8 : position + length], base + position + 8, where, problems)
+        attributes = (
+            _attributes(data[position + 8 : position + length], base + position + 8, where, problems)
+            if length > 8
+            else []  # most transforms carry no attribute (RFC 7296 3.3.5: only Key Length is defined)
+        )
         transforms.append(Ikev2Transform(transform_type, transform_id, attributes, base + position))
         position += length
     if len(transforms) != count:

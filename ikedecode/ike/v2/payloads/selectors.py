@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ikedecode.ike.identification import ipv4_text
+from ikedecode.ike.payload_chain import PayloadHeader
 from ikedecode.ike.registry.ikev2 import (
     CONFIGURATION_ATTRIBUTE_FORMATS,
     CONFIGURATION_ATTRIBUTES,
@@ -23,6 +24,7 @@ from ikedecode.ike.v2.payloads.base import Ikev2Payload, need, plural
 from ikedecode.ike.wire_text import escape_controls
 
 MAX_SELECTORS = 256
+ADDRESS_SIZE = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}  # bytes of each address (RFC 7296 3.13.1)
 
 
 @dataclass(slots=True)
@@ -145,9 +147,9 @@ class Ikev2TsPayload(Ikev2Payload):
         return " ".join(s.text() for s in self.selectors) or "no selectors"
 
 
-def decode_ts(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_ts(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "TS payload")  # number of TSs (1) | reserved (3) | selectors
-    where = f"TS payload at offset {common['offset']}"
+    where = f"TS payload at offset {header.offset}"
     count = body[0]
     selectors: list[TrafficSelector] = []
     position = 4
@@ -160,7 +162,7 @@ def decode_ts(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
             problems.append(f"{where}: selector length {length} runs past the payload")
             break
         item = body[position : position + length]
-        size = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}.get(ts_type)
+        size = ADDRESS_SIZE.get(ts_type)
         if size is not None and length == 8 + 2 * size:
             start_port, end_port = struct.unpack_from("!HH", item, 4)
             selectors.append(
@@ -177,7 +179,7 @@ def decode_ts(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2
         position += length
     if len(selectors) != count:
         problems.append(f"{where}: announces {count} selectors, {len(selectors)} found")
-    return Ikev2TsPayload(**common, selectors=selectors)
+    return Ikev2TsPayload(*header, selectors=selectors)
 
 
 @dataclass(slots=True)
@@ -240,17 +242,17 @@ class Ikev2ConfigPayload(Ikev2Payload):
         return f"{CONFIGURATION_TYPES.name(self.cfg_type)} " + (", ".join(parts) or plural(0, "attribute"))
 
 
-def decode_cp(common: dict[str, Any], body: bytes, problems: list[str]) -> Ikev2Payload:
+def decode_cp(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "CP payload")  # CFG type (1) | reserved (3) | attributes
     attributes: list[ConfigAttribute] = []
     position = 4
     while position + 4 <= len(body) and len(attributes) < MAX_SELECTORS:
         kind, length = struct.unpack_from("!HH", body, position)  # R bit | type (15) | length (2)
         if position + 4 + length > len(body):
-            problems.append(f"CP payload at offset {common['offset']}: attribute runs past the payload")
+            problems.append(f"CP payload at offset {header.offset}: attribute runs past the payload")
             break
         attributes.append(ConfigAttribute(kind & 0x7FFF, body[position + 4 : position + 4 + length]))
         position += 4 + length
     if position < len(body) and len(attributes) < MAX_SELECTORS:
-        problems.append(f"CP payload at offset {common['offset']}: {len(body) - position} stray bytes")
-    return Ikev2ConfigPayload(**common, cfg_type=body[0], attributes=attributes)
+        problems.append(f"CP payload at offset {header.offset}: {len(body) - position} stray bytes")
+    return Ikev2ConfigPayload(*header, cfg_type=body[0], attributes=attributes)
