@@ -43,7 +43,7 @@ from ikedecode.esp.chunk_open import Residue, open_batches
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.sa_plan import PlannedSa, SaPlan
 from ikedecode.esp.sadb import SaDatabase
-from ikedecode.parallel.esp_work import DIED, WorkerFailed, worker_context
+from ikedecode.parallel.esp_work import DIED, WorkerFailed, stop_workers, worker_context
 
 LIVE_PER_WORKER = 3  # chunks per worker between hand-out and residues taken (one scanning, one
 # waiting for the engine, one being opened)
@@ -296,18 +296,7 @@ class ChunkWork:
     # --- life ----------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        for connection in self._connections:
-            try:
-                connection.send(None)
-            except (OSError, ValueError):
-                pass
-        for process in self._processes:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for connection in self._connections:
-            connection.close()
+        stop_workers(self._connections, self._processes)
         self._processes, self._connections = [], []
         if self._local is not None:
             self._local.close()

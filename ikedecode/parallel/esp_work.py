@@ -89,6 +89,22 @@ class WorkerFailed(RuntimeError):
     """A worker process died (killed, out of memory); the analysis cannot be completed in parallel."""
 
 
+def stop_workers(connections: list[Any], processes: list[Any]) -> None:
+    """Tell each worker to stop (``None`` on its pipe), wait for it (killed after 5 s), close the pipes."""
+    for connection in connections:
+        try:
+            connection.send(None)
+        except (OSError, ValueError):
+            pass
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    for connection in connections:
+        connection.close()
+
+
 def _spans(batch: EspBatch) -> array:
     """The batch's IP-start, ESP-start and ESP-end offsets, one after the other, as 32-bit words."""
     meta = batch.meta
@@ -217,18 +233,7 @@ class EspWork:
         return done
 
     def close(self) -> None:
-        for connection in self._connections:
-            try:
-                connection.send(None)
-            except (OSError, ValueError):
-                pass
-        for process in self._workers:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for connection in self._connections:
-            connection.close()
+        stop_workers(self._connections, self._workers)
         self._workers, self._connections, self._in_flight, self._free_slots = [], [], [], []
         if self._shared is not None:
             self._shared.close()
