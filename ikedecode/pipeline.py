@@ -7,7 +7,7 @@ process or on every core, ``--jobs``) whose results are fed back in capture orde
 the same whatever the number of jobs, the DH pool reading ahead, and the decrypted-pcap writer.
 
 One capture file big enough (``chunk_after``), with ``jobs`` > 1, takes the chunk path instead
-(``_ChunkRun``): worker processes read, scan and open their own chunks of the file
+(``ChunkRun``): worker processes read, scan and open their own chunks of the file
 (``parallel/chunk_work.py``) while this process walks the chunk boundaries, joins the scans in
 order, runs the engine ahead and accounts behind it (docs/performance.md, "Using every core").
 """
@@ -80,7 +80,7 @@ def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = N
 
 
 def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Report:
-    chunked = _chunked_input(reader, options)
+    chunked = chunked_input(reader, options)
     if chunked is not None:
         return _analyze_chunks(reader, chunked, keyring, options)
     decrypted = _Decrypted(options)
@@ -153,7 +153,7 @@ class _Decrypted:
 
 
 @dataclass(slots=True)
-class _ChunkInput:
+class ChunkInput:
     """How the chunk path reads the capture: the workers read ``path`` themselves, or this process
     reads ``stream`` (gzip) from the start and hands each chunk's bytes over."""
 
@@ -164,12 +164,12 @@ class _ChunkInput:
     file: BinaryIO
 
 
-def _chunked_input(reader: CaptureReader, options: Options) -> _ChunkInput | None:
+def chunked_input(reader: CaptureReader, options: Options) -> ChunkInput | None:
     """How to read ``reader``'s capture in chunks; None where today's path reads it: --jobs 1, merged
     files (capture/merge.py), a stream that is not a file, or a file under ``chunk_after`` bytes."""
     if options.jobs == 1 or type(reader) is not CaptureReader:
         return None
-    stream = reader._owned_stream  # noqa: SLF001 - a file open_capture opened (not a caller's stream)
+    stream = reader.owned_file  # a file open_capture opened (not a caller's stream)
     if stream is None:
         return None
     try:
@@ -179,8 +179,8 @@ def _chunked_input(reader: CaptureReader, options: Options) -> _ChunkInput | Non
     if not stat.S_ISREG(status.st_mode) or status.st_size < max(options.chunk_after, 1):
         return None
     if reader.compressed:
-        return _ChunkInput(None, stream, stream)
-    return _ChunkInput(reader.name, None, stream)
+        return ChunkInput(None, stream, stream)
+    return ChunkInput(reader.name, None, stream)
 
 
 class ChunkEnd(NamedTuple):
@@ -191,7 +191,7 @@ class ChunkEnd(NamedTuple):
     frames: int  # records up to the end of the chunk
 
 
-class _ChunkRun:
+class ChunkRun:
     """The main process's side of the chunk path: the walk, the engine, accounting in order.
 
     The engine reads the IKE datagrams of chunk k as soon as its scan is joined (and the DH pool
@@ -204,7 +204,7 @@ class _ChunkRun:
     def __init__(
         self,
         reader: CaptureReader,
-        chunked: _ChunkInput,
+        chunked: ChunkInput,
         keyring: KeyRing,
         options: Options,
         work: Callable[..., Any] | None = None,
@@ -225,7 +225,7 @@ class _ChunkRun:
         # its AH, reassembled ESP and ESP runs)
         self.waiting: deque[tuple[int, int, int, list[Any]]] = deque()
         self.opener = EspOpener(self.analysis.sadb, want_plaintext=self.decrypted.writer is not None)
-        self.joiner = ChunkJoiner(**_joiner_options(reader))
+        self.joiner = ChunkJoiner(**reader.read_options())
 
     def run(self) -> Report:
         options, analysis = self.options, self.analysis
@@ -351,25 +351,9 @@ class _ChunkRun:
                 return
 
 
-def _reader_options(reader: CaptureReader) -> dict[str, Any]:
-    """The options ``reader`` was opened with that decide what a scan finds."""
-    reassembler = reader._reassembler  # noqa: SLF001
-    return {
-        "ike_ports": tuple(reader._classifier.udp_rules),  # noqa: SLF001
-        "max_fragment_buffers": reassembler.max_buffers,
-        "fragment_timeout": reassembler.timeout_ns / 1e9,
-    }
-
-
 def _scan_options(reader: CaptureReader, options: Options) -> dict[str, Any]:
-    return {**_reader_options(reader), "batch_packets": options.batch_packets, "name": reader.name}
+    return {**reader.read_options(), "batch_packets": options.batch_packets, "name": reader.name}
 
 
-def _joiner_options(reader: CaptureReader) -> dict[str, Any]:
-    return _reader_options(reader)
-
-
-def _analyze_chunks(
-    reader: CaptureReader, chunked: _ChunkInput, keyring: KeyRing, options: Options
-) -> Report:
-    return _ChunkRun(reader, chunked, keyring, options).run()
+def _analyze_chunks(reader: CaptureReader, chunked: ChunkInput, keyring: KeyRing, options: Options) -> Report:
+    return ChunkRun(reader, chunked, keyring, options).run()

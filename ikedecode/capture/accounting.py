@@ -71,6 +71,15 @@ class FrameAccounting:
         self._reassembler = Reassembler(max_fragment_buffers, int(fragment_timeout * 1_000_000_000))
         self._addresses: dict[bytes, str] = {}
 
+    def read_options(self) -> dict[str, Any]:
+        """The options this read was opened with that decide what it finds (the keyword arguments
+        of ``CaptureReader``, ``scan_chunk`` and ``ChunkJoiner``), so another read can match it."""
+        return {
+            "ike_ports": tuple(self._classifier.udp_rules),
+            "max_fragment_buffers": self._reassembler.max_buffers,
+            "fragment_timeout": self._reassembler.timeout_ns / 1e9,
+        }
+
     # -- fragments --------------------------------------------------------------------------------
 
     def reassemble(self, fragment: DeferredFragment) -> Datagram | None:

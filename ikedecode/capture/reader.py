@@ -109,6 +109,12 @@ class CaptureReader(FrameAccounting):
         """Read from ``records`` instead (before iterating: a wrapper that watches each record)."""
         self._records = records
 
+    @property
+    def owned_file(self) -> BinaryIO | None:
+        """The file ``open_capture`` opened for this reader (None for a caller's stream): what a
+        chunked read may map or re-read."""
+        return self._owned_stream
+
     def detach_stream(self) -> BinaryIO | None:
         """Hand over the file ``open_capture`` opened (the caller closes it); None when there is none."""
         stream, self._owned_stream = self._owned_stream, None

@@ -3,7 +3,7 @@
 The local chunk path (``parallel/chunk_work.py``) hands each chunk of one capture to a worker
 process, which scans it (stage 1), keeps its ESP batches, and opens them once the main process's
 IKE engine has read past the chunk (stage 2). Here the same two stages are Dask tasks, and
-``DaskChunkWork`` has ``ChunkWork``'s interface, so the same main side (``pipeline._ChunkRun``: the
+``DaskChunkWork`` has ``ChunkWork``'s interface, so the same main side (``pipeline.ChunkRun``: the
 walk, the IKE engine, accounting in capture order) drives either; the report is the same.
 
 Per chunk, three tasks:

@@ -68,7 +68,7 @@ from ikedecode.esp.sa_plan import PlannedSa
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.chunk_work import ChunkSettings
 from ikedecode.parallel.esp_work import available_cores, sa_spec
-from ikedecode.pipeline import Options, _chunked_input, _ChunkRun, analyze
+from ikedecode.pipeline import ChunkRun, Options, analyze, chunked_input
 
 DEFAULT_FRAGMENT_TIMEOUT = 30.0  # seconds, CaptureReader's default
 
@@ -181,12 +181,12 @@ def analyze_chunks_on_dask(
     client: Any, path: str, keyring: KeyRing, options: Options, reader_options: dict[str, Any]
 ) -> Report | None:
     """The Report of one capture file read in chunks by the cluster's workers (the same main side
-    as ``--jobs``: ``pipeline._ChunkRun``, its chunks scanned and opened by ``DaskChunkWork``); None
+    as ``--jobs``: ``pipeline.ChunkRun``, its chunks scanned and opened by ``DaskChunkWork``); None
     when the capture is not a file the chunk path reads (a pipe)."""
     reader = open_capture(path, **reader_options)
     try:
         # the chunk path whatever the number of local jobs and the file's size
-        chunked = _chunked_input(reader, replace(options, jobs=2, chunk_after=0))
+        chunked = chunked_input(reader, replace(options, jobs=2, chunk_after=0))
         if chunked is None:
             return None
         where = os.path.abspath(path) if chunked.path is not None else None
@@ -198,7 +198,7 @@ def analyze_chunks_on_dask(
         thresholds = gc.get_threshold()  # as pipeline.analyze: many long-lived objects, few cycles
         gc.set_threshold(max(thresholds[0], 100_000), 50, 100)
         try:
-            return _ChunkRun(reader, chunked, keyring, options, work=work).run()
+            return ChunkRun(reader, chunked, keyring, options, work=work).run()
         finally:
             gc.set_threshold(*thresholds)
     finally:

@@ -95,13 +95,13 @@ def _chunked(capture: Path, ring: KeyRing, chunk_bytes: int, **options: object) 
 def chunk_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the runs that took the chunk path (so that a test cannot pass by not taking it)."""
     taken: list[int] = []
-    run = pipeline._ChunkRun.run
+    run = pipeline.ChunkRun.run
 
     def counted(self):  # noqa: ANN001, ANN202
         taken.append(1)
         return run(self)
 
-    monkeypatch.setattr(pipeline._ChunkRun, "run", counted)
+    monkeypatch.setattr(pipeline.ChunkRun, "run", counted)
     return taken
 
 
