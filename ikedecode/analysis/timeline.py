@@ -124,6 +124,7 @@ def _directions(report: Report) -> dict[int, Direction]:
             replays=c.replays,
             verified=c.verified,
             decrypted=c.decrypted,
+            garbled=c.garbled,
             sa=sa,
         )
     for unknown in report.unknown_spis:

@@ -75,6 +75,7 @@ class Direction:
     replays: int = 0
     verified: int = 0
     decrypted: int = 0
+    garbled: int = 0  # decrypted to noise (esp/plaintext.py): a wrong encryption key?
     sa: IpsecSa | None = None  # the keyed SA behind it, when there is one
 
     @property

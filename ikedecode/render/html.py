@@ -200,9 +200,13 @@ def _sa_section(s: SaSummary) -> list[str]:
 
 def _child_table(children: list[ChildSaTimeline], start: float) -> list[str]:
     e = escape
+    # a garbled column only when some SA has garbled packets, as in the text report (text.py)
+    garbled = any(d.garbled for child in children for d in child.directions)
     out = [
         "<table><tr><th>SA</th><th>direction</th><th>SPI</th><th>transform</th><th>packets</th><th>bytes</th>"
-        "<th>first</th><th>last</th><th>ICV fail</th><th>gaps</th><th>fate</th></tr>"
+        "<th>first</th><th>last</th><th>ICV fail</th>"
+        + ("<th>garbled</th>" if garbled else "")
+        + "<th>gaps</th><th>fate</th></tr>"
     ]
     for child in children:
         fate = []
@@ -219,11 +223,12 @@ def _child_table(children: list[ChildSaTimeline], start: float) -> list[str]:
                 f"<td><code>0x{d.spi:08x}</code></td>"
                 f"<td>{e(child.transform)}</td><td class=num>{d.packets}</td><td class=num>{d.bytes}</td>"
                 f"<td class=num>{first}</td><td class=num>{last}</td><td class=num>{d.icv_failed}</td>"
-                f"<td class=num>{d.gaps}</td><td>{e('; '.join(fate))}</td></tr>"
+                + (f"<td class=num>{d.garbled}</td>" if garbled else "")
+                + f"<td class=num>{d.gaps}</td><td>{e('; '.join(fate))}</td></tr>"
             )
         if not child.directions:
             out.append(
-                f"<tr><td>{e(child.name)}</td><td colspan=9>SPIs unknown</td>"
+                f"<tr><td>{e(child.name)}</td><td colspan={10 if garbled else 9}>SPIs unknown</td>"
                 f"<td>{e('; '.join(fate))}</td></tr>"
             )
     out.append("</table>")

@@ -302,11 +302,15 @@ def _sa_section(s: SaSummary) -> list[str]:
 
 def _child_rows(children: list[ChildSaTimeline], start: float, header: bool) -> list[str]:
     out: list[str] = []
+    # a garbled column only when some SA has garbled packets, as in the text report (text.py)
+    garbled = any(flow.garbled for child in children for flow in child.directions or [])
     if header:
         out.append(
-            "| SA | direction | SPI | transform | packets | bytes | first | last | ICV fail | gaps | fate |"
+            "| SA | direction | SPI | transform | packets | bytes | first | last | ICV fail | "
+            + ("garbled | " if garbled else "")
+            + "gaps | fate |"
         )
-        out.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+        out.append("|---|---|---|---|---:|---:|---:|---:|---:|" + ("---:|" if garbled else "") + "---:|---|")
     for child in children:
         fate = []
         if child.replaced_by:
@@ -321,12 +325,14 @@ def _child_rows(children: list[ChildSaTimeline], start: float, header: bool) -> 
             out.append(
                 f"| {md(child.name)} | {md(f'{flow.src} → {flow.dst}')} | 0x{flow.spi:08x} | "
                 f"{md(child.transform)} | {flow.packets} | {flow.bytes} | {first} | {last} | "
-                f"{flow.icv_failed} | {flow.gaps} | "
+                f"{flow.icv_failed} | " + (f"{flow.garbled} | " if garbled else "") + f"{flow.gaps} | "
                 f"{md('; '.join(fate))} |"
             )
         if not child.directions:
             out.append(
-                f"| {md(child.name)} | - | - | {md(child.transform)} | 0 | 0 | - | - | 0 | 0 | "
+                f"| {md(child.name)} | - | - | {md(child.transform)} | 0 | 0 | - | - | 0 | "
+                + ("0 | " if garbled else "")
+                + "0 | "
                 f"{md('; '.join(fate))} |"
             )
     out.append("")

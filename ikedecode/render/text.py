@@ -36,6 +36,9 @@ IPSEC_LEGEND = (
     "verified: decrypted, ICV checked and correct; no ICV: decrypted by an SA with null integrity "
     "(nothing to check)"
 )
+# Only when some SA has garbled packets: the table is already too wide for 120 columns, and the
+# column is 0 on every SA whose keys are right.
+GARBLED_LEGEND = "; garbled: decrypted to noise, the plaintext checks failed (a wrong encryption key?)"
 
 
 # A character that cannot appear in anything tabulate reads as a number: int() and float() take
@@ -180,10 +183,11 @@ def render_text(
         out.append("No IKE negotiation in this capture.")
         out.append("")
     if report.ipsec_sas or report.unknown_spis:
+        garbled = any(sa.counters.garbled for sa in report.ipsec_sas)
         out.append("IPsec SAs")
         out.append(
             fitted_table(
-                _ipsec_rows(report),
+                _ipsec_rows(report, garbled),
                 [
                     "proto",
                     "SPI",
@@ -195,17 +199,18 @@ def render_text(
                     "verified",
                     "no ICV",
                     "ICV fail",
+                    *(["garbled"] if garbled else []),
                     "replays",
                     "gaps",
                     "bytes",
                     "from",
                 ],
                 columns,
-                [5, 13],
+                [5, 14 if garbled else 13],
                 title_columns=2,
             )
         )
-        out.extend(wrap(IPSEC_LEGEND, columns, indent="  "))
+        out.extend(wrap(IPSEC_LEGEND + (GARBLED_LEGEND if garbled else ""), columns, indent="  "))
         out.append("")
     if report.decrypted_written is not None:
         out.append(f"Decrypted packets written: {report.decrypted_written}")
@@ -238,7 +243,9 @@ def findings_lines(findings: list[Finding], width: int) -> list[str]:
     return out
 
 
-def _ipsec_rows(report: Report) -> list[list[Any]]:
+def _ipsec_rows(report: Report, garbled: bool) -> list[list[Any]]:
+    """One row per IPsec SA, then one per SPI without keys; ``garbled`` adds that count after
+    "ICV fail"."""
     rows: list[list[Any]] = []
     made_by = _ikev2_child_exchanges(report)
     incomplete = {
@@ -266,6 +273,7 @@ def _ipsec_rows(report: Report) -> list[list[Any]]:
                 c.verified,
                 c.decrypted,
                 c.icv_failed,
+                *([c.garbled] if garbled else []),
                 c.replays,
                 c.gaps,
                 c.bytes,
@@ -285,6 +293,7 @@ def _ipsec_rows(report: Report) -> list[list[Any]]:
                 0,
                 0,
                 0,
+                *([0] if garbled else []),
                 "-",
                 "-",
                 u.bytes,

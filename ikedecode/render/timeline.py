@@ -150,6 +150,7 @@ def _child_section(
     out = wrap(head + (": " + ", ".join(facts) if facts else ""), width, "  ", "")
     if child.directions:
         all_keyed = all(d.keys_known for d in child.directions)
+        garbled = any(d.garbled for d in child.directions)  # a column only then (text.py)
         rows = [
             [
                 f"{d.src or '*'} -> {d.dst or '*'}",
@@ -159,12 +160,14 @@ def _child_section(
                 relative(d.first_seen, start),
                 relative(d.last_seen, start),
                 d.icv_failed,
+                *([d.garbled] if garbled else []),
                 d.gaps,
             ]
             + ([] if all_keyed else ["" if d.keys_known else "no keys"])
             for d in child.directions
         ]
-        headers = ["direction", "SPI", "packets", "bytes", "first +s", "last +s", "ICV fail", "gaps"]
+        headers = ["direction", "SPI", "packets", "bytes", "first +s", "last +s", "ICV fail"]
+        headers += ["garbled", "gaps"] if garbled else ["gaps"]
         headers += [] if all_keyed else ["keys"]
         if fits([None] * len(headers), rows, headers, width - 2):
             table = tabulate(rows, headers=headers, disable_numparse=True)
