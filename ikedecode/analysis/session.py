@@ -28,7 +28,8 @@ from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.sources import CaptureSource
 from ikedecode.esp.lanes import BatchSummary
 from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS, Outcome
-from ikedecode.esp.processor import EspProcessor, EspResult
+from ikedecode.esp.processor import EspProcessor, EspResult, keep_icv_failed_sample
+from ikedecode.esp.result import EspStatus
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.findings import Finding, finding
@@ -54,7 +55,9 @@ class OpenedPacket(NamedTuple):
     time_ns: int
     size: int
     outcome: Outcome
-    extra: Any  # the inner Datagram of a nested ESP/AH layer, or (src, dst) of a packet without keys
+    # the inner Datagram of a nested ESP/AH layer, (src, dst) of a packet without keys, or the packet
+    # (bytes, SPI onward) of an ICV failure the client may keep for the ESN diagnosis
+    extra: Any
 
 
 Item = Datagram | OpenedBatch | OpenedPacket  # IKE, AH or a lone ESP datagram; opened ESP
@@ -178,7 +181,11 @@ class Analysis:
                 processor.nested(processor.esp_result(extra, outcome))
             else:
                 src, dst = extra if outcome[CODE] == OUTCOME_NO_KEYS else (None, None)
-                processor.account(outcome, packet.size, packet.time_ns / 1e9, merged, src, dst)
+                status, sa, *_ = processor.account(
+                    outcome, packet.size, packet.time_ns / 1e9, merged, src, dst
+                )
+                if type(extra) is bytes and status == EspStatus.ICV_FAILED and sa is not None:
+                    keep_icv_failed_sample(sa, extra)
         except Exception as exc:  # noqa: BLE001 - one bad packet must not end the analysis
             processor.note_failure(merged, type(exc).__name__)
 

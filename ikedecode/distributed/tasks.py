@@ -30,7 +30,16 @@ from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.reader import open_capture
 from ikedecode.capture.records import Record
 from ikedecode.esp.opener import EspOpener, open_batch
-from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS, OUTCOME_OPENED, PAYLOAD, Outcome
+from ikedecode.esp.outcome import (
+    CODE,
+    FAILED,
+    ICV_OK,
+    OUTCOME_NO_KEYS,
+    OUTCOME_OPENED,
+    PAYLOAD,
+    SA_INDEX,
+    Outcome,
+)
 from ikedecode.esp.sa_plan import SaPlan
 from ikedecode.esp.sadb import SaDatabase
 
@@ -182,10 +191,19 @@ def esp_outcomes(
     may open the file's packets whose frame (within the file) is above it. Thresholds never
     decrease along the plan, so the SAs a packet may use are always a prefix of the database and
     SA indexes mean the same here as at the client (``esp/sa_plan.py``).
+
+    An ICV failure carries its packet (SPI onward) when it is the file's first for its SA and
+    other candidates (``FAILED``): the client keeps an SA's first failure in merged order for the
+    ESN diagnosis (``esp/diagnose.py``). The client charges a failure to that SA only while no
+    candidate has verified a packet (``EspProcessor._blame``), and an SA that verified none is the
+    only kind diagnosed, so for it those packets are a prefix of each file's: the first is enough.
+    (Not carried: a packet of an ESN SA that verified here with high bits the client's window
+    infers otherwise, failed only there; the SA's first carried failure is kept instead.)
     """
     planned = SaPlan(EspOpener(SaDatabase(), check_padding=True, want_plaintext=False), plan)
     opener = planned.opener
     out: list[EspPacket] = []
+    sampled: set[tuple[int, tuple[int, ...] | None]] = set()  # (SA index, FAILED) with a failure carried
     reader = open_capture(path, **reader_options)
     with reader:
         for item in reader.items():
@@ -200,8 +218,12 @@ def esp_outcomes(
                     extra: Any = None
                     if outcome[CODE] == OUTCOME_NO_KEYS:
                         extra = item.addresses(i)
-                    elif outcome[CODE] == OUTCOME_OPENED and outcome[PAYLOAD] is not None:
-                        extra = item.datagram(i)
+                    elif outcome[CODE] == OUTCOME_OPENED:
+                        if outcome[PAYLOAD] is not None:
+                            extra = item.datagram(i)
+                        elif outcome[ICV_OK] is False and (outcome[SA_INDEX], outcome[FAILED]) not in sampled:
+                            sampled.add((outcome[SA_INDEX], outcome[FAILED]))
+                            extra = bytes(item.blob[meta[at + 4] : meta[at + 5]])
                     out.append((meta[at], meta[at + 1], meta[at + 5] - meta[at + 4], outcome, extra))
     return out
 

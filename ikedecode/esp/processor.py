@@ -70,7 +70,7 @@ SHORT_FOR_SA = "ESP shorter than the SA's IV, trailer and ICV"
 DECODER_ERROR = "ikedecode failed to open the packet (a bug)"
 
 
-def _keep_sample(sa: IpsecSa, packet: bytes | memoryview) -> None:
+def keep_icv_failed_sample(sa: IpsecSa, packet: bytes | memoryview) -> None:
     """Keep an SA's first ICV failure (SPI onward) for ``esp/diagnose.py``."""
     counters = sa.state.counters
     if counters.icv_failed_sample is None:
@@ -165,7 +165,7 @@ class EspProcessor:
         )
         sa = accounted[1]
         if accounted[0] == EspStatus.ICV_FAILED and sa is not None:
-            _keep_sample(sa, data)
+            keep_icv_failed_sample(sa, data)
         return self._result(datagram, outcome, accounted)
 
     @staticmethod
@@ -220,7 +220,7 @@ class EspProcessor:
                     single_first.setdefault(id(sa), position)
                     single_last[id(sa)] = position
                     if status == EspStatus.ICV_FAILED:
-                        _keep_sample(sa, batch.blob[meta[at + 4] : meta[at + 5]])
+                        keep_icv_failed_sample(sa, batch.blob[meta[at + 4] : meta[at + 5]])
                 if status not in PLAINTEXT_STATUSES or (on_layers is None and outcome[PAYLOAD] is None):
                     continue
                 if (

@@ -10,6 +10,7 @@ of different files could meet).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ikedecode.cli import main  # noqa: E402
 from ikedecode.distributed.client import analyze_on_dask  # noqa: E402
 from ikedecode.keys.keyring import KeyRing  # noqa: E402
 from ikedecode.keys.loader import load_key_file  # noqa: E402
+from ikedecode.keys.tomlfile import parse_key_file  # noqa: E402
 from ikedecode.pipeline import analyze  # noqa: E402
 from ikedecode.render.json_report import render_json  # noqa: E402
 from tests.capture.splitting import alternate, is_esp, pcap_records, shift_pcap, split_pcap  # noqa: E402
@@ -159,3 +161,20 @@ def test_hostile_and_cut_files_together(client):
     readable = [p for p in readable if not p.name.startswith("truncated-header")]
     local, remote, notes = both(client, readable, KeyRing())  # with IP fragments: analysed here
     assert remote == local and len(notes) == 1
+
+
+def test_an_esn_mismatch_is_diagnosed_on_dask_as_in_the_local_run(client, tmp_path):
+    # mm-aes128-sha1-modp2048's ESP does not use ESN; its first [[ipsec_sa]] given with esn = true,
+    # the capture cut in two: the diagnosis needs the SA's first ICV failure, opened on a worker.
+    name = "mm-aes128-sha1-modp2048"
+    text = (KEYS / f"{name}.toml").read_text()
+    blocks = re.findall(r"^\[\[ipsec_sa\]\]\n(?:(?!\n\n|\n#|\n\[).)*", text, re.M | re.S)
+    ring = parse_key_file("\n\n".join([blocks[0] + "\nesn = true", *blocks[1:]]) + "\n", "esn.toml").keyring
+    for cut in (lambda i, n: i * 2 // n, alternate):
+        (tmp_path / "parts").mkdir()
+        paths = split_pcap(CAPTURES / f"{name}.pcap", tmp_path / "parts", 2, cut)
+        local, remote, notes = both(client, paths, ring)
+        assert remote == local and notes == []
+        shutil.rmtree(tmp_path / "parts")
+    mismatch = [f for f in json.loads(remote)["findings"] if f["code"] == "esp-esn-mismatch"]
+    assert len(mismatch) == 1 and mismatch[0]["evidence"]["verifies_with"] == "no esn"
