@@ -267,8 +267,8 @@ def plan_chunks(
     """The chunks of the capture ``view`` (bytes, or an mmap: the whole decompressed capture):
     each ends at the first record boundary at or past the next multiple of ``chunk_bytes`` from
     the first record (``next_cut``; or after ``chunk_records`` records), holds at least one record,
-    and is yielded as soon as its end is known. The last runs to the end of ``view``. ``CaptureError`` (the reader's one line) when
-    ``view`` is no capture."""
+    and is yielded as soon as its end is known. The last runs to the end of ``view``.
+    ``CaptureError`` (the reader's one line) when ``view`` is no capture."""
     head, first = _head(view, name)
     walk = _Walk(head, first, chunk_bytes, chunk_records)
     yield from walk.advance(cast(bytes, view), 0)
