@@ -225,9 +225,7 @@ class _Walk:
         elif block_type == SPB_TYPE:
             self.in_chunk += block_len >= SPB_MIN_LEN
         elif block_len >= EPB_MIN_LEN:  # an EPB or PB the short way did not take: a record
-            if self.in_chunk and (
-                pos >= self.cut_at or self.in_chunk >= self.chunk_records
-            ):
+            if self.in_chunk and (pos >= self.cut_at or self.in_chunk >= self.chunk_records):
                 field = "I" if block_type == EPB_TYPE else "H"  # PB: 16-bit interface id
                 if struct.unpack_from(order + field, buf, at + 8)[0] < self.interfaces:
                     cut = self._cut(pos)
