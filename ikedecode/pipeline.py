@@ -8,7 +8,8 @@ the same whatever the number of jobs, the DH pool reading ahead, and the decrypt
 
 One capture file big enough (``chunk_after``), with ``jobs`` > 1, takes the chunk path instead
 (``_ChunkRun``): worker processes read, scan and open their own chunks of the file
-(``parallel/chunk_work.py``) while this process walks the chunk boundaries, joins the scans in
+(``parallel/chunk_work.py``; a pcap file's chunk boundaries are walked by them too) while this
+process checks (or walks) the chunk boundaries, joins the scans in
 order, runs the engine ahead and accounts behind it (docs/performance.md, "Using every core").
 """
 

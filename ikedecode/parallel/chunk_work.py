@@ -1,7 +1,9 @@
 """One capture on every core: worker processes scan and open their own chunks of it.
 
-The main process walks the capture's record headers and cuts it into chunks (byte ranges at record
-boundaries, ``capture/chunks.py``). Each chunk is handed to a worker, which
+The capture is cut into chunks (byte ranges at record boundaries, ``capture/chunks.py``): the
+main process walks the record headers (pcapng, gzip), or, for a pcap file, the workers walk its
+parts first ("walk", answered before the scans queued) and the main process checks where each
+part's walk started (``capture/chunk_walk.py``). Each chunk is handed to a worker, which
 
 1. reads the chunk's bytes itself (a mapping of its pages of a regular file; for gzip the main
    process reads the stream once and copies each chunk into a shared-memory slot), scans it
