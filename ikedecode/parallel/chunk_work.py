@@ -85,10 +85,11 @@ class _Stages:
         self.file_view: mmap.mmap | None = None  # the whole file, for walking its parts
 
     def walk(self, part: tuple[int, int], chunk_bytes: int, layout: PcapLayout, size: int) -> Walked | None:
-        """Walk a part of the file (``capture/chunk_walk.py``); None if the file is not ``size``
-        bytes long any more (the main process walks it)."""
+        """Walk a part of the file's first ``size`` bytes (what the main process mapped:
+        ``capture/chunk_walk.py``); None if the file has shrunk below them (the main process walks
+        the part itself)."""
         if self.file_view is None:
-            if os.fstat(self.fd).st_size != size or not size:
+            if os.fstat(self.fd).st_size < size or not size:
                 return None
             self.file_view = mmap.mmap(self.fd, size, access=mmap.ACCESS_READ)
         view = self.file_view

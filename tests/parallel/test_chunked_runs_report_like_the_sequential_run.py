@@ -250,6 +250,24 @@ def test_pcap_parts_walked_by_workers_report_alike_even_where_the_guess_is_foole
     assert len(chunk_runs) == 4
 
 
+def test_a_worker_walks_the_part_of_the_bytes_the_main_process_mapped(tmp_path: Path) -> None:
+    raw = (CAPTURES_DIR / "esp-rekey-delete.pcap").read_bytes()
+    path = tmp_path / "growing.pcap"
+    path.write_bytes(raw)
+    plan = chunk_walk.PartPlan(raw, 300, part_bytes=1000)
+    part = plan.part(3)
+    stages = chunk_work._Stages(chunk_work.ChunkSettings(str(path)), [], None)
+    try:
+        assert stages.walk(part, 300, plan.layout, len(raw) + 1) is None  # shorter than mapped there
+        with open(path, "ab") as file:  # a file growing while it is read: its first bytes walked
+            file.write(raw[24:2000])
+        walked = stages.walk(part, 300, plan.layout, len(raw))
+    finally:
+        stages.close()
+    assert walked == chunk_walk.walk_part(raw, plan.layout, *part, 300)
+    assert walked is not None and walked.start > part[0] and walked.cuts
+
+
 def test_order_sensitive_esp_reports_alike_in_chunks(order_sensitive, chunk_runs):  # noqa: ANN001
     capture, ring = order_sensitive
     sequential = _run(capture, ring, jobs=1)
