@@ -13,8 +13,9 @@ walked by a worker (``walk_part``, pure functions over the file's bytes):
   ns), followed by ``CHAIN_RECORDS`` more plausible headers (or the end of the data), each at
   most ``CHAIN_SECONDS`` from the one before (a guess landing in a packet jumps in time when it
   rejoins the records), and not four bytes into another such chain (``find_boundary``). A
-  regular expression finds the offsets whose bytes can hold such a header, so the search runs in
-  C up to the first record (about one record's bytes);
+  regular expression finds the offsets whose bytes can hold such a header (runs of zero bytes
+  are passed over), so the search runs in C up to the first record (about one record's bytes);
+  after ``MAX_GUESSES`` candidates the worker gives up and the main process walks the part;
 * from there it walks the headers with ``plan_chunks``' own checks and cuts, to the first whole
   record at or past the part's end (the next part's true start), or to where the records stop
   (the end of the data, a truncated record, a corrupt length).
@@ -41,14 +42,19 @@ from .records import MAX_RECORD_BYTES
 CHAIN_RECORDS = 8  # plausible headers after a candidate boundary before a part's walk starts there
 CHAIN_SECONDS = 86_400  # at most this far apart in time, one header to the next
 
+MAX_GUESSES = 4096  # candidates checked in one part before its worker gives up (the main walks it)
+
 # Offsets whose 12 bytes can start a plausible record header: the sub-second field's high bytes
-# (< 2^20 for microseconds, < 0x3C000000 for nanoseconds) and the captured length's top byte
-# (<= 1: at most MAX_RECORD_BYTES = 2^24). Keyed by (byte order, nanosecond resolution).
+# (< 2^20 for microseconds, < 0x3C000000 for nanoseconds) and the captured length (not 0; its top
+# byte <= 1: at most MAX_RECORD_BYTES = 2^24), so that runs of zero bytes are passed over in C.
+# Keyed by (byte order, nanosecond resolution).
+_CAPLEN_LE = rb"(?!\x00{4})...[\x00\x01]"
+_CAPLEN_BE = rb"(?!\x00{4})[\x00\x01]..."
 _CANDIDATES = {
-    ("<", False): re.compile(rb"(?s).{6}[\x00-\x0f]\x00.{3}[\x00\x01]"),
-    ("<", True): re.compile(rb"(?s).{7}[\x00-\x3b].{3}[\x00\x01]"),
-    (">", False): re.compile(rb"(?s).{4}\x00[\x00-\x0f].{2}[\x00\x01]"),
-    (">", True): re.compile(rb"(?s).{4}[\x00-\x3b].{3}[\x00\x01]"),
+    ("<", False): re.compile(rb"(?s).{6}[\x00-\x0f]\x00" + _CAPLEN_LE),
+    ("<", True): re.compile(rb"(?s).{7}[\x00-\x3b]" + _CAPLEN_LE),
+    (">", False): re.compile(rb"(?s).{4}\x00[\x00-\x0f].{2}" + _CAPLEN_BE),
+    (">", True): re.compile(rb"(?s).{4}[\x00-\x3b].{3}" + _CAPLEN_BE),
 }
 assert MAX_RECORD_BYTES <= 2 << 24  # what the patterns' captured-length byte allows
 
@@ -137,11 +143,12 @@ def find_boundary(
     buf: CaptureBytes, layout: PcapLayout, part_start: int, part_end: int, records: int = CHAIN_RECORDS
 ) -> int:
     """The first offset in ``part_start .. part_end`` that looks like a record boundary
-    (``plausible_chain``); -1 if none does. A guess: ``PartPlan`` checks it."""
+    (``plausible_chain``); -1 if none does, or none of the first ``MAX_GUESSES`` candidates. A
+    guess: ``PartPlan`` checks it."""
     search = _CANDIDATES[layout.order, layout.fraction_limit > 1_000_000].search
     end = min(len(buf), part_end + 11)  # a candidate's 12 bytes may run past the part
     at = part_start
-    while True:
+    for _ in range(MAX_GUESSES):
         match = search(cast(bytes, buf), at, end)
         if match is None:
             return -1
@@ -154,6 +161,7 @@ def find_boundary(
         ):
             return at
         at += 1
+    return -1
 
 
 def walk_part(

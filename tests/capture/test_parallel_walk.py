@@ -162,3 +162,32 @@ def test_a_pcapng_file_is_not_walked_in_parts() -> None:
     data = (CORPUS_DIR / "unknown-blocks.pcapng").read_bytes()
     with pytest.raises(ValueError, match="pcap files only"):
         PartPlan(data, 1000)
+
+
+def test_runs_of_zero_bytes_are_not_taken_for_records() -> None:
+    # zero bytes read as headers of empty records: never a guess, so a part starting in a
+    # zero-filled payload finds the next record
+    packets = [ipv4(A, B, 17, udp(4000, 4000, bytes(4000 if i % 3 == 1 else 40))) for i in range(30)]
+    data = ethernet_pcap(packets)
+    layout = pcap_layout(data[:24])
+    assert layout is not None
+    records = [chunk.start for chunk in plan_chunks(data, 1)]
+    zeros = data.index(bytes(4000))
+    assert find_boundary(data, layout, zeros, zeros + 5000) == min(r for r in records if r >= zeros)
+    plan = assert_walked_as_planned(data, 1000, None)
+    assert plan.misses == 0
+
+
+def test_a_part_with_too_many_candidates_is_left_to_the_main_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ikedecode.capture.chunk_walk as chunk_walk
+
+    inner = b"".join(_record(1_000_000 + i, bytes([i + 1]) * 20) for i in range(40))
+    data = ethernet_pcap(
+        [ipv4(A, B, 17, udp(4000, 4000, inner if i % 2 else os.urandom(300))) for i in range(20)]
+    )
+    monkeypatch.setattr(chunk_walk, "MAX_GUESSES", 0)
+    layout = pcap_layout(data[:24])
+    assert layout is not None
+    assert find_boundary(data, layout, 100, 1000) == -1
+    plan = assert_walked_as_planned(data, 300, None)
+    assert plan.walked_here > 0 and plan.misses > 0
