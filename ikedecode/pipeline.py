@@ -8,12 +8,14 @@ the same whatever the number of jobs, the DH pool reading ahead, and the decrypt
 
 One capture file big enough (``chunk_after``), with ``jobs`` > 1, takes the chunk path instead
 (``ChunkRun``): worker processes read, scan and open their own chunks of the file
-(``parallel/chunk_work.py``) while this process walks the chunk boundaries, joins the scans in
+(``parallel/chunk_work.py``; a pcap file's chunk boundaries are walked by them too) while this
+process checks (or walks) the chunk boundaries, joins the scans in
 order, runs the engine ahead and accounts behind it (docs/performance.md, "Using every core").
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import mmap
 import os
@@ -29,6 +31,7 @@ from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.chunk_join import ChunkJoiner
 from ikedecode.capture.chunk_scan import EspRun
+from ikedecode.capture.chunk_walk import PartPlan
 from ikedecode.capture.chunks import Chunk, ChunkFeeder, plan_chunks
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
@@ -47,6 +50,8 @@ from ikedecode.render.pcap_writer import DecryptedPcapWriter
 
 DEFAULT_CHUNK_BYTES = 4 << 20  # a chunk: a few thousand records, a few ms of a worker's time
 DEFAULT_CHUNK_AFTER = 32 << 20  # smaller captures are read in one pass (starting workers costs more)
+DEFAULT_PART_BYTES = 1 << 20  # a pcap file's chunks are found by workers walking parts of at least
+# this (and at least a chunk): capture/chunk_walk.py
 SLOT_MARGIN = 256 << 10  # a gzip chunk's shared-memory slot: --chunk-size plus this (a larger chunk
 # goes through the pipe)
 
@@ -65,6 +70,8 @@ class Options:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES  # --chunk-size
     chunk_after: int = DEFAULT_CHUNK_AFTER
     chunk_processes: int | None = None  # processes reading chunks (None: jobs; 0: this one, for tests)
+    part_bytes: int = DEFAULT_PART_BYTES  # the parallel walk's parts (a pcap file); 0: this process
+    # walks the whole file (plan_chunks)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -226,20 +233,24 @@ class ChunkRun:
         self.waiting: deque[tuple[int, int, int, list[Any]]] = deque()
         self.opener = EspOpener(self.analysis.sadb, want_plaintext=self.decrypted.writer is not None)
         self.joiner = ChunkJoiner(**reader.read_options())
+        self.part_view: mmap.mmap | None = None  # the file, when it is walked in parts
 
     def run(self) -> Report:
         options, analysis = self.options, self.analysis
         want_plaintext = self.decrypted.writer is not None
         settings = ChunkSettings(self.chunked.path, _scan_options(self.reader, options), want_plaintext)
         workers = options.jobs if options.chunk_processes is None else options.chunk_processes
-        chunks = self._chunks()
+        parts = self._part_plan()
+        chunks = self._chunks() if parts is None else iter(())
         initial = [(-1, sa_spec(sa)) for sa in analysis.sadb]
         slot_bytes = options.chunk_bytes + SLOT_MARGIN  # a chunk ends at the first record boundary past it
         if self.make_work is not None:
             made = self.make_work(chunks, settings, initial)
         else:
-            made = ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=slot_bytes)
-        with made as work:
+            made = ChunkWork(chunks, settings, initial, workers=workers, slot_bytes=slot_bytes, parts=parts)
+        with made as work, contextlib.ExitStack() as closing:
+            if self.part_view is not None:
+                closing.callback(self.part_view.close)
             self.work = work
             accounting: list[Any] = []  # the AH, reassembled ESP and ESP runs of the chunk walked
             # workers forked (above) before the DH pool starts its thread
@@ -275,6 +286,23 @@ class ChunkRun:
             stats.truncated,
         )
         return analysis.finish(self.reader.name, stats, [source], self.decrypted.count())
+
+    def _part_plan(self) -> PartPlan | None:
+        """A pcap file the workers read themselves is walked in parts by them too (the main
+        process only checks where each part's walk started: capture/chunk_walk.py); None where
+        this process walks the capture (``_chunks``): a gzip stream, pcapng, the Dask client."""
+        part_bytes = self.options.part_bytes
+        if (
+            self.make_work is not None
+            or self.chunked.path is None
+            or self.reader.format != "pcap"
+            or part_bytes < 1
+        ):
+            return None
+        with open(self.reader.name, "rb") as file:
+            view = self.part_view = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        chunk_bytes = max(self.options.chunk_bytes, 1)
+        return PartPlan(view, chunk_bytes, part_bytes=max(part_bytes, chunk_bytes), name=self.reader.name)
 
     def _chunks(self) -> Iterator[tuple[Chunk, bytes | None, str | None]]:
         """The capture's chunks, with their bytes when this process reads them (a gzip stream)."""

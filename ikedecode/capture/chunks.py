@@ -82,6 +82,8 @@ class _Walk:
             raise ValueError("chunk_records must be at least 1")
         self.chunk_bytes = chunk_bytes
         self.chunk_records = chunk_records or 1 << 62
+        self.first = first
+        self.cut_at = first + chunk_bytes  # the current chunk ends before the first record here or past
         self.pcapng = head[:4] not in PCAP_MAGICS
         self.index = 0
         self.start = self.pos = first  # the current chunk's start; the next record's offset
@@ -104,6 +106,7 @@ class _Walk:
         self.index += 1
         self.records_before += self.in_chunk
         self.start, self.in_chunk = at, 0
+        self.cut_at = next_cut(at, self.first, self.chunk_bytes)
         return chunk
 
     def last(self, end: int) -> Chunk:
@@ -124,8 +127,8 @@ class _Walk:
         size = len(buf)
         at, in_chunk = self.pos - base, self.in_chunk  # ``at``: the next record's place in ``buf``
         # a chunk ends before the first record at or past cut_at, or after cut_records records (its
-        # first record never ends it: chunk_bytes >= 1)
-        cut_at, cut_records = self.start + self.chunk_bytes - base, self.chunk_records
+        # first record never ends it: cut_at is past its start)
+        cut_at, cut_records = self.cut_at - base, self.chunk_records
         while at + RECORD_HEADER_LEN <= size:
             caplen = caplen_at(buf, at + 8)[0]
             if caplen > MAX_RECORD_BYTES:
@@ -137,7 +140,7 @@ class _Walk:
             if at >= cut_at or in_chunk >= cut_records:
                 self.in_chunk = in_chunk
                 yield self._cut(at + base)
-                cut_at, in_chunk = at + self.chunk_bytes, 0
+                cut_at, in_chunk = self.cut_at - base, 0
             in_chunk += 1
             at = record_end
         self.pos, self.in_chunk = at + base, in_chunk
@@ -160,7 +163,7 @@ class _Walk:
                 in_chunk = self.in_chunk
                 if (
                     in_chunk
-                    and (pos >= self.start + self.chunk_bytes or in_chunk >= self.chunk_records)
+                    and (pos >= self.cut_at or in_chunk >= self.chunk_records)
                     and u32(buf, at + 8)[0] < self.interfaces
                 ):
                     self.pos = pos
@@ -222,9 +225,7 @@ class _Walk:
         elif block_type == SPB_TYPE:
             self.in_chunk += block_len >= SPB_MIN_LEN
         elif block_len >= EPB_MIN_LEN:  # an EPB or PB the short way did not take: a record
-            if self.in_chunk and (
-                pos >= self.start + self.chunk_bytes or self.in_chunk >= self.chunk_records
-            ):
+            if self.in_chunk and (pos >= self.cut_at or self.in_chunk >= self.chunk_records):
                 field = "I" if block_type == EPB_TYPE else "H"  # PB: 16-bit interface id
                 if struct.unpack_from(order + field, buf, at + 8)[0] < self.interfaces:
                     cut = self._cut(pos)
@@ -242,6 +243,13 @@ class _Walk:
 CaptureBytes = bytes | mmap.mmap  # slicing gives bytes
 
 
+def next_cut(start: int, first: int, chunk_bytes: int) -> int:
+    """Where the chunk starting at ``start`` ends: before the first record at or past this, the
+    next multiple of ``chunk_bytes`` from the first record (a grid, so that where chunks start does
+    not depend on where earlier ones did: ``capture/chunk_walk.py`` walks parts in parallel)."""
+    return first + ((start - first) // chunk_bytes + 1) * chunk_bytes
+
+
 def _head(view: CaptureBytes, name: str) -> tuple[bytes, int]:
     """The capture's header (pcap file header or first SHB) and where the records start; the
     reader's ``CaptureError`` for anything that is no capture."""
@@ -255,10 +263,10 @@ def plan_chunks(
     view: CaptureBytes, chunk_bytes: int, *, chunk_records: int | None = None, name: str = "<capture>"
 ) -> Iterator[Chunk]:
     """The chunks of the capture ``view`` (bytes, or an mmap: the whole decompressed capture):
-    each ends at the first record boundary ``chunk_bytes`` or more after its start (or after
-    ``chunk_records`` records), holds at least one record, and is yielded as soon as its end is
-    known. The last runs to the end of ``view``. ``CaptureError`` (the reader's one line) when
-    ``view`` is no capture."""
+    each ends at the first record boundary at or past the next multiple of ``chunk_bytes`` from
+    the first record (``next_cut``; or after ``chunk_records`` records), holds at least one record,
+    and is yielded as soon as its end is known. The last runs to the end of ``view``.
+    ``CaptureError`` (the reader's one line) when ``view`` is no capture."""
     head, first = _head(view, name)
     walk = _Walk(head, first, chunk_bytes, chunk_records)
     yield from walk.advance(cast(bytes, view), 0)

@@ -1,7 +1,9 @@
 """One capture on every core: worker processes scan and open their own chunks of it.
 
-The main process walks the capture's record headers and cuts it into chunks (byte ranges at record
-boundaries, ``capture/chunks.py``). Each chunk is handed to a worker, which
+The capture is cut into chunks (byte ranges at record boundaries, ``capture/chunks.py``): the
+main process walks the record headers (pcapng, gzip), or, for a pcap file, the workers walk its
+parts first ("walk", answered before the scans queued) and the main process checks where each
+part's walk started (``capture/chunk_walk.py``). Each chunk is handed to a worker, which
 
 1. reads the chunk's bytes itself (a mapping of its pages of a regular file; for gzip the main
    process reads the stream once and copies each chunk into a shared-memory slot), scans it
@@ -26,6 +28,7 @@ spawned elsewhere; either way they read the file themselves.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import queue
@@ -38,6 +41,7 @@ from typing import Any, cast
 
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.chunk_scan import ChunkScan, scan_chunk
+from ikedecode.capture.chunk_walk import PartPlan, PcapLayout, Walked, walk_part
 from ikedecode.capture.chunks import Chunk
 from ikedecode.esp.chunk_open import Residue, open_batches
 from ikedecode.esp.opener import EspOpener
@@ -48,6 +52,8 @@ from ikedecode.parallel.esp_work import DIED, WorkerFailed, stop_workers, worker
 LIVE_PER_WORKER = 3  # chunks per worker between hand-out and residues taken (one scanning, one
 # waiting for the engine, one being opened)
 SCAN, PLAN, OPEN, SCANNED, OPENED, FAILED = "scan", "plan", "open", "scanned", "opened", "failed"
+WALK, WALKED = "walk", "walked"
+WALKS_PER_WORKER = 2  # parts of a pcap file being walked ahead, per worker
 
 # A chunk's bytes as the main process hands them over: None (the worker reads the file), a
 # shared-memory slot, or the bytes themselves (through the pipe)
@@ -76,6 +82,27 @@ class _Stages:
         self.kept: dict[int, list[EspBatch]] = {}
         self.shared = shared
         self.fd = os.open(settings.path, os.O_RDONLY) if settings.path is not None else -1
+        self.file_view: mmap.mmap | None = None  # the whole file, for walking its parts
+
+    def walk(self, part: tuple[int, int], chunk_bytes: int, layout: PcapLayout, size: int) -> Walked | None:
+        """Walk a part of the file's first ``size`` bytes (what the main process mapped:
+        ``capture/chunk_walk.py``); None if the file has shrunk below them (the main process walks
+        the part itself)."""
+        if self.file_view is None:
+            if os.fstat(self.fd).st_size < size or not size:
+                return None
+            self.file_view = mmap.mmap(self.fd, size, access=mmap.ACCESS_READ)
+        view = self.file_view
+        if len(view) != size:
+            return None
+        start, end = part
+        walked = walk_part(view, layout, start, end, chunk_bytes)
+        # give the pages back (the walk read headers in every page of the part): RSS stays flat
+        low = start - start % mmap.PAGESIZE
+        high = min(size, max(end, walked.end) + (64 << 10))
+        if high > low:
+            view.madvise(mmap.MADV_DONTNEED, low, high - low)
+        return walked
 
     def scan(self, chunk: Chunk, where: Where, end_error: str | None) -> ChunkScan:
         if where is None:
@@ -120,6 +147,9 @@ class _Stages:
         return open_batches(self.plan, self.kept.pop(index, ()))
 
     def close(self) -> None:
+        if self.file_view is not None:
+            self.file_view.close()
+            self.file_view = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
@@ -144,7 +174,10 @@ def _worker(
     connection: Any, settings: ChunkSettings, planned: list[PlannedSa], shared: mmap.mmap | None
 ) -> None:
     stages = _Stages(settings, planned, shared)
-    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    # walks first: the main process waits on them to hand out the next scans (a walk has no
+    # order to keep with the other commands); then the rest in the order sent
+    inbox: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+    received = itertools.count()
 
     parent = os.getppid()
 
@@ -157,18 +190,22 @@ def _worker(
                 message = connection.recv()
             except (EOFError, OSError):
                 message = None
-            inbox.put(message)
+            urgent = message is not None and message[0] == WALK
+            inbox.put((0 if urgent else 1, next(received), message))
             if message is None:
                 return
 
     threading.Thread(target=receive, daemon=True, name="ikedecode-chunk-inbox").start()
     try:
         while True:
-            message = inbox.get()
+            message = inbox.get()[2]
             if message is None:
                 return
             kind = message[0]
-            if kind == PLAN:
+            if kind == WALK:
+                _, number, part, chunk_bytes, layout, size = message
+                connection.send((WALKED, number, stages.walk(part, chunk_bytes, layout, size)))
+            elif kind == PLAN:
                 stages.plan.extend(message[1])
             elif kind == SCAN:
                 _, chunk, where, end_error = message
@@ -190,8 +227,10 @@ class ChunkWork:
 
     ``chunks`` yields each chunk with where its bytes are (None: the workers read ``settings.path``;
     bytes: the chunk's bytes, read here from a stream) and, for the last chunk of a stream, why the
-    stream ended early (``ChunkFeeder.end_error``). ``planned`` are the SAs of the key file
-    (threshold -1). Use as a context manager (or call ``close``) so the workers always stop.
+    stream ended early (``ChunkFeeder.end_error``). With ``parts`` (a pcap file, ``settings.path``)
+    the workers walk its parts first and the chunks are ``parts``' (``chunks`` is not read).
+    ``planned`` are the SAs of the key file (threshold -1). Use as a context manager (or call
+    ``close``) so the workers always stop.
 
     Order of calls for chunk k: ``next_scan`` (stage 1's summary, chunks in order), then ``plan``
     with every SA keyed up to the end of chunk k (in the SA database's order), ``open(k)``, and
@@ -206,8 +245,16 @@ class ChunkWork:
         workers: int,
         max_live: int | None = None,
         slot_bytes: int = 0,
+        parts: PartPlan | None = None,
     ) -> None:
         self._chunks = chunks
+        # a pcap file walked in parts by the workers (``chunks`` is then not read): the parts'
+        # walks handed out ahead, their answers, the chunks ``parts`` accepted, not handed out yet
+        self._parts = parts
+        self._walk_ahead = max(2, WALKS_PER_WORKER * workers)
+        self._part_out = 0  # the next part to hand out for walking
+        self._walked: dict[int, Walked | None] = {}
+        self._accepted: deque[Chunk] = deque()
         self.settings = settings
         self.workers = workers
         self.max_live = max_live or max(2, LIVE_PER_WORKER * workers)
@@ -336,7 +383,7 @@ class ChunkWork:
     def _hand_out(self) -> None:
         """Hand out scans while fewer than ``max_live`` chunks are live."""
         while not self._exhausted and len(self._live) < self.max_live:
-            item = next(self._chunks, None)
+            item = next(self._chunks, None) if self._parts is None else self._next_part_chunk()
             if item is None:
                 self._exhausted = True
                 return
@@ -350,6 +397,46 @@ class ChunkWork:
             self._owner[chunk.index] = worker
             self._load[worker] += 1
             self._send(worker, (SCAN, chunk, self._where(chunk, data), end_error))
+
+    def _next_part_chunk(self) -> tuple[Chunk, None, None] | None:
+        """The next chunk of the file walked in parts: the parts' walks handed out ahead, each
+        accepted in order (``PartPlan.accept``: a wrong guess is walked again here)."""
+        parts = self._parts
+        assert parts is not None
+        while not self._accepted:
+            number = parts.next_part
+            if parts.done or number >= parts.parts:
+                return None
+            self._walk_ahead_of(number)
+            walked = None
+            if parts.needed(number):
+                if self._local is not None:
+                    start, end = parts.part(number)
+                    walked = walk_part(parts.view, parts.layout, start, end, parts.chunk_bytes)
+                else:
+                    while number not in self._walked:
+                        self._receive(block=True)
+                    walked = self._walked.pop(number)
+            else:
+                self._walked.pop(number, None)
+            self._accepted.extend(parts.accept(number, walked))
+        return self._accepted.popleft(), None, None
+
+    def _walk_ahead_of(self, number: int) -> None:
+        """Hand out the walks of the parts from ``number`` on that may still hold a chunk."""
+        parts = self._parts
+        assert parts is not None
+        if self._local is not None:
+            return
+        self._part_out = max(self._part_out, number)
+        while self._part_out < min(parts.parts, number + self._walk_ahead):
+            out = self._part_out
+            self._part_out += 1
+            if not parts.needed(out):
+                continue
+            worker = self._load.index(min(self._load))
+            self._load[worker] += 1
+            self._send(worker, (WALK, out, parts.part(out), parts.chunk_bytes, parts.layout, parts.size))
 
     def _where(self, chunk: Chunk, data: bytes | None) -> Where:
         if data is None:
@@ -392,7 +479,9 @@ class ChunkWork:
                     f"a chunk worker failed ({answer}); --jobs 1 reads the capture in one process"
                 )
             self._load[worker] -= 1
-            if kind == SCANNED:
+            if kind == WALKED:
+                self._walked[index] = answer
+            elif kind == SCANNED:
                 self._scans[index], kept = answer
                 if not kept:
                     self._owner[index] = -1

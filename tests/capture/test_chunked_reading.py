@@ -119,12 +119,15 @@ def test_chunks_cover_the_capture_record_by_record() -> None:
     assert {c.prefix for c in chunks} == {capture[:24]}
 
 
-def test_chunks_end_at_the_first_record_boundary_past_the_size() -> None:
+def test_chunks_end_at_the_first_record_boundary_past_a_multiple_of_the_size() -> None:
     capture = _mixed_pcap()
     chunks = list(plan_chunks(capture, 300))
     assert len(chunks) > 3
-    for chunk in chunks[:-1]:
-        assert chunk.end - chunk.start >= 300
+    boundaries = [c.start for c in list(plan_chunks(capture, 1))[1:]]
+    grid = range(24 + 300, len(capture), 300)
+    # every chunk start after the first is the first record at or past some multiple of 300
+    expected = sorted({min((b for b in boundaries if b >= g), default=None) for g in grid} - {None})
+    assert [c.start for c in chunks[1:]] == expected
     seven = list(plan_chunks(capture, 1 << 40, chunk_records=7))
     assert [c.records_before for c in seven] == [0, 7, 14, 21, 28, 35]
 

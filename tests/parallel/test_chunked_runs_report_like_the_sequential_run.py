@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 import threading
 from pathlib import Path
@@ -20,9 +21,11 @@ import dpkt
 import pytest
 from click.testing import CliRunner
 
+import ikedecode.capture.chunk_walk as chunk_walk
 import ikedecode.parallel.chunk_work as chunk_work
 import ikedecode.pipeline as pipeline
 from ikedecode.capture import open_capture
+from ikedecode.capture.chunks import plan_chunks
 from ikedecode.capture.merge import open_captures
 from ikedecode.cli import main as cli_main
 from ikedecode.keys.keyring import KeyRing
@@ -33,7 +36,7 @@ from ikedecode.parallel.esp_work import WorkerFailed
 from ikedecode.pipeline import Options, analyze
 from ikedecode.render.json_report import render_json
 from ikedecode.render.text import render_text
-from tests.capture.builders import ipv4_fragments
+from tests.capture.builders import ethernet_pcap, ipv4, ipv4_fragments, udp
 from tests.conftest import CAPTURES_DIR, KEYS_DIR, PROJECT_ROOT, REFERENCE_DIR, shipped
 from tests.esp.test_esp_inside_ah import _keys as ah_and_esp_keys
 from tests.esp.test_esp_inside_ah import _wrap_in_ah
@@ -113,6 +116,8 @@ def test_every_bundled_capture_reports_alike_in_chunks_of_one_and_a_few_records(
     sequential = _run(capture, ring, jobs=1)
     assert _chunked(capture, ring, ONE_RECORD, chunk_processes=0) == sequential
     assert _chunked(capture, ring, FEW_RECORDS, chunk_processes=0) == sequential
+    # a pcap walked in parts of one chunk, each part's start guessed (capture/chunk_walk.py)
+    assert _chunked(capture, ring, 300, chunk_processes=0, part_bytes=1) == sequential
     if keys:  # and without them: every ESP packet an SPI without keys, accounted one by one
         assert _chunked(capture, KeyRing(), ONE_RECORD, chunk_processes=0) == _run(capture, KeyRing(), jobs=1)
     assert chunk_runs or sequential[0].startswith("CaptureError")  # no capture: nothing to chunk
@@ -126,6 +131,7 @@ def test_every_reference_capture_reports_alike_in_chunks(capture, keys, chunk_ru
     sequential = _run(capture, ring, jobs=1)
     assert _chunked(capture, ring, ONE_RECORD, chunk_processes=0) == sequential
     assert _chunked(capture, ring, FEW_RECORDS, chunk_processes=0) == sequential
+    assert _chunked(capture, ring, 300, chunk_processes=0, part_bytes=1) == sequential
     assert chunk_runs
 
 
@@ -198,6 +204,68 @@ def test_ah_and_fragmented_esp_report_alike_in_chunks(ah_and_fragments, chunk_ru
     report = analyze(open_capture(capture), ring, Options(jobs=2, chunk_bytes=1, chunk_after=0))
     assert report.stats.ah > 0 and report.stats.ip_fragments > 0
     assert len(chunk_runs) == 4
+
+
+@pytest.fixture
+def part_walks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(parts, misses) of every pcap walked in parts: each PartPlan when its last chunk is given."""
+    walks: list[tuple[int, int]] = []
+    accept = chunk_walk.PartPlan.accept
+
+    def counted(self, number, walked):  # noqa: ANN001, ANN202
+        chunks = accept(self, number, walked)
+        if chunks and chunks[-1].last:
+            walks.append((self.parts, self.misses))
+        return chunks
+
+    monkeypatch.setattr(chunk_walk.PartPlan, "accept", counted)
+    return walks
+
+
+def test_pcap_parts_walked_by_workers_report_alike_even_where_the_guess_is_fooled(  # noqa: ANN201
+    tmp_path: Path,
+    part_walks,
+    chunk_runs,  # noqa: ANN001
+):
+    # an ESP capture with keys, and packets whose payload is a run of pcap records (a pcap file
+    # sent over the network) in between: a part starting in one guesses its start wrong
+    capture, keys = CAPTURES_DIR / "esp-rekey-delete.pcap", KEYS_DIR / "esp-rekey-delete.toml"
+    ring = _ring([keys])
+    raw = capture.read_bytes()
+    records = [chunk.start for chunk in plan_chunks(raw, 1)] + [len(raw)]
+    inner = b"".join(struct.pack("<IIII", 1, i, 20, 20) + bytes([i]) * 20 for i in range(40))  # pcap records
+    carrier = ethernet_pcap([ipv4("192.0.2.7", "192.0.2.8", 17, udp(4000, 4000, inner))] * 3)[24:]
+    mixed = raw[:24] + b"".join(
+        raw[a:b] + (carrier if n % 10 == 5 else b"")
+        for n, (a, b) in enumerate(zip(records, records[1:], strict=False))
+    )
+    path = tmp_path / "fooling.pcap"
+    path.write_bytes(mixed)
+    sequential = _run(path, ring, jobs=1)
+    for chunk_bytes, jobs in ((300, 2), (1000, 3), (FEW_RECORDS, 2)):
+        assert _chunked(path, ring, chunk_bytes, jobs=jobs, part_bytes=1) == sequential
+    assert _chunked(path, ring, 300, chunk_processes=0, part_bytes=1) == sequential
+    assert len(part_walks) == 4 and all(parts > 10 for parts, _ in part_walks)
+    assert sum(misses for _, misses in part_walks) > 0  # the guess was fooled, the report is the same
+    assert len(chunk_runs) == 4
+
+
+def test_a_worker_walks_the_part_of_the_bytes_the_main_process_mapped(tmp_path: Path) -> None:
+    raw = (CAPTURES_DIR / "esp-rekey-delete.pcap").read_bytes()
+    path = tmp_path / "growing.pcap"
+    path.write_bytes(raw)
+    plan = chunk_walk.PartPlan(raw, 300, part_bytes=1000)
+    part = plan.part(3)
+    stages = chunk_work._Stages(chunk_work.ChunkSettings(str(path)), [], None)
+    try:
+        assert stages.walk(part, 300, plan.layout, len(raw) + 1) is None  # shorter than mapped there
+        with open(path, "ab") as file:  # a file growing while it is read: its first bytes walked
+            file.write(raw[24:2000])
+        walked = stages.walk(part, 300, plan.layout, len(raw))
+    finally:
+        stages.close()
+    assert walked == chunk_walk.walk_part(raw, plan.layout, *part, 300)
+    assert walked is not None and walked.start > part[0] and walked.cuts
 
 
 def test_order_sensitive_esp_reports_alike_in_chunks(order_sensitive, chunk_runs):  # noqa: ANN001
