@@ -32,7 +32,7 @@ class PresharedKey:
         if self.scope is None:
             return True
         if is_address(self.scope):
-            return any(_same_address(self.scope, a) for a in addresses)
+            return any(same_address(self.scope, a) for a in addresses)
         return not identities or self.scope in identities
 
 
@@ -242,6 +242,7 @@ class KeyRing:
 
 
 def is_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -249,7 +250,8 @@ def is_address(text: str) -> bool:
     return True
 
 
-def _same_address(a: str, b: str) -> bool:
+def same_address(a: str, b: str) -> bool:
+    """Whether two texts are the same IP address however written (False if either is none)."""
     try:
         return ipaddress.ip_address(a) == ipaddress.ip_address(b)
     except ValueError:

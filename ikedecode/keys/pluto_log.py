@@ -24,14 +24,13 @@ DH value) and every ESP/AH SA's keys. Pure text in, KeyRing out.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 
 from ikedecode.esp.algorithms import UnknownAlgorithm, resolve_encryption
 from ikedecode.esp.sa import InvalidSa, IpsecSa
 from ikedecode.keys.errors import KeyFileError
-from ikedecode.keys.keyring import KeyRing, PresharedKey
+from ikedecode.keys.keyring import KeyRing, PresharedKey, is_address
 
 # libreswan algorithm names (lib/libswan/ike_alg_*.c "fqn") -> project names
 LIBRESWAN_ENCRYPTION = {
@@ -157,7 +156,7 @@ class PlutoLogParser:
             return
         for pattern in (_SENDING, _RECEIVED):
             found = pattern.search(text)
-            if found is not None and _is_address(found["local"]) and _is_address(found["remote"]):
+            if found is not None and is_address(found["local"]) and is_address(found["remote"]):
                 self.local, self.remote = found["local"], found["remote"]
                 return
         if self.child is None:
@@ -313,14 +312,6 @@ def _split_key_size(token: str) -> tuple[str, int | None]:
     if size.isdigit() and name in LIBRESWAN_ENCRYPTION and int(size) in (128, 192, 256):
         return name, int(size)
     return token, None
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def parse_pluto_log(text: str, source: str) -> KeyRing:

@@ -22,13 +22,13 @@ IPComp and other non-ESP/AH states are skipped.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 
 from ikedecode.esp.algorithms import UnknownAlgorithm, resolve_encryption, resolve_integrity
 from ikedecode.esp.sa import InvalidSa, IpsecSa
 from ikedecode.keys.errors import KeyFileError
+from ikedecode.keys.keyring import is_address
 
 # Linux's default ICV truncation for ``auth`` (not ``auth-trunc``) algorithms, in bits.
 KERNEL_DEFAULT_TRUNCATION = {
@@ -73,7 +73,7 @@ def looks_like_xfrm_state(text: str) -> bool:
     """A ``src A dst B`` line followed by a ``proto esp|ah spi 0x..`` line."""
     lines = _split_lines(text[:100_000])
     for (_, first), (_, second) in zip(lines, lines[1:], strict=False):
-        if _SA_START.match(first) and _is_address(first.split()[1]) and _PROTO.match(second):
+        if _SA_START.match(first) and is_address(first.split()[1]) and _PROTO.match(second):
             return True
     return False
 
@@ -86,14 +86,6 @@ def _split_lines(text: str) -> list[tuple[int, str]]:
             if part.strip():
                 out.append((number, part.rstrip()))
     return out
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _key(text: str, source: str, number: int) -> bytes:
@@ -116,7 +108,7 @@ def parse_xfrm_state(text: str, source: str) -> list[IpsecSa]:
     for number, line in _split_lines(text):
         start = _SA_START.match(line)
         if start is not None:
-            if not (_is_address(start["src"]) and _is_address(start["dst"])):
+            if not (is_address(start["src"]) and is_address(start["dst"])):
                 raise KeyFileError(f"{start['src']} / {start['dst']}: not IP addresses", source, number)
             current = _State(number, start["src"], start["dst"])
             states.append(current)

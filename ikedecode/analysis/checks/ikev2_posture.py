@@ -12,7 +12,6 @@ IKE_AUTH messages not decrypted, or an FQDN/DN ID) both stay possible and the fi
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from ikedecode.analysis.checks.facts import Context
@@ -21,6 +20,7 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads import Ikev2SaPayload
+from ikedecode.keys.keyring import is_address, same_address
 
 IKE_PORTS = (IKE_PORT, NAT_T_PORT)
 # (transform type, transform ID) -> why it is weak; the IKEv1 policy (analysis/checks/security.py)
@@ -36,21 +36,6 @@ WEAK_TRANSFORMS = {
     (reg.TRANSFORM_KE, 2): "DH group 2 (1024-bit MODP)",
     (reg.TRANSFORM_KE, 5): "DH group 5 (1536-bit MODP)",
 }
-
-
-def _same_address(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
-    except ValueError:
-        return False
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _nat(sa: IkeSa) -> list[Finding]:
@@ -81,11 +66,11 @@ def _nat(sa: IkeSa) -> list[Finding]:
         }
         frame = f"frame {first.frame}" if first is not None else "IKE_SA_INIT"
         where = f"{address}:{port}" if port is not None else address
-        if (identity and _is_address(identity) and not _same_address(identity, address)) or (
+        if (identity and is_address(identity) and not same_address(identity, address)) or (
             port is not None and port not in IKE_PORTS
         ):
             proof = []
-            if identity and _is_address(identity) and not _same_address(identity, address):
+            if identity and is_address(identity) and not same_address(identity, address):
                 proof.append(f"its ID is {identity}")
             if port is not None and port not in IKE_PORTS:
                 proof.append(f"it sends from port {port}")
@@ -97,7 +82,7 @@ def _nat(sa: IkeSa) -> list[Finding]:
                     {**evidence, "ambiguous": False},
                 )
             )
-        elif identity and _is_address(identity) and port == IKE_PORT:
+        elif identity and is_address(identity) and port == IKE_PORT:
             out.append(
                 finding(
                     "natt-forced",
