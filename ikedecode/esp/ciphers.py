@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac as std_hmac
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
@@ -20,6 +21,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20
 
 from ikedecode.esp.algorithms import EncryptionAlgorithm, IntegrityAlgorithm, UnknownAlgorithm
 from ikedecode.esp.xcbc import AesXcbcMac
+
+if TYPE_CHECKING:
+    from ikedecode.esp.sa import IpsecSa
 
 ESP_HEADER = 8  # SPI + sequence number (RFC 4303 section 2)
 MISALIGNED = "ciphertext not a multiple of the cipher block size"  # RFC 4303 section 2.4
@@ -409,3 +413,14 @@ class AuthOnly:
 
     def icv(self, data: bytes | memoryview, extra: bytes = b"") -> bytes | None:
         return None if self._mac is None else self._mac.icv(data, extra)
+
+
+def new_crypto(sa: IpsecSa) -> EspCrypto | None:
+    """A keyed cipher/MAC state for ``sa``; None when the SA's algorithm is not supported or its
+    keys do not fit it."""
+    if not sa.supported:
+        return None
+    try:
+        return EspCrypto(sa.encryption_algorithm, sa.encryption_key, sa.integrity_algorithm, sa.integrity_key)
+    except (UnknownAlgorithm, ValueError):
+        return None

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ikedecode.esp.algorithms import UnknownAlgorithm
-from ikedecode.esp.ciphers import EspCrypto
+from ikedecode.esp.ciphers import new_crypto
 from ikedecode.esp.sa import IpsecSa
 
 
@@ -25,15 +24,10 @@ class EsnVerdict(NamedTuple):
 def esn_explanation(sa: IpsecSa) -> EsnVerdict | None:
     """Whether the SA's first ICV failure verifies with the other sequence number size."""
     sample = sa.counters.icv_failed_sample
-    if sample is None or sa.protocol != "esp" or not sa.supported:
+    if sample is None or sa.protocol != "esp":
         return None
-    try:
-        crypto = EspCrypto(
-            sa.encryption_algorithm, sa.encryption_key, sa.integrity_algorithm, sa.integrity_key
-        )
-    except (UnknownAlgorithm, ValueError):
-        return None
-    if crypto.icv_size == 0:
+    crypto = new_crypto(sa)  # its own: the SA's state is the opener's
+    if crypto is None or crypto.icv_size == 0:
         return None
     if sa.esn:
         icv_ok, _, _ = crypto.open(sample)

@@ -30,8 +30,7 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from ikedecode.capture.batch import ADDRESS_AT
-from ikedecode.esp.algorithms import UnknownAlgorithm
-from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto
+from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto, new_crypto
 from ikedecode.esp.inner import PADDINGS, carries_ipsec
 from ikedecode.esp.lanes import MAX_CACHED_FLOWS, Lane, LaneGroup, no_lane, open_lane
 from ikedecode.esp.outcome import (
@@ -306,13 +305,8 @@ def _crypto(sa: IpsecSa) -> EspCrypto | None:
     state = sa.state
     crypto = state.crypto
     if crypto is None:
-        if not sa.supported:
-            return None
-        try:
-            crypto = EspCrypto(
-                sa.encryption_algorithm, sa.encryption_key, sa.integrity_algorithm, sa.integrity_key
-            )
-        except (UnknownAlgorithm, ValueError):
+        crypto = new_crypto(sa)
+        if crypto is None:
             return None
         state.crypto = crypto
     return crypto  # type: ignore[return-value]
