@@ -267,9 +267,12 @@ class ConfigAttributePayload(Payload):
         return f"{self.cfg_type_name} id {self.identifier}" + (f": {names}" if names else "")
 
 
-@dataclass(slots=True, kw_only=True)
-class NatDPayload(DataPayload):
-    """RFC 3947 3.2 (type 20; draft types 130 and 15): HASH of cookies, address and port."""
+class _NatTDraftNames:
+    """The names of a NAT-T payload, also under the draft payload numbers (registry/isakmp.py
+    NAT_T_DRAFT_PAYLOAD_TYPES): shared by NAT-D and NAT-OA."""
+
+    __slots__ = ()
+    type: int
 
     @property
     def name(self) -> str:
@@ -283,21 +286,16 @@ class NatDPayload(DataPayload):
 
 
 @dataclass(slots=True, kw_only=True)
-class NatOaPayload(Payload):
+class NatDPayload(_NatTDraftNames, DataPayload):
+    """RFC 3947 3.2 (type 20; draft types 130 and 15): HASH of cookies, address and port."""
+
+
+@dataclass(slots=True, kw_only=True)
+class NatOaPayload(_NatTDraftNames, Payload):
     """RFC 3947 5.2 (type 21; draft types 131 and 16): the original address."""
 
     id_type: int
     address: str
-
-    @property
-    def name(self) -> str:
-        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
-        return draft[0] if draft is not None else payload_type_name(self.type)
-
-    @property
-    def short(self) -> str:
-        draft = NAT_T_DRAFT_PAYLOAD_TYPES.get(self.type)  # (super() fails in a slots dataclass)
-        return draft[1] if draft is not None else PAYLOAD_TYPES.short.get(self.type) or self.name
 
     def fields(self) -> dict[str, Any]:
         return {"id_type": self.id_type, "id_type_name": ID_TYPES.name(self.id_type), "address": self.address}
