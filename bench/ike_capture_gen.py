@@ -27,7 +27,7 @@ import ipaddress
 import os
 import struct
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -442,11 +442,14 @@ def generate(
     return GeneratedCapture(capture, psk_file, privates, secrets, sas, frames)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def generator_cli(
+    description: str, generate_capture: Callable[..., GeneratedCapture], argv: list[str] | None
+) -> int:
+    """The command line of both IKE generators (this one and ``ikev2_capture_gen``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--sas", type=int, default=10_000, help="IKE SAs (default 10000)")
-    parser.add_argument("--group", type=int, default=14, help="DH group: 14 (default), 2, 19, ...")
+    parser.add_argument("--group", type=int, default=14, help="DH group: 14 (default), 2, 19, 31, ...")
     parser.add_argument(
         "--exponent-bits", type=int, default=None, help="MODP private exponent bits (default: prime length)"
     )
@@ -455,10 +458,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes generating")
     args = parser.parse_args(argv)
     settings = Settings(args.group, args.exponent_bits, args.esp_packets)
-    made = generate(args.folder, args.sas, settings, concurrent=args.concurrent, jobs=args.jobs)
+    made = generate_capture(args.folder, args.sas, settings, concurrent=args.concurrent, jobs=args.jobs)
     print(f"{made.capture}: {made.frames} frames, {made.sas} IKE SAs")
     print(f"keys: --psk-file {made.psk_file} --keys {made.dh_private_keys} | --keys {made.dh_secret_keys}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return generator_cli(__doc__.splitlines()[0], generate, argv)
 
 
 if __name__ == "__main__":

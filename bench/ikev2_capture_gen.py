@@ -22,9 +22,7 @@ Next to the capture (docs/keys.md formats): ``NAME.psk``; ``NAME.dh-secret.toml`
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
-import os
 import struct
 import sys
 from collections.abc import Iterable, Iterator
@@ -38,11 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from esp_capture_gen import derive, write_pcap  # noqa: E402
-from ike_capture_gen import (  # noqa: E402  (the same IPv4/UDP, ESP and payload-chain builders)
+from ike_capture_gen import (  # noqa: E402  (the same IPv4/UDP, ESP and payload-chain builders, settings, CLI)
     MESSAGE_GAP_US,
+    GeneratedCapture,
+    Settings,
     addresses,
     esp_packets,
     frames_in_time_order,
+    generator_cli,
     payload_chain,
     private_value,
     udp_ipv4,
@@ -283,13 +284,6 @@ def _esp_frames(
 # --- the capture ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    group: int = 14
-    exponent_bits: int | None = None
-    esp_packets: int = 0
-
-
 def _negotiate_with(settings: Settings, index: int) -> Ikev2Negotiation:
     return negotiate(index, settings.group, settings.exponent_bits, settings.esp_packets)
 
@@ -305,16 +299,6 @@ def negotiations(count: int, settings: Settings, jobs: int = 1, first: int = 0) 
 
     with get_context("spawn").Pool(jobs) as pool:
         yield from pool.imap(partial(_negotiate_with, settings), indices, chunksize=32)
-
-
-@dataclass(frozen=True, slots=True)
-class GeneratedCapture:
-    capture: Path
-    psk_file: Path
-    dh_private_keys: Path
-    dh_secret_keys: Path
-    sas: int
-    frames: int
 
 
 def capture_name(sas: int, settings: Settings, concurrent: int) -> str:
@@ -369,22 +353,7 @@ def generate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--sas", type=int, default=10_000, help="IKE SAs (default 10000)")
-    parser.add_argument("--group", type=int, default=14, help="DH group: 14 (default), 19, 31, ...")
-    parser.add_argument(
-        "--exponent-bits", type=int, default=None, help="MODP private exponent bits (default: prime length)"
-    )
-    parser.add_argument("--esp-packets", type=int, default=0, help="ESP packets per child SA direction")
-    parser.add_argument("--concurrent", type=int, default=1, help="negotiations interleaved (default 1)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes generating")
-    args = parser.parse_args(argv)
-    settings = Settings(args.group, args.exponent_bits, args.esp_packets)
-    made = generate(args.folder, args.sas, settings, concurrent=args.concurrent, jobs=args.jobs)
-    print(f"{made.capture}: {made.frames} frames, {made.sas} IKE SAs")
-    print(f"keys: --psk-file {made.psk_file} --keys {made.dh_private_keys} | --keys {made.dh_secret_keys}")
-    return 0
+    return generator_cli(__doc__.splitlines()[0], generate, argv)
 
 
 if __name__ == "__main__":
