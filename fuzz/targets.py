@@ -38,7 +38,7 @@ from ikedecode.ike import ciphers
 from ikedecode.ike.engine import IkeEngine
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.events import FindingRaised, IkeSaClosed, IpsecSaKeyed, MessageDecoded
-from ikedecode.ike.header import HEADER_LENGTH, parse_header
+from ikedecode.ike.header import HEADER_LENGTH, IsakmpHeader, parse_header
 from ikedecode.ike.v1.payloads import MAX_PAYLOADS, parse_payloads
 from ikedecode.keys.errors import KeyFileError
 from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, PresharedKey
@@ -205,16 +205,19 @@ def capture_seeds() -> list[bytes]:
 # -- ISAKMP wire format ---------------------------------------------------------------------------
 
 
-def ike_header(data: bytes) -> None:
+def ike_header(data: bytes) -> IsakmpHeader | None:
+    """``parse_header``: a one-line error, or a header whose length and body fit the datagram and
+    which renders (returned for further checks, ``targets_v2.ikev2_header``)."""
     try:
         header = parse_header(data)
     except MalformedMessage as error:
         check_one_line_error(str(error))
-        return
+        return None
     check(HEADER_LENGTH <= header.length <= len(data), "header length outside the datagram")
     check(header.body == data[HEADER_LENGTH : header.length], "body is not bytes 28..length")
     json.dumps(header.to_dict())
     header.summary()
+    return header
 
 
 def header_seeds() -> list[bytes]:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import json
 
-from ikedecode.ike.errors import MalformedMessage
-from ikedecode.ike.header import HEADER_LENGTH, parse_header
+from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.payload_chain import MAX_PAYLOADS
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.exchanges import message_label
@@ -22,7 +21,15 @@ from ikedecode.keys.keyring import KeyRing
 
 from . import corpus
 from .ikev2_seal import can_seal, pad, seal
-from .targets import TARGETS, Target, _pick, check, check_one_line_error, run_replaced, run_session
+from .targets import (
+    TARGETS,
+    Target,
+    _pick,
+    check,
+    ike_header,
+    run_replaced,
+    run_session,
+)
 
 MAX_FRAGMENTS = 8  # fragments the fragment target cuts a message into (1..8)
 
@@ -32,16 +39,8 @@ MAX_FRAGMENTS = 8  # fragments the fragment target cuts a message into (1..8)
 
 def ikev2_header(data: bytes) -> None:
     """The shared ISAKMP header parser on IKEv2 messages: flags I/V/R, message ID, exchange names."""
-    try:
-        header = parse_header(data)
-    except MalformedMessage as error:
-        check_one_line_error(str(error))
-        return
-    check(HEADER_LENGTH <= header.length <= len(data), "header length outside the datagram")
-    check(header.body == data[HEADER_LENGTH : header.length], "body is not bytes 28..length")
-    json.dumps(header.to_dict())
-    header.summary()
-    if header.is_ikev2:
+    header = ike_header(data)
+    if header is not None and header.is_ikev2:
         label = message_label(header.exchange_type, bool(header.is_response))
         check(label.endswith(("request", "response")), f"bad message label {label!r}")
         check(all(isinstance(name, str) for name in header.flag_names), "flag names are not texts")
