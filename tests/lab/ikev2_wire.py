@@ -173,6 +173,19 @@ def open_sk(ike: IkeSa, message: Message) -> tuple[int, bytes] | None:
     return inner_first, plain[: -1 - pad_length]
 
 
+def init_request(messages: list[Message], response: Message) -> Message:
+    """The IKE_SA_INIT request an IKE_SA_INIT response answers: the last one of its SPIi before it
+    (after a COOKIE or INVALID_KE_PAYLOAD restart, the retried one)."""
+    return [
+        m
+        for m in messages
+        if m.exchange == IKE_SA_INIT
+        and not m.flags & FLAG_RESPONSE
+        and m.spi_i == response.spi_i
+        and m.frame < response.frame
+    ][-1]
+
+
 @dataclass
 class Lab:
     name: str

@@ -33,6 +33,7 @@ from tests.lab.ikev2_wire import (
     PROJECT_ROOT,
     Lab,
     Message,
+    init_request,
     load,
     open_sk,
     payloads,
@@ -84,14 +85,7 @@ def ike_sa_init_pair(lab: Lab, spis: tuple[str, str]) -> tuple[Message, Message]
     response = next(
         m for m in lab.messages if m.exchange == IKE_SA_INIT and m.flags & FLAG_RESPONSE and m.spis == spis
     )
-    request = [
-        m
-        for m in lab.messages
-        if m.exchange == IKE_SA_INIT
-        and not m.flags & FLAG_RESPONSE
-        and m.spi_i == response.spi_i
-        and m.frame < response.frame
-    ][-1]
+    request = init_request(lab.messages, response)
     return request, response
 
 

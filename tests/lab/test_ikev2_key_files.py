@@ -35,6 +35,7 @@ from tests.lab.ikev2_wire import (
     PROJECT_ROOT,
     PROTOCOL_IKE,
     esp_packets,
+    init_request,
     inner_payloads,
     keyed_spis,
     load,
@@ -95,14 +96,7 @@ def test_initial_ike_sa_keys_follow_rfc7296_from_wire_nonces_and_logged_g_ir(cap
         ike = lab.ike_sas().get(response.spis)
         if ike is None:
             continue
-        request = [
-            m
-            for m in lab.messages
-            if m.exchange == IKE_SA_INIT
-            and not m.flags & FLAG_RESPONSE
-            and m.spi_i == response.spi_i
-            and m.frame < response.frame
-        ][-1]
+        request = init_request(lab.messages, response)
         nonce_i = next(b for k, _o, b in payloads(request.data[16], request.data, 28) if k == PAYLOAD_NONCE)
         nonce_r = next(b for k, _o, b in payloads(response.data[16], response.data, 28) if k == PAYLOAD_NONCE)
         hash_function = prf_of(ike)

@@ -38,7 +38,7 @@ from ikedecode.ike.v2.keymat import (
 )
 from ikedecode.ike.v2.prf import prf, prf_plus
 from ikedecode.ike.v2.protection import open_sk, open_skf, reassemble_fragments
-from tests.lab.ikev2_wire import Message, open_esp, payloads
+from tests.lab.ikev2_wire import Message, init_request, open_esp, payloads
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT / "captures" / "lab"))
@@ -232,14 +232,7 @@ def init_nonces(lab: Lab, spis: tuple[str, str]) -> tuple[bytes, bytes] | None:
     if not responses:
         return None
     response = responses[-1]
-    request = [
-        m
-        for m in lab.messages
-        if m.exchange == IKE_SA_INIT
-        and not m.flags & FLAG_RESPONSE
-        and m.spi_i == response.spi_i
-        and m.frame < response.frame
-    ][-1]
+    request = init_request(lab.messages, response)
 
     def nonce(m: Message) -> bytes:
         return next(b for k, _o, b in payloads(m.data[16], m.data, 28) if k == PAYLOAD_NONCE)
