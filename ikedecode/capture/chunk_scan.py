@@ -107,15 +107,18 @@ def scan_chunk(
     fragment_timeout: float = 30.0,
     end_error: str | None = None,
     name: str = "<capture>",
+    source: ByteSource | None = None,
 ) -> ChunkScan:
     """Read ``chunk`` from ``data[at:]`` (exactly its bytes, ``chunk.start`` to ``chunk.end``:
     bytes, or an mmap mapped to end there; a memoryview is copied once). ``end_error``: why the
     stream stopped being readable (``ChunkFeeder.end_error``), for the last chunk's message: added
     where a sequential read adds it (a pcapng record found corrupt in a failing gzip stream is
-    reported without it)."""
+    reported without it). ``source``: a ``ByteSource.in_memory`` over ``chunk.prefix`` of a kind
+    that reads on past ``data`` (capture/part_scan.py: a chunk whose end is found as it is read)."""
     if isinstance(data, memoryview):
         data = data.tobytes()
-    source = ByteSource.in_memory(chunk.prefix, name)
+    if source is None:
+        source = ByteSource.in_memory(chunk.prefix, name)
     records = open_format(source, name)
     if isinstance(records, PcapngReader):
         records.read_prefix()
