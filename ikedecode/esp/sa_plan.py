@@ -37,7 +37,7 @@ class SaPlan:
         self._plan: list[PlannedSa | BuiltSa] = list(plan)
         self._due = 0  # plan entries added to the opener's database so far
 
-    def extend(self, planned: Iterable[PlannedSa]) -> None:
+    def extend(self, planned: Iterable[PlannedSa | BuiltSa]) -> None:
         """More SAs, keyed at or after the thresholds already planned."""
         self._plan.extend(planned)
 

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ikedecode.capture.batch import EspBatch
-from ikedecode.capture.chunk_scan import ChunkScan, scan_chunk
+from ikedecode.capture.chunk_scan import ChunkItem, ChunkScan, EspRun, scan_chunk
 from ikedecode.capture.chunk_walk import PcapLayout
 from ikedecode.capture.chunks import Chunk
+from ikedecode.capture.datagram import Kind
 from ikedecode.capture.part_scan import PartScan, scan_part
 from ikedecode.capture.source import ByteSource
 from ikedecode.esp.chunk_open import Residue, open_batches
 from ikedecode.esp.opener import EspOpener
+from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sa_plan import PlannedSa, SaPlan
 from ikedecode.esp.sadb import SaDatabase
 
@@ -37,6 +39,9 @@ PART, PARTED, DROP = "part", "parted", "drop"  # a pcap file's part walked and s
 # (part number, chunk of the part) for a part walked and scanned at once (its chunks' indexes
 # are known only once the main process accepts the part's walk)
 Key = int | tuple[int, int]
+
+Residues = list[list[Residue]]  # a chunk's: per batch, per span
+PartAnswer = tuple[PartScan | None, list[Residues | None]]  # per chunk of the part, its eager residues
 
 # A chunk's bytes as the main process hands them over: None (the worker reads the file), a
 # shared-memory slot, or the bytes themselves (through the pipe)
@@ -58,21 +63,45 @@ class _Stages:
 
     def __init__(self, settings: ChunkSettings, planned: list[PlannedSa], shared: mmap.mmap | None) -> None:
         self.settings = settings
-        opener = EspOpener(
-            SaDatabase(), check_padding=settings.check_padding, want_plaintext=settings.want_plaintext
-        )
-        self.plan = SaPlan(opener, planned)
+        self.plan = SaPlan(self._opener())
+        # opens a chunk's batches right after its scan, while they are in the cache ("eager"),
+        # with every SA planned so far: the main process takes the residues where that is the SA
+        # database the chunk's packets meet in a sequential run, else has the chunk opened again
+        # in frame order (``plan``, by threshold)
+        self.eager = SaPlan(self._opener())
         self.kept: dict[Key, list[EspBatch]] = {}
+        self.opened: dict[Key, list[list[Residue]]] = {}  # eager residues, until answered
+        self.add_planned(planned)
         self.shared = shared
         self.fd = os.open(settings.path, os.O_RDONLY) if settings.path is not None else -1
         self.file_view: mmap.mmap | None = None  # the whole file, for guessing where parts start
 
+    def _opener(self) -> EspOpener:
+        settings = self.settings
+        database = SaDatabase()
+        return EspOpener(
+            database, check_padding=settings.check_padding, want_plaintext=settings.want_plaintext
+        )
+
+    def add_planned(self, planned: list[PlannedSa]) -> None:
+        """SAs keyed since, in database order, each with its threshold frame."""
+        built = [(threshold, IpsecSa(**spec)) for threshold, spec in planned]
+        self.plan.extend(built)
+        self.eager.opener.add_sas([sa for _, sa in built])
+
     def scan_part(
-        self, number: int, part: tuple[int, int], chunk_bytes: int, layout: PcapLayout, size: int
+        self,
+        number: int,
+        part: tuple[int, int],
+        chunk_bytes: int,
+        layout: PcapLayout,
+        size: int,
+        eager: bool = False,
     ) -> PartScan | None:
         """Walk and scan part ``number`` of the file's first ``size`` bytes (what the main process
-        mapped: ``capture/part_scan.py``), keeping its chunks' batches under ``(number, k)``; None
-        if the file has shrunk below them (the main process walks the part and has it scanned)."""
+        mapped: ``capture/part_scan.py``), keeping its chunks' batches under ``(number, k)`` (and
+        with ``eager`` their residues in ``opened``); None if the file has shrunk below them (the
+        main process walks the part and has it scanned)."""
         if self.file_view is None:
             if os.fstat(self.fd).st_size < size or not size:
                 return None
@@ -82,8 +111,12 @@ class _Stages:
             return None
         fd, options = self.fd, self.settings.scan_options
 
+        open_at_once = [eager]  # until a chunk of the part may key an SA
+
         def scan(chunk: Chunk, source: ByteSource) -> tuple[ChunkScan, bool]:
-            chunk_scan = self._scan_file(chunk, None, source, (number, chunk.index))
+            chunk_scan = self._scan_file(chunk, None, source, (number, chunk.index), open_at_once[0])
+            if open_at_once[0] and keys_sas(chunk_scan.items):
+                open_at_once[0] = False
             return chunk_scan, (number, chunk.index) in self.kept
 
         def read(offset: int, length: int) -> bytes:
@@ -99,14 +132,22 @@ class _Stages:
             view.madvise(mmap.MADV_DONTNEED, low, high - low)
         return scanned
 
+    def part_answer(self, number: int, *part: Any) -> PartAnswer:
+        """``scan_part``'s answer and the eager residues of each of its chunks (None: not opened)."""
+        scanned = self.scan_part(number, *part)
+        count = len(scanned.scans) if scanned is not None else 0
+        opened = self.opened
+        return scanned, [opened.pop((number, k)) if (number, k) in opened else None for k in range(count)]
+
     def drop(self, keys: list[Key]) -> None:
-        """Forget kept batches (a part's chunks scanned again elsewhere)."""
+        """Forget kept batches (a part's chunks scanned again elsewhere, or opened at once)."""
         for key in keys:
             self.kept.pop(key, None)
+            self.opened.pop(key, None)
 
-    def scan(self, chunk: Chunk, where: Where, end_error: str | None) -> ChunkScan:
+    def scan(self, chunk: Chunk, where: Where, end_error: str | None, eager: bool = False) -> ChunkScan:
         if where is None:
-            return self._scan_file(chunk, end_error, None, chunk.index)
+            return self._scan_file(chunk, end_error, None, chunk.index, eager)
         if isinstance(where, tuple):
             assert self.shared is not None
             offset = where[1]
@@ -114,10 +155,10 @@ class _Stages:
         else:
             data = where
         scan = scan_chunk(data, chunk, end_error=end_error, **self.settings.scan_options)
-        return self._kept(scan, chunk.index)
+        return self._kept(scan, chunk.index, eager)
 
     def _scan_file(
-        self, chunk: Chunk, end_error: str | None, source: ByteSource | None, key: Key
+        self, chunk: Chunk, end_error: str | None, source: ByteSource | None, key: Key, eager: bool
     ) -> ChunkScan:
         """Scan the chunk from a mapping of its pages of the file (cheaper than a copy: 0.48 against
         0.74 s for 300,000 records), unmapped after; read with pread if the file has shrunk.
@@ -125,7 +166,9 @@ class _Stages:
         options = self.settings.scan_options
         if chunk.end <= chunk.start or os.fstat(self.fd).st_size < chunk.end:  # (a 0-length map: the file)
             data = _read(self.fd, chunk.start, chunk.end - chunk.start)
-            return self._kept(scan_chunk(data, chunk, end_error=end_error, source=source, **options), key)
+            return self._kept(
+                scan_chunk(data, chunk, end_error=end_error, source=source, **options), key, eager
+            )
         aligned = chunk.start - chunk.start % mmap.ALLOCATIONGRANULARITY
         view = mmap.mmap(self.fd, chunk.end - aligned, access=mmap.ACCESS_READ, offset=aligned)
         try:
@@ -137,11 +180,13 @@ class _Stages:
                 view.close()
             except BufferError:  # a view of it still referenced: unmapped when that goes
                 pass
-        return self._kept(scan, key)
+        return self._kept(scan, key, eager)
 
-    def _kept(self, scan: ChunkScan, key: Key) -> ChunkScan:
+    def _kept(self, scan: ChunkScan, key: Key, eager: bool) -> ChunkScan:
         if scan.batches:
             self.kept[key] = scan.batches
+            if eager and not keys_sas(scan.items):
+                self.opened[key] = open_batches(self.eager, scan.batches)
         return scan.summary()
 
     def open(self, key: Key, base: int) -> list[list[Residue]]:
@@ -155,6 +200,12 @@ class _Stages:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def keys_sas(items: list[ChunkItem]) -> bool:
+    """Whether a chunk holds what may key an SA (an IKE datagram, or an IP fragment that may
+    complete one): its ESP is not worth opening before the engine has read it."""
+    return any(not isinstance(item, EspRun) and item.kind is not Kind.AH for item in items)
 
 
 def _read(fd: int, offset: int, size: int) -> bytes:
@@ -200,14 +251,14 @@ def _worker(
                 return
             kind = message[0]
             if kind == PART:
-                _, number, part, chunk_bytes, layout, size = message
-                connection.send((PARTED, number, stages.scan_part(number, part, chunk_bytes, layout, size)))
+                connection.send((PARTED, message[1], stages.part_answer(*message[1:])))
             elif kind == PLAN:
-                stages.plan.extend(message[1])
+                stages.add_planned(message[1])
             elif kind == SCAN:
-                _, chunk, where, end_error = message
-                scan = stages.scan(chunk, where, end_error)
-                connection.send((SCANNED, chunk.index, (scan, chunk.index in stages.kept)))
+                _, chunk, where, end_error, eager = message
+                scan = stages.scan(chunk, where, end_error, eager)
+                opened = stages.opened.pop(chunk.index, None)
+                connection.send((SCANNED, chunk.index, (scan, chunk.index in stages.kept, opened)))
             elif kind == DROP:
                 stages.drop(message[1])
             else:

@@ -35,8 +35,9 @@ import mmap
 from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import wait as wait_for
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
+from ikedecode.capture.batch import FRAME, META_FIELDS
 from ikedecode.capture.chunk_scan import ChunkScan
 from ikedecode.capture.chunk_walk import PartPlan
 from ikedecode.capture.chunks import Chunk
@@ -55,11 +56,35 @@ from ikedecode.parallel.chunk_stages import (
     SCANNED,
     ChunkSettings,
     Key,
+    PartAnswer,
+    Residues,
     Where,
     _Stages,
     _worker,
 )
 from ikedecode.parallel.esp_work import DIED, WorkerFailed, stop_workers, worker_context
+
+
+class _Kept(NamedTuple):
+    """A chunk's batches kept where they were scanned, until it is opened."""
+
+    worker: int  # -1: this process
+    key: Key  # what they are kept under there
+    base: int  # their frames are numbered that many short of the capture's
+    sas: int  # the SAs planned when the chunk was handed out (its eager residues': all of them)
+    opened: list[list[Residue]] | None  # its residues, opened right after the scan (eager)
+    first: int  # the chunk's first and last frame
+    last: int
+
+
+def _moved(opened: list[list[Residue]], base: int) -> list[list[Residue]]:
+    """Residues whose frames were numbered ``base`` short of the capture's, renumbered."""
+    if base:
+        for residues in opened:
+            for batch, _summary in residues:
+                meta = batch.meta
+                meta[FRAME::META_FIELDS] = [frame + base for frame in meta[FRAME::META_FIELDS]]
+    return opened
 
 
 class ChunkWork:
@@ -94,7 +119,7 @@ class ChunkWork:
         self._parts = parts
         self._part_out = 0  # the next part to hand out
         self._parts_out: dict[int, int] = {}  # part -> the worker scanning it (-1: in this process)
-        self._parted: dict[int, PartScan | None] = {}
+        self._parted: dict[int, PartAnswer] = {}
         self.settings = settings
         self.workers = workers
         self.max_live = max_live or max(2, LIVE_PER_WORKER * workers)
@@ -103,7 +128,13 @@ class ChunkWork:
         self._connections: list[Any] = []
         # chunk -> (the worker that keeps its batches, their key there, the frames before the
         # chunk's first in their numbering); None: nothing kept (no ESP in the chunk)
-        self._owner: dict[int, tuple[int, Key, int] | None] = {}
+        self._owner: dict[int, _Kept | None] = {}
+        self._part_sas: dict[int, int] = {}  # part handed out -> SAs planned before it
+        # every SA planned, by threshold; chunks handed out since an SA was last keyed (while
+        # none is, a worker opens each chunk's ESP right after its scan: "eager")
+        self._thresholds = [threshold for threshold, _ in planned]
+        self._calm = self.max_live
+        self.eager_taken = self.eager_missed = 0  # chunks whose eager residues were taken, or not
         self._load: list[int] = []  # per worker: answers still to come
         self._scans: dict[int, ChunkScan] = {}  # answered, not yet handed back
         self._residues: dict[int, list[list[Residue]]] = {}
@@ -149,11 +180,14 @@ class ChunkWork:
     # --- stage 2 -----------------------------------------------------------------------------------
 
     def plan(self, planned: list[PlannedSa]) -> None:
-        """SAs keyed since the last call, in database order (thresholds never decrease)."""
+        """SAs keyed since the last call (once per chunk the engine has read), in database order
+        (thresholds never decrease)."""
+        self._calm = 0 if planned else self._calm + 1
         if not planned:
             return
+        self._thresholds.extend(threshold for threshold, _ in planned)
         if self._local is not None:
-            self._local.plan.extend(planned)
+            self._local.add_planned(planned)
             return
         for worker in range(len(self._connections)):
             self._send(worker, (PLAN, planned))
@@ -164,7 +198,14 @@ class ChunkWork:
         if owner is None:  # nothing kept: no ESP in the chunk
             self._residues[index] = []
             return
-        worker, key, base = owner
+        worker, key, base = owner.worker, owner.key, owner.base
+        if owner.opened is not None:
+            if self._eager_holds(owner):
+                self.eager_taken += 1
+                self._residues[index] = _moved(owner.opened, base)
+                self._drop(worker, [key])
+                return
+            self.eager_missed += 1
         if self._local is not None:
             self._residues[index] = self._local.open(key, base)
             return
@@ -242,18 +283,46 @@ class ChunkWork:
                 return
             self._scan(*item)
 
+    def _eager_holds(self, kept: _Kept) -> bool:
+        """Whether the SAs a chunk was opened with at once (the first ``kept.sas`` planned) are
+        exactly those each of its packets meets in a sequential run: an SA opens the packets past
+        its threshold frame (``esp/sa_plan.py``). Every SA keyed before the chunk's end is
+        planned by now (the engine has read the chunk)."""
+        thresholds, sas = self._thresholds, kept.sas
+        return (sas == 0 or thresholds[sas - 1] < kept.first) and (
+            sas == len(thresholds) or thresholds[sas] >= kept.last
+        )
+
+    def _drop(self, worker: int, keys: list[Key]) -> None:
+        if self._local is not None:
+            self._local.drop(keys)
+        else:
+            self._send(worker, (DROP, keys))
+
     def _scan(self, chunk: Chunk, data: bytes | None, end_error: str | None) -> None:
         """Hand chunk ``chunk`` out for scanning."""
         self._live.append(chunk.index)
         self._handed += 1
+        eager = self._calm >= self.max_live
+        sas = len(self._thresholds)
         if self._local is not None:
-            self._scans[chunk.index] = self._local.scan(chunk, data, end_error)
-            self._owner[chunk.index] = (-1, chunk.index, 0) if chunk.index in self._local.kept else None
+            local = self._local
+            scan = self._scans[chunk.index] = local.scan(chunk, data, end_error, eager)
+            opened = local.opened.pop(chunk.index, None)
+            kept = _Kept(-1, chunk.index, 0, sas, opened, 0, 0) if chunk.index in local.kept else None
+            self._keep(scan, kept)
             return
         worker = self._load.index(min(self._load))
-        self._owner[chunk.index] = (worker, chunk.index, 0)
+        self._owner[chunk.index] = _Kept(worker, chunk.index, 0, sas, None, 0, 0)
         self._load[worker] += 1
-        self._send(worker, (SCAN, chunk, self._where(chunk, data), end_error))
+        self._send(worker, (SCAN, chunk, self._where(chunk, data), end_error, eager))
+
+    def _keep(self, scan: ChunkScan, kept: _Kept | None) -> None:
+        """Note what the worker keeps of chunk ``scan.chunk`` (its scan, in the capture's frames)."""
+        chunk = scan.chunk
+        if kept is not None:
+            kept = kept._replace(first=chunk.records_before + 1, last=chunk.records_before + scan.frames)
+        self._owner[chunk.index] = kept
 
     def _hand_out_part(self) -> bool:
         """Hand out the next part that may still hold a chunk; False if there is none."""
@@ -264,9 +333,11 @@ class ChunkWork:
             self._part_out += 1
             if not parts.needed(number):
                 continue
-            message = (number, parts.part(number), parts.chunk_bytes, parts.layout, parts.size)
+            eager = self._calm >= self.max_live
+            message = (number, parts.part(number), parts.chunk_bytes, parts.layout, parts.size, eager)
+            self._part_sas[number] = len(self._thresholds)
             if self._local is not None:
-                self._parted[number] = self._local.scan_part(*message)
+                self._parted[number] = self._local.part_answer(*message)
                 self._parts_out[number] = -1
                 return True
             worker = self._load.index(min(self._load))
@@ -290,11 +361,13 @@ class ChunkWork:
             self._part_out = max(self._part_out, number)  # not handed out yet: now
             self._hand_out_part()
         worker = self._parts_out.pop(number, None)
-        answer = None
+        answer: PartScan | None = None
+        opened: list[Residues | None] = []
         if worker is not None:
             while number not in self._parted:
                 self._receive(block=True)
-            answer = self._parted.pop(number)
+            answer, opened = self._parted.pop(number)
+        sas = self._part_sas.pop(number, 0)
         verified = parts.pos  # where the part's first chunk starts
         chunks = parts.accept(number, None if answer is None else answer.walked)
         scans = answer.scans if answer is not None and answer.walked.start == verified else []
@@ -306,19 +379,18 @@ class ChunkWork:
             scan = scans[k]
             self._live.append(chunk.index)
             self._handed += 1
-            self._owner[chunk.index] = None
+            kept = None
             if answer is not None and answer.kept[k]:
                 used.add((number, k))
                 base = chunk.records_before - scan.chunk.records_before
-                self._owner[chunk.index] = (-1 if worker is None else worker, (number, k), base)
-            self._scans[chunk.index] = renumbered(scan, chunk)
+                kept = _Kept(-1 if worker is None else worker, (number, k), base, sas, opened[k], 0, 0)
+            self._scans[chunk.index] = scan = renumbered(scan, chunk)
+            self._keep(scan, kept)
         if answer is not None and worker is not None:
-            unused: list[Key] = [(number, k) for k, kept in enumerate(answer.kept) if kept]
+            unused: list[Key] = [(number, k) for k, kept_k in enumerate(answer.kept) if kept_k]
             unused = [key for key in unused if key not in used]
-            if unused and self._local is not None:
-                self._local.drop(unused)
-            elif unused:
-                self._send(worker, (DROP, unused))
+            if unused:
+                self._drop(worker, unused)
         return True
 
     def _where(self, chunk: Chunk, data: bytes | None) -> Where:
@@ -365,9 +437,10 @@ class ChunkWork:
             if kind == PARTED:
                 self._parted[index] = answer
             elif kind == SCANNED:
-                self._scans[index], kept = answer
-                if not kept:
-                    self._owner[index] = None
+                scan, kept, opened = answer
+                self._scans[index] = scan
+                owner = self._owner[index]
+                self._keep(scan, owner._replace(opened=opened) if kept and owner is not None else None)
                 slot = self._slot_of.pop(index, None)
                 if slot is not None:
                     self._free_slots.append(slot)
