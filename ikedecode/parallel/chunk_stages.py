@@ -14,6 +14,7 @@ import mmap
 import os
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,8 +155,10 @@ class _Stages:
             data = self.shared[offset : offset + chunk.end - chunk.start]
         else:
             data = where
-        scan = scan_chunk(data, chunk, end_error=end_error, **self.settings.scan_options)
-        return self._kept(scan, chunk.index, eager)
+        scan = scan_chunk(
+            data, chunk, end_error=end_error, open_batch=self._open_now(eager), **self.settings.scan_options
+        )
+        return self._kept(scan, chunk.index)
 
     def _scan_file(
         self, chunk: Chunk, end_error: str | None, source: ByteSource | None, key: Key, eager: bool
@@ -163,30 +166,39 @@ class _Stages:
         """Scan the chunk from a mapping of its pages of the file (cheaper than a copy: 0.48 against
         0.74 s for 300,000 records), unmapped after; read with pread if the file has shrunk.
         ``source``: scan_chunk's (a part's chunk, read on past its end)."""
-        options = self.settings.scan_options
+        options = dict(self.settings.scan_options, end_error=end_error, source=source)
+        options["open_batch"] = self._open_now(eager)
         if chunk.end <= chunk.start or os.fstat(self.fd).st_size < chunk.end:  # (a 0-length map: the file)
             data = _read(self.fd, chunk.start, chunk.end - chunk.start)
-            return self._kept(
-                scan_chunk(data, chunk, end_error=end_error, source=source, **options), key, eager
-            )
+            return self._kept(scan_chunk(data, chunk, **options), key)
         aligned = chunk.start - chunk.start % mmap.ALLOCATIONGRANULARITY
         view = mmap.mmap(self.fd, chunk.end - aligned, access=mmap.ACCESS_READ, offset=aligned)
         try:
-            scan = scan_chunk(
-                view, chunk, at=chunk.start - aligned, end_error=end_error, source=source, **options
-            )
+            scan = scan_chunk(view, chunk, at=chunk.start - aligned, **options)
         finally:
             try:
                 view.close()
             except BufferError:  # a view of it still referenced: unmapped when that goes
                 pass
-        return self._kept(scan, key, eager)
+        return self._kept(scan, key)
 
-    def _kept(self, scan: ChunkScan, key: Key, eager: bool) -> ChunkScan:
+    def _open_now(self, eager: bool) -> Callable[[EspBatch], list[Residue]] | None:
+        """``scan_chunk``'s ``open_batch`` for an eager scan: each batch opened with every SA
+        planned so far, as soon as it is read."""
+        if not eager:
+            return None
+        plan = self.eager
+
+        def open_batch(batch: EspBatch) -> list[Residue]:
+            return open_batches(plan, (batch,))[0]
+
+        return open_batch
+
+    def _kept(self, scan: ChunkScan, key: Key) -> ChunkScan:
         if scan.batches:
             self.kept[key] = scan.batches
-            if eager and not keys_sas(scan.items):
-                self.opened[key] = open_batches(self.eager, scan.batches)
+            if scan.opened is not None:
+                self.opened[key] = scan.opened
         return scan.summary()
 
     def open(self, key: Key, base: int) -> list[list[Residue]]:
