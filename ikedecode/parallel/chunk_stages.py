@@ -15,14 +15,15 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.chunk_scan import ChunkItem, ChunkScan, EspRun, scan_chunk
 from ikedecode.capture.chunk_walk import PcapLayout
 from ikedecode.capture.chunks import Chunk
 from ikedecode.capture.datagram import Kind
+from ikedecode.capture.errors import CaptureError
 from ikedecode.capture.part_scan import PartScan, scan_part
 from ikedecode.capture.source import ByteSource
 from ikedecode.esp.chunk_open import Residue, open_batches
@@ -59,6 +60,14 @@ class ChunkSettings:
     check_padding: bool = True
 
 
+class _ReadAgain(NamedTuple):
+    """A chunk whose batches were opened at once and let go: read again if they are needed."""
+
+    chunk: Chunk  # as it was read (a part's: frames counted from the part's first record)
+    batches: int  # what that reading gave
+    packets: int
+
+
 class _Stages:
     """Both stages on one process's kept chunks: what a worker runs, and ``workers=0`` here."""
 
@@ -70,7 +79,10 @@ class _Stages:
         # database the chunk's packets meet in a sequential run, else has the chunk opened again
         # in frame order (``plan``, by threshold)
         self.eager = SaPlan(self._opener())
-        self.kept: dict[Key, list[EspBatch]] = {}
+        # per chunk: its batches, or, where they were opened at once and the chunk can be read
+        # again from the file, the chunk with its count of batches and packets (RSS stays low,
+        # and the memory of one chunk's batches is reused for the next's)
+        self.kept: dict[Key, list[EspBatch] | _ReadAgain] = {}
         self.opened: dict[Key, list[list[Residue]]] = {}  # eager residues, until answered
         self.add_planned(planned)
         self.shared = shared
@@ -115,7 +127,11 @@ class _Stages:
         open_at_once = [eager]  # until a chunk of the part may key an SA
 
         def scan(chunk: Chunk, source: ByteSource) -> tuple[ChunkScan, bool]:
-            chunk_scan = self._scan_file(chunk, None, source, (number, chunk.index), open_at_once[0])
+            key = (number, chunk.index)
+            chunk_scan = self._scan_file(chunk, None, source, key, open_at_once[0])
+            again = self.kept.get(key)
+            if isinstance(again, _ReadAgain):  # to be read again to where the reading stopped
+                self.kept[key] = again._replace(chunk=replace(chunk, end=source.offset()))
             if open_at_once[0] and keys_sas(chunk_scan.items):
                 open_at_once[0] = False
             return chunk_scan, (number, chunk.index) in self.kept
@@ -168,19 +184,22 @@ class _Stages:
         ``source``: scan_chunk's (a part's chunk, read on past its end)."""
         options = dict(self.settings.scan_options, end_error=end_error, source=source)
         options["open_batch"] = self._open_now(eager)
+        scan = self._read_file(chunk, options)
+        return self._kept(scan, key, scan.opened is not None)
+
+    def _read_file(self, chunk: Chunk, options: dict[str, Any]) -> ChunkScan:
         if chunk.end <= chunk.start or os.fstat(self.fd).st_size < chunk.end:  # (a 0-length map: the file)
             data = _read(self.fd, chunk.start, chunk.end - chunk.start)
-            return self._kept(scan_chunk(data, chunk, **options), key)
+            return scan_chunk(data, chunk, **options)
         aligned = chunk.start - chunk.start % mmap.ALLOCATIONGRANULARITY
         view = mmap.mmap(self.fd, chunk.end - aligned, access=mmap.ACCESS_READ, offset=aligned)
         try:
-            scan = scan_chunk(view, chunk, at=chunk.start - aligned, **options)
+            return scan_chunk(view, chunk, at=chunk.start - aligned, **options)
         finally:
             try:
                 view.close()
             except BufferError:  # a view of it still referenced: unmapped when that goes
                 pass
-        return self._kept(scan, key)
 
     def _open_now(self, eager: bool) -> Callable[[EspBatch], list[Residue]] | None:
         """``scan_chunk``'s ``open_batch`` for an eager scan: each batch opened with every SA
@@ -194,16 +213,32 @@ class _Stages:
 
         return open_batch
 
-    def _kept(self, scan: ChunkScan, key: Key) -> ChunkScan:
-        if scan.batches:
-            self.kept[key] = scan.batches
+    def _kept(self, scan: ChunkScan, key: Key, from_file: bool = False) -> ChunkScan:
+        batches = scan.batches
+        if batches:
+            self.kept[key] = batches
             if scan.opened is not None:
                 self.opened[key] = scan.opened
+                if from_file:
+                    packets = sum(batch.count for batch in batches)
+                    self.kept[key] = _ReadAgain(scan.chunk, len(batches), packets)
         return scan.summary()
+
+    def take_batches(self, key: Key) -> list[EspBatch]:
+        """The batches kept under ``key`` (read again if they were let go), forgotten here."""
+        kept = self.kept.pop(key, [])
+        return self._batches_again(kept) if isinstance(kept, _ReadAgain) else kept
 
     def open(self, key: Key, base: int) -> list[list[Residue]]:
         """Open the batches kept under ``key``, their frames ``base`` short of the capture's."""
-        return open_batches(self.plan, self.kept.pop(key, ()), base)
+        return open_batches(self.plan, self.take_batches(key), base)
+
+    def _batches_again(self, again: _ReadAgain) -> list[EspBatch]:
+        """The batches of a chunk read again from the file (the same bytes: the same batches)."""
+        batches = self._read_file(again.chunk, dict(self.settings.scan_options)).batches
+        if (len(batches), sum(batch.count for batch in batches)) != (again.batches, again.packets):
+            raise CaptureError(f"{self.settings.path}: the capture file changed while it was read")
+        return batches
 
     def close(self) -> None:
         if self.file_view is not None:

@@ -26,6 +26,7 @@ import ikedecode.parallel.chunk_work as chunk_work
 import ikedecode.pipeline as pipeline
 from ikedecode.capture import open_capture
 from ikedecode.capture.chunks import plan_chunks
+from ikedecode.capture.errors import CaptureError
 from ikedecode.capture.merge import open_captures
 from ikedecode.cli import main as cli_main
 from ikedecode.keys.keyring import KeyRing
@@ -524,3 +525,27 @@ def test_esp_opened_right_after_its_scan_is_taken_only_where_no_sa_keyed_in_betw
         )
     assert sum(taken for taken, _ in eager_counts) > 0 and sum(missed for _, missed in eager_counts) > 0
     assert len(chunk_runs) == 3
+
+
+def test_a_chunk_opened_at_once_is_read_again_for_its_batches_and_a_changed_file_is_one_error(
+    tmp_path: Path,
+) -> None:
+    raw = (CAPTURES_DIR / "esp-rekey-delete.pcap").read_bytes()
+    path = tmp_path / "changing.pcap"
+    path.write_bytes(raw)
+    chunk = next(c for c in plan_chunks(raw, 4000) if c.index == 1)
+    stages = chunk_work._Stages(chunk_work.ChunkSettings(str(path)), [], None)
+    try:
+        stages.scan(chunk, None, None, eager=True)
+        assert stages.opened[chunk.index]  # opened at once, the batches let go
+        alone = chunk_work._Stages(chunk_work.ChunkSettings(str(path)), [], None)
+        alone.scan(chunk, None, None)  # not eager: batches kept
+        expected = alone.take_batches(chunk.index)
+        alone.close()
+        assert [b.blob for b in stages.take_batches(chunk.index)] == [b.blob for b in expected]
+        stages.scan(chunk, None, None, eager=True)
+        path.write_bytes(raw[: chunk.start + 100])  # cut inside the chunk
+        with pytest.raises(CaptureError, match="changed while it was read"):
+            stages.open(chunk.index, 0)
+    finally:
+        stages.close()
