@@ -179,27 +179,20 @@ class _Stages:
     def _scan_file(
         self, chunk: Chunk, end_error: str | None, source: ByteSource | None, key: Key, eager: bool
     ) -> ChunkScan:
-        """Scan the chunk from a mapping of its pages of the file (cheaper than a copy: 0.48 against
-        0.74 s for 300,000 records), unmapped after; read with pread if the file has shrunk.
-        ``source``: scan_chunk's (a part's chunk, read on past its end)."""
+        """Scan the chunk, read from the file; ``source``: scan_chunk's (a part's chunk, read on
+        past its end)."""
         options = dict(self.settings.scan_options, end_error=end_error, source=source)
         options["open_batch"] = self._open_now(eager)
         scan = self._read_file(chunk, options)
         return self._kept(scan, key, scan.opened is not None)
 
     def _read_file(self, chunk: Chunk, options: dict[str, Any]) -> ChunkScan:
-        if chunk.end <= chunk.start or os.fstat(self.fd).st_size < chunk.end:  # (a 0-length map: the file)
-            data = _read(self.fd, chunk.start, chunk.end - chunk.start)
-            return scan_chunk(data, chunk, **options)
-        aligned = chunk.start - chunk.start % mmap.ALLOCATIONGRANULARITY
-        view = mmap.mmap(self.fd, chunk.end - aligned, access=mmap.ACCESS_READ, offset=aligned)
-        try:
-            return scan_chunk(view, chunk, at=chunk.start - aligned, **options)
-        finally:
-            try:
-                view.close()
-            except BufferError:  # a view of it still referenced: unmapped when that goes
-                pass
+        """The chunk's bytes read with pread, and scanned: reading from a mapping of the file's
+        pages instead cost 0.48-0.51 s of CPU for the 300,000 records of docs/performance.md
+        against 0.30-0.36 (the mapping's page faults, and the reader's every slice and unpack on
+        an mmap rather than bytes), and the sequential read takes 0.25-0.39. If the file has
+        shrunk, the scan reports the cut as truncation."""
+        return scan_chunk(_read(self.fd, chunk.start, chunk.end - chunk.start), chunk, **options)
 
     def _open_now(self, eager: bool) -> Callable[[EspBatch], list[Residue]] | None:
         """``scan_chunk``'s ``open_batch`` for an eager scan: each batch opened with every SA
