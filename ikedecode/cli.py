@@ -471,6 +471,9 @@ def _run(
     ppk=(),  # noqa: ANN001
     as_given=False,  # noqa: ANN001
 ) -> None:
+    from ikedecode.terminal.allocator import fix_thresholds
+
+    fix_thresholds()  # the C allocator's, before the run allocates anything big (terminal/allocator.py)
     # the engine, the pipeline and the key readers: imported here, so that --help stays fast
     from ikedecode.capture import CaptureError
     from ikedecode.capture.inputs import expand_inputs
