@@ -126,12 +126,11 @@ class ChunkWork:
         self._local: _Stages | None = None
         self._processes: list[Any] = []
         self._connections: list[Any] = []
-        # chunk -> (the worker that keeps its batches, their key there, the frames before the
-        # chunk's first in their numbering); None: nothing kept (no ESP in the chunk)
+        # chunk -> where its batches are kept, and its eager residues; None: nothing kept (no ESP)
         self._owner: dict[int, _Kept | None] = {}
         self._part_sas: dict[int, int] = {}  # part handed out -> SAs planned before it
-        # every SA planned, by threshold; chunks handed out since an SA was last keyed (while
-        # none is, a worker opens each chunk's ESP right after its scan: "eager")
+        # every SA planned, by threshold; chunks the engine has read since it last keyed an SA
+        # (after ``max_live`` of them, a worker opens each chunk's ESP as it reads it: "eager")
         self._thresholds = [threshold for threshold, _ in planned]
         self._calm = self.max_live
         self.eager_taken = self.eager_missed = 0  # chunks whose eager residues were taken, or not
