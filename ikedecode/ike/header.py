@@ -10,6 +10,7 @@ the datagram (the message is truncated; the exception then carries the header it
 
 from __future__ import annotations
 
+import operator
 import struct
 from typing import Any
 
@@ -28,6 +29,17 @@ FLAG_IKEV2_VERSION = 0x10
 FLAG_IKEV2_RESPONSE = 0x20
 
 _FIELDS = struct.Struct("!8s8sBBBBII")  # the header's fields in wire order (the layout above)
+WIRE_FIELDS = (  # their names, in that order
+    "initiator_cookie",
+    "responder_cookie",
+    "next_payload",
+    "version",
+    "exchange_type",
+    "flags",
+    "message_id",
+    "length",
+)
+_wire_values = operator.attrgetter(*WIRE_FIELDS)
 IKEV1_FLAG_NAMES = ((FLAG_ENCRYPTION, "E"), (FLAG_COMMIT, "C"), (FLAG_AUTHENTICATION_ONLY, "A"))
 IKEV2_FLAG_NAMES = ((FLAG_IKEV2_INITIATOR, "I"), (FLAG_IKEV2_VERSION, "V"), (FLAG_IKEV2_RESPONSE, "R"))
 
@@ -37,18 +49,7 @@ class IsakmpHeader:
     ``trailing`` holds bytes the datagram carries after ``length`` (normally empty). A plain
     class, not a ``dpkt.Packet``: importing dpkt would cost every run ~30 ms of start-up."""
 
-    __slots__ = (
-        "initiator_cookie",
-        "responder_cookie",
-        "next_payload",
-        "version",
-        "exchange_type",
-        "flags",
-        "message_id",
-        "length",
-        "data",
-        "trailing",
-    )
+    __slots__ = (*WIRE_FIELDS, "data", "trailing")
 
     def __init__(self, buf: bytes) -> None:
         """The header read from the first 28 bytes of ``buf``; the rest of ``buf`` is ``data``."""
@@ -67,19 +68,7 @@ class IsakmpHeader:
 
     def __bytes__(self) -> bytes:
         """The header as written on the wire, then ``data``."""
-        return (
-            _FIELDS.pack(
-                self.initiator_cookie,
-                self.responder_cookie,
-                self.next_payload,
-                self.version,
-                self.exchange_type,
-                self.flags,
-                self.message_id,
-                self.length,
-            )
-            + self.data
-        )
+        return _FIELDS.pack(*_wire_values(self)) + self.data
 
     @property
     def major_version(self) -> int:
