@@ -36,7 +36,7 @@ from ikedecode.capture.chunks import Chunk, ChunkFeeder, plan_chunks
 from ikedecode.capture.datagram import Kind
 from ikedecode.capture.reader import DEFAULT_BATCH_PACKETS
 from ikedecode.capture.sources import CaptureSource, sources_of
-from ikedecode.esp.lanes import BatchSummary, summarize_batch
+from ikedecode.esp.batch_summary import BatchSummary, summarize_batch
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.processor import EspResult
 from ikedecode.esp.sa import IpsecSa

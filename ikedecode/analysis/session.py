@@ -26,7 +26,7 @@ from ikedecode.analysis.report import Report, capture_findings
 from ikedecode.capture.batch import EspBatch
 from ikedecode.capture.datagram import CaptureStats, Datagram, Kind
 from ikedecode.capture.sources import CaptureSource
-from ikedecode.esp.lanes import BatchSummary
+from ikedecode.esp.batch_summary import BatchSummary
 from ikedecode.esp.outcome import CODE, OUTCOME_NO_KEYS, Outcome
 from ikedecode.esp.processor import EspProcessor, EspResult, keep_icv_failed_sample
 from ikedecode.esp.result import EspStatus

@@ -3,7 +3,7 @@
 A worker that scanned a chunk of a capture (stage 1, ``capture/chunk_scan.py``) keeps the chunk's
 ``EspBatch``es. Once the main process's IKE engine has read past the chunk, the worker opens them
 with an ``SaPlan`` (each SA only for the packets after the IKE datagram that keyed it, as in a
-sequential run) and summarizes them as ``EspWork`` does (``esp/lanes.py`` ``summarize_spans``).
+sequential run) and summarizes them as ``EspWork`` does (``esp/batch_summary.py`` ``summarize_spans``).
 
 What goes back is small: per batch, the spans opened with the same SAs, each as a *residue* and
 its ``BatchSummary``. The residue is an ``EspBatch`` of only the packets the main process needs
@@ -18,7 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ikedecode.capture.batch import META_FIELDS, EspBatch
-from ikedecode.esp.lanes import G_FIRST_POSITION, G_LAST_POSITION, G_SEQUENCES, BatchSummary, summarize_spans
+from ikedecode.esp.batch_summary import (
+    G_FIRST_POSITION,
+    G_LAST_POSITION,
+    G_SEQUENCES,
+    BatchSummary,
+    summarize_spans,
+)
 from ikedecode.esp.sa_plan import SaPlan
 
 Residue = tuple[EspBatch, BatchSummary]

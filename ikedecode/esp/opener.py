@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from ikedecode.capture.batch import ADDRESS_AT
 from ikedecode.esp.ciphers import ESP_HEADER, EspCrypto, new_crypto
 from ikedecode.esp.inner import PADDINGS, carries_ipsec
-from ikedecode.esp.lanes import MAX_CACHED_FLOWS, Lane, LaneGroup, no_lane, open_lane
+from ikedecode.esp.lanes import Lane, LaneGroup, no_lane, open_lane
 from ikedecode.esp.outcome import (
     NO_TRAILER,
     OUTCOME_ERROR,
@@ -45,7 +45,7 @@ from ikedecode.esp.outcome import (
 )
 from ikedecode.esp.plaintext import PAD_LENGTH, judge, plaintext_problem
 from ikedecode.esp.sa import IpsecSa
-from ikedecode.esp.sadb import SaDatabase
+from ikedecode.esp.sadb import MAX_CACHED_FLOWS, SaDatabase
 from ikedecode.esp.sequence import SequenceTracker
 
 _Attempt = tuple[int | None, bool | None, bytes | None, str]  # (seq_hi, icv_ok, plaintext, problem)

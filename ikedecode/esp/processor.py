@@ -24,8 +24,7 @@ from ikedecode.esp.ah_open import (  # noqa: F401 - the AH reasons are re-export
     ah_shows_payload,
     open_ah,
 )
-from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS, carries_ipsec, inner_datagram
-from ikedecode.esp.lanes import (
+from ikedecode.esp.batch_summary import (
     G_BAD_PADDING,
     G_BYTES,
     G_DECRYPTED,
@@ -38,6 +37,7 @@ from ikedecode.esp.lanes import (
     G_VERIFIED,
     BatchSummary,
 )
+from ikedecode.esp.inner import TUNNEL_NEXT_HEADERS, carries_ipsec, inner_datagram
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.outcome import (
     CODE,
@@ -192,7 +192,7 @@ class EspProcessor:
         on_layers: Callable[[list[EspResult]], None] | None = None,
         on_tunnel_packet: Callable[[int, bytes], None] | None = None,
     ) -> None:
-        """Account for a batch from its summary (``ikedecode.esp.lanes.summarize_batch``): the
+        """Account for a batch from its summary (``ikedecode.esp.batch_summary.summarize_batch``): the
         singles one by one, in order, then each group at once. First and last seen come out as
         if every packet had been counted in order.
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ikedecode.capture.batch import EspBatch
-from ikedecode.esp.lanes import BatchSummary, summarize_spans
+from ikedecode.esp.batch_summary import BatchSummary, summarize_spans
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sadb import SaDatabase

@@ -14,7 +14,7 @@ import pytest
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.esp import lanes as lanes_module
-from ikedecode.esp.lanes import summarize_batch
+from ikedecode.esp.batch_summary import summarize_batch
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.outcome import ICV_OK, PAYLOAD, SA_INDEX
 from ikedecode.esp.sadb import SaDatabase

@@ -25,10 +25,10 @@ import pytest
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.batch import EspBatch
 from ikedecode.esp import lanes as lanes_module
+from ikedecode.esp.batch_summary import G_TRANSPORT, summarize_batch
 from ikedecode.esp.ciphers import EspCrypto
 from ikedecode.esp.encoder import EspEncoder
 from ikedecode.esp.inner import ipv4_checksum
-from ikedecode.esp.lanes import G_TRANSPORT, summarize_batch
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.outcome import CODE, OUTCOME_OPENED, PROBLEM
 from ikedecode.esp.sa import IpsecSa

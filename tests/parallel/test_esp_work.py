@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from ikedecode.capture import CaptureReader
-from ikedecode.esp.lanes import summarize_batch
+from ikedecode.esp.batch_summary import summarize_batch
 from ikedecode.esp.opener import EspOpener
 from ikedecode.esp.sadb import SaDatabase
 from ikedecode.keys.loader import load_key_text
