@@ -289,12 +289,16 @@ def _differs_only_by_pfs(offered: list[dict[str, Any]], accepted: list[dict[str,
 def _no_proposal(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     from ikedecode.analysis.checks.ikev2 import _additional_key_exchanges
 
-    addke_refused = any(f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa))
+    addke_refused: bool | None = None  # asked only of an SA with a NO_PROPOSAL_CHOSEN (most have none)
     out: list[Finding] = []
     for request, response in exchanges:
         for p in _notifies(response, reg.N_NO_PROPOSAL_CHOSEN):
             assert response is not None
             ctx.explained.add((response.frame, p.notify_type))
+            if addke_refused is None:
+                addke_refused = any(
+                    f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa)
+                )
             if request.exchange_type == reg.IKE_SA_INIT and addke_refused:
                 continue  # ikev2-addke-unsupported (check_ikev2) names the cause: RFC 9370 ADDKE not done
             offered_sa = _first(request, Ikev2SaPayload)
@@ -412,8 +416,8 @@ def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
             continue
         tsi, tsr = _ts_text(request, reg.PT_TSI), _ts_text(request, reg.PT_TSR)
         refused = _notifies(response, reg.N_TS_UNACCEPTABLE)
-        base = {"ike_sa": sa.cookies, "request": evidence_of(request), "proposed": {"TSi": tsi, "TSr": tsr}}
         if refused:
+            base = _ts_base(sa, request, tsi, tsr)
             p = refused[0]
             ctx.explained.add((response.frame, p.notify_type))
             text = (
@@ -436,6 +440,7 @@ def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
             continue
         rtsi, rtsr = _ts_text(response, reg.PT_TSI), _ts_text(response, reg.PT_TSR)
         if tsi is not None and rtsi is not None and (rtsi, rtsr) != (tsi, tsr):
+            base = _ts_base(sa, request, tsi, tsr)
             text = (
                 f"{response.sender} narrowed the traffic selectors of the {request.exchange} request "
                 f"(frames {request.frame}, {response.frame}): proposed TSi {tsi} <-> TSr {tsr}, accepted "
@@ -449,6 +454,11 @@ def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
                 )
             )
     return out
+
+
+def _ts_base(sa: IkeSa, request: IkeMessage, tsi: str | None, tsr: str | None) -> dict[str, Any]:
+    """The evidence a selector finding starts with (made only for a finding: most SAs have none)."""
+    return {"ike_sa": sa.cookies, "request": evidence_of(request), "proposed": {"TSi": tsi, "TSr": tsr}}
 
 
 # -- rekey collisions, INVALID_SPI -------------------------------------------------------------------
