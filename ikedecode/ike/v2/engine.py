@@ -225,8 +225,11 @@ class Ikev2Engine:
         earlier = exchange.response if response else exchange.request
         chain = parse_ikev2_payloads(header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
         msg.problems = list(chain.problems)
-        clear = [p for p in chain.payloads if p.type not in ENCRYPTED_TYPES]
-        protected = next((p for p in chain.payloads if p.type in ENCRYPTED_TYPES), None)
+        # the walk stops after an SK / SKF payload: there is at most one, and it is the last
+        clear: list[Ikev2Payload] = chain.payloads
+        protected = clear[-1] if clear and clear[-1].type in ENCRYPTED_TYPES else None
+        if protected is not None:
+            clear = clear[:-1]
         inner: list[Ikev2Payload] | None = None
         if protected is not None:
             msg.encrypted = True

@@ -452,7 +452,10 @@ class _Ke:
 
 
 def _first(payloads: list[Any], kind: type) -> Any:
-    return next((p for p in payloads if isinstance(p, kind)), None)
+    for p in payloads:
+        if isinstance(p, kind):
+            return p
+    return None
 
 
 def _first_data(payloads: list[Any], kind: type) -> bytes | None:

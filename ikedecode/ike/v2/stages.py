@@ -87,9 +87,10 @@ def ke_pair(request: list[Any], response: list[Any]) -> tuple[Ikev2KePayload, Ik
 
 
 def has_notify(payloads: list[Any], notify_type: int) -> Ikev2NotifyPayload | None:
-    return next(
-        (p for p in payloads if isinstance(p, Ikev2NotifyPayload) and p.notify_type == notify_type), None
-    )
+    for p in payloads:  # a loop, not next(generator): asked several times of every IKE_AUTH message
+        if isinstance(p, Ikev2NotifyPayload) and p.notify_type == notify_type:
+            return p
+    return None
 
 
 def next_stage_keys(
