@@ -190,7 +190,7 @@ class Ikev1Engine:
                     chain.problems[0],
                 )
 
-        if uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)
+        if sa.vendor_ids and uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)
             msg.payloads = with_draft_numbers(msg.payloads, msg.problems)
         if header.exchange_type in PHASE1_TYPES:
             self.phase1.message(state, msg, role, step)
