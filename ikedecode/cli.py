@@ -146,6 +146,8 @@ def _analyze_on_dask(
 
 def _load_cas(paths: tuple[str, ...]) -> list[Any]:
     """--ca: every certificate of each file (PEM, one or more; or one DER)."""
+    if not paths:
+        return []  # no X.509 (cryptography.x509, ~15 ms) imported without --ca
     from ikedecode.ike.certificates import CertificateError, load_certificates
 
     out: list[Any] = []
@@ -161,9 +163,12 @@ def _load_cas(paths: tuple[str, ...]) -> list[Any]:
 
 def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=(), ppks=()) -> KeyRing:  # noqa: ANN001
     from ikedecode.keys.cli_inputs import keyring_from_options
-    from ikedecode.keys.loader import load_key_file, load_keylog_file
 
     ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private), tuple(ppks))
+    if not keys and not keylogs:
+        return ring  # the key-file readers (~10 ms of imports) are not needed
+    from ikedecode.keys.loader import load_key_file, load_keylog_file
+
     for path in keys:
         ring.merge(load_key_file(path))
     for path in keylogs:
@@ -466,6 +471,9 @@ def _run(
     ppk=(),  # noqa: ANN001
     as_given=False,  # noqa: ANN001
 ) -> None:
+    from ikedecode.terminal.allocator import fix_thresholds
+
+    fix_thresholds()  # the C allocator's, before the run allocates anything big (terminal/allocator.py)
     # the engine, the pipeline and the key readers: imported here, so that --help stays fast
     from ikedecode.capture import CaptureError
     from ikedecode.capture.inputs import expand_inputs

@@ -43,7 +43,6 @@ from ikedecode.esp.sa import IpsecSa
 from ikedecode.esp.sa_plan import PlannedSa
 from ikedecode.ike.engine import DEFAULT_MAX_PHASE2_PER_SA, DEFAULT_MAX_SAS
 from ikedecode.keys.keyring import KeyRing
-from ikedecode.parallel.chunk_work import ChunkSettings, ChunkWork
 from ikedecode.parallel.dh_pool import compute_dh_ahead
 from ikedecode.parallel.esp_work import DEFAULT_START_AFTER, EspWork, sa_spec
 from ikedecode.render.pcap_writer import DecryptedPcapWriter
@@ -236,6 +235,9 @@ class ChunkRun:
         self.part_view: mmap.mmap | None = None  # the file, when it is walked in parts
 
     def run(self) -> Report:
+        # the chunk processes' side (multiprocessing.connection, ~10 ms): imported on this path only
+        from ikedecode.parallel.chunk_work import ChunkSettings, ChunkWork
+
         options, analysis = self.options, self.analysis
         want_plaintext = self.decrypted.writer is not None
         settings = ChunkSettings(self.chunked.path, _scan_options(self.reader, options), want_plaintext)

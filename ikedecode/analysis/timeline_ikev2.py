@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from ikedecode.analysis.timeline_records import ChildSaTimeline, DeleteRecord, Direction, IkeSaTimeline
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange
-from ikedecode.ike.v2.payloads.records import Ikev2DeletePayload
 
 if TYPE_CHECKING:
     from ikedecode.analysis.timeline import _DirectionIndex
@@ -251,6 +250,8 @@ def attach_ikev2_deletes(report_sas: list[IkeSa], timelines: list[IkeSaTimeline]
 
 def _deleted_in(m: IkeMessage) -> list[tuple[str, str]]:
     """(protocol, SPI hex) of the ESP/AH SAs a message deletes (RFC 7296 3.11)."""
+    from ikedecode.ike.v2.payloads.records import Ikev2DeletePayload  # for IKEv2 SAs only
+
     out: list[tuple[str, str]] = []
     for p in m.payloads:
         if isinstance(p, Ikev2DeletePayload) and p.protocol_id in (2, 3):

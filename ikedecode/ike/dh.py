@@ -26,7 +26,6 @@ from functools import cache
 
 from cryptography.exceptions import UnsupportedAlgorithm as _BackendUnsupported
 from cryptography.hazmat.primitives.asymmetric import dh, ec, x448, x25519
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.utils import CryptographyDeprecationWarning
 
 from ikedecode.ike.crypto_errors import InvalidPrivateValue, InvalidPublicValue, UnsupportedAlgorithm
@@ -597,6 +596,9 @@ def public_value(group_id: int, private_value: bytes) -> bytes:
         exponent = _modp_private_exponent(group, private_value)
         return _modp_power(group, group.generator, exponent)
     if group.kind is GroupKind.ECP:
+        # the serialization package imports its SSH key support too (~3 ms): not at every start-up
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         point = _ecp_private(group, private_value).public_key()
         return point.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)[1:]
     return _montgomery_private(group, private_value).public_key().public_bytes_raw()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
@@ -114,7 +113,12 @@ def _result(job: DhJob[list[DhOutcome]], again: Callable[[], DhJob[list[DhOutcom
     """A job's result; a job its provider cancelled (a pool closed early) is handed out ``again``."""
     try:
         return job.result()
-    except CancelledError:
+    except Exception as error:
+        # only a pool's futures raise CancelledError: concurrent.futures is loaded by then (not at start-up)
+        from concurrent.futures import CancelledError
+
+        if not isinstance(error, CancelledError):
+            raise
         return again().result()
 
 

@@ -10,6 +10,8 @@ exception.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ikedecode.capture.datagram import Datagram
 from ikedecode.ike import messages
 from ikedecode.ike.dh_work import DhProvider
@@ -18,8 +20,10 @@ from ikedecode.ike.events import IkeEvent, IkeSaClosed
 from ikedecode.ike.header import parse_header
 from ikedecode.ike.messages import DEFAULT_MAX_SAS, malformed_events
 from ikedecode.ike.v1.engine import DEFAULT_MAX_PHASE2_PER_SA, Ikev1Engine
-from ikedecode.ike.v2.engine import Ikev2Engine
 from ikedecode.keys.keyring import KeyRing
+
+if TYPE_CHECKING:
+    from ikedecode.ike.v2.engine import Ikev2Engine
 
 IKEV2_MAJOR_VERSION = 2  # RFC 7296 3.1; anything else is read as IKEv1 (RFC 2408 3.1: major 1)
 
@@ -38,7 +42,9 @@ class IkeEngine:
         self.v1 = Ikev1Engine(
             keyring, max_sas=max_sas, max_phase2_per_sa=max_phase2_per_sa, dh_provider=dh_provider
         )
-        self.v2 = Ikev2Engine(self.v1.keyring, dh_provider, max_sas)
+        self.max_sas = max_sas
+        self.dh_provider = dh_provider
+        self.v2: Ikev2Engine | None = None  # made for the first IKEv2 message (see receive)
 
     @property
     def computes_dh(self) -> bool:
@@ -47,8 +53,10 @@ class IkeEngine:
 
     def use_dh_provider(self, provider: DhProvider | None) -> None:
         """Compute g^xy from private values with ``provider`` from now on (None: in-line)."""
+        self.dh_provider = provider
         self.v1.use_dh_provider(provider)
-        self.v2.keying.private_secrets.use_provider(provider)
+        if self.v2 is not None:
+            self.v2.keying.private_secrets.use_provider(provider)
 
     def anticipate(self, datagram: Datagram) -> None:
         """Look at a datagram ``receive`` will get later, to start its DH work early (never raises)."""
@@ -65,6 +73,11 @@ class IkeEngine:
         except Exception as exc:  # noqa: BLE001 - one bad message must not end the analysis
             return messages.decoder_error_events(datagram, exc)
         if header.major_version == IKEV2_MAJOR_VERSION:
+            if self.v2 is None:
+                # the IKEv2 engine and its modules (about 20 ms of imports) for captures with IKEv2
+                from ikedecode.ike.v2.engine import Ikev2Engine
+
+                self.v2 = Ikev2Engine(self.v1.keyring, self.dh_provider, self.max_sas)
             return self.v2.receive(datagram, header)
         return self.v1.receive(datagram, header)
 
@@ -72,7 +85,7 @@ class IkeEngine:
         """Findings only the end of the capture can tell, then every IKE SA (``IkeSaClosed``) in
         order of first appearance: the two versions keep their own SA tables, so with IKEv2 SAs
         the SAs of both are put in the order of the frame that opened each."""
-        v1, v2 = self.v1.finish(), self.v2.finish()
+        v1, v2 = self.v1.finish(), self.v2.finish() if self.v2 is not None else []
         closed_v2 = [e for e in v2 if type(e) is IkeSaClosed]
         if not closed_v2:
             return v1 + v2

@@ -8,7 +8,6 @@ skeyid/skeyid_d/skeyid_a/skeyid_e/encryption_key; IKEv2: additional_secrets, ppk
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +46,8 @@ class KeyFile:
 def parse_key_file(text: str, source: str) -> KeyFile:
     doc = read_simple_toml(text)  # the plain TOML of big key files, fast; anything else: tomllib
     if doc is None:
+        import tomllib  # only for TOML beyond read_simple_toml's subset (~3 ms of imports)
+
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

@@ -18,17 +18,18 @@ ring holds private DH values and ``jobs`` is not 1)::
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ikedecode.capture.datagram import Datagram, Kind
 from ikedecode.ike import dh_work
 from ikedecode.ike.dh_work import DhOutcome
 from ikedecode.ike.engine import IkeEngine
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 DEFAULT_WINDOW = 2048  # IKE datagrams read ahead of the engine (a few hundred SAs, about 1 MB)
 Item = TypeVar("Item")
@@ -38,6 +39,10 @@ class ProcessDhProvider:
     """A ``DhProvider`` whose jobs run in ``workers`` processes (forked where the system can)."""
 
     def __init__(self, workers: int | None = None) -> None:
+        # the pool's machinery (concurrent.futures.process, multiprocessing): imported when a pool starts
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         self.workers = max(1, workers or os.cpu_count() or 1)
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")

@@ -25,7 +25,6 @@ packets); until then, and with ``jobs=1``, batches are opened in this process.
 from __future__ import annotations
 
 import mmap
-import multiprocessing
 import os
 import threading
 from array import array
@@ -78,6 +77,8 @@ def worker_context() -> tuple[Any, bool]:
     """The multiprocessing context for worker processes, and whether it forks: fork only a
     single-threaded process (the DH pool of parallel/dh_pool.py runs a thread): a child forked while
     another thread holds a lock could wait for it forever; spawn otherwise."""
+    import multiprocessing  # where worker processes start, not at every start-up (~4 ms)
+
     fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     return (multiprocessing.get_context("fork") if fork else multiprocessing.get_context("spawn")), fork
 

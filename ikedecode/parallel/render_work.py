@@ -11,9 +11,12 @@ Nothing here knows a format.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.context import ForkContext
 
 MIN_ITEMS = 1_000  # fewer items are rendered in this process: forking would cost more than it saves
 CHUNK = 250  # items per task
@@ -43,25 +46,24 @@ def in_order(job: Callable[[int], str], count: int, jobs: int) -> Iterator[str]:
     threads alive, such as a Dask client's, whose locks a forked child could wait on forever).
     The processes start at once, so the caller can do other work while they render. ``job``
     must only read what the process holds now."""
-    if (
-        jobs <= 1
-        or count < MIN_ITEMS
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or threading.active_count() > 1
-    ):
+    if jobs <= 1 or count < MIN_ITEMS:
         return map(job, range(count))
-    texts = _on_workers(job, count, jobs)
+    import multiprocessing  # for large reports only, not at every start-up (~4 ms)
+
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return map(job, range(count))
+    texts = _on_workers(job, count, jobs, multiprocessing.get_context("fork"))
     next(texts)  # fork and hand out every range now
     return texts
 
 
-def _on_workers(job: Callable[[int], str], count: int, jobs: int) -> Iterator[str]:
+def _on_workers(job: Callable[[int], str], count: int, jobs: int, context: ForkContext) -> Iterator[str]:
     global _job
     _job = job
     # Objects that exist now are never scanned by the workers' collector: fewer pages copied.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with context.Pool(jobs) as pool:
             _job = None  # the workers have their copy
             gc.unfreeze()
             ranges = [(first, min(first + CHUNK, count)) for first in range(0, count, CHUNK)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 import time
 from collections import deque
@@ -20,6 +19,8 @@ if TYPE_CHECKING:
 
 def fitted_label(label: str) -> str:
     """A progress bar's label cut to leave the bar, its percentage and its ETA room on one line."""
+    import shutil  # with its bz2 and lzma (~2 ms): only when a bar is drawn
+
     room = max(10, shutil.get_terminal_size().columns // 2)
     return label if len(label) <= room else label[: room - 1] + "…"
 

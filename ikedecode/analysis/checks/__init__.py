@@ -10,8 +10,6 @@ from collections.abc import Callable
 
 from ikedecode.analysis.checks.esp import check_esp
 from ikedecode.analysis.checks.facts import Context
-from ikedecode.analysis.checks.ikev2 import check_ikev2
-from ikedecode.analysis.checks.ikev2_failures import check_ikev2_failures
 from ikedecode.analysis.checks.ikev2_posture import check_ikev2_posture
 from ikedecode.analysis.checks.keys import check_key_material
 from ikedecode.analysis.checks.liveness import check_liveness
@@ -25,6 +23,27 @@ from ikedecode.analysis.checks.transport import check_transport
 from ikedecode.findings import Finding
 
 Check = Callable[[Context], list[Finding]]
+
+
+# The IKEv2-only checks read IKEv2's payload types: their modules (and those types, about 15 ms of
+# imports) are imported when the report has an IKEv2 SA; without one they find nothing.
+def check_ikev2_failures(ctx: Context) -> list[Finding]:
+    """``checks/ikev2_failures.py``: why IKEv2 SAs failed, from the notifications and the offers."""
+    if not any(sa.version == 2 for sa in ctx.report.ike_sas):
+        return []
+    from ikedecode.analysis.checks import ikev2_failures
+
+    return ikev2_failures.check_ikev2_failures(ctx)
+
+
+def check_ikev2(ctx: Context) -> list[Finding]:
+    """``checks/ikev2.py``: unanswered requests, additional key exchanges, error notifications."""
+    if not any(sa.version == 2 for sa in ctx.report.ike_sas):
+        return []
+    from ikedecode.analysis.checks import ikev2
+
+    return ikev2.check_ikev2(ctx)
+
 
 CHECKS: tuple[Check, ...] = (
     check_key_material,  # first: it takes back the engine's psk-mismatch the peers disprove

@@ -19,7 +19,6 @@ from ikedecode.capture.classify import IKE_PORT, NAT_T_PORT
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.registry import ikev2 as reg
-from ikedecode.ike.v2.payloads import Ikev2SaPayload
 from ikedecode.keys.keyring import is_address, same_address
 
 IKE_PORTS = (IKE_PORT, NAT_T_PORT)
@@ -116,6 +115,8 @@ def _nat(sa: IkeSa) -> list[Finding]:
 
 
 def _weak(sa: IkeSa) -> list[Finding]:
+    from ikedecode.ike.v2.payloads import Ikev2SaPayload  # IKEv2's payload types: for IKEv2 SAs only
+
     items: list[dict[str, str]] = []
     for msg in sa.messages:
         if not msg.response or msg.retransmission_of is not None:

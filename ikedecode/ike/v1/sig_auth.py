@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ikedecode.findings import finding
-from ikedecode.ike.certificates import (
-    CertificateError,
-    CertificateInfo,
-    certificate_from_payload,
-    check_chain,
-)
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.v1 import authhash
@@ -27,12 +22,18 @@ from ikedecode.ike.v1.payloads import CertPayload, SignaturePayload
 from ikedecode.ike.v1.sa_state import SaState
 from ikedecode.ike.v1.signature import recover_rsa_signed_hash, verify_ikev1_signature
 
+if TYPE_CHECKING:
+    from ikedecode.ike.certificates import CertificateInfo
+
 __all__ = ["check_signer_chain", "sender_certificates", "signer_certificate", "verify_phase1_signature"]
 
 
 def sender_certificates(state: SaState, msg: IkeMessage) -> list[CertificateInfo]:
     """The X.509 certificates the sender of ``msg`` sent in phase 1 (this message first, then the
     earlier ones): the first is the signer's (RFC 4945 3.3: the end-entity certificate comes first)."""
+    # X.509 (cryptography.x509, ~15 ms) is imported when a signature is checked, not at start-up
+    from ikedecode.ike.certificates import CertificateError, certificate_from_payload
+
     sender, out, seen = msg.sender, [], set()
     for m in [msg, *reversed(state.sa.messages)]:
         if m.sender != sender or m.exchange != msg.exchange:
@@ -63,6 +64,8 @@ def check_signer_chain(state: SaState, msg: IkeMessage, trusted: Sequence[Certif
     certs = sender_certificates(state, msg)
     if not certs:
         return
+    from ikedecode.ike.certificates import check_chain  # imported by sender_certificates already
+
     at = datetime.datetime.fromtimestamp(msg.time, datetime.UTC)
     chain = check_chain(certs[0], certs[1:], trusted, at=at)
     if chain.valid:
