@@ -115,7 +115,10 @@ class Ikev2Proposal:
         return [t for t in self.transforms if t.transform_type == transform_type]
 
     def first(self, transform_type: int) -> Ikev2Transform | None:
-        return next((t for t in self.transforms if t.transform_type == transform_type), None)
+        for t in self.transforms:  # a loop, not next(generator): the properties below ask per use
+            if t.transform_type == transform_type:
+                return t
+        return None
 
     @property
     def encryption(self) -> Ikev2Transform | None:
