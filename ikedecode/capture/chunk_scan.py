@@ -15,7 +15,7 @@ from __future__ import annotations
 import mmap
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, cast
 
@@ -60,10 +60,11 @@ class ChunkScan:
     times: Any = None  # time_ns of every record (array('q'); a list when a time exceeds 64 bits)
     first_ns: int | None = None  # time of the chunk's first and last record
     last_ns: int | None = None
+    opened: list[Any] | None = None  # per batch, what ``scan_chunk``'s ``open_batch`` made of it
 
     def summary(self) -> ChunkScan:
         """The scan without its batches: what the main process needs (``ChunkJoiner``)."""
-        return replace(self, batches=[])
+        return replace(self, batches=[], opened=None)
 
     without_batches = summary
 
@@ -107,15 +108,23 @@ def scan_chunk(
     fragment_timeout: float = 30.0,
     end_error: str | None = None,
     name: str = "<capture>",
+    source: ByteSource | None = None,
+    open_batch: Callable[[EspBatch], Any] | None = None,
 ) -> ChunkScan:
     """Read ``chunk`` from ``data[at:]`` (exactly its bytes, ``chunk.start`` to ``chunk.end``:
     bytes, or an mmap mapped to end there; a memoryview is copied once). ``end_error``: why the
     stream stopped being readable (``ChunkFeeder.end_error``), for the last chunk's message: added
     where a sequential read adds it (a pcapng record found corrupt in a failing gzip stream is
-    reported without it)."""
+    reported without it). ``source``: a ``ByteSource.in_memory`` over ``chunk.prefix`` of a kind
+    that reads on past ``data`` (capture/part_scan.py: a chunk whose end is found as it is read).
+    ``open_batch``: called with each ESP batch as soon as it is read (while it is in the cache),
+    its results kept in ``opened``, until an item that is neither ESP nor AH comes (an IKE
+    datagram, an IP fragment: what may key an SA before the ESP after it): then ``opened`` is
+    None."""
     if isinstance(data, memoryview):
         data = data.tobytes()
-    source = ByteSource.in_memory(chunk.prefix, name)
+    if source is None:
+        source = ByteSource.in_memory(chunk.prefix, name)
     records = open_format(source, name)
     if isinstance(records, PcapngReader):
         records.read_prefix()
@@ -132,14 +141,21 @@ def scan_chunk(
     )
     scan = ChunkScan(chunk)
     items, batches = scan.items, scan.batches
+    opened: list[Any] | None = [] if open_batch is not None else None
     with reader:
         for item in reader.items(batch_packets):
             if type(item) is EspBatch:
                 meta = item.meta
                 items.append(EspRun(len(batches), meta[FRAME], meta[-META_FIELDS + FRAME]))
                 batches.append(item)
+                if opened is not None:
+                    opened.append(cast(Callable[[EspBatch], Any], open_batch)(item))
             else:
-                items.append(cast(ChunkItem, item))
+                chunk_item = cast(Datagram | DeferredFragment, item)
+                items.append(chunk_item)
+                if opened is not None and chunk_item.kind is not Kind.AH:
+                    opened = None
+    scan.opened = opened
     scan.frames = records.records_read - chunk.records_before
     scan.stats = reader.stats
     if end_error and chunk.last and source.error is None and scan.stats.truncated:

@@ -65,7 +65,7 @@ def scan_chunk_task(
         raise CaptureError(_unreadable(settings.path, exc)) from None
     try:
         summary = stages.scan(chunk, data, end_error)
-        return replace(summary, batches=stages.kept.pop(chunk.index, []))
+        return replace(summary, batches=stages.take_batches(chunk.index))
     finally:
         stages.close()
 

@@ -24,30 +24,31 @@ from ikedecode.esp.sa_plan import SaPlan
 Residue = tuple[EspBatch, BatchSummary]
 
 
-def open_batches(plan: SaPlan, batches: Iterable[EspBatch]) -> list[list[Residue]]:
+def open_batches(plan: SaPlan, batches: Iterable[EspBatch], base: int = 0) -> list[list[Residue]]:
     """Per batch (in order), its spans' residues in order; the batches must come in frame order
-    (after those the plan's opener opened before)."""
+    (after those the plan's opener opened before). ``base``: the batches' frames are numbered that
+    many short of the capture's (a part's chunk, capture/part_scan.py); the residues' are not."""
     opener = plan.opener
     opened: list[list[Residue]] = []
     for batch in batches:
         meta, blob = batch.meta, batch.blob
         residues: list[Residue] = []
-        for start, end in plan.spans(meta, batch.count):
+        for start, end in plan.spans(meta, batch.count, base):
             lo, hi = start * META_FIELDS, end * META_FIELDS
             summary = summarize_spans(
                 opener, blob, meta[lo + 2 : hi : 6], meta[lo + 4 : hi : 6], meta[lo + 5 : hi : 6]
             )
-            residues.append(residue(batch, start, summary))
+            residues.append(residue(batch, start, summary, base))
         opened.append(residues)
     return opened
 
 
-def residue(batch: EspBatch, start: int, summary: BatchSummary) -> Residue:
+def residue(batch: EspBatch, start: int, summary: BatchSummary, base: int = 0) -> Residue:
     """The packets of ``batch`` that ``summary`` (of the span from packet ``start`` on) needs
     accounted individually or by position, as a new batch, and the summary remapped to it.
 
     Each packet is copied from its IP header on (what ``EspBatch.addresses`` and ``datagram``
-    read); its frame, time and ESP size stay as they were."""
+    read); its frame (plus ``base``), time and ESP size stay as they were."""
     singles, groups = summary
     needed = {position for position, _ in singles}
     for group in groups.values():
@@ -61,7 +62,7 @@ def residue(batch: EspBatch, start: int, summary: BatchSummary) -> Residue:
         at = (start + position) * META_FIELDS
         frame, time_ns, ip_start, ip_payload, esp_start, esp_end = meta[at : at + META_FIELDS]
         kept.add(
-            frame,
+            frame + base,
             time_ns,
             blob[ip_start:esp_end],
             0,

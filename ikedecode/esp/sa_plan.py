@@ -37,7 +37,7 @@ class SaPlan:
         self._plan: list[PlannedSa | BuiltSa] = list(plan)
         self._due = 0  # plan entries added to the opener's database so far
 
-    def extend(self, planned: Iterable[PlannedSa]) -> None:
+    def extend(self, planned: Iterable[PlannedSa | BuiltSa]) -> None:
         """More SAs, keyed at or after the thresholds already planned."""
         self._plan.extend(planned)
 
@@ -53,18 +53,18 @@ class SaPlan:
             self._due = due
             self.opener.add_sas(added)
 
-    def spans(self, meta: Sequence[int], count: int) -> Iterator[tuple[int, int]]:
+    def spans(self, meta: Sequence[int], count: int, base: int = 0) -> Iterator[tuple[int, int]]:
         """The packets ``0..count`` of an EspBatch ``meta`` as ``(start, end)`` spans, each opened
         with the same SAs: before yielding a span, the SAs due for its first packet are added, and
         the span ends before the first packet a further planned SA may open. Open each span before
-        asking for the next."""
+        asking for the next. ``base``: ``meta``'s frames are that many short of the capture's."""
         plan = self._plan
         start = 0
         while start < count:
-            self.add_due(meta[start * FIELDS])
+            self.add_due(meta[start * FIELDS] + base)
             end = count
             if self._due < len(plan):
-                limit = plan[self._due][0]
+                limit = plan[self._due][0] - base
                 end = start + 1
                 while end < count and meta[end * FIELDS] <= limit:
                     end += 1

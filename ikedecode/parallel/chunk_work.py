@@ -1,9 +1,12 @@
 """One capture on every core: worker processes scan and open their own chunks of it.
 
 The capture is cut into chunks (byte ranges at record boundaries, ``capture/chunks.py``): the
-main process walks the record headers (pcapng, gzip), or, for a pcap file, the workers walk its
-parts first ("walk", answered before the scans queued) and the main process checks where each
-part's walk started (``capture/chunk_walk.py``). Each chunk is handed to a worker, which
+main process walks the record headers (pcapng, gzip) and hands each chunk to a worker, or, for a
+pcap file, hands out its *parts*: a worker walks and scans a part at once (``capture/part_scan.py``,
+frames counted from the part's guessed first record) and the main process accepts the part's
+walk where it started where the part before it ended (``capture/chunk_walk.py`` ``PartPlan``),
+renumbering the part's chunk scans by the records before it; a chunk of a wrong guess is walked
+here and handed out as any other. A worker (``parallel/chunk_stages.py``)
 
 1. reads the chunk's bytes itself (a mapping of its pages of a regular file; for gzip the main
    process reads the stream once and copies each chunk into a shared-memory slot), scans it
@@ -28,198 +31,60 @@ spawned elsewhere; either way they read the file themselves.
 
 from __future__ import annotations
 
-import itertools
 import mmap
-import os
-import queue
-import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from ikedecode.capture.batch import EspBatch
-from ikedecode.capture.chunk_scan import ChunkScan, scan_chunk
-from ikedecode.capture.chunk_walk import PartPlan, PcapLayout, Walked, walk_part
+from ikedecode.capture.batch import FRAME, META_FIELDS
+from ikedecode.capture.chunk_scan import ChunkScan
+from ikedecode.capture.chunk_walk import PartPlan
 from ikedecode.capture.chunks import Chunk
-from ikedecode.esp.chunk_open import Residue, open_batches
-from ikedecode.esp.opener import EspOpener
-from ikedecode.esp.sa_plan import PlannedSa, SaPlan
-from ikedecode.esp.sadb import SaDatabase
+from ikedecode.capture.part_scan import PartScan, renumbered, usable
+from ikedecode.esp.chunk_open import Residue
+from ikedecode.esp.sa_plan import PlannedSa
+from ikedecode.parallel.chunk_stages import (
+    DROP,
+    FAILED,
+    LIVE_PER_WORKER,
+    OPEN,
+    PART,
+    PARTED,
+    PLAN,
+    SCAN,
+    SCANNED,
+    ChunkSettings,
+    Key,
+    PartAnswer,
+    Residues,
+    Where,
+    _Stages,
+    _worker,
+)
 from ikedecode.parallel.esp_work import DIED, WorkerFailed, stop_workers, worker_context
 
-LIVE_PER_WORKER = 3  # chunks per worker between hand-out and residues taken (one scanning, one
-# waiting for the engine, one being opened)
-SCAN, PLAN, OPEN, SCANNED, OPENED, FAILED = "scan", "plan", "open", "scanned", "opened", "failed"
-WALK, WALKED = "walk", "walked"
-WALKS_PER_WORKER = 2  # parts of a pcap file being walked ahead, per worker
 
-# A chunk's bytes as the main process hands them over: None (the worker reads the file), a
-# shared-memory slot, or the bytes themselves (through the pipe)
-Where = tuple[str, int] | bytes | None
+class _Kept(NamedTuple):
+    """A chunk's batches kept where they were scanned, until it is opened."""
 
-
-@dataclass(frozen=True, slots=True)
-class ChunkSettings:
-    """What every worker needs to scan and open chunks the same way."""
-
-    path: str | None  # a regular, uncompressed capture file the workers read; None: bytes handed over
-    scan_options: dict[str, Any] = field(default_factory=dict)  # scan_chunk's keyword arguments
-    want_plaintext: bool = False  # --write-decrypted: every opened packet's plaintext comes back
-    check_padding: bool = True
+    worker: int  # -1: this process
+    key: Key  # what they are kept under there
+    base: int  # their frames are numbered that many short of the capture's
+    sas: int  # the SAs planned when the chunk was handed out (its eager residues': all of them)
+    opened: list[list[Residue]] | None  # its residues, opened right after the scan (eager)
+    first: int  # the chunk's first and last frame
+    last: int
 
 
-class _Stages:
-    """Both stages on one process's kept chunks: what a worker runs, and ``workers=0`` here."""
-
-    def __init__(self, settings: ChunkSettings, planned: list[PlannedSa], shared: mmap.mmap | None) -> None:
-        self.settings = settings
-        opener = EspOpener(
-            SaDatabase(), check_padding=settings.check_padding, want_plaintext=settings.want_plaintext
-        )
-        self.plan = SaPlan(opener, planned)
-        self.kept: dict[int, list[EspBatch]] = {}
-        self.shared = shared
-        self.fd = os.open(settings.path, os.O_RDONLY) if settings.path is not None else -1
-        self.file_view: mmap.mmap | None = None  # the whole file, for walking its parts
-
-    def walk(self, part: tuple[int, int], chunk_bytes: int, layout: PcapLayout, size: int) -> Walked | None:
-        """Walk a part of the file's first ``size`` bytes (what the main process mapped:
-        ``capture/chunk_walk.py``); None if the file has shrunk below them (the main process walks
-        the part itself)."""
-        if self.file_view is None:
-            if os.fstat(self.fd).st_size < size or not size:
-                return None
-            self.file_view = mmap.mmap(self.fd, size, access=mmap.ACCESS_READ)
-        view = self.file_view
-        if len(view) != size:
-            return None
-        start, end = part
-        walked = walk_part(view, layout, start, end, chunk_bytes)
-        # give the pages back (the walk read headers in every page of the part): RSS stays flat
-        low = start - start % mmap.PAGESIZE
-        high = min(size, max(end, walked.end) + (64 << 10))
-        if high > low:
-            view.madvise(mmap.MADV_DONTNEED, low, high - low)
-        return walked
-
-    def scan(self, chunk: Chunk, where: Where, end_error: str | None) -> ChunkScan:
-        if where is None:
-            return self._scan_file(chunk, end_error)
-        if isinstance(where, tuple):
-            assert self.shared is not None
-            offset = where[1]
-            data = self.shared[offset : offset + chunk.end - chunk.start]
-        else:
-            data = where
-        return self._kept(scan_chunk(data, chunk, end_error=end_error, **self.settings.scan_options))
-
-    def _scan_file(self, chunk: Chunk, end_error: str | None) -> ChunkScan:
-        """Scan the chunk from a mapping of its pages of the file (cheaper than a copy: 0.48 against
-        0.74 s for 300,000 records), unmapped after; read with pread if the file has shrunk."""
-        if chunk.end <= chunk.start or os.fstat(self.fd).st_size < chunk.end:  # (a 0-length map: the file)
-            data = _read(self.fd, chunk.start, chunk.end - chunk.start)
-            return self._kept(scan_chunk(data, chunk, end_error=end_error, **self.settings.scan_options))
-        aligned = chunk.start - chunk.start % mmap.ALLOCATIONGRANULARITY
-        view = mmap.mmap(self.fd, chunk.end - aligned, access=mmap.ACCESS_READ, offset=aligned)
-        try:
-            scan = scan_chunk(
-                view,
-                chunk,
-                at=chunk.start - aligned,
-                end_error=end_error,
-                **self.settings.scan_options,
-            )
-        finally:
-            try:
-                view.close()
-            except BufferError:  # a view of it still referenced: unmapped when that goes
-                pass
-        return self._kept(scan)
-
-    def _kept(self, scan: ChunkScan) -> ChunkScan:
-        if scan.batches:
-            self.kept[scan.chunk.index] = scan.batches
-        return scan.summary()
-
-    def open(self, index: int) -> list[list[Residue]]:
-        return open_batches(self.plan, self.kept.pop(index, ()))
-
-    def close(self) -> None:
-        if self.file_view is not None:
-            self.file_view.close()
-            self.file_view = None
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-def _read(fd: int, offset: int, size: int) -> bytes:
-    data = os.pread(fd, size, offset)
-    if len(data) == size:
-        return data
-    parts = [data]
-    while size > len(data):
-        more = os.pread(fd, size - len(data), offset + len(data))
-        if not more:
-            break  # the file shrank since it was walked: the scan reports the cut as truncation
-        parts.append(more)
-        data = b"".join(parts)
-        parts = [data]
-    return data
-
-
-def _worker(
-    connection: Any, settings: ChunkSettings, planned: list[PlannedSa], shared: mmap.mmap | None
-) -> None:
-    stages = _Stages(settings, planned, shared)
-    # walks first: the main process waits on them to hand out the next scans (a walk has no
-    # order to keep with the other commands); then the rest in the order sent
-    inbox: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
-    received = itertools.count()
-
-    parent = os.getppid()
-
-    def receive() -> None:  # keeps the pipe drained while this process works
-        while True:
-            try:
-                while not connection.poll(1.0):
-                    if os.getppid() != parent:  # the main process is gone (killed): so are we
-                        raise EOFError
-                message = connection.recv()
-            except (EOFError, OSError):
-                message = None
-            urgent = message is not None and message[0] == WALK
-            inbox.put((0 if urgent else 1, next(received), message))
-            if message is None:
-                return
-
-    threading.Thread(target=receive, daemon=True, name="ikedecode-chunk-inbox").start()
-    try:
-        while True:
-            message = inbox.get()[2]
-            if message is None:
-                return
-            kind = message[0]
-            if kind == WALK:
-                _, number, part, chunk_bytes, layout, size = message
-                connection.send((WALKED, number, stages.walk(part, chunk_bytes, layout, size)))
-            elif kind == PLAN:
-                stages.plan.extend(message[1])
-            elif kind == SCAN:
-                _, chunk, where, end_error = message
-                scan = stages.scan(chunk, where, end_error)
-                connection.send((SCANNED, chunk.index, (scan, chunk.index in stages.kept)))
-            else:
-                connection.send((OPENED, message[1], stages.open(message[1])))
-    except Exception as exc:  # noqa: BLE001 - said to the main process, which stops with one line
-        try:
-            connection.send((FAILED, -1, f"{type(exc).__name__}: {exc}"))
-        except OSError:
-            pass
-    finally:
-        stages.close()
+def _moved(opened: list[list[Residue]], base: int) -> list[list[Residue]]:
+    """Residues whose frames were numbered ``base`` short of the capture's, renumbered."""
+    if base:
+        for residues in opened:
+            for batch, _summary in residues:
+                meta = batch.meta
+                meta[FRAME::META_FIELDS] = [frame + base for frame in meta[FRAME::META_FIELDS]]
+    return opened
 
 
 class ChunkWork:
@@ -228,9 +93,9 @@ class ChunkWork:
     ``chunks`` yields each chunk with where its bytes are (None: the workers read ``settings.path``;
     bytes: the chunk's bytes, read here from a stream) and, for the last chunk of a stream, why the
     stream ended early (``ChunkFeeder.end_error``). With ``parts`` (a pcap file, ``settings.path``)
-    the workers walk its parts first and the chunks are ``parts``' (``chunks`` is not read).
-    ``planned`` are the SAs of the key file (threshold -1). Use as a context manager (or call
-    ``close``) so the workers always stop.
+    the workers walk and scan its parts at once (``capture/part_scan.py``; ``chunks`` is not read)
+    and the chunks are those ``parts`` accepts. ``planned`` are the SAs of the key file (threshold
+    -1). Use as a context manager (or call ``close``) so the workers always stop.
 
     Order of calls for chunk k: ``next_scan`` (stage 1's summary, chunks in order), then ``plan``
     with every SA keyed up to the end of chunk k (in the SA database's order), ``open(k)``, and
@@ -248,20 +113,27 @@ class ChunkWork:
         parts: PartPlan | None = None,
     ) -> None:
         self._chunks = chunks
-        # a pcap file walked in parts by the workers (``chunks`` is then not read): the parts'
-        # walks handed out ahead, their answers, the chunks ``parts`` accepted, not handed out yet
+        # a pcap file walked and scanned in parts by the workers (``chunks`` is then not read): the
+        # parts handed out and not yet accepted (each holds a place among the live chunks until
+        # then), their answers
         self._parts = parts
-        self._walk_ahead = max(2, WALKS_PER_WORKER * workers)
-        self._part_out = 0  # the next part to hand out for walking
-        self._walked: dict[int, Walked | None] = {}
-        self._accepted: deque[Chunk] = deque()
+        self._part_out = 0  # the next part to hand out
+        self._parts_out: dict[int, int] = {}  # part -> the worker scanning it (-1: in this process)
+        self._parted: dict[int, PartAnswer] = {}
         self.settings = settings
         self.workers = workers
         self.max_live = max_live or max(2, LIVE_PER_WORKER * workers)
         self._local: _Stages | None = None
         self._processes: list[Any] = []
         self._connections: list[Any] = []
-        self._owner: dict[int, int] = {}  # chunk -> worker that scanned it
+        # chunk -> where its batches are kept, and its eager residues; None: nothing kept (no ESP)
+        self._owner: dict[int, _Kept | None] = {}
+        self._part_sas: dict[int, int] = {}  # part handed out -> SAs planned before it
+        # every SA planned, by threshold; chunks the engine has read since it last keyed an SA
+        # (after ``max_live`` of them, a worker opens each chunk's ESP as it reads it: "eager")
+        self._thresholds = [threshold for threshold, _ in planned]
+        self._calm = self.max_live
+        self.eager_taken = self.eager_missed = 0  # chunks whose eager residues were taken, or not
         self._load: list[int] = []  # per worker: answers still to come
         self._scans: dict[int, ChunkScan] = {}  # answered, not yet handed back
         self._residues: dict[int, list[list[Residue]]] = {}
@@ -285,10 +157,11 @@ class ChunkWork:
         ``ready_to_scan`` must be true, or the chunk may never be handed out."""
         index = self._next
         self._hand_out()
-        if index >= self._handed:
-            return None
         while index not in self._scans:
-            self._receive(block=True)
+            if index < self._handed:  # being scanned
+                self._receive(block=True)
+            elif self._parts is None or not self._accept_part():
+                return None
             self._hand_out()
         self._next += 1
         return self._scans.pop(index)
@@ -296,31 +169,47 @@ class ChunkWork:
     def ready_to_scan(self) -> bool:
         """Whether the next chunk is (or can be) handed out; if not, take the residues of the
         oldest chunk first."""
-        return self._exhausted or self._next < self._handed or len(self._live) < self.max_live
+        return (
+            self._exhausted
+            or self._next < self._handed
+            or bool(self._parts_out)
+            or len(self._live) < self.max_live
+        )
 
     # --- stage 2 -----------------------------------------------------------------------------------
 
     def plan(self, planned: list[PlannedSa]) -> None:
-        """SAs keyed since the last call, in database order (thresholds never decrease)."""
+        """SAs keyed since the last call (once per chunk the engine has read), in database order
+        (thresholds never decrease)."""
+        self._calm = 0 if planned else self._calm + 1
         if not planned:
             return
+        self._thresholds.extend(threshold for threshold, _ in planned)
         if self._local is not None:
-            self._local.plan.extend(planned)
+            self._local.add_planned(planned)
             return
         for worker in range(len(self._connections)):
             self._send(worker, (PLAN, planned))
 
     def open(self, index: int) -> None:
         """Have chunk ``index`` opened with the SAs planned so far."""
-        if self._local is not None:
-            self._residues[index] = self._local.open(index)
-            return
-        worker = self._owner.pop(index)
-        if worker < 0:  # nothing kept: no ESP in the chunk
+        owner = self._owner.pop(index)
+        if owner is None:  # nothing kept: no ESP in the chunk
             self._residues[index] = []
             return
+        worker, key, base = owner.worker, owner.key, owner.base
+        if owner.opened is not None:
+            if self._eager_holds(owner):
+                self.eager_taken += 1
+                self._residues[index] = _moved(owner.opened, base)
+                self._drop(worker, [key])
+                return
+            self.eager_missed += 1
+        if self._local is not None:
+            self._residues[index] = self._local.open(key, base)
+            return
         self._load[worker] += 1
-        self._send(worker, (OPEN, index))
+        self._send(worker, (OPEN, index, key, base))
 
     def take(self, index: int, *, block: bool = True) -> list[list[Residue]] | None:
         """Chunk ``index``'s residues, per batch of its scan (``open`` it first); None when they
@@ -381,62 +270,127 @@ class ChunkWork:
             self._load.append(0)
 
     def _hand_out(self) -> None:
-        """Hand out scans while fewer than ``max_live`` chunks are live."""
+        """Hand out scans (a pcap file's: parts) while fewer than ``max_live`` chunks are live."""
+        if self._parts is not None:
+            while len(self._live) + len(self._parts_out) < self.max_live and self._hand_out_part():
+                pass
+            return
         while not self._exhausted and len(self._live) < self.max_live:
-            item = next(self._chunks, None) if self._parts is None else self._next_part_chunk()
+            item = next(self._chunks, None)
             if item is None:
                 self._exhausted = True
                 return
-            chunk, data, end_error = item
+            self._scan(*item)
+
+    def _eager_holds(self, kept: _Kept) -> bool:
+        """Whether the SAs a chunk was opened with at once (the first ``kept.sas`` planned) are
+        exactly those each of its packets meets in a sequential run: an SA opens the packets past
+        its threshold frame (``esp/sa_plan.py``). Every SA keyed before the chunk's end is
+        planned by now (the engine has read the chunk)."""
+        thresholds, sas = self._thresholds, kept.sas
+        return (sas == 0 or thresholds[sas - 1] < kept.first) and (
+            sas == len(thresholds) or thresholds[sas] >= kept.last
+        )
+
+    def _drop(self, worker: int, keys: list[Key]) -> None:
+        if self._local is not None:
+            self._local.drop(keys)
+        else:
+            self._send(worker, (DROP, keys))
+
+    def _scan(self, chunk: Chunk, data: bytes | None, end_error: str | None) -> None:
+        """Hand chunk ``chunk`` out for scanning."""
+        self._live.append(chunk.index)
+        self._handed += 1
+        eager = self._calm >= self.max_live
+        sas = len(self._thresholds)
+        if self._local is not None:
+            local = self._local
+            scan = self._scans[chunk.index] = local.scan(chunk, data, end_error, eager)
+            opened = local.opened.pop(chunk.index, None)
+            kept = _Kept(-1, chunk.index, 0, sas, opened, 0, 0) if chunk.index in local.kept else None
+            self._keep(scan, kept)
+            return
+        worker = self._load.index(min(self._load))
+        self._owner[chunk.index] = _Kept(worker, chunk.index, 0, sas, None, 0, 0)
+        self._load[worker] += 1
+        self._send(worker, (SCAN, chunk, self._where(chunk, data), end_error, eager))
+
+    def _keep(self, scan: ChunkScan, kept: _Kept | None) -> None:
+        """Note what the worker keeps of chunk ``scan.chunk`` (its scan, in the capture's frames)."""
+        chunk = scan.chunk
+        if kept is not None:
+            kept = kept._replace(first=chunk.records_before + 1, last=chunk.records_before + scan.frames)
+        self._owner[chunk.index] = kept
+
+    def _hand_out_part(self) -> bool:
+        """Hand out the next part that may still hold a chunk; False if there is none."""
+        parts = self._parts
+        assert parts is not None
+        while self._part_out < parts.parts:
+            number = self._part_out
+            self._part_out += 1
+            if not parts.needed(number):
+                continue
+            eager = self._calm >= self.max_live
+            message = (number, parts.part(number), parts.chunk_bytes, parts.layout, parts.size, eager)
+            self._part_sas[number] = len(self._thresholds)
+            if self._local is not None:
+                self._parted[number] = self._local.part_answer(*message)
+                self._parts_out[number] = -1
+                return True
+            worker = self._load.index(min(self._load))
+            self._load[worker] += 1
+            self._parts_out[number] = worker
+            self._send(worker, (PART, *message))
+            return True
+        return False
+
+    def _accept_part(self) -> bool:
+        """Accept the next part's walk (``PartPlan.accept``: a wrong guess is walked again here);
+        its chunks that the part's scan read exactly are ready, the others handed out for
+        scanning. False when the parts are done."""
+        parts = self._parts
+        assert parts is not None
+        number = parts.next_part
+        if parts.done or number >= parts.parts:
+            self._exhausted = True
+            return False
+        if number not in self._parts_out and parts.needed(number):
+            self._part_out = max(self._part_out, number)  # not handed out yet: now
+            self._hand_out_part()
+        worker = self._parts_out.pop(number, None)
+        answer: PartScan | None = None
+        opened: list[Residues | None] = []
+        if worker is not None:
+            while number not in self._parted:
+                self._receive(block=True)
+            answer, opened = self._parted.pop(number)
+        sas = self._part_sas.pop(number, 0)
+        verified = parts.pos  # where the part's first chunk starts
+        chunks = parts.accept(number, None if answer is None else answer.walked)
+        scans = answer.scans if answer is not None and answer.walked.start == verified else []
+        used: set[Key] = set()
+        for k, chunk in enumerate(chunks):
+            if k >= len(scans) or not usable(scans[k], chunk):
+                self._scan(chunk, None, None)  # read again, from its absolute first frame
+                continue
+            scan = scans[k]
             self._live.append(chunk.index)
             self._handed += 1
-            if self._local is not None:
-                self._scans[chunk.index] = self._local.scan(chunk, data, end_error)
-                continue
-            worker = self._load.index(min(self._load))
-            self._owner[chunk.index] = worker
-            self._load[worker] += 1
-            self._send(worker, (SCAN, chunk, self._where(chunk, data), end_error))
-
-    def _next_part_chunk(self) -> tuple[Chunk, None, None] | None:
-        """The next chunk of the file walked in parts: the parts' walks handed out ahead, each
-        accepted in order (``PartPlan.accept``: a wrong guess is walked again here)."""
-        parts = self._parts
-        assert parts is not None
-        while not self._accepted:
-            number = parts.next_part
-            if parts.done or number >= parts.parts:
-                return None
-            self._walk_ahead_of(number)
-            walked = None
-            if parts.needed(number):
-                if self._local is not None:
-                    start, end = parts.part(number)
-                    walked = walk_part(parts.view, parts.layout, start, end, parts.chunk_bytes)
-                else:
-                    while number not in self._walked:
-                        self._receive(block=True)
-                    walked = self._walked.pop(number)
-            else:
-                self._walked.pop(number, None)
-            self._accepted.extend(parts.accept(number, walked))
-        return self._accepted.popleft(), None, None
-
-    def _walk_ahead_of(self, number: int) -> None:
-        """Hand out the walks of the parts from ``number`` on that may still hold a chunk."""
-        parts = self._parts
-        assert parts is not None
-        if self._local is not None:
-            return
-        self._part_out = max(self._part_out, number)
-        while self._part_out < min(parts.parts, number + self._walk_ahead):
-            out = self._part_out
-            self._part_out += 1
-            if not parts.needed(out):
-                continue
-            worker = self._load.index(min(self._load))
-            self._load[worker] += 1
-            self._send(worker, (WALK, out, parts.part(out), parts.chunk_bytes, parts.layout, parts.size))
+            kept = None
+            if answer is not None and answer.kept[k]:
+                used.add((number, k))
+                base = chunk.records_before - scan.chunk.records_before
+                kept = _Kept(-1 if worker is None else worker, (number, k), base, sas, opened[k], 0, 0)
+            self._scans[chunk.index] = scan = renumbered(scan, chunk)
+            self._keep(scan, kept)
+        if answer is not None and worker is not None:
+            unused: list[Key] = [(number, k) for k, kept_k in enumerate(answer.kept) if kept_k]
+            unused = [key for key in unused if key not in used]
+            if unused:
+                self._drop(worker, unused)
+        return True
 
     def _where(self, chunk: Chunk, data: bytes | None) -> Where:
         if data is None:
@@ -479,12 +433,13 @@ class ChunkWork:
                     f"a chunk worker failed ({answer}); --jobs 1 reads the capture in one process"
                 )
             self._load[worker] -= 1
-            if kind == WALKED:
-                self._walked[index] = answer
+            if kind == PARTED:
+                self._parted[index] = answer
             elif kind == SCANNED:
-                self._scans[index], kept = answer
-                if not kept:
-                    self._owner[index] = -1
+                scan, kept, opened = answer
+                self._scans[index] = scan
+                owner = self._owner[index]
+                self._keep(scan, owner._replace(opened=opened) if kept and owner is not None else None)
                 slot = self._slot_of.pop(index, None)
                 if slot is not None:
                     self._free_slots.append(slot)

@@ -250,7 +250,7 @@ def test_pcap_parts_walked_by_workers_report_alike_even_where_the_guess_is_foole
     assert len(chunk_runs) == 4
 
 
-def test_a_worker_walks_the_part_of_the_bytes_the_main_process_mapped(tmp_path: Path) -> None:
+def test_a_worker_walks_and_scans_the_part_of_the_bytes_the_main_process_mapped(tmp_path: Path) -> None:
     raw = (CAPTURES_DIR / "esp-rekey-delete.pcap").read_bytes()
     path = tmp_path / "growing.pcap"
     path.write_bytes(raw)
@@ -258,14 +258,18 @@ def test_a_worker_walks_the_part_of_the_bytes_the_main_process_mapped(tmp_path: 
     part = plan.part(3)
     stages = chunk_work._Stages(chunk_work.ChunkSettings(str(path)), [], None)
     try:
-        assert stages.walk(part, 300, plan.layout, len(raw) + 1) is None  # shorter than mapped there
+        assert stages.scan_part(3, part, 300, plan.layout, len(raw) + 1) is None  # shorter than mapped there
         with open(path, "ab") as file:  # a file growing while it is read: its first bytes walked
             file.write(raw[24:2000])
-        walked = stages.walk(part, 300, plan.layout, len(raw))
+        scanned = stages.scan_part(3, part, 300, plan.layout, len(raw))
     finally:
         stages.close()
-    assert walked == chunk_walk.walk_part(raw, plan.layout, *part, 300)
-    assert walked is not None and walked.start > part[0] and walked.cuts
+    assert scanned is not None
+    assert scanned.walked == chunk_walk.walk_part(raw, plan.layout, *part, 300)
+    assert scanned.walked.start > part[0] and scanned.walked.cuts
+    starts = [scanned.walked.start] + [at for at, _ in scanned.walked.cuts]
+    assert [scan.chunk.start for scan in scanned.scans] == starts  # one scan per chunk of the walk
+    assert sum(scan.frames for scan in scanned.scans) == scanned.walked.records
 
 
 def test_order_sensitive_esp_reports_alike_in_chunks(order_sensitive, chunk_runs):  # noqa: ANN001
@@ -454,18 +458,31 @@ def test_spawned_chunk_workers_read_the_file_themselves_and_change_nothing(monke
 
 
 @pytest.mark.parametrize("processes", [0, None], ids=["in-process", "workers"])
-def test_at_most_max_live_chunks_are_held_however_far_the_engine_could_run_ahead(monkeypatch, processes):  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("chunk_bytes", "part_bytes"), [(1, 0), (300, 1)], ids=["walked-here", "parts-of-one-chunk"]
+)
+def test_at_most_max_live_chunks_are_held_however_far_the_engine_could_run_ahead(  # noqa: ANN201
+    monkeypatch,  # noqa: ANN001
+    processes,  # noqa: ANN001
+    chunk_bytes,  # noqa: ANN001
+    part_bytes,  # noqa: ANN001
+):
+    # a part of a pcap file (capture/part_scan.py) is scanned whole: its chunks are live together,
+    # so the limit counts chunks where the parts are single chunks (the default: parts of at
+    # least a chunk, chunks of 4 MiB)
     held: list[tuple[int, int]] = []  # (chunks live, their limit) after every hand-out
     hand_out = chunk_work.ChunkWork._hand_out
 
     def recorded(self) -> None:  # noqa: ANN001
         hand_out(self)
-        held.append((len(self._live), self.max_live))
+        held.append((len(self._live) + len(self._parts_out), self.max_live))
         assert len(self._scans) + len(self._residues) <= self.max_live
 
     monkeypatch.setattr(chunk_work.ChunkWork, "_hand_out", recorded)
     capture = CAPTURES_DIR / "esp-rekey-delete.pcap"
-    options = Options(jobs=2, chunk_bytes=1, chunk_after=0, chunk_processes=processes)
+    options = Options(
+        jobs=2, chunk_bytes=chunk_bytes, chunk_after=0, chunk_processes=processes, part_bytes=part_bytes
+    )
     report = analyze(open_capture(capture), KeyRing(), options)
     limit = held[0][1]
     assert report.stats.packets > 10 * limit  # one record per chunk: far more chunks than the limit
