@@ -10,6 +10,7 @@ What a negotiated IKE transform ID means in these names, and how its KEYMAT spli
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Literal
@@ -312,6 +313,7 @@ def _normalise(name: str) -> str:
     return " ".join(name.strip().lower().split())
 
 
+@functools.lru_cache(maxsize=256)  # pure: every IPsec SA of a capture asks for the same few names
 def resolve_encryption(name: str, icv_size: int | None = None) -> tuple[EncryptionAlgorithm, int | None]:
     """Algorithm and the cipher key size the name implies (``aes256`` -> 32; ``aes-cbc`` -> None).
 
@@ -337,6 +339,7 @@ def encryption_algorithm(name: str) -> EncryptionAlgorithm:
     return resolve_encryption(name)[0]
 
 
+@functools.lru_cache(maxsize=256)
 def resolve_integrity(name: str, icv_size: int | None = None) -> IntegrityAlgorithm:
     """Integrity algorithm by any known spelling; ``icv_size`` (bytes) picks an HMAC truncation."""
     try:

@@ -193,24 +193,29 @@ def walk_chain(
     payload, RFC 7296 3.14). Returns the position in ``data`` where the walk ended, or ``None`` when
     a broken header stopped it (the problem is then in ``chain.problems``).
     """
+    payloads, problems = chain.payloads, chain.problems
+    unpack_header = GENERIC_HEADER.unpack_from
+    size = len(data)
     next_type = first_type
     position = 0
     while next_type != 0:
         at = base_offset + position
-        if len(chain.payloads) >= MAX_PAYLOADS:
-            chain.problems.append(f"more than {MAX_PAYLOADS} payloads; stopped at offset {at}")
+        if len(payloads) >= MAX_PAYLOADS:
+            problems.append(f"more than {MAX_PAYLOADS} payloads; stopped at offset {at}")
             return None
-        remaining = len(data) - position
+        remaining = size - position
         if remaining < GENERIC_HEADER_LENGTH:
-            chain.problems.append(wording.ends_early(wording.name(next_type), at, remaining))
+            problems.append(wording.ends_early(wording.name(next_type), at, remaining))
             return None
-        following, reserved, length = GENERIC_HEADER.unpack_from(data, position)
+        following, reserved, length = unpack_header(data, position)
         if length < GENERIC_HEADER_LENGTH or length > remaining:
-            chain.problems.append(wording.bad_length(wording.name(next_type), at, length, remaining))
+            problems.append(wording.bad_length(wording.name(next_type), at, length, remaining))
             return None
-        header = _payload_header((next_type, at, data[position : position + length], following, reserved))
-        chain.payloads.append(decode(header, chain.problems))
-        position += length
+        end = position + length
+        payloads.append(
+            decode(_payload_header((next_type, at, data[position:end], following, reserved)), problems)
+        )
+        position = end
         if next_type in stop_types:
             return position
         next_type = following

@@ -168,6 +168,10 @@ class KeyRing:
     # Lookups by cookie: a key file with the g^xy of 10,000 SAs must not make each SA scan them all.
     _dh_secret_index: _CookieIndex | None = field(default=None, init=False, repr=False, compare=False)
     _phase1_key_index: _CookieIndex | None = field(default=None, init=False, repr=False, compare=False)
+    # IKEv2 SA keys by SPI pair: (the list indexed, its length then, the index)
+    _ikev2_key_index: (
+        tuple[list[Ikev2KeyMaterial], int, dict[tuple[bytes, bytes], list[Ikev2KeyMaterial]]] | None
+    ) = field(default=None, init=False, repr=False, compare=False)
 
     def merge(self, other: KeyRing) -> None:
         self.psks.extend(other.psks)
@@ -193,6 +197,20 @@ class KeyRing:
             for s in (secrets[i] for i in index.positions(initiator_cookie))
             if s.message_id is None or s.message_id == message_id
         ]
+
+    def ikev2_keys_for(self, initiator_spi: bytes, responder_spi: bytes | None) -> list[Ikev2KeyMaterial]:
+        """The IKEv2 SA keys given for this SPI pair (every stage), in the order given: an index,
+        not a scan of the list per SA (a charon log or Wireshark table of 10,000 SAs)."""
+        keys = self.ikev2_keys
+        index = self._ikev2_key_index
+        if index is None or index[0] is not keys or index[1] != len(keys):
+            by_pair: dict[tuple[bytes, bytes], list[Ikev2KeyMaterial]] = {}
+            for material in keys:
+                by_pair.setdefault((material.initiator_spi, material.responder_spi), []).append(material)
+            index = self._ikev2_key_index = (keys, len(keys), by_pair)
+        if responder_spi is None:
+            return []
+        return index[2].get((initiator_spi, responder_spi), [])
 
     def phase1_keys_for(self, initiator_cookie: bytes, responder_cookie: bytes) -> list[Phase1KeyMaterial]:
         """IKE SA keys given for this cookie pair, in the order given."""

@@ -178,7 +178,10 @@ class EspWork:
     # --- SAs -------------------------------------------------------------------------------------
 
     def sas_added(self, sas: Iterable[IpsecSa]) -> None:
-        """Tell the workers about SAs just added to the main SA database (in the order added)."""
+        """Tell the workers about SAs just added to the main SA database (in the order added).
+        Without workers (yet) nothing is made: ``_start`` sends them the whole database."""
+        if not self._connections:
+            return
         specs = [sa_spec(sa) for sa in sas]
         if specs:
             for worker in range(len(self._connections)):

@@ -15,6 +15,7 @@ from ikedecode.ike.v1.attributes import (
     context_for_protocol,
     lifetime_text,
     parse_attributes,
+    transform_attributes,
 )
 
 
@@ -60,6 +61,26 @@ def test_value_past_the_end_stops_the_walk():
     attributes, problems = parse_attributes(data, IKE_CONTEXT, base_offset=60)
     assert [a.type for a in attributes] == [11]
     assert problems == ["attribute at offset 64: Life-Duration claims 10 bytes, only 2 left"]
+
+
+def test_a_transform_block_seen_again_gives_the_same_records_in_a_list_of_its_own():
+    data = basic(1, 1) + basic(2, 3600) + basic(4, 1) + basic(5, 2) + basic(6, 128)
+    first, problems = transform_attributes(data, IPSEC_CONTEXT, 40)
+    again, problems_again = transform_attributes(data, IPSEC_CONTEXT, 96)  # another SA's offer
+    assert problems == problems_again == []
+    assert again == first == parse_attributes(data, IPSEC_CONTEXT)[0]
+    assert again is not first and all(a is b for a, b in zip(again, first, strict=True))
+    other_context, _ = transform_attributes(data, IKE_CONTEXT, 40)  # same bytes, other meaning
+    assert [a.name for a in other_context] == [a.name for a in parse_attributes(data, IKE_CONTEXT)[0]]
+    assert other_context[0] is not first[0]
+
+
+def test_a_transform_block_with_a_problem_names_its_own_offset_each_time():
+    data = basic(11, 1) + struct.pack("!HH", 12, 10) + b"\x00\x01"
+    for offset in (60, 200):
+        attributes, problems = transform_attributes(data, IKE_CONTEXT, offset)
+        assert [a.type for a in attributes] == [11]
+        assert problems == [f"attribute at offset {offset + 4}: Life-Duration claims 10 bytes, only 2 left"]
 
 
 def test_stray_bytes_too_short_for_a_header():

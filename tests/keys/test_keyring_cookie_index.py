@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ikedecode.keys.keyring import DhSecret, KeyRing, Phase1KeyMaterial
+from ikedecode.keys.keyring import DhSecret, Ikev2KeyMaterial, KeyRing, Phase1KeyMaterial
 
 
 def cookie(n: int) -> bytes:
@@ -53,3 +53,27 @@ def test_phase1_keys_match_the_initiator_cookie_and_any_or_the_same_responder_co
     assert [k.origin for k in ring.phase1_keys_for(cookie(1), cookie(9))] == ["initiator 1 only"]
     assert [k.origin for k in ring.phase1_keys_for(cookie(3), cookie(4))] == ["pair 3/4"]
     assert ring.phase1_keys_for(cookie(4), cookie(3)) == []
+
+
+def test_ikev2_keys_for_an_spi_pair_are_its_own_every_stage_in_order():
+    ring = KeyRing(
+        ikev2_keys=[
+            Ikev2KeyMaterial(cookie(1), cookie(2), "pair 1/2"),
+            Ikev2KeyMaterial(cookie(1), cookie(3), "pair 1/3"),
+            Ikev2KeyMaterial(cookie(1), cookie(2), "pair 1/2, stage 1", stage=1),
+        ]
+    )
+    assert [k.origin for k in ring.ikev2_keys_for(cookie(1), cookie(2))] == ["pair 1/2", "pair 1/2, stage 1"]
+    assert [k.origin for k in ring.ikev2_keys_for(cookie(1), cookie(3))] == ["pair 1/3"]
+    assert ring.ikev2_keys_for(cookie(2), cookie(1)) == []
+    assert ring.ikev2_keys_for(cookie(1), None) == []  # the responder's SPI not known yet
+
+
+def test_ikev2_key_lookups_follow_keys_added_or_replaced_after_a_lookup():
+    ring = KeyRing(ikev2_keys=[Ikev2KeyMaterial(cookie(1), cookie(2), "first")])
+    assert [k.origin for k in ring.ikev2_keys_for(cookie(1), cookie(2))] == ["first"]
+    ring.ikev2_keys.append(Ikev2KeyMaterial(cookie(1), cookie(2), "added"))
+    assert [k.origin for k in ring.ikev2_keys_for(cookie(1), cookie(2))] == ["first", "added"]
+    ring.ikev2_keys = [Ikev2KeyMaterial(cookie(5), cookie(6), "replaced")]
+    assert ring.ikev2_keys_for(cookie(1), cookie(2)) == []
+    assert [k.origin for k in ring.ikev2_keys_for(cookie(5), cookie(6))] == ["replaced"]

@@ -289,12 +289,16 @@ def _differs_only_by_pfs(offered: list[dict[str, Any]], accepted: list[dict[str,
 def _no_proposal(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     from ikedecode.analysis.checks.ikev2 import _additional_key_exchanges
 
-    addke_refused = any(f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa))
+    addke_refused: bool | None = None  # asked only of an SA with a NO_PROPOSAL_CHOSEN (most have none)
     out: list[Finding] = []
     for request, response in exchanges:
         for p in _notifies(response, reg.N_NO_PROPOSAL_CHOSEN):
             assert response is not None
             ctx.explained.add((response.frame, p.notify_type))
+            if addke_refused is None:
+                addke_refused = any(
+                    f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa)
+                )
             if request.exchange_type == reg.IKE_SA_INIT and addke_refused:
                 continue  # ikev2-addke-unsupported (check_ikev2) names the cause: RFC 9370 ADDKE not done
             offered_sa = _first(request, Ikev2SaPayload)
@@ -412,8 +416,8 @@ def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
             continue
         tsi, tsr = _ts_text(request, reg.PT_TSI), _ts_text(request, reg.PT_TSR)
         refused = _notifies(response, reg.N_TS_UNACCEPTABLE)
-        base = {"ike_sa": sa.cookies, "request": evidence_of(request), "proposed": {"TSi": tsi, "TSr": tsr}}
         if refused:
+            base = _ts_base(sa, request, tsi, tsr)
             p = refused[0]
             ctx.explained.add((response.frame, p.notify_type))
             text = (
@@ -436,6 +440,7 @@ def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
             continue
         rtsi, rtsr = _ts_text(response, reg.PT_TSI), _ts_text(response, reg.PT_TSR)
         if tsi is not None and rtsi is not None and (rtsi, rtsr) != (tsi, tsr):
+            base = _ts_base(sa, request, tsi, tsr)
             text = (
                 f"{response.sender} narrowed the traffic selectors of the {request.exchange} request "
                 f"(frames {request.frame}, {response.frame}): proposed TSi {tsi} <-> TSr {tsr}, accepted "
@@ -449,6 +454,11 @@ def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
                 )
             )
     return out
+
+
+def _ts_base(sa: IkeSa, request: IkeMessage, tsi: str | None, tsr: str | None) -> dict[str, Any]:
+    """The evidence a selector finding starts with (made only for a finding: most SAs have none)."""
+    return {"ike_sa": sa.cookies, "request": evidence_of(request), "proposed": {"TSi": tsi, "TSr": tsr}}
 
 
 # -- rekey collisions, INVALID_SPI -------------------------------------------------------------------
@@ -663,14 +673,25 @@ def check_ikev2_failures(ctx: Context) -> list[Finding]:
         if sa.version != 2:
             continue
         exchanges = _exchanges(sa)  # once per SA: every check below walks the same pairs
-        out.extend(_auth_failed(sa, exchanges, ctx))
-        out.extend(_no_proposal(sa, exchanges, ctx))
-        out.extend(_invalid_ke(sa, exchanges, ctx))
+        # the notify types the SA's messages carry, once: a check that starts from a notify the SA
+        # does not have finds nothing, and most SAs carry none of these
+        present = {
+            p.notify_type for m in sa.messages for p in m.payloads if isinstance(p, Ikev2NotifyPayload)
+        }
+        if reg.N_AUTHENTICATION_FAILED in present:
+            out.extend(_auth_failed(sa, exchanges, ctx))
+        if reg.N_NO_PROPOSAL_CHOSEN in present:
+            out.extend(_no_proposal(sa, exchanges, ctx))
+        if reg.N_INVALID_KE_PAYLOAD in present:
+            out.extend(_invalid_ke(sa, exchanges, ctx))
         out.extend(_selectors(sa, exchanges, ctx))
-        out.extend(_rekey_collisions(sa, exchanges, ctx))
-        out.extend(_duplicate_rekeys(sa, exchanges))
-        out.extend(_invalid_spi(sa, ctx))
-        out.extend(_cookie_and_redirect(sa, exchanges))
+        if reg.N_REKEY_SA in present:
+            out.extend(_rekey_collisions(sa, exchanges, ctx))
+            out.extend(_duplicate_rekeys(sa, exchanges))
+        if reg.N_INVALID_SPI in present:
+            out.extend(_invalid_spi(sa, ctx))
+        if reg.N_COOKIE in present or reg.N_REDIRECT in present:
+            out.extend(_cookie_and_redirect(sa, exchanges))
     return out
 
 

@@ -138,8 +138,10 @@ class MessageDecryptor:
                 broken,
             )
             return None
-        ivs = self._iv_for(state, header)
-        found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
+        found, last_reason = self._chained(state, header, ciphertext), ""
+        if found is None:
+            ivs = self._iv_for(state, header)
+            found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
         self._advance_iv(state, header, ciphertext)
         if found is not None:
             candidate, result = found
@@ -158,6 +160,23 @@ class MessageDecryptor:
             msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
             self._report_key_failure(state, msg)
         return None
+
+    def _chained(
+        self, state: SaState, header: IsakmpHeader, ciphertext: bytes
+    ) -> tuple[KeyCandidate, Decryption] | None:
+        """The usual case, and the first pair ``_first_decryption`` tries: the adopted keys with the
+        IV the exchange chains on (phase 1's, or the exchange's after its first message), before
+        the fallback IVs are computed (two hashes per quick mode message)."""
+        selected, policy = state.selected, state.policy
+        if selected is None or policy is None or state.phase1_iv is None or state.initial_iv is None:
+            return None
+        iv = state.phase1_iv if header.message_id == 0 else state.exchange_ivs.get(header.message_id)
+        if iv is None:
+            return None
+        result = try_decrypt(
+            policy.encryption_algorithm, selected.encryption_key, iv, ciphertext, header.next_payload
+        )
+        return (selected, result) if isinstance(result, Decryption) else None
 
     def _first_decryption(
         self, state: SaState, header: IsakmpHeader, ciphertext: bytes, ivs: list[bytes]

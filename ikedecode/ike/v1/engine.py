@@ -169,7 +169,7 @@ class Ikev1Engine:
             decryption = self._decryptor.decrypt(state, header, data, msg)
             if decryption is not None:
                 msg.payloads = decryption.chain.payloads
-                msg.problems = list(decryption.chain.problems)
+                msg.problems = decryption.chain.problems  # the chain is this message's alone
         else:
             chain = parse_payloads(
                 header.next_payload,
@@ -178,7 +178,7 @@ class Ikev1Engine:
                 else data[HEADER_LENGTH:],
                 HEADER_LENGTH,
             )
-            msg.payloads, msg.problems = chain.payloads, list(chain.problems)
+            msg.payloads, msg.problems = chain.payloads, chain.problems
             if chain.problems:
                 add_once(  # the same parse error once per SA (retransmissions repeat it)
                     sa.findings,
@@ -190,7 +190,7 @@ class Ikev1Engine:
                     chain.problems[0],
                 )
 
-        if uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)
+        if sa.vendor_ids and uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)
             msg.payloads = with_draft_numbers(msg.payloads, msg.problems)
         if header.exchange_type in PHASE1_TYPES:
             self.phase1.message(state, msg, role, step)

@@ -11,7 +11,7 @@ side reaches once the message has been seen, in the names Cisco IOS uses in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ikedecode.ike.messages import UNKNOWN_LABEL
@@ -86,10 +86,16 @@ class ExchangeShape:
     phase: int
     steps: tuple[Step, ...]
     distinct_messages_to_complete: int | None = None  # complete after so many messages, whatever they are
+    # each sender's steps, in order (``step_for`` asks per message)
+    by_sender: dict[Role, tuple[Step, ...]] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        own = {role: tuple(s for s in self.steps if s.sender is role) for role in Role}
+        object.__setattr__(self, "by_sender", own)
 
     def step_for(self, sender: Role, ordinal: int) -> Step | None:
         """The ``ordinal``-th (0-based) distinct message from ``sender`` in this exchange."""
-        own = [s for s in self.steps if s.sender is sender]
+        own = self.by_sender[sender]
         return own[ordinal] if ordinal < len(own) else None
 
     @property

@@ -26,6 +26,7 @@ def verify_message_auth(
     """Sets ``msg.auth_verified`` (None: nothing to check or no way to check) and a note."""
     side = "initiator" if from_initiator else "responder"
     material = state.auth_material
+    auth: Ikev2AuthPayload | None = None  # the first AUTH payload, found in the same pass
     for p in payloads:
         if isinstance(p, Ikev2IdPayload) and p.type == (reg.PT_IDI if from_initiator else reg.PT_IDR):
             material.setdefault(f"id_{side}", p.id_body)
@@ -33,7 +34,8 @@ def verify_message_auth(
             material.setdefault(f"cert_{side}", p.info)  # the first CERT is the signer's (RFC 7296 3.6)
         elif isinstance(p, Ikev2EapPayload):
             material["eap"] = True
-    auth = next((p for p in payloads if isinstance(p, Ikev2AuthPayload)), None)
+        elif auth is None and isinstance(p, Ikev2AuthPayload):
+            auth = p
     if auth is None:
         return
     why_not = _unverifiable(state, side, auth)

@@ -224,14 +224,20 @@ class Ikev2Engine:
         state.seen[digest] = msg
         earlier = exchange.response if response else exchange.request
         chain = parse_ikev2_payloads(header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
-        msg.problems = list(chain.problems)
-        clear = [p for p in chain.payloads if p.type not in ENCRYPTED_TYPES]
-        protected = next((p for p in chain.payloads if p.type in ENCRYPTED_TYPES), None)
+        msg.problems = chain.problems  # the chain's own lists: it is dropped here
+        # the walk stops after an SK / SKF payload: there is at most one, and it is the last
+        clear: list[Ikev2Payload] = chain.payloads
+        protected = clear[-1] if clear and clear[-1].type in ENCRYPTED_TYPES else None
+        if protected is not None:
+            clear = clear[:-1]
         inner: list[Ikev2Payload] | None = None
         if protected is not None:
             msg.encrypted = True
             inner = self.keying.open(state, data, protected, from_initiator, msg, exchange)
-        msg.payloads = clear + (inner if inner is not None else ([protected] if protected else []))
+        if protected is None:
+            msg.payloads = clear
+        else:
+            msg.payloads = clear + (inner if inner is not None else [protected])
         restart = header.exchange_type == reg.IKE_SA_INIT and not response and state.answered_with is not None
         fragment = protected is not None and protected.type == reg.PT_SKF
         if earlier is not None and not restart and not fragment:
@@ -243,7 +249,9 @@ class Ikev2Engine:
         else:
             exchange.request = msg
         readable = protected is None or inner is not None
-        payloads = clear + (inner or [])
+        # what the exchange's handler reads: every payload when readable (the message's own list,
+        # which nothing changes), else only the clear ones
+        payloads = msg.payloads if readable else clear
         if readable:
             notifies = tuple([p.notify_type for p in payloads if isinstance(p, Ikev2NotifyPayload)])
             shape = check_shape(
@@ -254,7 +262,7 @@ class Ikev2Engine:
                 encrypted=protected is not None,
             )
             msg.problems.extend(shape)
-        handlers.handle(self, state, msg, exchange, payloads if readable else clear, data, datagram, readable)
+        handlers.handle(self, state, msg, exchange, payloads, data, datagram, readable)
 
     def _exchange(
         self, state: Ikev2SaState, header: IsakmpHeader, response: bool, from_initiator: bool

@@ -376,15 +376,11 @@ def _child_sa(
     offered = next((p for p in request_sa.proposals if p.number == chosen.number), None)
     tsi = _first(payloads, Ikev2TsPayload, reg.PT_TSI)
     tsr = _first(payloads, Ikev2TsPayload, reg.PT_TSR)
-    transport = any(
-        isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_USE_TRANSPORT_MODE for p in payloads
-    ) and any(
-        isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_USE_TRANSPORT_MODE for p in requested
+    transport = (
+        stages.has_notify(payloads, reg.N_USE_TRANSPORT_MODE) is not None
+        and stages.has_notify(requested, reg.N_USE_TRANSPORT_MODE) is not None
     )
-    rekey = next(
-        (p for p in requested if isinstance(p, Ikev2NotifyPayload) and p.notify_type == reg.N_REKEY_SA),
-        None,
-    )
+    rekey = stages.has_notify(requested, reg.N_REKEY_SA)
     child: dict[str, Any] = {
         "exchange": kind,
         "message_id": f"0x{msg.message_id:08x}",
@@ -481,10 +477,10 @@ def _phase2(state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState) -> Ph
 
 
 def _first(payloads: list[Any], kind: type, payload_type: int | None = None) -> Any:
-    return next(
-        (p for p in payloads if isinstance(p, kind) and payload_type in (None, getattr(p, "type", None))),
-        None,
-    )
+    for p in payloads:  # a loop, not next(generator): called a dozen times per message
+        if isinstance(p, kind) and payload_type in (None, getattr(p, "type", None)):
+            return p
+    return None
 
 
 def _vendor_ids(state: Ikev2SaState, payloads: list[Ikev2Payload], from_initiator: bool) -> None:

@@ -133,8 +133,8 @@ def advance(keying: Ikev2Keying, state: Ikev2SaState, exchange: ExchangeState, m
                 state.key_notes.append(f"{origin}: {exc}")
                 continue
             out.append(KeyCandidate(keys, origin, current.dh_secret, current.dh_origin, origin, stage=n))
-    for material in keying.keyring.ikev2_keys:
-        if (material.initiator_spi, material.responder_spi, material.stage) == (state.spi_i, state.spi_r, n):
+    for material in keying.keyring.ikev2_keys_for(state.spi_i, state.spi_r):
+        if material.stage == n:
             candidate = from_material(material, state.chosen)
             if candidate is not None:
                 out.append(candidate)
@@ -251,10 +251,9 @@ def apply_ppk(keying: Ikev2Keying, state: Ikev2SaState, request: list[Any], msg:
     ppks = keying.keyring.ppks_for(stages.ppk_identity(notify), state.spi_i)
     if ppks:
         return stages.ppk_keys(state.keys.keys, ppks[0].value)
-    for material in keying.keyring.ikev2_keys:
+    for material in keying.keyring.ikev2_keys_for(state.spi_i, state.spi_r):
         if (
-            (material.initiator_spi, material.responder_spi) == (state.spi_i, state.spi_r)
-            and material.stage == state.keys.stage + 1
+            material.stage == state.keys.stage + 1
             and not material.sk_ei
             and material.sk_d
             and material.sk_pi

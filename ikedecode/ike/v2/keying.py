@@ -59,11 +59,10 @@ class Ikev2Keying:
         out = state.key_candidates
         if not state.direct_keys_added and state.spi_r is not None:
             state.direct_keys_added = True
-            for material in self.keyring.ikev2_keys:
-                if material.initiator_spi == state.spi_i and material.responder_spi == state.spi_r:
-                    candidate = from_material(material, state.chosen)
-                    if candidate is not None:
-                        out.append(candidate)
+            for material in self.keyring.ikev2_keys_for(state.spi_i, state.spi_r):
+                candidate = from_material(material, state.chosen)
+                if candidate is not None:
+                    out.append(candidate)
         complete = state.chosen is not None and state.nonce_i and state.nonce_r and state.init_response
         if not state.candidates_complete and complete and state.spi_r is not None:
             state.candidates_complete = True
@@ -452,7 +451,10 @@ class _Ke:
 
 
 def _first(payloads: list[Any], kind: type) -> Any:
-    return next((p for p in payloads if isinstance(p, kind)), None)
+    for p in payloads:
+        if isinstance(p, kind):
+            return p
+    return None
 
 
 def _first_data(payloads: list[Any], kind: type) -> bytes | None:

@@ -39,12 +39,12 @@ def additional_methods(chosen: Ikev2Proposal | None) -> list[tuple[int, int]]:
     asks for, in ADDKE order; a NONE (0) transform is no exchange (RFC 9370 section 2.1.2)."""
     if chosen is None:
         return []
-    out = []
-    for n in range(1, 8):
-        transform = chosen.first(ADDKE_FIRST_TYPE + n - 1)
-        if transform is not None and transform.transform_id:
-            out.append((n, transform.transform_id))
-    return out
+    first: dict[int, int] = {}  # ADDKE number -> the ID of the first transform of its type
+    for transform in chosen.transforms:  # one pass: most proposals have no ADDKE transform at all
+        n = transform.transform_type - ADDKE_FIRST_TYPE + 1
+        if 1 <= n <= 7 and n not in first:
+            first[n] = transform.transform_id
+    return [(n, first[n]) for n in sorted(first) if first[n]] if first else []
 
 
 def method_name(group: int) -> str:
@@ -87,9 +87,10 @@ def ke_pair(request: list[Any], response: list[Any]) -> tuple[Ikev2KePayload, Ik
 
 
 def has_notify(payloads: list[Any], notify_type: int) -> Ikev2NotifyPayload | None:
-    return next(
-        (p for p in payloads if isinstance(p, Ikev2NotifyPayload) and p.notify_type == notify_type), None
-    )
+    for p in payloads:  # a loop, not next(generator): asked several times of every IKE_AUTH message
+        if isinstance(p, Ikev2NotifyPayload) and p.notify_type == notify_type:
+            return p
+    return None
 
 
 def next_stage_keys(

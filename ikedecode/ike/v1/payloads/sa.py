@@ -22,7 +22,7 @@ from ikedecode.ike.registry.ipsec_attributes import (
     IPSEC_GROUP_DESCRIPTION,
     IPSEC_KEY_LENGTH,
 )
-from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, parse_attributes
+from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, transform_attributes
 from ikedecode.ike.v1.payloads.base import Payload, hex_text, need, plural
 
 SUBSTRUCTURE_MIN = 8  # proposal and transform headers are 8 bytes before SPI / attributes
@@ -237,7 +237,7 @@ def _decode_transforms(
         raw_proposal, start, base_offset, NEXT_TRANSFORM, MAX_TRANSFORMS, "transform", problems
     ):
         number, transform_id = struct.unpack_from("!BB", raw, 4)
-        attributes, attribute_problems = parse_attributes(raw[8:], context, at + 8)
+        attributes, attribute_problems = transform_attributes(raw[8:], context, at + 8)
         problems.extend(attribute_problems)
         transforms.append(Transform(number, transform_id, attributes, protocol_id, at))
     return transforms

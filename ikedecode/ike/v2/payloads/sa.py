@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ TRANSFORM_HEADER = struct.Struct("!BxHBBH")  # last/more | reserved | length | t
 MORE_PROPOSALS, MORE_TRANSFORMS = 2, 3  # RFC 7296 3.3.1 / 3.3.2
 MAX_PROPOSALS = MAX_TRANSFORMS = 256
 ATTRIBUTE_FORMAT_TV = 0x8000  # RFC 7296 3.3.5 AF bit
+NO_ATTRIBUTES: tuple[()] = ()
 
 
 @dataclass(slots=True)
@@ -45,7 +47,9 @@ class Ikev2Transform:
 
     transform_type: int
     transform_id: int
-    attributes: list[TransformAttribute] = field(default_factory=list)
+    # read, never changed; a transform without attributes (most: RFC 7296 3.3.5 defines Key Length
+    # only) shares the empty tuple instead of holding a list of its own
+    attributes: Sequence[TransformAttribute] = field(default_factory=list)
     offset: int = 0
 
     @property
@@ -111,7 +115,10 @@ class Ikev2Proposal:
         return [t for t in self.transforms if t.transform_type == transform_type]
 
     def first(self, transform_type: int) -> Ikev2Transform | None:
-        return next((t for t in self.transforms if t.transform_type == transform_type), None)
+        for t in self.transforms:  # a loop, not next(generator): the properties below ask per use
+            if t.transform_type == transform_type:
+                return t
+        return None
 
     @property
     def encryption(self) -> Ikev2Transform | None:
@@ -218,7 +225,7 @@ def _transforms(data: bytes, base: int, count: int, where: str, problems: list[s
         attributes = (
             _attributes(data[position + 8 : position + length], base + position + 8, where, problems)
             if length > 8
-            else []  # most transforms carry no attribute (RFC 7296 3.3.5: only Key Length is defined)
+            else NO_ATTRIBUTES  # most transforms carry none (RFC 7296 3.3.5: only Key Length is defined)
         )
         transforms.append(Ikev2Transform(transform_type, transform_id, attributes, base + position))
         position += length
