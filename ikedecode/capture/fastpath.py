@@ -21,7 +21,9 @@ FastLink = tuple[int, int | None, str]
 class FastPathSink(Protocol):
     """The frames' accounting and general path, on the reader's side of a format's fast scan."""
 
-    def fast_frames(self, frame: int, count: int, first_time_ns: int, last_time_ns: int, link_name: str) -> None:
+    def fast_frames(
+        self, frame: int, count: int, first_time_ns: int, last_time_ns: int, link_name: str
+    ) -> None:
         """``count`` consecutive frames, the last of them ``frame``, were batched as plain ESP; all
         of them were read over the link type ``link_name`` (as in ``linklayer.LINK_TYPES``)."""
 

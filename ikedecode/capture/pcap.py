@@ -157,7 +157,9 @@ class PcapReader:
                             if frame == run_full_frame:
                                 batch.add_span(buf[span_start:pos])
                                 span_start = -1
-                                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name)
+                                fast_frames_done(
+                                    frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name
+                                )
                                 yield batch.seal()
                                 batch = EspBatch()
                                 meta = batch.meta

@@ -13,6 +13,7 @@ import math
 import struct
 from collections.abc import Iterator, Mapping, Sized
 from dataclasses import dataclass
+from typing import cast
 
 from .batch import META_FIELDS, EspBatch
 from .datagram import Datagram, Kind
@@ -73,19 +74,19 @@ def timestamp_scale(tsresol: int) -> tuple[int, int]:
     return NS_PER_SECOND // common, units_per_second // common
 
 
-FastInterface = tuple[int, str, bool, int, int, int, int, int, int | None, int, int, int]
+FastInterface = tuple[int, str, int, int, int, int, int, int | None, int, int, int]
 
 
 def _fast_interface(interface: Interface, links: Mapping[int, FastLink]) -> FastInterface:
-    """What ``PcapngReader.esp_batches`` needs of an interface: link type, its name, whether it
-    has a fast path, the minimum captured length, ``fastpath.ipv4_test``'s four values (from the
+    """What ``PcapngReader.esp_batches`` needs of an interface: link type, its name, the minimum
+    captured length for the fast path (none: beyond any), ``fastpath.ipv4_test``'s four values (from the
     block's start), the EtherType's offset for ``plain_esp``, and the timestamp's scale."""
     link = links.get(interface.linktype)
     scale = interface.ts_mul, interface.ts_div, interface.offset_ns
     if link is None:
-        return (interface.linktype, "", False, 0, EPB_DATA_OFFSET, 0, 1, -1, None, *scale)
+        return (interface.linktype, "", 1 << 62, EPB_DATA_OFFSET, 0, 1, -1, None, *scale)
     ip_at, mask, word, ether_at = ipv4_test(link, EPB_DATA_OFFSET)
-    return (interface.linktype, link[2], True, link[0] + 28, ip_at, mask, word, ether_at, link[1], *scale)
+    return (interface.linktype, link[2], link[0] + 28, ip_at, mask, word, ether_at, link[1], *scale)
 
 
 class PcapngReader:
@@ -228,8 +229,8 @@ class PcapngReader:
             end = len(buf)
             if self.interfaces is not section or len(self.interfaces) != defined:
                 section, defined = self.interfaces, len(self.interfaces)
-                # EPB: type, total length, interface, timestamp high and low, captured and original length
-                unpack_epb = struct.Struct(self._order + "IIIIIII").unpack_from
+                # EPB: type, total length, interface, timestamp high and low, captured length
+                unpack_epb = struct.Struct(self._order + "IIIIII").unpack_from
                 u32 = self._u32
                 per_interface = [_fast_interface(interface, links) for interface in section]
             current = -1  # the interface whose parameters are loaded below
@@ -238,9 +239,9 @@ class PcapngReader:
             span_start = -1  # as in PcapReader.esp_batches
             shift = run_first_frame = run_full_frame = run_first_ns = 0
             run_link_name = ""
-            record = None  # an EPB's packet for the general path
+            record: Record | None = None  # an EPB's packet for the general path
             while pos + EPB_MIN_LEN <= end:
-                block_type, block_len, interface_id, ts_high, ts_low, caplen, orig_len = unpack_epb(buf, pos)
+                block_type, block_len, interface_id, ts_high, ts_low, caplen = unpack_epb(buf, pos)
                 if (
                     block_type != EPB_TYPE
                     or EPB_MIN_LEN + caplen > block_len
@@ -252,12 +253,14 @@ class PcapngReader:
                 if interface_id != current:
                     if interface_id >= defined:
                         break
-                    (linktype, link_name, fast, min_caplen, ip_at, ipv4_mask, ipv4_word, ether_at,
+                    (linktype, link_name, min_caplen, ip_at, ipv4_mask, ipv4_word, ether_at,
                      type_offset, ts_mul, ts_div, offset_ns) = per_interface[interface_id]  # fmt: skip
                     if span_start >= 0 and link_name != run_link_name:
                         batch.add_span(buf[span_start:pos])
                         span_start = -1
-                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name)
+                        fast_frames_done(
+                            frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name
+                        )
                     current, high = interface_id, -1
                 frame += 1
                 if ts_div == 1:  # the high word's part of the time only when it changes
@@ -272,7 +275,7 @@ class PcapngReader:
                 data_end = pos + EPB_DATA_OFFSET + caplen
                 ip = pos + ip_at
                 esp_start = 0
-                if fast and caplen >= min_caplen:
+                if caplen >= min_caplen:  # never on an interface without a fast path
                     word, ip_length, fragment, protocol = unpack_ip(buf, ip - 2)
                     if word & ipv4_mask == ipv4_word:
                         if (
@@ -281,13 +284,32 @@ class PcapngReader:
                             and 28 <= ip_length <= data_end - ip
                             and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
                         ):
-                            ip_end = ip + ip_length
+                            # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                            if span_start < 0:
+                                span_start = pos
+                                shift = batch.size - pos
+                                run_first_frame = frame
+                                run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
+                                run_first_ns = time_ns
+                                run_link_name = link_name
+                            ip += shift
                             esp_start = ip + 20
-                        else:
-                            ip_end, esp_start = plain_esp(
-                                buf, pos + EPB_DATA_OFFSET, data_end, ip, type_offset, nat_t
-                            )
-                if esp_start:
+                            meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
+                            pos += block_len
+                            if frame == run_full_frame:
+                                batch.add_span(buf[span_start:pos])
+                                span_start = -1
+                                fast_frames_done(
+                                    frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name
+                                )
+                                yield batch.seal()
+                                batch = EspBatch()
+                                meta = batch.meta
+                            continue
+                        ip_end, esp_start = plain_esp(
+                            buf, pos + EPB_DATA_OFFSET, data_end, ip, type_offset, nat_t
+                        )
+                if esp_start:  # plain ESP of another kind (NAT-T)
                     if span_start < 0:
                         span_start = pos
                         shift = batch.size - pos
@@ -306,7 +328,7 @@ class PcapngReader:
                         batch = EspBatch()
                         meta = batch.meta
                     continue
-                record = linktype, time_ns, buf[pos + EPB_DATA_OFFSET : data_end], orig_len
+                record = linktype, time_ns, buf[pos + EPB_DATA_OFFSET : data_end], u32(buf, pos + 24)[0]
                 pos += block_len
                 frame -= 1  # counted again below, with the general path's blocks
                 break
@@ -322,7 +344,7 @@ class PcapngReader:
                     break
                 if outcome is None:
                     continue
-                record = outcome  # type: ignore[assignment]
+                record = cast(Record, outcome)
                 frame += 1
                 if pending_fragments:
                     sink.expire_fragments(frame, record[1])

@@ -230,7 +230,9 @@ class CaptureReader(FrameAccounting):
 
     # -- the fast scans' sink (fastpath.FastPathSink) ---------------------------------------------
 
-    def fast_frames(self, frame: int, count: int, first_time_ns: int, last_time_ns: int, link_name: str) -> None:
+    def fast_frames(
+        self, frame: int, count: int, first_time_ns: int, last_time_ns: int, link_name: str
+    ) -> None:
         """Book ``count`` ESP frames the fast scan batched, the last of them ``frame``."""
         stats = self.stats
         if stats.first_time is None:
