@@ -21,6 +21,7 @@ import pytest
 
 from ikedecode.capture import CaptureReader, source
 from ikedecode.capture.batch import FRAME, META_FIELDS, TIME_NS, EspBatch
+from ikedecode.capture.pcapng import PcapngReader
 from ikedecode.capture.records import RecordIterator, RecordSource
 from tests.capture.builders import (
     epb,
@@ -241,3 +242,19 @@ def test_captures_converted_to_pcapng_read_alike_and_like_the_pcap(path: Path, t
     from_pcap = CaptureReader(io.BytesIO(path.read_bytes()))
     assert _items(from_pcap.items(3)) == fast[0]
     assert from_pcap.stats == fast[1]
+
+
+def test_batched_reading_of_pcapng_takes_the_fast_scan(monkeypatch):
+    booked: list[tuple] = []
+    book = CaptureReader.fast_frames
+
+    def spy(self: CaptureReader, *run: object) -> None:
+        booked.append(run)
+        book(self, *run)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CaptureReader, "fast_frames", spy)
+    reader = CaptureReader(io.BytesIO(_capture(_packets(0, 24, interfaces=4))))  # all with a fast path
+    assert isinstance(reader.records, PcapngReader)
+    batched = sum(item.count for item in reader.items(512) if isinstance(item, EspBatch))
+    assert sum(run[1] for run in booked) == batched == reader.stats.esp > 0
+    assert {run[4] for run in booked} == {"ethernet", "raw-ip", "linux-sll", "linux-sll2"}
