@@ -59,8 +59,8 @@ class EspBatch:
 
     def add_span(self, data: bytes) -> None:
         """Bytes whose packets the caller has already entered in ``meta``, offsets counted from
-        ``size`` before the call (the pcap fast scan: a run of frames copied out of the file buffer
-        at once)."""
+        ``size`` before the call (the pcap and pcapng fast scans: a run of frames copied out of the
+        file buffer at once)."""
         self._parts.append(data)
         self.size += len(data)
 

@@ -1,13 +1,14 @@
 """Stage 1 of a capture read in parallel chunks: one chunk's bytes in, its items and accounting out.
 
-``scan_chunk`` is a pure function (no I/O): it reads one ``Chunk`` (capture/chunks.py) with the
-same readers as a sequential read (``PcapReader.esp_batches``' fast path included), numbering
-frames from the chunk's ``records_before``, and returns a ``ChunkScan``: the chunk's IKE and AH
-``Datagram``s and ESP batches in capture order, its statistics and every record's time. What
-needs the capture before the chunk is left to the main process (``ChunkJoiner``): IP fragments of
-the protocols the classifier wants come out as ``DeferredFragment``s, counted as the sequential
-reader counts them before reassembly (packets, link type, ``ip_fragments``); a fragment the
-classifier does not want is "other" and a snaplen-truncated one malformed, here as there.
+``scan_chunk`` is a pure function (no I/O): it reads one ``Chunk`` (capture/chunks.py) with the same
+readers as a sequential read (the fast scans, ``PcapReader.esp_batches`` and
+``PcapngReader.esp_batches``, included), numbering frames from the chunk's ``records_before``, and
+returns a ``ChunkScan``: the chunk's IKE and AH ``Datagram``s and ESP batches in capture order, its
+statistics and every record's time. What needs the capture before the chunk is left to the main
+process (``ChunkJoiner``): IP fragments of the protocols the classifier wants come out as
+``DeferredFragment``s, counted as the sequential reader counts them before reassembly (packets, link
+type, ``ip_fragments``); a fragment the classifier does not want is "other" and a snaplen-truncated
+one malformed, here as there.
 """
 
 from __future__ import annotations

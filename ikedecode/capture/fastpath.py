@@ -2,8 +2,9 @@
 format reader's fast scan hands the frames it does not batch itself to.
 
 ``CaptureReader.items`` batches plain ESP (the bulk of a concentrator's capture) without building
-a per-packet object. Over classic pcap the whole loop runs inside ``PcapReader.esp_batches``,
-right in the file buffer; over other formats the reader calls ``plain_esp`` per frame.
+a per-packet object. Over classic pcap and pcapng the whole loop runs inside the format reader's
+``esp_batches`` (``PcapReader``, ``PcapngReader``), right in the file buffer; over other record
+sources (merged files, watched records) the reader calls ``plain_esp`` per frame.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ FastLink = tuple[int, int | None, str]
 class FastPathSink(Protocol):
     """The frames' accounting and general path, on the reader's side of a format's fast scan."""
 
-    def fast_frames(self, frame: int, count: int, first_time_ns: int, last_time_ns: int) -> None:
-        """``count`` consecutive frames, the last of them ``frame``, were batched as plain ESP."""
+    def fast_frames(
+        self, frame: int, count: int, first_time_ns: int, last_time_ns: int, link_name: str
+    ) -> None:
+        """``count`` consecutive frames, the last of them ``frame``, were batched as plain ESP; all
+        of them were read over the link type ``link_name`` (as in ``linklayer.LINK_TYPES``)."""
 
     def expire_fragments(self, frame: int, time_ns: int) -> None:
         """Frame ``frame`` was read while IP fragments wait for reassembly."""
@@ -30,6 +34,20 @@ class FastPathSink(Protocol):
         self, frame: int, time_ns: int, linktype: int, data: bytes, orig_len: int
     ) -> Datagram | None:
         """A frame the scan did not batch: the datagram it completes, if any (as when iterating)."""
+
+
+def ipv4_test(link: FastLink, header_len: int) -> tuple[int, int, int, int]:
+    """How a fast scan recognises plain IPv4 in a record of ``link`` whose frame starts
+    ``header_len`` bytes after the record: ``(ip_at, mask, word, ether_at)``, the IPv4 header's
+    position from the record's start; ``unpack("!I", buf, record + ip_at - 2)[0] & mask == word``
+    tests the version/IHL byte 0x45 and, where the EtherType lies right before the IPv4 header
+    (Ethernet, Linux SLL), the EtherType 0x0800 in the same word; elsewhere a distant EtherType
+    (Linux SLL2) is at ``record + ether_at`` (-1: none to test)."""
+    ip_offset, type_offset, _name = link
+    ip_at = header_len + ip_offset
+    if type_offset is not None and type_offset == ip_offset - 2:
+        return ip_at, 0xFFFFFF00, 0x08004500, -1
+    return ip_at, 0xFF00, 0x4500, -1 if type_offset is None else header_len + type_offset
 
 
 def plain_esp(

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sized
 from .batch import META_FIELDS, EspBatch
 from .datagram import Datagram, Kind
 from .errors import CaptureError
-from .fastpath import FastLink, FastPathSink, plain_esp
+from .fastpath import FastLink, FastPathSink, ipv4_test, plain_esp
 from .records import MAX_RECORD_BYTES, RecordIterator
 from .source import ByteSource
 
@@ -101,20 +101,13 @@ class PcapReader:
         fast_frames_done = sink.fast_frames
         other_frame = sink.other_frame
         kind_esp = Kind.ESP
-        ip_offset, type_offset, _link_name = link
+        ip_offset, type_offset, link_name = link
         min_caplen = ip_offset + 28  # IPv4 header + ESP's SPI and sequence number at least
-        ip_at = RECORD_HEADER_LEN + ip_offset  # from the record header
         # One unpack per frame reads what the fast path tests (in network byte order, from two
-        # bytes before the IPv4 header): those two bytes with version/IHL and TOS as one word,
-        # total length, flags/fragment offset, protocol. Where the EtherType lies right before
-        # the IPv4 header (Ethernet, Linux SLL) it is tested in the same word (0x0800, 0x45);
-        # elsewhere only the 0x45 is, and a distant EtherType (Linux SLL2) separately.
+        # bytes before the IPv4 header): those two bytes with version/IHL and TOS as one word
+        # (fastpath.ipv4_test), total length, flags/fragment offset, protocol.
         unpack_ip = struct.Struct("!IHxxHxB").unpack_from
-        if type_offset is not None and type_offset == ip_offset - 2:
-            ipv4_mask, ipv4_word, ether_at = 0xFFFFFF00, 0x08004500, -1
-        else:
-            ipv4_mask, ipv4_word = 0xFF00, 0x4500
-            ether_at = -1 if type_offset is None else RECORD_HEADER_LEN + type_offset
+        ip_at, ipv4_mask, ipv4_word, ether_at = ipv4_test(link, RECORD_HEADER_LEN)
         frame = self.records_read
         second = second_ns = 0  # the last record's seconds, and them in nanoseconds
         batch = EspBatch()
@@ -164,7 +157,9 @@ class PcapReader:
                             if frame == run_full_frame:
                                 batch.add_span(buf[span_start:pos])
                                 span_start = -1
-                                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns)
+                                fast_frames_done(
+                                    frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name
+                                )
                                 yield batch.seal()
                                 batch = EspBatch()
                                 meta = batch.meta
@@ -185,7 +180,7 @@ class PcapReader:
                     if frame == run_full_frame:
                         batch.add_span(buf[span_start:pos])
                         span_start = -1
-                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns)
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name)
                         yield batch.seal()
                         batch = EspBatch()
                         meta = batch.meta
@@ -194,7 +189,7 @@ class PcapReader:
                 if span_start >= 0:
                     batch.add_span(buf[span_start:pos])
                     span_start = -1
-                    fast_frames_done(frame - 1, frame - run_first_frame, run_first_ns, meta[-5])
+                    fast_frames_done(frame - 1, frame - run_first_frame, run_first_ns, meta[-5], link_name)
                 self.records_read = frame
                 datagram = other_frame(
                     frame,
@@ -220,7 +215,7 @@ class PcapReader:
                 yield datagram
             if span_start >= 0:
                 batch.add_span(buf[span_start:pos])
-                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5])
+                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], link_name)
             source.pos = pos
             self.records_read = frame
             if pos + RECORD_HEADER_LEN <= end:

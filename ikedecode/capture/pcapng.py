@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Iterator, Mapping, Sized
 from dataclasses import dataclass
+from typing import cast
 
+from .batch import META_FIELDS, EspBatch
+from .datagram import Datagram, Kind
 from .errors import CaptureError
+from .fastpath import FastLink, FastPathSink, ipv4_test, plain_esp
 from .records import MAX_RECORD_BYTES, SHORT_PACKET_BLOCK, UNDEFINED_INTERFACE, Record, RecordIterator
 from .source import ByteSource
 
@@ -67,6 +72,21 @@ def timestamp_scale(tsresol: int) -> tuple[int, int]:
     units_per_second = (2 if tsresol & 0x80 else 10) ** exponent
     common = math.gcd(NS_PER_SECOND, units_per_second)
     return NS_PER_SECOND // common, units_per_second // common
+
+
+FastInterface = tuple[int, str, int, int, int, int, int, int | None, int, int, int]
+
+
+def _fast_interface(interface: Interface, links: Mapping[int, FastLink]) -> FastInterface:
+    """What ``PcapngReader.esp_batches`` needs of an interface: link type, its name, the minimum
+    captured length for the fast path (none: beyond any), ``fastpath.ipv4_test``'s four values (from the
+    block's start), the EtherType's offset for ``plain_esp``, and the timestamp's scale."""
+    link = links.get(interface.linktype)
+    scale = interface.ts_mul, interface.ts_div, interface.offset_ns
+    if link is None:
+        return (interface.linktype, "", 1 << 62, EPB_DATA_OFFSET, 0, 1, -1, None, *scale)
+    ip_at, mask, word, ether_at = ipv4_test(link, EPB_DATA_OFFSET)
+    return (interface.linktype, link[2], link[0] + 28, ip_at, mask, word, ether_at, link[1], *scale)
 
 
 class PcapngReader:
@@ -178,6 +198,177 @@ class PcapngReader:
             if outcome is not None:
                 self.records_read += 1
                 yield outcome  # type: ignore[misc]
+
+    def esp_batches(  # noqa: C901, PLR0912, PLR0915 - one loop, kept flat for speed (docs/architecture.md)
+        self,
+        links: Mapping[int, FastLink],
+        nat_t: bool,
+        batch_packets: int,
+        pending_fragments: Sized,
+        sink: FastPathSink,
+    ) -> Iterator[Datagram | EspBatch]:
+        """``PcapReader.esp_batches`` over pcapng: plain ESP over IPv4 in Enhanced Packet Blocks
+        complete in the buffer, on interfaces whose link type is in ``links``
+        (``linklayer.FAST_LINKS``), is batched right in the file buffer; every other packet of an
+        EPB is sliced out for ``sink.other_frame``, and every other block (another block type, one
+        crossing the buffer's end, an EPB of an undefined interface, anything odd) is read by the
+        general path (``_next_block``) exactly as when iterating."""
+        source = self._source
+        unpack_ip = struct.Struct("!IHxxHxB").unpack_from  # as in PcapReader.esp_batches
+        fast_frames_done = sink.fast_frames
+        other_frame = sink.other_frame
+        kind_esp = Kind.ESP
+        frame = self.records_read
+        batch = EspBatch()
+        meta = batch.meta
+        meta_limit = batch_packets * META_FIELDS
+        section: list[Interface] | None = None  # the interface list the parameters below are for
+        defined = 0
+        while True:
+            buf, pos = source.buf, source.pos
+            end = len(buf)
+            if self.interfaces is not section or len(self.interfaces) != defined:
+                section, defined = self.interfaces, len(self.interfaces)
+                # EPB: type, total length, interface, timestamp high and low, captured length
+                unpack_epb = struct.Struct(self._order + "IIIIII").unpack_from
+                u32 = self._u32
+                per_interface = [_fast_interface(interface, links) for interface in section]
+            current = -1  # the interface whose parameters are loaded below
+            high = -1  # the timestamp's high word whose part of the time ``high_ns`` is
+            time_ns = self._last_time_ns
+            span_start = -1  # as in PcapReader.esp_batches
+            shift = run_first_frame = run_full_frame = run_first_ns = 0
+            run_link_name = ""
+            record: Record | None = None  # an EPB's packet for the general path
+            while pos + EPB_MIN_LEN <= end:
+                block_type, block_len, interface_id, ts_high, ts_low, caplen = unpack_epb(buf, pos)
+                if (
+                    block_type != EPB_TYPE
+                    or EPB_MIN_LEN + caplen > block_len
+                    or block_len & 3
+                    or pos + block_len > end
+                    or u32(buf, pos + block_len - 4)[0] != block_len
+                ):
+                    break
+                if interface_id != current:
+                    if interface_id >= defined:
+                        break
+                    (linktype, link_name, min_caplen, ip_at, ipv4_mask, ipv4_word, ether_at,
+                     type_offset, ts_mul, ts_div, offset_ns) = per_interface[interface_id]  # fmt: skip
+                    if span_start >= 0 and link_name != run_link_name:
+                        batch.add_span(buf[span_start:pos])
+                        span_start = -1
+                        fast_frames_done(
+                            frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name
+                        )
+                    current, high = interface_id, -1
+                frame += 1
+                if ts_div == 1:  # the high word's part of the time only when it changes
+                    if ts_high != high:
+                        high = ts_high
+                        high_ns = (ts_high << 32) * ts_mul + offset_ns
+                    time_ns = high_ns + ts_low * ts_mul
+                else:
+                    time_ns = ((ts_high << 32 | ts_low) * ts_mul) // ts_div + offset_ns
+                if pending_fragments:
+                    sink.expire_fragments(frame, time_ns)
+                data_end = pos + EPB_DATA_OFFSET + caplen
+                ip = pos + ip_at
+                esp_start = 0
+                if caplen >= min_caplen:  # never on an interface without a fast path
+                    word, ip_length, fragment, protocol = unpack_ip(buf, ip - 2)
+                    if word & ipv4_mask == ipv4_word:
+                        if (
+                            protocol == 50
+                            and not fragment & 0x3FFF
+                            and 28 <= ip_length <= data_end - ip
+                            and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
+                        ):
+                            # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                            if span_start < 0:
+                                span_start = pos
+                                shift = batch.size - pos
+                                run_first_frame = frame
+                                run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
+                                run_first_ns = time_ns
+                                run_link_name = link_name
+                            ip += shift
+                            esp_start = ip + 20
+                            meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
+                            pos += block_len
+                            if frame == run_full_frame:
+                                batch.add_span(buf[span_start:pos])
+                                span_start = -1
+                                fast_frames_done(
+                                    frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name
+                                )
+                                yield batch.seal()
+                                batch = EspBatch()
+                                meta = batch.meta
+                            continue
+                        ip_end, esp_start = plain_esp(
+                            buf, pos + EPB_DATA_OFFSET, data_end, ip, type_offset, nat_t
+                        )
+                if esp_start:  # plain ESP of another kind (NAT-T)
+                    if span_start < 0:
+                        span_start = pos
+                        shift = batch.size - pos
+                        run_first_frame = frame
+                        run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
+                        run_first_ns = time_ns
+                        run_link_name = link_name
+                    ip += shift
+                    meta += (frame, time_ns, ip, ip + 20, esp_start + shift, ip_end + shift)
+                    pos += block_len
+                    if frame == run_full_frame:
+                        batch.add_span(buf[span_start:pos])
+                        span_start = -1
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name)
+                        yield batch.seal()
+                        batch = EspBatch()
+                        meta = batch.meta
+                    continue
+                record = linktype, time_ns, buf[pos + EPB_DATA_OFFSET : data_end], u32(buf, pos + 24)[0]
+                pos += block_len
+                frame -= 1  # counted again below, with the general path's blocks
+                break
+            if span_start >= 0:
+                batch.add_span(buf[span_start:pos])
+                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name)
+            source.pos = pos
+            self.records_read = frame
+            self._last_time_ns = time_ns
+            if record is None:
+                outcome = self._next_block()
+                if outcome is _STOP:
+                    break
+                if outcome is None:
+                    continue
+                record = cast(Record, outcome)
+                frame += 1
+                if pending_fragments:
+                    sink.expire_fragments(frame, record[1])
+            else:
+                frame += 1
+            self.records_read = frame
+            record_link, record_ns, data, record_orig_len = record
+            datagram = other_frame(frame, record_ns, record_link, data, record_orig_len)
+            if datagram is None:
+                continue
+            if datagram.kind is kind_esp:
+                batch.add_datagram(datagram)
+                if batch.count >= batch_packets:
+                    yield batch.seal()
+                    batch = EspBatch()
+                    meta = batch.meta
+                continue
+            if batch.count:
+                yield batch.seal()
+                batch = EspBatch()
+                meta = batch.meta
+            yield datagram
+        if batch.count:
+            yield batch.seal()
 
     def _next_block(self) -> Record | None | object:
         """Process the block at the current position: a packet record, None, or ``_STOP`` at the end."""

@@ -30,6 +30,7 @@ from .ip import IP_PARSERS, IPV6_WALKED_HEADERS
 from .linklayer import FAST_LINKS, LINK_TYPES, NOT_IP, unknown_link_type_name
 from .malformed import Malformed
 from .pcap import PcapReader
+from .pcapng import PcapngReader
 from .records import BROKEN_RECORD_REASONS, RecordSource
 from .source import ByteSource
 
@@ -97,7 +98,6 @@ class CaptureReader(FrameAccounting):
         self._iterator: Iterator[Datagram | EspBatch] | None = None
         self._owned_stream: BinaryIO | None = None
         self._finished = False
-        self._fast_link_name = ""  # link type name of the frames the pcap fast scan batches
 
     @property
     def records(self) -> RecordSource:
@@ -175,14 +175,15 @@ class CaptureReader(FrameAccounting):
         batch = EspBatch() if batch_packets else None
         nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
         try:
-            if batch is not None and isinstance(self._records, PcapReader):
-                fast = FAST_LINKS.get(self._records.linktype)
+            records = self._records
+            if batch is not None and isinstance(records, PcapReader):
+                fast = FAST_LINKS.get(records.linktype)
                 if fast is not None:
-                    self._fast_link_name = fast[2]
-                    yield from self._records.esp_batches(
-                        fast, nat_t, batch_packets, reassembler.pending, self
-                    )
+                    yield from records.esp_batches(fast, nat_t, batch_packets, reassembler.pending, self)
                     return
+            elif batch is not None and isinstance(records, PcapngReader):
+                yield from records.esp_batches(FAST_LINKS, nat_t, batch_packets, reassembler.pending, self)
+                return
             for linktype, time_ns, data, orig_len in self._records:
                 self._frames = frame = self._frames + 1
                 stats.packets += 1
@@ -227,16 +228,18 @@ class CaptureReader(FrameAccounting):
         finally:
             self._finish()
 
-    # -- the pcap fast scan's sink (fastpath.FastPathSink) -----------------------------------------
+    # -- the fast scans' sink (fastpath.FastPathSink) ---------------------------------------------
 
-    def fast_frames(self, frame: int, count: int, first_time_ns: int, last_time_ns: int) -> None:
+    def fast_frames(
+        self, frame: int, count: int, first_time_ns: int, last_time_ns: int, link_name: str
+    ) -> None:
         """Book ``count`` ESP frames the fast scan batched, the last of them ``frame``."""
         stats = self.stats
         if stats.first_time is None:
             stats.first_time = first_time_ns / 1e9
         stats.packets += count
         stats.esp += count
-        stats.link_types[self._fast_link_name] += count
+        stats.link_types[link_name] += count
         stats.last_time = last_time_ns / 1e9
         self._frames = frame
 
