@@ -232,7 +232,7 @@ class SaFacts:
             if m.exchange == "quick":
                 by_id.setdefault(m.message_id, []).append(m)
         out = [
-            QuickModeFacts(self, exchange, by_id[exchange.message_id])
+            QuickModeFacts(exchange, by_id[exchange.message_id])
             for exchange in self.sa.phase2.values()
             if exchange.exchange == "quick" and exchange.message_id in by_id
         ]
@@ -292,9 +292,10 @@ class SaFacts:
 
 @dataclass
 class QuickModeFacts:
-    """One quick mode: its messages by label and what they carried (decrypted payloads)."""
+    """One quick mode: its messages by label and what they carried (decrypted payloads). What it
+    asks of its IKE SA's other messages takes the SA's facts as an argument: a reference back to
+    them would make each SA's facts a reference cycle, garbage only a full collection frees."""
 
-    sa_facts: SaFacts
     exchange: Phase2Exchange
     messages: list[IkeMessage]
 
@@ -357,31 +358,28 @@ class QuickModeFacts:
             return {"local": self.initiator, "remote": self.responder}
         return None
 
-    def refusal(self) -> list[Notification]:
+    def refusal(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode responder sent after QM1 and before QM2 / the next QM1."""
         qm1 = self.label(Label.QM1)
         if qm1 is None or self.label(Label.QM2) is not None:
             return []
-        facts = self.sa_facts
         infos = facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
         return facts.error_notifies_in(infos)
 
-    def rejection_of_qm2(self) -> list[Notification]:
+    def rejection_of_qm2(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode initiator sent after QM2 instead of QM3."""
         qm2 = self.label(Label.QM2)
         if qm2 is None or self.label(Label.QM3) is not None:
             return []
-        facts = self.sa_facts
         infos = facts.informationals_from(self.initiator, qm2.time, facts.next_quick_mode_after(qm2.time))
         return facts.error_notifies_in(infos)
 
-    def unreadable_answers_to_qm2(self) -> list[IkeMessage]:
+    def unreadable_answers_to_qm2(self, facts: SaFacts) -> list[IkeMessage]:
         """Encrypted informationals nobody can read that the initiator sent right after QM2 instead of
         QM3 (within REFUSAL_WINDOW, before QM2 came again): taken for its refusal of QM2."""
         qm2 = self.label(Label.QM2)
         if qm2 is None or self.label(Label.QM3) is not None or self.label(Label.QM1) is None:
             return []
-        facts = self.sa_facts
         copies = facts.all_copies(qm2)
         until = min(
             copies[1].time if len(copies) > 1 else float("inf"),  # a refusal stops QM2's retransmissions
@@ -391,12 +389,11 @@ class QuickModeFacts:
         infos = facts.informationals_from(self.initiator, qm2.time, until)
         return [m for m in infos if m.encrypted and not m.decrypted]
 
-    def informational_answers(self) -> list[IkeMessage]:
+    def informational_answers(self, facts: SaFacts) -> list[IkeMessage]:
         """Informationals from the responder after QM1 while no QM2 came (readable or not)."""
         qm1 = self.label(Label.QM1)
         if qm1 is None or self.label(Label.QM2) is not None:
             return []
-        facts = self.sa_facts
         return facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
 
 

@@ -78,7 +78,7 @@ def _base_evidence(facts: SaFacts, qm: QuickModeFacts, refusal: list[Notificatio
 
 
 def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
-    refusal = qm.refusal()
+    refusal = qm.refusal(facts)
     out: list[Finding] = []
     by_type: dict[int, list[Notification]] = {}
     for n in refusal:
@@ -147,8 +147,8 @@ def _proxy_refusal(facts: SaFacts, qm: QuickModeFacts, notes: list[Notification]
 
 
 def _unreadable_refusal(facts: SaFacts, qm: QuickModeFacts) -> Finding | None:
-    answers = qm.informational_answers()
-    if not answers or qm.refusal():
+    answers = qm.informational_answers(facts)
+    if not answers or qm.refusal(facts):
         return None
     if any(m.protection in (Protection.VERIFIED, Protection.DECRYPTED, Protection.CLEAR) for m in answers):
         return None  # readable, but not an error notify: error-notify or nothing
@@ -263,7 +263,7 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list
 
 def _qm2_rejected(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     """The initiator refuses what the responder accepted (QM2) with an error notify instead of QM3."""
-    notes = qm.rejection_of_qm2()
+    notes = qm.rejection_of_qm2(facts)
     if not notes:
         return _qm2_rejected_unreadable(facts, qm)
     ctx.explain(*notes)
@@ -285,7 +285,7 @@ def _qm2_rejected_unreadable(facts: SaFacts, qm: QuickModeFacts) -> list[Finding
     qm2 = qm.label(Label.QM2)
     if qm2 is None or qm.label(Label.QM3) is not None or qm.label(Label.QM1) is None:
         return []
-    unreadable = qm.unreadable_answers_to_qm2()
+    unreadable = qm.unreadable_answers_to_qm2(facts)
     if not unreadable:
         return []
     return [

@@ -146,14 +146,14 @@ def _quick_mode_stalls(ctx: Context, facts: SaFacts) -> list[Finding]:
     found: list[Finding] = []
     for qm in facts.quick_modes:
         qm1, qm2 = qm.label(Label.QM1), qm.label(Label.QM2)
-        if qm1 is not None and qm2 is None and not qm.informational_answers():
+        if qm1 is not None and qm2 is None and not qm.informational_answers(facts):
             found.append(_stall(ctx, facts, qm1, f"quick mode {qm.message_id}:", qm.message_id))
         elif (
             qm2 is not None
             and qm.label(Label.QM3) is None
             and qm1 is not None
-            and not qm.rejection_of_qm2()
-            and not qm.unreadable_answers_to_qm2()  # phase2's qm2-rejected explains these
+            and not qm.rejection_of_qm2(facts)
+            and not qm.unreadable_answers_to_qm2(facts)  # phase2's qm2-rejected explains these
         ):
             found.append(_stall(ctx, facts, qm2, f"quick mode {qm.message_id}:", qm.message_id))
     return merge_repeats(
