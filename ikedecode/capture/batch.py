@@ -123,3 +123,20 @@ class EspBatch:
             (frame,),
             time_ns,
         )
+
+
+def hand_on(
+    batch: EspBatch, datagram: Datagram, batch_packets: int
+) -> tuple[EspBatch, tuple[Datagram | EspBatch, ...]]:
+    """A datagram of the reader's general path while ESP is batched, kept in capture order: an ESP
+    datagram joins ``batch``, which is handed on once it holds ``batch_packets``; any other datagram
+    ends the batch first (IKE and AH come between the batches, never inside one). Returns the
+    batch to go on with and what to hand on now; a new batch only when something is handed on."""
+    if datagram.kind is Kind.ESP:
+        batch.add_datagram(datagram)
+        if batch.count >= batch_packets:
+            return EspBatch(), (batch.seal(),)
+        return batch, ()
+    if batch.count:
+        return EspBatch(), (batch.seal(), datagram)
+    return batch, (datagram,)

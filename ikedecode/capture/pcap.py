@@ -10,8 +10,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Sized
 
-from .batch import META_FIELDS, EspBatch
-from .datagram import Datagram, Kind
+from .batch import META_FIELDS, EspBatch, hand_on
+from .datagram import Datagram
 from .errors import CaptureError
 from .fastpath import FastLink, FastPathSink, ipv4_test, plain_esp
 from .records import MAX_RECORD_BYTES, RecordIterator
@@ -100,7 +100,6 @@ class PcapReader:
         linktype = self.linktype
         fast_frames_done = sink.fast_frames
         other_frame = sink.other_frame
-        kind_esp = Kind.ESP
         ip_offset, type_offset, link_name = link
         min_caplen = ip_offset + 28  # IPv4 header + ESP's SPI and sequence number at least
         # One unpack per frame reads what the fast path tests (in network byte order, from two
@@ -199,20 +198,11 @@ class PcapReader:
                     unpack_orig_len(buf, pos + 12)[0],
                 )
                 pos = data_end
-                if datagram is None:
-                    continue
-                if datagram.kind is kind_esp:
-                    batch.add_datagram(datagram)
-                    if batch.count >= batch_packets:
-                        yield batch.seal()
-                        batch = EspBatch()
+                if datagram is not None:
+                    batch, ready = hand_on(batch, datagram, batch_packets)
+                    if ready:
                         meta = batch.meta
-                    continue
-                if batch.count:
-                    yield batch.seal()
-                    batch = EspBatch()
-                    meta = batch.meta
-                yield datagram
+                        yield from ready
             if span_start >= 0:
                 batch.add_span(buf[span_start:pos])
                 fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], link_name)

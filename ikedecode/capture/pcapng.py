@@ -15,8 +15,8 @@ from collections.abc import Iterator, Mapping, Sized
 from dataclasses import dataclass
 from typing import cast
 
-from .batch import META_FIELDS, EspBatch
-from .datagram import Datagram, Kind
+from .batch import META_FIELDS, EspBatch, hand_on
+from .datagram import Datagram
 from .errors import CaptureError
 from .fastpath import FastLink, FastPathSink, ipv4_test, plain_esp
 from .records import MAX_RECORD_BYTES, SHORT_PACKET_BLOCK, UNDEFINED_INTERFACE, Record, RecordIterator
@@ -217,7 +217,6 @@ class PcapngReader:
         unpack_ip = struct.Struct("!IHxxHxB").unpack_from  # as in PcapReader.esp_batches
         fast_frames_done = sink.fast_frames
         other_frame = sink.other_frame
-        kind_esp = Kind.ESP
         frame = self.records_read
         batch = EspBatch()
         meta = batch.meta
@@ -353,20 +352,11 @@ class PcapngReader:
             self.records_read = frame
             record_link, record_ns, data, record_orig_len = record
             datagram = other_frame(frame, record_ns, record_link, data, record_orig_len)
-            if datagram is None:
-                continue
-            if datagram.kind is kind_esp:
-                batch.add_datagram(datagram)
-                if batch.count >= batch_packets:
-                    yield batch.seal()
-                    batch = EspBatch()
+            if datagram is not None:
+                batch, ready = hand_on(batch, datagram, batch_packets)
+                if ready:
                     meta = batch.meta
-                continue
-            if batch.count:
-                yield batch.seal()
-                batch = EspBatch()
-                meta = batch.meta
-            yield datagram
+                    yield from ready
         if batch.count:
             yield batch.seal()
 

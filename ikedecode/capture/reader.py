@@ -19,7 +19,7 @@ from .accounting import (
     DeferredFragment,
     FrameAccounting,
 )
-from .batch import EspBatch
+from .batch import EspBatch, hand_on
 from .classify import NAT_T_PORT, nat_t_rule
 from .datagram import Datagram, Kind
 from .errors import CaptureError
@@ -171,7 +171,6 @@ class CaptureReader(FrameAccounting):
         stats = self.stats
         reassembler = self._reassembler
         general = self._general_frame
-        kind_esp = Kind.ESP
         batch = EspBatch() if batch_packets else None
         nat_t = self._classifier.udp_rules.get(NAT_T_PORT, (None, None))[1] is nat_t_rule
         try:
@@ -213,16 +212,9 @@ class CaptureReader(FrameAccounting):
                     continue
                 if batch is None:
                     yield datagram
-                elif datagram.kind is kind_esp:
-                    batch.add_datagram(datagram)
-                    if batch.count >= batch_packets:
-                        yield batch.seal()
-                        batch = EspBatch()
                 else:
-                    if batch.count:
-                        yield batch.seal()
-                        batch = EspBatch()
-                    yield datagram
+                    batch, ready = hand_on(batch, datagram, batch_packets)
+                    yield from ready
             if batch is not None and batch.count:
                 yield batch.seal()
         finally:
