@@ -7,6 +7,7 @@ import gzip
 import os
 import random
 import struct
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -41,30 +42,26 @@ def assert_walked_as_planned(data: bytes, chunk_bytes: int, part_bytes: int | No
     return plan
 
 
-def test_every_bundled_pcap_walks_in_parts_into_the_planned_chunks() -> None:
+def _walk_every_pcap(paths: Iterable[Path]) -> int:
+    """Each pcap of ``paths`` walked in parts of every size in SIZES; how many were pcaps."""
     walked = 0
-    for path in BUNDLED:
+    for path in paths:
         data = _pcap_bytes(path)
         if data is None:
             continue
         for chunk_bytes, part_bytes in SIZES:
             assert_walked_as_planned(data, chunk_bytes, part_bytes)
         walked += 1
-    assert walked > 40
+    return walked
+
+
+def test_every_bundled_pcap_walks_in_parts_into_the_planned_chunks() -> None:
+    assert _walk_every_pcap(BUNDLED) > 40
 
 
 def test_every_reference_pcap_walks_in_parts_into_the_planned_chunks(reference_dir: Path) -> None:
-    walked = 0
-    for path in sorted(reference_dir.rglob("*")):
-        if not path.is_file() or path.stat().st_size > 64 << 20:
-            continue
-        data = _pcap_bytes(path)
-        if data is None:
-            continue
-        for chunk_bytes, part_bytes in SIZES:
-            assert_walked_as_planned(data, chunk_bytes, part_bytes)
-        walked += 1
-    assert walked > 10
+    paths = (p for p in sorted(reference_dir.rglob("*")) if p.is_file() and p.stat().st_size <= 64 << 20)
+    assert _walk_every_pcap(paths) > 10
 
 
 def _esp_capture(count: int, seed: int, *, nanosecond: bool = False, order: str = "<") -> bytes:

@@ -108,16 +108,21 @@ def chunk_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return taken
 
 
+def _assert_alike_in_chunks(capture: Path, ring: KeyRing, sequential: tuple[str, bytes]) -> None:
+    """In chunks of one record, of a few, and (a pcap) walked in parts of one chunk, each part's
+    start guessed (capture/chunk_walk.py): the sequential run's report."""
+    assert _chunked(capture, ring, ONE_RECORD, chunk_processes=0) == sequential
+    assert _chunked(capture, ring, FEW_RECORDS, chunk_processes=0) == sequential
+    assert _chunked(capture, ring, 300, chunk_processes=0, part_bytes=1) == sequential
+
+
 @pytest.mark.parametrize(
     ("capture", "keys"), [(c, k) for _, c, k in _bundled()], ids=[i for i, _, _ in _bundled()]
 )
 def test_every_bundled_capture_reports_alike_in_chunks_of_one_and_a_few_records(capture, keys, chunk_runs):  # noqa: ANN001
     ring = _ring(keys)
     sequential = _run(capture, ring, jobs=1)
-    assert _chunked(capture, ring, ONE_RECORD, chunk_processes=0) == sequential
-    assert _chunked(capture, ring, FEW_RECORDS, chunk_processes=0) == sequential
-    # a pcap walked in parts of one chunk, each part's start guessed (capture/chunk_walk.py)
-    assert _chunked(capture, ring, 300, chunk_processes=0, part_bytes=1) == sequential
+    _assert_alike_in_chunks(capture, ring, sequential)
     if keys:  # and without them: every ESP packet an SPI without keys, accounted one by one
         assert _chunked(capture, KeyRing(), ONE_RECORD, chunk_processes=0) == _run(capture, KeyRing(), jobs=1)
     assert chunk_runs or sequential[0].startswith("CaptureError")  # no capture: nothing to chunk
@@ -129,9 +134,7 @@ def test_every_bundled_capture_reports_alike_in_chunks_of_one_and_a_few_records(
 def test_every_reference_capture_reports_alike_in_chunks(capture, keys, chunk_runs):  # noqa: ANN001
     ring = _ring(keys)
     sequential = _run(capture, ring, jobs=1)
-    assert _chunked(capture, ring, ONE_RECORD, chunk_processes=0) == sequential
-    assert _chunked(capture, ring, FEW_RECORDS, chunk_processes=0) == sequential
-    assert _chunked(capture, ring, 300, chunk_processes=0, part_bytes=1) == sequential
+    _assert_alike_in_chunks(capture, ring, sequential)
     assert chunk_runs
 
 
