@@ -14,13 +14,6 @@ from dataclasses import dataclass
 
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 
-try:  # the OpenSSL HMAC that the standard library's hmac.digest / hmac.new call, without their
-    # Python wrappers (0.4 us of a 1.9 us call): both versions' key schedules call it 10-20 times an SA
-    from _hashlib import hmac_digest
-    from _hashlib import hmac_new as keyed_hmac
-except ImportError:  # a Python built without OpenSSL: the standard library's own
-    hmac_digest, keyed_hmac = hmac.digest, hmac.new  # type: ignore[assignment]
-
 __all__ = [
     "HASHES",
     "UNSUPPORTED_HASHES",
@@ -28,8 +21,6 @@ __all__ = [
     "digest_size",
     "hash_",
     "hash_algorithm",
-    "hmac_digest",
-    "keyed_hmac",
     "prf",
 ]
 
@@ -77,7 +68,7 @@ def digest_size(hash_id: int) -> int:
 
 def prf(hash_id: int, key: bytes, data: bytes) -> bytes:
     """prf(key, data) = HMAC-<hash>(key, data) (RFC 2409 section 4, RFC 2104)."""
-    return hmac_digest(key, data, hash_algorithm(hash_id).hashlib_name)
+    return hmac.digest(key, data, hash_algorithm(hash_id).hashlib_name)
 
 
 def hash_(hash_id: int, data: bytes) -> bytes:

@@ -17,12 +17,12 @@ Bad algorithm numbers raise ``UnsupportedAlgorithm``, impossible sizes ``Invalid
 
 from __future__ import annotations
 
+import hmac
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
 from ikedecode.ike.crypto_errors import InvalidKeyMaterial
-from ikedecode.ike.prf import hmac_digest as _hmac_digest
-from ikedecode.ike.prf import keyed_hmac as _keyed_hmac
 from ikedecode.ike.v2.transforms import MacKind, integ_params, prf_params
 
 __all__ = [
@@ -93,7 +93,7 @@ def prf(prf_id: int, key: bytes, data: bytes) -> bytes:
     """prf(key, data) of the negotiated IKEv2 PRF (output: ``prf_params(prf_id).output_size`` bytes)."""
     params = prf_params(prf_id)
     if params.kind is MacKind.HMAC:
-        return _hmac_digest(bytes(key), bytes(data), params.hash_name)
+        return hmac.digest(bytes(key), bytes(data), params.hash_name)
     if params.kind is MacKind.XCBC:
         return aes_xcbc_mac(_xcbc_prf_key(key), data)
     return aes_cmac(_cmac_prf_key(key), data)
@@ -126,7 +126,7 @@ def prf_plus(prf_id: int, key: bytes, seed: bytes, length: int) -> bytes:
     if params.kind is MacKind.HMAC:
         # one key for every round: HMAC keyed once (its inner and outer pads hashed once, RFC 2104)
         # and copied per round; 6 rounds of HMAC-SHA-256 in 7.3 us instead of 13
-        keyed = _keyed_hmac(bytes(key), digestmod=params.hash_name)
+        keyed = hmac.new(bytes(key), digestmod=params.hash_name)
         for counter in range(1, rounds + 1):
             mac = keyed.copy()
             mac.update(previous + seed + bytes((counter,)))
@@ -147,7 +147,7 @@ def integrity_checksum(integ_id: int, key: bytes, data: bytes) -> bytes:
             f"integrity transform {integ_id} needs a {params.key_size}-byte key, got {len(key)} bytes"
         )
     if params.kind is MacKind.HMAC:
-        full = _hmac_digest(bytes(key), bytes(data), params.hash_name)
+        full = hmac.digest(bytes(key), bytes(data), params.hash_name)
     elif params.kind is MacKind.XCBC:
         full = aes_xcbc_mac(key, data)
     else:
