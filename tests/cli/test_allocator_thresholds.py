@@ -9,23 +9,33 @@ import sys
 import pytest
 
 from ikedecode.terminal import allocator
+from tests.conftest import CAPTURES_DIR, PROJECT_ROOT
 
 GLIBC = bool(getattr(os, "confstr", None) and os.confstr("CS_GNU_LIBC_VERSION"))
 
-PROBE = """
-import ctypes, sys
-from ikedecode.terminal.allocator import fix_thresholds
-print(fix_thresholds())
-# a block of 1 MB, freed, then asked for again: with the thresholds fixed it comes from the heap
-# (below the mmap threshold), so malloc_usable_size sees no mmapped chunk's header rounding
+# Whether a fresh 1 MB block comes from a mapping of its own: glibc marks such a chunk with the
+# IS_MMAPPED bit (2) of the size field just before it; below the mmap threshold it is heap memory.
+BLOCK_IS_MAPPED = """
+import ctypes
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
-libc.malloc_usable_size.argtypes = [ctypes.c_void_p]
 block = libc.malloc(1 << 20)
-# glibc marks a chunk it mapped by itself with the IS_MMAPPED bit (2) of the size field before it
 size_field = ctypes.c_size_t.from_address(block - ctypes.sizeof(ctypes.c_size_t)).value
 print(bool(size_field & 2))
 """
+PROBE = """
+from ikedecode.terminal.allocator import fix_thresholds
+print(fix_thresholds())
+""" + BLOCK_IS_MAPPED
+# the command itself, in this interpreter, on a bundled capture (its report to /dev/null)
+AFTER_A_RUN = """
+import sys
+from ikedecode.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+""" + BLOCK_IS_MAPPED
 
 
 @pytest.mark.skipif(not GLIBC, reason="the thresholds are glibc's (mallopt); this C library is not glibc")
@@ -47,3 +57,14 @@ def test_thresholds_the_user_set_in_the_environment_are_left_alone(
 ) -> None:
     monkeypatch.setenv(setting, "1048576")
     assert allocator.fix_thresholds() is False
+
+
+@pytest.mark.skipif(not GLIBC, reason="the thresholds are glibc's (mallopt); this C library is not glibc")
+def test_a_run_of_the_command_on_a_capture_leaves_the_thresholds_fixed() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in allocator.USER_SETTINGS}
+    capture, keys = CAPTURES_DIR / "esp-aes128gcm16.pcap", PROJECT_ROOT / "keys" / "esp-aes128gcm16.toml"
+    args = [str(capture), "--keys", str(keys), "--format", "json", "-o", os.devnull, "--jobs", "1"]
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_A_RUN, *args], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split()[-1:] == ["False"], done.stderr  # the 1 MB block: heap, not mapped
