@@ -38,7 +38,7 @@ ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes map_
 PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
 
 
-def _loaded(table: dict[str, Any], fmt: str) -> Callable[..., Any]:
+def loaded(table: dict[str, Any], fmt: str) -> Callable[..., Any]:
     """The renderer for ``fmt`` from ``table`` (imported on first use)."""
     entry = table[fmt]
     if isinstance(entry, str):
@@ -55,14 +55,14 @@ def write_report(
     if fmt in STREAMED:
         write_streamed(
             output,
-            lambda stream: _loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra),
+            lambda stream: loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra),
             secret=show_keys,
         )
     else:
         # wire text (peer IDs...) never drives the terminal: control characters escaped
         from ikedecode.render.escape import terminal_safe
 
-        text = terminal_safe(_loaded(RENDERERS, fmt)(report, show_keys=show_keys, **extra))
+        text = terminal_safe(loaded(RENDERERS, fmt)(report, show_keys=show_keys, **extra))
         if output:
             try:
                 with create(output, show_keys) as stream:
