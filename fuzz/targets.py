@@ -138,9 +138,10 @@ def all_findings(report: Report) -> list:
 
 def other_renderers() -> list[tuple[str, Callable[..., str]]]:
     """Every output format the command line offers besides text and JSON (cisco, html, ...)."""
-    from ikedecode.cli import RENDERERS, _loaded  # the table names "module:function" (lazy imports)
+    # the table names "module:function" (lazy imports)
+    from ikedecode.terminal.formats import RENDERERS, loaded
 
-    return [(name, _loaded(RENDERERS, name)) for name in sorted(RENDERERS) if name not in ("text", "json")]
+    return [(name, loaded(RENDERERS, name)) for name in sorted(RENDERERS) if name not in ("text", "json")]
 
 
 def render_and_check(report: Report, show_keys: bool, secrets: list[bytes], pick: int | None = None) -> None:

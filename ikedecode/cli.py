@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,15 @@ from click.core import ParameterSource
 
 from ikedecode import __version__
 from ikedecode.crack.rules import RULE_SETS
-from ikedecode.terminal.output import UserError, create, echo_report, write_streamed
+from ikedecode.terminal.formats import (
+    EXTENSION_FORMATS,
+    ON_EVERY_CORE,
+    PERSPECTIVE_FORMATS,
+    RENDERERS,
+    write_report,
+)
+from ikedecode.terminal.key_inputs import build_keyring, load_cas
+from ikedecode.terminal.output import UserError
 from ikedecode.terminal.progress import progress_bar, terminal_bar
 
 if TYPE_CHECKING:  # the engine and the pipeline are imported when a capture is analysed, not for --help
@@ -50,79 +57,11 @@ class ByteSize(click.ParamType):
         return int(number) * SIZE_UNITS[unit]
 
 
-# format -> "module:function", imported when used: start-up pays only for the renderer it needs
-RENDERERS: dict[str, Any] = {
-    "text": "ikedecode.render.text:render_text",
-    "json": "ikedecode.render.json_report:render_json",
-    "cisco": "ikedecode.render.cisco.debug:render_cisco",
-    "show": "ikedecode.render.show:render_show",
-    "timeline": "ikedecode.render.timeline:render_timeline",
-    "markdown": "ikedecode.render.markdown:render_markdown",
-    "html": "ikedecode.render.html:render_html",
-}
-# formats written to the output as they are made (large reports)
-STREAMED: dict[str, Any] = {"json": "ikedecode.render.json_report:write_json"}
-# -o FILE picks the format from its extension unless --format is given
-EXTENSION_FORMATS = {
-    ".html": "html",
-    ".htm": "html",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".json": "json",
-    ".txt": "text",
-}
-ON_EVERY_CORE = frozenset({"text", "json"})  # formats whose renderer takes map_in_order=
-PERSPECTIVE_FORMATS = frozenset({"cisco", "show"})  # formats written from one peer's side (--as)
 EXIT_FINDINGS = 1  # --fail-on: findings of that severity or worse (docs/findings.md)
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_BROKEN_PIPE = 128 + 13  # as a shell reports a process that SIGPIPE ended
 EXIT_INTERRUPTED = 128 + 2  # Ctrl-C, as a shell reports a process that SIGINT ended
-
-
-def _loaded(table: dict[str, Any], fmt: str) -> Callable[..., Any]:
-    """The renderer for ``fmt`` from ``table`` (imported on first use)."""
-    entry = table[fmt]
-    if isinstance(entry, str):
-        module, name = entry.split(":")
-        entry = table[fmt] = getattr(importlib.import_module(module), name)
-    return entry
-
-
-def _read_text(path: str, what: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: {what} is not UTF-8 text") from None
-
-
-def _collect_psks(psk: tuple[str, ...], psk_file: tuple[str, ...]) -> list[PresharedKey]:
-    out: list[PresharedKey] = []
-    from ikedecode.keys.cli_inputs import parse_psk, parse_psk_file
-
-    for i, value in enumerate(psk, 1):
-        if value == "-":
-            value = _psk_from_stdin(f"--psk #{i}")
-        out.append(parse_psk(value, f"--psk #{i}"))
-    for path in psk_file:
-        out.extend(parse_psk_file(_read_text(path, "PSK file"), path))
-    env = os.environ.get("IKEDECODE_PSK")
-    if env:
-        out.append(parse_psk(env, "IKEDECODE_PSK"))
-    return out
-
-
-def _psk_from_stdin(what: str) -> str:
-    """``--psk -``: asked for without echo on a terminal; otherwise one line read from standard
-    input (a pipe, a file: ``getpass`` would warn that it cannot hide the input)."""
-    if sys.stdin is not None and sys.stdin.isatty():
-        return str(click.prompt("Preshared key", hide_input=True, err=True))
-    line = sys.stdin.readline() if sys.stdin is not None else ""
-    if not line:
-        raise UserError(f"{what}: '-' reads the key from standard input, which is empty")
-    return line.rstrip("\r\n")
 
 
 def _analyze_on_dask(
@@ -142,38 +81,6 @@ def _analyze_on_dask(
 
     with dask_client(scheduler) as client:
         return analyze_on_dask(client, paths, keyring, options, reader_options, note)
-
-
-def _load_cas(paths: tuple[str, ...]) -> list[Any]:
-    """--ca: every certificate of each file (PEM, one or more; or one DER)."""
-    if not paths:
-        return []  # no X.509 (cryptography.x509, ~15 ms) imported without --ca
-    from ikedecode.ike.certificates import CertificateError, load_certificates
-
-    out: list[Any] = []
-    for path in paths:
-        try:
-            out.extend(load_certificates(Path(path).read_bytes()))
-        except OSError as exc:
-            raise UserError(f"{path}: cannot read the CA certificate: {exc.strerror or exc}") from None
-        except (CertificateError, ValueError) as exc:
-            raise UserError(f"{path}: not a PEM or DER certificate ({exc})") from None
-    return out
-
-
-def _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylogs=(), ppks=()) -> KeyRing:  # noqa: ANN001
-    from ikedecode.keys.cli_inputs import keyring_from_options
-
-    ring = keyring_from_options(_collect_psks(psk, psk_file), list(dh_secret), list(dh_private), tuple(ppks))
-    if not keys and not keylogs:
-        return ring  # the key-file readers (~10 ms of imports) are not needed
-    from ikedecode.keys.loader import load_key_file, load_keylog_file
-
-    for path in keys:
-        ring.merge(load_key_file(path))
-    for path in keylogs:
-        ring.merge(load_keylog_file(path))
-    return ring
 
 
 class GroupedCommand(click.Command):
@@ -486,7 +393,6 @@ def _run(
     from ikedecode.parallel.esp_work import available_cores
     from ikedecode.pipeline import Options, analyze
     from ikedecode.render.cisco.perspective import Perspective, PerspectiveError
-    from ikedecode.render.escape import terminal_safe
 
     def note(line: str) -> None:
         """A note on stderr (what was written, what was ignored); ``-q`` silences every one."""
@@ -505,8 +411,8 @@ def _run(
         for line in inputs.notes:
             note(f"note: {line}")
         paths = inputs.paths
-        keyring = _build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog, ppk)
-        keyring.trusted_certificates.extend(_load_cas(ca))
+        keyring = build_keyring(psk, psk_file, dh_secret, dh_private, keys, keylog, ppk)
+        keyring.trusted_certificates.extend(load_cas(ca))
         reader_options = {"ike_ports": (500, 4500, *ike_port), "max_fragment_buffers": max_fragment_buffers}
         options = Options(
             max_ike_sas=max_ike_sas, max_phase2_per_sa=max_phase2_per_sa, jobs=jobs or available_cores()
@@ -570,23 +476,7 @@ def _run(
         extra: dict[str, Any] = {"perspective": perspective} if fmt in PERSPECTIVE_FORMATS else {}
         if fmt in ON_EVERY_CORE:  # the per-SA sections on --jobs processes (same output)
             extra["map_in_order"] = render_work.map_in_order(jobs or available_cores())
-        if fmt in STREAMED:
-            write_streamed(
-                output,
-                lambda stream: _loaded(STREAMED, fmt)(report, stream, show_keys=show_keys, **extra),
-                secret=show_keys,
-            )
-        else:
-            # wire text (peer IDs...) never drives the terminal: control characters escaped
-            text = terminal_safe(_loaded(RENDERERS, fmt)(report, show_keys=show_keys, **extra))
-            if output:
-                try:
-                    with create(output, show_keys) as stream:
-                        stream.write(text)
-                except OSError as exc:
-                    raise UserError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
-            else:
-                echo_report(text, fmt)
+        write_report(report, fmt, output, show_keys, extra)
         if fail_on and any(
             SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[Severity(fail_on)] for f in report.all_findings()
         ):

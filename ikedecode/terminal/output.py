@@ -19,7 +19,6 @@ class UserError(Exception):
     """A problem with the user's input: reported as one line, exit status 2."""
 
 
-
 class Echo:
     """Standard output as a stream for a streamed renderer, written as ``click.echo`` writes."""
 

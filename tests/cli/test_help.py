@@ -62,8 +62,9 @@ def test_help_imports_neither_the_engine_nor_the_pipeline():
     assert done.returncode == 0, done.stderr
     modules = set(done.stdout.split()[-1000:])
     loaded = {m for m in modules if m.startswith(("ikedecode.", "dpkt", "cryptography", "tabulate"))}
-    # the command line and its terminal edge (progress bars, report writing: click and the stdlib only)
-    terminal = {f"ikedecode.terminal.{m}" for m in ("output", "progress")}
+    # the command line and its terminal edge (progress bars, report formats and writing, the key
+    # options: click and the stdlib only; each renderer and key reader is imported when used)
+    terminal = {f"ikedecode.terminal.{m}" for m in ("output", "progress", "formats", "key_inputs")}
     cli_edge = {"ikedecode.cli", "ikedecode.terminal", *terminal}
     assert loaded <= cli_edge | {"ikedecode.crack", "ikedecode.crack.rules"}, sorted(loaded)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from ikedecode import cli
 from ikedecode.cli import main
+from ikedecode.terminal import formats
 from tests.conftest import CAPTURES_DIR, KEYS_DIR
 
 NAME = "mm-aes128-sha1-modp2048"
@@ -30,7 +30,7 @@ def test_a_failure_part_way_leaves_no_half_report(tmp_path: Path, monkeypatch):
         stream.write('{\n  "schema_version": 1,\n')
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setitem(cli.STREAMED, "json", failing)
+    monkeypatch.setitem(formats.STREAMED, "json", failing)
     target = tmp_path / "r.json"
     target.write_text("the previous report\n")
     result = CliRunner().invoke(main, [*ARGS, "-o", str(target)])

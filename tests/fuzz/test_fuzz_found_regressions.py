@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from ikedecode.capture import CaptureReader
 from ikedecode.capture.datagram import Kind
-from ikedecode.cli import RENDERERS, main
+from ikedecode.cli import main
 from ikedecode.esp.ciphers import EspCrypto
 from ikedecode.esp.sequence import SequenceTracker
 from ikedecode.ike.engine import IkeEngine
@@ -36,6 +36,7 @@ from ikedecode.ike.v1.phase1_messages import Phase1Messages
 from ikedecode.keys.loader import load_key_text
 from ikedecode.pipeline import analyze
 from ikedecode.render.clock import utc_moment
+from ikedecode.terminal.formats import RENDERERS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ikedecode.cli import RENDERERS, main
+from ikedecode.cli import main
 from ikedecode.keys.loader import load_keylog_text
+from ikedecode.terminal.formats import RENDERERS
 
 XAUTH_PASSWORD = "ikedecode-lab-xauth-password-xauth-modecfg"  # captures/lab/make-captures.sh
 

@@ -8,7 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ikedecode.cli import RENDERERS, main
+from ikedecode.cli import main
+from ikedecode.terminal.formats import RENDERERS
 from tests.ike.v2.v2_captures import (
     LAB_CAPTURES,
     PROJECT_ROOT,
