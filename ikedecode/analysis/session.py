@@ -97,7 +97,7 @@ class Analysis:
             self._account_packet(item)
         elif isinstance(item, Datagram):
             if item.kind is Kind.IKE:
-                return self._receive_ike(item)
+                return self.receive_ike(item)
             if item.kind is Kind.AH or item.kind is Kind.ESP:
                 self._process_ipsec(item)
         return NOTHING_KEYED
@@ -136,15 +136,18 @@ class Analysis:
 
     # -- IKE ------------------------------------------------------------------------------------------
 
-    def _receive_ike(self, datagram: Datagram) -> list[IpsecSa]:
-        keyed: list[IpsecSa] = []
+    def receive_ike(self, datagram: Datagram) -> list[IpsecSa]:
+        """``feed`` for an IKE datagram (what a driver that knows the item's kind calls)."""
+        keyed: list[IpsecSa] | None = None  # made for the first IPsec SA keyed (rare)
         sadb = self.sadb
-        before = len(sadb)
+        before = 0
         for event in self.engine.receive(datagram):
             if type(event) is MessageDecoded:
                 if not event.attached:
                     self._unattached.append(event.message)
             elif type(event) is IpsecSaKeyed:
+                if keyed is None:
+                    keyed, before = [], len(sadb)
                 child = event.keys
                 try:
                     sa = ipsec_sa_from_child(child)
@@ -156,9 +159,11 @@ class Analysis:
                     sadb.add(sa)
             elif type(event) is FindingRaised:
                 self._engine_findings.append(event.finding)
+        if not keyed:
+            return NOTHING_KEYED
         if not self.install_keyed:
             return keyed
-        if len(sadb) == before:  # the usual datagram: nothing keyed, or only SAs already known
+        if len(sadb) == before:  # only SAs already known
             return NOTHING_KEYED
         return [sadb[i] for i in range(before, len(sadb))]  # an SA already known is not new
 
