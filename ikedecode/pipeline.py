@@ -109,14 +109,15 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
         # DH from --dh-private on the other cores, ahead of the engine (parallel/dh_pool.py)
         items = compute_dh_ahead(engine, reader.items(options.batch_packets), options.jobs)
         receive_ike, progress = analysis.receive_ike, options.progress
+        ike, ah = Kind.IKE, Kind.AH  # an enum member is looked up in 0.15 us, a local in 0.02
         for n, item in enumerate(items, 1):
             if isinstance(item, EspBatch):
                 account(work.submit(item))
-            elif item.kind is Kind.IKE:
+            elif item.kind is ike:
                 keyed = receive_ike(item)
                 if keyed:
                     work.sas_added(keyed)  # keyed SAs open the ESP that follows them
-            elif item.kind is Kind.AH:
+            elif item.kind is ah:
                 account(work.drain())  # AH may carry ESP (bundles): ESP before it is counted first
                 analysis.feed(item)
             if progress is not None and n % 16 == 0:
