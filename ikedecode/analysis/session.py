@@ -231,9 +231,17 @@ def reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
     groups: dict[tuple[str, int | None, str | None, str | None], list[IpsecSa]] = {}
     for sa in sadb:
         if sa.counters.packets or sa.ike_cookies:
-            groups.setdefault((sa.protocol, sa.spi, sa.src, sa.dst), []).append(sa)
+            key = (sa.protocol, sa.spi, sa.src, sa.dst)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [sa]
+            else:
+                group.append(sa)
     out: list[IpsecSa] = []
     for candidates in groups.values():
+        if len(candidates) == 1:  # the usual SPI: one SA, used or not
+            out.append(candidates[0])
+            continue
         used = [sa for sa in candidates if sa.counters.packets]
         out.extend(used or candidates[:1])
     return out
