@@ -240,7 +240,7 @@ class PcapngReader:
             time_ns = self._last_time_ns
             span_start = -1  # as in PcapReader.esp_batches
             shift = run_first_frame = run_full_frame = run_first_ns = 0
-            run_link_name = ""
+            run_link = ""
             record: Record | None = None  # an EPB's packet for the general path
             while pos + EPB_MIN_LEN <= end:
                 block_type, block_len, interface_id, ts_high, ts_low, caplen = unpack_epb(buf, pos)
@@ -257,12 +257,10 @@ class PcapngReader:
                         break
                     (linktype, link_name, min_caplen, ip_at, ipv4_mask, ipv4_word, ether_at,
                      ts_mul, ts_div, offset_ns) = per_interface[interface_id]  # fmt: skip
-                    if span_start >= 0 and link_name != run_link_name:
+                    if span_start >= 0 and link_name != run_link:
                         batch.add_span(buf[span_start:pos])
                         span_start = -1
-                        fast_frames_done(
-                            frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name
-                        )
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link)
                     current, high = interface_id, -1
                 frame += 1
                 if ts_div == 1:  # the high word's part of the time only when it changes
@@ -293,7 +291,7 @@ class PcapngReader:
                                 run_first_frame = frame
                                 run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
                                 run_first_ns = time_ns
-                                run_link_name = link_name
+                                run_link = link_name
                             ip += shift
                             esp_start = ip + 20
                             meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
@@ -315,11 +313,7 @@ class PcapngReader:
                                     batch.add_span(buf[span_start:pos])
                                     span_start = -1
                                     fast_frames_done(
-                                        frame - 1,
-                                        frame - run_first_frame,
-                                        run_first_ns,
-                                        meta[-5],
-                                        run_link_name,
+                                        frame - 1, frame - run_first_frame, run_first_ns, meta[-5], run_link
                                     )
                                 self.records_read = frame
                                 ike = ike_frame(frame, time_ns, buf, ip, ike_start, ike_end, link_name)
@@ -338,7 +332,7 @@ class PcapngReader:
                         run_first_frame = frame
                         run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
                         run_first_ns = time_ns
-                        run_link_name = link_name
+                        run_link = link_name
                     ip += shift
                     meta += (frame, time_ns, ip, ip + 20, esp_start + shift, ip_end + shift)
                     pos += block_len
@@ -356,7 +350,7 @@ class PcapngReader:
                 break
             if span_start >= 0:
                 batch.add_span(buf[span_start:pos])
-                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name)
+                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link)
             source.pos = pos
             self.records_read = frame
             self._last_time_ns = time_ns
