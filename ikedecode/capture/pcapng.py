@@ -242,7 +242,9 @@ class PcapngReader:
             shift = run_first_frame = run_full_frame = run_first_ns = 0
             run_link = ""
             record: Record | None = None  # an EPB's packet for the general path
-            while pos + EPB_MIN_LEN <= end:
+            while True:  # as in PcapReader.esp_batches
+                if pos + EPB_MIN_LEN > end:
+                    break
                 block_type, block_len, interface_id, ts_high, ts_low, caplen = unpack_epb(buf, pos)
                 if (
                     block_type != EPB_TYPE
@@ -274,57 +276,56 @@ class PcapngReader:
                     sink.expire_fragments(frame, time_ns)
                 data_end = pos + EPB_DATA_OFFSET + caplen
                 ip = pos + ip_at
-                esp_start = 0
+                esp_start = protocol = 0
                 if caplen >= min_caplen:  # never on an interface without a fast path
                     word, ip_length, fragment, protocol = unpack_ip(buf, ip - 2)
-                    if (
+                    if not (  # the fast paths' IPv4 (jumps kept short: their tests stay specialised)
                         word & ipv4_mask == ipv4_word
                         and not fragment & 0x3FFF
                         and 28 <= ip_length <= data_end - ip
                         and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
                     ):
-                        if protocol == 50:
-                            # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
-                            if span_start < 0:
-                                span_start = pos
-                                shift = batch.size - pos
-                                run_first_frame = frame
-                                run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
-                                run_first_ns = time_ns
-                                run_link = link_name
-                            ip += shift
-                            esp_start = ip + 20
-                            meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
-                            pos += block_len
-                            if frame == run_full_frame:
-                                batch.add_span(buf[span_start:pos])
-                                span_start = -1
-                                fast_frames_done(
-                                    frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name
-                                )
-                                yield batch.seal()
-                                batch = EspBatch()
-                                meta = batch.meta
-                            continue
-                        if protocol == 17:
-                            esp_start, ike_start, ike_end = udp_fast(buf, ip, ip_length, nat_t, ike_500)
-                            if ike_start:  # as in PcapReader.esp_batches
-                                if span_start >= 0:
-                                    batch.add_span(buf[span_start:pos])
-                                    span_start = -1
-                                    fast_frames_done(
-                                        frame - 1, frame - run_first_frame, run_first_ns, meta[-5], run_link
-                                    )
-                                self.records_read = frame
-                                ike = ike_frame(frame, time_ns, buf, ip, ike_start, ike_end, link_name)
-                                pos += block_len
-                                if meta:  # the batch so far goes first
-                                    yield batch.seal()
-                                    batch = EspBatch()
-                                    meta = batch.meta
-                                yield ike
-                                continue
-                            ip_end = ip + ip_length
+                        protocol = 0  # the general path reads it
+                if protocol == 50:
+                    # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                    if span_start < 0:
+                        span_start = pos
+                        shift = batch.size - pos
+                        run_first_frame = frame
+                        run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
+                        run_first_ns = time_ns
+                        run_link = link_name
+                    ip += shift
+                    esp_start = ip + 20
+                    meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
+                    pos += block_len
+                    if frame == run_full_frame:
+                        batch.add_span(buf[span_start:pos])
+                        span_start = -1
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name)
+                        yield batch.seal()
+                        batch = EspBatch()
+                        meta = batch.meta
+                    continue
+                if protocol == 17:
+                    esp_start, ike_start, ike_end = udp_fast(buf, ip, ip_length, nat_t, ike_500)
+                    if ike_start:  # as in PcapReader.esp_batches
+                        if span_start >= 0:
+                            batch.add_span(buf[span_start:pos])
+                            span_start = -1
+                            fast_frames_done(
+                                frame - 1, frame - run_first_frame, run_first_ns, meta[-5], run_link
+                            )
+                        self.records_read = frame
+                        ike = ike_frame(frame, time_ns, buf, ip, ike_start, ike_end, link_name)
+                        pos += block_len
+                        if meta:  # the batch so far goes first
+                            yield batch.seal()
+                            batch = EspBatch()
+                            meta = batch.meta
+                        yield ike
+                        continue
+                    ip_end = ip + ip_length
                 if esp_start:  # plain ESP of another kind (NAT-T)
                     if span_start < 0:
                         span_start = pos
