@@ -107,18 +107,21 @@ def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Repor
         if options.jobs != 1 and engine.computes_dh:
             work.start()  # fork the ESP workers before the DH pool starts its thread
         # DH from --dh-private on the other cores, ahead of the engine (parallel/dh_pool.py)
-        for n, item in enumerate(
-            compute_dh_ahead(engine, reader.items(options.batch_packets), options.jobs), 1
-        ):
+        items = compute_dh_ahead(engine, reader.items(options.batch_packets), options.jobs)
+        receive_ike, progress = analysis.receive_ike, options.progress
+        ike, ah = Kind.IKE, Kind.AH  # an enum member is looked up in 0.15 us, a local in 0.02
+        for n, item in enumerate(items, 1):
             if isinstance(item, EspBatch):
                 account(work.submit(item))
-            elif item.kind is Kind.AH:
+            elif item.kind is ike:
+                keyed = receive_ike(item)
+                if keyed:
+                    work.sas_added(keyed)  # keyed SAs open the ESP that follows them
+            elif item.kind is ah:
                 account(work.drain())  # AH may carry ESP (bundles): ESP before it is counted first
                 analysis.feed(item)
-            elif item.kind is Kind.IKE:
-                work.sas_added(analysis.feed(item))  # keyed SAs open the ESP that follows them
-            if options.progress is not None and n % 16 == 0:
-                options.progress(reader.frames_read())
+            if progress is not None and n % 16 == 0:
+                progress(reader.frames_read())
         account(work.finish())
     # one per input file (capture/merge.py reads several as one)
     return analysis.finish(reader.name, reader.stats, sources_of(reader), decrypted.count())

@@ -31,7 +31,6 @@ def _spis_in_capture(report: Report) -> set[int]:
 
 def unmatched_keys(keyring: KeyRing, report: Report) -> list[Finding]:
     cookies = {sa.initiator_cookie for sa in report.ike_sas}
-    spis = _spis_in_capture(report)
     given = 0
     unmatched: list[str] = []
     scoped: list[Phase1KeyMaterial | DhSecret] = [*keyring.phase1_keys, *keyring.dh_secrets]
@@ -45,17 +44,22 @@ def unmatched_keys(keyring: KeyRing, report: Report) -> list[Finding]:
         given += 1
         if v2.initiator_spi not in cookies:
             unmatched.append(v2.origin)
+    spis: set[int] | None = None  # what the capture holds, gathered for the first entry it decides
     for sa in keyring.ipsec_sas:
         if sa.spi is None:
             continue
         given += 1
+        if spis is None:
+            spis = _spis_in_capture(report)
         if sa.spi not in spis:
             unmatched.append(sa.origin)
-    peers = [((sa.initiator, sa.responder), tuple(sa.identities.values())) for sa in report.ike_sas]
+    peers: list[tuple[tuple[str, str], tuple[str, ...]]] | None = None
     for psk in keyring.psks:
         if psk.scope is None:
             continue
         given += 1
+        if peers is None:
+            peers = [((sa.initiator, sa.responder), tuple(sa.identities.values())) for sa in report.ike_sas]
         if not any(psk.applies_to(addresses, identities) for addresses, identities in peers):
             unmatched.append(psk.origin)
     if not unmatched:

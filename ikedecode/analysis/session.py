@@ -97,7 +97,7 @@ class Analysis:
             self._account_packet(item)
         elif isinstance(item, Datagram):
             if item.kind is Kind.IKE:
-                return self._receive_ike(item)
+                return self.receive_ike(item)
             if item.kind is Kind.AH or item.kind is Kind.ESP:
                 self._process_ipsec(item)
         return NOTHING_KEYED
@@ -136,15 +136,18 @@ class Analysis:
 
     # -- IKE ------------------------------------------------------------------------------------------
 
-    def _receive_ike(self, datagram: Datagram) -> list[IpsecSa]:
-        keyed: list[IpsecSa] = []
+    def receive_ike(self, datagram: Datagram) -> list[IpsecSa]:
+        """``feed`` for an IKE datagram (what a driver that knows the item's kind calls)."""
+        keyed: list[IpsecSa] | None = None  # made for the first IPsec SA keyed (rare)
         sadb = self.sadb
-        before = len(sadb)
+        before = 0
         for event in self.engine.receive(datagram):
             if type(event) is MessageDecoded:
                 if not event.attached:
                     self._unattached.append(event.message)
             elif type(event) is IpsecSaKeyed:
+                if keyed is None:
+                    keyed, before = [], len(sadb)
                 child = event.keys
                 try:
                     sa = ipsec_sa_from_child(child)
@@ -156,9 +159,11 @@ class Analysis:
                     sadb.add(sa)
             elif type(event) is FindingRaised:
                 self._engine_findings.append(event.finding)
+        if not keyed:
+            return NOTHING_KEYED
         if not self.install_keyed:
             return keyed
-        if len(sadb) == before:  # the usual datagram: nothing keyed, or only SAs already known
+        if len(sadb) == before:  # only SAs already known
             return NOTHING_KEYED
         return [sadb[i] for i in range(before, len(sadb))]  # an SA already known is not new
 
@@ -226,9 +231,17 @@ def reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
     groups: dict[tuple[str, int | None, str | None, str | None], list[IpsecSa]] = {}
     for sa in sadb:
         if sa.counters.packets or sa.ike_cookies:
-            groups.setdefault((sa.protocol, sa.spi, sa.src, sa.dst), []).append(sa)
+            key = (sa.protocol, sa.spi, sa.src, sa.dst)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [sa]
+            else:
+                group.append(sa)
     out: list[IpsecSa] = []
     for candidates in groups.values():
+        if len(candidates) == 1:  # the usual SPI: one SA, used or not
+            out.append(candidates[0])
+            continue
         used = [sa for sa in candidates if sa.counters.packets]
         out.extend(used or candidates[:1])
     return out

@@ -92,6 +92,12 @@ class _ChunkReader(CaptureReader):
             self.general_times.append((frame, time_ns))
         return datagram
 
+    def ike_frame(
+        self, frame: int, time_ns: int, buf: bytes, ip: int, start: int, end: int, link_name: str
+    ) -> Datagram:
+        self.general_times.append((frame, time_ns))
+        return super().ike_frame(frame, time_ns, buf, ip, start, end, link_name)
+
     def _malformed(self, frames: Iterable[int], problem: Malformed) -> None:
         frames = tuple(frames)
         self.reasons_at.setdefault(problem.reason, frames[0])

@@ -35,6 +35,14 @@ class FastPathSink(Protocol):
     ) -> Datagram | None:
         """A frame the scan did not batch: the datagram it completes, if any (as when iterating)."""
 
+    def ike_frame(
+        self, frame: int, time_ns: int, buf: bytes, ip: int, start: int, end: int, link_name: str
+    ) -> Datagram:
+        """Book frame ``frame``, read over ``link_name``, as IKE: an IPv4 datagram (header
+        ``buf[ip:ip + 20]``, no options, not a fragment, wholly captured) whose UDP payload
+        ``udp_fast`` found to be an IKE message at ``buf[start:end]``; the ``Datagram`` the
+        general path would have made of it."""
+
 
 def ipv4_test(link: FastLink, header_len: int) -> tuple[int, int, int, int]:
     """How a fast scan recognises plain IPv4 in a record of ``link`` whose frame starts
@@ -48,6 +56,30 @@ def ipv4_test(link: FastLink, header_len: int) -> tuple[int, int, int, int]:
     if type_offset is not None and type_offset == ip_offset - 2:
         return ip_at, 0xFFFFFF00, 0x08004500, -1
     return ip_at, 0xFF00, 0x4500, -1 if type_offset is None else header_len + type_offset
+
+
+def udp_fast(buf: bytes, ip: int, ip_length: int, nat_t: bool, ike_500: bool) -> tuple[int, int, int]:
+    """``(esp_start, ike_start, ike_end)`` for a UDP datagram whose IPv4 header (no options, not a
+    fragment, ``ip_length`` >= 28 bytes wholly captured, after the right EtherType) is at ``ip``,
+    as the general path would classify it (capture/classify.py) in its common cases: ESP in UDP
+    4500 when ``nat_t`` (as ``plain_esp``: the UDP length the IP payload's, 8 bytes of ESP at
+    least, no port 500), or an IKE message at ``buf[ike_start:ike_end]``: UDP 500 when
+    ``ike_500`` (500 takes precedence over any other port), or UDP 4500 behind the non-ESP marker
+    when ``nat_t`` (neither port 500). All zero otherwise: the frame takes the general path, which
+    decides it (NAT-T keepalives, bad UDP lengths, the user's extra ports, ...)."""
+    sport = (buf[ip + 20] << 8) | buf[ip + 21]
+    dport = (buf[ip + 22] << 8) | buf[ip + 23]
+    udp_len = (buf[ip + 24] << 8) | buf[ip + 25]
+    if sport == 500 or dport == 500:
+        if ike_500 and 8 <= udp_len <= ip_length - 20:
+            return 0, ip + 28, ip + 20 + udp_len
+    elif nat_t and (sport == 4500 or dport == 4500):
+        if buf[ip + 28 : ip + 32] != b"\x00\x00\x00\x00":
+            if udp_len == ip_length - 20 and ip_length >= 36:
+                return ip + 28, 0, 0
+        elif 12 <= udp_len <= ip_length - 20:
+            return 0, ip + 32, ip + 20 + udp_len
+    return 0, 0, 0
 
 
 def plain_esp(

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sized
 from .batch import META_FIELDS, EspBatch, hand_on
 from .datagram import Datagram
 from .errors import CaptureError
-from .fastpath import FastLink, FastPathSink, ipv4_test, plain_esp
+from .fastpath import FastLink, FastPathSink, ipv4_test, udp_fast
 from .records import MAX_RECORD_BYTES, RecordIterator
 from .source import ByteSource
 
@@ -82,6 +82,7 @@ class PcapReader:
         self,
         link: FastLink,
         nat_t: bool,
+        ike_500: bool,
         batch_packets: int,
         pending_fragments: Sized,
         sink: FastPathSink,
@@ -90,9 +91,12 @@ class PcapReader:
         ``link`` from ``linklayer.FAST_LINKS`` for this file's link type) is recognised right in
         the file buffer and goes into ``EspBatch``es of at most ``batch_packets`` packets as
         offsets (no per-frame tuple, slice or object), and is booked with ``sink.fast_frames``;
-        every other frame is sliced out and goes to ``sink.other_frame``, whose ESP datagrams join
-        the batch and whose other datagrams end it. ``sink.expire_fragments`` is told of every
-        frame read while ``pending_fragments`` is not empty."""
+        the commonest IKE frame (``fastpath.udp_fast``: UDP 500 when ``ike_500``, 4500 behind the
+        non-ESP marker when ``nat_t``) is booked and made a ``Datagram`` by ``sink.ike_frame``
+        straight from the buffer, and ends the batch; every other frame is sliced out and goes to
+        ``sink.other_frame``, whose ESP datagrams join the batch and whose other datagrams end it.
+        ``sink.expire_fragments`` is told of every frame read while ``pending_fragments`` is not
+        empty."""
         source = self._source
         unpack_header = struct.Struct(self._order + "III").unpack_from  # the original length: below
         unpack_orig_len = struct.Struct(self._order + "I").unpack_from
@@ -100,7 +104,8 @@ class PcapReader:
         linktype = self.linktype
         fast_frames_done = sink.fast_frames
         other_frame = sink.other_frame
-        ip_offset, type_offset, link_name = link
+        ike_frame = sink.ike_frame
+        ip_offset, _type_offset, link_name = link  # the EtherType: tested with the IPv4 header
         min_caplen = ip_offset + 28  # IPv4 header + ESP's SPI and sequence number at least
         # One unpack per frame reads what the fast path tests (in network byte order, from two
         # bytes before the IPv4 header): those two bytes with version/IHL and TOS as one word
@@ -119,7 +124,9 @@ class PcapReader:
             shift = 0  # from a buffer position to a batch position, in the current run
             run_first_frame = run_full_frame = run_first_ns = 0  # the run's first frame, the
             # frame that fills the batch if the run lasts, the capture time of the first frame
-            while pos + RECORD_HEADER_LEN <= end:
+            while True:  # (a test in the loop, not its head: a short jump, a specialised compare)
+                if pos + RECORD_HEADER_LEN > end:
+                    break
                 seconds, fraction, caplen = unpack_header(buf, pos)
                 data_end = pos + RECORD_HEADER_LEN + caplen
                 if data_end > end or caplen > MAX_RECORD_BYTES:
@@ -132,40 +139,55 @@ class PcapReader:
                 if pending_fragments:
                     sink.expire_fragments(frame, time_ns)
                 ip = pos + ip_at
-                esp_start = 0
+                esp_start = protocol = 0
                 if caplen >= min_caplen:
                     word, ip_length, fragment, protocol = unpack_ip(buf, ip - 2)
-                    if word & ipv4_mask == ipv4_word:
-                        if (
-                            protocol == 50
-                            and not fragment & 0x3FFF
-                            and 28 <= ip_length <= data_end - ip
-                            and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
-                        ):
-                            # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
-                            if span_start < 0:
-                                span_start = pos
-                                shift = batch.size - pos
-                                run_first_frame = frame
-                                run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
-                                run_first_ns = time_ns
-                            ip += shift
-                            esp_start = ip + 20
-                            meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
-                            pos = data_end
-                            if frame == run_full_frame:
-                                batch.add_span(buf[span_start:pos])
-                                span_start = -1
-                                fast_frames_done(
-                                    frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name
-                                )
-                                yield batch.seal()
-                                batch = EspBatch()
-                                meta = batch.meta
-                            continue
-                        ip_end, esp_start = plain_esp(
-                            buf, pos + RECORD_HEADER_LEN, data_end, ip, type_offset, nat_t
-                        )
+                    if not (  # the fast paths' IPv4 (jumps kept short: their tests stay specialised)
+                        word & ipv4_mask == ipv4_word
+                        and not fragment & 0x3FFF
+                        and 28 <= ip_length <= data_end - ip
+                        and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
+                    ):
+                        protocol = 0  # the general path reads it
+                if protocol == 50:
+                    # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                    if span_start < 0:
+                        span_start = pos
+                        shift = batch.size - pos
+                        run_first_frame = frame
+                        run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
+                        run_first_ns = time_ns
+                    ip += shift
+                    esp_start = ip + 20
+                    meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
+                    pos = data_end
+                    if frame == run_full_frame:
+                        batch.add_span(buf[span_start:pos])
+                        span_start = -1
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name)
+                        yield batch.seal()
+                        batch = EspBatch()
+                        meta = batch.meta
+                    continue
+                if protocol == 17:
+                    esp_start, ike_start, ike_end = udp_fast(buf, ip, ip_length, nat_t, ike_500)
+                    if ike_start:  # IKE on UDP 500, or on 4500 behind the non-ESP marker
+                        if span_start >= 0:
+                            batch.add_span(buf[span_start:pos])
+                            span_start = -1
+                            fast_frames_done(
+                                frame - 1, frame - run_first_frame, run_first_ns, meta[-5], link_name
+                            )
+                        self.records_read = frame
+                        ike = ike_frame(frame, time_ns, buf, ip, ike_start, ike_end, link_name)
+                        pos = data_end
+                        if meta:  # the batch so far goes first
+                            yield batch.seal()
+                            batch = EspBatch()
+                            meta = batch.meta
+                        yield ike
+                        continue
+                    ip_end = ip + ip_length
                 if esp_start:  # plain ESP of another kind (NAT-T)
                     if span_start < 0:
                         span_start = pos

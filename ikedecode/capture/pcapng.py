@@ -18,7 +18,7 @@ from typing import cast
 from .batch import META_FIELDS, EspBatch, hand_on
 from .datagram import Datagram
 from .errors import CaptureError
-from .fastpath import FastLink, FastPathSink, ipv4_test, plain_esp
+from .fastpath import FastLink, FastPathSink, ipv4_test, udp_fast
 from .records import MAX_RECORD_BYTES, SHORT_PACKET_BLOCK, UNDEFINED_INTERFACE, Record, RecordIterator
 from .source import ByteSource
 
@@ -74,19 +74,19 @@ def timestamp_scale(tsresol: int) -> tuple[int, int]:
     return NS_PER_SECOND // common, units_per_second // common
 
 
-FastInterface = tuple[int, str, int, int, int, int, int, int | None, int, int, int]
+FastInterface = tuple[int, str, int, int, int, int, int, int, int, int]
 
 
 def _fast_interface(interface: Interface, links: Mapping[int, FastLink]) -> FastInterface:
     """What ``PcapngReader.esp_batches`` needs of an interface: link type, its name, the minimum
     captured length for the fast path (none: beyond any), ``fastpath.ipv4_test``'s four values (from the
-    block's start), the EtherType's offset for ``plain_esp``, and the timestamp's scale."""
+    block's start), and the timestamp's scale."""
     link = links.get(interface.linktype)
     scale = interface.ts_mul, interface.ts_div, interface.offset_ns
     if link is None:
-        return (interface.linktype, "", 1 << 62, EPB_DATA_OFFSET, 0, 1, -1, None, *scale)
+        return (interface.linktype, "", 1 << 62, EPB_DATA_OFFSET, 0, 1, -1, *scale)
     ip_at, mask, word, ether_at = ipv4_test(link, EPB_DATA_OFFSET)
-    return (interface.linktype, link[2], link[0] + 28, ip_at, mask, word, ether_at, link[1], *scale)
+    return (interface.linktype, link[2], link[0] + 28, ip_at, mask, word, ether_at, *scale)
 
 
 class PcapngReader:
@@ -203,20 +203,23 @@ class PcapngReader:
         self,
         links: Mapping[int, FastLink],
         nat_t: bool,
+        ike_500: bool,
         batch_packets: int,
         pending_fragments: Sized,
         sink: FastPathSink,
     ) -> Iterator[Datagram | EspBatch]:
         """``PcapReader.esp_batches`` over pcapng: plain ESP over IPv4 in Enhanced Packet Blocks
         complete in the buffer, on interfaces whose link type is in ``links``
-        (``linklayer.FAST_LINKS``), is batched right in the file buffer; every other packet of an
-        EPB is sliced out for ``sink.other_frame``, and every other block (another block type, one
+        (``linklayer.FAST_LINKS``), is batched right in the file buffer, and the commonest IKE packet
+        goes to ``sink.ike_frame``, as there; every other packet of an EPB is sliced out for
+        ``sink.other_frame``, and every other block (another block type, one
         crossing the buffer's end, an EPB of an undefined interface, anything odd) is read by the
         general path (``_next_block``) exactly as when iterating."""
         source = self._source
         unpack_ip = struct.Struct("!IHxxHxB").unpack_from  # as in PcapReader.esp_batches
         fast_frames_done = sink.fast_frames
         other_frame = sink.other_frame
+        ike_frame = sink.ike_frame
         frame = self.records_read
         batch = EspBatch()
         meta = batch.meta
@@ -237,9 +240,11 @@ class PcapngReader:
             time_ns = self._last_time_ns
             span_start = -1  # as in PcapReader.esp_batches
             shift = run_first_frame = run_full_frame = run_first_ns = 0
-            run_link_name = ""
+            run_link = ""
             record: Record | None = None  # an EPB's packet for the general path
-            while pos + EPB_MIN_LEN <= end:
+            while True:  # as in PcapReader.esp_batches
+                if pos + EPB_MIN_LEN > end:
+                    break
                 block_type, block_len, interface_id, ts_high, ts_low, caplen = unpack_epb(buf, pos)
                 if (
                     block_type != EPB_TYPE
@@ -253,13 +258,11 @@ class PcapngReader:
                     if interface_id >= defined:
                         break
                     (linktype, link_name, min_caplen, ip_at, ipv4_mask, ipv4_word, ether_at,
-                     type_offset, ts_mul, ts_div, offset_ns) = per_interface[interface_id]  # fmt: skip
-                    if span_start >= 0 and link_name != run_link_name:
+                     ts_mul, ts_div, offset_ns) = per_interface[interface_id]  # fmt: skip
+                    if span_start >= 0 and link_name != run_link:
                         batch.add_span(buf[span_start:pos])
                         span_start = -1
-                        fast_frames_done(
-                            frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name
-                        )
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link)
                     current, high = interface_id, -1
                 frame += 1
                 if ts_div == 1:  # the high word's part of the time only when it changes
@@ -273,41 +276,56 @@ class PcapngReader:
                     sink.expire_fragments(frame, time_ns)
                 data_end = pos + EPB_DATA_OFFSET + caplen
                 ip = pos + ip_at
-                esp_start = 0
+                esp_start = protocol = 0
                 if caplen >= min_caplen:  # never on an interface without a fast path
                     word, ip_length, fragment, protocol = unpack_ip(buf, ip - 2)
-                    if word & ipv4_mask == ipv4_word:
-                        if (
-                            protocol == 50
-                            and not fragment & 0x3FFF
-                            and 28 <= ip_length <= data_end - ip
-                            and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
-                        ):
-                            # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
-                            if span_start < 0:
-                                span_start = pos
-                                shift = batch.size - pos
-                                run_first_frame = frame
-                                run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
-                                run_first_ns = time_ns
-                                run_link_name = link_name
-                            ip += shift
-                            esp_start = ip + 20
-                            meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
-                            pos += block_len
-                            if frame == run_full_frame:
-                                batch.add_span(buf[span_start:pos])
-                                span_start = -1
-                                fast_frames_done(
-                                    frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name
-                                )
-                                yield batch.seal()
-                                batch = EspBatch()
-                                meta = batch.meta
-                            continue
-                        ip_end, esp_start = plain_esp(
-                            buf, pos + EPB_DATA_OFFSET, data_end, ip, type_offset, nat_t
-                        )
+                    if not (  # the fast paths' IPv4 (jumps kept short: their tests stay specialised)
+                        word & ipv4_mask == ipv4_word
+                        and not fragment & 0x3FFF
+                        and 28 <= ip_length <= data_end - ip
+                        and (ether_at < 0 or (buf[pos + ether_at] == 8 and buf[pos + ether_at + 1] == 0))
+                    ):
+                        protocol = 0  # the general path reads it
+                if protocol == 50:
+                    # plain_esp's commonest case inlined (IP protocol 50: ESP right after IPv4)
+                    if span_start < 0:
+                        span_start = pos
+                        shift = batch.size - pos
+                        run_first_frame = frame
+                        run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
+                        run_first_ns = time_ns
+                        run_link = link_name
+                    ip += shift
+                    esp_start = ip + 20
+                    meta += (frame, time_ns, ip, esp_start, esp_start, ip + ip_length)
+                    pos += block_len
+                    if frame == run_full_frame:
+                        batch.add_span(buf[span_start:pos])
+                        span_start = -1
+                        fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, time_ns, link_name)
+                        yield batch.seal()
+                        batch = EspBatch()
+                        meta = batch.meta
+                    continue
+                if protocol == 17:
+                    esp_start, ike_start, ike_end = udp_fast(buf, ip, ip_length, nat_t, ike_500)
+                    if ike_start:  # as in PcapReader.esp_batches
+                        if span_start >= 0:
+                            batch.add_span(buf[span_start:pos])
+                            span_start = -1
+                            fast_frames_done(
+                                frame - 1, frame - run_first_frame, run_first_ns, meta[-5], run_link
+                            )
+                        self.records_read = frame
+                        ike = ike_frame(frame, time_ns, buf, ip, ike_start, ike_end, link_name)
+                        pos += block_len
+                        if meta:  # the batch so far goes first
+                            yield batch.seal()
+                            batch = EspBatch()
+                            meta = batch.meta
+                        yield ike
+                        continue
+                    ip_end = ip + ip_length
                 if esp_start:  # plain ESP of another kind (NAT-T)
                     if span_start < 0:
                         span_start = pos
@@ -315,7 +333,7 @@ class PcapngReader:
                         run_first_frame = frame
                         run_full_frame = frame + (meta_limit - len(meta)) // META_FIELDS - 1
                         run_first_ns = time_ns
-                        run_link_name = link_name
+                        run_link = link_name
                     ip += shift
                     meta += (frame, time_ns, ip, ip + 20, esp_start + shift, ip_end + shift)
                     pos += block_len
@@ -333,7 +351,7 @@ class PcapngReader:
                 break
             if span_start >= 0:
                 batch.add_span(buf[span_start:pos])
-                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link_name)
+                fast_frames_done(frame, frame - run_first_frame + 1, run_first_ns, meta[-5], run_link)
             source.pos = pos
             self.records_read = frame
             self._last_time_ns = time_ns

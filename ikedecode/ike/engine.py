@@ -72,7 +72,7 @@ class IkeEngine:
             return malformed_events(datagram, str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad message must not end the analysis
             return messages.decoder_error_events(datagram, exc)
-        if header.major_version == IKEV2_MAJOR_VERSION:
+        if header.version >> 4 == IKEV2_MAJOR_VERSION:  # the major version (the property's work)
             if self.v2 is None:
                 # the IKEv2 engine and its modules (about 20 ms of imports) for captures with IKEv2
                 from ikedecode.ike.v2.engine import Ikev2Engine

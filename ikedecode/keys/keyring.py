@@ -214,6 +214,8 @@ class KeyRing:
 
     def phase1_keys_for(self, initiator_cookie: bytes, responder_cookie: bytes) -> list[Phase1KeyMaterial]:
         """IKE SA keys given for this cookie pair, in the order given."""
+        if not self.phase1_keys:  # the usual key ring (a key file of g^xy, PSKs)
+            return []
         index = self._phase1_key_index
         if index is None or not index.current(self.phase1_keys):
             index = self._phase1_key_index = _CookieIndex.of(self.phase1_keys)

@@ -37,7 +37,26 @@ MAX_KEY_FILE_BYTES = 512 * 1024 * 1024  # a daemon log of half a gigabyte is alr
 
 
 def _content_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [stripped for line in text.splitlines() if (stripped := line.strip()) and stripped[0] != "#"]
+
+
+def _head(text: str, size: int = 65536) -> str:
+    """The lines of ``text`` in its first ``size`` characters and the line under way there: their
+    content lines are the first content lines of ``text``."""
+    cut = text.find("\n", size)
+    return text if cut < 0 else text[: cut + 1]
+
+
+def _may_start_a_table(line: str) -> bool:
+    """Whether a file whose first content line is ``line`` may be one of the tables, or tcpdump's
+    IKEv2 lines, that every content line must match (a TOML key file's ``[[table]]`` is not)."""
+    first = [line]
+    return (
+        looks_like_esp_sa(first)
+        or looks_like_ikev1_table(first)
+        or looks_like_ikev2_table(first)
+        or is_ikev2_line(line)
+    )
 
 
 def looks_like_esp_sa(lines: list[str]) -> bool:
@@ -72,7 +91,9 @@ def load_key_text(text: str, source: str) -> KeyRing:
         return parse_pluto_log(text, source)
     if looks_like_xfrm_state(text):
         return KeyRing(ipsec_sas=parse_xfrm_state(text, source))
-    lines = _content_lines(text)
+    lines = _content_lines(_head(text))
+    if not lines or _may_start_a_table(lines[0]):
+        lines = _content_lines(text)  # every line decides (a TOML key file is told by its first)
     if looks_like_esp_sa(lines):
         return KeyRing(ipsec_sas=read_esp_sa_table(text, source))
     if looks_like_ikev1_table(lines):
@@ -82,6 +103,7 @@ def load_key_text(text: str, source: str) -> KeyRing:
     if lines and all(is_ikev2_line(line) for line in lines):  # tcpdump -E IKEv2 lines alone
         return KeyRing(ikev2_keys=parse_tcpdump_ikev2(text, source))
     if looks_like_tcpdump_secrets(text):
+        lines = _content_lines(text)
         ikev2 = parse_tcpdump_ikev2(text, source) if any(is_ikev2_line(line) for line in lines) else []
         return KeyRing(ipsec_sas=parse_tcpdump_secrets(text, source), ikev2_keys=ikev2)
     if not lines:

@@ -14,12 +14,14 @@ from typing import Any
 from ikedecode.esp.sa import IpsecSa
 from ikedecode.keys.cli_inputs import ppk_identity
 from ikedecode.keys.errors import KeyFileError
-from ikedecode.keys.hexvalues import parse_hex, parse_int
+from ikedecode.keys.hexvalues import parse_hex, parse_int, plain_hex
 from ikedecode.keys.keyring import DhPrivate, DhSecret, KeyRing, Phase1KeyMaterial, Ppk, PresharedKey
 from ikedecode.keys.simple_toml import read_simple_toml
 
 KNOWN_TABLES = {"psk", "ike_sa", "quick_mode", "dh_private", "ipsec_sa"}
 IKE_SA_KEYS = ("skeyid", "skeyid_d", "skeyid_a", "skeyid_e", "encryption_key")
+# an [[ike_sa]] with these fields and no other is a g^xy and nothing else (the commonest entry)
+G_XY_FIELDS = frozenset({"initiator_cookie", "responder_cookie", "dh_secret"})
 
 
 IPSEC_SA_FIELDS = {
@@ -70,6 +72,13 @@ def parse_key_file(text: str, source: str) -> KeyFile:
             raise KeyFileError(f"{where}: needs 'secret' (text) or 'secret_hex'")
         ring.psks.append(PresharedKey(secret_bytes, where, entry.get("peer")))
     for i, entry in enumerate(_tables(doc, "ike_sa", source), 1):
+        if entry.keys() == G_XY_FIELDS:  # one SA's g^xy (bench/ and the lab tools write 10,000s)
+            icky = plain_hex(entry["initiator_cookie"])
+            rcky = plain_hex(entry["responder_cookie"])
+            dh_secret = plain_hex(entry["dh_secret"])
+            if icky and rcky and dh_secret and len(icky) == len(rcky) == 8:
+                ring.dh_secrets.append(DhSecret(dh_secret, f"{source} [[ike_sa]] #{i} dh_secret", icky))
+                continue  # else as any other entry, which says what is wrong
         where = f"{source} [[ike_sa]] #{i}"
         icky = parse_hex(_need(entry, "initiator_cookie", where), f"{where} initiator_cookie", length=8)
         rcky = (

@@ -93,11 +93,15 @@ def compute_dh_ahead(
 ) -> Iterator[Item]:
     """``items`` unchanged, while ``jobs`` worker processes (None: one per core) compute the
     engine's DH work ahead of it. Without private DH values, or with ``jobs`` 1, no process is
-    started and nothing is read ahead. The pool is closed when the iteration ends (or is closed),
-    and the engine goes back to computing in-line."""
+    started and nothing is read ahead: the items come straight from ``items`` (no generator in
+    between). The pool starts with the iteration, is closed when the iteration ends (or is
+    closed), and the engine goes back to computing in-line."""
     if not engine.computes_dh or jobs == 1:
-        yield from items
-        return
+        return iter(items)
+    return _ahead(engine, items, jobs, window)
+
+
+def _ahead(engine: IkeEngine, items: Iterable[Item], jobs: int | None, window: int) -> Iterator[Item]:
     provider = ProcessDhProvider(jobs)
     engine.use_dh_provider(provider)
     try:

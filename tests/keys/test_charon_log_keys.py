@@ -10,6 +10,8 @@ import gzip
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ikedecode.keys.charon_log import looks_like_charon_log, parse_charon_log
 from ikedecode.keys.errors import KeyFileError
@@ -206,3 +208,23 @@ def test_a_dump_longer_than_its_header_says_is_an_error_with_the_line():
     text = IKEV2_LOG.replace("Sk_ar secret => 32 bytes", "Sk_ar secret => 20 bytes")
     with pytest.raises(KeyFileError, match=r"^v2\.log:15: hex dump 'Sk_ar secret' \(line 13\) has 32 bytes"):
         parse_charon_log(text, "v2.log")
+
+
+SUBSYSTEM_LINE = re.compile(r"\d{2,3}\[(?:IKE|CHD|MGR|NET|CFG|ENC|DMN|KNL|LIB|JOB|ESP)\] ")
+
+
+@given(
+    st.lists(st.sampled_from(["0", "12", "٣", "²", "x", " ", "\n", "[", "[IKE] ", "[ESP]", "] "])).map(
+        "".join
+    )
+)
+def test_a_log_is_told_by_two_digits_before_a_subsystem_as_the_pattern_says(text):
+    # looks_like_charon_log finds the subsystem first, then the digits before it: what the
+    # pattern SUBSYSTEM_LINE matches anywhere in the text, Unicode digits (\d) included
+    assert looks_like_charon_log(text) == bool(SUBSYSTEM_LINE.search(text))
+
+
+def test_a_toml_key_file_is_not_a_charon_log():
+    text = '[[ike_sa]]\ninitiator_cookie = "0011223344556677"\ndh_secret = "' + "ab" * 256 + '"\n'
+    assert not looks_like_charon_log(text * 300)
+    assert looks_like_charon_log(text * 300 + "Dec  5 01:02:03 13[IKE] <conn|1> established\n")

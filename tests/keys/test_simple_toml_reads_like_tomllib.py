@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ikedecode.keys.simple_toml import read_simple_toml
 from tests.conftest import KEYS_DIR, shipped
@@ -27,6 +29,9 @@ READ_FAST = [
     '[[psk]]\nsecret = "é\t"\n\n# done',
     "",
     "  \t \n# only a comment",
+    'a = "x\ty"\nb = ""\n c\t=\t"0f"',  # a tab and an empty string on the str-method path
+    'a = "x" # b = "y"\n# c = "d"',  # '=' and quotes in comments
+    '[[t]]\nkey = "00ff"\n[[t]]\nkey = "11"',  # the same key in another table
 ]
 
 
@@ -45,6 +50,7 @@ BEYOND_THE_SUBSET = [
     "a = 1_000",
     'a = "x\\ty"',  # an escape
     "[[t]] # a = b",
+    'a = "x\\\\"',  # an escaped backslash
 ]
 
 
@@ -67,6 +73,12 @@ INVALID = [
     '\ufeffa = "x"',
     'a = "x" b',
     "[[t]]]",
+    'a = "\x7f"',
+    'a = "x"\na = "y"',  # a duplicate key, both on the str-method path
+    ' = "x"',
+    'a b = "x"',
+    'a = "x"y"',
+    'a = "',
 ]
 
 
@@ -75,3 +87,19 @@ def test_invalid_toml_is_left_to_tomllib_to_reject(text):
     with pytest.raises(tomllib.TOMLDecodeError):
         tomllib.loads(text)
     assert read_simple_toml(text) is None
+
+
+LINE_PARTS = st.sampled_from(
+    ['a = "', 'b="', "a", " ", "\t", "=", '"', "#", "\\", "\x01", "\x7f", "é", "0f", "[[", "]]", "\r"]
+)
+
+
+@given(st.lists(st.lists(LINE_PARTS, max_size=8).map("".join), max_size=5).map("\n".join))
+def test_any_text_reads_as_tomllib_reads_it_or_is_left_to_it(text):
+    fast = read_simple_toml(text)
+    try:
+        expected = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        assert fast is None
+    else:
+        assert fast is None or fast == expected
