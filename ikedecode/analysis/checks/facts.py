@@ -512,6 +512,8 @@ def merge_repeats(findings: list[Finding], key: Callable[[Finding], Hashable]) -
 
     The first finding stays; it learns how often it happened and which quick modes repeated it.
     """
+    if len(findings) < 2:
+        return list(findings)  # nothing to merge
     groups: dict[Hashable, list[Finding]] = {}
     for f in findings:
         groups.setdefault(key(f), []).append(f)
