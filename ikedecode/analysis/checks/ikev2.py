@@ -17,23 +17,37 @@ from ikedecode.ike.v2.stages import ML_KEM, additional_methods, method_name
 
 def check_ikev2(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
+    explained = ctx.explained
     for sa in ctx.report.ike_sas:  # the facts of ctx.sas are IKEv1's
         if sa.version != 2:
             continue
-        init_lost = _init_fragmented(sa)  # the post-quantum case of a fragmented IKE_SA_INIT, named as such
-        out.extend(_unanswered(sa, skip={f.evidence["request"]["frame"] for f in init_lost}))
-        out.extend(_additional_key_exchanges(sa))
-        out.extend(init_lost)
-        originals = [m for m in sa.messages if m.retransmission_of is None]
+        # one pass over the SA's messages: its last IKE_SA_INIT request and response (first copies),
+        # whether any message came again, and the error notifications nothing explained yet
+        init_request = init_response = None
+        retransmitted = False
         groups: dict[tuple[str, int], list[tuple[IkeMessage, Ikev2NotifyPayload]]] = {}
-        for msg in originals:
+        for msg in sa.messages:
+            if msg.retransmission_of is not None:
+                retransmitted = True
+                continue
+            if msg.exchange_type == reg.IKE_SA_INIT:
+                if msg.response is False:
+                    init_request = msg
+                elif msg.response:
+                    init_response = msg
             for p in msg.payloads:
                 if (
                     isinstance(p, Ikev2NotifyPayload)
                     and p.is_error
-                    and (msg.frame, p.notify_type) not in ctx.explained
+                    and (msg.frame, p.notify_type) not in explained
                 ):
                     groups.setdefault((msg.sender, p.notify_type), []).append((msg, p))
+        # the post-quantum case of a fragmented IKE_SA_INIT, named as such
+        init_lost = _init_fragmented(sa, init_request, init_response)
+        if retransmitted:  # a request never answered was sent again (RFC 7296 2.1)
+            out.extend(_unanswered(sa, skip={f.evidence["request"]["frame"] for f in init_lost}))
+        out.extend(_additional_key_exchanges(sa, init_request, init_response))
+        out.extend(init_lost)
         for (sender, notify_type), notes in groups.items():
             first_msg, first = notes[0]
             times = f"{len(notes)} times " if len(notes) > 1 else ""
@@ -134,17 +148,20 @@ LARGE_KE = 512  # bytes: ML-KEM key shares (800-1568 B), not a classic group's
 
 
 def _init_messages(sa: IkeSa) -> tuple[IkeMessage | None, IkeMessage | None]:
+    """The last IKE_SA_INIT request and response (first copies) of the SA."""
     init = [m for m in sa.messages if m.exchange_type == reg.IKE_SA_INIT and m.retransmission_of is None]
     request = next((m for m in reversed(init) if m.response is False), None)
     response = next((m for m in reversed(init) if m.response), None)
     return request, response
 
 
-def _additional_key_exchanges(sa: IkeSa) -> list[Finding]:
+def _additional_key_exchanges(
+    sa: IkeSa, request: IkeMessage | None, response: IkeMessage | None
+) -> list[Finding]:
     """RFC 9370 2.1.2: additional key exchanges offered that the responder does not do: every
     proposal requires one and the answer is NO_PROPOSAL_CHOSEN (``ikev2-addke-unsupported``), or an
-    optional one the chosen proposal leaves out (``ikev2-addke-declined``)."""
-    request, response = _init_messages(sa)
+    optional one the chosen proposal leaves out (``ikev2-addke-declined``). ``request`` and
+    ``response``: the SA's last IKE_SA_INIT request and response (first copies)."""
     if request is None or response is None:
         return []
     offered = [p for sa_p in request.payloads if isinstance(sa_p, Ikev2SaPayload) for p in sa_p.proposals]
@@ -186,10 +203,9 @@ def _additional_key_exchanges(sa: IkeSa) -> list[Finding]:
     return []
 
 
-def _init_fragmented(sa: IkeSa) -> list[Finding]:
+def _init_fragmented(sa: IkeSa, request: IkeMessage | None, response: IkeMessage | None) -> list[Finding]:
     """An IKE_SA_INIT request with a large (ML-KEM) key share that needs IP fragments and is never
     answered: IKE fragmentation (RFC 7383) cannot cover IKE_SA_INIT, the path dropped a fragment."""
-    request, response = _init_messages(sa)
     if request is None or response is not None:
         return []
     limit = UDP_PAYLOAD_LIMIT[6 if ":" in request.sender else 4]

@@ -12,7 +12,7 @@ IKE_AUTH messages not decrypted, or an FQDN/DN ID) both stay possible and the fi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ikedecode.analysis.checks.facts import Context
 from ikedecode.capture.classify import IKE_PORT, NAT_T_PORT
@@ -20,6 +20,9 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.keys.keyring import is_address, same_address
+
+if TYPE_CHECKING:
+    from ikedecode.ike.v2.payloads import Ikev2SaPayload
 
 IKE_PORTS = (IKE_PORT, NAT_T_PORT)
 # (transform type, transform ID) -> why it is weak; the IKEv1 policy (analysis/checks/security.py)
@@ -114,18 +117,16 @@ def _nat(sa: IkeSa) -> list[Finding]:
     return out
 
 
-def _weak(sa: IkeSa) -> list[Finding]:
-    from ikedecode.ike.v2.payloads import Ikev2SaPayload  # IKEv2's payload types: for IKEv2 SAs only
-
+def _weak(sa: IkeSa, sa_payload_type: type[Ikev2SaPayload]) -> list[Finding]:
+    """``sa_payload_type``: IKEv2's SA payload class (imported for IKEv2 SAs only)."""
     items: list[dict[str, str]] = []
     for msg in sa.messages:
         if not msg.response or msg.retransmission_of is not None:
             continue  # what the responder accepted is what is in use
         for p in msg.payloads:
-            if not isinstance(p, Ikev2SaPayload):
+            if not isinstance(p, sa_payload_type):
                 continue
             for proposal in p.proposals:
-                where = f"{proposal.protocol_name} SA ({msg.exchange}, frame {msg.frame})"
                 for t in proposal.transforms:
                     why = WEAK_TRANSFORMS.get((t.transform_type, t.transform_id))
                     if why and not any(
@@ -133,7 +134,7 @@ def _weak(sa: IkeSa) -> list[Finding]:
                     ):
                         items.append(
                             {
-                                "where": where,
+                                "where": f"{proposal.protocol_name} SA ({msg.exchange}, frame {msg.frame})",
                                 "what": why,
                                 "protocol": proposal.protocol_name,
                                 "source": "accepted",
@@ -150,11 +151,16 @@ def _weak(sa: IkeSa) -> list[Finding]:
 def check_ikev2_posture(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     ikev1 = [sa for sa in ctx.report.ike_sas if sa.version == 1]
+    sa_payload_type: type[Ikev2SaPayload] | None = None
     for sa in ctx.report.ike_sas:
         if sa.version != 2:
             continue
+        if sa_payload_type is None:
+            from ikedecode.ike.v2.payloads import Ikev2SaPayload  # IKEv2's payload types: for IKEv2 SAs only
+
+            sa_payload_type = Ikev2SaPayload
         out.extend(_nat(sa))
-        out.extend(_weak(sa))
+        out.extend(_weak(sa, sa_payload_type))
     if ikev1:
         first = ikev1[0]
         out.append(
