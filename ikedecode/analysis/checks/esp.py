@@ -45,11 +45,19 @@ class Flow:
 
 
 def flows_of(ctx: Context) -> list[Flow]:
+    """The ESP/AH flows of the report, made once per diagnosis (``check_esp`` and ``check_liveness``
+    read them; nothing changes them)."""
+    if ctx.flows is None:
+        ctx.flows = _flows(ctx)
+    return ctx.flows
+
+
+def _flows(ctx: Context) -> list[Flow]:
     out = []
     for sa in ctx.report.ipsec_sas:
-        if sa.spi is None or sa.src is None or sa.dst is None or not sa.counters.packets:
-            continue
         c = sa.counters
+        if sa.spi is None or sa.src is None or sa.dst is None or not c.packets:
+            continue
         out.append(
             Flow(sa.protocol, sa.spi, sa.src, sa.dst, c.packets, c.bytes, c.first_seen, c.last_seen, True)
         )

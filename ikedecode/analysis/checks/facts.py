@@ -12,35 +12,27 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ikedecode.analysis.checks.transform_facts import (
+    attribute_values,
+    lifetimes,
+)
 from ikedecode.analysis.report import Report
 from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, ProposalRecord
 from ikedecode.ike.registries import (
     AUTHENTICATION_METHOD,
     BASE_AUTHENTICATION_METHOD,
-    ENCRYPTION_ALGORITHM,
-    GROUP_DESCRIPTION,
     HASH_ALGORITHM,
-    KEY_LENGTH,
     LIFE_DURATION,
     LIFE_TYPE,
 )
 from ikedecode.ike.v1.exchanges import Label, Role
-from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload, Transform
+from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
 
 INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
 PRESHARED_BASE_METHOD = 1  # RFC 2409 Appendix A: authentication method 1
-# The attributes that make an ISAKMP policy (RFC 2409 Appendix A); lifetimes are compared apart.
-POLICY_ATTRIBUTES = (
-    ENCRYPTION_ALGORITHM,
-    KEY_LENGTH,
-    HASH_ALGORITHM,
-    AUTHENTICATION_METHOD,
-    GROUP_DESCRIPTION,
-)
 REFUSAL_WINDOW = 2.0  # seconds: an unreadable informational this soon after QM2 is its refusal
-LIFE_UNITS = {1: "seconds", 2: "kilobytes"}  # Life-Type / SA-Life-Type values (RFC 2407 4.5, RFC 2409 App. A)
 
 
 def evidence_of(msg: IkeMessage, **extra: Any) -> dict[str, Any]:
@@ -71,39 +63,6 @@ def frames_text(messages: Iterable[IkeMessage]) -> str:
     frames = [str(m.frame) for m in messages]
     more = f" and {len(frames) - LISTED_FRAMES} more" if len(frames) > LISTED_FRAMES else ""
     return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames[:LISTED_FRAMES]) + more
-
-
-def attribute_values(transform: ProposalRecord | None) -> dict[int, Any]:
-    """Attribute type -> value of an IKEv1 transform, byte values in hex as the JSON report shows
-    them; empty for anything else (an IKEv2 proposal, none)."""
-    if not isinstance(transform, Transform):
-        return {}
-    return {a.type: a.value.hex() if isinstance(a.value, bytes) else a.value for a in transform.attributes}
-
-
-def policy_key(transform: ProposalRecord) -> tuple[Any, ...]:
-    values = attribute_values(transform)
-    return tuple(values.get(t) for t in POLICY_ATTRIBUTES)
-
-
-def lifetimes(transform: ProposalRecord | None, life_type: int, life_duration: int) -> dict[str, int]:
-    """{"seconds": n, "kilobytes": m} from an IKEv1 transform's Life-Type/Life-Duration pairs, in
-    order (RFC 2409 Appendix A, RFC 2407 4.5: each duration follows the type it measures)."""
-    out: dict[str, int] = {}
-    if not isinstance(transform, Transform):
-        return out
-    current: int | bytes | None = None
-    for attribute in transform.attributes:
-        if attribute.type == life_type:
-            current = attribute.value
-        elif attribute.type == life_duration and isinstance(attribute.value, int):
-            if current is None:
-                unit: str | None = "seconds"  # the RFCs' default
-            else:
-                unit = LIFE_UNITS.get(current) if isinstance(current, int) else None  # a TLV type: none
-            if unit:
-                out[unit] = attribute.value
-    return out
 
 
 @dataclass(slots=True)
@@ -490,6 +449,7 @@ class Context:
     report: Report
     sas: list[SaFacts]
     explained: set[tuple[int, int]] = field(default_factory=set)  # (frame, notify type)
+    flows: list[Any] | None = None  # ESP/AH flows (``esp.flows_of``), once asked
 
     @classmethod
     def of(cls, report: Report) -> Context:
