@@ -27,10 +27,18 @@ from ikedecode.ike.registries import (
     LIFE_TYPE,
 )
 from ikedecode.ike.v1.exchanges import Label, Role
-from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload
+from ikedecode.ike.v1.payloads import (
+    DeletePayload,
+    IdPayload,
+    KePayload,
+    NatDPayload,
+    NotifyPayload,
+    SaPayload,
+)
 
 INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
+IP_ADDRESS_IDS = (1, 5)  # ID_IPV4_ADDR, ID_IPV6_ADDR (RFC 2407 4.6.2.1)
 PRESHARED_BASE_METHOD = 1  # RFC 2409 Appendix A: authentication method 1
 REFUSAL_WINDOW = 2.0  # seconds: an unreadable informational this soon after QM2 is its refusal
 
@@ -99,6 +107,8 @@ class SaFacts:
         "informationals",
         "notifications",
         "deletes",
+        "natd",
+        "address_ids",
         "_first",
         "_quick",
         "_quick_modes",
@@ -119,6 +129,8 @@ class SaFacts:
         self.informationals: list[IkeMessage] = []
         self.notifications: list[Notification] = []
         self.deletes: list[tuple[IkeMessage, DeletePayload]] = []
+        self.natd: list[tuple[IkeMessage, list[bytes]]] = []  # phase-1 messages with NAT-D: their hashes
+        self.address_ids: list[tuple[IkeMessage, str]] = []  # phase-1 messages: their first IP-address ID
         self._first: dict[str, IkeMessage] = {}
         self._quick: dict[int, list[IkeMessage]] = {}
         self._quick_modes: list[QuickModeFacts] | None = None
@@ -155,11 +167,24 @@ class SaFacts:
                     found.append(msg)
             elif exchange == "informational":
                 informationals.append(msg)
+            in_phase1 = exchange in PHASE1_EXCHANGES
+            hashes: list[bytes] | None = None
+            address_id: str | None = None
             for p in msg.payloads:
                 if isinstance(p, NotifyPayload):
                     notifications.append(Notification(msg, p))
                 elif isinstance(p, DeletePayload):
                     deletes.append((msg, p))
+                elif not in_phase1:
+                    continue
+                elif isinstance(p, NatDPayload):
+                    if hashes is None:
+                        hashes = []
+                        facts.natd.append((msg, hashes))
+                    hashes.append(p.data)
+                elif address_id is None and isinstance(p, IdPayload) and p.id_type in IP_ADDRESS_IDS:
+                    address_id = p.text
+                    facts.address_ids.append((msg, address_id))
         return facts
 
     @property
@@ -295,12 +320,9 @@ class SaFacts:
 
     def identity_address(self, role: str) -> str | None:
         """The phase-1 ID of ``role`` when it is an IP address (ID_IPV4_ADDR / ID_IPV6_ADDR)."""
-        for m in self.phase1:
-            if self.role(m) != role:
-                continue
-            for p in m.payloads:
-                if isinstance(p, IdPayload) and p.id_type in (1, 5):  # RFC 2407 4.6.2.1
-                    return p.text
+        for m, text in self.address_ids:
+            if self.role(m) == role:
+                return text
         return None
 
 

@@ -20,7 +20,6 @@ from ikedecode.analysis.natd import NatDCheck, check_natd
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import ENCAPSULATION_MODE
 from ikedecode.ike.v1.exchanges import Label
-from ikedecode.ike.v1.payloads import IdPayload, NatDPayload
 
 IKE_PORTS = (500, 4500)
 NATT_PORT = 4500
@@ -29,11 +28,7 @@ PLAIN_ENCAPSULATION = (1, 2)  # RFC 2407 4.5 Tunnel / Transport: not UDP-encapsu
 
 def _natd_checks(facts: SaFacts) -> list[tuple[str, NatDCheck]]:
     """(sender role, check) for every phase-1 message with NAT-D payloads."""
-    with_natd = []  # (message, its NAT-D hashes); most SAs without NAT-T have none
-    for m in facts.phase1:
-        hashes = [p.data for p in m.payloads if isinstance(p, NatDPayload)]
-        if hashes:
-            with_natd.append((m, hashes))
+    with_natd = facts.natd  # (message, its NAT-D hashes); most SAs without NAT-T have none
     if not with_natd:
         return []
     sa = facts.sa
@@ -72,11 +67,8 @@ def _endpoints(facts: SaFacts) -> dict[str, tuple[tuple[str, int] | None, str | 
         role = facts.role(m)
         if role not in wire:
             wire[role] = (m.sender, m.sport)
-        if role not in identity:
-            for p in m.payloads:
-                if isinstance(p, IdPayload) and p.id_type in (1, 5):  # RFC 2407 4.6.2.1
-                    identity[role] = p.text
-                    break
+    for m, text in facts.address_ids:
+        identity.setdefault(facts.role(m), text)
     return {role: (wire.get(role), identity.get(role)) for role in (INITIATOR, RESPONDER)}
 
 

@@ -19,6 +19,8 @@ FITS_ANY = min(UDP_PAYLOAD_LIMIT.values())  # a message this long fits one packe
 
 
 def _retransmissions(facts: SaFacts) -> Finding | None:
+    if not facts.retransmitted:
+        return None
     repeated = [(copies[0], copies) for copies in facts.copies.values() if len(copies) > 1]
     if not repeated:
         return None
