@@ -472,6 +472,7 @@ class Context:
     sas: list[SaFacts]
     explained: set[tuple[int, int]] = field(default_factory=set)  # (frame, notify type)
     flows: list[Any] | None = None  # ESP/AH flows (``esp.flows_of``), once asked
+    ikev2: list[Any] | None = None  # the IKEv2 SAs seen once (``ikev2_view.ikev2_views``), once asked
 
     @classmethod
     def of(cls, report: Report) -> Context:

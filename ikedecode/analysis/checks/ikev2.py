@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikedecode.analysis.checks.facts import Context, evidence_of, frames_text
+from ikedecode.analysis.checks.ikev2_view import ikev2_views
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
 from ikedecode.ike.records import IkeMessage, IkeSa
@@ -18,33 +19,15 @@ from ikedecode.ike.v2.stages import ML_KEM, additional_methods, method_name
 def check_ikev2(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     explained = ctx.explained
-    for sa in ctx.report.ike_sas:  # the facts of ctx.sas are IKEv1's
-        if sa.version != 2:
-            continue
-        # one pass over the SA's messages: its last IKE_SA_INIT request and response (first copies),
-        # whether any message came again, and the error notifications nothing explained yet
-        init_request = init_response = None
-        retransmitted = False
+    for view in ikev2_views(ctx):
+        sa, init_request, init_response = view.sa, view.init_request, view.init_response
         groups: dict[tuple[str, int], list[tuple[IkeMessage, Ikev2NotifyPayload]]] = {}
-        for msg in sa.messages:
-            if msg.retransmission_of is not None:
-                retransmitted = True
-                continue
-            if msg.exchange_type == reg.IKE_SA_INIT:
-                if msg.response is False:
-                    init_request = msg
-                elif msg.response:
-                    init_response = msg
-            for p in msg.payloads:
-                if (
-                    isinstance(p, Ikev2NotifyPayload)
-                    and p.is_error
-                    and (msg.frame, p.notify_type) not in explained
-                ):
-                    groups.setdefault((msg.sender, p.notify_type), []).append((msg, p))
+        for msg, p in view.errors:  # the error notifications nothing explained yet
+            if (msg.frame, p.notify_type) not in explained:
+                groups.setdefault((msg.sender, p.notify_type), []).append((msg, p))
         # the post-quantum case of a fragmented IKE_SA_INIT, named as such
         init_lost = _init_fragmented(sa, init_request, init_response)
-        if retransmitted:  # a request never answered was sent again (RFC 7296 2.1)
+        if view.retransmitted:  # a request never answered was sent again (RFC 7296 2.1)
             out.extend(_unanswered(sa, skip={f.evidence["request"]["frame"] for f in init_lost}))
         out.extend(_additional_key_exchanges(sa, init_request, init_response))
         out.extend(init_lost)

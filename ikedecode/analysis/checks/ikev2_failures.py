@@ -451,17 +451,15 @@ def check_ikev2_failures(ctx: Context) -> list[Finding]:
         _rekey_collisions,
         _selectors,
     )
+    from ikedecode.analysis.checks.ikev2_view import ikev2_views
 
     out: list[Finding] = []
-    for sa in ctx.report.ike_sas:
-        if sa.version != 2:
-            continue
+    for view in ikev2_views(ctx):
+        sa = view.sa
         exchanges = _exchanges(sa)  # once per SA: every check below walks the same pairs
-        # the notify types the SA's messages carry, once: a check that starts from a notify the SA
-        # does not have finds nothing, and most SAs carry none of these
-        present = {
-            p.notify_type for m in sa.messages for p in m.payloads if isinstance(p, Ikev2NotifyPayload)
-        }
+        # the notify types the SA's messages carry: a check that starts from a notify the SA does
+        # not have finds nothing, and most SAs carry none of these
+        present = view.notify_types
         if reg.N_AUTHENTICATION_FAILED in present:
             out.extend(_auth_failed(sa, exchanges, ctx))
         if reg.N_NO_PROPOSAL_CHOSEN in present:
