@@ -318,13 +318,6 @@ class SaFacts:
                 out.setdefault(q.initiator, []).append(q)
         return out
 
-    def identity_address(self, role: str) -> str | None:
-        """The phase-1 ID of ``role`` when it is an IP address (ID_IPV4_ADDR / ID_IPV6_ADDR)."""
-        for m, text in self.address_ids:
-            if self.role(m) == role:
-                return text
-        return None
-
 
 class _Carried(NamedTuple):
     """What one quick-mode message carried, read from its payloads once."""
@@ -333,6 +326,22 @@ class _Carried(NamedTuple):
     ke: KePayload | None  # the first KE payload
     ids: list[IdPayload]
     readable: bool  # whether it has payloads at all (an unreadable message has none)
+
+
+def _read_carried(msg: IkeMessage) -> _Carried:
+    sa: SaPayload | None = None
+    ke: KePayload | None = None
+    ids: list[IdPayload] = []
+    for p in msg.payloads:
+        if isinstance(p, SaPayload):
+            if sa is None:
+                sa = p
+        elif isinstance(p, KePayload):
+            if ke is None:
+                ke = p
+        elif isinstance(p, IdPayload):
+            ids.append(p)
+    return _Carried(sa, ke, ids, bool(msg.payloads))
 
 
 class QuickModeFacts:
@@ -363,19 +372,8 @@ class QuickModeFacts:
             msg = self._first_by_label.get(label)
             if msg is None:
                 return None
-            sa: SaPayload | None = None
-            ke: KePayload | None = None
-            ids: list[IdPayload] = []
-            for p in msg.payloads:
-                if isinstance(p, SaPayload):
-                    if sa is None:
-                        sa = p
-                elif isinstance(p, KePayload):
-                    if ke is None:
-                        ke = p
-                elif isinstance(p, IdPayload):
-                    ids.append(p)
-            carried = self._carried[label] = _Carried(sa, ke, ids, bool(msg.payloads))
+            carried = _read_carried(msg)
+            self._carried[label] = carried
         return carried
 
     @property

@@ -60,7 +60,7 @@ def _natd_checks(facts: SaFacts) -> list[tuple[str, NatDCheck]]:
 
 def _endpoints(facts: SaFacts) -> dict[str, tuple[tuple[str, int] | None, str | None]]:
     """Each role's address and port on the wire (its first phase-1 message) and its phase-1 ID
-    when that is an IP address (``SaFacts.identity_address``), from one pass over phase 1."""
+    when that is an IP address (ID_IPV4_ADDR / ID_IPV6_ADDR, ``SaFacts.address_ids``)."""
     wire: dict[str, tuple[str, int]] = {}
     identity: dict[str, str] = {}
     for m in facts.phase1:
