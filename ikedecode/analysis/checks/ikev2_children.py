@@ -29,19 +29,23 @@ def _ts_payloads(msg: IkeMessage) -> list[Any]:
 
 
 def _ts_text(ts: Ikev2TsPayload | None) -> str | None:
-    return None if ts is None else ", ".join(s.text() for s in ts.selectors)
+    return None if ts is None else ", ".join([s.text() for s in ts.selectors])
 
 
 # -- TS_UNACCEPTABLE and narrowing ----------------------------------------------------------------
 
 
-def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
+def _selectors(
+    sa: IkeSa, exchanges: Exchanges, ctx: Context, read: dict[int, list[Any]], refusals: bool
+) -> list[Finding]:
+    """``read``: the TSi/TSr payloads of messages, by id, as ``ikev2_view`` found them (others are
+    looked up here); ``refusals``: whether any message of the SA carries TS_UNACCEPTABLE."""
     out: list[Finding] = []
     for request, response in exchanges:
         if request.exchange_type not in (reg.IKE_AUTH, reg.CREATE_CHILD_SA) or response is None:
             continue
-        asked = _ts_payloads(request)
-        refused = _notifies(response, reg.N_TS_UNACCEPTABLE)
+        asked = read.get(id(request)) or _ts_payloads(request)
+        refused = _notifies(response, reg.N_TS_UNACCEPTABLE) if refusals else []
         if refused:
             tsi, tsr = _ts_text(asked[0]), _ts_text(asked[1])
             base = _ts_base(sa, request, tsi, tsr)
@@ -65,7 +69,7 @@ def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
                 )
             )
             continue
-        accepted = _ts_payloads(response)
+        accepted = read.get(id(response)) or _ts_payloads(response)
         if asked[0] is None or accepted[0] is None:
             continue  # the selectors of one side are not readable
         tsi, tsr, rtsi, rtsr = (_ts_text(ts) for ts in (*asked, *accepted))

@@ -466,7 +466,7 @@ def check_ikev2_failures(ctx: Context) -> list[Finding]:
             out.extend(_no_proposal(sa, exchanges, ctx))
         if reg.N_INVALID_KE_PAYLOAD in present:
             out.extend(_invalid_ke(sa, exchanges, ctx))
-        out.extend(_selectors(sa, exchanges, ctx))
+        out.extend(_selectors(sa, exchanges, ctx, view.selectors, reg.N_TS_UNACCEPTABLE in present))
         if reg.N_REKEY_SA in present:
             out.extend(_rekey_collisions(sa, exchanges, ctx))
             out.extend(_duplicate_rekeys(sa, exchanges))

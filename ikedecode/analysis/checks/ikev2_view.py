@@ -9,13 +9,25 @@ from __future__ import annotations
 from ikedecode.analysis.checks.facts import Context
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.registry import ikev2 as reg
-from ikedecode.ike.v2.payloads import Ikev2NotifyPayload, Ikev2SaPayload
+from ikedecode.ike.v2.payloads import Ikev2NotifyPayload, Ikev2SaPayload, Ikev2TsPayload
+
+CHILD_EXCHANGES = (reg.IKE_AUTH, reg.CREATE_CHILD_SA)  # the exchanges whose selectors are checked
+TS_TYPES = (reg.PT_TSI, reg.PT_TSR)
 
 
 class Ikev2View:
     """What the IKEv2 checks ask of every SA, from one pass."""
 
-    __slots__ = ("sa", "retransmitted", "notify_types", "errors", "init_request", "init_response", "accepted")
+    __slots__ = (
+        "sa",
+        "retransmitted",
+        "notify_types",
+        "errors",
+        "init_request",
+        "init_response",
+        "accepted",
+        "selectors",
+    )
 
     def __init__(self, sa: IkeSa) -> None:
         self.sa = sa
@@ -28,6 +40,8 @@ class Ikev2View:
         self.init_response: IkeMessage | None = None
         # the SA payloads of responses (first copies): what the responder accepted
         self.accepted: list[tuple[IkeMessage, Ikev2SaPayload]] = []
+        # id of an IKE_AUTH / CREATE_CHILD_SA message (first copy) -> its first TSi and TSr payloads
+        self.selectors: dict[int, list[Ikev2TsPayload | None]] = {}
         notify_types, errors, accepted = self.notify_types, self.errors, self.accepted
         for msg in sa.messages:
             if msg.retransmission_of is not None:
@@ -37,11 +51,15 @@ class Ikev2View:
                         notify_types.add(p.notify_type)
                 continue
             response = msg.response
-            if msg.exchange_type == reg.IKE_SA_INIT:
+            exchange_type = msg.exchange_type
+            if exchange_type == reg.IKE_SA_INIT:
                 if response is False:
                     self.init_request = msg
                 elif response:
                     self.init_response = msg
+            selectors: list[Ikev2TsPayload | None] | None = None
+            if exchange_type in CHILD_EXCHANGES:
+                selectors = self.selectors[id(msg)] = [None, None]
             for p in msg.payloads:
                 if isinstance(p, Ikev2NotifyPayload):
                     notify_types.add(p.notify_type)
@@ -49,6 +67,10 @@ class Ikev2View:
                         errors.append((msg, p))
                 elif response and isinstance(p, Ikev2SaPayload):
                     accepted.append((msg, p))
+                elif selectors is not None and isinstance(p, Ikev2TsPayload) and p.type in TS_TYPES:
+                    i = 0 if p.type == reg.PT_TSI else 1
+                    if selectors[i] is None:
+                        selectors[i] = p
 
 
 def ikev2_views(ctx: Context) -> list[Ikev2View]:
