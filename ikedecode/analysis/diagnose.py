@@ -42,6 +42,27 @@ _VARYING = re.compile(
 )
 
 
+_BLANKED: dict[str, str] = {}  # word -> the word with its varying parts blanked
+_BLANKED_MAX = 65_536
+
+
+def _blank(message: str) -> str:
+    r"""``_VARYING.sub("#", message)``, a word at a time: no alternative matches a space, so the
+    matches are the same within each space-separated word (a ``\b`` at a word's edge sees a space
+    or the end of the text, non-word characters both), and the words of a capture's findings repeat
+    ("quick", "mode", the peers' addresses): each distinct word is blanked once, not every message."""
+    blanked = _BLANKED
+    out = []
+    for word in message.split(" "):
+        found = blanked.get(word)
+        if found is None:
+            if len(blanked) >= _BLANKED_MAX:
+                blanked.clear()
+            found = blanked[word] = _VARYING.sub("#", word)
+        out.append(found)
+    return " ".join(out)
+
+
 def aggregate(findings: list[Finding]) -> list[Finding]:
     """Identical findings of different IKE SAs as one: the first, with ``aggregated`` evidence
     (``count``, the ``ike_sas`` it covers) and "(and the same in N more IKE SAs)" in its sentence.
@@ -54,7 +75,7 @@ def aggregate(findings: list[Finding]) -> list[Finding]:
         if not isinstance(ike_sa, str):
             order.append(f)
             continue
-        key = (f.code, f.severity.value, _VARYING.sub("#", f.message))
+        key = (f.code, f.severity.value, _blank(f.message))
         sas = sas_in_group.get(key)
         if sas is None:
             order.append(key)

@@ -135,6 +135,37 @@ def _canonical_address(address: str) -> str:
         raise InvalidSa(f"{address!r} is not an IP address") from None
 
 
+@functools.lru_cache(maxsize=256)
+def _settled(
+    protocol: str, encryption: str, integrity: str, encryption_key_size: int, integrity_key_size: int
+) -> tuple[EncryptionAlgorithm, IntegrityAlgorithm]:
+    """The algorithms of an SA, checked against its protocol and key sizes: once per distinct
+    combination (the SAs of a capture repeat a few); raises ``UnknownAlgorithm`` / ``InvalidSa``
+    each time (``lru_cache`` keeps no exception)."""
+    enc, implied_key_size = resolve_encryption(encryption)
+    integ = resolve_integrity(integrity)
+    if protocol == "ah" and enc.mode != "null":
+        raise InvalidSa(f"AH does not encrypt; encryption must be null, not {enc.name}")
+    if enc.combined and integ.checks:
+        raise InvalidSa(f"{enc.name} authenticates by itself; integrity must be null, not {integ.name}")
+    if enc.mode != "null":
+        cipher_key = encryption_key_size - enc.salt_size
+        allowed = (implied_key_size,) if implied_key_size else enc.key_sizes
+        if cipher_key not in allowed:
+            sizes = "/".join(str(size + enc.salt_size) for size in allowed)
+            raise InvalidSa(
+                f"{enc.name} needs a {sizes}-byte key"
+                + (f" (cipher key + {enc.salt_size}-byte salt)" if enc.salt_size else "")
+                + f", got {encryption_key_size} bytes"
+            )
+    if integ.checks:  # without a check the integrity key is dropped, whatever it was
+        if integ.kind in ("xcbc", "cmac") and integrity_key_size != integ.key_size:
+            raise InvalidSa(f"{integ.name} needs a {integ.key_size}-byte key, got {integrity_key_size}")
+        if not integrity_key_size:
+            raise InvalidSa(f"{integ.name} needs a key")
+    return enc, integ
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class IpsecSa:
     """One direction of an IPsec SA: its key configuration, frozen; ``state`` holds what was seen.
@@ -175,40 +206,16 @@ class IpsecSa:
         normalise = object.__setattr__  # frozen: the configuration is settled here, once
         normalise(self, "src", _normalise_address(self.src))
         normalise(self, "dst", _normalise_address(self.dst))
-        normalise(self, "encryption_key", bytes(self.encryption_key))
-        normalise(self, "integrity_key", bytes(self.integrity_key))
-        enc, implied_key_size = resolve_encryption(self.encryption)
-        integ = resolve_integrity(self.integrity)
-        if self.protocol == "ah" and enc.mode != "null":
-            raise InvalidSa(f"AH does not encrypt; encryption must be null, not {enc.name}")
+        encryption_key, integrity_key = bytes(self.encryption_key), bytes(self.integrity_key)
+        enc, integ = _settled(
+            self.protocol, self.encryption, self.integrity, len(encryption_key), len(integrity_key)
+        )
         normalise(self, "encryption", enc.name)
         normalise(self, "integrity", integ.name)
         normalise(self, "encryption_algorithm", enc)
         normalise(self, "integrity_algorithm", integ)
-        self._check_keys(implied_key_size)
-
-    def _check_keys(self, implied_key_size: int | None) -> None:
-        enc, integ = self.encryption_algorithm, self.integrity_algorithm
-        if enc.combined and integ.checks:
-            raise InvalidSa(f"{enc.name} authenticates by itself; integrity must be null, not {integ.name}")
-        if enc.mode == "null":
-            object.__setattr__(self, "encryption_key", b"")
-        else:
-            cipher_key = len(self.encryption_key) - enc.salt_size
-            allowed = (implied_key_size,) if implied_key_size else enc.key_sizes
-            if cipher_key not in allowed:
-                sizes = "/".join(str(size + enc.salt_size) for size in allowed)
-                raise InvalidSa(
-                    f"{enc.name} needs a {sizes}-byte key"
-                    + (f" (cipher key + {enc.salt_size}-byte salt)" if enc.salt_size else "")
-                    + f", got {len(self.encryption_key)} bytes"
-                )
-        if not integ.checks:
-            object.__setattr__(self, "integrity_key", b"")
-        elif integ.kind in ("xcbc", "cmac") and len(self.integrity_key) != integ.key_size:
-            raise InvalidSa(f"{integ.name} needs a {integ.key_size}-byte key, got {len(self.integrity_key)}")
-        elif not self.integrity_key:
-            raise InvalidSa(f"{integ.name} needs a key")
+        normalise(self, "encryption_key", b"" if enc.mode == "null" else encryption_key)
+        normalise(self, "integrity_key", integrity_key if integ.checks else b"")
 
     @property
     def counters(self) -> SaCounters:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from ikedecode.analysis.checks.facts import Context, SaFacts, evidence_of, lifetimes, plural
+from ikedecode.analysis.checks.facts import Context, QuickModeFacts, SaFacts, evidence_of, lifetimes, plural
 from ikedecode.esp.diagnose import esn_explanation
 from ikedecode.esp.plaintext import GARBLED
 from ikedecode.esp.sa import IpsecSa
@@ -45,11 +45,19 @@ class Flow:
 
 
 def flows_of(ctx: Context) -> list[Flow]:
+    """The ESP/AH flows of the report, made once per diagnosis (``check_esp`` and ``check_liveness``
+    read them; nothing changes them)."""
+    if ctx.flows is None:
+        ctx.flows = _flows(ctx)
+    return ctx.flows
+
+
+def _flows(ctx: Context) -> list[Flow]:
     out = []
     for sa in ctx.report.ipsec_sas:
-        if sa.spi is None or sa.src is None or sa.dst is None or not sa.counters.packets:
-            continue
         c = sa.counters
+        if sa.spi is None or sa.src is None or sa.dst is None or not c.packets:
+            continue
         out.append(
             Flow(sa.protocol, sa.spi, sa.src, sa.dst, c.packets, c.bytes, c.first_seen, c.last_seen, True)
         )
@@ -136,6 +144,8 @@ def _counters(ctx: Context) -> list[Finding]:
     out = []
     for sa in ctx.report.ipsec_sas:
         c = sa.counters
+        if not (c.garbled or c.icv_failed or c.sequences):
+            continue  # no replays or gaps without a sequence number seen: nothing to say
         base = {"sa": sa.label, "origin": sa.origin, "packets": c.packets}
         if c.garbled:
             out.append(_garbled(sa, base))
@@ -240,11 +250,13 @@ def _after_delete(ctx: Context, flows: list[Flow]) -> list[Finding]:
 
 
 def _lifetime_exceeded(ctx: Context) -> list[Finding]:
-    quick_modes = {(f.cookies, q.message_id): (f, q) for f in ctx.sas for q in f.quick_modes}
+    quick_modes: dict[tuple[str, str], tuple[SaFacts, QuickModeFacts]] | None = None  # once an SA has packets
     out = []
     for sa in ctx.report.ipsec_sas:
         if sa.ike_cookies is None or sa.message_id is None or not sa.counters.packets:
             continue
+        if quick_modes is None:
+            quick_modes = {(f.cookies, q.message_id): (f, q) for f in ctx.sas for q in f.quick_modes}
         found = quick_modes.get((sa.ike_cookies, f"0x{sa.message_id:08x}"))
         if found is None:
             continue

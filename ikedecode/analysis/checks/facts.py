@@ -10,38 +10,37 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
+from ikedecode.analysis.checks.transform_facts import (
+    attribute_values,
+    lifetimes,
+)
 from ikedecode.analysis.report import Report
 from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeMessage, IkeSa, Phase2Exchange, ProposalRecord
 from ikedecode.ike.registries import (
     AUTHENTICATION_METHOD,
     BASE_AUTHENTICATION_METHOD,
-    ENCRYPTION_ALGORITHM,
-    GROUP_DESCRIPTION,
     HASH_ALGORITHM,
-    KEY_LENGTH,
     LIFE_DURATION,
     LIFE_TYPE,
 )
 from ikedecode.ike.v1.exchanges import Label, Role
-from ikedecode.ike.v1.payloads import DeletePayload, IdPayload, KePayload, NotifyPayload, SaPayload, Transform
+from ikedecode.ike.v1.payloads import (
+    DeletePayload,
+    IdPayload,
+    KePayload,
+    NatDPayload,
+    NotifyPayload,
+    SaPayload,
+)
 
 INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
+IP_ADDRESS_IDS = (1, 5)  # ID_IPV4_ADDR, ID_IPV6_ADDR (RFC 2407 4.6.2.1)
 PRESHARED_BASE_METHOD = 1  # RFC 2409 Appendix A: authentication method 1
-# The attributes that make an ISAKMP policy (RFC 2409 Appendix A); lifetimes are compared apart.
-POLICY_ATTRIBUTES = (
-    ENCRYPTION_ALGORITHM,
-    KEY_LENGTH,
-    HASH_ALGORITHM,
-    AUTHENTICATION_METHOD,
-    GROUP_DESCRIPTION,
-)
 REFUSAL_WINDOW = 2.0  # seconds: an unreadable informational this soon after QM2 is its refusal
-LIFE_UNITS = {1: "seconds", 2: "kilobytes"}  # Life-Type / SA-Life-Type values (RFC 2407 4.5, RFC 2409 App. A)
 
 
 def evidence_of(msg: IkeMessage, **extra: Any) -> dict[str, Any]:
@@ -74,39 +73,6 @@ def frames_text(messages: Iterable[IkeMessage]) -> str:
     return ("frame " if len(frames) == 1 else "frames ") + ", ".join(frames[:LISTED_FRAMES]) + more
 
 
-def attribute_values(transform: ProposalRecord | None) -> dict[int, Any]:
-    """Attribute type -> value of an IKEv1 transform, byte values in hex as the JSON report shows
-    them; empty for anything else (an IKEv2 proposal, none)."""
-    if not isinstance(transform, Transform):
-        return {}
-    return {a.type: a.value.hex() if isinstance(a.value, bytes) else a.value for a in transform.attributes}
-
-
-def policy_key(transform: ProposalRecord) -> tuple[Any, ...]:
-    values = attribute_values(transform)
-    return tuple(values.get(t) for t in POLICY_ATTRIBUTES)
-
-
-def lifetimes(transform: ProposalRecord | None, life_type: int, life_duration: int) -> dict[str, int]:
-    """{"seconds": n, "kilobytes": m} from an IKEv1 transform's Life-Type/Life-Duration pairs, in
-    order (RFC 2409 Appendix A, RFC 2407 4.5: each duration follows the type it measures)."""
-    out: dict[str, int] = {}
-    if not isinstance(transform, Transform):
-        return out
-    current: int | bytes | None = None
-    for attribute in transform.attributes:
-        if attribute.type == life_type:
-            current = attribute.value
-        elif attribute.type == life_duration and isinstance(attribute.value, int):
-            if current is None:
-                unit: str | None = "seconds"  # the RFCs' default
-            else:
-                unit = LIFE_UNITS.get(current) if isinstance(current, int) else None  # a TLV type: none
-            if unit:
-                out[unit] = attribute.value
-    return out
-
-
 @dataclass(slots=True)
 class Notification:
     msg: IkeMessage
@@ -124,23 +90,101 @@ class Notification:
         )
 
 
-@dataclass
 class SaFacts:
-    """One IKE SA seen through the questions the checks ask."""
+    """One IKE SA seen through the questions the checks ask.
 
-    sa: IkeSa
-    originals: list[IkeMessage] = field(default_factory=list)  # first copies, capture order
-    copies: dict[int, list[IkeMessage]] = field(default_factory=dict)  # original frame -> all copies
+    One pass over the SA's messages (``of``) sorts them once: first copies and their retransmissions,
+    the first of each label, phase 1, quick modes by message ID, informationals, and the
+    notifications and deletes they carried. What only some checks ask is worked out on first use
+    (plain attributes tested for None: ``functools.cached_property`` takes a lock per first read)."""
+
+    __slots__ = (
+        "sa",
+        "originals",
+        "copies",
+        "retransmitted",
+        "phase1",
+        "informationals",
+        "notifications",
+        "deletes",
+        "natd",
+        "address_ids",
+        "_first",
+        "_quick",
+        "_quick_modes",
+        "_quick_modes_by_initiator",
+        "_notifications_by_type",
+        "_notifications_by_message",
+        "_chosen",
+        "_opener_times",
+        "_infos_by_sender",
+    )
+
+    def __init__(self, sa: IkeSa) -> None:
+        self.sa = sa
+        self.originals: list[IkeMessage] = []  # first copies, capture order
+        self.copies: dict[int, list[IkeMessage]] = {}  # original frame -> all copies
+        self.retransmitted = False  # whether any message of the SA came more than once
+        self.phase1: list[IkeMessage] = []
+        self.informationals: list[IkeMessage] = []
+        self.notifications: list[Notification] = []
+        self.deletes: list[tuple[IkeMessage, DeletePayload]] = []
+        self.natd: list[tuple[IkeMessage, list[bytes]]] = []  # phase-1 messages with NAT-D: their hashes
+        self.address_ids: list[tuple[IkeMessage, str]] = []  # phase-1 messages: their first IP-address ID
+        self._first: dict[str, IkeMessage] = {}
+        self._quick: dict[int, list[IkeMessage]] = {}
+        self._quick_modes: list[QuickModeFacts] | None = None
+        self._quick_modes_by_initiator: dict[str, list[QuickModeFacts]] | None = None
+        self._notifications_by_type: dict[int, list[Notification]] | None = None
+        self._notifications_by_message: dict[int, list[Notification]] | None = None
+        self._chosen: dict[int, Any] | None = None
+        self._opener_times: list[float] | None = None
+        self._infos_by_sender: dict[str, tuple[list[float], list[IkeMessage]]] | None = None
 
     @classmethod
     def of(cls, sa: IkeSa) -> SaFacts:
         facts = cls(sa)
+        originals, copies, first = facts.originals, facts.copies, facts._first
+        phase1, informationals, quick = facts.phase1, facts.informationals, facts._quick
+        notifications, deletes = facts.notifications, facts.deletes
         for msg in sa.messages:
-            if msg.retransmission_of is None:
-                facts.originals.append(msg)
-                facts.copies[msg.frame] = [msg]
-            else:
-                facts.copies.setdefault(msg.retransmission_of, []).append(msg)
+            if msg.retransmission_of is not None:
+                copies.setdefault(msg.retransmission_of, []).append(msg)
+                facts.retransmitted = True
+                continue
+            originals.append(msg)
+            copies[msg.frame] = [msg]
+            if msg.label not in first:
+                first[msg.label] = msg
+            exchange = msg.exchange
+            if exchange in PHASE1_EXCHANGES:
+                phase1.append(msg)
+            elif exchange == "quick":
+                found = quick.get(msg.message_id)
+                if found is None:
+                    quick[msg.message_id] = [msg]
+                else:
+                    found.append(msg)
+            elif exchange == "informational":
+                informationals.append(msg)
+            in_phase1 = exchange in PHASE1_EXCHANGES
+            hashes: list[bytes] | None = None
+            address_id: str | None = None
+            for p in msg.payloads:
+                if isinstance(p, NotifyPayload):
+                    notifications.append(Notification(msg, p))
+                elif isinstance(p, DeletePayload):
+                    deletes.append((msg, p))
+                elif not in_phase1:
+                    continue
+                elif isinstance(p, NatDPayload):
+                    if hashes is None:
+                        hashes = []
+                        facts.natd.append((msg, hashes))
+                    hashes.append(p.data)
+                elif address_id is None and isinstance(p, IdPayload) and p.id_type in IP_ADDRESS_IDS:
+                    address_id = p.text
+                    facts.address_ids.append((msg, address_id))
         return facts
 
     @property
@@ -165,7 +209,7 @@ class SaFacts:
         return len(self.all_copies(msg))
 
     def first(self, label: str) -> IkeMessage | None:
-        return next((m for m in self.originals if m.label == label), None)
+        return self._first.get(label)
 
     def after(self, msg: IkeMessage, role: str | None = None) -> list[IkeMessage]:
         """Messages (first copies) later than ``msg``, optionally only those ``role`` sent."""
@@ -175,34 +219,21 @@ class SaFacts:
             if (m.time, m.frame) > (msg.time, msg.frame) and (role is None or self.role(m) == role)
         ]
 
-    @cached_property
-    def phase1(self) -> list[IkeMessage]:
-        return [m for m in self.originals if m.exchange in PHASE1_EXCHANGES]
-
-    @cached_property
-    def notifications(self) -> list[Notification]:
-        return [
-            Notification(m, p) for m in self.originals for p in m.payloads if isinstance(p, NotifyPayload)
-        ]
-
-    @cached_property
+    @property
     def notifications_by_type(self) -> dict[int, list[Notification]]:
-        out: dict[int, list[Notification]] = {}
-        for n in self.notifications:
-            out.setdefault(n.payload.notify_type, []).append(n)
+        out = self._notifications_by_type
+        if out is None:
+            out = self._notifications_by_type = {}
+            for n in self.notifications:
+                out.setdefault(n.payload.notify_type, []).append(n)
         return out
 
-    @cached_property
-    def deletes(self) -> list[tuple[IkeMessage, DeletePayload]]:
-        return [(m, p) for m in self.originals for p in m.payloads if isinstance(p, DeletePayload)]
-
-    @cached_property
-    def informationals(self) -> list[IkeMessage]:
-        return [m for m in self.originals if m.exchange == "informational"]
-
-    @cached_property
+    @property
     def chosen(self) -> dict[int, Any]:
-        return attribute_values(self.sa.chosen)
+        out = self._chosen
+        if out is None:
+            out = self._chosen = attribute_values(self.sa.chosen)
+        return out
 
     @property
     def hash_algorithm(self) -> int | None:
@@ -225,98 +256,129 @@ class SaFacts:
     def phase1_lifetimes(transform: ProposalRecord | None) -> dict[str, int]:
         return lifetimes(transform, LIFE_TYPE, LIFE_DURATION)
 
-    @cached_property
+    @property
     def quick_modes(self) -> list[QuickModeFacts]:
-        by_id: dict[int, list[IkeMessage]] = {}
-        for m in self.originals:
-            if m.exchange == "quick":
-                by_id.setdefault(m.message_id, []).append(m)
-        out = [
-            QuickModeFacts(exchange, by_id[exchange.message_id])
-            for exchange in self.sa.phase2.values()
-            if exchange.exchange == "quick" and exchange.message_id in by_id
-        ]
-        return sorted(out, key=lambda q: (q.messages[0].time, q.messages[0].frame))
-
-    @cached_property
-    def _opener_times(self) -> list[float]:
-        return sorted(q.opener.time for q in self.quick_modes)
+        out = self._quick_modes
+        if out is None:
+            by_id = self._quick
+            out = (
+                [
+                    QuickModeFacts(exchange, by_id[exchange.message_id])
+                    for exchange in self.sa.phase2.values()
+                    if exchange.exchange == "quick" and exchange.message_id in by_id
+                ]
+                if by_id
+                else []
+            )
+            if len(out) > 1:
+                out.sort(key=lambda q: (q.messages[0].time, q.messages[0].frame))
+            self._quick_modes = out
+        return out
 
     def next_quick_mode_after(self, time: float) -> float:
         """When the next quick mode (by anyone) starts after ``time``; infinity when none does."""
-        i = bisect.bisect_right(self._opener_times, time)
-        return self._opener_times[i] if i < len(self._opener_times) else float("inf")
-
-    @cached_property
-    def _infos_by_sender(self) -> dict[str, tuple[list[float], list[IkeMessage]]]:
-        out: dict[str, tuple[list[float], list[IkeMessage]]] = {}
-        for m in sorted(self.informationals, key=lambda m: (m.time, m.frame)):
-            times, msgs = out.setdefault(m.sender, ([], []))
-            times.append(m.time)
-            msgs.append(m)
-        return out
+        times = self._opener_times
+        if times is None:
+            times = self._opener_times = sorted(q.opener.time for q in self.quick_modes)
+        i = bisect.bisect_right(times, time)
+        return times[i] if i < len(times) else float("inf")
 
     def informationals_from(self, sender: str, start: float, until: float = float("inf")) -> list[IkeMessage]:
         """Informationals ``sender`` sent at ``start`` <= time < ``until`` (bisect, not a scan)."""
-        times, msgs = self._infos_by_sender.get(sender, ([], []))
+        by_sender = self._infos_by_sender
+        if by_sender is None:
+            by_sender = self._infos_by_sender = {}
+            for m in sorted(self.informationals, key=lambda m: (m.time, m.frame)):
+                times, msgs = by_sender.setdefault(m.sender, ([], []))
+                times.append(m.time)
+                msgs.append(m)
+        found = by_sender.get(sender)
+        if found is None:
+            return []
+        times, msgs = found
         return msgs[bisect.bisect_left(times, start) : bisect.bisect_left(times, until)]
 
-    @cached_property
-    def _notifications_by_message(self) -> dict[int, list[Notification]]:
-        out: dict[int, list[Notification]] = {}
-        for n in self.notifications:
-            out.setdefault(id(n.msg), []).append(n)
-        return out
-
     def error_notifies_in(self, messages: list[IkeMessage]) -> list[Notification]:
-        found = (n for m in messages for n in self._notifications_by_message.get(id(m), []))
+        if not messages:
+            return []
+        by_message = self._notifications_by_message
+        if by_message is None:
+            by_message = self._notifications_by_message = {}
+            for n in self.notifications:
+                by_message.setdefault(id(n.msg), []).append(n)
+        found = (n for m in messages for n in by_message.get(id(m), []))
         return [n for n in found if n.payload.is_error]
 
-    @cached_property
+    @property
     def quick_modes_by_initiator(self) -> dict[str, list[QuickModeFacts]]:
-        out: dict[str, list[QuickModeFacts]] = {}
-        for q in self.quick_modes:
-            out.setdefault(q.initiator, []).append(q)
+        out = self._quick_modes_by_initiator
+        if out is None:
+            out = self._quick_modes_by_initiator = {}
+            for q in self.quick_modes:
+                out.setdefault(q.initiator, []).append(q)
         return out
 
-    def identity_address(self, role: str) -> str | None:
-        """The phase-1 ID of ``role`` when it is an IP address (ID_IPV4_ADDR / ID_IPV6_ADDR)."""
-        for m in self.phase1:
-            if self.role(m) != role:
-                continue
-            for p in m.payloads:
-                if isinstance(p, IdPayload) and p.id_type in (1, 5):  # RFC 2407 4.6.2.1
-                    return p.text
-        return None
+
+class _Carried(NamedTuple):
+    """What one quick-mode message carried, read from its payloads once."""
+
+    sa: SaPayload | None  # the first SA payload
+    ke: KePayload | None  # the first KE payload
+    ids: list[IdPayload]
+    readable: bool  # whether it has payloads at all (an unreadable message has none)
 
 
-@dataclass
+def _read_carried(msg: IkeMessage) -> _Carried:
+    sa: SaPayload | None = None
+    ke: KePayload | None = None
+    ids: list[IdPayload] = []
+    for p in msg.payloads:
+        if isinstance(p, SaPayload):
+            if sa is None:
+                sa = p
+        elif isinstance(p, KePayload):
+            if ke is None:
+                ke = p
+        elif isinstance(p, IdPayload):
+            ids.append(p)
+    return _Carried(sa, ke, ids, bool(msg.payloads))
+
+
 class QuickModeFacts:
     """One quick mode: its messages by label and what they carried (decrypted payloads). What it
     asks of its IKE SA's other messages takes the SA's facts as an argument: a reference back to
     them would make each SA's facts a reference cycle, garbage only a full collection frees."""
 
-    exchange: Phase2Exchange
-    messages: list[IkeMessage]
+    __slots__ = ("exchange", "messages", "message_id", "_first_by_label", "_carried")
 
-    @property
-    def message_id(self) -> str:
-        return f"0x{self.exchange.message_id:08x}"
+    def __init__(self, exchange: Phase2Exchange, messages: list[IkeMessage]) -> None:
+        self.exchange = exchange
+        self.messages = messages
+        self.message_id = f"0x{exchange.message_id:08x}"
+        first: dict[str, IkeMessage] = {}
+        for m in messages:
+            if m.label not in first:
+                first[m.label] = m
+        self._first_by_label = first
+        self._carried: dict[str, _Carried] = {}
 
     def label(self, label: str) -> IkeMessage | None:
         """The first message of this label (QM1, QM2, QM3), None when the capture has none."""
         return self._first_by_label.get(label)
 
-    @cached_property
-    def _first_by_label(self) -> dict[str, IkeMessage]:
-        out: dict[str, IkeMessage] = {}
-        for m in self.messages:
-            out.setdefault(m.label, m)
-        return out
+    def _carried_by(self, label: str) -> _Carried | None:
+        carried = self._carried.get(label)
+        if carried is None:
+            msg = self._first_by_label.get(label)
+            if msg is None:
+                return None
+            carried = _read_carried(msg)
+            self._carried[label] = carried
+        return carried
 
     @property
     def opener(self) -> IkeMessage:
-        return self.label(Label.QM1) or self.messages[0]
+        return self._first_by_label.get(Label.QM1) or self.messages[0]
 
     @property
     def initiator(self) -> str:
@@ -327,33 +389,31 @@ class QuickModeFacts:
         return self.opener.receiver
 
     def sa_payload(self, label: str) -> SaPayload | None:
-        msg = self.label(label)
-        if msg is None:
-            return None
-        return next((p for p in msg.payloads if isinstance(p, SaPayload)), None)
+        carried = self._carried_by(label)
+        return carried.sa if carried is not None else None
 
     def has_ke(self, label: str) -> bool | None:
         """Whether QM1/QM2 carried a KE payload (PFS); None when the message is not readable."""
-        msg = self.label(label)
-        if msg is None or not msg.payloads:
+        carried = self._carried_by(label)
+        if carried is None or not carried.readable:
             return None
-        return any(isinstance(p, KePayload) for p in msg.payloads)
+        return carried.ke is not None
 
     def ke_length(self, label: str) -> int | None:
-        msg = self.label(label)
-        if msg is None:
+        carried = self._carried_by(label)
+        if carried is None or carried.ke is None:
             return None
-        return next((len(p.data) for p in msg.payloads if isinstance(p, KePayload)), None)
+        return len(carried.ke.data)
 
     def proxy_ids(self, label: str) -> dict[str, str] | None:
         """IDci/IDcr of QM1 or QM2 as {"local", "remote"} seen from the quick-mode initiator."""
-        msg = self.label(label)
-        if msg is None:
+        carried = self._carried_by(label)
+        if carried is None:
             return None
-        ids = [p for p in msg.payloads if isinstance(p, IdPayload)]
+        ids = carried.ids
         if len(ids) >= 2:
             return {"local": ids[0].text, "remote": ids[1].text}
-        if msg.payloads and not ids:
+        if carried.readable and not ids:
             # RFC 2409 5.5: without client IDs the proxies are the ISAKMP peers themselves
             return {"local": self.initiator, "remote": self.responder}
         return None
@@ -409,6 +469,8 @@ class Context:
     report: Report
     sas: list[SaFacts]
     explained: set[tuple[int, int]] = field(default_factory=set)  # (frame, notify type)
+    flows: list[Any] | None = None  # ESP/AH flows (``esp.flows_of``), once asked
+    ikev2: list[Any] | None = None  # the IKEv2 SAs seen once (``ikev2_view.ikev2_views``), once asked
 
     @classmethod
     def of(cls, report: Report) -> Context:
@@ -431,6 +493,8 @@ def merge_repeats(findings: list[Finding], key: Callable[[Finding], Hashable]) -
 
     The first finding stays; it learns how often it happened and which quick modes repeated it.
     """
+    if len(findings) < 2:
+        return list(findings)  # nothing to merge
     groups: dict[Hashable, list[Finding]] = {}
     for f in findings:
         groups.setdefault(key(f), []).append(f)

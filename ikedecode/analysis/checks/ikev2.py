@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikedecode.analysis.checks.facts import Context, evidence_of, frames_text
+from ikedecode.analysis.checks.ikev2_view import ikev2_views
 from ikedecode.findings import Finding, Severity, finding
 from ikedecode.ike.header import FLAG_IKEV2_INITIATOR
 from ikedecode.ike.records import IkeMessage, IkeSa
@@ -17,23 +18,19 @@ from ikedecode.ike.v2.stages import ML_KEM, additional_methods, method_name
 
 def check_ikev2(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    for sa in ctx.report.ike_sas:  # the facts of ctx.sas are IKEv1's
-        if sa.version != 2:
-            continue
-        init_lost = _init_fragmented(sa)  # the post-quantum case of a fragmented IKE_SA_INIT, named as such
-        out.extend(_unanswered(sa, skip={f.evidence["request"]["frame"] for f in init_lost}))
-        out.extend(_additional_key_exchanges(sa))
-        out.extend(init_lost)
-        originals = [m for m in sa.messages if m.retransmission_of is None]
+    explained = ctx.explained
+    for view in ikev2_views(ctx):
+        sa, init_request, init_response = view.sa, view.init_request, view.init_response
         groups: dict[tuple[str, int], list[tuple[IkeMessage, Ikev2NotifyPayload]]] = {}
-        for msg in originals:
-            for p in msg.payloads:
-                if (
-                    isinstance(p, Ikev2NotifyPayload)
-                    and p.is_error
-                    and (msg.frame, p.notify_type) not in ctx.explained
-                ):
-                    groups.setdefault((msg.sender, p.notify_type), []).append((msg, p))
+        for msg, p in view.errors:  # the error notifications nothing explained yet
+            if (msg.frame, p.notify_type) not in explained:
+                groups.setdefault((msg.sender, p.notify_type), []).append((msg, p))
+        # the post-quantum case of a fragmented IKE_SA_INIT, named as such
+        init_lost = _init_fragmented(sa, init_request, init_response)
+        if view.retransmitted:  # a request never answered was sent again (RFC 7296 2.1)
+            out.extend(_unanswered(sa, skip={f.evidence["request"]["frame"] for f in init_lost}))
+        out.extend(_additional_key_exchanges(sa, init_request, init_response))
+        out.extend(init_lost)
         for (sender, notify_type), notes in groups.items():
             first_msg, first = notes[0]
             times = f"{len(notes)} times " if len(notes) > 1 else ""
@@ -134,17 +131,20 @@ LARGE_KE = 512  # bytes: ML-KEM key shares (800-1568 B), not a classic group's
 
 
 def _init_messages(sa: IkeSa) -> tuple[IkeMessage | None, IkeMessage | None]:
+    """The last IKE_SA_INIT request and response (first copies) of the SA."""
     init = [m for m in sa.messages if m.exchange_type == reg.IKE_SA_INIT and m.retransmission_of is None]
     request = next((m for m in reversed(init) if m.response is False), None)
     response = next((m for m in reversed(init) if m.response), None)
     return request, response
 
 
-def _additional_key_exchanges(sa: IkeSa) -> list[Finding]:
+def _additional_key_exchanges(
+    sa: IkeSa, request: IkeMessage | None, response: IkeMessage | None
+) -> list[Finding]:
     """RFC 9370 2.1.2: additional key exchanges offered that the responder does not do: every
     proposal requires one and the answer is NO_PROPOSAL_CHOSEN (``ikev2-addke-unsupported``), or an
-    optional one the chosen proposal leaves out (``ikev2-addke-declined``)."""
-    request, response = _init_messages(sa)
+    optional one the chosen proposal leaves out (``ikev2-addke-declined``). ``request`` and
+    ``response``: the SA's last IKE_SA_INIT request and response (first copies)."""
     if request is None or response is None:
         return []
     offered = [p for sa_p in request.payloads if isinstance(sa_p, Ikev2SaPayload) for p in sa_p.proposals]
@@ -186,10 +186,9 @@ def _additional_key_exchanges(sa: IkeSa) -> list[Finding]:
     return []
 
 
-def _init_fragmented(sa: IkeSa) -> list[Finding]:
+def _init_fragmented(sa: IkeSa, request: IkeMessage | None, response: IkeMessage | None) -> list[Finding]:
     """An IKE_SA_INIT request with a large (ML-KEM) key share that needs IP fragments and is never
     answered: IKE fragmentation (RFC 7383) cannot cover IKE_SA_INIT, the path dropped a fragment."""
-    request, response = _init_messages(sa)
     if request is None or response is not None:
         return []
     limit = UDP_PAYLOAD_LIMIT[6 if ":" in request.sender else 4]

@@ -20,13 +20,11 @@ from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads import (
     Ikev2AuthPayload,
     Ikev2CertPayload,
-    Ikev2DeletePayload,
     Ikev2EapPayload,
     Ikev2IdPayload,
     Ikev2KePayload,
     Ikev2NotifyPayload,
     Ikev2SaPayload,
-    Ikev2TsPayload,
 )
 
 EAP_FAILURE = 4  # RFC 3748 4.2 code
@@ -97,11 +95,6 @@ def _offer_text(rows: list[dict[str, Any]]) -> str:
         columns = [f"{k} {'/'.join(v)}" for k, v in row.items() if isinstance(v, list)]
         parts.append(f"#{row['proposal']} {row['protocol']}: " + ", ".join(columns))
     return "; ".join(parts) or "no SA payload readable"
-
-
-def _ts_text(msg: IkeMessage | None, payload_type: int) -> str | None:
-    ts = _first(msg, Ikev2TsPayload, payload_type)
-    return None if ts is None else ", ".join(s.text() for s in ts.selectors)
 
 
 def _role(sa: IkeSa, address: str) -> str:
@@ -287,7 +280,7 @@ def _differs_only_by_pfs(offered: list[dict[str, Any]], accepted: list[dict[str,
 
 
 def _no_proposal(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
-    from ikedecode.analysis.checks.ikev2 import _additional_key_exchanges
+    from ikedecode.analysis.checks.ikev2 import _additional_key_exchanges, _init_messages
 
     addke_refused: bool | None = None  # asked only of an SA with a NO_PROPOSAL_CHOSEN (most have none)
     out: list[Finding] = []
@@ -297,7 +290,8 @@ def _no_proposal(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]
             ctx.explained.add((response.frame, p.notify_type))
             if addke_refused is None:
                 addke_refused = any(
-                    f.code == "ikev2-addke-unsupported" for f in _additional_key_exchanges(sa)
+                    f.code == "ikev2-addke-unsupported"
+                    for f in _additional_key_exchanges(sa, *_init_messages(sa))
                 )
             if request.exchange_type == reg.IKE_SA_INIT and addke_refused:
                 continue  # ikev2-addke-unsupported (check_ikev2) names the cause: RFC 9370 ADDKE not done
@@ -406,223 +400,6 @@ def _invalid_ke(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
     return out
 
 
-# -- TS_UNACCEPTABLE and narrowing ----------------------------------------------------------------
-
-
-def _selectors(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
-    out: list[Finding] = []
-    for request, response in exchanges:
-        if request.exchange_type not in (reg.IKE_AUTH, reg.CREATE_CHILD_SA) or response is None:
-            continue
-        tsi, tsr = _ts_text(request, reg.PT_TSI), _ts_text(request, reg.PT_TSR)
-        refused = _notifies(response, reg.N_TS_UNACCEPTABLE)
-        if refused:
-            base = _ts_base(sa, request, tsi, tsr)
-            p = refused[0]
-            ctx.explained.add((response.frame, p.notify_type))
-            text = (
-                f"{response.sender} refused the traffic selectors of the {request.exchange} request "
-                f"(frame {request.frame}) with {p.type_name} (frame {response.frame})"
-            )
-            text += (
-                f": {request.sender} proposed TSi {tsi} <-> TSr {tsr}; the {_role(sa, response.sender)}'s "
-                f"local/remote subnets must cover them mirrored (local {tsr}, remote {tsi})"
-                if tsi is not None
-                else ": the selectors are encrypted (give the keys to see them)"
-            )
-            out.append(
-                finding(
-                    "proxy-id-mismatch",
-                    text,
-                    {**base, "notify": p.type_name, "refusal": _notify_evidence(response, p)},
-                )
-            )
-            continue
-        rtsi, rtsr = _ts_text(response, reg.PT_TSI), _ts_text(response, reg.PT_TSR)
-        if tsi is not None and rtsi is not None and (rtsi, rtsr) != (tsi, tsr):
-            base = _ts_base(sa, request, tsi, tsr)
-            text = (
-                f"{response.sender} narrowed the traffic selectors of the {request.exchange} request "
-                f"(frames {request.frame}, {response.frame}): proposed TSi {tsi} <-> TSr {tsr}, accepted "
-                f"TSi {rtsi} <-> TSr {rtsr} (RFC 7296 2.9)"
-            )
-            out.append(
-                finding(
-                    "proxy-id-changed",
-                    text,
-                    {**base, "response": evidence_of(response), "accepted": {"TSi": rtsi, "TSr": rtsr}},
-                )
-            )
-    return out
-
-
-def _ts_base(sa: IkeSa, request: IkeMessage, tsi: str | None, tsr: str | None) -> dict[str, Any]:
-    """The evidence a selector finding starts with (made only for a finding: most SAs have none)."""
-    return {"ike_sa": sa.cookies, "request": evidence_of(request), "proposed": {"TSi": tsi, "TSr": tsr}}
-
-
-# -- rekey collisions, INVALID_SPI -------------------------------------------------------------------
-
-
-def _rekey_collisions(sa: IkeSa, exchanges: Exchanges, ctx: Context) -> list[Finding]:
-    """RFC 7296 2.25: both peers rekey the same Child SA at once; one side answers TEMPORARY_FAILURE
-    (or both succeed and the SA with the lowest nonce must be deleted: a duplicate when it is not)."""
-    out: list[Finding] = []
-    rekeys = [
-        (q, r)
-        for q, r in exchanges
-        if q.exchange_type == reg.CREATE_CHILD_SA and _notifies(q, reg.N_REKEY_SA)
-    ]
-    for request, response in rekeys:
-        failures = _notifies(response, reg.N_TEMPORARY_FAILURE)
-        if not failures or response is None:
-            continue
-        ctx.explained.add((response.frame, failures[0].notify_type))
-        crossing = [
-            (q, r) for q, r in rekeys if q.sender != request.sender and abs(q.time - request.time) < 30.0
-        ]
-        rekeyed = _notifies(request, reg.N_REKEY_SA)[0].spi.hex()
-        evidence: dict[str, Any] = {
-            "ike_sa": sa.cookies,
-            "notify": failures[0].type_name,
-            "request": evidence_of(request, rekey_of=rekeyed),
-            "refusal": _notify_evidence(response, failures[0]),
-        }
-        text = (
-            f"rekey collision: {request.sender} rekeyed Child SA 0x{rekeyed} (frame {request.frame}) while "
-            f"{response.sender} rekeyed it too"
-        )
-        if crossing:
-            q, r = crossing[0]
-            evidence["other_rekey"] = evidence_of(q, rekey_of=_notifies(q, reg.N_REKEY_SA)[0].spi.hex())
-            text += f" (frame {q.frame}" + (f", answered in frame {r.frame}" if r is not None else "") + ")"
-        text += (
-            f"; {response.sender} answered {failures[0].type_name} (frame {response.frame}) and its own "
-            "rekey "
-            "stands (RFC 7296 2.25)"
-        )
-        duplicates = [
-            q
-            for q, r in crossing
-            if r is not None
-            and _first(r, Ikev2SaPayload) is not None
-            and not _notifies(r, reg.N_TEMPORARY_FAILURE)
-        ]
-        severity = Severity.INFO if duplicates or not crossing else None
-        if not crossing:
-            text += "; the other rekey is not in the capture"
-        out.append(finding("rekey-collision", text, evidence, severity=severity))
-    return out
-
-
-def _same_child(sa: IkeSa, spi_a: str, spi_b: str) -> bool:
-    assert sa.ikev2 is not None
-    return (
-        any({spi_a, spi_b} <= {c.get("spi_initiator"), c.get("spi_responder")} for c in sa.ikev2.child_sas)
-        or spi_a == spi_b
-    )
-
-
-def _new_spis(request: IkeMessage, response: IkeMessage) -> list[str]:
-    out = []
-    for msg in (request, response):
-        sa_payload = _first(msg, Ikev2SaPayload)
-        if sa_payload is not None and sa_payload.proposals:
-            out.append(sa_payload.proposals[0].spi.hex())
-    return out
-
-
-def _duplicate_rekeys(sa: IkeSa, exchanges: Exchanges) -> list[Finding]:
-    """RFC 7296 2.25.1: both simultaneous rekeys of one Child SA succeeded; the peer whose rekey has the
-    lowest nonce must delete its new SA. When neither new SA is deleted, a duplicate is left over."""
-    if sa.ikev2 is None:
-        return []
-    done = [
-        (q, r)
-        for q, r in exchanges
-        if q.exchange_type == reg.CREATE_CHILD_SA
-        and _notifies(q, reg.N_REKEY_SA)
-        and r is not None
-        and _first(r, Ikev2SaPayload) is not None
-    ]
-    deleted: dict[str, IkeMessage] = {}
-    for m in sa.messages:
-        for p in m.payloads:
-            if isinstance(p, Ikev2DeletePayload):
-                for deleted_spi in p.spis:
-                    deleted.setdefault(deleted_spi.hex(), m)
-    out: list[Finding] = []
-    for i, (q1, r1) in enumerate(done):
-        for q2, r2 in done[i + 1 :]:
-            assert r1 is not None and r2 is not None
-            spi1, spi2 = (
-                _notifies(q1, reg.N_REKEY_SA)[0].spi.hex(),
-                _notifies(q2, reg.N_REKEY_SA)[0].spi.hex(),
-            )
-            if q1.sender == q2.sender or abs(q1.time - q2.time) > 30.0 or not _same_child(sa, spi1, spi2):
-                continue
-            new1, new2 = _new_spis(q1, r1), _new_spis(q2, r2)
-            # resolved: one new SA deleted while the other lives on (deleted later, or never)
-            first_delete = [
-                min((deleted[s] for s in new if s in deleted), key=lambda m: m.time, default=None)
-                for new in (new1, new2)
-            ]
-            times = [m.time if m is not None else float("inf") for m in first_delete]
-            gone = [
-                (next(s for s in new if s in deleted and deleted[s] is m), m)
-                for new, m, t in zip((new1, new2), first_delete, times, strict=True)
-                if m is not None and t < max(times)
-            ]
-            evidence: dict[str, Any] = {
-                "ike_sa": sa.cookies,
-                "request": evidence_of(q1, rekey_of=spi1, new_spis=new1),
-                "other_rekey": evidence_of(q2, rekey_of=spi2, new_spis=new2),
-                "answers": [evidence_of(r1), evidence_of(r2)],
-            }
-            text = (
-                f"rekey collision: {q1.sender} (frame {q1.frame}) and {q2.sender} (frame {q2.frame}) rekeyed "
-                f"the same Child SA and both rekeys succeeded (frames {r1.frame}, {r2.frame})"
-            )
-            if gone:
-                gone_spi, where = gone[0]
-                evidence["deleted"] = evidence_of(where, spi=gone_spi)
-                text += f"; the redundant SA 0x{gone_spi} was deleted (frame {where.frame}) (RFC 7296 2.25.1)"
-                out.append(finding("rekey-collision", text, evidence, severity=Severity.INFO))
-            else:
-                evidence["duplicate_spis"] = new1 + new2
-                text += (
-                    f"; neither new SA ({', '.join('0x' + s for s in new1 + new2)}) was deleted: a duplicate "
-                    "Child SA is left over (RFC 7296 2.25.1: the rekey with the lowest nonce must be deleted)"
-                )
-                out.append(finding("rekey-collision", text, evidence))
-    return out
-
-
-def _invalid_spi(sa: IkeSa, ctx: Context) -> list[Finding]:
-    out: list[Finding] = []
-    for msg in sa.messages:
-        if msg.retransmission_of is not None:
-            continue
-        for p in _notifies(msg, reg.N_INVALID_SPI):
-            ctx.explained.add((msg.frame, p.notify_type))
-            spi = p.decoded.get("spi") or (p.data.hex() if p.data else p.spi.hex())
-            out.append(
-                finding(
-                    "invalid-spi",
-                    f"{msg.sender} reports {p.type_name} for SPI 0x{spi} (frame {msg.frame}): it has no "
-                    "Child SA "
-                    "for ESP it received",
-                    {
-                        "ike_sa": sa.cookies,
-                        "notify": p.type_name,
-                        "spi": spi,
-                        "message": _notify_evidence(msg, p),
-                    },
-                )
-            )
-    return out
-
-
 # -- COOKIE, REDIRECT ----------------------------------------------------------------------------------
 
 
@@ -668,23 +445,28 @@ def _cookie_and_redirect(sa: IkeSa, exchanges: Exchanges) -> list[Finding]:
 
 
 def check_ikev2_failures(ctx: Context) -> list[Finding]:
+    from ikedecode.analysis.checks.ikev2_children import (  # it imports this module's helpers
+        _duplicate_rekeys,
+        _invalid_spi,
+        _rekey_collisions,
+        _selectors,
+    )
+    from ikedecode.analysis.checks.ikev2_view import ikev2_views
+
     out: list[Finding] = []
-    for sa in ctx.report.ike_sas:
-        if sa.version != 2:
-            continue
+    for view in ikev2_views(ctx):
+        sa = view.sa
         exchanges = _exchanges(sa)  # once per SA: every check below walks the same pairs
-        # the notify types the SA's messages carry, once: a check that starts from a notify the SA
-        # does not have finds nothing, and most SAs carry none of these
-        present = {
-            p.notify_type for m in sa.messages for p in m.payloads if isinstance(p, Ikev2NotifyPayload)
-        }
+        # the notify types the SA's messages carry: a check that starts from a notify the SA does
+        # not have finds nothing, and most SAs carry none of these
+        present = view.notify_types
         if reg.N_AUTHENTICATION_FAILED in present:
             out.extend(_auth_failed(sa, exchanges, ctx))
         if reg.N_NO_PROPOSAL_CHOSEN in present:
             out.extend(_no_proposal(sa, exchanges, ctx))
         if reg.N_INVALID_KE_PAYLOAD in present:
             out.extend(_invalid_ke(sa, exchanges, ctx))
-        out.extend(_selectors(sa, exchanges, ctx))
+        out.extend(_selectors(sa, exchanges, ctx, view.selectors, reg.N_TS_UNACCEPTABLE in present))
         if reg.N_REKEY_SA in present:
             out.extend(_rekey_collisions(sa, exchanges, ctx))
             out.extend(_duplicate_rekeys(sa, exchanges))

@@ -12,7 +12,7 @@ IKE_AUTH messages not decrypted, or an FQDN/DN ID) both stay possible and the fi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ikedecode.analysis.checks.facts import Context
 from ikedecode.capture.classify import IKE_PORT, NAT_T_PORT
@@ -20,6 +20,10 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeSa
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.keys.keyring import is_address, same_address
+
+if TYPE_CHECKING:
+    from ikedecode.ike.records import IkeMessage
+    from ikedecode.ike.v2.payloads import Ikev2SaPayload
 
 IKE_PORTS = (IKE_PORT, NAT_T_PORT)
 # (transform type, transform ID) -> why it is weak; the IKEv1 policy (analysis/checks/security.py)
@@ -114,31 +118,25 @@ def _nat(sa: IkeSa) -> list[Finding]:
     return out
 
 
-def _weak(sa: IkeSa) -> list[Finding]:
-    from ikedecode.ike.v2.payloads import Ikev2SaPayload  # IKEv2's payload types: for IKEv2 SAs only
-
+def _weak(sa: IkeSa, accepted: list[tuple[IkeMessage, Ikev2SaPayload]]) -> list[Finding]:
+    """``accepted``: the SA payloads of the SA's responses (first copies), capture order: what the
+    responder accepted is what is in use."""
     items: list[dict[str, str]] = []
-    for msg in sa.messages:
-        if not msg.response or msg.retransmission_of is not None:
-            continue  # what the responder accepted is what is in use
-        for p in msg.payloads:
-            if not isinstance(p, Ikev2SaPayload):
-                continue
-            for proposal in p.proposals:
-                where = f"{proposal.protocol_name} SA ({msg.exchange}, frame {msg.frame})"
-                for t in proposal.transforms:
-                    why = WEAK_TRANSFORMS.get((t.transform_type, t.transform_id))
-                    if why and not any(
-                        i["what"] == why and i["protocol"] == proposal.protocol_name for i in items
-                    ):
-                        items.append(
-                            {
-                                "where": where,
-                                "what": why,
-                                "protocol": proposal.protocol_name,
-                                "source": "accepted",
-                            }
-                        )
+    for msg, p in accepted:
+        for proposal in p.proposals:
+            for t in proposal.transforms:
+                why = WEAK_TRANSFORMS.get((t.transform_type, t.transform_id))
+                if why and not any(
+                    i["what"] == why and i["protocol"] == proposal.protocol_name for i in items
+                ):
+                    items.append(
+                        {
+                            "where": f"{proposal.protocol_name} SA ({msg.exchange}, frame {msg.frame})",
+                            "what": why,
+                            "protocol": proposal.protocol_name,
+                            "source": "accepted",
+                        }
+                    )
     if not items:
         return []
     text = "; ".join(f"{i['where']}: {i['what']}" for i in items)
@@ -150,11 +148,13 @@ def _weak(sa: IkeSa) -> list[Finding]:
 def check_ikev2_posture(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     ikev1 = [sa for sa in ctx.report.ike_sas if sa.version == 1]
-    for sa in ctx.report.ike_sas:
-        if sa.version != 2:
-            continue
-        out.extend(_nat(sa))
-        out.extend(_weak(sa))
+    if len(ikev1) < len(ctx.report.ike_sas):
+        # IKEv2's payload types, imported for a report with IKEv2 SAs only
+        from ikedecode.analysis.checks.ikev2_view import ikev2_views
+
+        for view in ikev2_views(ctx):
+            out.extend(_nat(view.sa))
+            out.extend(_weak(view.sa, view.accepted))
     if ikev1:
         first = ikev1[0]
         out.append(

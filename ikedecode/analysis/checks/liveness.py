@@ -87,6 +87,8 @@ def _spaced(messages: list[IkeMessage]) -> list[IkeMessage]:
 
 def _dpd_shape(facts: SaFacts, flows: list[Flow]) -> list[Finding]:
     """Without keys: encrypted informationals from one side only, after the other went quiet."""
+    if not facts.informationals:
+        return []
     if not all(any("DPD" in v for v in facts.sa.vendor_ids.get(r, [])) for r in Role):
         return []
     out = []

@@ -20,7 +20,6 @@ from ikedecode.analysis.natd import NatDCheck, check_natd
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import ENCAPSULATION_MODE
 from ikedecode.ike.v1.exchanges import Label
-from ikedecode.ike.v1.payloads import NatDPayload
 
 IKE_PORTS = (500, 4500)
 NATT_PORT = 4500
@@ -29,6 +28,9 @@ PLAIN_ENCAPSULATION = (1, 2)  # RFC 2407 4.5 Tunnel / Transport: not UDP-encapsu
 
 def _natd_checks(facts: SaFacts) -> list[tuple[str, NatDCheck]]:
     """(sender role, check) for every phase-1 message with NAT-D payloads."""
+    with_natd = facts.natd  # (message, its NAT-D hashes); most SAs without NAT-T have none
+    if not with_natd:
+        return []
     sa = facts.sa
     hash_id = facts.hash_algorithm
     if hash_id is None or sa.responder_cookie is None:
@@ -37,10 +39,7 @@ def _natd_checks(facts: SaFacts) -> list[tuple[str, NatDCheck]]:
     for m in facts.phase1:
         first_port.setdefault(facts.role(m), (m.sender, m.sport))
     out: list[tuple[str, NatDCheck]] = []
-    for m in facts.phase1:
-        hashes = [p.data for p in m.payloads if isinstance(p, NatDPayload)]
-        if not hashes:
-            continue
+    for m, hashes in with_natd:
         role = facts.role(m)
         other = RESPONDER if role == INITIATOR else INITIATOR
         result = check_natd(
@@ -59,11 +58,18 @@ def _natd_checks(facts: SaFacts) -> list[tuple[str, NatDCheck]]:
     return out
 
 
-def _wire_endpoint(facts: SaFacts, role: str) -> tuple[str, int] | None:
+def _endpoints(facts: SaFacts) -> dict[str, tuple[tuple[str, int] | None, str | None]]:
+    """Each role's address and port on the wire (its first phase-1 message) and its phase-1 ID
+    when that is an IP address (ID_IPV4_ADDR / ID_IPV6_ADDR, ``SaFacts.address_ids``)."""
+    wire: dict[str, tuple[str, int]] = {}
+    identity: dict[str, str] = {}
     for m in facts.phase1:
-        if facts.role(m) == role:
-            return (m.sender, m.sport)
-    return None
+        role = facts.role(m)
+        if role not in wire:
+            wire[role] = (m.sender, m.sport)
+    for m, text in facts.address_ids:
+        identity.setdefault(facts.role(m), text)
+    return {role: (wire.get(role), identity.get(role)) for role in (INITIATOR, RESPONDER)}
 
 
 def _natt_vendor(facts: SaFacts, role: str) -> bool:
@@ -89,13 +95,15 @@ def _plain_encapsulation(facts: SaFacts) -> list[str]:
 
 def _peer_verdicts(facts: SaFacts, checks: list[tuple[str, NatDCheck]]) -> dict[str, dict[str, Any]]:
     verdicts: dict[str, dict[str, Any]] = {}
+    endpoints = None
     for role in (INITIATOR, RESPONDER):
         own = [c for r, c in checks if r == role and c.sender_rewritten]
         seen_by_other = [c for r, c in checks if r != role and c.receiver_rewritten]
         if not own and not seen_by_other:
             continue
-        wire = _wire_endpoint(facts, role)
-        identity = facts.identity_address(role)
+        if endpoints is None:
+            endpoints = _endpoints(facts)
+        wire, identity = endpoints[role]
         # An IP-address ID equal to the address and IKE port on the wire: nothing rewrote this peer, so a
         # NAT-D mismatch about it (its own hash or the other peer's) is forced encapsulation (RFC 3947 3).
         forced = wire is not None and identity == wire[0] and wire[1] in IKE_PORTS
@@ -107,13 +115,16 @@ def _peer_verdicts(facts: SaFacts, checks: list[tuple[str, NatDCheck]]) -> dict[
             "peer_hash_mismatch_frames": [c.frame for c in seen_by_other],
             "forced": forced,
         }
+    if checks:
+        return verdicts
     # No NAT-D at all, but a phase-1 ID address that is not the address on the wire: a NAT too.
+    if endpoints is None:
+        endpoints = _endpoints(facts)
     for role in (INITIATOR, RESPONDER):
         if role in verdicts:
             continue
-        wire = _wire_endpoint(facts, role)
-        identity = facts.identity_address(role)
-        if wire is not None and identity is not None and identity != wire[0] and not checks:
+        wire, identity = endpoints[role]
+        if wire is not None and identity is not None and identity != wire[0]:
             verdicts[role] = {
                 "address": facts.peer(role),
                 "identity": identity,

@@ -20,8 +20,8 @@ from ikedecode.analysis.checks.facts import (
     SaFacts,
     evidence_of,
     frames_text,
-    policy_key,
 )
+from ikedecode.analysis.checks.transform_facts import policy_key
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage, ProposalRecord, Protection
 from ikedecode.ike.registries import NO_PROPOSAL_CHOSEN, PROTO_ISAKMP

@@ -80,6 +80,8 @@ def _base_evidence(facts: SaFacts, qm: QuickModeFacts, refusal: list[Notificatio
 def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     refusal = qm.refusal(facts)
     out: list[Finding] = []
+    if not refusal:
+        return out
     by_type: dict[int, list[Notification]] = {}
     for n in refusal:
         by_type.setdefault(n.payload.notify_type, []).append(n)
@@ -173,7 +175,7 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     if qm.label(Label.QM2) is None:
         return []
     out: list[Finding] = []
-    base = {"ike_sa": facts.cookies, "quick_mode": qm.message_id, "initiator": qm.initiator}
+    base = _accepted_base(facts, qm)
     ke1, ke2 = qm.has_ke(Label.QM1), qm.has_ke(Label.QM2)
     if ke1 is not None and ke2 is not None and ke1 != ke2:
         has, lacks = (qm.initiator, qm.responder) if ke1 else (qm.responder, qm.initiator)
@@ -219,6 +221,10 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     return out
 
 
+def _accepted_base(facts: SaFacts, qm: QuickModeFacts) -> dict[str, Any]:
+    return {"ike_sa": facts.cookies, "quick_mode": qm.message_id, "initiator": qm.initiator}
+
+
 def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list[Finding]:
     offered_sa, accepted_sa = qm.sa_payload(Label.QM1), qm.sa_payload(Label.QM2)
     offered = (
@@ -231,13 +237,16 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list
         if accepted_sa
         else []
     )
-    own = {id(m) for m in qm.messages}
-    spis = {p.spi for sa in (offered_sa, accepted_sa) if sa for p in sa.proposals if p.spi}
-    notices = [
-        (n.msg, n.payload)
-        for n in facts.notifications_by_type.get(RESPONDER_LIFETIME, [])
-        if id(n.msg) in own or (n.msg.sender == qm.responder and n.payload.spi in spis)
-    ]
+    notices = []
+    lowered = facts.notifications_by_type.get(RESPONDER_LIFETIME) if facts.notifications else None
+    if lowered:
+        own = {id(m) for m in qm.messages}
+        spis = {p.spi for sa in (offered_sa, accepted_sa) if sa for p in sa.proposals if p.spi}
+        notices = [
+            (n.msg, n.payload)
+            for n in lowered
+            if id(n.msg) in own or (n.msg.sender == qm.responder and n.payload.spi in spis)
+        ]
     out: list[Finding] = []
     if notices:
         m, p = notices[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, attribute_values, evidence_of
+from ikedecode.analysis.checks.transform_facts import of_attributes
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.registries import (
     AUTHENTICATION_ALGORITHM,
@@ -22,7 +23,7 @@ from ikedecode.ike.registries import (
     PROTO_IPSEC_ESP,
 )
 from ikedecode.ike.v1.exchanges import Label
-from ikedecode.ike.v1.payloads import HashPayload
+from ikedecode.ike.v1.payloads import HashPayload, Transform
 
 LISTED_QUICK_MODES = 6  # named in the sentence; the evidence has more
 # (attribute, value) -> why it is weak
@@ -88,6 +89,18 @@ def _add(items: list[dict[str, str]], where: str, what: str, source: str) -> Non
         items.append({"where": where, "what": what, "source": source})
 
 
+def _weak_esp(t: Transform, protocol_id: int, transform_id: int) -> tuple[str, ...]:
+    """Why a transform of a proposal of ``protocol_id`` is weak, in the order the finding lists it:
+    the transform, then its attributes."""
+    whys = []
+    if protocol_id == PROTO_IPSEC_ESP and transform_id in WEAK_ESP_TRANSFORMS:
+        whys.append(WEAK_ESP_TRANSFORMS[transform_id])
+    for (attr, value), why in WEAK_ESP_ATTRIBUTES.items():
+        if t.get(attr) == value:
+            whys.append(why)
+    return tuple(whys)
+
+
 def _weak(facts: SaFacts) -> list[Finding]:
     items: list[dict[str, str]] = []
     if facts.chosen:
@@ -106,11 +119,8 @@ def _weak(facts: SaFacts) -> list[Finding]:
         where, source = f"quick mode {qm.message_id}", "accepted" if accepted else "offered"
         for proposal in sa.proposals:
             for t in proposal.transforms:
-                if proposal.protocol_id == PROTO_IPSEC_ESP and t.transform_id in WEAK_ESP_TRANSFORMS:
-                    _add(items, where, WEAK_ESP_TRANSFORMS[t.transform_id], source)
-                for (attr, value), why in WEAK_ESP_ATTRIBUTES.items():
-                    if t.get(attr) == value:
-                        _add(items, where, why, source)
+                for why in of_attributes(t, ("weak", proposal.protocol_id, t.transform_id), _weak_esp):
+                    _add(items, where, why, source)
     if not items:
         return []
     text = "; ".join(f"{i['where']}: {i['what']}" for i in items)

@@ -15,9 +15,12 @@ from ikedecode.ike.records import IkeMessage
 LISTED = 5  # messages named in the sentence; the evidence has more
 STORM = 10  # retransmissions in one IKE SA that make it a storm
 UDP_PAYLOAD_LIMIT = {4: 1472, 6: 1452}  # 1500-byte MTU minus IP and UDP headers
+FITS_ANY = min(UDP_PAYLOAD_LIMIT.values())  # a message this long fits one packet over either IP version
 
 
 def _retransmissions(facts: SaFacts) -> Finding | None:
+    if not facts.retransmitted:
+        return None
     repeated = [(copies[0], copies) for copies in facts.copies.values() if len(copies) > 1]
     if not repeated:
         return None
@@ -90,8 +93,10 @@ def _ip_version(msg: IkeMessage) -> int:
 def _oversized(facts: SaFacts) -> list[Finding]:
     out = []
     for m in facts.originals:
-        limit = UDP_PAYLOAD_LIMIT[_ip_version(m)]
         fragmented = len(m.frames) > 1
+        if not fragmented and m.length <= FITS_ANY:
+            continue
+        limit = UDP_PAYLOAD_LIMIT[_ip_version(m)]
         if not fragmented and m.length <= limit:
             continue
         answered = any(x.sender == m.receiver for x in facts.after(m))
