@@ -396,37 +396,20 @@ class Ikev2Keying:
             (sa.initiator, sa.responder) if exchange.requester_is_initiator else (sa.responder, sa.initiator)
         )
         sn = chosen.sequence_numbers
-        common: dict[str, Any] = {
-            "protocol_id": chosen.protocol_id,
-            "encryption_id": encr_id,
-            "key_length": key_bits,
-            "integrity_id": integ_id,
-            "ike_cookies": sa.cookies,
-            "message_id": msg.message_id,
-            "exchange": kind,
-            "mode": "transport" if transport else "tunnel",
-            "esn": bool(sn and sn.transform_id == 1),
-            "dh_origin": dh_origin,
-        }
+        esn = bool(sn and sn.transform_id == 1)
+        mode = "transport" if transport else "tunnel"
+        cookies, message_id, protocol_id = sa.cookies, msg.message_id, chosen.protocol_id
         return [
             # requester -> responder: the SPI the responder chose (in the response), keys first
             Ikev2ChildSaKeys(
-                spi=chosen.spi,
-                src=requester,
-                dst=responder,
-                encryption_key=material.encr_i,
-                integrity_key=material.integ_i,
-                **common,
+                protocol_id, chosen.spi, requester, responder, encr_id, key_bits, integ_id,
+                material.encr_i, material.integ_i, cookies, message_id, kind, mode, esn, dh_origin,
             ),
             Ikev2ChildSaKeys(
-                spi=offered.spi,
-                src=responder,
-                dst=requester,
-                encryption_key=material.encr_r,
-                integrity_key=material.integ_r,
-                **common,
+                protocol_id, offered.spi, responder, requester, encr_id, key_bits, integ_id,
+                material.encr_r, material.integ_r, cookies, message_id, kind, mode, esn, dh_origin,
             ),
-        ]
+        ]  # fmt: skip
 
 
 def _transforms(proposal: Ikev2Proposal) -> dict[str, Any]:
