@@ -17,11 +17,9 @@ from ikedecode.ike.natd import IKEV2_NATD_HASH, natd_hash
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, stages
+from ikedecode.ike.v2.authentication import read_ike_auth
 from ikedecode.ike.v2.payloads import (
-    Ikev2AuthPayload,
     Ikev2DeletePayload,
-    Ikev2EapPayload,
-    Ikev2IdPayload,
     Ikev2KePayload,
     Ikev2NoncePayload,
     Ikev2NotifyPayload,
@@ -185,26 +183,17 @@ def _ike_auth(
     from_initiator: bool,
 ) -> None:
     sa = state.sa
-    role = "initiator" if from_initiator else "responder"
-    methods: dict[str, str] = state.auth_material.setdefault("methods", {})
-    for p in payloads:
-        if isinstance(p, Ikev2IdPayload) and p.type == (reg.PT_IDI if from_initiator else reg.PT_IDR):
-            sa.identities[role] = p.text
-        elif isinstance(p, Ikev2AuthPayload):
-            methods[role] = AUTH_SHORT.get(p.method, p.method_name)
-        elif isinstance(p, Ikev2EapPayload) and p.identity and p.code == 2:  # EAP Response/Identity
-            sa.identities.setdefault("eap", p.identity)
-    if methods:
-        sa.auth_method = " / ".join(dict.fromkeys(methods.values()))
-    intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
-    engine.keying.verify_auth(state, msg, payloads, from_initiator)
+    parts = read_ike_auth(state, payloads, from_initiator)
+    if parts.notifies or state.ppk is not None:  # RFC 8784: PPK_IDENTITY notifies
+        intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
+    engine.keying.verify_auth(state, msg, payloads, from_initiator, parts)
     if msg.response:
         exchange.response_payloads = payloads
         auth_failure = next((n for n in errors if n.notify_type in (24, 46)), None)
         if auth_failure is not None:
             sa.state, sa.established, sa.authenticated = auth_failure.type_name, False, False
             return
-        if any(isinstance(p, Ikev2AuthPayload) for p in payloads):
+        if parts.auth is not None:
             sa.state, sa.established = "ESTABLISHED", True
             child_errors = [n.type_name for n in errors]
             _child_sa(engine, state, msg, exchange, payloads, child_errors, "IKE_AUTH")
@@ -212,14 +201,10 @@ def _ike_auth(
             sa.state = "IKE_AUTH"  # EAP rounds (RFC 7296 2.16)
     else:
         exchange.request_payloads = payloads
-        if any(isinstance(p, Ikev2SaPayload) for p in payloads):
+        if parts.sa:
             state.auth_material["child_request"] = payloads  # with EAP, the reply comes rounds later
         if sa.state != "ESTABLISHED":
             sa.state = "IKE_AUTH"
-
-
-AUTH_SHORT = {1: "RSA signature", 2: "PSK", 3: "DSS signature", 9: "ECDSA-256", 10: "ECDSA-384",
-              11: "ECDSA-521", 12: "GSPAM", 13: "NULL", 14: "digital signature"}  # fmt: skip
 
 
 # -- Child SAs and IKE SA rekeys -------------------------------------------------------------

@@ -258,11 +258,12 @@ class Ikev2Keying:
     # -- AUTH ------------------------------------------------------------------------------------
 
     def verify_auth(
-        self, state: Ikev2SaState, msg: IkeMessage, payloads: list[Any], from_initiator: bool
+        self, state: Ikev2SaState, msg: IkeMessage, payloads: list[Any], from_initiator: bool, parts: Any
     ) -> None:
+        """``authentication.verify_message_auth`` with the key ring; ``parts``: ``read_ike_auth``'s."""
         from ikedecode.ike.v2.authentication import verify_message_auth
 
-        verify_message_auth(self.keyring, state, msg, payloads, from_initiator)
+        verify_message_auth(self.keyring, state, msg, payloads, from_initiator, parts)
 
     # -- rekeys and Child SAs ----------------------------------------------------------------------
 
