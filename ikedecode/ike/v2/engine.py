@@ -46,7 +46,8 @@ from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import handlers
 from ikedecode.ike.v2.exchanges import check_shape, message_label
 from ikedecode.ike.v2.keying import Ikev2Keying
-from ikedecode.ike.v2.payloads import ENCRYPTED_TYPES, Ikev2NotifyPayload, Ikev2Payload, parse_ikev2_payloads
+from ikedecode.ike.v2.payloads import ENCRYPTED_TYPES, Ikev2NotifyPayload, Ikev2Payload
+from ikedecode.ike.v2.payloads.decode import walk_ikev2_chain
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.keys.keyring import KeyRing
 
@@ -223,10 +224,10 @@ class Ikev2Engine:
             return
         state.seen[digest] = msg
         earlier = exchange.response if response else exchange.request
-        chain = parse_ikev2_payloads(header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
-        msg.problems = chain.problems  # the chain's own lists: it is dropped here
-        # the walk stops after an SK / SKF payload: there is at most one, and it is the last
-        clear: list[Ikev2Payload] = chain.payloads
+        # the payloads and the chain's problems go straight into lists the message keeps; the walk
+        # stops after an SK / SKF payload: there is at most one, and it is the last
+        clear: list[Ikev2Payload] = []
+        walk_ikev2_chain(clear, msg.problems, header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
         protected = clear[-1] if clear and clear[-1].type in ENCRYPTED_TYPES else None
         if protected is not None:
             clear = clear[:-1]

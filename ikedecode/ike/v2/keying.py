@@ -33,6 +33,7 @@ from ikedecode.ike.v2.payloads import (
     Ikev2Proposal,
     parse_ikev2_payloads,
 )
+from ikedecode.ike.v2.payloads.decode import walk_ikev2_chain
 from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_sk, open_skf, reassemble_fragments
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.ike.v2.transforms import encr_keymat_size, integ_params
@@ -137,10 +138,9 @@ class Ikev2Keying:
         if not (opened.ok or opened.integrity_verified) and not fragment:
             unchecked = self._open_unchecked(state, message, protected, from_initiator, candidates)
             if unchecked is not None:
-                opened, payloads = unchecked
                 msg.protection, msg.integrity_verified = Protection.DECRYPTED, False
                 msg.add_note("ICV does not verify: decrypted unchecked, as tcpdump -E does")
-                return payloads
+                return unchecked[1]
         if not (opened.ok or opened.integrity_verified):
             msg.protection, msg.integrity_verified = Protection.UNDECRYPTABLE, False
             msg.add_note(f"cannot open: {opened.detail}")
@@ -160,8 +160,10 @@ class Ikev2Keying:
         if msg.exchange_type == reg.IKE_INTERMEDIATE:  # RFC 9242 3.3.2, keys of the sender's stage
             state.intermediate_frames.append(msg.frame)
             intermediate.int_auth(state, from_initiator, message, protected.offset, opened.plaintext)
-        chain = parse_ikev2_payloads(opened.next_payload, opened.plaintext, base, inner=True)
-        return self._judged(state, msg, chain.payloads, chain.problems, opened.integrity_verified)
+        inner: list[Ikev2Payload] = []
+        problems: list[str] = []
+        walk_ikev2_chain(inner, problems, opened.next_payload, opened.plaintext, base, True)
+        return self._judged(state, msg, inner, problems, opened.integrity_verified)
 
     @staticmethod
     def _judged(
