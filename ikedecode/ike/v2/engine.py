@@ -229,16 +229,17 @@ class Ikev2Engine:
         clear: list[Ikev2Payload] = []
         walk_ikev2_chain(clear, msg.problems, header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
         protected = clear[-1] if clear and clear[-1].type in ENCRYPTED_TYPES else None
-        if protected is not None:
-            clear = clear[:-1]
         inner: list[Ikev2Payload] | None = None
-        if protected is not None:
-            msg.encrypted = True
-            inner = self.keying.open(state, data, protected, from_initiator, msg, exchange)
         if protected is None:
             msg.payloads = clear
         else:
-            msg.payloads = clear + (inner if inner is not None else [protected])
+            clear.pop()
+            msg.encrypted = True
+            inner = self.keying.open(state, data, protected, from_initiator, msg, exchange)
+            if inner is None:
+                msg.payloads = [*clear, protected]
+            else:  # the inner list is the message's own when nothing precedes the SK payload
+                msg.payloads = [*clear, *inner] if clear else inner
         restart = header.exchange_type == reg.IKE_SA_INIT and not response and state.answered_with is not None
         fragment = protected is not None and protected.type == reg.PT_SKF
         if earlier is not None and not restart and not fragment:
@@ -253,17 +254,18 @@ class Ikev2Engine:
         # what the exchange's handler reads: every payload when readable (the message's own list,
         # which nothing changes), else only the clear ones
         payloads = msg.payloads if readable else clear
+        notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
         if readable:
-            notifies = tuple([p.notify_type for p in payloads if isinstance(p, Ikev2NotifyPayload)])
             shape = check_shape(
                 header.exchange_type,
                 response,
                 tuple([p.type for p in payloads]),
-                notifies,
+                tuple([n.notify_type for n in notifies]) if notifies else (),
                 encrypted=protected is not None,
             )
-            msg.problems.extend(shape)
-        handlers.handle(self, state, msg, exchange, payloads, data, datagram, readable)
+            if shape:
+                msg.problems.extend(shape)
+        handlers.handle(self, state, msg, exchange, payloads, notifies, data, datagram, readable)
 
     def _exchange(
         self, state: Ikev2SaState, header: IsakmpHeader, response: bool, from_initiator: bool

@@ -42,15 +42,16 @@ def handle(
     msg: IkeMessage,
     exchange: ExchangeState,
     payloads: list[Ikev2Payload],
+    notifies: list[Ikev2NotifyPayload],
     data: bytes,
     datagram: Datagram,
     readable: bool,
 ) -> None:
+    """``notifies``: the Notify payloads of ``payloads``, which the engine collected."""
     sa = state.sa
     from_initiator = bool(msg.flags & FLAG_IKEV2_INITIATOR)  # RFC 7296 3.1 I flag
     _vendor_ids(state, payloads, from_initiator)
-    notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
-    errors = [n for n in notifies if n.is_error]
+    errors = [n for n in notifies if n.is_error] if notifies else notifies
     if errors:
         msg.add_note("error: " + ", ".join(n.type_name for n in errors))
     kind = msg.exchange_type

@@ -14,7 +14,6 @@ The cryptography itself (PRFs, SKEYSEED, SK payload opening) is ``keymat`` / ``p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,7 @@ from ikedecode.ike.v2.payloads import (
     parse_ikev2_payloads,
 )
 from ikedecode.ike.v2.payloads.decode import walk_ikev2_chain
-from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_sk, open_skf, reassemble_fragments
+from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_encrypted, reassemble_fragments
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.ike.v2.transforms import encr_keymat_size, integ_params
 from ikedecode.keys.keyring import KeyRing
@@ -118,7 +117,6 @@ class Ikev2Keying:
         """The inner payloads of the message's SK payload (or of the fragmented message, once its
         last SKF fragment is in), or None; sets the message's protection, ICV result and note."""
         fragment = protected.type == reg.PT_SKF
-        opener = open_skf if fragment else open_sk
         candidates = [state.keys] if state.keys is not None else self.candidates(state)
         if not candidates:
             why = intermediate.missing_note(state) if state.stage_missing is not None else "no keys"
@@ -127,7 +125,7 @@ class Ikev2Keying:
             return None
         opened: OpenedPayload | None = None
         for candidate in candidates:
-            result = _open_with(opener, candidate, message, protected, from_initiator)
+            result = _open_with(fragment, candidate, message, protected, from_initiator)
             if result.ok or result.integrity_verified:
                 opened = result
                 if state.keys is None:
@@ -206,7 +204,7 @@ class Ikev2Keying:
         for candidate in candidates:
             if not candidate.icv_unchecked:
                 continue
-            result = _open_with(open_sk, candidate, message, protected, from_initiator, check_icv=False)
+            result = _open_with(False, candidate, message, protected, from_initiator, check_icv=False)
             if not result.ok:
                 continue
             base = protected.offset + 4 + len(result.iv)
@@ -458,23 +456,20 @@ def _wrong_keys(state: Ikev2SaState, msg: IkeMessage, tried: int) -> Finding:
 
 
 def _open_with(
-    opener: Callable[..., OpenedPayload],
+    fragment: bool,
     candidate: KeyCandidate,
     message: bytes,
     protected: Ikev2Payload,
     from_initiator: bool,
-    **options: bool,
+    check_icv: bool = True,
 ) -> OpenedPayload:
     """``open_sk`` / ``open_skf`` of ``protected`` with the sender's keys of ``candidate``
     (SK_ei / SK_ai for a message from the original initiator, RFC 7296 2.14)."""
     keys = candidate.keys
-    sk_e, sk_a = keys.sender_keys(from_initiator)
-    return opener(
-        message,
-        protected.offset,
-        encr_id=keys.encr_id,
-        sk_e=sk_e,
-        integ_id=keys.integ_id,
-        sk_a=sk_a,
-        **options,
+    if from_initiator:
+        sk_e, sk_a = keys.sk_ei, keys.sk_ai
+    else:
+        sk_e, sk_a = keys.sk_er, keys.sk_ar
+    return open_encrypted(
+        message, protected.offset, fragment, keys.encr_id, sk_e, keys.integ_id, sk_a, check_icv
     )

@@ -45,6 +45,7 @@ __all__ = [
     "OpenFailure",
     "OpenedPayload",
     "Reassembled",
+    "open_encrypted",
     "open_sk",
     "open_skf",
     "reassemble_fragments",
@@ -146,7 +147,7 @@ def _decrypt_plain(encr: EncrParams, key: bytes, salt: bytes, iv: bytes, data: b
     return context.update(data) + context.finalize()
 
 
-def _open(
+def open_encrypted(
     message: bytes,
     offset: int,
     fragment: bool,
@@ -156,6 +157,7 @@ def _open(
     sk_a: bytes,
     check_icv: bool = True,
 ) -> OpenedPayload:
+    """``open_sk`` (``fragment`` False) or ``open_skf`` with positional arguments (the engine's call)."""
     message = bytes(message)
     header = _SKF_HEADER if fragment else _SK_HEADER
     size = len(message)
@@ -254,7 +256,7 @@ def open_sk(
     ``integ_id`` is ignored for AEAD ciphers. ``check_icv=False`` (non-AEAD only) skips the ICV
     as tcpdump does with its ``-E`` IKEv2 secrets: the result is never ``integrity_verified``.
     """
-    return _open(message, offset, False, encr_id, sk_e, integ_id, sk_a, check_icv)
+    return open_encrypted(message, offset, False, encr_id, sk_e, integ_id, sk_a, check_icv)
 
 
 def open_skf(
@@ -262,7 +264,7 @@ def open_skf(
 ) -> OpenedPayload:
     """Like ``open_sk`` for one Encrypted Fragment payload (RFC 7383 section 2.5): each fragment
     carries its own IV and ICV, and its fragment number / total are in the result."""
-    return _open(message, offset, True, encr_id, sk_e, integ_id, sk_a)
+    return open_encrypted(message, offset, True, encr_id, sk_e, integ_id, sk_a)
 
 
 @dataclass(frozen=True, slots=True)
