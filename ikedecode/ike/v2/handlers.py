@@ -89,7 +89,8 @@ def _ike_sa_init(
     sa = state.sa
     facts = sa.ikev2
     assert facts is not None
-    _nat_detection(state, msg, notifies, datagram)
+    if notifies:  # RFC 7296 2.23: NAT_DETECTION_*_IP
+        _nat_detection(state, msg, notifies, datagram)
     if not msg.response:
         if state.answered_with is not None:  # RFC 7296 2.6 (COOKIE), 1.2 (INVALID_KE_PAYLOAD)
             restart = (
@@ -462,9 +463,9 @@ def _phase2(state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState) -> Ph
     return record
 
 
-def _first(payloads: list[Any], kind: type, payload_type: int | None = None) -> Any:
+def _first(payloads: list[Any], kind: type[Ikev2Payload], payload_type: int | None = None) -> Any:
     for p in payloads:  # a loop, not next(generator): called a dozen times per message
-        if isinstance(p, kind) and payload_type in (None, getattr(p, "type", None)):
+        if isinstance(p, kind) and (payload_type is None or p.type == payload_type):
             return p
     return None
 

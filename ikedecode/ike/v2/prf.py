@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
 from ikedecode.ike.crypto_errors import InvalidKeyMaterial
-from ikedecode.ike.v2.transforms import MacKind, integ_params, prf_params
+from ikedecode.ike.v2.transforms import PRF, MacKind, integ_params, prf_params
 
 __all__ = [
     "aes_cmac",
@@ -91,7 +91,9 @@ def _cmac_prf_key(key: bytes) -> bytes:
 
 def prf(prf_id: int, key: bytes, data: bytes) -> bytes:
     """prf(key, data) of the negotiated IKEv2 PRF (output: ``prf_params(prf_id).output_size`` bytes)."""
-    params = prf_params(prf_id)
+    params = PRF.get(prf_id) if type(prf_id) is int else None
+    if params is None:
+        params = prf_params(prf_id)  # raises UnsupportedAlgorithm
     if params.kind is MacKind.HMAC:
         return hmac.digest(bytes(key), bytes(data), params.hash_name)
     if params.kind is MacKind.XCBC:

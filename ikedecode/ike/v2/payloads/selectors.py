@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import struct
@@ -49,20 +50,9 @@ class TrafficSelector:
     ) -> TrafficSelector:
         """An address-range selector as decoded: its addresses as text, and the range as text
         (``_range_text``) worked out from the address bytes rather than read back from the text."""
-        if len(start) == 4:
-            first_text, last_text = ipv4_text(start), ipv4_text(end)
-        else:
-            first_text, last_text = _ipv6_text(start), _ipv6_text(end)
-        selector = cls(ts_type, ip_protocol, start_port, end_port, first_text, last_text)
-        if start == end:
-            selector._range = first_text
-        else:
-            first = int.from_bytes(start, "big")
-            span = int.from_bytes(end, "big") - first
-            if span < 0 or (span + 1) & span or first & span:
-                selector._range = f"{first_text}-{last_text}"
-            else:
-                selector._range = f"{first_text}/{8 * len(start) - span.bit_length()}"
+        first, last, selector_range = _range_texts(start, end)
+        selector = cls(ts_type, ip_protocol, start_port, end_port, first, last)
+        selector._range = selector_range
         return selector
 
     def text(self) -> str:
@@ -99,6 +89,24 @@ class TrafficSelector:
             }
         out["text"] = self.text()
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _range_texts(start: bytes, end: bytes) -> tuple[str, str, str]:
+    """The first and last addresses of a range as text, and the range (``a``, ``a/n`` or ``a-b``):
+    remembered by the address bytes, which a capture's selectors repeat (the texts are strings,
+    shared safely; each selector record is still its own)."""
+    if len(start) == 4:
+        first_text, last_text = ipv4_text(start), ipv4_text(end)
+    else:
+        first_text, last_text = _ipv6_text(start), _ipv6_text(end)
+    if start == end:
+        return first_text, last_text, first_text
+    first = int.from_bytes(start, "big")
+    span = int.from_bytes(end, "big") - first
+    if span < 0 or (span + 1) & span or first & span:
+        return first_text, last_text, f"{first_text}-{last_text}"
+    return first_text, last_text, f"{first_text}/{8 * len(start) - span.bit_length()}"
 
 
 def _range_text(start: str, end: str) -> str:
