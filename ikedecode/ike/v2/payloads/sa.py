@@ -222,6 +222,16 @@ def _where(header: PayloadHeader) -> str:
 def _transforms(
     data: bytes, base: int, count: int, header: PayloadHeader, problems: list[str]
 ) -> list[Ikev2Transform]:
+    """The transforms of one proposal (RFC 7296 3.3.2). A capture's proposals repeat their
+    transforms byte for byte (an SA's offer and answer, every SA of the same peers): a block
+    that decoded without a problem is remembered by its bytes, offset and announced count, and
+    the next one gets records of its own made from the remembered values (the attributes, tuples
+    of NamedTuples, are values and shared)."""
+    key = (data, base, count)
+    seen = _SEEN_TRANSFORMS.get(key)
+    if seen is not None:
+        return list(map(_new_transform, seen))
+    before = len(problems)
     transforms: list[Ikev2Transform] = []
     position = 0
     size = len(data)
@@ -246,7 +256,13 @@ def _transforms(
         position += length
     if len(transforms) != count:
         problems.append(f"{_where(header)}: proposal announces {count} transforms, {len(transforms)} found")
+    if len(problems) == before and len(_SEEN_TRANSFORMS) < SEEN_LIMIT:
+        _SEEN_TRANSFORMS[key] = tuple(transforms)
     return transforms
+
+
+SEEN_LIMIT = 4096  # transform blocks remembered (a bound on memory, not on correctness)
+_SEEN_TRANSFORMS: dict[tuple[bytes, int, int], tuple[Ikev2Transform, ...]] = {}
 
 
 # tuple.__new__ directly: a NamedTuple's own constructor costs twice as much (a dozen per SA)
@@ -256,7 +272,7 @@ _new_attribute = functools.partial(tuple.__new__, TransformAttribute)
 
 def _attributes(
     data: bytes, base: int, header: PayloadHeader, problems: list[str]
-) -> list[TransformAttribute]:
+) -> tuple[TransformAttribute, ...]:
     out: list[TransformAttribute] = []
     position = 0
     size = len(data)
@@ -270,9 +286,9 @@ def _attributes(
                 problems.append(
                     f"{_where(header)}: attribute at offset {base + position} runs past its transform"
                 )
-                return out
+                return tuple(out)
             out.append(_new_attribute((kind, data[position + 4 : position + 4 + value])))
             position += 4 + value
     if position != size:
         problems.append(f"{_where(header)}: {size - position} stray bytes in a transform's attributes")
-    return out
+    return tuple(out)
