@@ -44,7 +44,7 @@ from ikedecode.ike.messages import (
 from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import handlers
-from ikedecode.ike.v2.exchanges import check_shape, message_label
+from ikedecode.ike.v2.exchanges import message_label, shape_problems
 from ikedecode.ike.v2.keying import Ikev2Keying
 from ikedecode.ike.v2.payloads import ENCRYPTED_TYPES, Ikev2NotifyPayload, Ikev2Payload
 from ikedecode.ike.v2.payloads.decode import walk_ikev2_chain
@@ -255,17 +255,18 @@ class Ikev2Engine:
         # which nothing changes), else only the clear ones
         payloads = msg.payloads if readable else clear
         notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
+        types = tuple([p.type for p in payloads])
         if readable:
-            shape = check_shape(
+            shape = shape_problems(
                 header.exchange_type,
                 response,
-                tuple([p.type for p in payloads]),
+                types,
                 tuple([n.notify_type for n in notifies]) if notifies else (),
-                encrypted=protected is not None,
+                protected is not None,
             )
             if shape:
                 msg.problems.extend(shape)
-        handlers.handle(self, state, msg, exchange, payloads, notifies, data, datagram, readable)
+        handlers.handle(self, state, msg, exchange, payloads, types, notifies, data, datagram, readable)
 
     def _exchange(
         self, state: Ikev2SaState, header: IsakmpHeader, response: bool, from_initiator: bool

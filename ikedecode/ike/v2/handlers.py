@@ -42,15 +42,17 @@ def handle(
     msg: IkeMessage,
     exchange: ExchangeState,
     payloads: list[Ikev2Payload],
+    types: tuple[int, ...],
     notifies: list[Ikev2NotifyPayload],
     data: bytes,
     datagram: Datagram,
     readable: bool,
 ) -> None:
-    """``notifies``: the Notify payloads of ``payloads``, which the engine collected."""
+    """``types``, ``notifies``: the payload types and Notify payloads of ``payloads`` (the engine's)."""
     sa = state.sa
     from_initiator = bool(msg.flags & FLAG_IKEV2_INITIATOR)  # RFC 7296 3.1 I flag
-    _vendor_ids(state, payloads, from_initiator)
+    if reg.PT_VENDOR_ID in types:
+        _vendor_ids(state, payloads, from_initiator)
     errors = [n for n in notifies if n.is_error] if notifies else notifies
     if errors:
         msg.add_note("error: " + ", ".join(n.type_name for n in errors))

@@ -126,20 +126,20 @@ class Ikev2Keying:
         opened: OpenedPayload | None = None
         for candidate in candidates:
             result = _open_with(fragment, candidate, message, protected, from_initiator)
-            if result.ok or result.integrity_verified:
+            if result.failure is None or result.integrity_verified:
                 opened = result
                 if state.keys is None:
                     self._adopt(state, candidate)
                 break
             opened = opened or result
         assert opened is not None
-        if not (opened.ok or opened.integrity_verified) and not fragment:
+        if not (opened.failure is None or opened.integrity_verified) and not fragment:
             unchecked = self._open_unchecked(state, message, protected, from_initiator, candidates)
             if unchecked is not None:
                 msg.protection, msg.integrity_verified = Protection.DECRYPTED, False
                 msg.add_note("ICV does not verify: decrypted unchecked, as tcpdump -E does")
                 return unchecked[1]
-        if not (opened.ok or opened.integrity_verified):
+        if not (opened.failure is None or opened.integrity_verified):
             msg.protection, msg.integrity_verified = Protection.UNDECRYPTABLE, False
             msg.add_note(f"cannot open: {opened.detail}")
             if opened.failure is OpenFailure.ICV_MISMATCH and not state.wrong_keys_reported:
@@ -150,7 +150,7 @@ class Ikev2Keying:
         msg.integrity_verified = opened.integrity_verified
         msg.hash_name = "ICV"
         msg.key_stage = state.keys.stage if state.keys is not None else None
-        if not opened.ok:  # verified, but the padding is beyond the plaintext: noise, as below
+        if opened.failure is not None:  # verified, but the padding is beyond the plaintext: noise, as below
             return self._judged(state, msg, [], [opened.detail], opened.integrity_verified)
         base = protected.offset + (8 if fragment else 4) + len(opened.iv)
         if fragment:
@@ -205,7 +205,7 @@ class Ikev2Keying:
             if not candidate.icv_unchecked:
                 continue
             result = _open_with(False, candidate, message, protected, from_initiator, check_icv=False)
-            if not result.ok:
+            if result.failure is not None:
                 continue
             base = protected.offset + 4 + len(result.iv)
             chain = parse_ikev2_payloads(result.next_payload, result.plaintext, base, inner=True)
