@@ -163,6 +163,10 @@ class Ikev2TsPayload(Ikev2Payload):
 
 def decode_ts(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "TS payload")  # number of TSs (1) | reserved (3) | selectors
+    seen = _SEEN_SELECTORS.get(body)
+    if seen is not None:  # the same selectors as an earlier payload: records of this one's own
+        return Ikev2TsPayload(*header, selectors=[_copy(s) for s in seen])
+    before = len(problems)
     count = body[0]
     selectors: list[TrafficSelector] = []
     position = 4
@@ -203,7 +207,25 @@ def decode_ts(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2P
         problems.append(
             f"TS payload at offset {header.offset}: announces {count} selectors, {len(selectors)} found"
         )
+    if len(problems) == before and len(_SEEN_SELECTORS) < SEEN_LIMIT:
+        _SEEN_SELECTORS[body] = tuple(selectors)
     return Ikev2TsPayload(*header, selectors=selectors)
+
+
+# TS payload bodies decoded without a problem, remembered by their bytes (a bound on memory):
+# an SA's two TS payloads repeat in its request and response and across the SAs of the same peers
+SEEN_LIMIT = 4096
+_SEEN_SELECTORS: dict[bytes, tuple[TrafficSelector, ...]] = {}
+
+
+def _copy(selector: TrafficSelector) -> TrafficSelector:
+    """A selector record of its own with the remembered one's fields and texts (strings, shared)."""
+    copy = TrafficSelector(
+        selector.ts_type, selector.ip_protocol, selector.start_port, selector.end_port,
+        selector.start_address, selector.end_address, selector.label,
+    )  # fmt: skip
+    copy._range = selector._range
+    return copy
 
 
 @dataclass(slots=True)

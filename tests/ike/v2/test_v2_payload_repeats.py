@@ -1,12 +1,13 @@
-"""A transform block seen again (the same offer in the next SA) decodes to records of its own, equal
-to the first decoding's, and a block with a problem reports it every time (RFC 7296 3.3)."""
+"""A transform block or a TS payload seen again (the same offer in the next SA) decodes to records of
+its own, equal to the first decoding's, and one with a problem reports it every time (RFC 7296 3.3,
+3.13)."""
 
 from __future__ import annotations
 
 import struct
 
 from ikedecode.ike.registry import ikev2 as reg
-from ikedecode.ike.v2.payloads import Ikev2SaPayload, parse_ikev2_payloads
+from ikedecode.ike.v2.payloads import Ikev2SaPayload, Ikev2TsPayload, parse_ikev2_payloads
 
 
 def _transform(last: bool, transform_type: int, transform_id: int, attributes: bytes = b"") -> bytes:
@@ -75,3 +76,37 @@ def test_the_same_transforms_under_another_announced_count_are_judged_again():
     assert good.proposals[0].transforms and problems == [
         "SA payload at offset 28: proposal announces 3 transforms, 4 found"
     ]
+
+
+def _ts_payload(selectors: list[bytes], announced: int | None = None) -> bytes:
+    count = len(selectors) if announced is None else announced
+    body = struct.pack("!B3x", count) + b"".join(selectors)
+    return struct.pack("!BBH", 0, 0, 4 + len(body)) + body
+
+
+def _ipv4_range(first: bytes, last: bytes, protocol: int = 0, ports: tuple[int, int] = (0, 65535)) -> bytes:
+    return (
+        struct.pack("!BBHHH", 7, protocol, 16, *ports) + first + last
+    )  # TS_IPV4_ADDR_RANGE (RFC 7296 3.13.1)
+
+
+def test_repeated_traffic_selectors_give_equal_records_of_their_own():
+    data = _ts_payload(
+        [
+            _ipv4_range(bytes([10, 0, 0, 0]), bytes([10, 0, 0, 255])),
+            _ipv4_range(b"\x0a\x01\x01\x01", b"\x0a\x01\x01\x09", 6, (443, 443)),
+        ]
+    )
+    first = parse_ikev2_payloads(reg.PT_TSI, data).payloads[0]
+    again = parse_ikev2_payloads(reg.PT_TSI, bytes(data)).payloads[0]
+    assert isinstance(first, Ikev2TsPayload) and isinstance(again, Ikev2TsPayload)
+    assert [s.text() for s in again.selectors] == ["10.0.0.0/24", "10.1.1.1-10.1.1.9[tcp/443]"]
+    assert again.selectors == first.selectors
+    assert all(a is not b for a, b in zip(first.selectors, again.selectors, strict=True))
+
+
+def test_traffic_selectors_with_a_problem_report_it_each_time():
+    data = _ts_payload([_ipv4_range(bytes(4), bytes([255] * 4))], announced=2)
+    for _ in range(2):
+        chain = parse_ikev2_payloads(reg.PT_TSR, data)
+        assert chain.problems == ["TS payload at offset 28: announces 2 selectors, 1 found"]
