@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
 from ikedecode.ike.crypto_errors import IkeCryptoError
 from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.v2.prf import integrity_checksum
-from ikedecode.ike.v2.transforms import ENCR, INTEG, CipherMode, EncrParams
+from ikedecode.ike.v2.transforms import ENCR, INTEG, CipherMode, EncrParams, MacKind
 
 __all__ = [
     "IKE_HEADER_SIZE",
@@ -217,7 +217,11 @@ def open_encrypted(
                 padded = _decrypt_aead(encr, key, salt, iv, data, message[:data_start])
             else:
                 if check_icv:
-                    expected = integrity_checksum(integ.transform_id, bytes(sk_a), message[: end - icv_size])
+                    signed = message[: end - icv_size]  # RFC 7296 3.14: from the IKE header on
+                    if integ.kind is MacKind.HMAC:  # the key's length was checked above
+                        expected = hmac.digest(bytes(sk_a), signed, integ.hash_name)[:icv_size]
+                    else:
+                        expected = integrity_checksum(integ.transform_id, bytes(sk_a), signed)
                     if not hmac.compare_digest(expected, message[end - icv_size : end]):
                         failure, why = OpenFailure.ICV_MISMATCH, "integrity checksum does not match"
                 if failure is None:
