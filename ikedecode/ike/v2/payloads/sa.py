@@ -85,9 +85,10 @@ class Ikev2Transform(NamedTuple):
 
     def text(self) -> str:
         """Compact name, strongSwan-like: ``aes-cbc-256``, ``prfsha256``, ``modp2048``."""
-        table = TRANSFORM_IDS_BY_TYPE.get(self.transform_type)
-        base = table.short_name(self.transform_id) if table is not None else f"{self.transform_id}"
-        return f"{base}-{self.key_length}" if self.key_length is not None else base
+        attributes = self.attributes
+        if type(attributes) is tuple:  # values only: the text is a function of them, remembered
+            return _transform_text(self.transform_type, self.transform_id, attributes)
+        return _make_transform_text(self.transform_type, self.transform_id, self.key_length)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -101,6 +102,22 @@ class Ikev2Transform(NamedTuple):
         if any(a.type != KEY_LENGTH_ATTRIBUTE for a in self.attributes):
             out["attributes"] = [a.to_dict() for a in self.attributes]
         return out
+
+
+def _make_transform_text(transform_type: int, transform_id: int, key_length: int | None) -> str:
+    table = TRANSFORM_IDS_BY_TYPE.get(transform_type)
+    base = table.short_name(transform_id) if table is not None else f"{transform_id}"
+    return f"{base}-{key_length}" if key_length is not None else base
+
+
+@functools.lru_cache(maxsize=1024)
+def _transform_text(
+    transform_type: int, transform_id: int, attributes: tuple[TransformAttribute, ...]
+) -> str:
+    """``Ikev2Transform.text`` once per distinct transform (a capture's proposals repeat a few)."""
+    return _make_transform_text(
+        transform_type, transform_id, Ikev2Transform(transform_type, transform_id, attributes).key_length
+    )
 
 
 @dataclass(slots=True)
