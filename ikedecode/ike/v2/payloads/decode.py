@@ -50,13 +50,17 @@ def decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2P
     if id_type == 13:  # ID_NULL (RFC 7619)
         text, problem = "(null)", None if not data else "ID_NULL with data"
     elif id_type in (1, 2, 3, 5, 9, 11):  # same numbers and layouts as RFC 2407 4.6.2.1
-        text, problem = identification_text(id_type, data)
+        text, problem = _identification_text(id_type, data)
     else:
         text, problem = data.hex(), None
     if problem:
         problems.append(f"ID payload at offset {header.offset}: {problem}")
     return Ikev2IdPayload(*header, id_type=id_type, data=data, text=text)
 
+
+# the text of an identity, remembered by its type and bytes: a capture's peers repeat theirs in every
+# SA, and a distinguished name (ID_DER_ASN1_DN) is parsed to get it (strings, shared safely)
+_identification_text = functools.lru_cache(maxsize=1024)(identification_text)
 
 DECODERS: dict[int, Decoder] = {
     reg.PT_SA: decode_sa,
