@@ -14,7 +14,7 @@ from ikedecode.findings import finding
 from ikedecode.ike.records import IkeMessage, Ikev2PskAuth
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, stages
-from ikedecode.ike.v2.auth import signed_octets, verify_auth
+from ikedecode.ike.v2.auth import signed_octets, verify_auth, verify_psk_candidates
 from ikedecode.ike.v2.payloads import (
     Ikev2AuthPayload,
     Ikev2CertPayload,
@@ -80,6 +80,9 @@ AUTH_SHORT = {1: "RSA signature", 2: "PSK", 3: "DSS signature", 9: "ECDSA-256", 
               11: "ECDSA-521", 12: "GSPAM", 13: "NULL", 14: "digital signature"}  # fmt: skip
 
 
+_MATERIAL_KEYS = {True: ("id_initiator", "cert_initiator"), False: ("id_responder", "cert_responder")}
+
+
 def verify_message_auth(
     keyring: KeyRing,
     state: Ikev2SaState,
@@ -90,17 +93,20 @@ def verify_message_auth(
 ) -> None:
     """Sets ``msg.auth_verified`` (None: nothing to check or no way to check) and a note."""
     side = "initiator" if from_initiator else "responder"
+    id_key, cert_key = (
+        ("id_initiator", "cert_initiator") if from_initiator else ("id_responder", "cert_responder")
+    )
     material = state.auth_material
     if parts.own_id is not None:
-        material.setdefault(f"id_{side}", parts.own_id.id_body)
+        material.setdefault(id_key, parts.own_id.id_body)
     if parts.cert is not None:
-        material.setdefault(f"cert_{side}", parts.cert)
+        material.setdefault(cert_key, parts.cert)
     if parts.eap:
         material["eap"] = True
     auth = parts.auth
     if auth is None:
         return
-    why_not = _unverifiable(state, side, auth)
+    why_not = _unverifiable(state, side, auth, id_key)
     if why_not:
         msg.add_note(f"AUTH not checked: {why_not}")
         return
@@ -124,22 +130,27 @@ def verify_message_auth(
             msg.add_note("AUTH not checked: it is keyed with the PPK (give --ppk ID=HEX)")
             return
         sk_p = state.ppk.sk_pi
-    octets = signed_octets(keys.prf_id, sk_p, real_message, peer_nonce, material[f"id_{side}"], int_auth)
+    octets = signed_octets(keys.prf_id, sk_p, real_message, peer_nonce, material[id_key], int_auth)
     sa = state.sa
-    if auth.method == reg.AUTH_SHARED_KEY and sa.ikev2 is not None:
+    method = auth.method
+    if method == reg.AUTH_SHARED_KEY and sa.ikev2 is not None:
         target = Ikev2PskAuth(side, msg.frame, keys.prf_id, octets, bytes(auth.auth_data))
-        if all((t.side, t.auth_data) != (side, target.auth_data) for t in sa.ikev2.psk_auth):
-            sa.ikev2.psk_auth.append(target)  # what --crack tests guesses against (crack/ikev2.py)
+        known = sa.ikev2.psk_auth
+        if not known or all((t.side, t.auth_data) != (side, target.auth_data) for t in known):
+            known.append(target)  # what --crack tests guesses against (crack/ikev2.py)
     psks = keyring.psks_for((sa.initiator, sa.responder), tuple(sa.identities.values()))
-    cert = material.get(f"cert_{side}")
-    result = verify_auth(
-        auth.method,
-        auth.auth_data if auth.method != reg.AUTH_DIGITAL_SIGNATURE else auth.data,
-        octets,
-        prf_id=keys.prf_id,
-        psks=[k.secret for k in psks],
-        public_key=cert.public_key if cert is not None else None,
-    )
+    cert = material.get(cert_key)
+    if method == reg.AUTH_SHARED_KEY:  # what verify_auth does for it, without the dispatch
+        result = verify_psk_candidates(keys.prf_id, [k.secret for k in psks], auth.auth_data, octets)
+    else:
+        result = verify_auth(
+            method,
+            auth.auth_data if method != reg.AUTH_DIGITAL_SIGNATURE else auth.data,
+            octets,
+            prf_id=keys.prf_id,
+            psks=[k.secret for k in psks],
+            public_key=cert.public_key if cert is not None else None,
+        )
     msg.auth_verified = result.verified
     if auth.method == reg.AUTH_SHARED_KEY and psks and sa.ikev2 is not None and result.verified is not None:
         sa.ikev2.psk_checks.append(
@@ -200,7 +211,7 @@ def _check_no_ppk_auth(
     msg.add_note(f"NO_PPK_AUTH (without the PPK) {verdict[result.verified]}")
 
 
-def _unverifiable(state: Ikev2SaState, side: str, auth: Ikev2AuthPayload) -> str:
+def _unverifiable(state: Ikev2SaState, side: str, auth: Ikev2AuthPayload, id_key: str) -> str:
     material = state.auth_material
     if state.keys is None:
         return "no keys"
@@ -209,7 +220,7 @@ def _unverifiable(state: Ikev2SaState, side: str, auth: Ikev2AuthPayload) -> str
         return "SK_pi/SK_pr or the PRF unknown (the key source gives SK_e/SK_a only)"
     if state.init_request is None or state.init_response is None or not state.nonce_i or not state.nonce_r:
         return "the IKE_SA_INIT exchange is not in the capture"
-    if f"id_{side}" not in material:
+    if id_key not in material:
         return f"the {side}'s ID payload is not in the capture"
     if material.get("eap") and auth.method == reg.AUTH_SHARED_KEY:
         return "keyed with the EAP MSK (RFC 7296 2.16), which the capture does not carry"
