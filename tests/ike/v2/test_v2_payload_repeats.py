@@ -110,3 +110,13 @@ def test_traffic_selectors_with_a_problem_report_it_each_time():
     for _ in range(2):
         chain = parse_ikev2_payloads(reg.PT_TSR, data)
         assert chain.problems == ["TS payload at offset 28: announces 2 selectors, 1 found"]
+
+
+def test_a_changed_selector_record_does_not_change_the_next_decoding():
+    data = _ts_payload([_ipv4_range(bytes([192, 0, 2, 0]), bytes([192, 0, 2, 15]))])
+    first = parse_ikev2_payloads(reg.PT_TSI, data).payloads[0]
+    assert isinstance(first, Ikev2TsPayload)
+    first.selectors[0].start_address = "198.51.100.1"  # a record is mutable (tests narrow selectors)
+    again = parse_ikev2_payloads(reg.PT_TSI, bytes(data)).payloads[0]
+    assert isinstance(again, Ikev2TsPayload)
+    assert (again.selectors[0].start_address, again.selectors[0].text()) == ("192.0.2.0", "192.0.2.0/28")

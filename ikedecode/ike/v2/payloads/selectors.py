@@ -208,7 +208,7 @@ def decode_ts(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2P
             f"TS payload at offset {header.offset}: announces {count} selectors, {len(selectors)} found"
         )
     if len(problems) == before and len(_SEEN_SELECTORS) < SEEN_LIMIT:
-        _SEEN_SELECTORS[body] = tuple(selectors)
+        _SEEN_SELECTORS[body] = tuple([_copy(s) for s in selectors])  # copies: the records may change
     return Ikev2TsPayload(*header, selectors=selectors)
 
 
