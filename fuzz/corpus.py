@@ -196,33 +196,37 @@ def _record_ikev2_plaintexts(session: Session) -> None:
     opened: dict[int, Ikev2Plaintext] = {}
     current: list[int] = [0]
 
-    def recording(original, fragment: bool):  # noqa: ANN001, ANN202
-        def opener(message: bytes, offset: int, **keys):  # noqa: ANN003, ANN202
-            result = original(message, offset, **keys)
-            if result.ok and current[0] not in opened:
-                opened[current[0]] = Ikev2Plaintext(
-                    offset,
-                    fragment,
-                    keys["encr_id"],
-                    bytes(keys["sk_e"]),
-                    keys.get("integ_id"),
-                    bytes(keys.get("sk_a", b"")),
-                    result.iv,
-                    result.next_payload,
-                    result.plaintext,
-                    result.fragment_number,
-                    result.total_fragments,
-                )
-            return result
+    original = ikev2_keying_module.open_encrypted
 
-        return opener
+    def opener(  # noqa: ANN202 - protection.open_encrypted, as the engine calls it
+        message: bytes,
+        offset: int,
+        fragment: bool,
+        encr_id: int,
+        sk_e: bytes,
+        integ_id: int | None,
+        sk_a: bytes,
+        check_icv: bool = True,
+    ):
+        result = original(message, offset, fragment, encr_id, sk_e, integ_id, sk_a, check_icv)
+        if result.ok and current[0] not in opened:
+            opened[current[0]] = Ikev2Plaintext(
+                offset,
+                fragment,
+                encr_id,
+                bytes(sk_e),
+                integ_id,
+                bytes(sk_a),
+                result.iv,
+                result.next_payload,
+                result.plaintext,
+                result.fragment_number,
+                result.total_fragments,
+            )
+        return result
 
     engine = IkeEngine(session.keyring())
-    module = ikev2_keying_module
-    with (
-        mock.patch.object(module, "open_sk", recording(module.open_sk, False)),
-        mock.patch.object(module, "open_skf", recording(module.open_skf, True)),
-    ):
+    with mock.patch.object(ikev2_keying_module, "open_encrypted", opener):
         for index, datagram in enumerate(session.ike):
             current[0] = index
             engine.receive(datagram)

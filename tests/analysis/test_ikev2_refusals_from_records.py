@@ -55,9 +55,10 @@ def test_a_create_child_sa_refused_with_other_transforms_is_p2_proposal_mismatch
     report = lab_report("ikev2-child-rekey-pfs")
     request = _frame(report, 15)
     sa_payload = next(p for p in request.payloads if isinstance(p, Ikev2SaPayload))
-    for t in sa_payload.proposals[0].transforms:
+    transforms = sa_payload.proposals[0].transforms  # the message's own list of immutable records
+    for i, t in enumerate(transforms):
         if t.transform_type == reg.TRANSFORM_INTEG:
-            t.transform_id = 14  # sha512: not what IKE_AUTH's child accepted
+            transforms[i] = t._replace(transform_id=14)  # sha512: not what IKE_AUTH's child accepted
     _frame(report, 16).payloads = [_notify(_any_notify(report), 14)]
     found = _one(diagnose(report), "p2-proposal-mismatch")
     assert found.evidence["offered"][0]["INTEG"] == ["sha512"] and found.evidence["pfs_group"]
@@ -125,8 +126,9 @@ def test_weak_transforms_the_responder_accepted_are_weak_crypto():
     response = _frame(report, 2)
     sa_payload = next(p for p in response.payloads if isinstance(p, Ikev2SaPayload))
     weakened = {reg.TRANSFORM_KE: 2, reg.TRANSFORM_INTEG: 1}
-    for t in sa_payload.proposals[0].transforms:
-        t.transform_id = weakened.get(t.transform_type, t.transform_id)
+    transforms = sa_payload.proposals[0].transforms
+    for i, t in enumerate(transforms):
+        transforms[i] = t._replace(transform_id=weakened.get(t.transform_type, t.transform_id))
     found = _one(diagnose(report), "weak-crypto")
     assert [i["what"] for i in found.evidence["weak"]] == ["HMAC-MD5", "DH group 2 (1024-bit MODP)"]
     assert "IKE SA (IKE_SA_INIT, frame 2)" in found.message

@@ -26,6 +26,7 @@ import functools
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -73,12 +74,12 @@ class IntAuth:
         return self.int_auth_i + self.int_auth_r + (self.ike_auth_message_id & 0xFFFFFFFF).to_bytes(4, "big")
 
 
-@dataclass(frozen=True, slots=True)
-class AuthVerification:
+class AuthVerification(NamedTuple):
     """``verified``: True (matches), False (checked, does not match), None (could not be checked).
 
     ``detail`` says what was used ("shared key candidate 2", "ecdsa-with-SHA256") or why it
-    failed or could not be checked; ``psk_index`` is the matching candidate's index.
+    failed or could not be checked; ``psk_index`` is the matching candidate's index. A NamedTuple:
+    one per AUTH payload, never changed.
     """
 
     verified: bool | None

@@ -44,9 +44,10 @@ from ikedecode.ike.messages import (
 from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import handlers
-from ikedecode.ike.v2.exchanges import check_shape, message_label
+from ikedecode.ike.v2.exchanges import message_label, shape_problems
 from ikedecode.ike.v2.keying import Ikev2Keying
-from ikedecode.ike.v2.payloads import ENCRYPTED_TYPES, Ikev2NotifyPayload, Ikev2Payload, parse_ikev2_payloads
+from ikedecode.ike.v2.payloads import ENCRYPTED_TYPES, Ikev2NotifyPayload, Ikev2Payload
+from ikedecode.ike.v2.payloads.decode import walk_ikev2_chain
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.keys.keyring import KeyRing
 
@@ -223,21 +224,22 @@ class Ikev2Engine:
             return
         state.seen[digest] = msg
         earlier = exchange.response if response else exchange.request
-        chain = parse_ikev2_payloads(header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
-        msg.problems = chain.problems  # the chain's own lists: it is dropped here
-        # the walk stops after an SK / SKF payload: there is at most one, and it is the last
-        clear: list[Ikev2Payload] = chain.payloads
+        # the payloads and the chain's problems go straight into lists the message keeps; the walk
+        # stops after an SK / SKF payload: there is at most one, and it is the last
+        clear: list[Ikev2Payload] = []
+        walk_ikev2_chain(clear, msg.problems, header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
         protected = clear[-1] if clear and clear[-1].type in ENCRYPTED_TYPES else None
-        if protected is not None:
-            clear = clear[:-1]
         inner: list[Ikev2Payload] | None = None
-        if protected is not None:
-            msg.encrypted = True
-            inner = self.keying.open(state, data, protected, from_initiator, msg, exchange)
         if protected is None:
             msg.payloads = clear
         else:
-            msg.payloads = clear + (inner if inner is not None else [protected])
+            clear.pop()
+            msg.encrypted = True
+            inner = self.keying.open(state, data, protected, from_initiator, msg, exchange)
+            if inner is None:
+                msg.payloads = [*clear, protected]
+            else:  # the inner list is the message's own when nothing precedes the SK payload
+                msg.payloads = [*clear, *inner] if clear else inner
         restart = header.exchange_type == reg.IKE_SA_INIT and not response and state.answered_with is not None
         fragment = protected is not None and protected.type == reg.PT_SKF
         if earlier is not None and not restart and not fragment:
@@ -252,17 +254,19 @@ class Ikev2Engine:
         # what the exchange's handler reads: every payload when readable (the message's own list,
         # which nothing changes), else only the clear ones
         payloads = msg.payloads if readable else clear
+        notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
+        types = tuple([p.type for p in payloads])
         if readable:
-            notifies = tuple([p.notify_type for p in payloads if isinstance(p, Ikev2NotifyPayload)])
-            shape = check_shape(
+            shape = shape_problems(
                 header.exchange_type,
                 response,
-                tuple([p.type for p in payloads]),
-                notifies,
-                encrypted=protected is not None,
+                types,
+                tuple([n.notify_type for n in notifies]) if notifies else (),
+                protected is not None,
             )
-            msg.problems.extend(shape)
-        handlers.handle(self, state, msg, exchange, payloads, data, datagram, readable)
+            if shape:
+                msg.problems.extend(shape)
+        handlers.handle(self, state, msg, exchange, payloads, types, notifies, data, datagram, readable)
 
     def _exchange(
         self, state: Ikev2SaState, header: IsakmpHeader, response: bool, from_initiator: bool

@@ -101,13 +101,11 @@ def check_shape(
     ones otherwise); ``notify_types``: the types of its Notify payloads; ``encrypted``: whether the
     message was protected by SK / SKF.
     """
-    return list(
-        _shape_problems(exchange_type, response, tuple(payload_types), tuple(notify_types), encrypted)
-    )
+    return list(shape_problems(exchange_type, response, tuple(payload_types), tuple(notify_types), encrypted))
 
 
 @functools.lru_cache(maxsize=1024)
-def _shape_problems(
+def shape_problems(
     exchange_type: int,
     response: bool,
     payload_types: tuple[int, ...],

@@ -17,11 +17,9 @@ from ikedecode.ike.natd import IKEV2_NATD_HASH, natd_hash
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, stages
+from ikedecode.ike.v2.authentication import read_ike_auth
 from ikedecode.ike.v2.payloads import (
-    Ikev2AuthPayload,
     Ikev2DeletePayload,
-    Ikev2EapPayload,
-    Ikev2IdPayload,
     Ikev2KePayload,
     Ikev2NoncePayload,
     Ikev2NotifyPayload,
@@ -44,15 +42,18 @@ def handle(
     msg: IkeMessage,
     exchange: ExchangeState,
     payloads: list[Ikev2Payload],
+    types: tuple[int, ...],
+    notifies: list[Ikev2NotifyPayload],
     data: bytes,
     datagram: Datagram,
     readable: bool,
 ) -> None:
+    """``types``, ``notifies``: the payload types and Notify payloads of ``payloads`` (the engine's)."""
     sa = state.sa
     from_initiator = bool(msg.flags & FLAG_IKEV2_INITIATOR)  # RFC 7296 3.1 I flag
-    _vendor_ids(state, payloads, from_initiator)
-    notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
-    errors = [n for n in notifies if n.is_error]
+    if reg.PT_VENDOR_ID in types:
+        _vendor_ids(state, payloads, from_initiator)
+    errors = [n for n in notifies if n.is_error] if notifies else notifies
     if errors:
         msg.add_note("error: " + ", ".join(n.type_name for n in errors))
     kind = msg.exchange_type
@@ -90,7 +91,8 @@ def _ike_sa_init(
     sa = state.sa
     facts = sa.ikev2
     assert facts is not None
-    _nat_detection(state, msg, notifies, datagram)
+    if notifies:  # RFC 7296 2.23: NAT_DETECTION_*_IP
+        _nat_detection(state, msg, notifies, datagram)
     if not msg.response:
         if state.answered_with is not None:  # RFC 7296 2.6 (COOKIE), 1.2 (INVALID_KE_PAYLOAD)
             restart = (
@@ -185,26 +187,17 @@ def _ike_auth(
     from_initiator: bool,
 ) -> None:
     sa = state.sa
-    role = "initiator" if from_initiator else "responder"
-    methods: dict[str, str] = state.auth_material.setdefault("methods", {})
-    for p in payloads:
-        if isinstance(p, Ikev2IdPayload) and p.type == (reg.PT_IDI if from_initiator else reg.PT_IDR):
-            sa.identities[role] = p.text
-        elif isinstance(p, Ikev2AuthPayload):
-            methods[role] = AUTH_SHORT.get(p.method, p.method_name)
-        elif isinstance(p, Ikev2EapPayload) and p.identity and p.code == 2:  # EAP Response/Identity
-            sa.identities.setdefault("eap", p.identity)
-    if methods:
-        sa.auth_method = " / ".join(dict.fromkeys(methods.values()))
-    intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
-    engine.keying.verify_auth(state, msg, payloads, from_initiator)
+    parts = read_ike_auth(state, payloads, from_initiator)
+    if parts.notifies or state.ppk is not None:  # RFC 8784: PPK_IDENTITY notifies
+        intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
+    engine.keying.verify_auth(state, msg, payloads, from_initiator, parts)
     if msg.response:
         exchange.response_payloads = payloads
         auth_failure = next((n for n in errors if n.notify_type in (24, 46)), None)
         if auth_failure is not None:
             sa.state, sa.established, sa.authenticated = auth_failure.type_name, False, False
             return
-        if any(isinstance(p, Ikev2AuthPayload) for p in payloads):
+        if parts.auth is not None:
             sa.state, sa.established = "ESTABLISHED", True
             child_errors = [n.type_name for n in errors]
             _child_sa(engine, state, msg, exchange, payloads, child_errors, "IKE_AUTH")
@@ -212,14 +205,10 @@ def _ike_auth(
             sa.state = "IKE_AUTH"  # EAP rounds (RFC 7296 2.16)
     else:
         exchange.request_payloads = payloads
-        if any(isinstance(p, Ikev2SaPayload) for p in payloads):
+        if parts.sa:
             state.auth_material["child_request"] = payloads  # with EAP, the reply comes rounds later
         if sa.state != "ESTABLISHED":
             sa.state = "IKE_AUTH"
-
-
-AUTH_SHORT = {1: "RSA signature", 2: "PSK", 3: "DSS signature", 9: "ECDSA-256", 10: "ECDSA-384",
-              11: "ECDSA-521", 12: "GSPAM", 13: "NULL", 14: "digital signature"}  # fmt: skip
 
 
 # -- Child SAs and IKE SA rekeys -------------------------------------------------------------
@@ -476,9 +465,9 @@ def _phase2(state: Ikev2SaState, msg: IkeMessage, exchange: ExchangeState) -> Ph
     return record
 
 
-def _first(payloads: list[Any], kind: type, payload_type: int | None = None) -> Any:
+def _first(payloads: list[Any], kind: type[Ikev2Payload], payload_type: int | None = None) -> Any:
     for p in payloads:  # a loop, not next(generator): called a dozen times per message
-        if isinstance(p, kind) and payload_type in (None, getattr(p, "type", None)):
+        if isinstance(p, kind) and (payload_type is None or p.type == payload_type):
             return p
     return None
 

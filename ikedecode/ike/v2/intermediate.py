@@ -8,7 +8,6 @@ when the IKE_AUTH response shows the responder used one. The crypto is ``stages`
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ikedecode.findings import finding
@@ -259,7 +258,7 @@ def apply_ppk(keying: Ikev2Keying, state: Ikev2SaState, request: list[Any], msg:
             and material.sk_pi
             and material.sk_pr
         ):
-            return replace(state.keys.keys, sk_d=material.sk_d, sk_pi=material.sk_pi, sk_pr=material.sk_pr)
+            return state.keys.keys._replace(sk_d=material.sk_d, sk_pi=material.sk_pi, sk_pr=material.sk_pr)
     msg.add_note(f"PPK_ID {stages.ppk_identity(notify)!r}: no such PPK given (--ppk ID=HEX)")
     return None
 

@@ -14,7 +14,6 @@ The cryptography itself (PRFs, SKEYSEED, SK payload opening) is ``keymat`` / ``p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,8 @@ from ikedecode.ike.v2.payloads import (
     Ikev2Proposal,
     parse_ikev2_payloads,
 )
-from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_sk, open_skf, reassemble_fragments
+from ikedecode.ike.v2.payloads.decode import walk_ikev2_chain
+from ikedecode.ike.v2.protection import OpenedPayload, OpenFailure, open_encrypted, reassemble_fragments
 from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.ike.v2.transforms import encr_keymat_size, integ_params
 from ikedecode.keys.keyring import KeyRing
@@ -117,7 +117,6 @@ class Ikev2Keying:
         """The inner payloads of the message's SK payload (or of the fragmented message, once its
         last SKF fragment is in), or None; sets the message's protection, ICV result and note."""
         fragment = protected.type == reg.PT_SKF
-        opener = open_skf if fragment else open_sk
         candidates = [state.keys] if state.keys is not None else self.candidates(state)
         if not candidates:
             why = intermediate.missing_note(state) if state.stage_missing is not None else "no keys"
@@ -126,22 +125,21 @@ class Ikev2Keying:
             return None
         opened: OpenedPayload | None = None
         for candidate in candidates:
-            result = _open_with(opener, candidate, message, protected, from_initiator)
-            if result.ok or result.integrity_verified:
+            result = _open_with(fragment, candidate, message, protected, from_initiator)
+            if result.failure is None or result.integrity_verified:
                 opened = result
                 if state.keys is None:
                     self._adopt(state, candidate)
                 break
             opened = opened or result
         assert opened is not None
-        if not (opened.ok or opened.integrity_verified) and not fragment:
+        if not (opened.failure is None or opened.integrity_verified) and not fragment:
             unchecked = self._open_unchecked(state, message, protected, from_initiator, candidates)
             if unchecked is not None:
-                opened, payloads = unchecked
                 msg.protection, msg.integrity_verified = Protection.DECRYPTED, False
                 msg.add_note("ICV does not verify: decrypted unchecked, as tcpdump -E does")
-                return payloads
-        if not (opened.ok or opened.integrity_verified):
+                return unchecked[1]
+        if not (opened.failure is None or opened.integrity_verified):
             msg.protection, msg.integrity_verified = Protection.UNDECRYPTABLE, False
             msg.add_note(f"cannot open: {opened.detail}")
             if opened.failure is OpenFailure.ICV_MISMATCH and not state.wrong_keys_reported:
@@ -152,7 +150,7 @@ class Ikev2Keying:
         msg.integrity_verified = opened.integrity_verified
         msg.hash_name = "ICV"
         msg.key_stage = state.keys.stage if state.keys is not None else None
-        if not opened.ok:  # verified, but the padding is beyond the plaintext: noise, as below
+        if opened.failure is not None:  # verified, but the padding is beyond the plaintext: noise, as below
             return self._judged(state, msg, [], [opened.detail], opened.integrity_verified)
         base = protected.offset + (8 if fragment else 4) + len(opened.iv)
         if fragment:
@@ -160,8 +158,10 @@ class Ikev2Keying:
         if msg.exchange_type == reg.IKE_INTERMEDIATE:  # RFC 9242 3.3.2, keys of the sender's stage
             state.intermediate_frames.append(msg.frame)
             intermediate.int_auth(state, from_initiator, message, protected.offset, opened.plaintext)
-        chain = parse_ikev2_payloads(opened.next_payload, opened.plaintext, base, inner=True)
-        return self._judged(state, msg, chain.payloads, chain.problems, opened.integrity_verified)
+        inner: list[Ikev2Payload] = []
+        problems: list[str] = []
+        walk_ikev2_chain(inner, problems, opened.next_payload, opened.plaintext, base, True)
+        return self._judged(state, msg, inner, problems, opened.integrity_verified)
 
     @staticmethod
     def _judged(
@@ -204,8 +204,8 @@ class Ikev2Keying:
         for candidate in candidates:
             if not candidate.icv_unchecked:
                 continue
-            result = _open_with(open_sk, candidate, message, protected, from_initiator, check_icv=False)
-            if not result.ok:
+            result = _open_with(False, candidate, message, protected, from_initiator, check_icv=False)
+            if result.failure is not None:
                 continue
             base = protected.offset + 4 + len(result.iv)
             chain = parse_ikev2_payloads(result.next_payload, result.plaintext, base, inner=True)
@@ -258,11 +258,12 @@ class Ikev2Keying:
     # -- AUTH ------------------------------------------------------------------------------------
 
     def verify_auth(
-        self, state: Ikev2SaState, msg: IkeMessage, payloads: list[Any], from_initiator: bool
+        self, state: Ikev2SaState, msg: IkeMessage, payloads: list[Any], from_initiator: bool, parts: Any
     ) -> None:
+        """``authentication.verify_message_auth`` with the key ring; ``parts``: ``read_ike_auth``'s."""
         from ikedecode.ike.v2.authentication import verify_message_auth
 
-        verify_message_auth(self.keyring, state, msg, payloads, from_initiator)
+        verify_message_auth(self.keyring, state, msg, payloads, from_initiator, parts)
 
     # -- rekeys and Child SAs ----------------------------------------------------------------------
 
@@ -396,37 +397,20 @@ class Ikev2Keying:
             (sa.initiator, sa.responder) if exchange.requester_is_initiator else (sa.responder, sa.initiator)
         )
         sn = chosen.sequence_numbers
-        common: dict[str, Any] = {
-            "protocol_id": chosen.protocol_id,
-            "encryption_id": encr_id,
-            "key_length": key_bits,
-            "integrity_id": integ_id,
-            "ike_cookies": sa.cookies,
-            "message_id": msg.message_id,
-            "exchange": kind,
-            "mode": "transport" if transport else "tunnel",
-            "esn": bool(sn and sn.transform_id == 1),
-            "dh_origin": dh_origin,
-        }
+        esn = bool(sn and sn.transform_id == 1)
+        mode = "transport" if transport else "tunnel"
+        cookies, message_id, protocol_id = sa.cookies, msg.message_id, chosen.protocol_id
         return [
             # requester -> responder: the SPI the responder chose (in the response), keys first
             Ikev2ChildSaKeys(
-                spi=chosen.spi,
-                src=requester,
-                dst=responder,
-                encryption_key=material.encr_i,
-                integrity_key=material.integ_i,
-                **common,
+                protocol_id, chosen.spi, requester, responder, encr_id, key_bits, integ_id,
+                material.encr_i, material.integ_i, cookies, message_id, kind, mode, esn, dh_origin,
             ),
             Ikev2ChildSaKeys(
-                spi=offered.spi,
-                src=responder,
-                dst=requester,
-                encryption_key=material.encr_r,
-                integrity_key=material.integ_r,
-                **common,
+                protocol_id, offered.spi, responder, requester, encr_id, key_bits, integ_id,
+                material.encr_r, material.integ_r, cookies, message_id, kind, mode, esn, dh_origin,
             ),
-        ]
+        ]  # fmt: skip
 
 
 def _transforms(proposal: Ikev2Proposal) -> dict[str, Any]:
@@ -472,23 +456,20 @@ def _wrong_keys(state: Ikev2SaState, msg: IkeMessage, tried: int) -> Finding:
 
 
 def _open_with(
-    opener: Callable[..., OpenedPayload],
+    fragment: bool,
     candidate: KeyCandidate,
     message: bytes,
     protected: Ikev2Payload,
     from_initiator: bool,
-    **options: bool,
+    check_icv: bool = True,
 ) -> OpenedPayload:
     """``open_sk`` / ``open_skf`` of ``protected`` with the sender's keys of ``candidate``
     (SK_ei / SK_ai for a message from the original initiator, RFC 7296 2.14)."""
     keys = candidate.keys
-    sk_e, sk_a = keys.sender_keys(from_initiator)
-    return opener(
-        message,
-        protected.offset,
-        encr_id=keys.encr_id,
-        sk_e=sk_e,
-        integ_id=keys.integ_id,
-        sk_a=sk_a,
-        **options,
+    if from_initiator:
+        sk_e, sk_a = keys.sk_ei, keys.sk_ai
+    else:
+        sk_e, sk_a = keys.sk_er, keys.sk_ar
+    return open_encrypted(
+        message, protected.offset, fragment, keys.encr_id, sk_e, keys.integ_id, sk_a, check_icv
     )

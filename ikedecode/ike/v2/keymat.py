@@ -22,7 +22,7 @@ Bad sizes and unknown algorithms raise ``InvalidKeyMaterial`` / ``UnsupportedAlg
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ikedecode.ike.crypto_errors import InvalidKeyMaterial
 from ikedecode.ike.v2.prf import prf, prf_plus
@@ -41,52 +41,61 @@ __all__ = [
 ]
 
 _SPI_SIZE = 8
+_BYTES = (bytes, bytearray, memoryview)
 
 
 def _secret(value: bytes) -> bytes:
     return bytes(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Ikev2Keys:
+class Ikev2Keys(NamedTuple):
     """The keys of one IKE SA (RFC 7296 section 2.14) and the transforms they are for.
 
     ``sk_ai`` / ``sk_ar`` are empty for an AEAD cipher. ``encr_key_bits`` is the Key Length
-    attribute as negotiated (``None`` when absent). Secrets are kept out of ``repr``.
+    attribute as negotiated (``None`` when absent). Secrets are kept out of ``repr``. A NamedTuple:
+    one or more per IKE SA, never changed (``_replace`` makes the PPK-mixed keys, RFC 8784).
     """
 
     prf_id: int
     encr_id: int
     encr_key_bits: int | None
     integ_id: int | None  # None (or 0 = NONE) with an AEAD cipher
-    skeyseed: bytes = field(repr=False)
-    sk_d: bytes = field(repr=False)
-    sk_ai: bytes = field(repr=False)
-    sk_ar: bytes = field(repr=False)
-    sk_ei: bytes = field(repr=False)
-    sk_er: bytes = field(repr=False)
-    sk_pi: bytes = field(repr=False)
-    sk_pr: bytes = field(repr=False)
+    skeyseed: bytes
+    sk_d: bytes
+    sk_ai: bytes
+    sk_ar: bytes
+    sk_ei: bytes
+    sk_er: bytes
+    sk_pi: bytes
+    sk_pr: bytes
 
     def sender_keys(self, from_initiator: bool) -> tuple[bytes, bytes]:
         """(SK_e, SK_a) protecting what the original initiator (I flag set) or responder sends."""
         return (self.sk_ei, self.sk_ai) if from_initiator else (self.sk_er, self.sk_ar)
 
+    def __repr__(self) -> str:
+        return (
+            f"Ikev2Keys(prf_id={self.prf_id!r}, encr_id={self.encr_id!r}, "
+            f"encr_key_bits={self.encr_key_bits!r}, integ_id={self.integ_id!r})"
+        )
 
-@dataclass(frozen=True, slots=True)
-class ChildSaKeys:
+
+class ChildSaKeys(NamedTuple):
     """KEYMAT of one Child SA pair split per RFC 7296 section 2.17 (encryption keys include salt)."""
 
-    encr_i: bytes = field(repr=False)  # initiator -> responder
-    integ_i: bytes = field(repr=False)
-    encr_r: bytes = field(repr=False)  # responder -> initiator
-    integ_r: bytes = field(repr=False)
+    encr_i: bytes  # initiator -> responder
+    integ_i: bytes
+    encr_r: bytes  # responder -> initiator
+    integ_r: bytes
+
+    def __repr__(self) -> str:
+        return "ChildSaKeys()"
 
 
 def _check_nonce(name: str, nonce: bytes) -> None:
     # RFC 7296 section 3.9: nonces are 16 to 256 bytes. Shorter ones are seen from broken
     # peers; the derivation still works as long as the fixed-key PRFs get their 8 bytes.
-    if not isinstance(nonce, bytes | bytearray | memoryview) or len(nonce) == 0:
+    if not isinstance(nonce, _BYTES) or len(nonce) == 0:
         raise InvalidKeyMaterial(f"{name} must be a non-empty byte string")
 
 
@@ -170,27 +179,27 @@ def ike_sa_keys_from_skeyseed(
         raise InvalidKeyMaterial(
             f"encryption transform {encr_id} is not AEAD and needs an integrity transform"
         )
-    sizes = (prf_key, a_size, a_size, e_size, e_size, prf_key, prf_key)
-    stream = prf_plus(prf_id, skeyseed, bytes(ni) + bytes(nr) + bytes(spi_i) + bytes(spi_r), sum(sizes))
-    parts = []
-    offset = 0
-    for size in sizes:
-        parts.append(stream[offset : offset + size])
-        offset += size
-    sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr = parts
+    # SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr, in this order (RFC 7296 section 2.14)
+    ai = prf_key
+    ar = ai + a_size
+    ei = ar + a_size
+    er = ei + e_size
+    pi = er + e_size
+    pr = pi + prf_key
+    stream = prf_plus(prf_id, skeyseed, bytes(ni) + bytes(nr) + bytes(spi_i) + bytes(spi_r), pr + prf_key)
     return Ikev2Keys(
-        prf_id=prf_id,
-        encr_id=encr_id,
-        encr_key_bits=encr_key_bits,
-        integ_id=integ_id if not encr.aead else None,
-        skeyseed=bytes(skeyseed),
-        sk_d=sk_d,
-        sk_ai=sk_ai,
-        sk_ar=sk_ar,
-        sk_ei=sk_ei,
-        sk_er=sk_er,
-        sk_pi=sk_pi,
-        sk_pr=sk_pr,
+        prf_id,
+        encr_id,
+        encr_key_bits,
+        integ_id if not encr.aead else None,
+        bytes(skeyseed),
+        stream[:ai],
+        stream[ai:ar],
+        stream[ar:ei],
+        stream[ei:er],
+        stream[er:pi],
+        stream[pi:pr],
+        stream[pr:],
     )
 
 
@@ -269,9 +278,4 @@ def child_sa_keys(
     e, a = encr_keymat_size, integ_key_size
     seed = bytes(shared_secret) + bytes(ni) + bytes(nr) + bytes(additional)
     keymat = prf_plus(prf_id, sk_d, seed, 2 * (e + a))
-    return ChildSaKeys(
-        encr_i=keymat[:e],
-        integ_i=keymat[e : e + a],
-        encr_r=keymat[e + a : 2 * e + a],
-        integ_r=keymat[2 * e + a :],
-    )
+    return ChildSaKeys(keymat[:e], keymat[e : e + a], keymat[e + a : 2 * e + a], keymat[2 * e + a :])

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
 from ikedecode.ike.crypto_errors import InvalidKeyMaterial
-from ikedecode.ike.v2.transforms import MacKind, integ_params, prf_params
+from ikedecode.ike.v2.transforms import PRF, MacKind, integ_params, prf_params
 
 __all__ = [
     "aes_cmac",
@@ -91,7 +91,9 @@ def _cmac_prf_key(key: bytes) -> bytes:
 
 def prf(prf_id: int, key: bytes, data: bytes) -> bytes:
     """prf(key, data) of the negotiated IKEv2 PRF (output: ``prf_params(prf_id).output_size`` bytes)."""
-    params = prf_params(prf_id)
+    params = PRF.get(prf_id) if type(prf_id) is int else None
+    if params is None:
+        params = prf_params(prf_id)  # raises UnsupportedAlgorithm
     if params.kind is MacKind.HMAC:
         return hmac.digest(bytes(key), bytes(data), params.hash_name)
     if params.kind is MacKind.XCBC:
@@ -105,7 +107,8 @@ def prf_plus(prf_id: int, key: bytes, seed: bytes, length: int) -> bytes:
     At most 255 rounds exist (the round counter is one octet); asking for more is
     ``InvalidKeyMaterial``.
     """
-    output_size = prf_params(prf_id).output_size
+    params = prf_params(prf_id)
+    output_size = params.output_size
     if not isinstance(length, int) or length < 0:
         raise InvalidKeyMaterial(f"prf+ length must be a non-negative number of bytes, got {length!r}")
     rounds = -(-length // output_size)
@@ -114,29 +117,36 @@ def prf_plus(prf_id: int, key: bytes, seed: bytes, length: int) -> bytes:
             f"prf+ can give at most {_PRF_PLUS_MAX_ROUNDS * output_size} bytes with this PRF, "
             f"{length} were asked for"
         )
-    # XCBC/CMAC process the key the same way every round; do it once.
-    params = prf_params(prf_id)
-    if params.kind is MacKind.XCBC:
-        key = _xcbc_prf_key(key)
-    elif params.kind is MacKind.CMAC:
-        key = _cmac_prf_key(key)
     seed = bytes(seed)
-    out = bytearray()
-    previous = b""
+    if not rounds:
+        return b""
     if params.kind is MacKind.HMAC:
         # one key for every round: HMAC keyed once (its inner and outer pads hashed once, RFC 2104)
         # and copied per round; 6 rounds of HMAC-SHA-256 in 7.3 us instead of 13
         keyed = hmac.new(bytes(key), digestmod=params.hash_name)
-        for counter in range(1, rounds + 1):
+        mac = keyed.copy()
+        mac.update(seed + b"\x01")
+        previous = mac.digest()
+        if rounds <= 1:
+            return previous[:length]
+        blocks = [previous]
+        for counter in range(2, rounds + 1):
             mac = keyed.copy()
-            mac.update(previous + seed + bytes((counter,)))
+            mac.update(previous + seed + _COUNTER[counter])
             previous = mac.digest()
-            out += previous
-        return bytes(out[:length])
+            blocks.append(previous)
+        return b"".join(blocks)[:length]
+    # XCBC/CMAC process the key the same way every round; do it once.
+    key = _xcbc_prf_key(key) if params.kind is MacKind.XCBC else _cmac_prf_key(key)
+    out = bytearray()
+    previous = b""
     for counter in range(1, rounds + 1):
         previous = prf(prf_id, key, previous + seed + bytes((counter,)))
         out += previous
     return bytes(out[:length])
+
+
+_COUNTER = [bytes((n,)) for n in range(256)]  # prf+'s one-octet round numbers (RFC 7296 section 2.13)
 
 
 def integrity_checksum(integ_id: int, key: bytes, data: bytes) -> bytes:

@@ -28,6 +28,7 @@ import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
@@ -37,13 +38,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM, ChaCha20Poly1305
 from ikedecode.ike.crypto_errors import IkeCryptoError
 from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.v2.prf import integrity_checksum
-from ikedecode.ike.v2.transforms import ENCR, INTEG, CipherMode, EncrParams
+from ikedecode.ike.v2.transforms import ENCR, INTEG, CipherMode, EncrParams, MacKind
 
 __all__ = [
     "IKE_HEADER_SIZE",
     "OpenFailure",
     "OpenedPayload",
     "Reassembled",
+    "open_encrypted",
     "open_sk",
     "open_skf",
     "reassemble_fragments",
@@ -63,20 +65,20 @@ class OpenFailure(StrEnum):
     BAD_KEY = "bad-key"  # SK_e / SK_a of a length the algorithms cannot use
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedPayload:
+class OpenedPayload(NamedTuple):
     """What opening one SK / SKF payload gave.
 
     ``plaintext`` is the inner payload chain (padding and pad length removed) and
     ``next_payload`` the type of its first payload, from the SK header (for SKF: only fragment 1
     carries it, the others have 0). ``integrity_verified`` is True only when the ICV / AEAD tag
     was checked and matched. ``end`` is the offset just past the payload in the message.
+    A NamedTuple: one is made for every encrypted message and never changed.
     """
 
     failure: OpenFailure | None
     detail: str
     next_payload: int = 0
-    plaintext: bytes = field(default=b"", repr=False)
+    plaintext: bytes = b""
     integrity_verified: bool = False
     iv: bytes = b""
     pad_length: int = 0
@@ -87,6 +89,14 @@ class OpenedPayload:
     @property
     def ok(self) -> bool:
         return self.failure is None
+
+    def __repr__(self) -> str:  # the plaintext is decrypted data: kept out, as the fields' repr
+        return (
+            f"OpenedPayload(failure={self.failure!r}, detail={self.detail!r}, "
+            f"next_payload={self.next_payload}, integrity_verified={self.integrity_verified}, "
+            f"iv={self.iv!r}, pad_length={self.pad_length}, "
+            f"fragment_number={self.fragment_number}, total_fragments={self.total_fragments}, end={self.end})"
+        )
 
 
 def _single_des(key: bytes) -> BlockCipherAlgorithm:
@@ -101,10 +111,6 @@ _BLOCK_CIPHERS: dict[str, Callable[[bytes], BlockCipherAlgorithm]] = {
     "cast5": decrepit.CAST5,
     "blowfish": decrepit.Blowfish,
 }
-
-
-def _fail(failure: OpenFailure, detail: str, **fields: object) -> OpenedPayload:
-    return OpenedPayload(failure, detail, **fields)  # type: ignore[arg-type]
 
 
 def _split_key(encr: EncrParams, sk_e: bytes) -> tuple[bytes, bytes] | None:
@@ -141,7 +147,7 @@ def _decrypt_plain(encr: EncrParams, key: bytes, salt: bytes, iv: bytes, data: b
     return context.update(data) + context.finalize()
 
 
-def _open(
+def open_encrypted(
     message: bytes,
     offset: int,
     fragment: bool,
@@ -151,87 +157,90 @@ def _open(
     sk_a: bytes,
     check_icv: bool = True,
 ) -> OpenedPayload:
+    """``open_sk`` (``fragment`` False) or ``open_skf`` with positional arguments (the engine's call)."""
     message = bytes(message)
     header = _SKF_HEADER if fragment else _SK_HEADER
-    if not isinstance(offset, int) or offset < 0 or offset + header > len(message):
-        return _fail(OpenFailure.TRUNCATED, "the message ends before the encrypted payload's header")
+    size = len(message)
+    if not isinstance(offset, int) or offset < 0 or offset + header > size:
+        return OpenedPayload(OpenFailure.TRUNCATED, "the message ends before the encrypted payload's header")
     next_payload = message[offset]
     length = int.from_bytes(message[offset + 2 : offset + 4], "big")
     end = offset + length
-    fields: dict[str, object] = {"next_payload": next_payload, "end": min(end, len(message))}
+    seen = min(end, size)  # ``end`` of every result past this point
+    number = total = None
     if fragment:
         number = int.from_bytes(message[offset + 4 : offset + 6], "big")
         total = int.from_bytes(message[offset + 6 : offset + 8], "big")
-        fields.update(fragment_number=number, total_fragments=total)
         if not 1 <= number <= total:
-            return _fail(
-                OpenFailure.MALFORMED, f"fragment number {number} of {total} is impossible", **fields
+            why = f"fragment number {number} of {total} is impossible"
+            return OpenedPayload(
+                OpenFailure.MALFORMED, why, next_payload, b"", False, b"", 0, number, total, seen
             )
-    if length < header or end > len(message):
-        return _fail(
-            OpenFailure.TRUNCATED,
-            f"payload length {length} does not fit the {len(message) - offset} bytes left in the message",
-            **fields,
+    if length < header or end > size:
+        why = f"payload length {length} does not fit the {size - offset} bytes left in the message"
+        return OpenedPayload(
+            OpenFailure.TRUNCATED, why, next_payload, b"", False, b"", 0, number, total, seen
         )
     encr = ENCR.get(encr_id) if isinstance(encr_id, int) else None
-    if encr is None or not encr.ike_sa:
-        return _fail(OpenFailure.UNSUPPORTED_ALGORITHM, f"encryption transform {encr_id!r}", **fields)
+    failure: OpenFailure | None = None
+    why = ""
     integ = None
-    if not encr.aead:
+    if encr is None or not encr.ike_sa:
+        failure, why = OpenFailure.UNSUPPORTED_ALGORITHM, f"encryption transform {encr_id!r}"
+    elif not encr.aead:
         integ = INTEG.get(integ_id) if isinstance(integ_id, int) else None
         if integ is None:
-            return _fail(OpenFailure.UNSUPPORTED_ALGORITHM, f"integrity transform {integ_id!r}", **fields)
-    keys = _split_key(encr, sk_e)
-    if keys is None:
-        return _fail(
-            OpenFailure.BAD_KEY, f"SK_e of {len(sk_e)} bytes does not fit transform {encr_id}", **fields
-        )
-    if integ is not None and check_icv and len(sk_a) != integ.key_size:
-        return _fail(
-            OpenFailure.BAD_KEY, f"SK_a of {len(sk_a)} bytes does not fit transform {integ_id}", **fields
-        )
+            failure, why = OpenFailure.UNSUPPORTED_ALGORITHM, f"integrity transform {integ_id!r}"
+    if failure is None:
+        assert encr is not None
+        keys = _split_key(encr, sk_e)
+        if keys is None:
+            failure, why = OpenFailure.BAD_KEY, f"SK_e of {len(sk_e)} bytes does not fit transform {encr_id}"
+        elif integ is not None and check_icv and len(sk_a) != integ.key_size:
+            failure, why = OpenFailure.BAD_KEY, f"SK_a of {len(sk_a)} bytes does not fit transform {integ_id}"
+    if failure is not None:
+        return OpenedPayload(failure, why, next_payload, b"", False, b"", 0, number, total, seen)
+    assert encr is not None and keys is not None
     key, salt = keys
     icv_size = encr.icv_size if integ is None else integ.icv_size
     data_start = offset + header
     iv = message[data_start : data_start + encr.iv_size]
-    fields["iv"] = iv
     ciphertext = message[data_start + encr.iv_size : end - icv_size]
     if end - data_start < encr.iv_size + icv_size + 1:
-        return _fail(
-            OpenFailure.TRUNCATED, f"{end - data_start} bytes cannot hold IV, pad length and ICV", **fields
-        )
-    if len(ciphertext) % encr.block_size:
-        return _fail(OpenFailure.MALFORMED, "ciphertext is not whole cipher blocks", **fields)
-    try:
-        if integ is None:
-            data = message[data_start + encr.iv_size : end]
-            padded = _decrypt_aead(encr, key, salt, iv, data, message[:data_start])
-        else:
-            if check_icv:
-                expected = integrity_checksum(integ.transform_id, bytes(sk_a), message[: end - icv_size])
-                if not hmac.compare_digest(expected, message[end - icv_size : end]):
-                    return _fail(OpenFailure.ICV_MISMATCH, "integrity checksum does not match", **fields)
-            padded = _decrypt_plain(encr, key, salt, iv, ciphertext)
-    except InvalidTag:
-        return _fail(OpenFailure.ICV_MISMATCH, "AEAD authentication tag does not match", **fields)
-    except (ValueError, IkeCryptoError) as error:  # a key size the backend refuses
-        return _fail(OpenFailure.BAD_KEY, str(error), **fields)
+        failure, why = OpenFailure.TRUNCATED, f"{end - data_start} bytes cannot hold IV, pad length and ICV"
+    elif len(ciphertext) % encr.block_size:
+        failure, why = OpenFailure.MALFORMED, "ciphertext is not whole cipher blocks"
+    else:
+        try:
+            if integ is None:
+                data = message[data_start + encr.iv_size : end]
+                padded = _decrypt_aead(encr, key, salt, iv, data, message[:data_start])
+            else:
+                if check_icv:
+                    signed = message[: end - icv_size]  # RFC 7296 3.14: from the IKE header on
+                    if integ.kind is MacKind.HMAC:  # the key's length was checked above
+                        expected = hmac.digest(bytes(sk_a), signed, integ.hash_name)[:icv_size]
+                    else:
+                        expected = integrity_checksum(integ.transform_id, bytes(sk_a), signed)
+                    if not hmac.compare_digest(expected, message[end - icv_size : end]):
+                        failure, why = OpenFailure.ICV_MISMATCH, "integrity checksum does not match"
+                if failure is None:
+                    padded = _decrypt_plain(encr, key, salt, iv, ciphertext)
+        except InvalidTag:
+            failure, why = OpenFailure.ICV_MISMATCH, "AEAD authentication tag does not match"
+        except (ValueError, IkeCryptoError) as error:  # a key size the backend refuses
+            failure, why = OpenFailure.BAD_KEY, str(error)
+    if failure is not None:
+        return OpenedPayload(failure, why, next_payload, b"", False, iv, 0, number, total, seen)
+    verified = check_icv or integ is None
     pad_length = padded[-1]
     if pad_length + 1 > len(padded):
-        return _fail(
-            OpenFailure.BAD_PADDING,
-            f"pad length {pad_length} exceeds the {len(padded) - 1} decrypted bytes",
-            integrity_verified=check_icv or integ is None,
-            **fields,
+        why = f"pad length {pad_length} exceeds the {len(padded) - 1} decrypted bytes"
+        return OpenedPayload(
+            OpenFailure.BAD_PADDING, why, next_payload, b"", verified, iv, 0, number, total, seen
         )
-    return OpenedPayload(
-        None,
-        "",
-        plaintext=padded[: len(padded) - pad_length - 1],
-        integrity_verified=check_icv or integ is None,
-        pad_length=pad_length,
-        **fields,  # type: ignore[arg-type]
-    )
+    plaintext = padded[: len(padded) - pad_length - 1]
+    return OpenedPayload(None, "", next_payload, plaintext, verified, iv, pad_length, number, total, seen)
 
 
 def open_sk(
@@ -251,7 +260,7 @@ def open_sk(
     ``integ_id`` is ignored for AEAD ciphers. ``check_icv=False`` (non-AEAD only) skips the ICV
     as tcpdump does with its ``-E`` IKEv2 secrets: the result is never ``integrity_verified``.
     """
-    return _open(message, offset, False, encr_id, sk_e, integ_id, sk_a, check_icv)
+    return open_encrypted(message, offset, False, encr_id, sk_e, integ_id, sk_a, check_icv)
 
 
 def open_skf(
@@ -259,7 +268,7 @@ def open_skf(
 ) -> OpenedPayload:
     """Like ``open_sk`` for one Encrypted Fragment payload (RFC 7383 section 2.5): each fragment
     carries its own IV and ICV, and its fragment number / total are in the result."""
-    return _open(message, offset, True, encr_id, sk_e, integ_id, sk_a)
+    return open_encrypted(message, offset, True, encr_id, sk_e, integ_id, sk_a)
 
 
 @dataclass(frozen=True, slots=True)

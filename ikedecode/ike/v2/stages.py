@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from ikedecode.ike.registry import ikev2 as reg
@@ -111,7 +110,7 @@ def ppk_keys(keys: keymat.Ikev2Keys, ppk: bytes) -> keymat.Ikev2Keys:
     def mix(key: bytes) -> bytes:
         return prf_plus(keys.prf_id, bytes(ppk), key, len(key)) if key else key
 
-    return replace(keys, sk_d=mix(keys.sk_d), sk_pi=mix(keys.sk_pi), sk_pr=mix(keys.sk_pr))
+    return keys._replace(sk_d=mix(keys.sk_d), sk_pi=mix(keys.sk_pi), sk_pr=mix(keys.sk_pr))
 
 
 def ppk_identity(notify: Ikev2NotifyPayload) -> bytes:

@@ -4,6 +4,7 @@ RFC 7383 2.5 for SKF)."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,7 +222,7 @@ class Ikev2EncryptedPayload(Ikev2Payload):
     ``inner`` is the decrypted chain once keys opened it."""
 
     inner: list[Ikev2Payload] | None = None
-    inner_problems: list[str] = field(default_factory=list)
+    inner_problems: Sequence[str] = ()  # the shared empty tuple until a decoder has some to keep
 
     @property
     def ciphertext(self) -> bytes:

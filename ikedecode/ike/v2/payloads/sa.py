@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ikedecode.ike.payload_chain import PayloadHeader
 from ikedecode.ike.registry.ikev2 import (
@@ -25,14 +26,16 @@ from ikedecode.ike.v2.payloads.base import BodyError, Ikev2Payload, plural
 
 SUBSTRUCTURE = struct.Struct("!BxHBBBB")  # last/more | reserved | length | 4 one-byte fields
 TRANSFORM_HEADER = struct.Struct("!BxHBBH")  # last/more | reserved | length | type | reserved | ID
+ATTRIBUTE_HEADER = struct.Struct("!HH")  # AF bit | type (15) | value (TV) or length (TLV)
 MORE_PROPOSALS, MORE_TRANSFORMS = 2, 3  # RFC 7296 3.3.1 / 3.3.2
 MAX_PROPOSALS = MAX_TRANSFORMS = 256
 ATTRIBUTE_FORMAT_TV = 0x8000  # RFC 7296 3.3.5 AF bit
 NO_ATTRIBUTES: tuple[()] = ()
 
 
-@dataclass(slots=True)
-class TransformAttribute:
+class TransformAttribute(NamedTuple):
+    """RFC 7296 3.3.5: one transform attribute (TV: an integer; TLV: bytes)."""
+
     type: int
     value: int | bytes
 
@@ -41,15 +44,18 @@ class TransformAttribute:
         return {"type": self.type, "name": TRANSFORM_ATTRIBUTE_TYPES.name(self.type), "value": value}
 
 
-@dataclass(slots=True)
-class Ikev2Transform:
-    """RFC 7296 3.3.2: a transform type, its ID, attributes (Key Length)."""
+class Ikev2Transform(NamedTuple):
+    """RFC 7296 3.3.2: a transform type, its ID, attributes (Key Length).
+
+    A NamedTuple: an SA's payloads hold a dozen or more, each made once per message (never shared
+    between messages: ``render/cisco`` tells an SA's offered and accepted transforms apart by
+    ``id()``) and never changed."""
 
     transform_type: int
     transform_id: int
-    # read, never changed; a transform without attributes (most: RFC 7296 3.3.5 defines Key Length
-    # only) shares the empty tuple instead of holding a list of its own
-    attributes: Sequence[TransformAttribute] = field(default_factory=list)
+    # a transform without attributes (most: RFC 7296 3.3.5 defines Key Length only) shares the
+    # empty tuple instead of holding a list of its own
+    attributes: Sequence[TransformAttribute] = NO_ATTRIBUTES
     offset: int = 0
 
     @property
@@ -79,9 +85,10 @@ class Ikev2Transform:
 
     def text(self) -> str:
         """Compact name, strongSwan-like: ``aes-cbc-256``, ``prfsha256``, ``modp2048``."""
-        table = TRANSFORM_IDS_BY_TYPE.get(self.transform_type)
-        base = table.short_name(self.transform_id) if table is not None else f"{self.transform_id}"
-        return f"{base}-{self.key_length}" if self.key_length is not None else base
+        attributes = self.attributes
+        if type(attributes) is tuple:  # values only: the text is a function of them, remembered
+            return _transform_text(self.transform_type, self.transform_id, attributes)
+        return _make_transform_text(self.transform_type, self.transform_id, self.key_length)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -95,6 +102,22 @@ class Ikev2Transform:
         if any(a.type != KEY_LENGTH_ATTRIBUTE for a in self.attributes):
             out["attributes"] = [a.to_dict() for a in self.attributes]
         return out
+
+
+def _make_transform_text(transform_type: int, transform_id: int, key_length: int | None) -> str:
+    table = TRANSFORM_IDS_BY_TYPE.get(transform_type)
+    base = table.short_name(transform_id) if table is not None else f"{transform_id}"
+    return f"{base}-{key_length}" if key_length is not None else base
+
+
+@functools.lru_cache(maxsize=1024)
+def _transform_text(
+    transform_type: int, transform_id: int, attributes: tuple[TransformAttribute, ...]
+) -> str:
+    """``Ikev2Transform.text`` once per distinct transform (a capture's proposals repeat a few)."""
+    return _make_transform_text(
+        transform_type, transform_id, Ikev2Transform(transform_type, transform_id, attributes).key_length
+    )
 
 
 @dataclass(slots=True)
@@ -176,78 +199,113 @@ class Ikev2SaPayload(Ikev2Payload):
 
 
 def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
-    where = f"SA payload at offset {header.offset}"
     base = header.offset + 4
     proposals: list[Ikev2Proposal] = []
     position = 0
     more = True
-    while more and position < len(body):
+    size = len(body)
+    unpack = SUBSTRUCTURE.unpack_from
+    while more and position < size:
         if len(proposals) >= MAX_PROPOSALS:
-            problems.append(f"{where}: more than {MAX_PROPOSALS} proposals")
+            problems.append(f"{_where(header)}: more than {MAX_PROPOSALS} proposals")
             break
-        if position + SUBSTRUCTURE.size > len(body):
-            problems.append(f"{where}: proposal at offset {base + position} is truncated")
+        if position + 8 > size:  # RFC 7296 3.3.1: the proposal substructure's fixed part
+            problems.append(f"{_where(header)}: proposal at offset {base + position} is truncated")
             break
-        last, length, number, protocol_id, spi_size, count = SUBSTRUCTURE.unpack_from(body, position)
-        if length < SUBSTRUCTURE.size + spi_size or position + length > len(body):
-            problems.append(f"{where}: proposal at offset {base + position} has a bad length {length}")
+        last, length, number, protocol_id, spi_size, count = unpack(body, position)
+        if length < 8 + spi_size or position + length > size:
+            problems.append(
+                f"{_where(header)}: proposal at offset {base + position} has a bad length {length}"
+            )
             break
-        spi = body[position + 8 : position + 8 + spi_size]
-        proposal = Ikev2Proposal(number, protocol_id, spi, offset=base + position)
-        proposal.transforms = _transforms(
-            body[position + 8 + spi_size : position + length],
-            base + position + 8 + spi_size,
-            count,
-            where,
-            problems,
+        start = position + 8 + spi_size
+        transforms = _transforms(body[start : position + length], base + start, count, header, problems)
+        proposals.append(
+            Ikev2Proposal(number, protocol_id, body[position + 8 : start], transforms, base + position)
         )
-        proposals.append(proposal)
         position += length
         more = last == MORE_PROPOSALS
     if not proposals and not body:
         raise BodyError("SA payload without proposals")
-    if position < len(body):
-        problems.append(f"{where}: {len(body) - position} bytes after the last proposal")
+    if position < size:
+        problems.append(f"{_where(header)}: {size - position} bytes after the last proposal")
     return Ikev2SaPayload(*header, proposals=proposals)
 
 
-def _transforms(data: bytes, base: int, count: int, where: str, problems: list[str]) -> list[Ikev2Transform]:
+def _where(header: PayloadHeader) -> str:
+    return f"SA payload at offset {header.offset}"
+
+
+def _transforms(
+    data: bytes, base: int, count: int, header: PayloadHeader, problems: list[str]
+) -> list[Ikev2Transform]:
+    """The transforms of one proposal (RFC 7296 3.3.2). A capture's proposals repeat their
+    transforms byte for byte (an SA's offer and answer, every SA of the same peers): a block
+    that decoded without a problem is remembered by its bytes, offset and announced count, and
+    the next one gets records of its own made from the remembered values (the attributes, tuples
+    of NamedTuples, are values and shared)."""
+    key = (data, base, count)
+    seen = _SEEN_TRANSFORMS.get(key)
+    if seen is not None:
+        return list(map(_new_transform, seen))
+    before = len(problems)
     transforms: list[Ikev2Transform] = []
     position = 0
-    while position < len(data) and len(transforms) < MAX_TRANSFORMS:
-        if position + SUBSTRUCTURE.size > len(data):
-            problems.append(f"{where}: transform at offset {base + position} is truncated")
+    size = len(data)
+    unpack = TRANSFORM_HEADER.unpack_from
+    new = _new_transform
+    while position < size and len(transforms) < MAX_TRANSFORMS:
+        if position + 8 > size:  # RFC 7296 3.3.2: the transform substructure's fixed part
+            problems.append(f"{_where(header)}: transform at offset {base + position} is truncated")
             break
-        _, length, transform_type, _, transform_id = TRANSFORM_HEADER.unpack_from(data, position)
-        if length < 8 or position + length > len(data):
-            problems.append(f"{where}: transform at offset {base + position} has a bad length {length}")
+        _, length, transform_type, _, transform_id = unpack(data, position)
+        if length < 8 or position + length > size:
+            problems.append(
+                f"{_where(header)}: transform at offset {base + position} has a bad length {length}"
+            )
             break
         attributes = (
-            _attributes(data[position + 8 : position + length], base + position + 8, where, problems)
+            _attributes(data[position + 8 : position + length], base + position + 8, header, problems)
             if length > 8
             else NO_ATTRIBUTES  # most transforms carry none (RFC 7296 3.3.5: only Key Length is defined)
         )
-        transforms.append(Ikev2Transform(transform_type, transform_id, attributes, base + position))
+        transforms.append(new((transform_type, transform_id, attributes, base + position)))
         position += length
     if len(transforms) != count:
-        problems.append(f"{where}: proposal announces {count} transforms, {len(transforms)} found")
+        problems.append(f"{_where(header)}: proposal announces {count} transforms, {len(transforms)} found")
+    if len(problems) == before and len(_SEEN_TRANSFORMS) < SEEN_LIMIT:
+        _SEEN_TRANSFORMS[key] = tuple(transforms)
     return transforms
 
 
-def _attributes(data: bytes, base: int, where: str, problems: list[str]) -> list[TransformAttribute]:
+SEEN_LIMIT = 4096  # transform blocks remembered (a bound on memory, not on correctness)
+_SEEN_TRANSFORMS: dict[tuple[bytes, int, int], tuple[Ikev2Transform, ...]] = {}
+
+
+# tuple.__new__ directly: a NamedTuple's own constructor costs twice as much (a dozen per SA)
+_new_transform = functools.partial(tuple.__new__, Ikev2Transform)
+_new_attribute = functools.partial(tuple.__new__, TransformAttribute)
+
+
+def _attributes(
+    data: bytes, base: int, header: PayloadHeader, problems: list[str]
+) -> tuple[TransformAttribute, ...]:
     out: list[TransformAttribute] = []
     position = 0
-    while position + 4 <= len(data):
-        kind, value = struct.unpack_from("!HH", data, position)
+    size = len(data)
+    while position + 4 <= size:
+        kind, value = ATTRIBUTE_HEADER.unpack_from(data, position)
         if kind & ATTRIBUTE_FORMAT_TV:
-            out.append(TransformAttribute(kind & 0x7FFF, value))
+            out.append(_new_attribute((kind & 0x7FFF, value)))
             position += 4
         else:
-            if position + 4 + value > len(data):
-                problems.append(f"{where}: attribute at offset {base + position} runs past its transform")
-                return out
-            out.append(TransformAttribute(kind, data[position + 4 : position + 4 + value]))
+            if position + 4 + value > size:
+                problems.append(
+                    f"{_where(header)}: attribute at offset {base + position} runs past its transform"
+                )
+                return tuple(out)
+            out.append(_new_attribute((kind, data[position + 4 : position + 4 + value])))
             position += 4 + value
-    if position != len(data):
-        problems.append(f"{where}: {len(data) - position} stray bytes in a transform's attributes")
-    return out
+    if position != size:
+        problems.append(f"{_where(header)}: {size - position} stray bytes in a transform's attributes")
+    return tuple(out)

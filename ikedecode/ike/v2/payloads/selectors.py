@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import struct
@@ -24,6 +25,8 @@ from ikedecode.ike.v2.payloads.base import Ikev2Payload, need, plural
 from ikedecode.ike.wire_text import escape_controls
 
 MAX_SELECTORS = 256
+SELECTOR_HEADER = struct.Struct("!BBH")  # TS type | IP protocol ID | selector length (RFC 7296 3.13.1)
+PORTS = struct.Struct("!HH")  # start port | end port
 ADDRESS_SIZE = {TS_IPV4_ADDR_RANGE: 4, TS_IPV6_ADDR_RANGE: 16}  # bytes of each address (RFC 7296 3.13.1)
 
 
@@ -47,16 +50,9 @@ class TrafficSelector:
     ) -> TrafficSelector:
         """An address-range selector as decoded: its addresses as text, and the range as text
         (``_range_text``) worked out from the address bytes rather than read back from the text."""
-        address_text = ipv4_text if len(start) == 4 else _ipv6_text
-        selector = cls(ts_type, ip_protocol, start_port, end_port, address_text(start), address_text(end))
-        first, last = int.from_bytes(start, "big"), int.from_bytes(end, "big")
-        span = last - first
-        if start == end:
-            selector._range = selector.start_address
-        elif span < 0 or (span + 1) & span or first & span:
-            selector._range = f"{selector.start_address}-{selector.end_address}"
-        else:
-            selector._range = f"{selector.start_address}/{8 * len(start) - span.bit_length()}"
+        first, last, selector_range = _range_texts(start, end)
+        selector = cls(ts_type, ip_protocol, start_port, end_port, first, last)
+        selector._range = selector_range
         return selector
 
     def text(self) -> str:
@@ -93,6 +89,24 @@ class TrafficSelector:
             }
         out["text"] = self.text()
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _range_texts(start: bytes, end: bytes) -> tuple[str, str, str]:
+    """The first and last addresses of a range as text, and the range (``a``, ``a/n`` or ``a-b``):
+    remembered by the address bytes, which a capture's selectors repeat (the texts are strings,
+    shared safely; each selector record is still its own)."""
+    if len(start) == 4:
+        first_text, last_text = ipv4_text(start), ipv4_text(end)
+    else:
+        first_text, last_text = _ipv6_text(start), _ipv6_text(end)
+    if start == end:
+        return first_text, last_text, first_text
+    first = int.from_bytes(start, "big")
+    span = int.from_bytes(end, "big") - first
+    if span < 0 or (span + 1) & span or first & span:
+        return first_text, last_text, f"{first_text}-{last_text}"
+    return first_text, last_text, f"{first_text}/{8 * len(start) - span.bit_length()}"
 
 
 def _range_text(start: str, end: str) -> str:
@@ -149,37 +163,69 @@ class Ikev2TsPayload(Ikev2Payload):
 
 def decode_ts(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     need(body, 4, "TS payload")  # number of TSs (1) | reserved (3) | selectors
-    where = f"TS payload at offset {header.offset}"
+    seen = _SEEN_SELECTORS.get(body)
+    if seen is not None:  # the same selectors as an earlier payload: records of this one's own
+        return Ikev2TsPayload(*header, selectors=[_copy(s) for s in seen])
+    before = len(problems)
     count = body[0]
     selectors: list[TrafficSelector] = []
     position = 4
-    while position < len(body) and len(selectors) < MAX_SELECTORS:
-        if position + 4 > len(body):
-            problems.append(f"{where}: truncated selector")
+    size = len(body)
+    while position < size and len(selectors) < MAX_SELECTORS:
+        if position + 4 > size:
+            problems.append(f"TS payload at offset {header.offset}: truncated selector")
             break
-        ts_type, ip_protocol, length = struct.unpack_from("!BBH", body, position)
-        if length < 4 or position + length > len(body):
-            problems.append(f"{where}: selector length {length} runs past the payload")
+        # RFC 7296 3.13.1: TS type (1) | IP protocol (1) | length (2) | start port (2) | end port (2)
+        ts_type, ip_protocol, length = SELECTOR_HEADER.unpack_from(body, position)
+        if length < 4 or position + length > size:
+            problems.append(
+                f"TS payload at offset {header.offset}: selector length {length} runs past the payload"
+            )
             break
-        item = body[position : position + length]
-        size = ADDRESS_SIZE.get(ts_type)
-        if size is not None and length == 8 + 2 * size:
-            start_port, end_port = struct.unpack_from("!HH", item, 4)
+        address = ADDRESS_SIZE.get(ts_type)
+        if address is not None and length == 8 + 2 * address:
+            start_port, end_port = PORTS.unpack_from(body, position + 4)
+            first = position + 8
             selectors.append(
                 TrafficSelector.from_wire(
-                    ts_type, ip_protocol, start_port, end_port, item[8 : 8 + size], item[8 + size :]
+                    ts_type, ip_protocol, start_port, end_port, body[first : first + address],
+                    body[first + address : position + length],
                 )
-            )
+            )  # fmt: skip
         elif ts_type == TS_SECLABEL:
-            selectors.append(TrafficSelector(ts_type, label=item[4:]))
+            selectors.append(TrafficSelector(ts_type, label=body[position + 4 : position + length]))
         else:
-            if size is not None:
-                problems.append(f"{where}: {TS_TYPES.name(ts_type)} of length {length}")
-            selectors.append(TrafficSelector(ts_type, ip_protocol, label=item[4:]))
+            if address is not None:
+                problems.append(
+                    f"TS payload at offset {header.offset}: {TS_TYPES.name(ts_type)} of length {length}"
+                )
+            selectors.append(
+                TrafficSelector(ts_type, ip_protocol, label=body[position + 4 : position + length])
+            )
         position += length
     if len(selectors) != count:
-        problems.append(f"{where}: announces {count} selectors, {len(selectors)} found")
+        problems.append(
+            f"TS payload at offset {header.offset}: announces {count} selectors, {len(selectors)} found"
+        )
+    if len(problems) == before and len(_SEEN_SELECTORS) < SEEN_LIMIT:
+        _SEEN_SELECTORS[body] = tuple([_copy(s) for s in selectors])  # copies: the records may change
     return Ikev2TsPayload(*header, selectors=selectors)
+
+
+# TS payload bodies decoded without a problem, remembered by their bytes (a bound on memory):
+# an SA's two TS payloads repeat in its request and response and across the SAs of the same peers
+SEEN_LIMIT = 4096
+_SEEN_SELECTORS: dict[bytes, tuple[TrafficSelector, ...]] = {}
+
+
+def _copy(selector: TrafficSelector) -> TrafficSelector:
+    """A selector record of its own with the remembered one's fields and texts (strings, shared)."""
+    copy = TrafficSelector(
+        selector.ts_type, selector.ip_protocol, selector.start_port, selector.end_port,
+        selector.start_address, selector.end_address, selector.label,
+    )  # fmt: skip
+    copy._range = selector._range
+    return copy
 
 
 @dataclass(slots=True)
