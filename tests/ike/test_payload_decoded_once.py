@@ -77,3 +77,19 @@ def test_repeated_id_payload_gives_a_record_per_message_and_its_problem_at_each_
     assert again.text == identity.text
     assert alone.problems == ["ID payload at offset 28: ID_IPV4_ADDR data is 3 bytes, expected 4"]
     assert behind.problems == ["ID payload at offset 52: ID_IPV4_ADDR data is 3 bytes, expected 4"]
+
+
+def test_json_of_a_remembered_transform_is_its_own_and_as_computed_from_its_fields():
+    first, second = decoded_twice(1, isakmp_sa(ATTRIBUTES))
+    one, two = first.payloads[0].transforms[0], second.payloads[0].transforms[0]
+    computed = {
+        "number": one.number,
+        "transform_id": one.transform_id,
+        "transform_name": one.transform_name,
+        "attributes": [attribute.to_dict() for attribute in one.attributes],
+    }
+    assert one.to_dict() == two.to_dict() == computed
+    mine = one.to_dict()
+    mine["attributes"][0]["value"] = "changed"
+    mine["number"] = 99
+    assert two.to_dict() == one.to_dict() == computed

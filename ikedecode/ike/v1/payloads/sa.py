@@ -44,6 +44,9 @@ class Transform:
     attributes: list[Attribute]
     protocol_id: int = PROTO_ISAKMP
     offset: int = 0
+    # The JSON form of the bytes this transform was decoded from, shared by every transform decoded
+    # from the same bytes (``decode_sa``; records are not changed once decoded): ``to_dict`` copies it.
+    _json: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def transform_name(self) -> str:
@@ -84,6 +87,12 @@ class Transform:
         return ", ".join(part for part in parts if part)
 
     def to_dict(self) -> dict[str, Any]:
+        known = self._json
+        if known is not None:
+            return {**known, "attributes": [dict(attribute) for attribute in known["attributes"]]}
+        return self._dict()
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
             "transform_id": self.transform_id,
@@ -165,7 +174,8 @@ _TRANSFORM_HEADER = struct.Struct("!BB")  # RFC 2408 3.6, after the generic head
 # What a decoded SA payload or transform block is made of, remembered by its bytes and offset (a
 # pure function of them): the SAs of a capture repeat them byte for byte. Fresh records are made
 # from a recipe for every payload (``render/cisco/phase2.py`` tells records apart by ``id()``).
-_TransformRecipe = tuple[int, int, tuple[Attribute, ...], int]  # number, transform ID, attributes, offset
+# number, transform ID, attributes, offset, JSON form (``Transform.to_dict``)
+_TransformRecipe = tuple[int, int, tuple[Attribute, ...], int, dict[str, Any]]
 _ProposalRecipe = tuple[
     int, int, bytes, tuple[_TransformRecipe, ...], int
 ]  # number, protocol, SPI, .., offset
@@ -205,15 +215,19 @@ def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payloa
             number,
             protocol_id,
             spi,
-            [
-                Transform(t_number, t_id, list(attributes), protocol_id, at)
-                for t_number, t_id, attributes, at in transforms
-            ],
+            [_transform(recipe, protocol_id) for recipe in transforms],
             at,
         )
         for number, protocol_id, spi, transforms, at in recipes
     ]
     return SaPayload(*header, doi=doi, situation=situation, proposals=proposals)
+
+
+def _transform(recipe: _TransformRecipe, protocol_id: int) -> Transform:
+    number, transform_id, attributes, offset, json = recipe
+    transform = Transform(number, transform_id, list(attributes), protocol_id, offset)
+    transform._json = json
+    return transform
 
 
 def _walk_substructures(
@@ -288,7 +302,9 @@ def _transform_recipes(
         number, transform_id = _TRANSFORM_HEADER.unpack_from(raw, 4)
         attributes, attribute_problems = transform_attributes(raw[8:], context, at + 8)
         found.extend(attribute_problems)
-        recipes.append((number, transform_id, tuple(attributes), at))
+        json = Transform(number, transform_id, attributes, protocol_id, at)._dict()
+        json["attributes"] = tuple(json["attributes"])  # (copied by every to_dict)
+        recipes.append((number, transform_id, tuple(attributes), at, json))
     if len(_REMEMBERED_TRANSFORMS) < _MAX_REMEMBERED:
         _REMEMBERED_TRANSFORMS[key] = (tuple(recipes), tuple(found))
     problems.extend(found)
