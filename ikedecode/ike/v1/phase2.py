@@ -26,7 +26,8 @@ def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: 
             ids.append(p)
         elif isinstance(p, SaPayload):
             proposals = p.proposals
-            summary["proposals" if label == Label.QM1 else "accepted"] = [prop.to_dict() for prop in proposals]
+            key = "proposals" if label == Label.QM1 else "accepted"
+            summary[key] = [prop.to_dict() for prop in proposals]
             spis = summary.get("spis")
             if spis is None:
                 spis = summary["spis"] = {}
