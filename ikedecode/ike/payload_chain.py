@@ -180,6 +180,9 @@ class ChainWording:
     bad_length: Callable[[str, int, int, int], str]
 
 
+_NO_DECODERS: Mapping[int, Any] = {}  # (never changed)
+
+
 def walk_chain(
     chain: GenericPayloadChain[PayloadT],
     first_type: int,
@@ -206,7 +209,7 @@ def walk_chain(
     """
     payloads, problems = chain.payloads, chain.problems
     unpack_header = GENERIC_HEADER.unpack_from
-    body_decoders = decoders if decoders is not None else {}
+    body_decoders = decoders if decoders is not None else _NO_DECODERS
     size = len(data)
     next_type = first_type
     position = 0

@@ -18,6 +18,7 @@ How a message is handled (RFC 2408/2409):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from ikedecode.capture.datagram import Datagram
@@ -57,6 +58,11 @@ from ikedecode.ike.v1.sa_table import SaTable, role_of
 from ikedecode.keys.keyring import KeyRing
 
 __all__ = ["DEFAULT_MAX_PHASE2_PER_SA", "DEFAULT_MAX_SAS", "Ikev1Engine", "exchange_name"]
+
+
+# ``MessageDecoded(msg, attached=True)`` made as ``_decoded((msg, True))``: a NamedTuple's own
+# constructor is a Python function, and every datagram makes one
+_decoded = functools.partial(tuple.__new__, MessageDecoded)
 
 
 class Ikev1Engine:
@@ -158,7 +164,7 @@ class Ikev1Engine:
             )
             msg.note = original.note
             sa.messages.append(msg)
-            out.append(MessageDecoded(msg, True))
+            out.append(_decoded((msg, True)))
             if header.message_id and header.message_id in sa.phase2:
                 sa.phase2[header.message_id].frames.append(datagram.frame)
             return msg
@@ -183,7 +189,7 @@ class Ikev1Engine:
             msg = payload_record(datagram, header, exchange, label, chain.payloads, chain.problems)
         state.seen[digest] = msg
         sa.messages.append(msg)
-        out.append(MessageDecoded(msg, True))
+        out.append(_decoded((msg, True)))
 
         if encrypted:
             decryption = self._decryptor.decrypt(state, header, data, msg)
