@@ -180,9 +180,6 @@ class ChainWording:
     bad_length: Callable[[str, int, int, int], str]
 
 
-_NO_DECODERS: Mapping[int, Any] = {}  # (never changed)
-
-
 def walk_chain(
     chain: GenericPayloadChain[PayloadT],
     first_type: int,
@@ -209,7 +206,6 @@ def walk_chain(
     """
     payloads, problems = chain.payloads, chain.problems
     unpack_header = GENERIC_HEADER.unpack_from
-    body_decoders = decoders if decoders is not None else _NO_DECODERS
     size = len(data)
     next_type = first_type
     position = 0
@@ -228,8 +224,7 @@ def walk_chain(
             return None
         end = position + length
         header = _payload_header((next_type, at, data[position:end], following, reserved))
-        body_decoder = body_decoders.get(next_type)
-        if body_decoder is None:
+        if decoders is None or (body_decoder := decoders.get(next_type)) is None:
             payloads.append(decode(header, problems))
         else:
             try:
