@@ -13,9 +13,25 @@ from ikedecode.ike.registries import AUTHENTICATION_METHODS, name
 from ikedecode.ike.v1.authentication import HashVerifier
 from ikedecode.ike.v1.decryption import MessageDecryptor
 from ikedecode.ike.v1.exchanges import STATE_AFTER, HashCheck, Role, Step
-from ikedecode.ike.v1.payloads import IdPayload, KePayload, NoncePayload, SaPayload
+from ikedecode.ike.v1.payloads import IdPayload, KePayload, NoncePayload, SaPayload, Transform
 from ikedecode.ike.v1.phase1 import Phase1Policy
 from ikedecode.ike.v1.sa_state import SaState
+
+_MAX_REMEMBERED_POLICIES = 1024  # distinct accepted transforms whose policy is kept
+_REMEMBERED_POLICIES: dict[tuple[tuple[int, int | bytes], ...], Phase1Policy] = {}
+
+
+def policy_of(transform: Transform) -> Phase1Policy | None:
+    """The key schedule's policy of an accepted phase-1 transform (RFC 2409 Appendix A attributes),
+    remembered by the attributes' types and values: the SAs of a capture accept the same few
+    transforms, and a ``Phase1Policy`` is frozen, so SAs share it."""
+    key = tuple([(attribute.type, attribute.value) for attribute in transform.attributes])
+    known = _REMEMBERED_POLICIES.get(key)
+    if known is None:
+        known = Phase1Policy.from_attributes(dict(key))
+        if known is not None and len(_REMEMBERED_POLICIES) < _MAX_REMEMBERED_POLICIES:
+            _REMEMBERED_POLICIES[key] = known
+    return known
 
 
 class Phase1Messages:
@@ -37,8 +53,7 @@ class Phase1Messages:
                     # once the keys are asked for, the policy is fixed
                     chosen = p.transforms
                     if chosen:
-                        attributes = {a.type: a.value for a in chosen[0].attributes}
-                        state.policy = Phase1Policy.from_attributes(attributes)
+                        state.policy = policy_of(chosen[0])
                         sa.chosen = chosen[0]
                         if state.policy is not None:
                             sa.auth_method = name(AUTHENTICATION_METHODS, state.policy.auth_method)
