@@ -4,6 +4,7 @@ RFC 2407 4.6.1)."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ class Transform:
 
     number: int
     transform_id: int
-    attributes: list[Attribute]
+    attributes: Sequence[Attribute]  # a tuple shared by the transforms decoded from the same bytes
     protocol_id: int = PROTO_ISAKMP
     offset: int = 0
     # The JSON form of the bytes this transform was decoded from, shared by every transform decoded
@@ -225,7 +226,7 @@ def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payloa
 
 def _transform(recipe: _TransformRecipe, protocol_id: int) -> Transform:
     number, transform_id, attributes, offset, json = recipe
-    transform = Transform(number, transform_id, list(attributes), protocol_id, offset)
+    transform = Transform(number, transform_id, attributes, protocol_id, offset)
     transform._json = json
     return transform
 
