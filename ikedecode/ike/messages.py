@@ -16,6 +16,7 @@ from ikedecode.ike.header import FLAG_ENCRYPTION, IsakmpHeader
 from ikedecode.ike.records import IkeMessage, Protection
 
 DEFAULT_MAX_SAS = 100_000  # IKE SAs kept per engine; beyond it the oldest are dropped (state-cap)
+CLEAR = Protection.CLEAR  # (an enum class attribute costs ten times a module name to read, CPython 3.11)
 UNKNOWN_LABEL = "?"  # the label of a message beyond any exchange's shape, or not decoded at all
 
 
@@ -86,7 +87,7 @@ def payload_record(
         header.flags,
         bool(header.flags & FLAG_ENCRYPTION),
         None,  # retransmission_of
-        Protection.CLEAR,
+        CLEAR,
         None,  # hash_verified
         None,  # hash_name
         payloads,
