@@ -93,3 +93,30 @@ def test_json_of_a_remembered_transform_is_its_own_and_as_computed_from_its_fiel
     mine["attributes"][0]["value"] = "changed"
     mine["number"] = 99
     assert two.to_dict() == one.to_dict() == computed
+
+
+def esp_proposal(number: int, spi: bytes, attributes: bytes, last: bool) -> bytes:
+    transform = struct.pack("!BBHBBH", 0, 0, 8 + len(attributes), 1, 12, 0) + attributes
+    header = struct.pack(
+        "!BBHBBBB", 0 if last else 2, 0, 8 + len(spi) + len(transform), number, 3, len(spi), 1
+    )
+    return header + spi + transform
+
+
+def test_every_spi_of_every_proposal_is_the_payloads_own():
+    attributes = struct.pack("!HH", 0x8004, 1)
+    for first, second in ((b"\x01" * 4, b"\x02" * 4), (b"\x03" * 4, b"\x04" * 4), (b"\x03" * 4, b"\x05" * 4)):
+        body = struct.pack("!II", 1, 1) + esp_proposal(1, first, attributes, False)
+        body += esp_proposal(2, second, attributes, True)
+        sa = parse_payloads(1, payload(body)).payloads[0]
+        assert [p.spi for p in sa.proposals] == [first, second]
+
+
+def test_an_spi_running_past_its_proposal_is_reported_every_time():
+    body = bytearray(esp_sa(b"\x01\x02\x03\x04", struct.pack("!HH", 0x8004, 1)))
+    body[8 + 6] = 40  # SPI size past the proposal
+    for spi in (b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"):
+        body[16:20] = spi
+        chain = parse_payloads(1, payload(bytes(body)))
+        assert chain.problems == ["proposal at offset 40: SPI size 40 runs past the proposal"]
+        assert chain.payloads[0].proposals[0].spi == bytes(body[16:])

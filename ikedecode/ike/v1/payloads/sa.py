@@ -180,8 +180,11 @@ _TransformRecipe = tuple[int, int, tuple[Attribute, ...], int, dict[str, Any]]
 _ProposalRecipe = tuple[
     int, int, bytes, tuple[_TransformRecipe, ...], int
 ]  # number, protocol, SPI, .., offset
+_FIRST_PROPOSAL = 8  # where the first proposal starts in an SA payload's body (after DOI, situation)
+_FIRST_SPI_SIZE = _FIRST_PROPOSAL + 6  # its SPI size (RFC 2408 3.5)
+_FIRST_SPI = _FIRST_PROPOSAL + 8  # its SPI
 _MAX_REMEMBERED = 4096  # distinct SA payloads, and transform blocks, kept (memory stays bounded)
-_REMEMBERED_SAS: dict[tuple[bytes, int], tuple[tuple[_ProposalRecipe, ...], tuple[str, ...]]] = {}
+_REMEMBERED_SAS: dict[tuple[bytes, int, int], tuple[tuple[_ProposalRecipe, ...], tuple[str, ...]]] = {}
 _REMEMBERED_TRANSFORMS: dict[
     tuple[bytes, int, int], tuple[tuple[_TransformRecipe, ...], tuple[str, ...]]
 ] = {}
@@ -201,14 +204,19 @@ def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payloa
             f"SA payload at offset {offset}: labelled-domain situation {situation:#x}, proposals not decoded"
         )
         return SaPayload(*header, doi=doi, situation=situation)
-    # An SA payload without SPIs (phase 1's, RFC 2409 5) repeats whole across the SAs of a capture;
-    # one with SPIs (quick mode's) does not, but the transforms of its proposals do.
-    key = (body, offset)
+    # SA payloads repeat across the SAs of a capture but for the SPI of their proposal (quick mode's,
+    # RFC 2409 5.5; phase 1's have none): remembered by their bytes without the first proposal's
+    # SPI (whose content nothing in the decoding reads), and given their own SPI back.
+    spi_size = body[_FIRST_SPI_SIZE] if len(body) > _FIRST_SPI else 0
+    key = (body[:_FIRST_SPI] + body[_FIRST_SPI + spi_size :] if spi_size else body, len(body), offset)
     known = _REMEMBERED_SAS.get(key)
     if known is None:
         known = _proposal_recipes(body, offset + GENERIC_HEADER_LENGTH)
-        if len(_REMEMBERED_SAS) < _MAX_REMEMBERED and not any(recipe[2] for recipe in known[0]):
+        if len(_REMEMBERED_SAS) < _MAX_REMEMBERED and _rememberable(known[0], spi_size, offset):
             _REMEMBERED_SAS[key] = known
+    elif spi_size:
+        number, protocol_id, _, transforms, at = known[0][0]
+        known = ((number, protocol_id, body[_FIRST_SPI : _FIRST_SPI + spi_size], transforms, at),), known[1]
     recipes, found = known
     problems.extend(found)
     proposals = [
@@ -222,6 +230,19 @@ def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payloa
         for number, protocol_id, spi, transforms, at in recipes
     ]
     return SaPayload(*header, doi=doi, situation=situation, proposals=proposals)
+
+
+def _rememberable(recipes: tuple[_ProposalRecipe, ...], spi_size: int, offset: int) -> bool:
+    """Whether an SA payload decoded into ``recipes`` is remembered without its first SPI: with
+    no SPI at all, or with one proposal, at the start, whose SPI is the ``spi_size`` bytes the key
+    leaves out."""
+    if not spi_size:
+        return not any(recipe[2] for recipe in recipes)
+    return (
+        len(recipes) == 1
+        and recipes[0][4] == offset + GENERIC_HEADER_LENGTH + _FIRST_PROPOSAL
+        and len(recipes[0][2]) == spi_size
+    )
 
 
 def _transform(recipe: _TransformRecipe, protocol_id: int) -> Transform:
