@@ -177,13 +177,13 @@ _TRANSFORM_HEADER = struct.Struct("!BB")  # RFC 2408 3.6, after the generic head
 # from a recipe for every payload (``render/cisco/phase2.py`` tells records apart by ``id()``).
 # number, transform ID, attributes, offset, JSON form (``Transform.to_dict``)
 _TransformRecipe = tuple[int, int, tuple[Attribute, ...], int, dict[str, Any]]
-_ProposalRecipe = tuple[
-    int, int, bytes, tuple[_TransformRecipe, ...], int
-]  # number, protocol, SPI, .., offset
+# number, protocol ID, SPI, transforms, offset
+_ProposalRecipe = tuple[int, int, bytes, tuple[_TransformRecipe, ...], int]
 _FIRST_PROPOSAL = 8  # where the first proposal starts in an SA payload's body (after DOI, situation)
 _FIRST_SPI_SIZE = _FIRST_PROPOSAL + 6  # its SPI size (RFC 2408 3.5)
 _FIRST_SPI = _FIRST_PROPOSAL + 8  # its SPI
 _MAX_REMEMBERED = 4096  # distinct SA payloads, and transform blocks, kept (memory stays bounded)
+_MAX_REMEMBERED_SIZE = 2048  # bytes of the largest one kept (a hostile capture's are decoded each time)
 _REMEMBERED_SAS: dict[tuple[bytes, int, int], tuple[tuple[_ProposalRecipe, ...], tuple[str, ...]]] = {}
 _REMEMBERED_TRANSFORMS: dict[
     tuple[bytes, int, int], tuple[tuple[_TransformRecipe, ...], tuple[str, ...]]
@@ -212,7 +212,11 @@ def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payloa
     known = _REMEMBERED_SAS.get(key)
     if known is None:
         known = _proposal_recipes(body, offset + GENERIC_HEADER_LENGTH)
-        if len(_REMEMBERED_SAS) < _MAX_REMEMBERED and _rememberable(known[0], spi_size, offset):
+        if (
+            len(_REMEMBERED_SAS) < _MAX_REMEMBERED
+            and len(body) <= _MAX_REMEMBERED_SIZE
+            and _rememberable(known[0], spi_size, offset)
+        ):
             _REMEMBERED_SAS[key] = known
     elif spi_size:
         number, protocol_id, _, transforms, at = known[0][0]
@@ -327,7 +331,7 @@ def _transform_recipes(
         json = Transform(number, transform_id, attributes, protocol_id, at)._dict()
         json["attributes"] = tuple(json["attributes"])  # (copied by every to_dict)
         recipes.append((number, transform_id, tuple(attributes), at, json))
-    if len(_REMEMBERED_TRANSFORMS) < _MAX_REMEMBERED:
+    if len(_REMEMBERED_TRANSFORMS) < _MAX_REMEMBERED and len(block) <= _MAX_REMEMBERED_SIZE:
         _REMEMBERED_TRANSFORMS[key] = (tuple(recipes), tuple(found))
     problems.extend(found)
     return tuple(recipes)
