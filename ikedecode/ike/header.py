@@ -144,14 +144,19 @@ class IsakmpHeader:
 def parse_header(data: bytes) -> IsakmpHeader:
     """Read the ISAKMP header of a message; raise ``MalformedMessage`` if it cannot be one."""
     data = bytes(data)
-    if len(data) < HEADER_LENGTH:
-        raise MalformedMessage(f"{len(data)} bytes, too short for the {HEADER_LENGTH}-byte ISAKMP header")
-    header = IsakmpHeader(data[:HEADER_LENGTH])
-    if header.length < HEADER_LENGTH:
-        raise MalformedMessage(f"length field {header.length} is smaller than the ISAKMP header", header)
-    header.data = data[HEADER_LENGTH : header.length]
-    header.trailing = data[header.length :]
-    if header.length > len(data):
+    size = len(data)
+    if size < HEADER_LENGTH:
+        raise MalformedMessage(f"{size} bytes, too short for the {HEADER_LENGTH}-byte ISAKMP header")
+    header = IsakmpHeader(data)  # its data: everything after the header, right when length == size
+    length = header.length
+    if length < HEADER_LENGTH:
+        header.data = b""
+        raise MalformedMessage(f"length field {length} is smaller than the ISAKMP header", header)
+    if length == size:
+        return header
+    header.data = data[HEADER_LENGTH:length]
+    header.trailing = data[length:]
+    if length > size:
         raise MalformedMessage(
             f"truncated: length field says {header.length} bytes, datagram has {len(data)}", header
         )

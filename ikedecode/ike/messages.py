@@ -12,10 +12,11 @@ from typing import Any
 from ikedecode.capture.datagram import Datagram
 from ikedecode.findings import Finding, finding
 from ikedecode.ike.events import FindingRaised, IkeEvent, MessageDecoded
-from ikedecode.ike.header import IsakmpHeader
+from ikedecode.ike.header import FLAG_ENCRYPTION, IsakmpHeader
 from ikedecode.ike.records import IkeMessage, Protection
 
 DEFAULT_MAX_SAS = 100_000  # IKE SAs kept per engine; beyond it the oldest are dropped (state-cap)
+CLEAR = Protection.CLEAR  # (an enum class attribute costs ten times a module name to read, CPython 3.11)
 UNKNOWN_LABEL = "?"  # the label of a message beyond any exchange's shape, or not decoded at all
 
 
@@ -58,6 +59,41 @@ def header_record(
         frames=datagram.frames or (datagram.frame,),
         udp_encapsulated=datagram.udp_encapsulated,
         **fields,
+    )
+
+
+def payload_record(
+    datagram: Datagram,
+    header: IsakmpHeader,
+    exchange: str,
+    label: str,
+    payloads: list[Any],
+    problems: list[str],
+) -> IkeMessage:
+    """``header_record`` for an engine that has the message's payload and problem lists at hand
+    (IKEv1's): every field given in one positional call, no keyword dict, no default lists."""
+    return IkeMessage(
+        datagram.frame,
+        datagram.time,
+        datagram.src,
+        datagram.dst,
+        datagram.sport,
+        datagram.dport,
+        len(datagram.payload),
+        header.exchange_type,
+        exchange,
+        header.message_id,
+        label,
+        header.flags,
+        bool(header.flags & FLAG_ENCRYPTION),
+        None,  # retransmission_of
+        CLEAR,
+        None,  # hash_verified
+        None,  # hash_name
+        payloads,
+        problems,
+        datagram.frames or (datagram.frame,),
+        datagram.udp_encapsulated,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
@@ -166,6 +166,8 @@ class GenericPayloadChain(Generic[PayloadT]):
 
 # decode(the payload's generic header; the chain's problems)
 PayloadDecoder = Callable[[PayloadHeader, list[str]], PayloadT]
+# a body decoder of one payload type: decode(generic header, body, the chain's problems)
+BodyDecoder = Callable[[PayloadHeader, bytes, list[str]], PayloadT]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +188,17 @@ def walk_chain(
     decode: PayloadDecoder[PayloadT],
     wording: ChainWording,
     stop_types: Collection[int] = (),
+    *,
+    decoders: Mapping[int, BodyDecoder[PayloadT]] | None = None,
+    malformed: Callable[..., PayloadT] | None = None,
 ) -> int | None:
     """Walk the chain in ``data`` from a payload of ``first_type``, appending decoded payloads.
+
+    Each payload goes to ``decode(header, problems)``; with ``decoders`` (body decoders by payload
+    type) and ``malformed`` (the record class of a body too short for its type), a payload of a
+    type in ``decoders`` goes straight to its body decoder instead, and a ``BodyError`` from it
+    becomes ``malformed(*header, error=...)`` with a problem "<name> payload at offset N: <error>"
+    (one call per payload instead of two: the chain walk runs for every message).
 
     Stops after next payload 0, or after a payload whose type is in ``stop_types`` (the IKEv2 SK
     payload, RFC 7296 3.14). Returns the position in ``data`` where the walk ended, or ``None`` when
@@ -212,9 +223,16 @@ def walk_chain(
             problems.append(wording.bad_length(wording.name(next_type), at, length, remaining))
             return None
         end = position + length
-        payloads.append(
-            decode(_payload_header((next_type, at, data[position:end], following, reserved)), problems)
-        )
+        header = _payload_header((next_type, at, data[position:end], following, reserved))
+        if decoders is None or (body_decoder := decoders.get(next_type)) is None:
+            payloads.append(decode(header, problems))
+        else:
+            try:
+                payloads.append(body_decoder(header, data[position + GENERIC_HEADER_LENGTH : end], problems))
+            except BodyError as error:
+                problems.append(f"{wording.name(next_type)} payload at offset {at}: {error}")
+                assert malformed is not None  # given with ``decoders``
+                payloads.append(malformed(*header, error=str(error)))
         position = end
         if next_type in stop_types:
             return position

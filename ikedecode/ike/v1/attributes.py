@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,7 +231,7 @@ def transform_attributes(
 LIFETIME_ATTRIBUTES: dict[str, tuple[int, int]] = {"ike": (LIFE_TYPE, LIFE_DURATION), "ipsec": (1, 2)}
 
 
-def lifetime_text(attributes: list[Attribute]) -> list[str]:
+def lifetime_text(attributes: Sequence[Attribute]) -> list[str]:
     """Each life duration with the life type announced before it: ``["28800 seconds"]``.
 
     A duration without a preceding type is in seconds, the default of both RFCs.

@@ -18,6 +18,7 @@ How a message is handled (RFC 2408/2409):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from ikedecode.capture.datagram import Datagram
@@ -26,8 +27,8 @@ from ikedecode.ike import messages
 from ikedecode.ike.dh_work import DhPrivateSecrets, DhProvider
 from ikedecode.ike.errors import MalformedMessage
 from ikedecode.ike.events import FindingRaised, IkeEvent, IkeSaClosed, MessageDecoded
-from ikedecode.ike.header import HEADER_LENGTH, IsakmpHeader, parse_header
-from ikedecode.ike.messages import DEFAULT_MAX_SAS, header_record
+from ikedecode.ike.header import FLAG_ENCRYPTION, HEADER_LENGTH, IsakmpHeader, parse_header
+from ikedecode.ike.messages import DEFAULT_MAX_SAS, header_record, payload_record
 from ikedecode.ike.records import IkeMessage, IkeSa
 from ikedecode.ike.registries import EXCHANGE_TYPES, PAYLOAD_FRAGMENT, name
 from ikedecode.ike.repeated import add_once
@@ -42,6 +43,7 @@ from ikedecode.ike.v1.exchanges import (
     PHASE2_TYPES,
     QUICK_MODE,
     SHAPES_BY_TYPE,
+    ExchangeShape,
     Label,
     Role,
     Step,
@@ -56,6 +58,13 @@ from ikedecode.ike.v1.sa_table import SaTable, role_of
 from ikedecode.keys.keyring import KeyRing
 
 __all__ = ["DEFAULT_MAX_PHASE2_PER_SA", "DEFAULT_MAX_SAS", "Ikev1Engine", "exchange_name"]
+
+
+# ``MessageDecoded(msg, attached=True)`` made as ``_decoded((msg, True))``: a NamedTuple's own
+# constructor is a Python function, and every datagram makes one
+_decoded = functools.partial(tuple.__new__, MessageDecoded)
+# enum members as module names: ``Role.INITIATOR`` costs ten times as much to read (CPython 3.11)
+INITIATOR, RESPONDER, UNKNOWN_LABEL = Role.INITIATOR, Role.RESPONDER, Label.UNKNOWN
 
 
 class Ikev1Engine:
@@ -135,42 +144,43 @@ class Ikev1Engine:
     # -- message handling --------------------------------------------------------------------
 
     def _receive_message(self, datagram: Datagram, header: IsakmpHeader, data: bytes) -> IkeMessage:
-        state = self.table.state_for(datagram, header, self._out)
+        out = self._out
+        state = self.table.state_for(datagram, header, out)
         sa = state.sa
-        sa.last_time = max(sa.last_time, datagram.time)
-        exchange = exchange_name(header.exchange_type)
+        if datagram.time > sa.last_time:
+            sa.last_time = datagram.time
+        exchange_type = header.exchange_type
+        shape = SHAPES_BY_TYPE.get(exchange_type)
 
         digest = hashlib.sha256(data).digest()
         original = state.seen.get(digest)
         if original is not None:
-            msg = header_record(datagram, header, original.exchange, original.label)
+            msg = payload_record(
+                datagram, header, original.exchange, original.label, original.payloads, original.problems
+            )
             msg.retransmission_of = original.frame
             msg.protection, msg.hash_verified, msg.hash_name = (
                 original.protection,
                 original.hash_verified,
                 original.hash_name,
             )
-            msg.payloads, msg.problems, msg.note = original.payloads, original.problems, original.note
+            msg.note = original.note
             sa.messages.append(msg)
-            self._out.append(MessageDecoded(msg, attached=True))
+            out.append(_decoded((msg, True)))
             if header.message_id and header.message_id in sa.phase2:
                 sa.phase2[header.message_id].frames.append(datagram.frame)
             return msg
 
         role = role_of(sa, datagram)
-        step = self._step(state, header, datagram, role)
-        label = step.label if step else Label.UNKNOWN
-        msg = header_record(datagram, header, exchange, label)
-        state.seen[digest] = msg
-        sa.messages.append(msg)
-        self._out.append(MessageDecoded(msg, attached=True))
-
-        if header.encrypted:
-            decryption = self._decryptor.decrypt(state, header, data, msg)
-            if decryption is not None:
-                msg.payloads = decryption.chain.payloads
-                msg.problems = decryption.chain.problems  # the chain is this message's alone
+        if shape is None:
+            step, exchange = None, name(EXCHANGE_TYPES, exchange_type)
         else:
+            step, exchange = self._step(state, shape, header, datagram, role), shape.name
+        label = step.label if step is not None else UNKNOWN_LABEL
+        encrypted = header.flags & FLAG_ENCRYPTION
+        if encrypted:
+            msg = payload_record(datagram, header, exchange, label, [], [])
+        else:  # the clear payloads, decoded before the record that keeps their lists is made
             chain = parse_payloads(
                 header.next_payload,
                 data[HEADER_LENGTH : header.length]
@@ -178,33 +188,45 @@ class Ikev1Engine:
                 else data[HEADER_LENGTH:],
                 HEADER_LENGTH,
             )
-            msg.payloads, msg.problems = chain.payloads, chain.problems
-            if chain.problems:
-                add_once(  # the same parse error once per SA (retransmissions repeat it)
-                    sa.findings,
-                    finding(
-                        "malformed-message",
-                        f"{label} from {datagram.src} has a malformed payload chain: {chain.problems[0]}",
-                        {"frame": datagram.frame, "label": label},
-                    ),
-                    chain.problems[0],
-                )
+            msg = payload_record(datagram, header, exchange, label, chain.payloads, chain.problems)
+        state.seen[digest] = msg
+        sa.messages.append(msg)
+        out.append(_decoded((msg, True)))
+
+        if encrypted:
+            decryption = self._decryptor.decrypt(state, header, data, msg)
+            if decryption is not None:
+                msg.payloads = decryption.chain.payloads
+                msg.problems = decryption.chain.problems  # the chain is this message's alone
+        elif msg.problems:
+            problem = msg.problems[0]
+            add_once(  # the same parse error once per SA (retransmissions repeat it)
+                sa.findings,
+                finding(
+                    "malformed-message",
+                    f"{label} from {datagram.src} has a malformed payload chain: {problem}",
+                    {"frame": datagram.frame, "label": label},
+                ),
+                problem,
+            )
 
         if sa.vendor_ids and uses_draft_numbers(sa.vendor_ids):  # NAT-D as type 15 (Cisco IOS, NAT-T drafts)
             msg.payloads = with_draft_numbers(msg.payloads, msg.problems)
-        if header.exchange_type in PHASE1_TYPES:
+        if exchange_type in PHASE1_TYPES:
             self.phase1.message(state, msg, role, step)
-        elif header.message_id != 0 or header.exchange_type in PHASE2_TYPES:
-            self.phase2.message(state, msg, step, self._out)
-        self._collect_vendor_ids(sa, role, msg)
+        elif header.message_id != 0 or exchange_type in PHASE2_TYPES:
+            self.phase2.message(state, msg, step, out)
+        for p in msg.payloads:
+            if isinstance(p, VendorIdPayload):
+                self._collect_vendor_id(sa, role, p)
         return msg
 
-    def _step(self, state: SaState, header: IsakmpHeader, datagram: Datagram, role: Role) -> Step | None:
-        shape = SHAPES_BY_TYPE.get(header.exchange_type)
-        if shape is None:
-            return None
+    @staticmethod
+    def _step(
+        state: SaState, shape: ExchangeShape, header: IsakmpHeader, datagram: Datagram, role: Role
+    ) -> Step | None:
         if shape.phase == 1:
-            key = (0, role)
+            key: tuple[int, Role] = (0, role)
             if state.sa.exchange is None:
                 state.sa.exchange = shape.name
             ordinal = state.sent_count.get(key, 0)
@@ -212,7 +234,7 @@ class Ikev1Engine:
             return shape.step_for(role, ordinal)
         if shape is QUICK_MODE:
             opener = state.qm_initiator.setdefault(header.message_id, datagram.src)
-            qm_role = Role.INITIATOR if datagram.src == opener else Role.RESPONDER
+            qm_role = INITIATOR if datagram.src == opener else RESPONDER
             key = (header.message_id, qm_role)
             ordinal = state.sent_count.get(key, 0)
             state.sent_count[key] = ordinal + 1
@@ -246,12 +268,10 @@ class Ikev1Engine:
         return msg
 
     @staticmethod
-    def _collect_vendor_ids(sa: IkeSa, role: Role, msg: IkeMessage) -> None:
-        for p in msg.payloads:
-            if isinstance(p, VendorIdPayload):
-                names = sa.vendor_ids.setdefault(role.value, [])
-                if p.vendor_name not in names:
-                    names.append(p.vendor_name)
+    def _collect_vendor_id(sa: IkeSa, role: Role, payload: VendorIdPayload) -> None:
+        names = sa.vendor_ids.setdefault(role.value, [])
+        if payload.vendor_name not in names:
+            names.append(payload.vendor_name)
 
     def _conclude(self, state: SaState) -> None:
         sa = state.sa

@@ -13,9 +13,30 @@ from ikedecode.ike.registries import AUTHENTICATION_METHODS, name
 from ikedecode.ike.v1.authentication import HashVerifier
 from ikedecode.ike.v1.decryption import MessageDecryptor
 from ikedecode.ike.v1.exchanges import STATE_AFTER, HashCheck, Role, Step
-from ikedecode.ike.v1.payloads import IdPayload, KePayload, NoncePayload, SaPayload
+from ikedecode.ike.v1.payloads import IdPayload, KePayload, NoncePayload, SaPayload, Transform
 from ikedecode.ike.v1.phase1 import Phase1Policy
 from ikedecode.ike.v1.sa_state import SaState
+
+# enum members as module names: ``Role.INITIATOR`` costs ten times as much to read (CPython 3.11)
+INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
+ROLE_TEXT = {role: role.value for role in Role}  # ``IkeSa.identities`` keys: plain text
+CLEAR_HASH_R, SENDER_PHASE1 = HashCheck.CLEAR_HASH_R, HashCheck.SENDER_PHASE1
+READABLE = (Protection.DECRYPTED, Protection.CLEAR)  # a message whose hash can be checked
+_MAX_REMEMBERED_POLICIES = 1024  # distinct accepted transforms whose policy is kept
+_REMEMBERED_POLICIES: dict[tuple[tuple[int, int | bytes], ...], Phase1Policy] = {}
+
+
+def policy_of(transform: Transform) -> Phase1Policy | None:
+    """The key schedule's policy of an accepted phase-1 transform (RFC 2409 Appendix A attributes),
+    remembered by the attributes' types and values: the SAs of a capture accept the same few
+    transforms, and a ``Phase1Policy`` is frozen, so SAs share it."""
+    key = tuple([(attribute.type, attribute.value) for attribute in transform.attributes])
+    known = _REMEMBERED_POLICIES.get(key)
+    if known is None:
+        known = Phase1Policy.from_attributes(dict(key))
+        if known is not None and len(_REMEMBERED_POLICIES) < _MAX_REMEMBERED_POLICIES:
+            _REMEMBERED_POLICIES[key] = known
+    return known
 
 
 class Phase1Messages:
@@ -30,42 +51,41 @@ class Phase1Messages:
             sa.state = STATE_AFTER[msg.label]
         for p in msg.payloads:
             if isinstance(p, SaPayload):
-                if role is Role.INITIATOR and state.sai_b is None:
+                if role is INITIATOR and state.sai_b is None:
                     state.sai_b = p.body
                     sa.offered = list(p.transforms)
-                elif role is Role.RESPONDER and state.candidates is None and state.pending is None:
+                elif role is RESPONDER and state.candidates is None and state.pending is None:
                     # once the keys are asked for, the policy is fixed
                     chosen = p.transforms
                     if chosen:
-                        attributes = {a.type: a.value for a in chosen[0].attributes}
-                        state.policy = Phase1Policy.from_attributes(attributes)
+                        state.policy = policy_of(chosen[0])
                         sa.chosen = chosen[0]
                         if state.policy is not None:
                             sa.auth_method = name(AUTHENTICATION_METHODS, state.policy.auth_method)
             elif isinstance(p, KePayload):
-                if role is Role.INITIATOR:
+                if role is INITIATOR:
                     state.g_xi = p.data
                 else:
                     state.g_xr = p.data
             elif isinstance(p, NoncePayload):
-                if role is Role.INITIATOR:
+                if role is INITIATOR:
                     state.ni_b = p.data
                 else:
                     state.nr_b = p.data
             elif isinstance(p, IdPayload):
-                sa.identities[role.value] = p.text
-                if role is Role.INITIATOR:
+                sa.identities[ROLE_TEXT[role]] = p.text
+                if role is INITIATOR:
                     state.idii_b = p.body
                 else:
                     state.idir_b = p.body
         check = step.hash_check if step is not None else None
         if step is not None and step.completes:
             sa.established = True
-        if check is HashCheck.CLEAR_HASH_R:
+        if check is CLEAR_HASH_R:
             try:
                 self._verifier.verify_aggressive_hash_r(state, msg)
             except UnsupportedAlgorithm as exc:  # the accepted transform names a hash nobody knows
                 msg.note = f"HASH_R not checked: {exc}"
-        elif check is HashCheck.SENDER_PHASE1 and msg.protection in (Protection.DECRYPTED, Protection.CLEAR):
+        elif check is SENDER_PHASE1 and msg.protection in READABLE:
             self._verifier.verify_phase1_hash(state, msg, role)
         self._decryptor.ensure_candidates(state)

@@ -33,6 +33,7 @@ from ikedecode.keys.keyring import KeyRing
 DEFAULT_MAX_PHASE2_PER_SA = 10_000
 UNSEEN = (Protection.NO_KEYS, Protection.UNDECRYPTABLE)  # an encrypted message whose content is unknown
 READABLE = (Protection.DECRYPTED, Protection.CLEAR)  # a message whose hash can be checked
+VERIFIED = Protection.VERIFIED
 
 
 class Phase2Messages:
@@ -72,7 +73,7 @@ class Phase2Messages:
             ex.complete = True
         if exchange_type == QUICK_MODE.exchange_type:
             phase2.summarize_quick_mode_message(ex.summary, msg.label, msg.payloads)
-            if step is not None and step.keys_ipsec_sas and msg.protection is Protection.VERIFIED:
+            if step is not None and step.keys_ipsec_sas and msg.protection is VERIFIED:
                 self._key_ipsec_sas(state, msg, ex, out)
         elif exchange_type == INFORMATIONAL.exchange_type:
             phase2.summarize_informational(ex.summary, msg.payloads)

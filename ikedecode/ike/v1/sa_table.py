@@ -19,6 +19,8 @@ from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.sa_state import SaState
 
 ZERO_COOKIE = bytes(8)
+# enum members as module names: ``Role.INITIATOR`` costs ten times as much to read (CPython 3.11)
+INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 
 
 class SaTable:
@@ -109,9 +111,9 @@ class SaTable:
 def role_of(sa: IkeSa, datagram: Datagram) -> Role:
     """Who sent this datagram in the IKE SA, by address (the initiator when it cannot tell)."""
     if datagram.src == sa.initiator and datagram.src != sa.responder:
-        return Role.INITIATOR
+        return INITIATOR
     if datagram.src == sa.responder and datagram.src != sa.initiator:
-        return Role.RESPONDER
+        return RESPONDER
     if datagram.dst == sa.responder:
-        return Role.INITIATOR
-    return Role.RESPONDER if datagram.dst == sa.initiator else Role.INITIATOR
+        return INITIATOR
+    return RESPONDER if datagram.dst == sa.initiator else INITIATOR

@@ -12,7 +12,6 @@ from ikedecode.ike.registries import payload_type_name
 from ikedecode.ike.v1.attributes import MODECFG_CONTEXT, parse_attributes
 from ikedecode.ike.v1.payloads.base import (
     GENERIC_HEADER_LENGTH,
-    BodyError,
     Payload,
     PayloadChain,
     UnknownPayload,
@@ -52,12 +51,25 @@ def _decode_data(cls: type[DataPayload]) -> Decoder:
     return decode
 
 
+_ID_HEADER = struct.Struct("!BBH")  # RFC 2407 4.6.2: ID type, protocol ID, port
+_MAX_REMEMBERED_IDS = 4096  # distinct ID payload bodies whose decoding is kept
+_MAX_REMEMBERED_ID_BODY = 256  # longer bodies (big distinguished names) are decoded each time
+_REMEMBERED_IDS: dict[bytes, tuple[int, int, int, bytes, str, str | None]] = {}
+
+
 def _decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
-    # RFC 2407 4.6.2: ID type (1) | protocol ID (1) | port (2) | identification data
-    need(body, 4, "ID payload")
-    id_type, protocol_id, port = struct.unpack_from("!BBH", body)
-    data = body[4:]
-    text, problem = identification_text(id_type, data)
+    # RFC 2407 4.6.2: ID type (1) | protocol ID (1) | port (2) | identification data. The same
+    # identities (peers, proxy subnets) come back in every SA of a capture: decoded once per body.
+    known = _REMEMBERED_IDS.get(body)
+    if known is None:
+        need(body, 4, "ID payload")
+        id_type, protocol_id, port = _ID_HEADER.unpack_from(body)
+        data = body[4:]
+        text, problem = identification_text(id_type, data)
+        known = (id_type, protocol_id, port, data, text, problem)
+        if len(_REMEMBERED_IDS) < _MAX_REMEMBERED_IDS and len(body) <= _MAX_REMEMBERED_ID_BODY:
+            _REMEMBERED_IDS[body] = known
+    id_type, protocol_id, port, data, text, problem = known
     if problem:
         problems.append(f"ID payload at offset {header.offset}: {problem}")
     return IdPayload(*header, id_type=id_type, protocol_id=protocol_id, port=port, data=data, text=text)
@@ -164,12 +176,14 @@ def parse_payloads(
     ``padded`` says they are the padding of a decrypted message (RFC 2409 Appendix B).
     """
     data = bytes(data)
-    chain = PayloadChain()
-    end = walk_chain(chain, first_type, data, base_offset, _decode_payload, WORDING)
-    if end is None:
+    chain = PayloadChain([], [])
+    end = walk_chain(
+        chain, first_type, data, base_offset, _unknown, WORDING, decoders=DECODERS, malformed=Payload
+    )
+    if end is None or end == len(data):
         return chain
     chain.trailing = data[end:]
-    if chain.trailing and not padded:
+    if not padded:
         chain.problems.append(f"{len(chain.trailing)} trailing bytes after the last payload")
     return chain
 
@@ -188,13 +202,6 @@ def _bad_length(name: str, at: int, length: int, remaining: int) -> str:
 WORDING = ChainWording(name=payload_type_name, ends_early=_ends_early, bad_length=_bad_length)
 
 
-def _decode_payload(header: PayloadHeader, problems: list[str]) -> Payload:
-    payload_type, offset, raw = header.type, header.offset, header.raw
-    decoder = DECODERS.get(payload_type)
-    if decoder is None:
-        return UnknownPayload(*header)
-    try:
-        return decoder(header, raw[GENERIC_HEADER_LENGTH:], problems)
-    except BodyError as error:
-        problems.append(f"{payload_type_name(payload_type)} payload at offset {offset}: {error}")
-        return Payload(*header, error=str(error))
+def _unknown(header: PayloadHeader, problems: list[str]) -> Payload:
+    """A payload of a type without a body decoder (``DECODERS``): kept as bytes."""
+    return UnknownPayload(*header)

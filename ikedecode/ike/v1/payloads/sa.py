@@ -4,10 +4,11 @@ RFC 2407 4.6.1)."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ikedecode.ike.payload_chain import GENERIC_HEADER, PayloadHeader
+from ikedecode.ike.payload_chain import GENERIC_HEADER, GENERIC_HEADER_LENGTH, PayloadHeader
 from ikedecode.ike.registries import DOI, PROTO_ISAKMP, PROTOCOL_IDS, TRANSFORM_IDS_BY_PROTOCOL
 from ikedecode.ike.registry.ike_attributes import (
     AUTHENTICATION_METHOD,
@@ -41,9 +42,12 @@ class Transform:
 
     number: int
     transform_id: int
-    attributes: list[Attribute]
+    attributes: Sequence[Attribute]  # a tuple shared by the transforms decoded from the same bytes
     protocol_id: int = PROTO_ISAKMP
     offset: int = 0
+    # The JSON form of the bytes this transform was decoded from, shared by every transform decoded
+    # from the same bytes (``decode_sa``; records are not changed once decoded): ``to_dict`` copies it.
+    _json: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def transform_name(self) -> str:
@@ -84,6 +88,12 @@ class Transform:
         return ", ".join(part for part in parts if part)
 
     def to_dict(self) -> dict[str, Any]:
+        known = self._json
+        if known is not None:
+            return {**known, "attributes": [dict(attribute) for attribute in known["attributes"]]}
+        return self._dict()
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
             "transform_id": self.transform_id,
@@ -158,20 +168,92 @@ class SaPayload(Payload):
         return text
 
 
+_SA_HEADER = struct.Struct("!II")  # RFC 2408 3.4: DOI, situation (IPsec DOI)
+_PROPOSAL_HEADER = struct.Struct("!BBBB")  # RFC 2408 3.5, after the generic header
+_TRANSFORM_HEADER = struct.Struct("!BB")  # RFC 2408 3.6, after the generic header
+
+# What a decoded SA payload or transform block is made of, remembered by its bytes and offset (a
+# pure function of them): the SAs of a capture repeat them byte for byte. Fresh records are made
+# from a recipe for every payload (``render/cisco/phase2.py`` tells records apart by ``id()``).
+# number, transform ID, attributes, offset, JSON form (``Transform.to_dict``)
+_TransformRecipe = tuple[int, int, tuple[Attribute, ...], int, dict[str, Any]]
+# number, protocol ID, SPI, transforms, offset
+_ProposalRecipe = tuple[int, int, bytes, tuple[_TransformRecipe, ...], int]
+_FIRST_PROPOSAL = 8  # where the first proposal starts in an SA payload's body (after DOI, situation)
+_FIRST_SPI_SIZE = _FIRST_PROPOSAL + 6  # its SPI size (RFC 2408 3.5)
+_FIRST_SPI = _FIRST_PROPOSAL + 8  # its SPI
+_MAX_REMEMBERED = 4096  # distinct SA payloads, and transform blocks, kept (memory stays bounded)
+_MAX_REMEMBERED_SIZE = 2048  # bytes of the largest one kept (a hostile capture's are decoded each time)
+_REMEMBERED_SAS: dict[tuple[bytes, int, int], tuple[tuple[_ProposalRecipe, ...], tuple[str, ...]]] = {}
+_REMEMBERED_TRANSFORMS: dict[
+    tuple[bytes, int, int], tuple[tuple[_TransformRecipe, ...], tuple[str, ...]]
+] = {}
+
+
 def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
     # RFC 2408 3.4: DOI (4) | situation (4 for the IPsec DOI) | proposals
-    need(body, 8, "SA payload")
-    doi, situation = struct.unpack_from("!II", body)
-    payload = SaPayload(*header, doi=doi, situation=situation)
-    where = f"SA payload at offset {payload.offset}"
+    if len(body) < 8:
+        need(body, 8, "SA payload")
+    doi, situation = _SA_HEADER.unpack_from(body)
+    offset = header.offset
     if doi not in (0, IPSEC_DOI):
-        problems.append(f"{where}: DOI {DOI.name(doi)}, proposals not decoded")
-        return payload
+        problems.append(f"SA payload at offset {offset}: DOI {DOI.name(doi)}, proposals not decoded")
+        return SaPayload(*header, doi=doi, situation=situation)
     if doi == IPSEC_DOI and situation & SIT_SECRECY_OR_INTEGRITY:
-        problems.append(f"{where}: labelled-domain situation {situation:#x}, proposals not decoded")
-        return payload
-    payload.proposals = _decode_proposals(body, 8, payload.body_offset, where, problems)
-    return payload
+        problems.append(
+            f"SA payload at offset {offset}: labelled-domain situation {situation:#x}, proposals not decoded"
+        )
+        return SaPayload(*header, doi=doi, situation=situation)
+    # SA payloads repeat across the SAs of a capture but for the SPI of their proposal (quick mode's,
+    # RFC 2409 5.5; phase 1's have none): remembered by their bytes without the first proposal's
+    # SPI (whose content nothing in the decoding reads), and given their own SPI back.
+    spi_size = body[_FIRST_SPI_SIZE] if len(body) > _FIRST_SPI else 0
+    key = (body[:_FIRST_SPI] + body[_FIRST_SPI + spi_size :] if spi_size else body, len(body), offset)
+    known = _REMEMBERED_SAS.get(key)
+    if known is None:
+        known = _proposal_recipes(body, offset + GENERIC_HEADER_LENGTH)
+        if (
+            len(_REMEMBERED_SAS) < _MAX_REMEMBERED
+            and len(body) <= _MAX_REMEMBERED_SIZE
+            and _rememberable(known[0], spi_size, offset)
+        ):
+            _REMEMBERED_SAS[key] = known
+    elif spi_size:
+        number, protocol_id, _, transforms, at = known[0][0]
+        known = ((number, protocol_id, body[_FIRST_SPI : _FIRST_SPI + spi_size], transforms, at),), known[1]
+    recipes, found = known
+    problems.extend(found)
+    proposals = [
+        Proposal(
+            number,
+            protocol_id,
+            spi,
+            [_transform(recipe, protocol_id) for recipe in transforms],
+            at,
+        )
+        for number, protocol_id, spi, transforms, at in recipes
+    ]
+    return SaPayload(*header, doi=doi, situation=situation, proposals=proposals)
+
+
+def _rememberable(recipes: tuple[_ProposalRecipe, ...], spi_size: int, offset: int) -> bool:
+    """Whether an SA payload decoded into ``recipes`` is remembered without its first SPI: with
+    no SPI at all, or with one proposal, at the start, whose SPI is the ``spi_size`` bytes the key
+    leaves out."""
+    if not spi_size:
+        return not any(recipe[2] for recipe in recipes)
+    return (
+        len(recipes) == 1
+        and recipes[0][4] == offset + GENERIC_HEADER_LENGTH + _FIRST_PROPOSAL
+        and len(recipes[0][2]) == spi_size
+    )
+
+
+def _transform(recipe: _TransformRecipe, protocol_id: int) -> Transform:
+    number, transform_id, attributes, offset, json = recipe
+    transform = Transform(number, transform_id, attributes, protocol_id, offset)
+    transform._json = json
+    return transform
 
 
 def _walk_substructures(
@@ -181,63 +263,75 @@ def _walk_substructures(
     header; returns (absolute offset, raw bytes) of each, reporting problems."""
     found: list[tuple[int, bytes]] = []
     position = start
-    while position < len(data):
+    size = len(data)
+    while position < size:
         at = base_offset + position
         if len(found) >= limit:
             problems.append(f"{what} at offset {at}: more than {limit}, stopped")
             break
-        if len(data) - position < SUBSTRUCTURE_MIN:
-            left = len(data) - position
+        if size - position < SUBSTRUCTURE_MIN:
+            left = size - position
             problems.append(f"{what} at offset {at}: {left} bytes left over, too short for a {what}")
             break
         next_type, _, length = GENERIC_HEADER.unpack_from(data, position)
         if length < SUBSTRUCTURE_MIN:
             problems.append(f"{what} at offset {at}: length {length} is below {SUBSTRUCTURE_MIN}")
             break
-        if position + length > len(data):
+        if position + length > size:
             problems.append(f"{what} at offset {at}: length {length} runs past the enclosing payload")
             break
         found.append((at, data[position : position + length]))
         position += length
-        is_last = position >= len(data)
-        if next_type != (0 if is_last else expected_next):
+        if next_type != (0 if position >= size else expected_next):
             problems.append(f"{what} at offset {at}: next payload {next_type} does not fit its position")
     return found
 
 
-def _decode_proposals(
-    body: bytes, start: int, base_offset: int, where: str, problems: list[str]
-) -> list[Proposal]:
-    proposals: list[Proposal] = []
-    walked = _walk_substructures(body, start, base_offset, NEXT_PROPOSAL, MAX_PROPOSALS, "proposal", problems)
-    for at, raw in walked:
-        number, protocol_id, spi_size, transform_count = struct.unpack_from("!BBBB", raw, 4)
+def _proposal_recipes(body: bytes, base_offset: int) -> tuple[tuple[_ProposalRecipe, ...], tuple[str, ...]]:
+    """The proposals of an SA payload body (from byte 8, after DOI and situation) as recipes, and
+    the problems found; ``base_offset`` is the body's offset in the message."""
+    found: list[str] = []
+    recipes: list[_ProposalRecipe] = []
+    for at, raw in _walk_substructures(body, 8, base_offset, NEXT_PROPOSAL, MAX_PROPOSALS, "proposal", found):
+        number, protocol_id, spi_size, transform_count = _PROPOSAL_HEADER.unpack_from(raw, 4)
         if 8 + spi_size > len(raw):
-            problems.append(f"proposal at offset {at}: SPI size {spi_size} runs past the proposal")
-            proposals.append(Proposal(number, protocol_id, raw[8:], [], at))
+            found.append(f"proposal at offset {at}: SPI size {spi_size} runs past the proposal")
+            recipes.append((number, protocol_id, raw[8:], (), at))
             continue
-        spi = raw[8 : 8 + spi_size]
-        transforms = _decode_transforms(raw, 8 + spi_size, at, protocol_id, problems)
+        transforms = _transform_recipes(raw[8 + spi_size :], at + 8 + spi_size, protocol_id, found)
         if len(transforms) != transform_count:
-            problems.append(
+            found.append(
                 f"proposal at offset {at}: announces {transform_count} transforms, holds {len(transforms)}"
             )
-        proposals.append(Proposal(number, protocol_id, spi, transforms, at))
-    if not proposals:
-        problems.append(f"{where}: no proposal")
-    return proposals
+        recipes.append((number, protocol_id, raw[8 : 8 + spi_size], transforms, at))
+    if not recipes:
+        found.append(f"SA payload at offset {base_offset - GENERIC_HEADER_LENGTH}: no proposal")
+    return tuple(recipes), tuple(found)
 
 
-def _decode_transforms(
-    raw_proposal: bytes, start: int, base_offset: int, protocol_id: int, problems: list[str]
-) -> list[Transform]:
+def _transform_recipes(
+    block: bytes, base_offset: int, protocol_id: int, problems: list[str]
+) -> tuple[_TransformRecipe, ...]:
+    """The transforms of a proposal (``block``: the bytes after its SPI), remembered by bytes,
+    offset and protocol."""
+    key = (block, base_offset, protocol_id)
+    known = _REMEMBERED_TRANSFORMS.get(key)
+    if known is not None:
+        problems.extend(known[1])
+        return known[0]
     context = context_for_protocol(protocol_id)
-    transforms: list[Transform] = []
+    found: list[str] = []
+    recipes: list[_TransformRecipe] = []
     for at, raw in _walk_substructures(
-        raw_proposal, start, base_offset, NEXT_TRANSFORM, MAX_TRANSFORMS, "transform", problems
+        block, 0, base_offset, NEXT_TRANSFORM, MAX_TRANSFORMS, "transform", found
     ):
-        number, transform_id = struct.unpack_from("!BB", raw, 4)
+        number, transform_id = _TRANSFORM_HEADER.unpack_from(raw, 4)
         attributes, attribute_problems = transform_attributes(raw[8:], context, at + 8)
-        problems.extend(attribute_problems)
-        transforms.append(Transform(number, transform_id, attributes, protocol_id, at))
-    return transforms
+        found.extend(attribute_problems)
+        json = Transform(number, transform_id, attributes, protocol_id, at)._dict()
+        json["attributes"] = tuple(json["attributes"])  # (copied by every to_dict)
+        recipes.append((number, transform_id, tuple(attributes), at, json))
+    if len(_REMEMBERED_TRANSFORMS) < _MAX_REMEMBERED and len(block) <= _MAX_REMEMBERED_SIZE:
+        _REMEMBERED_TRANSFORMS[key] = (tuple(recipes), tuple(found))
+    problems.extend(found)
+    return tuple(recipes)
