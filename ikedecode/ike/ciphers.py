@@ -136,29 +136,39 @@ def cbc_decrypt(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> bytes:
     CBC decryption is P_i = D_K(C_i) XOR C_(i-1), with C_0 = IV (NIST SP 800-38A 6.2): the block
     decryptions do not depend on the IV, so one ECB decryptor per key serves every message of an
     IKE SA (an SA decrypts five or more messages with one key), and the chaining is one XOR.
+    A key is checked once, when its decryptor is made; the IV and the data at every call.
     """
-    _checked(cipher_id, key, iv, data)
-    block_decrypt = _block_decryptor(cipher_id, bytes(key))
+    found = _ECB_DECRYPTORS.get((cipher_id, key)) if type(key) is bytes and type(cipher_id) is int else None
+    if found is not None and len(iv) == found[0] and not len(data) % found[0]:
+        _ECB_DECRYPTORS.move_to_end((cipher_id, key))
+        block, block_decrypt = found
+    else:
+        block = _checked(cipher_id, key, iv, data).block_size  # raises what is wrong
+        block_decrypt = _block_decryptor(cipher_id, bytes(key))
+    if not data:
+        return b""
     blocks = block_decrypt(data)
-    chained = bytes(iv) + bytes(data[: -len(iv)]) if data else b""
+    chained = bytes(iv) + bytes(data[:-block])
     return (int.from_bytes(blocks, "big") ^ int.from_bytes(chained, "big")).to_bytes(len(blocks), "big")
 
 
-_ECB_DECRYPTORS: OrderedDict[tuple[int, bytes], Callable[[bytes], bytes]] = OrderedDict()
+_ECB_DECRYPTORS: OrderedDict[tuple[int, bytes], tuple[int, Callable[[bytes], bytes]]] = OrderedDict()
 _MAX_ECB_DECRYPTORS = 64  # keys kept: the IKE SAs being decoded at once, not every key of a capture
 
 
 def _block_decryptor(cipher_id: int, key: bytes) -> Callable[[bytes], bytes]:
-    """The block decryption of ``key`` (ECB over whole blocks), kept for the last few keys used."""
+    """The block decryption of ``key`` (ECB over whole blocks), kept with the block size for the
+    last few keys used; ``key`` has been checked (``_checked``)."""
     found = _ECB_DECRYPTORS.get((cipher_id, key))
     if found is not None:
         _ECB_DECRYPTORS.move_to_end((cipher_id, key))
-        return found
-    found = Cipher(cipher_algorithm(cipher_id).factory(key), modes.ECB()).decryptor().update
-    _ECB_DECRYPTORS[(cipher_id, key)] = found
+        return found[1]
+    cipher = cipher_algorithm(cipher_id)
+    update = Cipher(cipher.factory(key), modes.ECB()).decryptor().update
+    _ECB_DECRYPTORS[(cipher_id, key)] = (cipher.block_size, update)
     if len(_ECB_DECRYPTORS) > _MAX_ECB_DECRYPTORS:
         _ECB_DECRYPTORS.popitem(last=False)
-    return found
+    return update
 
 
 def cbc_encrypt(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> bytes:
