@@ -240,4 +240,5 @@ class HashVerifier:
 
 def _bytes_after(payloads: list[Any], hash_payload: Any) -> bytes:
     """The raw payloads after the HASH payload, up to the end of the last payload (no padding)."""
-    return b"".join(p.raw for p in payloads if p.offset >= hash_payload.end)
+    start = hash_payload.end
+    return b"".join([p.raw for p in payloads if p.offset >= start])

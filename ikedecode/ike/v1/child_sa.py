@@ -136,8 +136,10 @@ def child_sa_keys(
     for accepted in qm.accepted.proposals:
         if not accepted.transforms:
             continue
-        offered = next((p for p in qm.offer.proposals if p.protocol_id == accepted.protocol_id), None)
-        if offered is None:
+        for offered in qm.offer.proposals:
+            if offered.protocol_id == accepted.protocol_id:
+                break
+        else:
             continue
         transform = accepted.transforms[0]
         attributes = {a.type: a.value for a in transform.attributes}
