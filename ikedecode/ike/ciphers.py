@@ -154,6 +154,7 @@ def cbc_decrypt(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> bytes:
 
 _ECB_DECRYPTORS: OrderedDict[tuple[int, bytes], tuple[int, Callable[[bytes], bytes]]] = OrderedDict()
 _MAX_ECB_DECRYPTORS = 64  # keys kept: the IKE SAs being decoded at once, not every key of a capture
+_ECB = modes.ECB()  # a mode without state (no IV): one serves every key
 
 
 def _block_decryptor(cipher_id: int, key: bytes) -> Callable[[bytes], bytes]:
@@ -164,7 +165,7 @@ def _block_decryptor(cipher_id: int, key: bytes) -> Callable[[bytes], bytes]:
         _ECB_DECRYPTORS.move_to_end((cipher_id, key))
         return found[1]
     cipher = cipher_algorithm(cipher_id)
-    update = Cipher(cipher.factory(key), modes.ECB()).decryptor().update
+    update = Cipher(cipher.factory(key), _ECB).decryptor().update
     _ECB_DECRYPTORS[(cipher_id, key)] = (cipher.block_size, update)
     if len(_ECB_DECRYPTORS) > _MAX_ECB_DECRYPTORS:
         _ECB_DECRYPTORS.popitem(last=False)
