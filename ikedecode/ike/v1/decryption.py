@@ -139,10 +139,19 @@ class MessageDecryptor:
                 broken,
             )
             return None
-        found, last_reason = self._chained(state, header, ciphertext), ""
-        if found is None:
-            ivs = self._iv_for(state, header)
-            found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
+        selected = state.selected
+        if selected is not None:  # the adopted keys with the IV the exchange chains on
+            chained = self._chained(state, selected, header, ciphertext)
+            if chained is not None:
+                if header.message_id == 0:  # CBC chaining (RFC 2409 Appendix B), as _advance_iv
+                    state.phase1_iv = chained.last_block
+                else:
+                    state.exchange_ivs[header.message_id] = chained.last_block
+                state.message_keys[msg.frame] = selected
+                msg.protection = Protection.DECRYPTED
+                return chained
+        ivs = self._iv_for(state, header)
+        found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
         self._advance_iv(state, header, ciphertext)
         if found is not None:
             candidate, result = found
@@ -163,14 +172,14 @@ class MessageDecryptor:
         return None
 
     def _chained(
-        self, state: SaState, header: IsakmpHeader, ciphertext: bytes
-    ) -> tuple[KeyCandidate, Decryption] | None:
+        self, state: SaState, selected: KeyCandidate, header: IsakmpHeader, ciphertext: bytes
+    ) -> Decryption | None:
         """The usual case, and the first pair ``_first_decryption`` tries: the adopted keys with the
         IV the exchange chains on (phase 1's; the exchange's after its first message; for the first
         message of a new exchange hash(last phase-1 block | M-ID), RFC 2409 Appendix B), before
         the fallback IVs are computed."""
-        selected, policy, phase1_iv = state.selected, state.policy, state.phase1_iv
-        if selected is None or policy is None or phase1_iv is None or state.initial_iv is None:
+        policy, phase1_iv = state.policy, state.phase1_iv
+        if policy is None or phase1_iv is None or state.initial_iv is None:
             return None
         mid = header.message_id
         iv: bytes | None = phase1_iv if mid == 0 else state.exchange_ivs.get(mid)
@@ -179,7 +188,7 @@ class MessageDecryptor:
         result = try_decrypt(
             policy.encryption_algorithm, selected.encryption_key, iv, ciphertext, header.next_payload
         )
-        return (selected, result) if isinstance(result, Decryption) else None
+        return result if isinstance(result, Decryption) else None
 
     def _first_decryption(
         self, state: SaState, header: IsakmpHeader, ciphertext: bytes, ivs: list[bytes]
