@@ -174,6 +174,7 @@ class _CbcChain:
 # (the block it chains on), so threads do not share one.
 _CBC_CHAINS: OrderedDict[tuple[int, bytes, int], _CbcChain] = OrderedDict()
 _MAX_CBC_CHAINS = 64  # keys kept: the IKE SAs being decoded at once, not every key of a capture
+_ZERO_IV_MODES = {block: modes.CBC(bytes(block)) for block in (8, 16)}  # a mode only holds its IV
 
 
 def _cbc_chain(cipher_id: int, key: bytes) -> _CbcChain:
@@ -185,9 +186,8 @@ def _cbc_chain(cipher_id: int, key: bytes) -> _CbcChain:
         return found
     cipher = cipher_algorithm(cipher_id)
     block = cipher.block_size
-    found = _CBC_CHAINS[cache_key] = _CbcChain(
-        block, Cipher(cipher.factory(key), modes.CBC(bytes(block))).decryptor().update
-    )
+    mode = _ZERO_IV_MODES.get(block) or modes.CBC(bytes(block))
+    found = _CBC_CHAINS[cache_key] = _CbcChain(block, Cipher(cipher.factory(key), mode).decryptor().update)
     if len(_CBC_CHAINS) > _MAX_CBC_CHAINS:
         _CBC_CHAINS.popitem(last=False)
     return found

@@ -94,7 +94,13 @@ class QuickModeMaterial:
 
     @property
     def complete(self) -> bool:
-        return None not in (self.offer, self.accepted, self.ni_b, self.nr_b)
+        # (``is``: ``None in`` a tuple would compare the SA payload records by their __eq__)
+        return (
+            self.offer is not None
+            and self.accepted is not None
+            and self.ni_b is not None
+            and self.nr_b is not None
+        )
 
 
 def pfs_secrets(
