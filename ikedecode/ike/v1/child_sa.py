@@ -75,21 +75,27 @@ class QuickModeMaterial:
     ke_r: bytes | None = None
 
     def absorb(self, label: str, payloads: list[Any]) -> None:
+        if label == Label.QM1:
+            offer = True
+        elif label == Label.QM2:
+            offer = False
+        else:  # QM3 and other messages carry nothing the key schedule needs
+            return
         for p in payloads:
             if isinstance(p, SaPayload):
-                if label == Label.QM1:
+                if offer:
                     self.offer = p
-                elif label == Label.QM2:
+                else:
                     self.accepted = p
             elif isinstance(p, NoncePayload):
-                if label == Label.QM1:
+                if offer:
                     self.ni_b = p.data
-                elif label == Label.QM2:
+                else:
                     self.nr_b = p.data
             elif isinstance(p, KePayload):
-                if label == Label.QM1:
+                if offer:
                     self.ke_i = p.data
-                elif label == Label.QM2:
+                else:
                     self.ke_r = p.data
 
     @property
