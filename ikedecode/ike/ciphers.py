@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from threading import get_ident
 
 from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
@@ -133,31 +134,62 @@ def _cipher(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> Cipher:
 def cbc_decrypt(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> bytes:
     """Decrypt whole CBC blocks; padding is left in place. The next IV is ``data[-block_size:]``.
 
-    CBC decryption is P_i = D_K(C_i) XOR C_(i-1), with C_0 = IV (NIST SP 800-38A 6.2): the block
-    decryptions do not depend on the IV, so one ECB decryptor per key serves every message of an
-    IKE SA (an SA decrypts five or more messages with one key), and the chaining is one XOR.
+    CBC decryption is P_i = D_K(C_i) XOR C_(i-1), with C_0 = IV (NIST SP 800-38A 6.2). One CBC
+    decryptor per key (and thread) serves every message of an IKE SA (five or more with one key):
+    it goes on from the last block it decrypted, which is the IV of the next message of the same
+    exchange (RFC 2409 Appendix B); for any other IV only the first block is corrected, by XOR
+    with (that last block XOR the IV). A key is checked once, when its decryptor is made; the IV
+    and the data at every call.
     """
-    _checked(cipher_id, key, iv, data)
-    block_decrypt = _block_decryptor(cipher_id, bytes(key))
-    blocks = block_decrypt(data)
-    chained = bytes(iv) + bytes(data[: -len(iv)]) if data else b""
-    return (int.from_bytes(blocks, "big") ^ int.from_bytes(chained, "big")).to_bytes(len(blocks), "big")
+    cache_key = (cipher_id, key, get_ident())
+    found = _CBC_CHAINS.get(cache_key) if type(key) is bytes and type(cipher_id) is int else None
+    if found is not None and len(iv) == found.block_size and not len(data) % found.block_size:
+        _CBC_CHAINS.move_to_end(cache_key)
+    else:
+        _checked(cipher_id, key, iv, data)  # raises what is wrong
+        found = _cbc_chain(cipher_id, bytes(key))
+    if not data:
+        return b""
+    block = found.block_size
+    plaintext = found.update(data)
+    last, found.last = found.last, bytes(data[-block:])
+    if iv == last:  # the decryptor chained on this IV itself
+        return plaintext
+    first = int.from_bytes(plaintext[:block], "big") ^ int.from_bytes(last, "big") ^ int.from_bytes(iv, "big")
+    return first.to_bytes(block, "big") + plaintext[block:]
 
 
-_ECB_DECRYPTORS: OrderedDict[tuple[int, bytes], Callable[[bytes], bytes]] = OrderedDict()
-_MAX_ECB_DECRYPTORS = 64  # keys kept: the IKE SAs being decoded at once, not every key of a capture
+class _CbcChain:
+    """A key's CBC decryptor (made with a zero IV) and the ciphertext block it chains on now."""
+
+    __slots__ = ("block_size", "last", "update")
+
+    def __init__(self, block_size: int, update: Callable[[bytes], bytes]) -> None:
+        self.block_size = block_size
+        self.update = update
+        self.last = bytes(block_size)
 
 
-def _block_decryptor(cipher_id: int, key: bytes) -> Callable[[bytes], bytes]:
-    """The block decryption of ``key`` (ECB over whole blocks), kept for the last few keys used."""
-    found = _ECB_DECRYPTORS.get((cipher_id, key))
+# (cipher ID, key, thread) -> its decryptor, the most recently used last: a decryptor has state
+# (the block it chains on), so threads do not share one.
+_CBC_CHAINS: OrderedDict[tuple[int, bytes, int], _CbcChain] = OrderedDict()
+_MAX_CBC_CHAINS = 64  # keys kept: the IKE SAs being decoded at once, not every key of a capture
+_ZERO_IV_MODES = {block: modes.CBC(bytes(block)) for block in (8, 16)}  # a mode only holds its IV
+
+
+def _cbc_chain(cipher_id: int, key: bytes) -> _CbcChain:
+    """The decryptor of ``key`` (checked by ``_checked``) for this thread, made when not kept."""
+    cache_key = (cipher_id, key, get_ident())
+    found = _CBC_CHAINS.get(cache_key)
     if found is not None:
-        _ECB_DECRYPTORS.move_to_end((cipher_id, key))
+        _CBC_CHAINS.move_to_end(cache_key)
         return found
-    found = Cipher(cipher_algorithm(cipher_id).factory(key), modes.ECB()).decryptor().update
-    _ECB_DECRYPTORS[(cipher_id, key)] = found
-    if len(_ECB_DECRYPTORS) > _MAX_ECB_DECRYPTORS:
-        _ECB_DECRYPTORS.popitem(last=False)
+    cipher = cipher_algorithm(cipher_id)
+    block = cipher.block_size
+    mode = _ZERO_IV_MODES.get(block) or modes.CBC(bytes(block))
+    found = _CBC_CHAINS[cache_key] = _CbcChain(block, Cipher(cipher.factory(key), mode).decryptor().update)
+    if len(_CBC_CHAINS) > _MAX_CBC_CHAINS:
+        _CBC_CHAINS.popitem(last=False)
     return found
 
 

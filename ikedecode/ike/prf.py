@@ -63,14 +63,28 @@ def hash_algorithm(hash_id: int) -> HashAlgorithm:
 
 def digest_size(hash_id: int) -> int:
     """Output size in bytes of the hash (and of its HMAC prf)."""
-    return hash_algorithm(hash_id).digest_size
+    found = HASHES.get(hash_id) if type(hash_id) is int else None
+    return (found or hash_algorithm(hash_id)).digest_size
+
+
+# hashlib's name of each supported hash ID: the lookup of ``prf`` and ``hash_`` (13 prf calls per
+# IKEv1 SA), with ``hash_algorithm`` for anything else (its errors, a bool ID).
+_HASHLIB_NAMES: dict[int, str] = {h.id: h.hashlib_name for h in HASHES.values()}
 
 
 def prf(hash_id: int, key: bytes, data: bytes) -> bytes:
     """prf(key, data) = HMAC-<hash>(key, data) (RFC 2409 section 4, RFC 2104)."""
-    return hmac.digest(key, data, hash_algorithm(hash_id).hashlib_name)
+    name = _HASHLIB_NAMES.get(hash_id) if type(hash_id) is int else None
+    return hmac.digest(key, data, name or hash_algorithm(hash_id).hashlib_name)
+
+
+# hashlib's constructor of each (hashlib.new looks the name up on every call)
+_HASH_CONSTRUCTORS = {h.id: getattr(hashlib, h.hashlib_name) for h in HASHES.values()}
 
 
 def hash_(hash_id: int, data: bytes) -> bytes:
     """The plain negotiated hash of ``data`` (used for IVs, RFC 2409 Appendix B)."""
-    return hashlib.new(hash_algorithm(hash_id).hashlib_name, data).digest()
+    constructor = _HASH_CONSTRUCTORS.get(hash_id) if type(hash_id) is int else None
+    if constructor is None:
+        return hashlib.new(hash_algorithm(hash_id).hashlib_name, data).digest()
+    return constructor(data).digest()

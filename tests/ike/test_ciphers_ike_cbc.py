@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,31 @@ def test_cbc_chains_blocks_so_the_next_iv_is_the_last_cipher_block() -> None:
     whole = cbc_encrypt(7, key, iv, data)
     first, second = cbc_encrypt(7, key, iv, data[:32]), cbc_encrypt(7, key, whole[16:32], data[32:])
     assert first + second == whole
+
+
+@pytest.mark.parametrize("cipher_id", sorted(CIPHERS))
+def test_interleaved_keys_ivs_and_repeats_decrypt_like_fresh_cbc(cipher_id: int) -> None:
+    """cbc_decrypt keeps one decryptor per key that goes on from the last block it decrypted: every
+    order of calls (the next message of an exchange, a new IV, another key in between, the same
+    message again) must give what a CBC decryption from the given IV gives."""
+    rng = random.Random(cipher_id)
+    block = block_size(cipher_id)
+    key_bytes = cipher_key_length(cipher_id)
+    keys = [rng.randbytes(key_bytes) for _ in range(3)]
+    chained = {key: bytes(block) for key in keys}  # the IV that continues each key's last message
+    previous: tuple[bytes, bytes, bytes, bytes] | None = None
+    for step in range(60):
+        key = rng.choice(keys)
+        choice = rng.random()
+        if previous is not None and choice < 0.15:
+            key, iv, cipher, plain = previous  # the same message again (a retransmission)
+        else:
+            iv = chained[key] if choice < 0.6 else rng.randbytes(block)
+            plain = rng.randbytes(block * rng.randint(1, 12))
+            cipher = cbc_encrypt(cipher_id, key, iv, plain)
+        assert cbc_decrypt(cipher_id, key, iv, cipher) == plain, step
+        chained[key] = cipher[-block:]
+        previous = (key, iv, cipher, plain)
 
 
 def test_single_des_equals_3des_with_three_equal_keys() -> None:

@@ -200,18 +200,19 @@ class HashVerifier:
             msg.note = msg.note or "hash not checked: SKEYID_a unknown (keys given directly without SKEYIDs)"
             return
         hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
-        plaintext_rest = _bytes_after(msg.payloads, hash_payload)
-        qm = state.quick_modes.get(mid)
         if check is HashCheck.QM_HASH1:
+            plaintext_rest = _bytes_after(msg.payloads, hash_payload)
             hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
         elif check is HashCheck.QM_HASH2:
+            qm = state.quick_modes.get(mid)
             if qm is None or qm.ni_b is None:
                 return
             hash_name, expected = (
                 "HASH(2)",
-                authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, plaintext_rest),
+                authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, _bytes_after(msg.payloads, hash_payload)),
             )
-        elif check is HashCheck.QM_HASH3:
+        elif check is HashCheck.QM_HASH3:  # covers the nonces, not the message's payloads
+            qm = state.quick_modes.get(mid)
             if qm is None or qm.ni_b is None or qm.nr_b is None:
                 return
             hash_name, expected = (
@@ -221,7 +222,7 @@ class HashVerifier:
         else:
             hash_name, expected = (
                 "HASH(1)",
-                authhash.informational_hash(hash_id, skeyid_a, mid, plaintext_rest),
+                authhash.informational_hash(hash_id, skeyid_a, mid, _bytes_after(msg.payloads, hash_payload)),
             )
         msg.hash_name = hash_name
         msg.hash_verified = expected == hash_payload.data
@@ -240,4 +241,5 @@ class HashVerifier:
 
 def _bytes_after(payloads: list[Any], hash_payload: Any) -> bytes:
     """The raw payloads after the HASH payload, up to the end of the last payload (no padding)."""
-    return b"".join(p.raw for p in payloads if p.offset >= hash_payload.end)
+    start = hash_payload.end
+    return b"".join([p.raw for p in payloads if p.offset >= start])

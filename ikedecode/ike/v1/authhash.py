@@ -22,6 +22,8 @@ __all__ = ["hash_i", "hash_r", "informational_hash", "qm_hash1", "qm_hash2", "qm
 
 
 def _message_id_bytes(message_id: int) -> bytes:
+    if type(message_id) is int and 0 <= message_id <= 0xFFFFFFFF:
+        return message_id.to_bytes(4, "big")
     if not isinstance(message_id, int) or not 0 <= message_id <= 0xFFFFFFFF:
         raise InvalidKeyMaterial(f"message ID {message_id!r} does not fit in 4 bytes")
     return message_id.to_bytes(4, "big")
@@ -38,7 +40,7 @@ def hash_i(
     idii_b: bytes,
 ) -> bytes:
     """HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b) (RFC 2409 s5)."""
-    return prf(hash_id, skeyid, g_xi + g_xr + cky_i + cky_r + sai_b + idii_b)
+    return prf(hash_id, skeyid, b"".join((g_xi, g_xr, cky_i, cky_r, sai_b, idii_b)))
 
 
 def hash_r(
@@ -55,7 +57,7 @@ def hash_r(
 
     Arguments are given in initiator/responder order, like ``hash_i``; the function swaps them.
     """
-    return prf(hash_id, skeyid, g_xr + g_xi + cky_r + cky_i + sai_b + idir_b)
+    return prf(hash_id, skeyid, b"".join((g_xr, g_xi, cky_r, cky_i, sai_b, idir_b)))
 
 
 def qm_hash1(hash_id: int, skeyid_a: bytes, message_id: int, rest: bytes) -> bytes:
@@ -65,12 +67,12 @@ def qm_hash1(hash_id: int, skeyid_a: bytes, message_id: int, rest: bytes) -> byt
 
 def qm_hash2(hash_id: int, skeyid_a: bytes, message_id: int, ni_b: bytes, rest: bytes) -> bytes:
     """Quick mode HASH(2) = prf(SKEYID_a, M-ID | Ni_b | SA | Nr [| KE] [| IDci | IDcr]) (RFC 2409 s5.5)."""
-    return prf(hash_id, skeyid_a, _message_id_bytes(message_id) + ni_b + rest)
+    return prf(hash_id, skeyid_a, b"".join((_message_id_bytes(message_id), ni_b, rest)))
 
 
 def qm_hash3(hash_id: int, skeyid_a: bytes, message_id: int, ni_b: bytes, nr_b: bytes) -> bytes:
     """Quick mode HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b) (RFC 2409 s5.5); 0 is one zero octet."""
-    return prf(hash_id, skeyid_a, b"\x00" + _message_id_bytes(message_id) + ni_b + nr_b)
+    return prf(hash_id, skeyid_a, b"".join((b"\x00", _message_id_bytes(message_id), ni_b, nr_b)))
 
 
 def informational_hash(hash_id: int, skeyid_a: bytes, message_id: int, rest: bytes) -> bytes:

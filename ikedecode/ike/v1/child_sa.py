@@ -9,8 +9,8 @@ computes only the blocks its transform's keys take (``Keymat.prefix``), when the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.registries import IPSEC_GROUP_DESCRIPTION
@@ -23,22 +23,25 @@ from ikedecode.keys.keyring import KeyRing
 KEYMAT_LENGTH = 128
 
 
-@dataclass(frozen=True, slots=True)
-class Keymat:
+class Keymat(NamedTuple):
     """The KEYMAT of one IPsec SA direction (RFC 2409 section 5.5), computed as far as asked:
-    ``prefix(n)`` is the first n bytes of the same KEYMAT whatever n (one prf call per block)."""
+    ``prefix(n)`` is the first n bytes of the same KEYMAT whatever n (one prf call per block).
+    Made twice per quick mode, hence a tuple; its repr leaves the secrets out."""
 
     hash_id: int
-    skeyid_d: bytes = field(repr=False)
-    seed: bytes = field(repr=False)  # keyderiv.quick_mode_seed
+    skeyid_d: bytes
+    seed: bytes  # keyderiv.quick_mode_seed
 
     def prefix(self, length: int = KEYMAT_LENGTH) -> bytes:
         return keyderiv.keymat_from_seed(self.hash_id, self.skeyid_d, self.seed, length)
 
+    def __repr__(self) -> str:
+        return f"Keymat(hash_id={self.hash_id!r})"
 
-@dataclass(frozen=True, slots=True)
-class ChildSaKeys:
-    """Key material for one direction of one IPsec SA, as negotiated by a quick mode."""
+
+class ChildSaKeys(NamedTuple):
+    """Key material for one direction of one IPsec SA, as negotiated by a quick mode (made twice
+    per quick mode, hence a tuple)."""
 
     protocol_id: int  # 2 AH, 3 ESP (RFC 2407 4.4.1)
     spi: bytes
@@ -72,26 +75,38 @@ class QuickModeMaterial:
     ke_r: bytes | None = None
 
     def absorb(self, label: str, payloads: list[Any]) -> None:
+        if label == Label.QM1:
+            offer = True
+        elif label == Label.QM2:
+            offer = False
+        else:  # QM3 and other messages carry nothing the key schedule needs
+            return
         for p in payloads:
             if isinstance(p, SaPayload):
-                if label == Label.QM1:
+                if offer:
                     self.offer = p
-                elif label == Label.QM2:
+                else:
                     self.accepted = p
             elif isinstance(p, NoncePayload):
-                if label == Label.QM1:
+                if offer:
                     self.ni_b = p.data
-                elif label == Label.QM2:
+                else:
                     self.nr_b = p.data
             elif isinstance(p, KePayload):
-                if label == Label.QM1:
+                if offer:
                     self.ke_i = p.data
-                elif label == Label.QM2:
+                else:
                     self.ke_r = p.data
 
     @property
     def complete(self) -> bool:
-        return None not in (self.offer, self.accepted, self.ni_b, self.nr_b)
+        # (``is``: ``None in`` a tuple would compare the SA payload records by their __eq__)
+        return (
+            self.offer is not None
+            and self.accepted is not None
+            and self.ni_b is not None
+            and self.nr_b is not None
+        )
 
 
 def pfs_secrets(
@@ -136,8 +151,10 @@ def child_sa_keys(
     for accepted in qm.accepted.proposals:
         if not accepted.transforms:
             continue
-        offered = next((p for p in qm.offer.proposals if p.protocol_id == accepted.protocol_id), None)
-        if offered is None:
+        for offered in qm.offer.proposals:
+            if offered.protocol_id == accepted.protocol_id:
+                break
+        else:
             continue
         transform = accepted.transforms[0]
         attributes = {a.type: a.value for a in transform.attributes}

@@ -104,8 +104,9 @@ class MessageDecryptor:
         self, state: SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
     ) -> Decryption | None:
         sa = state.sa
-        self.ensure_candidates(state)
-        self.settle(state)
+        if state.candidates is None:  # once built, neither call changes anything
+            self.ensure_candidates(state)
+            self.settle(state)
         if self.keyring.empty:
             msg.protection, msg.note = Protection.NO_KEYS, "encrypted: no keys given"
             return None
@@ -138,10 +139,19 @@ class MessageDecryptor:
                 broken,
             )
             return None
-        found, last_reason = self._chained(state, header, ciphertext), ""
-        if found is None:
-            ivs = self._iv_for(state, header)
-            found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
+        selected = state.selected
+        if selected is not None:  # the adopted keys with the IV the exchange chains on
+            chained = self._chained(state, selected, header, ciphertext)
+            if chained is not None:
+                if header.message_id == 0:  # CBC chaining (RFC 2409 Appendix B), as _advance_iv
+                    state.phase1_iv = chained.last_block
+                else:
+                    state.exchange_ivs[header.message_id] = chained.last_block
+                state.message_keys[msg.frame] = selected
+                msg.protection = Protection.DECRYPTED
+                return chained
+        ivs = self._iv_for(state, header)
+        found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
         self._advance_iv(state, header, ciphertext)
         if found is not None:
             candidate, result = found
@@ -162,21 +172,23 @@ class MessageDecryptor:
         return None
 
     def _chained(
-        self, state: SaState, header: IsakmpHeader, ciphertext: bytes
-    ) -> tuple[KeyCandidate, Decryption] | None:
+        self, state: SaState, selected: KeyCandidate, header: IsakmpHeader, ciphertext: bytes
+    ) -> Decryption | None:
         """The usual case, and the first pair ``_first_decryption`` tries: the adopted keys with the
-        IV the exchange chains on (phase 1's, or the exchange's after its first message), before
-        the fallback IVs are computed (two hashes per quick mode message)."""
-        selected, policy = state.selected, state.policy
-        if selected is None or policy is None or state.phase1_iv is None or state.initial_iv is None:
+        IV the exchange chains on (phase 1's; the exchange's after its first message; for the first
+        message of a new exchange hash(last phase-1 block | M-ID), RFC 2409 Appendix B), before
+        the fallback IVs are computed."""
+        policy, phase1_iv = state.policy, state.phase1_iv
+        if policy is None or phase1_iv is None or state.initial_iv is None:
             return None
-        iv = state.phase1_iv if header.message_id == 0 else state.exchange_ivs.get(header.message_id)
-        if iv is None:
-            return None
+        mid = header.message_id
+        iv: bytes | None = phase1_iv if mid == 0 else state.exchange_ivs.get(mid)
+        if iv is None:  # the first IV ``_iv_for`` gives a new exchange
+            iv = keyderiv.exchange_iv(policy.hash_algorithm, phase1_iv, mid, len(phase1_iv))
         result = try_decrypt(
             policy.encryption_algorithm, selected.encryption_key, iv, ciphertext, header.next_payload
         )
-        return (selected, result) if isinstance(result, Decryption) else None
+        return result if isinstance(result, Decryption) else None
 
     def _first_decryption(
         self, state: SaState, header: IsakmpHeader, ciphertext: bytes, ivs: list[bytes]
@@ -295,10 +307,14 @@ class MessageDecryptor:
 
 def _not_cbc_ciphertext(ciphertext: bytes, cipher_id: int) -> str | None:
     """Why ``ciphertext`` cannot be CBC ciphertext of this cipher whatever the key, or None."""
-    try:
-        block = ciphers.block_size(cipher_id)
-    except UnsupportedAlgorithm:
-        return None
+    cipher = ciphers.CIPHERS.get(cipher_id) if type(cipher_id) is int else None
+    if cipher is not None:
+        block = cipher.block_size
+    else:
+        try:
+            block = ciphers.block_size(cipher_id)
+        except UnsupportedAlgorithm:
+            return None
     if not ciphertext:
         return "nothing follows the ISAKMP header"
     if len(ciphertext) % block:

@@ -30,6 +30,7 @@ __all__ = [
     "expand_encryption_key",
     "nortel_psk_key",
     "phase1_iv",
+    "phase1_key_chain",
     "keymat_from_seed",
     "quick_mode_keymat",
     "quick_mode_seed",
@@ -45,6 +46,8 @@ MAX_DERIVED_LENGTH = 1024
 
 
 def _need_length(length: int, what: str) -> None:
+    if type(length) is int and 0 <= length <= MAX_DERIVED_LENGTH:
+        return
     if not isinstance(length, int) or isinstance(length, bool) or not 0 <= length <= MAX_DERIVED_LENGTH:
         raise InvalidKeyMaterial(f"{what} length {length!r} is not between 0 and {MAX_DERIVED_LENGTH} bytes")
 
@@ -122,22 +125,23 @@ def derive_phase1_keys(
     hash_id: int, skeyid: bytes, g_xy: bytes, cky_i: bytes, cky_r: bytes, key_length: int
 ) -> Phase1Keys:
     """SKEYID_d/a/e and the cipher key (``key_length`` bytes) from SKEYID (RFC 2409 s5, App B)."""
+    return Phase1Keys(skeyid, *phase1_key_chain(hash_id, skeyid, g_xy, cky_i, cky_r, key_length))
+
+
+def phase1_key_chain(
+    hash_id: int, skeyid: bytes, g_xy: bytes, cky_i: bytes, cky_r: bytes, key_length: int
+) -> tuple[bytes, bytes, bytes, bytes]:
+    """(SKEYID_d, SKEYID_a, SKEYID_e, cipher key): ``derive_phase1_keys`` without its record."""
     _need_length(key_length, "encryption key")
-    cookies = cky_i + cky_r
+    shared = g_xy + cky_i + cky_r
     # RFC 2409 section 5:
     #   SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0)
     #   SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1)
     #   SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2)
-    skeyid_d = prf(hash_id, skeyid, g_xy + cookies + b"\x00")
-    skeyid_a = prf(hash_id, skeyid, skeyid_d + g_xy + cookies + b"\x01")
-    skeyid_e = prf(hash_id, skeyid, skeyid_a + g_xy + cookies + b"\x02")
-    return Phase1Keys(
-        skeyid=skeyid,
-        skeyid_d=skeyid_d,
-        skeyid_a=skeyid_a,
-        skeyid_e=skeyid_e,
-        encryption_key=expand_encryption_key(hash_id, skeyid_e, key_length),
-    )
+    skeyid_d = prf(hash_id, skeyid, shared + b"\x00")
+    skeyid_a = prf(hash_id, skeyid, b"".join((skeyid_d, shared, b"\x01")))
+    skeyid_e = prf(hash_id, skeyid, b"".join((skeyid_a, shared, b"\x02")))
+    return skeyid_d, skeyid_a, skeyid_e, expand_encryption_key(hash_id, skeyid_e, key_length)
 
 
 # --- IVs (RFC 2409 Appendix B) ---------------------------------------------------------------
@@ -169,6 +173,8 @@ def exchange_iv(hash_id: int, last_phase1_block: bytes, message_id: int, block_s
 
 
 def _spi_bytes(spi: bytes | int) -> bytes:
+    if type(spi) is bytes:
+        return spi
     if isinstance(spi, int) and not isinstance(spi, bool):
         if not 0 <= spi <= 0xFFFFFFFF:
             raise InvalidKeyMaterial(f"SPI {spi!r} does not fit in 4 bytes")
@@ -209,7 +215,7 @@ def quick_mode_seed(
     """``[g(qm)^xy |] protocol | SPI | Ni_b | Nr_b``: what each KEYMAT block is the prf of (5.5)."""
     if not isinstance(protocol_id, int) or not 0 <= protocol_id <= 0xFF:
         raise InvalidKeyMaterial(f"protocol ID {protocol_id!r} does not fit in one byte")
-    return (g_qm_xy or b"") + bytes((protocol_id,)) + _spi_bytes(spi) + ni_b + nr_b
+    return b"".join((g_qm_xy or b"", bytes((protocol_id,)), _spi_bytes(spi), ni_b, nr_b))
 
 
 def keymat_from_seed(hash_id: int, skeyid_d: bytes, seed: bytes, length: int) -> bytes:
@@ -218,9 +224,13 @@ def keymat_from_seed(hash_id: int, skeyid_d: bytes, seed: bytes, length: int) ->
     shorter one, so each SA needs only the blocks its keys take."""
     _need_length(length, "KEYMAT")
     block_size = digest_size(hash_id)
-    blocks: list[bytes] = []
-    previous = b""
-    for _ in range(-(-length // block_size)):  # bounded by MAX_DERIVED_LENGTH / digest size
+    if not length:
+        return b""
+    previous = prf(hash_id, skeyid_d, seed)  # K1
+    if length <= block_size:  # one block: AES-128 + HMAC-SHA1 with SHA-256 and larger
+        return previous[:length]
+    blocks = [previous]
+    for _ in range(-(-length // block_size) - 1):  # bounded by MAX_DERIVED_LENGTH / digest size
         previous = prf(hash_id, skeyid_d, previous + seed)
         blocks.append(previous)
     return b"".join(blocks)[:length]

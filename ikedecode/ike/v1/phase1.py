@@ -8,8 +8,8 @@ sane payload chain, and whose hashes verify).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from ikedecode.ike import dh
 from ikedecode.ike.dh_work import DhPrivateSecrets
@@ -22,7 +22,7 @@ from ikedecode.ike.registries import (
     KEY_LENGTH,
 )
 from ikedecode.ike.v1 import keyderiv
-from ikedecode.keys.keyring import KeyRing
+from ikedecode.keys.keyring import KeyRing, Phase1KeyMaterial
 
 
 class AuthFamily(IntEnum):
@@ -47,8 +47,7 @@ def auth_family(auth_method: int) -> AuthFamily | None:
     return _FAMILY_OF_BASE_METHOD.get(BASE_AUTHENTICATION_METHOD.get(auth_method, auth_method))
 
 
-@dataclass(frozen=True, slots=True)
-class Phase1Policy:
+class Phase1Policy(NamedTuple):
     """The transform the responder accepted, as the numbers the key schedule needs."""
 
     encryption_algorithm: int
@@ -63,25 +62,28 @@ class Phase1Policy:
 
     @classmethod
     def from_attributes(cls, attributes: dict[int, int | bytes]) -> Phase1Policy | None:
-        def num(attr: int) -> int | None:
-            v = attributes.get(attr)
-            if isinstance(v, bytes):
-                return int.from_bytes(v, "big") if v else None
-            return v
-
-        enc, hsh, auth = (
-            num(ENCRYPTION_ALGORITHM),
-            num(HASH_ALGORITHM),
-            num(AUTHENTICATION_METHOD),
+        enc, hsh, auth, group, key_length = (
+            _number(attributes.get(ENCRYPTION_ALGORITHM)),
+            _number(attributes.get(HASH_ALGORITHM)),
+            _number(attributes.get(AUTHENTICATION_METHOD)),
+            _number(attributes.get(GROUP_DESCRIPTION)),
+            _number(attributes.get(KEY_LENGTH)),
         )
         if enc is None or hsh is None or auth is None:
             return None
-        return cls(enc, hsh, auth, num(GROUP_DESCRIPTION), num(KEY_LENGTH))
+        return cls(enc, hsh, auth, group, key_length)
 
 
-@dataclass(frozen=True, slots=True)
-class KeyCandidate:
-    """One way the phase-1 keys could be, with the origin of each input."""
+def _number(value: int | bytes | None) -> int | None:
+    """An attribute's value as a number (a variable-length value is big-endian, RFC 2408 3.3)."""
+    if isinstance(value, bytes):
+        return int.from_bytes(value, "big") if value else None
+    return value
+
+
+class KeyCandidate(NamedTuple):
+    """One way the phase-1 keys could be, with the origin of each input (a record made once per
+    candidate, hence a tuple: the engine compares candidates by identity)."""
 
     encryption_key: bytes
     skeyid: bytes | None = None
@@ -99,8 +101,7 @@ class KeyCandidate:
         return " + ".join(parts) if parts else "given keys"
 
 
-@dataclass(frozen=True, slots=True)
-class ClearMaterial:
+class ClearMaterial(NamedTuple):
     """What phase 1 carries in clear text and the key schedule needs."""
 
     initiator_cookie: bytes
@@ -119,11 +120,13 @@ def dh_secret_candidates(
     policy: Phase1Policy,
     clear: ClearMaterial,
     private_secrets: DhPrivateSecrets | None = None,
+    given_keys: list[Phase1KeyMaterial] | None = None,
 ) -> tuple[list[tuple[bytes, str, bool]], list[str]]:
     """Candidate g^xy values for an IKE SA: (value, origin, confirmed), plus notes on rejects.
 
     g^xy from private values comes from ``private_secrets`` (the engine's, which indexes them by
-    public value and may have computed ahead); without it, from a new in-line one.
+    public value and may have computed ahead); without it, from a new in-line one. ``given_keys``:
+    ``keyring.phase1_keys_for`` the SA's cookies, when the caller has them already.
     """
     out: list[tuple[bytes, str, bool]] = []
     notes: list[str] = []
@@ -146,7 +149,9 @@ def dh_secret_candidates(
                 notes.append(f"{found.private.origin}: {found.failure}")
             elif found.secret is not None:
                 out.append((found.secret, f"{found.private.origin} ({found.side})", True))
-    for k in keyring.phase1_keys_for(clear.initiator_cookie, clear.responder_cookie):
+    if given_keys is None:
+        given_keys = keyring.phase1_keys_for(clear.initiator_cookie, clear.responder_cookie)
+    for k in given_keys:
         if k.dh_secret is not None:
             out.append((k.dh_secret, k.origin, False))
     return out, notes
@@ -194,35 +199,33 @@ def build_candidates(
     HASH_R verifies before any encrypted message).
     """
     candidates: list[KeyCandidate] = []
-    dh_values, notes = dh_secret_candidates(keyring, policy, clear, private_secrets)
+    cky_i, cky_r, hash_id = clear.initiator_cookie, clear.responder_cookie, policy.hash_algorithm
+    given = keyring.phase1_keys_for(cky_i, cky_r)
+    dh_values, notes = dh_secret_candidates(keyring, policy, clear, private_secrets, given)
     for g_xy, dh_origin, confirmed in dh_values:
         for skeyid, psk_origin in skeyid_candidates(keyring, policy, clear, g_xy):
             if psk_origin_filter is not None and psk_origin != psk_origin_filter:
                 continue
-            keys = keyderiv.derive_phase1_keys(
-                policy.hash_algorithm,
-                skeyid,
-                g_xy,
-                clear.initiator_cookie,
-                clear.responder_cookie,
-                key_length,
+            skeyid_d, skeyid_a, skeyid_e, encryption_key = keyderiv.phase1_key_chain(
+                hash_id, skeyid, g_xy, cky_i, cky_r, key_length
             )
             candidates.append(
                 KeyCandidate(
-                    encryption_key=keys.encryption_key,
-                    skeyid=keys.skeyid,
-                    skeyid_d=keys.skeyid_d,
-                    skeyid_a=keys.skeyid_a,
-                    skeyid_e=keys.skeyid_e,
-                    dh_secret=g_xy,
-                    psk_origin=psk_origin,
-                    dh_origin=dh_origin,
-                    dh_confirmed=confirmed,
+                    encryption_key,
+                    skeyid,
+                    skeyid_d,
+                    skeyid_a,
+                    skeyid_e,
+                    g_xy,
+                    psk_origin,
+                    dh_origin,
+                    None,
+                    confirmed,
                 )
             )
-    for k in keyring.phase1_keys_for(clear.initiator_cookie, clear.responder_cookie):
+    for k in given:
         if k.skeyid_e is not None:
-            enc = keyderiv.expand_encryption_key(policy.hash_algorithm, k.skeyid_e, key_length)
+            enc = keyderiv.expand_encryption_key(hash_id, k.skeyid_e, key_length)
             candidates.append(
                 KeyCandidate(
                     encryption_key=enc,

@@ -8,7 +8,7 @@ padding rules RFC 2409 Appendix B).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ikedecode.ike import ciphers
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
@@ -20,8 +20,7 @@ from ikedecode.ike.v1.payloads import PayloadChain, UnknownPayload, parse_payloa
 MAX_PADDING = 255
 
 
-@dataclass(slots=True)
-class Decryption:
+class Decryption(NamedTuple):
     plaintext: bytes
     chain: PayloadChain
     last_block: bytes  # last ciphertext block: the next IV in this chain (RFC 2409 Appendix B)
@@ -38,10 +37,14 @@ def try_decrypt(
     cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int
 ) -> Decryption | str:
     """Decrypt and check the plaintext; a string says why it is not plausible."""
-    try:
-        block = ciphers.block_size(cipher_id)
-    except UnsupportedAlgorithm as exc:
-        return str(exc)
+    cipher = ciphers.CIPHERS.get(cipher_id) if type(cipher_id) is int else None
+    if cipher is not None:
+        block = cipher.block_size
+    else:
+        try:
+            block = ciphers.block_size(cipher_id)
+        except UnsupportedAlgorithm as exc:
+            return str(exc)
     if not ciphertext:
         return "no encrypted data after the header"
     if len(ciphertext) % block:
@@ -56,11 +59,13 @@ def try_decrypt(
     chain = parse_payloads(first_payload, plaintext, HEADER_LENGTH, padded=True)
     if chain.problems:
         return "decrypted data is not a payload chain: " + chain.problems[0]
-    if not chain.payloads:
+    payloads = chain.payloads
+    if not payloads:
         return "decrypted data holds no payload"
-    if any(isinstance(p, UnknownPayload) and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES for p in chain.payloads):
-        # (15 and 16 are NAT-D/NAT-OA in an SA with draft NAT-T numbers: ike/v1/nat_t_numbers.py)
-        return "decrypted data holds an unknown payload type"
+    for p in payloads:
+        if isinstance(p, UnknownPayload) and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES:
+            # (15 and 16 are NAT-D/NAT-OA in an SA with draft NAT-T numbers: ike/v1/nat_t_numbers.py)
+            return "decrypted data holds an unknown payload type"
     padding = len(chain.trailing)
     if padding > MAX_PADDING + block:
         return f"implausible padding of {padding} bytes"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ikedecode.findings import Finding
 from ikedecode.ike.records import IkeMessage, IkeSa
@@ -11,8 +12,7 @@ from ikedecode.ike.v1.exchanges import Role
 from ikedecode.ike.v1.phase1 import ClearMaterial, KeyCandidate, Phase1Policy
 
 
-@dataclass(frozen=True, slots=True)
-class PendingCandidates:
+class PendingCandidates(NamedTuple):
     """What the key candidates of an SA are built from, fixed when phase 1 gave it all (MM4, AM2)."""
 
     policy: Phase1Policy
