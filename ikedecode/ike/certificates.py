@@ -13,6 +13,7 @@ aid, not an RFC 5280 path validation: no revocation, name constraints or policy 
 from __future__ import annotations
 
 import datetime
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ikedecode.ike.crypto_errors import IkeCryptoError
 from ikedecode.ike.wire_text import escape_controls
@@ -111,7 +113,18 @@ def _is_ca(cert: x509.Certificate) -> bool | None:
 
 
 def parse_certificate(der: bytes) -> CertificateInfo:
-    """A DER X.509 certificate, described; ``CertificateError`` when it cannot be read."""
+    """A DER X.509 certificate, described; ``CertificateError`` when it cannot be read.
+
+    A certificate from the wire may break RFC 5280 in ways ``cryptography`` still reads but warns
+    about to its callers (a serial number that is not positive, 4.1.2.2): the certificate is
+    described as it is, and the warning, meant for programmers, does not reach the user's terminal.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _parse_certificate(der)
+
+
+def _parse_certificate(der: bytes) -> CertificateInfo:
     try:
         cert = x509.load_der_x509_certificate(bytes(der))
         key = cert.public_key()

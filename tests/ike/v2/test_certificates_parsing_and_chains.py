@@ -8,6 +8,7 @@ NAT-T capture (whose issuing CA is not in the capture).
 from __future__ import annotations
 
 import datetime
+import warnings
 
 import pytest
 from cryptography import x509
@@ -89,6 +90,21 @@ def test_cert_payload_bodies_other_than_x509_signature_are_not_parsed_and_junk_i
         parse_certificate(der[:100])
     with pytest.raises(CertificateError):
         load_certificates(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+
+
+def test_a_certificate_with_a_negative_serial_is_described_without_a_warning(pki):
+    # RFC 5280 4.1.2.2 wants a positive serial; cryptography reads a negative one but warns (a
+    # CryptographyDeprecationWarning, which a user of the command would see on stderr). Found by
+    # the fuzz target v2-fragments, which printed the warning on some runs.
+    der = pki("west-rsa").der
+    serial_at = der.index(b"\xa0\x03\x02\x01\x02") + 5  # tbsCertificate: version v3, then serial
+    assert der[serial_at] == 0x02  # INTEGER
+    negative = der[: serial_at + 2] + b"\x80" + der[serial_at + 3 :]  # top bit set: negative
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = parse_certificate(negative)
+    assert info.serial < 0
+    assert info.subject == pki("west-rsa").subject
 
 
 def test_the_nat_t_capture_carries_its_client_and_server_certificates(reference_dir):
