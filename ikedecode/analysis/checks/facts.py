@@ -36,6 +36,9 @@ from ikedecode.ike.v1.payloads import (
     SaPayload,
 )
 
+# module names: reading an enum member costs about 1k instructions on Python 3.11
+QM1, QM2, QM3 = Label.QM1, Label.QM2, Label.QM3
+
 INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
 IP_ADDRESS_IDS = (1, 5)  # ID_IPV4_ADDR, ID_IPV6_ADDR (RFC 2407 4.6.2.1)
@@ -378,7 +381,7 @@ class QuickModeFacts:
 
     @property
     def opener(self) -> IkeMessage:
-        return self._first_by_label.get(Label.QM1) or self.messages[0]
+        return self._first_by_label.get(QM1) or self.messages[0]
 
     @property
     def initiator(self) -> str:
@@ -420,16 +423,16 @@ class QuickModeFacts:
 
     def refusal(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode responder sent after QM1 and before QM2 / the next QM1."""
-        qm1 = self.label(Label.QM1)
-        if qm1 is None or self.label(Label.QM2) is not None:
+        qm1 = self.label(QM1)
+        if qm1 is None or self.label(QM2) is not None:
             return []
         infos = facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
         return facts.error_notifies_in(infos)
 
     def rejection_of_qm2(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode initiator sent after QM2 instead of QM3."""
-        qm2 = self.label(Label.QM2)
-        if qm2 is None or self.label(Label.QM3) is not None:
+        qm2 = self.label(QM2)
+        if qm2 is None or self.label(QM3) is not None:
             return []
         infos = facts.informationals_from(self.initiator, qm2.time, facts.next_quick_mode_after(qm2.time))
         return facts.error_notifies_in(infos)
@@ -437,8 +440,8 @@ class QuickModeFacts:
     def unreadable_answers_to_qm2(self, facts: SaFacts) -> list[IkeMessage]:
         """Encrypted informationals nobody can read that the initiator sent right after QM2 instead of
         QM3 (within REFUSAL_WINDOW, before QM2 came again): taken for its refusal of QM2."""
-        qm2 = self.label(Label.QM2)
-        if qm2 is None or self.label(Label.QM3) is not None or self.label(Label.QM1) is None:
+        qm2 = self.label(QM2)
+        if qm2 is None or self.label(QM3) is not None or self.label(QM1) is None:
             return []
         copies = facts.all_copies(qm2)
         until = min(
@@ -451,8 +454,8 @@ class QuickModeFacts:
 
     def informational_answers(self, facts: SaFacts) -> list[IkeMessage]:
         """Informationals from the responder after QM1 while no QM2 came (readable or not)."""
-        qm1 = self.label(Label.QM1)
-        if qm1 is None or self.label(Label.QM2) is not None:
+        qm1 = self.label(QM1)
+        if qm1 is None or self.label(QM2) is not None:
             return []
         return facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
 
