@@ -36,9 +36,7 @@ from ikedecode.ike.v1.payloads import (
     SaPayload,
 )
 
-# module names: reading an enum member costs about 1k instructions on Python 3.11
-QM1, QM2, QM3 = Label.QM1, Label.QM2, Label.QM3
-
+QM1, QM2, QM3 = Label.QM1, Label.QM2, Label.QM3  # module names: an enum member read is ~1k instructions
 INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
 IP_ADDRESS_IDS = (1, 5)  # ID_IPV4_ADDR, ID_IPV6_ADDR (RFC 2407 4.6.2.1)
@@ -174,18 +172,19 @@ class SaFacts:
             hashes: list[bytes] | None = None
             address_id: str | None = None
             for p in msg.payloads:
-                if isinstance(p, NotifyPayload):
+                kind = type(p)  # no payload class has subclasses: identity tests, not isinstance
+                if kind is NotifyPayload:
                     notifications.append(Notification(msg, p))
-                elif isinstance(p, DeletePayload):
+                elif kind is DeletePayload:
                     deletes.append((msg, p))
                 elif not in_phase1:
                     continue
-                elif isinstance(p, NatDPayload):
+                elif kind is NatDPayload:
                     if hashes is None:
                         hashes = []
                         facts.natd.append((msg, hashes))
                     hashes.append(p.data)
-                elif address_id is None and isinstance(p, IdPayload) and p.id_type in IP_ADDRESS_IDS:
+                elif address_id is None and kind is IdPayload and p.id_type in IP_ADDRESS_IDS:
                     address_id = p.text
                     facts.address_ids.append((msg, address_id))
         return facts
@@ -336,13 +335,14 @@ def _read_carried(msg: IkeMessage) -> _Carried:
     ke: KePayload | None = None
     ids: list[IdPayload] = []
     for p in msg.payloads:
-        if isinstance(p, SaPayload):
+        kind = type(p)  # no subclasses: an identity test, not isinstance
+        if kind is SaPayload:
             if sa is None:
                 sa = p
-        elif isinstance(p, KePayload):
+        elif kind is KePayload:
             if ke is None:
                 ke = p
-        elif isinstance(p, IdPayload):
+        elif kind is IdPayload:
             ids.append(p)
     return _Carried(sa, ke, ids, bool(msg.payloads))
 
