@@ -124,7 +124,7 @@ class SaFacts:
     def __init__(self, sa: IkeSa) -> None:
         self.sa = sa
         self.originals: list[IkeMessage] = []  # first copies, capture order
-        self.copies: dict[int, list[IkeMessage]] = {}  # original frame -> all copies
+        self.copies: dict[int, list[IkeMessage]] = {}  # original frame -> all copies; {}: none came again
         self.retransmitted = False  # whether any message of the SA came more than once
         self.phase1: list[IkeMessage] = []
         self.informationals: list[IkeMessage] = []
@@ -150,11 +150,9 @@ class SaFacts:
         notifications, deletes = facts.notifications, facts.deletes
         for msg in sa.messages:
             if msg.retransmission_of is not None:
-                copies.setdefault(msg.retransmission_of, []).append(msg)
-                facts.retransmitted = True
+                facts.retransmitted = True  # ``copies`` is filled after the loop, for such an SA only
                 continue
             originals.append(msg)
-            copies[msg.frame] = [msg]
             if msg.label not in first:
                 first[msg.label] = msg
             exchange = msg.exchange
@@ -187,6 +185,12 @@ class SaFacts:
                 elif address_id is None and kind is IdPayload and p.id_type in IP_ADDRESS_IDS:
                     address_id = p.text
                     facts.address_ids.append((msg, address_id))
+        if facts.retransmitted:  # without one, every message is its only copy (``all_copies``' default)
+            for msg in sa.messages:
+                if msg.retransmission_of is not None:
+                    copies.setdefault(msg.retransmission_of, []).append(msg)
+                else:
+                    copies[msg.frame] = [msg]
         return facts
 
     @property
