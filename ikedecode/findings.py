@@ -700,6 +700,11 @@ def finding(
     ``severity`` lowers the catalogue's, only to the one the entry names (``lowered_to``).
     """
     kind = CATALOG[code]
-    if severity is not None and severity is not kind.severity and severity is not kind.lowered_to:
+    if severity is None:
+        severity = kind.severity
+    elif severity is not kind.severity and severity is not kind.lowered_to:
         raise ValueError(f"{code} is {kind.severity.value}: no check reports it as {severity.value}")
-    return Finding(severity or kind.severity, code, message, evidence=evidence, hint=kind.hint_for(evidence))
+    # positional, and hint_for only for a code with per-case hints: this runs for every finding
+    return Finding(
+        severity, code, message, evidence, kind.hint_for(evidence) if kind.case_field else kind.hint
+    )

@@ -52,15 +52,16 @@ def _blank(message: str) -> str:
     or the end of the text, non-word characters both), and the words of a capture's findings repeat
     ("quick", "mode", the peers' addresses): each distinct word is blanked once, not every message."""
     blanked = _BLANKED
-    out = []
-    for word in message.split(" "):
-        found = blanked.get(word)
-        if found is None:
-            if len(blanked) >= _BLANKED_MAX:
-                blanked.clear()
-            found = blanked[word] = _VARYING.sub("#", word)
-        out.append(found)
-    return " ".join(out)
+    words = message.split(" ")
+    out = list(map(blanked.get, words))  # the words seen before, looked up in C
+    if None in out:
+        for at, found in enumerate(out):
+            if found is None:
+                if len(blanked) >= _BLANKED_MAX:
+                    blanked.clear()
+                word = words[at]
+                out[at] = blanked[word] = _VARYING.sub("#", word)
+    return " ".join(out)  # type: ignore[arg-type]  # no None is left
 
 
 def aggregate(findings: list[Finding]) -> list[Finding]:
@@ -75,7 +76,7 @@ def aggregate(findings: list[Finding]) -> list[Finding]:
         if not isinstance(ike_sa, str):
             order.append(f)
             continue
-        key = (f.code, f.severity.value, _blank(f.message))
+        key = (f.code, f.severity, _blank(f.message))  # a Severity is its str value (StrEnum): no .value read
         sas = sas_in_group.get(key)
         if sas is None:
             order.append(key)

@@ -61,19 +61,20 @@ def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
         raise ValueError(f"protocol {child.protocol_id} carries no ESP/AH traffic (IPCOMP is not decoded)")
     encryption_key, integrity_key = transform.split_keymat(child.keymat.prefix(transform.keymat_length))
     encapsulation = _int(child.attributes.get(ENCAPSULATION_MODE))
-    return IpsecSa(
+    return IpsecSa.derived(
         protocol,  # type: ignore[arg-type]
         int.from_bytes(child.spi, "big"),
         child.src,
         child.dst,
-        encryption=transform.encryption,
-        encryption_key=encryption_key,
-        integrity=transform.integrity,
-        integrity_key=integrity_key,
-        mode=ENCAPSULATION_TO_MODE.get(encapsulation) if encapsulation is not None else None,
-        origin=child.origin,
-        ike_cookies=child.ike_cookies,
-        message_id=child.message_id,
+        transform.encryption,
+        encryption_key,
+        transform.integrity,
+        integrity_key,
+        ENCAPSULATION_TO_MODE.get(encapsulation) if encapsulation is not None else None,
+        False,
+        child.origin,
+        child.ike_cookies,
+        child.message_id,
     )
 
 
@@ -89,18 +90,18 @@ def ipsec_sa_from_ikev2_child(child: Ikev2ChildSaKeys) -> IpsecSa:
         protocol = "ah"
     else:
         raise ValueError(f"protocol {child.protocol_id} carries no ESP/AH traffic")
-    return IpsecSa(
+    return IpsecSa.derived(
         protocol,  # type: ignore[arg-type]
         int.from_bytes(child.spi, "big"),
         child.src,
         child.dst,
-        encryption=transform.encryption,
-        encryption_key=child.encryption_key[: transform.encryption_key_length],
-        integrity=transform.integrity,
-        integrity_key=child.integrity_key[: transform.integrity_key_length],
-        mode=child.mode,  # type: ignore[arg-type]
-        esn=child.esn,
-        origin=child.origin,
-        ike_cookies=child.ike_cookies,
-        message_id=child.message_id,
+        transform.encryption,
+        child.encryption_key[: transform.encryption_key_length],
+        transform.integrity,
+        child.integrity_key[: transform.integrity_key_length],
+        child.mode,  # type: ignore[arg-type]
+        child.esn,
+        child.origin,
+        child.ike_cookies,
+        child.message_id,
     )

@@ -135,6 +135,21 @@ def _canonical_address(address: str) -> str:
         raise InvalidSa(f"{address!r} is not an IP address") from None
 
 
+def _check_scalars(protocol: str, spi: int | None, initial_seq_hi: int, mode: str | None) -> None:
+    if protocol not in ("esp", "ah"):
+        raise InvalidSa(f"protocol must be 'esp' or 'ah', not {protocol!r}")
+    if spi is not None and not 0 <= spi <= 0xFFFFFFFF:
+        raise InvalidSa(f"SPI {spi} does not fit 32 bits")
+    if not 0 <= initial_seq_hi <= 0xFFFFFFFF:
+        raise InvalidSa(f"ESN high bits {initial_seq_hi} do not fit 32 bits")
+    if mode not in (None, "tunnel", "transport"):
+        raise InvalidSa(f"mode must be 'tunnel', 'transport' or None, not {mode!r}")
+
+
+_new_object = object.__new__
+_put = object.__setattr__  # a frozen record's fields are written once, when it is made
+
+
 @functools.lru_cache(maxsize=256)
 def _settled(
     protocol: str, encryption: str, integrity: str, encryption_key_size: int, integrity_key_size: int
@@ -195,14 +210,7 @@ class IpsecSa:
     state: SaState = field(default_factory=SaState, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.protocol not in ("esp", "ah"):
-            raise InvalidSa(f"protocol must be 'esp' or 'ah', not {self.protocol!r}")
-        if self.spi is not None and not 0 <= self.spi <= 0xFFFFFFFF:
-            raise InvalidSa(f"SPI {self.spi} does not fit 32 bits")
-        if not 0 <= self.initial_seq_hi <= 0xFFFFFFFF:
-            raise InvalidSa(f"ESN high bits {self.initial_seq_hi} do not fit 32 bits")
-        if self.mode not in (None, "tunnel", "transport"):
-            raise InvalidSa(f"mode must be 'tunnel', 'transport' or None, not {self.mode!r}")
+        _check_scalars(self.protocol, self.spi, self.initial_seq_hi, self.mode)
         normalise = object.__setattr__  # frozen: the configuration is settled here, once
         normalise(self, "src", _normalise_address(self.src))
         normalise(self, "dst", _normalise_address(self.dst))
@@ -216,6 +224,53 @@ class IpsecSa:
         normalise(self, "integrity_algorithm", integ)
         normalise(self, "encryption_key", b"" if enc.mode == "null" else encryption_key)
         normalise(self, "integrity_key", integrity_key if integ.checks else b"")
+
+    @classmethod
+    def derived(
+        cls,
+        protocol: Protocol,
+        spi: int,
+        src: str | None,
+        dst: str | None,
+        encryption: str,
+        encryption_key: bytes,
+        integrity: str,
+        integrity_key: bytes,
+        mode: Mode | None,
+        esn: bool,
+        origin: str,
+        ike_cookies: str | None,
+        message_id: int | None,
+    ) -> IpsecSa:
+        """``IpsecSa(protocol, spi, src, dst, encryption=..., ..., message_id=...)`` with
+        ``initial_seq_hi`` 0: the same checks in the same order, the same errors, the same record,
+        for the two SAs of every IKE quick mode / Child SA (``analysis/keying.py``). The generated
+        frozen ``__init__`` and ``__post_init__`` write 23 attributes through ``object.__setattr__``
+        and read each field back; this writes each of the 17 once (about half the instructions)."""
+        _check_scalars(protocol, spi, 0, mode)
+        src, dst = _normalise_address(src), _normalise_address(dst)
+        encryption_key, integrity_key = bytes(encryption_key), bytes(integrity_key)
+        enc, integ = _settled(protocol, encryption, integrity, len(encryption_key), len(integrity_key))
+        sa = _new_object(cls)
+        put = _put
+        put(sa, "protocol", protocol)
+        put(sa, "spi", spi)
+        put(sa, "src", src)
+        put(sa, "dst", dst)
+        put(sa, "encryption", enc.name)
+        put(sa, "encryption_key", b"" if enc.mode == "null" else encryption_key)
+        put(sa, "integrity", integ.name)
+        put(sa, "integrity_key", integrity_key if integ.checks else b"")
+        put(sa, "mode", mode)
+        put(sa, "esn", esn)
+        put(sa, "origin", origin)
+        put(sa, "initial_seq_hi", 0)
+        put(sa, "ike_cookies", ike_cookies)
+        put(sa, "message_id", message_id)
+        put(sa, "encryption_algorithm", enc)
+        put(sa, "integrity_algorithm", integ)
+        put(sa, "state", SaState())
+        return sa
 
     @property
     def counters(self) -> SaCounters:

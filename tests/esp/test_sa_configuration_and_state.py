@@ -76,3 +76,83 @@ def test_a_quick_mode_rederiving_key_file_keys_names_itself_and_keeps_the_counts
     for datagram in packets[2:]:
         assert processor.process(datagram).sa is kept
     assert kept.counters.packets == kept.counters.verified == 4
+
+
+_DERIVED_CASES = [
+    (
+        "esp",
+        0x3000,
+        "198.51.100.1",
+        "198.51.100.2",
+        "aes-cbc",
+        b"k" * 16,
+        "hmac-sha1-96",
+        b"a" * 20,
+        "tunnel",
+        False,
+    ),
+    ("esp", 7, "2001:db8::0001", None, "AES-GCM-16", b"g" * 20, "null", b"x" * 20, None, True),
+    ("ah", 0xFFFFFFFF, "", "*", "null", b"e" * 8, "hmac-sha2-256-128", b"i" * 32, "transport", False),
+    ("esp", 9, "192.0.2.1", "192.0.2.2", "null", b"dropped", "hmac-md5-96", b"m" * 16, None, False),
+]
+
+
+@pytest.mark.parametrize("case", _DERIVED_CASES)
+def test_an_sa_derived_by_ike_is_the_record_the_constructor_makes(case: tuple) -> None:
+    protocol, spi, src, dst, encryption, encryption_key, integrity, integrity_key, mode, esn = case
+    made = IpsecSa(
+        protocol,
+        spi,
+        src,
+        dst,
+        encryption=encryption,
+        encryption_key=encryption_key,
+        integrity=integrity,
+        integrity_key=integrity_key,
+        mode=mode,
+        esn=esn,
+        origin="quick mode 0x1",
+        ike_cookies="0102/0304",
+        message_id=1,
+    )
+    derived = IpsecSa.derived(*case, "quick mode 0x1", "0102/0304", 1)
+    names = [field.name for field in dataclasses.fields(IpsecSa) if field.name != "state"]
+    assert [getattr(derived, name) for name in names] == [getattr(made, name) for name in names]
+    assert type(derived) is IpsecSa and derived.state is not made.state
+    assert (derived.counters.packets, derived.state.crypto) == (0, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        derived.spi = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({0: "ipcomp"}, "protocol must be"),
+        ({1: 1 << 32}, "does not fit 32 bits"),
+        ({8: "sideways"}, "mode must be"),
+        ({2: "not-an-address"}, "is not an IP address"),
+        ({5: b"short"}, "needs a"),
+        ({4: "rot13"}, "rot13"),
+    ],
+)
+def test_an_sa_derived_by_ike_is_refused_as_the_constructor_refuses(change: dict, error: str) -> None:
+    case = list(_DERIVED_CASES[0])
+    for at, value in change.items():
+        case[at] = value
+    protocol, spi, src, dst, encryption, encryption_key, integrity, integrity_key, mode, esn = case
+    with pytest.raises(ValueError, match=error) as made:
+        IpsecSa(
+            protocol,
+            spi,
+            src,
+            dst,
+            encryption=encryption,
+            encryption_key=encryption_key,
+            integrity=integrity,
+            integrity_key=integrity_key,
+            mode=mode,
+            esn=esn,
+        )
+    with pytest.raises(ValueError, match=error) as derived:
+        IpsecSa.derived(*case, "", None, None)
+    assert (type(derived.value), str(derived.value)) == (type(made.value), str(made.value))

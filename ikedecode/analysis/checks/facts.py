@@ -36,6 +36,7 @@ from ikedecode.ike.v1.payloads import (
     SaPayload,
 )
 
+QM1, QM2, QM3 = Label.QM1, Label.QM2, Label.QM3  # module names: an enum member read is ~1k instructions
 INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
 PHASE1_EXCHANGES = ("main", "aggressive")
 IP_ADDRESS_IDS = (1, 5)  # ID_IPV4_ADDR, ID_IPV6_ADDR (RFC 2407 4.6.2.1)
@@ -123,7 +124,7 @@ class SaFacts:
     def __init__(self, sa: IkeSa) -> None:
         self.sa = sa
         self.originals: list[IkeMessage] = []  # first copies, capture order
-        self.copies: dict[int, list[IkeMessage]] = {}  # original frame -> all copies
+        self.copies: dict[int, list[IkeMessage]] = {}  # original frame -> all copies; {}: none came again
         self.retransmitted = False  # whether any message of the SA came more than once
         self.phase1: list[IkeMessage] = []
         self.informationals: list[IkeMessage] = []
@@ -149,11 +150,9 @@ class SaFacts:
         notifications, deletes = facts.notifications, facts.deletes
         for msg in sa.messages:
             if msg.retransmission_of is not None:
-                copies.setdefault(msg.retransmission_of, []).append(msg)
-                facts.retransmitted = True
+                facts.retransmitted = True  # ``copies`` is filled after the loop, for such an SA only
                 continue
             originals.append(msg)
-            copies[msg.frame] = [msg]
             if msg.label not in first:
                 first[msg.label] = msg
             exchange = msg.exchange
@@ -171,20 +170,27 @@ class SaFacts:
             hashes: list[bytes] | None = None
             address_id: str | None = None
             for p in msg.payloads:
-                if isinstance(p, NotifyPayload):
+                kind = type(p)  # no payload class has subclasses: identity tests, not isinstance
+                if kind is NotifyPayload:
                     notifications.append(Notification(msg, p))
-                elif isinstance(p, DeletePayload):
+                elif kind is DeletePayload:
                     deletes.append((msg, p))
                 elif not in_phase1:
                     continue
-                elif isinstance(p, NatDPayload):
+                elif kind is NatDPayload:
                     if hashes is None:
                         hashes = []
                         facts.natd.append((msg, hashes))
                     hashes.append(p.data)
-                elif address_id is None and isinstance(p, IdPayload) and p.id_type in IP_ADDRESS_IDS:
+                elif address_id is None and kind is IdPayload and p.id_type in IP_ADDRESS_IDS:
                     address_id = p.text
                     facts.address_ids.append((msg, address_id))
+        if facts.retransmitted:  # without one, every message is its only copy (``all_copies``' default)
+            for msg in sa.messages:
+                if msg.retransmission_of is not None:
+                    copies.setdefault(msg.retransmission_of, []).append(msg)
+                else:
+                    copies[msg.frame] = [msg]
         return facts
 
     @property
@@ -333,13 +339,14 @@ def _read_carried(msg: IkeMessage) -> _Carried:
     ke: KePayload | None = None
     ids: list[IdPayload] = []
     for p in msg.payloads:
-        if isinstance(p, SaPayload):
+        kind = type(p)  # no subclasses: an identity test, not isinstance
+        if kind is SaPayload:
             if sa is None:
                 sa = p
-        elif isinstance(p, KePayload):
+        elif kind is KePayload:
             if ke is None:
                 ke = p
-        elif isinstance(p, IdPayload):
+        elif kind is IdPayload:
             ids.append(p)
     return _Carried(sa, ke, ids, bool(msg.payloads))
 
@@ -378,7 +385,7 @@ class QuickModeFacts:
 
     @property
     def opener(self) -> IkeMessage:
-        return self._first_by_label.get(Label.QM1) or self.messages[0]
+        return self._first_by_label.get(QM1) or self.messages[0]
 
     @property
     def initiator(self) -> str:
@@ -420,16 +427,16 @@ class QuickModeFacts:
 
     def refusal(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode responder sent after QM1 and before QM2 / the next QM1."""
-        qm1 = self.label(Label.QM1)
-        if qm1 is None or self.label(Label.QM2) is not None:
+        qm1 = self.label(QM1)
+        if qm1 is None or self.label(QM2) is not None:
             return []
         infos = facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
         return facts.error_notifies_in(infos)
 
     def rejection_of_qm2(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode initiator sent after QM2 instead of QM3."""
-        qm2 = self.label(Label.QM2)
-        if qm2 is None or self.label(Label.QM3) is not None:
+        qm2 = self.label(QM2)
+        if qm2 is None or self.label(QM3) is not None:
             return []
         infos = facts.informationals_from(self.initiator, qm2.time, facts.next_quick_mode_after(qm2.time))
         return facts.error_notifies_in(infos)
@@ -437,8 +444,8 @@ class QuickModeFacts:
     def unreadable_answers_to_qm2(self, facts: SaFacts) -> list[IkeMessage]:
         """Encrypted informationals nobody can read that the initiator sent right after QM2 instead of
         QM3 (within REFUSAL_WINDOW, before QM2 came again): taken for its refusal of QM2."""
-        qm2 = self.label(Label.QM2)
-        if qm2 is None or self.label(Label.QM3) is not None or self.label(Label.QM1) is None:
+        qm2 = self.label(QM2)
+        if qm2 is None or self.label(QM3) is not None or self.label(QM1) is None:
             return []
         copies = facts.all_copies(qm2)
         until = min(
@@ -451,8 +458,8 @@ class QuickModeFacts:
 
     def informational_answers(self, facts: SaFacts) -> list[IkeMessage]:
         """Informationals from the responder after QM1 while no QM2 came (readable or not)."""
-        qm1 = self.label(Label.QM1)
-        if qm1 is None or self.label(Label.QM2) is not None:
+        qm1 = self.label(QM1)
+        if qm1 is None or self.label(QM2) is not None:
             return []
         return facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
 

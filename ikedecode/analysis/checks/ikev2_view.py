@@ -47,7 +47,7 @@ class Ikev2View:
             if msg.retransmission_of is not None:
                 self.retransmitted = True
                 for p in msg.payloads:
-                    if isinstance(p, Ikev2NotifyPayload):
+                    if type(p) is Ikev2NotifyPayload:  # no payload class has subclasses: not isinstance
                         notify_types.add(p.notify_type)
                 continue
             response = msg.response
@@ -61,13 +61,14 @@ class Ikev2View:
             if exchange_type in CHILD_EXCHANGES:
                 selectors = self.selectors[id(msg)] = [None, None]
             for p in msg.payloads:
-                if isinstance(p, Ikev2NotifyPayload):
+                kind = type(p)
+                if kind is Ikev2NotifyPayload:
                     notify_types.add(p.notify_type)
                     if p.is_error:
                         errors.append((msg, p))
-                elif response and isinstance(p, Ikev2SaPayload):
+                elif response and kind is Ikev2SaPayload:
                     accepted.append((msg, p))
-                elif selectors is not None and isinstance(p, Ikev2TsPayload) and p.type in TS_TYPES:
+                elif selectors is not None and kind is Ikev2TsPayload and p.type in TS_TYPES:
                     i = 0 if p.type == reg.PT_TSI else 1
                     if selectors[i] is None:
                         selectors[i] = p

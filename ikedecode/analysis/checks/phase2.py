@@ -34,6 +34,10 @@ from ikedecode.ike.registries import (
 from ikedecode.ike.v1.attributes import lifetime_text
 from ikedecode.ike.v1.exchanges import Label
 
+# module names: reading an enum member costs about 1k instructions on Python 3.11
+QM1, QM2, QM3 = Label.QM1, Label.QM2, Label.QM3
+CLEAR, DECRYPTED, VERIFIED = Protection.CLEAR, Protection.DECRYPTED, Protection.VERIFIED
+
 
 def _proposals(qm: QuickModeFacts, label: str) -> list[str]:
     sa = qm.sa_payload(label)
@@ -57,11 +61,11 @@ def _groups(qm: QuickModeFacts, label: str) -> set[int]:
 
 def _other_side(facts: SaFacts, qm: QuickModeFacts) -> list[QuickModeFacts]:
     """Quick modes the refusing responder opened itself: its own proposals and proxy IDs."""
-    return [q for q in facts.quick_modes_by_initiator.get(qm.responder, []) if q.label(Label.QM1) is not None]
+    return [q for q in facts.quick_modes_by_initiator.get(qm.responder, []) if q.label(QM1) is not None]
 
 
 def _base_evidence(facts: SaFacts, qm: QuickModeFacts, refusal: list[Notification]) -> dict[str, Any]:
-    qm1 = qm.label(Label.QM1)
+    qm1 = qm.label(QM1)
     out: dict[str, Any] = {
         "ike_sa": facts.cookies,
         "quick_mode": qm.message_id,
@@ -69,11 +73,11 @@ def _base_evidence(facts: SaFacts, qm: QuickModeFacts, refusal: list[Notificatio
         "responder": qm.responder,
         "qm1": [evidence_of(m) for m in facts.all_copies(qm1)] if qm1 else [],
         "refusal": [n.evidence for n in refusal],
-        "offered": _proposals(qm, Label.QM1),
+        "offered": _proposals(qm, QM1),
     }
     others = _other_side(facts, qm)
     if others:
-        out["responder_offered"] = _proposals(others[0], Label.QM1)
+        out["responder_offered"] = _proposals(others[0], QM1)
     return out
 
 
@@ -91,9 +95,9 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
         ctx.explain(*notes)
         evidence = _base_evidence(facts, qm, notes)
         offered = "; ".join(evidence["offered"]) or "not readable"
-        if qm.has_ke(Label.QM1):
-            groups = ", ".join(f"group {g}" for g in sorted(_groups(qm, Label.QM1))) or "a KE payload"
-            evidence["pfs"] = {"initiator": qm.ke_length(Label.QM1), "groups": sorted(_groups(qm, Label.QM1))}
+        if qm.has_ke(QM1):
+            groups = ", ".join(f"group {g}" for g in sorted(_groups(qm, QM1))) or "a KE payload"
+            evidence["pfs"] = {"initiator": qm.ke_length(QM1), "groups": sorted(_groups(qm, QM1))}
             out.append(
                 finding(
                     "pfs-mismatch",
@@ -121,11 +125,11 @@ def _refused(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
 
 def _proxy_refusal(facts: SaFacts, qm: QuickModeFacts, notes: list[Notification]) -> Finding:
     evidence = _base_evidence(facts, qm, notes)
-    mine = qm.proxy_ids(Label.QM1)
+    mine = qm.proxy_ids(QM1)
     evidence["initiator_proxy_ids"] = mine
     theirs = None
     for other in _other_side(facts, qm):
-        theirs = other.proxy_ids(Label.QM1)
+        theirs = other.proxy_ids(QM1)
         if theirs:
             break
     evidence["responder_proxy_ids"] = theirs
@@ -152,9 +156,9 @@ def _unreadable_refusal(facts: SaFacts, qm: QuickModeFacts) -> Finding | None:
     answers = qm.informational_answers(facts)
     if not answers or qm.refusal(facts):
         return None
-    if any(m.protection in (Protection.VERIFIED, Protection.DECRYPTED, Protection.CLEAR) for m in answers):
+    if any(m.protection in (VERIFIED, DECRYPTED, CLEAR) for m in answers):
         return None  # readable, but not an error notify: error-notify or nothing
-    qm1 = qm.label(Label.QM1)
+    qm1 = qm.label(QM1)
     assert qm1 is not None
     return finding(
         "qm-refused",
@@ -172,23 +176,23 @@ def _unreadable_refusal(facts: SaFacts, qm: QuickModeFacts) -> Finding | None:
 
 def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     """QM2 against QM1: PFS on one side only, another group, other proxy IDs, other lifetimes."""
-    if qm.label(Label.QM2) is None:
+    if qm.label(QM2) is None:
         return []
     out: list[Finding] = []
     base = _accepted_base(facts, qm)
-    ke1, ke2 = qm.has_ke(Label.QM1), qm.has_ke(Label.QM2)
+    ke1, ke2 = qm.has_ke(QM1), qm.has_ke(QM2)
     if ke1 is not None and ke2 is not None and ke1 != ke2:
         has, lacks = (qm.initiator, qm.responder) if ke1 else (qm.responder, qm.initiator)
         out.append(
             finding(
                 "pfs-mismatch",
                 f"quick mode {qm.message_id}: {has} sent a KE payload (PFS) and {lacks} did not",
-                {**base, "pfs": {"initiator": qm.ke_length(Label.QM1), "responder": qm.ke_length(Label.QM2)}},
+                {**base, "pfs": {"initiator": qm.ke_length(QM1), "responder": qm.ke_length(QM2)}},
             )
         )
     elif ke1 and ke2:
-        g1, g2 = _groups(qm, Label.QM1), _groups(qm, Label.QM2)
-        l1, l2 = qm.ke_length(Label.QM1), qm.ke_length(Label.QM2)
+        g1, g2 = _groups(qm, QM1), _groups(qm, QM2)
+        l1, l2 = qm.ke_length(QM1), qm.ke_length(QM2)
         if (g2 and g1 and not g2 <= g1) or (l1 and l2 and l1 != l2):
             out.append(
                 finding(
@@ -206,7 +210,7 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     },
                 )
             )
-    ids1, ids2 = qm.proxy_ids(Label.QM1), qm.proxy_ids(Label.QM2)
+    ids1, ids2 = qm.proxy_ids(QM1), qm.proxy_ids(QM2)
     if ids1 and ids2 and ids1 != ids2:
         out.append(
             finding(
@@ -226,7 +230,7 @@ def _accepted_base(facts: SaFacts, qm: QuickModeFacts) -> dict[str, Any]:
 
 
 def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list[Finding]:
-    offered_sa, accepted_sa = qm.sa_payload(Label.QM1), qm.sa_payload(Label.QM2)
+    offered_sa, accepted_sa = qm.sa_payload(QM1), qm.sa_payload(QM2)
     offered = (
         [lifetimes(t, SA_LIFE_TYPE, SA_LIFE_DURATION) for p in offered_sa.proposals for t in p.transforms]
         if offered_sa
@@ -277,22 +281,22 @@ def _qm2_rejected(ctx: Context, facts: SaFacts, qm: QuickModeFacts) -> list[Find
         return _qm2_rejected_unreadable(facts, qm)
     ctx.explain(*notes)
     names = ", ".join(sorted({n.payload.notify_name for n in notes}))
-    accepted = "; ".join(_proposals(qm, Label.QM2)) or "not readable"
+    accepted = "; ".join(_proposals(qm, QM2)) or "not readable"
     return [
         finding(
             "qm2-rejected",
             f"quick mode {qm.message_id}: {qm.initiator} answered QM2 with {names} "
             f"({frames_text([n.msg for n in notes])}) instead of QM3: it cannot use what {qm.responder} "
             f"accepted ({accepted})",
-            {**_base_evidence(facts, qm, notes), "accepted": _proposals(qm, Label.QM2)},
+            {**_base_evidence(facts, qm, notes), "accepted": _proposals(qm, QM2)},
         )
     ]
 
 
 def _qm2_rejected_unreadable(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     """Without keys: the initiator answered QM2 with an encrypted informational instead of QM3."""
-    qm2 = qm.label(Label.QM2)
-    if qm2 is None or qm.label(Label.QM3) is not None or qm.label(Label.QM1) is None:
+    qm2 = qm.label(QM2)
+    if qm2 is None or qm.label(QM3) is not None or qm.label(QM1) is None:
         return []
     unreadable = qm.unreadable_answers_to_qm2(facts)
     if not unreadable:

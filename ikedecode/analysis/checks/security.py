@@ -13,6 +13,7 @@ from typing import Any
 from ikedecode.analysis.checks.facts import MAX_LISTED, Context, SaFacts, attribute_values, evidence_of
 from ikedecode.analysis.checks.transform_facts import of_attributes
 from ikedecode.findings import Finding, finding
+from ikedecode.ike.records import ProposalRecord
 from ikedecode.ike.registries import (
     AUTHENTICATION_ALGORITHM,
     ENCRYPTION_ALGORITHM,
@@ -24,6 +25,9 @@ from ikedecode.ike.registries import (
 )
 from ikedecode.ike.v1.exchanges import Label
 from ikedecode.ike.v1.payloads import HashPayload, Transform
+
+# module names: reading an enum member costs about 1k instructions on Python 3.11
+AM2, QM1, QM2 = Label.AM2, Label.QM1, Label.QM2
 
 LISTED_QUICK_MODES = 6  # named in the sentence; the evidence has more
 # (attribute, value) -> why it is weak
@@ -46,7 +50,7 @@ WEAK_ESP_ATTRIBUTES = {
 def _aggressive(facts: SaFacts) -> list[Finding]:
     if facts.sa.exchange != "aggressive" or facts.preshared is not True:
         return []
-    am2 = facts.first(Label.AM2)
+    am2 = facts.first(AM2)
     if am2 is None:
         return []
     hashes = [p for p in am2.payloads if isinstance(p, HashPayload)]
@@ -89,6 +93,13 @@ def _add(items: list[dict[str, str]], where: str, what: str, source: str) -> Non
         items.append({"where": where, "what": what, "source": source})
 
 
+def _weak_phase1(t: Transform) -> tuple[str, ...]:
+    """Why a phase-1 transform is weak, in ``WEAK_PHASE1``'s order (its values as the report shows
+    them: ``attribute_values``); once per distinct list of attribute records (``of_attributes``)."""
+    values = attribute_values(t)
+    return tuple(why for (attr, value), why in WEAK_PHASE1.items() if values.get(attr) == value)
+
+
 def _weak_esp(t: Transform, protocol_id: int, transform_id: int) -> tuple[str, ...]:
     """Why a transform of a proposal of ``protocol_id`` is weak, in the order the finding lists it:
     the transform, then its attributes."""
@@ -103,17 +114,18 @@ def _weak_esp(t: Transform, protocol_id: int, transform_id: int) -> tuple[str, .
 
 def _weak(facts: SaFacts) -> list[Finding]:
     items: list[dict[str, str]] = []
+    phase1: list[ProposalRecord | None]
     if facts.chosen:
-        phase1, source = [facts.chosen], "chosen"
+        phase1, source = [facts.sa.chosen], "chosen"
     else:
-        phase1, source = [attribute_values(t) for t in facts.sa.offered], "offered"
-    for values in phase1:
-        for (attr, value), why in WEAK_PHASE1.items():
-            if values.get(attr) == value:
+        phase1, source = list(facts.sa.offered), "offered"
+    for transform in phase1:
+        if isinstance(transform, Transform):
+            for why in of_attributes(transform, ("weak phase 1",), _weak_phase1):
                 _add(items, "phase 1", why, source)
     for qm in facts.quick_modes:
-        accepted = qm.sa_payload(Label.QM2)
-        sa = accepted or qm.sa_payload(Label.QM1)
+        accepted = qm.sa_payload(QM2)
+        sa = accepted or qm.sa_payload(QM1)
         if sa is None:
             continue
         where, source = f"quick mode {qm.message_id}", "accepted" if accepted else "offered"
@@ -130,11 +142,7 @@ def _weak(facts: SaFacts) -> list[Finding]:
 
 
 def _no_pfs(facts: SaFacts) -> list[Finding]:
-    without = [
-        q.message_id
-        for q in facts.quick_modes
-        if q.label(Label.QM2) is not None and q.has_ke(Label.QM2) is False
-    ]
+    without = [q.message_id for q in facts.quick_modes if q.label(QM2) is not None and q.has_ke(QM2) is False]
     if not without:
         return []
     named = ", ".join(without[:LISTED_QUICK_MODES]) + (
