@@ -23,10 +23,11 @@ def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: 
     """Fold the decoded payloads of QM1/QM2/QM3 into the exchange's summary."""
     side = INITIATOR if label == QM1 or label == QM3 else RESPONDER
     ids: list[IdPayload] = []
-    for p in payloads:
-        if isinstance(p, IdPayload):
+    for p in payloads:  # (by exact type: no payload record has subclasses; one call a payload)
+        kind = type(p)
+        if kind is IdPayload:
             ids.append(p)
-        elif isinstance(p, SaPayload):
+        elif kind is SaPayload:
             proposals = p.proposals
             key = "proposals" if label == QM1 else "accepted"
             summary[key] = [prop.to_dict() for prop in proposals]
@@ -36,9 +37,9 @@ def summarize_quick_mode_message(summary: dict[str, Any], label: str, payloads: 
             for prop in proposals:
                 if prop.spi:
                     spis.setdefault(side, []).append(prop.spi.hex())
-        elif isinstance(p, KePayload):
+        elif kind is KePayload:
             summary.setdefault("pfs", {})[side] = len(p.data)
-        elif isinstance(p, NotifyPayload):
+        elif kind is NotifyPayload:
             summary.setdefault("notifies", []).append(p.to_dict())
     if len(ids) >= 2 and (label == QM1 or label == QM2):
         # RFC 2409 section 5.5: IDci then IDcr, the client (proxy) identities

@@ -49,6 +49,14 @@ def try_decrypt(
         return "no encrypted data after the header"
     if len(ciphertext) % block:
         return f"encrypted part is {len(ciphertext)} bytes, not a multiple of the {block}-byte cipher block"
+    return open_blocks(cipher_id, key, iv, ciphertext, first_payload, block)
+
+
+def open_blocks(
+    cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int, block: int
+) -> Decryption | str:
+    """``try_decrypt`` of ``ciphertext`` already known to be whole blocks (``block`` bytes each,
+    at least one) of a cipher in ``ciphers.CIPHERS``."""
     try:
         plaintext = ciphers.cbc_decrypt(cipher_id, key, iv, ciphertext)
     except (UnsupportedAlgorithm, ValueError) as exc:
@@ -63,7 +71,7 @@ def try_decrypt(
     if not payloads:
         return "decrypted data holds no payload"
     for p in payloads:
-        if isinstance(p, UnknownPayload) and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES:
+        if type(p) is UnknownPayload and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES:
             # (15 and 16 are NAT-D/NAT-OA in an SA with draft NAT-T numbers: ike/v1/nat_t_numbers.py)
             return "decrypted data holds an unknown payload type"
     padding = len(chain.trailing)

@@ -24,7 +24,7 @@ from ikedecode.ike.registry.ipsec_attributes import (
     IPSEC_KEY_LENGTH,
 )
 from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, transform_attributes
-from ikedecode.ike.v1.payloads.base import Payload, hex_text, need, plural
+from ikedecode.ike.v1.payloads.base import Payload, need, plural
 
 SUBSTRUCTURE_MIN = 8  # proposal and transform headers are 8 bytes before SPI / attributes
 MAX_PROPOSALS = 256
@@ -90,7 +90,7 @@ class Transform:
     def to_dict(self) -> dict[str, Any]:
         known = self._json
         if known is not None:
-            return {**known, "attributes": [dict(attribute) for attribute in known["attributes"]]}
+            return {**known, "attributes": list(map(dict, known["attributes"]))}  # each attribute's own
         return self._dict()
 
     def _dict(self) -> dict[str, Any]:
@@ -116,6 +116,9 @@ def _group_text(group: int | bytes | None) -> str:
     return f"group {group}" if isinstance(group, int) else ""
 
 
+_transform_dict = Transform.to_dict  # (a map over the transforms: no comprehension made per call)
+
+
 @dataclass(slots=True)
 class Proposal:
     """RFC 2408 3.5."""
@@ -135,8 +138,8 @@ class Proposal:
             "number": self.number,
             "protocol_id": self.protocol_id,
             "protocol": self.protocol_name,
-            "spi": hex_text(self.spi),
-            "transforms": [transform.to_dict() for transform in self.transforms],
+            "spi": self.spi.hex(),
+            "transforms": list(map(_transform_dict, self.transforms)),
         }
 
 
