@@ -49,11 +49,7 @@ class HashVerifier:
             return
         keys = state.message_keys.get(msg.frame, state.selected)
         skeyid = keys.skeyid if keys else None
-        if (
-            skeyid is None
-            and state.policy.auth_family is PRESHARED
-            and msg.protection is CLEAR
-        ):
+        if skeyid is None and state.policy.auth_family is PRESHARED and msg.protection is CLEAR:
             skeyid = self._proven_skeyid(state)
         g_xi, g_xr, sai_b, responder_cookie = state.g_xi, state.g_xr, state.sai_b, sa.responder_cookie
         if skeyid is None or g_xi is None or g_xr is None or sai_b is None or responder_cookie is None:

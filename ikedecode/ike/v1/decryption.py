@@ -180,7 +180,7 @@ class MessageDecryptor:
         if state.selected is not None:
             msg.note = f"does not decrypt with the keys that decrypted earlier messages: {last_reason}"
         else:
-            msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
+            msg.note = f"does not decrypt with any of {len(candidates)} key candidate(s): {last_reason}"
             self._report_key_failure(state, msg)
         return None
 
