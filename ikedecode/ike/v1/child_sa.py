@@ -9,6 +9,7 @@ computes only the blocks its transform's keys take (``Keymat.prefix``), when the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -60,6 +61,12 @@ class ChildSaKeys(NamedTuple):
     def origin(self) -> str:
         pfs = f", PFS secret from {self.dh_origin}" if self.dh_origin else ""
         return f"quick mode 0x{self.message_id:08x} of IKE SA {self.ike_cookies}{pfs}"
+
+
+# ``ChildSaKeys(...)``, ``Keymat(...)`` through ``tuple.__new__`` (every field given): a NamedTuple's
+# own constructor is a Python function, and every quick mode makes two of each
+_child_sa_keys = functools.partial(tuple.__new__, ChildSaKeys)
+_keymat = functools.partial(tuple.__new__, Keymat)
 
 
 @dataclass(slots=True)
@@ -180,17 +187,19 @@ def child_sa_keys(
                     continue
                 seed = keyderiv.quick_mode_seed(accepted.protocol_id, spi, qm.ni_b, qm.nr_b, g_qm_xy)
                 out.append(
-                    ChildSaKeys(
-                        accepted.protocol_id,
-                        spi,
-                        src,
-                        dst,
-                        transform.transform_id,
-                        attributes,
-                        Keymat(hash_id, skeyid_d, seed),
-                        ike_cookies,
-                        qm.message_id,
-                        dh_origin,
+                    _child_sa_keys(
+                        (
+                            accepted.protocol_id,
+                            spi,
+                            src,
+                            dst,
+                            transform.transform_id,
+                            attributes,
+                            _keymat((hash_id, skeyid_d, seed)),
+                            ike_cookies,
+                            qm.message_id,
+                            dh_origin,
+                        )
                     )
                 )
     return out

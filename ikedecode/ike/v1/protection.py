@@ -8,6 +8,7 @@ padding rules RFC 2409 Appendix B).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from ikedecode.ike import ciphers
@@ -25,6 +26,11 @@ class Decryption(NamedTuple):
     chain: PayloadChain
     last_block: bytes  # last ciphertext block: the next IV in this chain (RFC 2409 Appendix B)
     padding: int  # bytes after the last payload
+
+
+# ``Decryption(...)`` through ``tuple.__new__``: a NamedTuple's own constructor is a Python function,
+# and every encrypted message makes one
+_decryption = functools.partial(tuple.__new__, Decryption)
 
 
 def ciphertext_of(message: bytes, length: int) -> bytes:
@@ -77,4 +83,4 @@ def open_blocks(
     padding = len(chain.trailing)
     if padding > MAX_PADDING + block:
         return f"implausible padding of {padding} bytes"
-    return Decryption(plaintext, chain, ciphertext[-block:], padding)
+    return _decryption((plaintext, chain, ciphertext[-block:], padding))
