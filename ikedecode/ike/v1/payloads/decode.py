@@ -95,6 +95,7 @@ def _decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Paylo
 
 
 stores_every_field(IdPayload, (*_HEADER_FIELDS, "id_type", "protocol_id", "port", "data", "text"))
+stores_every_field(PayloadChain, ("payloads", "problems", "trailing"))
 
 
 def _decode_cert(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
@@ -198,7 +199,8 @@ def parse_payloads(
     ``padded`` says they are the padding of a decrypted message (RFC 2409 Appendix B).
     """
     data = bytes(data)
-    chain = PayloadChain([], [])
+    chain = _new(PayloadChain)  # PayloadChain([], []), its fields stored (one chain per message)
+    chain.payloads, chain.problems, chain.trailing = [], [], b""
     end = walk_chain(
         chain, first_type, data, base_offset, _unknown, WORDING, decoders=DECODERS, malformed=Payload
     )
