@@ -209,7 +209,9 @@ def walk_chain(
     size = len(data)
     next_type = first_type
     position = 0
-    while next_type != 0:
+    # ``while next_type`` (an int): ``!= 0`` before this loop's long jump is CPython 3.11's generic
+    # compare, one per payload
+    while next_type:
         at = base_offset + position
         if len(payloads) >= MAX_PAYLOADS:
             problems.append(f"more than {MAX_PAYLOADS} payloads; stopped at offset {at}")

@@ -19,6 +19,13 @@ from ikedecode.ike.v1.sa_state import SaState
 from ikedecode.ike.v1.sig_auth import check_signer_chain, verify_phase1_signature
 from ikedecode.keys.keyring import KeyRing
 
+# enum members as module names: ``Role.INITIATOR`` costs ten times as much to read (CPython 3.11)
+INITIATOR, RESPONDER = Role.INITIATOR, Role.RESPONDER
+PRESHARED, SIGNATURE = AuthFamily.PRESHARED, AuthFamily.SIGNATURE
+CLEAR, DECRYPTED = Protection.CLEAR, Protection.DECRYPTED
+VERIFIED, HASH_MISMATCH = Protection.VERIFIED, Protection.HASH_MISMATCH
+QM_HASH1, QM_HASH2, QM_HASH3 = HashCheck.QM_HASH1, HashCheck.QM_HASH2, HashCheck.QM_HASH3
+
 
 class HashVerifier:
     def __init__(self, keyring: KeyRing) -> None:
@@ -28,9 +35,9 @@ class HashVerifier:
         """HASH_I / HASH_R (RFC 2409 section 5)."""
         sa = state.sa
         hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
-        hash_name = "HASH_I" if role is Role.INITIATOR else "HASH_R"
+        hash_name = "HASH_I" if role is INITIATOR else "HASH_R"
         msg.hash_name = hash_name
-        if not hashes and state.policy is not None and state.policy.auth_family is AuthFamily.SIGNATURE:
+        if not hashes and state.policy is not None and state.policy.auth_family is SIGNATURE:
             keys = state.message_keys.get(msg.frame, state.selected)
             if verify_phase1_signature(state, msg, role, keys.skeyid if keys else None):
                 check_signer_chain(state, msg, self.keyring.trusted_certificates)
@@ -42,20 +49,16 @@ class HashVerifier:
             return
         keys = state.message_keys.get(msg.frame, state.selected)
         skeyid = keys.skeyid if keys else None
-        if (
-            skeyid is None
-            and state.policy.auth_family is AuthFamily.PRESHARED
-            and msg.protection is Protection.CLEAR
-        ):
+        if skeyid is None and state.policy.auth_family is PRESHARED and msg.protection is CLEAR:
             skeyid = self._proven_skeyid(state)
         g_xi, g_xr, sai_b, responder_cookie = state.g_xi, state.g_xr, state.sai_b, sa.responder_cookie
         if skeyid is None or g_xi is None or g_xr is None or sai_b is None or responder_cookie is None:
             msg.note = msg.note or f"{hash_name} not checked: SKEYID unknown (give the PSK or DH secret)"
             return
-        id_b = state.idii_b if role is Role.INITIATOR else state.idir_b
+        id_b = state.idii_b if role is INITIATOR else state.idir_b
         if id_b is None:
             return
-        hash_of = authhash.hash_i if role is Role.INITIATOR else authhash.hash_r  # RFC 2409 5
+        hash_of = authhash.hash_i if role is INITIATOR else authhash.hash_r  # RFC 2409 5
         cookies = (sa.initiator_cookie, responder_cookie)
         expected = hash_of(state.policy.hash_algorithm, skeyid, g_xi, g_xr, *cookies, sai_b, id_b)
         ok = expected == hashes[0].data
@@ -64,8 +67,8 @@ class HashVerifier:
     def _record_phase1_hash(self, state: SaState, msg: IkeMessage, hash_name: str, ok: bool) -> None:
         sa = state.sa
         msg.hash_verified = ok
-        if msg.protection is Protection.DECRYPTED:
-            msg.protection = Protection.VERIFIED if ok else Protection.HASH_MISMATCH
+        if msg.protection is DECRYPTED:
+            msg.protection = VERIFIED if ok else HASH_MISMATCH
         if not ok:
             sa.authenticated = False
             origin = (state.selected.psk_origin if state.selected else None) or "the given PSK"
@@ -81,7 +84,7 @@ class HashVerifier:
     def recheck_signatures(self, state: SaState) -> None:
         """At the end: SIG payloads checked before SKEYID was known (aggressive mode's clear SIG_R)
         are checked again with the keys that decrypted the SA."""
-        if state.policy is None or state.policy.auth_family is not AuthFamily.SIGNATURE:
+        if state.policy is None or state.policy.auth_family is not SIGNATURE:
             return
         skeyid = state.selected.skeyid if state.selected else None
         if skeyid is None:
@@ -89,7 +92,7 @@ class HashVerifier:
         for msg in state.sa.messages:
             if msg.retransmission or msg.hash_verified is not None or msg.exchange not in PHASE1_EXCHANGES:
                 continue
-            role = Role.INITIATOR if msg.sender == state.sa.initiator else Role.RESPONDER
+            role = INITIATOR if msg.sender == state.sa.initiator else RESPONDER
             verify_phase1_signature(state, msg, role, skeyid)
 
     def _proven_skeyid(self, state: SaState) -> bytes | None:
@@ -106,13 +109,13 @@ class HashVerifier:
         sa = state.sa
         msg.hash_name = "HASH_R"
         hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
-        if state.policy is not None and state.policy.auth_family is AuthFamily.SIGNATURE:
+        if state.policy is not None and state.policy.auth_family is SIGNATURE:
             # SIG_R in clear; SKEYID needs g^xy, known once the candidates are built (recheck_signatures)
             skeyid = state.selected.skeyid if state.selected else None
-            verify_phase1_signature(state, msg, Role.RESPONDER, skeyid)
+            verify_phase1_signature(state, msg, RESPONDER, skeyid)
             check_signer_chain(state, msg, self.keyring.trusted_certificates)
             return
-        if not hashes or state.policy is None or state.policy.auth_family is not AuthFamily.PRESHARED:
+        if not hashes or state.policy is None or state.policy.auth_family is not PRESHARED:
             return
         g_xi, g_xr, ni_b, nr_b, sai_b, idir_b = (
             state.g_xi,
@@ -200,10 +203,10 @@ class HashVerifier:
             msg.note = msg.note or "hash not checked: SKEYID_a unknown (keys given directly without SKEYIDs)"
             return
         hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
-        if check is HashCheck.QM_HASH1:
+        if check is QM_HASH1:
             plaintext_rest = _bytes_after(msg.payloads, hash_payload)
             hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
-        elif check is HashCheck.QM_HASH2:
+        elif check is QM_HASH2:
             qm = state.quick_modes.get(mid)
             if qm is None or qm.ni_b is None:
                 return
@@ -211,7 +214,7 @@ class HashVerifier:
                 "HASH(2)",
                 authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, _bytes_after(msg.payloads, hash_payload)),
             )
-        elif check is HashCheck.QM_HASH3:  # covers the nonces, not the message's payloads
+        elif check is QM_HASH3:  # covers the nonces, not the message's payloads
             qm = state.quick_modes.get(mid)
             if qm is None or qm.ni_b is None or qm.nr_b is None:
                 return
@@ -226,8 +229,8 @@ class HashVerifier:
             )
         msg.hash_name = hash_name
         msg.hash_verified = expected == hash_payload.data
-        if msg.protection is Protection.DECRYPTED:
-            msg.protection = Protection.VERIFIED if msg.hash_verified else Protection.HASH_MISMATCH
+        if msg.protection is DECRYPTED:
+            msg.protection = VERIFIED if msg.hash_verified else HASH_MISMATCH
         if not msg.hash_verified:
             msg.note = f"{hash_name} does not verify with SKEYID_a"
             state.sa.findings.append(

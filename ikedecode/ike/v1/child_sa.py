@@ -9,6 +9,7 @@ computes only the blocks its transform's keys take (``Keymat.prefix``), when the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -21,6 +22,8 @@ from ikedecode.keys.keyring import KeyRing
 
 # Longest KEYMAT any IKEv1 transform pair needs: AES-256 + salt (36) with HMAC-SHA2-512 (64) = 100.
 KEYMAT_LENGTH = 128
+# enum members as module names: ``Label.QM1`` costs ten times as much to read (CPython 3.11)
+QM1, QM2 = Label.QM1, Label.QM2
 
 
 class Keymat(NamedTuple):
@@ -60,6 +63,12 @@ class ChildSaKeys(NamedTuple):
         return f"quick mode 0x{self.message_id:08x} of IKE SA {self.ike_cookies}{pfs}"
 
 
+# ``ChildSaKeys(...)``, ``Keymat(...)`` through ``tuple.__new__`` (every field given): a NamedTuple's
+# own constructor is a Python function, and every quick mode makes two of each
+_child_sa_keys = functools.partial(tuple.__new__, ChildSaKeys)
+_keymat = functools.partial(tuple.__new__, Keymat)
+
+
 @dataclass(slots=True)
 class QuickModeMaterial:
     """What QM1 and QM2 carried that the key schedule needs."""
@@ -75,24 +84,25 @@ class QuickModeMaterial:
     ke_r: bytes | None = None
 
     def absorb(self, label: str, payloads: list[Any]) -> None:
-        if label == Label.QM1:
+        if label == QM1:
             offer = True
-        elif label == Label.QM2:
+        elif label == QM2:
             offer = False
         else:  # QM3 and other messages carry nothing the key schedule needs
             return
-        for p in payloads:
-            if isinstance(p, SaPayload):
+        for p in payloads:  # (by exact type: no payload record has subclasses; one call a payload)
+            kind = type(p)
+            if kind is SaPayload:
                 if offer:
                     self.offer = p
                 else:
                     self.accepted = p
-            elif isinstance(p, NoncePayload):
+            elif kind is NoncePayload:
                 if offer:
                     self.ni_b = p.data
                 else:
                     self.nr_b = p.data
-            elif isinstance(p, KePayload):
+            elif kind is KePayload:
                 if offer:
                     self.ke_i = p.data
                 else:
@@ -177,17 +187,19 @@ def child_sa_keys(
                     continue
                 seed = keyderiv.quick_mode_seed(accepted.protocol_id, spi, qm.ni_b, qm.nr_b, g_qm_xy)
                 out.append(
-                    ChildSaKeys(
-                        accepted.protocol_id,
-                        spi,
-                        src,
-                        dst,
-                        transform.transform_id,
-                        attributes,
-                        Keymat(hash_id, skeyid_d, seed),
-                        ike_cookies,
-                        qm.message_id,
-                        dh_origin,
+                    _child_sa_keys(
+                        (
+                            accepted.protocol_id,
+                            spi,
+                            src,
+                            dst,
+                            transform.transform_id,
+                            attributes,
+                            _keymat((hash_id, skeyid_d, seed)),
+                            ike_cookies,
+                            qm.message_id,
+                            dh_origin,
+                        )
                     )
                 )
     return out

@@ -7,8 +7,11 @@ on ciphertext, whether or not a message could be decrypted.
 
 from __future__ import annotations
 
+import functools
+
 from ikedecode.findings import finding
 from ikedecode.ike import ciphers
+from ikedecode.ike.ciphers import CIPHERS
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.dh_work import DhPrivateSecrets
 from ikedecode.ike.header import IsakmpHeader
@@ -16,9 +19,17 @@ from ikedecode.ike.records import DerivedKeys, IkeMessage, Protection
 from ikedecode.ike.repeated import add_once
 from ikedecode.ike.v1 import keyderiv
 from ikedecode.ike.v1.phase1 import AuthFamily, ClearMaterial, KeyCandidate, build_candidates
-from ikedecode.ike.v1.protection import Decryption, ciphertext_of, try_decrypt
+from ikedecode.ike.v1.protection import Decryption, ciphertext_of, open_blocks, try_decrypt
 from ikedecode.ike.v1.sa_state import PendingCandidates, SaState
 from ikedecode.keys.keyring import KeyRing
+
+# enum members as module names: ``Protection.DECRYPTED`` costs ten times as much to read (CPython 3.11)
+DECRYPTED, NO_KEYS, UNDECRYPTABLE = Protection.DECRYPTED, Protection.NO_KEYS, Protection.UNDECRYPTABLE
+PRESHARED = AuthFamily.PRESHARED
+# ``ClearMaterial(...)``, ``PendingCandidates(...)`` through ``tuple.__new__`` (every field given): a
+# NamedTuple's own constructor is a Python function
+_clear_material = functools.partial(tuple.__new__, ClearMaterial)
+_pending = functools.partial(tuple.__new__, PendingCandidates)
 
 
 class MessageDecryptor:
@@ -38,16 +49,18 @@ class MessageDecryptor:
         g_xi, g_xr, ni_b, nr_b = state.g_xi, state.g_xr, state.ni_b, state.nr_b
         if g_xi is None or g_xr is None or ni_b is None or nr_b is None or sa.responder_cookie is None:
             return
-        clear = ClearMaterial(
-            sa.initiator_cookie,
-            sa.responder_cookie,
-            g_xi,
-            g_xr,
-            ni_b,
-            nr_b,
-            sa.initiator,
-            sa.responder,
-            tuple(sa.identities.values()),
+        clear = _clear_material(
+            (
+                sa.initiator_cookie,
+                sa.responder_cookie,
+                g_xi,
+                g_xr,
+                ni_b,
+                nr_b,
+                sa.initiator,
+                sa.responder,
+                tuple(sa.identities.values()),
+            )
         )
         try:
             key_length = ciphers.cipher_key_length(
@@ -60,7 +73,7 @@ class MessageDecryptor:
             state.candidates = []
             state.candidate_notes = [str(exc)]
             return
-        state.pending = PendingCandidates(state.policy, clear, key_length, state.proven_psk)
+        state.pending = _pending((state.policy, clear, key_length, state.proven_psk))
         if self.keyring.dh_privates and state.policy.group is not None:
             self.private_secrets.anticipate(state.policy.group, clear.g_xi, clear.g_xr)
 
@@ -104,21 +117,24 @@ class MessageDecryptor:
         self, state: SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
     ) -> Decryption | None:
         sa = state.sa
-        if state.candidates is None:  # once built, neither call changes anything
+        candidates = state.candidates
+        if candidates is None:  # once built, neither call changes anything
             self.ensure_candidates(state)
             self.settle(state)
+            candidates = state.candidates
         if self.keyring.empty:
-            msg.protection, msg.note = Protection.NO_KEYS, "encrypted: no keys given"
+            msg.protection, msg.note = NO_KEYS, "encrypted: no keys given"
             return None
-        if state.policy is None or state.candidates is None:
-            msg.protection = Protection.UNDECRYPTABLE
+        policy = state.policy
+        if policy is None or candidates is None:
+            msg.protection = UNDECRYPTABLE
             msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
             return None
-        if not state.candidates:
-            msg.protection = Protection.NO_KEYS
+        if not candidates:
+            msg.protection = NO_KEYS
             notes = "; ".join(state.candidate_notes)
             msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
-            if state.policy.auth_family is AuthFamily.PRESHARED and not self.keyring.psks_for(
+            if policy.auth_family is PRESHARED and not self.keyring.psks_for(
                 (sa.initiator, sa.responder), tuple(sa.identities.values())
             ):
                 msg.note += ": needs a preshared key"
@@ -126,9 +142,14 @@ class MessageDecryptor:
                 msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
             return None
         ciphertext = ciphertext_of(data, header.length)
-        broken = _not_cbc_ciphertext(ciphertext, state.policy.encryption_algorithm)
+        cipher_id = policy.encryption_algorithm
+        cipher = CIPHERS.get(cipher_id) if type(cipher_id) is int else None
+        if cipher is not None and ciphertext and not len(ciphertext) % cipher.block_size:
+            broken = None  # whole blocks of a cipher we have: the usual case, checked here
+        else:
+            broken = _not_cbc_ciphertext(ciphertext, cipher_id)
         if broken:  # no key can open it: a damaged message, not a key problem
-            msg.protection, msg.note = Protection.UNDECRYPTABLE, broken
+            msg.protection, msg.note = UNDECRYPTABLE, broken
             add_once(  # the same damage once per SA
                 sa.findings,
                 finding(
@@ -140,15 +161,15 @@ class MessageDecryptor:
             )
             return None
         selected = state.selected
-        if selected is not None:  # the adopted keys with the IV the exchange chains on
-            chained = self._chained(state, selected, header, ciphertext)
+        if selected is not None and cipher is not None:  # the adopted keys, the exchange's IV
+            chained = self._chained(state, selected, header, ciphertext, cipher.block_size)
             if chained is not None:
                 if header.message_id == 0:  # CBC chaining (RFC 2409 Appendix B), as _advance_iv
                     state.phase1_iv = chained.last_block
                 else:
                     state.exchange_ivs[header.message_id] = chained.last_block
                 state.message_keys[msg.frame] = selected
-                msg.protection = Protection.DECRYPTED
+                msg.protection = DECRYPTED
                 return chained
         ivs = self._iv_for(state, header)
         found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
@@ -161,23 +182,23 @@ class MessageDecryptor:
             elif candidate is not state.selected:
                 self._report_other_key(state, msg, candidate)
             state.message_keys[msg.frame] = candidate
-            msg.protection = Protection.DECRYPTED
+            msg.protection = DECRYPTED
             return result
-        msg.protection = Protection.UNDECRYPTABLE
+        msg.protection = UNDECRYPTABLE
         if state.selected is not None:
             msg.note = f"does not decrypt with the keys that decrypted earlier messages: {last_reason}"
         else:
-            msg.note = f"does not decrypt with any of {len(state.candidates)} key candidate(s): {last_reason}"
+            msg.note = f"does not decrypt with any of {len(candidates)} key candidate(s): {last_reason}"
             self._report_key_failure(state, msg)
         return None
 
     def _chained(
-        self, state: SaState, selected: KeyCandidate, header: IsakmpHeader, ciphertext: bytes
+        self, state: SaState, selected: KeyCandidate, header: IsakmpHeader, ciphertext: bytes, block: int
     ) -> Decryption | None:
         """The usual case, and the first pair ``_first_decryption`` tries: the adopted keys with the
         IV the exchange chains on (phase 1's; the exchange's after its first message; for the first
         message of a new exchange hash(last phase-1 block | M-ID), RFC 2409 Appendix B), before
-        the fallback IVs are computed."""
+        the fallback IVs are computed. ``ciphertext`` is whole blocks of ``block`` bytes."""
         policy, phase1_iv = state.policy, state.phase1_iv
         if policy is None or phase1_iv is None or state.initial_iv is None:
             return None
@@ -185,10 +206,10 @@ class MessageDecryptor:
         iv: bytes | None = phase1_iv if mid == 0 else state.exchange_ivs.get(mid)
         if iv is None:  # the first IV ``_iv_for`` gives a new exchange
             iv = keyderiv.exchange_iv(policy.hash_algorithm, phase1_iv, mid, len(phase1_iv))
-        result = try_decrypt(
-            policy.encryption_algorithm, selected.encryption_key, iv, ciphertext, header.next_payload
+        result = open_blocks(
+            policy.encryption_algorithm, selected.encryption_key, iv, ciphertext, header.next_payload, block
         )
-        return result if isinstance(result, Decryption) else None
+        return result if type(result) is Decryption else None
 
     def _first_decryption(
         self, state: SaState, header: IsakmpHeader, ciphertext: bytes, ivs: list[bytes]
@@ -262,7 +283,7 @@ class MessageDecryptor:
         state.key_failure_reported = True
         sa = state.sa
         assert state.policy is not None and state.candidates is not None
-        psk_mode = state.policy.auth_family is AuthFamily.PRESHARED
+        psk_mode = state.policy.auth_family is PRESHARED
         dh_confirmed = any(c.dh_confirmed for c in state.candidates)
         if state.candidate_notes:
             msg.note += " (" + "; ".join(state.candidate_notes) + ")"

@@ -217,7 +217,7 @@ class Ikev1Engine:
         elif header.message_id != 0 or exchange_type in PHASE2_TYPES:
             self.phase2.message(state, msg, step, out)
         for p in msg.payloads:
-            if isinstance(p, VendorIdPayload):
+            if type(p) is VendorIdPayload:  # (no payload record has subclasses)
                 self._collect_vendor_id(sa, role, p)
         return msg
 

@@ -8,6 +8,7 @@ sane payload chain, and whose hashes verify).
 
 from __future__ import annotations
 
+import functools
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -115,6 +116,11 @@ class ClearMaterial(NamedTuple):
     identities: tuple[str, ...] = ()  # ID payload texts known so far (aggressive mode: in clear)
 
 
+# ``KeyCandidate(...)`` with every field, through ``tuple.__new__`` (a NamedTuple's own constructor
+# is a Python function)
+_key_candidate = functools.partial(tuple.__new__, KeyCandidate)
+
+
 def dh_secret_candidates(
     keyring: KeyRing,
     policy: Phase1Policy,
@@ -210,17 +216,19 @@ def build_candidates(
                 hash_id, skeyid, g_xy, cky_i, cky_r, key_length
             )
             candidates.append(
-                KeyCandidate(
-                    encryption_key,
-                    skeyid,
-                    skeyid_d,
-                    skeyid_a,
-                    skeyid_e,
-                    g_xy,
-                    psk_origin,
-                    dh_origin,
-                    None,
-                    confirmed,
+                _key_candidate(
+                    (
+                        encryption_key,
+                        skeyid,
+                        skeyid_d,
+                        skeyid_a,
+                        skeyid_e,
+                        g_xy,
+                        psk_origin,
+                        dh_origin,
+                        None,
+                        confirmed,
+                    )
                 )
             )
     for k in given:

@@ -49,8 +49,9 @@ class Phase1Messages:
         sa = state.sa
         if msg.label in STATE_AFTER:
             sa.state = STATE_AFTER[msg.label]
-        for p in msg.payloads:
-            if isinstance(p, SaPayload):
+        for p in msg.payloads:  # (by exact type: no payload record has subclasses; one call a payload)
+            kind = type(p)
+            if kind is SaPayload:
                 if role is INITIATOR and state.sai_b is None:
                     state.sai_b = p.body
                     sa.offered = list(p.transforms)
@@ -62,17 +63,17 @@ class Phase1Messages:
                         sa.chosen = chosen[0]
                         if state.policy is not None:
                             sa.auth_method = name(AUTHENTICATION_METHODS, state.policy.auth_method)
-            elif isinstance(p, KePayload):
+            elif kind is KePayload:
                 if role is INITIATOR:
                     state.g_xi = p.data
                 else:
                     state.g_xr = p.data
-            elif isinstance(p, NoncePayload):
+            elif kind is NoncePayload:
                 if role is INITIATOR:
                     state.ni_b = p.data
                 else:
                     state.nr_b = p.data
-            elif isinstance(p, IdPayload):
+            elif kind is IdPayload:
                 sa.identities[ROLE_TEXT[role]] = p.text
                 if role is INITIATOR:
                     state.idii_b = p.body

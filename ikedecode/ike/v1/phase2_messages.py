@@ -135,4 +135,4 @@ class Phase2Messages:
         )
         if qm.ke_i and qm.ke_r and not children:
             ex.summary["pfs_note"] = "PFS: no g(qm)^xy candidate (give --dh-secret or --dh-private)"
-        out.extend(IpsecSaKeyed(child) for child in children)
+        out.extend(map(IpsecSaKeyed, children))

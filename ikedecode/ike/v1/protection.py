@@ -8,6 +8,7 @@ padding rules RFC 2409 Appendix B).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from ikedecode.ike import ciphers
@@ -25,6 +26,11 @@ class Decryption(NamedTuple):
     chain: PayloadChain
     last_block: bytes  # last ciphertext block: the next IV in this chain (RFC 2409 Appendix B)
     padding: int  # bytes after the last payload
+
+
+# ``Decryption(...)`` through ``tuple.__new__``: a NamedTuple's own constructor is a Python function,
+# and every encrypted message makes one
+_decryption = functools.partial(tuple.__new__, Decryption)
 
 
 def ciphertext_of(message: bytes, length: int) -> bytes:
@@ -49,6 +55,14 @@ def try_decrypt(
         return "no encrypted data after the header"
     if len(ciphertext) % block:
         return f"encrypted part is {len(ciphertext)} bytes, not a multiple of the {block}-byte cipher block"
+    return open_blocks(cipher_id, key, iv, ciphertext, first_payload, block)
+
+
+def open_blocks(
+    cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int, block: int
+) -> Decryption | str:
+    """``try_decrypt`` of ``ciphertext`` already known to be whole blocks (``block`` bytes each,
+    at least one) of a cipher in ``ciphers.CIPHERS``."""
     try:
         plaintext = ciphers.cbc_decrypt(cipher_id, key, iv, ciphertext)
     except (UnsupportedAlgorithm, ValueError) as exc:
@@ -63,10 +77,10 @@ def try_decrypt(
     if not payloads:
         return "decrypted data holds no payload"
     for p in payloads:
-        if isinstance(p, UnknownPayload) and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES:
+        if type(p) is UnknownPayload and p.type not in NAT_T_DRAFT_PAYLOAD_TYPES:
             # (15 and 16 are NAT-D/NAT-OA in an SA with draft NAT-T numbers: ike/v1/nat_t_numbers.py)
             return "decrypted data holds an unknown payload type"
     padding = len(chain.trailing)
     if padding > MAX_PADDING + block:
         return f"implausible padding of {padding} bytes"
-    return Decryption(plaintext, chain, ciphertext[-block:], padding)
+    return _decryption((plaintext, chain, ciphertext[-block:], padding))

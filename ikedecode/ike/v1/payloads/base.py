@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ikedecode.ike.payload_chain import (
@@ -22,11 +23,25 @@ __all__ = [
     "Payload",
     "PayloadChain",
     "UnknownPayload",
+    "HEADER_FIELDS",
     "hex_text",
     "need",
     "plural",
     "printable_text",
+    "stores_every_field",
 ]
+
+# The fields every payload record starts with (``PayloadHeader``'s, then ``error``).
+HEADER_FIELDS = ("type", "offset", "raw", "next_payload", "reserved", "error")
+
+
+def stores_every_field(cls: type, names: tuple[str, ...]) -> None:
+    """Raise ``TypeError`` unless ``names`` are exactly the dataclass fields of ``cls``, in order:
+    the check, at import, of a decoder that makes ``cls`` records by storing ``names`` after
+    ``object.__new__`` (what the dataclass ``__init__`` does, without its keyword call)."""
+    declared = tuple(f.name for f in dataclasses.fields(cls))
+    if declared != names:
+        raise TypeError(f"{cls.__name__} has fields {declared}, its fast decoder stores {names}")
 
 
 def hex_text(data: bytes) -> str:

@@ -12,10 +12,12 @@ from ikedecode.ike.registries import payload_type_name
 from ikedecode.ike.v1.attributes import MODECFG_CONTEXT, parse_attributes
 from ikedecode.ike.v1.payloads.base import (
     GENERIC_HEADER_LENGTH,
+    HEADER_FIELDS,
     Payload,
     PayloadChain,
     UnknownPayload,
     need,
+    stores_every_field,
 )
 from ikedecode.ike.v1.payloads.records import (
     CertPayload,
@@ -42,11 +44,25 @@ __all__ = ["DECODERS", "MAX_PAYLOADS", "parse_payloads"]
 Decoder = Callable[[PayloadHeader, bytes, list[str]], Payload]
 
 
+# The most frequent records (KE, HASH, NONCE, NAT-D, ID: 15 of the 21 payloads of an IKEv1 SA) are
+# made by storing their fields after ``object.__new__``, which is what their dataclass ``__init__``
+# does, without the keyword call (0.39 -> 0.21 us a HASH payload). ``stores_every_field`` checks at
+# import that the stores below name every field of the class, so a field added later cannot be
+# left unset.
+_new = object.__new__
+_HEADER_FIELDS = HEADER_FIELDS
+
+
 def _decode_data(cls: type[DataPayload]) -> Decoder:
     """Decoder for payloads whose whole body is one opaque value (KE, HASH, SIG, NONCE, NAT-D)."""
+    stores_every_field(cls, (*_HEADER_FIELDS, "data"))
 
     def decode(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
-        return cls(*header, data=body)
+        payload = _new(cls)  # cls(*header, data=body)
+        payload.type, payload.offset, payload.raw, payload.next_payload, payload.reserved = header
+        payload.error = None
+        payload.data = body
+        return payload
 
     return decode
 
@@ -69,10 +85,17 @@ def _decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Paylo
         known = (id_type, protocol_id, port, data, text, problem)
         if len(_REMEMBERED_IDS) < _MAX_REMEMBERED_IDS and len(body) <= _MAX_REMEMBERED_ID_BODY:
             _REMEMBERED_IDS[body] = known
-    id_type, protocol_id, port, data, text, problem = known
+    payload = _new(IdPayload)  # IdPayload(*header, id_type=..., port=..., data=..., text=...)
+    payload.type, payload.offset, payload.raw, payload.next_payload, payload.reserved = header
+    payload.error = None
+    payload.id_type, payload.protocol_id, payload.port, payload.data, payload.text, problem = known
     if problem:
         problems.append(f"ID payload at offset {header.offset}: {problem}")
-    return IdPayload(*header, id_type=id_type, protocol_id=protocol_id, port=port, data=data, text=text)
+    return payload
+
+
+stores_every_field(IdPayload, (*_HEADER_FIELDS, "id_type", "protocol_id", "port", "data", "text"))
+stores_every_field(PayloadChain, ("payloads", "problems", "trailing"))
 
 
 def _decode_cert(header: PayloadHeader, body: bytes, problems: list[str]) -> Payload:
@@ -176,7 +199,8 @@ def parse_payloads(
     ``padded`` says they are the padding of a decrypted message (RFC 2409 Appendix B).
     """
     data = bytes(data)
-    chain = PayloadChain([], [])
+    chain = _new(PayloadChain)  # PayloadChain([], []), its fields stored (one chain per message)
+    chain.payloads, chain.problems, chain.trailing = [], [], b""
     end = walk_chain(
         chain, first_type, data, base_offset, _unknown, WORDING, decoders=DECODERS, malformed=Payload
     )

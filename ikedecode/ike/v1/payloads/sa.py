@@ -24,7 +24,7 @@ from ikedecode.ike.registry.ipsec_attributes import (
     IPSEC_KEY_LENGTH,
 )
 from ikedecode.ike.v1.attributes import Attribute, context_for_protocol, lifetime_text, transform_attributes
-from ikedecode.ike.v1.payloads.base import Payload, hex_text, need, plural
+from ikedecode.ike.v1.payloads.base import HEADER_FIELDS, Payload, need, plural, stores_every_field
 
 SUBSTRUCTURE_MIN = 8  # proposal and transform headers are 8 bytes before SPI / attributes
 MAX_PROPOSALS = 256
@@ -90,7 +90,7 @@ class Transform:
     def to_dict(self) -> dict[str, Any]:
         known = self._json
         if known is not None:
-            return {**known, "attributes": [dict(attribute) for attribute in known["attributes"]]}
+            return {**known, "attributes": list(map(dict, known["attributes"]))}  # each attribute's own
         return self._dict()
 
     def _dict(self) -> dict[str, Any]:
@@ -116,6 +116,9 @@ def _group_text(group: int | bytes | None) -> str:
     return f"group {group}" if isinstance(group, int) else ""
 
 
+_transform_dict = Transform.to_dict  # (a map over the transforms: no comprehension made per call)
+
+
 @dataclass(slots=True)
 class Proposal:
     """RFC 2408 3.5."""
@@ -135,8 +138,8 @@ class Proposal:
             "number": self.number,
             "protocol_id": self.protocol_id,
             "protocol": self.protocol_name,
-            "spi": hex_text(self.spi),
-            "transforms": [transform.to_dict() for transform in self.transforms],
+            "spi": self.spi.hex(),
+            "transforms": list(map(_transform_dict, self.transforms)),
         }
 
 
@@ -223,17 +226,32 @@ def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payloa
         known = ((number, protocol_id, body[_FIRST_SPI : _FIRST_SPI + spi_size], transforms, at),), known[1]
     recipes, found = known
     problems.extend(found)
-    proposals = [
-        Proposal(
-            number,
-            protocol_id,
-            spi,
-            [_transform(recipe, protocol_id) for recipe in transforms],
-            at,
-        )
-        for number, protocol_id, spi, transforms, at in recipes
-    ]
-    return SaPayload(*header, doi=doi, situation=situation, proposals=proposals)
+    # Fresh records from the recipes, made by storing their fields (``stores_every_field`` below):
+    # Proposal(number, protocol_id, spi, transforms, at), Transform(number, transform_id,
+    # attributes, protocol_id, offset) with its JSON form, SaPayload(*header, doi=..., ...).
+    proposals = []
+    for number, protocol_id, spi, transforms, at in recipes:
+        made = []
+        for t_number, transform_id, attributes, t_offset, json in transforms:
+            transform = _new(Transform)
+            transform.number, transform.transform_id = t_number, transform_id
+            transform.attributes, transform.protocol_id = attributes, protocol_id
+            transform.offset, transform._json = t_offset, json
+            made.append(transform)
+        proposal = _new(Proposal)
+        proposal.number, proposal.protocol_id, proposal.spi = number, protocol_id, spi
+        proposal.transforms, proposal.offset = made, at
+        proposals.append(proposal)
+    payload = _new(SaPayload)
+    payload.type, payload.offset, payload.raw, payload.next_payload, payload.reserved = header
+    payload.error, payload.doi, payload.situation, payload.proposals = None, doi, situation, proposals
+    return payload
+
+
+_new = object.__new__
+stores_every_field(Transform, ("number", "transform_id", "attributes", "protocol_id", "offset", "_json"))
+stores_every_field(Proposal, ("number", "protocol_id", "spi", "transforms", "offset"))
+stores_every_field(SaPayload, (*HEADER_FIELDS, "doi", "situation", "proposals"))
 
 
 def _rememberable(recipes: tuple[_ProposalRecipe, ...], spi_size: int, offset: int) -> bool:
@@ -247,13 +265,6 @@ def _rememberable(recipes: tuple[_ProposalRecipe, ...], spi_size: int, offset: i
         and recipes[0][4] == offset + GENERIC_HEADER_LENGTH + _FIRST_PROPOSAL
         and len(recipes[0][2]) == spi_size
     )
-
-
-def _transform(recipe: _TransformRecipe, protocol_id: int) -> Transform:
-    number, transform_id, attributes, offset, json = recipe
-    transform = Transform(number, transform_id, attributes, protocol_id, offset)
-    transform._json = json
-    return transform
 
 
 def _walk_substructures(
