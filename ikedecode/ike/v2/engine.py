@@ -38,10 +38,9 @@ from ikedecode.ike.messages import (
     DEFAULT_MAX_SAS,
     decoder_error_events,
     decoder_error_finding,
-    header_record,
     malformed_record,
 )
-from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts
+from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts, Protection
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import handlers
 from ikedecode.ike.v2.exchanges import message_label, shape_problems
@@ -52,6 +51,9 @@ from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.keys.keyring import KeyRing
 
 ZERO_SPI = bytes(8)
+_CLEAR = Protection.CLEAR  # a module name: an enum member read costs ~1k instructions (3.11)
+# (exchange type, response) -> the exchange's name and the message's label, worded once
+_NAMES: dict[tuple[int, bool], tuple[str, str]] = {}
 RESTART_WINDOW = 60.0  # seconds within which a new IKE_SA_INIT may restart an answered one
 
 
@@ -203,15 +205,22 @@ class Ikev2Engine:
             state.exchanges.pop((0, True), None)
         sa = state.sa
         sa.last_time = max(sa.last_time, datagram.time)
-        msg = header_record(
-            datagram,
-            header,
-            reg.EXCHANGE_TYPES.name(header.exchange_type),
-            message_label(header.exchange_type, response),
-            encrypted=False,  # set below when the chain holds an SK / SKF payload
-            version=2,
-            response=response,
-        )
+        names = _NAMES.get((header.exchange_type, response))
+        if names is None:
+            names = _NAMES[(header.exchange_type, response)] = (
+                reg.EXCHANGE_TYPES.name(header.exchange_type),
+                message_label(header.exchange_type, response),
+            )
+        # the payloads and the chain's problems go straight into lists the message keeps
+        clear: list[Ikev2Payload] = []
+        msg = IkeMessage(  # every field positionally: no keyword dict, no default lists (4 per SA)
+            datagram.frame, datagram.time, datagram.src, datagram.dst, datagram.sport, datagram.dport,
+            len(datagram.payload), header.exchange_type, names[0], header.message_id, names[1],
+            header.flags,
+            False,  # encrypted: set below when the chain holds an SK / SKF payload
+            None, _CLEAR, None, None, clear, [], datagram.frames or (datagram.frame,),
+            datagram.udp_encapsulated, "", 2, response, None, None, None,
+        )  # fmt: skip
         sa.messages.append(msg)
         self.events.append(MessageDecoded(msg, True))
         digest = hashlib.sha256(data).digest()
@@ -224,15 +233,11 @@ class Ikev2Engine:
             return
         state.seen[digest] = msg
         earlier = exchange.response if response else exchange.request
-        # the payloads and the chain's problems go straight into lists the message keeps; the walk
-        # stops after an SK / SKF payload: there is at most one, and it is the last
-        clear: list[Ikev2Payload] = []
+        # the walk stops after an SK / SKF payload: there is at most one, and it is the last
         walk_ikev2_chain(clear, msg.problems, header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
         protected = clear[-1] if clear and clear[-1].type in ENCRYPTED_TYPES else None
         inner: list[Ikev2Payload] | None = None
-        if protected is None:
-            msg.payloads = clear
-        else:
+        if protected is not None:
             clear.pop()
             msg.encrypted = True
             inner = self.keying.open(state, data, protected, from_initiator, msg, exchange)
