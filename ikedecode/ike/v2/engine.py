@@ -143,20 +143,15 @@ class Ikev2Engine:
     ) -> Ikev2SaState:
         if len(self._order) >= self.max_sas:
             self._drop_oldest()
+        # every field positionally (IkeSa's and Ikev2Facts' order in ike/records.py): no keyword
+        # binding, no default-factory calls; one of each per SA
+        facts = Ikev2Facts(None, None, [], [], None, [], None, [], [], [], None, [])
         sa = IkeSa(
-            version=2,
-            initiator_cookie=spi_i,
-            responder_cookie=spi_r,
-            initiator=initiator,
-            responder=responder,
-            initiator_inferred=inferred,
-            exchange="IKEv2",
-            state="IKE_SA_INIT" if not inferred else "capture started mid-SA",
-            first_time=time,
-            last_time=time,
-            ikev2=Ikev2Facts(),
-        )
-        state = Ikev2SaState(sa=sa, spi_i=spi_i, spi_r=spi_r)
+            2, spi_i, spi_r, initiator, responder, inferred, "IKEv2", [], None, None,
+            "IKE_SA_INIT" if not inferred else "capture started mid-SA", False, None, {}, None, [],
+            {}, {}, [], time, time, facts,
+        )  # fmt: skip
+        state = Ikev2SaState(sa, spi_i, spi_r)
         self._order.append(state)
         self._by_spi_i.setdefault(spi_i, []).append(state)
         if spi_r is not None:
