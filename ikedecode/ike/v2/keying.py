@@ -75,14 +75,11 @@ class Ikev2Keying:
             assert state.chosen is not None and state.nonce_i is not None and state.nonce_r is not None
             for secret, origin in self._secrets(state):
                 try:
+                    prf_id, encr_id, key_bits, integ_id = _transforms(state.chosen)
                     keys = keymat.derive_ike_sa_keys(
-                        secret,
-                        state.nonce_i,
-                        state.nonce_r,
-                        state.spi_i,
-                        state.spi_r,
-                        **_transforms(state.chosen),
-                    )
+                        secret, state.nonce_i, state.nonce_r, state.spi_i, state.spi_r,
+                        prf_id=prf_id, encr_id=encr_id, encr_key_bits=key_bits, integ_id=integ_id,
+                    )  # fmt: skip
                 except (IkeCryptoError, ValueError) as exc:
                     state.key_notes.append(f"{origin}: {exc}")
                     continue
@@ -302,9 +299,11 @@ class Ikev2Keying:
                 additional = found[0]
         for secret, origin in secrets:
             try:
+                prf_id, encr_id, key_bits, integ_id = _transforms(new.chosen)
                 keys = keymat.derive_rekeyed_ike_sa_keys(
                     old.keys.keys, secret, ni, nr, new.spi_i, new.spi_r or bytes(8),
-                    **_transforms(new.chosen), additional=additional,
+                    prf_id=prf_id, encr_id=encr_id, encr_key_bits=key_bits, integ_id=integ_id,
+                    additional=additional,
                 )  # fmt: skip
             except (IkeCryptoError, ValueError) as exc:
                 new.key_notes.append(f"{origin}: {exc}")
@@ -419,17 +418,13 @@ class Ikev2Keying:
         ]  # fmt: skip
 
 
-def _transforms(proposal: Ikev2Proposal) -> dict[str, Any]:
+def _transforms(proposal: Ikev2Proposal) -> tuple[int, int, int | None, int | None]:
+    """The chosen proposal's PRF, encryption (and its Key Length) and integrity transform IDs."""
     encr, prf, integ = proposal.encryption, proposal.prf, proposal.integrity
     if encr is None or prf is None:
         raise ValueError("the chosen proposal lacks an encryption or PRF transform")
     integ_id = integ.transform_id if integ is not None and integ.transform_id else None
-    return {
-        "prf_id": prf.transform_id,
-        "encr_id": encr.transform_id,
-        "encr_key_bits": encr.key_length,
-        "integ_id": integ_id,
-    }
+    return prf.transform_id, encr.transform_id, encr.key_length, integ_id
 
 
 @dataclass(frozen=True, slots=True)
