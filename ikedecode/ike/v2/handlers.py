@@ -17,7 +17,7 @@ from ikedecode.ike.natd import IKEV2_NATD_HASH, natd_hash
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, stages
-from ikedecode.ike.v2.authentication import read_ike_auth
+from ikedecode.ike.v2.authentication import read_ike_auth, verify_message_auth
 from ikedecode.ike.v2.payloads import (
     Ikev2DeletePayload,
     Ikev2KePayload,
@@ -190,7 +190,7 @@ def _ike_auth(
     parts = read_ike_auth(state, payloads, from_initiator)
     if parts.notifies or state.ppk is not None:  # RFC 8784: PPK_IDENTITY notifies
         intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
-    engine.keying.verify_auth(state, msg, payloads, from_initiator, parts)
+    verify_message_auth(engine.keyring, state, msg, payloads, from_initiator, parts)  # no import per call
     if msg.response:
         exchange.response_payloads = payloads
         auth_failure = next((n for n in errors if n.notify_type in (24, 46)), None)
