@@ -220,7 +220,15 @@ class Ikev2Engine:
         self.events.append(MessageDecoded(msg, True))
         digest = hashlib.sha256(data).digest()
         original = state.seen.get(digest)
-        exchange = self._exchange(state, header, response, from_initiator)
+        # RFC 7296 2.2: each end numbers its own requests; a response has its request's number
+        # (``_exchange``'s steps, written out: one call per message fewer)
+        requester_is_initiator = from_initiator != response
+        key = (header.message_id, requester_is_initiator)
+        exchange = state.exchanges.get(key)
+        if exchange is None or header.exchange_type != exchange.exchange_type:
+            exchange = state.exchanges[key] = ExchangeState(
+                header.exchange_type, header.message_id, requester_is_initiator
+            )
         (exchange.response_frames if response else exchange.request_frames).append(datagram.frame)
         if original is not None:  # RFC 7296 2.1: the same bytes again
             _copy_decoding(original, msg)
@@ -267,19 +275,6 @@ class Ikev2Engine:
             if shape:
                 msg.problems.extend(shape)
         handlers.handle(self, state, msg, exchange, payloads, types, notifies, data, datagram, readable)
-
-    def _exchange(
-        self, state: Ikev2SaState, header: IsakmpHeader, response: bool, from_initiator: bool
-    ) -> ExchangeState:
-        # RFC 7296 2.2: each end numbers its own requests; a response has its request's number
-        requester_is_initiator = from_initiator != response
-        key = (header.message_id, requester_is_initiator)
-        exchange = state.exchanges.get(key)
-        if exchange is None or (header.exchange_type != exchange.exchange_type):
-            exchange = state.exchanges[key] = ExchangeState(
-                header.exchange_type, header.message_id, requester_is_initiator
-            )
-        return exchange
 
 
 def _copy_decoding(original: IkeMessage, msg: IkeMessage) -> None:
