@@ -199,7 +199,8 @@ class Ikev2Engine:
             # RFC 7296 2.6 / 1.2: a new IKE_SA_INIT after COOKIE / INVALID_KE_PAYLOAD, message ID 0 again
             state.exchanges.pop((0, True), None)
         sa = state.sa
-        sa.last_time = max(sa.last_time, datagram.time)
+        if datagram.time > sa.last_time:  # max() without the call
+            sa.last_time = datagram.time
         names = _NAMES.get((header.exchange_type, response))
         if names is None:
             names = _NAMES[(header.exchange_type, response)] = (

@@ -193,7 +193,7 @@ def _ike_auth(
     verify_message_auth(engine.keyring, state, msg, payloads, from_initiator, parts)  # no import per call
     if msg.response:
         exchange.response_payloads = payloads
-        auth_failure = next((n for n in errors if n.notify_type in (24, 46)), None)
+        auth_failure = next((n for n in errors if n.notify_type in (24, 46)), None) if errors else None
         if auth_failure is not None:
             sa.state, sa.established, sa.authenticated = auth_failure.type_name, False, False
             return
