@@ -113,7 +113,11 @@ def _ike_sa_init(
                 state.nonce_i = p.data
         sa.state = "IKE_SA_INIT sent"
         return
-    answer = next((n for n in notifies if n.notify_type in (reg.N_COOKIE, reg.N_INVALID_KE_PAYLOAD)), None)
+    answer = None
+    for n in notifies:  # a loop, not next(generator): every IKE_SA_INIT response has NAT-D notifies
+        if n.notify_type == reg.N_COOKIE or n.notify_type == reg.N_INVALID_KE_PAYLOAD:
+            answer = n
+            break
     if answer is not None:
         wanted = answer.decoded.get("group_name")
         state.answered_with = answer.type_name + (f" (wants {wanted})" if wanted else "")
