@@ -263,8 +263,11 @@ class Ikev2Engine:
         # what the exchange's handler reads: every payload when readable (the message's own list,
         # which nothing changes), else only the clear ones
         payloads = msg.payloads if readable else clear
-        notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
         types = tuple([p.type for p in payloads])
+        # every Notify record has the Notify type (RFC 7296 3.10): no second walk without one
+        notifies = (
+            [p for p in payloads if isinstance(p, Ikev2NotifyPayload)] if reg.PT_NOTIFY in types else []
+        )
         if readable:
             shape = shape_problems(
                 header.exchange_type,
