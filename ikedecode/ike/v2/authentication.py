@@ -115,7 +115,9 @@ def verify_message_auth(
     real_message = state.init_request if from_initiator else state.init_response
     peer_nonce = state.nonce_r if from_initiator else state.nonce_i
     assert real_message is not None and peer_nonce is not None
-    int_auth = intermediate.int_auth_for(state, material.setdefault("first_auth_mid", msg.message_id))
+    first_auth_mid = material.setdefault("first_auth_mid", msg.message_id)
+    # RFC 9242 3.3.2: IntAuth only after IKE_INTERMEDIATE exchanges (int_auth_for's None otherwise)
+    int_auth = intermediate.int_auth_for(state, first_auth_mid) if state.intermediate_frames else None
     if isinstance(int_auth, str):
         msg.add_note(f"AUTH not checked: {int_auth}")
         return
