@@ -184,7 +184,9 @@ class KeyRing:
         self.trusted_certificates.extend(other.trusted_certificates)
 
     def psks_for(self, addresses: tuple[str, ...], identities: tuple[str, ...] = ()) -> list[PresharedKey]:
-        return [k for k in self.psks if k.applies_to(addresses, identities)]
+        # an unscoped key applies to every SA: asked without a method call (two AUTH payloads per
+        # IKEv2 SA ask this)
+        return [k for k in self.psks if k.scope is None or k.applies_to(addresses, identities)]
 
     def dh_secrets_for(self, initiator_cookie: bytes, message_id: int | None = None) -> list[DhSecret]:
         """The g^xy values that may belong to this IKE SA (or quick mode), in the order given."""

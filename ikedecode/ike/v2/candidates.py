@@ -39,19 +39,11 @@ class KeyCandidate:
 
     def record(self) -> Ikev2DerivedKeys:
         k = self.keys
+        # positionally, in Ikev2DerivedKeys' field order (ike/records.py): one per adopted candidate
         return Ikev2DerivedKeys(
-            sk_d=k.sk_d or None,
-            sk_ai=k.sk_ai,
-            sk_ar=k.sk_ar,
-            sk_ei=k.sk_ei,
-            sk_er=k.sk_er,
-            sk_pi=k.sk_pi or None,
-            sk_pr=k.sk_pr or None,
-            skeyseed=k.skeyseed or None,
-            dh_secret=self.dh_secret,
-            dh_origin=self.dh_origin,
-            key_origin=self.key_origin,
-        )
+            k.sk_d or None, k.sk_ai, k.sk_ar, k.sk_ei, k.sk_er, k.sk_pi or None, k.sk_pr or None,
+            k.skeyseed or None, self.dh_secret, None, self.dh_origin, self.key_origin,
+        )  # fmt: skip
 
 
 def from_material(material: Ikev2KeyMaterial, chosen: Ikev2Proposal | None) -> KeyCandidate | None:

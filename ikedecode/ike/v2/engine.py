@@ -38,10 +38,9 @@ from ikedecode.ike.messages import (
     DEFAULT_MAX_SAS,
     decoder_error_events,
     decoder_error_finding,
-    header_record,
     malformed_record,
 )
-from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts
+from ikedecode.ike.records import IkeMessage, IkeSa, Ikev2Facts, Protection
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import handlers
 from ikedecode.ike.v2.exchanges import message_label, shape_problems
@@ -52,6 +51,9 @@ from ikedecode.ike.v2.sa_state import ExchangeState, Ikev2SaState
 from ikedecode.keys.keyring import KeyRing
 
 ZERO_SPI = bytes(8)
+_CLEAR = Protection.CLEAR  # a module name: an enum member read costs ~1k instructions (3.11)
+# (exchange type, response) -> the exchange's name and the message's label, worded once
+_NAMES: dict[tuple[int, bool], tuple[str, str]] = {}
 RESTART_WINDOW = 60.0  # seconds within which a new IKE_SA_INIT may restart an answered one
 
 
@@ -141,20 +143,15 @@ class Ikev2Engine:
     ) -> Ikev2SaState:
         if len(self._order) >= self.max_sas:
             self._drop_oldest()
+        # every field positionally (IkeSa's and Ikev2Facts' order in ike/records.py): no keyword
+        # binding, no default-factory calls; one of each per SA
+        facts = Ikev2Facts(None, None, [], [], None, [], None, [], [], [], None, [])
         sa = IkeSa(
-            version=2,
-            initiator_cookie=spi_i,
-            responder_cookie=spi_r,
-            initiator=initiator,
-            responder=responder,
-            initiator_inferred=inferred,
-            exchange="IKEv2",
-            state="IKE_SA_INIT" if not inferred else "capture started mid-SA",
-            first_time=time,
-            last_time=time,
-            ikev2=Ikev2Facts(),
-        )
-        state = Ikev2SaState(sa=sa, spi_i=spi_i, spi_r=spi_r)
+            2, spi_i, spi_r, initiator, responder, inferred, "IKEv2", [], None, None,
+            "IKE_SA_INIT" if not inferred else "capture started mid-SA", False, None, {}, None, [],
+            {}, {}, [], time, time, facts,
+        )  # fmt: skip
+        state = Ikev2SaState(sa, spi_i, spi_r)
         self._order.append(state)
         self._by_spi_i.setdefault(spi_i, []).append(state)
         if spi_r is not None:
@@ -202,21 +199,37 @@ class Ikev2Engine:
             # RFC 7296 2.6 / 1.2: a new IKE_SA_INIT after COOKIE / INVALID_KE_PAYLOAD, message ID 0 again
             state.exchanges.pop((0, True), None)
         sa = state.sa
-        sa.last_time = max(sa.last_time, datagram.time)
-        msg = header_record(
-            datagram,
-            header,
-            reg.EXCHANGE_TYPES.name(header.exchange_type),
-            message_label(header.exchange_type, response),
-            encrypted=False,  # set below when the chain holds an SK / SKF payload
-            version=2,
-            response=response,
-        )
+        if datagram.time > sa.last_time:  # max() without the call
+            sa.last_time = datagram.time
+        names = _NAMES.get((header.exchange_type, response))
+        if names is None:
+            names = _NAMES[(header.exchange_type, response)] = (
+                reg.EXCHANGE_TYPES.name(header.exchange_type),
+                message_label(header.exchange_type, response),
+            )
+        # the payloads and the chain's problems go straight into lists the message keeps
+        clear: list[Ikev2Payload] = []
+        msg = IkeMessage(  # every field positionally: no keyword dict, no default lists (4 per SA)
+            datagram.frame, datagram.time, datagram.src, datagram.dst, datagram.sport, datagram.dport,
+            len(datagram.payload), header.exchange_type, names[0], header.message_id, names[1],
+            header.flags,
+            False,  # encrypted: set below when the chain holds an SK / SKF payload
+            None, _CLEAR, None, None, clear, [], datagram.frames or (datagram.frame,),
+            datagram.udp_encapsulated, "", 2, response, None, None, None,
+        )  # fmt: skip
         sa.messages.append(msg)
         self.events.append(MessageDecoded(msg, True))
         digest = hashlib.sha256(data).digest()
         original = state.seen.get(digest)
-        exchange = self._exchange(state, header, response, from_initiator)
+        # RFC 7296 2.2: each end numbers its own requests; a response has its request's number
+        # (``_exchange``'s steps, written out: one call per message fewer)
+        requester_is_initiator = from_initiator != response
+        key = (header.message_id, requester_is_initiator)
+        exchange = state.exchanges.get(key)
+        if exchange is None or header.exchange_type != exchange.exchange_type:
+            exchange = state.exchanges[key] = ExchangeState(
+                header.exchange_type, header.message_id, requester_is_initiator
+            )
         (exchange.response_frames if response else exchange.request_frames).append(datagram.frame)
         if original is not None:  # RFC 7296 2.1: the same bytes again
             _copy_decoding(original, msg)
@@ -224,15 +237,11 @@ class Ikev2Engine:
             return
         state.seen[digest] = msg
         earlier = exchange.response if response else exchange.request
-        # the payloads and the chain's problems go straight into lists the message keeps; the walk
-        # stops after an SK / SKF payload: there is at most one, and it is the last
-        clear: list[Ikev2Payload] = []
+        # the walk stops after an SK / SKF payload: there is at most one, and it is the last
         walk_ikev2_chain(clear, msg.problems, header.next_payload, data[HEADER_LENGTH:], HEADER_LENGTH)
         protected = clear[-1] if clear and clear[-1].type in ENCRYPTED_TYPES else None
         inner: list[Ikev2Payload] | None = None
-        if protected is None:
-            msg.payloads = clear
-        else:
+        if protected is not None:
             clear.pop()
             msg.encrypted = True
             inner = self.keying.open(state, data, protected, from_initiator, msg, exchange)
@@ -254,8 +263,11 @@ class Ikev2Engine:
         # what the exchange's handler reads: every payload when readable (the message's own list,
         # which nothing changes), else only the clear ones
         payloads = msg.payloads if readable else clear
-        notifies = [p for p in payloads if isinstance(p, Ikev2NotifyPayload)]
         types = tuple([p.type for p in payloads])
+        # every Notify record has the Notify type (RFC 7296 3.10): no second walk without one
+        notifies = (
+            [p for p in payloads if isinstance(p, Ikev2NotifyPayload)] if reg.PT_NOTIFY in types else []
+        )
         if readable:
             shape = shape_problems(
                 header.exchange_type,
@@ -267,19 +279,6 @@ class Ikev2Engine:
             if shape:
                 msg.problems.extend(shape)
         handlers.handle(self, state, msg, exchange, payloads, types, notifies, data, datagram, readable)
-
-    def _exchange(
-        self, state: Ikev2SaState, header: IsakmpHeader, response: bool, from_initiator: bool
-    ) -> ExchangeState:
-        # RFC 7296 2.2: each end numbers its own requests; a response has its request's number
-        requester_is_initiator = from_initiator != response
-        key = (header.message_id, requester_is_initiator)
-        exchange = state.exchanges.get(key)
-        if exchange is None or (header.exchange_type != exchange.exchange_type):
-            exchange = state.exchanges[key] = ExchangeState(
-                header.exchange_type, header.message_id, requester_is_initiator
-            )
-        return exchange
 
 
 def _copy_decoding(original: IkeMessage, msg: IkeMessage) -> None:

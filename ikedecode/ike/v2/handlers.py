@@ -17,7 +17,7 @@ from ikedecode.ike.natd import IKEV2_NATD_HASH, natd_hash
 from ikedecode.ike.records import IkeMessage, Phase2Exchange
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2 import intermediate, stages
-from ikedecode.ike.v2.authentication import read_ike_auth
+from ikedecode.ike.v2.authentication import read_ike_auth, verify_message_auth
 from ikedecode.ike.v2.payloads import (
     Ikev2DeletePayload,
     Ikev2KePayload,
@@ -113,7 +113,11 @@ def _ike_sa_init(
                 state.nonce_i = p.data
         sa.state = "IKE_SA_INIT sent"
         return
-    answer = next((n for n in notifies if n.notify_type in (reg.N_COOKIE, reg.N_INVALID_KE_PAYLOAD)), None)
+    answer = None
+    for n in notifies:  # a loop, not next(generator): every IKE_SA_INIT response has NAT-D notifies
+        if n.notify_type == reg.N_COOKIE or n.notify_type == reg.N_INVALID_KE_PAYLOAD:
+            answer = n
+            break
     if answer is not None:
         wanted = answer.decoded.get("group_name")
         state.answered_with = answer.type_name + (f" (wants {wanted})" if wanted else "")
@@ -190,10 +194,10 @@ def _ike_auth(
     parts = read_ike_auth(state, payloads, from_initiator)
     if parts.notifies or state.ppk is not None:  # RFC 8784: PPK_IDENTITY notifies
         intermediate.ppk_in_ike_auth(engine.keying, state, msg, payloads)
-    engine.keying.verify_auth(state, msg, payloads, from_initiator, parts)
+    verify_message_auth(engine.keyring, state, msg, payloads, from_initiator, parts)  # no import per call
     if msg.response:
         exchange.response_payloads = payloads
-        auth_failure = next((n for n in errors if n.notify_type in (24, 46)), None)
+        auth_failure = next((n for n in errors if n.notify_type in (24, 46)), None) if errors else None
         if auth_failure is not None:
             sa.state, sa.established, sa.authenticated = auth_failure.type_name, False, False
             return

@@ -45,7 +45,8 @@ Decoder = Callable[[PayloadHeader, bytes, list[str]], Ikev2Payload]
 
 
 def decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
-    need(body, 4, "ID payload")  # ID type (1) | reserved (3) | data (RFC 7296 3.5)
+    if len(body) < 4:  # ID type (1) | reserved (3) | data (RFC 7296 3.5); need() only when short
+        need(body, 4, "ID payload")
     id_type, data = body[0], body[4:]
     if id_type == 13:  # ID_NULL (RFC 7619)
         text, problem = "(null)", None if not data else "ID_NULL with data"

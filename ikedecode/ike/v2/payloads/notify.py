@@ -67,9 +67,11 @@ def _short(value: Any) -> str:
 
 def decode_notify(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
     # RFC 7296 3.10: protocol (1) | SPI size (1) | notify type (2) | SPI | data
-    need(body, 4, "Notify payload")
+    if len(body) < 4:  # need() called (and its text worded) only when the body is short
+        need(body, 4, "Notify payload")
     protocol_id, spi_size, notify_type = struct.unpack_from("!BBH", body)
-    need(body, 4 + spi_size, f"Notify payload with a {spi_size}-byte SPI")
+    if len(body) < 4 + spi_size:
+        need(body, 4 + spi_size, f"Notify payload with a {spi_size}-byte SPI")
     data = body[4 + spi_size :]
     decoded: dict[str, Any] = {}
     decoder = NOTIFY_DATA_DECODERS.get(notify_type)

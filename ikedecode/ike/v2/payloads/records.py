@@ -296,8 +296,9 @@ class Ikev2EapPayload(Ikev2Payload):
 
 
 def decode_ke(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
-    need(body, 4, "KE payload")  # group (2) | reserved (2) | data
-    return Ikev2KePayload(*header, group=struct.unpack_from("!H", body)[0], data=body[4:])
+    if len(body) < 4:  # group (2) | reserved (2) | data (RFC 7296 3.4); need() only when short
+        need(body, 4, "KE payload")
+    return Ikev2KePayload(*header, group=body[0] << 8 | body[1], data=body[4:])
 
 
 def decode_cert(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
@@ -318,7 +319,8 @@ def decode_cert_request(header: PayloadHeader, body: bytes, problems: list[str])
 
 
 def decode_auth(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
-    need(body, 4, "AUTH payload")  # method (1) | reserved (3) | data
+    if len(body) < 4:  # method (1) | reserved (3) | data (RFC 7296 3.8); need() only when short
+        need(body, 4, "AUTH payload")
     method, data = body[0], body[4:]
     algorithm, der = None, b""
     if method == AUTH_DIGITAL_SIGNATURE:

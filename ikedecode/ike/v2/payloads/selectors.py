@@ -162,7 +162,8 @@ class Ikev2TsPayload(Ikev2Payload):
 
 
 def decode_ts(header: PayloadHeader, body: bytes, problems: list[str]) -> Ikev2Payload:
-    need(body, 4, "TS payload")  # number of TSs (1) | reserved (3) | selectors
+    if len(body) < 4:  # number of TSs (1) | reserved (3) | selectors (RFC 7296 3.13); need() only when short
+        need(body, 4, "TS payload")
     seen = _SEEN_SELECTORS.get(body)
     if seen is not None:  # the same selectors as an earlier payload: records of this one's own
         return Ikev2TsPayload(*header, selectors=[_copy(s) for s in seen])
