@@ -19,7 +19,7 @@ from ikedecode.ike.records import DerivedKeys, IkeMessage, Protection
 from ikedecode.ike.repeated import add_once
 from ikedecode.ike.v1 import keyderiv
 from ikedecode.ike.v1.phase1 import AuthFamily, ClearMaterial, KeyCandidate, build_candidates
-from ikedecode.ike.v1.protection import Decryption, ciphertext_of, open_blocks, try_decrypt
+from ikedecode.ike.v1.protection import Decryption, block_size_of, ciphertext_of, open_blocks, try_decrypt
 from ikedecode.ike.v1.sa_state import PendingCandidates, SaState
 from ikedecode.keys.keyring import KeyRing
 
@@ -328,14 +328,9 @@ class MessageDecryptor:
 
 def _not_cbc_ciphertext(ciphertext: bytes, cipher_id: int) -> str | None:
     """Why ``ciphertext`` cannot be CBC ciphertext of this cipher whatever the key, or None."""
-    cipher = ciphers.CIPHERS.get(cipher_id) if type(cipher_id) is int else None
-    if cipher is not None:
-        block = cipher.block_size
-    else:
-        try:
-            block = ciphers.block_size(cipher_id)
-        except UnsupportedAlgorithm:
-            return None
+    block = block_size_of(cipher_id)
+    if isinstance(block, str):  # not a cipher this module knows: the decryption attempt says so
+        return None
     if not ciphertext:
         return "nothing follows the ISAKMP header"
     if len(ciphertext) % block:

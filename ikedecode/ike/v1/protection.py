@@ -39,18 +39,25 @@ def ciphertext_of(message: bytes, length: int) -> bytes:
     return message[HEADER_LENGTH:end]
 
 
+def block_size_of(cipher_id: int) -> int | str:
+    """The block size of an IKEv1 cipher, or why it has none here (``UnsupportedAlgorithm``'s words);
+    the usual ciphers straight from the table."""
+    cipher = ciphers.CIPHERS.get(cipher_id) if type(cipher_id) is int else None
+    if cipher is not None:
+        return cipher.block_size
+    try:
+        return ciphers.block_size(cipher_id)
+    except UnsupportedAlgorithm as exc:
+        return str(exc)
+
+
 def try_decrypt(
     cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int
 ) -> Decryption | str:
     """Decrypt and check the plaintext; a string says why it is not plausible."""
-    cipher = ciphers.CIPHERS.get(cipher_id) if type(cipher_id) is int else None
-    if cipher is not None:
-        block = cipher.block_size
-    else:
-        try:
-            block = ciphers.block_size(cipher_id)
-        except UnsupportedAlgorithm as exc:
-            return str(exc)
+    block = block_size_of(cipher_id)
+    if isinstance(block, str):
+        return block
     if not ciphertext:
         return "no encrypted data after the header"
     if len(ciphertext) % block:
