@@ -181,7 +181,8 @@ class ChainWording:
 
 
 def walk_chain(
-    chain: GenericPayloadChain[PayloadT],
+    payloads: list[PayloadT],
+    problems: list[str],
     first_type: int,
     data: bytes,
     base_offset: int,
@@ -192,7 +193,8 @@ def walk_chain(
     decoders: Mapping[int, BodyDecoder[PayloadT]] | None = None,
     malformed: Callable[..., PayloadT] | None = None,
 ) -> int | None:
-    """Walk the chain in ``data`` from a payload of ``first_type``, appending decoded payloads.
+    """Walk the chain in ``data`` from a payload of ``first_type``, appending decoded payloads to
+    ``payloads`` and what is wrong to ``problems`` (a chain's lists, or a message's own).
 
     Each payload goes to ``decode(header, problems)``; with ``decoders`` (body decoders by payload
     type) and ``malformed`` (the record class of a body too short for its type), a payload of a
@@ -202,9 +204,8 @@ def walk_chain(
 
     Stops after next payload 0, or after a payload whose type is in ``stop_types`` (the IKEv2 SK
     payload, RFC 7296 3.14). Returns the position in ``data`` where the walk ended, or ``None`` when
-    a broken header stopped it (the problem is then in ``chain.problems``).
+    a broken header stopped it (the problem is then in ``problems``).
     """
-    payloads, problems = chain.payloads, chain.problems
     unpack_header = GENERIC_HEADER.unpack_from
     size = len(data)
     next_type = first_type

@@ -16,6 +16,7 @@ from ikedecode.ike.records import Protection
 from ikedecode.ike.registry.ikev2 import EXCHANGE_TYPES
 from ikedecode.ike.v2.engine import Ikev2Engine
 from ikedecode.ike.v2.payloads import Ikev2Payload, UnknownIkev2Payload
+from ikedecode.ike.v2.payloads.decode import parse_ikev2_payloads
 from ikedecode.keys.keyring import DhSecret
 from tests.ike.v2.v2_captures import LAB_CAPTURES, PROJECT_ROOT, lab_keyring
 
@@ -213,3 +214,19 @@ def test_unanswered_liveness_check_is_a_dpd_timeout(run_pipeline):
         if other != name:
             codes = {f.code for f in run_pipeline(_capture(other), lab_keyring(other)).all_findings()}
             assert not codes & {"dpd-timeout", "no-response"}, other
+
+
+def test_an_sk_payload_is_the_last_of_a_message_and_never_inside_one():
+    # RFC 7296 3.14: the chain walk stops after the SK payload of the lab's IKE_AUTH request; bytes
+    # after it, or an SK payload in a decrypted chain, are problems (the shared chain walk's stop)
+    datagrams = [d for d in open_capture(_capture("ikev2-psk-aes-cbc-sha256")) if d.kind is Kind.IKE]
+    auth = next(d.payload for d in datagrams if d.payload[18] == 35)  # exchange type IKE_AUTH
+    header = parse_header(auth)
+    body = bytes(auth[28 : header.length])
+    sound = parse_ikev2_payloads(header.next_payload, body)
+    assert [p.type for p in sound.payloads] == [46] and sound.problems == [] and sound.trailing == b""
+    extra = parse_ikev2_payloads(header.next_payload, body + b"\x00\x00\x00\x07")
+    assert [p.type for p in extra.payloads] == [46] and extra.trailing == b"\x00\x00\x00\x07"
+    assert extra.problems == ["Encrypted and Authenticated payload at offset 28 is not the last payload"]
+    nested = parse_ikev2_payloads(header.next_payload, body, inner=True)
+    assert nested.problems == ["Encrypted and Authenticated payload at offset 28 inside an encrypted payload"]

@@ -202,7 +202,15 @@ def parse_payloads(
     chain = _new(PayloadChain)  # PayloadChain([], []), its fields stored (one chain per message)
     chain.payloads, chain.problems, chain.trailing = [], [], b""
     end = walk_chain(
-        chain, first_type, data, base_offset, _unknown, WORDING, decoders=DECODERS, malformed=Payload
+        chain.payloads,
+        chain.problems,
+        first_type,
+        data,
+        base_offset,
+        _unknown,
+        WORDING,
+        decoders=DECODERS,
+        malformed=Payload,
     )
     if end is None or end == len(data):
         return chain

@@ -11,12 +11,10 @@ from collections.abc import Callable
 
 from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.identification import identification_text
-from ikedecode.ike.payload_chain import GENERIC_HEADER, MAX_PAYLOADS, ChainWording, PayloadHeader
+from ikedecode.ike.payload_chain import ChainWording, PayloadHeader, walk_chain
 from ikedecode.ike.registry import ikev2 as reg
 from ikedecode.ike.v2.payloads.base import (
     CRITICAL_BIT,
-    GENERIC_HEADER_LENGTH,
-    BodyError,
     Ikev2Payload,
     Ikev2PayloadChain,
     UnknownIkev2Payload,
@@ -107,61 +105,47 @@ def walk_ikev2_chain(
     inner: bool = False,
 ) -> bytes:
     """``parse_ikev2_payloads`` into the caller's lists (the engine keeps them as the message's):
-    the walk of ``payload_chain.walk_chain`` with each body decoded in the same loop, one Python
-    call per payload fewer. Returns the bytes after the last payload (``trailing``)."""
+    ``payload_chain.walk_chain`` with the body decoders, stopping after an SK / SKF payload.
+    Returns the bytes after the last payload (``trailing``)."""
     data = bytes(data)
-    size = len(data)
-    unpack_header = GENERIC_HEADER.unpack_from
-    decoders = DECODERS
-    next_type = first_type
-    position = 0
-    while next_type != 0:  # RFC 7296 3.2: Next Payload 0 ends the chain
-        at = base_offset + position
-        if len(payloads) >= MAX_PAYLOADS:
-            problems.append(f"more than {MAX_PAYLOADS} payloads; stopped at offset {at}")
-            return b""
-        remaining = size - position
-        if remaining < GENERIC_HEADER_LENGTH:
-            problems.append(WORDING.ends_early(reg.PAYLOAD_TYPES.name(next_type), at, remaining))
-            return b""
-        following, reserved, length = unpack_header(data, position)
-        if length < GENERIC_HEADER_LENGTH or length > remaining:
-            problems.append(WORDING.bad_length(reg.PAYLOAD_TYPES.name(next_type), at, length, remaining))
-            return b""
-        end = position + length
-        header = _payload_header((next_type, at, data[position:end], following, reserved))
-        decoder = decoders.get(next_type)
-        if decoder is None:
-            if reserved & CRITICAL_BIT:  # RFC 7296 2.5: the receiver must reject the message
-                problems.append(
-                    f"{reg.PAYLOAD_TYPES.name(next_type)} payload at offset {at} is critical and unknown "
-                    "(UNSUPPORTED_CRITICAL_PAYLOAD)"
-                )
-            payloads.append(UnknownIkev2Payload(*header))
-        else:
-            try:
-                payloads.append(decoder(header, data[position + GENERIC_HEADER_LENGTH : end], problems))
-            except BodyError as error:
-                problems.append(f"{reg.PAYLOAD_TYPES.name(next_type)} payload at offset {at}: {error}")
-                payloads.append(Ikev2Payload(*header, error=str(error)))
-        position = end
-        if next_type in ENCRYPTED_TYPES:  # SK / SKF (RFC 7296 3.14): the last payload of a message
-            last = payloads[-1]
-            if inner:
-                problems.append(f"{last.name} payload at offset {last.offset} inside an encrypted payload")
-            elif end != size:
-                problems.append(f"{last.name} payload at offset {last.offset} is not the last payload")
-            return data[end:]
-        next_type = following
-    trailing = data[position:]
+    before = len(payloads)
+    end = walk_chain(
+        payloads,
+        problems,
+        first_type,
+        data,
+        base_offset,
+        _unknown,
+        WORDING,
+        ENCRYPTED_TYPES,
+        decoders=DECODERS,
+        malformed=Ikev2Payload,
+    )
+    if end is None:
+        return b""
+    if len(payloads) > before and payloads[-1].type in ENCRYPTED_TYPES:
+        # SK / SKF (RFC 7296 3.14): the walk stopped there; it is the last payload of a message
+        last = payloads[-1]
+        if inner:
+            problems.append(f"{last.name} payload at offset {last.offset} inside an encrypted payload")
+        elif end != len(data):
+            problems.append(f"{last.name} payload at offset {last.offset} is not the last payload")
+        return data[end:]
+    trailing = data[end:]
     if trailing:
         problems.append(f"{len(trailing)} trailing bytes after the last payload")
     return trailing
 
 
-# tuple.__new__ directly: the walk makes one header per payload, and a NamedTuple's own
-# constructor costs twice as much
-_payload_header = functools.partial(tuple.__new__, PayloadHeader)
+def _unknown(header: PayloadHeader, problems: list[str]) -> Ikev2Payload:
+    """A payload of a type without a body decoder: kept as it is, a problem when it is critical."""
+    if header.reserved & CRITICAL_BIT:  # RFC 7296 2.5: the receiver must reject the message
+        problems.append(
+            f"{reg.PAYLOAD_TYPES.name(header.type)} payload at offset {header.offset} is critical and "
+            "unknown (UNSUPPORTED_CRITICAL_PAYLOAD)"
+        )
+    return UnknownIkev2Payload(*header)
+
 
 WORDING = ChainWording(
     name=reg.PAYLOAD_TYPES.name,
