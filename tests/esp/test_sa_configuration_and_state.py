@@ -97,10 +97,11 @@ _DERIVED_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", _DERIVED_CASES)
-def test_an_sa_derived_by_ike_is_the_record_the_constructor_makes(case: tuple) -> None:
+def _constructed(case: tuple | list, **where: object) -> IpsecSa:
+    """The record of one of ``_DERIVED_CASES`` made by the dataclass constructor (keywords as the
+    key files and tests give them), with ``where`` (origin, IKE cookies, message ID)."""
     protocol, spi, src, dst, encryption, encryption_key, integrity, integrity_key, mode, esn = case
-    made = IpsecSa(
+    return IpsecSa(
         protocol,
         spi,
         src,
@@ -111,10 +112,13 @@ def test_an_sa_derived_by_ike_is_the_record_the_constructor_makes(case: tuple) -
         integrity_key=integrity_key,
         mode=mode,
         esn=esn,
-        origin="quick mode 0x1",
-        ike_cookies="0102/0304",
-        message_id=1,
+        **where,  # type: ignore[arg-type]
     )
+
+
+@pytest.mark.parametrize("case", _DERIVED_CASES)
+def test_an_sa_derived_by_ike_is_the_record_the_constructor_makes(case: tuple) -> None:
+    made = _constructed(case, origin="quick mode 0x1", ike_cookies="0102/0304", message_id=1)
     derived = IpsecSa.derived(*case, "quick mode 0x1", "0102/0304", 1)
     names = [field.name for field in dataclasses.fields(IpsecSa) if field.name != "state"]
     assert [getattr(derived, name) for name in names] == [getattr(made, name) for name in names]
@@ -139,20 +143,8 @@ def test_an_sa_derived_by_ike_is_refused_as_the_constructor_refuses(change: dict
     case = list(_DERIVED_CASES[0])
     for at, value in change.items():
         case[at] = value
-    protocol, spi, src, dst, encryption, encryption_key, integrity, integrity_key, mode, esn = case
     with pytest.raises(ValueError, match=error) as made:
-        IpsecSa(
-            protocol,
-            spi,
-            src,
-            dst,
-            encryption=encryption,
-            encryption_key=encryption_key,
-            integrity=integrity,
-            integrity_key=integrity_key,
-            mode=mode,
-            esn=esn,
-        )
+        _constructed(case)
     with pytest.raises(ValueError, match=error) as derived:
         IpsecSa.derived(*case, "", None, None)
     assert (type(derived.value), str(derived.value)) == (type(made.value), str(made.value))
