@@ -74,15 +74,33 @@ class Options:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = None) -> Report:
-    # The analysis makes many long-lived objects (messages, SAs) and few cycles: the default
-    # collector thresholds spent about a third of the time of 10,000 IKE SAs re-scanning them.
+# The cyclic collector's thresholds while a capture is analysed. The analysis makes many
+# long-lived objects (messages, payloads, SAs: the report) and few cycles. CPython's defaults
+# (700, 10, 10) re-scan the older generations every 7,000 and 70,000 allocations: about a third of
+# the time of 10,000 IKE SAs. Generation 1 is collected here every 5,000,000 allocations (as with
+# the (100,000, 50) of before), but generation 0 every 2,000: each new object is scanned once
+# while it is still in the CPU cache. A young collection of 100,000 objects cost 3-4 times as much
+# per object (10,000 IKEv1 SAs: 0.28 -> 0.11 s in the collector; docs/performance.md).
+ANALYSIS_GC_THRESHOLDS = (2_000, 2_500, 100)
+
+
+@contextlib.contextmanager
+def collector_tuned() -> Iterator[None]:
+    """The collector at ``ANALYSIS_GC_THRESHOLDS`` for the block (unless the caller's are higher);
+    the caller's thresholds after it."""
     thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], 100_000), 50, 100)
+    gc.set_threshold(
+        *(max(mine, theirs) for mine, theirs in zip(ANALYSIS_GC_THRESHOLDS, thresholds, strict=True))
+    )
     try:
-        return _analyze(reader, keyring, options or Options())
+        yield
     finally:
         gc.set_threshold(*thresholds)
+
+
+def analyze(reader: CaptureReader, keyring: KeyRing, options: Options | None = None) -> Report:
+    with collector_tuned():
+        return _analyze(reader, keyring, options or Options())
 
 
 def _analyze(reader: CaptureReader, keyring: KeyRing, options: Options) -> Report:

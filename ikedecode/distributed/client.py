@@ -29,7 +29,6 @@ Keys: the IKE engine runs here; the workers receive only the IPsec SAs' keys (do
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -68,7 +67,7 @@ from ikedecode.esp.sa_plan import PlannedSa
 from ikedecode.keys.keyring import KeyRing
 from ikedecode.parallel.chunk_work import ChunkSettings
 from ikedecode.parallel.esp_work import available_cores, sa_spec
-from ikedecode.pipeline import ChunkRun, Options, analyze, chunked_input
+from ikedecode.pipeline import ChunkRun, Options, analyze, chunked_input, collector_tuned
 
 DEFAULT_FRAGMENT_TIMEOUT = 30.0  # seconds, CaptureReader's default
 
@@ -195,12 +194,8 @@ def analyze_chunks_on_dask(
         def work(chunks: Any, settings: ChunkSettings, planned: list[PlannedSa]) -> DaskChunkWork:
             return DaskChunkWork(client, chunks, settings, planned, path=where, workers=workers)
 
-        thresholds = gc.get_threshold()  # as pipeline.analyze: many long-lived objects, few cycles
-        gc.set_threshold(max(thresholds[0], 100_000), 50, 100)
-        try:
+        with collector_tuned():  # as pipeline.analyze: many long-lived objects, few cycles
             return ChunkRun(reader, chunked, keyring, options, work=work).run()
-        finally:
-            gc.set_threshold(*thresholds)
     finally:
         reader.close()
 
