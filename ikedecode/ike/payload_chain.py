@@ -12,6 +12,7 @@ import functools
 import struct
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import KW_ONLY, dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from ikedecode.ike.registry.core import Registry
@@ -170,6 +171,9 @@ PayloadDecoder = Callable[[PayloadHeader, list[str]], PayloadT]
 BodyDecoder = Callable[[PayloadHeader, bytes, list[str]], PayloadT]
 
 
+NO_DECODERS: Mapping[int, Any] = MappingProxyType({})  # ``walk_chain`` without body decoders
+
+
 @dataclass(frozen=True, slots=True)
 class ChainWording:
     """How a version words a broken chain: ``name`` names a payload type; ``ends_early`` gets the
@@ -190,7 +194,7 @@ def walk_chain(
     wording: ChainWording,
     stop_types: Collection[int] = (),
     *,
-    decoders: Mapping[int, BodyDecoder[PayloadT]] | None = None,
+    decoders: Mapping[int, BodyDecoder[PayloadT]] = NO_DECODERS,
     malformed: Callable[..., PayloadT] | None = None,
 ) -> int | None:
     """Walk the chain in ``data`` from a payload of ``first_type``, appending decoded payloads to
@@ -227,7 +231,8 @@ def walk_chain(
             return None
         end = position + length
         header = _payload_header((next_type, at, data[position:end], following, reserved))
-        if decoders is None or (body_decoder := decoders.get(next_type)) is None:
+        body_decoder = decoders.get(next_type)
+        if body_decoder is None:
             payloads.append(decode(header, problems))
         else:
             try:

@@ -115,7 +115,7 @@ class Ikev1Engine:
         ``decoder-error`` finding (after the events it made before failing) and the engine goes
         on with the next datagram.
         """
-        out = self._out = []
+        out = self._out = []  # (left in place after: nothing adds to it until the next datagram's)
         try:
             if header.next_payload == PAYLOAD_FRAGMENT and not header.encrypted:
                 self._receive_fragment(datagram, header)
@@ -123,7 +123,6 @@ class Ikev1Engine:
                 self._receive_message(datagram, header, datagram.payload)
         except Exception as exc:  # noqa: BLE001 - one bad message must not end the analysis
             out.extend(messages.decoder_error_events(datagram, exc))
-        self._out = []
         return out
 
     def finish(self) -> list[IkeEvent]:

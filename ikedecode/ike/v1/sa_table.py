@@ -39,18 +39,19 @@ class SaTable:
         """The SA this message belongs to, made if new (a ``state-cap`` finding goes to ``out``
         the first time the cap drops an SA; its count grows with every later one)."""
         icky, rcky = header.initiator_cookie, header.responder_cookie
-        zero = rcky == ZERO_COOKIE
-        # The newest SA of this initiator cookie answers a zero responder cookie; otherwise the SA
-        # with this cookie pair, else the first SA of the initiator cookie while its responder
-        # cookie is unknown (only the first can be: later ones are made with a responder cookie).
+        # The SA with this cookie pair (the usual message; a zero responder cookie is never a key
+        # of ``_states``); the newest SA of this initiator cookie answers a zero responder cookie;
+        # else the first SA of the initiator cookie while its responder cookie is unknown (only the
+        # first can be: later ones are made with a responder cookie).
         # Dictionaries, not a scan: a flood of responder cookies must not make this quadratic.
+        state = self._states.get((icky, rcky))
+        if state is not None:
+            return state
+        zero = rcky == ZERO_COOKIE
         candidates = self._by_initiator_cookie.get(icky)
         if candidates:
             if zero:
                 return candidates[-1]
-            state = self._states.get((icky, rcky))
-            if state is not None:
-                return state
             first = candidates[0]
             if first.sa.responder_cookie is None:
                 first.sa.responder_cookie = rcky
