@@ -168,8 +168,7 @@ class MessageDecryptor:
                     state.phase1_iv = chained.last_block
                 else:
                     state.exchange_ivs[header.message_id] = chained.last_block
-                state.message_keys[msg.frame] = selected
-                msg.protection = DECRYPTED
+                msg.protection = DECRYPTED  # (with ``selected``: no ``message_keys`` entry)
                 return chained
         ivs = self._iv_for(state, header)
         found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
@@ -181,7 +180,7 @@ class MessageDecryptor:
                 self._adopt_keys(state, candidate)
             elif candidate is not state.selected:
                 self._report_other_key(state, msg, candidate)
-            state.message_keys[msg.frame] = candidate
+                state.message_keys[msg.frame] = candidate
             msg.protection = DECRYPTED
             return result
         msg.protection = UNDECRYPTABLE
