@@ -264,16 +264,16 @@ class MessageDecryptor:
             state.exchange_ivs[header.message_id] = last_block
 
     def _adopt_keys(self, state: SaState, c: KeyCandidate) -> None:
-        state.sa.keys = DerivedKeys(
-            skeyid=c.skeyid,
-            skeyid_d=c.skeyid_d,
-            skeyid_a=c.skeyid_a,
-            skeyid_e=c.skeyid_e,
-            encryption_key=c.encryption_key,
-            dh_secret=c.dh_secret,
-            psk_origin=c.psk_origin,
-            dh_origin=c.dh_origin,
-            key_origin=c.key_origin,
+        state.sa.keys = DerivedKeys(  # (every field, in the record's order: no keyword dict)
+            c.skeyid,
+            c.skeyid_d,
+            c.skeyid_a,
+            c.skeyid_e,
+            c.encryption_key,
+            c.dh_secret,
+            c.psk_origin,
+            c.dh_origin,
+            c.key_origin,
         )
 
     def _report_key_failure(self, state: SaState, msg: IkeMessage) -> None:

@@ -65,17 +65,15 @@ class SaTable:
         # capture missed the SA's first message and the first sender seen is taken as initiator.
         inferred = not zero
         initiator, responder = (datagram.src, datagram.dst)
+        time = datagram.time
+        # IkeSa(version=1, initiator_cookie=icky, responder_cookie=..., initiator=..., responder=...,
+        # initiator_inferred=inferred, first_time=time, last_time=time), every field up to last_time
+        # positional in the record's order (a keyword call builds a dict: 3.1 -> 1.4 us, the IKEv2 table's)
         sa = IkeSa(
-            version=1,
-            initiator_cookie=icky,
-            responder_cookie=None if zero else rcky,
-            initiator=initiator,
-            responder=responder,
-            initiator_inferred=inferred,
-            first_time=datagram.time,
-            last_time=datagram.time,
-        )
-        state = SaState(sa=sa)
+            1, icky, None if zero else rcky, initiator, responder, inferred, None, [], None, None,
+            "MM_NO_STATE", False, None, {}, None, [], {}, {}, [], time, time,
+        )  # fmt: skip
+        state = SaState(sa)
         self._order.append(state)
         self._by_initiator_cookie.setdefault(icky, []).append(state)
         if not zero:
