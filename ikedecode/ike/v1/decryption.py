@@ -116,31 +116,17 @@ class MessageDecryptor:
     def decrypt(
         self, state: SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
     ) -> Decryption | None:
-        sa = state.sa
         candidates = state.candidates
         if candidates is None:  # once built, neither call changes anything
             self.ensure_candidates(state)
             self.settle(state)
             candidates = state.candidates
-        if self.keyring.empty:
-            msg.protection, msg.note = NO_KEYS, "encrypted: no keys given"
+        if not candidates:  # (candidates are built from a policy and the keys of a key ring)
+            self._note_no_candidates(state, msg)
             return None
         policy = state.policy
-        if policy is None or candidates is None:
-            msg.protection = UNDECRYPTABLE
-            msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
-            return None
-        if not candidates:
-            msg.protection = NO_KEYS
-            notes = "; ".join(state.candidate_notes)
-            msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
-            if policy.auth_family is PRESHARED and not self.keyring.psks_for(
-                (sa.initiator, sa.responder), tuple(sa.identities.values())
-            ):
-                msg.note += ": needs a preshared key"
-            elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
-                msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
-            return None
+        assert policy is not None
+        sa = state.sa
         ciphertext = ciphertext_of(data, header.length)
         cipher_id = policy.encryption_algorithm
         cipher = CIPHERS.get(cipher_id) if type(cipher_id) is int else None
@@ -190,6 +176,28 @@ class MessageDecryptor:
             msg.note = f"does not decrypt with any of {len(candidates)} key candidate(s): {last_reason}"
             self._report_key_failure(state, msg)
         return None
+
+    def _note_no_candidates(self, state: SaState, msg: IkeMessage) -> None:
+        """Why an encrypted message has no key candidate, the first that applies: no keys given,
+        phase 1 not seen, no usable key material (and what it needs)."""
+        if self.keyring.empty:
+            msg.protection, msg.note = NO_KEYS, "encrypted: no keys given"
+            return
+        policy, candidates = state.policy, state.candidates
+        if policy is None or candidates is None:
+            msg.protection = UNDECRYPTABLE
+            msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
+            return
+        sa = state.sa
+        msg.protection = NO_KEYS
+        notes = "; ".join(state.candidate_notes)
+        msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
+        if policy.auth_family is PRESHARED and not self.keyring.psks_for(
+            (sa.initiator, sa.responder), tuple(sa.identities.values())
+        ):
+            msg.note += ": needs a preshared key"
+        elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
+            msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
 
     def _chained(
         self, state: SaState, selected: KeyCandidate, header: IsakmpHeader, ciphertext: bytes, block: int
