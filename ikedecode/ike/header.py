@@ -160,7 +160,8 @@ def _read(header: IsakmpHeader, buf: bytes) -> None:
 
 def parse_header(data: bytes) -> IsakmpHeader:
     """Read the ISAKMP header of a message; raise ``MalformedMessage`` if it cannot be one."""
-    data = bytes(data)
+    if type(data) is not bytes:  # (bytes() of bytes is the same object, but a class call)
+        data = bytes(data)
     size = len(data)
     if size < HEADER_LENGTH:
         raise MalformedMessage(f"{size} bytes, too short for the {HEADER_LENGTH}-byte ISAKMP header")
