@@ -277,15 +277,19 @@ class Ikev1Engine:
         if sa.version != 1:
             return
         self._verifier.recheck_signatures(state)
-        p1 = [m for m in sa.messages if m.exchange in PHASE1_EXCHANGES]
-        verified = [m.hash_verified for m in p1 if m.hash_verified is not None and not m.retransmission]
+        verified: list[bool] = []  # the hash checks of phase 1's first copies
+        establishing = False  # a phase-1 message that completes the exchange was seen
+        for m in sa.messages:  # (one pass, no generator: once per SA)
+            if m.exchange in PHASE1_EXCHANGES:
+                if m.hash_verified is not None and m.retransmission_of is None:
+                    verified.append(m.hash_verified)
+                if m.label in ESTABLISHING_LABELS:
+                    establishing = True
         if verified and all(verified) and sa.established:
             sa.authenticated = True
-        elif any(v is False for v in verified):
+        elif False in verified:  # (bools only)
             sa.authenticated = False
-        if any(m.label in ESTABLISHING_LABELS for m in p1) or any(
-            ex.exchange == QUICK_MODE.name for ex in sa.phase2.values()
-        ):
+        if establishing or any(ex.exchange == QUICK_MODE.name for ex in sa.phase2.values()):
             sa.established = True
             sa.state = ESTABLISHED_STATE
 
