@@ -63,6 +63,7 @@ __all__ = ["DEFAULT_MAX_PHASE2_PER_SA", "DEFAULT_MAX_SAS", "Ikev1Engine", "excha
 # ``MessageDecoded(msg, attached=True)`` made as ``_decoded((msg, True))``: a NamedTuple's own
 # constructor is a Python function, and every datagram makes one
 _decoded = functools.partial(tuple.__new__, MessageDecoded)
+_closed = functools.partial(tuple.__new__, IkeSaClosed)  # IkeSaClosed(sa) as _closed((sa,)), one per SA
 # enum members as module names: ``Role.INITIATOR`` costs ten times as much to read (CPython 3.11)
 INITIATOR, RESPONDER, UNKNOWN_LABEL = Role.INITIATOR, Role.RESPONDER, Label.UNKNOWN
 
@@ -137,7 +138,7 @@ class Ikev1Engine:
                 out.append(FindingRaised(messages.decoder_error_finding(frame, exc)))
         for problem in self._fragments.incomplete():
             out.append(FindingRaised(finding("ike-fragments-incomplete", problem, {})))
-        out.extend(IkeSaClosed(state.sa) for state in self.table)
+        out.extend([_closed((state.sa,)) for state in self.table])
         return out
 
     # -- message handling --------------------------------------------------------------------
