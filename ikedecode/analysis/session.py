@@ -139,14 +139,13 @@ class Analysis:
     def receive_ike(self, datagram: Datagram) -> list[IpsecSa]:
         """``feed`` for an IKE datagram (what a driver that knows the item's kind calls)."""
         keyed: list[IpsecSa] | None = None  # made for the first IPsec SA keyed (rare)
-        sadb = self.sadb
-        before = 0
         for event in self.engine.receive(datagram):
             if type(event) is MessageDecoded:
                 if not event.attached:
                     self._unattached.append(event.message)
             elif type(event) is IpsecSaKeyed:
                 if keyed is None:
+                    sadb = self.sadb
                     keyed, before = [], len(sadb)
                 child = event.keys
                 try:

@@ -9,6 +9,7 @@ Speed (``python -m tests.capture.bench_reader``): a synthetic 100k-frame capture
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Self, cast
@@ -44,6 +45,18 @@ __all__ = [  # the limits live with the accounting; importers of this module kee
     "CaptureReader",
     "open_capture",
 ]
+
+
+# ``ike_frame`` makes its Datagram by storing these fields after ``object.__new__``, which is what the
+# dataclass ``__init__`` does, without its call (one Datagram per IKE frame): a field added to
+# ``Datagram`` must be stored there too, and the import fails until it is.
+_new = object.__new__
+_IKE_FRAME_FIELDS = (
+    *("frame", "time", "kind", "src", "dst", "sport", "dport", "payload", "ip_version", "ip_header"),
+    *("udp_encapsulated", "nat_keepalive", "frames", "time_ns"),
+)
+if tuple(f.name for f in dataclasses.fields(Datagram)) != _IKE_FRAME_FIELDS:
+    raise TypeError("Datagram's fields changed: store each in CaptureReader.ike_frame")
 
 
 class CaptureReader(FrameAccounting):
@@ -276,24 +289,16 @@ class CaptureReader(FrameAccounting):
         flow = self._flows.get(ports)
         if flow is None:
             flow = self._flow(ports)
-        src, dst, sport, dport = flow
-        # Positional, in the field order of Datagram.
-        return Datagram(
-            frame,
-            time,
-            IKE,
-            src,
-            dst,
-            sport,
-            dport,
-            buf[start:end],
-            4,
-            buf[ip : ip + 20],
-            start - ip == 32,  # behind the non-ESP marker
-            False,
-            (frame,),
-            time_ns,
-        )
+        # Datagram(frame, time, IKE, *flow, payload, 4, ip_header, udp_encapsulated, False, (frame,),
+        # time_ns), its fields stored (``_IKE_FRAME_FIELDS``; at most three names to a line but for
+        # the flow's four, unpacked from its tuple)
+        datagram = _new(Datagram)
+        datagram.frame, datagram.time, datagram.kind = frame, time, IKE
+        datagram.src, datagram.dst, datagram.sport, datagram.dport = flow
+        datagram.payload, datagram.ip_version, datagram.ip_header = buf[start:end], 4, buf[ip : ip + 20]
+        datagram.udp_encapsulated = start - ip == 32  # behind the non-ESP marker
+        datagram.nat_keepalive, datagram.frames, datagram.time_ns = False, (frame,), time_ns
+        return datagram
 
     def _flow(self, ports: bytes) -> tuple[str, str, int, int]:
         flow = (

@@ -152,7 +152,7 @@ def cbc_decrypt(cipher_id: int, key: bytes, iv: bytes, data: bytes) -> bytes:
         return b""
     block = found.block_size
     plaintext = found.update(data)
-    last, found.last = found.last, bytes(data[-block:])
+    last, found.last = found.last, data[-block:] if type(data) is bytes else bytes(data[-block:])
     if iv == last:  # the decryptor chained on this IV itself
         return plaintext
     first = int.from_bytes(plaintext[:block], "big") ^ int.from_bytes(last, "big") ^ int.from_bytes(iv, "big")

@@ -40,6 +40,7 @@ WIRE_FIELDS = (  # their names, in that order
     "length",
 )
 _wire_values = operator.attrgetter(*WIRE_FIELDS)
+_new = object.__new__
 IKEV1_FLAG_NAMES = ((FLAG_ENCRYPTION, "E"), (FLAG_COMMIT, "C"), (FLAG_AUTHENTICATION_ONLY, "A"))
 IKEV2_FLAG_NAMES = ((FLAG_IKEV2_INITIATOR, "I"), (FLAG_IKEV2_VERSION, "V"), (FLAG_IKEV2_RESPONSE, "R"))
 
@@ -50,21 +51,20 @@ class IsakmpHeader:
     class, not a ``dpkt.Packet``: importing dpkt would cost every run ~30 ms of start-up."""
 
     __slots__ = (*WIRE_FIELDS, "data", "trailing")
+    initiator_cookie: bytes
+    responder_cookie: bytes
+    next_payload: int
+    version: int  # major.minor, a nibble each
+    exchange_type: int
+    flags: int
+    message_id: int
+    length: int
+    data: bytes
+    trailing: bytes
 
     def __init__(self, buf: bytes) -> None:
         """The header read from the first 28 bytes of ``buf``; the rest of ``buf`` is ``data``."""
-        (
-            self.initiator_cookie,
-            self.responder_cookie,
-            self.next_payload,
-            self.version,
-            self.exchange_type,
-            self.flags,
-            self.message_id,
-            self.length,
-        ) = _FIELDS.unpack_from(buf)
-        self.data = buf[HEADER_LENGTH:]
-        self.trailing = b""
+        _read(self, buf)
 
     def __bytes__(self) -> bytes:
         """The header as written on the wire, then ``data``."""
@@ -141,13 +141,34 @@ class IsakmpHeader:
         )
 
 
+def _read(header: IsakmpHeader, buf: bytes) -> None:
+    """``IsakmpHeader.__init__``'s work: the fields from the first 28 bytes of ``buf``, the rest
+    of ``buf`` as ``data``."""
+    (
+        header.initiator_cookie,
+        header.responder_cookie,
+        header.next_payload,
+        header.version,
+        header.exchange_type,
+        header.flags,
+        header.message_id,
+        header.length,
+    ) = _FIELDS.unpack_from(buf)
+    header.data = buf[HEADER_LENGTH:]
+    header.trailing = b""
+
+
 def parse_header(data: bytes) -> IsakmpHeader:
     """Read the ISAKMP header of a message; raise ``MalformedMessage`` if it cannot be one."""
-    data = bytes(data)
+    if type(data) is not bytes:  # (bytes() of bytes is the same object, but a class call)
+        data = bytes(data)
     size = len(data)
     if size < HEADER_LENGTH:
         raise MalformedMessage(f"{size} bytes, too short for the {HEADER_LENGTH}-byte ISAKMP header")
-    header = IsakmpHeader(data)  # its data: everything after the header, right when length == size
+    # IsakmpHeader(data) without the class call (one header per datagram); its data: everything
+    # after the header, right when length == size
+    header = _new(IsakmpHeader)
+    _read(header, data)
     length = header.length
     if length < HEADER_LENGTH:
         header.data = b""

@@ -34,15 +34,19 @@ class HashVerifier:
     def verify_phase1_hash(self, state: SaState, msg: IkeMessage, role: Role) -> None:
         """HASH_I / HASH_R (RFC 2409 section 5)."""
         sa = state.sa
-        hashes = [p for p in msg.payloads if isinstance(p, HashPayload)]
+        hash_payload = None  # the first HASH payload
+        for p in msg.payloads:
+            if type(p) is HashPayload:  # (no payload record has subclasses)
+                hash_payload = p
+                break
         hash_name = "HASH_I" if role is INITIATOR else "HASH_R"
         msg.hash_name = hash_name
-        if not hashes and state.policy is not None and state.policy.auth_family is SIGNATURE:
+        if hash_payload is None and state.policy is not None and state.policy.auth_family is SIGNATURE:
             keys = state.message_keys.get(msg.frame, state.selected)
             if verify_phase1_signature(state, msg, role, keys.skeyid if keys else None):
                 check_signer_chain(state, msg, self.keyring.trusted_certificates)
                 return
-        if not hashes:
+        if hash_payload is None:
             msg.note = msg.note or f"carries no {hash_name} (signature or other authentication)"
             return
         if state.policy is None:
@@ -61,7 +65,7 @@ class HashVerifier:
         hash_of = authhash.hash_i if role is INITIATOR else authhash.hash_r  # RFC 2409 5
         cookies = (sa.initiator_cookie, responder_cookie)
         expected = hash_of(state.policy.hash_algorithm, skeyid, g_xi, g_xr, *cookies, sai_b, id_b)
-        ok = expected == hashes[0].data
+        ok = expected == hash_payload.data
         self._record_phase1_hash(state, msg, hash_name, ok)
 
     def _record_phase1_hash(self, state: SaState, msg: IkeMessage, hash_name: str, ok: bool) -> None:

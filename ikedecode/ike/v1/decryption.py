@@ -116,31 +116,17 @@ class MessageDecryptor:
     def decrypt(
         self, state: SaState, header: IsakmpHeader, data: bytes, msg: IkeMessage
     ) -> Decryption | None:
-        sa = state.sa
         candidates = state.candidates
         if candidates is None:  # once built, neither call changes anything
             self.ensure_candidates(state)
             self.settle(state)
             candidates = state.candidates
-        if self.keyring.empty:
-            msg.protection, msg.note = NO_KEYS, "encrypted: no keys given"
+        if not candidates:  # (candidates are built from a policy and the keys of a key ring)
+            self._note_no_candidates(state, msg)
             return None
         policy = state.policy
-        if policy is None or candidates is None:
-            msg.protection = UNDECRYPTABLE
-            msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
-            return None
-        if not candidates:
-            msg.protection = NO_KEYS
-            notes = "; ".join(state.candidate_notes)
-            msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
-            if policy.auth_family is PRESHARED and not self.keyring.psks_for(
-                (sa.initiator, sa.responder), tuple(sa.identities.values())
-            ):
-                msg.note += ": needs a preshared key"
-            elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
-                msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
-            return None
+        assert policy is not None
+        sa = state.sa
         ciphertext = ciphertext_of(data, header.length)
         cipher_id = policy.encryption_algorithm
         cipher = CIPHERS.get(cipher_id) if type(cipher_id) is int else None
@@ -168,8 +154,7 @@ class MessageDecryptor:
                     state.phase1_iv = chained.last_block
                 else:
                     state.exchange_ivs[header.message_id] = chained.last_block
-                state.message_keys[msg.frame] = selected
-                msg.protection = DECRYPTED
+                msg.protection = DECRYPTED  # (with ``selected``: no ``message_keys`` entry)
                 return chained
         ivs = self._iv_for(state, header)
         found, last_reason = self._first_decryption(state, header, ciphertext, ivs)
@@ -181,7 +166,7 @@ class MessageDecryptor:
                 self._adopt_keys(state, candidate)
             elif candidate is not state.selected:
                 self._report_other_key(state, msg, candidate)
-            state.message_keys[msg.frame] = candidate
+                state.message_keys[msg.frame] = candidate
             msg.protection = DECRYPTED
             return result
         msg.protection = UNDECRYPTABLE
@@ -191,6 +176,28 @@ class MessageDecryptor:
             msg.note = f"does not decrypt with any of {len(candidates)} key candidate(s): {last_reason}"
             self._report_key_failure(state, msg)
         return None
+
+    def _note_no_candidates(self, state: SaState, msg: IkeMessage) -> None:
+        """Why an encrypted message has no key candidate, the first that applies: no keys given,
+        phase 1 not seen, no usable key material (and what it needs)."""
+        if self.keyring.empty:
+            msg.protection, msg.note = NO_KEYS, "encrypted: no keys given"
+            return
+        policy, candidates = state.policy, state.candidates
+        if policy is None or candidates is None:
+            msg.protection = UNDECRYPTABLE
+            msg.note = "encrypted, but phase 1 (SA, KE and nonces) was not seen in the capture"
+            return
+        sa = state.sa
+        msg.protection = NO_KEYS
+        notes = "; ".join(state.candidate_notes)
+        msg.note = "no usable key material for this SA" + (f" ({notes})" if notes else "")
+        if policy.auth_family is PRESHARED and not self.keyring.psks_for(
+            (sa.initiator, sa.responder), tuple(sa.identities.values())
+        ):
+            msg.note += ": needs a preshared key"
+        elif not (self.keyring.dh_secrets or self.keyring.dh_privates):
+            msg.note += ": needs the DH secret (--dh-secret or --dh-private) or the IKE keys"
 
     def _chained(
         self, state: SaState, selected: KeyCandidate, header: IsakmpHeader, ciphertext: bytes, block: int
@@ -265,16 +272,16 @@ class MessageDecryptor:
             state.exchange_ivs[header.message_id] = last_block
 
     def _adopt_keys(self, state: SaState, c: KeyCandidate) -> None:
-        state.sa.keys = DerivedKeys(
-            skeyid=c.skeyid,
-            skeyid_d=c.skeyid_d,
-            skeyid_a=c.skeyid_a,
-            skeyid_e=c.skeyid_e,
-            encryption_key=c.encryption_key,
-            dh_secret=c.dh_secret,
-            psk_origin=c.psk_origin,
-            dh_origin=c.dh_origin,
-            key_origin=c.key_origin,
+        state.sa.keys = DerivedKeys(  # (every field, in the record's order: no keyword dict)
+            c.skeyid,
+            c.skeyid_d,
+            c.skeyid_a,
+            c.skeyid_e,
+            c.encryption_key,
+            c.dh_secret,
+            c.psk_origin,
+            c.dh_origin,
+            c.key_origin,
         )
 
     def _report_key_failure(self, state: SaState, msg: IkeMessage) -> None:

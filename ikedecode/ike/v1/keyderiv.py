@@ -215,7 +215,10 @@ def quick_mode_seed(
     """``[g(qm)^xy |] protocol | SPI | Ni_b | Nr_b``: what each KEYMAT block is the prf of (5.5)."""
     if not isinstance(protocol_id, int) or not 0 <= protocol_id <= 0xFF:
         raise InvalidKeyMaterial(f"protocol ID {protocol_id!r} does not fit in one byte")
-    return b"".join((g_qm_xy or b"", bytes((protocol_id,)), _spi_bytes(spi), ni_b, nr_b))
+    return b"".join((g_qm_xy or b"", _ONE_BYTE[protocol_id], _spi_bytes(spi), ni_b, nr_b))
+
+
+_ONE_BYTE = [bytes((value,)) for value in range(256)]  # each byte value (bytes((n,)) is a class call)
 
 
 def keymat_from_seed(hash_id: int, skeyid_d: bytes, seed: bytes, length: int) -> bytes:

@@ -47,14 +47,15 @@ class Phase1Messages:
     def message(self, state: SaState, msg: IkeMessage, role: Role, step: Step | None) -> None:
         """Fold one (first copy of a) phase-1 message into its SA and check its hash."""
         sa = state.sa
-        if msg.label in STATE_AFTER:
-            sa.state = STATE_AFTER[msg.label]
+        after = STATE_AFTER.get(msg.label)
+        if after is not None:
+            sa.state = after
         for p in msg.payloads:  # (by exact type: no payload record has subclasses; one call a payload)
             kind = type(p)
             if kind is SaPayload:
                 if role is INITIATOR and state.sai_b is None:
                     state.sai_b = p.body
-                    sa.offered = list(p.transforms)
+                    sa.offered = p.transforms  # (a list of its own, made by the property)
                 elif role is RESPONDER and state.candidates is None and state.pending is None:
                     # once the keys are asked for, the policy is fixed
                     chosen = p.transforms

@@ -8,7 +8,6 @@ padding rules RFC 2409 Appendix B).
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 from ikedecode.ike import ciphers
@@ -30,13 +29,13 @@ class Decryption(NamedTuple):
 
 # ``Decryption(...)`` through ``tuple.__new__``: a NamedTuple's own constructor is a Python function,
 # and every encrypted message makes one
-_decryption = functools.partial(tuple.__new__, Decryption)
+_tuple_new = tuple.__new__
 
 
 def ciphertext_of(message: bytes, length: int) -> bytes:
     """The encrypted part of an ISAKMP message: everything after the header, up to its length."""
-    end = min(len(message), length) if length >= HEADER_LENGTH else len(message)
-    return message[HEADER_LENGTH:end]
+    size = len(message)  # (a conditional, not min(): a builtin call per encrypted message)
+    return message[HEADER_LENGTH : length if HEADER_LENGTH <= length <= size else size]
 
 
 def block_size_of(cipher_id: int) -> int | str:
@@ -90,4 +89,4 @@ def open_blocks(
     padding = len(chain.trailing)
     if padding > MAX_PADDING + block:
         return f"implausible padding of {padding} bytes"
-    return _decryption((plaintext, chain, ciphertext[-block:], padding))
+    return _tuple_new(Decryption, (plaintext, chain, ciphertext[-block:], padding))

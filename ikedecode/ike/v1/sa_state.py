@@ -42,9 +42,9 @@ class SaState:
     proven_psk: str | None = None  # origin of the PSK whose HASH_R verified (aggressive mode)
     phase1_iv: bytes | None = None  # current phase-1 CBC chain state
     initial_iv: bytes | None = None  # hash(g^xi | g^xr), RFC 2409 Appendix B
-    message_keys: dict[int, KeyCandidate] = field(
-        default_factory=dict
-    )  # frame -> candidate that decrypted it
+    # frame -> the candidate that decrypted it, when not ``selected`` (read as
+    # ``message_keys.get(frame, selected)``: ``selected``, once set, never changes)
+    message_keys: dict[int, KeyCandidate] = field(default_factory=dict)
     other_key_reported: bool = False
     exchange_ivs: dict[int, bytes] = field(default_factory=dict)  # message ID -> next IV in that exchange
     seen: dict[bytes, IkeMessage] = field(default_factory=dict)  # digest of message -> first copy

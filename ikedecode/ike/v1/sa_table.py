@@ -39,18 +39,19 @@ class SaTable:
         """The SA this message belongs to, made if new (a ``state-cap`` finding goes to ``out``
         the first time the cap drops an SA; its count grows with every later one)."""
         icky, rcky = header.initiator_cookie, header.responder_cookie
-        zero = rcky == ZERO_COOKIE
-        # The newest SA of this initiator cookie answers a zero responder cookie; otherwise the SA
-        # with this cookie pair, else the first SA of the initiator cookie while its responder
-        # cookie is unknown (only the first can be: later ones are made with a responder cookie).
+        # The SA with this cookie pair (the usual message; a zero responder cookie is never a key
+        # of ``_states``); the newest SA of this initiator cookie answers a zero responder cookie;
+        # else the first SA of the initiator cookie while its responder cookie is unknown (only the
+        # first can be: later ones are made with a responder cookie).
         # Dictionaries, not a scan: a flood of responder cookies must not make this quadratic.
+        state = self._states.get((icky, rcky))
+        if state is not None:
+            return state
+        zero = rcky == ZERO_COOKIE
         candidates = self._by_initiator_cookie.get(icky)
         if candidates:
             if zero:
                 return candidates[-1]
-            state = self._states.get((icky, rcky))
-            if state is not None:
-                return state
             first = candidates[0]
             if first.sa.responder_cookie is None:
                 first.sa.responder_cookie = rcky
@@ -64,17 +65,15 @@ class SaTable:
         # capture missed the SA's first message and the first sender seen is taken as initiator.
         inferred = not zero
         initiator, responder = (datagram.src, datagram.dst)
+        time = datagram.time
+        # IkeSa(version=1, initiator_cookie=icky, responder_cookie=..., initiator=..., responder=...,
+        # initiator_inferred=inferred, first_time=time, last_time=time), every field up to last_time
+        # positional in the record's order (a keyword call builds a dict: 3.1 -> 1.4 us, the IKEv2 table's)
         sa = IkeSa(
-            version=1,
-            initiator_cookie=icky,
-            responder_cookie=None if zero else rcky,
-            initiator=initiator,
-            responder=responder,
-            initiator_inferred=inferred,
-            first_time=datagram.time,
-            last_time=datagram.time,
-        )
-        state = SaState(sa=sa)
+            1, icky, None if zero else rcky, initiator, responder, inferred, None, [], None, None,
+            "MM_NO_STATE", False, None, {}, None, [], {}, {}, [], time, time,
+        )  # fmt: skip
+        state = SaState(sa)
         self._order.append(state)
         self._by_initiator_cookie.setdefault(icky, []).append(state)
         if not zero:

@@ -198,7 +198,8 @@ def parse_payloads(
     in ``PayloadChain.trailing`` and reported as a problem (the word "trailing" in it) unless
     ``padded`` says they are the padding of a decrypted message (RFC 2409 Appendix B).
     """
-    data = bytes(data)
+    if type(data) is not bytes:  # (bytes() of bytes is the same object, but a class call)
+        data = bytes(data)
     chain = _new(PayloadChain)  # PayloadChain([], []), its fields stored (one chain per message)
     chain.payloads, chain.problems, chain.trailing = [], [], b""
     end = walk_chain(

@@ -244,7 +244,8 @@ def decode_sa(header: PayloadHeader, body: bytes, problems: list[str]) -> Payloa
         proposals.append(proposal)
     payload = _new(SaPayload)
     payload.type, payload.offset, payload.raw, payload.next_payload, payload.reserved = header
-    payload.error, payload.doi, payload.situation, payload.proposals = None, doi, situation, proposals
+    payload.error, payload.doi = None, doi
+    payload.situation, payload.proposals = situation, proposals
     return payload
 
 

@@ -107,7 +107,8 @@ def walk_ikev2_chain(
     """``parse_ikev2_payloads`` into the caller's lists (the engine keeps them as the message's):
     ``payload_chain.walk_chain`` with the body decoders, stopping after an SK / SKF payload.
     Returns the bytes after the last payload (``trailing``)."""
-    data = bytes(data)
+    if type(data) is not bytes:  # (bytes() of bytes is the same object, but a class call)
+        data = bytes(data)
     before = len(payloads)
     end = walk_chain(
         payloads,
