@@ -179,7 +179,6 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     if qm.label(QM2) is None:
         return []
     out: list[Finding] = []
-    base = _accepted_base(facts, qm)
     ke1, ke2 = qm.has_ke(QM1), qm.has_ke(QM2)
     if ke1 is not None and ke2 is not None and ke1 != ke2:
         has, lacks = (qm.initiator, qm.responder) if ke1 else (qm.responder, qm.initiator)
@@ -187,7 +186,10 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
             finding(
                 "pfs-mismatch",
                 f"quick mode {qm.message_id}: {has} sent a KE payload (PFS) and {lacks} did not",
-                {**base, "pfs": {"initiator": qm.ke_length(QM1), "responder": qm.ke_length(QM2)}},
+                {
+                    **_accepted_base(facts, qm),
+                    "pfs": {"initiator": qm.ke_length(QM1), "responder": qm.ke_length(QM2)},
+                },
             )
         )
     elif ke1 and ke2:
@@ -200,7 +202,7 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     f"quick mode {qm.message_id}: PFS groups differ (offered {sorted(g1)}, KE {l1} bytes; "
                     f"answered {sorted(g2)}, KE {l2} bytes)",
                     {
-                        **base,
+                        **_accepted_base(facts, qm),
                         "pfs": {
                             "initiator": l1,
                             "responder": l2,
@@ -218,18 +220,24 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                 f"quick mode {qm.message_id}: {qm.responder} answered with other proxy identities (local "
                 f"{ids2['local']}, remote {ids2['remote']}) than proposed (local {ids1['local']}, remote "
                 f"{ids1['remote']})",
-                {**base, "initiator_proxy_ids": ids1, "responder_proxy_ids": ids2, "mirror": False},
+                {
+                    **_accepted_base(facts, qm),
+                    "initiator_proxy_ids": ids1,
+                    "responder_proxy_ids": ids2,
+                    "mirror": False,
+                },
             )
         )
-    out.extend(_lifetimes(facts, qm, base))
+    out.extend(_lifetimes(facts, qm))
     return out
 
 
 def _accepted_base(facts: SaFacts, qm: QuickModeFacts) -> dict[str, Any]:
+    """The evidence every finding of ``_accepted_differs`` starts with (made for a finding only)."""
     return {"ike_sa": facts.cookies, "quick_mode": qm.message_id, "initiator": qm.initiator}
 
 
-def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list[Finding]:
+def _lifetimes(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     offered_sa, accepted_sa = qm.sa_payload(QM1), qm.sa_payload(QM2)
     offered = (
         [lifetimes(t, SA_LIFE_TYPE, SA_LIFE_DURATION) for p in offered_sa.proposals for t in p.transforms]
@@ -259,7 +267,12 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list
                 "lifetime-mismatch",
                 f"quick mode {qm.message_id}: {m.sender} lowered the IPsec SA lifetime with "
                 f"RESPONDER-LIFETIME (frame {m.frame}): {', '.join(lifetime_text(p.lifetime_attributes))}",
-                {**base, "offered": offered[:1], "notify": evidence_of(m), "accepted": accepted[:1]},
+                {
+                    **_accepted_base(facts, qm),
+                    "offered": offered[:1],
+                    "notify": evidence_of(m),
+                    "accepted": accepted[:1],
+                },
             )
         )
     elif offered and accepted and accepted[0] and accepted[0] not in offered:
@@ -268,7 +281,7 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list
                 "lifetime-mismatch",
                 f"quick mode {qm.message_id}: {qm.responder} accepted lifetime {accepted[0]}, offered "
                 f"{offered[0]}",
-                {**base, "offered": offered[:1], "accepted": accepted[:1]},
+                {**_accepted_base(facts, qm), "offered": offered[:1], "accepted": accepted[:1]},
             )
         )
     return out
