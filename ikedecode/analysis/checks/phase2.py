@@ -352,11 +352,17 @@ def check_phase2(ctx: Context) -> list[Finding]:
     for facts in ctx.sas:
         found: list[Finding] = []
         for qm in facts.quick_modes:
-            found.extend(_refused(ctx, facts, qm))
-            found.extend(_qm2_rejected(ctx, facts, qm))
-            unreadable = _unreadable_refusal(facts, qm)
-            if unreadable is not None:
-                found.append(unreadable)
+            # what a quick mode can show depends on how far it got: refused before QM2, QM2 refused
+            # instead of QM3, QM2 against QM1 (each of the functions finds nothing in the other cases)
+            if qm.label(QM2) is None:
+                found.extend(_refused(ctx, facts, qm))
+                unreadable = _unreadable_refusal(facts, qm)
+                if unreadable is not None:
+                    found.append(unreadable)
+                continue
+            if qm.label(QM3) is None:
+                found.extend(_qm2_rejected(ctx, facts, qm))
             found.extend(_accepted_differs(facts, qm))
-        out.extend(merge_repeats(found, _same_story))
+        if found:
+            out.extend(merge_repeats(found, _same_story))
     return out
