@@ -484,6 +484,13 @@ class Context:
         return cls(report, facts_of(report))
 
     @property
+    def has_ikev2(self) -> bool:
+        """Whether the report has an IKEv2 SA: none when every SA is an IKEv1 one of ``sas`` (the
+        IKEv2 checks ask; 10,000 IKEv1 SAs are not walked again to find none)."""
+        ike_sas = self.report.ike_sas
+        return len(self.sas) < len(ike_sas) and any(sa.version == 2 for sa in ike_sas)
+
+    @property
     def capture_end(self) -> float | None:
         return self.report.stats.last_time
 
