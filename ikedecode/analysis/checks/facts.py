@@ -156,7 +156,8 @@ class SaFacts:
             if msg.label not in first:
                 first[msg.label] = msg
             exchange = msg.exchange
-            if exchange in PHASE1_EXCHANGES:
+            in_phase1 = exchange in PHASE1_EXCHANGES
+            if in_phase1:
                 phase1.append(msg)
             elif exchange == "quick":
                 found = quick.get(msg.message_id)
@@ -166,7 +167,6 @@ class SaFacts:
                     found.append(msg)
             elif exchange == "informational":
                 informationals.append(msg)
-            in_phase1 = exchange in PHASE1_EXCHANGES
             hashes: list[bytes] | None = None
             address_id: str | None = None
             for p in msg.payloads:
