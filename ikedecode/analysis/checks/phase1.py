@@ -26,6 +26,7 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage, ProposalRecord, Protection
 from ikedecode.ike.registries import NO_PROPOSAL_CHOSEN, PROTO_ISAKMP
 from ikedecode.ike.v1.exchanges import Label
+from ikedecode.ike.v1.payloads import Transform
 
 # module names: reading an enum member costs about 1k instructions on Python 3.11
 AM2, AM3, MM5, MM6 = Label.AM2, Label.AM3, Label.MM5, Label.MM6
@@ -98,6 +99,8 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
 
 
 def _phase1_lifetime(facts: SaFacts, offer: ProposalRecord, chosen: ProposalRecord) -> list[Finding]:
+    if type(offer) is Transform and type(chosen) is Transform and offer.attributes is chosen.attributes:
+        return []  # the very attribute records offered (the engine shares those of the same bytes)
     offered, accepted = facts.phase1_lifetimes(offer), facts.phase1_lifetimes(chosen)
     if not offered or not accepted or offered == accepted:
         return []

@@ -33,6 +33,7 @@ from ikedecode.ike.registries import (
 )
 from ikedecode.ike.v1.attributes import lifetime_text
 from ikedecode.ike.v1.exchanges import Label
+from ikedecode.ike.v1.payloads import SaPayload
 
 # module names: reading an enum member costs about 1k instructions on Python 3.11
 QM1, QM2, QM3 = Label.QM1, Label.QM2, Label.QM3
@@ -237,8 +238,23 @@ def _accepted_base(facts: SaFacts, qm: QuickModeFacts) -> dict[str, Any]:
     return {"ike_sa": facts.cookies, "quick_mode": qm.message_id, "initiator": qm.initiator}
 
 
+def _accepts_offered_records(offered_sa: SaPayload | None, accepted_sa: SaPayload | None) -> bool:
+    """Whether QM2's first transform carries the very attribute records of a transform of QM1 (the
+    engine shares them between transforms of the same bytes): then it accepted offered lifetimes."""
+    if offered_sa is None or accepted_sa is None:
+        return False
+    for proposal in accepted_sa.proposals:
+        for accepted in proposal.transforms:  # the first accepted transform
+            records = accepted.attributes
+            return any(t.attributes is records for p in offered_sa.proposals for t in p.transforms)
+    return False
+
+
 def _lifetimes(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     offered_sa, accepted_sa = qm.sa_payload(QM1), qm.sa_payload(QM2)
+    lowered = facts.notifications_by_type.get(RESPONDER_LIFETIME) if facts.notifications else None
+    if not lowered and _accepts_offered_records(offered_sa, accepted_sa):
+        return []  # no RESPONDER-LIFETIME, and the lifetimes accepted are among those offered
     offered = (
         [lifetimes(t, SA_LIFE_TYPE, SA_LIFE_DURATION) for p in offered_sa.proposals for t in p.transforms]
         if offered_sa
@@ -250,7 +266,6 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
         else []
     )
     notices = []
-    lowered = facts.notifications_by_type.get(RESPONDER_LIFETIME) if facts.notifications else None
     if lowered:
         own = {id(m) for m in qm.messages}
         spis = {p.spi for sa in (offered_sa, accepted_sa) if sa for p in sa.proposals if p.spi}
