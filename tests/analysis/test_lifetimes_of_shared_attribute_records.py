@@ -79,3 +79,15 @@ def test_phase1_chosen_with_other_records_and_another_lifetime_is_a_mismatch():
     assert [(f.evidence["offered"], f.evidence["accepted"]) for f in found] == [
         ({"seconds": 28800}, {"seconds": 3600})
     ]
+
+
+def test_phase1_records_of_a_later_offer_compare_with_the_first_offer_of_that_policy():
+    """The policy decides which offer the lifetimes are compared with: the first with that policy,
+    not the offer whose records the chosen transform shares."""
+    later = isakmp(3600)
+    sa = ike_sa(*established_main_mode(), chosen=Transform(1, 1, later), established=True)
+    sa.offered = [Transform(1, 1, isakmp(28800)), Transform(2, 1, later)]
+    found = [f for f in diagnose(report(sa)) if f.code in ("lifetime-mismatch", "p1-chosen-not-offered")]
+    assert [(f.code, f.evidence["offered"], f.evidence["accepted"]) for f in found] == [
+        ("lifetime-mismatch", {"seconds": 28800}, {"seconds": 3600})
+    ]

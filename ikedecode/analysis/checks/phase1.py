@@ -75,9 +75,12 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
             )
         )
         ctx.explain(*refusals)
-    chosen = facts.sa.chosen
-    if chosen and facts.sa.offered and not facts.sa.initiator_inferred:
-        offered_keys = [policy_key(t) for t in facts.sa.offered]
+    chosen, offers = facts.sa.chosen, facts.sa.offered
+    if chosen and offers and not facts.sa.initiator_inferred:
+        first = offers[0]
+        if type(first) is Transform and type(chosen) is Transform and first.attributes is chosen.attributes:
+            return out  # the first offer's very attribute records: its policy, its lifetimes
+        offered_keys = [policy_key(t) for t in offers]
         chosen_key = policy_key(chosen)
         if chosen_key not in offered_keys:
             out.append(
