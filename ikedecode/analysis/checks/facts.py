@@ -8,6 +8,7 @@ its retransmissions, the notifications and deletes it carried, and the accepted 
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -334,6 +335,11 @@ class _Carried(NamedTuple):
     readable: bool  # whether it has payloads at all (an unreadable message has none)
 
 
+# ``_Carried(...)`` through ``tuple.__new__`` (every field given): a NamedTuple's own constructor is
+# a Python function, and every quick mode reads two messages
+_carried = functools.partial(tuple.__new__, _Carried)
+
+
 def _read_carried(msg: IkeMessage) -> _Carried:
     sa: SaPayload | None = None
     ke: KePayload | None = None
@@ -348,7 +354,7 @@ def _read_carried(msg: IkeMessage) -> _Carried:
                 ke = p
         elif kind is IdPayload:
             ids.append(p)
-    return _Carried(sa, ke, ids, bool(msg.payloads))
+    return _carried((sa, ke, ids, bool(msg.payloads)))
 
 
 class QuickModeFacts:
