@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ikedecode.esp import transforms
-from ikedecode.esp.sa import IpsecSa, Mode
+from ikedecode.esp.sa import IpsecSa, Mode, Protocol
+from ikedecode.esp.transforms import IpsecTransform
 from ikedecode.ike.registries import (
     AUTHENTICATION_ALGORITHM,
     ENCAPSULATION_MODE,
@@ -31,10 +32,8 @@ ENCAPSULATION_TO_MODE: dict[int, Mode] = {
 }
 
 
-# A capture's SAs negotiate a few transforms over and over: each (ID, key length, integrity) is
-# resolved once (the functions are pure; an unknown transform raises each time, lru_cache keeps none).
-ikev1_esp_transform = lru_cache(maxsize=256)(transforms.ikev1_esp_transform)
-ikev1_ah_transform = lru_cache(maxsize=256)(transforms.ikev1_ah_transform)
+# A capture's SAs negotiate a few transforms over and over: each is resolved once (the functions
+# are pure; an unknown transform raises each time, lru_cache keeps none).
 ikev2_child_transform = lru_cache(maxsize=256)(transforms.ikev2_child_transform)
 
 
@@ -44,25 +43,44 @@ def _int(value: int | bytes | None) -> int | None:
     return value
 
 
+@lru_cache(maxsize=256)
+def _ikev1_keying(
+    protocol_id: int,
+    transform_id: int,
+    key_length: int | bytes | None,
+    authentication: int | bytes | None,
+    encapsulation: int | bytes | None,
+) -> tuple[Protocol, IpsecTransform, Mode | None]:
+    """The protocol, transform and mode an IKEv1 child SA's protocol, transform ID and IPsec DOI
+    attributes (RFC 2407 4.5) give its record: once per distinct combination."""
+    auth = _int(authentication)
+    if protocol_id == PROTO_IPSEC_ESP:
+        protocol: Protocol = "esp"
+        transform = transforms.ikev1_esp_transform(transform_id, _int(key_length), auth)
+    elif protocol_id == PROTO_IPSEC_AH:
+        protocol = "ah"
+        transform = transforms.ikev1_ah_transform(transform_id, auth)
+    else:
+        raise ValueError(f"protocol {protocol_id} carries no ESP/AH traffic (IPCOMP is not decoded)")
+    mode = _int(encapsulation)
+    return protocol, transform, ENCAPSULATION_TO_MODE.get(mode) if mode is not None else None
+
+
 def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
     """Raises ``UnknownAlgorithm`` / ``InvalidSa`` (both ``ValueError``) for transforms we cannot key."""
     if isinstance(child, Ikev2ChildSaKeys):
         return ipsec_sa_from_ikev2_child(child)
-    auth = _int(child.attributes.get(AUTHENTICATION_ALGORITHM))
-    if child.protocol_id == PROTO_IPSEC_ESP:
-        transform = ikev1_esp_transform(
-            child.transform_id, _int(child.attributes.get(IPSEC_KEY_LENGTH)), auth
-        )
-        protocol = "esp"
-    elif child.protocol_id == PROTO_IPSEC_AH:
-        transform = ikev1_ah_transform(child.transform_id, auth)
-        protocol = "ah"
-    else:
-        raise ValueError(f"protocol {child.protocol_id} carries no ESP/AH traffic (IPCOMP is not decoded)")
+    attributes = child.attributes
+    protocol, transform, mode = _ikev1_keying(
+        child.protocol_id,
+        child.transform_id,
+        attributes.get(IPSEC_KEY_LENGTH),
+        attributes.get(AUTHENTICATION_ALGORITHM),
+        attributes.get(ENCAPSULATION_MODE),
+    )
     encryption_key, integrity_key = transform.split_keymat(child.keymat.prefix(transform.keymat_length))
-    encapsulation = _int(child.attributes.get(ENCAPSULATION_MODE))
     return IpsecSa.derived(
-        protocol,  # type: ignore[arg-type]
+        protocol,
         int.from_bytes(child.spi, "big"),
         child.src,
         child.dst,
@@ -70,7 +88,7 @@ def ipsec_sa_from_child(child: ChildSaKeys | Ikev2ChildSaKeys) -> IpsecSa:
         encryption_key,
         transform.integrity,
         integrity_key,
-        ENCAPSULATION_TO_MODE.get(encapsulation) if encapsulation is not None else None,
+        mode,
         False,
         child.origin,
         child.ike_cookies,

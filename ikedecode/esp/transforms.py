@@ -110,10 +110,11 @@ class IpsecTransform:
 
     def split_keymat(self, keymat: bytes) -> tuple[bytes, bytes]:
         """(encryption key, integrity key) from KEYMAT (RFC 2409 section 5.5), encryption key first."""
-        if len(keymat) < self.keymat_length:
-            raise ValueError(f"KEYMAT has {len(keymat)} bytes, {self.keymat_length} needed")
         enc_end = self.encryption_key_length
-        return bytes(keymat[:enc_end]), bytes(keymat[enc_end : enc_end + self.integrity_key_length])
+        end = enc_end + self.integrity_key_length  # ``keymat_length``
+        if len(keymat) < end:
+            raise ValueError(f"KEYMAT has {len(keymat)} bytes, {end} needed")
+        return bytes(keymat[:enc_end]), bytes(keymat[enc_end:end])
 
 
 def encryption_key_length(alg: EncryptionAlgorithm, key_bits: int | None = None) -> int:

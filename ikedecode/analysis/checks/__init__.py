@@ -29,7 +29,7 @@ Check = Callable[[Context], list[Finding]]
 # imports) are imported when the report has an IKEv2 SA; without one they find nothing.
 def check_ikev2_failures(ctx: Context) -> list[Finding]:
     """``checks/ikev2_failures.py``: why IKEv2 SAs failed, from the notifications and the offers."""
-    if not any(sa.version == 2 for sa in ctx.report.ike_sas):
+    if not ctx.has_ikev2:
         return []
     from ikedecode.analysis.checks import ikev2_failures
 
@@ -38,7 +38,7 @@ def check_ikev2_failures(ctx: Context) -> list[Finding]:
 
 def check_ikev2(ctx: Context) -> list[Finding]:
     """``checks/ikev2.py``: unanswered requests, additional key exchanges, error notifications."""
-    if not any(sa.version == 2 for sa in ctx.report.ike_sas):
+    if not ctx.has_ikev2:
         return []
     from ikedecode.analysis.checks import ikev2
 

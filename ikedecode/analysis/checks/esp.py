@@ -96,7 +96,7 @@ def _no_esp(ctx: Context, flows: list[Flow]) -> list[Finding]:
     talking = {frozenset((f.src, f.dst)) for f in flows}
     for facts in ctx.sas:
         done = [q for q in facts.quick_modes if q.exchange.complete]  # QM3 seen: SAs installed
-        if not done or frozenset((facts.sa.initiator, facts.sa.responder)) in talking:
+        if not done or (talking and frozenset((facts.sa.initiator, facts.sa.responder)) in talking):
             continue
         out.append(
             finding(

@@ -8,6 +8,7 @@ its retransmissions, the notifications and deletes it carried, and the accepted 
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -156,7 +157,8 @@ class SaFacts:
             if msg.label not in first:
                 first[msg.label] = msg
             exchange = msg.exchange
-            if exchange in PHASE1_EXCHANGES:
+            in_phase1 = exchange in PHASE1_EXCHANGES
+            if in_phase1:
                 phase1.append(msg)
             elif exchange == "quick":
                 found = quick.get(msg.message_id)
@@ -166,7 +168,6 @@ class SaFacts:
                     found.append(msg)
             elif exchange == "informational":
                 informationals.append(msg)
-            in_phase1 = exchange in PHASE1_EXCHANGES
             hashes: list[bytes] | None = None
             address_id: str | None = None
             for p in msg.payloads:
@@ -334,6 +335,11 @@ class _Carried(NamedTuple):
     readable: bool  # whether it has payloads at all (an unreadable message has none)
 
 
+# ``_Carried(...)`` through ``tuple.__new__`` (every field given): a NamedTuple's own constructor is
+# a Python function, and every quick mode reads two messages
+_carried = functools.partial(tuple.__new__, _Carried)
+
+
 def _read_carried(msg: IkeMessage) -> _Carried:
     sa: SaPayload | None = None
     ke: KePayload | None = None
@@ -348,7 +354,7 @@ def _read_carried(msg: IkeMessage) -> _Carried:
                 ke = p
         elif kind is IdPayload:
             ids.append(p)
-    return _Carried(sa, ke, ids, bool(msg.payloads))
+    return _carried((sa, ke, ids, bool(msg.payloads)))
 
 
 class QuickModeFacts:
@@ -482,6 +488,13 @@ class Context:
     @classmethod
     def of(cls, report: Report) -> Context:
         return cls(report, facts_of(report))
+
+    @property
+    def has_ikev2(self) -> bool:
+        """Whether the report has an IKEv2 SA: none when every SA is an IKEv1 one of ``sas`` (the
+        IKEv2 checks ask; 10,000 IKEv1 SAs are not walked again to find none)."""
+        ike_sas = self.report.ike_sas
+        return len(self.sas) < len(ike_sas) and any(sa.version == 2 for sa in ike_sas)
 
     @property
     def capture_end(self) -> float | None:

@@ -147,8 +147,8 @@ def _weak(sa: IkeSa, accepted: list[tuple[IkeMessage, Ikev2SaPayload]]) -> list[
 
 def check_ikev2_posture(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
-    ikev1 = [sa for sa in ctx.report.ike_sas if sa.version == 1]
-    if len(ikev1) < len(ctx.report.ike_sas):
+    ikev1 = ctx.sas  # the IKEv1 SAs' facts, in report order
+    if ctx.has_ikev2:
         # IKEv2's payload types, imported for a report with IKEv2 SAs only
         from ikedecode.analysis.checks.ikev2_view import ikev2_views
 
@@ -156,7 +156,7 @@ def check_ikev2_posture(ctx: Context) -> list[Finding]:
             out.extend(_nat(view.sa))
             out.extend(_weak(view.sa, view.accepted))
     if ikev1:
-        first = ikev1[0]
+        first = ikev1[0].sa
         out.append(
             finding(
                 "ikev1-in-use",

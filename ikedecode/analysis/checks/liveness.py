@@ -37,6 +37,8 @@ def _esp_after(flows: list[Flow], sender: str, peer: str, since: float | None) -
 
 
 def _dpd(facts: SaFacts, flows: list[Flow]) -> list[Finding]:
+    if not facts.notifications:  # R-U-THERE and its ACK are notifications (RFC 3706)
+        return []
     probes = [n for n in facts.notifications if n.payload.notify_type == R_U_THERE]
     acks = [n for n in facts.notifications if n.payload.notify_type == R_U_THERE_ACK]
     out = []

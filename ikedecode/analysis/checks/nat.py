@@ -70,6 +70,8 @@ def _endpoints(facts: SaFacts) -> dict[str, tuple[tuple[str, int] | None, str | 
         role = facts.role(m)
         if role not in wire:
             wire[role] = (m.sender, m.sport)
+            if len(wire) == 2:
+                break
     for m, text in facts.address_ids:
         identity.setdefault(facts.role(m), text)
     return {role: (wire.get(role), identity.get(role)) for role in (INITIATOR, RESPONDER)}
@@ -98,6 +100,8 @@ def _plain_encapsulation(facts: SaFacts) -> list[str]:
 
 def _peer_verdicts(facts: SaFacts, checks: list[tuple[str, NatDCheck]]) -> dict[str, dict[str, Any]]:
     verdicts: dict[str, dict[str, Any]] = {}
+    if not checks:
+        return _verdicts_from_identities(facts) if facts.address_ids else verdicts
     endpoints = None
     for role in (INITIATOR, RESPONDER):
         own = [c for r, c in checks if r == role and c.sender_rewritten]
@@ -118,14 +122,14 @@ def _peer_verdicts(facts: SaFacts, checks: list[tuple[str, NatDCheck]]) -> dict[
             "peer_hash_mismatch_frames": [c.frame for c in seen_by_other],
             "forced": forced,
         }
-    if checks:
-        return verdicts
-    # No NAT-D at all, but a phase-1 ID address that is not the address on the wire: a NAT too.
-    if endpoints is None:
-        endpoints = _endpoints(facts)
+    return verdicts
+
+
+def _verdicts_from_identities(facts: SaFacts) -> dict[str, dict[str, Any]]:
+    """No NAT-D at all, but a phase-1 ID address that is not the address on the wire: a NAT too."""
+    verdicts: dict[str, dict[str, Any]] = {}
+    endpoints = _endpoints(facts)
     for role in (INITIATOR, RESPONDER):
-        if role in verdicts:
-            continue
         wire, identity = endpoints[role]
         if wire is not None and identity is not None and identity != wire[0]:
             verdicts[role] = {

@@ -14,6 +14,8 @@ from ikedecode.findings import Finding, finding
 def check_error_notifies(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for facts in ctx.sas:
+        if not facts.notifications:
+            continue
         groups: dict[tuple[str, int], list[Notification]] = {}
         for n in facts.notifications:
             key = (n.msg.frame, n.payload.notify_type)

@@ -26,6 +26,7 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.records import IkeMessage, ProposalRecord, Protection
 from ikedecode.ike.registries import NO_PROPOSAL_CHOSEN, PROTO_ISAKMP
 from ikedecode.ike.v1.exchanges import Label
+from ikedecode.ike.v1.payloads import Transform
 
 # module names: reading an enum member costs about 1k instructions on Python 3.11
 AM2, AM3, MM5, MM6 = Label.AM2, Label.AM3, Label.MM5, Label.MM6
@@ -74,9 +75,12 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
             )
         )
         ctx.explain(*refusals)
-    chosen = facts.sa.chosen
-    if chosen and facts.sa.offered and not facts.sa.initiator_inferred:
-        offered_keys = [policy_key(t) for t in facts.sa.offered]
+    chosen, offers = facts.sa.chosen, facts.sa.offered
+    if chosen and offers and not facts.sa.initiator_inferred:
+        first = offers[0]
+        if type(first) is Transform and type(chosen) is Transform and first.attributes is chosen.attributes:
+            return out  # the first offer's very attribute records: its policy, its lifetimes
+        offered_keys = [policy_key(t) for t in offers]
         chosen_key = policy_key(chosen)
         if chosen_key not in offered_keys:
             out.append(
@@ -98,6 +102,8 @@ def _proposal_mismatch(ctx: Context, facts: SaFacts) -> list[Finding]:
 
 
 def _phase1_lifetime(facts: SaFacts, offer: ProposalRecord, chosen: ProposalRecord) -> list[Finding]:
+    if type(offer) is Transform and type(chosen) is Transform and offer.attributes is chosen.attributes:
+        return []  # the very attribute records offered (the engine shares those of the same bytes)
     offered, accepted = facts.phase1_lifetimes(offer), facts.phase1_lifetimes(chosen)
     if not offered or not accepted or offered == accepted:
         return []

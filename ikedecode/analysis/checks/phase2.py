@@ -33,6 +33,7 @@ from ikedecode.ike.registries import (
 )
 from ikedecode.ike.v1.attributes import lifetime_text
 from ikedecode.ike.v1.exchanges import Label
+from ikedecode.ike.v1.payloads import SaPayload
 
 # module names: reading an enum member costs about 1k instructions on Python 3.11
 QM1, QM2, QM3 = Label.QM1, Label.QM2, Label.QM3
@@ -179,7 +180,6 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     if qm.label(QM2) is None:
         return []
     out: list[Finding] = []
-    base = _accepted_base(facts, qm)
     ke1, ke2 = qm.has_ke(QM1), qm.has_ke(QM2)
     if ke1 is not None and ke2 is not None and ke1 != ke2:
         has, lacks = (qm.initiator, qm.responder) if ke1 else (qm.responder, qm.initiator)
@@ -187,7 +187,10 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
             finding(
                 "pfs-mismatch",
                 f"quick mode {qm.message_id}: {has} sent a KE payload (PFS) and {lacks} did not",
-                {**base, "pfs": {"initiator": qm.ke_length(QM1), "responder": qm.ke_length(QM2)}},
+                {
+                    **_accepted_base(facts, qm),
+                    "pfs": {"initiator": qm.ke_length(QM1), "responder": qm.ke_length(QM2)},
+                },
             )
         )
     elif ke1 and ke2:
@@ -200,7 +203,7 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                     f"quick mode {qm.message_id}: PFS groups differ (offered {sorted(g1)}, KE {l1} bytes; "
                     f"answered {sorted(g2)}, KE {l2} bytes)",
                     {
-                        **base,
+                        **_accepted_base(facts, qm),
                         "pfs": {
                             "initiator": l1,
                             "responder": l2,
@@ -218,19 +221,40 @@ def _accepted_differs(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
                 f"quick mode {qm.message_id}: {qm.responder} answered with other proxy identities (local "
                 f"{ids2['local']}, remote {ids2['remote']}) than proposed (local {ids1['local']}, remote "
                 f"{ids1['remote']})",
-                {**base, "initiator_proxy_ids": ids1, "responder_proxy_ids": ids2, "mirror": False},
+                {
+                    **_accepted_base(facts, qm),
+                    "initiator_proxy_ids": ids1,
+                    "responder_proxy_ids": ids2,
+                    "mirror": False,
+                },
             )
         )
-    out.extend(_lifetimes(facts, qm, base))
+    out.extend(_lifetimes(facts, qm))
     return out
 
 
 def _accepted_base(facts: SaFacts, qm: QuickModeFacts) -> dict[str, Any]:
+    """The evidence every finding of ``_accepted_differs`` starts with (made for a finding only)."""
     return {"ike_sa": facts.cookies, "quick_mode": qm.message_id, "initiator": qm.initiator}
 
 
-def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list[Finding]:
+def _accepts_offered_records(offered_sa: SaPayload | None, accepted_sa: SaPayload | None) -> bool:
+    """Whether QM2's first transform carries the very attribute records of a transform of QM1 (the
+    engine shares them between transforms of the same bytes): then it accepted offered lifetimes."""
+    if offered_sa is None or accepted_sa is None:
+        return False
+    for proposal in accepted_sa.proposals:
+        for accepted in proposal.transforms:  # the first accepted transform
+            records = accepted.attributes
+            return any(t.attributes is records for p in offered_sa.proposals for t in p.transforms)
+    return False
+
+
+def _lifetimes(facts: SaFacts, qm: QuickModeFacts) -> list[Finding]:
     offered_sa, accepted_sa = qm.sa_payload(QM1), qm.sa_payload(QM2)
+    lowered = facts.notifications_by_type.get(RESPONDER_LIFETIME) if facts.notifications else None
+    if not lowered and _accepts_offered_records(offered_sa, accepted_sa):
+        return []  # no RESPONDER-LIFETIME, and the lifetimes accepted are among those offered
     offered = (
         [lifetimes(t, SA_LIFE_TYPE, SA_LIFE_DURATION) for p in offered_sa.proposals for t in p.transforms]
         if offered_sa
@@ -242,7 +266,6 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list
         else []
     )
     notices = []
-    lowered = facts.notifications_by_type.get(RESPONDER_LIFETIME) if facts.notifications else None
     if lowered:
         own = {id(m) for m in qm.messages}
         spis = {p.spi for sa in (offered_sa, accepted_sa) if sa for p in sa.proposals if p.spi}
@@ -259,7 +282,12 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list
                 "lifetime-mismatch",
                 f"quick mode {qm.message_id}: {m.sender} lowered the IPsec SA lifetime with "
                 f"RESPONDER-LIFETIME (frame {m.frame}): {', '.join(lifetime_text(p.lifetime_attributes))}",
-                {**base, "offered": offered[:1], "notify": evidence_of(m), "accepted": accepted[:1]},
+                {
+                    **_accepted_base(facts, qm),
+                    "offered": offered[:1],
+                    "notify": evidence_of(m),
+                    "accepted": accepted[:1],
+                },
             )
         )
     elif offered and accepted and accepted[0] and accepted[0] not in offered:
@@ -268,7 +296,7 @@ def _lifetimes(facts: SaFacts, qm: QuickModeFacts, base: dict[str, Any]) -> list
                 "lifetime-mismatch",
                 f"quick mode {qm.message_id}: {qm.responder} accepted lifetime {accepted[0]}, offered "
                 f"{offered[0]}",
-                {**base, "offered": offered[:1], "accepted": accepted[:1]},
+                {**_accepted_base(facts, qm), "offered": offered[:1], "accepted": accepted[:1]},
             )
         )
     return out
@@ -339,11 +367,17 @@ def check_phase2(ctx: Context) -> list[Finding]:
     for facts in ctx.sas:
         found: list[Finding] = []
         for qm in facts.quick_modes:
-            found.extend(_refused(ctx, facts, qm))
-            found.extend(_qm2_rejected(ctx, facts, qm))
-            unreadable = _unreadable_refusal(facts, qm)
-            if unreadable is not None:
-                found.append(unreadable)
+            # what a quick mode can show depends on how far it got: refused before QM2, QM2 refused
+            # instead of QM3, QM2 against QM1 (each of the functions finds nothing in the other cases)
+            if qm.label(QM2) is None:
+                found.extend(_refused(ctx, facts, qm))
+                unreadable = _unreadable_refusal(facts, qm)
+                if unreadable is not None:
+                    found.append(unreadable)
+                continue
+            if qm.label(QM3) is None:
+                found.extend(_qm2_rejected(ctx, facts, qm))
             found.extend(_accepted_differs(facts, qm))
-        out.extend(merge_repeats(found, _same_story))
+        if found:
+            out.extend(merge_repeats(found, _same_story))
     return out

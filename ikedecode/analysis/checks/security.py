@@ -115,8 +115,9 @@ def _weak_esp(t: Transform, protocol_id: int, transform_id: int) -> tuple[str, .
 def _weak(facts: SaFacts) -> list[Finding]:
     items: list[dict[str, str]] = []
     phase1: list[ProposalRecord | None]
-    if facts.chosen:
-        phase1, source = [facts.sa.chosen], "chosen"
+    chosen = facts.sa.chosen
+    if isinstance(chosen, Transform) and chosen.attributes:  # ``facts.chosen`` is not empty
+        phase1, source = [chosen], "chosen"
     else:
         phase1, source = list(facts.sa.offered), "offered"
     for transform in phase1:
@@ -128,11 +129,11 @@ def _weak(facts: SaFacts) -> list[Finding]:
         sa = accepted or qm.sa_payload(QM1)
         if sa is None:
             continue
-        where, source = f"quick mode {qm.message_id}", "accepted" if accepted else "offered"
         for proposal in sa.proposals:
             for t in proposal.transforms:
                 for why in of_attributes(t, ("weak", proposal.protocol_id, t.transform_id), _weak_esp):
-                    _add(items, where, why, source)
+                    source = "accepted" if accepted else "offered"
+                    _add(items, f"quick mode {qm.message_id}", why, source)
     if not items:
         return []
     text = "; ".join(f"{i['where']}: {i['what']}" for i in items)

@@ -170,9 +170,11 @@ def _quick_mode_stalls(ctx: Context, facts: SaFacts) -> list[Finding]:
             and not qm.unreadable_answers_to_qm2(facts)  # phase2's qm2-rejected explains these
         ):
             found.append(_stall(ctx, facts, qm2, f"quick mode {qm.message_id}:", qm.message_id))
-    return merge_repeats(
-        found, lambda f: (f.code, f.severity, f.evidence["state"], f.evidence.get("waiting"))
-    )
+    return merge_repeats(found, _same_stall) if found else found
+
+
+def _same_stall(f: Finding) -> tuple[object, ...]:
+    return (f.code, f.severity, f.evidence["state"], f.evidence.get("waiting"))
 
 
 def check_no_response(ctx: Context) -> list[Finding]:

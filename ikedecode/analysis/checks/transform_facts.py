@@ -3,8 +3,9 @@ worked out once per distinct list of attribute records.
 
 The engine shares the records of a transform's bytes between the SAs that offer them
 (``ike.v1.attributes.transform_attributes``), so the SAs of a capture ask about a few lists: the
-answers are kept by what is asked and the records' ids. Each entry keeps its records alive, so an
-id is not reused while its entry exists. Callers get copies of the dicts.
+answers are kept by what is asked and the records' ids (the shared tuple's id when the records come
+in one). Each entry keeps its records alive, so an id is not reused while its entry exists. Callers
+get copies of the dicts.
 """
 
 from __future__ import annotations
@@ -38,9 +39,15 @@ _BY_ATTRIBUTES_MAX = 4096
 
 def of_attributes(transform: Transform, question: tuple[Any, ...], answer: Callable[..., Any]) -> Any:
     """``answer(transform, *question[1:])``, once per question and distinct list of attribute
-    records: the answer must depend on nothing else of the transform (the question names the rest)."""
+    records: the answer must depend on nothing else of the transform (the question names the rest).
+    A tuple of records (``ike.v1.attributes.transform_attributes``: the transforms decoded from the
+    same bytes share one) is keyed by its own id: the entry keeps it alive, and while it lives no
+    record or other tuple has that id."""
     attributes = transform.attributes
-    key = (*question, *map(id, attributes))
+    if type(attributes) is tuple:  # the engine's: shared by the transforms of the same bytes, immutable
+        key = (*question, id(attributes))
+    else:  # a list may change: keyed by its records
+        key = (*question, *map(id, attributes))
     known = _BY_ATTRIBUTES.get(key)
     if known is not None:
         return known[1]
