@@ -172,19 +172,34 @@ def _datagrams(capture: bytes, name: str) -> tuple[list[Datagram], list[Datagram
 
 
 def _record_ike_plaintexts(session: Session) -> None:
-    """Run the engine with the real keys and note which cipher/key/IV opened each message."""
+    """Run the engine with the real keys and note which cipher/key/IV opened each message.
+
+    The engine opens a message by one of two functions of ``ike.v1.protection``: ``try_decrypt``
+    (the first message of an SA, the key candidates and fallback IVs) and ``open_blocks`` (every
+    later message with the adopted key and the IV the exchange chains on); both are watched."""
     opened: dict[int, IkePlaintext] = {}
     current: list[int] = [0]
-    original = decryption_module.try_decrypt
+    original_try, original_open = decryption_module.try_decrypt, decryption_module.open_blocks
 
-    def recording(cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int):  # noqa: ANN202
-        result = original(cipher_id, key, iv, ciphertext, first_payload)
+    def note(cipher_id: int, key: bytes, iv: bytes, result: Decryption | str) -> None:
         if isinstance(result, Decryption) and current[0] not in opened:
             opened[current[0]] = IkePlaintext(cipher_id, key, iv, result.plaintext)
+
+    def trying(cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int):  # noqa: ANN202
+        result = original_try(cipher_id, key, iv, ciphertext, first_payload)
+        note(cipher_id, key, iv, result)
+        return result
+
+    def opening(cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int, block: int):  # noqa: ANN202
+        result = original_open(cipher_id, key, iv, ciphertext, first_payload, block)
+        note(cipher_id, key, iv, result)
         return result
 
     engine = IkeEngine(session.keyring())
-    with mock.patch.object(decryption_module, "try_decrypt", recording):
+    with (
+        mock.patch.object(decryption_module, "try_decrypt", trying),
+        mock.patch.object(decryption_module, "open_blocks", opening),
+    ):
         for index, datagram in enumerate(session.ike):
             current[0] = index
             engine.receive(datagram)
