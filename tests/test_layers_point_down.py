@@ -18,7 +18,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "ikedecode"
 # Bottom first. A module may import its own package and any package of a lower or the same layer,
 # never one of a higher layer. ``ikedecode`` is the package root itself (``__version__``).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("ikedecode", "findings"),  # leaves: the version, the one catalog of findings
+    ("ikedecode", "findings", "stored_fields"),  # leaves: the version, the one catalog of findings, the
+    # guard of records made by storing their fields
     ("capture",),  # pcap/pcapng, IP reassembly, UDP classification
     ("esp",),  # ESP/AH: SAs, algorithms, opening packets (keyed by whoever knows the keys)
     ("keys",),  # key sources: text in, KeyRing (of IKE secrets and IpsecSa) out

@@ -9,10 +9,11 @@ Speed (``python -m tests.capture.bench_reader``): a synthetic 100k-frame capture
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Self, cast
+
+from ikedecode.stored_fields import stores_every_field
 
 from .accounting import (
     DEFAULT_FRAGMENT_BUFFERS,
@@ -55,8 +56,7 @@ _IKE_FRAME_FIELDS = (
     *("frame", "time", "kind", "src", "dst", "sport", "dport", "payload", "ip_version", "ip_header"),
     *("udp_encapsulated", "nat_keepalive", "frames", "time_ns"),
 )
-if tuple(f.name for f in dataclasses.fields(Datagram)) != _IKE_FRAME_FIELDS:
-    raise TypeError("Datagram's fields changed: store each in CaptureReader.ike_frame")
+stores_every_field(Datagram, _IKE_FRAME_FIELDS)
 
 
 class CaptureReader(FrameAccounting):

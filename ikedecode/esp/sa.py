@@ -14,7 +14,7 @@ import builtins
 import functools
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ikedecode.esp.algorithms import (
@@ -26,6 +26,7 @@ from ikedecode.esp.algorithms import (
 )
 from ikedecode.esp.sequence import SequenceTracker
 from ikedecode.esp.transforms import transform_text
+from ikedecode.stored_fields import stores_every_field
 
 Protocol = Literal["esp", "ah"]
 MAX_TRACKED_SPIS = 1024
@@ -320,30 +321,25 @@ class IpsecSa:
 
 # Each field's own setter, bound once (its slot's member descriptor), for ``IpsecSa.derived``: a frozen
 # record's fields are written once, when it is made, and ``object.__setattr__`` looks the name up on
-# every write (about 80 ns a field against 40). Unpacked in field order: a field added to ``IpsecSa``
-# fails here until ``derived`` writes it too.
+# every write (about 80 ns a field against 40). Bound by name; ``stores_every_field`` fails the import
+# when a field is added to ``IpsecSa`` (or moved) until ``derived`` writes it too.
+_DERIVED_FIELDS = (
+    *("protocol", "spi", "src", "dst", "encryption", "encryption_key", "integrity", "integrity_key"),
+    *("mode", "esn", "origin", "initial_seq_hi", "ike_cookies", "message_id", "encryption_algorithm"),
+    *("integrity_algorithm", "state"),
+)
+stores_every_field(IpsecSa, _DERIVED_FIELDS)
 _SETTERS: dict[str, Callable[[IpsecSa, Any], None]] = {
-    f.name: getattr(IpsecSa, f.name).__set__ for f in fields(IpsecSa)
+    name: getattr(IpsecSa, name).__set__ for name in _DERIVED_FIELDS
 }
-(
-    _set_protocol,
-    _set_spi,
-    _set_src,
-    _set_dst,
-    _set_encryption,
-    _set_encryption_key,
-    _set_integrity,
-    _set_integrity_key,
-    _set_mode,
-    _set_esn,
-    _set_origin,
-    _set_initial_seq_hi,
-    _set_ike_cookies,
-    _set_message_id,
-    _set_encryption_algorithm,
-    _set_integrity_algorithm,
-    _set_state,
-) = _SETTERS.values()
+_set_protocol, _set_spi, _set_src = _SETTERS["protocol"], _SETTERS["spi"], _SETTERS["src"]
+_set_dst, _set_encryption = _SETTERS["dst"], _SETTERS["encryption"]
+_set_encryption_key, _set_integrity = _SETTERS["encryption_key"], _SETTERS["integrity"]
+_set_integrity_key, _set_mode, _set_esn = _SETTERS["integrity_key"], _SETTERS["mode"], _SETTERS["esn"]
+_set_origin, _set_initial_seq_hi = _SETTERS["origin"], _SETTERS["initial_seq_hi"]
+_set_ike_cookies, _set_message_id = _SETTERS["ike_cookies"], _SETTERS["message_id"]
+_set_encryption_algorithm = _SETTERS["encryption_algorithm"]
+_set_integrity_algorithm, _set_state = _SETTERS["integrity_algorithm"], _SETTERS["state"]
 
 
 __all__ = ["InvalidSa", "IpsecSa", "Mode", "Protocol", "SaCounters", "SaState", "UnknownAlgorithm"]

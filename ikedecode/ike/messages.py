@@ -7,7 +7,6 @@ from the IKE SAs (the ``attached=False`` of ``MessageDecoded``), with a finding.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from ikedecode.capture.datagram import Datagram
@@ -15,6 +14,7 @@ from ikedecode.findings import Finding, finding
 from ikedecode.ike.events import FindingRaised, IkeEvent, MessageDecoded
 from ikedecode.ike.header import FLAG_ENCRYPTION, IsakmpHeader
 from ikedecode.ike.records import IkeMessage, Protection
+from ikedecode.stored_fields import stores_every_field
 
 DEFAULT_MAX_SAS = 100_000  # IKE SAs kept per engine; beyond it the oldest are dropped (state-cap)
 CLEAR = Protection.CLEAR  # (an enum class attribute costs ten times a module name to read, CPython 3.11)
@@ -100,8 +100,7 @@ _MESSAGE_FIELDS = (
     *("hash_name", "payloads", "problems", "frames", "udp_encapsulated", "note", "version", "response"),
     *("integrity_verified", "auth_verified", "key_stage"),
 )
-if tuple(f.name for f in dataclasses.fields(IkeMessage)) != _MESSAGE_FIELDS:
-    raise TypeError("IkeMessage's fields changed: store each in messages.payload_record")
+stores_every_field(IkeMessage, _MESSAGE_FIELDS)
 
 
 def malformed_record(datagram: Datagram, reason: str, **fields: Any) -> IkeMessage:

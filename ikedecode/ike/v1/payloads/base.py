@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from ikedecode.ike.payload_chain import (
@@ -16,6 +15,7 @@ from ikedecode.ike.payload_chain import (
 )
 from ikedecode.ike.registries import payload_type_name
 from ikedecode.ike.registry.isakmp import PAYLOAD_TYPES
+from ikedecode.stored_fields import stores_every_field  # (the payload decoders import it from here)
 
 __all__ = [
     "GENERIC_HEADER_LENGTH",
@@ -33,15 +33,6 @@ __all__ = [
 
 # The fields every payload record starts with (``PayloadHeader``'s, then ``error``).
 HEADER_FIELDS = ("type", "offset", "raw", "next_payload", "reserved", "error")
-
-
-def stores_every_field(cls: type, names: tuple[str, ...]) -> None:
-    """Raise ``TypeError`` unless ``names`` are exactly the dataclass fields of ``cls``, in order:
-    the check, at import, of a decoder that makes ``cls`` records by storing ``names`` after
-    ``object.__new__`` (what the dataclass ``__init__`` does, without its keyword call)."""
-    declared = tuple(f.name for f in dataclasses.fields(cls))
-    if declared != names:
-        raise TypeError(f"{cls.__name__} has fields {declared}, its fast decoder stores {names}")
 
 
 def hex_text(data: bytes) -> str:
