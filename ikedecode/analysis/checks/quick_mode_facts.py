@@ -122,21 +122,21 @@ class QuickModeFacts:
             return {"local": self.initiator, "remote": self.responder}
         return None
 
+    def _answers(self, facts: SaFacts, label: str, instead_of: str, sender: str) -> list[IkeMessage]:
+        """Informationals ``sender`` sent after this quick mode's ``label`` message and before the
+        next quick mode, when no ``instead_of`` message came (none when one did)."""
+        sent = self.label(label)
+        if sent is None or self.label(instead_of) is not None:
+            return []
+        return facts.informationals_from(sender, sent.time, facts.next_quick_mode_after(sent.time))
+
     def refusal(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode responder sent after QM1 and before QM2 / the next QM1."""
-        qm1 = self.label(QM1)
-        if qm1 is None or self.label(QM2) is not None:
-            return []
-        infos = facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
-        return facts.error_notifies_in(infos)
+        return facts.error_notifies_in(self._answers(facts, QM1, QM2, self.responder))
 
     def rejection_of_qm2(self, facts: SaFacts) -> list[Notification]:
         """Error notifications the quick-mode initiator sent after QM2 instead of QM3."""
-        qm2 = self.label(QM2)
-        if qm2 is None or self.label(QM3) is not None:
-            return []
-        infos = facts.informationals_from(self.initiator, qm2.time, facts.next_quick_mode_after(qm2.time))
-        return facts.error_notifies_in(infos)
+        return facts.error_notifies_in(self._answers(facts, QM2, QM3, self.initiator))
 
     def unreadable_answers_to_qm2(self, facts: SaFacts) -> list[IkeMessage]:
         """Encrypted informationals nobody can read that the initiator sent right after QM2 instead of
@@ -155,7 +155,4 @@ class QuickModeFacts:
 
     def informational_answers(self, facts: SaFacts) -> list[IkeMessage]:
         """Informationals from the responder after QM1 while no QM2 came (readable or not)."""
-        qm1 = self.label(QM1)
-        if qm1 is None or self.label(QM2) is not None:
-            return []
-        return facts.informationals_from(self.responder, qm1.time, facts.next_quick_mode_after(qm1.time))
+        return self._answers(facts, QM1, QM2, self.responder)
