@@ -25,6 +25,7 @@ from ikedecode.esp.sadb import SaDatabase
 from ikedecode.ike.engine import IkeEngine
 from ikedecode.ike.events import IpsecSaKeyed
 from ikedecode.ike.v1 import decryption as decryption_module
+from ikedecode.ike.v1 import protection as protection_module
 from ikedecode.ike.v1.protection import Decryption
 from ikedecode.ike.v2 import keying as ikev2_keying_module
 from ikedecode.keys.keyring import KeyRing
@@ -174,30 +175,23 @@ def _datagrams(capture: bytes, name: str) -> tuple[list[Datagram], list[Datagram
 def _record_ike_plaintexts(session: Session) -> None:
     """Run the engine with the real keys and note which cipher/key/IV opened each message.
 
-    The engine opens a message by one of two functions of ``ike.v1.protection``: ``try_decrypt``
-    (the first message of an SA, the key candidates and fallback IVs) and ``open_blocks`` (every
-    later message with the adopted key and the IV the exchange chains on); both are watched."""
+    Every IKEv1 message is opened by ``ike.v1.protection.open_blocks``: called by
+    ``protection.try_decrypt`` (an SA's first message, the key candidates and fallback IVs) and by
+    the engine's decryption directly (every later message, the adopted key and the chained IV). It
+    is watched under both names."""
     opened: dict[int, IkePlaintext] = {}
     current: list[int] = [0]
-    original_try, original_open = decryption_module.try_decrypt, decryption_module.open_blocks
-
-    def note(cipher_id: int, key: bytes, iv: bytes, result: Decryption | str) -> None:
-        if isinstance(result, Decryption) and current[0] not in opened:
-            opened[current[0]] = IkePlaintext(cipher_id, key, iv, result.plaintext)
-
-    def trying(cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int):  # noqa: ANN202
-        result = original_try(cipher_id, key, iv, ciphertext, first_payload)
-        note(cipher_id, key, iv, result)
-        return result
+    original = protection_module.open_blocks
 
     def opening(cipher_id: int, key: bytes, iv: bytes, ciphertext: bytes, first_payload: int, block: int):  # noqa: ANN202
-        result = original_open(cipher_id, key, iv, ciphertext, first_payload, block)
-        note(cipher_id, key, iv, result)
+        result = original(cipher_id, key, iv, ciphertext, first_payload, block)
+        if isinstance(result, Decryption) and current[0] not in opened:
+            opened[current[0]] = IkePlaintext(cipher_id, key, iv, result.plaintext)
         return result
 
     engine = IkeEngine(session.keyring())
     with (
-        mock.patch.object(decryption_module, "try_decrypt", trying),
+        mock.patch.object(protection_module, "open_blocks", opening),
         mock.patch.object(decryption_module, "open_blocks", opening),
     ):
         for index, datagram in enumerate(session.ike):
