@@ -69,9 +69,14 @@ class SequenceTracker:
 
     def record_run(self, sequences: list[int]) -> int:
         """``record`` each number in order; returns how many were replays. A run that simply
-        continues the window (highest + 1, + 2, ...: the usual case) is taken in one step."""
+        continues the window (highest + 1, + 2, ...: the usual case) is taken in one step; any
+        other run (replays, numbers below the window: a capture with every packet twice, or
+        merged captures) by ``record``'s rules with the tracker's fields in local variables, in
+        one loop: the main process accounts every packet of every chunk worker this way."""
         count = len(sequences)
-        if count and self.highest is not None:
+        if not count:
+            return 0
+        if self.highest is not None:
             first = sequences[0]
             if (
                 first == self.highest + 1
@@ -82,11 +87,35 @@ class SequenceTracker:
                 self.highest = sequences[-1]
                 self.unique += count
                 return 0
-        replays = 0
-        record = self.record
-        for seq in sequences:
-            if record(seq):
-                replays += 1
+            rest = sequences
+        else:
+            self.record(sequences[0])  # the first number starts the window
+            rest = sequences[1:]
+        highest, lowest, bitmap = self.highest, self.lowest, self._bitmap
+        assert highest is not None and lowest is not None  # (both set with the first number)
+        unique, below, replays = self.unique, self.out_of_window, 0
+        for seq in rest:  # ``record``, step for step
+            if seq > highest:
+                shift = seq - highest
+                bitmap = ((bitmap << shift) | 1) & _WINDOW_MASK if shift < WINDOW else 1
+                highest = seq
+                unique += 1
+                continue
+            offset = highest - seq
+            if offset >= WINDOW:
+                below += 1
+            else:
+                bit = 1 << offset
+                if bitmap & bit:
+                    replays += 1
+                    continue
+                bitmap |= bit
+            unique += 1
+            if seq < lowest:
+                lowest = seq
+        self.highest, self.lowest, self._bitmap = highest, lowest, bitmap
+        self.unique, self.out_of_window = unique, below
+        self.replays += replays
         return replays
 
     @property
