@@ -227,20 +227,20 @@ class Ikev1Engine:
         state: SaState, shape: ExchangeShape, header: IsakmpHeader, datagram: Datagram, role: Role
     ) -> Step | None:
         if shape.phase == 1:
-            key: tuple[int, Role] = (0, role)
+            sender, key = role, (0, role)
             if state.sa.exchange is None:
                 state.sa.exchange = shape.name
-            ordinal = state.sent_count.get(key, 0)
-            state.sent_count[key] = ordinal + 1
-            return shape.step_for(role, ordinal)
-        if shape is QUICK_MODE:
+        elif shape is QUICK_MODE:
             opener = state.qm_initiator.setdefault(header.message_id, datagram.src)
-            qm_role = INITIATOR if datagram.src == opener else RESPONDER
-            key = (header.message_id, qm_role)
-            ordinal = state.sent_count.get(key, 0)
-            state.sent_count[key] = ordinal + 1
-            return shape.step_for(qm_role, ordinal)
-        return shape.steps[0]
+            sender = INITIATOR if datagram.src == opener else RESPONDER
+            key = (header.message_id, sender)
+        else:
+            return shape.steps[0]
+        # the ordinal-th distinct message of its sender in the exchange (``shape.step_for``, in line)
+        ordinal = state.sent_count.get(key, 0)
+        state.sent_count[key] = ordinal + 1
+        own = shape.by_sender[sender]
+        return own[ordinal] if ordinal < len(own) else None
 
     # -- IKE fragmentation, IKEv2 recognition, conclusion ------------------------------------
 
