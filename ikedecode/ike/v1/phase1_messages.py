@@ -90,4 +90,5 @@ class Phase1Messages:
                 msg.note = f"HASH_R not checked: {exc}"
         elif check is SENDER_PHASE1 and msg.protection in READABLE:
             self._verifier.verify_phase1_hash(state, msg, role)
-        self._decryptor.ensure_candidates(state)
+        if state.candidates is None:  # (once built, asking again changes nothing: MM5, MM6)
+            self._decryptor.ensure_candidates(state)
