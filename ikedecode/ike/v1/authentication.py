@@ -63,8 +63,8 @@ class HashVerifier:
         if id_b is None:
             return
         hash_of = authhash.hash_i if role is INITIATOR else authhash.hash_r  # RFC 2409 5
-        cookies = (sa.initiator_cookie, responder_cookie)
-        expected = hash_of(state.policy.hash_algorithm, skeyid, g_xi, g_xr, *cookies, sai_b, id_b)
+        cky_i, hash_id = sa.initiator_cookie, state.policy.hash_algorithm  # (no *args: a direct call)
+        expected = hash_of(hash_id, skeyid, g_xi, g_xr, cky_i, responder_cookie, sai_b, id_b)
         ok = expected == hash_payload.data
         self._record_phase1_hash(state, msg, hash_name, ok)
 
