@@ -194,11 +194,13 @@ class Ikev1Engine:
         sa.messages.append(msg)
         out.append(_tuple_new(MessageDecoded, (msg, True)))
 
+        plaintext = None  # (of a decrypted message: its payloads, one slice of it, are hashed)
         if encrypted:
             decryption = self._decryptor.decrypt(state, header, data, msg)
             if decryption is not None:
                 msg.payloads = decryption.chain.payloads
                 msg.problems = decryption.chain.problems  # the chain is this message's alone
+                plaintext = decryption.plaintext
         elif msg.problems:
             problem = msg.problems[0]
             add_once(  # the same parse error once per SA (retransmissions repeat it)
@@ -216,7 +218,7 @@ class Ikev1Engine:
         if exchange_type in PHASE1_TYPES:
             self.phase1.message(state, msg, role, step)
         elif header.message_id != 0 or exchange_type in PHASE2_TYPES:
-            self.phase2.message(state, msg, step, out)
+            self.phase2.message(state, msg, step, out, plaintext)
         for p in msg.payloads:
             if type(p) is VendorIdPayload:  # (no payload record has subclasses)
                 self._collect_vendor_id(sa, role, p)
