@@ -46,11 +46,14 @@ IKEV2_FLAG_NAMES = ((FLAG_IKEV2_INITIATOR, "I"), (FLAG_IKEV2_VERSION, "V"), (FLA
 
 
 class IsakmpHeader:
-    """The ISAKMP header's fields. ``data`` holds the message body (bytes 28..length);
-    ``trailing`` holds bytes the datagram carries after ``length`` (normally empty). A plain
-    class, not a ``dpkt.Packet``: importing dpkt would cost every run ~30 ms of start-up."""
+    """The ISAKMP header's fields. ``data`` is the message body (bytes 28..length); ``trailing``
+    the bytes the datagram carries after ``length`` (normally empty). A plain class, not a
+    ``dpkt.Packet``: importing dpkt would cost every run ~30 ms of start-up.
 
-    __slots__ = (*WIRE_FIELDS, "data", "trailing")
+    Both are cut from the datagram when read: the engines take the body from the datagram
+    themselves, so a copy of it made for every header would go unread."""
+
+    __slots__ = (*WIRE_FIELDS, "_buffer", "_end")
     initiator_cookie: bytes
     responder_cookie: bytes
     next_payload: int
@@ -59,8 +62,8 @@ class IsakmpHeader:
     flags: int
     message_id: int
     length: int
-    data: bytes
-    trailing: bytes
+    _buffer: bytes  # the datagram the header was read from
+    _end: int  # where ``data`` ends in it
 
     def __init__(self, buf: bytes) -> None:
         """The header read from the first 28 bytes of ``buf``; the rest of ``buf`` is ``data``."""
@@ -69,6 +72,16 @@ class IsakmpHeader:
     def __bytes__(self) -> bytes:
         """The header as written on the wire, then ``data``."""
         return _FIELDS.pack(*_wire_values(self)) + self.data
+
+    @property
+    def data(self) -> bytes:
+        """The message body: the bytes after the header, up to ``length``."""
+        return self._buffer[HEADER_LENGTH : self._end]
+
+    @property
+    def trailing(self) -> bytes:
+        """Bytes the datagram carries after ``length`` (normally none)."""
+        return self._buffer[self._end :]
 
     @property
     def major_version(self) -> int:
@@ -154,8 +167,7 @@ def _read(header: IsakmpHeader, buf: bytes) -> None:
         header.message_id,
         header.length,
     ) = _FIELDS.unpack_from(buf)
-    header.data = buf[HEADER_LENGTH:]
-    header.trailing = b""
+    header._buffer, header._end = buf, len(buf)
 
 
 def parse_header(data: bytes) -> IsakmpHeader:
@@ -170,13 +182,12 @@ def parse_header(data: bytes) -> IsakmpHeader:
     header = _new(IsakmpHeader)
     _read(header, data)
     length = header.length
-    if length < HEADER_LENGTH:
-        header.data = b""
+    if length < HEADER_LENGTH:  # no body, nothing trailing
+        header._buffer, header._end = data[:HEADER_LENGTH], HEADER_LENGTH
         raise MalformedMessage(f"length field {length} is smaller than the ISAKMP header", header)
     if length == size:
         return header
-    header.data = data[HEADER_LENGTH:length]
-    header.trailing = data[length:]
+    header._end = length  # (past the end of a truncated message: all of it is ``data``)
     if length > size:
         raise MalformedMessage(
             f"truncated: length field says {header.length} bytes, datagram has {len(data)}", header

@@ -120,3 +120,19 @@ def test_an_spi_running_past_its_proposal_is_reported_every_time():
         chain = parse_payloads(1, payload(bytes(body)))
         assert chain.problems == ["proposal at offset 40: SPI size 40 runs past the proposal"]
         assert chain.payloads[0].proposals[0].spi == bytes(body[16:])
+
+
+def test_id_payloads_beyond_the_remembered_count_start_over_and_decode_the_same(monkeypatch):
+    """A capture with more distinct identities than are remembered (a proxy subnet per SA): the
+    table is emptied when full, so recent bodies (QM2 repeats QM1's IDs) are still found there."""
+    from ikedecode.ike.v1.payloads import decode
+
+    monkeypatch.setattr(decode, "_REMEMBERED_IDS", {})
+    monkeypatch.setattr(decode, "_MAX_REMEMBERED_IDS", 3)
+    bodies = [struct.pack("!BBH4B4B", 4, 0, 0, 10, i, 0, 0, 255, 255, 255, 0) for i in range(7)]
+    for body in bodies:
+        first, second = decoded_twice(5, body)
+        (one,), (two,) = first.payloads, second.payloads
+        assert isinstance(two, IdPayload) and one == two and one is not two
+        assert len(decode._REMEMBERED_IDS) <= 3 and body in decode._REMEMBERED_IDS
+    assert [p.text for p in parse_payloads(5, payload(bodies[0])).payloads] == ["10.0.0.0/255.255.255.0"]

@@ -30,3 +30,15 @@ def test_a_variable_length_value_and_a_missing_hash():
     assert policy_of(transform(long_group)) == Phase1Policy(7, 4, 1, 14, None)
     assert policy_of(transform(((1, 7), (3, 1)))) is None
     assert policy_of(transform(((1, 7), (3, 1)))) is None
+
+
+def test_transforms_sharing_a_tuple_of_records_get_its_policy_and_others_their_own():
+    """Transforms decoded from the same bytes share one tuple of attribute records: the policy is
+    found by that tuple, and a tuple with other records is read for itself."""
+    shared = tuple(transform(AES_SHA256_PSK_14).attributes)
+    first, second = Transform(1, 1, shared), Transform(2, 1, shared)
+    assert policy_of(first) == policy_of(second) == Phase1Policy(7, 4, 1, 14, 256)
+    other = tuple(transform(DES3_SHA1_RSA_2).attributes)
+    assert policy_of(Transform(1, 1, other)) == Phase1Policy(5, 2, 3, 2, None)
+    none = tuple(transform(((1, 7), (3, 1))).attributes)
+    assert policy_of(Transform(1, 1, none)) is None and policy_of(Transform(1, 1, none)) is None

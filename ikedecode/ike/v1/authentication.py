@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ikedecode.findings import finding
+from ikedecode.ike.header import HEADER_LENGTH
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.v1 import authhash, keyderiv
 from ikedecode.ike.v1.exchanges import PHASE1_EXCHANGES, HashCheck, Role
@@ -63,8 +64,8 @@ class HashVerifier:
         if id_b is None:
             return
         hash_of = authhash.hash_i if role is INITIATOR else authhash.hash_r  # RFC 2409 5
-        cookies = (sa.initiator_cookie, responder_cookie)
-        expected = hash_of(state.policy.hash_algorithm, skeyid, g_xi, g_xr, *cookies, sai_b, id_b)
+        cky_i, hash_id = sa.initiator_cookie, state.policy.hash_algorithm  # (no *args: a direct call)
+        expected = hash_of(hash_id, skeyid, g_xi, g_xr, cky_i, responder_cookie, sai_b, id_b)
         ok = expected == hash_payload.data
         self._record_phase1_hash(state, msg, hash_name, ok)
 
@@ -195,10 +196,13 @@ class HashVerifier:
             msg.note = f"HASH_R does not verify with the SKEYID of {', '.join(k.origin for k in given)}"
         return bool(given)
 
-    def verify_phase2_hash(self, state: SaState, msg: IkeMessage, check: HashCheck | None) -> None:
+    def verify_phase2_hash(
+        self, state: SaState, msg: IkeMessage, check: HashCheck | None, plaintext: bytes | None = None
+    ) -> None:
         """HASH(1), HASH(2), HASH(3) of quick mode (RFC 2409 5.5); HASH(1) of informational
         exchanges (RFC 2409 5.7) and of transaction exchanges (draft-dukes-ike-mode-cfg 3.2):
-        ``check``, from the exchange table, says which."""
+        ``check``, from the exchange table, says which. ``plaintext``: what the message decrypted
+        to (the chain ``msg.payloads`` was decoded from), if it was decrypted."""
         if not msg.payloads or not isinstance(msg.payloads[0], HashPayload):
             return
         hash_payload = msg.payloads[0]
@@ -208,16 +212,14 @@ class HashVerifier:
             return
         hash_id, skeyid_a, mid = state.policy.hash_algorithm, keys.skeyid_a, msg.message_id
         if check is QM_HASH1:
-            plaintext_rest = _bytes_after(msg.payloads, hash_payload)
-            hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, plaintext_rest)
+            rest = _bytes_after(msg.payloads, hash_payload, plaintext)
+            hash_name, expected = "HASH(1)", authhash.qm_hash1(hash_id, skeyid_a, mid, rest)
         elif check is QM_HASH2:
             qm = state.quick_modes.get(mid)
             if qm is None or qm.ni_b is None:
                 return
-            hash_name, expected = (
-                "HASH(2)",
-                authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, _bytes_after(msg.payloads, hash_payload)),
-            )
+            rest = _bytes_after(msg.payloads, hash_payload, plaintext)
+            hash_name, expected = "HASH(2)", authhash.qm_hash2(hash_id, skeyid_a, mid, qm.ni_b, rest)
         elif check is QM_HASH3:  # covers the nonces, not the message's payloads
             qm = state.quick_modes.get(mid)
             if qm is None or qm.ni_b is None or qm.nr_b is None:
@@ -227,10 +229,8 @@ class HashVerifier:
                 authhash.qm_hash3(hash_id, skeyid_a, mid, qm.ni_b, qm.nr_b),
             )
         else:
-            hash_name, expected = (
-                "HASH(1)",
-                authhash.informational_hash(hash_id, skeyid_a, mid, _bytes_after(msg.payloads, hash_payload)),
-            )
+            rest = _bytes_after(msg.payloads, hash_payload, plaintext)
+            hash_name, expected = "HASH(1)", authhash.informational_hash(hash_id, skeyid_a, mid, rest)
         msg.hash_name = hash_name
         msg.hash_verified = expected == hash_payload.data
         if msg.protection is DECRYPTED:
@@ -246,7 +246,10 @@ class HashVerifier:
             )
 
 
-def _bytes_after(payloads: list[Any], hash_payload: Any) -> bytes:
-    """The raw payloads after the HASH payload, up to the end of the last payload (no padding)."""
+def _bytes_after(payloads: list[Any], hash_payload: Any, plaintext: bytes | None = None) -> bytes:
+    """The raw payloads after the HASH payload, up to the end of the last payload (no padding):
+    of a decrypted chain (the HASH payload first), one slice of its plaintext."""
     start = hash_payload.end
+    if plaintext is not None and payloads[0] is hash_payload:  # (offsets count from the ISAKMP header)
+        return plaintext[start - HEADER_LENGTH : payloads[-1].end - HEADER_LENGTH]
     return b"".join([p.raw for p in payloads if p.offset >= start])

@@ -7,8 +7,6 @@ on ciphertext, whether or not a message could be decrypted.
 
 from __future__ import annotations
 
-import functools
-
 from ikedecode.findings import finding
 from ikedecode.ike import ciphers
 from ikedecode.ike.ciphers import CIPHERS
@@ -26,10 +24,10 @@ from ikedecode.keys.keyring import KeyRing
 # enum members as module names: ``Protection.DECRYPTED`` costs ten times as much to read (CPython 3.11)
 DECRYPTED, NO_KEYS, UNDECRYPTABLE = Protection.DECRYPTED, Protection.NO_KEYS, Protection.UNDECRYPTABLE
 PRESHARED = AuthFamily.PRESHARED
-# ``ClearMaterial(...)``, ``PendingCandidates(...)`` through ``tuple.__new__`` (every field given): a
-# NamedTuple's own constructor is a Python function
-_clear_material = functools.partial(tuple.__new__, ClearMaterial)
-_pending = functools.partial(tuple.__new__, PendingCandidates)
+# ``ClearMaterial(...)``, ``PendingCandidates(...)`` as ``_tuple_new(ClearMaterial, (...))`` (every field
+# given): a NamedTuple's own constructor is a Python function (and a functools.partial of
+# tuple.__new__ costs about 15% more than calling it)
+_tuple_new = tuple.__new__
 
 
 class MessageDecryptor:
@@ -49,7 +47,8 @@ class MessageDecryptor:
         g_xi, g_xr, ni_b, nr_b = state.g_xi, state.g_xr, state.ni_b, state.nr_b
         if g_xi is None or g_xr is None or ni_b is None or nr_b is None or sa.responder_cookie is None:
             return
-        clear = _clear_material(
+        clear = _tuple_new(
+            ClearMaterial,
             (
                 sa.initiator_cookie,
                 sa.responder_cookie,
@@ -60,7 +59,7 @@ class MessageDecryptor:
                 sa.initiator,
                 sa.responder,
                 tuple(sa.identities.values()),
-            )
+            ),
         )
         try:
             key_length = ciphers.cipher_key_length(
@@ -73,7 +72,7 @@ class MessageDecryptor:
             state.candidates = []
             state.candidate_notes = [str(exc)]
             return
-        state.pending = _pending((state.policy, clear, key_length, state.proven_psk))
+        state.pending = _tuple_new(PendingCandidates, (state.policy, clear, key_length, state.proven_psk))
         if self.keyring.dh_privates and state.policy.group is not None:
             self.private_secrets.anticipate(state.policy.group, clear.g_xi, clear.g_xr)
 

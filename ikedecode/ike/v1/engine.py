@@ -194,11 +194,13 @@ class Ikev1Engine:
         sa.messages.append(msg)
         out.append(_tuple_new(MessageDecoded, (msg, True)))
 
+        plaintext = None  # (of a decrypted message: its payloads, one slice of it, are hashed)
         if encrypted:
             decryption = self._decryptor.decrypt(state, header, data, msg)
             if decryption is not None:
                 msg.payloads = decryption.chain.payloads
                 msg.problems = decryption.chain.problems  # the chain is this message's alone
+                plaintext = decryption.plaintext
         elif msg.problems:
             problem = msg.problems[0]
             add_once(  # the same parse error once per SA (retransmissions repeat it)
@@ -216,7 +218,7 @@ class Ikev1Engine:
         if exchange_type in PHASE1_TYPES:
             self.phase1.message(state, msg, role, step)
         elif header.message_id != 0 or exchange_type in PHASE2_TYPES:
-            self.phase2.message(state, msg, step, out)
+            self.phase2.message(state, msg, step, out, plaintext)
         for p in msg.payloads:
             if type(p) is VendorIdPayload:  # (no payload record has subclasses)
                 self._collect_vendor_id(sa, role, p)
@@ -227,20 +229,20 @@ class Ikev1Engine:
         state: SaState, shape: ExchangeShape, header: IsakmpHeader, datagram: Datagram, role: Role
     ) -> Step | None:
         if shape.phase == 1:
-            key: tuple[int, Role] = (0, role)
+            sender, key = role, (0, role)
             if state.sa.exchange is None:
                 state.sa.exchange = shape.name
-            ordinal = state.sent_count.get(key, 0)
-            state.sent_count[key] = ordinal + 1
-            return shape.step_for(role, ordinal)
-        if shape is QUICK_MODE:
+        elif shape is QUICK_MODE:
             opener = state.qm_initiator.setdefault(header.message_id, datagram.src)
-            qm_role = INITIATOR if datagram.src == opener else RESPONDER
-            key = (header.message_id, qm_role)
-            ordinal = state.sent_count.get(key, 0)
-            state.sent_count[key] = ordinal + 1
-            return shape.step_for(qm_role, ordinal)
-        return shape.steps[0]
+            sender = INITIATOR if datagram.src == opener else RESPONDER
+            key = (header.message_id, sender)
+        else:
+            return shape.steps[0]
+        # the ordinal-th distinct message of its sender in the exchange (``shape.step_for``, in line)
+        ordinal = state.sent_count.get(key, 0)
+        state.sent_count[key] = ordinal + 1
+        own = shape.by_sender[sender]
+        return own[ordinal] if ordinal < len(own) else None
 
     # -- IKE fragmentation, IKEv2 recognition, conclusion ------------------------------------
 

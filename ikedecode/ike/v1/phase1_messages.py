@@ -7,9 +7,12 @@ establishes it and which hash it carries to check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ikedecode.ike.crypto_errors import UnsupportedAlgorithm
 from ikedecode.ike.records import IkeMessage, Protection
 from ikedecode.ike.registries import AUTHENTICATION_METHODS, name
+from ikedecode.ike.v1.attributes import Attribute
 from ikedecode.ike.v1.authentication import HashVerifier
 from ikedecode.ike.v1.decryption import MessageDecryptor
 from ikedecode.ike.v1.exchanges import STATE_AFTER, HashCheck, Role, Step
@@ -24,18 +27,28 @@ CLEAR_HASH_R, SENDER_PHASE1 = HashCheck.CLEAR_HASH_R, HashCheck.SENDER_PHASE1
 READABLE = (Protection.DECRYPTED, Protection.CLEAR)  # a message whose hash can be checked
 _MAX_REMEMBERED_POLICIES = 1024  # distinct accepted transforms whose policy is kept
 _REMEMBERED_POLICIES: dict[tuple[tuple[int, int | bytes], ...], Phase1Policy] = {}
+# id of an attribute tuple -> (that tuple, its policy): the transforms decoded from the same bytes
+# share one tuple of attribute records (``payloads.sa``), so most SAs find their policy by it
+# without making the key above (the entry keeps the tuple alive, so the id stays its own)
+_POLICIES_BY_RECORDS: dict[int, tuple[Sequence[Attribute], Phase1Policy | None]] = {}
 
 
 def policy_of(transform: Transform) -> Phase1Policy | None:
     """The key schedule's policy of an accepted phase-1 transform (RFC 2409 Appendix A attributes),
     remembered by the attributes' types and values: the SAs of a capture accept the same few
     transforms, and a ``Phase1Policy`` is frozen, so SAs share it."""
-    key = tuple([(attribute.type, attribute.value) for attribute in transform.attributes])
+    attributes = transform.attributes
+    shared = _POLICIES_BY_RECORDS.get(id(attributes))
+    if shared is not None and shared[0] is attributes:
+        return shared[1]
+    key = tuple([(attribute.type, attribute.value) for attribute in attributes])
     known = _REMEMBERED_POLICIES.get(key)
     if known is None:
         known = Phase1Policy.from_attributes(dict(key))
         if known is not None and len(_REMEMBERED_POLICIES) < _MAX_REMEMBERED_POLICIES:
             _REMEMBERED_POLICIES[key] = known
+    if type(attributes) is tuple and len(_POLICIES_BY_RECORDS) < _MAX_REMEMBERED_POLICIES:
+        _POLICIES_BY_RECORDS[id(attributes)] = (attributes, known)
     return known
 
 
@@ -90,4 +103,5 @@ class Phase1Messages:
                 msg.note = f"HASH_R not checked: {exc}"
         elif check is SENDER_PHASE1 and msg.protection in READABLE:
             self._verifier.verify_phase1_hash(state, msg, role)
-        self._decryptor.ensure_candidates(state)
+        if state.candidates is None:  # (once built, asking again changes nothing: MM5, MM6)
+            self._decryptor.ensure_candidates(state)

@@ -49,8 +49,16 @@ class Phase2Messages:
         self._private_secrets = private_secrets
         self._verifier = verifier
 
-    def message(self, state: SaState, msg: IkeMessage, step: Step | None, out: list[IkeEvent]) -> None:
-        """Fold one (first copy of a) phase-2 message into its exchange; IPsec SAs keyed go to ``out``."""
+    def message(
+        self,
+        state: SaState,
+        msg: IkeMessage,
+        step: Step | None,
+        out: list[IkeEvent],
+        plaintext: bytes | None = None,
+    ) -> None:
+        """Fold one (first copy of a) phase-2 message into its exchange; IPsec SAs keyed go to ``out``.
+        ``plaintext``: what the message decrypted to, if it was decrypted (its payloads' bytes)."""
         sa = state.sa
         ex = sa.phase2.get(msg.message_id)
         if ex is None:
@@ -66,7 +74,8 @@ class Phase2Messages:
         if exchange_type == QUICK_MODE.exchange_type and msg.payloads:
             self._quick_mode(state, msg).absorb(msg.label, msg.payloads)
         if msg.protection in READABLE:
-            self._verifier.verify_phase2_hash(state, msg, step.hash_check if step else UNSHAPED_PHASE2_HASH)
+            check = step.hash_check if step else UNSHAPED_PHASE2_HASH
+            self._verifier.verify_phase2_hash(state, msg, check, plaintext)
         if msg.hash_verified is not None:
             ex.hashes_verified = msg.hash_verified if ex.hashes_verified in (None, True) else False
         if step is not None and step.completes:

@@ -68,7 +68,7 @@ def _decode_data(cls: type[DataPayload]) -> Decoder:
 
 
 _ID_HEADER = struct.Struct("!BBH")  # RFC 2407 4.6.2: ID type, protocol ID, port
-_MAX_REMEMBERED_IDS = 4096  # distinct ID payload bodies whose decoding is kept
+_MAX_REMEMBERED_IDS = 4096  # distinct ID payload bodies whose decoding is kept (emptied when full)
 _MAX_REMEMBERED_ID_BODY = 256  # longer bodies (big distinguished names) are decoded each time
 _REMEMBERED_IDS: dict[bytes, tuple[int, int, int, bytes, str, str | None]] = {}
 
@@ -83,7 +83,9 @@ def _decode_id(header: PayloadHeader, body: bytes, problems: list[str]) -> Paylo
         data = body[4:]
         text, problem = identification_text(id_type, data)
         known = (id_type, protocol_id, port, data, text, problem)
-        if len(_REMEMBERED_IDS) < _MAX_REMEMBERED_IDS and len(body) <= _MAX_REMEMBERED_ID_BODY:
+        if len(body) <= _MAX_REMEMBERED_ID_BODY:
+            if len(_REMEMBERED_IDS) >= _MAX_REMEMBERED_IDS:  # many identities (a proxy subnet per
+                _REMEMBERED_IDS.clear()  # SA): keep the recent ones, which QM2 repeats from QM1
             _REMEMBERED_IDS[body] = known
     payload = _new(IdPayload)  # IdPayload(*header, id_type=..., port=..., data=..., text=...)
     payload.type, payload.offset, payload.raw, payload.next_payload, payload.reserved = header
