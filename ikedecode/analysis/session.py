@@ -138,33 +138,29 @@ class Analysis:
 
     def receive_ike(self, datagram: Datagram) -> list[IpsecSa]:
         """``feed`` for an IKE datagram (what a driver that knows the item's kind calls)."""
-        keyed: list[IpsecSa] | None = None  # made for the first IPsec SA keyed (rare)
+        keyed = NOTHING_KEYED  # a list of its own for the first IPsec SA keyed (rare)
         for event in self.engine.receive(datagram):
-            if type(event) is MessageDecoded:
+            kind = type(event)
+            if kind is MessageDecoded:
                 if not event.attached:
                     self._unattached.append(event.message)
-            elif type(event) is IpsecSaKeyed:
-                if keyed is None:
-                    sadb = self.sadb
-                    keyed, before = [], len(sadb)
+            elif kind is IpsecSaKeyed:
                 child = event.keys
                 try:
                     sa = ipsec_sa_from_child(child)
                 except ValueError as exc:
                     self._findings.append(unkeyed_finding(child, exc))
                     continue
+                # ``add`` gives back the very SA it appended; an SA already known (or the one it
+                # replaces) is not new
+                if self.install_keyed and self.sadb.add(sa) is not sa:
+                    continue
+                if keyed is NOTHING_KEYED:
+                    keyed = []
                 keyed.append(sa)
-                if self.install_keyed:
-                    sadb.add(sa)
-            elif type(event) is FindingRaised:
+            elif kind is FindingRaised:
                 self._engine_findings.append(event.finding)
-        if not keyed:
-            return NOTHING_KEYED
-        if not self.install_keyed:
-            return keyed
-        if len(sadb) == before:  # only SAs already known
-            return NOTHING_KEYED
-        return [sadb[i] for i in range(before, len(sadb))]  # an SA already known is not new
+        return keyed
 
     # -- ESP and AH -----------------------------------------------------------------------------------
 
@@ -229,7 +225,7 @@ def reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
     """
     groups: dict[tuple[str, int | None, str | None, str | None], list[IpsecSa]] = {}
     for sa in sadb:
-        if sa.counters.packets or sa.ike_cookies:
+        if sa.state.counters.packets or sa.ike_cookies:  # (the state itself: no property call)
             key = (sa.protocol, sa.spi, sa.src, sa.dst)
             group = groups.get(key)
             if group is None:
