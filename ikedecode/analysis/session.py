@@ -140,11 +140,10 @@ class Analysis:
         """``feed`` for an IKE datagram (what a driver that knows the item's kind calls)."""
         keyed = NOTHING_KEYED  # a list of its own for the first IPsec SA keyed (rare)
         for event in self.engine.receive(datagram):
-            kind = type(event)
-            if kind is MessageDecoded:
+            if type(event) is MessageDecoded:
                 if not event.attached:
                     self._unattached.append(event.message)
-            elif kind is IpsecSaKeyed:
+            elif type(event) is IpsecSaKeyed:
                 child = event.keys
                 try:
                     sa = ipsec_sa_from_child(child)
@@ -158,7 +157,7 @@ class Analysis:
                 if keyed is NOTHING_KEYED:
                     keyed = []
                 keyed.append(sa)
-            elif kind is FindingRaised:
+            elif type(event) is FindingRaised:
                 self._engine_findings.append(event.finding)
         return keyed
 
