@@ -216,26 +216,37 @@ def esp_failure_finding(packets: int, first_frame: int, exception: str) -> Findi
     )
 
 
+_SaKey = tuple[str, int | None, str | None, str | None]  # protocol, SPI, source, destination
+
+
 def reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
     """SAs worth a line in the report: those packets used, and every negotiated one.
 
     A PFS quick mode keyed with several g(qm)^xy candidates gives several SAs per SPI; once the
     ICV has picked one, the others are dropped from the report.
     """
-    groups: dict[tuple[str, int | None, str | None, str | None], list[IpsecSa]] = {}
+    first: dict[_SaKey, IpsecSa] = {}  # the usual SPI: one SA
+    more: dict[_SaKey, list[IpsecSa]] = {}  # SPIs with several SAs: all of them
     for sa in sadb:
         if sa.state.counters.packets or sa.ike_cookies:  # (the state itself: no property call)
             key = (sa.protocol, sa.spi, sa.src, sa.dst)
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [sa]
+            found = first.get(key)
+            if found is None:
+                first[key] = sa
             else:
-                group.append(sa)
+                group = more.get(key)
+                if group is None:
+                    more[key] = [found, sa]
+                else:
+                    group.append(sa)
+    if not more:
+        return list(first.values())
     out: list[IpsecSa] = []
-    for candidates in groups.values():
-        if len(candidates) == 1:  # the usual SPI: one SA, used or not
-            out.append(candidates[0])
+    for place, only in first.items():
+        candidates = more.get(place)
+        if candidates is None:  # one SA, used or not
+            out.append(only)
             continue
-        used = [sa for sa in candidates if sa.counters.packets]
+        used = [sa for sa in candidates if sa.state.counters.packets]
         out.extend(used or candidates[:1])
     return out
