@@ -54,13 +54,13 @@ def _blank(message: str) -> str:
     blanked = _BLANKED
     words = message.split(" ")
     out = list(map(blanked.get, words))  # the words seen before, looked up in C
-    at = -1
-    for _ in range(out.count(None)):  # the new words (a message ID, say), found in C too
-        at = out.index(None, at + 1)
-        if len(blanked) >= _BLANKED_MAX:
-            blanked.clear()
-        word = words[at]
-        out[at] = blanked[word] = _VARYING.sub("#", word)
+    if None in out:
+        for at, found in enumerate(out):
+            if found is None:
+                if len(blanked) >= _BLANKED_MAX:
+                    blanked.clear()
+                word = words[at]
+                out[at] = blanked[word] = _VARYING.sub("#", word)
     return " ".join(out)  # type: ignore[arg-type]  # no None is left
 
 
