@@ -95,7 +95,7 @@ def aggregate(findings: list[Finding]) -> list[Finding]:
         group = groups[item]
         first = group[0]
         if len(group) > 1:
-            names = list(dict.fromkeys(f.evidence["ike_sa"] for f in group))
+            names = [f.evidence["ike_sa"] for f in group]  # each SA once: a second finding stays apart
             first.evidence["aggregated"] = {"count": len(group), "ike_sas": names}
             first.message += f" (and the same in {len(group) - 1} more IKE SA(s))"
         out.append(first)

@@ -138,33 +138,28 @@ class Analysis:
 
     def receive_ike(self, datagram: Datagram) -> list[IpsecSa]:
         """``feed`` for an IKE datagram (what a driver that knows the item's kind calls)."""
-        keyed: list[IpsecSa] | None = None  # made for the first IPsec SA keyed (rare)
+        keyed = NOTHING_KEYED  # a list of its own for the first IPsec SA keyed (rare)
         for event in self.engine.receive(datagram):
             if type(event) is MessageDecoded:
                 if not event.attached:
                     self._unattached.append(event.message)
             elif type(event) is IpsecSaKeyed:
-                if keyed is None:
-                    sadb = self.sadb
-                    keyed, before = [], len(sadb)
                 child = event.keys
                 try:
                     sa = ipsec_sa_from_child(child)
                 except ValueError as exc:
                     self._findings.append(unkeyed_finding(child, exc))
                     continue
+                # ``add`` gives back the very SA it appended; an SA already known (or the one it
+                # replaces) is not new
+                if self.install_keyed and self.sadb.add(sa) is not sa:
+                    continue
+                if keyed is NOTHING_KEYED:
+                    keyed = []
                 keyed.append(sa)
-                if self.install_keyed:
-                    sadb.add(sa)
             elif type(event) is FindingRaised:
                 self._engine_findings.append(event.finding)
-        if not keyed:
-            return NOTHING_KEYED
-        if not self.install_keyed:
-            return keyed
-        if len(sadb) == before:  # only SAs already known
-            return NOTHING_KEYED
-        return [sadb[i] for i in range(before, len(sadb))]  # an SA already known is not new
+        return keyed
 
     # -- ESP and AH -----------------------------------------------------------------------------------
 
@@ -221,26 +216,37 @@ def esp_failure_finding(packets: int, first_frame: int, exception: str) -> Findi
     )
 
 
+_SaKey = tuple[str, int | None, str | None, str | None]  # protocol, SPI, source, destination
+
+
 def reportable_sas(sadb: SaDatabase) -> list[IpsecSa]:
     """SAs worth a line in the report: those packets used, and every negotiated one.
 
     A PFS quick mode keyed with several g(qm)^xy candidates gives several SAs per SPI; once the
     ICV has picked one, the others are dropped from the report.
     """
-    groups: dict[tuple[str, int | None, str | None, str | None], list[IpsecSa]] = {}
+    first: dict[_SaKey, IpsecSa] = {}  # the usual SPI: one SA
+    more: dict[_SaKey, list[IpsecSa]] = {}  # SPIs with several SAs: all of them
     for sa in sadb:
-        if sa.counters.packets or sa.ike_cookies:
+        if sa.state.counters.packets or sa.ike_cookies:  # (the state itself: no property call)
             key = (sa.protocol, sa.spi, sa.src, sa.dst)
-            group = groups.get(key)
-            if group is None:
-                groups[key] = [sa]
+            found = first.get(key)
+            if found is None:
+                first[key] = sa
             else:
-                group.append(sa)
+                group = more.get(key)
+                if group is None:
+                    more[key] = [found, sa]
+                else:
+                    group.append(sa)
+    if not more:
+        return list(first.values())
     out: list[IpsecSa] = []
-    for candidates in groups.values():
-        if len(candidates) == 1:  # the usual SPI: one SA, used or not
-            out.append(candidates[0])
+    for place, only in first.items():
+        candidates = more.get(place)
+        if candidates is None:  # one SA, used or not
+            out.append(only)
             continue
-        used = [sa for sa in candidates if sa.counters.packets]
+        used = [sa for sa in candidates if sa.state.counters.packets]
         out.extend(used or candidates[:1])
     return out

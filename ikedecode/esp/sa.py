@@ -122,19 +122,25 @@ class SaState:
 
 
 def _normalise_address(address: str | None) -> str | None:
+    """The canonical text of an address, None for none or a wildcard ("", "*"); once per distinct
+    text (the peers of a capture repeat, and ``ipaddress`` was most of the cost of building an SA
+    from IKE). ``IpsecSa.derived`` looks an address up in ``_CANONICAL`` first, without this call."""
     if address is None or address in ("", "*"):
         return None
-    return _canonical_address(address)
+    found = _CANONICAL.get(address)
+    if found is None:
+        try:
+            found = str(ipaddress.ip_address(address.strip()))
+        except ValueError:
+            raise InvalidSa(f"{address!r} is not an IP address") from None
+        if len(_CANONICAL) >= _CANONICAL_MAX:
+            _CANONICAL.clear()
+        _CANONICAL[address] = found
+    return found
 
 
-@functools.lru_cache(maxsize=4096)
-def _canonical_address(address: str) -> str:
-    """The canonical text of an address; once per distinct text (the peers of a capture repeat,
-    and ``ipaddress`` was most of the cost of building an SA from IKE)."""
-    try:
-        return str(ipaddress.ip_address(address.strip()))
-    except ValueError:
-        raise InvalidSa(f"{address!r} is not an IP address") from None
+_CANONICAL: dict[str | None, str] = {}  # address text -> its canonical text (None: never a key)
+_CANONICAL_MAX = 4096
 
 
 def _check_scalars(protocol: str, spi: int | None, initial_seq_hi: int, mode: str | None) -> None:
@@ -249,7 +255,8 @@ class IpsecSa:
         frozen ``__init__`` and ``__post_init__`` write 23 attributes through ``object.__setattr__``
         and read each field back; this writes each of the 17 once, through its slot's own setter."""
         _check_scalars(protocol, spi, 0, mode)
-        src, dst = _normalise_address(src), _normalise_address(dst)
+        src = _CANONICAL.get(src) or _normalise_address(src)  # (get None: not seen yet)
+        dst = _CANONICAL.get(dst) or _normalise_address(dst)
         encryption_key, integrity_key = bytes(encryption_key), bytes(integrity_key)
         enc, integ = _settled(protocol, encryption, integrity, len(encryption_key), len(integrity_key))
         sa = _new_object(cls)

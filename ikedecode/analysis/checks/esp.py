@@ -256,7 +256,7 @@ def _lifetime_exceeded(ctx: Context) -> list[Finding]:
     quick_modes: dict[tuple[str, str], tuple[SaFacts, QuickModeFacts]] | None = None  # once an SA has packets
     out = []
     for sa in ctx.report.ipsec_sas:
-        if sa.ike_cookies is None or sa.message_id is None or not sa.counters.packets:
+        if sa.ike_cookies is None or sa.message_id is None or not sa.state.counters.packets:
             continue
         if quick_modes is None:
             quick_modes = {(f.cookies, q.message_id): (f, q) for f in ctx.sas for q in f.quick_modes}

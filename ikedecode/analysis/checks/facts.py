@@ -9,7 +9,7 @@ A quick mode's own facts are ``quick_mode_facts.QuickModeFacts`` (``SaFacts.quic
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,11 +125,12 @@ class SaFacts:
         self.copies: dict[int, list[IkeMessage]] = {}  # original frame -> all copies; {}: none came again
         self.retransmitted = False  # whether any message of the SA came more than once
         self.phase1: list[IkeMessage] = []
-        self.informationals: list[IkeMessage] = []
-        self.notifications: list[Notification] = []
-        self.deletes: list[tuple[IkeMessage, DeletePayload]] = []
-        self.natd: list[tuple[IkeMessage, list[bytes]]] = []  # phase-1 messages with NAT-D: their hashes
-        self.address_ids: list[tuple[IkeMessage, str]] = []  # phase-1 messages: their first IP-address ID
+        # what most SAs have none of: the empty tuple until ``of`` finds one (no list made per SA)
+        self.informationals: Sequence[IkeMessage] = ()
+        self.notifications: Sequence[Notification] = ()
+        self.deletes: Sequence[tuple[IkeMessage, DeletePayload]] = ()
+        self.natd: Sequence[tuple[IkeMessage, list[bytes]]] = ()  # phase-1 messages with NAT-D: their hashes
+        self.address_ids: Sequence[tuple[IkeMessage, str]] = ()  # phase-1 messages: their first IP-address ID
         self._first: dict[str, IkeMessage] = {}
         self._quick: dict[int, list[IkeMessage]] = {}
         self._quick_modes: list[QuickModeFacts] | None = None
@@ -144,8 +145,12 @@ class SaFacts:
     def of(cls, sa: IkeSa) -> SaFacts:
         facts = cls(sa)
         originals, copies, first = facts.originals, facts.copies, facts._first
-        phase1, informationals, quick = facts.phase1, facts.informationals, facts._quick
-        notifications, deletes = facts.notifications, facts.deletes
+        phase1, quick = facts.phase1, facts._quick
+        informationals: list[IkeMessage] | None = None  # each made at its first entry
+        notifications: list[Notification] | None = None
+        deletes: list[tuple[IkeMessage, DeletePayload]] | None = None
+        natd: list[tuple[IkeMessage, list[bytes]]] | None = None
+        address_ids: list[tuple[IkeMessage, str]] | None = None
         for msg in sa.messages:
             if msg.retransmission_of is not None:
                 facts.retransmitted = True  # ``copies`` is filled after the loop, for such an SA only
@@ -164,25 +169,35 @@ class SaFacts:
                 else:
                     found.append(msg)
             elif exchange == "informational":
+                if informationals is None:
+                    informationals = facts.informationals = []
                 informationals.append(msg)
             hashes: list[bytes] | None = None
             address_id: str | None = None
             for p in msg.payloads:
                 kind = type(p)  # no payload class has subclasses: identity tests, not isinstance
                 if kind is NotifyPayload:
+                    if notifications is None:
+                        notifications = facts.notifications = []
                     notifications.append(Notification(msg, p))
                 elif kind is DeletePayload:
+                    if deletes is None:
+                        deletes = facts.deletes = []
                     deletes.append((msg, p))
                 elif not in_phase1:
                     continue
                 elif kind is NatDPayload:
                     if hashes is None:
                         hashes = []
-                        facts.natd.append((msg, hashes))
+                        if natd is None:
+                            natd = facts.natd = []
+                        natd.append((msg, hashes))
                     hashes.append(p.data)
                 elif address_id is None and kind is IdPayload and p.id_type in IP_ADDRESS_IDS:
                     address_id = p.text
-                    facts.address_ids.append((msg, address_id))
+                    if address_ids is None:
+                        address_ids = facts.address_ids = []
+                    address_ids.append((msg, address_id))
         if facts.retransmitted:  # without one, every message is its only copy (``all_copies``' default)
             for msg in sa.messages:
                 if msg.retransmission_of is not None:
